@@ -1,0 +1,63 @@
+"""ezhifu: treasury centralized payment electronic vouchers (国库集中支付电子化管理).
+
+The curated public API is imported lazily so that ``import ezhifu`` stays cheap and each
+layer loads only when used::
+
+    import ezhifu
+    env = ezhifu.Envelope.from_bytes(data)
+    ezhifu.validate(data)
+    result = ezhifu.verify_envelope(env, trust=ezhifu.TrustStore.from_pem_files(["root.pem"]))
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # document layer
+    "Envelope": "ezhifu.document.envelope",
+    "VoucherBody": "ezhifu.document.envelope",
+    "SignatureElement": "ezhifu.document.envelope",
+    "SignStampElement": "ezhifu.document.envelope",
+    "Voucher": "ezhifu.document.models",
+    "validate": "ezhifu.document.validation",
+    "is_valid": "ezhifu.document.validation",
+    "iter_errors": "ezhifu.document.validation",
+    # keys and primitives
+    "load_private_key": "ezhifu.keys",
+    "load_certificate": "ezhifu.keys",
+    "generate_private_key": "ezhifu.keys",
+    "SoftwareSigner": "ezhifu.crypto",
+    "Signer": "ezhifu.crypto.base",
+    "SignatureAlgorithm": "ezhifu.crypto.base",
+    "TrustStore": "ezhifu.trust",
+    "VerifyPolicy": "ezhifu.trust",
+    "open_keystore": "ezhifu.keystore",
+    # signed artefacts
+    "sign_envelope": "ezhifu.sign.voucher",
+    "make_seal": "ezhifu.seal.make",
+    "apply_seal": "ezhifu.seal.apply",
+    "verify_envelope": "ezhifu.verify",
+    "EnvelopeResult": "ezhifu.results",
+    "SafeBox": "ezhifu.safebox",
+    # flow
+    "VoucherLibrary": "ezhifu.flow.library",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ezhifu' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

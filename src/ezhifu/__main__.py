@@ -1,0 +1,3 @@
+from ezhifu.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``ezhifu`` command line (click). Each verb lives in its own module."""

@@ -1,0 +1,109 @@
+"""Algorithm identifiers and the ``Signer`` seam (pyHanko style).
+
+Everything that produces a signature in ezhifu (software keys, PKCS#12 files, PKCS#11 tokens,
+a remote signing server) is a :class:`Signer`: it names its algorithm, carries its certificate
+and signs *messages* (never pre-hashed digests, because SM2 hashes ``Z_A || M`` itself,
+GB/T 32918.2 clause 6.1). The value returned is always DER: an SM2 signature is
+``SEQUENCE { r INTEGER, s INTEGER }`` (GB/T 35276-2017 clause 7.3), an RSA signature the
+PKCS#1 v1.5 octet string, an ECDSA signature the X9.62 DER ``Ecdsa-Sig-Value``.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Protocol, runtime_checkable
+
+from asn1crypto import x509
+
+__all__ = [
+    "DEFAULT_SM2_ID",
+    "OID_SHA1",
+    "OID_SHA256",
+    "OID_SHA384",
+    "OID_SHA512",
+    "OID_SM2",
+    "OID_SM2_SIGN",
+    "OID_SM2_WITH_SM3",
+    "OID_SM3",
+    "SignatureAlgorithm",
+    "Signer",
+]
+
+#: GM/T 0009-2012 clause 10 default signer ID (ENTL = 0x0080).
+DEFAULT_SM2_ID = b"1234567812345678"
+
+# GB/T 33560-2017 / GM/T 0006 object identifiers.
+OID_SM2 = "1.2.156.10197.1.301"
+OID_SM2_SIGN = "1.2.156.10197.1.301.1"
+OID_SM3 = "1.2.156.10197.1.401"
+OID_SM2_WITH_SM3 = "1.2.156.10197.1.501"
+OID_SHA1 = "1.3.14.3.2.26"
+OID_SHA256 = "2.16.840.1.101.3.4.2.1"
+OID_SHA384 = "2.16.840.1.101.3.4.2.2"
+OID_SHA512 = "2.16.840.1.101.3.4.2.3"
+
+
+class SignatureAlgorithm(enum.Enum):
+    """A signature scheme together with its message digest."""
+
+    SM2_SM3 = "sm2-sm3"
+    RSA_SHA256 = "rsa-sha256"
+    RSA_SHA384 = "rsa-sha384"
+    RSA_SHA512 = "rsa-sha512"
+    RSA_SHA1 = "rsa-sha1"
+    ECDSA_SHA256 = "ecdsa-sha256"
+
+    @property
+    def key_kind(self) -> str:
+        """``"sm2"``, ``"rsa"`` or ``"ec"``."""
+        return self.value.split("-", 1)[0].replace("ecdsa", "ec")
+
+    @property
+    def digest_name(self) -> str:
+        """hashlib-style digest name: ``"sm3"``, ``"sha256"`` ..."""
+        return self.value.split("-", 1)[1]
+
+    @property
+    def digest_oid(self) -> str:
+        return {
+            "sm3": OID_SM3,
+            "sha1": OID_SHA1,
+            "sha256": OID_SHA256,
+            "sha384": OID_SHA384,
+            "sha512": OID_SHA512,
+        }[self.digest_name]
+
+    @property
+    def signature_oid(self) -> str:
+        """The combined signature algorithm OID (as used in X.509 and SES structures)."""
+        return {
+            SignatureAlgorithm.SM2_SM3: OID_SM2_WITH_SM3,
+            SignatureAlgorithm.RSA_SHA1: "1.2.840.113549.1.1.5",
+            SignatureAlgorithm.RSA_SHA256: "1.2.840.113549.1.1.11",
+            SignatureAlgorithm.RSA_SHA384: "1.2.840.113549.1.1.12",
+            SignatureAlgorithm.RSA_SHA512: "1.2.840.113549.1.1.13",
+            SignatureAlgorithm.ECDSA_SHA256: "1.2.840.10045.4.3.2",
+        }[self]
+
+    @property
+    def is_weak(self) -> bool:
+        """True for algorithms refused unless a caller opts in (SHA-1)."""
+        return self.digest_name == "sha1"
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """Anything that can sign a message for ezhifu.
+
+    Implementations: :class:`ezhifu.crypto.SoftwareSigner` (a key in memory) and the
+    keystore backends' signers. ``sign`` receives the *message* and returns a DER
+    signature value; it raises :class:`ezhifu.errors.SigningError` on failure.
+    """
+
+    @property
+    def algorithm(self) -> SignatureAlgorithm: ...
+
+    @property
+    def certificate(self) -> x509.Certificate | None: ...
+
+    def sign(self, data: bytes) -> bytes: ...

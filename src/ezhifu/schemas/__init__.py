@@ -1,0 +1,1 @@
+"""Bundled XSDs of the treasury voucher interface (see README.md beside this file)."""

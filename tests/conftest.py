@@ -1,0 +1,16 @@
+"""Suite-wide fixtures. Area-specific fixtures live in each tests/<area>/conftest.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+CONFORMANCE = TESTS / "conformance"
+
+
+@pytest.fixture(scope="session")
+def conformance_dir() -> Path:
+    """Folder of third-party fixtures (see tests/conformance/README.md)."""
+    return CONFORMANCE
