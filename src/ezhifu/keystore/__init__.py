@@ -1,1 +1,29 @@
-"""ezhifu.keystore."""
+"""ezhifu.keystore: the safe box's key and seal storage behind one interface.
+
+Backends (registered in the ``ezhifu.keystores`` entry-point group): ``memory``
+(:class:`~ezhifu.keystore.memory.MemoryKeyStore`), ``file``
+(:class:`~ezhifu.keystore.encrypted_file.EncryptedFileKeyStore`), ``pkcs12``
+(:class:`~ezhifu.keystore.pkcs12.PKCS12KeyStore`) and ``pkcs11``
+(:class:`~ezhifu.keystore.pkcs11.PKCS11KeyStore`, needs the ``pkcs11`` extra). Pick one with
+:func:`open_keystore` from a mapping or a TOML file read by :func:`load_config`.
+"""
+
+from __future__ import annotations
+
+from ezhifu.keystore.base import (
+    ENTRY_POINT_GROUP,
+    KeyEntry,
+    KeyStore,
+    available_backends,
+    load_config,
+    open_keystore,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "KeyEntry",
+    "KeyStore",
+    "available_backends",
+    "load_config",
+    "open_keystore",
+]

@@ -1,1 +1,23 @@
-"""ezhifu.sign."""
+"""Signatures on vouchers: detached CMS SignedData over the ``<Voucher>`` Base64 text.
+
+* :mod:`ezhifu.sign.cms`: :func:`sign_detached` / :func:`verify_detached` (RFC 5652,
+  PKCS#7 and GB/T 35275 object identifiers, RSA, SM2 and ECDSA).
+* :mod:`ezhifu.sign.voucher`: :func:`sign_body` / :func:`sign_envelope` (spec.md §5.3).
+
+Verification of whole envelopes (signatures and seals) is :mod:`ezhifu.verify`.
+"""
+
+from __future__ import annotations
+
+from ezhifu.sign.cms import CmsVerification, sign_detached, verify_detached
+from ezhifu.sign.voucher import body_mismatches, sign_body, sign_envelope, signed_bytes
+
+__all__ = [
+    "CmsVerification",
+    "body_mismatches",
+    "sign_body",
+    "sign_detached",
+    "sign_envelope",
+    "signed_bytes",
+    "verify_detached",
+]

@@ -1,0 +1,62 @@
+"""``ezhifu demo``: the whole job once, with a readable report (see :mod:`ezhifu.demo`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors, json_option, mark
+
+__all__ = ["command"]
+
+
+@click.command("demo")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("ezhifu-demo"),
+    show_default=True,
+    help="Directory for envelope.xml, root.pem and voucher.html (created if needed).",
+)
+@json_option
+@handle_errors
+def command(out_dir: Path, as_json: bool) -> None:
+    """Build, validate, sign, seal (v4) and verify a 5201 voucher with a throwaway SM2 test PKI.
+
+    Writes the signed and sealed envelope (envelope.xml), the demo's root certificate
+    (root.pem) and an HTML view (voucher.html) to --out, so that
+
+        ezhifu verify OUT/envelope.xml --trust OUT/root.pem
+
+    verifies the result. The keys exist only in memory; the seal is a software test seal with
+    no legal effect. Exit 0 when every step succeeded and everything verified.
+    """
+    from ezhifu.demo import DemoStep, run_demo
+
+    def show(step: DemoStep) -> None:
+        if not as_json:
+            detail = f": {step.detail}" if step.detail else ""
+            click.echo(f"{mark(step.ok)} {step.name}{detail}")
+
+    if not as_json:
+        click.echo(f"ezhifu demo -> {out_dir}")
+    result = run_demo(out_dir, on_step=show)
+    if as_json:
+        echo_json(result.to_dict())
+    else:
+        if result.verification is not None:
+            click.echo("")
+            for body in result.verification.bodies:
+                for item in body.items:
+                    why = "" if item.valid else f" ({item.reason})"
+                    click.echo(f"  {mark(item.valid)} {item.kind} at {item.position}{why}")
+        click.echo("")
+        if result.ok:
+            click.echo(f"All verified. Try: ezhifu verify {result.envelope_path} --trust {result.root_path}")
+            click.echo(f"Open the view: {result.html_path}")
+        else:
+            click.echo("The demo did not complete: see the ✗ step above.", err=True)
+    sys.exit(EXIT_OK if result.ok else EXIT_FAILED)

@@ -1,0 +1,184 @@
+"""Reusable command-line options that select a signing key (used by ``sign`` and ``seal``).
+
+Two ways to name a key, exactly one of which must be used:
+
+* a key file: ``--key KEY.pem --cert CERT.pem [--password-env VAR]``; the certificate file
+  may hold the chain after the signer certificate (leaf first); the key password is read
+  from the environment variable ``VAR``, never from the command line (it would show in the
+  process list and the shell history);
+* a keystore (the safe box): ``--keystore CONFIG.toml --alias A [--pin-env VAR]``, opened
+  with :func:`ezhifu.keystore.open_keystore` from the TOML configuration.
+
+Usage::
+
+    @click.command()
+    @key_options
+    def command(key_source: KeySource, ...) -> None:
+        with open_signer(key_source) as (signer, chain):
+            ...
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from asn1crypto import x509
+
+from ezhifu.crypto.base import SignatureAlgorithm, Signer
+from ezhifu.errors import ConfigurationError
+
+__all__ = ["KeySource", "key_options", "open_signer"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_OPTION_NAMES = ("key", "password_env", "cert", "keystore", "alias", "pin_env", "digest", "allow_weak")
+
+#: ``--digest`` choices -> the RSA signature algorithm (SM2 always uses SM3).
+_RSA_DIGESTS = {
+    "sha256": SignatureAlgorithm.RSA_SHA256,
+    "sha384": SignatureAlgorithm.RSA_SHA384,
+    "sha512": SignatureAlgorithm.RSA_SHA512,
+    "sha1": SignatureAlgorithm.RSA_SHA1,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class KeySource:
+    """The key-selection options as given on the command line (no secrets, only names)."""
+
+    key: Path | None = None
+    password_env: str | None = None
+    cert: Path | None = None
+    keystore: Path | None = None
+    alias: str | None = None
+    pin_env: str | None = None
+    digest: str | None = None
+    allow_weak: bool = False
+
+    def check(self) -> None:
+        """Raise :class:`click.UsageError` (exit 2) unless exactly one key source is complete."""
+        file_mode = self.key is not None or self.cert is not None or self.password_env is not None
+        store_mode = self.keystore is not None or self.alias is not None or self.pin_env is not None
+        if file_mode and store_mode:
+            raise click.UsageError(
+                "use either --key/--cert/--password-env or --keystore/--alias/--pin-env, not both"
+            )
+        if store_mode:
+            if self.keystore is None or self.alias is None:
+                raise click.UsageError("--keystore and --alias must be given together")
+            if self.digest is not None or self.allow_weak:
+                raise click.UsageError("--digest and --allow-weak apply to --key files only")
+            return
+        if self.key is None or self.cert is None:
+            raise click.UsageError(
+                "a signing key is needed: --key KEY --cert CERT, or --keystore CONFIG --alias A"
+            )
+
+
+def _secret_from_env(var: str | None, what: str) -> str | None:
+    if var is None:
+        return None
+    value = os.environ.get(var)
+    if value is None:
+        raise ConfigurationError(f"environment variable {var} (named by --{what}-env) is not set")
+    return value
+
+
+def key_options(func: F) -> F:
+    """Add ``--key/--password-env/--cert`` and ``--keystore/--alias/--pin-env`` to a command.
+
+    The decorated function receives one keyword argument ``key_source`` (a :class:`KeySource`)
+    instead of the six options.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name, None) for name in _OPTION_NAMES}
+        source = KeySource(**values)
+        source.check()
+        return func(*args, key_source=source, **kwargs)
+
+    decorators = [
+        click.option(
+            "--key",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Private key file (PEM or DER, PKCS#8/PKCS#1/SEC1; may be encrypted).",
+        ),
+        click.option(
+            "--password-env",
+            metavar="VAR",
+            help="Environment variable holding the key file password.",
+        ),
+        click.option(
+            "--cert",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Signer certificate (PEM/DER); further certificates in the file are embedded as the chain.",
+        ),
+        click.option(
+            "--keystore",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Keystore configuration (TOML) to sign with instead of a key file.",
+        ),
+        click.option("--alias", metavar="A", help="Key alias inside the keystore."),
+        click.option(
+            "--pin-env",
+            metavar="VAR",
+            help="Environment variable holding the keystore PIN or password.",
+        ),
+        click.option(
+            "--digest",
+            type=click.Choice(sorted(_RSA_DIGESTS)),
+            help="Digest for an RSA --key (default sha256; sha1 needs --allow-weak). SM2 always uses SM3.",
+        ),
+        click.option(
+            "--allow-weak",
+            is_flag=True,
+            help="Allow SHA-1 and RSA keys under 2048 bits (legacy partners, spec.md §5.3).",
+        ),
+    ]
+    wrapped: Any = wrapper
+    for decorator in reversed(decorators):
+        wrapped = decorator(wrapped)
+    return wrapped  # type: ignore[no-any-return]
+
+
+@contextmanager
+def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certificate, ...]]]:
+    """Resolve the options to ``(signer, chain)``; ``chain`` holds the certificates after the
+    signer certificate (intermediates to embed). A keystore is closed on exit."""
+    source.check()
+    if source.keystore is not None and source.alias is not None:
+        from ezhifu.keystore import load_config, open_keystore
+
+        pin = _secret_from_env(source.pin_env, "pin")
+        config = load_config(source.keystore)
+        with open_keystore(config) as store:
+            signer = store.signer(source.alias, pin=pin)
+            chain = tuple(store.chain(source.alias)[1:])
+            yield signer, chain
+        return
+
+    from ezhifu.crypto import SoftwareSigner
+    from ezhifu.keys import key_kind, load_certificates, load_private_key
+
+    if source.key is None or source.cert is None:  # pragma: no cover - check() guarantees both
+        raise click.UsageError("--key and --cert are required")
+    password = _secret_from_env(source.password_env, "password")
+    key = load_private_key(source.key.read_bytes(), password=password.encode("utf-8") if password else None)
+    certs = load_certificates(source.cert.read_bytes())
+    if not certs:
+        raise ConfigurationError(f"{source.cert}: no certificate found")
+    algorithm = None
+    if source.digest is not None:
+        if key_kind(key) != "rsa":
+            raise click.UsageError("--digest applies to RSA keys only (SM2 signs with SM3)")
+        algorithm = _RSA_DIGESTS[source.digest]
+    signer = SoftwareSigner(key, certs[0], algorithm=algorithm, allow_weak=source.allow_weak)
+    yield signer, tuple(certs[1:])

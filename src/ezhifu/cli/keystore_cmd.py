@@ -1,0 +1,220 @@
+"""``ezhifu keystore``: create and inspect the safe box's keystores.
+
+Every verb takes the keystore configuration file (TOML, see
+:func:`ezhifu.keystore.load_config`), e.g.::
+
+    # store.toml
+    [keystore]
+    type = "file"
+    path = "keys"                 # relative to this file
+    password_env = "EZHIFU_KEYSTORE_PASSWORD"
+
+    ezhifu keystore init store.toml
+    ezhifu keystore import store.toml --alias unit-head --key head.key.pem --cert head.pem
+    ezhifu keystore import store.toml --seal-id 4201000000000001 --seal seal.der
+    ezhifu keystore list store.toml --json
+    ezhifu keystore export-cert store.toml --alias unit-head --chain -o head-chain.pem
+
+``init`` and ``import`` need a writable backend (``type = "file"``); ``list`` and
+``export-cert`` work on every backend. Secrets are never taken on the command line: use the
+configuration's ``password_env`` / ``pin_env`` or ``--password-env VAR`` (it would otherwise
+show in the process list and the shell history).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ezhifu.cli.common import echo_json, handle_errors
+from ezhifu.errors import ConfigurationError
+
+__all__ = ["command"]
+
+_CONFIG = click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+_PASSWORD_ENV = click.option(
+    "--password-env",
+    metavar="VAR",
+    help="Environment variable holding the keystore password or PIN (instead of the configuration).",
+)
+
+
+def _env_secret(var: str | None) -> str | None:
+    if var is None:
+        return None
+    value = os.environ.get(var)
+    if value is None:
+        raise ConfigurationError(f"environment variable {var} (named by --password-env) is not set")
+    return value
+
+
+def _open(config_path: Path, password_env: str | None) -> Any:
+    from ezhifu.keystore import load_config, open_keystore
+
+    config = load_config(config_path)
+    store = open_keystore(config)
+    secret = _env_secret(password_env)
+    if secret is not None and store.locked:
+        store.unlock(secret)
+    return store
+
+
+def _file_store(config_path: Path, password_env: str | None) -> Any:
+    from ezhifu.keystore import load_config
+    from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
+
+    config = load_config(config_path)
+    if config.get("type") != "file":
+        raise ConfigurationError(
+            f"{config_path}: keystore type {config.get('type')!r} is read-only here; "
+            'init and import need type = "file"'
+        )
+    store = EncryptedFileKeyStore.from_config(config)
+    secret = _env_secret(password_env)
+    if secret is not None and store.locked:
+        store.unlock(secret)
+    return store
+
+
+@click.group("keystore")
+def command() -> None:
+    """Create, fill and list keystores (the safe box): keys, certificates and seals."""
+
+
+@command.command("init")
+@_CONFIG
+@_PASSWORD_ENV
+@handle_errors
+def init_cmd(config: Path, password_env: str | None) -> None:
+    """Create an empty encrypted-file keystore as CONFIG describes."""
+    from ezhifu.keystore import load_config
+    from ezhifu.keystore.base import secret_from_config
+    from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
+
+    settings = load_config(config)
+    if settings.get("type") != "file":
+        raise ConfigurationError(f'{config}: init needs type = "file"')
+    password = _env_secret(password_env) or secret_from_config(settings, "password")
+    if password is None:
+        raise ConfigurationError(f"{config}: no password (set password_env in the file or --password-env)")
+    options = {k: settings[k] for k in ("kdf", "cipher", "scrypt_n", "pbkdf2_iterations") if k in settings}
+    path = settings.get("path")
+    if not isinstance(path, str):
+        raise ConfigurationError(f"{config}: 'path' (the keystore directory) is required")
+    with EncryptedFileKeyStore.init(path, password, **options) as store:
+        click.echo(f"created {store.describe()}")
+
+
+@command.command("import")
+@_CONFIG
+@click.option("--alias", help="Alias for the key.")
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--cert", "cert_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key-password-env", metavar="VAR", help="Environment variable with the key file's password.")
+@click.option("--seal-id", help="Id of a seal to import.")
+@click.option("--seal", "seal_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Replace an existing alias or seal id.")
+@_PASSWORD_ENV
+@handle_errors
+def import_cmd(
+    config: Path,
+    alias: str | None,
+    key_file: Path | None,
+    cert_file: Path | None,
+    key_password_env: str | None,
+    seal_id: str | None,
+    seal_file: Path | None,
+    replace: bool,
+    password_env: str | None,
+) -> None:
+    """Import a key with its certificate chain (--alias --key --cert) and/or a seal (--seal-id --seal)."""
+    key_mode = alias is not None or key_file is not None or cert_file is not None
+    seal_mode = seal_id is not None or seal_file is not None
+    if not key_mode and not seal_mode:
+        raise click.UsageError("nothing to import: give --alias/--key/--cert or --seal-id/--seal")
+    if key_mode and (alias is None or key_file is None):
+        raise click.UsageError("--alias and --key go together (--cert is recommended)")
+    if seal_mode and (seal_id is None or seal_file is None):
+        raise click.UsageError("--seal-id and --seal go together")
+    with _file_store(config, password_env) as store:
+        if key_mode:
+            assert alias is not None and key_file is not None
+            source_password = os.environ.get(key_password_env) if key_password_env else None
+            if key_password_env and source_password is None:
+                raise ConfigurationError(f"environment variable {key_password_env} is not set")
+            entry = store.import_pem(
+                alias,
+                key_file.read_bytes(),
+                cert_file.read_bytes() if cert_file else b"",
+                source_password=source_password.encode("utf-8") if source_password else None,
+                replace=replace,
+            )
+            click.echo(f"imported key {entry.alias!r} ({entry.kind}, {len(entry.chain)} certificate(s))")
+        if seal_mode:
+            assert seal_id is not None and seal_file is not None
+            store.add_seal(seal_id, seal_file.read_bytes(), replace=replace)
+            click.echo(f"imported seal {seal_id!r}")
+
+
+@command.command("list")
+@_CONFIG
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_PASSWORD_ENV
+@handle_errors
+def list_cmd(config: Path, as_json: bool, password_env: str | None) -> None:
+    """List the keys (alias, kind, certificate) and seals of a keystore."""
+    with _open(config, password_env) as store:
+        keys: list[dict[str, Any]] = []
+        for alias in store.aliases():
+            entry = store.entry(alias)
+            cert = entry.certificate
+            keys.append(
+                {
+                    "alias": alias,
+                    "kind": entry.kind,
+                    "subject": cert.subject.human_friendly if cert else None,
+                    "serial": format(cert.serial_number, "x") if cert else None,
+                    "not_after": cert.not_valid_after.isoformat() if cert else None,
+                    "chain_length": len(entry.chain),
+                }
+            )
+        seals = store.seal_ids()
+        if as_json:
+            echo_json({"keystore": store.describe(), "keys": keys, "seals": seals})
+            return
+        click.echo(store.describe())
+        for item in keys:
+            subject = item["subject"] or "(no certificate)"
+            click.echo(f"  key  {item['alias']}  {item['kind']}  {subject}  serial {item['serial']}")
+        for seal in seals:
+            click.echo(f"  seal {seal}")
+
+
+@command.command("export-cert")
+@_CONFIG
+@click.option("--alias", required=True, help="Alias of the key whose certificate to export.")
+@click.option("--chain", "whole_chain", is_flag=True, help="Export the whole chain, leaf first.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@_PASSWORD_ENV
+@handle_errors
+def export_cert_cmd(
+    config: Path, alias: str, whole_chain: bool, output: Path | None, password_env: str | None
+) -> None:
+    """Print (or write) the certificate of ALIAS as PEM."""
+    from asn1crypto import pem
+
+    from ezhifu.errors import KeyNotFound
+
+    with _open(config, password_env) as store:
+        certs = store.chain(alias)
+        if not certs:
+            raise KeyNotFound(f"{store.describe()}: key {alias!r} has no certificate")
+        data = b"".join(pem.armor("CERTIFICATE", c.dump()) for c in (certs if whole_chain else certs[:1]))
+    if output is None:
+        click.echo(data.decode("ascii"), nl=False)
+    else:
+        output.write_bytes(data)
+        click.echo(f"wrote {output}")

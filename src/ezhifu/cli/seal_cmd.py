@@ -1,0 +1,336 @@
+"""``ezhifu seal``: make a seal, apply it to vouchers, show what a seal or stamp file holds.
+
+* ``ezhifu seal make``: a GM/T 0031-2014 (``--format v1``) or GB/T 38540-2020 (``v4``) seal signed
+  by the seal maker's key. Made with a software key, a seal is for testing and development only,
+  not legally effective.
+* ``ezhifu seal apply``: stamp vouchers of an envelope at a position (``<SignStamp>``).
+* ``ezhifu seal show``: decode a seal, a seal signature (``SES_Signature``) or a vendor stamp and
+  say whether each signature in it holds. Exit 0 when every signature shown holds, 1 otherwise
+  (also for a vendor seal, whose maker signature cannot be verified).
+
+Dates (``--valid-from``/``--valid-to``) are ISO 8601 (``2026-01-01`` or
+``2026-01-01T08:00:00+08:00``); without an offset they are taken as UTC.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors
+from ezhifu.cli.keyopts import KeySource, key_options, open_signer
+from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput
+from ezhifu.keys import load_certificates
+from ezhifu.seal.detect import SealKind, SealVersion, detect
+from ezhifu.trust import TrustStore
+
+__all__ = ["command"]
+
+
+def _date(value: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 date or date-time", param_hint=option
+        ) from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _read_blob(path: Path) -> bytes:
+    """A seal/stamp file: DER, or Base64 text of DER (as found inside ``<SignStamp>``)."""
+    data = path.read_bytes()
+    if data[:1] == b"\x30":
+        return data
+    try:
+        return base64.b64decode(b"".join(data.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput(f"{path}: neither DER nor Base64 of DER") from exc
+
+
+@click.group(name="seal")
+def command() -> None:
+    """Electronic seals (GM/T 0031-2014, GB/T 38540-2020; vendor stamps of 2024 messages).
+
+    Seals made with software keys are for testing and development only, not legally effective.
+    """
+
+
+@command.command("make")
+@click.option(
+    "--maker-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Seal maker's private key file (PEM/DER).",
+)
+@click.option(
+    "--maker-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Seal maker's certificate (PEM/DER).",
+)
+@click.option("--maker-password-env", metavar="VAR", help="Environment variable holding the key password.")
+@click.option(
+    "--holder-cert",
+    "holder_certs",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    required=True,
+    help="Certificate of a signer allowed to use the seal (repeatable).",
+)
+@click.option("--id", "seal_id", required=True, help="Seal id (esID, ASCII).")
+@click.option("--name", required=True, help="Seal name.")
+@click.option("--type", "seal_type", type=int, default=1, show_default=True, help="Seal type (integer).")
+@click.option(
+    "--image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Seal picture: PNG, GIF, JPG, BMP, SVG or OFD.",
+)
+@click.option("--width-mm", type=int, required=True, help="Display width in millimetres.")
+@click.option("--height-mm", type=int, required=True, help="Display height in millimetres.")
+@click.option("--valid-from", required=True, help="Start of validity (ISO 8601).")
+@click.option("--valid-to", required=True, help="End of validity (ISO 8601).")
+@click.option(
+    "--format",
+    "version",
+    type=click.Choice(["v1", "v4"]),
+    default="v4",
+    show_default=True,
+    help="v1 = GM/T 0031-2014, v4 = GB/T 38540-2020.",
+)
+@click.option("--vid", default="ezhifu", show_default=True, help="Vendor id written in the seal header.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the seal (DER).",
+)
+@handle_errors
+def make_command(
+    maker_key: Path,
+    maker_cert: Path,
+    maker_password_env: str | None,
+    holder_certs: tuple[Path, ...],
+    seal_id: str,
+    name: str,
+    seal_type: int,
+    image: Path,
+    width_mm: int,
+    height_mm: int,
+    valid_from: str,
+    valid_to: str,
+    version: str,
+    vid: str,
+    output: Path,
+) -> None:
+    """Make a seal signed by the seal maker (testing and development only with a software key)."""
+    from ezhifu.seal.make import make_seal
+
+    start = _date(valid_from, "--valid-from")
+    end = _date(valid_to, "--valid-to")
+    holders = []
+    for path in holder_certs:
+        certs = load_certificates(path.read_bytes())
+        if not certs:
+            raise ConfigurationError(f"{path}: no certificate found")
+        holders.append(certs[0])
+    source = KeySource(key=maker_key, cert=maker_cert, password_env=maker_password_env)
+    with open_signer(source) as (signer, _chain):
+        der = make_seal(
+            signer,
+            seal_id=seal_id,
+            name=name,
+            seal_type=seal_type,
+            valid_from=start,
+            valid_to=end,
+            holder_certs=holders,
+            picture=image.read_bytes(),
+            width_mm=width_mm,
+            height_mm=height_mm,
+            version="v1" if version == "v1" else "v4",
+            vid=vid,
+        )
+    output.write_bytes(der)
+    click.echo(f"wrote {version} seal {seal_id} ({len(der)} bytes) to {output}", err=True)
+
+
+@command.command("apply")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--seal",
+    "seal_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The seal (DER) to apply.",
+)
+@key_options
+@click.option("--position", required=True, help="Stamp position, e.g. cz_dwgz.")
+@click.option("--voucher-no", help="Stamp only this voucher (default: every voucher in the envelope).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the stamped envelope.",
+)
+@handle_errors
+def apply_command(
+    file: Path,
+    seal_path: Path,
+    key_source: KeySource,
+    position: str,
+    voucher_no: str | None,
+    output: Path,
+) -> None:
+    """Stamp the vouchers of envelope FILE with a seal at a position."""
+    from ezhifu.document.envelope import Envelope
+    from ezhifu.seal.apply import apply_seal
+
+    envelope = Envelope.from_bytes(file.read_bytes())
+    bodies = [envelope.body(voucher_no)] if voucher_no is not None else list(envelope.bodies)
+    if not bodies:
+        raise InvalidInput(f"{file}: no voucher to stamp")
+    seal_der = _read_blob(seal_path)
+    with open_signer(key_source) as (signer, _chain):
+        for body in bodies:
+            apply_seal(body, seal_der, signer, position)
+    output.write_bytes(envelope.to_bytes())
+    click.echo(f"stamped {len(bodies)} voucher(s) at {position}; wrote {output}", err=True)
+
+
+def _show_seal(der: bytes, trust: TrustStore | None) -> tuple[dict[str, Any], bool]:
+    from ezhifu.seal.model import parse_seal
+    from ezhifu.seal.verify import verify_seal
+
+    seal = parse_seal(der)
+    result = verify_seal(der, trust=trust)
+    info = {"kind": "seal", **seal.to_dict(), "verification": result.to_dict()}
+    info["maker_signature"] = "holds" if result.maker_signature_ok else "does not hold"
+    return info, result.maker_signature_ok and (trust is None or result.maker_trusted is True)
+
+
+def _show_signature(der: bytes, trust: TrustStore | None) -> tuple[dict[str, Any], bool]:
+    from ezhifu.seal.model import parse_signature
+    from ezhifu.seal.verify import verify_ses_signature
+
+    sig = parse_signature(der)
+    result = verify_ses_signature(der, None, trust=trust)
+    info = {"kind": "signature", **sig.to_dict(), "verification": result.to_dict()}
+    info["signature"] = "holds" if result.signature_ok else "does not hold"
+    maker_ok = result.seal is not None and result.seal.maker_signature_ok
+    info["maker_signature"] = "holds" if maker_ok else "does not hold"
+    return info, result.signature_ok and maker_ok and (trust is None or result.trusted)
+
+
+def _show_vendor(der: bytes, kind: SealKind) -> tuple[dict[str, Any], bool]:
+    from ezhifu.seal.model import describe_certificate
+    from ezhifu.seal.vendor import VendorSealInfo, parse_vendor_seal, parse_vendor_stamp
+
+    def seal_dict(seal: VendorSealInfo) -> dict[str, Any]:
+        return {
+            "seal_id": seal.seal_id,
+            "name": seal.name,
+            "type": seal.seal_type,
+            "picture": {
+                "type": seal.image_type,
+                "bytes": len(seal.image),
+                "numbers": list(seal.picture_numbers),
+            },
+            "maker_cert": describe_certificate(seal.maker_cert),
+            "property": seal.property,
+            "dates": list(seal.dates),
+            "maker_signature": "not verifiable: vendor seal format unknown",
+        }
+
+    if kind is SealKind.SIGNATURE:
+        stamp = parse_vendor_stamp(der)
+        info = {
+            "kind": "vendor-stamp",
+            "version": stamp.version,
+            "sign_time": stamp.sign_time_text,
+            "signer_cert": describe_certificate(stamp.signer_cert),
+            "signature": "not checked: needs the voucher's Base64 text (use ezhifu verify on the envelope)",
+            "seal": seal_dict(stamp.seal),
+        }
+    else:
+        info = {"kind": "vendor-seal", **seal_dict(parse_vendor_seal(der))}
+    return info, False
+
+
+def _human(info: dict[str, Any], indent: str = "") -> None:
+    for key, value in info.items():
+        if isinstance(value, dict):
+            click.echo(f"{indent}{key}:")
+            _human(value, indent + "  ")
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            click.echo(f"{indent}{key}:")
+            for item in value:
+                _human(item, indent + "  - ")
+        else:
+            click.echo(f"{indent}{key}: {value}")
+
+
+@command.command("show")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--image-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the seal picture here (the extension is not changed; see 'picture.type').",
+)
+@click.option(
+    "--trust",
+    "trust_files",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="PEM file(s) of trusted certificates, to also check the certificate chains.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@handle_errors
+def show_command(file: Path, image_out: Path | None, trust_files: tuple[Path, ...], as_json: bool) -> None:
+    """Show a seal, a seal signature or a vendor stamp, and whether its signatures hold."""
+    der = _read_blob(file)
+    kind, version = detect(der, what=str(file))
+    trust = TrustStore.from_pem_files(trust_files) if trust_files else None
+    image: bytes | None = None
+    if version is SealVersion.VENDOR:
+        info, holds = _show_vendor(der, kind)
+        if image_out is not None:
+            from ezhifu.seal.vendor import parse_vendor_seal, parse_vendor_stamp
+
+            seal = parse_vendor_stamp(der).seal if kind is SealKind.SIGNATURE else parse_vendor_seal(der)
+            image = seal.image
+    else:
+        from ezhifu.seal.model import parse_seal, parse_signature
+        from ezhifu.seal.picture import export_picture
+
+        if kind is SealKind.SEAL:
+            info, holds = _show_seal(der, trust)
+            parsed = parse_seal(der)
+        else:
+            info, holds = _show_signature(der, trust)
+            parsed = parse_signature(der).seal
+        if image_out is not None:
+            try:
+                picture = export_picture(parsed)
+                info["picture_export"] = {"type": picture.type, "mime": picture.mime}
+                image = picture.data
+            except EzhifuError as exc:
+                info["picture_export"] = {"error": str(exc)}
+                image = parsed.picture.data
+    if image_out is not None and image is not None:
+        image_out.write_bytes(image)
+        info["image_out"] = str(image_out)
+    info["file"] = str(file)
+    if as_json:
+        echo_json(info)
+    else:
+        _human(info)
+    sys.exit(EXIT_OK if holds else EXIT_FAILED)

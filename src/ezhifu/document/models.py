@@ -1,0 +1,576 @@
+"""Inner voucher models: the decoded ``<Voucher>`` document of each ``VoucherBody``.
+
+An inner voucher (spec.md §2.2) is ``<Voucher>`` with header fields as child elements and
+``<DetailList><Detail>…</Detail>…</DetailList>``. :class:`Voucher` keeps **every** element
+in the order read, including empty ones and elements it does not know, so a partner's new
+type is readable and is written back unchanged; typed subclasses (one per modelled VtCode,
+generated from :mod:`ezhifu.document.fields`) add typed access through the field data:
+amounts as :class:`~decimal.Decimal` with exactly two decimals, dates ``yyyyMMdd`` as
+:class:`datetime.date`, codes as strings (code lists are data, never enums).
+
+Models are immutable: :meth:`Voucher.replace` returns a new voucher (for instance a 回单 with
+its X-fields filled). Remember that a voucher's XML must not be re-serialised after it has
+been signed (spec.md §2.2, §5.5): signatures cover the verbatim Base64 text kept by
+:class:`ezhifu.document.envelope.VoucherBody`, not this model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+from lxml import etree
+
+from ezhifu.document import fields as _fields
+from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, FieldDef, VoucherSpec
+from ezhifu.document.xmlparse import element_text, parse_xml
+from ezhifu.errors import InvalidInput
+
+__all__ = [
+    "VOUCHER_CLASSES",
+    "Detail",
+    "FieldValue",
+    "Voucher",
+    "format_amount",
+    "format_date",
+    "parse_amount",
+    "parse_date",
+    "to_text",
+    "voucher_class",
+]
+
+#: What :meth:`Voucher.replace` and :meth:`Voucher.build` accept for a field.
+FieldValue = str | Decimal | int | date | None
+
+_AMOUNT = re.compile(r"-?[0-9]+\.[0-9]{2}")
+_DATE = re.compile(r"[0-9]{8}")
+_INT = re.compile(r"[0-9]+")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_CENT = Decimal("0.01")
+_GBK_DECL = b'<?xml version="1.0" encoding="GBK"?>\n'
+
+
+def parse_amount(text: str, *, where: str = "amount") -> Decimal:
+    """Parse ``-?[0-9]+\\.[0-9]{2}`` strictly (no spaces, signs, exponents or Unicode digits)."""
+    if not _AMOUNT.fullmatch(text):
+        raise InvalidInput(f"{where}: {text!r} is not an amount with exactly two decimals")
+    return Decimal(text)
+
+
+def format_amount(value: Decimal | int | str, *, where: str = "amount") -> str:
+    """Write an amount with exactly two decimals; refuse values that would need rounding."""
+    if isinstance(value, bool):
+        raise InvalidInput(f"{where}: a bool is not an amount")
+    if isinstance(value, str):
+        parse_amount(value, where=where)
+        return value
+    try:
+        dec = Decimal(value)
+        quantized = dec.quantize(_CENT)
+    except (InvalidOperation, ValueError) as exc:
+        raise InvalidInput(f"{where}: {value!r} is not a finite amount") from exc
+    if quantized != dec:
+        raise InvalidInput(f"{where}: {value!r} has more than two decimals")
+    text = f"{quantized:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
+def parse_date(text: str, *, where: str = "date") -> date:
+    """Parse ``yyyyMMdd`` (ASCII digits only) into a real calendar date."""
+    if not _DATE.fullmatch(text):
+        raise InvalidInput(f"{where}: {text!r} is not a date yyyyMMdd")
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError as exc:
+        raise InvalidInput(f"{where}: {text!r} is not a calendar date") from exc
+
+
+def format_date(value: date) -> str:
+    return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+
+
+def to_text(value: FieldValue, definition: FieldDef | None = None, *, where: str = "field") -> str:
+    """Convert a Python value to the element text, using the field's type when known."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        raise InvalidInput(f"{where}: bool values are not accepted")
+    kind = definition.type if definition else None
+    if isinstance(value, date):
+        return format_date(value)
+    if isinstance(value, Decimal) or kind == "amount":
+        return format_amount(value, where=where)
+    if isinstance(value, int):
+        return str(value)
+    raise InvalidInput(f"{where}: unsupported value type {type(value).__name__}")
+
+
+def _typed(text: str, definition: FieldDef | None, where: str) -> str | Decimal | date | int | None:
+    if definition is None:
+        return text
+    if text == "":
+        return None
+    if definition.type == "amount":
+        return parse_amount(text, where=where)
+    if definition.type == "date":
+        return parse_date(text, where=where)
+    if definition.type == "int":
+        if not _INT.fullmatch(text):
+            raise InvalidInput(f"{where}: {text!r} is not an integer")
+        return int(text)
+    return text
+
+
+def _check_pairs(pairs: Iterable[tuple[str, str]], where: str) -> tuple[tuple[str, str], ...]:
+    out = tuple(pairs)
+    seen: set[str] = set()
+    for name, value in out:
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise InvalidInput(f"{where}: {name!r} is not a valid element name")
+        if not isinstance(value, str):
+            raise InvalidInput(f"{where}/{name}: value must be a string, got {type(value).__name__}")
+        if name in seen:
+            raise InvalidInput(f"{where}: element {name} appears twice")
+        seen.add(name)
+    return out
+
+
+class Detail:
+    """One ``DetailList/Detail`` row: ordered ``(element, text)`` pairs, immutable."""
+
+    __slots__ = ("_fields", "_index")
+
+    def __init__(self, fields: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
+        items = fields.items() if isinstance(fields, Mapping) else fields
+        self._fields = _check_pairs(items, "Detail")
+        self._index = dict(self._fields)
+
+    @property
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        return self._fields
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self._fields)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._index.get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def amount(self, name: str) -> Decimal | None:
+        """The amount in ``name`` (``None`` when absent or empty); strict two-decimal grammar."""
+        text = self._index.get(name)
+        return parse_amount(text, where=f"Detail/{name}") if text else None
+
+    def replace(self, **fields: FieldValue) -> Detail:
+        """A copy with ``fields`` changed; new elements are appended in call order."""
+        return Detail(_replace_pairs(self._fields, fields, None, "Detail"))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Detail):
+            return NotImplemented
+        return self._fields == other._fields
+
+    def __hash__(self) -> int:
+        return hash(self._fields)
+
+    def __repr__(self) -> str:
+        return f"Detail({dict(self._fields)!r})"
+
+
+def _replace_pairs(
+    pairs: tuple[tuple[str, str], ...],
+    changes: Mapping[str, FieldValue],
+    order: tuple[FieldDef, ...] | None,
+    where: str,
+) -> list[tuple[str, str]]:
+    """Replace in place; insert a missing field after its predecessor in ``order``."""
+    out = list(pairs)
+    index = {name: i for i, (name, _) in enumerate(out)}
+    defs = {d.name: d for d in order} if order else {}
+    for name, value in changes.items():
+        if order is not None and name not in defs and name not in index:
+            raise InvalidInput(f"{where}: no element {name} in this voucher type")
+        text = to_text(value, defs.get(name), where=f"{where}/{name}")
+        if name in index:
+            out[index[name]] = (name, text)
+            continue
+        position = len(out)
+        if order is not None:
+            names = [d.name for d in order]
+            before = {n for n in names[: names.index(name)]}
+            position = 0
+            for i, (present, _) in enumerate(out):
+                if present in before:
+                    position = i + 1
+        out.insert(position, (name, text))
+        index = {n: i for i, (n, _) in enumerate(out)}
+    return out
+
+
+class Voucher:
+    """A generic inner voucher: ordered header fields plus detail rows.
+
+    ``fields`` are ``(element, text)`` pairs in document order, ``""`` for an empty element;
+    ``details`` the ``DetailList/Detail`` rows; ``detail_list`` whether a ``DetailList``
+    element is present (even empty) and ``detail_index`` how many header fields precede it.
+    Typed subclasses set :attr:`VT_CODE` (see :data:`VOUCHER_CLASSES`).
+    """
+
+    VT_CODE: ClassVar[str | None] = None
+
+    __slots__ = ("_attributes", "_detail_index", "_detail_list", "_details", "_fields", "_index")
+
+    def __init__(
+        self,
+        fields: Iterable[tuple[str, str]] | Mapping[str, str],
+        details: Iterable[Detail | Mapping[str, str]] = (),
+        *,
+        detail_list: bool | None = None,
+        detail_index: int | None = None,
+        attributes: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        items = fields.items() if isinstance(fields, Mapping) else fields
+        self._fields = _check_pairs(items, "/Voucher")
+        self._index = dict(self._fields)
+        self._details = tuple(d if isinstance(d, Detail) else Detail(d) for d in details)
+        self._detail_list = bool(self._details) if detail_list is None else detail_list
+        if self._details and not self._detail_list:
+            raise InvalidInput("/Voucher: details given but detail_list=False")
+        n = len(self._fields)
+        # without a DetailList the position is meaningless: normalise it (for equality)
+        self._detail_index = n if detail_index is None or not self._detail_list else detail_index
+        if not 0 <= self._detail_index <= n:
+            raise InvalidInput(f"/Voucher: detail_index {self._detail_index} out of range 0..{n}")
+        self._attributes = tuple(attributes)
+        if self.VT_CODE is not None and self._index.get("VtCode") != self.VT_CODE:
+            raise InvalidInput(
+                f"/Voucher/VtCode: {self._index.get('VtCode')!r} does not match {type(self).__name__}"
+            )
+
+    # --- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        vt_code: str,
+        fields: Mapping[str, FieldValue] | None = None,
+        details: Iterable[Mapping[str, FieldValue]] = (),
+        *,
+        schema_version: str = DEFAULT_SCHEMA_VERSION,
+    ) -> Voucher:
+        """A new voucher of a modelled type with **every** element of the type, in order.
+
+        Elements not given are written empty, as producers do (spec.md §2.2). Values are
+        converted by field type (``Decimal`` -> two decimals, ``date`` -> ``yyyyMMdd``).
+        """
+        spec = _fields.spec_for(vt_code, schema_version)
+        if spec is None:
+            raise InvalidInput(f"VtCode {vt_code!r} is not modelled in schema version {schema_version}")
+        given = dict(fields or {})
+        given.setdefault("VtCode", vt_code)
+        unknown = sorted(set(given) - {f.name for f in spec.header})
+        if unknown:
+            raise InvalidInput(f"/Voucher: no element {', '.join(unknown)} in VtCode {vt_code}")
+        header = [(f.name, to_text(given.get(f.name), f, where=f"/Voucher/{f.name}")) for f in spec.header]
+        rows: list[Detail] = []
+        for i, row in enumerate(details, 1):
+            extra = sorted(set(row) - {f.name for f in spec.detail})
+            if extra:
+                raise InvalidInput(f"/Voucher/DetailList/Detail[{i}]: no element {', '.join(extra)}")
+            rows.append(
+                Detail(
+                    [
+                        (f.name, to_text(row.get(f.name), f, where=f"Detail[{i}]/{f.name}"))
+                        for f in spec.detail
+                    ]
+                )
+            )
+        target = voucher_class(vt_code)
+        return target(header, rows, detail_list=spec.has_details)
+
+    @classmethod
+    def from_xml(cls, data: bytes, *, what: str = "inner voucher") -> Voucher:
+        """Parse an inner voucher document (GBK or UTF-8) with the hardened parser.
+
+        Duplicated header elements and duplicated elements in a detail row are refused
+        (a forged copy placed first would otherwise win, parsing.md "Values").
+        """
+        return cls.from_element(parse_xml(data, what=what), what=what)
+
+    @classmethod
+    def from_element(cls, root: etree._Element, *, what: str = "inner voucher") -> Voucher:
+        if root.tag != "Voucher":
+            raise InvalidInput(f"{what}: root element is <{root.tag}>, expected <Voucher>")
+        _no_text(root, what, "/Voucher")
+        header: list[tuple[str, str]] = []
+        details: list[Detail] = []
+        detail_list = False
+        detail_index = 0
+        for child in root:
+            if not isinstance(child.tag, str):
+                continue  # comment or PI between fields (inside values they are refused)
+            path = f"/Voucher/{child.tag}"
+            if child.tag == "DetailList":
+                if detail_list:
+                    raise InvalidInput(f"{what}: second <DetailList> at line {child.sourceline}")
+                detail_list, detail_index = True, len(header)
+                _no_text(child, what, path)
+                for row in child:
+                    if not isinstance(row.tag, str):
+                        continue
+                    if row.tag != "Detail":
+                        raise InvalidInput(
+                            f"{what}: unexpected <{row.tag}> in DetailList at line {row.sourceline}"
+                        )
+                    _no_text(row, what, f"{path}/Detail")
+                    details.append(Detail(_leaf_pairs(row, what, f"{path}/Detail[{len(details) + 1}]")))
+                continue
+            header.append(_leaf(child, what, path))
+        _no_duplicates(header, what, "/Voucher", root)
+        vt_code = dict(header).get("VtCode", "")
+        target = cls if cls.VT_CODE is not None else voucher_class(vt_code)
+        return target(
+            header,
+            details,
+            detail_list=detail_list,
+            detail_index=detail_index,
+            attributes=tuple((str(k), str(v)) for k, v in root.attrib.items()),
+        )
+
+    def to_xml(self) -> bytes:
+        """Serialise as a GBK document, one element per line, empty elements written empty.
+
+        Characters GBK cannot encode are written as character references.
+        """
+        try:
+            root = etree.Element("Voucher", dict(self._attributes))
+            for i, (name, value) in enumerate(self._fields):
+                if i == self._detail_index:
+                    self._write_details(root)
+                etree.SubElement(root, name).text = value
+            if self._detail_index == len(self._fields):
+                self._write_details(root)
+            body = etree.tostring(root, encoding="GBK", xml_declaration=False, pretty_print=True)
+            assert isinstance(body, bytes)  # an encoding was given
+        except ValueError as exc:  # characters XML 1.0 cannot carry
+            raise InvalidInput(f"/Voucher: cannot serialise: {exc}") from exc
+        return _GBK_DECL + body
+
+    def _write_details(self, root: etree._Element) -> None:
+        if not self._detail_list:
+            return
+        container = etree.SubElement(root, "DetailList")
+        for row in self._details:
+            node = etree.SubElement(container, "Detail")
+            for name, value in row:
+                etree.SubElement(node, name).text = value
+
+    # --- access -----------------------------------------------------------------------
+
+    @classmethod
+    def spec(cls, schema_version: str = DEFAULT_SCHEMA_VERSION) -> VoucherSpec | None:
+        """The field data of this class's VtCode (``None`` for the generic model)."""
+        return _fields.spec_for(cls.VT_CODE, schema_version) if cls.VT_CODE else None
+
+    @property
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        return self._fields
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self._fields)
+
+    @property
+    def details(self) -> tuple[Detail, ...]:
+        return self._details
+
+    @property
+    def detail_list(self) -> bool:
+        return self._detail_list
+
+    @property
+    def detail_index(self) -> int:
+        return self._detail_index
+
+    @property
+    def attributes(self) -> tuple[tuple[str, str], ...]:
+        return self._attributes
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The text of header element ``name`` (``default`` when absent)."""
+        return self._index.get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def _definition(self, name: str) -> FieldDef | None:
+        spec = type(self).spec() or _fields.spec_for(self.vt_code)
+        return spec.header_field(name) if spec else None
+
+    def typed(self, name: str) -> str | Decimal | date | int | None:
+        """The header value converted by its field type (text for an unknown type/field)."""
+        text = self._index.get(name)
+        if text is None:
+            return None
+        return _typed(text, self._definition(name), f"/Voucher/{name}")
+
+    def amount(self, name: str) -> Decimal | None:
+        text = self._index.get(name)
+        return parse_amount(text, where=f"/Voucher/{name}") if text else None
+
+    def date_value(self, name: str) -> date | None:
+        text = self._index.get(name)
+        return parse_date(text, where=f"/Voucher/{name}") if text else None
+
+    @property
+    def vt_code(self) -> str:
+        return self._index.get("VtCode", "")
+
+    @property
+    def voucher_no(self) -> str:
+        return self._index.get("VoucherNo", "")
+
+    @property
+    def adm_div_code(self) -> str:
+        return self._index.get("AdmDivCode", "")
+
+    @property
+    def st_year(self) -> str:
+        return self._index.get("StYear", "")
+
+    @property
+    def id(self) -> str:
+        return self._index.get("Id", "")
+
+    @property
+    def vou_date(self) -> date | None:
+        return self.date_value("VouDate")
+
+    @property
+    def pay_amt(self) -> Decimal | None:
+        return self.amount("PayAmt")
+
+    @property
+    def x_fields(self) -> tuple[str, ...]:
+        """Header X-fields present (filled by the receiver in the 回单, spec.md §4.1)."""
+        out = []
+        for name in self.field_names:
+            definition = self._definition(name)
+            if definition.x_field if definition else name[:1] == "X" and name[1:2].isupper():
+                out.append(name)
+        return tuple(out)
+
+    def detail_sum(self, name: str = "PayAmt") -> Decimal:
+        """Sum of ``name`` over the detail rows (empty values count as zero)."""
+        return sum((d.amount(name) or Decimal("0.00") for d in self._details), Decimal("0.00"))
+
+    def replace(
+        self, *, details: Iterable[Detail | Mapping[str, str]] | None = None, **fields: FieldValue
+    ) -> Voucher:
+        """A new voucher with header ``fields`` changed (and ``details`` replaced if given).
+
+        For a modelled type only its elements are accepted; a missing one is inserted at its
+        place in the type's order. The voucher type (``VtCode``) cannot be changed.
+        """
+        if "VtCode" in fields and to_text(fields["VtCode"]) != self.vt_code:
+            raise InvalidInput("/Voucher/VtCode: the voucher type cannot be changed; build a new voucher")
+        spec = type(self).spec() or _fields.spec_for(self.vt_code)
+        order = spec.header if spec else None
+        pairs = _replace_pairs(self._fields, fields, order, "/Voucher")
+        index = self._detail_index
+        old_names = self.field_names
+        if index < len(old_names):  # keep DetailList before the same element
+            anchor = old_names[index]
+            index = [n for n, _ in pairs].index(anchor)
+        else:
+            index = len(pairs)
+        rows = self._details if details is None else tuple(details)
+        return type(self)(
+            pairs,
+            rows,
+            detail_list=self._detail_list or bool(rows),
+            detail_index=index,
+            attributes=self._attributes,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Voucher):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self._fields, self._details, self._detail_list, self._detail_index, self._attributes)
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(VtCode={self.vt_code!r}, VoucherNo={self.voucher_no!r}, "
+            f"fields={len(self._fields)}, details={len(self._details)})"
+        )
+
+
+def _no_text(element: etree._Element, what: str, path: str) -> None:
+    """Container elements hold elements only: refuse text between them (mixed content)."""
+    pieces = [element.text or ""] + [child.tail or "" for child in element]
+    if any(p.strip() for p in pieces):
+        raise InvalidInput(f"{what}: text is not allowed directly inside {path} (line {element.sourceline})")
+
+
+def _leaf(child: etree._Element, what: str, path: str) -> tuple[str, str]:
+    if not isinstance(child.tag, str) or child.tag.startswith("{"):
+        raise InvalidInput(
+            f"{what}: namespaced element {child.tag!r} at line {child.sourceline} is not allowed"
+        )
+    if child.attrib:
+        raise InvalidInput(f"{what}: attributes on {path} at line {child.sourceline} are not allowed")
+    return child.tag, element_text(child, where=path)
+
+
+def _leaf_pairs(row: etree._Element, what: str, path: str) -> list[tuple[str, str]]:
+    pairs = [_leaf(child, what, f"{path}/{child.tag}") for child in row if isinstance(child.tag, str)]
+    _no_duplicates(pairs, what, path, row)
+    return pairs
+
+
+def _no_duplicates(pairs: list[tuple[str, str]], what: str, path: str, parent: etree._Element) -> None:
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            lines = [c.sourceline for c in parent if c.tag == name]
+            raise InvalidInput(
+                f"{what}: element {path}/{name} appears more than once (lines {lines}); "
+                "duplicated single-valued fields are refused"
+            )
+        seen.add(name)
+
+
+def _make_class(vt_code: str) -> type[Voucher]:
+    spec = _fields.spec_for(vt_code) or _fields.spec_for(vt_code, _fields.SCHEMA_VERSIONS[0])
+    assert spec is not None
+    doc = f"VtCode {vt_code} {spec.name} (fields: {spec.source}; generated from ezhifu.document.fields)."
+    return type(f"Voucher{vt_code}", (Voucher,), {"VT_CODE": vt_code, "__doc__": doc, "__slots__": ()})
+
+
+#: VtCode -> typed model class, for every VtCode in any schema version.
+VOUCHER_CLASSES: Mapping[str, type[Voucher]] = {vt: _make_class(vt) for vt in _fields.known_vt_codes()}
+
+
+def voucher_class(vt_code: str) -> type[Voucher]:
+    """The typed class of ``vt_code``, or the generic :class:`Voucher` for an unknown type."""
+    return VOUCHER_CLASSES.get(vt_code, Voucher)

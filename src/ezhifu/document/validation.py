@@ -1,0 +1,635 @@
+"""Validation of envelopes and inner vouchers against the bundled schemas, plus the rules XSD
+cannot express: the ``validate`` / ``is_valid`` / ``iter_errors`` triad.
+
+Two paths over the same XSDs (generated from :mod:`ezhifu.document.fields`, see
+:mod:`ezhifu.document.xsdgen`):
+
+* :func:`iter_errors` / :func:`validate`: the detailed report. xmlschema (prebuilt
+  ``XMLSchema`` instances, ``allow="none"``, ``defuse="always"``, no location hints, no
+  network) checks every value; ezhifu's own structural check reports each missing, unknown
+  or duplicated element separately (an ``xs:all`` content-model error lumps them together);
+  then the rules beyond XSD. Every issue found is reported, not only the first.
+* :func:`is_valid`: a fast yes/no through libxml2's C validator (``lxml.etree.XMLSchema``)
+  over the same XSDs, plus the same rules.
+
+Documents are always parsed by the hardened parser (:func:`~ezhifu.document.xmlparse.parse_xml`)
+and handed to the validators as lxml trees, so GBK is read correctly (expat cannot, parsing.md)
+and each element keeps its source line.
+
+Rules beyond XSD (each reported as a :class:`~ezhifu.errors.ValidationIssue` with a stable
+``code``): header amount equals the sum of the details where the type has a sum rule
+(``sum-mismatch``); ``VoucherCount`` equals the number of bodies (``voucher-count``); the
+envelope attributes equal the signed inner voucher's (``attribute-mismatch``, spec.md §5.5);
+fewer than 500 details (``too-many-details``, S1); the VtCode is modelled in the schema
+version (``unknown-vtcode``); dates are real calendar dates (``date-invalid``).
+
+**Paths and lines.** Issues inside an inner voucher have paths such as
+``/MOF/VoucherBody[1]/Voucher/DetailList/Detail[2]/PayAmt``. The inner voucher travels as
+Base64 inside the envelope, so its ``line`` is the line **in the decoded inner voucher
+document**, not in the envelope. Issues on the envelope itself carry envelope lines.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from importlib import resources
+from typing import Any, Literal
+
+import xmlschema
+from lxml import etree
+
+from ezhifu.document import fields as _fields
+from ezhifu.document.envelope import Envelope, decode_base64_strict
+from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, MAX_DETAILS, SCHEMA_VERSIONS, FieldDef, VoucherSpec
+from ezhifu.document.models import Voucher, parse_amount, parse_date
+from ezhifu.document.xmlparse import parse_xml, source_line
+from ezhifu.document.xsdgen import field_pattern
+from ezhifu.errors import (
+    ConfigurationError,
+    HostileInputError,
+    InvalidInput,
+    SchemaValidationError,
+    ValidationIssue,
+)
+
+__all__ = [
+    "ISSUE_CODES",
+    "Engine",
+    "check_schema_version",
+    "is_valid",
+    "iter_errors",
+    "validate",
+    "xmlschema_for",
+]
+
+#: Every ``ValidationIssue.code`` this module emits, with its meaning.
+ISSUE_CODES: dict[str, str] = {
+    "not-a-voucher": "the root element is neither MOF nor Voucher",
+    "unknown-vtcode": "VtCode not modelled in the schema version",
+    "missing-element": "a required element is absent",
+    "unknown-element": "an element the type does not define",
+    "duplicate-element": "a single-valued element appears more than once",
+    "required-empty": "a required element is empty",
+    "amount-format": "an amount that is not -?[0-9]+.[0-9]{2}",
+    "negative-amount": "a negative amount where the type does not allow one",
+    "date-format": "a date that is not [0-9]{8}",
+    "date-invalid": "a date yyyyMMdd that is not a calendar date",
+    "int-format": "an integer that is not [0-9]+",
+    "value-format": "a value that does not match its pattern",
+    "max-length": "a value longer than its maximum length",
+    "vtcode-mismatch": "an inner VtCode different from the schema's",
+    "sum-mismatch": "header amount differs from the sum of the details",
+    "too-many-details": "500 or more details",
+    "voucher-count": "VoucherCount differs from the number of VoucherBody",
+    "attribute-mismatch": "an envelope attribute differs from the signed inner voucher",
+    "base64": "the Voucher text is not strict Base64",
+    "inner-xml": "the decoded inner voucher is not well-formed XML in its declared encoding",
+    "envelope-structure": "envelope elements missing, unknown, duplicated or misplaced",
+    "envelope-value": "an envelope element or attribute value that does not match its type",
+    "content": "other content-model error reported by the XSD validator",
+}
+
+_BODY_ATTRS = ("AdmDivCode", "StYear", "VtCode", "VoucherNo")
+
+
+def check_schema_version(schema_version: str | None) -> str:
+    """``None`` -> the default version; an unknown version raises ``ConfigurationError``."""
+    version = DEFAULT_SCHEMA_VERSION if schema_version is None else schema_version
+    if version not in SCHEMA_VERSIONS:
+        raise ConfigurationError(
+            f"unknown schema version {schema_version!r} (known: {', '.join(SCHEMA_VERSIONS)})"
+        )
+    return version
+
+
+# --- schema cache ---------------------------------------------------------------------------
+
+_LOCK = threading.Lock()
+_XMLSCHEMA: dict[tuple[str, str], Any] = {}
+_LXML: dict[tuple[str, str], etree.XMLSchema] = {}
+
+
+def _xsd_text(version: str, name: str) -> bytes:
+    resource = resources.files("ezhifu.schemas").joinpath(version, f"{name}.xsd")
+    try:
+        return resource.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"bundled schema {version}/{name}.xsd is missing: {exc}") from exc
+
+
+def xmlschema_for(version: str, name: str) -> Any:
+    """The prebuilt, cached ``xmlschema.XMLSchema`` for ``envelope`` or ``voucher_<vt>``.
+
+    Loaded from the package with importlib.resources, ``allow="none"`` (no file or network
+    access while building), ``defuse="always"``.
+    """
+    key = (version, name)
+    with _LOCK:
+        schema = _XMLSCHEMA.get(key)
+        if schema is None:
+            try:
+                schema = xmlschema.XMLSchema(
+                    io.BytesIO(_xsd_text(version, name)), allow="none", defuse="always", build=True
+                )
+            except xmlschema.XMLSchemaException as exc:
+                raise ConfigurationError(f"bundled schema {version}/{name}.xsd is broken: {exc}") from exc
+            _XMLSCHEMA[key] = schema
+        return schema
+
+
+def _lxml_schema(version: str, name: str) -> etree.XMLSchema:
+    key = (version, name)
+    with _LOCK:
+        schema = _LXML.get(key)
+        if schema is None:
+            doc = parse_xml(_xsd_text(version, name), what=f"schema {version}/{name}.xsd")
+            try:
+                schema = etree.XMLSchema(doc)
+            except etree.XMLSchemaParseError as exc:
+                raise ConfigurationError(f"bundled schema {version}/{name}.xsd is broken: {exc}") from exc
+            _LXML[key] = schema
+        return schema
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _path(element: etree._Element, stop: etree._Element, prefix: str) -> str:
+    """``prefix`` + XPath-like path of ``element`` below and including ``stop``."""
+    parts: list[str] = []
+    node: etree._Element | None = element
+    while node is not None:
+        tag = str(node.tag)
+        parent = node.getparent()
+        if tag in ("Detail", "VoucherBody", "Signature", "SignStamp") and parent is not None:
+            same = [c for c in parent if c.tag == tag]
+            tag = f"{tag}[{same.index(node) + 1}]"
+        parts.append(tag)
+        if node is stop:
+            break
+        node = parent
+    return prefix + "/" + "/".join(reversed(parts))
+
+
+def _children(element: etree._Element) -> list[etree._Element]:
+    return list(element.iterchildren(etree.Element))  # elements only, filtered in C
+
+
+def _text(element: etree._Element) -> str:
+    # Comments/PIs inside values were refused by the parser; child elements are reported
+    # by the XSD. Join the text pieces so a value with child markup is still shown.
+    if not len(element):
+        return element.text or ""
+    return "".join(str(piece) for piece in element.itertext())
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.issues: list[ValidationIssue] = []
+        self._seen: set[tuple[str, str]] = set()
+
+    def add(self, path: str, line: int | None, reason: str, value: str | None, code: str) -> None:
+        key = (path, code)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self.issues.append(ValidationIssue(path=path, line=line, reason=reason, value=value, code=code))
+
+
+# --- inner voucher ----------------------------------------------------------------------------
+
+
+def _classify(f: FieldDef, value: str) -> tuple[str, str]:
+    """(code, reason) for a value the XSD refused."""
+    label = f"{f.name} ({f.label})"
+    if value == "" and f.required:
+        return "required-empty", f"{label} is required and must not be empty"
+    if f.name == "VtCode":
+        return "vtcode-mismatch", f"{label} does not match the schema's VtCode"
+    if f.type == "amount":
+        if not f.negative and value.startswith("-") and value[1:] and _amount_ok(value[1:]):
+            return "negative-amount", f"{label} must not be negative in this voucher type"
+        return (
+            "amount-format",
+            f"{label} {value!r} is not an amount with exactly two decimals ([0-9]+.[0-9]{{2}})",
+        )
+    if f.type == "date":
+        return "date-format", f"{label} {value!r} is not a date yyyyMMdd of ASCII digits"
+    if f.type == "int":
+        return "int-format", f"{label} {value!r} is not an integer of ASCII digits"
+    if field_pattern(f) is not None:
+        return "value-format", f"{label} {value!r} does not match {field_pattern(f)}"
+    if len(value) > f.limit():
+        return "max-length", f"{label} is {len(value)} characters long, more than {f.limit()}"
+    return "value-format", f"{label} {value!r} is not a valid value"
+
+
+def _amount_ok(text: str) -> bool:
+    try:
+        parse_amount(text)
+    except InvalidInput:
+        return False
+    return True
+
+
+def _structure(
+    parent: etree._Element,
+    defs: Sequence[FieldDef],
+    container: str | None,
+    root: etree._Element,
+    prefix: str,
+    out: _Collector,
+) -> set[str]:
+    """Missing / unknown / duplicated children of a header or detail row. Returns the names
+    of children that are known leaves (for value checks)."""
+    known = {f.name: f for f in defs}
+    seen: dict[str, etree._Element] = {}
+    for child in _children(parent):
+        tag = str(child.tag)
+        if tag == container:
+            if tag in seen:
+                out.add(
+                    _path(child, root, prefix),
+                    source_line(child),
+                    f"second <{tag}>: it may appear once",
+                    tag,
+                    "duplicate-element",
+                )
+            seen[tag] = child
+            continue
+        if tag not in known:
+            out.add(
+                _path(child, root, prefix),
+                source_line(child),
+                f"unknown element <{tag}>",
+                tag,
+                "unknown-element",
+            )
+            continue
+        if tag in seen:
+            out.add(
+                _path(child, root, prefix),
+                source_line(child),
+                f"<{tag}> appears again (first at line {source_line(seen[tag])}): single-valued",
+                _text(child),
+                "duplicate-element",
+            )
+            continue
+        seen[tag] = child
+    for f in defs:
+        if f.required and f.name not in seen:
+            out.add(
+                f"{_path(parent, root, prefix)}/{f.name}",
+                source_line(parent),
+                f"required element {f.name} ({f.label}) is missing",
+                None,
+                "missing-element",
+            )
+    return set(seen)
+
+
+def _voucher_checks(
+    root: etree._Element,
+    spec: VoucherSpec,
+    prefix: str,
+    out: _Collector,
+    *,
+    detailed: bool,
+    version: str,
+    engine: str = "auto",
+) -> bool:
+    """Structure, XSD values and rules of one inner voucher. Returns XSD validity (fast path)."""
+    has_details = bool(spec.detail)
+    _structure(root, spec.header, "DetailList" if has_details else None, root, prefix, out)
+    detail_list = [c for c in _children(root) if c.tag == "DetailList"]
+    rows: list[etree._Element] = []
+    if detail_list:
+        container = detail_list[0]
+        for child in _children(container):
+            if child.tag != "Detail":
+                out.add(
+                    _path(child, root, prefix),
+                    source_line(child),
+                    f"unknown element <{child.tag}> in DetailList",
+                    str(child.tag),
+                    "unknown-element",
+                )
+                continue
+            rows.append(child)
+        if len(rows) > MAX_DETAILS:
+            out.add(
+                _path(container, root, prefix),
+                source_line(container),
+                f"{len(rows)} details: a voucher must have fewer than {MAX_DETAILS + 1} (S1 rule)",
+                str(len(rows)),
+                "too-many-details",
+            )
+        for row in rows:
+            _structure(row, spec.detail, None, root, prefix, out)
+    elif has_details:
+        out.add(
+            f"{prefix}/Voucher/DetailList",
+            source_line(root),
+            "required element DetailList is missing",
+            None,
+            "missing-element",
+        )
+
+    structural = bool(out.issues)
+    xsd_ok = True
+    if detailed and engine == "auto" and _lxml_schema(version, f"voucher_{spec.vt_code}").validate(root):
+        pass  # libxml2 found nothing: xmlschema would not either (same XSD, [0-9] patterns only)
+    elif detailed:
+        schema = xmlschema_for(version, f"voucher_{spec.vt_code}")
+        for error in schema.iter_errors(etree.ElementTree(root)):
+            xsd_ok = False
+            elem = error.elem
+            if elem is None or not isinstance(getattr(elem, "tag", None), str):
+                out.add(prefix + (error.path or "/Voucher"), None, str(error.reason), None, "content")
+                continue
+            f = _definition_of(elem, spec)
+            if f is not None and not len(elem):
+                code, reason = _classify(f, _text(elem))
+                out.add(_path(elem, root, prefix), source_line(elem), reason, _text(elem), code)
+            elif not structural:
+                out.add(_path(elem, root, prefix), source_line(elem), str(error.reason), None, "content")
+    else:
+        xsd_ok = bool(_lxml_schema(version, f"voucher_{spec.vt_code}").validate(root))
+
+    _rules(root, spec, rows, prefix, out)
+    return xsd_ok
+
+
+def _definition_of(elem: etree._Element, spec: VoucherSpec) -> FieldDef | None:
+    parent = elem.getparent()
+    if parent is None:
+        return None
+    if parent.tag == "Detail":
+        return spec.detail_field(str(elem.tag))
+    if parent.tag == "Voucher":
+        return spec.header_field(str(elem.tag))
+    return None
+
+
+def _rules(
+    root: etree._Element, spec: VoucherSpec, rows: list[etree._Element], prefix: str, out: _Collector
+) -> None:
+    # calendar dates (the XSD pattern only checks [0-9]{8})
+    for parent, defs in [(root, spec.header), *((row, spec.detail) for row in rows)]:
+        by_name = {f.name: f for f in defs if f.type == "date"}
+        for child in _children(parent):
+            f = by_name.get(str(child.tag))
+            if f is None:
+                continue
+            value = _text(child)
+            if len(value) != 8 or not value.isascii() or not value.isdigit():
+                continue
+            try:
+                parse_date(value)
+            except InvalidInput:
+                out.add(
+                    _path(child, root, prefix),
+                    source_line(child),
+                    f"{f.name} ({f.label}) {value!r} is not a calendar date",
+                    value,
+                    "date-invalid",
+                )
+    # header amount = sum of detail amounts
+    rule = spec.sum_rule
+    if rule is None or not rows:
+        return
+    header = [c for c in _children(root) if c.tag == rule.header]
+    if len(header) != 1:
+        return
+    try:
+        total_header = parse_amount(_text(header[0]))
+        total = Decimal("0.00")
+        for row in rows:
+            cells = [c for c in _children(row) if c.tag == rule.detail]
+            if len(cells) != 1:
+                return
+            total += parse_amount(_text(cells[0]))
+    except InvalidInput:
+        return  # the format issue is already reported
+    if total != total_header:
+        out.add(
+            _path(header[0], root, prefix),
+            source_line(header[0]),
+            f"{rule.header} {total_header} differs from the sum of the {len(rows)} detail "
+            f"{rule.detail} values {total}",
+            _text(header[0]),
+            "sum-mismatch",
+        )
+
+
+def _inner(
+    root: etree._Element, prefix: str, version: str, out: _Collector, *, detailed: bool, engine: str = "auto"
+) -> tuple[bool, dict[str, str]]:
+    """Check one inner voucher root. Returns (xsd_ok, its envelope attribute values)."""
+    if root.tag != "Voucher":
+        out.add(
+            f"{prefix}/{root.tag}", source_line(root), "root element must be <Voucher>", None, "not-a-voucher"
+        )
+        return False, {}
+    attrs: dict[str, str] = {}
+    for child in _children(root):
+        if child.tag in _BODY_ATTRS and child.tag not in attrs:
+            attrs[str(child.tag)] = _text(child)
+    vt_code = attrs.get("VtCode")
+    if vt_code is None:
+        out.add(
+            f"{prefix}/Voucher/VtCode",
+            source_line(root),
+            "required element VtCode is missing",
+            None,
+            "missing-element",
+        )
+        return False, attrs
+    spec = _fields.spec_for(vt_code, version)
+    if spec is None:
+        known = ", ".join(_fields.known_vt_codes(version))
+        vt_node = next(c for c in _children(root) if c.tag == "VtCode")
+        out.add(
+            f"{prefix}/Voucher/VtCode",
+            source_line(vt_node),
+            f"VtCode {vt_code!r} is not modelled in schema version {version} (known: {known})",
+            vt_code,
+            "unknown-vtcode",
+        )
+        return False, attrs
+    mine = _Collector()
+    ok = _voucher_checks(root, spec, prefix, mine, detailed=detailed, version=version, engine=engine)
+    for issue in sorted(mine.issues, key=lambda i: i.line or 0):  # document order (stable)
+        out.add(issue.path, issue.line, issue.reason, issue.value, issue.code)
+    return ok, attrs
+
+
+# --- envelope ---------------------------------------------------------------------------------
+
+
+def _envelope(
+    root: etree._Element, version: str, out: _Collector, *, detailed: bool, engine: str = "auto"
+) -> bool:
+    xsd_ok = True
+    if detailed and engine == "auto" and _lxml_schema(version, "envelope").validate(root):
+        pass
+    elif detailed:
+        schema = xmlschema_for(version, "envelope")
+        for error in schema.iter_errors(etree.ElementTree(root)):
+            xsd_ok = False
+            elem = error.elem
+            path = _path(elem, root, "") if elem is not None else (error.path or "/MOF")
+            line = source_line(elem) if elem is not None else None
+            children_error = isinstance(error, xmlschema.XMLSchemaChildrenValidationError)
+            if not children_error and elem is not None and elem.tag == "Voucher":
+                continue  # the Base64 text is checked below, with the offset of the bad character
+            code = "envelope-structure" if children_error else "envelope-value"
+            value = None if children_error or elem is None else _text(elem)
+            out.add(path, line, str(error.reason), value, code)
+    else:
+        xsd_ok = bool(_lxml_schema(version, "envelope").validate(root))
+
+    bodies = [c for c in _children(root) if c.tag == "VoucherBody"]
+    counts = [c for c in _children(root) if c.tag == "VoucherCount"]
+    if len(counts) == 1:
+        declared = _text(counts[0])
+        if declared != str(len(bodies)):
+            out.add(
+                "/MOF/VoucherCount",
+                source_line(counts[0]),
+                f"VoucherCount declares {declared!r} but the envelope holds {len(bodies)} VoucherBody",
+                declared,
+                "voucher-count",
+            )
+    for index, body in enumerate(bodies, 1):
+        prefix = f"/MOF/VoucherBody[{index}]"
+        vouchers = [c for c in _children(body) if c.tag == "Voucher"]
+        if len(vouchers) != 1:
+            if not detailed:
+                xsd_ok = False
+            continue  # missing/duplicated: reported by the envelope XSD
+        node = vouchers[0]
+        try:
+            data = decode_base64_strict(_text(node), where="Voucher text")
+        except InvalidInput as exc:
+            out.add(f"{prefix}/Voucher", source_line(node), str(exc), None, "base64")
+            xsd_ok = False
+            continue
+        try:
+            inner = parse_xml(data, what=f"inner voucher of {prefix}")
+        except HostileInputError:
+            raise  # refused outright, as for the envelope itself
+        except InvalidInput as exc:
+            out.add(f"{prefix}/Voucher", source_line(node), str(exc), None, "inner-xml")
+            xsd_ok = False
+            continue
+        inner_ok, inner_attrs = _inner(inner, prefix, version, out, detailed=detailed, engine=engine)
+        xsd_ok = xsd_ok and inner_ok
+        for attr in _BODY_ATTRS:
+            outer = body.get(attr)
+            value = inner_attrs.get(attr)
+            if outer is not None and value is not None and outer != value:
+                out.add(
+                    f"{prefix}/@{attr}",
+                    source_line(body),
+                    f"envelope attribute {attr}={outer!r} differs from the signed inner voucher's {value!r} "
+                    "(envelope attributes are not signed, spec.md 5.5)",
+                    outer,
+                    "attribute-mismatch",
+                )
+    return xsd_ok
+
+
+# --- public API -------------------------------------------------------------------------------
+
+
+def _as_bytes(data: bytes | bytearray | Envelope | Voucher) -> bytes:
+    if isinstance(data, Envelope):
+        return data.to_bytes()
+    if isinstance(data, Voucher):
+        return data.to_xml()
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data)
+    raise InvalidInput(f"cannot validate a {type(data).__name__}: give bytes, an Envelope or a Voucher")
+
+
+Engine = Literal["auto", "xmlschema"]
+
+
+def _run(
+    data: bytes | bytearray | Envelope | Voucher,
+    schema_version: str | None,
+    *,
+    detailed: bool,
+    engine: Engine = "auto",
+) -> tuple[bool, list[ValidationIssue]]:
+    if engine not in ("auto", "xmlschema"):
+        raise ConfigurationError(f"unknown validation engine {engine!r} (use 'auto' or 'xmlschema')")
+    version = check_schema_version(schema_version)
+    root = parse_xml(_as_bytes(data), what="document")
+    out = _Collector()
+    if root.tag == "MOF":
+        ok = _envelope(root, version, out, detailed=detailed, engine=engine)
+    elif root.tag == "Voucher":
+        ok, _ = _inner(root, "", version, out, detailed=detailed, engine=engine)
+    else:
+        out.add(
+            f"/{root.tag}",
+            source_line(root),
+            "root element must be <MOF> or <Voucher>",
+            None,
+            "not-a-voucher",
+        )
+        ok = False
+    return ok and not out.issues, out.issues
+
+
+def iter_errors(
+    data: bytes | bytearray | Envelope | Voucher,
+    schema_version: str | None = None,
+    *,
+    engine: Engine = "auto",
+) -> Iterator[ValidationIssue]:
+    """Yield every issue of an envelope (root ``MOF``) or an inner voucher (root ``Voucher``).
+
+    ``schema_version`` is ``"2014"`` or ``"2024"`` (default :data:`DEFAULT_SCHEMA_VERSION`);
+    an unknown version raises :class:`~ezhifu.errors.ConfigurationError`. Input that cannot
+    be read at all raises :class:`~ezhifu.errors.HostileInputError`,
+    :class:`~ezhifu.errors.DecodingError` or :class:`~ezhifu.errors.InvalidInput`.
+
+    ``engine="auto"`` first asks libxml2 and runs xmlschema only on a document libxml2
+    refuses (both use the same XSD); ``engine="xmlschema"`` always runs xmlschema.
+    """
+    _, issues = _run(data, schema_version, detailed=True, engine=engine)
+    yield from issues
+
+
+def validate(
+    data: bytes | bytearray | Envelope | Voucher,
+    schema_version: str | None = None,
+    *,
+    source: str | None = None,
+) -> None:
+    """Raise :class:`~ezhifu.errors.SchemaValidationError` carrying every issue, if any.
+
+    ``source`` (a file name) is put into the error and its issues for messages.
+    """
+    issues = list(iter_errors(data, schema_version))
+    if issues:
+        if source is not None:
+            issues = [ValidationIssue(i.path, i.line, i.reason, i.value, i.code, source) for i in issues]
+        raise SchemaValidationError(issues, source=source)
+
+
+def is_valid(data: bytes | bytearray | Envelope | Voucher, schema_version: str | None = None) -> bool:
+    """Fast check through libxml2's XSD validator plus the same rules; ``False`` for any
+    invalid or unreadable input (an unknown ``schema_version`` still raises)."""
+    version = check_schema_version(schema_version)
+    try:
+        ok, _ = _run(data, version, detailed=False)
+    except InvalidInput:
+        return False
+    return ok

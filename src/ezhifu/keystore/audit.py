@@ -1,0 +1,428 @@
+"""A tamper-evident audit trail of key use (电子审计).
+
+Every use of a key and every refusal is appended as one :class:`AuditEntry` (time, actor,
+alias, operation, position, VtCode, voucher number, outcome, reason; never a secret).
+Entries form a hash chain with SM3 (GB/T 32905-2016)::
+
+    hash_0 = 32 zero octets
+    hash_i = SM3(hash_{i-1} || canonical(entry_i))
+
+where ``canonical`` is the UTF-8 JSON of the entry's fields (sorted keys, no spaces) including
+its sequence number and ``hash_{i-1}``. Each ``hash_i`` is authenticated with HMAC-SM3
+(RFC 2104 over SM3) under a key held by the caller, so someone who can write the database but
+does not hold the key cannot rebuild a consistent chain after changing it.
+
+Truncation (dropping the newest entries) leaves a valid prefix chain, so the log also keeps
+an anchored *head* (entry count and last hash, MACed) written in the same transaction as the
+entry. Rolling the head back to an older, genuine head is only detectable against a head kept
+elsewhere: pass it as ``expected_head`` to :func:`verify_audit` (e.g. a head periodically
+copied to another system or printed in a daily report).
+
+Storage is pluggable (:class:`AuditStorage`); :class:`SQLiteAuditStorage` (stdlib ``sqlite3``)
+is the default and :class:`MemoryAuditStorage` serves tests.
+"""
+
+from __future__ import annotations
+
+import hmac as std_hmac
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from os import PathLike
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, Self
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
+
+from ezhifu.errors import AuditError, AuditTamperedError, ConfigurationError
+
+__all__ = [
+    "GENESIS_HASH",
+    "AuditChainBroken",
+    "AuditEntry",
+    "AuditHead",
+    "AuditLog",
+    "AuditReport",
+    "AuditStorage",
+    "MemoryAuditStorage",
+    "SQLiteAuditStorage",
+    "verify_audit",
+]
+
+#: The value chained into the first entry.
+GENESIS_HASH = bytes(32)
+
+_OUTCOMES = ("ok", "refused", "error")
+_MIN_KEY_BYTES = 16
+
+
+def _sm3(data: bytes) -> bytes:
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(data)
+    return digest.finalize()
+
+
+def _hmac_sm3(key: bytes, data: bytes) -> bytes:
+    mac = crypto_hmac.HMAC(key, hashes.SM3())
+    mac.update(data)
+    return mac.finalize()
+
+
+class AuditChainBroken(AuditTamperedError):
+    """The chain fails at entry ``seq`` (``None`` when the problem is the head or the count)."""
+
+    def __init__(self, message: str, *, seq: int | None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the audit trail. ``prev_hash``, ``entry_hash`` and ``mac`` are lower-case hex."""
+
+    seq: int
+    time: str
+    actor: str
+    alias: str
+    operation: str
+    position: str
+    vt_code: str
+    voucher_no: str
+    outcome: str
+    reason: str
+    prev_hash: str
+    entry_hash: str = ""
+    mac: str = ""
+
+    def canonical(self) -> bytes:
+        """The bytes hashed into the chain: every field except ``entry_hash`` and ``mac``."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("entry_hash", "mac")}
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+    def compute_hash(self) -> bytes:
+        return _sm3(bytes.fromhex(self.prev_hash) + self.canonical())
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditHead:
+    """The anchored end of the chain: how many entries and the hash of the last one."""
+
+    count: int
+    last_hash: str
+    mac: str = ""
+
+    def message(self) -> bytes:
+        return b"ezhifu-audit-head\x00" + self.count.to_bytes(8, "big") + bytes.fromhex(self.last_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    """A verified log: ``count`` entries ending in ``head_hash``."""
+
+    count: int
+    head_hash: str
+
+    @property
+    def head(self) -> AuditHead:
+        return AuditHead(self.count, self.head_hash)
+
+
+class AuditStorage(Protocol):
+    """Where entries live. ``append`` must be atomic: the entry and the new head together."""
+
+    def append(self, build: Callable[[AuditHead | None], tuple[AuditEntry, AuditHead]]) -> AuditEntry:
+        """Read the current head, call ``build`` with it and store what it returns, atomically."""
+        ...
+
+    def entries(self) -> Iterator[AuditEntry]:
+        """Every entry in stored sequence order."""
+        ...
+
+    def head(self) -> AuditHead | None:
+        """The stored head (``None`` for an empty log)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class MemoryAuditStorage:
+    """Entries in a list (tests, short-lived processes). ``rows`` is exposed for tests."""
+
+    def __init__(self) -> None:
+        self.rows: list[AuditEntry] = []
+        self.stored_head: AuditHead | None = None
+        self._lock = threading.Lock()
+
+    def append(self, build: Callable[[AuditHead | None], tuple[AuditEntry, AuditHead]]) -> AuditEntry:
+        with self._lock:
+            entry, head = build(self.stored_head)
+            self.rows.append(entry)
+            self.stored_head = head
+            return entry
+
+    def entries(self) -> Iterator[AuditEntry]:
+        with self._lock:
+            rows = list(self.rows)
+        return iter(rows)
+
+    def head(self) -> AuditHead | None:
+        return self.stored_head
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+_COLUMNS = tuple(f.name for f in fields(AuditEntry))
+
+
+class SQLiteAuditStorage:
+    """Entries in an SQLite database (table ``audit_entry``, head in ``audit_head``).
+
+    Appends run in ``BEGIN IMMEDIATE`` transactions, so several processes may share a file.
+    ``synchronous`` is SQLite's durability setting (``"FULL"`` by default).
+    """
+
+    def __init__(self, path: str | PathLike[str], *, synchronous: str = "FULL") -> None:
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ConfigurationError(f"audit storage: unknown synchronous mode {synchronous!r}")
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS audit_entry (seq INTEGER PRIMARY KEY, time TEXT NOT NULL, "
+                "actor TEXT NOT NULL, alias TEXT NOT NULL, operation TEXT NOT NULL, position TEXT NOT NULL, "
+                "vt_code TEXT NOT NULL, voucher_no TEXT NOT NULL, outcome TEXT NOT NULL, "
+                "reason TEXT NOT NULL, prev_hash TEXT NOT NULL, entry_hash TEXT NOT NULL, mac TEXT NOT NULL)"
+            )
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), "
+                "count INTEGER NOT NULL, last_hash TEXT NOT NULL, mac TEXT NOT NULL)"
+            )
+        except sqlite3.Error as exc:
+            raise AuditError(f"audit log {self.path}: cannot open: {exc}") from exc
+
+    def append(self, build: Callable[[AuditHead | None], tuple[AuditEntry, AuditHead]]) -> AuditEntry:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    entry, head = build(self._read_head())
+                    placeholders = ", ".join("?" for _ in _COLUMNS)
+                    self._db.execute(
+                        f"INSERT INTO audit_entry ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+                        tuple(getattr(entry, c) for c in _COLUMNS),
+                    )
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO audit_head (id, count, last_hash, mac) VALUES (1, ?, ?, ?)",
+                        (head.count, head.last_hash, head.mac),
+                    )
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+                return entry
+            except sqlite3.Error as exc:
+                raise AuditError(f"audit log {self.path}: cannot append: {exc}") from exc
+
+    def _read_head(self) -> AuditHead | None:
+        row = self._db.execute("SELECT count, last_hash, mac FROM audit_head WHERE id = 1").fetchone()
+        return None if row is None else AuditHead(int(row[0]), str(row[1]), str(row[2]))
+
+    def entries(self) -> Iterator[AuditEntry]:
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    f"SELECT {', '.join(_COLUMNS)} FROM audit_entry ORDER BY seq"  # noqa: S608
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise AuditError(f"audit log {self.path}: cannot read: {exc}") from exc
+        return iter([AuditEntry(*row) for row in rows])
+
+    def head(self) -> AuditHead | None:
+        with self._lock:
+            try:
+                return self._read_head()
+            except sqlite3.Error as exc:
+                raise AuditError(f"audit log {self.path}: cannot read head: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class AuditLog:
+    """Appends authenticated entries to a storage and verifies them.
+
+    ``key`` is the HMAC-SM3 key (at least 16 bytes), held by the caller or derived from
+    the keystore's secret; it is never stored in the log. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        storage: AuditStorage | str | PathLike[str],
+        key: bytes,
+        *,
+        actor: str = "",
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if len(key) < _MIN_KEY_BYTES:
+            raise ConfigurationError(f"audit log: the MAC key must be at least {_MIN_KEY_BYTES} bytes")
+        if isinstance(storage, (str, PathLike)):
+            storage = SQLiteAuditStorage(storage)
+        self.storage: AuditStorage = storage
+        self.actor = actor
+        self._key = bytes(key)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        operation: str,
+        outcome: str,
+        *,
+        actor: str | None = None,
+        alias: str = "",
+        position: str = "",
+        vt_code: str = "",
+        voucher_no: str = "",
+        reason: str = "",
+    ) -> AuditEntry:
+        """Append one entry; ``outcome`` is ``"ok"``, ``"refused"`` or ``"error"``."""
+        if outcome not in _OUTCOMES:
+            raise ConfigurationError(f"audit log: outcome must be one of {_OUTCOMES}, not {outcome!r}")
+        when = self._clock().astimezone(UTC).isoformat(timespec="microseconds")
+
+        def build(head: AuditHead | None) -> tuple[AuditEntry, AuditHead]:
+            if head is None:
+                count, prev = 0, GENESIS_HASH.hex()
+            else:
+                self._check_head(head)
+                count, prev = head.count, head.last_hash
+            draft = AuditEntry(
+                seq=count + 1,
+                time=when,
+                actor=self.actor if actor is None else actor,
+                alias=alias,
+                operation=operation,
+                position=position,
+                vt_code=vt_code,
+                voucher_no=voucher_no,
+                outcome=outcome,
+                reason=reason,
+                prev_hash=prev,
+            )
+            digest = draft.compute_hash()
+            entry = AuditEntry(
+                **{**asdict(draft), "entry_hash": digest.hex(), "mac": _hmac_sm3(self._key, digest).hex()}
+            )
+            new_head = AuditHead(count + 1, digest.hex())
+            return entry, AuditHead(new_head.count, new_head.last_hash, self._head_mac(new_head))
+
+        with self._lock:
+            return self.storage.append(build)
+
+    def _head_mac(self, head: AuditHead) -> str:
+        return _hmac_sm3(self._key, head.message()).hex()
+
+    def _check_head(self, head: AuditHead) -> None:
+        if not std_hmac.compare_digest(self._head_mac(head), head.mac):
+            raise AuditChainBroken("audit log: the stored head does not authenticate (edited)", seq=None)
+
+    def head(self) -> AuditHead | None:
+        """The current authenticated head; keep a copy elsewhere to detect roll-back."""
+        return self.storage.head()
+
+    def entries(self) -> list[AuditEntry]:
+        return list(self.storage.entries())
+
+    def verify(self, *, expected_head: AuditHead | None = None) -> AuditReport:
+        """See :func:`verify_audit`."""
+        with self._lock:
+            return verify_audit(self.storage, self._key, expected_head=expected_head)
+
+    def close(self) -> None:
+        self.storage.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def verify_audit(storage: AuditStorage, key: bytes, *, expected_head: AuditHead | None = None) -> AuditReport:
+    """Check the whole chain; raise :class:`AuditChainBroken` naming the first bad entry.
+
+    Steps: sequence numbers run 1, 2, 3 ... without gaps (a deleted or reordered entry
+    breaks this or the chain); each entry's ``prev_hash`` is the previous entry's hash; the
+    SM3 hash recomputed over the canonical entry matches ``entry_hash``; the HMAC-SM3 over it
+    authenticates (an edited entry); the stored head authenticates and names the last entry
+    and the count (a truncated log). With ``expected_head`` (a head kept elsewhere) the log
+    must contain that head at its position, so a log rolled back to an older head is caught.
+    """
+    prev = GENESIS_HASH.hex()
+    count = 0
+    hashes_at: dict[int, str] = {}
+    for entry in storage.entries():
+        count += 1
+        where = f"audit entry {count}"
+        if entry.seq != count:
+            raise AuditChainBroken(
+                f"{where}: has sequence number {entry.seq} (an entry was deleted, inserted or reordered)",
+                seq=count,
+            )
+        if entry.prev_hash != prev:
+            raise AuditChainBroken(
+                f"{where}: does not chain to entry {count - 1} (edited, reordered or an entry deleted)",
+                seq=count,
+            )
+        digest = entry.compute_hash()
+        if not std_hmac.compare_digest(digest.hex(), entry.entry_hash):
+            raise AuditChainBroken(f"{where}: content does not match its hash (edited)", seq=count)
+        if not std_hmac.compare_digest(_hmac_sm3(key, digest).hex(), entry.mac):
+            raise AuditChainBroken(f"{where}: MAC does not authenticate (edited, or wrong key)", seq=count)
+        prev = entry.entry_hash
+        if expected_head is not None and count == expected_head.count:
+            hashes_at[count] = prev
+    head = storage.head()
+    if head is None:
+        if count:
+            raise AuditChainBroken(f"audit log: {count} entries but no head (head deleted)", seq=None)
+    else:
+        if not std_hmac.compare_digest(_hmac_sm3(key, head.message()).hex(), head.mac):
+            raise AuditChainBroken("audit log: the stored head does not authenticate (edited)", seq=None)
+        if head.count != count or head.last_hash != prev:
+            raise AuditChainBroken(
+                f"audit log: the head records {head.count} entries but {count} are present "
+                f"(truncated or entries removed after entry {min(count, head.count)})",
+                seq=min(count, head.count) + 1,
+            )
+    if expected_head is not None:
+        if count < expected_head.count:
+            raise AuditChainBroken(
+                f"audit log: {count} entries, fewer than the {expected_head.count} of the expected head "
+                "(truncated or rolled back)",
+                seq=count + 1,
+            )
+        if expected_head.count and hashes_at.get(expected_head.count) != expected_head.last_hash:
+            raise AuditChainBroken(
+                f"audit entry {expected_head.count}: differs from the expected head (rewritten history)",
+                seq=expected_head.count,
+            )
+    return AuditReport(count, prev)

@@ -1,0 +1,438 @@
+"""The keystore seam: one interface over memory, encrypted files, PKCS#12 and PKCS#11.
+
+The notice on 国库集中支付电子化 calls the security support control the *safe box* (保险柜):
+keys and seals live in it and are only ever *used* through it. :class:`KeyStore` is that
+interface. Every backend answers the same questions (which aliases, which certificate chain,
+what kind of key, which seals) and hands out :class:`ezhifu.crypto.base.Signer` objects; a
+private key never leaves a backend as bytes.
+
+Backends are found by ``type`` through the entry-point group ``ezhifu.keystores`` (the
+built-in ones are registered there in ``pyproject.toml`` exactly like a third-party backend
+would be), and each is built from a plain mapping by ``from_config``, which rejects unknown
+keys by name so that a typo in a configuration file is an error, not a silent default.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import threading
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar, Self
+
+from asn1crypto import x509
+
+from ezhifu.crypto.base import OID_SM2, Signer
+from ezhifu.errors import BadPassword, ConfigurationError, KeyNotFound, KeyStoreError
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PATH_KEYS",
+    "KeyEntry",
+    "KeyStore",
+    "StoreLocked",
+    "available_backends",
+    "check_config_keys",
+    "check_key_matches",
+    "key_kind_of_certificate",
+    "key_kind_of_key",
+    "load_config",
+    "open_keystore",
+    "order_chain",
+    "secret_from_config",
+    "software_signer",
+]
+
+#: Entry-point group in which keystore backends register (``type = module:Class``).
+ENTRY_POINT_GROUP = "ezhifu.keystores"
+
+#: Configuration keys holding file system paths; ``load_config`` resolves them against the
+#: directory of the TOML file when they are relative.
+PATH_KEYS = frozenset({"path", "password_file", "pin_file", "module"})
+
+#: Key kinds, as in :attr:`ezhifu.crypto.base.SignatureAlgorithm.key_kind`.
+KEY_KINDS = ("sm2", "rsa", "ec")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyEntry:
+    """What a keystore knows about one alias, without the private key.
+
+    ``chain`` is the certificate chain leaf first (the leaf is ``chain[0]`` when there is a
+    certificate at all); ``kind`` is ``"sm2"``, ``"rsa"`` or ``"ec"``.
+    """
+
+    alias: str
+    kind: str
+    chain: tuple[x509.Certificate, ...] = field(default=())
+
+    @property
+    def certificate(self) -> x509.Certificate | None:
+        return self.chain[0] if self.chain else None
+
+
+def key_kind_of_certificate(cert: x509.Certificate) -> str:
+    """``"sm2"``, ``"rsa"`` or ``"ec"`` from a certificate's SubjectPublicKeyInfo.
+
+    SM2 keys are ``id-ecPublicKey`` with the named curve ``1.2.156.10197.1.301``
+    (GB/T 35276-2017 clause 6); some writers use the SM2 OID as the algorithm itself.
+    """
+    info = cert["tbs_certificate"]["subject_public_key_info"]["algorithm"]
+    algorithm = info["algorithm"].dotted
+    if algorithm == "1.2.840.113549.1.1.1":
+        return "rsa"
+    if algorithm == OID_SM2:
+        return "sm2"
+    if algorithm == "1.2.840.10045.2.1":
+        params = info["parameters"]
+        if params.name == "named" and params.chosen.dotted == OID_SM2:
+            return "sm2"
+        return "ec"
+    raise KeyStoreError(f"certificate {cert.subject.human_friendly!r}: unsupported public key {algorithm}")
+
+
+class StoreLocked(BadPassword):
+    """The store was opened without its password or PIN and has not been unlocked."""
+
+
+class KeyStore(abc.ABC):
+    """A safe box of keys (by alias) and seals (by seal id).
+
+    Implementations are thread-safe for reading and signing. ``close()`` releases files,
+    sessions and cached key material; it is idempotent, and any use after it raises
+    :class:`KeyStoreError`. Use a keystore as a context manager.
+    """
+
+    #: The ``type`` under which the backend is registered.
+    type_name: ClassVar[str] = ""
+    #: Configuration keys ``from_config`` accepts besides ``type``.
+    config_keys: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self) -> None:
+        self._closed = False
+        self._locked = False
+        self._state_lock = threading.RLock()
+
+    # -- construction -------------------------------------------------------------------
+
+    @classmethod
+    @abc.abstractmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
+        """Build the backend from a configuration mapping (see each backend's docs)."""
+
+    # -- what every backend answers ------------------------------------------------------
+
+    @abc.abstractmethod
+    def _entries(self) -> Mapping[str, KeyEntry]:
+        """All key entries by alias (cheap: no private key is touched)."""
+
+    @abc.abstractmethod
+    def _signer(self, entry: KeyEntry, pin: str | None) -> Signer:
+        """A signer for the entry's private key."""
+
+    def _seals(self) -> Mapping[str, bytes]:
+        """Seal DER by seal id; backends without seals hold none."""
+        return {}
+
+    def _close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to release
+        """Release backend resources (called once)."""
+
+    def _unlock(self, secret: str) -> None:
+        """Open a store that was created without its secret; raise BadPassword when wrong."""
+        raise KeyStoreError(f"{self.describe()} cannot be unlocked")
+
+    # -- public API ----------------------------------------------------------------------
+
+    def unlock(self, secret: str) -> None:
+        """Give the password or PIN of a store opened without it (no-op when unlocked)."""
+        with self._state_lock:
+            self._check_open()
+            if self._locked:
+                self._unlock(secret)
+                self._locked = False
+
+    @property
+    def locked(self) -> bool:
+        """True while a store opened without its secret waits for :meth:`unlock`."""
+        return self._locked
+
+    def aliases(self) -> list[str]:
+        """The aliases of the keys held, sorted."""
+        self._check_ready()
+        return sorted(self._entries())
+
+    def entry(self, alias: str) -> KeyEntry:
+        """The :class:`KeyEntry` for ``alias``; :class:`KeyNotFound` when absent."""
+        self._check_ready()
+        entries = self._entries()
+        try:
+            return entries[alias]
+        except KeyError:
+            have = ", ".join(sorted(entries)) or "none"
+            raise KeyNotFound(f"{self.describe()}: no key under alias {alias!r} (have: {have})") from None
+
+    def certificate(self, alias: str) -> x509.Certificate | None:
+        """The certificate of ``alias`` (``None`` when the key has no certificate)."""
+        return self.entry(alias).certificate
+
+    def chain(self, alias: str) -> list[x509.Certificate]:
+        """The certificate chain of ``alias``, leaf first (empty when there is none)."""
+        return list(self.entry(alias).chain)
+
+    def key_kind(self, alias: str) -> str:
+        """``"sm2"``, ``"rsa"`` or ``"ec"``."""
+        return self.entry(alias).kind
+
+    def signer(self, alias: str, pin: str | None = None) -> Signer:
+        """A :class:`Signer` for the key under ``alias``.
+
+        When the store was opened without its secret, ``pin`` unlocks it (PKCS#11 user PIN,
+        or the password of a file or PKCS#12 store). Otherwise a ``pin`` is the key's own
+        password where a backend supports per-key passwords (file and PKCS#12 stores). A
+        wrong one raises :class:`ezhifu.errors.BadPassword`.
+        """
+        with self._state_lock:
+            self._check_open()
+            if self._locked:
+                if pin is None:
+                    self._check_ready()
+                self.unlock(str(pin))
+                pin = None
+        entry = self.entry(alias)
+        with self._state_lock:
+            self._check_open()
+            return self._signer(entry, pin)
+
+    def seal_ids(self) -> list[str]:
+        """The ids of the seals held, sorted."""
+        self._check_ready()
+        return sorted(self._seals())
+
+    def seal(self, seal_id: str) -> bytes:
+        """The DER of the seal ``seal_id``; :class:`KeyNotFound` when absent."""
+        self._check_ready()
+        seals = self._seals()
+        try:
+            return seals[seal_id]
+        except KeyError:
+            raise KeyNotFound(f"{self.describe()}: no seal with id {seal_id!r}") from None
+
+    def close(self) -> None:
+        """Release resources; idempotent."""
+        with self._state_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def describe(self) -> str:
+        """A short human name for messages (type and location, never a secret)."""
+        return f"{self.type_name or type(self).__name__} keystore"
+
+    def __enter__(self) -> Self:
+        self._check_open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "locked" if self._locked else "open"
+        return f"<{type(self).__name__} {self.describe()} ({state})>"
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise KeyStoreError(f"{self.describe()} is closed")
+
+    def _check_ready(self) -> None:
+        self._check_open()
+        if self._locked:
+            raise StoreLocked(
+                f"{self.describe()} is locked: give its password or PIN (configuration, unlock() or pin)"
+            )
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+def check_config_keys(config: Mapping[str, Any], allowed: Iterable[str], *, backend: str) -> None:
+    """Refuse configuration keys the backend does not know (by name), and a wrong ``type``."""
+    known = set(allowed) | {"type"}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise ConfigurationError(
+            f"keystore type {backend!r}: unknown configuration key(s) {', '.join(map(repr, unknown))} "
+            f"(known: {', '.join(sorted(known))})"
+        )
+    kind = config.get("type", backend)
+    if kind != backend:
+        raise ConfigurationError(f"keystore configuration has type {kind!r}, expected {backend!r}")
+
+
+def secret_from_config(config: Mapping[str, Any], name: str) -> str | None:
+    """A secret given as ``name``, ``name_env`` (environment variable) or ``name_file``.
+
+    At most one of the three may be present. The value is never echoed in an error.
+    """
+    given = [k for k in (name, f"{name}_env", f"{name}_file") if config.get(k) is not None]
+    if len(given) > 1:
+        raise ConfigurationError(f"keystore: give only one of {', '.join(given)}")
+    if not given:
+        return None
+    key = given[0]
+    value = config[key]
+    if not isinstance(value, str):
+        raise ConfigurationError(f"keystore: {key!r} must be a string")
+    if key == name:
+        return value
+    if key.endswith("_env"):
+        secret = os.environ.get(value)
+        if secret is None:
+            raise ConfigurationError(f"keystore: environment variable {value!r} (from {key!r}) is not set")
+        return secret
+    try:
+        return Path(value).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigurationError(f"keystore: cannot read {key!r} file {value}: {exc.strerror}") from exc
+
+
+def available_backends() -> dict[str, metadata.EntryPoint]:
+    """The registered backends by ``type``."""
+    return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def open_keystore(config: Mapping[str, Any]) -> KeyStore:
+    """Open the keystore described by ``config``, choosing the backend by ``config["type"]``.
+
+    The backend class is looked up in the entry-point group ``ezhifu.keystores`` and built
+    with its ``from_config`` classmethod.
+    """
+    kind = config.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise ConfigurationError("keystore configuration: missing 'type' (e.g. 'file', 'pkcs12', 'pkcs11')")
+    backends = available_backends()
+    entry_point = backends.get(kind)
+    if entry_point is None:
+        raise ConfigurationError(
+            f"keystore configuration: unknown type {kind!r} (registered: {', '.join(sorted(backends))})"
+        )
+    try:
+        cls = entry_point.load()
+    except ImportError as exc:
+        raise ConfigurationError(f"keystore type {kind!r}: cannot load {entry_point.value}: {exc}") from exc
+    if not (isinstance(cls, type) and issubclass(cls, KeyStore)):
+        raise ConfigurationError(f"keystore type {kind!r}: {entry_point.value} is not a KeyStore class")
+    return cls.from_config(config)
+
+
+def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a keystore configuration from TOML.
+
+    The keystore table is either the whole file or its ``[keystore]`` table. Relative
+    paths under the keys in :data:`PATH_KEYS` are resolved against the file's directory
+    (``module`` only when it contains a path separator, so that a bare library name is
+    left to the dynamic loader).
+    """
+    file = Path(path)
+    try:
+        with file.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigurationError(f"{file}: cannot read keystore configuration: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{file}: not valid TOML: {exc}") from exc
+    table = data.get("keystore", data)
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"{file}: [keystore] must be a table")
+    config = dict(table)
+    base = file.resolve().parent
+    for key in PATH_KEYS:
+        value = config.get(key)
+        if not isinstance(value, str):
+            continue
+        if key == "module" and "/" not in value and os.sep not in value:
+            continue
+        candidate = Path(value).expanduser()
+        if not candidate.is_absolute():
+            candidate = base / candidate
+        config[key] = str(candidate)
+    return config
+
+
+# --- software keys (memory, file and PKCS#12 backends) -----------------------------------
+
+
+def key_kind_of_key(key: object) -> str:
+    """``"sm2"``, ``"rsa"`` or ``"ec"`` for a software private key object."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    from ezhifu.crypto.sm2 import SM2PrivateKey
+
+    if isinstance(key, SM2PrivateKey):
+        return "sm2"
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "rsa"
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return "ec"
+    raise KeyStoreError(f"unsupported private key type {type(key).__name__}")
+
+
+def software_signer(key: Any, chain: tuple[x509.Certificate, ...]) -> Signer:
+    """A :class:`ezhifu.crypto.SoftwareSigner` over an in-memory key and its leaf certificate."""
+    from ezhifu.crypto import SoftwareSigner
+
+    signer: Signer = SoftwareSigner(key, chain[0] if chain else None)
+    return signer
+
+
+def check_key_matches(key: Any, cert: x509.Certificate, *, where: str) -> None:
+    """Refuse a private key whose public half is not the certificate's public key."""
+    from cryptography.hazmat.primitives import serialization
+
+    from ezhifu.crypto.sm2 import SM2PrivateKey
+
+    spki = cert["tbs_certificate"]["subject_public_key_info"]
+    if isinstance(key, SM2PrivateKey):
+        point = spki["public_key"].contents[1:]  # BIT STRING contents after the unused-bits octet
+        same = point == key.public_key().encoded_point
+    else:
+        try:
+            ours_der = key.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        except AttributeError as exc:
+            raise KeyStoreError(f"{where}: unsupported private key type {type(key).__name__}") from exc
+        same = ours_der == spki.dump()
+    if not same:
+        raise KeyStoreError(
+            f"{where}: the private key does not belong to certificate {cert.subject.human_friendly!r}"
+        )
+
+
+def order_chain(leaf: x509.Certificate, others: Iterable[x509.Certificate]) -> tuple[x509.Certificate, ...]:
+    """The leaf followed by its issuers found among ``others`` (matched by name), up to a root."""
+    chain = [leaf]
+    pool = [c for c in others if c.dump() != leaf.dump()]
+    current = leaf
+    while True:
+        issuer = next((c for c in pool if c.subject == current.issuer and c is not current), None)
+        if issuer is None or current.self_signed in ("maybe", "yes"):
+            break
+        chain.append(issuer)
+        pool.remove(issuer)
+        current = issuer
+    return tuple(chain)

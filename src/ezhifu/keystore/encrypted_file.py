@@ -1,0 +1,602 @@
+"""A keystore in a directory: encrypted PKCS#8 keys, certificates and seals.
+
+Layout (every file mode 0600, directories 0700)::
+
+    <dir>/keystore.json           the manifest: the commit point of every change
+    <dir>/keys/<sha256>.p8        EncryptedPrivateKeyInfo, PEM (RFC 5958 clause 3)
+    <dir>/certs/<sha256>.pem      certificate chain, leaf first (RFC 7468)
+    <dir>/seals/<sha256>.seal     seal DER (GM/T 0031 / GB/T 38540 or vendor)
+    <dir>/.lock                   advisory lock serialising writers (POSIX flock)
+
+Private keys are only ever written encrypted: PKCS#8 ``EncryptedPrivateKeyInfo`` with PBES2
+(RFC 8018 clause 6.2) using scrypt (RFC 7914) or PBKDF2-HMAC-SHA256 and AES-256-CBC, or
+SM4-CBC (GB/T 32907) as an option, through :mod:`ezhifu.crypto.pkcs8`.
+
+Integrity: the manifest names every file with its SHA-256, and carries an HMAC-SHA256 over
+its canonical JSON under a key derived from the store password with scrypt (salt and cost in
+the manifest). A wrong password is told apart from tampering by a separate password check
+value (HMAC of a fixed label under the same key): a wrong password raises
+:class:`BadPassword`, a manifest that does not authenticate or a file whose hash differs
+raises :class:`CorruptedKeyFile`.
+
+Atomicity: data files are content-addressed and written before the manifest; each file is
+written to a temporary file in the same directory, flushed with ``fsync``, renamed over the
+target with ``os.replace`` and the directory is ``fsync``-ed. A process killed at any point
+leaves either the previous manifest (with all the files it names, which are never modified)
+or the new one. Files no manifest names are swept on the next write.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import stat
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from asn1crypto import pem, x509
+
+from ezhifu.crypto.base import Signer
+from ezhifu.errors import (
+    BadPassword,
+    ConfigurationError,
+    CorruptedKeyFile,
+    EzhifuError,
+    InvalidInput,
+    KeyNotFound,
+    KeyStoreError,
+)
+from ezhifu.keystore.base import (
+    KeyEntry,
+    KeyStore,
+    check_config_keys,
+    check_key_matches,
+    key_kind_of_key,
+    secret_from_config,
+    software_signer,
+)
+
+__all__ = ["MANIFEST_NAME", "EncryptedFileKeyStore", "atomic_write"]
+
+MANIFEST_NAME = "keystore.json"
+_FORMAT = "ezhifu-keystore"
+_VERSION = 1
+_MAX_MANIFEST = 16 * 1024 * 1024
+_CHECK_LABEL = b"ezhifu-keystore password check v1"
+_MAX_SCRYPT_N = 2**20
+
+KdfName = Literal["scrypt", "pbkdf2"]
+CipherName = Literal["aes-256-cbc", "sm4-cbc"]
+
+#: Test seam: called with the target path after the temporary file is written and synced and
+#: before it is renamed into place (crash tests make the process exit here).
+before_replace_hook: Callable[[Path], None] | None = None
+
+
+def _fsync_dir(directory: Path) -> None:
+    if os.name != "posix":  # pragma: no cover - directories cannot be opened on Windows
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically, mode 0600.
+
+    Temporary file in the same directory (``O_EXCL``), ``fsync``, ``os.replace``, then
+    ``fsync`` of the directory so the rename itself is durable.
+    """
+    directory = path.parent
+    tmp = directory / f".tmp-{path.name}-{secrets.token_hex(8)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if before_replace_hook is not None:
+            before_replace_hook(path)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(directory)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _canonical(data: Mapping[str, Any]) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class _Kdf:
+    salt: bytes
+    n: int
+    r: int
+    p: int
+
+    def derive(self, password: bytes) -> bytes:
+        from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+        return Scrypt(self.salt, 32, self.n, self.r, self.p).derive(password)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": "scrypt", "salt": _b64(self.salt), "n": self.n, "r": self.r, "p": self.p}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> _Kdf:
+        try:
+            if data["name"] != "scrypt":
+                raise CorruptedKeyFile(f"{where}: unknown manifest KDF {data['name']!r}")
+            kdf = cls(
+                base64.b64decode(data["salt"], validate=True), int(data["n"]), int(data["r"]), int(data["p"])
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptedKeyFile(f"{where}: damaged manifest KDF parameters") from exc
+        # Bound the cost read from disk: a planted manifest must not exhaust memory or time.
+        if (
+            kdf.n < 2
+            or kdf.n & (kdf.n - 1)
+            or kdf.n > _MAX_SCRYPT_N
+            or not 1 <= kdf.r <= 32
+            or not 1 <= kdf.p <= 4
+        ):
+            raise CorruptedKeyFile(f"{where}: manifest KDF parameters out of bounds")
+        return kdf
+
+
+class EncryptedFileKeyStore(KeyStore):
+    """A directory keystore (see the module docstring for the layout and guarantees).
+
+    Configuration (``type = "file"``): ``path`` (the directory) and the store password as one
+    of ``password``, ``password_env`` or ``password_file``; for :meth:`init` also ``kdf``
+    (``"scrypt"`` or ``"pbkdf2"``), ``cipher`` (``"aes-256-cbc"`` or ``"sm4-cbc"``),
+    ``scrypt_n`` and ``pbkdf2_iterations``. ``create = true`` initialises a missing store.
+    """
+
+    type_name = "file"
+    config_keys = frozenset(
+        {
+            "path",
+            "password",
+            "password_env",
+            "password_file",
+            "kdf",
+            "cipher",
+            "scrypt_n",
+            "pbkdf2_iterations",
+            "create",
+        }
+    )
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        password: str | bytes | None,
+        *,
+        kdf: KdfName = "scrypt",
+        cipher: CipherName = "aes-256-cbc",
+        scrypt_n: int = 2**15,
+        pbkdf2_iterations: int = 600_000,
+    ) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._where = f"file keystore {self.path}"
+        if password is None:
+            self._password = b""
+        else:
+            self._password = password.encode("utf-8") if isinstance(password, str) else bytes(password)
+            if not self._password:
+                raise BadPassword(f"{self._where}: an empty password is not accepted")
+        if kdf not in ("scrypt", "pbkdf2"):
+            raise ConfigurationError(f"{self._where}: kdf must be 'scrypt' or 'pbkdf2', not {kdf!r}")
+        if cipher not in ("aes-256-cbc", "sm4-cbc"):
+            raise ConfigurationError(
+                f"{self._where}: cipher must be 'aes-256-cbc' or 'sm4-cbc', not {cipher!r}"
+            )
+        self._kdf_name: KdfName = kdf
+        self._cipher: CipherName = cipher
+        self._scrypt_n = scrypt_n
+        self._pbkdf2_iterations = pbkdf2_iterations
+        self._lock = threading.RLock()
+        self._signers: dict[str, Signer] = {}
+        self._manifest: dict[str, Any] = {}
+        self._mac_key = b""
+        self._key_entries: dict[str, KeyEntry] = {}
+        self._seal_cache: dict[str, bytes] = {}
+        if password is None:
+            self._locked = True  # opened without the password: unlock() or signer(pin=...)
+        else:
+            self._load()
+
+    # -- creation and configuration --------------------------------------------------------
+
+    @classmethod
+    def init(
+        cls,
+        path: str | os.PathLike[str],
+        password: str | bytes,
+        *,
+        kdf: KdfName = "scrypt",
+        cipher: CipherName = "aes-256-cbc",
+        scrypt_n: int = 2**15,
+        pbkdf2_iterations: int = 600_000,
+    ) -> EncryptedFileKeyStore:
+        """Create an empty store in ``path`` (created with mode 0700 if missing) and open it."""
+        directory = Path(path)
+        secret = password.encode("utf-8") if isinstance(password, str) else bytes(password)
+        if not secret:
+            raise BadPassword(f"file keystore {directory}: an empty password is not accepted")
+        if (directory / MANIFEST_NAME).exists():
+            raise KeyStoreError(f"file keystore {directory}: already initialised")
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for sub in ("keys", "certs", "seals"):
+            (directory / sub).mkdir(mode=0o700, exist_ok=True)
+        kdf_params = _Kdf(secrets.token_bytes(16), scrypt_n, 8, 1)
+        if kdf_params.n < 2 or kdf_params.n & (kdf_params.n - 1) or kdf_params.n > _MAX_SCRYPT_N:
+            raise ConfigurationError(f"file keystore: scrypt_n={scrypt_n} must be a power of two <= 2**20")
+        mac_key = kdf_params.derive(secret)
+        manifest: dict[str, Any] = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "kdf": kdf_params.to_json(),
+            "check": hmac.new(mac_key, _CHECK_LABEL, "sha256").hexdigest(),
+            "generation": 0,
+            "keys": {},
+            "seals": {},
+        }
+        with _FileLock(directory):
+            _write_manifest(directory, manifest, mac_key)
+        return cls(
+            directory, secret, kdf=kdf, cipher=cipher, scrypt_n=scrypt_n, pbkdf2_iterations=pbkdf2_iterations
+        )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
+        check_config_keys(config, cls.config_keys, backend=cls.type_name)
+        path = config.get("path")
+        if not isinstance(path, str) or not path:
+            raise ConfigurationError("keystore type 'file': 'path' (the directory) is required")
+        password = secret_from_config(config, "password")
+        options: dict[str, Any] = {}
+        for key, kind in (("kdf", str), ("cipher", str), ("scrypt_n", int), ("pbkdf2_iterations", int)):
+            if key in config:
+                if not isinstance(config[key], kind) or isinstance(config[key], bool):
+                    raise ConfigurationError(f"keystore type 'file': {key!r} must be {kind.__name__}")
+                options[key] = config[key]
+        create = config.get("create", False)
+        if not isinstance(create, bool):
+            raise ConfigurationError("keystore type 'file': 'create' must be true or false")
+        if create and not (Path(path) / MANIFEST_NAME).exists():
+            if password is None:
+                raise ConfigurationError(
+                    "keystore type 'file': 'create' needs the password in the configuration"
+                )
+            store = cls.init(path, password, **options)
+            if not isinstance(store, cls):  # pragma: no cover - subclasses override init
+                raise ConfigurationError(f"{cls.__name__}.init returned {type(store).__name__}")
+            return store
+        return cls(path, password, **options)
+
+    def describe(self) -> str:
+        return self._where
+
+    def _unlock(self, secret: str) -> None:
+        if not secret:
+            raise BadPassword(f"{self._where}: an empty password is not accepted")
+        self._password = secret.encode("utf-8")
+        try:
+            self._load()
+        except BaseException:
+            self._password = b""
+            raise
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        manifest, mac_key = _read_manifest(self.path, self._password, self._where)
+        entries: dict[str, KeyEntry] = {}
+        for alias, info in manifest["keys"].items():
+            chain: tuple[x509.Certificate, ...] = ()
+            if info.get("certs"):
+                from ezhifu.keys import load_certificates
+
+                data = self._read_object(info["certs"], info["certs_sha256"], f"certificates of {alias!r}")
+                try:
+                    chain = tuple(load_certificates(data))
+                except EzhifuError as exc:
+                    raise CorruptedKeyFile(
+                        f"{self._where}: certificates of {alias!r} do not load ({exc})"
+                    ) from exc
+            kind = info.get("kind")
+            if kind not in ("sm2", "rsa", "ec"):
+                raise CorruptedKeyFile(f"{self._where}: key {alias!r} has unknown kind {kind!r}")
+            entries[alias] = KeyEntry(alias=alias, kind=kind, chain=chain)
+        self._manifest, self._mac_key, self._key_entries = manifest, mac_key, entries
+        self._seal_cache = {}
+
+    def _read_object(self, name: str, sha256: str, what: str) -> bytes:
+        path = self._object_path(name)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise CorruptedKeyFile(f"{self._where}: {what}: file {name} is missing") from exc
+        except OSError as exc:
+            raise KeyStoreError(f"{self._where}: {what}: cannot read {name}: {exc.strerror}") from exc
+        if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), str(sha256)):
+            raise CorruptedKeyFile(
+                f"{self._where}: {what}: file {name} is damaged or was altered (hash mismatch)"
+            )
+        return data
+
+    def _object_path(self, name: str) -> Path:
+        # Names come from an authenticated manifest, but stay defensive about traversal.
+        parts = Path(name).parts
+        if len(parts) != 2 or parts[0] not in ("keys", "certs", "seals") or parts[1].startswith("."):
+            raise CorruptedKeyFile(f"{self._where}: manifest names an unexpected file {name!r}")
+        return self.path / name
+
+    def _entries(self) -> Mapping[str, KeyEntry]:
+        with self._lock:
+            return dict(self._key_entries)
+
+    def _seals(self) -> Mapping[str, bytes]:
+        with self._lock:
+            for seal_id, info in self._manifest["seals"].items():
+                if seal_id not in self._seal_cache:
+                    self._seal_cache[seal_id] = self._read_object(
+                        info["file"], info["sha256"], f"seal {seal_id!r}"
+                    )
+            return dict(self._seal_cache)
+
+    def _signer(self, entry: KeyEntry, pin: str | None) -> Signer:
+        from ezhifu.keys import load_private_key
+
+        with self._lock:
+            cached = self._signers.get(entry.alias) if pin is None else None
+            if cached is not None:
+                return cached
+            info = self._manifest["keys"][entry.alias]
+            data = self._read_object(info["key"], info["key_sha256"], f"key {entry.alias!r}")
+            password = self._password if pin is None else pin.encode("utf-8")
+            try:
+                key = load_private_key(data, password)
+            except BadPassword as exc:
+                raise BadPassword(f"{self._where}: wrong password for key {entry.alias!r}") from exc
+            except EzhifuError as exc:
+                raise CorruptedKeyFile(f"{self._where}: key {entry.alias!r} does not load ({exc})") from exc
+            if entry.chain:
+                check_key_matches(key, entry.chain[0], where=f"{self._where}, key {entry.alias!r}")
+            signer = software_signer(key, entry.chain)
+            if pin is None:
+                self._signers[entry.alias] = signer
+            return signer
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[dict[str, Any]]:
+        """Lock, reload the newest manifest, let the caller change it, then commit."""
+        with self._lock:
+            self._check_ready()
+            with _FileLock(self.path):
+                manifest, mac_key = _read_manifest(self.path, self._password, self._where)
+                draft = json.loads(json.dumps(manifest))
+                yield draft
+                draft["generation"] = int(manifest["generation"]) + 1
+                _write_manifest(self.path, draft, mac_key)
+                self._load()
+                self._sweep()
+
+    def _put_object(self, folder: str, suffix: str, data: bytes) -> tuple[str, str]:
+        digest = hashlib.sha256(data).hexdigest()
+        name = f"{folder}/{digest}{suffix}"
+        target = self.path / name
+        target.parent.mkdir(mode=0o700, exist_ok=True)
+        if not target.exists() or hashlib.sha256(target.read_bytes()).hexdigest() != digest:
+            atomic_write(target, data)
+        return name, digest
+
+    def _sweep(self) -> None:
+        """Remove files that no manifest names (old versions, temporaries of a crash)."""
+        used = set()
+        for info in self._manifest["keys"].values():
+            used.add(info["key"])
+            if info.get("certs"):
+                used.add(info["certs"])
+        used.update(info["file"] for info in self._manifest["seals"].values())
+        for folder in ("keys", "certs", "seals"):
+            directory = self.path / folder
+            if not directory.is_dir():
+                continue
+            for child in directory.iterdir():
+                if f"{folder}/{child.name}" not in used:
+                    with contextlib.suppress(OSError):
+                        child.unlink()
+        for child in self.path.glob(".tmp-*"):
+            with contextlib.suppress(OSError):
+                child.unlink()
+
+    def import_key(
+        self,
+        alias: str,
+        key: Any,
+        chain: Iterable[x509.Certificate] = (),
+        *,
+        replace: bool = False,
+        key_password: str | None = None,
+    ) -> KeyEntry:
+        """Store ``key`` (encrypted) under ``alias`` with its certificate chain, leaf first.
+
+        The key is encrypted with the store password, or with ``key_password`` (then
+        :meth:`signer` needs it as ``pin``). An existing alias is refused unless ``replace``.
+        """
+        from ezhifu.keys import dump_private_key
+
+        if not alias or any(ord(ch) < 32 for ch in alias):
+            raise InvalidInput(f"{self._where}: invalid alias {alias!r}")
+        certs = tuple(chain)
+        if certs:
+            check_key_matches(key, certs[0], where=f"{self._where}, alias {alias!r}")
+        kind = key_kind_of_key(key)
+        password = self._password if key_password is None else key_password.encode("utf-8")
+        encrypted = dump_private_key(
+            key,
+            password,
+            kdf=self._kdf_name,
+            cipher=self._cipher,
+            iterations=self._pbkdf2_iterations,
+            scrypt_n=self._scrypt_n,
+        )
+        with self._writing() as manifest:
+            if alias in manifest["keys"] and not replace:
+                raise KeyStoreError(f"{self._where}: alias {alias!r} exists (use replace)")
+            key_name, key_hash = self._put_object("keys", ".p8", encrypted)
+            info: dict[str, Any] = {"kind": kind, "key": key_name, "key_sha256": key_hash}
+            if certs:
+                text = b"".join(pem.armor("CERTIFICATE", c.dump()) for c in certs)
+                info["certs"], info["certs_sha256"] = self._put_object("certs", ".pem", text)
+            manifest["keys"][alias] = info
+        self._signers.pop(alias, None)
+        return self.entry(alias)
+
+    def import_pem(
+        self,
+        alias: str,
+        key_data: bytes,
+        cert_data: bytes = b"",
+        *,
+        source_password: bytes | None = None,
+        replace: bool = False,
+    ) -> KeyEntry:
+        """Import a PEM or DER private key (PKCS#8, SEC 1, PKCS#1) and PEM certificates."""
+        from ezhifu.keys import load_certificates, load_private_key
+
+        key = load_private_key(key_data, source_password)
+        certs = load_certificates(cert_data) if cert_data.strip() else []
+        return self.import_key(alias, key, certs, replace=replace)
+
+    def remove_key(self, alias: str) -> None:
+        """Delete the key under ``alias`` (its files are swept after the commit)."""
+        with self._writing() as manifest:
+            if manifest["keys"].pop(alias, None) is None:
+                raise KeyNotFound(f"{self._where}: no key under alias {alias!r}")
+        self._signers.pop(alias, None)
+
+    def add_seal(self, seal_id: str, der: bytes, *, replace: bool = False) -> None:
+        """Store the seal ``der`` under ``seal_id``."""
+        if not seal_id or any(ord(ch) < 32 for ch in seal_id):
+            raise InvalidInput(f"{self._where}: invalid seal id {seal_id!r}")
+        with self._writing() as manifest:
+            if seal_id in manifest["seals"] and not replace:
+                raise KeyStoreError(f"{self._where}: seal {seal_id!r} exists (use replace)")
+            name, digest = self._put_object("seals", ".seal", bytes(der))
+            manifest["seals"][seal_id] = {"file": name, "sha256": digest}
+
+    def export_certificate(self, alias: str, *, chain: bool = False) -> bytes:
+        """The certificate (or the whole chain) of ``alias`` as PEM."""
+        certs = self.chain(alias)
+        if not certs:
+            raise KeyNotFound(f"{self._where}: key {alias!r} has no certificate")
+        return b"".join(pem.armor("CERTIFICATE", c.dump()) for c in (certs if chain else certs[:1]))
+
+    def reload(self) -> None:
+        """Re-read the manifest (after another process changed the store)."""
+        with self._lock:
+            self._check_ready()
+            self._load()
+            self._signers.clear()
+
+    def _close(self) -> None:
+        with self._lock:
+            self._signers.clear()
+            self._password = b""
+            self._mac_key = b""
+
+
+# --- manifest -------------------------------------------------------------------------------
+
+
+def _manifest_mac(manifest: Mapping[str, Any], mac_key: bytes) -> str:
+    body = {k: v for k, v in manifest.items() if k != "mac"}
+    return hmac.new(mac_key, _canonical(body), "sha256").hexdigest()
+
+
+def _write_manifest(directory: Path, manifest: dict[str, Any], mac_key: bytes) -> None:
+    manifest["mac"] = _manifest_mac(manifest, mac_key)
+    text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
+    atomic_write(directory / MANIFEST_NAME, text)
+
+
+def _read_manifest(directory: Path, password: bytes, where: str) -> tuple[dict[str, Any], bytes]:
+    path = directory / MANIFEST_NAME
+    try:
+        mode = path.stat().st_mode
+        if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyStoreError(f"{where}: {MANIFEST_NAME} is readable by others (mode {mode & 0o777:o})")
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_MANIFEST + 1)
+    except FileNotFoundError as exc:
+        raise KeyStoreError(
+            f"{where}: not a keystore (no {MANIFEST_NAME}; run 'ezhifu keystore init')"
+        ) from exc
+    except OSError as exc:
+        raise KeyStoreError(f"{where}: cannot read {MANIFEST_NAME}: {exc.strerror}") from exc
+    if len(raw) > _MAX_MANIFEST:
+        raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} is larger than {_MAX_MANIFEST} bytes")
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not an object")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} is not valid JSON ({exc})") from exc
+    if manifest.get("format") != _FORMAT or manifest.get("version") != _VERSION:
+        raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} is not an {_FORMAT} v{_VERSION} manifest")
+    mac_key = _Kdf.from_json(manifest.get("kdf"), where).derive(password)
+    check = manifest.get("check")
+    if not isinstance(check, str) or not hmac.compare_digest(
+        hmac.new(mac_key, _CHECK_LABEL, "sha256").hexdigest(), check
+    ):
+        raise BadPassword(f"{where}: wrong password")
+    mac = manifest.get("mac")
+    if not isinstance(mac, str) or not hmac.compare_digest(_manifest_mac(manifest, mac_key), mac):
+        raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} was altered (MAC check failed)")
+    if not isinstance(manifest.get("keys"), dict) or not isinstance(manifest.get("seals"), dict):
+        raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} lacks its keys or seals table")
+    return manifest, mac_key
+
+
+class _FileLock:
+    """An exclusive advisory lock on ``<dir>/.lock`` between processes (no-op without fcntl)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / ".lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the flock
+            self._fd = None

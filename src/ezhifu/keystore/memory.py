@@ -1,0 +1,99 @@
+"""An in-memory keystore: keys and seals held by the process (tests, demos, embedding)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any, Self
+
+from asn1crypto import x509
+
+from ezhifu.crypto.base import Signer
+from ezhifu.errors import InvalidInput, KeyNotFound
+from ezhifu.keystore.base import (
+    KeyEntry,
+    KeyStore,
+    check_config_keys,
+    check_key_matches,
+    key_kind_of_key,
+    software_signer,
+)
+
+__all__ = ["MemoryKeyStore"]
+
+
+class MemoryKeyStore(KeyStore):
+    """Keys and seals added at run time with :meth:`add_key` and :meth:`add_seal`.
+
+    Nothing is persisted. Configuration: ``{"type": "memory"}`` (no other key).
+    """
+
+    type_name = "memory"
+    config_keys = frozenset()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.RLock()
+        self._keys: dict[str, tuple[Any, KeyEntry]] = {}
+        self._seal_data: dict[str, bytes] = {}
+        self._signers: dict[str, Signer] = {}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
+        check_config_keys(config, cls.config_keys, backend=cls.type_name)
+        return cls()
+
+    def add_key(self, alias: str, key: Any, chain: Iterable[x509.Certificate] = ()) -> KeyEntry:
+        """Hold ``key`` (SM2, RSA or EC private key) under ``alias`` with its chain, leaf first.
+
+        The leaf certificate must carry the key's public half.
+        """
+        if not alias:
+            raise InvalidInput("memory keystore: empty alias")
+        certs = tuple(chain)
+        if certs:
+            check_key_matches(key, certs[0], where=f"memory keystore alias {alias!r}")
+        entry = KeyEntry(alias=alias, kind=key_kind_of_key(key), chain=certs)
+        with self._lock:
+            self._check_open()
+            self._keys[alias] = (key, entry)
+            self._signers.pop(alias, None)
+        return entry
+
+    def remove_key(self, alias: str) -> None:
+        """Forget the key under ``alias``."""
+        with self._lock:
+            if self._keys.pop(alias, None) is None:
+                raise KeyNotFound(f"memory keystore: no key under alias {alias!r}")
+            self._signers.pop(alias, None)
+
+    def add_seal(self, seal_id: str, der: bytes) -> None:
+        """Hold the seal ``der`` (GM/T 0031 / GB/T 38540 or vendor seal) under ``seal_id``."""
+        if not seal_id:
+            raise InvalidInput("memory keystore: empty seal id")
+        with self._lock:
+            self._check_open()
+            self._seal_data[seal_id] = bytes(der)
+
+    def _entries(self) -> Mapping[str, KeyEntry]:
+        with self._lock:
+            return {alias: entry for alias, (_, entry) in self._keys.items()}
+
+    def _seals(self) -> Mapping[str, bytes]:
+        with self._lock:
+            return dict(self._seal_data)
+
+    def _signer(self, entry: KeyEntry, pin: str | None) -> Signer:
+        with self._lock:
+            signer = self._signers.get(entry.alias)
+            if signer is None:
+                key, _ = self._keys[entry.alias]
+                signer = software_signer(key, entry.chain)
+                self._signers[entry.alias] = signer
+            return signer
+
+    def _close(self) -> None:
+        with self._lock:
+            self._keys.clear()
+            self._signers.clear()
+            self._seal_data.clear()

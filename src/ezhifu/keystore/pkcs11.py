@@ -1,0 +1,396 @@
+"""PKCS#11 keystore: keys that never leave a hardware token (USB key, HSM) or SoftHSM2.
+
+Needs the optional dependency ``python-pkcs11`` (``pip install 'ezhifu[pkcs11]'``).
+
+Mechanisms (PKCS#11 v2.40 / 3.0 Mechanisms):
+
+* RSA: ``CKM_SHA256_RSA_PKCS`` (clause 2.1.15), the token hashes; the result is the
+  PKCS#1 v1.5 signature octet string.
+* EC (P-256 and other named curves): ``CKM_ECDSA`` (clause 2.3.6) over a SHA-256 digest
+  computed here, because many tokens (SoftHSM2 among them) offer no hashing ECDSA. The
+  token returns raw ``r || s``; it is converted to the X9.62 DER ``Ecdsa-Sig-Value`` at this
+  boundary, so callers always see DER.
+* SM2: PKCS#11 up to 3.1 defines no SM2 mechanism; Chinese tokens use vendor-defined ids
+  (``CKM_VENDOR_DEFINED | n``). Configure it with ``sm2_mechanism`` (an integer). With
+  ``sm2_prehash = false`` (default) the token is given the *message* and hashes
+  ``Z_A || M`` itself (GB/T 32918.2 clause 6.1, default ID ``1234567812345678``); with
+  ``sm2_prehash = true`` ezhifu computes ``e = SM3(Z_A || M)`` and gives the token the 32-byte
+  digest (tokens with a raw SM2 sign mechanism). The result, raw ``r || s`` or DER, is
+  returned as DER (GB/T 35276-2017 clause 7.3). Without ``sm2_mechanism``, or when the token
+  does not list it, an SM2 key raises :class:`UnsupportedMechanism`: SoftHSM2 can hold a key on
+  the SM2 curve but has only ``CKM_ECDSA``, which would produce ECDSA over the SM2 curve, not an
+  SM2 signature, so ezhifu refuses rather than sign wrongly.
+
+Aliases are the ``CKA_LABEL`` of private-key objects (``CKA_ID`` in hex when unlabelled).
+The certificate is the ``CKO_CERTIFICATE`` object with the same ``CKA_ID`` (else the same
+label); the rest of the chain is built from the other certificate objects on the token.
+
+One PKCS#11 session is shared under a lock, so the store is thread-safe (python-pkcs11
+sessions are not). The PIN is used to log in and then dropped; it is never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Self
+
+from asn1crypto import algos, core, x509
+
+from ezhifu.crypto.base import DEFAULT_SM2_ID, OID_SM2, SignatureAlgorithm, Signer
+from ezhifu.errors import (
+    BadPassword,
+    ConfigurationError,
+    EzhifuError,
+    KeyStoreError,
+    SigningError,
+    TokenError,
+    UnsupportedMechanism,
+)
+from ezhifu.keystore.base import (
+    KeyEntry,
+    KeyStore,
+    check_config_keys,
+    key_kind_of_certificate,
+    order_chain,
+    secret_from_config,
+)
+
+try:
+    import pkcs11
+    from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
+    from pkcs11 import exceptions as p11_errors
+except ImportError as _exc:  # pragma: no cover - depends on the environment
+    raise ImportError("the PKCS#11 keystore needs python-pkcs11: pip install 'ezhifu[pkcs11]'") from _exc
+
+__all__ = ["CKM_VENDOR_DEFINED", "PKCS11KeyStore", "PKCS11Signer", "TokenSigningError"]
+
+#: PKCS#11 base value for vendor-defined mechanisms (SM2 on Chinese tokens lives above it).
+CKM_VENDOR_DEFINED = 0x80000000
+
+_SM2_PARAMS_DER = core.ObjectIdentifier(OID_SM2).dump()
+
+
+class TokenSigningError(TokenError, SigningError):
+    """The token failed while signing (the PKCS#11 error is chained)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyObject:
+    alias: str
+    key_id: bytes | None
+    kind: str
+    ec_point: bytes | None  # uncompressed point of an SM2 key (for Z_A with sm2_prehash)
+
+
+def _is_sm2(params: bytes | None) -> bool:
+    return params is not None and bytes(params) == _SM2_PARAMS_DER
+
+
+def _attr(obj: Any, attribute: Any) -> Any:
+    try:
+        return obj[attribute]
+    except (p11_errors.AttributeTypeInvalid, p11_errors.AttributeSensitive, KeyError):
+        return None
+
+
+class PKCS11Signer:
+    """A :class:`ezhifu.crypto.base.Signer` whose private key stays on the token."""
+
+    def __init__(self, store: PKCS11KeyStore, key: _KeyObject, certificate: x509.Certificate | None) -> None:
+        self._store = store
+        self._key = key
+        self._certificate = certificate
+        self._algorithm = {
+            "rsa": SignatureAlgorithm.RSA_SHA256,
+            "ec": SignatureAlgorithm.ECDSA_SHA256,
+            "sm2": SignatureAlgorithm.SM2_SM3,
+        }[key.kind]
+
+    @property
+    def algorithm(self) -> SignatureAlgorithm:
+        return self._algorithm
+
+    @property
+    def certificate(self) -> x509.Certificate | None:
+        return self._certificate
+
+    def sign(self, data: bytes) -> bytes:
+        """Sign the message ``data``; the result is DER (see the module docstring)."""
+        return self._store._sign(self._key, bytes(data))
+
+    def __repr__(self) -> str:
+        return f"<PKCS11Signer {self._key.alias!r} {self._algorithm.value}>"
+
+
+class PKCS11KeyStore(KeyStore):
+    """Keys on a PKCS#11 token.
+
+    Configuration (``type = "pkcs11"``): ``module`` (path of the PKCS#11 library, e.g.
+    ``/usr/lib/softhsm/libsofthsm2.so``), ``token_label``, the user PIN as ``pin``, ``pin_env``
+    or ``pin_file``, and optionally ``sm2_mechanism`` (vendor mechanism id, integer) and
+    ``sm2_prehash`` (bool). A wrong PIN raises :class:`BadPassword` when the store opens.
+    """
+
+    type_name = "pkcs11"
+    config_keys = frozenset(
+        {"module", "token_label", "pin", "pin_env", "pin_file", "sm2_mechanism", "sm2_prehash"}
+    )
+
+    def __init__(
+        self,
+        module: str,
+        token_label: str,
+        pin: str | None,
+        *,
+        sm2_mechanism: int | None = None,
+        sm2_prehash: bool = False,
+    ) -> None:
+        super().__init__()
+        self._where = f"PKCS#11 token {token_label!r}"
+        self._sm2_mechanism = sm2_mechanism
+        self._sm2_prehash = sm2_prehash
+        self._lock = threading.RLock()
+        try:
+            library = pkcs11.lib(module)
+        except p11_errors.PKCS11Error as exc:
+            raise TokenError(f"PKCS#11 module {module}: cannot load ({exc})") from exc
+        try:
+            self._token = library.get_token(token_label=token_label)
+        except p11_errors.NoSuchToken as exc:
+            raise TokenError(f"{self._where}: no such token in {module}") from exc
+        except p11_errors.PKCS11Error as exc:
+            raise TokenError(f"{self._where}: cannot find the token ({type(exc).__name__})") from exc
+        self._session: Any = None
+        self._objects: dict[str, _KeyObject] = {}
+        self._key_entries: dict[str, KeyEntry] = {}
+        self._signers: dict[str, PKCS11Signer] = {}
+        if pin is None:
+            self._locked = True  # no PIN yet: unlock() or signer(pin=...) logs in
+        else:
+            self._login(pin)
+
+    def _unlock(self, secret: str) -> None:
+        self._login(secret)
+
+    def _login(self, pin: str) -> None:
+        try:
+            session = self._token.open(user_pin=pin)
+        except (p11_errors.PinIncorrect, p11_errors.PinLenRange, p11_errors.PinInvalid) as exc:
+            raise BadPassword(f"{self._where}: wrong PIN") from exc
+        except p11_errors.PinLocked as exc:
+            raise BadPassword(f"{self._where}: the PIN is locked") from exc
+        except p11_errors.UserAlreadyLoggedIn as exc:
+            raise TokenError(
+                f"{self._where}: another session of this process is already logged in; "
+                "share one PKCS11KeyStore per token"
+            ) from exc
+        except p11_errors.PKCS11Error as exc:
+            raise TokenError(f"{self._where}: cannot open a session ({type(exc).__name__})") from exc
+        self._session = session
+        try:
+            self._mechanisms = {int(m) for m in self._token.slot.get_mechanisms()}
+            self._objects, self._key_entries = self._scan()
+        except p11_errors.PKCS11Error as exc:
+            session.close()
+            self._session = None
+            raise TokenError(f"{self._where}: cannot list objects ({type(exc).__name__})") from exc
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
+        check_config_keys(config, cls.config_keys, backend=cls.type_name)
+        module = config.get("module")
+        label = config.get("token_label")
+        if not isinstance(module, str) or not module:
+            raise ConfigurationError(
+                "keystore type 'pkcs11': 'module' (the PKCS#11 library path) is required"
+            )
+        if not isinstance(label, str) or not label:
+            raise ConfigurationError("keystore type 'pkcs11': 'token_label' is required")
+        pin = secret_from_config(config, "pin")
+        mechanism = config.get("sm2_mechanism")
+        if mechanism is not None and (not isinstance(mechanism, int) or isinstance(mechanism, bool)):
+            raise ConfigurationError(
+                "keystore type 'pkcs11': 'sm2_mechanism' must be an integer mechanism id"
+            )
+        prehash = config.get("sm2_prehash", False)
+        if not isinstance(prehash, bool):
+            raise ConfigurationError("keystore type 'pkcs11': 'sm2_prehash' must be true or false")
+        return cls(module, label, pin, sm2_mechanism=mechanism, sm2_prehash=prehash)
+
+    def describe(self) -> str:
+        return self._where
+
+    # -- objects ---------------------------------------------------------------------------
+
+    def _scan(self) -> tuple[dict[str, _KeyObject], dict[str, KeyEntry]]:
+        certs: list[tuple[bytes | None, str | None, x509.Certificate]] = []
+        for obj in list(self._session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE})):
+            value = _attr(obj, Attribute.VALUE)
+            if not value:
+                continue
+            try:
+                cert = x509.Certificate.load(bytes(value))
+                cert.native  # noqa: B018 - parse now so a damaged object is skipped here
+            except ValueError:
+                continue
+            certs.append((_attr(obj, Attribute.ID), _attr(obj, Attribute.LABEL), cert))
+        all_certs = [c for _, _, c in certs]
+        objects: dict[str, _KeyObject] = {}
+        entries: dict[str, KeyEntry] = {}
+        for key in list(self._session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY})):
+            label = _attr(key, Attribute.LABEL)
+            key_id = _attr(key, Attribute.ID)
+            alias = label or (bytes(key_id).hex() if key_id else None)
+            if not alias or alias in objects:
+                continue
+            key_type = _attr(key, Attribute.KEY_TYPE)
+            ec_point = None
+            if key_type == KeyType.RSA:
+                kind = "rsa"
+            elif key_type == KeyType.EC:
+                params = _attr(key, Attribute.EC_PARAMS)
+                kind = "sm2" if _is_sm2(params) else "ec"
+                if kind == "sm2":
+                    ec_point = self._public_point(key_id, label)
+            else:
+                continue  # not a signing key kind ezhifu uses
+            leaf = next((c for i, _, c in certs if key_id and i == key_id), None)
+            if leaf is None:
+                leaf = next((c for _, lbl, c in certs if label and lbl == label), None)
+            chain = order_chain(leaf, all_certs) if leaf is not None else ()
+            if chain and key_kind_of_certificate(chain[0]) != kind:
+                raise KeyStoreError(f"{self._where}: certificate of {alias!r} is not a {kind} certificate")
+            objects[alias] = _KeyObject(alias, bytes(key_id) if key_id else None, kind, ec_point)
+            entries[alias] = KeyEntry(alias=alias, kind=kind, chain=chain)
+        return objects, entries
+
+    def _public_point(self, key_id: bytes | None, label: str | None) -> bytes | None:
+        template: dict[Any, Any] = {Attribute.CLASS: ObjectClass.PUBLIC_KEY}
+        if key_id:
+            template[Attribute.ID] = key_id
+        elif label:
+            template[Attribute.LABEL] = label
+        else:
+            return None
+        for obj in list(self._session.get_objects(template)):
+            point = _attr(obj, Attribute.EC_POINT)
+            if point:
+                # CKA_EC_POINT is the DER OCTET STRING of the point (PKCS#11 v2.40 clause 2.3.3).
+                return bytes(core.OctetString.load(bytes(point)).native)
+        return None
+
+    def _entries(self) -> Mapping[str, KeyEntry]:
+        return self._key_entries
+
+    def _signer(self, entry: KeyEntry, pin: str | None) -> Signer:
+        with self._lock:
+            signer = self._signers.get(entry.alias)
+            if signer is not None:
+                return signer
+            key = self._objects[entry.alias]
+            if key.kind == "sm2":
+                self._check_sm2(key)
+            else:
+                needed = Mechanism.SHA256_RSA_PKCS if key.kind == "rsa" else Mechanism.ECDSA
+                if int(needed) not in self._mechanisms:
+                    raise UnsupportedMechanism(f"{self._where}: the token does not offer {needed.name}")
+            signer = PKCS11Signer(self, key, entry.certificate)
+            self._signers[entry.alias] = signer
+            return signer
+
+    def _check_sm2(self, key: _KeyObject) -> None:
+        if self._sm2_mechanism is None:
+            raise UnsupportedMechanism(
+                f"{self._where}: key {key.alias!r} is an SM2 key but no SM2 mechanism is configured; "
+                "PKCS#11 defines none, so set 'sm2_mechanism' to the token vendor's mechanism id "
+                "(SoftHSM2 has none: its CKM_ECDSA on the SM2 curve is not an SM2 signature)"
+            )
+        if self._sm2_mechanism not in self._mechanisms:
+            raise UnsupportedMechanism(
+                f"{self._where}: the token does not offer the configured SM2 mechanism "
+                f"0x{self._sm2_mechanism:08x}"
+            )
+        if self._sm2_prehash and key.ec_point is None:
+            raise KeyStoreError(
+                f"{self._where}: no public key object for SM2 key {key.alias!r} (needed for Z_A)"
+            )
+
+    # -- signing ---------------------------------------------------------------------------
+
+    def _sign(self, key: _KeyObject, data: bytes) -> bytes:
+        if key.kind == "rsa":
+            mechanism: Any = Mechanism.SHA256_RSA_PKCS
+            payload = data
+        elif key.kind == "ec":
+            mechanism = Mechanism.ECDSA
+            payload = hashlib.sha256(data).digest()
+        else:
+            mechanism = self._sm2_mechanism
+            payload = data
+            if self._sm2_prehash:
+                from ezhifu.crypto.sm2 import SM2PublicKey, compute_z
+                from ezhifu.crypto.sm3 import sm3
+
+                assert key.ec_point is not None
+                z = compute_z(SM2PublicKey.from_encoded_point(key.ec_point), DEFAULT_SM2_ID)
+                payload = sm3(z + data)
+        with self._lock:
+            self._check_open()
+            try:
+                handle = self._find_private(key)
+                raw = bytes(handle.sign(payload, mechanism=mechanism))
+            except p11_errors.MechanismInvalid as exc:
+                raise UnsupportedMechanism(
+                    f"{self._where}: the token refused mechanism {mechanism!r}"
+                ) from exc
+            except p11_errors.PKCS11Error as exc:
+                raise TokenSigningError(
+                    f"{self._where}: signing with {key.alias!r} failed ({type(exc).__name__})"
+                ) from exc
+        if key.kind == "rsa":
+            return raw
+        if key.kind == "ec":
+            # CKM_ECDSA returns r || s, each as long as the order (PKCS#11 v2.40 clause 2.3.1).
+            signature: bytes = algos.DSASignature.from_p1363(raw).dump()
+            return signature
+        return _sm2_signature_der(raw, self._where)
+
+    def _find_private(self, key: _KeyObject) -> Any:
+        template: dict[Any, Any] = {Attribute.CLASS: ObjectClass.PRIVATE_KEY}
+        if key.key_id is not None:
+            template[Attribute.ID] = key.key_id
+        else:
+            template[Attribute.LABEL] = key.alias
+        for obj in list(self._session.get_objects(template)):
+            label = _attr(obj, Attribute.LABEL)
+            if label is None or label == key.alias or key.key_id is None:
+                return obj
+        raise KeyStoreError(f"{self._where}: key {key.alias!r} is no longer on the token")
+
+    def _close(self) -> None:
+        with self._lock:
+            self._signers.clear()
+            if self._session is None:
+                return
+            try:
+                self._session.close()
+            except p11_errors.PKCS11Error as exc:
+                raise TokenError(f"{self._where}: closing the session failed ({type(exc).__name__})") from exc
+
+
+def _sm2_signature_der(raw: bytes, where: str) -> bytes:
+    """SM2 vendor mechanisms return 64 bytes ``r || s`` (most) or the DER SEQUENCE (some)."""
+    from ezhifu.crypto.sm2 import der_to_rs, rs_to_der
+
+    try:
+        if len(raw) == 64:
+            return rs_to_der(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+        r, s = der_to_rs(raw)
+        return rs_to_der(r, s)
+    except EzhifuError as exc:
+        raise TokenSigningError(
+            f"{where}: the SM2 mechanism returned an unreadable signature ({exc})"
+        ) from exc

@@ -1,0 +1,677 @@
+"""PKCS#12 (``.p12`` / ``.pfx``) keystore for RSA, EC and SM2 keys (RFC 7292).
+
+pyca/cryptography reads PKCS#12 but refuses SM2 keys, and Chinese tools write SM2 keys into
+PKCS#12 routinely (OpenSSL 3, Bouncy Castle, ofdrw), often with the legacy PKCS#12 PBE
+schemes. This module therefore parses the structure itself with asn1crypto and uses only
+primitives from cryptography (and pycryptodomex for 40-bit RC2, which cryptography does not
+offer):
+
+* integrity: ``MacData`` HMAC with the key from the RFC 7292 Appendix B.2 KDF (ID 3) over
+  the ``authSafe`` content octets, SHA-1 or the SHA-2 family (RFC 7292 clause 5.1);
+* privacy: ``encryptedData`` and ``pkcs8ShroudedKeyBag`` with PBES2 (RFC 8018 clause 6.2:
+  PBKDF2 + AES-CBC or SM4-CBC; scrypt for key bags) or the legacy PKCS#12 PBE schemes of
+  RFC 7292 Appendix C (``pbeWithSHAAnd3-KeyTripleDES-CBC``, ``...2-KeyTripleDES-CBC``,
+  ``...128BitRC2-CBC``, ``...40BitRC2-CBC``) with keys and IVs from the Appendix B.2 KDF;
+* bags (RFC 7292 clause 4.2): ``keyBag``, ``pkcs8ShroudedKeyBag`` and ``certBag``
+  (``x509Certificate``), matched by ``localKeyId`` (PKCS#9) or by public key; the alias is the
+  ``friendlyName`` attribute.
+
+The private key stays encrypted in memory until :meth:`PKCS12KeyStore.signer` is asked for
+it. :func:`write_pkcs12` writes a file: RSA and EC through pyca/cryptography
+(``serialize_key_and_certificates``), SM2 with PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) and
+an HMAC-SHA256 MAC, which OpenSSL 3 reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+from asn1crypto import algos, cms, core, keys, pkcs12, x509
+
+from ezhifu.crypto.base import Signer
+from ezhifu.crypto.pkcs8 import MAX_PBKDF2_ITERATIONS, decrypt_private_key_info, encrypt_private_key_info
+from ezhifu.errors import (
+    BadPassword,
+    ConfigurationError,
+    CorruptedKeyFile,
+    EzhifuError,
+    InvalidInput,
+    KeyStoreError,
+    MalformedDER,
+    UnsupportedAlgorithm,
+)
+from ezhifu.keystore.base import (
+    KeyEntry,
+    KeyStore,
+    check_config_keys,
+    check_key_matches,
+    key_kind_of_certificate,
+    key_kind_of_key,
+    order_chain,
+    secret_from_config,
+    software_signer,
+)
+
+__all__ = ["PKCS12KeyStore", "pkcs12_kdf", "write_pkcs12"]
+
+#: Hostile files must not make us spin: bound the PKCS#12 KDF iteration count.
+MAX_PKCS12_ITERATIONS = 10_000_000
+
+_HASHES: dict[str, tuple[str, int]] = {  # asn1crypto name -> (hashlib name, block size v)
+    "sha1": ("sha1", 64),
+    "sha224": ("sha224", 64),
+    "sha256": ("sha256", 64),
+    "sha384": ("sha384", 128),
+    "sha512": ("sha512", 128),
+}
+
+# RFC 7292 Appendix C: OID -> (asn1crypto name, cipher, key bytes)
+_PKCS12_PBE = {
+    "1.2.840.113549.1.12.1.3": ("pbeWithSHAAnd3-KeyTripleDES-CBC", "3des", 24),
+    "1.2.840.113549.1.12.1.4": ("pbeWithSHAAnd2-KeyTripleDES-CBC", "3des", 16),
+    "1.2.840.113549.1.12.1.5": ("pbeWithSHAAnd128BitRC2-CBC", "rc2", 16),
+    "1.2.840.113549.1.12.1.6": ("pbeWithSHAAnd40BitRC2-CBC", "rc2", 5),
+}
+_OID_PBES2 = "1.2.840.113549.1.5.13"
+_OID_PBKDF2 = "1.2.840.113549.1.5.12"
+_PBES2_CIPHERS = {  # OID -> key bytes (AES per NIST, SM4-CBC per GB/T 33560)
+    "2.16.840.1.101.3.4.1.2": ("aes", 16),
+    "2.16.840.1.101.3.4.1.22": ("aes", 24),
+    "2.16.840.1.101.3.4.1.42": ("aes", 32),
+    "1.2.156.10197.1.104.2": ("sm4", 16),
+}
+_PBKDF2_PRFS = {
+    "1.2.840.113549.2.7": "sha1",
+    "1.2.840.113549.2.9": "sha256",
+    "1.2.840.113549.2.10": "sha384",
+    "1.2.840.113549.2.11": "sha512",
+    "1.2.156.10197.1.401.2": "sm3",
+}
+
+
+# --- RFC 7292 Appendix B.2 key derivation ------------------------------------------------
+
+
+def _bmp_password(password: str) -> bytes:
+    """RFC 7292 Appendix B.1: a BMPString (UTF-16BE) with a two-octet NUL terminator."""
+    return password.encode("utf-16-be") + b"\x00\x00"
+
+
+def pkcs12_kdf(
+    hash_name: str, password: bytes, salt: bytes, purpose: int, iterations: int, size: int
+) -> bytes:
+    """The PKCS#12 key derivation of RFC 7292 Appendix B.2.
+
+    ``purpose`` is the ID byte: 1 encryption key, 2 IV, 3 MAC key. ``password`` is the
+    already formatted BMPString (see Appendix B.1).
+    """
+    if hash_name not in _HASHES:
+        raise UnsupportedAlgorithm(f"PKCS#12 KDF: digest {hash_name} is not supported")
+    if not 1 <= iterations <= MAX_PKCS12_ITERATIONS:
+        raise InvalidInput(f"PKCS#12 KDF: iteration count {iterations} outside 1..{MAX_PKCS12_ITERATIONS}")
+    name, v = _HASHES[hash_name]
+    u = hashlib.new(name).digest_size
+
+    def fill(data: bytes) -> bytes:
+        if not data:
+            return b""
+        length = v * ((len(data) + v - 1) // v)
+        return (data * (length // len(data) + 1))[:length]
+
+    d = bytes([purpose]) * v
+    i = bytearray(fill(salt) + fill(password))
+    out = b""
+    while len(out) < size:
+        a = hashlib.new(name, d + bytes(i)).digest()
+        for _ in range(iterations - 1):
+            a = hashlib.new(name, a).digest()
+        out += a
+        if len(out) >= size:
+            break
+        b = int.from_bytes((a * (v // u + 1))[:v], "big")
+        for j in range(0, len(i), v):
+            block = (int.from_bytes(i[j : j + v], "big") + b + 1) % (1 << (8 * v))
+            i[j : j + v] = block.to_bytes(v, "big")
+    return out[:size]
+
+
+# --- decryption --------------------------------------------------------------------------
+
+
+def _cbc_decrypt(cipher: str, key: bytes, iv: bytes, data: bytes, *, block: int) -> bytes:
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+    if not data or len(data) % block:
+        raise MalformedDER(f"encrypted content of {len(data)} bytes is not whole {cipher} blocks")
+    if cipher == "rc2":
+        # cryptography only offers 128-bit RC2; RFC 7292 40-bit RC2 needs RC2 with effective
+        # key bits = 40 (RFC 2268), which pycryptodomex implements.
+        try:
+            from Cryptodome.Cipher import ARC2
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise UnsupportedAlgorithm(
+                "PKCS#12 RC2 encryption needs the 'pycryptodomex' package (pip install pycryptodomex)"
+            ) from exc
+        effective: dict[str, Any] = {"effective_keylen": len(key) * 8}  # missing from the type stub
+        rc2 = ARC2.new(key, ARC2.MODE_CBC, iv=iv, **effective)  # noqa: S304 - reading legacy files
+        padded: bytes = rc2.decrypt(data)
+    else:
+        algorithm: Any
+        if cipher == "3des":
+            from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+
+            algorithm = TripleDES(key)
+        elif cipher == "aes":
+            from cryptography.hazmat.primitives.ciphers.algorithms import AES
+
+            algorithm = AES(key)
+        elif cipher == "sm4":
+            from cryptography.hazmat.primitives.ciphers.algorithms import SM4
+
+            algorithm = SM4(key)
+        else:  # pragma: no cover - table driven
+            raise UnsupportedAlgorithm(f"cipher {cipher}")
+        decryptor = Cipher(algorithm, modes.CBC(iv)).decryptor()
+        padded = decryptor.update(data) + decryptor.finalize()
+    pad = padded[-1]
+    if not 1 <= pad <= block or padded[-pad:] != bytes([pad]) * pad:
+        raise BadPassword("wrong password, or the PKCS#12 content is damaged (bad padding)")
+    return padded[:-pad]
+
+
+def _decrypt(algorithm: algos.EncryptionAlgorithm, data: bytes, password: str) -> bytes:
+    """Decrypt content encrypted under a PKCS#12 PBE (Appendix C) or PBES2 algorithm."""
+    oid = algorithm["algorithm"].dotted
+    if oid in _PKCS12_PBE:
+        _, cipher, key_size = _PKCS12_PBE[oid]
+        params = algorithm["parameters"]
+        salt = params["salt"].native
+        iterations = params["iterations"].native
+        bmp = _bmp_password(password)
+        key = pkcs12_kdf("sha1", bmp, salt, 1, iterations, key_size)
+        iv = pkcs12_kdf("sha1", bmp, salt, 2, iterations, 8)
+        return _cbc_decrypt(cipher, key, iv, data, block=8)
+    if oid == _OID_PBES2:
+        return _pbes2_decrypt(algorithm["parameters"], data, password.encode("utf-8"))
+    raise UnsupportedAlgorithm(f"PKCS#12 encryption algorithm {oid} is not supported")
+
+
+def _pbes2_decrypt(params: Any, data: bytes, password: bytes) -> bytes:
+    """RFC 8018 clause 6.2.2 with PBKDF2 (clause 5.2) for PKCS#12 ``encryptedData``."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+    kdf = params["key_derivation_func"]
+    if kdf["algorithm"].dotted != _OID_PBKDF2:
+        raise UnsupportedAlgorithm(f"PBES2 key derivation {kdf['algorithm'].dotted} in encryptedData")
+    kdf_params = kdf["parameters"]
+    enc = params["encryption_scheme"]
+    cipher_oid = enc["algorithm"].dotted
+    if cipher_oid not in _PBES2_CIPHERS:
+        raise UnsupportedAlgorithm(f"PBES2 cipher {cipher_oid} is not supported")
+    cipher, key_size = _PBES2_CIPHERS[cipher_oid]
+    iterations = kdf_params["iteration_count"].native
+    if not 1 <= iterations <= MAX_PBKDF2_ITERATIONS:
+        raise InvalidInput(f"PBKDF2 iteration count {iterations} outside 1..{MAX_PBKDF2_ITERATIONS}")
+    prf_oid = kdf_params["prf"]["algorithm"].dotted
+    if prf_oid not in _PBKDF2_PRFS:
+        raise UnsupportedAlgorithm(f"PBKDF2 PRF {prf_oid} is not supported")
+    hash_type: Callable[[], hashes.HashAlgorithm] = {
+        "sha1": hashes.SHA1,
+        "sha256": hashes.SHA256,
+        "sha384": hashes.SHA384,
+        "sha512": hashes.SHA512,
+        "sm3": hashes.SM3,
+    }[_PBKDF2_PRFS[prf_oid]]
+    salt = kdf_params["salt"].chosen.native
+    key = PBKDF2HMAC(hash_type(), key_size, salt, iterations).derive(password)
+    iv = enc["parameters"].native
+    if not isinstance(iv, bytes) or len(iv) != 16:
+        raise MalformedDER("PBES2: the IV must be 16 bytes")
+    return _cbc_decrypt(cipher, key, iv, data, block=16)
+
+
+# --- parsed contents -----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _KeyBag:
+    alias: str | None
+    local_key_id: bytes | None
+    encrypted: bytes | None  # DER EncryptedPrivateKeyInfo (shrouded bag)
+    plain: bytes | None  # DER PrivateKeyInfo (plain keyBag)
+
+
+@dataclass(slots=True)
+class _CertBag:
+    alias: str | None
+    local_key_id: bytes | None
+    cert: x509.Certificate
+
+
+def _attributes(bag: Any) -> tuple[str | None, bytes | None]:
+    alias: str | None = None
+    local_id: bytes | None = None
+    attrs = bag["bag_attributes"]
+    if attrs.native is None:
+        return None, None
+    for attr in attrs:
+        kind = attr["type"].native
+        values = attr["values"]
+        if not len(values):
+            continue
+        if kind == "friendly_name":
+            alias = str(values[0].native)
+        elif kind == "local_key_id":
+            local_id = bytes(values[0].native)
+    return alias, local_id
+
+
+def _mac_ok(pfx: pkcs12.Pfx, content: bytes, password: str) -> bool:
+    mac_data = pfx["mac_data"]
+    digest_name = mac_data["mac"]["digest_algorithm"]["algorithm"].native
+    if digest_name not in _HASHES:
+        raise UnsupportedAlgorithm(f"PKCS#12 MAC digest {digest_name} is not supported")
+    salt = mac_data["mac_salt"].native
+    iterations = mac_data["iterations"].native
+    expected = mac_data["mac"]["digest"].native
+    hash_name = _HASHES[digest_name][0]
+    size = hashlib.new(hash_name).digest_size
+    # An empty password is written either as the two NUL octets of an empty BMPString or as
+    # no octets at all (OpenSSL tries both, crypto/pkcs12/p12_mutl.c); accept either.
+    candidates = [_bmp_password(password)] + ([b""] if password == "" else [])
+    for bmp in candidates:
+        key = pkcs12_kdf(digest_name, bmp, salt, 3, iterations, size)
+        if hmac.compare_digest(hmac.new(key, content, hash_name).digest(), expected):
+            return True
+    return False
+
+
+def _parse(data: bytes, password: str, where: str) -> tuple[list[_KeyBag], list[_CertBag]]:
+    try:
+        pfx = pkcs12.Pfx.load(data)
+        if pfx["version"].native != "v3":
+            raise CorruptedKeyFile(f"{where}: PFX version {pfx['version'].native} is not 3")
+        auth_safe = pfx["auth_safe"]
+        if auth_safe["content_type"].native != "data":
+            raise UnsupportedAlgorithm(
+                f"{where}: public-key integrity mode (signed authSafe) is not supported"
+            )
+        content: bytes = auth_safe["content"].native
+    except EzhifuError:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CorruptedKeyFile(f"{where}: not a PKCS#12 file or damaged ({exc})") from exc
+    if pfx["mac_data"].native is None:
+        raise CorruptedKeyFile(f"{where}: no MAC (integrity cannot be checked; refusing)")
+    try:
+        mac_ok = _mac_ok(pfx, content, password)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CorruptedKeyFile(f"{where}: damaged MAC data ({exc})") from exc
+    if not mac_ok:
+        raise BadPassword(f"{where}: wrong password, or the file was altered (MAC check failed)")
+    key_bags: list[_KeyBag] = []
+    cert_bags: list[_CertBag] = []
+    try:
+        safe = pkcs12.AuthenticatedSafe.load(content)
+        for info in safe:
+            kind = info["content_type"].native
+            if kind == "data":
+                contents = pkcs12.SafeContents.load(info["content"].native)
+            elif kind == "encrypted_data":
+                enc_info = info["content"]["encrypted_content_info"]
+                plain = _decrypt(
+                    enc_info["content_encryption_algorithm"], enc_info["encrypted_content"].native, password
+                )
+                contents = pkcs12.SafeContents.load(plain)
+            else:
+                raise UnsupportedAlgorithm(f"{where}: authSafe content type {kind} is not supported")
+            _collect(contents, key_bags, cert_bags)
+    except EzhifuError as exc:
+        if isinstance(exc, (BadPassword, UnsupportedAlgorithm)):
+            raise
+        raise CorruptedKeyFile(f"{where}: {exc}") from exc
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CorruptedKeyFile(f"{where}: damaged PKCS#12 contents ({exc})") from exc
+    return key_bags, cert_bags
+
+
+def _collect(contents: pkcs12.SafeContents, key_bags: list[_KeyBag], cert_bags: list[_CertBag]) -> None:
+    for bag in contents:
+        bag_id = bag["bag_id"].native
+        alias, local_id = _attributes(bag)
+        value = bag["bag_value"]
+        if bag_id == "pkcs8_shrouded_key_bag":
+            key_bags.append(_KeyBag(alias, local_id, value.untag().dump(), None))
+        elif bag_id == "key_bag":
+            key_bags.append(_KeyBag(alias, local_id, None, value.untag().dump()))
+        elif bag_id == "cert_bag":
+            if value["cert_id"].native != "x509":
+                continue  # SDSI certificates are not used here
+            cert = x509.Certificate.load(value["cert_value"].parsed.dump())
+            cert_bags.append(_CertBag(alias, local_id, cert))
+        elif bag_id == "safe_contents":
+            _collect(value, key_bags, cert_bags)
+        # crlBag and secretBag hold nothing a signer needs
+
+
+def _spki_of_private_key_info(der: bytes) -> bytes | None:
+    """The public key bits a PrivateKeyInfo carries, when it carries them (EC keys)."""
+    try:
+        info = keys.PrivateKeyInfo.load(der)
+        if info["private_key_algorithm"]["algorithm"].native == "ec":
+            public = info["private_key"].parsed["public_key"]
+            if public.native is not None:
+                return bytes(public.native)
+    except (ValueError, TypeError, KeyError):
+        return None
+    return None
+
+
+class PKCS12KeyStore(KeyStore):
+    """One PKCS#12 file, opened read-only.
+
+    Configuration (``type = "pkcs12"``): ``path`` (the file) and the password as one of
+    ``password``, ``password_env`` (environment variable name) or ``password_file``. A wrong
+    password raises :class:`BadPassword` when the store is opened (the MAC check).
+    """
+
+    type_name = "pkcs12"
+    config_keys = frozenset({"path", "password", "password_env", "password_file"})
+
+    def __init__(self, source: str | os.PathLike[str] | bytes, password: str | bytes | None) -> None:
+        super().__init__()
+        if isinstance(source, bytes):
+            data, self._where = source, "PKCS#12 data"
+        else:
+            self._where = f"PKCS#12 file {os.fspath(source)}"
+            try:
+                data = Path(source).read_bytes()
+            except OSError as exc:
+                raise KeyStoreError(f"{self._where}: cannot read: {exc.strerror}") from exc
+        self._data = data
+        self._lock = threading.Lock()
+        self._password = ""
+        self._key_bags: dict[str, _KeyBag] = {}
+        self._key_entries: dict[str, KeyEntry] = {}
+        self._signers: dict[str, Signer] = {}
+        if password is None:
+            self._locked = True  # opened without the password: unlock() or signer(pin=...)
+        else:
+            self._open(password.decode("utf-8") if isinstance(password, bytes) else password)
+
+    def _unlock(self, secret: str) -> None:
+        self._open(secret)
+
+    def _open(self, password: str) -> None:
+        key_bags, cert_bags = _parse(self._data, password, self._where)
+        all_certs = [c.cert for c in cert_bags]
+        bags: dict[str, _KeyBag] = {}
+        entries: dict[str, KeyEntry] = {}
+        for number, bag in enumerate(key_bags, start=1):
+            leaf = self._leaf_for(bag, cert_bags)
+            alias = (
+                bag.alias
+                or (leaf.alias if leaf else None)
+                or (bag.local_key_id.hex() if bag.local_key_id else str(number))
+            )
+            if alias in bags:
+                raise CorruptedKeyFile(f"{self._where}: two keys named {alias!r}")
+            chain = order_chain(leaf.cert, all_certs) if leaf else ()
+            kind = key_kind_of_certificate(chain[0]) if chain else self._kind_without_cert(bag, alias)
+            bags[alias] = bag
+            entries[alias] = KeyEntry(alias=alias, kind=kind, chain=chain)
+        self._password, self._key_bags, self._key_entries = password, bags, entries
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
+        check_config_keys(config, cls.config_keys, backend=cls.type_name)
+        path = config.get("path")
+        if not isinstance(path, str) or not path:
+            raise ConfigurationError("keystore type 'pkcs12': 'path' (the .p12 file) is required")
+        return cls(path, secret_from_config(config, "password"))
+
+    def describe(self) -> str:
+        return self._where
+
+    def _leaf_for(self, bag: _KeyBag, certs: Sequence[_CertBag]) -> _CertBag | None:
+        if bag.local_key_id is not None:
+            for cert in certs:
+                if cert.local_key_id == bag.local_key_id:
+                    return cert
+        if bag.alias is not None:
+            for cert in certs:
+                if cert.alias == bag.alias:
+                    return cert
+        if len(certs) == 1:
+            return certs[0]
+        return None
+
+    def _kind_without_cert(self, bag: _KeyBag, alias: str) -> str:
+        if bag.plain is not None:
+            algorithm = keys.PrivateKeyInfo.load(bag.plain)["private_key_algorithm"]
+            if algorithm["algorithm"].native == "rsa":
+                return "rsa"
+            params = algorithm["parameters"]
+            return "sm2" if params.name == "named" and params.chosen.dotted == "1.2.156.10197.1.301" else "ec"
+        raise CorruptedKeyFile(f"{self._where}: key {alias!r} has no certificate (cannot tell its kind)")
+
+    def _entries(self) -> Mapping[str, KeyEntry]:
+        return self._key_entries
+
+    def _signer(self, entry: KeyEntry, pin: str | None) -> Signer:
+        from ezhifu.keys import load_private_key
+
+        with self._lock:
+            cached = self._signers.get(entry.alias) if pin is None else None
+            if cached is not None:
+                return cached
+            bag = self._key_bags[entry.alias]
+            secret = self._password if pin is None else pin
+            where = f"{self._where}, key {entry.alias!r}"
+            if bag.encrypted is not None:
+                der = _decrypt_key_bag(bag.encrypted, secret, where)
+            else:
+                assert bag.plain is not None
+                der = bag.plain
+            try:
+                key = load_private_key(der)
+            except EzhifuError as exc:
+                raise CorruptedKeyFile(f"{where}: the decrypted key does not load ({exc})") from exc
+            if entry.chain:
+                check_key_matches(key, entry.chain[0], where=where)
+            signer = software_signer(key, entry.chain)
+            if pin is None:
+                self._signers[entry.alias] = signer
+            return signer
+
+    def _close(self) -> None:
+        with self._lock:
+            self._signers.clear()
+            self._key_bags.clear()
+            self._password = ""
+            self._data = b""
+
+
+def _decrypt_key_bag(encrypted: bytes, password: str, where: str) -> bytes:
+    try:
+        info = keys.EncryptedPrivateKeyInfo.load(encrypted)
+        algorithm = info["encryption_algorithm"]
+        if algorithm["algorithm"].dotted == _OID_PBES2:
+            return decrypt_private_key_info(encrypted, password.encode("utf-8"))
+        return _decrypt(algorithm, info["encrypted_data"].native, password)
+    except BadPassword as exc:
+        raise BadPassword(f"{where}: wrong password for the key bag") from exc
+    except (UnsupportedAlgorithm, CorruptedKeyFile):
+        raise
+    except (EzhifuError, ValueError, TypeError, KeyError) as exc:
+        raise CorruptedKeyFile(f"{where}: damaged key bag ({exc})") from exc
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _der_private_key_info(key: Any) -> bytes:
+    from ezhifu.keys import dump_private_key
+
+    return dump_private_key(key, encoding="der")
+
+
+def write_pkcs12(
+    path: str | os.PathLike[str] | None,
+    alias: str,
+    key: Any,
+    chain: Iterable[x509.Certificate],
+    password: str,
+    *,
+    iterations: int = 100_000,
+) -> bytes:
+    """Write ``key`` and its chain (leaf first) as PKCS#12 and return the bytes.
+
+    RSA and EC keys go through pyca/cryptography (PBES2 AES-256-CBC, HMAC-SHA256 MAC).
+    SM2 keys, which cryptography refuses, are written here the same way: the key as a
+    ``pkcs8ShroudedKeyBag`` (PBES2: PBKDF2-HMAC-SHA256 + AES-256-CBC, RFC 8018), the
+    certificates as ``certBag`` in an ``encryptedData`` (same scheme) and the MAC HMAC-SHA256
+    with the RFC 7292 Appendix B.2 key. The file is written atomically with mode 0600.
+    """
+    certs = list(chain)
+    if not password:
+        raise InvalidInput("PKCS#12: a non-empty password is required")
+    if certs:
+        check_key_matches(key, certs[0], where=f"PKCS#12 alias {alias!r}")
+    if key_kind_of_key(key) == "sm2":
+        data = _write_sm2(alias, key, certs, password, iterations)
+    else:
+        from cryptography import x509 as cx509
+        from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
+        from cryptography.hazmat.primitives.serialization import pkcs12 as cpkcs12
+
+        crypto_certs = [cx509.load_der_x509_certificate(c.dump()) for c in certs]
+        data = cpkcs12.serialize_key_and_certificates(
+            alias.encode("utf-8"),
+            key,
+            crypto_certs[0] if crypto_certs else None,
+            crypto_certs[1:] or None,
+            BestAvailableEncryption(password.encode("utf-8")),
+        )
+    if path is not None:
+        from ezhifu.keystore.encrypted_file import atomic_write
+
+        atomic_write(Path(path), data)
+    return data
+
+
+def _write_sm2(
+    alias: str, key: Any, certs: Sequence[x509.Certificate], password: str, iterations: int
+) -> bytes:
+    local_id = hashlib.sha1(certs[0].dump()).digest() if certs else secrets.token_bytes(20)  # noqa: S324 - an id
+    attrs = pkcs12.Attributes(
+        [
+            {"type": "friendly_name", "values": [core.BMPString(alias)]},
+            {"type": "local_key_id", "values": [core.OctetString(local_id)]},
+        ]
+    )
+    shrouded = encrypt_private_key_info(
+        _der_private_key_info(key), password.encode("utf-8"), kdf="pbkdf2", iterations=iterations
+    )
+    key_contents = pkcs12.SafeContents(
+        [
+            {
+                "bag_id": "pkcs8_shrouded_key_bag",
+                "bag_value": keys.EncryptedPrivateKeyInfo.load(shrouded),
+                "bag_attributes": attrs,
+            }
+        ]
+    )
+    cert_bags = []
+    for number, cert in enumerate(certs):
+        bag: dict[str, Any] = {
+            "bag_id": "cert_bag",
+            "bag_value": pkcs12.CertBag(
+                {"cert_id": "x509", "cert_value": core.ParsableOctetString(cert.dump())}
+            ),
+        }
+        if number == 0:
+            bag["bag_attributes"] = attrs
+        cert_bags.append(bag)
+    cert_plain = pkcs12.SafeContents(cert_bags).dump()
+    algorithm, ciphertext = _pbes2_encrypt_content(cert_plain, password, iterations)
+    auth_safe = pkcs12.AuthenticatedSafe(
+        [
+            cms.ContentInfo(
+                {
+                    "content_type": "encrypted_data",
+                    "content": cms.EncryptedData(
+                        {
+                            "version": "v0",
+                            "encrypted_content_info": {
+                                "content_type": "data",
+                                "content_encryption_algorithm": algorithm,
+                                "encrypted_content": ciphertext,
+                            },
+                        }
+                    ),
+                }
+            ),
+            cms.ContentInfo({"content_type": "data", "content": key_contents.dump()}),
+        ]
+    ).dump()
+    mac_salt = secrets.token_bytes(16)
+    mac_key = pkcs12_kdf("sha256", _bmp_password(password), mac_salt, 3, iterations, 32)
+    pfx = pkcs12.Pfx(
+        {
+            "version": "v3",
+            "auth_safe": {"content_type": "data", "content": auth_safe},
+            "mac_data": {
+                "mac": {
+                    "digest_algorithm": {"algorithm": "sha256", "parameters": core.Null()},
+                    "digest": hmac.new(mac_key, auth_safe, "sha256").digest(),
+                },
+                "mac_salt": mac_salt,
+                "iterations": iterations,
+            },
+        }
+    )
+    der: bytes = pfx.dump()
+    return der
+
+
+def _pbes2_encrypt_content(
+    data: bytes, password: str, iterations: int
+) -> tuple[algos.EncryptionAlgorithm, bytes]:
+    """PBES2 (RFC 8018 clause 6.2.1) with PBKDF2-HMAC-SHA256 and AES-256-CBC."""
+    from cryptography.hazmat.primitives import hashes, padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+    salt = secrets.token_bytes(16)
+    iv = secrets.token_bytes(16)
+    key = PBKDF2HMAC(hashes.SHA256(), 32, salt, iterations).derive(password.encode("utf-8"))
+    padder = padding.PKCS7(128).padder()
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(padder.update(data) + padder.finalize()) + encryptor.finalize()
+    algorithm = algos.EncryptionAlgorithm(
+        {
+            "algorithm": "pbes2",
+            "parameters": {
+                "key_derivation_func": {
+                    "algorithm": "pbkdf2",
+                    "parameters": {
+                        "salt": algos.Pbkdf2Salt(name="specified", value=salt),
+                        "iteration_count": iterations,
+                        "prf": {"algorithm": "sha256", "parameters": core.Null()},
+                    },
+                },
+                "encryption_scheme": {"algorithm": "aes256_cbc", "parameters": core.OctetString(iv)},
+            },
+        }
+    )
+    return algorithm, ciphertext

@@ -1,0 +1,215 @@
+"""pytest plugin for partner test suites: check vouchers and envelopes as part of a test run.
+
+Installed with ezhifu as the ``pytest11`` entry point ``ezhifu``, so a suite only has to
+``pip install ezhifu``. Options::
+
+    pytest --ezhifu-trust roots/treasury-root.pem --ezhifu-trust roots/bank-root.pem \\
+           --ezhifu-policy legacy --ezhifu-schema-version 2019
+
+Fixtures: ``ezhifu_trust_store`` (a :class:`~ezhifu.trust.TrustStore` from every
+``--ezhifu-trust`` file, or ``None`` when none was given), ``ezhifu_policy`` (the
+:class:`~ezhifu.trust.VerifyPolicy` named by ``--ezhifu-policy``: ``default`` is the secure
+default, ``legacy`` also accepts SHA-1 and RSA-1024 for partners still on the 2024 vendor
+format) and ``ezhifu_schema_version``. The assertion helper::
+
+    from ezhifu.pytest_plugin import assert_valid_voucher
+
+    def test_partner_envelope(ezhifu_trust_store):
+        assert_valid_voucher("out/envelope.xml", trust=ezhifu_trust_store)
+
+fails the test with *every* problem found, one per line: schema issues with their element
+path and line, then each signature or seal that does not verify with its position and reason.
+When ``trust``, ``policy`` or ``schema_version`` is not given it falls back to the command-line
+options. The plugin is loaded in every pytest run where ezhifu is installed, so this module
+imports nothing heavy at import time: the document and crypto layers load on first use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from ezhifu.trust import TrustStore, VerifyPolicy
+
+__all__ = [
+    "assert_valid_voucher",
+    "ezhifu_policy",
+    "ezhifu_schema_version",
+    "ezhifu_trust_store",
+    "voucher_problems",
+]
+
+_POLICIES = ("default", "legacy")
+
+# The active run's pytest config, so assert_valid_voucher can fall back to the command-line
+# options without being a fixture itself (one per process: xdist workers each configure).
+_config: pytest.Config | None = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ezhifu", "ezhifu treasury e-vouchers")
+    group.addoption(
+        "--ezhifu-trust",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="PEM file of trusted root certificates for ezhifu verification (repeatable).",
+    )
+    group.addoption(
+        "--ezhifu-policy",
+        choices=_POLICIES,
+        default="default",
+        help="ezhifu verification policy: 'default' (secure) or 'legacy' (also SHA-1, RSA-1024).",
+    )
+    group.addoption(
+        "--ezhifu-schema-version",
+        default=None,
+        metavar="V",
+        help="Interface schema version vouchers are validated against (default: ezhifu's default).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _config
+    _config = config
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _config
+    if _config is config:
+        _config = None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    trust = config.getoption("--ezhifu-trust", default=[])
+    if not trust and config.getoption("--ezhifu-policy", default="default") == "default":
+        return None
+    return f"ezhifu: trust={', '.join(trust) or '-'} policy={config.getoption('--ezhifu-policy')}"
+
+
+def _load_trust(paths: list[str]) -> TrustStore | None:
+    if not paths:
+        return None
+    from ezhifu.trust import TrustStore
+
+    return TrustStore.from_pem_files([Path(p) for p in paths])
+
+
+def _policy(name: str) -> VerifyPolicy:
+    from ezhifu.trust import VerifyPolicy
+
+    if name == "legacy":
+        return VerifyPolicy.legacy()
+    return VerifyPolicy()
+
+
+@pytest.fixture(scope="session")
+def ezhifu_trust_store(pytestconfig: pytest.Config) -> TrustStore | None:
+    """The trust store built from ``--ezhifu-trust`` files (``None`` when none was given)."""
+    return _load_trust(list(pytestconfig.getoption("--ezhifu-trust")))
+
+
+@pytest.fixture(scope="session")
+def ezhifu_policy(pytestconfig: pytest.Config) -> VerifyPolicy:
+    """The verification policy named by ``--ezhifu-policy``."""
+    return _policy(str(pytestconfig.getoption("--ezhifu-policy")))
+
+
+@pytest.fixture(scope="session")
+def ezhifu_schema_version(pytestconfig: pytest.Config) -> str | None:
+    """The schema version given by ``--ezhifu-schema-version`` (``None``: ezhifu's default)."""
+    value = pytestconfig.getoption("--ezhifu-schema-version")
+    return None if value is None else str(value)
+
+
+def _read(path_or_bytes: str | Path | bytes) -> bytes:
+    if isinstance(path_or_bytes, bytes | bytearray):
+        return bytes(path_or_bytes)
+    return Path(path_or_bytes).read_bytes()
+
+
+def voucher_problems(
+    path_or_bytes: str | Path | bytes,
+    *,
+    trust: TrustStore | None = None,
+    policy: VerifyPolicy | None = None,
+    schema_version: str | None = None,
+    verify_signatures: bool = True,
+) -> list[str]:
+    """Every problem of an envelope (``<MOF>``) or a bare voucher, as lines of text.
+
+    Schema and content issues come first (each :class:`~ezhifu.errors.ValidationIssue` with its
+    path and line), then verification: envelope and body problems and every signature or seal
+    that does not verify, named by voucher number, kind and position. An empty list means the
+    document is valid (and, for an envelope with ``verify_signatures``, that every signature and
+    seal verifies against ``trust``). A bare voucher carries no signatures, so only its content
+    is checked.
+    """
+    from ezhifu.document.validation import iter_errors
+    from ezhifu.document.xmlparse import parse_xml
+    from ezhifu.errors import EzhifuError
+
+    data = _read(path_or_bytes)
+    opts = _config
+    if schema_version is None and opts is not None:
+        schema_version = opts.getoption("--ezhifu-schema-version", default=None)
+    problems: list[str] = []
+    try:
+        problems.extend(str(issue) for issue in iter_errors(data, schema_version=schema_version))
+        is_envelope = parse_xml(data, what="document").tag == "MOF"
+    except EzhifuError as exc:
+        # Not even readable (hostile, not XML, bad encoding): that is the one problem.
+        return [*problems, f"{type(exc).__name__}: {exc}"]
+    if not verify_signatures or not is_envelope:
+        return problems
+
+    if trust is None and opts is not None:
+        trust = _load_trust(list(opts.getoption("--ezhifu-trust", default=[])))
+    if policy is None:
+        policy = _policy(str(opts.getoption("--ezhifu-policy", default="default")) if opts else "default")
+    if trust is None:
+        problems.append(
+            "signatures not verified: no trust store "
+            "(pass trust=... or run pytest with --ezhifu-trust ROOT.pem)"
+        )
+        return problems
+
+    from ezhifu.verify import verify_envelope
+
+    try:
+        result = verify_envelope(data, trust=trust, policy=policy)
+    except EzhifuError as exc:
+        return [*problems, f"verification: {type(exc).__name__}: {exc}"]
+    problems.extend(f"envelope: {p}" for p in result.problems)
+    if not result.bodies:
+        problems.append("envelope: no VoucherBody")
+    for body in result.bodies:
+        problems.extend(f"voucher {body.vt_code}/{body.voucher_no}: {r}" for r in body.reasons)
+    return problems
+
+
+def assert_valid_voucher(
+    path_or_bytes: str | Path | bytes,
+    *,
+    trust: TrustStore | None = None,
+    policy: VerifyPolicy | None = None,
+    schema_version: str | None = None,
+    verify_signatures: bool = True,
+) -> None:
+    """Fail the current test with the full list of problems, one per line (see :func:`voucher_problems`)."""
+    problems = voucher_problems(
+        path_or_bytes,
+        trust=trust,
+        policy=policy,
+        schema_version=schema_version,
+        verify_signatures=verify_signatures,
+    )
+    if problems:
+        name = "<bytes>" if isinstance(path_or_bytes, bytes | bytearray) else str(path_or_bytes)
+        count = len(problems)
+        lines = [f"{name}: {count} problem{'s' if count != 1 else ''}"]
+        lines.extend(f"  - {p}" for p in problems)
+        pytest.fail("\n".join(lines), pytrace=False)

@@ -1,0 +1,572 @@
+"""The HTML view of an envelope: one self-contained page a person can read and print.
+
+For each ``VoucherBody`` of a ``<MOF>`` envelope (spec.md §2.1) the page shows:
+
+* the envelope attributes (``AdmDivCode``, ``StYear``, ``VtCode``, ``VoucherNo``, ``VoucherFlag``),
+  which are *not* signed (spec.md §5.5), apart from the inner voucher;
+* every signature and seal at its position (spec.md §5.1 position names), the seal's picture
+  (GM/T 0031-2014 / GB/T 38540-2020 ``SES_ESPictrueInfo``, seal_sm2.md §8) drawn at its nominal
+  size in millimetres, and its verification status (valid, or invalid with the reason);
+* the inner voucher's header fields in document order with their Chinese labels, and the
+  ``DetailList`` as a table with the sum of every amount column (amounts are decimal strings
+  with two decimals, spec.md §4.1), checked against the header amount the type's sum rule names.
+
+Security: every piece of document text is escaped with :func:`html.escape` (quotes too), the
+inner voucher is parsed with the hardened parser, pictures are embedded as ``data:`` URIs only
+after their magic bytes name a raster or SVG image type, and the page carries a
+Content-Security-Policy that forbids scripts, frames, forms and every network load, with the one
+stylesheet allowed by its hash. A hostile voucher can therefore neither inject markup nor make
+the page fetch anything. The view never re-serialises the voucher: it reads the decoded bytes
+that the signatures cover.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import html
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from string import Template
+from typing import TYPE_CHECKING, Any
+
+from ezhifu.errors import EzhifuError
+
+if TYPE_CHECKING:
+    from ezhifu.document.envelope import Envelope, SignStampElement, VoucherBody
+    from ezhifu.results import BodyResult, EnvelopeResult, ItemResult
+    from ezhifu.seal.picture import SealImage
+
+__all__ = ["PictureSource", "position_label", "render_envelope_html", "stamp_picture", "write_envelope_html"]
+
+#: 1 mm in CSS pixels (CSS fixes 96 px per inch).
+_PX_PER_MM = 96 / 25.4
+#: Nominal size of a seal when its picture does not say (seal_sm2.md §8: 40 or 42 mm is usual).
+_DEFAULT_SEAL_MM = 40.0
+
+#: Picture types a browser draws as an image (an OFD picture is a vector document: not shown).
+_DISPLAYABLE = frozenset({"PNG", "GIF", "JPG", "BMP", "SVG"})
+
+#: Returns the picture of a ``<SignStamp>``'s seal, or ``None`` when it has none. Raising an
+#: ``EzhifuError`` shows the reason in place of the picture.
+PictureSource = Callable[["SignStampElement"], "SealImage | None"]
+
+
+def _data_uri(image: SealImage) -> str | None:
+    """A ``data:`` URI for the picture, or ``None`` when it is not an image a page can show.
+
+    The MIME type comes from the magic bytes (:func:`ezhifu.seal.picture.sniff_picture`,
+    seal_sm2.md §8), never from the seal's declared type, so a picture cannot pose as another
+    type. An SVG is only ever used as an ``<img>`` source, where it cannot run scripts.
+    """
+    from ezhifu.seal.picture import PICTURE_TYPES, sniff_picture
+
+    found = sniff_picture(image.data)
+    if found is None or found not in _DISPLAYABLE:
+        return None
+    mime = PICTURE_TYPES[found][0]
+    return f"data:{mime};base64,{base64.b64encode(image.data).decode('ascii')}"
+
+
+# --- labels -----------------------------------------------------------------------------
+
+# Position kinds (spec.md §5.1, from S1/S3 ``VOUCHERSAMP_*``): ``<party>_<kind>``. Kinds marked
+# [I] in the spec are inferred and shown as such in the page's title attribute only.
+_POSITION_KINDS: dict[str, str] = {
+    "zqz": "转讫章",
+    "ywzqz": "业务转讫章",
+    "gz": "公章",
+    "fjz": "附件章",
+    "ywzyz": "业务专用章",
+    "sz": "私章",
+    "qm": "签名",
+    "jzysz": "记账员私章",
+    "fhysz": "复核员私章",
+    "jzyqm": "记账员签名",
+    "fhyqm": "复核员签名",
+    "dwgz": "单位公章",
+    "dwsz": "单位私章",
+    "dwfz": "单位负责人签名",
+    "jb": "经办",
+}
+_PARTIES: dict[str, str] = {"cz": "财政", "rh": "人民银行", "yh": "代理银行"}
+
+_ENVELOPE_LABELS: dict[str, str] = {
+    "AdmDivCode": "行政区划",
+    "StYear": "业务年度",
+    "VtCode": "凭证类型",
+    "VoucherNo": "凭证号",
+    "VoucherFlag": "回单标志",
+    "Return_Reason": "退回原因",
+    "Attach": "附加信息",
+}
+
+
+def position_label(position: str) -> str:
+    """A Chinese reading of a position name such as ``cz_dwgz`` (empty when not known)."""
+    party, _, kind = position.partition("_")
+    parts = [_PARTIES.get(party, ""), _POSITION_KINDS.get(kind, "")]
+    return "".join(parts) if parts[1] else ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Labels:
+    """Chinese labels, type name and sum rule of a VtCode from :mod:`ezhifu.document.fields`."""
+
+    type_name: str
+    header: Mapping[str, str]
+    detail: Mapping[str, str]
+    sum_rule: tuple[str, str] | None
+
+
+def _labels(vt_code: str) -> _Labels:
+    """Field data of ``vt_code``; the default schema version first, then the older ones."""
+    from ezhifu.document import fields
+
+    versions = [fields.DEFAULT_SCHEMA_VERSION, *reversed(fields.SCHEMA_VERSIONS)]
+    header: dict[str, str] = {}
+    detail: dict[str, str] = {}
+    type_name = ""
+    sum_rule: tuple[str, str] | None = None
+    for version in versions:
+        spec = fields.spec_for(vt_code, version)
+        if spec is None:
+            continue
+        type_name = type_name or spec.name
+        for f in spec.header:
+            header.setdefault(f.name, f.label)
+        for f in spec.detail:
+            detail.setdefault(f.name, f.label)
+        if sum_rule is None and spec.sum_rule is not None:
+            sum_rule = (spec.sum_rule.header, spec.sum_rule.detail)
+    return _Labels(type_name, header, detail, sum_rule)
+
+
+# --- voucher content ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _VoucherContent:
+    header: tuple[tuple[str, str], ...]
+    columns: tuple[str, ...]
+    details: tuple[dict[str, str], ...]
+    error: str | None = None
+
+
+def _text(el: Any) -> str:
+    return "".join(el.itertext()).strip()
+
+
+def _voucher_content(body: VoucherBody) -> _VoucherContent:
+    """Header fields and details read from the decoded inner voucher, in document order."""
+    from ezhifu.document.xmlparse import parse_xml
+
+    try:
+        root = parse_xml(body.voucher_xml, what=f"voucher {body.voucher_no}")
+    except EzhifuError as exc:
+        return _VoucherContent((), (), (), error=str(exc))
+    header: list[tuple[str, str]] = []
+    details: list[dict[str, str]] = []
+    columns: list[str] = []
+    for child in root:
+        if not isinstance(child.tag, str):  # comments, processing instructions
+            continue
+        if child.tag == "DetailList":
+            for detail in child:
+                if not isinstance(detail.tag, str):
+                    continue
+                row: dict[str, str] = {}
+                for cell in detail:
+                    if isinstance(cell.tag, str):
+                        row[cell.tag] = _text(cell)
+                        if cell.tag not in columns:
+                            columns.append(cell.tag)
+                details.append(row)
+        else:
+            header.append((child.tag, _text(child)))
+    return _VoucherContent(tuple(header), tuple(columns), tuple(details))
+
+
+def _is_amount_column(name: str) -> bool:
+    # PayAmt, XPayAmt, XpayAmt (spec.md §4.1 spelling quirk), SumAmt, ...
+    return name.lower().endswith("amt")
+
+
+def _sum(values: Iterable[str]) -> Decimal | None:
+    total = Decimal(0)
+    for v in values:
+        if v == "":
+            continue
+        try:
+            total += Decimal(v)
+        except InvalidOperation:
+            return None
+    return total
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+_CSS = """
+:root { --ok: #176f2c; --bad: #8a1020; --muted: #5b6270; --line: #c9ced6; }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 24px 32px; font: 14px/1.45 "Noto Sans CJK SC", "Source Han Sans SC",
+  "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif; color: #1d2129; background: #fff; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 0 0 12px; }
+h3 { font-size: 15px; margin: 18px 0 8px; }
+.sub { color: var(--muted); margin: 0 0 14px; }
+.banner { padding: 10px 14px; border-radius: 6px; font-weight: 600; margin: 0 0 18px; }
+.banner.ok { background: #e3f4e6; color: var(--ok); }
+.banner.bad { background: #f8e4e6; color: var(--bad); }
+.banner.none { background: #eef0f3; color: var(--muted); }
+.voucher { border: 1px solid var(--line); border-radius: 8px; padding: 18px 20px; margin: 0 0 24px; }
+.attrs { display: flex; flex-wrap: wrap; gap: 6px 22px; margin: 0 0 12px; color: var(--muted); }
+.attrs b { color: #1d2129; font-weight: 600; }
+.problems { color: var(--bad); margin: 6px 0 12px; padding-left: 20px; }
+.marks { display: flex; flex-wrap: wrap; gap: 16px; margin: 0 0 8px; }
+.mark { border: 1px dashed var(--line); border-radius: 8px; padding: 10px 12px; width: 260px;
+  overflow-wrap: anywhere; }
+.mark .pic { height: 170px; display: flex; align-items: center; justify-content: center; }
+.mark .sig { font-size: 28px; color: #1f3c88; font-style: italic; }
+.mark .nopic { color: var(--muted); }
+.mark .pos { font-weight: 600; }
+.mark .meta { color: var(--muted); font-size: 12px; word-break: break-all; }
+.status { display: inline-block; margin: 4px 0; padding: 1px 8px; border-radius: 10px; font-size: 13px; }
+.status.ok { background: #e3f4e6; color: var(--ok); }
+.status.bad { background: #f8e4e6; color: var(--bad); }
+.status.none { background: #eef0f3; color: var(--muted); }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid var(--line); padding: 4px 8px; vertical-align: top; text-align: left; }
+table.fields th { width: 16%; background: #f5f6f8; font-weight: 600; }
+table.fields td { width: 17%; word-break: break-all; }
+th .code, .code { color: var(--muted); font-weight: 400; font-size: 11px; display: block; }
+table.details { font-size: 12.5px; }
+table.details thead th { background: #f5f6f8; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tfoot td { font-weight: 600; background: #fafbfc; }
+.warn { color: var(--bad); }
+footer { color: var(--muted); font-size: 12px; margin-top: 8px; }
+"""
+
+_PAGE = Template(
+    """<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="$csp">
+<meta name="referrer" content="no-referrer">
+<meta name="generator" content="ezhifu">
+<title>$title</title>
+<style>$css</style>
+</head>
+<body>
+<h1>$title</h1>
+<p class="sub">$subtitle</p>
+$banner
+$bodies
+<footer>$footer</footer>
+</body>
+</html>
+"""
+)
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _status_html(item: ItemResult | None) -> str:
+    if item is None:
+        return '<span class="status none" data-status="unverified">未验证 not verified</span>'
+    if item.valid:
+        return '<span class="status ok" data-status="valid">✓ 有效 valid</span>'
+    reason = f": {_e(item.reason)}" if item.reason else ""
+    return f'<span class="status bad" data-status="invalid">✗ 无效 invalid{reason}</span>'
+
+
+def _match_items(body_result: BodyResult | None, kind: str) -> list[ItemResult]:
+    if body_result is None:
+        return []
+    return [i for i in body_result.items if i.kind == kind]
+
+
+def _take(items: list[ItemResult], position: str) -> ItemResult | None:
+    """The first unused result for ``position`` (the same position may appear twice)."""
+    for n, item in enumerate(items):
+        if item.position == position:
+            return items.pop(n)
+    return None
+
+
+def _signer_meta(item: ItemResult | None) -> str:
+    if item is None:
+        return ""
+    parts: list[str] = []
+    if item.signer is not None:
+        parts.append(f"签名人 signer: {_e(item.signer.subject)}")
+    if item.signature_algorithm:
+        parts.append(f"算法 algorithm: {_e(item.signature_algorithm)}")
+    if item.signing_time is not None:
+        parts.append(f"签章时间 time: {_e(item.signing_time.isoformat())}")
+    return "<br>".join(parts)
+
+
+def _position_html(position: str) -> str:
+    label = position_label(position)
+    text = f"{_e(position)} {_e(label)}" if label else _e(position)
+    return f'<div class="pos">{text}</div>'
+
+
+def _signature_card(sig: Any, item: ItemResult | None) -> str:
+    return (
+        f'<div class="mark signature" data-kind="signature" data-position="{_e(sig.no)}">'
+        f'<div class="pic"><span class="sig">签名 ✍</span></div>'
+        f"{_position_html(sig.no)}<div>数字签名 signature · SN {_e(sig.sn)}</div>"
+        f'{_status_html(item)}<div class="meta">{_signer_meta(item)}</div></div>'
+    )
+
+
+def _stamp_card(stamp: Any, item: ItemResult | None, picture_of: PictureSource) -> str:
+    try:
+        picture = picture_of(stamp)
+        problem = None
+    except EzhifuError as exc:
+        picture, problem = None, str(exc)
+    uri = _data_uri(picture) if picture is not None else None
+    if picture is not None and uri is not None:
+        w_mm = float(picture.width_mm or _DEFAULT_SEAL_MM)
+        h_mm = float(picture.height_mm or w_mm)
+        scale = min(1.0, 160 / max(w_mm * _PX_PER_MM, h_mm * _PX_PER_MM))  # fit the card
+        w_px = max(1, round(w_mm * _PX_PER_MM * scale))
+        h_px = max(1, round(h_mm * _PX_PER_MM * scale))
+        alt = f"印章 seal {stamp.no}"
+        pic = (
+            f'<img class="seal" alt="{_e(alt)}" width="{w_px}" height="{h_px}" '
+            f'data-width-mm="{_e(f"{w_mm:g}")}" data-height-mm="{_e(f"{h_mm:g}")}" src="{uri}">'
+        )
+    else:
+        if picture is not None and problem is None:
+            problem = f"{picture.type} picture not shown"
+        why = f"（{_e(problem)}）" if problem else ""
+        pic = f'<span class="nopic">无印章图片 no picture{why}</span>'
+    name = ""
+    if item is not None and item.seal_name:
+        name = f"<div>{_e(item.seal_name)}</div>"
+    return (
+        f'<div class="mark seal" data-kind="seal" data-position="{_e(stamp.no)}">'
+        f'<div class="pic">{pic}</div>{_position_html(stamp.no)}{name}'
+        f"<div>电子印章 seal · ID {_e(stamp.sn)}</div>"
+        f'{_status_html(item)}<div class="meta">{_signer_meta(item)}</div></div>'
+    )
+
+
+def _fields_table(header: Sequence[tuple[str, str]], labels: Mapping[str, str]) -> str:
+    cells: list[str] = []
+    for name, value in header:
+        zh = labels.get(name)
+        head = f'{_e(zh)}<span class="code">{_e(name)}</span>' if zh else _e(name)
+        cls = ' class="num"' if _is_amount_column(name) else ""
+        cells.append(f'<th data-field="{_e(name)}">{head}</th><td{cls}>{_e(value)}</td>')
+    rows = ["<tr>" + "".join(cells[i : i + 3]) + "</tr>" for i in range(0, len(cells), 3)]
+    return '<table class="fields">' + "".join(rows) + "</table>"
+
+
+def _details_table(content: _VoucherContent, labels: Mapping[str, str]) -> str:
+    cols = content.columns
+    if not content.details:
+        return '<p class="sub">无明细 no details</p>'
+    head = "".join(
+        f'<th data-field="{_e(c)}"{" class=num" if _is_amount_column(c) else ""}>'
+        f'{_e(labels.get(c) or c)}<span class="code">{_e(c)}</span></th>'
+        for c in cols
+    )
+    body_rows = []
+    for n, row in enumerate(content.details, 1):
+        tds = "".join(
+            f"<td{' class=num' if _is_amount_column(c) else ''}>{_e(row.get(c, ''))}</td>" for c in cols
+        )
+        body_rows.append(f"<tr><td>{n}</td>{tds}</tr>")
+    sums = []
+    for c in cols:
+        if _is_amount_column(c):
+            total = _sum(row.get(c, "") for row in content.details)
+            sums.append(f'<td class="num" data-sum="{_e(c)}">{_e(total) if total is not None else "?"}</td>')
+        else:
+            sums.append("<td></td>")
+    foot = f"<tr><td>合计</td>{''.join(sums)}</tr>"
+    return (
+        f'<table class="details"><thead><tr><th>#</th>{head}</tr></thead>'
+        f"<tbody>{''.join(body_rows)}</tbody><tfoot>{foot}</tfoot></table>"
+    )
+
+
+def _sum_check(content: _VoucherContent, rule: tuple[str, str] | None) -> str:
+    """Compare a header amount with the sum of a detail column (the type's ``SumRule``).
+
+    Which header amount must equal which detail sum comes from the field data
+    (:class:`ezhifu.document.fields.SumRule`; ``PayAmt`` for the payment vouchers, spec.md §4.1).
+    """
+    if rule is None:
+        return ""
+    head_name, detail_name = rule
+    header = dict(content.header)
+    if head_name not in header or not content.details:
+        return ""
+    total = _sum(row.get(detail_name, "") for row in content.details)
+    try:
+        stated = Decimal(header[head_name])
+    except InvalidOperation:
+        return f'<p class="warn">{_e(head_name)} 不是金额 is not an amount</p>'
+    if total is not None and total == stated:
+        return f'<p class="sub sum-ok">明细合计 {_e(total)} = 凭证金额 {_e(head_name)} {_e(stated)} ✓</p>'
+    return f'<p class="warn sum-bad">明细合计 {_e(total)} ≠ 凭证金额 {_e(head_name)} {_e(stated)} ✗</p>'
+
+
+def _body_html(body: VoucherBody, body_result: BodyResult | None, picture_of: PictureSource) -> str:
+    labels = _labels(body.vt_code)
+    vt_name = labels.type_name
+    title = f"{body.vt_code} {vt_name}".strip()
+    attrs = {
+        "AdmDivCode": body.adm_div_code,
+        "StYear": body.st_year,
+        "VtCode": body.vt_code,
+        "VoucherNo": body.voucher_no,
+        "VoucherFlag": {"0": "0 发送单", "1": "1 回单"}.get(body.voucher_flag, body.voucher_flag),
+    }
+    if body.return_reason:
+        attrs["Return_Reason"] = body.return_reason
+    if body.attach:
+        attrs["Attach"] = body.attach
+    attrs_html = "".join(f"<span>{_e(_ENVELOPE_LABELS[k])} <b>{_e(v)}</b></span>" for k, v in attrs.items())
+    problems = list(body_result.problems) if body_result is not None else []
+    if body_result is not None and not body_result.items:
+        problems.append("no signature or seal on this voucher")
+    problems_html = (
+        '<ul class="problems">' + "".join(f"<li>{_e(p)}</li>" for p in problems) + "</ul>" if problems else ""
+    )
+    sig_items = _match_items(body_result, "signature")
+    seal_items = _match_items(body_result, "seal")
+    cards = [_signature_card(s, _take(sig_items, s.no)) for s in body.signatures]
+    cards += [_stamp_card(s, _take(seal_items, s.no), picture_of) for s in body.stamps]
+    marks = (
+        '<div class="marks">' + "".join(cards) + "</div>"
+        if cards
+        else '<p class="sub">无签名或印章 no signature or seal</p>'
+    )
+    content = _voucher_content(body)
+    if content.error is not None:
+        main = f'<p class="warn">凭证无法读取 voucher cannot be read: {_e(content.error)}</p>'
+    else:
+        main = (
+            "<h3>凭证要素 Header</h3>"
+            + _fields_table(content.header, labels.header)
+            + f"<h3>明细 Details ({len(content.details)})</h3>"
+            + _details_table(content, labels.detail)
+            + _sum_check(content, labels.sum_rule)
+        )
+    status = ""
+    if body_result is not None:
+        status = (
+            '<span class="status ok">✓ 已验证 verified</span>'
+            if body_result.valid
+            else '<span class="status bad">✗ 验证失败 not verified</span>'
+        )
+    return (
+        f'<section class="voucher" data-voucher-no="{_e(body.voucher_no)}">'
+        f"<h2>{_e(title)} · {_e(body.voucher_no)} {status}</h2>"
+        f'<div class="attrs">{attrs_html}</div>{problems_html}'
+        f"<h3>签名与印章 Signatures and seals</h3>{marks}{main}</section>"
+    )
+
+
+def stamp_picture(stamp: SignStampElement) -> SealImage | None:
+    """The picture of the seal inside a ``<SignStamp>`` (GM/T 0031 / GB/T 38540 ``SES_Signature``).
+
+    The stamp's value is the Base64 DER of the seal signature; the picture is the embedded
+    seal's ``SES_ESPictrueInfo`` (exported by :func:`ezhifu.seal.picture.export_picture`).
+    A value that is not Base64 or not a seal signature raises an ``EzhifuError``.
+    """
+    from ezhifu.errors import DecodingError
+    from ezhifu.seal.model import parse_signature
+    from ezhifu.seal.picture import export_picture
+
+    try:
+        der = base64.b64decode("".join(stamp.value.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DecodingError(f"SignStamp at {stamp.no}: value is not Base64") from exc
+    return export_picture(parse_signature(der, what=f"SignStamp at {stamp.no}").seal)
+
+
+def render_envelope_html(
+    source: Envelope | bytes,
+    *,
+    result: EnvelopeResult | None = None,
+    title: str | None = None,
+    source_name: str | None = None,
+    picture_of: PictureSource | None = None,
+) -> str:
+    """Render an envelope as one self-contained HTML page (a ``str``; write it as UTF-8).
+
+    ``result`` is the envelope's verification (:func:`ezhifu.verify.verify_envelope`); without
+    it every signature and seal is shown as "not verified". ``picture_of`` maps a
+    ``<SignStamp>`` to its :class:`~ezhifu.seal.picture.SealImage` (default: :func:`stamp_picture`);
+    a stamp whose picture cannot be read is shown with the reason instead of a picture.
+    """
+    if isinstance(source, bytes | bytearray):
+        from ezhifu.document.envelope import Envelope
+
+        envelope = Envelope.from_bytes(bytes(source))
+    else:
+        envelope = source
+    pictures = picture_of or stamp_picture
+    by_no: dict[str, list[BodyResult]] = {}
+    if result is not None:
+        for b in result.bodies:
+            by_no.setdefault(b.voucher_no, []).append(b)
+
+    sections = []
+    for body in envelope.bodies:
+        found = by_no.get(body.voucher_no) or []
+        sections.append(_body_html(body, found.pop(0) if found else None, pictures))
+
+    if result is None:
+        banner = '<div class="banner none">未验证 Not verified: no trust store was given.</div>'
+    elif result.valid:
+        banner = '<div class="banner ok">✓ 全部签名与印章有效 All signatures and seals are valid.</div>'
+    else:
+        reasons = [*result.problems, *(r for b in result.bodies for r in b.reasons)]
+        items = "".join(f"<li>{_e(r)}</li>" for r in reasons)
+        banner = f'<div class="banner bad">✗ 验证失败 Verification failed<ul>{items}</ul></div>'
+
+    count = len(envelope.bodies)
+    subtitle = f"{count} 张凭证 voucher{'s' if count != 1 else ''}"
+    if source_name:
+        subtitle = f"{source_name} · {subtitle}"
+    style_hash = base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
+    csp = (
+        "default-src 'none'; img-src data:; "
+        f"style-src 'sha256-{style_hash}'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    return _PAGE.substitute(
+        csp=_e(csp),
+        title=_e(title or "国库集中支付电子凭证 Treasury payment e-voucher"),
+        css=_CSS,
+        subtitle=_e(subtitle),
+        banner=banner,
+        bodies="\n".join(sections),
+        footer=_e(
+            "ezhifu view. Seals made with software keys are for testing and development only. "
+            "软件密钥制作的印章仅用于测试与开发。"
+        ),
+    )
+
+
+def write_envelope_html(path: str | Path, source: Envelope | bytes, **options: Any) -> Path:
+    """Render with :func:`render_envelope_html` and write the page as UTF-8 to ``path``."""
+    out = Path(path)
+    out.write_text(render_envelope_html(source, **options), encoding="utf-8")
+    return out

@@ -1,0 +1,489 @@
+"""The safe box: a keystore bound to a position table, with an audit trail.
+
+It stands in for the client security control (电子支付安全支撑控件, spec.md §7) and the
+server-side signing of the 凭证库 (spec.md §5.2): the voucher template of each VtCode names
+the signature and stamp positions (spec.md §5.1, e.g. ``cz_dwfz`` signature, ``cz_dwgz`` seal,
+``rh_ywzqz`` 转讫章), and only the configured key may sign, and only the configured seal may
+stamp, at a position. Refusals mirror the control's error codes (spec.md §7) in the
+``ocx_code`` attribute of the exception:
+
+=====  =========================================  ==============================
+code   meaning (S6)                                 exception
+=====  =========================================  ==============================
+106    签名位置为空 (position empty)                :class:`PositionEmpty`
+107    证书ID为空 (certificate id empty)            :class:`CertificateIdEmpty`
+108    凭证编号不存在 (voucher number not found)     :class:`VoucherNotInEnvelope`
+109    该签名位置已签名 (already signed)             :class:`PositionTaken`
+114    印章格式错误 (seal format error)              :class:`SealFormatRefused`
+117    该签章位置已签章 (already stamped)            :class:`PositionTaken`
+121    签章位置表未配置 (stamp position not set)      :class:`PositionNotInTable`
+122    签名位置表未配置 (signature position not set)  :class:`PositionNotInTable`
+=====  =========================================  ==============================
+
+Every use of a key and every refusal is appended to the audit trail
+(:class:`ezhifu.keystore.audit.AuditLog`) when one is given. The box is thread-safe: one lock
+covers the check-sign-append sequence, so two threads can never both sign one position.
+"""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from ezhifu.errors import (
+    ConfigurationError,
+    EzhifuError,
+    InvalidInput,
+    KeyStoreError,
+    PositionAlreadySigned,
+    PositionNotConfigured,
+    SealFormatError,
+)
+
+if TYPE_CHECKING:
+    from ezhifu.crypto.base import Signer
+    from ezhifu.document.envelope import Envelope, SignatureElement, SignStampElement, VoucherBody
+    from ezhifu.keystore.audit import AuditLog
+    from ezhifu.keystore.base import KeyStore
+    from ezhifu.results import EnvelopeResult
+    from ezhifu.trust import TrustStore, VerifyPolicy
+
+__all__ = [
+    "OCX_ALREADY_SIGNED",
+    "OCX_ALREADY_STAMPED",
+    "OCX_CERT_ID_EMPTY",
+    "OCX_POSITION_EMPTY",
+    "OCX_SEAL_FORMAT",
+    "OCX_SIGN_POSITION_NOT_CONFIGURED",
+    "OCX_STAMP_POSITION_NOT_CONFIGURED",
+    "OCX_VOUCHER_NOT_FOUND",
+    "CertificateIdEmpty",
+    "OcxRefusal",
+    "PositionEmpty",
+    "PositionNotInTable",
+    "PositionRule",
+    "PositionTable",
+    "PositionTaken",
+    "SafeBox",
+    "SealFormatRefused",
+    "VoucherNotInEnvelope",
+]
+
+OCX_POSITION_EMPTY = 106
+OCX_CERT_ID_EMPTY = 107
+OCX_VOUCHER_NOT_FOUND = 108
+OCX_ALREADY_SIGNED = 109
+OCX_SEAL_FORMAT = 114
+OCX_ALREADY_STAMPED = 117
+OCX_STAMP_POSITION_NOT_CONFIGURED = 121
+OCX_SIGN_POSITION_NOT_CONFIGURED = 122
+
+Kind = Literal["signature", "stamp"]
+_KIND_ALIASES: dict[str, Kind] = {
+    "signature": "signature",
+    "sign": "signature",
+    "stamp": "stamp",
+    "seal": "stamp",
+}
+
+
+class OcxRefusal(KeyStoreError):
+    """A refusal of the safe box; ``ocx_code`` is the control's error code (spec.md §7)."""
+
+    def __init__(self, message: str, *, ocx_code: int) -> None:
+        super().__init__(message)
+        self.ocx_code = ocx_code
+
+
+class PositionEmpty(OcxRefusal, PositionNotConfigured):
+    """No position given (OCX 106)."""
+
+
+class PositionNotInTable(OcxRefusal, PositionNotConfigured):
+    """The position is not in the VtCode's table, or not for this alias/seal (OCX 121/122)."""
+
+
+class PositionTaken(OcxRefusal, PositionAlreadySigned):
+    """The position is already signed (OCX 109) or stamped (OCX 117)."""
+
+
+class CertificateIdEmpty(OcxRefusal):
+    """The configured key has no alias or no certificate (OCX 107)."""
+
+
+class VoucherNotInEnvelope(OcxRefusal, InvalidInput):
+    """No ``VoucherBody`` with the requested voucher number (OCX 108)."""
+
+
+class SealFormatRefused(OcxRefusal, SealFormatError):
+    """The configured seal is missing or not a seal of a known format (OCX 114)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRule:
+    """One row of a voucher template's position table.
+
+    ``kind`` is ``"signature"`` (a ``<Signature>``) or ``"stamp"`` (a ``<SignStamp>``);
+    ``alias`` the keystore alias allowed there; ``seal_id`` the seal to stamp (stamps only);
+    ``name`` the display name (e.g. ``单位负责人签名``).
+    """
+
+    position: str
+    kind: Kind
+    alias: str
+    seal_id: str | None = None
+    name: str = ""
+
+
+_RULE_KEYS = frozenset({"kind", "alias", "seal", "seal_id", "name"})
+
+
+class PositionTable:
+    """The positions configured per VtCode (``"*"`` holds rules for every VtCode).
+
+    Build it from a mapping (:meth:`from_mapping`) or a TOML file (:meth:`from_toml`)::
+
+        [positions."5201".cz_dwfz]
+        kind = "signature"
+        alias = "unit-head"
+        name = "单位负责人签名"
+
+        [positions."5201".cz_dwgz]
+        kind = "stamp"
+        alias = "unit-sealer"
+        seal = "4201000000000001"
+    """
+
+    def __init__(self, rules: Mapping[str, Iterable[PositionRule]]) -> None:
+        table: dict[str, dict[str, PositionRule]] = {}
+        for vt_code, vt_rules in rules.items():
+            row: dict[str, PositionRule] = {}
+            for rule in vt_rules:
+                if rule.position in row:
+                    raise ConfigurationError(f"position table: {vt_code}/{rule.position} configured twice")
+                row[rule.position] = rule
+            table[str(vt_code)] = row
+        self._table = table
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> PositionTable:
+        """From ``{vt_code: {position: {kind, alias, seal, name}}}`` (optionally under ``positions``)."""
+        source = data.get("positions", data)
+        if not isinstance(source, Mapping):
+            raise ConfigurationError("position table: 'positions' must be a table")
+        rules: dict[str, list[PositionRule]] = {}
+        for vt_code, positions in source.items():
+            if not isinstance(positions, Mapping):
+                raise ConfigurationError(f"position table: VtCode {vt_code!r} must map positions to tables")
+            out: list[PositionRule] = []
+            for position, spec in positions.items():
+                where = f"position table {vt_code}/{position}"
+                if not isinstance(spec, Mapping):
+                    raise ConfigurationError(f"{where}: must be a table with kind and alias")
+                unknown = sorted(set(spec) - _RULE_KEYS)
+                if unknown:
+                    raise ConfigurationError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}")
+                kind = _KIND_ALIASES.get(str(spec.get("kind", "")))
+                if kind is None:
+                    raise ConfigurationError(f"{where}: kind must be 'signature' or 'stamp'")
+                alias = spec.get("alias", "")
+                seal = spec.get("seal", spec.get("seal_id"))
+                name = spec.get("name", "")
+                if not isinstance(alias, str) or not isinstance(name, str):
+                    raise ConfigurationError(f"{where}: alias and name must be strings")
+                if kind == "stamp" and (not isinstance(seal, str) or not seal):
+                    raise ConfigurationError(f"{where}: a stamp position needs 'seal' (the seal id)")
+                if kind == "signature" and seal is not None:
+                    raise ConfigurationError(f"{where}: a signature position takes no seal")
+                out.append(PositionRule(str(position), kind, alias, seal if kind == "stamp" else None, name))
+            rules[str(vt_code)] = out
+        return cls(rules)
+
+    @classmethod
+    def from_toml(cls, path: str | PathLike[str]) -> PositionTable:
+        """Read a position table from TOML (see the class docstring)."""
+        file = Path(path)
+        try:
+            with file.open("rb") as handle:
+                data = tomllib.load(handle)
+        except OSError as exc:
+            raise ConfigurationError(f"{file}: cannot read the position table: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"{file}: not valid TOML: {exc}") from exc
+        return cls.from_mapping(data)
+
+    def vt_codes(self) -> list[str]:
+        return sorted(self._table)
+
+    def positions(self, vt_code: str) -> dict[str, PositionRule]:
+        """The rules that apply to ``vt_code`` (its own and the ``"*"`` ones)."""
+        out = dict(self._table.get("*", {}))
+        out.update(self._table.get(vt_code, {}))
+        return out
+
+    def rule(self, vt_code: str, position: str, kind: Kind) -> PositionRule:
+        """The rule for ``position`` of ``vt_code``; refuses what the template lacks."""
+        code = OCX_SIGN_POSITION_NOT_CONFIGURED if kind == "signature" else OCX_STAMP_POSITION_NOT_CONFIGURED
+        rule = self.positions(vt_code).get(position)
+        what = "signature" if kind == "signature" else "stamp"
+        if rule is None:
+            raise PositionNotInTable(
+                f"VtCode {vt_code}: {what} position {position!r} is not in the position table", ocx_code=code
+            )
+        if rule.kind != kind:
+            raise PositionNotInTable(
+                f"VtCode {vt_code}: position {position!r} is configured for a {rule.kind}, not a {what}",
+                ocx_code=code,
+            )
+        return rule
+
+    def as_positions(self) -> dict[str, frozenset[str]]:
+        """VtCode -> positions, the form :func:`ezhifu.verify.verify_envelope` takes."""
+        return {vt: frozenset(self.positions(vt)) for vt in self._table if vt != "*"}
+
+
+class SafeBox:
+    """A keystore, a position table and an optional audit trail (see the module docstring).
+
+    ``actor`` names who operates the box in audit entries (a user id, a service name).
+    """
+
+    def __init__(
+        self,
+        keystore: KeyStore,
+        positions: PositionTable,
+        *,
+        audit: AuditLog | None = None,
+        actor: str = "",
+    ) -> None:
+        self.keystore = keystore
+        self.positions = positions
+        self.audit = audit
+        self.actor = actor
+        self._lock = threading.RLock()
+
+    # -- audit helpers -----------------------------------------------------------------------
+
+    def _record(self, operation: str, outcome: str, **fields: str) -> None:
+        if self.audit is not None:
+            self.audit.record(operation, outcome, actor=self.actor, **fields)
+
+    @contextmanager
+    def _refusals(self, operation: str, position: str, voucher_no: str | None) -> Iterator[None]:
+        """Audit an exception raised before anything was signed, then re-raise it."""
+        try:
+            yield
+        except EzhifuError as exc:
+            outcome = "refused" if isinstance(exc, KeyStoreError | InvalidInput) else "error"
+            code = getattr(exc, "ocx_code", None)
+            reason = f"{type(exc).__name__}{f' (OCX {code})' if code else ''}: {exc}"
+            self._record(operation, outcome, position=position, voucher_no=voucher_no or "", reason=reason)
+            raise
+
+    # -- operations --------------------------------------------------------------------------
+
+    def _bodies(self, envelope: Envelope, voucher_no: str | None) -> list[VoucherBody]:
+        bodies = list(envelope.bodies)
+        if voucher_no is not None:
+            bodies = [b for b in bodies if b.voucher_no == voucher_no]
+            if not bodies:
+                raise VoucherNotInEnvelope(
+                    f"no VoucherBody with VoucherNo {voucher_no!r} in the envelope",
+                    ocx_code=OCX_VOUCHER_NOT_FOUND,
+                )
+        if not bodies:
+            raise VoucherNotInEnvelope("the envelope has no VoucherBody", ocx_code=OCX_VOUCHER_NOT_FOUND)
+        return bodies
+
+    def _check_position_free(self, body: VoucherBody, position: str, kind: Kind) -> None:
+        taken = any(s.no == position for s in body.signatures) or any(s.no == position for s in body.stamps)
+        if taken:
+            code = OCX_ALREADY_SIGNED if kind == "signature" else OCX_ALREADY_STAMPED
+            done = "signed" if kind == "signature" else "stamped"
+            raise PositionTaken(
+                f"voucher {body.voucher_no!r} (VtCode {body.vt_code}): "
+                f"position {position!r} is already {done}",
+                ocx_code=code,
+            )
+
+    def _signer_for(self, rule: PositionRule, alias: str | None, pin: str | None) -> Signer:
+        if alias is not None and alias != rule.alias:
+            code = (
+                OCX_SIGN_POSITION_NOT_CONFIGURED
+                if rule.kind == "signature"
+                else OCX_STAMP_POSITION_NOT_CONFIGURED
+            )
+            raise PositionNotInTable(
+                f"key {alias!r} may not sign at position {rule.position!r} (configured: {rule.alias!r})",
+                ocx_code=code,
+            )
+        if not rule.alias:
+            raise CertificateIdEmpty(
+                f"position {rule.position!r}: no key alias configured", ocx_code=OCX_CERT_ID_EMPTY
+            )
+        if self.keystore.certificate(rule.alias) is None:
+            raise CertificateIdEmpty(
+                f"position {rule.position!r}: key {rule.alias!r} has no certificate",
+                ocx_code=OCX_CERT_ID_EMPTY,
+            )
+        return self.keystore.signer(rule.alias, pin)
+
+    def _plan(
+        self, envelope: Envelope, position: str, kind: Kind, voucher_no: str | None
+    ) -> tuple[list[VoucherBody], PositionRule]:
+        if not isinstance(position, str) or not position.strip():
+            code = OCX_POSITION_EMPTY
+            raise PositionEmpty("no signature or stamp position given", ocx_code=code)
+        bodies = self._bodies(envelope, voucher_no)
+        rules = [self.positions.rule(body.vt_code, position, kind) for body in bodies]
+        for body in bodies:
+            self._check_position_free(body, position, kind)
+        if len({(r.alias, r.seal_id) for r in rules}) != 1:
+            raise PositionNotInTable(
+                f"position {position!r} is configured with different keys for the VtCodes in this envelope; "
+                "sign one voucher at a time",
+                ocx_code=OCX_SIGN_POSITION_NOT_CONFIGURED
+                if kind == "signature"
+                else OCX_STAMP_POSITION_NOT_CONFIGURED,
+            )
+        return bodies, rules[0]
+
+    def sign(
+        self,
+        envelope: Envelope,
+        position: str,
+        *,
+        voucher_no: str | None = None,
+        alias: str | None = None,
+        pin: str | None = None,
+        **options: Any,
+    ) -> list[SignatureElement]:
+        """Sign every body (or the one ``voucher_no``) at ``position`` with the configured key.
+
+        ``alias``, when given, must be the alias the table configures (otherwise OCX 122).
+        ``options`` go to :func:`ezhifu.sign.voucher.sign_body` (``signed_attributes``,
+        ``signing_time`` ...). All checks run before anything is signed.
+        """
+        from ezhifu.sign.voucher import sign_body
+
+        with self._lock:
+            with self._refusals("sign", position, voucher_no):
+                bodies, rule = self._plan(envelope, position, "signature", voucher_no)
+                signer = self._signer_for(rule, alias, pin)
+            out: list[SignatureElement] = []
+            for body in bodies:
+                where = {"alias": rule.alias, "position": position, "vt_code": body.vt_code}
+                try:
+                    element = sign_body(body, signer, position, **options)
+                except EzhifuError as exc:
+                    self._record(
+                        "sign",
+                        "error",
+                        voucher_no=body.voucher_no,
+                        reason=f"{type(exc).__name__}: {exc}",
+                        **where,
+                    )
+                    raise
+                self._record("sign", "ok", voucher_no=body.voucher_no, reason=f"SN={element.sn}", **where)
+                out.append(element)
+            return out
+
+    def stamp(
+        self,
+        envelope: Envelope,
+        position: str,
+        *,
+        voucher_no: str | None = None,
+        seal_id: str | None = None,
+        alias: str | None = None,
+        pin: str | None = None,
+        signing_time: datetime | None = None,
+    ) -> list[SignStampElement]:
+        """Stamp every body (or the one ``voucher_no``) at ``position`` with the configured seal.
+
+        ``seal_id`` and ``alias``, when given, must be those the table configures (OCX 121).
+        A seal that is missing from the keystore or not a seal refuses with OCX 114.
+        """
+        from ezhifu.seal.apply import apply_seal
+
+        with self._lock:
+            with self._refusals("stamp", position, voucher_no):
+                bodies, rule = self._plan(envelope, position, "stamp", voucher_no)
+                assert rule.seal_id is not None  # from_mapping requires it for stamps
+                if seal_id is not None and seal_id != rule.seal_id:
+                    raise PositionNotInTable(
+                        f"seal {seal_id!r} may not stamp at position {position!r} "
+                        f"(configured: {rule.seal_id!r})",
+                        ocx_code=OCX_STAMP_POSITION_NOT_CONFIGURED,
+                    )
+                seal_der = self._seal(rule.seal_id)
+                signer = self._signer_for(rule, alias, pin)
+            out: list[SignStampElement] = []
+            for body in bodies:
+                where = {"alias": rule.alias, "position": position, "vt_code": body.vt_code}
+                try:
+                    element = apply_seal(body, seal_der, signer, position, signing_time=signing_time)
+                except SealFormatError as exc:
+                    refusal = SealFormatRefused(f"seal {rule.seal_id!r}: {exc}", ocx_code=OCX_SEAL_FORMAT)
+                    self._record(
+                        "stamp", "refused", voucher_no=body.voucher_no, reason=f"OCX 114: {refusal}", **where
+                    )
+                    raise refusal from exc
+                except EzhifuError as exc:
+                    self._record(
+                        "stamp",
+                        "error",
+                        voucher_no=body.voucher_no,
+                        reason=f"{type(exc).__name__}: {exc}",
+                        **where,
+                    )
+                    raise
+                self._record("stamp", "ok", voucher_no=body.voucher_no, reason=f"seal={element.sn}", **where)
+                out.append(element)
+            return out
+
+    def _seal(self, seal_id: str) -> bytes:
+        from ezhifu.errors import KeyNotFound
+        from ezhifu.seal.model import parse_seal
+
+        try:
+            der = self.keystore.seal(seal_id)
+        except KeyNotFound as exc:
+            raise SealFormatRefused(
+                f"seal {seal_id!r} is not in the keystore", ocx_code=OCX_SEAL_FORMAT
+            ) from exc
+        try:
+            parse_seal(der, what=f"seal {seal_id}")
+        except EzhifuError as exc:
+            raise SealFormatRefused(f"seal {seal_id!r}: {exc}", ocx_code=OCX_SEAL_FORMAT) from exc
+        return der
+
+    def verify(
+        self,
+        envelope: Envelope | bytes,
+        trust: TrustStore,
+        policy: VerifyPolicy | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> EnvelopeResult:
+        """Verify every signature and stamp, positions checked against this box's table."""
+        from ezhifu.verify import verify_envelope
+
+        result = verify_envelope(
+            envelope, trust=trust, policy=policy, positions=self.positions.as_positions(), at=at
+        )
+        for body in result.bodies:
+            reason = "valid" if body.valid else "invalid: " + "; ".join(body.reasons)
+            self._record(
+                "verify", "ok", vt_code=body.vt_code, voucher_no=body.voucher_no, reason=reason[:500]
+            )
+        if not result.bodies:
+            self._record("verify", "ok", reason="invalid: " + "; ".join(result.problems)[:500])
+        return result

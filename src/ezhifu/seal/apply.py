@@ -1,0 +1,251 @@
+"""Applying a seal (签章) to a voucher: an ``SES_Signature`` in ``<SignStampList>``.
+
+What is protected. A treasury voucher's signatures cover the exact ASCII Base64 text inside
+``<Voucher>`` (spec.md §5.3), so a stamp does too: ``dataHash`` is the hash of those bytes
+(``VoucherBody.voucher_b64`` encoded as ASCII, not the decoded GBK XML). The hash follows the
+signature algorithm as GM/T 0031-2014 clause 6.2.1 requires: SM3 for SM2, the RSA signature's own
+digest (SHA-256, or SHA-1 for a legacy RSA-SHA1 signer) for RSA.
+
+Where the stamp sits. ``propertyInfo`` ("原文属性信息", which must at least state the protected
+range, GB/T 38540-2020 clause 7.1) carries the range *and* the stamp position, so that a stamp
+copied to another position of the same voucher no longer verifies. ezhifu writes::
+
+    ezhifu:VoucherBody/Voucher;position=<position>;vt=<VtCode>;no=<VoucherNo>
+
+``ezhifu:VoucherBody/Voucher`` names the range (the Base64 text of ``<Voucher>``); the values are
+percent-encoded (RFC 3986) so the text stays IA5 and free of ``;`` and ``=``. :func:`parse_property_info`
+reads it back; :func:`ezhifu.seal.verify.verify_stamp` requires ``position`` to equal the
+``SignStamp/@No`` it was found at.
+
+The result is written as ``<SignStamp No="position" SN="seal id">BASE64(DER SES_Signature)</SignStamp>``.
+
+A seal applied with a software key is for testing and development only and not legally effective.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from datetime import UTC, datetime
+from urllib.parse import quote, unquote
+
+from asn1crypto import core, x509
+
+from ezhifu.crypto.base import Signer
+from ezhifu.crypto.sm3 import hash_data
+from ezhifu.document.envelope import SignStampElement, VoucherBody
+from ezhifu.errors import InvalidInput, PositionAlreadySigned, SealError, SealFormatError, SigningError
+from ezhifu.seal import asn1_v4
+from ezhifu.seal.checks import check_maker_signature, holder_matches
+from ezhifu.seal.detect import SealVersion
+from ezhifu.seal.model import parse_seal, parse_signature
+
+__all__ = [
+    "PROPERTY_PREFIX",
+    "NotASealHolder",
+    "TimestampHook",
+    "apply_seal",
+    "build_ses_signature",
+    "format_property_info",
+    "parse_property_info",
+    "voucher_data",
+]
+
+#: First segment of the ``propertyInfo`` ezhifu writes: the protected range.
+PROPERTY_PREFIX = "ezhifu:VoucherBody/Voucher"
+
+#: Receives the signature value (DER) and returns a GB/T 20520 / RFC 3161 TimeStampToken (DER).
+TimestampHook = Callable[[bytes], bytes]
+
+
+class NotASealHolder(SealError):
+    """The signer's certificate is not one of the seal's holder certificates (certList)."""
+
+
+def voucher_data(body: VoucherBody) -> bytes:
+    """The bytes a stamp protects: the exact Base64 text of ``<Voucher>``, as ASCII."""
+    try:
+        return body.voucher_b64.encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(f"<Voucher> text of voucher {body.voucher_no} is not ASCII Base64") from exc
+
+
+def format_property_info(position: str, vt_code: str, voucher_no: str) -> str:
+    """The ``propertyInfo`` text ezhifu writes (see the module doc)."""
+
+    def enc(value: str) -> str:
+        return quote(value, safe="-_.~")
+
+    return f"{PROPERTY_PREFIX};position={enc(position)};vt={enc(vt_code)};no={enc(voucher_no)}"
+
+
+def parse_property_info(text: str) -> dict[str, str] | None:
+    """Read an ezhifu ``propertyInfo``; ``None`` when the text is not in that format."""
+    parts = text.split(";")
+    if parts[0] != PROPERTY_PREFIX:
+        return None
+    values: dict[str, str] = {}
+    for part in parts[1:]:
+        key, sep, value = part.partition("=")
+        if not sep or not key or key in values:
+            return None
+        values[key] = unquote(value)
+    return values if "position" in values else None
+
+
+def _sign(signer: Signer, data: bytes) -> bytes:
+    try:
+        return bytes(signer.sign(data))
+    except SigningError:
+        raise
+    except Exception as exc:  # any backend failure is reported as a signing error
+        raise SigningError(f"the signer could not sign the seal signature: {exc}") from exc
+
+
+def build_ses_signature(
+    seal_der: bytes,
+    signer: Signer,
+    data: bytes,
+    property_info: str,
+    *,
+    signing_time: datetime | None = None,
+    timestamp_hook: TimestampHook | None = None,
+) -> bytes:
+    """Build the DER ``SES_Signature`` of ``seal_der`` over ``data``: the standards' signing step only.
+
+    v1 (GM/T 0031-2014 clause 6.2.1): ``TBS_Sign = {1, seal, timeInfo, dataHash, propertyInfo,
+    cert, signatureAlgorithm}`` with ``timeInfo`` a BIT STRING holding the UTCTime text; v4
+    (GB/T 38540-2020 clause 7.1): ``TBS_Sign = {4, seal, timeInfo GeneralizedTime, dataHash,
+    propertyInfo}`` followed by the signer certificate, algorithm, signature and, with
+    ``timestamp_hook``, ``timeStamp [0] EXPLICIT`` over the signature value. The seal is embedded
+    byte for byte as given.
+
+    This function does **not** apply policy (holder certificate, seal validity, seal maker's
+    signature): :func:`apply_seal` does. It is public so that tests and tools can produce the
+    exact structures, including deliberately invalid ones.
+    """
+    seal = parse_seal(seal_der, what="seal to apply")
+    cert = signer.certificate
+    if cert is None:
+        raise SigningError("the signer has no certificate to put in the seal signature")
+    cert_der = bytes(cert.dump())
+    algorithm = signer.algorithm
+    when = (signing_time or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    data_hash = hash_data(algorithm.digest_name, data)
+    try:
+        prop_tlv = core.IA5String(property_info).dump()
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"propertyInfo must be IA5 (ASCII) text: {exc}") from exc
+    if seal.version is SealVersion.V1:
+        if timestamp_hook is not None:
+            raise InvalidInput("a time-stamp hook needs a v4 seal (GM/T 0031-2014 has no timeStamp field)")
+        if not 1950 <= when.year <= 2049:
+            raise InvalidInput(f"signing time {when:%Y-%m-%d} cannot be a UTCTime (v1 seals)")
+        time_text = when.strftime("%y%m%d%H%M%SZ").encode("ascii")
+        tbs_contents = (
+            core.Integer(1).dump()
+            + seal.raw
+            + core.OctetBitString(time_text).dump()
+            + core.OctetBitString(data_hash).dump()
+            + prop_tlv
+            + core.OctetString(cert_der).dump()
+            + core.ObjectIdentifier(algorithm.signature_oid).dump()
+        )
+        tbs = core.Sequence(contents=tbs_contents).dump()
+        signature = _sign(signer, tbs)
+        der = core.Sequence(contents=tbs + core.OctetBitString(signature).dump()).dump()
+    elif seal.version is SealVersion.V4:
+        tbs_contents = (
+            core.Integer(4).dump()
+            + seal.raw
+            + core.GeneralizedTime(when).dump()
+            + core.OctetBitString(data_hash).dump()
+            + prop_tlv
+        )
+        tbs = core.Sequence(contents=tbs_contents).dump()
+        signature = _sign(signer, tbs)
+        tail = b""
+        if timestamp_hook is not None:
+            try:
+                token = bytes(timestamp_hook(signature))
+            except Exception as exc:  # the hook is caller code (a TSA client)
+                raise SigningError(f"time-stamp hook failed: {exc}") from exc
+            tail = asn1_v4.explicit_zero(core.OctetBitString(token)).dump()
+        der = core.Sequence(
+            contents=tbs
+            + core.OctetString(cert_der).dump()
+            + core.ObjectIdentifier(algorithm.signature_oid).dump()
+            + core.OctetBitString(signature).dump()
+            + tail
+        ).dump()
+    else:
+        raise SealFormatError(f"ezhifu applies v1 and v4 seals, not {seal.version.standard}")
+    parsed = parse_signature(der, what="new seal signature")  # read back what was written
+    if parsed.dump() != der:
+        raise SealError("new seal signature does not read back byte-identical")
+    return bytes(der)
+
+
+def apply_seal(
+    body: VoucherBody,
+    seal_der: bytes,
+    signer: Signer,
+    position: str,
+    *,
+    signing_time: datetime | None = None,
+    timestamp_hook: TimestampHook | None = None,
+    property_info: str | None = None,
+) -> SignStampElement:
+    """Stamp ``body`` with the seal at ``position``; append and return the ``<SignStamp>``.
+
+    Checks before signing (GM/T 0031-2014 clause 6.2.2): the seal parses and is v1 or v4; its
+    maker's signature verifies; ``signing_time`` (default now) lies in the seal's validity window;
+    the signer's certificate is one of the seal's holder certificates (:class:`NotASealHolder`
+    otherwise: the seal must be re-made to add a holder); ``position`` is not stamped yet
+    (:class:`PositionAlreadySigned`). ``property_info`` defaults to the ezhifu format (module doc);
+    a caller-supplied text must be in that format with the same position.
+    """
+
+    if not isinstance(position, str) or not position.strip():
+        raise InvalidInput("stamp position must be a non-empty string")
+    if any(stamp.no == position for stamp in body.stamps):
+        raise PositionAlreadySigned(f"voucher {body.voucher_no}: position {position} is already stamped")
+    seal = parse_seal(seal_der, what="seal to apply")
+    if seal.version not in (SealVersion.V1, SealVersion.V4):
+        raise SealFormatError(f"ezhifu applies v1 and v4 seals, not {seal.version.standard}")
+    failure = check_maker_signature(seal)
+    if failure is not None:
+        raise SealError(f"seal {seal.seal_id} cannot be applied: {failure}")
+    when = (signing_time or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    if not seal.is_valid_at(when):
+        raise SealError(
+            f"seal {seal.seal_id} is not valid at {when:%Y-%m-%d %H:%M:%S}Z "
+            f"(valid {seal.valid_from:%Y-%m-%d %H:%M:%S}Z to {seal.valid_to:%Y-%m-%d %H:%M:%S}Z)"
+        )
+    cert = signer.certificate
+    if not isinstance(cert, x509.Certificate):
+        raise SigningError("the signer has no certificate to put in the seal signature")
+    if not holder_matches(seal, bytes(cert.dump())):
+        raise NotASealHolder(
+            f"the signer certificate ({cert.subject.human_friendly}, serial {cert.serial_number:x}) "
+            f"is not a holder certificate of seal {seal.seal_id}: the seal must be re-made to include it"
+        )
+    if property_info is None:
+        property_info = format_property_info(position, body.vt_code, body.voucher_no)
+    else:
+        fields = parse_property_info(property_info)
+        if fields is None or fields.get("position") != position:
+            raise InvalidInput(
+                f"propertyInfo must be '{PROPERTY_PREFIX};position={position};...' to bind the stamp position"
+            )
+    der = build_ses_signature(
+        seal_der,
+        signer,
+        voucher_data(body),
+        property_info,
+        signing_time=when,
+        timestamp_hook=timestamp_hook,
+    )
+    element = SignStampElement(no=position, sn=seal.seal_id, value=base64.b64encode(der).decode("ascii"))
+    body.stamps.append(element)
+    return element

@@ -1,0 +1,57 @@
+"""ASN.1 of the GM/T 0031-2025 electronic seal and seal signature ("v5"), for reading.
+
+GM/T 0031-2025 keeps the GB/T 38540-2020 structures (:mod:`ezhifu.seal.asn1_v4`) and changes two
+things relevant to decoding: ``SES_Header.version`` and ``TBS_Sign.version`` are 5, and ``SESeal``
+gains a fifth field ``timeStamp [0] BIT STRING OPTIONAL`` (a time-stamp token over ``signedValue``).
+The official text was not available; this follows ofdrw's ``ses/v5`` classes and a published
+commentary listing the differences from 38540. ezhifu reads v5 but does not write it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from asn1crypto import core
+
+from ezhifu.seal.asn1_v4 import SES_SealInfo
+
+__all__ = ["SES_SealInfo", "SES_Signature", "SESeal", "TBS_Sign"]
+
+_Fields = list[tuple[str, type[core.Asn1Value], dict[str, Any]]]
+
+
+class SESeal(core.Sequence):  # type: ignore[misc]
+    """``SESeal`` (GM/T 0031-2025): the v4 seal plus an optional ``timeStamp [0]`` over ``signedValue``."""
+
+    _fields: ClassVar[_Fields] = [
+        ("eSealInfo", SES_SealInfo, {}),
+        ("cert", core.OctetString, {}),
+        ("signAlgID", core.ObjectIdentifier, {}),
+        ("signedValue", core.OctetBitString, {}),
+        ("timeStamp", core.Any, {"optional": True}),
+    ]
+
+
+class TBS_Sign(core.Sequence):  # type: ignore[misc]
+    """``TBS_Sign`` (GM/T 0031-2025): as in GB/T 38540-2020 with a v5 seal inside."""
+
+    _fields: ClassVar[_Fields] = [
+        ("version", core.Integer, {}),
+        ("eseal", SESeal, {}),
+        ("timeInfo", core.GeneralizedTime, {}),
+        ("dataHash", core.OctetBitString, {}),
+        ("propertyInfo", core.IA5String, {}),
+        ("extDatas", core.Any, {"optional": True}),
+    ]
+
+
+class SES_Signature(core.Sequence):  # type: ignore[misc]
+    """``SES_Signature`` (GM/T 0031-2025): same shape as GB/T 38540-2020."""
+
+    _fields: ClassVar[_Fields] = [
+        ("toSign", TBS_Sign, {}),
+        ("cert", core.OctetString, {}),
+        ("signatureAlgID", core.ObjectIdentifier, {}),
+        ("signature", core.OctetBitString, {}),
+        ("timeStamp", core.Any, {"optional": True}),
+    ]

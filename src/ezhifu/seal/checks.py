@@ -1,0 +1,96 @@
+"""Low-level checks shared by applying and verifying seals: signatures over raw bytes, holders.
+
+Every function here returns ``None`` when the check passes and the reason (a sentence) when it
+does not; none raises for a bad signature. Signatures are always checked over the exact bytes
+cut from the input (``Seal.signed_bytes``, ``SealSignature.tbs_bytes``), never a re-encoding
+(GB/T 38540-2020 clause 6.3 / 7.3 verify "the data as signed").
+"""
+
+from __future__ import annotations
+
+from asn1crypto import x509
+
+from ezhifu.crypto import verify_signature
+from ezhifu.crypto.base import SignatureAlgorithm
+from ezhifu.crypto.sm2 import raw_to_der
+from ezhifu.crypto.sm3 import hash_data
+from ezhifu.errors import EzhifuError
+from ezhifu.seal import asn1_v4
+from ezhifu.seal.model import Seal, algorithm_for_oid
+
+__all__ = [
+    "check_maker_signature",
+    "holder_matches",
+    "load_certificate",
+    "verify_raw_signature",
+]
+
+
+def load_certificate(der: bytes, what: str) -> tuple[x509.Certificate | None, str | None]:
+    """Parse a DER certificate carried in a seal; ``(cert, None)`` or ``(None, reason)``."""
+    try:
+        cert = x509.Certificate.load(der, strict=True)
+        _ = cert["tbs_certificate"]["subject_public_key_info"]["public_key"].native
+    except (ValueError, TypeError, KeyError) as exc:
+        return None, f"{what} is not a readable X.509 certificate ({exc})"
+    return cert, None
+
+
+def _normalise_sm2(signature: bytes) -> bytes:
+    """Accept a bare 64-byte ``r || s`` as well as DER (seal_sm2.md §4.6); verify DER."""
+    if len(signature) == 64 and signature[:1] != b"\x30":
+        return raw_to_der(signature)
+    return signature
+
+
+def verify_raw_signature(
+    cert: x509.Certificate, algorithm_oid: str, data: bytes, signature: bytes, *, what: str
+) -> str | None:
+    """Verify ``signature`` over ``data`` with the certificate's key and the named algorithm.
+
+    SM2 uses SM3 with ``Z_A`` of the default ID ``1234567812345678`` (GM/T 0009-2012 clause 10),
+    the ID every seal implementation examined uses; RSA is PKCS#1 v1.5.
+    """
+    try:
+        algorithm = algorithm_for_oid(algorithm_oid)
+    except EzhifuError as exc:
+        return f"{what}: {exc}"
+    key_kind = "ec" if algorithm.key_kind in ("sm2", "ec") else algorithm.key_kind
+    try:
+        cert_kind = cert.public_key.algorithm
+    except (ValueError, TypeError, KeyError) as exc:
+        return f"{what}: unreadable public key in the certificate ({exc})"
+    if cert_kind != key_kind:
+        return f"{what}: algorithm {algorithm.value} does not match the certificate's {cert_kind} key"
+    value = _normalise_sm2(signature) if algorithm is SignatureAlgorithm.SM2_SM3 else signature
+    try:
+        verify_signature(cert, data, value, algorithm=algorithm)
+    except EzhifuError as exc:
+        return f"{what} does not verify ({exc})"
+    return None
+
+
+def check_maker_signature(seal: Seal) -> str | None:
+    """The seal maker's signature over the raw signed part of the seal (GM/T 0031-2014 6.1.2 step 2,
+    GB/T 38540-2020 6.3 step 2)."""
+    cert, reason = load_certificate(seal.maker_cert, "seal maker certificate")
+    if cert is None:
+        return reason
+    return verify_raw_signature(
+        cert, seal.algorithm_oid, seal.signed_bytes, seal.maker_signature, what="seal maker's signature"
+    )
+
+
+def holder_matches(seal: Seal, signer_cert_der: bytes) -> bool:
+    """Whether a signer certificate is one of the seal's holders (GM/T 0031-2014 clause 6.2.2).
+
+    With ``certListType`` 1 the DER must be byte-equal to a listed certificate; with 2 its digest
+    (algorithm named by ``CertDigestObj.type``: SM3, SHA-1 or SHA-256) must equal a listed digest.
+    """
+    if seal.cert_list_type == asn1_v4.CERT_LIST_CERTS:
+        return any(signer_cert_der == c for c in seal.holder_certs)
+    for kind, digest in seal.holder_cert_digests:
+        name = kind.strip().lower().replace("-", "")
+        if name in ("sm3", "sha1", "sha256") and hash_data(name, signer_cert_der) == digest:
+            return True
+    return False

@@ -1,0 +1,159 @@
+"""Which seal structure and which version a DER blob is, from its bytes alone.
+
+Rules (ofdrw ``ses/parse/VersionParser``, the reference reader for all three versions):
+
+* a seal (``SESeal``) with 2 elements is GM/T 0031-2014 (v1); with 5 it is GM/T 0031-2025 (v5);
+  with 4 it is v5 when ``SES_SealInfo.header.version`` is 5, otherwise GB/T 38540-2020 (v4);
+* a seal signature (``SES_Signature``) with 2 elements is v1; with 4 or 5 elements the version of
+  the seal inside ``TBS_Sign`` decides (5 means v5, anything else v4).
+
+A seal and a seal signature are told apart by their first element: ``SES_SealInfo`` starts with the
+``SES_Header`` SEQUENCE, ``TBS_Sign`` with its INTEGER version. The vendor stamp of 2024 treasury
+messages (:mod:`ezhifu.seal.vendor`) starts with ``INTEGER 2`` directly under the outer SEQUENCE.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from asn1crypto import parser
+
+from ezhifu.errors import SealFormatError
+
+__all__ = [
+    "MAX_SEAL_BYTES",
+    "SealKind",
+    "SealVersion",
+    "detect",
+    "detect_version",
+    "split_tlvs",
+]
+
+#: Upper bound on a seal or stamp blob (pictures included); larger input is refused before parsing.
+MAX_SEAL_BYTES = 8 * 1024 * 1024
+
+_INTEGER = 2
+_OCTET_STRING = 4
+_SEQUENCE = 16
+
+
+class SealVersion(enum.Enum):
+    """The seal standard a structure follows."""
+
+    V1 = "v1"  # GM/T 0031-2014
+    V4 = "v4"  # GB/T 38540-2020
+    V5 = "v5"  # GM/T 0031-2025 (read only)
+    VENDOR = "vendor"  # the proprietary stamp of 2024 treasury messages (spec.md §5.4)
+
+    @property
+    def standard(self) -> str:
+        return {
+            SealVersion.V1: "GM/T 0031-2014",
+            SealVersion.V4: "GB/T 38540-2020",
+            SealVersion.V5: "GM/T 0031-2025",
+            SealVersion.VENDOR: "vendor format (not standard)",
+        }[self]
+
+
+class SealKind(enum.Enum):
+    """A seal (电子印章) or a seal signature (电子签章)."""
+
+    SEAL = "seal"
+    SIGNATURE = "signature"
+
+
+def split_tlvs(data: bytes, *, what: str) -> list[tuple[int, int, int, bytes, bytes]]:
+    """Split concatenated DER TLVs into ``(class, method, tag, full_tlv, contents)`` tuples."""
+    out: list[tuple[int, int, int, bytes, bytes]] = []
+    pointer = 0
+    while pointer < len(data):
+        try:
+            class_, method, tag, header, contents, trailer = parser.parse(data[pointer:], strict=False)
+        except ValueError as exc:
+            raise SealFormatError(f"{what}: malformed DER at byte {pointer}: {exc}") from exc
+        pointer_new = pointer + len(header) + len(contents) + len(trailer)
+        out.append((class_, method, tag, data[pointer:pointer_new], contents))
+        pointer = pointer_new
+    return out
+
+
+def _outer(der: bytes, what: str) -> list[tuple[int, int, int, bytes, bytes]]:
+    if not isinstance(der, bytes | bytearray | memoryview):
+        raise TypeError(f"{what} must be bytes, not {type(der).__name__}")
+    der = bytes(der)
+    if len(der) > MAX_SEAL_BYTES:
+        raise SealFormatError(f"{what}: {len(der)} bytes exceeds the {MAX_SEAL_BYTES}-byte limit")
+    if not der:
+        raise SealFormatError(f"{what}: empty input")
+    top = split_tlvs(der, what=what)
+    if len(top) != 1:
+        raise SealFormatError(f"{what}: {len(top) - 1} trailing element(s) after the outer SEQUENCE")
+    class_, method, tag, _tlv, contents = top[0]
+    if (class_, method, tag) != (0, 1, _SEQUENCE):
+        raise SealFormatError(f"{what}: does not start with a DER SEQUENCE")
+    return split_tlvs(contents, what=what)
+
+
+def _is(item: tuple[int, int, int, bytes, bytes], tag: int) -> bool:
+    return item[0] == 0 and item[2] == tag
+
+
+def _seal_header_version(seal_info_contents: bytes, what: str) -> int:
+    children = split_tlvs(seal_info_contents, what=what)
+    if not children or not _is(children[0], _SEQUENCE):
+        raise SealFormatError(f"{what}: SES_SealInfo does not start with SES_Header")
+    header = split_tlvs(children[0][4], what=what)
+    if len(header) != 3 or not _is(header[1], _INTEGER):
+        raise SealFormatError(f"{what}: SES_Header is not SEQUENCE {{ID, version, Vid}}")
+    return int.from_bytes(header[1][4], "big", signed=True)
+
+
+def _seal_version(children: list[tuple[int, int, int, bytes, bytes]], what: str) -> SealVersion:
+    if len(children) == 2:
+        return SealVersion.V1
+    if len(children) == 5:
+        return SealVersion.V5
+    if len(children) == 4:
+        version = _seal_header_version(children[0][4], what)
+        return SealVersion.V5 if version == 5 else SealVersion.V4
+    raise SealFormatError(f"{what}: SESeal with {len(children)} elements (expected 2, 4 or 5)")
+
+
+def detect(der: bytes, *, what: str = "seal data") -> tuple[SealKind, SealVersion]:
+    """Return whether ``der`` is a seal or a seal signature and which standard it follows.
+
+    Raises :class:`SealFormatError` (OCX error 114, "不是合法的印章/签章数据") when it is neither.
+    """
+    children = _outer(der, what)
+    if not children:
+        raise SealFormatError(f"{what}: empty SEQUENCE")
+    first = children[0]
+    if _is(first, _INTEGER):
+        # Vendor layouts: SEQUENCE { INTEGER 2, OCTET STRING seal | sealId, OCTET STRING ... }.
+        if len(children) >= 3 and all(_is(c, _OCTET_STRING) for c in children[1:3]):
+            kind = SealKind.SIGNATURE if len(children) == 5 else SealKind.SEAL
+            return kind, SealVersion.VENDOR
+        raise SealFormatError(f"{what}: starts with an INTEGER but is not a known vendor stamp layout")
+    if not _is(first, _SEQUENCE):
+        raise SealFormatError(f"{what}: first element is neither SES_SealInfo nor TBS_Sign")
+    inner = split_tlvs(first[4], what=what)
+    if inner and _is(inner[0], _SEQUENCE):
+        return SealKind.SEAL, _seal_version(children, what)
+    if not inner or not _is(inner[0], _INTEGER):
+        raise SealFormatError(f"{what}: first element is neither SES_SealInfo nor TBS_Sign")
+    if len(children) == 2:
+        return SealKind.SIGNATURE, SealVersion.V1
+    if len(children) not in (4, 5):
+        raise SealFormatError(f"{what}: SES_Signature with {len(children)} elements (expected 2, 4 or 5)")
+    if len(inner) < 2 or not _is(inner[1], _SEQUENCE):
+        raise SealFormatError(f"{what}: TBS_Sign has no SESeal as its second element")
+    seal_children = split_tlvs(inner[1][4], what=what)
+    if not seal_children or not _is(seal_children[0], _SEQUENCE):
+        raise SealFormatError(f"{what}: the seal inside TBS_Sign has no SES_SealInfo")
+    version = _seal_header_version(seal_children[0][4], what)
+    return SealKind.SIGNATURE, (SealVersion.V5 if version == 5 else SealVersion.V4)
+
+
+def detect_version(der: bytes, *, what: str = "seal data") -> SealVersion:
+    """The version of a seal or seal signature (ofdrw ``VersionParser`` rules, see the module doc)."""
+    return detect(der, what=what)[1]

@@ -1,0 +1,213 @@
+"""Making an electronic seal (制章): GM/T 0031-2014 (v1) and GB/T 38540-2020 (v4) ``SESeal``.
+
+The seal maker (制章人/制章者) binds a seal identity, its picture and validity window to the
+certificates of the signers (签章人) allowed to use it, and signs that binding:
+
+* v1, GM/T 0031-2014 clause 6.1.1: ``signData`` is the maker's signature over the DER of
+  ``SEQUENCE { SES_SealInfo, cert, signatureAlgorithm }``;
+* v4, GB/T 38540-2020 clause 6.1: ``signedValue`` is the maker's signature over the DER of
+  ``SES_SealInfo``.
+
+.. warning::
+   A seal made with a software key (:class:`ezhifu.crypto.SoftwareSigner`, a key file, a test
+   PKI) is for **testing and development only and is not legally effective**. A legally effective
+   seal is made by an authorised seal-making body with a key protected by certified cryptographic
+   hardware, under the Electronic Signature Law and the national seal-management rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeAlias
+
+from asn1crypto import core, x509
+
+from ezhifu.crypto.base import Signer
+from ezhifu.errors import InvalidInput, SealError, SigningError
+from ezhifu.seal import asn1_v1, asn1_v4
+from ezhifu.seal.model import parse_seal
+from ezhifu.seal.picture import validate_picture
+
+__all__ = ["MAX_SEAL_ID_LENGTH", "make_seal"]
+
+#: Longest accepted seal id (``esID``); real ids are 10 to 32 characters.
+MAX_SEAL_ID_LENGTH = 128
+_MAX_NAME_LENGTH = 256
+_MAX_SIZE_MM = 1000
+_IA5 = re.compile(r"^[\x20-\x7e]+$")
+
+#: A holder certificate: DER bytes or an asn1crypto certificate.
+CertLike: TypeAlias = bytes | x509.Certificate
+
+
+def _cert_der(cert: CertLike, what: str) -> bytes:
+    if isinstance(cert, x509.Certificate):
+        return bytes(cert.dump())
+    if not isinstance(cert, bytes | bytearray):
+        raise InvalidInput(
+            f"{what}: expected DER bytes or an asn1crypto Certificate, not {type(cert).__name__}"
+        )
+    der = bytes(cert)
+    try:
+        parsed = x509.Certificate.load(der, strict=True)
+        _ = parsed["tbs_certificate"]["subject_public_key_info"].native
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"{what}: not a DER X.509 certificate: {exc}") from exc
+    return der
+
+
+def _utc(moment: datetime, what: str) -> datetime:
+    if not isinstance(moment, datetime):
+        raise InvalidInput(f"{what}: expected a datetime, not {type(moment).__name__}")
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{what}: the datetime must be timezone-aware")
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _text(value: str, what: str, *, ia5: bool, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{what} must be a non-empty string")
+    if len(value) > limit:
+        raise InvalidInput(f"{what} is {len(value)} characters; the limit is {limit}")
+    if ia5 and not _IA5.match(value):
+        raise InvalidInput(f"{what} must be printable ASCII (IA5String): {value!r}")
+    return value
+
+
+def _positive(value: int, what: str, limit: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= limit:
+        raise InvalidInput(f"{what} must be an integer in 1..{limit}, not {value!r}")
+    return value
+
+
+def make_seal(
+    maker: Signer,
+    *,
+    seal_id: str,
+    name: str,
+    seal_type: int = 1,
+    valid_from: datetime,
+    valid_to: datetime,
+    holder_certs: Sequence[CertLike],
+    picture: bytes,
+    picture_type: str | None = None,
+    width_mm: int,
+    height_mm: int,
+    version: Literal["v1", "v4"] = "v4",
+    vid: str = "ezhifu",
+    created: datetime | None = None,
+) -> bytes:
+    """Make a seal signed by ``maker`` and return its DER (``SESeal``).
+
+    ``holder_certs`` are the certificates of the signers allowed to use the seal (``certList``;
+    v4 writes ``certListType`` 1, the certificates themselves). ``picture`` must be a PNG, GIF, JPG,
+    BMP, SVG or OFD file (identified by its magic bytes; ``picture_type``, when given, must agree),
+    at most :data:`ezhifu.seal.picture.MAX_PICTURE_BYTES`; ``width_mm``/``height_mm`` its display
+    size. ``valid_from``/``valid_to``/``created`` must be timezone-aware; they are stored in UTC to
+    the second (``UTCTime`` in v1, so v1 dates must lie in 1950..2049; ``GeneralizedTime`` in v4).
+    ``created`` defaults to now.
+
+    The maker signs with its own algorithm (SM2-with-SM3 for an SM2 key); its certificate, taken
+    from ``maker.certificate``, is embedded. A seal made with a software key is for testing and
+    development only and **not legally effective** (see the module doc).
+
+    Raises :class:`InvalidInput` for a bad argument and :class:`SigningError` when the maker cannot
+    sign or has no certificate.
+    """
+    if version not in ("v1", "v4"):
+        raise InvalidInput(f"seal version must be 'v1' or 'v4', not {version!r}")
+    _text(seal_id, "seal id", ia5=True, limit=MAX_SEAL_ID_LENGTH)
+    _text(name, "seal name", ia5=False, limit=_MAX_NAME_LENGTH)
+    _text(vid, "vendor id (Vid)", ia5=True, limit=64)
+    if isinstance(seal_type, bool) or not isinstance(seal_type, int) or seal_type < 0:
+        raise InvalidInput(f"seal type must be a non-negative integer, not {seal_type!r}")
+    _positive(width_mm, "picture width (mm)", _MAX_SIZE_MM)
+    _positive(height_mm, "picture height (mm)", _MAX_SIZE_MM)
+    kind = validate_picture(picture, picture_type)
+    start = _utc(valid_from, "valid_from")
+    end = _utc(valid_to, "valid_to")
+    made = _utc(created if created is not None else datetime.now(UTC), "created")
+    if end <= start:
+        raise InvalidInput(f"seal validity is empty: valid_to {end:%Y-%m-%d %H:%M:%S} <= valid_from")
+    if version == "v1":
+        for moment, what in ((start, "valid_from"), (end, "valid_to"), (made, "created")):
+            if not 1950 <= moment.year <= 2049:
+                raise InvalidInput(f"{what} {moment:%Y-%m-%d} cannot be a UTCTime (v1 seals: 1950..2049)")
+    if not holder_certs:
+        raise InvalidInput("a seal needs at least one holder certificate (certList)")
+    holders = [_cert_der(c, f"holder certificate {i + 1}") for i, c in enumerate(holder_certs)]
+    maker_cert = maker.certificate
+    if maker_cert is None:
+        raise SigningError("the seal maker's signer has no certificate to embed in the seal")
+    maker_der = bytes(maker_cert.dump())
+    oid = maker.algorithm.signature_oid
+
+    picture_info = asn1_v1.SES_ESPictrueInfo(
+        {"type": kind, "data": bytes(picture), "width": width_mm, "height": height_mm}
+    )
+    if version == "v1":
+        header = asn1_v1.SES_Header({"ID": "ES", "version": 1, "Vid": vid})
+        prop_v1 = asn1_v1.SES_ESPropertyInfo(
+            {
+                "type": seal_type,
+                "name": name,
+                "certList": holders,
+                "createDate": asn1_v1.SES_Time(name="utcTime", value=made),
+                "validStart": asn1_v1.SES_Time(name="utcTime", value=start),
+                "validEnd": asn1_v1.SES_Time(name="utcTime", value=end),
+            }
+        )
+        info: Any = asn1_v1.SES_SealInfo(
+            {"header": header, "esID": seal_id, "property": prop_v1, "picture": picture_info}
+        )
+        cert_tlv = core.OctetString(maker_der)
+        oid_tlv = core.ObjectIdentifier(oid)
+        to_sign = core.Sequence(contents=info.dump() + cert_tlv.dump() + oid_tlv.dump()).dump()
+        signature = _sign(maker, to_sign)
+        seal: Any = asn1_v1.SESeal(
+            {
+                "esealInfo": info,
+                "signInfo": {"cert": cert_tlv, "signatureAlgorithm": oid_tlv, "signData": signature},
+            }
+        )
+    else:
+        header = asn1_v4.SES_Header({"ID": "ES", "version": 4, "Vid": vid})
+        prop_v4 = asn1_v4.SES_ESPropertyInfo(
+            {
+                "type": seal_type,
+                "name": name,
+                "certListType": asn1_v4.CERT_LIST_CERTS,
+                "certList": asn1_v4.CertInfoList(holders),
+                "createDate": made,
+                "validStart": start,
+                "validEnd": end,
+            }
+        )
+        info = asn1_v4.SES_SealInfo(
+            {"header": header, "esID": seal_id, "property": prop_v4, "picture": picture_info}
+        )
+        signature = _sign(maker, info.dump())
+        seal = asn1_v4.SESeal(
+            {"eSealInfo": info, "cert": maker_der, "signAlgID": oid, "signedValue": signature}
+        )
+    der = bytes(seal.dump())
+    _self_check(der)
+    return der
+
+
+def _sign(signer: Signer, data: bytes) -> bytes:
+    try:
+        return bytes(signer.sign(data))
+    except SigningError:
+        raise
+    except Exception as exc:  # a signer backend failure of any kind: report it as a signing error
+        raise SigningError(f"the seal maker could not sign the seal: {exc}") from exc
+
+
+def _self_check(der: bytes) -> None:
+    """Re-read what was written: a writer bug must not leave the building as a seal."""
+    parsed = parse_seal(der, what="newly made seal")
+    if parsed.dump() != der:
+        raise SealError("newly made seal does not read back byte-identical")

@@ -1,0 +1,495 @@
+"""Friendly, frozen views of seals (电子印章) and seal signatures (电子签章) of every version.
+
+:func:`parse_seal` and :func:`parse_signature` read GM/T 0031-2014 (v1), GB/T 38540-2020 (v4) and
+GM/T 0031-2025 (v5, read only) structures into :class:`Seal` and :class:`SealSignature`. Besides the
+decoded fields, each view keeps the **exact bytes as received** that the standards' signatures cover
+(``Seal.signed_bytes``, ``SealSignature.tbs_bytes``), cut out of the input: verifiers hash those,
+never a re-encoding (a DER re-encoder would, for instance, drop an explicitly encoded
+``critical FALSE`` and break the maker's signature of a real vendor seal). ``dump()`` returns the
+input bytes unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from asn1crypto import cms, core, x509
+
+from ezhifu.crypto.base import OID_SM2_SIGN, SignatureAlgorithm
+from ezhifu.errors import SealFormatError, UnsupportedAlgorithm
+from ezhifu.seal import asn1_v1, asn1_v4, asn1_v5
+from ezhifu.seal.detect import SealKind, SealVersion, detect, split_tlvs
+
+__all__ = [
+    "Seal",
+    "SealExtension",
+    "SealPicture",
+    "SealSignature",
+    "algorithm_for_oid",
+    "decode_v1_time_info",
+    "describe_certificate",
+    "parse_seal",
+    "parse_signature",
+]
+
+_ALGORITHMS: dict[str, SignatureAlgorithm] = {a.signature_oid: a for a in SignatureAlgorithm}
+# SM2Sign (1.2.156.10197.1.301.1) is used by some seal producers for SM2-with-SM3.
+_ALGORITHMS[OID_SM2_SIGN] = SignatureAlgorithm.SM2_SM3
+
+
+def algorithm_for_oid(oid: str) -> SignatureAlgorithm:
+    """Map a seal's signature algorithm OID (GB/T 33560) to a :class:`SignatureAlgorithm`."""
+    try:
+        return _ALGORITHMS[oid]
+    except KeyError:
+        raise UnsupportedAlgorithm(f"seal signature algorithm {oid} is not supported") from None
+
+
+@dataclass(frozen=True, slots=True)
+class SealPicture:
+    """``SES_ESPictrueInfo``: image type as written (e.g. ``"PNG"``), bytes, display size in mm."""
+
+    type: str
+    data: bytes = field(repr=False)
+    width_mm: int
+    height_mm: int
+
+
+@dataclass(frozen=True, slots=True)
+class SealExtension:
+    """One ``ExtData``: OID, criticality and raw value."""
+
+    oid: str
+    critical: bool
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Seal:
+    """A decoded electronic seal (``SESeal``) of any version.
+
+    ``holder_certs`` are the DER certificates of the signers allowed to use the seal
+    (``certList``; empty when ``cert_list_type`` is 2, then ``holder_cert_digests`` holds
+    ``(type, digest)`` pairs). ``maker_cert`` is the seal maker's DER certificate and
+    ``maker_signature`` its signature over ``signed_bytes`` (raw slices of the input: for v1 the
+    synthesised ``SEQUENCE { SES_SealInfo, cert, signatureAlgorithm }``, for v4/v5 ``SES_SealInfo``).
+    """
+
+    version: SealVersion
+    header_id: str
+    header_version: int
+    vid: str
+    seal_id: str
+    name: str
+    seal_type: int
+    cert_list_type: int
+    holder_certs: tuple[bytes, ...] = field(repr=False)
+    holder_cert_digests: tuple[tuple[str, bytes], ...] = field(repr=False)
+    created: datetime
+    valid_from: datetime
+    valid_to: datetime
+    picture: SealPicture
+    extensions: tuple[SealExtension, ...]
+    maker_cert: bytes = field(repr=False)
+    algorithm_oid: str
+    maker_signature: bytes = field(repr=False)
+    signed_bytes: bytes = field(repr=False)
+    seal_info_bytes: bytes = field(repr=False)
+    time_stamp: bytes | None = field(repr=False)
+    raw: bytes = field(repr=False)
+
+    def dump(self) -> bytes:
+        """The seal's DER exactly as parsed."""
+        return self.raw
+
+    @property
+    def algorithm(self) -> SignatureAlgorithm:
+        """The maker's signature algorithm (raises :class:`UnsupportedAlgorithm` if unknown)."""
+        return algorithm_for_oid(self.algorithm_oid)
+
+    def is_valid_at(self, moment: datetime) -> bool:
+        """Whether ``moment`` lies in ``validStart <= moment <= validEnd``."""
+        return self.valid_from <= moment <= self.valid_to
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description (certificates summarised, picture described, not embedded)."""
+        return {
+            "version": self.version.value,
+            "standard": self.version.standard,
+            "header": {"id": self.header_id, "version": self.header_version, "vid": self.vid},
+            "seal_id": self.seal_id,
+            "name": self.name,
+            "type": self.seal_type,
+            "created": self.created.isoformat(),
+            "valid_from": self.valid_from.isoformat(),
+            "valid_to": self.valid_to.isoformat(),
+            "cert_list_type": self.cert_list_type,
+            "holder_certs": [describe_certificate(c) for c in self.holder_certs],
+            "holder_cert_digests": [{"type": t, "value": v.hex()} for t, v in self.holder_cert_digests],
+            "maker_cert": describe_certificate(self.maker_cert),
+            "algorithm": self.algorithm_oid,
+            "picture": {
+                "type": self.picture.type,
+                "bytes": len(self.picture.data),
+                "sha256": hashlib.sha256(self.picture.data).hexdigest(),
+                "width_mm": self.picture.width_mm,
+                "height_mm": self.picture.height_mm,
+            },
+            "extensions": [
+                {"oid": e.oid, "critical": e.critical, "value_hex": e.value.hex()} for e in self.extensions
+            ],
+            "time_stamp": self.time_stamp is not None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SealSignature:
+    """A decoded seal signature (``SES_Signature``) of any version.
+
+    ``tbs_bytes`` is the raw ``TBS_Sign`` slice that ``signature`` covers; ``seal`` the embedded
+    seal; ``signer_cert`` the signer's DER certificate (inside ``TBS_Sign`` in v1, beside it in v4);
+    ``signing_time`` the decoded ``timeInfo`` (``None`` when it cannot be read: ``time_info_raw``
+    then holds its bytes); ``time_stamp`` the v4 ``timeStamp`` token DER.
+    """
+
+    version: SealVersion
+    tbs_version: int
+    seal: Seal
+    signing_time: datetime | None
+    time_info_raw: bytes = field(repr=False)
+    data_hash: bytes = field(repr=False)
+    property_info: str
+    signer_cert: bytes = field(repr=False)
+    algorithm_oid: str
+    signature: bytes = field(repr=False)
+    tbs_bytes: bytes = field(repr=False)
+    time_stamp: bytes | None = field(repr=False)
+    extensions: tuple[SealExtension, ...]
+    raw: bytes = field(repr=False)
+
+    def dump(self) -> bytes:
+        """The signature's DER exactly as parsed."""
+        return self.raw
+
+    @property
+    def algorithm(self) -> SignatureAlgorithm:
+        return algorithm_for_oid(self.algorithm_oid)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description, the embedded seal included."""
+        return {
+            "version": self.version.value,
+            "standard": self.version.standard,
+            "tbs_version": self.tbs_version,
+            "signing_time": self.signing_time.isoformat() if self.signing_time else None,
+            "data_hash": self.data_hash.hex(),
+            "property_info": self.property_info,
+            "signer_cert": describe_certificate(self.signer_cert),
+            "algorithm": self.algorithm_oid,
+            "time_stamp": self.time_stamp is not None,
+            "extensions": [
+                {"oid": e.oid, "critical": e.critical, "value_hex": e.value.hex()} for e in self.extensions
+            ],
+            "seal": self.seal.to_dict(),
+        }
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def describe_certificate(der: bytes) -> dict[str, Any]:
+    """Subject, issuer, serial (lower-case hex), validity and SHA-256 of a DER certificate."""
+    out: dict[str, Any] = {"sha256": hashlib.sha256(der).hexdigest()}
+    try:
+        cert = x509.Certificate.load(der, strict=True)
+        validity = cert["tbs_certificate"]["validity"]
+        out.update(
+            subject=cert.subject.human_friendly,
+            issuer=cert.issuer.human_friendly,
+            serial=f"{cert.serial_number:x}",
+            not_before=validity["not_before"].native.isoformat(),
+            not_after=validity["not_after"].native.isoformat(),
+        )
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        out["error"] = f"unreadable certificate: {exc}"
+    return out
+
+
+def _children(tlv: bytes, what: str) -> list[bytes]:
+    """Raw TLVs of the elements of one constructed TLV."""
+    outer = split_tlvs(tlv, what=what)
+    if len(outer) != 1:
+        raise SealFormatError(f"{what}: expected one element")
+    return [item[3] for item in split_tlvs(outer[0][4], what=what)]
+
+
+def _optional(children: list[bytes], index: int) -> bytes | None:
+    return children[index] if len(children) > index else None
+
+
+def _extensions(tlv: bytes | None, what: str) -> tuple[SealExtension, ...]:
+    parsed = asn1_v4.decode_ext_datas(tlv, what=what)
+    if parsed is None:
+        return ()
+    return tuple(
+        SealExtension(ext["extnID"].dotted, bool(ext["critical"].native), bytes(ext["extnValue"].native))
+        for ext in parsed
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _time_native(value: Any, what: str) -> datetime:
+    if isinstance(value, core.Choice):
+        value = value.chosen
+    native = value.native
+    if not isinstance(native, datetime):
+        raise SealFormatError(f"{what}: not a time value")
+    return _aware(native)
+
+
+_TEXT_FORMATS = (
+    ("%Y-%m-%d %H:%M:%S", re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")),
+    ("%y%m%d%H%M%SZ", re.compile(r"^\d{12}Z$")),
+    ("%Y%m%d%H%M%SZ", re.compile(r"^\d{14}Z$")),
+)
+
+
+def decode_v1_time_info(raw: bytes) -> datetime | None:
+    """Decode a GM/T 0031-2014 ``timeInfo`` (clause 6.2.1: "时间戳，也可以是UTCTIME时间").
+
+    Accepted: UTCTime text ``YYMMDDhhmmssZ`` (what ezhifu writes), GeneralizedTime text,
+    ofdrw's ``yyyy-MM-dd HH:mm:ss`` (taken as UTC) and a DER time-stamp token (its ``genTime``).
+    Returns ``None`` when the content is none of these.
+    """
+    if raw[:1] == b"\x30":
+        try:
+            info = cms.ContentInfo.load(raw, strict=True)
+            tst = info["content"]["encap_content_info"]["content"].parsed
+            gen = tst["gen_time"].native
+            if isinstance(gen, datetime):
+                return _aware(gen)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+        return None
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    for fmt, pattern in _TEXT_FORMATS:
+        if pattern.match(text):
+            try:
+                return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+            except ValueError:
+                return None
+    return None
+
+
+# --- seals -----------------------------------------------------------------------------------
+
+
+def _property_common(prop: Any, what: str) -> tuple[int, str, datetime, datetime, datetime]:
+    return (
+        int(prop["type"].native),
+        str(prop["name"].native),
+        _time_native(prop["createDate"], f"{what}.createDate"),
+        _time_native(prop["validStart"], f"{what}.validStart"),
+        _time_native(prop["validEnd"], f"{what}.validEnd"),
+    )
+
+
+def _picture(pic: Any) -> SealPicture:
+    return SealPicture(
+        type=str(pic["type"].native),
+        data=bytes(pic["data"].native),
+        width_mm=int(pic["width"].native),
+        height_mm=int(pic["height"].native),
+    )
+
+
+def _seal_from_parsed(obj: Any, version: SealVersion, raw: bytes) -> Seal:
+    what = f"SESeal ({version.value})"
+    top = _children(raw, what)
+    if version is SealVersion.V1:
+        info = obj["esealInfo"]
+        sign_info = obj["signInfo"]
+        sign_children = _children(top[1], f"{what}.signInfo")
+        # GM/T 0031-2014 clause 6.1.1: the maker signs SEQUENCE { SES_SealInfo, cert, signatureAlgorithm },
+        # built from the raw slices (seal_sm2.md §3.5).
+        content = top[0] + sign_children[0] + sign_children[1]
+        signed = core.Sequence(contents=content).dump()
+        maker_cert = bytes(sign_info["cert"].native)
+        oid = sign_info["signatureAlgorithm"].dotted
+        maker_sig = bytes(sign_info["signData"].native)
+        time_stamp = None
+    else:
+        info = obj["eSealInfo"]
+        signed = top[0]  # GB/T 38540-2020 clause 6.1: the maker signs SES_SealInfo as is
+        maker_cert = bytes(obj["cert"].native)
+        oid = obj["signAlgID"].dotted
+        maker_sig = bytes(obj["signedValue"].native)
+        time_stamp = None
+        if version is SealVersion.V5 and len(top) == 5:
+            time_stamp = asn1_v4.decode_time_stamp(top[4], what=f"{what}.timeStamp")
+    header = info["header"]
+    prop = info["property"]
+    seal_type, name, created, valid_from, valid_to = _property_common(prop, f"{what}.property")
+    certs: tuple[bytes, ...] = ()
+    digests: tuple[tuple[str, bytes], ...] = ()
+    if version is SealVersion.V1:
+        list_type = 1
+        certs = tuple(bytes(c.native) for c in prop["certList"])
+    else:
+        list_type = int(prop["certListType"].native)
+        cert_list = prop["certList"]
+        if list_type == asn1_v4.CERT_LIST_CERTS:
+            certs = tuple(bytes(c.native) for c in cert_list)
+        else:
+            digests = tuple((str(d["type"].native), bytes(d["value"].native)) for d in cert_list)
+    return Seal(
+        version=version,
+        header_id=str(header["ID"].native),
+        header_version=int(header["version"].native),
+        vid=str(header["Vid"].native),
+        seal_id=str(info["esID"].native),
+        name=name,
+        seal_type=seal_type,
+        cert_list_type=list_type,
+        holder_certs=certs,
+        holder_cert_digests=digests,
+        created=created,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        picture=_picture(info["picture"]),
+        extensions=_extensions(_optional(_children(top[0], f"{what}.eSealInfo"), 4), f"{what}.extDatas"),
+        maker_cert=maker_cert,
+        algorithm_oid=oid,
+        maker_signature=maker_sig,
+        signed_bytes=signed,
+        seal_info_bytes=top[0],
+        time_stamp=time_stamp,
+        raw=raw,
+    )
+
+
+_SEAL_SPECS: dict[SealVersion, type[core.Sequence]] = {
+    SealVersion.V1: asn1_v1.SESeal,
+    SealVersion.V4: asn1_v4.SESeal,
+    SealVersion.V5: asn1_v5.SESeal,
+}
+_SIGNATURE_SPECS: dict[SealVersion, type[core.Sequence]] = {
+    SealVersion.V1: asn1_v1.SES_Signature,
+    SealVersion.V4: asn1_v4.SES_Signature,
+    SealVersion.V5: asn1_v5.SES_Signature,
+}
+
+
+def _touch(value: Any) -> None:
+    """Decode every field now so that errors surface at parse time, with context.
+
+    ``Any`` fields (the variously tagged ``[0]`` fields and ``extDatas``) are decoded by their own
+    helpers in :mod:`ezhifu.seal.asn1_v4`, not here.
+    """
+    if isinstance(value, core.Any | core.Void):
+        return
+    if isinstance(value, core.Sequence):
+        for name in value:
+            _touch(value[name])
+    elif isinstance(value, core.SequenceOf):
+        for item in value:
+            _touch(item)
+    elif isinstance(value, core.Choice):
+        _touch(value.chosen)
+    else:
+        _ = value.native
+
+
+def _load(spec: type[core.Sequence], raw: bytes, what: str) -> Any:
+    try:
+        obj = spec.load(raw, strict=True)
+        _touch(obj)
+    except SealFormatError:
+        raise
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise SealFormatError(f"{what}: does not match the standard's structure: {exc}") from exc
+    return obj
+
+
+def parse_seal(der: bytes, *, what: str = "seal") -> Seal:
+    """Parse a ``SESeal`` of version v1, v4 or v5 (raises :class:`SealFormatError`).
+
+    Vendor seals are read by :mod:`ezhifu.seal.vendor`, not here.
+    """
+    raw = bytes(der)
+    kind, version = detect(raw, what=what)
+    if kind is not SealKind.SEAL:
+        raise SealFormatError(f"{what}: this is a seal signature (SES_Signature), not a seal")
+    if version is SealVersion.VENDOR:
+        raise SealFormatError(f"{what}: vendor-format seal; read it with ezhifu.seal.vendor")
+    obj = _load(_SEAL_SPECS[version], raw, f"{what} ({version.standard} SESeal)")
+    try:
+        return _seal_from_parsed(obj, version, raw)
+    except (ValueError, TypeError, KeyError) as exc:
+        if isinstance(exc, SealFormatError):
+            raise
+        raise SealFormatError(f"{what}: {exc}") from exc
+
+
+def parse_signature(der: bytes, *, what: str = "seal signature") -> SealSignature:
+    """Parse an ``SES_Signature`` of version v1, v4 or v5 (raises :class:`SealFormatError`)."""
+    raw = bytes(der)
+    kind, version = detect(raw, what=what)
+    if kind is not SealKind.SIGNATURE:
+        raise SealFormatError(f"{what}: this is a seal (SESeal), not a seal signature")
+    if version is SealVersion.VENDOR:
+        raise SealFormatError(f"{what}: vendor-format stamp; read it with ezhifu.seal.vendor")
+    label = f"{what} ({version.standard} SES_Signature)"
+    obj = _load(_SIGNATURE_SPECS[version], raw, label)
+    try:
+        top = _children(raw, label)
+        tbs_raw = top[0]
+        tbs_children = _children(tbs_raw, f"{label}.toSign")
+        tbs = obj["toSign"]
+        seal = _seal_from_parsed(tbs["eseal"], version, tbs_children[1])
+        extensions: tuple[SealExtension, ...] = ()
+        time_stamp: bytes | None = None
+        if version is SealVersion.V1:
+            time_raw = bytes(tbs["timeInfo"].chosen.native)
+            signing_time = decode_v1_time_info(time_raw)
+            data_hash = bytes(tbs["dataHash"].chosen.native)
+            signer_cert = bytes(tbs["cert"].native)
+            oid = tbs["signatureAlgorithm"].dotted
+        else:
+            time_raw = bytes(tbs["timeInfo"].contents)
+            signing_time = _time_native(tbs["timeInfo"], f"{label}.timeInfo")
+            data_hash = bytes(tbs["dataHash"].native)
+            signer_cert = bytes(obj["cert"].native)
+            oid = obj["signatureAlgID"].dotted
+            extensions = _extensions(_optional(tbs_children, 5), f"{label}.toSign.extDatas")
+            time_stamp = asn1_v4.decode_time_stamp(_optional(top, 4), what=f"{label}.timeStamp")
+        return SealSignature(
+            version=version,
+            tbs_version=int(tbs["version"].native),
+            seal=seal,
+            signing_time=signing_time,
+            time_info_raw=time_raw,
+            data_hash=data_hash,
+            property_info=str(tbs["propertyInfo"].native),
+            signer_cert=signer_cert,
+            algorithm_oid=oid,
+            signature=bytes(obj["signature"].native),
+            tbs_bytes=tbs_raw,
+            time_stamp=time_stamp,
+            extensions=extensions,
+            raw=raw,
+        )
+    except SealFormatError:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SealFormatError(f"{label}: {exc}") from exc

@@ -1,0 +1,395 @@
+"""The vendor seal-signature ("stamp") of 2024 treasury messages (spec.md §5.4): read, verify, build.
+
+Deployed treasury systems send, in ``<SignStamp>``, a proprietary structure that resembles
+GM/T 0031 but is not it (field names below are descriptive; no published module exists)::
+
+    VendorStamp ::= SEQUENCE {
+        version     INTEGER,        -- 2
+        seal        OCTET STRING,   -- DER of VendorSeal
+        signTime    OCTET STRING,   -- ASCII "yyyy-MM-dd HH:mm:ss"
+        signerCert  OCTET STRING,   -- DER X.509
+        signature   OCTET STRING }  -- DER PKCS#7 SignedData, detached, SHA-1/RSA, no signed attributes
+
+    VendorSeal ::= SEQUENCE {
+        version INTEGER, sealId OCTET STRING, sealName OCTET STRING (GBK), sealType OCTET STRING,
+        unknown1 INTEGER, picture SEQUENCE { INTEGER, INTEGER, INTEGER, OCTET STRING image, INTEGER... },
+        makerCert OCTET STRING, property OCTET STRING (GBK), date1, date2, date3 OCTET STRING,
+        makerSig OCTET STRING }     -- PKCS#7 by the seal maker over content that is not known
+
+What can be checked (spec.md §5.4, verified on the public samples): the stamp's PKCS#7 signs the
+plain concatenation *Base64 text of <Voucher>* ‖ *signTime bytes* ‖ *seal DER*. What cannot: the
+seal maker's PKCS#7, whose signed content matches no arrangement of the seal's fields. The verifier
+therefore reports the maker's signature as **"not verifiable: vendor format unknown"** and never as
+valid. Decision (documented for :func:`verify_vendor_stamp`): such an ``ItemResult`` is
+``intact=True`` when the stamp's own signature holds and ``trusted`` per its chain, but
+``valid=False`` with that reason, because a seal whose maker cannot be checked is not a verified seal.
+
+The vendor format does not bind the stamp position either (it is not in the signed content).
+
+:func:`build_vendor_seal` and :func:`build_vendor_stamp` produce the layout for tests (with a test
+PKI); since the maker's signed content is unknown, ezhifu's maker PKCS#7 signs the DER of the
+seal's preceding fields, which no verifier (including ezhifu's) relies on. They are for testing
+and development only, not legally effective.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, ClassVar
+
+from asn1crypto import core, x509
+
+from ezhifu.crypto.base import Signer
+from ezhifu.document.envelope import SignStampElement, VoucherBody
+from ezhifu.errors import EzhifuError, InvalidInput, PositionAlreadySigned, SealFormatError
+from ezhifu.results import ItemResult
+from ezhifu.seal.checks import load_certificate
+from ezhifu.seal.detect import MAX_SEAL_BYTES
+from ezhifu.seal.picture import sniff_picture
+from ezhifu.sign.cms import sign_detached, verify_detached
+from ezhifu.trust import TrustStore, VerifyPolicy
+
+__all__ = [
+    "CHINA_STANDARD_TIME",
+    "VendorPicture",
+    "VendorSeal",
+    "VendorSealInfo",
+    "VendorStamp",
+    "VendorStampInfo",
+    "apply_vendor_stamp",
+    "build_vendor_seal",
+    "build_vendor_stamp",
+    "parse_vendor_seal",
+    "parse_vendor_stamp",
+    "stamp_signed_content",
+    "verify_vendor_stamp",
+]
+
+#: The vendor's time strings carry no zone; they are Beijing time (UTC+8, no daylight saving).
+CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
+
+_Fields = list[tuple[str, type[core.Asn1Value], dict[str, Any]]]
+_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+MAKER_NOT_VERIFIABLE = "seal maker's signature not verifiable: vendor seal format unknown"
+
+
+class VendorPicture(core.SequenceOf):  # type: ignore[misc]
+    """The vendor picture block: integers of unknown meaning and one OCTET STRING image."""
+
+    _child_spec = core.Any
+
+
+class VendorSeal(core.Sequence):  # type: ignore[misc]
+    """The vendor seal (spec.md §5.4, "Seal"); names are descriptive, not from a standard."""
+
+    _fields: ClassVar[_Fields] = [
+        ("version", core.Integer, {}),
+        ("sealId", core.OctetString, {}),
+        ("sealName", core.OctetString, {}),
+        ("sealType", core.OctetString, {}),
+        ("unknown1", core.Integer, {}),
+        ("picture", VendorPicture, {}),
+        ("makerCert", core.OctetString, {}),
+        ("property", core.OctetString, {}),
+        ("date1", core.OctetString, {}),
+        ("date2", core.OctetString, {}),
+        ("date3", core.OctetString, {}),
+        ("makerSig", core.OctetString, {}),
+    ]
+
+
+class VendorStamp(core.Sequence):  # type: ignore[misc]
+    """The vendor seal signature (spec.md §5.4, "SignStamp content")."""
+
+    _fields: ClassVar[_Fields] = [
+        ("version", core.Integer, {}),
+        ("seal", core.OctetString, {}),
+        ("signTime", core.OctetString, {}),
+        ("signerCert", core.OctetString, {}),
+        ("signature", core.OctetString, {}),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class VendorSealInfo:
+    """A decoded vendor seal; texts are decoded from GBK (undecodable bytes replaced)."""
+
+    version: int
+    seal_id: str
+    name: str
+    seal_type: str
+    image: bytes = field(repr=False)
+    image_type: str | None
+    picture_numbers: tuple[int, ...]
+    maker_cert: bytes = field(repr=False)
+    property: str
+    dates: tuple[str, str, str]
+    maker_signature: bytes = field(repr=False)
+    raw: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class VendorStampInfo:
+    """A decoded vendor stamp; ``signing_time`` is ``sign_time_text`` read as Beijing time."""
+
+    version: int
+    seal: VendorSealInfo
+    sign_time_text: str
+    signing_time: datetime | None
+    signer_cert: bytes = field(repr=False)
+    signature: bytes = field(repr=False)
+    raw: bytes = field(repr=False)
+
+    @property
+    def seal_der(self) -> bytes:
+        return self.seal.raw
+
+
+def _text(value: bytes) -> str:
+    return value.decode("gbk", errors="replace")
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=CHINA_STANDARD_TIME)
+    except ValueError:
+        return None
+
+
+def _load(spec: type[core.Sequence], der: bytes, what: str) -> Any:
+    if len(der) > MAX_SEAL_BYTES:
+        raise SealFormatError(f"{what}: {len(der)} bytes exceeds the {MAX_SEAL_BYTES}-byte limit")
+    try:
+        obj = spec.load(der, strict=True)
+        _ = obj.native
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SealFormatError(f"{what}: not the vendor layout (spec.md §5.4): {exc}") from exc
+    return obj
+
+
+def parse_vendor_seal(der: bytes, *, what: str = "vendor seal") -> VendorSealInfo:
+    """Decode a vendor seal (raises :class:`SealFormatError`)."""
+    raw = bytes(der)
+    obj = _load(VendorSeal, raw, what)
+    numbers: list[int] = []
+    image = b""
+    for item in obj["picture"]:
+        tlv = item.dump()
+        if tlv[:1] == b"\x02":
+            numbers.append(int(core.Integer.load(tlv).native))
+        elif tlv[:1] == b"\x04" and not image:
+            image = bytes(core.OctetString.load(tlv).native)
+        else:
+            raise SealFormatError(f"{what}: unexpected element in the picture block (tag byte {tlv[0]:#04x})")
+    return VendorSealInfo(
+        version=int(obj["version"].native),
+        seal_id=_text(obj["sealId"].native),
+        name=_text(obj["sealName"].native),
+        seal_type=_text(obj["sealType"].native),
+        image=image,
+        image_type=sniff_picture(image) if image else None,
+        picture_numbers=tuple(numbers),
+        maker_cert=bytes(obj["makerCert"].native),
+        property=_text(obj["property"].native),
+        dates=(_text(obj["date1"].native), _text(obj["date2"].native), _text(obj["date3"].native)),
+        maker_signature=bytes(obj["makerSig"].native),
+        raw=raw,
+    )
+
+
+def parse_vendor_stamp(der: bytes, *, what: str = "vendor stamp") -> VendorStampInfo:
+    """Decode a vendor stamp and its seal (raises :class:`SealFormatError`)."""
+    raw = bytes(der)
+    obj = _load(VendorStamp, raw, what)
+    time_text = _text(obj["signTime"].native)
+    return VendorStampInfo(
+        version=int(obj["version"].native),
+        seal=parse_vendor_seal(bytes(obj["seal"].native), what=f"{what}: seal"),
+        sign_time_text=time_text,
+        signing_time=_parse_time(time_text),
+        signer_cert=bytes(obj["signerCert"].native),
+        signature=bytes(obj["signature"].native),
+        raw=raw,
+    )
+
+
+def stamp_signed_content(voucher_b64: bytes, stamp: VendorStampInfo) -> bytes:
+    """What the stamp's PKCS#7 signs: Base64 text ‖ signTime bytes ‖ seal DER (spec.md §5.4)."""
+    obj = VendorStamp.load(stamp.raw)
+    return voucher_b64 + bytes(obj["signTime"].native) + stamp.seal.raw
+
+
+# --- building (tests and development only) ---------------------------------------------------
+
+
+def build_vendor_seal(
+    maker: Signer,
+    *,
+    seal_id: str,
+    name: str,
+    image: bytes,
+    seal_type: str = "7103",
+    region: str = "420600",
+    dates: Sequence[str] = ("2021-08-18 00:00:00.0", "0001-01-03 00:00:00.0", "2021-08-18 00:00:00.0"),
+) -> bytes:
+    """Build a vendor-layout seal signed by ``maker`` (test material; see the module doc)."""
+    if len(dates) != 3:
+        raise InvalidInput("a vendor seal has exactly three date strings")
+    cert = maker.certificate
+    if cert is None:
+        raise InvalidInput("the vendor seal maker needs a certificate")
+    picture = VendorPicture(
+        [core.Any(core.Integer(v)) for v in (2, 0, 0)]
+        + [core.Any(core.OctetString(image))]
+        + [core.Any(core.Integer(v)) for v in (0, 0, 0, 0, 15, 0, 0xFF000000)]
+    )
+    fields: dict[str, Any] = {
+        "version": 2,
+        "sealId": seal_id.encode("ascii"),
+        "sealName": name.encode("gbk"),
+        "sealType": seal_type.encode("ascii"),
+        "unknown1": 1,
+        "picture": picture,
+        "makerCert": bytes(cert.dump()),
+        "property": f"CN={name} O=CTJ RG={region} MD=000 ORG=null".encode("gbk"),
+        "date1": dates[0].encode("ascii"),
+        "date2": dates[1].encode("ascii"),
+        "date3": dates[2].encode("ascii"),
+    }
+    unsigned = VendorSeal({**fields, "makerSig": b""})
+    preceding = b"".join(unsigned[name].dump() for name, _spec, _params in VendorSeal._fields[:-1])
+    fields["makerSig"] = sign_detached(preceding, maker, signed_attributes=False, oid_style="pkcs7")
+    return bytes(VendorSeal(fields).dump())
+
+
+def build_vendor_stamp(
+    voucher_b64: bytes, seal_der: bytes, signer: Signer, *, sign_time: datetime | None = None
+) -> bytes:
+    """Build a vendor stamp over ``voucher_b64`` with ``signer`` (an RSA test key; SHA-1 for fidelity
+    needs a SHA-1 signer, any RSA digest works)."""
+    cert = signer.certificate
+    if cert is None:
+        raise InvalidInput("the vendor stamp signer needs a certificate")
+    parse_vendor_seal(seal_der)
+    when = (sign_time or datetime.now(UTC)).astimezone(CHINA_STANDARD_TIME)
+    time_bytes = when.strftime(_TIME_FORMAT).encode("ascii")
+    pkcs7 = sign_detached(
+        voucher_b64 + time_bytes + seal_der, signer, signed_attributes=False, oid_style="pkcs7"
+    )
+    return bytes(
+        VendorStamp(
+            {
+                "version": 2,
+                "seal": seal_der,
+                "signTime": time_bytes,
+                "signerCert": bytes(cert.dump()),
+                "signature": pkcs7,
+            }
+        ).dump()
+    )
+
+
+def apply_vendor_stamp(
+    body: VoucherBody, seal_der: bytes, signer: Signer, position: str, *, sign_time: datetime | None = None
+) -> SignStampElement:
+    """Append a vendor-layout ``<SignStamp>`` to ``body`` (test material; see the module doc)."""
+
+    if any(stamp.no == position for stamp in body.stamps):
+        raise PositionAlreadySigned(f"voucher {body.voucher_no}: position {position} is already stamped")
+    seal = parse_vendor_seal(seal_der)
+    der = build_vendor_stamp(body.voucher_b64.encode("ascii"), seal_der, signer, sign_time=sign_time)
+    element = SignStampElement(no=position, sn=seal.seal_id, value=base64.b64encode(der).decode("ascii"))
+    body.stamps.append(element)
+    return element
+
+
+# --- verification ----------------------------------------------------------------------------
+
+
+def verify_vendor_stamp(
+    body: VoucherBody,
+    stamp: SignStampElement,
+    *,
+    trust: TrustStore,
+    policy: VerifyPolicy | None = None,
+    at: datetime | None = None,
+) -> ItemResult:
+    """Verify a vendor ``<SignStamp>`` (spec.md §5.4); never raises for a bad stamp.
+
+    Steps: ``format``; ``seal-id`` (``@SN`` equals the seal id); ``signer-certificate`` (the
+    ``signerCert`` field is the certificate inside the PKCS#7); ``stamp-signature`` (the PKCS#7 over
+    Base64 ‖ signTime ‖ seal DER, with chain and algorithm policy via
+    :func:`ezhifu.sign.cms.verify_detached` at ``at`` or the signing time: the deployed format is
+    SHA-1/RSA-1024, so it passes only under :meth:`VerifyPolicy.legacy`); ``position`` (noted: not
+    bound by this format); ``maker-signature``: always "not verifiable: vendor seal format unknown",
+    so the result is never ``valid`` (see the module doc).
+    """
+    from ezhifu.seal.verify import signer_info
+
+    policy = policy or VerifyPolicy()
+    position = stamp.no
+    checks: list[tuple[str, str]] = []
+    failures: list[str] = []
+
+    def fail(step: str, reason: str) -> None:
+        checks.append((step, f"failed: {reason}"))
+        failures.append(reason)
+
+    try:
+        der = base64.b64decode(stamp.value.strip().encode("ascii"))
+        info = parse_vendor_stamp(der, what=f"SignStamp at {position}")
+        voucher_b64 = body.voucher_b64.encode("ascii")
+    except (EzhifuError, binascii.Error, ValueError) as exc:
+        reason = str(exc)
+        return ItemResult(
+            kind="seal",
+            position=position,
+            valid=False,
+            reason=reason,
+            intact=False,
+            trusted=False,
+            seal_id=stamp.sn,
+            checks=(("format", f"failed: {reason}"),),
+        )
+    checks.append(("format", f"vendor stamp (spec.md §5.4), seal {info.seal.seal_id}"))
+    if stamp.sn == info.seal.seal_id:
+        checks.append(("seal-id", "SignStamp SN equals the seal id"))
+    else:
+        fail("seal-id", f"SignStamp SN {stamp.sn!r} is not the seal id {info.seal.seal_id!r}")
+    when = at if at is not None else info.signing_time
+    result = verify_detached(
+        info.signature, stamp_signed_content(voucher_b64, info), trust=trust, policy=policy, at=when
+    )
+    embedded = result.signer_certificate
+    signer_cert: x509.Certificate | None = embedded
+    if embedded is not None and bytes(embedded.dump()) == info.signer_cert:
+        checks.append(("signer-certificate", "signerCert equals the PKCS#7 signer certificate"))
+    elif embedded is not None:
+        fail("signer-certificate", "signerCert differs from the certificate that made the stamp's PKCS#7")
+    else:
+        signer_cert, _ = load_certificate(info.signer_cert, "signerCert")
+    if result.valid:
+        checks.append(("stamp-signature", "PKCS#7 over Base64 || signTime || seal verifies and is trusted"))
+    else:
+        fail("stamp-signature", f"stamp PKCS#7: {result.reason}")
+    checks.append(("position", "not bound: the vendor format does not sign the position"))
+    fail("maker-signature", MAKER_NOT_VERIFIABLE)
+    return ItemResult(
+        kind="seal",
+        position=position,
+        valid=False,
+        reason=failures[0],
+        intact=result.intact,
+        trusted=result.trusted,
+        signer=signer_info(signer_cert) if signer_cert is not None else None,
+        digest_algorithm=result.digest_algorithm,
+        signature_algorithm=result.signature_algorithm,
+        signing_time=info.signing_time,
+        seal_id=info.seal.seal_id,
+        seal_name=info.seal.name,
+        checks=tuple(checks),
+    )

@@ -1,0 +1,499 @@
+"""Verifying seals and seal signatures, following the standards' steps, over the bytes as received.
+
+* :func:`verify_seal`: a seal alone, GM/T 0031-2014 clause 6.1.2 / GB/T 38540-2020 clause 6.3:
+  format, the maker's signature over the raw signed part, the maker certificate's chain, the
+  seal's validity window.
+* :func:`verify_ses_signature`: a seal signature over given data, GM/T 0031-2014 clause 6.2.3 /
+  GB/T 38540-2020 clause 7.3 (the order below; the 38540 wording was not available, the steps are
+  those of the 2014 text and of the implementations examined):
+
+  1. ``format``: the signature and its seal parse;
+  2. ``signature``: the signer's signature over the raw ``TBS_Sign``;
+  3. ``holder``: the signer certificate is one of the seal's holder certificates;
+  4. ``maker-signature``: the seal maker's signature over the raw seal info;
+  5. ``maker-certificate``: the maker certificate chains to the trust store (at signing time);
+  6. ``signer-certificate``: the signer certificate chains to the trust store at signing time;
+  7. ``timestamp``: a ``timeStamp`` token is reported, not verified (the signing time used is
+     ``timeInfo``);
+  8. ``seal-validity``: the signing time lies inside the seal's ``validStart..validEnd``;
+  9. ``data-hash``: the hash of the protected data equals ``dataHash``.
+
+* :func:`verify_stamp`: a ``<SignStamp>`` of a voucher: the steps above with the data being the
+  exact Base64 text of ``<Voucher>``, plus ``position`` (the position bound in ``propertyInfo``,
+  see :mod:`ezhifu.seal.apply`, equals ``SignStamp/@No``) and ``seal-id`` (``SignStamp/@SN`` equals
+  the seal's ``esID``). Vendor-format stamps (spec.md §5.4) are dispatched to
+  :func:`ezhifu.seal.vendor.verify_vendor_stamp`.
+
+Verification never raises for a bad seal; every failed step has its own reason and the first one
+becomes ``ItemResult.reason``. ``intact`` means the cryptography holds over the bytes as received
+(signature, maker signature and data hash); ``trusted`` that both certificates chain to the trust
+store; ``valid`` that every step passed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from asn1crypto import x509
+
+from ezhifu.crypto.sm3 import hash_data
+from ezhifu.document.envelope import SignStampElement, VoucherBody
+from ezhifu.errors import EzhifuError
+from ezhifu.results import ItemResult, SignerInfo
+from ezhifu.seal.apply import parse_property_info, voucher_data
+from ezhifu.seal.checks import check_maker_signature, holder_matches, load_certificate, verify_raw_signature
+from ezhifu.seal.detect import SealKind, SealVersion, detect
+from ezhifu.seal.model import Seal, SealSignature, algorithm_for_oid, parse_seal, parse_signature
+from ezhifu.trust import TrustStore, VerifyPolicy, validate_chain
+
+__all__ = [
+    "SealSignatureVerification",
+    "SealVerification",
+    "signer_info",
+    "verify_seal",
+    "verify_ses_signature",
+    "verify_stamp",
+]
+
+OK = "ok"
+
+
+def signer_info(cert: x509.Certificate) -> SignerInfo:
+    """The :class:`SignerInfo` of a certificate (subject, issuer, lower-case hex serial, validity)."""
+    validity = cert["tbs_certificate"]["validity"]
+    return SignerInfo(
+        subject=cert.subject.human_friendly,
+        issuer=cert.issuer.human_friendly,
+        serial_hex=f"{cert.serial_number:x}",
+        not_before=validity["not_before"].native,
+        not_after=validity["not_after"].native,
+    )
+
+
+class _Steps:
+    """Ordered ``(step, outcome)`` pairs and the failures among them."""
+
+    def __init__(self) -> None:
+        self.checks: list[tuple[str, str]] = []
+        self.failures: list[tuple[str, str]] = []
+
+    def ok(self, step: str, note: str = OK) -> None:
+        self.checks.append((step, note))
+
+    def fail(self, step: str, reason: str) -> None:
+        self.checks.append((step, f"failed: {reason}"))
+        self.failures.append((step, reason))
+
+    def failed(self, *steps: str) -> bool:
+        return any(step in steps for step, _ in self.failures)
+
+    @property
+    def reason(self) -> str | None:
+        return self.failures[0][1] if self.failures else None
+
+
+@dataclass(frozen=True, slots=True)
+class SealVerification:
+    """Outcome of :func:`verify_seal`.
+
+    ``maker_signature_ok`` is the maker's signature over the raw seal info; ``maker_trusted`` is
+    ``None`` when no trust store was given (not checked); ``in_validity`` whether the check time
+    lies inside the seal's window. ``valid`` requires all three (and a trust store).
+    """
+
+    seal: Seal | None
+    valid: bool
+    reason: str | None
+    maker_signature_ok: bool
+    maker_trusted: bool | None
+    in_validity: bool | None
+    checks: tuple[tuple[str, str], ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "reason": self.reason,
+            "maker_signature_ok": self.maker_signature_ok,
+            "maker_trusted": self.maker_trusted,
+            "in_validity": self.in_validity,
+            "checks": [list(c) for c in self.checks],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SealSignatureVerification:
+    """Outcome of :func:`verify_ses_signature`; ``data_ok`` is ``None`` when no data was given."""
+
+    signature: SealSignature | None
+    valid: bool
+    reason: str | None
+    intact: bool
+    trusted: bool
+    signature_ok: bool
+    data_ok: bool | None
+    seal: SealVerification | None
+    checks: tuple[tuple[str, str], ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "reason": self.reason,
+            "intact": self.intact,
+            "trusted": self.trusted,
+            "signature_ok": self.signature_ok,
+            "data_ok": self.data_ok,
+            "seal": self.seal.to_dict() if self.seal else None,
+            "checks": [list(c) for c in self.checks],
+        }
+
+
+def _utc(at: datetime | None) -> datetime:
+    if at is None:
+        return datetime.now(UTC)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _chain(
+    steps: _Steps,
+    step: str,
+    role: str,
+    cert: x509.Certificate | None,
+    *,
+    trust: TrustStore | None,
+    policy: VerifyPolicy,
+    at: datetime,
+    extra: tuple[x509.Certificate, ...] = (),
+) -> bool | None:
+    """Run chain validation; ``None`` when not checked (no trust store)."""
+    if cert is None:
+        steps.fail(step, f"{role} certificate unreadable")
+        return False
+    if trust is None:
+        steps.ok(step, "not checked: no trust store given")
+        return None
+    result = validate_chain(cert, trust=trust, policy=policy, at=at, extra_certs=extra)
+    if result.trusted:
+        steps.ok(step, "trusted (pinned)" if result.pinned else "trusted")
+        return True
+    if policy.require_trusted:
+        steps.fail(step, f"{role} certificate not trusted: {result.reason}")
+    else:
+        steps.ok(step, f"not trusted, allowed by policy: {result.reason}")
+    return False
+
+
+def _algorithm_policy(steps: _Steps, step: str, oid: str, policy: VerifyPolicy, what: str) -> None:
+    try:
+        algorithm = algorithm_for_oid(oid)
+    except EzhifuError as exc:
+        steps.fail(step, f"{what}: {exc}")
+        return
+    refusal = policy.digest_refusal(algorithm.digest_name, what=f"{what} digest")
+    if refusal is not None:
+        steps.fail(step, refusal)
+
+
+def _seal_steps(
+    steps: _Steps,
+    seal: Seal,
+    *,
+    trust: TrustStore | None,
+    policy: VerifyPolicy,
+    chain_at: datetime,
+) -> tuple[bool, bool | None]:
+    """Maker signature and maker certificate; returns ``(signature_ok, trusted)``."""
+    _algorithm_policy(steps, "maker-signature", seal.algorithm_oid, policy, "seal maker's signature")
+    failure = check_maker_signature(seal)
+    if failure is None:
+        steps.ok("maker-signature", f"ok ({seal.version.standard}, over the seal info as received)")
+    else:
+        steps.fail("maker-signature", failure)
+    maker, reason = load_certificate(seal.maker_cert, "seal maker certificate")
+    if maker is None and reason:
+        steps.fail("maker-certificate", reason)
+        return failure is None, False
+    trusted = _chain(steps, "maker-certificate", "seal maker", maker, trust=trust, policy=policy, at=chain_at)
+    return failure is None, trusted
+
+
+def verify_seal(
+    seal_der: bytes,
+    *,
+    trust: TrustStore | None = None,
+    policy: VerifyPolicy | None = None,
+    at: datetime | None = None,
+) -> SealVerification:
+    """Verify a seal alone (GM/T 0031-2014 clause 6.1.2, GB/T 38540-2020 clause 6.3).
+
+    Steps: ``format``, ``maker-signature`` (over the raw signed part: the synthesised
+    ``SEQUENCE{SES_SealInfo, cert, signatureAlgorithm}`` in v1, ``SES_SealInfo`` in v4/v5),
+    ``maker-certificate`` (chain at ``at``; skipped without ``trust``), ``seal-validity``
+    (``validStart <= at <= validEnd``; ``at`` defaults to now). A vendor-format seal is reported as
+    not verifiable (its maker signature's signed content is unknown).
+    """
+    policy = policy or VerifyPolicy()
+    when = _utc(at)
+    steps = _Steps()
+    try:
+        kind, version = detect(bytes(seal_der), what="seal")
+        if version is SealVersion.VENDOR or kind is not SealKind.SEAL:
+            raise EzhifuError(
+                "vendor-format seal: maker signature not verifiable (format unknown)"
+                if version is SealVersion.VENDOR
+                else "this is a seal signature, not a seal"
+            )
+        seal = parse_seal(seal_der)
+    except EzhifuError as exc:
+        steps.fail("format", str(exc))
+        return SealVerification(None, False, steps.reason, False, None, None, tuple(steps.checks))
+    steps.ok("format", f"{seal.version.standard} seal {seal.seal_id}")
+    sig_ok, trusted = _seal_steps(steps, seal, trust=trust, policy=policy, chain_at=when)
+    in_window = seal.is_valid_at(when)
+    if in_window:
+        steps.ok("seal-validity", f"valid at {when:%Y-%m-%d %H:%M:%S}Z")
+    else:
+        steps.fail("seal-validity", _window_reason(seal, when, "at the check time"))
+    valid = not steps.failures and trusted is not False
+    reason = steps.reason
+    if valid and trust is None:
+        valid, reason = False, "seal maker certificate not checked: no trust store given"
+    return SealVerification(seal, valid, reason, sig_ok, trusted, in_window, tuple(steps.checks))
+
+
+def _window_reason(seal: Seal, when: datetime, label: str) -> str:
+    state = "expired" if when > seal.valid_to else "not yet valid"
+    return (
+        f"seal {seal.seal_id} {state} {label} {when:%Y-%m-%d %H:%M:%S}Z "
+        f"(valid {seal.valid_from:%Y-%m-%d %H:%M:%S}Z to {seal.valid_to:%Y-%m-%d %H:%M:%S}Z)"
+    )
+
+
+def _signature_steps(
+    sig: SealSignature,
+    data: bytes | None,
+    *,
+    trust: TrustStore | None,
+    policy: VerifyPolicy,
+    at: datetime | None,
+) -> tuple[_Steps, dict[str, Any]]:
+    steps = _Steps()
+    steps.ok("format", f"{sig.version.standard} SES_Signature, seal {sig.seal.seal_id}")
+    signer, reason = load_certificate(sig.signer_cert, "signer certificate")
+    # 2. the signature over TBS_Sign as received
+    _algorithm_policy(steps, "signature", sig.algorithm_oid, policy, "seal signature")
+    if signer is None:
+        steps.fail("signature", reason or "signer certificate unreadable")
+        sig_ok = False
+    else:
+        failure = verify_raw_signature(
+            signer, sig.algorithm_oid, sig.tbs_bytes, sig.signature, what="signer's signature over TBS_Sign"
+        )
+        sig_ok = failure is None
+        if failure is None:
+            steps.ok("signature", "ok (over TBS_Sign as received)")
+        else:
+            steps.fail("signature", failure)
+    # 3. signer among the seal's holders
+    if holder_matches(sig.seal, sig.signer_cert):
+        steps.ok("holder", "signer certificate is in the seal's certList")
+    else:
+        steps.fail(
+            "holder", f"signer certificate is not among the holder certificates of seal {sig.seal.seal_id}"
+        )
+    # 4-6. the seal, its maker certificate, the signer certificate (at signing time)
+    signing_time = sig.signing_time
+    chain_at = _utc(at if at is not None else signing_time)
+    maker_ok, maker_trusted = _seal_steps(steps, sig.seal, trust=trust, policy=policy, chain_at=chain_at)
+    signer_trusted = _chain(
+        steps, "signer-certificate", "signer", signer, trust=trust, policy=policy, at=chain_at
+    )
+    # 7. timestamp
+    if sig.time_stamp is not None:
+        steps.ok("timestamp", "present, not verified: the signing time is taken from timeInfo")
+    # 8. seal validity at signing time
+    if signing_time is None:
+        steps.fail("seal-validity", "signing time (timeInfo) unreadable")
+    elif sig.seal.is_valid_at(signing_time):
+        steps.ok("seal-validity", f"seal valid at signing time {signing_time:%Y-%m-%d %H:%M:%S}Z")
+    else:
+        steps.fail("seal-validity", _window_reason(sig.seal, signing_time, "at signing time"))
+    # 9. data hash
+    data_ok: bool | None = None
+    if data is None:
+        steps.ok("data-hash", "not checked: no data given")
+    else:
+        try:
+            digest_name = sig.algorithm.digest_name
+            data_ok = hash_data(digest_name, data) == sig.data_hash
+        except EzhifuError as exc:
+            steps.fail("data-hash", str(exc))
+            data_ok = False
+        else:
+            if data_ok:
+                steps.ok("data-hash", f"{digest_name} of the protected data equals dataHash")
+            else:
+                steps.fail(
+                    "data-hash",
+                    f"dataHash does not match the {digest_name} of the protected data (data changed)",
+                )
+    facts = {
+        "signer": signer,
+        "signature_ok": sig_ok,
+        "maker_ok": maker_ok,
+        "maker_trusted": maker_trusted,
+        "signer_trusted": signer_trusted,
+        "data_ok": data_ok,
+    }
+    return steps, facts
+
+
+def verify_ses_signature(
+    der: bytes,
+    data: bytes | None,
+    *,
+    trust: TrustStore | None = None,
+    policy: VerifyPolicy | None = None,
+    at: datetime | None = None,
+) -> SealSignatureVerification:
+    """Verify a standard seal signature over ``data`` (the protected bytes; ``None`` skips step 9).
+
+    ``at`` overrides the time used for the certificate chains (default: the signing time).
+    """
+    policy = policy or VerifyPolicy()
+    try:
+        sig = parse_signature(der)
+    except EzhifuError as exc:
+        return SealSignatureVerification(
+            None, False, str(exc), False, False, False, None, None, (("format", f"failed: {exc}"),)
+        )
+    steps, facts = _signature_steps(sig, data, trust=trust, policy=policy, at=at)
+    intact = bool(facts["signature_ok"] and facts["maker_ok"] and facts["data_ok"] is not False)
+    trusted = facts["maker_trusted"] is True and facts["signer_trusted"] is True
+    seal_steps = tuple(c for c in steps.checks if c[0].startswith("maker") or c[0] == "seal-validity")
+    seal_failed = [c for c in seal_steps if c[1].startswith("failed")]
+    seal_view = SealVerification(
+        sig.seal,
+        not seal_failed and facts["maker_trusted"] is True,
+        seal_failed[0][1].removeprefix("failed: ") if seal_failed else None,
+        bool(facts["maker_ok"]),
+        facts["maker_trusted"],
+        not steps.failed("seal-validity"),
+        seal_steps,
+    )
+    valid = not steps.failures and trust is not None
+    reason = steps.reason
+    if not steps.failures and trust is None:
+        reason = "certificates not checked: no trust store given"
+    return SealSignatureVerification(
+        sig,
+        valid,
+        reason,
+        intact,
+        trusted,
+        bool(facts["signature_ok"]),
+        facts["data_ok"],
+        seal_view,
+        tuple(steps.checks),
+    )
+
+
+def _failed_item(position: str, reason: str, sn: str | None) -> ItemResult:
+    return ItemResult(
+        kind="seal",
+        position=position,
+        valid=False,
+        reason=reason,
+        intact=False,
+        trusted=False,
+        seal_id=sn,
+        checks=(("format", f"failed: {reason}"),),
+    )
+
+
+def verify_stamp(
+    body: VoucherBody,
+    stamp: SignStampElement,
+    *,
+    trust: TrustStore,
+    policy: VerifyPolicy | None = None,
+    at: datetime | None = None,
+) -> ItemResult:
+    """Verify one ``<SignStamp>`` of ``body`` (see the module doc for the steps).
+
+    Standard stamps (v1, v4, v5) follow the standards' steps with the exact Base64 text of
+    ``<Voucher>`` as the protected data, then ``position`` and ``seal-id``. Vendor stamps go to
+    :func:`ezhifu.seal.vendor.verify_vendor_stamp`. Never raises for a bad stamp.
+    """
+    policy = policy or VerifyPolicy()
+    position = stamp.no
+    try:
+        der = base64.b64decode(stamp.value.strip().encode("ascii"), validate=False)
+    except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
+        return _failed_item(position, f"SignStamp content is not Base64: {exc}", stamp.sn)
+    try:
+        kind, version = detect(der, what=f"SignStamp at {position}")
+    except EzhifuError as exc:
+        return _failed_item(position, str(exc), stamp.sn)
+    if version is SealVersion.VENDOR:
+        from ezhifu.seal.vendor import verify_vendor_stamp
+
+        return verify_vendor_stamp(body, stamp, trust=trust, policy=policy, at=at)
+    if kind is not SealKind.SIGNATURE:
+        return _failed_item(position, "SignStamp holds a seal, not a seal signature", stamp.sn)
+    try:
+        sig = parse_signature(der, what=f"SignStamp at {position}")
+        data = voucher_data(body)
+    except EzhifuError as exc:
+        return _failed_item(position, str(exc), stamp.sn)
+    steps, facts = _signature_steps(sig, data, trust=trust, policy=policy, at=at)
+    # position binding (ezhifu propertyInfo, see ezhifu.seal.apply)
+    fields = parse_property_info(sig.property_info)
+    if fields is None:
+        steps.fail("position", f"propertyInfo {sig.property_info!r} does not bind a stamp position")
+    elif fields["position"] != position:
+        steps.fail(
+            "position",
+            f"stamp found at position {position} was made for position {fields['position']} (stamp moved)",
+        )
+    else:
+        steps.ok("position", f"propertyInfo binds position {position}")
+    if fields is not None and (fields.get("vt", body.vt_code), fields.get("no", body.voucher_no)) != (
+        body.vt_code,
+        body.voucher_no,
+    ):
+        steps.fail(
+            "voucher",
+            f"stamp was made for voucher {fields.get('vt')}/{fields.get('no')}, "
+            f"found on {body.vt_code}/{body.voucher_no}",
+        )
+    if stamp.sn == sig.seal.seal_id:
+        steps.ok("seal-id", "SignStamp SN equals the seal id")
+    else:
+        steps.fail("seal-id", f"SignStamp SN {stamp.sn!r} is not the seal id {sig.seal.seal_id!r}")
+    signer = facts["signer"]
+    intact = bool(facts["signature_ok"] and facts["maker_ok"] and facts["data_ok"])
+    trusted = facts["maker_trusted"] is True and facts["signer_trusted"] is True
+    try:
+        algorithm = sig.algorithm
+        digest, sig_alg = algorithm.digest_name, algorithm.value
+    except EzhifuError:
+        digest, sig_alg = None, sig.algorithm_oid
+    return ItemResult(
+        kind="seal",
+        position=position,
+        valid=not steps.failures,
+        reason=steps.reason,
+        intact=intact,
+        trusted=trusted,
+        signer=signer_info(signer) if signer is not None else None,
+        digest_algorithm=digest,
+        signature_algorithm=sig_alg,
+        signing_time=sig.signing_time,
+        seal_id=sig.seal.seal_id,
+        seal_name=sig.seal.name,
+        checks=tuple(steps.checks),
+    )

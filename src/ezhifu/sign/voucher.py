@@ -1,0 +1,190 @@
+"""Signing ``VoucherBody`` elements: one ``<Signature>`` per position (spec.md §5.3).
+
+A signature is a detached CMS SignedData (:mod:`ezhifu.sign.cms`) over the **exact ASCII
+bytes of the Base64 text inside** ``<Voucher>`` as it stands in the envelope; the text is
+never decoded and re-encoded, so signatures added later, by anyone, cover the same bytes and
+never disturb each other (spec.md §2.2). The element written is::
+
+    <Signature No="position" SN="signer certificate serial, lower-case hex">BASE64(DER)</Signature>
+
+A position can carry one signature; signing it twice is refused
+(:class:`~ezhifu.errors.PositionAlreadySigned`, OCX error 109/117, spec.md §7).
+
+Because the ``VoucherBody`` attributes lie outside the signature (spec.md §5.5), signing a body
+whose attributes disagree with the inner voucher is refused by default: the signer would
+otherwise vouch for a label it never signed.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from asn1crypto import x509
+
+from ezhifu.crypto.base import Signer
+from ezhifu.errors import EzhifuError, InvalidInput, PositionAlreadySigned, SigningError
+from ezhifu.sign.cms import OidStyle, Sm2SignatureOid, sign_detached
+
+if TYPE_CHECKING:
+    from ezhifu.document.envelope import Envelope, SignatureElement, VoucherBody
+
+__all__ = ["body_mismatches", "sign_body", "sign_envelope", "signed_bytes"]
+
+#: Envelope attribute -> (VoucherBody attribute name, inner voucher attribute name).
+_CONSISTENCY_FIELDS = (
+    ("AdmDivCode", "adm_div_code"),
+    ("StYear", "st_year"),
+    ("VtCode", "vt_code"),
+    ("VoucherNo", "voucher_no"),
+)
+
+
+def signed_bytes(body: VoucherBody) -> bytes:
+    """The bytes a ``<Signature>`` covers: the ``<Voucher>`` Base64 text, verbatim, as ASCII."""
+    text = body.voucher_b64
+    if not isinstance(text, str):
+        raise InvalidInput(
+            f"VoucherBody {body.voucher_no!r}: voucher_b64 must be str, not {type(text).__name__}"
+        )
+    try:
+        return text.encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(
+            f"VoucherBody {body.voucher_no!r}: <Voucher> text has a non-ASCII character "
+            f"at offset {exc.start}; it must be Base64"
+        ) from exc
+
+
+def body_mismatches(body: VoucherBody) -> list[str]:
+    """Differences between the unsigned envelope attributes and the signed inner voucher.
+
+    spec.md §5.5: ``AdmDivCode``, ``StYear``, ``VtCode`` and ``VoucherNo`` of the
+    ``VoucherBody`` are not signed; they must equal the same fields of the decoded voucher.
+    Raises the document layer's error when the inner voucher cannot be decoded.
+    """
+    voucher = body.voucher
+    out: list[str] = []
+    for xml_name, attr in _CONSISTENCY_FIELDS:
+        outer = getattr(body, attr)
+        inner = getattr(voucher, attr)
+        if (outer or "") != (inner or ""):
+            out.append(
+                f"envelope attribute {xml_name}={outer!r} differs from the signed voucher's "
+                f"{xml_name}={inner!r} (envelope attributes are not signed, spec.md §5.5)"
+            )
+    return out
+
+
+def _check_position(body: VoucherBody, position: str) -> None:
+    if not isinstance(position, str) or not position or position != position.strip():
+        raise InvalidInput(
+            f"signature position must be a non-empty name without surrounding blanks, got {position!r}"
+        )
+    taken = [s for s in body.signatures if s.no == position] + [s for s in body.stamps if s.no == position]
+    if taken:
+        raise PositionAlreadySigned(
+            f"VoucherBody {body.voucher_no!r}: position {position!r} is already signed or stamped"
+        )
+
+
+def _refuse_relabelled(body: VoucherBody) -> None:
+    try:
+        mismatches = body_mismatches(body)
+    except EzhifuError as exc:
+        raise SigningError(f"VoucherBody {body.voucher_no!r}: inner voucher cannot be read: {exc}") from exc
+    if mismatches:
+        raise SigningError(f"VoucherBody {body.voucher_no!r}: refusing to sign: " + "; ".join(mismatches))
+
+
+def sign_body(
+    body: VoucherBody,
+    signer: Signer,
+    position: str,
+    *,
+    signed_attributes: bool = False,
+    signing_time: datetime | None = None,
+    oid_style: OidStyle | None = None,
+    sm2_signature_oid: Sm2SignatureOid = "sm2-with-sm3",
+    chain: Sequence[x509.Certificate] = (),
+    check_consistency: bool = True,
+) -> SignatureElement:
+    """Sign ``body`` at ``position`` and append the new ``<Signature>`` to ``body.signatures``.
+
+    ``SN`` is the signer certificate's serial in lower-case hex (spec.md §5.3). The CMS
+    options are those of :func:`ezhifu.sign.cms.sign_detached` (default: no signed attributes,
+    GB/T 35275 OIDs for SM2, PKCS#7 OIDs for RSA). The Base64 text and the other signatures
+    are left untouched. Raises :class:`PositionAlreadySigned` when the position is taken and
+    :class:`SigningError` when ``check_consistency`` finds relabelled envelope attributes.
+    """
+    from ezhifu.document.envelope import SignatureElement
+
+    _check_position(body, position)
+    data = signed_bytes(body)
+    cert = signer.certificate
+    if cert is None:
+        raise SigningError(f"VoucherBody {body.voucher_no!r}: the signer has no certificate (needed for SN)")
+    if check_consistency:
+        _refuse_relabelled(body)
+    der = sign_detached(
+        data,
+        signer,
+        signed_attributes=signed_attributes,
+        signing_time=signing_time,
+        oid_style=oid_style,
+        sm2_signature_oid=sm2_signature_oid,
+        chain=chain,
+    )
+    element = SignatureElement(
+        no=position, sn=format(cert.serial_number, "x"), value=base64.b64encode(der).decode("ascii")
+    )
+    body.signatures.append(element)
+    return element
+
+
+def sign_envelope(
+    envelope: Envelope,
+    signer: Signer,
+    position: str,
+    *,
+    voucher_no: str | None = None,
+    signed_attributes: bool = False,
+    signing_time: datetime | None = None,
+    oid_style: OidStyle | None = None,
+    sm2_signature_oid: Sm2SignatureOid = "sm2-with-sm3",
+    chain: Sequence[x509.Certificate] = (),
+    check_consistency: bool = True,
+) -> list[SignatureElement]:
+    """Sign every body of ``envelope`` at ``position`` (or only the one whose ``VoucherNo``
+    attribute is ``voucher_no``). Returns the new elements, in body order.
+
+    All bodies are checked before any is signed, so a refusal leaves the envelope unchanged.
+    """
+    bodies = list(envelope.bodies)
+    if voucher_no is not None:
+        bodies = [b for b in bodies if b.voucher_no == voucher_no]
+        if not bodies:
+            raise InvalidInput(f"no VoucherBody with VoucherNo {voucher_no!r} in the envelope")
+    if not bodies:
+        raise InvalidInput("the envelope has no VoucherBody to sign")
+    for body in bodies:
+        _check_position(body, position)
+        signed_bytes(body)
+        if check_consistency:
+            _refuse_relabelled(body)
+    return [
+        sign_body(
+            body,
+            signer,
+            position,
+            signed_attributes=signed_attributes,
+            signing_time=signing_time,
+            oid_style=oid_style,
+            sm2_signature_oid=sm2_signature_oid,
+            chain=chain,
+            check_consistency=False,
+        )
+        for body in bodies
+    ]

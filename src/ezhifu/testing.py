@@ -1,0 +1,224 @@
+"""A throw-away PKI for tests and development. NOT for production use.
+
+:func:`make_pki` creates, in memory and in milliseconds, a root CA, optionally an intermediate
+CA, and a signing leaf certificate with its private key, for SM2 (SM2-with-SM3, default ID),
+RSA (SHA-256, PKCS#1 v1.5) or EC P-256 (ECDSA-SHA256)::
+
+    pki = make_pki("sm2", depth=3)
+    signer = pki.signer()                      # SoftwareSigner over the leaf key
+    cert, key = pki.issue_leaf("second signer")
+    paths = pki.write_pem(tmp_path)            # root.pem, intermediate.pem, leaf.pem, ...
+
+Keys are generated fresh on every call and never cached globally; scope fixtures if a test
+module needs the same PKI several times. ``"rsa1024"`` exists only to test weak-key policy:
+its signer is created with ``allow_weak=True``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from asn1crypto import pem, x509
+
+from ezhifu import keys as _keys
+from ezhifu.crypto.keytypes import PrivateKey
+from ezhifu.crypto.signer import SoftwareSigner
+from ezhifu.crypto.x509 import CertificateBuilder
+from ezhifu.errors import InvalidInput
+
+__all__ = ["PKI_KINDS", "TestPKI", "make_pki"]
+
+#: Key kinds :func:`make_pki` accepts.
+PKI_KINDS = ("sm2", "rsa2048", "rsa3072", "rsa1024", "p256")
+
+_CA_USAGE = ("key_cert_sign", "crl_sign")
+_DEFAULT_LEAF_USAGE = ("digital_signature", "non_repudiation")
+
+
+def _name(prefix: str, common_name: str) -> dict[str, str]:
+    return {"country_name": "CN", "organization_name": prefix, "common_name": common_name}
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in PKI_KINDS:
+        raise InvalidInput(f"PKI kind {kind!r} is not one of {', '.join(PKI_KINDS)}")
+
+
+@dataclass(frozen=True)
+class TestPKI:
+    """Certificates and keys from :func:`make_pki` (test and development only).
+
+    ``chain`` is leaf first and ends with the root: ``[leaf, intermediate, root]`` or
+    ``[leaf, root]``.
+    """
+
+    __test__ = False  # not a pytest test class despite the name
+
+    kind: str
+    root_cert: x509.Certificate
+    root_key: PrivateKey
+    intermediate_cert: x509.Certificate | None
+    intermediate_key: PrivateKey | None
+    leaf_cert: x509.Certificate
+    leaf_key: PrivateKey
+    subject_prefix: str = "ezhifu test"
+
+    @property
+    def chain(self) -> list[x509.Certificate]:
+        certs = [self.leaf_cert]
+        if self.intermediate_cert is not None:
+            certs.append(self.intermediate_cert)
+        certs.append(self.root_cert)
+        return certs
+
+    @property
+    def issuing_cert(self) -> x509.Certificate:
+        """The CA that issues leaves: the intermediate when there is one, else the root."""
+        return self.intermediate_cert if self.intermediate_cert is not None else self.root_cert
+
+    @property
+    def issuing_key(self) -> PrivateKey:
+        return self.intermediate_key if self.intermediate_key is not None else self.root_key
+
+    @property
+    def weak(self) -> bool:
+        return self.kind == "rsa1024"
+
+    def signer(self) -> SoftwareSigner:
+        """A SoftwareSigner over the leaf key and certificate."""
+        return SoftwareSigner(self.leaf_key, self.leaf_cert, allow_weak=self.weak)
+
+    def issue_leaf(
+        self,
+        common_name: str,
+        *,
+        kind: str | None = None,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+        key_usage: tuple[str, ...] | None = _DEFAULT_LEAF_USAGE,
+        extended_key_usage: tuple[str, ...] | None = None,
+    ) -> tuple[x509.Certificate, PrivateKey]:
+        """Issue one more end-entity certificate under the issuing CA; return (cert, key).
+
+        ``kind`` defaults to the PKI's kind (an SM2 CA may also certify an RSA key and so on).
+        """
+        key_kind = kind or self.kind
+        _check_kind(key_kind)
+        key = _keys.generate_private_key(key_kind)
+        ca_signer = SoftwareSigner(self.issuing_key, self.issuing_cert, allow_weak=self.weak)
+        cert = CertificateBuilder(
+            _name(self.subject_prefix, common_name),
+            key,
+            not_before=not_before,
+            not_after=not_after,
+            key_usage=key_usage,
+            extended_key_usage=extended_key_usage,
+        ).build(ca_signer, issuer=self.issuing_cert)
+        return cert, key
+
+    def write_pem(self, directory: str | Path) -> dict[str, Path]:
+        """Write PEM files into ``directory`` and return ``{file name: path}``.
+
+        Files: ``root.pem``, ``root.key.pem``, ``intermediate.pem`` and ``intermediate.key.pem``
+        (depth 3 only), ``leaf.pem``, ``leaf.key.pem`` (unencrypted PKCS#8) and ``chain.pem``
+        (leaf first, root last).
+        """
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        contents: dict[str, bytes] = {
+            "root.pem": pem.armor("CERTIFICATE", self.root_cert.dump()),
+            "root.key.pem": _keys.dump_private_key(self.root_key),
+            "leaf.pem": pem.armor("CERTIFICATE", self.leaf_cert.dump()),
+            "leaf.key.pem": _keys.dump_private_key(self.leaf_key),
+            "chain.pem": b"".join(pem.armor("CERTIFICATE", c.dump()) for c in self.chain),
+        }
+        if self.intermediate_cert is not None and self.intermediate_key is not None:
+            contents["intermediate.pem"] = pem.armor("CERTIFICATE", self.intermediate_cert.dump())
+            contents["intermediate.key.pem"] = _keys.dump_private_key(self.intermediate_key)
+        paths: dict[str, Path] = {}
+        for name, data in contents.items():
+            path = folder / name
+            path.write_bytes(data)
+            if name.endswith(".key.pem"):
+                path.chmod(0o600)
+            paths[name] = path
+        return paths
+
+
+def make_pki(
+    kind: str = "sm2",
+    *,
+    depth: int = 2,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    leaf_key_usage: tuple[str, ...] | None = _DEFAULT_LEAF_USAGE,
+    leaf_extended_key_usage: tuple[str, ...] | None = None,
+    subject_prefix: str = "ezhifu test",
+) -> TestPKI:
+    """Make a test PKI: root -> leaf (``depth=2``) or root -> intermediate -> leaf (``depth=3``).
+
+    ``not_before`` / ``not_after`` set the leaf's validity (default: an hour ago to a year
+    ahead); the CAs' validity always spans the leaf's, from a day before to ten years after,
+    so an expired or not-yet-valid leaf can be made under valid CAs. CAs carry a critical
+    basicConstraints ``cA`` and keyUsage ``keyCertSign, cRLSign``; the leaf carries
+    ``leaf_key_usage``. Test and development only.
+    """
+    _check_kind(kind)
+    if depth not in (2, 3):
+        raise InvalidInput(f"PKI depth must be 2 or 3, got {depth!r}")
+    now = datetime.now(UTC).replace(microsecond=0)
+    leaf_nb = not_before if not_before is not None else now - timedelta(hours=1)
+    leaf_na = not_after if not_after is not None else now + timedelta(days=365)
+    ca_nb = min(leaf_nb, now) - timedelta(days=1)
+    ca_na = max(leaf_na, now) + timedelta(days=3650)
+    weak = kind == "rsa1024"
+
+    root_key = _keys.generate_private_key(kind)
+    root_signer = SoftwareSigner(root_key, allow_weak=weak)
+    root_cert = CertificateBuilder(
+        _name(subject_prefix, f"{subject_prefix} root CA"),
+        root_key,
+        not_before=ca_nb,
+        not_after=ca_na,
+        is_ca=True,
+        key_usage=_CA_USAGE,
+    ).build(root_signer)
+
+    intermediate_cert: x509.Certificate | None = None
+    intermediate_key: PrivateKey | None = None
+    issuer_cert, issuer_key = root_cert, root_key
+    if depth == 3:
+        intermediate_key = _keys.generate_private_key(kind)
+        intermediate_cert = CertificateBuilder(
+            _name(subject_prefix, f"{subject_prefix} intermediate CA"),
+            intermediate_key,
+            not_before=ca_nb,
+            not_after=ca_na,
+            is_ca=True,
+            path_length=0,
+            key_usage=_CA_USAGE,
+        ).build(SoftwareSigner(root_key, root_cert, allow_weak=weak), issuer=root_cert)
+        issuer_cert, issuer_key = intermediate_cert, intermediate_key
+
+    leaf_key = _keys.generate_private_key(kind)
+    leaf_cert = CertificateBuilder(
+        _name(subject_prefix, f"{subject_prefix} signer"),
+        leaf_key,
+        not_before=leaf_nb,
+        not_after=leaf_na,
+        key_usage=leaf_key_usage,
+        extended_key_usage=leaf_extended_key_usage,
+    ).build(SoftwareSigner(issuer_key, issuer_cert, allow_weak=weak), issuer=issuer_cert)
+
+    return TestPKI(
+        kind=kind,
+        root_cert=root_cert,
+        root_key=root_key,
+        intermediate_cert=intermediate_cert,
+        intermediate_key=intermediate_key,
+        leaf_cert=leaf_cert,
+        leaf_key=leaf_key,
+        subject_prefix=subject_prefix,
+    )

@@ -1,0 +1,25 @@
+"""Types shared by the keystore tests (imported by conftest and the test modules)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from asn1crypto import x509
+
+from ezhifu.keystore.base import KeyStore
+
+
+@dataclass
+class Case:
+    """One backend holding one key, for the contract suite."""
+
+    backend: str
+    store: KeyStore
+    alias: str
+    kind: str
+    leaf: x509.Certificate
+    root: x509.Certificate
+    reopen: Callable[[str], KeyStore]  # open the same store again with the given secret
+    config: dict[str, Any]

@@ -1,0 +1,37 @@
+"""Fixtures for the seal tests: test PKIs (made at test time), tiny pictures, seals, vouchers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from seal_helpers import SealWorld
+
+from ezhifu.document.envelope import VoucherBody
+from ezhifu.document.samples import sample_voucher
+from ezhifu.testing import make_pki
+from ezhifu.trust import TrustStore
+
+OFDRW = Path(__file__).parents[1] / "conformance" / "ofdrw"
+
+
+@pytest.fixture(scope="session")
+def world() -> SealWorld:
+    maker = make_pki("sm2", subject_prefix="ezhifu seal maker")
+    holder = make_pki("sm2", subject_prefix="ezhifu seal holder")
+    return SealWorld(maker, holder, TrustStore([maker.root_cert, holder.root_cert]), datetime.now(UTC))
+
+
+@pytest.fixture
+def body_factory() -> Callable[[str], VoucherBody]:
+    def make(vt_code: str) -> VoucherBody:
+        return VoucherBody.from_voucher(sample_voucher(vt_code))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def ofdrw() -> Path:
+    return OFDRW

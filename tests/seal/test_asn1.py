@@ -1,0 +1,234 @@
+"""ASN.1 details: [0] tagging tolerance, the certListType CHOICE, version detection, pictures, and
+hypothesis round trips make -> parse."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from asn1crypto import core
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from seal_helpers import GIF_1X1, SealWorld, png_bytes
+
+from ezhifu.crypto.sm3 import hash_data
+from ezhifu.errors import SealFormatError
+from ezhifu.seal import asn1_v1, asn1_v4
+from ezhifu.seal.apply import holder_matches
+from ezhifu.seal.detect import SealKind, SealVersion, detect
+from ezhifu.seal.model import decode_v1_time_info, parse_seal
+from ezhifu.seal.picture import PictureError, export_picture, sniff_picture, validate_picture
+from ezhifu.seal.verify import verify_seal
+
+TOKEN = core.Sequence(contents=core.Integer(7).dump()).dump()
+
+
+@pytest.mark.parametrize(
+    "tlv",
+    [
+        core.OctetBitString(TOKEN).dump(),  # untagged
+        core.OctetBitString(TOKEN, explicit=0).dump(),  # [0] EXPLICIT (what ezhifu writes, ofdrw)
+        core.OctetBitString(TOKEN, implicit=0).dump(),  # [0] IMPLICIT
+    ],
+    ids=["untagged", "explicit", "implicit"],
+)
+def test_time_stamp_tagging_variants(tlv: bytes) -> None:
+    assert asn1_v4.decode_time_stamp(tlv) == TOKEN
+
+
+def _ext() -> asn1_v4.ExtensionDatas:
+    return asn1_v4.ExtensionDatas([{"extnID": "1.2.156.112600.7.3", "critical": True, "extnValue": b"v"}])
+
+
+@pytest.mark.parametrize(
+    "tlv",
+    [
+        _ext().dump(),
+        asn1_v4.ExtensionDatas(_ext().native, explicit=0).dump(),
+        asn1_v4.ExtensionDatas(_ext().native, implicit=0).dump(),
+        core.OctetString(_ext().dump()).dump(),
+        asn1_v4.ExtensionDatas(_ext().native, explicit=3).dump(),
+    ],
+    ids=["untagged", "explicit", "implicit", "octet-string", "explicit-3"],
+)
+def test_ext_datas_tagging_variants(tlv: bytes) -> None:
+    parsed = asn1_v4.decode_ext_datas(tlv)
+    assert parsed is not None
+    assert parsed.native == _ext().native
+
+
+def test_explicit_zero_matches_asn1crypto_explicit() -> None:
+    assert (
+        asn1_v4.explicit_zero(core.OctetBitString(TOKEN)).dump()
+        == core.OctetBitString(TOKEN, explicit=0).dump()
+    )
+
+
+def test_bad_tagging_is_a_format_error() -> None:
+    with pytest.raises(SealFormatError, match="timeStamp"):
+        asn1_v4.decode_time_stamp(core.Integer(1).dump())
+    with pytest.raises(SealFormatError, match="extDatas"):
+        asn1_v4.decode_ext_datas(core.Sequence(contents=core.Integer(1).dump()).dump())
+
+
+def _reseal_with_digests(world: SealWorld, digests: list[tuple[str, bytes]], list_type: int = 2) -> bytes:
+    """A v4 seal whose certList is certDigestList (certListType 2), signed by the maker."""
+    seal = parse_seal(world.seal("v4"))
+    info = asn1_v4.SES_SealInfo.load(seal.seal_info_bytes)
+    prop = info["property"]
+    new_prop = asn1_v4.SES_ESPropertyInfo(
+        {
+            "type": prop["type"].native,
+            "name": prop["name"].native,
+            "certListType": list_type,
+            "certList": asn1_v4.CertDigestList([{"type": t, "value": v} for t, v in digests]),
+            "createDate": prop["createDate"].native,
+            "validStart": prop["validStart"].native,
+            "validEnd": prop["validEnd"].native,
+        }
+    )
+    new_info = asn1_v4.SES_SealInfo(
+        {"header": info["header"], "esID": info["esID"], "property": new_prop, "picture": info["picture"]}
+    )
+    signer = world.maker.signer()
+    signature = signer.sign(new_info.dump())
+    return bytes(
+        asn1_v4.SESeal(
+            {
+                "eSealInfo": new_info,
+                "cert": seal.maker_cert,
+                "signAlgID": seal.algorithm_oid,
+                "signedValue": signature,
+            }
+        ).dump()
+    )
+
+
+def test_cert_list_type_2_dispatches_to_digests(world: SealWorld) -> None:
+    holder_der = world.holder.leaf_cert.dump()
+    der = _reseal_with_digests(world, [("SM3", hash_data("sm3", holder_der))])
+    seal = parse_seal(der)
+    assert seal.cert_list_type == 2
+    assert seal.holder_certs == ()
+    assert seal.holder_cert_digests == (("SM3", hash_data("sm3", holder_der)),)
+    assert holder_matches(seal, holder_der)
+    assert not holder_matches(seal, world.maker.leaf_cert.dump())
+    assert verify_seal(der, trust=world.trust).valid
+
+
+def test_cert_list_type_out_of_range_is_refused(world: SealWorld) -> None:
+    der = _reseal_with_digests(world, [("SM3", b"\x00" * 32)], list_type=3)
+    with pytest.raises(SealFormatError, match="certListType is 3"):
+        parse_seal(der)
+
+
+def test_detect_refuses_what_is_not_a_seal() -> None:
+    for data, message in [
+        (b"", "empty"),
+        (b"\x04\x01\x00", "SEQUENCE"),
+        (core.Sequence(contents=core.Integer(1).dump()).dump() + b"\x00", "trailing"),
+        (core.Sequence(contents=core.UTF8String("x").dump()).dump(), "neither"),
+        (b"\x30\x05\x02\x01", "malformed"),
+    ]:
+        with pytest.raises(SealFormatError, match=message):
+            detect(data)
+
+
+def test_detect_v1_signature_and_v1_header_version_11(world: SealWorld) -> None:
+    der = world.seal("v1")
+    assert detect(der) == (SealKind.SEAL, SealVersion.V1)
+    # GM/T 0031-2014 leaves the header version free (its example is 11): still v1 by element count.
+    seal = asn1_v1.SESeal.load(der)
+    assert seal["esealInfo"]["header"]["version"].native == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"260105083000Z", datetime(2026, 1, 5, 8, 30, tzinfo=UTC)),
+        (b"20260105083000Z", datetime(2026, 1, 5, 8, 30, tzinfo=UTC)),
+        (b"2026-01-05 08:30:00", datetime(2026, 1, 5, 8, 30, tzinfo=UTC)),  # ofdrw's v1 convention
+        (b"not a time", None),
+        (b"\x30\x00", None),
+    ],
+)
+def test_v1_time_info_variants(raw: bytes, expected: datetime | None) -> None:
+    assert decode_v1_time_info(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (png_bytes(), "PNG"),
+        (GIF_1X1, "GIF"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 16, "JPG"),
+        (b"BM" + b"\x00" * 40, "BMP"),
+        (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', "SVG"),
+        (b"<svg/>", "SVG"),
+        (b"PK\x03\x04" + b"\x00" * 26, "OFD"),
+        (b"hello", None),
+    ],
+)
+def test_picture_sniffing(data: bytes, kind: str | None) -> None:
+    assert sniff_picture(data) == kind
+
+
+def test_picture_validation_limits() -> None:
+    with pytest.raises(PictureError, match="empty"):
+        validate_picture(b"")
+    with pytest.raises(PictureError, match="limit"):
+        validate_picture(b"GIF89a" + b"\x00" * (3 * 1024 * 1024))
+    with pytest.raises(PictureError, match="not one of"):
+        validate_picture(GIF_1X1, "TIFF")
+    assert validate_picture(b"\xff\xd8\xff\xe0", "jpeg") == "JPG"
+
+
+def test_export_picture(world: SealWorld) -> None:
+    image = export_picture(parse_seal(world.seal("v4", picture=GIF_1X1)))
+    assert (image.type, image.mime, image.extension, image.data) == ("GIF", "image/gif", "gif", GIF_1X1)
+    assert (image.width_mm, image.height_mm) == (42, 42)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    version=st.sampled_from(["v1", "v4"]),
+    seal_id=st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=40),
+    name=st.text(min_size=1, max_size=30).filter(lambda s: s.strip() != ""),
+    seal_type=st.integers(min_value=0, max_value=2**31),
+    width=st.integers(min_value=1, max_value=1000),
+    height=st.integers(min_value=1, max_value=1000),
+    days=st.integers(min_value=1, max_value=3650),
+    pixels=st.integers(min_value=1, max_value=8),
+)
+def test_make_parse_round_trip(
+    world: SealWorld,
+    version: str,
+    seal_id: str,
+    name: str,
+    seal_type: int,
+    width: int,
+    height: int,
+    days: int,
+    pixels: int,
+) -> None:
+    start = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+    picture = png_bytes(pixels, pixels)
+    der = world.seal(
+        version,
+        seal_id=seal_id,
+        name=name,
+        seal_type=seal_type,
+        width_mm=width,
+        height_mm=height,
+        valid_from=start,
+        valid_to=start + timedelta(days=days),
+        created=start,
+        picture=picture,
+    )
+    seal = parse_seal(der)
+    assert seal.dump() == der
+    assert (seal.seal_id, seal.name, seal.seal_type) == (seal_id, name, seal_type)
+    assert (seal.picture.width_mm, seal.picture.height_mm, seal.picture.data) == (width, height, picture)
+    assert (seal.valid_from, seal.valid_to, seal.created) == (start, start + timedelta(days=days), start)
+    assert seal.holder_certs == (world.holder.leaf_cert.dump(),)
+    assert verify_seal(der, trust=world.trust, at=start + timedelta(hours=1)).valid
