@@ -109,8 +109,10 @@ def bench_gmssl(message: bytes, rounds: int) -> tuple[float, float]:
     sm2.use_provider("openssl")
     key = sm2.SM2PrivateKey.generate()
     point = key.public_key().encoded_point
-    # gmssl lstrip("04")s a prefixed key (corrupting X that starts with 0 or 4): pass X||Y only.
     crypt = gm.CryptSM2(private_key=f"{key.private_value:064x}", public_key=point[1:].hex())
+    # gmssl lstrip("04")s any key starting with "04" (also an unprefixed X beginning with 04):
+    # set the 128-hex X||Y directly.
+    crypt.public_key = point[1:].hex()
 
     def sign() -> str:
         k = f"{secrets.randbelow(sm2.SM2_N - 1) + 1:064x}"  # gmssl's own default k uses `random`

@@ -27,6 +27,7 @@ import tempfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TypedDict
 
 from ezhifu.crypto import SoftwareSigner
 from ezhifu.demo import seal_picture_png
@@ -40,7 +41,7 @@ from ezhifu.flow.reconciliation import (
     entries_from_records,
     statement_entries,
 )
-from ezhifu.flow.status import RecordKey, State
+from ezhifu.flow.status import RecordKey
 from ezhifu.flow.store import SQLiteStore
 from ezhifu.flow.transport import DropFolderTransport
 from ezhifu.seal.apply import apply_seal
@@ -58,6 +59,11 @@ PARTIES = {
 }
 
 
+class Ids(TypedDict):
+    adm_div_code: str
+    st_year: str
+
+
 def build(workdir: Path) -> dict[str, VoucherLibrary]:
     """The PKI, the seals and one library per party, wired over a drop folder."""
     pki = make_pki("sm2")
@@ -70,6 +76,7 @@ def build(workdir: Path) -> dict[str, VoucherLibrary]:
 
     signers: dict[str, SoftwareSigner] = {}
     seals: dict[str, bytes] = {}
+    picture = seal_picture_png()
     for i, (party, (_, name, _)) in enumerate(PARTIES.items()):
         cert, key = pki.issue_leaf(f"{name} ({party})")
         signers[party] = SoftwareSigner(key, cert)
@@ -80,7 +87,7 @@ def build(workdir: Path) -> dict[str, VoucherLibrary]:
             valid_from=now - timedelta(days=1),
             valid_to=now + timedelta(days=365),
             holder_certs=[cert],
-            picture=seal_picture_png(),
+            picture=picture,
             width_mm=40,
             height_mm=40,
             version="v4",
@@ -117,9 +124,8 @@ def build(workdir: Path) -> dict[str, VoucherLibrary]:
 def show(lib: VoucherLibrary, key: RecordKey, step: str) -> None:
     code, meaning = lib.status(key)
     kind = "回单" if key.voucher_flag == "1" else "发送单"
-    print(
-        f"  [{lib.party.name:4}] {key.vt_code} {kind} {key.voucher_no:<22} {step:<28} {int(code):>3}  {meaning}"
-    )
+    who = f"[{lib.party.name}]"
+    print(f"  {who:<7} {key.vt_code} {kind} {key.voucher_no:<22} {step:<28} {int(code):>3}  {meaning}")
 
 
 def pump(libraries: dict[str, VoucherLibrary]) -> None:
@@ -149,7 +155,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ezhifu-three-parties-") as tmp:
         libs = build(Path(tmp))
         fin, bank, pbc = libs["finance"], libs["bank"], libs["pbc"]
-        ids = {"adm_div_code": ADM, "st_year": YEAR}
+        ids: Ids = {"adm_div_code": ADM, "st_year": YEAR}
         day = date(2024, 5, 6)
 
         print("1. 5201 财政直接支付凭证: 财政 -> 代理银行, and its receipt")
@@ -162,9 +168,8 @@ def main() -> int:
         pump(libs)
         show(fin, out_key("5201", no), "bank accepted it")
         envelope = bank.read("5201", **ids)
-        print(
-            f"      bank readVoucherAgain: {len(envelope.bodies) if envelope else 0} voucher(s) not yet signed in"
-        )
+        unread = len(envelope.bodies) if envelope else 0
+        print(f"      bank readVoucherAgain: {unread} voucher(s) not yet signed in")
         bank.confirm("5201", [no], **ids)
         pump(libs)
         show(fin, out_key("5201", no), "bank signed it in (签收)")
@@ -240,7 +245,7 @@ def main() -> int:
         cleared = pbc.records(
             direction="in", voucher_flag="0", vt_code="2301", date_from="20240501", date_to="20240531"
         )
-        for party, suffix, answer_vt in (("bank", "B", "2507"), ("finance", "F", "5507")):
+        for party, suffix in (("bank", "B"), ("finance", "F")):
             statement = build_statement(
                 entries_from_records(cleared),
                 voucher_no=f"3507202405{suffix}",

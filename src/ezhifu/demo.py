@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ezhifu.errors import EzhifuError
 
@@ -219,8 +219,8 @@ def _run(
         record(
             "test PKI and keystore",
             True,
-            f"SM2 root -> signer '{pki.leaf_cert.subject.human_friendly}', seal maker; "
-            f"memory keystore alias {_SIGNER_ALIAS!r}",
+            f"SM2 root -> signer {_common_name(pki.leaf_cert)!r}, seal maker "
+            f"{_common_name(maker_cert)!r}; memory keystore alias {_SIGNER_ALIAS!r}",
         )
 
         # 2. Voucher and envelope.
@@ -284,6 +284,10 @@ def _run(
     )
     result.html_path = html_path
     record("HTML view written", True, str(html_path))
+
+
+def _common_name(cert: Any) -> str:
+    return str(cert.subject.native.get("common_name", cert.subject.human_friendly))
 
 
 def _pem(der: bytes) -> bytes:

@@ -32,6 +32,7 @@ SM2 certificate signatures are checked with the GM/T 0009-2012 clause 10 default
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -51,6 +52,7 @@ __all__ = [
     "TrustStore",
     "VerifyPolicy",
     "certificate_label",
+    "same_name",
     "validate_chain",
 ]
 
@@ -83,6 +85,23 @@ _SIG_OID_DIGEST.update(
 )
 
 _MAX_PATH = 8
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_key(der: bytes) -> str:
+    """RFC 5280 clause 7.1 comparison key of a DER Name (asn1crypto's LDAP string prep)."""
+    return str(x509.Name.load(der).hashable)
+
+
+def same_name(a: x509.Name, b: x509.Name) -> bool:
+    """RFC 5280 clause 7.1 name equality: byte-equal DER, or equal after string preparation.
+
+    The prepared form is cached by DER, because chain building compares the same few names
+    many times and the preparation is comparatively slow.
+    """
+    da = a.dump()
+    db = b.dump()
+    return bool(da == db or _name_key(da) == _name_key(db))
 
 
 def certificate_label(cert: x509.Certificate) -> str:
@@ -228,7 +247,10 @@ class TrustStore:
                 data = p.read_bytes()
             except OSError as exc:
                 raise ConfigurationError(f"cannot read trust file {p}: {exc.strerror or exc}") from exc
-            store = store.merge(cls.from_pem_bytes(data, source=str(p)))
+            try:
+                store = store.merge(cls.from_pem_bytes(data, source=str(p)))
+            except CertificateError as exc:
+                raise ConfigurationError(f"trust file {exc}") from exc
         return store
 
     def merge(self, other: TrustStore) -> TrustStore:
@@ -397,7 +419,7 @@ def _crl_refusal(
         try:
             crl = asn1_crl.CertificateList.load(der, strict=True)
             tbs = crl["tbs_cert_list"]
-            if tbs["issuer"] != issuer.subject:
+            if not same_name(tbs["issuer"], issuer.subject):
                 continue
             digest = _sig_digest(crl)
             if digest is None:
@@ -487,7 +509,11 @@ def validate_chain(
         if len(path) > _MAX_PATH:
             best.append((len(path), f"certificate path longer than {_MAX_PATH}", path))
             return None
-        named = [c for c in candidates if c.subject == current.issuer and not any(_same(c, p) for p in path)]
+        named = [
+            c
+            for c in candidates
+            if same_name(c.subject, current.issuer) and not any(_same(c, p) for p in path)
+        ]
         if not named:
             best.append(
                 (
@@ -518,7 +544,7 @@ def validate_chain(
                 continue
             if trust.is_root(issuer):
                 return ChainResult(True, None, new_path)
-            if issuer.self_signed != "no" and issuer.subject == issuer.issuer:
+            if issuer.self_signed != "no" and same_name(issuer.subject, issuer.issuer):
                 best.append(
                     (
                         len(new_path),
@@ -556,7 +582,7 @@ def _link_refusal(
     refusal = policy.digest_refusal(digest, what=f"certificate {certificate_label(cert)} signature digest")
     if refusal is not None:
         return refusal
-    intermediates_below = sum(1 for c in path[1:-1] if c.subject != c.issuer)
+    intermediates_below = sum(1 for c in path[1:-1] if not same_name(c.subject, c.issuer))
     return (
         policy.key_refusal(issuer, role="issuer")
         or _check_validity(issuer, at, policy.clock_skew, role="issuer")

@@ -204,6 +204,7 @@ def openssl_keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
     # ecparam -genkey writes an "EC PARAMETERS" block before the key.
     run_openssl("ecparam", "-name", "prime256v1", "-genkey", "-out", out("p256.ecparam.pem"))
+    run_openssl("ecparam", "-name", "SM2", "-genkey", "-out", out("sm2.ecparam.pem"))
     return files
 
 

@@ -5,8 +5,8 @@
   distid:...` in both directions (interop.md). Without distid OpenSSL 3.0 uses the empty ID; such a
   signature must fail under the default ID (backends.md §2).
 * The `gmssl` package (duanhongyi/gmssl, pure Python) as a further independent check, never as
-  a backend. Its public key is passed as the 128-hex X||Y without "04" because gmssl
-  `lstrip("04")`s a prefixed key (backends.md §2), and its nonce is passed from `secrets`.
+  a backend. Its public key is set as the 128-hex X||Y without "04" because gmssl
+  `lstrip("04")`s a key starting with "04" (backends.md §2), and its nonce comes from `secrets`.
 """
 
 from __future__ import annotations
@@ -109,7 +109,11 @@ def test_openssl_empty_id_signature_fails_with_default_id(
 
 def _gmssl(private_value: int | None, point: bytes) -> gmssl_sm2.CryptSM2:
     private_hex = f"{private_value:064x}" if private_value is not None else None
-    return gmssl_sm2.CryptSM2(private_key=private_hex, public_key=point[1:].hex())
+    crypt = gmssl_sm2.CryptSM2(private_key=private_hex, public_key=point[1:].hex())
+    # gmssl's constructor lstrip("04")s any key *starting with* "04", which also hits an
+    # unprefixed X||Y whose X begins with hex 04 (1 key in 256): set the attribute directly.
+    crypt.public_key = point[1:].hex()
+    return crypt
 
 
 def test_gmssl_verifies_ezhifu_signatures(each_provider: str) -> None:

@@ -137,3 +137,44 @@ def test_openssl_provider_reports_its_library() -> None:
     provider = _sm2_openssl.load_provider()
     assert provider.version.startswith("OpenSSL 3.")
     assert "libcrypto" in provider._lib.path
+
+
+def test_unexpected_loader_error_also_falls_back(fresh_state: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    def crashing_loader() -> _sm2_openssl._Lib:
+        raise OSError("simulated: cannot map libcrypto")
+
+    monkeypatch.setattr(_sm2_openssl, "_loaded", None)
+    monkeypatch.setattr(_sm2_openssl, "_load_lib", crashing_loader)
+    assert sm2.active_provider() == "python"
+    reason = sm2.available_providers()["openssl"]
+    assert reason is not None and "OSError while loading: simulated" in reason
+
+
+def test_deterministic_signing_warns_even_with_openssl(
+    fresh_state: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """deterministic=True always runs the Python arithmetic, so it carries the same warning."""
+    monkeypatch.setattr(_sm2_python, "_warned", False)
+    sm2.use_provider("openssl")
+    key = sm2.SM2PrivateKey.generate()
+    with pytest.warns(_sm2_python.NonConstantTimeWarning, match="not constant-time"):
+        signature = key.sign(b"m", deterministic=True)
+    key.public_key().verify(signature, b"m")
+
+
+def test_concurrent_use_of_one_key(fresh_state: None) -> None:
+    """One key object signed and verified from several threads (shared cached EVP_PKEY)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sm2.use_provider("openssl")
+    key = sm2.SM2PrivateKey.generate()
+    public = sm2.SM2PublicKey.from_encoded_point(key.public_key().encoded_point)
+
+    def work(index: int) -> int:
+        for j in range(25):
+            message = b"%d-%d" % (index, j)
+            public.verify(key.sign(message, uid=b"thread-%d" % index), message, uid=b"thread-%d" % index)
+        return index
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert sorted(pool.map(work, range(8))) == list(range(8))

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from doc_support import ALL_TYPES, VT_CODES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,8 +22,6 @@ from ezhifu.document.models import (
 )
 from ezhifu.document.samples import sample_voucher
 from ezhifu.errors import InvalidInput
-
-from doc_support import ALL_TYPES, VT_CODES
 
 GBK_DECL = b'<?xml version="1.0" encoding="GBK"?>\n'
 
@@ -74,7 +73,9 @@ def test_typed_accessors() -> None:
     assert voucher.typed("XPayDate") is None  # empty X-field
     amount = voucher.details[0].amount("PayAmt")
     assert isinstance(amount, Decimal) and amount.as_tuple().exponent == -2
-    assert voucher.detail_sum() == sum((d.amount("PayAmt") or Decimal(0) for d in voucher.details), Decimal(0))
+    assert voucher.detail_sum() == sum(
+        (d.amount("PayAmt") or Decimal(0) for d in voucher.details), Decimal(0)
+    )
     assert "XPayAmt" in voucher.x_fields and "PayAmt" not in voucher.x_fields
 
 
@@ -131,7 +132,10 @@ def test_replace_refuses_unknown_field_rounding_and_type_change() -> None:
 
 
 def test_replace_inserts_missing_known_field_at_its_place() -> None:
-    xml = GBK_DECL + b"<Voucher><AdmDivCode>420000</AdmDivCode><VtCode>5201</VtCode><PayAmt>1.00</PayAmt></Voucher>"
+    xml = (
+        GBK_DECL
+        + b"<Voucher><AdmDivCode>420000</AdmDivCode><VtCode>5201</VtCode><PayAmt>1.00</PayAmt></Voucher>"
+    )
     voucher = Voucher.from_xml(xml)
     changed = voucher.replace(StYear="2024", Hold2="x")
     assert changed.field_names == ("AdmDivCode", "StYear", "VtCode", "PayAmt", "Hold2")
@@ -191,7 +195,9 @@ def test_typed_class_refuses_other_vtcode() -> None:
     assert voucher_class("0000") is Voucher
 
 
-@pytest.mark.parametrize("text", ["12.345", "1.5", "+1.00", " 1.00", "1,00", "１.００", "1e2", "", "-.50", "NaN"])
+@pytest.mark.parametrize(
+    "text", ["12.345", "1.5", "+1.00", " 1.00", "1,00", "１.００", "1e2", "", "-.50", "NaN"]
+)
 def test_amount_grammar_is_strict(text: str) -> None:
     with pytest.raises(InvalidInput):
         parse_amount(text)
@@ -227,10 +233,16 @@ _pairs = st.lists(st.tuples(_names, _values), max_size=12, unique_by=lambda p: p
 
 @settings(max_examples=60, deadline=None)
 @given(header=_pairs, rows=st.lists(_pairs, max_size=4), position=st.integers(min_value=0, max_value=12))
-def test_property_model_xml_model(header: list[tuple[str, str]], rows: list[list[tuple[str, str]]], position: int) -> None:
+def test_property_model_xml_model(
+    header: list[tuple[str, str]], rows: list[list[tuple[str, str]]], position: int
+) -> None:
     fields = [("VtCode", "7777"), *[(n, v) for n, v in header if n != "VtCode"]]
-    voucher = Voucher(fields, [Detail(r) for r in rows], detail_list=bool(rows) or position % 2 == 0,
-                      detail_index=min(position, len(fields)))
+    voucher = Voucher(
+        fields,
+        [Detail(r) for r in rows],
+        detail_list=bool(rows) or position % 2 == 0,
+        detail_index=min(position, len(fields)),
+    )
     again = Voucher.from_xml(voucher.to_xml())
     assert again == voucher
 

@@ -158,9 +158,7 @@ def test_write_envelope_html(tmp_path: Path, demo: tuple[bytes, EnvelopeResult])
 
 
 _HOSTILE = st.lists(
-    st.sampled_from(
-        [*"<>&\"'/=; ()`财", "<script>", "</td>", "<img src=x onerror=", "javascript:", "&amp;"]
-    ),
+    st.sampled_from([*"<>&\"'/=; ()`财", "<script>", "</td>", "<img src=x onerror=", "javascript:", "&amp;"]),
     min_size=1,
     max_size=20,
 ).map("".join)
@@ -181,3 +179,26 @@ def test_any_voucher_text_stays_text(name: str, summary: str, reason: str) -> No
     text = page.text_content()
     for value in (voucher.get("AgencyName"), voucher.get("PaySummaryName"), reason):
         assert value is not None and value in text
+
+
+def test_vendor_stamp_picture_is_shown() -> None:
+    """The 2024 vendor stamp (spec.md §5.4) carries its image in its own seal layout."""
+    from ezhifu.crypto import SoftwareSigner
+    from ezhifu.crypto.base import SignatureAlgorithm
+    from ezhifu.seal.vendor import apply_vendor_stamp, build_vendor_seal
+    from ezhifu.testing import make_pki
+
+    pki = make_pki("rsa1024", subject_prefix="ezhifu vendor view test")
+    signer = SoftwareSigner(
+        pki.leaf_key, pki.leaf_cert, algorithm=SignatureAlgorithm.RSA_SHA1, allow_weak=True
+    )
+    picture = seal_picture_png(size=64)
+    seal = build_vendor_seal(
+        signer, seal_id="3f38e4aaee0c2acb3f38e4aaee0c2acb", name="支付测试印章", image=picture
+    )
+    body = VoucherBody.from_voucher(sample_voucher("5214"))
+    stamp = apply_vendor_stamp(body, seal, signer, "cz_dwgz")
+    image = stamp_picture(stamp)
+    assert image is not None and image.type == "PNG" and image.data == picture
+    (img,) = _page(render_envelope_html(Envelope.build([body]))).xpath("//img")
+    assert img.get("src") == "data:image/png;base64," + base64.b64encode(picture).decode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from asn1crypto import core
@@ -24,6 +24,7 @@ from ezhifu.seal.apply import (
     voucher_data,
 )
 from ezhifu.seal.detect import SealVersion, detect_version
+from ezhifu.seal.make import make_seal
 from ezhifu.seal.model import parse_seal, parse_signature
 from ezhifu.seal.verify import verify_seal, verify_stamp
 from ezhifu.trust import TrustStore
@@ -347,3 +348,39 @@ def test_v4_seal_is_signed_over_seal_info_only(world: SealWorld) -> None:
     seal_v1 = parse_seal(world.seal("v1"))
     inner = core.Sequence.load(seal_v1.signed_bytes)
     assert inner.contents.startswith(seal_v1.seal_info_bytes)
+
+
+def test_rsa_seal_uses_the_signature_digest_for_data_hash(body_factory: BodyFactory) -> None:
+    """GM/T 0031-2014 clause 6.2.1 allows RSA: dataHash then uses the RSA signature's digest (SHA-256)."""
+    from ezhifu.crypto.sm3 import hash_data
+    from ezhifu.testing import make_pki
+
+    maker, holder = make_pki("rsa2048"), make_pki("rsa2048")
+    world = SealWorld(maker, holder, TrustStore([maker.root_cert, holder.root_cert]), datetime.now(UTC))
+    body = body_factory("5201")
+    stamp = apply_seal(body, world.seal("v4"), holder.signer(), "cz_dwgz")
+    sig = parse_signature(stamp_der(stamp))
+    assert sig.algorithm_oid == "1.2.840.113549.1.1.11"
+    assert sig.data_hash == hash_data("sha256", voucher_data(body))
+    result = verify_stamp(body, stamp, trust=world.trust)
+    assert result.valid, result.reason
+    assert result.digest_algorithm == "sha256"
+
+
+def test_ecdsa_signer_is_refused_by_the_seal_hash_rule(world: SealWorld) -> None:
+    from ezhifu.crypto import SoftwareSigner
+    from ezhifu.errors import UnsupportedAlgorithm
+
+    cert, key = world.maker.issue_leaf("ezhifu p256 maker", kind="p256")
+    with pytest.raises(UnsupportedAlgorithm, match=r"clause 6\.2\.1"):
+        make_seal(
+            SoftwareSigner(key, cert),
+            seal_id="X",
+            name="X",
+            valid_from=world.now,
+            valid_to=world.now + timedelta(days=1),
+            holder_certs=[cert],
+            picture=GIF_1X1,
+            width_mm=40,
+            height_mm=40,
+        )

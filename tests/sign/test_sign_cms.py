@@ -318,19 +318,23 @@ def test_random_bytes_never_raise(rsa_pki: TestPKI, blob: bytes) -> None:
     assert not result.valid and result.reason
 
 
+@pytest.fixture(scope="module")
+def rsa_cms(rsa_pki: TestPKI) -> bytes:
+    return sign_detached(DATA, rsa_pki.signer())
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(position=st.integers(min_value=0), bit=st.integers(min_value=0, max_value=7))
-def test_bit_flips_never_raise_and_never_pass_silently(rsa_pki: TestPKI, position: int, bit: int) -> None:
+def test_bit_flips_never_raise_and_never_pass_silently(
+    rsa_pki: TestPKI, rsa_cms: bytes, position: int, bit: int
+) -> None:
     trust = TrustStore(roots=[rsa_pki.root_cert])
-    der = bytearray(_SIGNED_FOR_FLIPS.setdefault(id(rsa_pki), sign_detached(DATA, rsa_pki.signer())))
+    der = bytearray(rsa_cms)
     der[position % len(der)] ^= 1 << bit
     result = verify_detached(bytes(der), DATA, trust=trust)
     # A flip may land in a part no check depends on (e.g. an unused bit of a certificate
     # extension), so validity is possible; but the verdict is always explained.
     assert result.valid or result.reason
-
-
-_SIGNED_FOR_FLIPS: dict[int, bytes] = {}
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -340,3 +344,15 @@ def test_round_trip_property(rsa_pki: TestPKI, data: bytes, attrs: bool) -> None
     der = sign_detached(data, rsa_pki.signer(), signed_attributes=attrs)
     assert verify_detached(der, data, trust=trust).valid
     assert not verify_detached(der, data + b"\n", trust=trust).intact
+
+
+def test_signing_time_after_2049_uses_generalized_time(rsa_pki: TestPKI) -> None:
+    """RFC 5652 clause 11.3: UTCTime up to 2049, GeneralizedTime from 2050."""
+    when = datetime(2051, 3, 4, 5, 6, 7, tzinfo=UTC)
+    der = sign_detached(DATA, rsa_pki.signer(), signed_attributes=True, signing_time=when)
+    attrs = _signed_data(der)["signer_infos"][0]["signed_attrs"]
+    (time_attr,) = [a for a in attrs if a["type"].native == "signing_time"]
+    assert time_attr["values"][0].name == "generalized_time"
+    policy = VerifyPolicy(check_signing_time=False)
+    result = verify_detached(der, DATA, trust=TrustStore(roots=[rsa_pki.root_cert]), policy=policy)
+    assert result.valid and result.signing_time == when

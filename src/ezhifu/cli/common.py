@@ -15,6 +15,7 @@ Every verb uses the same conventions so the tool reads as one:
 from __future__ import annotations
 
 import json
+import os
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -110,6 +111,13 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            # The reader went away (``ezhifu ... | head``): nothing left to tell it. Point stdout
+            # at /dev/null so the interpreter's final flush does not fail again (Python docs,
+            # "Note on SIGPIPE").
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(EXIT_FAILED)
         except ConfigurationError as exc:
             if is_verbose():
                 raise

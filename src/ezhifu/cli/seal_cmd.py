@@ -25,7 +25,7 @@ import click
 
 from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
-from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput
+from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput, SealFormatError
 from ezhifu.keys import load_certificates
 from ezhifu.seal.detect import SealKind, SealVersion, detect
 from ezhifu.trust import TrustStore
@@ -51,7 +51,7 @@ def _read_blob(path: Path) -> bytes:
     try:
         return base64.b64decode(b"".join(data.split()), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InvalidInput(f"{path}: neither DER nor Base64 of DER") from exc
+        raise SealFormatError(f"{path}: neither DER nor Base64 of DER") from exc
 
 
 @click.group(name="seal")

@@ -43,6 +43,7 @@ __all__ = [
     "sign_deterministic",
     "sign_with_nonce",
     "verify_digest",
+    "warn_not_constant_time",
 ]
 
 _Jac = tuple[int, int, int]
@@ -368,7 +369,8 @@ _warned = False
 _warn_lock = threading.Lock()
 
 
-def _warn_once() -> None:
+def warn_not_constant_time(stacklevel: int = 4) -> None:
+    """Emit :class:`NonConstantTimeWarning` the first time this process signs in Python."""
     global _warned
     if _warned:
         return
@@ -380,7 +382,7 @@ def _warn_once() -> None:
         "ezhifu is signing with the pure-Python SM2 provider, which is not constant-time "
         "(nonce and key timing can leak); use the OpenSSL provider for production signing",
         NonConstantTimeWarning,
-        stacklevel=4,
+        stacklevel=stacklevel,
     )
 
 
@@ -410,7 +412,7 @@ class PythonProvider:
     def sign(self, handle: object, message: bytes, uid: bytes) -> bytes:
         if not isinstance(handle, _PrivateHandle):
             raise SigningError("internal error: not a python-provider SM2 private key handle")
-        _warn_once()
+        warn_not_constant_time()
         curve = SM2_CURVE
         n = curve.n
         e = int.from_bytes(sm3(curve.z_value(uid, handle.x, handle.y) + message), "big")

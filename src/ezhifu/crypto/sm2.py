@@ -363,7 +363,9 @@ def _openssl() -> _Provider:
             return _sm2_openssl.load_provider()
         except ProviderUnavailable as exc:
             _openssl_error = str(exc)
-            raise ProviderUnavailable(f"SM2 provider 'openssl' is unavailable: {exc}") from exc
+        except Exception as exc:  # an unexpected ctypes/loader failure must not break "auto"
+            _openssl_error = f"{type(exc).__name__} while loading: {exc}"
+        raise ProviderUnavailable(f"SM2 provider 'openssl' is unavailable: {_openssl_error}")
 
 
 def _resolve(choice: str, origin: str) -> _Provider:
@@ -681,6 +683,7 @@ class SM2PrivateKey:
         if deterministic:
             from ezhifu.crypto import _sm2_python
 
+            _sm2_python.warn_not_constant_time(stacklevel=3)  # point at our caller
             e = _e_value(self.public_key(), uid, message)
             r, s = _sm2_python.sign_deterministic(SM2_CURVE, self._d, e)
             return rs_to_der(r, s)

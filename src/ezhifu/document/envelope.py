@@ -349,7 +349,7 @@ def _item(parent: etree._Element, tag: str, no: str, sn: str, value: str) -> Non
 
 def _only_elements(element: etree._Element, where: str) -> None:
     pieces = [element.text or ""] + [child.tail or "" for child in element]
-    if any(p.strip() for p in pieces):
+    if "".join(pieces).strip():
         raise InvalidInput(f"{where} (line {element.sourceline}): text between elements is not allowed")
 
 

@@ -20,13 +20,14 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from lxml import etree
 
 from ezhifu.document import fields as _fields
 from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, FieldDef, VoucherSpec
-from ezhifu.document.xmlparse import element_text, parse_xml
+from ezhifu.document.xmlparse import parse_xml
 from ezhifu.errors import InvalidInput
 
 __all__ = [
@@ -126,11 +127,16 @@ def _typed(text: str, definition: FieldDef | None, where: str) -> str | Decimal 
     return text
 
 
+@lru_cache(maxsize=4096)
+def _valid_name(name: str) -> bool:
+    return _NAME.fullmatch(name) is not None
+
+
 def _check_pairs(pairs: Iterable[tuple[str, str]], where: str) -> tuple[tuple[str, str], ...]:
     out = tuple(pairs)
     seen: set[str] = set()
     for name, value in out:
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
+        if not isinstance(name, str) or not _valid_name(name):
             raise InvalidInput(f"{where}: {name!r} is not a valid element name")
         if not isinstance(value, str):
             raise InvalidInput(f"{where}/{name}: value must be a string, got {type(value).__name__}")
@@ -528,22 +534,24 @@ class Voucher:
 def _no_text(element: etree._Element, what: str, path: str) -> None:
     """Container elements hold elements only: refuse text between them (mixed content)."""
     pieces = [element.text or ""] + [child.tail or "" for child in element]
-    if any(p.strip() for p in pieces):
+    if "".join(pieces).strip():
         raise InvalidInput(f"{what}: text is not allowed directly inside {path} (line {element.sourceline})")
 
 
 def _leaf(child: etree._Element, what: str, path: str) -> tuple[str, str]:
-    if not isinstance(child.tag, str) or child.tag.startswith("{"):
-        raise InvalidInput(
-            f"{what}: namespaced element {child.tag!r} at line {child.sourceline} is not allowed"
-        )
+    """A leaf field: text only (no child markup, no attributes), no namespace."""
+    tag = child.tag
+    if not isinstance(tag, str) or tag[:1] == "{":
+        raise InvalidInput(f"{what}: namespaced element {tag!r} at line {child.sourceline} refused")
+    if len(child):
+        raise InvalidInput(f"{what}: <{path}> at line {child.sourceline} must hold text only")
     if child.attrib:
         raise InvalidInput(f"{what}: attributes on {path} at line {child.sourceline} are not allowed")
-    return child.tag, element_text(child, where=path)
+    return tag, child.text or ""
 
 
 def _leaf_pairs(row: etree._Element, what: str, path: str) -> list[tuple[str, str]]:
-    pairs = [_leaf(child, what, f"{path}/{child.tag}") for child in row if isinstance(child.tag, str)]
+    pairs = [_leaf(child, what, path) for child in row.iterchildren(etree.Element)]
     _no_duplicates(pairs, what, path, row)
     return pairs
 

@@ -612,12 +612,14 @@ def validate(
     schema_version: str | None = None,
     *,
     source: str | None = None,
+    engine: Engine = "auto",
 ) -> None:
     """Raise :class:`~ezhifu.errors.SchemaValidationError` carrying every issue, if any.
 
-    ``source`` (a file name) is put into the error and its issues for messages.
+    ``source`` (a file name) is put into the error and its issues for messages; ``engine``
+    as for :func:`iter_errors`.
     """
-    issues = list(iter_errors(data, schema_version))
+    issues = list(iter_errors(data, schema_version, engine=engine))
     if issues:
         if source is not None:
             issues = [ValidationIssue(i.path, i.line, i.reason, i.value, i.code, source) for i in issues]

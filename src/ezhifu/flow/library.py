@@ -20,9 +20,10 @@ queryStampPositionWithName              :meth:`VoucherLibrary.positions`
 =====================================  =====================================================
 
 Incoming messages are processed by :meth:`VoucherLibrary.poll` (or :meth:`receive_bytes`).  In
-order, a message must: parse; be addressed to this party; come from a registered peer; carry
-that peer's valid link signature (so a message altered in transit is refused before its content
-is looked at); not be a message already processed (duplicates from at-least-once delivery are
+order, a message must: parse; be addressed to this party; come from a registered peer whose
+certificate still chains to the trust store under the policy; carry that peer's valid link
+signature (so a message altered in transit is refused before its content is looked at); not be
+a message already processed (duplicates from at-least-once delivery are
 dropped by id).  Every voucher body must then verify (:func:`ezhifu.verify.verify_body`: every
 signature and seal, envelope attributes against the signed voucher) and validate against the
 field data (:func:`ezhifu.document.validation.iter_errors`); a receipt must also be bound to
@@ -72,7 +73,7 @@ from ezhifu.flow.status import (
 )
 from ezhifu.flow.store import HistoryEntry, OutboxItem, Record, Rejection, VoucherStore, utc_now
 from ezhifu.flow.transport import Message, Transport, new_message_id
-from ezhifu.trust import TrustStore, VerifyPolicy
+from ezhifu.trust import TrustStore, VerifyPolicy, validate_chain
 from ezhifu.verify import verify_body
 
 if TYPE_CHECKING:
@@ -623,6 +624,15 @@ class VoucherLibrary:
             )
         if message.signature is None:
             return self._reject_raw(data, mid, sender, message.kind, "message carries no link signature")
+        chain = validate_chain(cert, trust=self.trust, policy=self.policy, at=self.verify_at)
+        if not chain.trusted:
+            return self._reject_raw(
+                data,
+                mid,
+                sender,
+                message.kind,
+                f"registered certificate of {sender!r} is not valid: {chain.reason}",
+            )
         try:
             verify_signature(cert, message.signed_bytes(), message.signature)
         except (InvalidSignature, InvalidInput) as exc:
@@ -818,7 +828,7 @@ class VoucherLibrary:
             action = Action(payload["action"])
             if action not in _NOTICE_ACTIONS:
                 raise ValueError(f"action {action.value!r} is not a notice")
-            items = [(_key_from_json(i), i.get("reason")) for i in payload["items"]]
+            items = [(_key_from_json(i), _peer_reason(i.get("reason"))) for i in payload["items"]]
         except (UnicodeDecodeError, ValueError, KeyError, TypeError, InvalidInput) as exc:
             ctx.reject(f"notice cannot be read: {exc}")
             return
@@ -989,6 +999,15 @@ class _Context:
         if self.verified:
             detail += f", {self.verified} signature(s) and seal(s) verified"
         return Outcome(self.mid, True, detail, tuple(self.keys))
+
+
+def _peer_reason(value: object) -> str | None:
+    """A reason sent by a peer: text or nothing, cut like our own (S2's 190 bytes)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"reason must be text, not {type(value).__name__}")
+    return _clip(value)
 
 
 def _key_to_json(key: RecordKey) -> dict[str, str]:

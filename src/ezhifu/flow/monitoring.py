@@ -45,7 +45,8 @@ class Alert:
 class Rule(Protocol):
     """A monitoring rule: looks at records and returns alerts."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def check(self, records: Sequence[Record]) -> list[Alert]: ...
 

@@ -369,7 +369,7 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         candidate = Path(value).expanduser()
         if not candidate.is_absolute():
             candidate = base / candidate
-        config[key] = str(candidate)
+        config[key] = os.path.normpath(candidate)
     return config
 
 

@@ -338,7 +338,8 @@ class PKCS11KeyStore(KeyStore):
                 z = compute_z(SM2PublicKey.from_encoded_point(key.ec_point), DEFAULT_SM2_ID)
                 payload = sm3(z + data)
         with self._lock:
-            self._check_open()
+            if self._closed or self._session is None:
+                raise TokenSigningError(f"{self._where}: the keystore is closed; {key.alias!r} cannot sign")
             try:
                 handle = self._find_private(key)
                 raw = bytes(handle.sign(payload, mechanism=mechanism))

@@ -483,21 +483,34 @@ def _body_html(body: VoucherBody, body_result: BodyResult | None, picture_of: Pi
 
 
 def stamp_picture(stamp: SignStampElement) -> SealImage | None:
-    """The picture of the seal inside a ``<SignStamp>`` (GM/T 0031 / GB/T 38540 ``SES_Signature``).
+    """The picture of the seal inside a ``<SignStamp>``.
 
-    The stamp's value is the Base64 DER of the seal signature; the picture is the embedded
-    seal's ``SES_ESPictrueInfo`` (exported by :func:`ezhifu.seal.picture.export_picture`).
-    A value that is not Base64 or not a seal signature raises an ``EzhifuError``.
+    The stamp's value is the Base64 DER of a seal signature: a GM/T 0031-2014 / GB/T 38540-2020
+    ``SES_Signature``, whose embedded seal's ``SES_ESPictrueInfo`` is exported by
+    :func:`ezhifu.seal.picture.export_picture`, or the 2024 vendor stamp (spec.md §5.4), whose seal
+    carries an image without a size (shown at the usual 40 mm). A value that is not Base64 or not
+    a seal signature raises an ``EzhifuError``.
     """
     from ezhifu.errors import DecodingError
+    from ezhifu.seal.detect import SealVersion, detect
     from ezhifu.seal.model import parse_signature
-    from ezhifu.seal.picture import export_picture
+    from ezhifu.seal.picture import PICTURE_TYPES, SealImage, export_picture, sniff_picture
 
+    where = f"SignStamp at {stamp.no}"
     try:
         der = base64.b64decode("".join(stamp.value.split()), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise DecodingError(f"SignStamp at {stamp.no}: value is not Base64") from exc
-    return export_picture(parse_signature(der, what=f"SignStamp at {stamp.no}").seal)
+        raise DecodingError(f"{where}: value is not Base64") from exc
+    if detect(der, what=where)[1] is SealVersion.VENDOR:
+        from ezhifu.seal.vendor import parse_vendor_stamp
+
+        image = parse_vendor_stamp(der, what=where).seal.image
+        found = sniff_picture(image)
+        if found is None:
+            return None
+        mime, extension = PICTURE_TYPES[found]
+        return SealImage(found, mime, extension, image, 0, 0)
+    return export_picture(parse_signature(der, what=where).seal)
 
 
 def render_envelope_html(

@@ -36,7 +36,7 @@ from ezhifu.crypto.sm3 import hash_data
 from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import InvalidInput, PositionAlreadySigned, SealError, SealFormatError, SigningError
 from ezhifu.seal import asn1_v4
-from ezhifu.seal.checks import check_maker_signature, holder_matches
+from ezhifu.seal.checks import check_maker_signature, holder_matches, require_seal_algorithm
 from ezhifu.seal.detect import SealVersion
 from ezhifu.seal.model import parse_seal, parse_signature
 
@@ -130,6 +130,7 @@ def build_ses_signature(
         raise SigningError("the signer has no certificate to put in the seal signature")
     cert_der = bytes(cert.dump())
     algorithm = signer.algorithm
+    require_seal_algorithm(algorithm, who="the signer")
     when = (signing_time or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     data_hash = hash_data(algorithm.digest_name, data)
     try:

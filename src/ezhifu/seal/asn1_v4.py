@@ -227,6 +227,14 @@ def decode_ext_datas(tlv: bytes | None, *, what: str = "extDatas") -> ExtensionD
             class_ == 2 and tag != 0 and method == 1
         ):  # OCTET STRING wrapping (ofdrw's tolerance)
             parsed = ExtensionDatas.load(contents, strict=True)
+        elif class_ == 2 and tag == 0 and method == 1:
+            # [0] EXPLICIT holds one SEQUENCE OF ExtData; [0] IMPLICIT holds the ExtData TLVs
+            # themselves. With a single extension both readings see one SEQUENCE, so try both.
+            try:
+                parsed = ExtensionDatas.load(contents, strict=True)
+                _ = parsed.native
+            except ValueError:
+                parsed = ExtensionDatas.load(core.Sequence(contents=contents).dump(), strict=True)
         else:
             inner = _zero_tag_inner(tlv, 16, what)
             parsed = ExtensionDatas.load(core.Sequence(contents=inner).dump(), strict=True)

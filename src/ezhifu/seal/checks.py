@@ -14,16 +14,34 @@ from ezhifu.crypto import verify_signature
 from ezhifu.crypto.base import SignatureAlgorithm
 from ezhifu.crypto.sm2 import raw_to_der
 from ezhifu.crypto.sm3 import hash_data
-from ezhifu.errors import EzhifuError
+from ezhifu.errors import EzhifuError, UnsupportedAlgorithm
 from ezhifu.seal import asn1_v4
 from ezhifu.seal.model import Seal, algorithm_for_oid
 
 __all__ = [
+    "SEAL_ALGORITHMS",
     "check_maker_signature",
     "holder_matches",
     "load_certificate",
+    "require_seal_algorithm",
     "verify_raw_signature",
 ]
+
+
+#: Algorithms a seal or seal signature may use: GM/T 0031-2014 clause 6.2.1 allows SM2 (with SM3)
+#: and RSA with SHA-1 or SHA-256 (the data hash must match the signature algorithm).
+SEAL_ALGORITHMS = frozenset(
+    {SignatureAlgorithm.SM2_SM3, SignatureAlgorithm.RSA_SHA256, SignatureAlgorithm.RSA_SHA1}
+)
+
+
+def require_seal_algorithm(algorithm: SignatureAlgorithm, *, who: str) -> None:
+    """Refuse a signer whose algorithm the seal standards do not allow."""
+    if algorithm not in SEAL_ALGORITHMS:
+        raise UnsupportedAlgorithm(
+            f"{who} signs with {algorithm.value}; GM/T 0031-2014 clause 6.2.1 allows SM2 with SM3 "
+            "or RSA with SHA-1 or SHA-256"
+        )
 
 
 def load_certificate(der: bytes, what: str) -> tuple[x509.Certificate | None, str | None]:

@@ -27,6 +27,7 @@ from asn1crypto import core, x509
 from ezhifu.crypto.base import Signer
 from ezhifu.errors import InvalidInput, SealError, SigningError
 from ezhifu.seal import asn1_v1, asn1_v4
+from ezhifu.seal.checks import require_seal_algorithm
 from ezhifu.seal.model import parse_seal
 from ezhifu.seal.picture import validate_picture
 
@@ -142,6 +143,7 @@ def make_seal(
     if maker_cert is None:
         raise SigningError("the seal maker's signer has no certificate to embed in the seal")
     maker_der = bytes(maker_cert.dump())
+    require_seal_algorithm(maker.algorithm, who="the seal maker")
     oid = maker.algorithm.signature_oid
 
     picture_info = asn1_v1.SES_ESPictrueInfo(

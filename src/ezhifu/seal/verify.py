@@ -238,18 +238,19 @@ def verify_seal(
     policy = policy or VerifyPolicy()
     when = _utc(at)
     steps = _Steps()
+    def refuse(reason: str) -> SealVerification:
+        steps.fail("format", reason)
+        return SealVerification(None, False, steps.reason, False, None, None, tuple(steps.checks))
+
     try:
         kind, version = detect(bytes(seal_der), what="seal")
-        if version is SealVersion.VENDOR or kind is not SealKind.SEAL:
-            raise EzhifuError(
-                "vendor-format seal: maker signature not verifiable (format unknown)"
-                if version is SealVersion.VENDOR
-                else "this is a seal signature, not a seal"
-            )
+        if version is SealVersion.VENDOR:
+            return refuse("vendor-format seal: maker signature not verifiable (vendor seal format unknown)")
+        if kind is not SealKind.SEAL:
+            return refuse("this is a seal signature (SES_Signature), not a seal")
         seal = parse_seal(seal_der)
     except EzhifuError as exc:
-        steps.fail("format", str(exc))
-        return SealVerification(None, False, steps.reason, False, None, None, tuple(steps.checks))
+        return refuse(str(exc))
     steps.ok("format", f"{seal.version.standard} seal {seal.seal_id}")
     sig_ok, trusted = _seal_steps(steps, seal, trust=trust, policy=policy, chain_at=when)
     in_window = seal.is_valid_at(when)
@@ -257,10 +258,10 @@ def verify_seal(
         steps.ok("seal-validity", f"valid at {when:%Y-%m-%d %H:%M:%S}Z")
     else:
         steps.fail("seal-validity", _window_reason(seal, when, "at the check time"))
-    valid = not steps.failures and trusted is not False
+    valid = not steps.failures and trust is not None
     reason = steps.reason
-    if valid and trust is None:
-        valid, reason = False, "seal maker certificate not checked: no trust store given"
+    if not steps.failures and trust is None:
+        reason = "seal maker certificate not checked: no trust store given"
     return SealVerification(seal, valid, reason, sig_ok, trusted, in_window, tuple(steps.checks))
 
 

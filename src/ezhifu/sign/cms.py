@@ -43,7 +43,7 @@ from asn1crypto import algos, cms, core, x509
 
 from ezhifu.crypto.base import OID_SM2, OID_SM2_SIGN, OID_SM2_WITH_SM3, SignatureAlgorithm, Signer
 from ezhifu.errors import EzhifuError, InvalidInput, SigningError, UnsupportedAlgorithm
-from ezhifu.trust import ChainResult, TrustStore, VerifyPolicy, certificate_label, validate_chain
+from ezhifu.trust import ChainResult, TrustStore, VerifyPolicy, certificate_label, same_name, validate_chain
 
 __all__ = [
     "DEFAULT_MAX_CMS_BYTES",
@@ -157,6 +157,13 @@ def _hash(name: str, data: bytes) -> bytes:
     return hash_data(name, data)
 
 
+def _time(when: datetime) -> cms.Time:
+    """RFC 5652 clause 11.3: UTCTime for 1950..2049, GeneralizedTime otherwise."""
+    if 1950 <= when.year < 2050:
+        return cms.Time({"utc_time": when})
+    return cms.Time({"generalized_time": when})
+
+
 def sign_detached(
     data: bytes,
     signer: Signer,
@@ -219,7 +226,7 @@ def sign_detached(
         attrs = cms.CMSAttributes(
             [
                 {"type": "content_type", "values": [content_oid]},
-                {"type": "signing_time", "values": [cms.Time({"utc_time": when})]},
+                {"type": "signing_time", "values": [_time(when)]},
                 {"type": "message_digest", "values": [_hash(algorithm.digest_name, data)]},
             ]
         )
@@ -284,7 +291,7 @@ def _find_signer_cert(
         issuer = ias["issuer"]
         serial = ias["serial_number"].native
         for cert in (*embedded, *trust.pinned, *trust.intermediates, *trust.roots):
-            if cert.serial_number == serial and cert.issuer == issuer:
+            if cert.serial_number == serial and same_name(cert.issuer, issuer):
                 return cert
         return None
     ski = sid.chosen.native
@@ -390,11 +397,21 @@ def verify_detached(
     policy = policy or VerifyPolicy()
     if not isinstance(policy, VerifyPolicy):
         raise InvalidInput(f"verify_detached: policy must be a VerifyPolicy, not {type(policy).__name__}")
+    for name, value in (("der", der), ("data", data)):
+        if not isinstance(value, bytes | bytearray | memoryview):
+            raise InvalidInput(f"verify_detached: {name} must be bytes, not {type(value).__name__}")
     checks: list[tuple[str, str]] = []
     state: dict[str, Any] = {"intact": False}
     try:
         return _verify(bytes(der), bytes(data), trust, policy, at, max_bytes, checks, state)
-    except _Fail as fail:
+    except Exception as exc:
+        if isinstance(exc, _Fail):
+            fail = exc
+        else:
+            # asn1crypto parses lazily: a defect deep inside a certificate or an attribute
+            # surfaces where it is first read. Any such error is malformed input, never a crash.
+            step = checks[-1][0] if checks else "parse"
+            fail = _Fail(f"CMS is malformed after step {step!r} ({_short(exc)})", "structure")
         checks.append((fail.step, "failed: " + fail.reason))
         return CmsVerification(
             intact=state["intact"],
@@ -432,7 +449,10 @@ def _verify(
         content_info = _SignedContentInfo.load(der, strict=True)
         content_type = content_info["content_type"].dotted
         signed_data = content_info["content"]
-        signed_data.native  # noqa: B018 - force the full parse now: any defect is reported here
+        # Parse the parts every later step reads now, so that structural defects are
+        # reported as such (the certificates are parsed when used, see verify_detached).
+        signed_data["signer_infos"].native  # noqa: B018
+        signed_data["encap_content_info"].native  # noqa: B018
         signer_infos = list(signed_data["signer_infos"])
         raw_certs = signed_data["certificates"]
         embedded = tuple(choice.chosen for choice in (raw_certs or ()) if choice.name == "certificate")
@@ -522,7 +542,11 @@ def _verify(
     signature = si["signature"].native
     attrs = si["signed_attrs"]
     expected_digest = _hash(digest, data)
-    if attrs.native is not None and len(attrs) > 0:
+    if not isinstance(attrs, core.Void):
+        if len(attrs) == 0:
+            raise _Fail(
+                "signed attributes are present but empty (RFC 5652 clause 5.3: SIZE (1..MAX))", "attributes"
+            )
         state["signed_attributes"] = True
         signed_bytes = _check_signed_attributes(attrs, e_type, expected_digest, state, checks)
     else:

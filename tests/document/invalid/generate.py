@@ -30,7 +30,9 @@ def _voucher_tree(vt: str = "5214", details: int = 2) -> etree._Element:
 
 
 def _dump(root: etree._Element) -> bytes:
-    return GBK_DECL + etree.tostring(root, encoding="GBK", xml_declaration=False, pretty_print=True)
+    body = etree.tostring(root, encoding="GBK", xml_declaration=False, pretty_print=True)
+    assert isinstance(body, bytes)
+    return GBK_DECL + body
 
 
 def _set(root: etree._Element, path: str, text: str) -> None:
@@ -91,7 +93,9 @@ def _duplicate(root: etree._Element) -> None:
     _after(root, "PayAmt", "PayAmt", root.findtext("PayAmt") or "")
 
 
-def _envelope(mutate: Callable[[etree._Element], None] | None = None, inner: bytes | None = None) -> Callable[[], bytes]:
+def _envelope(
+    mutate: Callable[[etree._Element], None] | None = None, inner: bytes | None = None
+) -> Callable[[], bytes]:
     def make() -> bytes:
         voucher = sample_voucher("5214", details=2, seed=7)
         data = Envelope.build([voucher]).to_bytes()
@@ -120,13 +124,21 @@ def _dup_voucher(root: etree._Element) -> None:
 
 
 CASES: list[Case] = [
-    ("missing_required.xml", _mutated(lambda r: _remove(r, "AgencyCode")), [("missing-element", "/Voucher/AgencyCode")]),
+    (
+        "missing_required.xml",
+        _mutated(lambda r: _remove(r, "AgencyCode")),
+        [("missing-element", "/Voucher/AgencyCode")],
+    ),
     (
         "detail_missing_required.xml",
         _mutated(lambda r: _remove(r, "DetailList/Detail[2]/PayAmt")),
         [("missing-element", "/Voucher/DetailList/Detail[2]/PayAmt")],
     ),
-    ("required_empty.xml", _mutated(lambda r: _set(r, "AgencyCode", "")), [("required-empty", "/Voucher/AgencyCode")]),
+    (
+        "required_empty.xml",
+        _mutated(lambda r: _set(r, "AgencyCode", "")),
+        [("required-empty", "/Voucher/AgencyCode")],
+    ),
     (
         "amount_three_decimals.xml",
         _mutated(lambda r: _set(r, "DetailList/Detail[1]/ForeignAmt", "12.345")),
@@ -137,25 +149,57 @@ CASES: list[Case] = [
         _mutated(lambda r: _set(r, "ForeignAmt", " 100.00 ")),
         [("amount-format", "/Voucher/ForeignAmt")],
     ),
-    ("negative_amount.xml", _mutated(_negative), [("negative-amount", "/Voucher/DetailList/Detail[1]/PayAmt")]),
-    ("date_letter.xml", _mutated(lambda r: _set(r, "VouDate", "2024O510")), [("date-format", "/Voucher/VouDate")]),
+    (
+        "negative_amount.xml",
+        _mutated(_negative),
+        [("negative-amount", "/Voucher/DetailList/Detail[1]/PayAmt")],
+    ),
+    (
+        "date_letter.xml",
+        _mutated(lambda r: _set(r, "VouDate", "2024O510")),
+        [("date-format", "/Voucher/VouDate")],
+    ),
     (
         "date_fullwidth_digits.xml",
         _mutated(lambda r: _set(r, "VouDate", "２０２４０５１０")),
         [("date-format", "/Voucher/VouDate")],
     ),
-    ("date_not_calendar.xml", _mutated(lambda r: _set(r, "VouDate", "20240230")), [("date-invalid", "/Voucher/VouDate")]),
+    (
+        "date_not_calendar.xml",
+        _mutated(lambda r: _set(r, "VouDate", "20240230")),
+        [("date-invalid", "/Voucher/VouDate")],
+    ),
     (
         "unknown_element.xml",
         _mutated(lambda r: _after(r, "BillNo", "PayNote", "x")),
         [("unknown-element", "/Voucher/PayNote")],
     ),
     ("duplicate_field.xml", _mutated(_duplicate), [("duplicate-element", "/Voucher/PayAmt")]),
-    ("sum_mismatch.xml", _mutated(lambda r: _set(r, "PayAmt", "1.00")), [("sum-mismatch", "/Voucher/PayAmt")]),
-    ("max_length.xml", _mutated(lambda r: _set(r, "DetailList/Detail[1]/Remark", "长" * 501)), [("max-length", "/Voucher/DetailList/Detail[1]/Remark")]),
-    ("bad_adm_div_code.xml", _mutated(lambda r: _set(r, "AdmDivCode", "42000")), [("value-format", "/Voucher/AdmDivCode")]),
-    ("int_format.xml", _mutated(lambda r: _set(r, "AllNum", "2a"), vt="3502"), [("int-format", "/Voucher/AllNum")]),
-    ("unknown_vtcode.xml", _mutated(lambda r: _set(r, "VtCode", "9999")), [("unknown-vtcode", "/Voucher/VtCode")]),
+    (
+        "sum_mismatch.xml",
+        _mutated(lambda r: _set(r, "PayAmt", "1.00")),
+        [("sum-mismatch", "/Voucher/PayAmt")],
+    ),
+    (
+        "max_length.xml",
+        _mutated(lambda r: _set(r, "DetailList/Detail[1]/Remark", "长" * 501)),
+        [("max-length", "/Voucher/DetailList/Detail[1]/Remark")],
+    ),
+    (
+        "bad_adm_div_code.xml",
+        _mutated(lambda r: _set(r, "AdmDivCode", "42000")),
+        [("value-format", "/Voucher/AdmDivCode")],
+    ),
+    (
+        "int_format.xml",
+        _mutated(lambda r: _set(r, "AllNum", "2a"), vt="3502"),
+        [("int-format", "/Voucher/AllNum")],
+    ),
+    (
+        "unknown_vtcode.xml",
+        _mutated(lambda r: _set(r, "VtCode", "9999")),
+        [("unknown-vtcode", "/Voucher/VtCode")],
+    ),
     (
         "must_show.xml",
         _mutated(_must_show),

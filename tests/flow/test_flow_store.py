@@ -13,14 +13,22 @@ from pathlib import Path
 import pytest
 
 from ezhifu.flow.status import RecordKey, State
-from ezhifu.flow.store import OutboxItem, Record, Rejection, SQLiteStore, StoreError, schema_statements, utc_now
+from ezhifu.flow.store import (
+    OutboxItem,
+    Record,
+    Rejection,
+    SQLiteStore,
+    StoreError,
+    schema_statements,
+    utc_now,
+)
 
 
 def _key(no: str, direction: str = "out") -> RecordKey:
     return RecordKey("out" if direction == "out" else "in", "0", "420000", "2024", "5201", no)
 
 
-def _record(no: str, state: State = State.DRAFT, **kw: object) -> Record:
+def _record(no: str, state: State = State.DRAFT, **kw: str) -> Record:
     return Record(key=_key(no), state=state, peer="bank", envelope=b"<MOF/>" + no.encode(), **kw)  # type: ignore[arg-type]
 
 
@@ -56,12 +64,16 @@ def test_history_sequence_and_transaction_rollback(tmp_path: Path) -> None:
         store.add_history(_key("A"), revision=1, action="save", from_state=None, to_state=State.DRAFT)
         with pytest.raises(RuntimeError), store.transaction():
             store.put(_record("A", State.SENT))
-            store.add_history(_key("A"), revision=1, action="send", from_state=State.DRAFT, to_state=State.SENT)
+            store.add_history(
+                _key("A"), revision=1, action="send", from_state=State.DRAFT, to_state=State.SENT
+            )
             raise RuntimeError("crash inside the operation")
         record = store.get(_key("A"))
         assert record is not None and record.state is State.DRAFT
         assert [h.action for h in store.history(_key("A"))] == ["save"]
-        entry = store.add_history(_key("A"), revision=1, action="send", from_state=State.DRAFT, to_state=State.SENT)
+        entry = store.add_history(
+            _key("A"), revision=1, action="send", from_state=State.DRAFT, to_state=State.SENT
+        )
         assert entry.seq == 2
 
 
@@ -87,8 +99,10 @@ def test_seen_rejections_outbox_revisions(tmp_path: Path) -> None:
 
 def test_wal_mode_and_schema_dialects(tmp_path: Path) -> None:
     with SQLiteStore(tmp_path / "lib.db") as store:
-        mode = store._exec("PRAGMA journal_mode").fetchone()[0]
-        assert mode == "wal"
+        assert store._exec("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store._exec("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    with SQLiteStore(tmp_path / "lib.db", durability="normal") as store:
+        assert store._exec("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     pg = schema_statements("postgresql")
     assert all("BLOB" not in s for s in pg) and any("BYTEA" in s for s in pg)
     assert all("AUTOINCREMENT" not in s for s in schema_statements("sqlite"))
@@ -97,6 +111,8 @@ def test_wal_mode_and_schema_dialects(tmp_path: Path) -> None:
 def test_unopenable_store_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot open"):
         SQLiteStore(tmp_path / "missing-dir" / "lib.db")
+    with pytest.raises(StoreError, match="durability"):
+        SQLiteStore(tmp_path / "lib.db", durability="none")  # type: ignore[arg-type]
 
 
 _WRITER = textwrap.dedent(
@@ -105,34 +121,38 @@ _WRITER = textwrap.dedent(
     from ezhifu.flow.status import RecordKey, State
     from ezhifu.flow.store import Record, SQLiteStore
 
-    store = SQLiteStore(sys.argv[1])
+    store = SQLiteStore(sys.argv[1], durability=sys.argv[4])
     def key(no):
         return RecordKey("out", "0", "420000", "2024", "5201", no)
+    def save(no):
+        store.add_history(key(no), revision=1, action="save", from_state=None, to_state=State.DRAFT)
     for i in range(int(sys.argv[2])):
         with store.transaction():
             store.put(Record(key(f"C{i}"), State.DRAFT, "bank", b"x" * 2000))
-            store.add_history(key(f"C{i}"), revision=1, action="save", from_state=None, to_state=State.DRAFT)
+            save(f"C{i}")
     if sys.argv[3] == "hang-in-transaction":
         with store.transaction():
             store.put(Record(key("PARTIAL"), State.DRAFT, "bank", b"y" * 2000))
             print("in-transaction", flush=True)
             time.sleep(60)  # killed here, before the history entry and the commit
-            store.add_history(key("PARTIAL"), revision=1, action="save", from_state=None, to_state=State.DRAFT)
+            save("PARTIAL")
     else:
         print("looping", flush=True)
         i = 0
         while True:
             with store.transaction():
                 store.put(Record(key(f"L{i}"), State.DRAFT, "bank", b"z" * 4000))
-                store.add_history(key(f"L{i}"), revision=1, action="save", from_state=None, to_state=State.DRAFT)
+                save(f"L{i}")
             i += 1
     """
 )
 
 
-def _run_and_kill(db: Path, committed: int, mode: str, *, delay: float = 0.0) -> None:
+def _run_and_kill(
+    db: Path, committed: int, mode: str, *, delay: float = 0.0, durability: str = "full"
+) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(db), str(committed), mode],
+        [sys.executable, "-c", _WRITER, str(db), str(committed), mode, durability],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -152,9 +172,10 @@ def _run_and_kill(db: Path, committed: int, mode: str, *, delay: float = 0.0) ->
     assert proc.returncode == -signal.SIGKILL
 
 
-def test_survives_sigkill_inside_a_transaction(tmp_path: Path) -> None:
+@pytest.mark.parametrize("durability", ["full", "normal"])
+def test_survives_sigkill_inside_a_transaction(tmp_path: Path, durability: str) -> None:
     db = tmp_path / "killed.db"
-    _run_and_kill(db, 5, "hang-in-transaction")
+    _run_and_kill(db, 5, "hang-in-transaction", durability=durability)
     # The WAL and the file are left as the killed process had them; reopening recovers.
     with SQLiteStore(db) as store:
         assert store.integrity_check() == "ok"
@@ -168,9 +189,10 @@ def test_survives_sigkill_inside_a_transaction(tmp_path: Path) -> None:
         assert store.get(_key("AFTER")) is not None
 
 
-def test_survives_sigkill_during_a_stream_of_transactions(tmp_path: Path) -> None:
+@pytest.mark.parametrize("durability", ["full", "normal"])
+def test_survives_sigkill_during_a_stream_of_transactions(tmp_path: Path, durability: str) -> None:
     db = tmp_path / "stream.db"
-    _run_and_kill(db, 0, "loop", delay=0.3)
+    _run_and_kill(db, 0, "loop", delay=0.3, durability=durability)
     with SQLiteStore(db) as store:
         assert store.integrity_check() == "ok"
         records = store.find()

@@ -6,11 +6,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from conftest import ADM, YEAR, Network
+from flow_support import ADM, IDS, YEAR, Network
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ezhifu.document.envelope import Envelope
+from ezhifu.document.models import Voucher
 from ezhifu.document.samples import sample_voucher
 from ezhifu.document.validation import iter_errors
 from ezhifu.errors import InvalidInput
@@ -23,13 +24,26 @@ from ezhifu.flow.reconciliation import (
     statement_entries,
 )
 
-IDS = {"adm_div_code": ADM, "st_year": YEAR}
-MAY = {
-    "begin_date": date(2024, 5, 1),
-    "end_date": date(2024, 5, 31),
-    "vou_date": date(2024, 6, 1),
-    "tre_code": "4200000000",
-}
+
+def _statement(
+    entries: list[CheckEntry],
+    voucher_no: str,
+    *,
+    begin: date = date(2024, 5, 1),
+    end: date = date(2024, 5, 31),
+    tre_code: str = "4200000000",
+) -> Voucher:
+    """A 3507 for May 2024 issued on 1 June."""
+    return build_statement(
+        entries,
+        voucher_no=voucher_no,
+        adm_div_code=ADM,
+        st_year=YEAR,
+        vou_date=date(2024, 6, 1),
+        begin_date=begin,
+        end_date=end,
+        tre_code=tre_code,
+    )
 
 
 def _entries(*pairs: tuple[str, str]) -> list[CheckEntry]:
@@ -38,7 +52,7 @@ def _entries(*pairs: tuple[str, str]) -> list[CheckEntry]:
 
 def test_statement_is_a_valid_3507_and_reads_back() -> None:
     entries = _entries(("A1", "10.00"), ("A2", "20.50"))
-    statement = build_statement(entries, voucher_no="R1", adm_div_code=ADM, st_year=YEAR, **MAY)
+    statement = _statement(entries, "R1")
     assert statement.vt_code == "3507"
     assert statement.get("AllNum") == "2" and statement.get("AllAmt") == "30.50"
     assert statement.get("BeginDate") == "20240501" and statement.get("EndDate") == "20240531"
@@ -49,12 +63,21 @@ def test_statement_is_a_valid_3507_and_reads_back() -> None:
 
 def test_3502_daily_statement_with_returned_voucher() -> None:
     entries = [CheckEntry("A1", Decimal("10.00")), CheckEntry("A2", Decimal("5.00"), "1")]
-    statement = build_statement(entries, vt_code="3502", voucher_no="D1", adm_div_code=ADM, st_year=YEAR,
-                                vou_date=date(2024, 5, 6), reconciled_vt_code="5201")
+    statement = build_statement(
+        entries,
+        vt_code="3502",
+        voucher_no="D1",
+        adm_div_code=ADM,
+        st_year=YEAR,
+        vou_date=date(2024, 5, 6),
+        reconciled_vt_code="5201",
+    )
     assert statement.get("EVoucherType") == "5201" and statement.get("CheckDate") == "20240506"
     assert statement_entries(statement) == entries
     assert list(iter_errors(Envelope.build([statement]).to_bytes())) == []
-    report = match(statement_entries(statement), [CheckEntry("A1", Decimal("10.00")), CheckEntry("A2", Decimal("5.00"))])
+    report = match(
+        statement_entries(statement), [CheckEntry("A1", Decimal("10.00")), CheckEntry("A2", Decimal("5.00"))]
+    )
     assert [m.voucher_no for m in report.mismatched] == ["A2"]  # returned on one side only
 
 
@@ -62,10 +85,12 @@ def test_planted_missing_and_amount_mismatch_are_found() -> None:
     ours = _entries(("A1", "10.00"), ("A2", "20.00"), ("A3", "30.00"), ("A4", "40.00"))
     # the counterparty's statement misses A3 and has A2 at a wrong amount
     theirs = _entries(("A1", "10.00"), ("A2", "20.01"), ("A4", "40.00"))
-    statement = build_statement(theirs, voucher_no="R2", adm_div_code=ADM, st_year=YEAR, **MAY)
+    statement = _statement(theirs, "R2")
     answer, report = answer_statement(statement, ours, answer_vt_code="2507")
     assert [e.voucher_no for e in report.missing] == ["A3"]
-    assert [(m.voucher_no, m.ours, m.theirs) for m in report.mismatched] == [("A2", Decimal("20.00"), Decimal("20.01"))]
+    assert [(m.voucher_no, m.ours, m.theirs) for m in report.mismatched] == [
+        ("A2", Decimal("20.00"), Decimal("20.01"))
+    ]
     assert report.extra == () and report.matched == 2
     assert answer.vt_code == "2507"
     assert answer.get("XCheckResult") == "1" and answer.get("XDiffNum") == "2"
@@ -91,7 +116,7 @@ def test_extra_duplicate_and_header_problems() -> None:
 
 def test_consistent_round() -> None:
     entries = _entries(("A1", "1.00"), ("A2", "2.00"))
-    statement = build_statement(entries, voucher_no="R3", adm_div_code=ADM, st_year=YEAR, **MAY)
+    statement = _statement(entries, "R3")
     answer, report = answer_statement(statement, list(reversed(entries)), answer_vt_code="5507")
     assert report.consistent and answer.get("XCheckResult") == "0" and answer.get("XCheckReason") == "相符"
     assert answer.get("XDiffNum") == "0"
@@ -108,12 +133,10 @@ def test_refusals() -> None:
     with pytest.raises(InvalidInput, match="begin_date"):
         build_statement([], voucher_no="R", adm_div_code=ADM, st_year=YEAR, vou_date=date(2024, 1, 1))
     with pytest.raises(InvalidInput, match="tre_code"):
-        build_statement([], voucher_no="R", adm_div_code=ADM, st_year=YEAR, **{**MAY, "tre_code": ""})
+        _statement([], "R", tre_code="")
     with pytest.raises(InvalidInput, match="empty"):
-        build_statement(
-            [], voucher_no="R", adm_div_code=ADM, st_year=YEAR, **{**MAY, "begin_date": date(2024, 6, 2)}
-        )
-    statement = build_statement([], voucher_no="R", adm_div_code=ADM, st_year=YEAR, **MAY)
+        _statement([], "R", begin=date(2024, 6, 2))
+    statement = _statement([], "R")
     with pytest.raises(InvalidInput, match="does not answer"):
         answer_statement(statement, [], answer_vt_code="2301")
     with pytest.raises(InvalidInput, match="not a reconciliation voucher"):
@@ -129,12 +152,16 @@ def test_matching_a_ledger_with_itself_in_any_order_is_consistent(ledger: dict[s
     entries = [CheckEntry(no, amount) for no, amount in ledger.items()]
     shuffled = list(entries)
     rnd.shuffle(shuffled)
-    report = match(shuffled, entries, all_num=len(entries), all_amt=sum((e.amount for e in entries), Decimal("0.00")))
+    report = match(
+        shuffled, entries, all_num=len(entries), all_amt=sum((e.amount for e in entries), Decimal("0.00"))
+    )
     assert report.consistent and report.matched == len(entries)
 
 
 @given(ledgers, ledgers)
-def test_matching_partitions_the_voucher_numbers(ours: dict[str, Decimal], theirs: dict[str, Decimal]) -> None:
+def test_matching_partitions_the_voucher_numbers(
+    ours: dict[str, Decimal], theirs: dict[str, Decimal]
+) -> None:
     report = match([CheckEntry(n, a) for n, a in theirs.items()], [CheckEntry(n, a) for n, a in ours.items()])
     assert {e.voucher_no for e in report.missing} == set(ours) - set(theirs)
     assert {e.voucher_no for e in report.extra} == set(theirs) - set(ours)
@@ -159,16 +186,19 @@ def test_reconciliation_round_between_libraries_finds_planted_faults(net: Networ
     entries = entries_from_records(cleared)
     planted = [e for e in entries if e.voucher_no != numbers[0]]  # a voucher goes missing
     planted = [
-        CheckEntry(e.voucher_no, e.amount + Decimal("100.00")) if e.voucher_no == numbers[1] else e for e in planted
+        CheckEntry(e.voucher_no, e.amount + Decimal("100.00")) if e.voucher_no == numbers[1] else e
+        for e in planted
     ]
-    statement = build_statement(planted, voucher_no="3507B", adm_div_code=ADM, st_year=YEAR, **MAY)
+    statement = _statement(planted, "3507B")
     pbc.save(statement, to="bank")
     pbc.send("3507", ["3507B"], **IDS)
     net.pump()
     received = bank.read("3507", **IDS)
     assert received is not None
     own = bank.records(direction="out", vt_code="2301")
-    answer, report = answer_statement(received.bodies[0].voucher, entries_from_records(own), answer_vt_code="2507")
+    answer, report = answer_statement(
+        received.bodies[0].voucher, entries_from_records(own), answer_vt_code="2507"
+    )
     assert [e.voucher_no for e in report.missing] == [numbers[0]]
     assert [m.voucher_no for m in report.mismatched] == [numbers[1]]
     assert answer.get("XCheckResult") == "1" and answer.get("XDiffNum") == "2"

@@ -13,7 +13,9 @@ from ezhifu.flow.transport import DropFolderTransport, InMemoryTransport, Messag
 
 
 def _message(payload: bytes = b"<MOF/>", recipient: str = "bank") -> Message:
-    return Message(new_message_id(), "envelope", "finance", recipient, payload, created_at="2024-05-01T00:00:00")
+    return Message(
+        new_message_id(), "envelope", "finance", recipient, payload, created_at="2024-05-01T00:00:00"
+    )
 
 
 @given(
@@ -22,7 +24,9 @@ def _message(payload: bytes = b"<MOF/>", recipient: str = "bank") -> Message:
     signature=st.none() | st.binary(min_size=1, max_size=80),
     kind=st.sampled_from(["envelope", "notice"]),
 )
-def test_message_round_trip(payload: bytes, attachments: list[bytes], signature: bytes | None, kind: str) -> None:
+def test_message_round_trip(
+    payload: bytes, attachments: list[bytes], signature: bytes | None, kind: str
+) -> None:
     message = Message(
         new_message_id(),
         "envelope" if kind == "envelope" else "notice",
@@ -43,10 +47,18 @@ def test_signed_bytes_cover_everything_but_the_signature() -> None:
     base = message.signed_bytes()
     assert message.with_signature(b"sig").signed_bytes() == base
     for changed in (
-        Message(message.message_id, "envelope", "finance", "bank", b"<MOF>x</MOF>", created_at=message.created_at),
-        Message(message.message_id, "envelope", "finance", "pbc", message.payload, created_at=message.created_at),
-        Message(message.message_id, "notice", "finance", "bank", message.payload, created_at=message.created_at),
-        Message(message.message_id, "envelope", "finance", "bank", message.payload, (b"a",), message.created_at),
+        Message(
+            message.message_id, "envelope", "finance", "bank", b"<MOF>x</MOF>", created_at=message.created_at
+        ),
+        Message(
+            message.message_id, "envelope", "finance", "pbc", message.payload, created_at=message.created_at
+        ),
+        Message(
+            message.message_id, "notice", "finance", "bank", message.payload, created_at=message.created_at
+        ),
+        Message(
+            message.message_id, "envelope", "finance", "bank", message.payload, (b"a",), message.created_at
+        ),
     ):
         assert changed.signed_bytes() != base
 

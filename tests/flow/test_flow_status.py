@@ -31,7 +31,7 @@ def test_status_table_is_complete_and_matches_spec() -> None:
     # spot checks against spec.md §8.1 wording
     assert STATUS_MEANINGS[-1] == "未找到对应凭证"
     assert "对方签收失败" in StatusCode.SENT_SIGN_IN_FAILED.meaning
-    assert StatusCode.SENT_SIGN_IN_FAILED == 4
+    assert int(StatusCode.SENT_SIGN_IN_FAILED) == 4
     assert STATUS_MEANINGS[11].startswith("回单状态") and "已退回" in STATUS_MEANINGS[11]
     assert STATUS_MEANINGS[12] == "发送单状态：已收到对方回单"
     assert STATUS_MEANINGS[13] == "发送单状态：本方未发送"
@@ -127,7 +127,11 @@ def test_every_pair_either_transitions_or_raises() -> None:
 
 def test_reports_overtaking_each_other() -> None:
     assert path_to(OUT0, State.SENT, Action.SIGNED_IN) == [Action.DELIVERED, Action.SIGNED_IN]
-    assert path_to(OUT0, State.SENT, Action.RECEIPTED) == [Action.DELIVERED, Action.SIGNED_IN, Action.RECEIPTED]
+    assert path_to(OUT0, State.SENT, Action.RECEIPTED) == [
+        Action.DELIVERED,
+        Action.SIGNED_IN,
+        Action.RECEIPTED,
+    ]
     assert path_to(OUT0, State.SIGNED_IN, Action.DELIVERED) == []  # late report: stale
     assert path_to(OUT0, State.DELIVERED, Action.DELIVERED) == []  # duplicate
     assert path_to(OUT0, State.DRAFT, Action.SIGNED_IN) is None  # never sent: contradiction

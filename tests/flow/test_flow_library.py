@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ADM, YEAR, Network, build_network
+from flow_support import ADM, IDS, YEAR, Material, Network, build_network
 
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.models import Voucher
@@ -24,11 +24,11 @@ from ezhifu.flow.status import RecordKey, State
 from ezhifu.flow.store import Record
 from ezhifu.flow.transport import DropFolderTransport, InMemoryTransport, Message, new_message_id
 
-IDS = {"adm_div_code": ADM, "st_year": YEAR}
 
-
-def _voucher(vt: str = "5201", seed: int = 1, **header: object) -> Voucher:
-    return sample_voucher(vt, details=1, seed=seed, StYear=YEAR, **header)  # type: ignore[arg-type]
+def _voucher(vt: str = "5201", seed: int = 1, payee: str | None = None) -> Voucher:
+    voucher = sample_voucher(vt, details=1, seed=seed)
+    assert voucher.st_year == YEAR  # sample dates lie in 2024
+    return voucher if payee is None else voucher.replace(PayeeAcctNo=payee)
 
 
 def _out(vt: str, no: str, flag: str = "0") -> RecordKey:
@@ -62,7 +62,9 @@ def _send_5201(net: Network, seed: int = 1) -> str:
     return voucher.voucher_no
 
 
-def _relink(net: Network, data: bytes, *, payload: bytes | None = None, attachments: tuple[bytes, ...] = ()) -> bytes:
+def _relink(
+    net: Network, data: bytes, *, payload: bytes | None = None, attachments: tuple[bytes, ...] = ()
+) -> bytes:
     """Re-sign a message with its sender's link key after changing it (a sender that misbehaves)."""
     message = Message.from_bytes(data)
     changed = Message(
@@ -98,7 +100,10 @@ def test_voucher_and_receipt_life_cycle(net: Network) -> None:
     assert _code(fin, key) == 3
     assert _code(bank, _in("5201", no)) == 14  # receipt not sent yet
     receipt_key = bank.send_receipt(
-        "5201", no, **IDS, fields={"XPayDate": "20240506", "XPayAmt": voucher.get("PayAmt"), "XAgentBusinessNo": "B1"}
+        "5201",
+        no,
+        **IDS,
+        fields={"XPayDate": "20240506", "XPayAmt": voucher.get("PayAmt"), "XAgentBusinessNo": "B1"},
     )
     assert _code(bank, receipt_key) == 6
     net.pump()
@@ -155,13 +160,19 @@ def test_clearing_receipt_copy_carries_the_original(net: Network) -> None:
     net.pump()
     pbc.confirm("2301", [no], **IDS)
     pbc.send_receipt(
-        "2301", no, **IDS, fields={"XClearDate": "20240506", "XPayAmt": voucher.get("PayAmt")}, copies=["finance"]
+        "2301",
+        no,
+        **IDS,
+        fields={"XClearDate": "20240506", "XPayAmt": voucher.get("PayAmt")},
+        copies=["finance"],
     )
     net.pump()
     assert _code(bank, _out("2301", no)) == 12
     copy = fin.record(_in("2301", no, "1"))
     assert copy is not None and copy.state is State.RECEIVED and copy.peer == "pbc"
-    assert copy.original is not None and Envelope.from_bytes(copy.original).bodies[0].signatures[0].no == "yh_qm"
+    assert (
+        copy.original is not None and Envelope.from_bytes(copy.original).bodies[0].signatures[0].no == "yh_qm"
+    )
     # 财政 signs its copy in: the report reaches 人民银行 as a note, the bank's status is untouched
     fin.confirm("2301", [no], receipts=True, **IDS)
     net.pump()
@@ -173,7 +184,7 @@ def test_clearing_receipt_copy_carries_the_original(net: Network) -> None:
 
 def test_return_discard_and_resend(net: Network) -> None:
     fin, bank = net["finance"], net["bank"]
-    voucher = _voucher(seed=3, PayeeAcctNo="0000")
+    voucher = _voucher(seed=3, payee="0000")
     no = voucher.voucher_no
     fin.save(voucher, to="bank")
     fin.send("5201", [no], **IDS)
@@ -190,7 +201,8 @@ def test_return_discard_and_resend(net: Network) -> None:
     fin.discard("5201", [no], **IDS)
     net.pump()
     assert _code(fin, _out("5201", no)) == -1
-    assert bank.record(_in("5201", no)).state is State.DISCARDED  # type: ignore[union-attr]
+    discarded = bank.record(_in("5201", no))
+    assert discarded is not None and discarded.state is State.DISCARDED
     fixed = voucher.replace(PayeeAcctNo="6222020200001234567")
     fin.resend(fixed)
     net.pump()
@@ -208,10 +220,11 @@ def test_confirm_fail_reason_is_clipped_and_reported(net: Network) -> None:
     net.pump()
     bank.confirm_fail("5201", [no], ["报文不规范：" + "金额错误" * 100], **IDS)
     net.pump()
-    code, text = fin.status(_out("5201", no))
-    assert code == 4
-    reason = fin.record(_out("5201", no)).reason  # type: ignore[union-attr]
-    assert reason is not None and reason.startswith("报文不规范") and len(reason.encode("gbk")) <= 190
+    assert _code(fin, _out("5201", no)) == 4
+    record = fin.record(_out("5201", no))
+    assert record is not None and record.reason is not None
+    reason = record.reason
+    assert reason and reason.startswith("报文不规范") and len(reason.encode("gbk")) <= 190
     fin.discard("5201", [no], **IDS)
     assert _code(fin, _out("5201", no)) == -1
 
@@ -284,7 +297,7 @@ def test_retransmitted_text_under_a_new_message_id_is_not_duplicated(net: Networ
 
 
 def test_message_tampered_in_transit_is_rejected_with_reason(net: Network) -> None:
-    fin, bank = net["finance"], net["bank"]
+    bank = net["bank"]
     no = _send_5201(net)
     [data] = _take(net, "bank")
     document = json.loads(data)
@@ -295,7 +308,11 @@ def test_message_tampered_in_transit_is_rejected_with_reason(net: Network) -> No
     assert not outcome.accepted and "link signature" in outcome.detail
     assert bank.records() == []
     [rejection] = bank.rejections()
-    assert rejection.raw == tampered and rejection.sender == "finance" and "altered in transit" in rejection.reason
+    assert (
+        rejection.raw == tampered
+        and rejection.sender == "finance"
+        and "altered in transit" in rejection.reason
+    )
     # the genuine copy is still accepted (the tampered one did not poison the message id)
     assert bank.receive_bytes(data).accepted
     assert [r.key for r in bank.records()] == [_in("5201", no)]
@@ -392,7 +409,7 @@ def test_receipt_before_its_voucher_is_rejected_and_kept(net: Network) -> None:
 
 
 def test_unknown_sender_then_replay_after_registration(net: Network) -> None:
-    fin, bank = net["finance"], net["bank"]
+    bank = net["bank"]
     del bank.peers["finance"]
     no = _send_5201(net)
     [outcome] = bank.poll()
@@ -417,18 +434,35 @@ def test_unreadable_and_misaddressed_messages_are_logged(net: Network) -> None:
     assert not bank.receive_bytes(signed).accepted
     reasons = [r.reason for r in bank.rejections()]
     assert len(reasons) == 3
-    assert "unreadable message" in reasons[0] and "addressed to 'pbc'" in reasons[1] and "not a notice" in reasons[2]
+    assert (
+        "unreadable message" in reasons[0]
+        and "addressed to 'pbc'" in reasons[1]
+        and "not a notice" in reasons[2]
+    )
     assert bank.records() == []
 
 
 def test_report_for_a_voucher_never_sent_is_rejected(net: Network) -> None:
     fin = net["finance"]
     payload = json.dumps(
-        {"action": "signed_in", "items": [{"voucher_flag": "0", "adm_div_code": ADM, "st_year": YEAR,
-                                           "vt_code": "5201", "voucher_no": "X1", "reason": None}]}
+        {
+            "action": "signed_in",
+            "items": [
+                {
+                    "voucher_flag": "0",
+                    "adm_div_code": ADM,
+                    "st_year": YEAR,
+                    "vt_code": "5201",
+                    "voucher_no": "X1",
+                    "reason": None,
+                }
+            ],
+        }
     ).encode()
     message = Message(new_message_id(), "notice", "bank", "finance", payload)
-    outcome = fin.receive_bytes(message.with_signature(net.signers["bank"].sign(message.signed_bytes())).to_bytes())
+    outcome = fin.receive_bytes(
+        message.with_signature(net.signers["bank"].sign(message.signed_bytes())).to_bytes()
+    )
     assert not outcome.accepted and "never sent" in outcome.detail
     assert fin.records() == []
 
@@ -478,7 +512,7 @@ def test_keystore_down_defers_signing(net: Network) -> None:
 
 
 @pytest.fixture
-def folder_net(pki_material, tmp_path: Path) -> Iterator[Network]:  # type: ignore[no-untyped-def]
+def folder_net(pki_material: Material, tmp_path: Path) -> Iterator[Network]:
     (tmp_path / "exchange").mkdir()
     network = build_network(pki_material, tmp_path, DropFolderTransport(tmp_path / "exchange"))
     yield network
@@ -500,6 +534,48 @@ def test_drop_folder_consumer_crash_redelivers_without_duplicates(folder_net: Ne
     [outcome] = bank.poll()
     assert outcome.duplicate
     assert _snapshot(bank) == before
-    assert transport.stage_files("bank", "processing") == [] and len(transport.stage_files("bank", "done")) == 1
+    assert (
+        transport.stage_files("bank", "processing") == [] and len(transport.stage_files("bank", "done")) == 1
+    )
     net.pump()
     assert _code(fin, _out("5201", no)) == 1
+
+
+def test_voucher_failing_validation_is_refused_and_reported(net: Network) -> None:
+    """Properly signed and sealed, but the header amount is not the sum of the details."""
+    fin, bank = net["finance"], net["bank"]
+    voucher = _voucher(seed=21)
+    wrong = voucher.replace(PayAmt="0.01")
+    fin.save(wrong, to="bank")
+    fin.send("5201", [wrong.voucher_no], **IDS)
+    net.pump()
+    assert bank.records() == []
+    [rejection] = bank.rejections()
+    assert "PayAmt" in rejection.reason
+    code, text = fin.status(_out("5201", wrong.voucher_no))
+    assert code == 2 and "PayAmt" in text
+
+
+def test_expired_peer_certificate_is_refused(net: Network) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    bank = net["bank"]
+    _send_5201(net)
+    bank.verify_at = datetime.now(UTC) + timedelta(days=800)  # the test leaves live one year
+    [outcome] = bank.poll()
+    assert not outcome.accepted and "registered certificate of 'finance' is not valid" in outcome.detail
+    assert bank.records() == []
+
+
+def test_peer_reasons_are_clipped(net: Network) -> None:
+    fin = net["finance"]
+    no = _send_5201(net)
+    net.pump()
+    item = {"voucher_flag": "0", "adm_div_code": ADM, "st_year": YEAR, "vt_code": "5201", "voucher_no": no}
+    payload = json.dumps({"action": "sign_in_failed", "items": [dict(item, reason="错" * 10_000)]}).encode()
+    message = Message(new_message_id(), "notice", "bank", "finance", payload)
+    assert fin.receive_bytes(
+        message.with_signature(net.signers["bank"].sign(message.signed_bytes())).to_bytes()
+    ).accepted
+    record = fin.record(_out("5201", no))
+    assert record is not None and record.reason is not None and len(record.reason.encode("gbk")) <= 190

@@ -1,0 +1,208 @@
+"""End-to-end throughput and memory (issue 9).
+
+Prints, each measured in this run:
+
+1. the full pipeline per voucher (build 5201 -> validate -> SM2 sign -> v4 seal -> verify both),
+   in vouchers/s on one core, and the ratio to the physical limit set by the SM2 operations
+   (``openssl speed sm2``: 4 SM2 operations per voucher: sign, seal, verify, verify);
+2. the same pipeline split by stage (where the time goes);
+3. how it grows with details per voucher (1, 10, 100, 499);
+4. streaming verification of a large envelope (``--vouchers``, default 10,000) with the peak
+   RSS of a child process, in-memory (Envelope.from_bytes) versus streaming (iterparse), and
+   the speed-up of the process pool on the cores available.
+
+Usage: ``python benchmarks/bench_pipeline.py [--quick] [--vouchers N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ezhifu.document.envelope import Envelope
+from ezhifu.document.samples import sample_voucher
+from ezhifu.document.validation import validate
+from ezhifu.seal.apply import apply_seal
+from ezhifu.seal.make import make_seal
+from ezhifu.sign.voucher import sign_body
+from ezhifu.testing import make_pki
+from ezhifu.trust import TrustStore
+from ezhifu.verify import verify_body
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
+    b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def openssl_sm2_ms() -> tuple[float, float]:
+    out = subprocess.run(
+        ["openssl", "speed", "-seconds", "2", "sm2"], capture_output=True, text=True, check=True
+    ).stdout
+    match = re.search(r"SM2 \(\w+\)\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)\s+([\d.]+)", out)
+    if not match:
+        raise SystemExit(f"cannot parse openssl speed output:\n{out}")
+    return 1000 / float(match.group(1)), 1000 / float(match.group(2))
+
+
+class Setup:
+    def __init__(self) -> None:
+        self.pki = make_pki("sm2")
+        self.signer = self.pki.signer()
+        now = datetime.now(UTC)
+        self.seal = make_seal(
+            self.signer,
+            seal_id="b" * 32,
+            name="bench seal",
+            valid_from=now - timedelta(days=1),
+            valid_to=now + timedelta(days=365),
+            holder_certs=[self.pki.leaf_cert],
+            picture=PNG,
+            picture_type="PNG",
+            width_mm=40,
+            height_mm=40,
+        )
+        self.trust = TrustStore(roots=[self.pki.root_cert])
+
+
+def pipeline(s: Setup, details: int, timings: dict[str, list[float]] | None = None) -> bool:
+    marks = [time.perf_counter()]
+    env = Envelope.build([sample_voucher("5201", details=details)])
+    data = env.to_bytes()
+    marks.append(time.perf_counter())
+    validate(data)
+    marks.append(time.perf_counter())
+    body = env.bodies[0]
+    sign_body(body, s.signer, "cz_dwfz")
+    marks.append(time.perf_counter())
+    apply_seal(body, s.seal, s.signer, "cz_dwgz")
+    marks.append(time.perf_counter())
+    ok = verify_body(body, trust=s.trust).valid
+    marks.append(time.perf_counter())
+    if timings is not None:
+        for name, a, b in zip(("build", "validate", "sign", "seal", "verify"), marks, marks[1:], strict=False):
+            timings.setdefault(name, []).append((b - a) * 1000)
+    return ok
+
+
+def rate(fn: Callable[[], object], seconds: float) -> float:
+    n = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        fn()
+        n += 1
+    return n / (time.perf_counter() - start)
+
+
+def make_batch(s: Setup, n: int, path: Path) -> None:
+    """A signed and sealed n-voucher envelope (one signed body reused: the cost is in verifying)."""
+    body = Envelope.build([sample_voucher("5201", details=3)]).bodies[0]
+    sign_body(body, s.signer, "cz_dwfz")
+    apply_seal(body, s.seal, s.signer, "cz_dwgz")
+    one = Envelope(bodies=[body]).to_bytes()
+    head, rest = one.split(b"<VoucherBody", 1)
+    body_xml = b"<VoucherBody" + rest.rsplit(b"</MOF>", 1)[0]
+    head = head.replace(b"<VoucherCount>1</VoucherCount>", f"<VoucherCount>{n}</VoucherCount>".encode())
+    with open(path, "wb") as out:
+        out.write(head)
+        for _ in range(n):
+            out.write(body_xml)
+        out.write(b"</MOF>\n")
+
+
+CHILD = r"""
+import resource, sys, time
+from ezhifu.keys import load_certificate
+from ezhifu.trust import TrustStore
+from ezhifu.batch import verify_stream
+from ezhifu.document.envelope import Envelope
+from ezhifu.verify import verify_envelope
+mode, path, root, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+trust = TrustStore(roots=[load_certificate(open(root, 'rb').read())])
+t = time.perf_counter()
+if mode == 'memory':
+    data = open(path, 'rb').read()
+    result = verify_envelope(Envelope.from_bytes(data, max_bytes=1 << 31), trust=trust)
+    n, ok = len(result.bodies), sum(b.valid for b in result.bodies)
+else:
+    n = ok = 0
+    for r in verify_stream(path, trust=trust, workers=workers, chunk=64):
+        n += 1; ok += r.valid
+dt = time.perf_counter() - t
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"{n} {ok} {dt:.3f} {rss:.1f} {kids:.1f}")
+"""
+
+
+def run_child(mode: str, path: Path, root: Path, workers: int) -> tuple[int, int, float, float, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, str(path), str(root), str(workers)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return int(out[0]), int(out[1]), float(out[2]), float(out[3]), float(out[4])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="short runs (CI smoke)")
+    parser.add_argument("--vouchers", type=int, default=10_000)
+    args = parser.parse_args()
+    seconds = 1.0 if args.quick else 4.0
+    s = Setup()
+    assert pipeline(s, 1), "pipeline does not verify"
+
+    sign_ms, verify_ms = openssl_sm2_ms()
+    limit = 1000 / (2 * sign_ms + 2 * verify_ms)
+    per_s = rate(lambda: pipeline(s, 1), seconds)
+    print("== full pipeline, 5201 with 1 detail (build, validate, SM2 sign, v4 seal, verify both), one core")
+    print(f"openssl speed sm2: sign {sign_ms:.3f} ms, verify {verify_ms:.3f} ms -> limit {limit:.0f} vouchers/s")
+    print(f"ezhifu: {per_s:.0f} vouchers/s = {per_s / limit:.2f} x the SM2 limit (target >= 500/s)")
+
+    timings: dict[str, list[float]] = {}
+    for _ in range(100 if args.quick else 400):
+        pipeline(s, 1, timings)
+    print("== where the time goes (median ms per voucher)")
+    for name, values in timings.items():
+        print(f"  {name:9s} {statistics.median(values):7.3f}")
+
+    print("== growth with details per voucher (vouchers/s)")
+    for details in (1, 10, 100, 499):
+        r = rate(lambda d=details: pipeline(s, d), seconds / 2)
+        print(f"  {details:4d} details: {r:8.1f} vouchers/s")
+
+    n = 1000 if args.quick else args.vouchers
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "batch.xml"
+        root = Path(tmp) / "root.pem"
+        root.write_bytes(s.pki.root_cert.dump())
+        make_batch(s, n, path)
+        size_mb = path.stat().st_size / 1e6
+        print(f"== batch verification: {n} signed+sealed vouchers, {size_mb:.1f} MB envelope")
+        rows = []
+        for mode, workers in (("memory", 1), ("stream", 1), ("stream", os.cpu_count() or 1)):
+            count, ok, dt, rss, kids = run_child(mode, path, root, workers)
+            assert count == n and ok == n, (mode, count, ok)
+            rows.append((mode, workers, dt))
+            print(
+                f"  {mode:6s} workers={workers}: {n / dt:7.0f} vouchers/s, {dt:6.2f} s, "
+                f"peak RSS {rss:6.1f} MB (largest worker {kids:5.1f} MB)"
+            )
+        single = rows[1][2]
+        par = rows[2][2]
+        print(f"  process-pool speed-up on {os.cpu_count()} cores: {single / par:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
