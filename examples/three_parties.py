@@ -33,7 +33,7 @@ from ezhifu.crypto import SoftwareSigner
 from ezhifu.demo import seal_picture_png
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.samples import sample_voucher
-from ezhifu.flow.library import Outcome, Party, VoucherLibrary
+from ezhifu.flow.library import Outcome, Party, Sealer, VoucherLibrary
 from ezhifu.flow.monitoring import AmountThreshold, DuplicatePayment, run_rules
 from ezhifu.flow.reconciliation import (
     answer_statement,
@@ -60,6 +60,8 @@ PARTIES = {
 
 
 class Ids(TypedDict):
+    """The identifiers every 凭证库 operation takes (行政区划, 业务年度)."""
+
     adm_div_code: str
     st_year: str
 
@@ -97,7 +99,8 @@ def build(workdir: Path) -> dict[str, VoucherLibrary]:
     names |= {f"{p}_gz": f"{n}业务专用章" for _, n, p in PARTIES.values()}
     positions = {vt: dict(names) for vt in ("5201", "2301", "3507", "2507", "5507")}
 
-    def sealer_for(party: str):  # type: ignore[no-untyped-def]
+    def sealer_for(party: str) -> Sealer:
+        """Sign (SM2/SM3 detached CMS) and seal (v4) at the party's own positions."""
         prefix = PARTIES[party][2]
 
         def seal(body: VoucherBody) -> None:
@@ -117,6 +120,8 @@ def build(workdir: Path) -> dict[str, VoucherLibrary]:
             peers={p: s.certificate for p, s in signers.items() if p != party and s.certificate},
             sealer=sealer_for(party),
             positions=positions,
+            # whose certificates may sign what each peer sends
+            party_certs={p: [s.certificate] for p, s in signers.items() if s.certificate},
         )
     return libraries
 

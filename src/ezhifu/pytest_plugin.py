@@ -44,9 +44,10 @@ __all__ = [
 
 _POLICIES = ("default", "legacy")
 
-# The active run's pytest config, so assert_valid_voucher can fall back to the command-line
-# options without being a fixture itself (one per process: xdist workers each configure).
-_config: pytest.Config | None = None
+# The active runs' pytest configs, innermost last, so assert_valid_voucher can fall back to the
+# command-line options without being a fixture itself. A stack, because pytester runs a pytest
+# session inside another one; xdist workers are separate processes and configure their own.
+_configs: list[pytest.Config] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,14 +74,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _config
-    _config = config
+    _configs.append(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    global _config
-    if _config is config:
-        _config = None
+    if config in _configs:
+        _configs.remove(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -153,7 +152,7 @@ def voucher_problems(
     from ezhifu.errors import EzhifuError
 
     data = _read(path_or_bytes)
-    opts = _config
+    opts = _configs[-1] if _configs else None
     if schema_version is None and opts is not None:
         schema_version = opts.getoption("--ezhifu-schema-version", default=None)
     problems: list[str] = []

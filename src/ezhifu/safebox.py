@@ -45,6 +45,7 @@ from ezhifu.errors import (
     PositionAlreadySigned,
     PositionNotConfigured,
     SealFormatError,
+    SigningError,
 )
 
 if TYPE_CHECKING:
@@ -281,7 +282,7 @@ class SafeBox:
         try:
             yield
         except EzhifuError as exc:
-            outcome = "refused" if isinstance(exc, KeyStoreError | InvalidInput) else "error"
+            outcome = "refused" if isinstance(exc, KeyStoreError | InvalidInput | SigningError) else "error"
             code = getattr(exc, "ocx_code", None)
             reason = f"{type(exc).__name__}{f' (OCX {code})' if code else ''}: {exc}"
             self._record(operation, outcome, position=position, voucher_no=voucher_no or "", reason=reason)
@@ -371,11 +372,18 @@ class SafeBox:
         ``options`` go to :func:`ezhifu.sign.voucher.sign_body` (``signed_attributes``,
         ``signing_time`` ...). All checks run before anything is signed.
         """
-        from ezhifu.sign.voucher import sign_body
+        from ezhifu.sign.voucher import body_mismatches, sign_body
 
         with self._lock:
             with self._refusals("sign", position, voucher_no):
                 bodies, rule = self._plan(envelope, position, "signature", voucher_no)
+                if options.get("check_consistency", True):
+                    for body in bodies:  # refuse relabelled envelopes before signing any body
+                        mismatches = body_mismatches(body)
+                        if mismatches:
+                            raise SigningError(
+                                f"voucher {body.voucher_no!r}: refusing to sign: " + "; ".join(mismatches)
+                            )
                 signer = self._signer_for(rule, alias, pin)
             out: list[SignatureElement] = []
             for body in bodies:

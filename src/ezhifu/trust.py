@@ -395,8 +395,22 @@ def _issuer_refusal(
 
 
 def _verify_cert_sig(cert: x509.Certificate, issuer: x509.Certificate) -> str | None:
+    return _cert_sig_outcome(cert.dump(), issuer.dump())
+
+
+@functools.lru_cache(maxsize=2048)
+def _cert_sig_outcome(cert_der: bytes, issuer_der: bytes) -> str | None:
+    """Whether ``issuer`` signed ``cert`` (None) or why not, cached by the exact DER of both.
+
+    The outcome depends on nothing but these bytes, so caching it is sound; it saves one
+    public-key operation per certificate link on every voucher of a batch (the same few
+    partner certificates sign thousands of vouchers). Validity, key usage, policy and CRL
+    checks are not cached: they depend on the time and the policy and are redone each time.
+    """
     from ezhifu.crypto.x509 import verify_certificate_signature
 
+    cert = x509.Certificate.load(cert_der)
+    issuer = x509.Certificate.load(issuer_der)
     try:
         # The algorithm policy is applied by the caller (_link_refusal), not here.
         verify_certificate_signature(cert, issuer, allow_weak=True)

@@ -78,6 +78,8 @@ def _position_refusal(position: str, vt_code: str, positions: Positions | None) 
 
 
 def _sn_refusal(sn: str, cert: x509.Certificate | None) -> str | None:
+    """spec.md §5.3: ``SN`` is the signer certificate serial in hex. ezhifu writes lower case;
+    on input the value is compared as a number, so case and leading zeros do not matter."""
     if cert is None:
         return None
     serial = format(cert.serial_number, "x")

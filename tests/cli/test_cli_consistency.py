@@ -201,6 +201,25 @@ def test_progress_is_plain_iteration_off_a_terminal() -> None:
         assert list(it) == items
 
 
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with progress([1, 2, 3], label="verifying") as it:
+        assert list(it) == [1, 2, 3]
+    assert "verifying" in terminal.getvalue()
+    quiet = Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    with progress([1], label="one file") as it:  # a single item needs no bar
+        assert list(it) == [1]
+    assert quiet.getvalue() == ""
+
+
 def test_format_table_aligns_chinese_text() -> None:
     text = format_table(["file", "结果"], [["凭证.xml", "✓ 有效"], ["b.xml", "✗ invalid"]])
     lines = text.splitlines()

@@ -205,6 +205,19 @@ def openssl_keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     # ecparam -genkey writes an "EC PARAMETERS" block before the key.
     run_openssl("ecparam", "-name", "prime256v1", "-genkey", "-out", out("p256.ecparam.pem"))
     run_openssl("ecparam", "-name", "SM2", "-genkey", "-out", out("sm2.ecparam.pem"))
+    run_openssl("genpkey", "-algorithm", "ED25519", "-out", out("ed25519.pkcs8.pem"))
+    run_openssl("pkey", "-in", files["ed25519.pkcs8.pem"], "-pubout", "-out", out("ed25519.pub.pem"))
+    run_openssl(
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-param_enc",
+        "explicit",
+        "-out",
+        out("p256.explicit.pem"),
+    )
     return files
 
 

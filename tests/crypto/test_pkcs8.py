@@ -159,3 +159,16 @@ def test_malformed(plain: bytes) -> None:
         pkcs8.encrypt_private_key_info(plain, b"")
     with pytest.raises(InvalidInput):
         pkcs8.encrypt_private_key_info(plain, b"pw", scrypt_n=3)
+
+
+def test_default_prf_omitted_in_der(plain: bytes) -> None:
+    """hmacWithSHA1 is the DEFAULT PRF (RFC 8018 App. A.2), so DER leaves it out (X.690 11.5)."""
+    sha1 = pkcs8.encrypt_private_key_info(plain, b"pw", kdf="pbkdf2", prf="sha1", iterations=1000)
+    sha256 = pkcs8.encrypt_private_key_info(plain, b"pw", kdf="pbkdf2", prf="sha256", iterations=1000)
+    hmac_sha1_oid = bytes.fromhex("06082a864886f70d0207")
+    hmac_sha256_oid = bytes.fromhex("06082a864886f70d0209")
+    assert hmac_sha1_oid not in sha1
+    assert hmac_sha256_oid in sha256
+    params = keys.EncryptedPrivateKeyInfo.load(sha1)["encryption_algorithm"]["parameters"]
+    assert params["key_derivation_func"]["parameters"]["prf"]["algorithm"].native == "sha1"
+    assert pkcs8.decrypt_private_key_info(sha1, b"pw") == plain

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sm2_fixtures import with_provider
@@ -81,3 +83,4 @@ def test_point_encodings_round_trip(d: int) -> None:
     assert sm2.SM2PublicKey.from_encoded_point(public.compressed_point) == public
     assert len(public.encoded_point) == 65 and len(public.compressed_point) == 33
     assert hash(sm2.SM2PublicKey(public.x, public.y)) == hash(public)
+    assert pickle.loads(pickle.dumps(public)) == public

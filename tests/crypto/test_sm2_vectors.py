@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sm2_fixtures import ANNEX_A2, ANNEX_A5, EXAMPLE_CURVE, each_provider, openssl, with_provider
 
 from ezhifu.crypto import _sm2_python, sm2
 from ezhifu.crypto.sm3 import sm3
+from ezhifu.errors import InvalidSignature
 
 __all__ = ["each_provider"]  # re-exported fixture
 
@@ -131,3 +133,16 @@ def test_deterministic_nonce_is_stable_and_valid(each_provider: str) -> None:
     nonces = _sm2_python.rfc6979_nonces(sm2.SM2_CURVE, ANNEX_A5.d, ANNEX_A5.e)
     k1, k2 = next(nonces), next(nonces)
     assert k1 != k2 and all(1 <= k < sm2.SM2_N for k in (k1, k2))
+
+
+def test_python_verify_after_key_table_is_built() -> None:
+    """A key verified often switches to a per-key comb table: results must not change."""
+    with with_provider("python"):
+        public = sm2.SM2PublicKey(ANNEX_A5.x, ANNEX_A5.y)
+        tampered = ANNEX_A5.message + b"."
+        for _ in range(3 * _sm2_python._KEY_COMB_AFTER):
+            public.verify(ANNEX_A5.der, ANNEX_A5.message)
+            with pytest.raises(InvalidSignature):
+                public.verify(ANNEX_A5.der, tampered)
+        handle = public._cache._handles["python"]
+        assert isinstance(handle, _sm2_python._PublicHandle) and handle.comb is not None

@@ -13,7 +13,7 @@ import pytest
 from asn1crypto import algos, core, pem, x509
 
 from ezhifu import keys
-from ezhifu.crypto import SignatureAlgorithm, SoftwareSigner
+from ezhifu.crypto import SignatureAlgorithm, SoftwareSigner, verify_signature
 from ezhifu.crypto import x509 as ex509
 from ezhifu.errors import (
     CertificateError,
@@ -473,3 +473,42 @@ def test_builder_input_checks() -> None:
         ex509.CertificateBuilder({}, key)
     with pytest.raises(InvalidInput):
         ex509.CertificateBuilder("x", key, not_before=datetime(2030, 1, 1))
+
+
+def test_third_party_ofdrw_certificate(conformance_dir: Path) -> None:
+    """ofdrw's SM2 test certificate and key (tests/conformance/ofdrw, made by Bouncy Castle)."""
+    cert = keys.load_certificate((conformance_dir / "ofdrw" / "sign_cert.pem").read_bytes())
+    key = keys.load_private_key((conformance_dir / "ofdrw" / "sign_key.pem").read_bytes())
+    assert keys.key_kind(key) == "sm2"
+    assert keys.same_public_key(keys.public_key_of(cert), key)
+    assert ex509.certificate_signature_algorithm(cert) is SignatureAlgorithm.SM2_SM3
+    info = ex509.cert_info(cert)
+    assert info.serial_hex == "17af20e3374"
+    assert "Test Certificate" in info.subject
+    with pytest.raises(ex509.CertificateExpired, match="2023-07-29"):
+        ex509.check_validity(cert)
+    ex509.check_validity(cert, datetime(2022, 1, 1, tzinfo=UTC))
+    # Its issuer (the ofdrw root) is not in the fixtures: a self-check names the mismatch.
+    with pytest.raises(CertificateError, match="issuer name"):
+        ex509.verify_certificate_signature(cert, cert)
+    signature = SoftwareSigner(key, cert).sign(b"ofdrw")
+    verify_signature(cert, b"ofdrw", signature)
+
+
+def test_sm2_signature_algorithm_with_null_parameters_accepted(sm2_pki: TestPKI) -> None:
+    """SM2-with-SM3 appears with absent and with NULL parameters in the field (seal_sm2.md §5.3)."""
+    with_null = algos.SignedDigestAlgorithm({"algorithm": "1.2.156.10197.1.501", "parameters": core.Null()})
+    cert = x509.Certificate.load(sm2_pki.leaf_cert.dump())
+    tbs = x509.TbsCertificate.load(cert["tbs_certificate"].dump())
+    tbs["signature"] = with_null
+    tbs_der = tbs.dump(force=True)
+    signature = SoftwareSigner(sm2_pki.root_key, sm2_pki.root_cert).sign(tbs_der)
+    rebuilt = x509.Certificate(
+        {
+            "tbs_certificate": x509.TbsCertificate.load(tbs_der),
+            "signature_algorithm": with_null,
+            "signature_value": signature,
+        }
+    ).dump()
+    assert rebuilt.count(bytes.fromhex("300c06082a811ccf550183750500")) == 2
+    ex509.verify_certificate_signature(rebuilt, sm2_pki.root_cert)

@@ -6,6 +6,8 @@ import base64
 
 import pytest
 from doc_support import VT_CODES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ezhifu.document.envelope import (
     BodyNotFound,
@@ -257,3 +259,52 @@ def test_build_requires_a_voucher_and_known_encoding() -> None:
         Envelope.build([])
     with pytest.raises(InvalidInput, match="unsupported envelope encoding"):
         Envelope.build([sample_voucher("5201")]).to_bytes("latin-1")
+
+
+# --- property: any body layout survives write -> read ------------------------------------
+
+
+_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"),
+    max_size=12,
+)
+_items = st.lists(
+    st.tuples(
+        st.from_regex(r"[a-z]{2}_[a-z]{2,5}", fullmatch=True),
+        st.from_regex(r"[0-9a-f]{1,32}", fullmatch=True),
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    reason=st.none() | _text,
+    attach=st.none() | _text,
+    flag=st.sampled_from(["0", "1"]),
+    order=st.permutations(["AdmDivCode", "StYear", "VtCode", "VoucherNo"]),
+    signatures=_items,
+    stamps=_items,
+    encoding=st.sampled_from(["GBK", "UTF-8", "GB18030"]),
+)
+def test_property_envelope_round_trip(
+    reason: str | None,
+    attach: str | None,
+    flag: str,
+    order: list[str],
+    signatures: list[tuple[str, str]],
+    stamps: list[tuple[str, str]],
+    encoding: str,
+) -> None:
+    body = VoucherBody.from_voucher(
+        sample_voucher("5201"), voucher_flag=flag, return_reason=reason, attach=attach
+    )
+    body.attribute_order = tuple(order)
+    body.signatures = [SignatureElement(no, sn, "QUJD") for no, sn in signatures]
+    body.stamps = [SignStampElement(no, sn, "REVG") for no, sn in stamps]
+    envelope = Envelope.build([body, body])
+    data = envelope.to_bytes(encoding)
+    again = Envelope.from_bytes(data)
+    assert again == envelope
+    assert again.bodies[0].attribute_order == tuple(order)
+    assert again.to_bytes(encoding) == data  # stable: the layout read is the layout written

@@ -277,3 +277,23 @@ def test_property_producer_xml_keeps_order_and_empty_elements(
     for name, value in fields:
         if value == "":
             assert f"<{name}></{name}>" in out
+
+
+def test_hold_fields_and_code_lists_as_data() -> None:
+    from ezhifu.document.codes import code_list, label_of, load_code_lists
+
+    voucher = sample_voucher("8202")
+    assert voucher.hold_fields == ("Hold1", "Hold2")
+    assert voucher.get("Hold1")  # S13 marks header Hold1 必选
+    # observed values carry their source; differing regional values coexist (spec.md §4.9)
+    assert {v.code for v in code_list("PayTypeCode")} >= {"11", "12", "1", "91"}
+    assert label_of("PayTypeCode", "1") == "国库集中支付"
+    assert label_of("PayTypeCode", "no-such") is None
+    custom = load_code_lists(
+        '{"_about": "x", "PayTypeCode": [{"code": "7", "name": "本地", "source": "cfg"}]}'
+    )
+    assert custom["PayTypeCode"][0].name == "本地"
+    from ezhifu.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError):
+        load_code_lists('{"PayTypeCode": [{"name": "no code"}]}')

@@ -126,5 +126,6 @@ def build_network(
             peers={p: c for p, c in net.certs.items() if p != party},
             sealer=net.sealer(party),
             positions=POSITIONS,
+            party_certs={p: [c] for p, c in net.certs.items()},
         )
     return net

@@ -8,12 +8,15 @@ must leave no corrupted state and record the rejection with its reason.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
+import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flow_support import ADM, IDS, YEAR, Material, Network, build_network
+from flow_support import ADM, IDS, POSITIONS, YEAR, Material, Network, build_network
 
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.models import Voucher
@@ -21,7 +24,7 @@ from ezhifu.document.samples import sample_voucher
 from ezhifu.errors import FlowError, IllegalTransition, InvalidInput, KeyStoreError
 from ezhifu.flow.library import VoucherLibrary
 from ezhifu.flow.status import RecordKey, State
-from ezhifu.flow.store import Record
+from ezhifu.flow.store import Record, SQLiteStore
 from ezhifu.flow.transport import DropFolderTransport, InMemoryTransport, Message, new_message_id
 
 
@@ -341,6 +344,18 @@ def test_altered_voucher_text_fails_verification_and_sender_learns_it(net: Netwo
     assert _code(fin, _out("5201", no)) == 1
 
 
+def test_voucher_signed_with_another_partys_certificate_is_refused(net: Network) -> None:
+    """A trusted certificate of the bank cannot stand in for 财政's on a voucher 财政 sends."""
+    fin, bank = net["finance"], net["bank"]
+    fin.sealer = net.sealer("bank")  # e.g. an operator picked the wrong key
+    no = _send_5201(net)
+    net.pump()
+    assert bank.records() == []
+    [rejection] = bank.rejections()
+    assert "not by a certificate of finance" in rejection.reason
+    assert _code(fin, _out("5201", no)) == 2
+
+
 def test_forged_receipt_changing_a_signed_field_is_rejected(net: Network) -> None:
     fin, bank = net["finance"], net["bank"]
     voucher = _voucher()
@@ -384,6 +399,50 @@ def test_receipt_overtaking_the_reports_gives_the_final_state(net: Network) -> N
     assert not fin.rejections()
 
 
+def test_reports_in_any_order_and_duplicated_converge(net: Network, tmp_path: Path) -> None:
+    """Every order of (delivered, signed_in, receipt), each with one message delivered twice,
+    leaves 财政 in the same final state with each step recorded once and nothing rejected."""
+    fin, bank = net["finance"], net["bank"]
+    no = _send_5201(net)
+    [voucher] = _take(net, "bank")
+    assert bank.receive_bytes(voucher).accepted
+    bank.confirm("5201", [no], **IDS)
+    bank.send_receipt("5201", no, **IDS, fields={"XAgentBusinessNo": "B1"})
+    messages = _take(net, "finance")
+    assert sorted(Message.from_bytes(m).kind for m in messages) == ["envelope", "notice", "notice"]
+    assert isinstance(fin.store, SQLiteStore)
+    snapshot = tmp_path / "finance-snapshot.db"
+    with sqlite3.connect(snapshot) as target:
+        fin.store._db.backup(target)
+    target.close()
+    for run, (order, twice) in enumerate(itertools.product(itertools.permutations(range(3)), range(3))):
+        copy = tmp_path / f"finance-{run}.db"
+        shutil.copyfile(snapshot, copy)
+        with SQLiteStore(copy, durability="normal") as store:
+            lib = VoucherLibrary(
+                fin.party,
+                store=store,
+                transport=InMemoryTransport(),
+                trust=net.trust,
+                link_signer=net.signers["finance"],
+                peers=fin.peers,
+                sealer=fin.sealer,
+                positions=POSITIONS,
+            )
+            sequence = [messages[i] for i in order]
+            sequence.insert(twice + 1, messages[order[twice]])
+            outcomes = [lib.receive_bytes(m) for m in sequence]
+            assert all(o.accepted for o in outcomes), [o.detail for o in outcomes]
+            assert sum(o.duplicate for o in outcomes) == 1
+            record = lib.record(_out("5201", no))
+            assert record is not None and record.state is State.RECEIPTED, (order, twice)
+            applied = [h.action for h in lib.history(_out("5201", no)) if not h.action.startswith("stale:")]
+            assert applied == ["save", "send", "delivered", "signed_in", "receipted"], (order, applied)
+            receipt = lib.record(_in("5201", no, "1"))
+            assert receipt is not None and receipt.state is State.RECEIVED
+            assert lib.rejections() == []
+
+
 def test_receipt_before_its_voucher_is_rejected_and_kept(net: Network) -> None:
     """A receipt copy without its original, at a party that never saw the voucher."""
     bank, pbc, fin = net["bank"], net["pbc"], net["finance"]
@@ -419,6 +478,9 @@ def test_unknown_sender_then_replay_after_registration(net: Network) -> None:
     [rejection] = bank.rejections()
     assert bank.replay(rejection.rejection_id).accepted
     assert bank.record(_in("5201", no)) is not None
+    message_id = rejection.message_id
+    assert message_id is not None and (bank.store.seen(message_id) or "").startswith("accepted")
+    assert bank.receive_bytes(rejection.raw).duplicate  # a late copy changes nothing
     with pytest.raises(FlowError, match="no rejection"):
         bank.replay("nope")
 
@@ -506,6 +568,29 @@ def test_keystore_down_defers_signing(net: Network) -> None:
     net.pump()
     assert _code(fin, _out("5201", no)) == 1
     assert any(h.action == "send-deferred" for h in fin.history(_out("5201", no)))
+
+
+def test_link_key_unavailable_keeps_messages_queued(net: Network) -> None:
+    fin = net["finance"]
+    real = fin.link_signer
+
+    class Unplugged:
+        algorithm = real.algorithm
+        certificate = real.certificate
+
+        def sign(self, data: bytes) -> bytes:
+            raise KeyStoreError("link key token removed")
+
+    fin.link_signer = Unplugged()
+    no = _send_5201(net)
+    assert _code(fin, _out("5201", no)) == 0  # the state change is made and kept
+    [item] = fin.pending_outbox()
+    assert "link key token removed" in (item.last_error or "")
+    assert net.transport.receive("bank") == []  # nothing unsigned left the library
+    fin.link_signer = real
+    assert fin.flush_outbox() == 1
+    net.pump()
+    assert _code(fin, _out("5201", no)) == 1
 
 
 # --- drop folder, end to end --------------------------------------------------------------------

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from flow_support import ADM, IDS, YEAR, Network
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ezhifu.document.envelope import Envelope
@@ -147,6 +147,7 @@ amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999999.99"
 ledgers = st.dictionaries(st.text("0123456789", min_size=1, max_size=8), amounts, max_size=30)
 
 
+@settings(deadline=None)  # no timing in tests; CI machines are shared
 @given(ledgers, st.randoms())
 def test_matching_a_ledger_with_itself_in_any_order_is_consistent(ledger: dict[str, Decimal], rnd) -> None:  # type: ignore[no-untyped-def]
     entries = [CheckEntry(no, amount) for no, amount in ledger.items()]
@@ -158,6 +159,7 @@ def test_matching_a_ledger_with_itself_in_any_order_is_consistent(ledger: dict[s
     assert report.consistent and report.matched == len(entries)
 
 
+@settings(deadline=None)  # no timing in tests; CI machines are shared
 @given(ledgers, ledgers)
 def test_matching_partitions_the_voucher_numbers(
     ours: dict[str, Decimal], theirs: dict[str, Decimal]

@@ -111,8 +111,17 @@ def test_illegal_transitions_are_refused(key: RecordKey, state: State, action: A
     with pytest.raises(IllegalTransition) as info:
         transition(key, state, action)
     message = str(info.value)
-    assert key.voucher_no in message and state.value in message and action.value in message
+    assert key.voucher_no in message and f"from {state.value!r}" in message and action.value in message
     assert isinstance(info.value, FlowError)
+
+
+def test_refusal_names_from_and_to() -> None:
+    with pytest.raises(IllegalTransition) as info:
+        transition(IN0, State.RECEIVED, Action.RETURN)
+    assert str(info.value) == (
+        "in 发送单 5201 V1 (420000/2024): cannot go from 'received' to 'returned' by action 'return'"
+        " (allowed from 'received': sign_in, sign_in_fail)"
+    )
 
 
 def test_every_pair_either_transitions_or_raises() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -82,6 +83,9 @@ def test_seen_rejections_outbox_revisions(tmp_path: Path) -> None:
         assert store.mark_seen("m1", "accepted") is True
         assert store.mark_seen("m1", "accepted") is False  # idempotent
         assert store.seen("m1") == "accepted" and store.seen("m2") is None
+        assert store.mark_seen("m1", "rejected: x") is False and store.seen("m1") == "accepted"
+        store.mark_seen("m1", "accepted after replay", replace=True)
+        assert store.seen("m1") == "accepted after replay"
         store.add_rejection(Rejection("r1", "m9", "bank", "envelope", "bad signature", b"raw", utc_now()))
         [rej] = store.rejections(message_id="m9")
         assert rej.reason == "bad signature" and rej.raw == b"raw"
@@ -148,8 +152,19 @@ _WRITER = textwrap.dedent(
 )
 
 
+def _committed_rows(db: Path) -> int:
+    """Records committed so far, read through a second connection (WAL allows it)."""
+    reader = sqlite3.connect(db, timeout=5)
+    try:
+        return int(reader.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0  # schema not created yet
+    finally:
+        reader.close()
+
+
 def _run_and_kill(
-    db: Path, committed: int, mode: str, *, delay: float = 0.0, durability: str = "full"
+    db: Path, committed: int, mode: str, *, wait_for_rows: int = 0, durability: str = "full"
 ) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", _WRITER, str(db), str(committed), mode, durability],
@@ -160,8 +175,10 @@ def _run_and_kill(
         assert proc.stdout is not None
         line = proc.stdout.readline().decode().strip()
         assert line in ("in-transaction", "looping"), proc.stderr.read().decode() if proc.stderr else line
-        if delay:
-            time.sleep(delay)
+        deadline = time.monotonic() + 30
+        # kill in the middle of the stream, once it has committed a few (no timing assumptions)
+        while wait_for_rows and _committed_rows(db) < wait_for_rows and time.monotonic() < deadline:
+            time.sleep(0.01)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
@@ -192,11 +209,11 @@ def test_survives_sigkill_inside_a_transaction(tmp_path: Path, durability: str) 
 @pytest.mark.parametrize("durability", ["full", "normal"])
 def test_survives_sigkill_during_a_stream_of_transactions(tmp_path: Path, durability: str) -> None:
     db = tmp_path / "stream.db"
-    _run_and_kill(db, 0, "loop", delay=0.3, durability=durability)
+    _run_and_kill(db, 0, "loop", wait_for_rows=20, durability=durability)
     with SQLiteStore(db) as store:
         assert store.integrity_check() == "ok"
         records = store.find()
-        assert records, "the writer committed nothing before it was killed"
+        assert len(records) >= 20, "the writer was killed before committing 20 operations"
         # every committed operation is whole: each record has exactly its one history entry
         for record in records:
             assert len(store.history(record.key)) == 1

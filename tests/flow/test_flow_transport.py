@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ezhifu.errors import InvalidInput, TransportError
@@ -18,6 +18,7 @@ def _message(payload: bytes = b"<MOF/>", recipient: str = "bank") -> Message:
     )
 
 
+@settings(deadline=None)  # no timing in tests; CI machines are shared
 @given(
     payload=st.binary(max_size=300),
     attachments=st.lists(st.binary(max_size=50), max_size=3),

@@ -6,14 +6,12 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509
-from keystore_fixtures import Case
+from keystore_fixtures import Case, SoftHSM
 
 from ezhifu.crypto import SoftwareSigner
 from ezhifu.crypto.x509 import CertificateBuilder
@@ -35,21 +33,6 @@ FAST_SCRYPT_N = 2**10  # tests only: keep each KDF run at a millisecond
 def pkis() -> dict[str, TestPKI]:
     """One test PKI per key kind (keys generated at test time)."""
     return {kind: make_pki(kind) for kind in ("sm2", "rsa2048", "p256")}
-
-
-@dataclass
-class SoftHSM:
-    """A SoftHSM2 token initialised in a temporary directory, with keys and certificates."""
-
-    module: str
-    label: str
-    pin: str
-    conf: Path
-    certs: dict[str, x509.Certificate] = field(default_factory=dict)
-    root: x509.Certificate | None = None
-
-    def config(self, **extra: Any) -> dict[str, Any]:
-        return {"type": "pkcs11", "module": self.module, "token_label": self.label, "pin": self.pin, **extra}
 
 
 def _issue(pki: TestPKI, name: str, public_der: bytes) -> x509.Certificate:
@@ -88,7 +71,11 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory, pkis: dict[str, TestPKI]) 
         env={**os.environ, "SOFTHSM2_CONF": str(conf)},
     )
     lib = pkcs11.lib(SOFTHSM_MODULE)
-    token = lib.get_token(token_label=TOKEN_LABEL)
+    try:
+        token = lib.get_token(token_label=TOKEN_LABEL)
+    except pkcs11.exceptions.NoSuchToken:  # loaded earlier in this process under another conf
+        lib.reinitialize()
+        token = lib.get_token(token_label=TOKEN_LABEL)
     pki = pkis["p256"]
     hsm = SoftHSM(SOFTHSM_MODULE, TOKEN_LABEL, USER_PIN, conf, root=pki.root_cert)
     with token.open(rw=True, user_pin=USER_PIN) as session:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from asn1crypto import x509
@@ -23,3 +24,18 @@ class Case:
     root: x509.Certificate
     reopen: Callable[[str], KeyStore]  # open the same store again with the given secret
     config: dict[str, Any]
+
+
+@dataclass
+class SoftHSM:
+    """A SoftHSM2 token initialised in a temporary directory, with keys and certificates."""
+
+    module: str
+    label: str
+    pin: str
+    conf: Path
+    certs: dict[str, x509.Certificate] = field(default_factory=dict)
+    root: x509.Certificate | None = None
+
+    def config(self, **extra: Any) -> dict[str, Any]:
+        return {"type": "pkcs11", "module": self.module, "token_label": self.label, "pin": self.pin, **extra}

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from keystore_fixtures import Case
+from keystore_fixtures import Case, SoftHSM
 
-from ezhifu.crypto import verify_signature
+from ezhifu.crypto import SignatureAlgorithm, verify_signature
 from ezhifu.errors import (
     BadPassword,
     ConfigurationError,
     InvalidSignature,
     KeyNotFound,
     KeyStoreError,
+    WeakAlgorithm,
 )
 from ezhifu.keystore import KeyStore, open_keystore
+from ezhifu.keystore.memory import MemoryKeyStore
+from ezhifu.testing import TestPKI, make_pki
 
 MESSAGE = "国库集中支付电子凭证 contract message".encode()
 
@@ -99,3 +102,34 @@ def test_unknown_type_is_configuration_error() -> None:
         open_keystore({"type": "nosuch"})
     with pytest.raises(ConfigurationError, match="type"):
         open_keystore({})
+
+
+def test_legacy_profile_needs_allow_weak(pkis: dict[str, TestPKI]) -> None:
+    """RSA-1024 with SHA-1 (the deployed 2024 profile, spec.md §5.3) only when opted in."""
+    pki = make_pki("rsa1024")
+    store = MemoryKeyStore.from_config({"type": "memory"})
+    store.add_key("legacy", pki.leaf_key, pki.chain)
+    with pytest.raises(WeakAlgorithm):
+        store.signer("legacy")
+    store.set_signing_policy(rsa_digest="sha1", allow_weak=True)
+    signer = store.signer("legacy")
+    assert signer.algorithm is SignatureAlgorithm.RSA_SHA1
+    verify_signature(pki.leaf_cert, MESSAGE, signer.sign(MESSAGE), algorithm=SignatureAlgorithm.RSA_SHA1)
+    with pytest.raises(ConfigurationError, match="rsa_digest"):
+        MemoryKeyStore.from_config({"type": "memory", "rsa_digest": "md5"})
+
+
+def test_pkcs11_rsa_digest_choice(softhsm: SoftHSM) -> None:
+    with open_keystore(softhsm.config(rsa_digest="sha1")) as store, pytest.raises(WeakAlgorithm):
+        store.signer("rsa-signer")
+    with open_keystore(softhsm.config(rsa_digest="sha512")) as store:
+        signer = store.signer("rsa-signer")
+        assert signer.algorithm is SignatureAlgorithm.RSA_SHA512
+        verify_signature(
+            softhsm.certs["rsa-signer"], MESSAGE, signer.sign(MESSAGE), algorithm=signer.algorithm
+        )
+    with open_keystore(softhsm.config(rsa_digest="sha1", allow_weak=True)) as store:
+        signature = store.signer("rsa-signer").sign(MESSAGE)
+        verify_signature(
+            softhsm.certs["rsa-signer"], MESSAGE, signature, algorithm=SignatureAlgorithm.RSA_SHA1
+        )

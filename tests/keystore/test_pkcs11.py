@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 from asn1crypto import algos, pem
+from keystore_fixtures import SoftHSM
 
-from conftest import SoftHSM
 from ezhifu.crypto import verify_signature
 from ezhifu.errors import BadPassword, ConfigurationError, SigningError, TokenError, UnsupportedMechanism
 from ezhifu.keystore import load_config, open_keystore
 from ezhifu.keystore.pkcs11 import CKM_VENDOR_DEFINED, PKCS11KeyStore, TokenSigningError
+from ezhifu.testing import TestPKI
 
 OPENSSL = shutil.which("openssl") or "openssl"
 
@@ -122,3 +123,19 @@ def test_config_from_toml_with_pin_env(
         open_keystore(softhsm.config(sm2_mechanism="SM2"))
     with pytest.raises(TokenError, match="no such token"):
         PKCS11KeyStore(softhsm.module, "no-such-token", softhsm.pin)
+
+
+def test_sm2_vendor_output_raw_or_der_becomes_der(pkis: dict[str, TestPKI]) -> None:
+    """Vendor SM2 mechanisms return r || s (64 bytes) or DER; both leave the boundary as DER."""
+    from ezhifu.crypto.sm2 import der_to_rs
+    from ezhifu.keystore.pkcs11 import _sm2_signature_der
+
+    signer = pkis["sm2"].signer()
+    der = signer.sign(b"vendor token")
+    r, s = der_to_rs(der)
+    raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    assert _sm2_signature_der(raw, "test") == der
+    assert _sm2_signature_der(der, "test") == der
+    verify_signature(pkis["sm2"].leaf_cert, b"vendor token", _sm2_signature_der(raw, "test"))
+    with pytest.raises(TokenSigningError, match="unreadable"):
+        _sm2_signature_der(b"\x01" * 63, "test")

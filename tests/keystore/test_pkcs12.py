@@ -146,3 +146,46 @@ def test_pkcs12_kdf_prefix_property(password: bytes, salt: bytes, purpose: int, 
     longer = pkcs12_kdf("sha256", password, salt, purpose, 3, size + 20)
     assert pkcs12_kdf("sha256", password, salt, purpose, 3, size) == longer[:size]
     assert pkcs12_kdf("sha256", password, salt, purpose % 3 + 1, 3, size) != longer[:size] or size < 4
+
+
+@pytest.mark.parametrize(
+    ("password", "salt", "expected"),
+    [
+        # golang.org/x/crypto pkcs12/pbkdf_test.go, TestThatPBKDFWorksCorrectlyForLongKeys
+        (
+            "sesame".encode("utf-16-be") + b"\x00\x00",
+            b"\xff" * 8,
+            "7cd9fd3e2b3be7691a44e3bef0f9ea0fb9b897d4e325d9d1",
+        ),
+        # same file, TestThatPBKDFHandlesLeadingZeros (an I_j block with a leading zero byte)
+        (b"\x00\x00", bytes.fromhex("f37e05b518324b4b"), "00f759ff47d14dd03665d5943cb3c4a39a2555c02aed66e1"),
+    ],
+)
+def test_pkcs12_kdf_vectors(password: bytes, salt: bytes, expected: str) -> None:
+    """RFC 7292 App. B.2 with SHA-1, ID 1 (key), 2,048 iterations, 24 bytes (3DES key)."""
+    assert pkcs12_kdf("sha1", password, salt, 1, 2048, 24).hex() == expected
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    alias=st.text(
+        st.characters(min_codepoint=0x20, max_codepoint=0xFFFF, exclude_categories=("Cs",)),
+        min_size=1,
+        max_size=12,
+    ),
+    password=st.text(
+        st.characters(min_codepoint=0x21, max_codepoint=0x9FFF, exclude_categories=("Cs",)),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_sm2_p12_round_trip_property(pkis: dict[str, TestPKI], alias: str, password: str) -> None:
+    """Any BMP alias and password: what we write, we read back, and the key signs."""
+    pki = pkis["sm2"]
+    data = write_pkcs12(None, alias, pki.leaf_key, pki.chain, password, iterations=1000)
+    with PKCS12KeyStore(data, password) as store:
+        assert store.aliases() == [alias]
+        assert [c.dump() for c in store.chain(alias)] == [c.dump() for c in pki.chain]
+        verify_signature(pki.leaf_cert, b"p", store.signer(alias).sign(b"p"))
+    with pytest.raises(BadPassword):
+        PKCS12KeyStore(data, password + "x")

@@ -202,9 +202,14 @@ def test_position_table_from_toml_and_errors(tmp_path: Path) -> None:
         PositionTable.from_mapping({"5201": {"p": {"kind": "scribble", "alias": "b"}}})
 
 
-def test_eight_threads_sign_1000_vouchers(box_parts: tuple[MemoryKeyStore, TestPKI], tmp_path: Path) -> None:
-    """1,000 vouchers signed through one SafeBox by eight threads; all verify; audit intact."""
-    store, pki = box_parts
+def test_eight_threads_sign_1000_vouchers(pkis: dict[str, TestPKI], tmp_path: Path) -> None:
+    """1,000 vouchers signed through one SafeBox by eight threads; all verify; audit intact.
+
+    P-256 keeps the run short (verification dominates); SM2 goes through the same path above.
+    """
+    pki = pkis["p256"]
+    store = MemoryKeyStore()
+    store.add_key("unit-head", pki.leaf_key, pki.chain)
     audit = AuditLog(SQLiteAuditStorage(tmp_path / "audit.db", synchronous="NORMAL"), AUDIT_KEY)
     box = SafeBox(store, PositionTable.from_mapping(TABLE), audit=audit)
     base = sample_voucher("5201")
@@ -249,3 +254,17 @@ def test_eight_threads_sign_1000_vouchers(box_parts: tuple[MemoryKeyStore, TestP
     assert sum(e.outcome == "ok" for e in entries) == 1000
     assert {e.voucher_no for e in entries if e.outcome == "ok"} == set(numbers)
     audit.close()
+
+
+def test_relabelled_body_refused_before_anything_is_signed(box_parts: tuple[MemoryKeyStore, TestPKI]) -> None:
+    from ezhifu.errors import SigningError
+
+    store, _ = box_parts
+    audit = AuditLog(MemoryAuditStorage(), AUDIT_KEY)
+    box = SafeBox(store, PositionTable.from_mapping(TABLE), audit=audit)
+    envelope = _envelope(8, 9)
+    envelope.bodies[1].adm_div_code = "999999"  # unsigned attribute changed (spec.md §5.5)
+    with pytest.raises(SigningError, match="AdmDivCode"):
+        box.sign(envelope, "cz_dwfz")
+    assert not envelope.bodies[0].signatures  # all-or-nothing
+    assert [(e.operation, e.outcome) for e in audit.entries()] == [("sign", "refused")]

@@ -183,3 +183,12 @@ def test_tamper_helper_keeps_base64_valid(demo: Path) -> None:
     match = re.search(rb"<Voucher>([A-Za-z0-9+/=]+)</Voucher>", data)
     assert match is not None
     base64.b64decode(match.group(1), validate=True)
+
+
+def test_outer_run_options_survive_an_inner_run(
+    pytester: pytest.Pytester, request: pytest.FixtureRequest
+) -> None:
+    from ezhifu import pytest_plugin
+
+    _run(pytester, "def test_x():\n    pass\n").assert_outcomes(passed=1)
+    assert pytest_plugin._configs[-1] is request.config

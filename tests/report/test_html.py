@@ -202,3 +202,39 @@ def test_vendor_stamp_picture_is_shown() -> None:
     assert image is not None and image.type == "PNG" and image.data == picture
     (img,) = _page(render_envelope_html(Envelope.build([body]))).xpath("//img")
     assert img.get("src") == "data:image/png;base64," + base64.b64encode(picture).decode()
+
+
+def test_details_put_amounts_first_and_name_empty_columns(demo: tuple[bytes, EnvelopeResult]) -> None:
+    page = _page(render_envelope_html(demo[0]))
+    columns = [th.get("data-field") for th in page.xpath("//table[@class='details']/thead//th[@data-field]")]
+    assert columns[0] == "PayAmt"
+    # X-fields are empty in a voucher as sent: named in a note, not drawn as empty columns
+    assert "XPayAmt" not in columns and "Hold1" not in columns
+    (note,) = page.xpath("//p[contains(@class, 'empty-columns')]")
+    assert "XPayAmt" in note.text_content() and "Hold1" in note.text_content()
+
+
+def test_each_body_gets_its_own_results() -> None:
+    """Two vouchers; the second carries the first one's signature (moved): only it is invalid."""
+    import dataclasses
+
+    from ezhifu.sign.voucher import sign_envelope
+    from ezhifu.testing import make_pki
+    from ezhifu.trust import TrustStore
+    from ezhifu.verify import verify_envelope
+
+    pki = make_pki("sm2")
+    envelope = Envelope.build([sample_voucher("5201", seed=1), sample_voucher("5201", seed=2)])
+    sign_envelope(envelope, pki.signer(), SIGNATURE_POSITION)
+    first, second = envelope.bodies
+    second.signatures[0] = dataclasses.replace(second.signatures[0], value=first.signatures[0].value)
+    result = verify_envelope(envelope.to_bytes(), trust=TrustStore(roots=[pki.root_cert]))
+    assert [b.valid for b in result.bodies] == [True, False]
+    page = _page(render_envelope_html(envelope, result=result))
+    sections = page.xpath("//section[@data-voucher-no]")
+    assert [s.get("data-voucher-no") for s in sections] == [first.voucher_no, second.voucher_no]
+    states = [s.xpath(".//*[@data-status]")[0].get("data-status") for s in sections]
+    assert states == ["valid", "invalid"]
+    assert second.voucher_no in page.xpath("//div[contains(@class, 'banner')]")[0].text_content() or (
+        "验证失败" in page.text_content()
+    )

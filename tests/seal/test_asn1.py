@@ -145,6 +145,34 @@ def test_detect_v1_signature_and_v1_header_version_11(world: SealWorld) -> None:
     assert seal["esealInfo"]["header"]["version"].native == 1
 
 
+def test_v1_time_info_from_a_time_stamp_token() -> None:
+    """GM/T 0031-2014 clause 6.2.1: timeInfo may hold a time-stamp token; its genTime is used."""
+    from asn1crypto import cms, tsp
+
+    gen = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
+    tst = tsp.TSTInfo(
+        {
+            "version": "v1",
+            "policy": "1.2.3",
+            "message_imprint": {"hash_algorithm": {"algorithm": "sha256"}, "hashed_message": bytes(32)},
+            "serial_number": 1,
+            "gen_time": gen,
+        }
+    )
+    token = cms.ContentInfo(
+        {
+            "content_type": "signed_data",
+            "content": {
+                "version": "v3",
+                "digest_algorithms": [],
+                "encap_content_info": {"content_type": "tst_info", "content": tst},
+                "signer_infos": [],
+            },
+        }
+    )
+    assert decode_v1_time_info(token.dump()) == gen
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
@@ -152,6 +180,7 @@ def test_detect_v1_signature_and_v1_header_version_11(world: SealWorld) -> None:
         (b"20260105083000Z", datetime(2026, 1, 5, 8, 30, tzinfo=UTC)),
         (b"2026-01-05 08:30:00", datetime(2026, 1, 5, 8, 30, tzinfo=UTC)),  # ofdrw's v1 convention
         (b"not a time", None),
+        (b"2026-13-05 08:30:00", None),
         (b"\x30\x00", None),
     ],
 )
@@ -235,3 +264,29 @@ def test_make_parse_round_trip(
     assert (seal.valid_from, seal.valid_to, seal.created) == (start, start + timedelta(days=days), start)
     assert seal.holder_certs == (world.holder.leaf_cert.dump(),)
     assert verify_seal(der, trust=world.trust, at=world.now).valid
+
+
+def test_header_id_other_than_es_fails_verification(world: SealWorld) -> None:
+    """SES_Header.ID is fixed "ES"; a re-signed seal with another ID parses but does not verify."""
+    seal = parse_seal(world.seal("v4"))
+    info = asn1_v4.SES_SealInfo.load(seal.seal_info_bytes)
+    forged_info = asn1_v4.SES_SealInfo(
+        {
+            "header": {"ID": "XX", "version": 4, "Vid": "ezhifu"},
+            "esID": info["esID"],
+            "property": info["property"],
+            "picture": info["picture"],
+        }
+    )
+    der = asn1_v4.SESeal(
+        {
+            "eSealInfo": forged_info,
+            "cert": seal.maker_cert,
+            "signAlgID": seal.algorithm_oid,
+            "signedValue": world.maker.signer().sign(forged_info.dump()),
+        }
+    ).dump()
+    assert parse_seal(der).header_id == "XX"
+    result = verify_seal(der, trust=world.trust)
+    assert result.maker_signature_ok and not result.valid
+    assert result.reason == "SES_Header.ID is 'XX', not 'ES'"

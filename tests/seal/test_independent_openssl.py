@@ -145,3 +145,36 @@ def test_ofdrw_signed_value_v4_verified_by_openssl(ofdrw: Path, tmp_path: Path) 
     seal = children(children(tbs_tlv)[1][1])
     maker_pub = public_key_pem(seal[1][2], tmp_path, "m")
     assert sm2_verify(maker_pub, seal[0][1], bit_string(seal[3][2]), tmp_path, distid=DEFAULT_ID)
+
+
+def test_v1_stamp_verified_independently(world: SealWorld, body_factory: BodyFactory, tmp_path: Path) -> None:
+    """GM/T 0031-2014: the maker signs SEQUENCE{SES_SealInfo, cert, signatureAlgorithm}, the signer
+    signs the whole TBS_Sign (which holds the signer certificate and algorithm)."""
+    body = body_factory("5201")
+    stamp = apply_seal(body, world.seal("v1"), world.holder.signer(), "cz_dwgz")
+    der = base64.b64decode(stamp.value)
+    top = children(der)
+    assert [t for t, _, _ in top] == [0x30, 0x03]  # SES_Signature v1 = { toSign, signature }
+    tbs_tlv = top[0][1]
+    tbs = children(tbs_tlv)
+    # version, eseal, timeInfo BIT STRING, dataHash BIT STRING, propertyInfo, cert, signatureAlgorithm
+    assert [t for t, _, _ in tbs] == [0x02, 0x30, 0x03, 0x03, 0x16, 0x04, 0x06]
+    signer_pub = public_key_pem(tbs[5][2], tmp_path, "signer")
+    assert sm2_verify(signer_pub, tbs_tlv, bit_string(top[1][2]), tmp_path, distid=DEFAULT_ID)
+
+    seal = children(tbs[1][1])  # SESeal v1 = { esealInfo, signInfo }
+    seal_info_tlv, sign_info = seal[0][1], children(seal[1][1])
+    maker_pub = public_key_pem(sign_info[0][2], tmp_path, "maker")
+    contents = seal_info_tlv + sign_info[0][1] + sign_info[1][1]
+    assert len(contents) < 0x10000
+    to_sign = b"\x30\x82" + len(contents).to_bytes(2, "big") + contents
+    maker_sig = bit_string(sign_info[2][2])
+    assert sm2_verify(maker_pub, to_sign, maker_sig, tmp_path, distid=DEFAULT_ID)
+    assert not sm2_verify(maker_pub, seal_info_tlv, maker_sig, tmp_path, distid=DEFAULT_ID)
+
+    # holder certificate inside certList, timeInfo as UTCTime text, dataHash = SM3 of the Base64 text
+    prop = children(children(seal_info_tlv)[2][1])
+    assert tbs[5][2] in [contents for _t, _w, contents in children(prop[2][1])]
+    assert len(bit_string(tbs[2][2])) == 13 and bit_string(tbs[2][2]).endswith(b"Z")
+    digest = openssl("dgst", "-sm3", "-binary", data=body.voucher_b64.encode("ascii"))
+    assert bit_string(tbs[3][2]) == digest.stdout

@@ -318,7 +318,7 @@ def test_garbage_stamp_is_a_format_failure(world: SealWorld, body_factory: BodyF
         assert not result.valid and failed_steps(result) == ["format"]
 
 
-def test_vendor_gif_seal_made_and_picture_type_checked(world: SealWorld) -> None:
+def test_gif_seal_and_declared_picture_type(world: SealWorld) -> None:
     seal = world.seal("v4", picture=GIF_1X1, picture_type="gif")
     assert parse_seal(seal).picture.type == "GIF"
     with pytest.raises(InvalidInput, match="declared as PNG but its bytes are GIF"):

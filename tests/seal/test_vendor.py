@@ -182,3 +182,24 @@ def test_openssl_verifies_the_stamp_pkcs7(
     assert good.returncode == 0, good.stderr
     bad = subprocess.run([*base, "-content", str(tmp_path / "bad.bin")], capture_output=True, check=False)
     assert bad.returncode != 0
+
+
+def test_cli_show_vendor_stamp(stamped: tuple[VoucherBody, SignStampElement, bytes], tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from ezhifu.cli.main import cli
+
+    _body, stamp, _seal = stamped
+    path = tmp_path / "stamp.b64"
+    path.write_text(stamp.value)  # the Base64 text as found in <SignStamp>
+    image = tmp_path / "seal.gif"
+    result = CliRunner().invoke(cli, ["seal", "show", str(path), "--json", "--image-out", str(image)])
+    assert result.exit_code == 1  # the maker's signature cannot be verified: never "holds"
+    info = json.loads(result.output)
+    assert info["kind"] == "vendor-stamp"
+    assert info["seal"]["seal_id"] == SEAL_ID
+    assert info["seal"]["name"] == "支付测试印章"
+    assert info["seal"]["maker_signature"] == "not verifiable: vendor seal format unknown"
+    assert image.read_bytes() == GIF_1X1

@@ -356,3 +356,45 @@ def test_signing_time_after_2049_uses_generalized_time(rsa_pki: TestPKI) -> None
     policy = VerifyPolicy(check_signing_time=False)
     result = verify_detached(der, DATA, trust=TrustStore(roots=[rsa_pki.root_cert]), policy=policy)
     assert result.valid and result.signing_time == when
+
+
+def test_require_trusted_false_reports_but_accepts(rsa_pki: TestPKI) -> None:
+    der = sign_detached(DATA, rsa_pki.signer())
+    result = verify_detached(der, DATA, trust=TrustStore(), policy=VerifyPolicy(require_trusted=False))
+    assert result.valid and result.intact and not result.trusted
+    assert result.chain is not None and result.chain.reason is not None
+    assert result.checks[-1][0] == "chain" and result.checks[-1][1].startswith("not trusted")
+
+
+def test_signer_certificate_from_the_trust_store_when_not_embedded(rsa_pki: TestPKI) -> None:
+    """A CMS without certificates still verifies when the signer's certificate is pinned."""
+    content_info = cms.ContentInfo.load(sign_detached(DATA, rsa_pki.signer()))
+    signed_data = content_info["content"]
+    bare = cms.SignedData(
+        {
+            "version": signed_data["version"],
+            "digest_algorithms": signed_data["digest_algorithms"],
+            "encap_content_info": signed_data["encap_content_info"],
+            "signer_infos": signed_data["signer_infos"],
+        }
+    )
+    der = cms.ContentInfo({"content_type": "signed_data", "content": bare}).dump()
+    assert verify_detached(der, DATA, trust=TrustStore(pinned=[rsa_pki.leaf_cert])).valid
+    missing = verify_detached(der, DATA, trust=TrustStore(roots=[rsa_pki.root_cert]))
+    assert not missing.intact
+    assert missing.reason is not None and missing.reason.startswith("signer certificate (issuer ")
+    assert "is neither embedded nor in the trust store" in missing.reason
+
+
+def test_naive_validation_time_is_utc(rsa_pki: TestPKI) -> None:
+    der = sign_detached(DATA, rsa_pki.signer())
+    naive = datetime.now(UTC).replace(tzinfo=None)
+    assert verify_detached(der, DATA, trust=TrustStore(roots=[rsa_pki.root_cert]), at=naive).valid
+
+
+def test_misuse_raises(rsa_pki: TestPKI) -> None:
+    der = sign_detached(DATA, rsa_pki.signer())
+    with pytest.raises(InvalidInput, match="trust must be a TrustStore"):
+        verify_detached(der, DATA, trust=[rsa_pki.root_cert])  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="data must be bytes"):
+        verify_detached(der, DATA.decode(), trust=TrustStore())  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ import click
 
 from ezhifu.cli.common import echo_json, handle_errors
 from ezhifu.document import fields as _fields
+from ezhifu.document.codes import label_of
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.models import Voucher
 from ezhifu.document.xmlparse import parse_xml
@@ -35,6 +36,7 @@ def describe_voucher(voucher: Voucher) -> dict[str, Any]:
                 "label": definition.label if definition else None,
                 "value": value,
                 "x_field": bool(definition and definition.x_field),
+                "observed_code_name": label_of(name, value) if value else None,
                 "known": definition is not None,
             }
         )
@@ -116,7 +118,8 @@ def _print_voucher(v: dict[str, Any], indent: str) -> None:
     for h in v["header"]:
         label = h["label"] or "(unknown element)"
         mark = " [X]" if h["x_field"] else ""
-        click.echo(f"{indent}  {h['name']:<{width}}  {label}{mark}: {h['value']}")
+        code_name = f" ({h['observed_code_name']})" if h["observed_code_name"] else ""
+        click.echo(f"{indent}  {h['name']:<{width}}  {label}{mark}: {h['value']}{code_name}")
     click.echo(f"{indent}details: {v['detail_count']}")
     for i, row in enumerate(v["details"], 1):
         filled = ", ".join(f"{k}={val}" for k, val in row.items() if val)

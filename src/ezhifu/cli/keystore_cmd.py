@@ -111,11 +111,26 @@ def init_cmd(config: Path, password_env: str | None) -> None:
 @command.command("import")
 @_CONFIG
 @click.option("--alias", help="Alias for the key.")
-@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--cert", "cert_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Private key file (PEM or DER; PKCS#8, PKCS#1 or SEC 1; may be encrypted).",
+)
+@click.option(
+    "--cert",
+    "cert_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Certificate chain (PEM), signer certificate first.",
+)
 @click.option("--key-password-env", metavar="VAR", help="Environment variable with the key file's password.")
 @click.option("--seal-id", help="Id of a seal to import.")
-@click.option("--seal", "seal_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--seal",
+    "seal_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Seal file (DER of a GM/T 0031 / GB/T 38540 seal).",
+)
 @click.option("--replace", is_flag=True, help="Replace an existing alias or seal id.")
 @_PASSWORD_ENV
 @handle_errors

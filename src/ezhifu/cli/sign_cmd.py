@@ -95,7 +95,8 @@ def command(
             oid_style=cast("OidStyle | None", oid_style),
             chain=chain,
         )
-    data = envelope.to_bytes()
+    # Keep the input's declared encoding (GBK in every observed deployment, spec.md §2.1).
+    data = envelope.to_bytes(encoding=envelope.encoding)
     if str(output) == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()

@@ -29,6 +29,7 @@ the scalar multiplication is OpenSSL's constant-time ladder.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import sys
@@ -138,8 +139,10 @@ class _Lib:
 
 
 def _candidate_paths() -> list[str]:
-    import _hashlib  # noqa: F401  (loads the interpreter's libcrypto into the process)
-
+    # Map the interpreter's own libcrypto into the process first; a Python built without
+    # OpenSSL has no _hashlib, and then only the system library search below is left.
+    with contextlib.suppress(ImportError):
+        import _hashlib  # noqa: F401
     paths: list[str] = []
     try:
         with open("/proc/self/maps", encoding="ascii", errors="replace") as maps:

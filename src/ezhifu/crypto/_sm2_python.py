@@ -14,7 +14,9 @@ Arithmetic (GB/T 32918.1-2016 Annex A and the usual EFD formulas):
   addition is mixed Jacobian + affine.
 * ``[k]G``: a fixed-base table ``T[i][j] = j * 2^(w*i) * G`` stored affine (one batch inversion
   per row), so a multiplication is ``ceil(256/w)`` mixed additions and no doubling.
-* ``[t]P``: width-5 NAF with the odd multiples of P cached on the key handle.
+* ``[t]P``: width-5 NAF with the odd multiples of P cached on the key handle; once a public
+  key object has verified ``_KEY_COMB_AFTER`` signatures it gets its own comb table (w = 4),
+  which roughly halves the cost of each further verification.
 
 Every function takes the curve, so the GB/T 32918.2 Annex A example curve (a != -3) works too.
 """
@@ -51,6 +53,10 @@ _Aff = tuple[int, int]
 _INF: _Jac = (1, 1, 0)
 
 _WNAF_WIDTH = 5
+# Per-public-key comb table (w = 4: 64 rows x 15 points, ~5-10 ms to build) once a key object
+# has verified this many signatures; it cuts a verification by about half.
+_KEY_COMB_WIDTH = 4
+_KEY_COMB_AFTER = 8
 
 
 class NonConstantTimeWarning(UserWarning):
@@ -143,12 +149,12 @@ class _Arith:
         if table is None:
             with self._lock:
                 if self._g_table is None:
-                    self._g_table = self._build_table((self.curve.gx, self.curve.gy))
+                    self._g_table = self.build_table((self.curve.gx, self.curve.gy), self.window)
                 table = self._g_table
         return table
 
-    def _build_table(self, base: _Aff) -> list[list[_Aff]]:
-        w = self.window
+    def build_table(self, base: _Aff, w: int) -> list[list[_Aff]]:
+        """``T[i][j - 1] = j * 2^(w*i) * base`` for j in [1, 2^w), affine (batch inversion per row)."""
         rows = (self.curve.n.bit_length() + w - 1) // w
         table: list[list[_Aff]] = []
         b = base
@@ -166,9 +172,12 @@ class _Arith:
 
     def mul_base(self, k: int, acc: _Jac = _INF) -> _Jac:
         """``acc + [k]G`` using the fixed-base table (k in [0, n))."""
-        w = self.window
+        return self.mul_table(k, self.g_table(), self.window, acc)
+
+    def mul_table(self, k: int, table: list[list[_Aff]], w: int, acc: _Jac = _INF) -> _Jac:
+        """``acc + [k]B`` with a table from :meth:`build_table` for base B and window w."""
         mask = (1 << w) - 1
-        for row in self.g_table():
+        for row in table:
             digit = k & mask
             if digit:
                 acc = self.add_affine(acc, row[digit - 1])
@@ -280,15 +289,24 @@ def verify_digest(curve: Curve, x: int, y: int, e: int, r: int, s: int) -> bool:
     if not (1 <= r < n and 1 <= s < n):
         return False
     arith = _arith(curve)
-    return _verify(arith, arith.odd_multiples((x, y)), e, r, s)
+    return _verify(arith, _PublicHandle(x, y, arith.odd_multiples((x, y))), e, r, s)
 
 
-def _verify(arith: _Arith, table: list[_Aff], e: int, r: int, s: int) -> bool:
+def _verify(arith: _Arith, key: _PublicHandle, e: int, r: int, s: int) -> bool:
+    """Clause 7.1 B5–B7: ``t = (r + s) mod n``, ``(x1, y1) = [s]G + [t]P``, ``(e + x1) mod n == r``."""
     n = arith.curve.n
     t = (r + s) % n
     if t == 0:
         return False
-    point = arith.to_affine(arith.mul_base(s, arith.mul_wnaf(t, table)))
+    comb = key.comb
+    if comb is not None:
+        tp = arith.mul_table(t, comb, _KEY_COMB_WIDTH)
+    else:
+        tp = arith.mul_wnaf(t, key.table)
+        key.uses += 1
+        if key.uses == _KEY_COMB_AFTER:  # a key verified often (a CA, a counterpart): build its table
+            key.comb = arith.build_table((key.x, key.y), _KEY_COMB_WIDTH)
+    point = arith.to_affine(arith.mul_base(s, tp))
     if point is None:
         return False
     return (e + point[0]) % n == r
@@ -358,11 +376,15 @@ class _PrivateHandle:
     y: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _PublicHandle:
+    """A public key's precomputation: odd multiples for wNAF, later a fixed-base comb table."""
+
     x: int
     y: int
     table: list[_Aff]
+    uses: int = 0
+    comb: list[list[_Aff]] | None = None  # built after _KEY_COMB_AFTER verifications
 
 
 _warned = False
@@ -433,4 +455,4 @@ class PythonProvider:
         if not isinstance(handle, _PublicHandle):
             raise InvalidInput("internal error: not a python-provider SM2 public key handle")
         e = int.from_bytes(sm3(SM2_CURVE.z_value(uid, handle.x, handle.y) + message), "big")
-        return _verify(self._arith, handle.table, e, r, s)
+        return _verify(self._arith, handle, e, r, s)

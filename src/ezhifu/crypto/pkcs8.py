@@ -270,18 +270,13 @@ def encrypt_private_key_info(
             raise InvalidInput(f"PBKDF2 iterations {iterations} outside 1000..{MAX_PBKDF2_ITERATIONS}")
         prf_oid = _PRF_OID_BY_NAME[prf]
         key = PBKDF2HMAC(_PRFS[prf_oid][1](), spec.key_size, salt, iterations).derive(bytes(password))
-        kdf_alg = algos.KdfAlgorithm(
-            {
-                "algorithm": "pbkdf2",
-                "parameters": algos.Pbkdf2Params(
-                    {
-                        "salt": algos.Pbkdf2Salt(name="specified", value=salt),
-                        "iteration_count": iterations,
-                        "prf": algos.HmacAlgorithm({"algorithm": prf_oid, "parameters": core.Null()}),
-                    }
-                ),
-            }
+        pbkdf2_params = algos.Pbkdf2Params(
+            {"salt": algos.Pbkdf2Salt(name="specified", value=salt), "iteration_count": iterations}
         )
+        if prf != "sha1":
+            # hmacWithSHA1 is the DEFAULT of 'prf' and so must be absent in DER (X.690 clause 11.5).
+            pbkdf2_params["prf"] = algos.HmacAlgorithm({"algorithm": prf_oid, "parameters": core.Null()})
+        kdf_alg = algos.KdfAlgorithm({"algorithm": "pbkdf2", "parameters": pbkdf2_params})
     else:
         raise UnsupportedAlgorithm(f"key derivation function {kdf!r} is not supported; use scrypt or pbkdf2")
     padder = padding.PKCS7(128).padder()

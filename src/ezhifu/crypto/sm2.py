@@ -30,9 +30,9 @@ By default the OpenSSL provider is used when it loads and passes its self-test, 
 Python one. ``EZHIFU_SM2_PROVIDER=openssl|python|auto`` or :func:`use_provider` forces a choice;
 forcing ``"openssl"`` where it cannot work raises :class:`ProviderUnavailable`.
 
-Nonces come from :mod:`secrets` (or are OpenSSL's own, from its DRBG). The Python provider can
-also derive them deterministically (RFC 6979 clause 3.2 with HMAC-SM3), see
-:meth:`SM2PrivateKey.sign`.
+Nonces (and generated keys) come from OpenSSL's DRBG in the OpenSSL provider and from
+:mod:`secrets` in the Python provider. ``sign(..., deterministic=True)`` derives the nonce
+instead, as RFC 6979 clause 3.2 with HMAC-SM3 (see :meth:`SM2PrivateKey.sign`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from __future__ import annotations
 import hmac
 import logging
 import os
-import secrets
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -588,6 +587,10 @@ class SM2PublicKey:
     def __hash__(self) -> int:
         return hash((SM2PublicKey, self._x, self._y))
 
+    def __reduce__(self) -> tuple[type[SM2PublicKey], tuple[int, int]]:
+        # Pickle/copy by coordinates only (the native handle cache is per process).
+        return (SM2PublicKey, (self._x, self._y))
+
     def __repr__(self) -> str:
         return f"SM2PublicKey(x=0x{self._x:064x}, y=0x{self._y:064x})"
 
@@ -714,8 +717,3 @@ def compute_z(public_key: SM2PublicKey, uid: bytes = DEFAULT_SM2_ID) -> bytes:
 def _e_value(public_key: SM2PublicKey, uid: bytes, message: bytes) -> int:
     """``e = SM3(Z_A || M)`` as an integer (GB/T 32918.2 clause 6.1 A1–A3)."""
     return int.from_bytes(sm3(public_key.z_value(uid) + message), "big")
-
-
-def _random_scalar() -> int:
-    """Uniform d or k in [1, n-2] from :mod:`secrets` (GB/T 32918.1 clause 6.1)."""
-    return secrets.randbelow(SM2_N - 2) + 1

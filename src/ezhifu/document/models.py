@@ -480,6 +480,11 @@ class Voucher:
                 out.append(name)
         return tuple(out)
 
+    @property
+    def hold_fields(self) -> tuple[str, ...]:
+        """Reserved ``Hold1``/``Hold2`` header fields present (regions overload them, spec.md §4.1)."""
+        return tuple(name for name in self.field_names if name.startswith("Hold"))
+
     def detail_sum(self, name: str = "PayAmt") -> Decimal:
         """Sum of ``name`` over the detail rows (empty values count as zero)."""
         return sum((d.amount(name) or Decimal("0.00") for d in self._details), Decimal("0.00"))

@@ -6,9 +6,12 @@ Two paths over the same XSDs (generated from :mod:`ezhifu.document.fields`, see
 
 * :func:`iter_errors` / :func:`validate`: the detailed report. xmlschema (prebuilt
   ``XMLSchema`` instances, ``allow="none"``, ``defuse="always"``, no location hints, no
-  network) checks every value; ezhifu's own structural check reports each missing, unknown
-  or duplicated element separately (an ``xs:all`` content-model error lumps them together);
-  then the rules beyond XSD. Every issue found is reported, not only the first.
+  network) checks every value; ezhifu's own structural check, generated from the same field
+  data, reports each missing, unknown or duplicated element separately (an ``xs:all``
+  content-model error lumps them together); then the rules beyond XSD. Every issue found is
+  reported, not only the first. With the default ``engine="auto"`` libxml2 looks first and
+  xmlschema runs only on a document libxml2 refuses (a property test checks that the two
+  agree); ``engine="xmlschema"`` always runs it.
 * :func:`is_valid`: a fast yes/no through libxml2's C validator (``lxml.etree.XMLSchema``)
   over the same XSDs, plus the same rules.
 
@@ -109,7 +112,8 @@ def check_schema_version(schema_version: str | None) -> str:
 
 _LOCK = threading.Lock()
 _XMLSCHEMA: dict[tuple[str, str], Any] = {}
-_LXML: dict[tuple[str, str], etree.XMLSchema] = {}
+# libxml2 validators keep per-object state (error log): one set per thread
+_LXML = threading.local()
 
 
 def _xsd_text(version: str, name: str) -> bytes:
@@ -141,17 +145,20 @@ def xmlschema_for(version: str, name: str) -> Any:
 
 
 def _lxml_schema(version: str, name: str) -> etree.XMLSchema:
+    """The libxml2 validator for the fast path, cached per thread."""
+    cache: dict[tuple[str, str], etree.XMLSchema] | None = getattr(_LXML, "schemas", None)
+    if cache is None:
+        cache = _LXML.schemas = {}
     key = (version, name)
-    with _LOCK:
-        schema = _LXML.get(key)
-        if schema is None:
-            doc = parse_xml(_xsd_text(version, name), what=f"schema {version}/{name}.xsd")
-            try:
-                schema = etree.XMLSchema(doc)
-            except etree.XMLSchemaParseError as exc:
-                raise ConfigurationError(f"bundled schema {version}/{name}.xsd is broken: {exc}") from exc
-            _LXML[key] = schema
-        return schema
+    schema = cache.get(key)
+    if schema is None:
+        doc = parse_xml(_xsd_text(version, name), what=f"schema {version}/{name}.xsd")
+        try:
+            schema = etree.XMLSchema(doc)
+        except etree.XMLSchemaParseError as exc:
+            raise ConfigurationError(f"bundled schema {version}/{name}.xsd is broken: {exc}") from exc
+        cache[key] = schema
+    return schema
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -190,6 +197,9 @@ class _Collector:
     def __init__(self) -> None:
         self.issues: list[ValidationIssue] = []
         self._seen: set[tuple[str, str]] = set()
+        #: paths of elements whose children ezhifu's structural check already reported: the
+        #: XSD validator's content-model error on the same element says the same, less precisely
+        self.structural: set[str] = set()
 
     def add(self, path: str, line: int | None, reason: str, value: str | None, code: str) -> None:
         key = (path, code)
@@ -214,17 +224,17 @@ def _classify(f: FieldDef, value: str) -> tuple[str, str]:
             return "negative-amount", f"{label} must not be negative in this voucher type"
         return (
             "amount-format",
-            f"{label} {value!r} is not an amount with exactly two decimals ([0-9]+.[0-9]{{2}})",
+            f"{label} is not an amount with exactly two decimals ([0-9]+.[0-9]{{2}})",
         )
     if f.type == "date":
-        return "date-format", f"{label} {value!r} is not a date yyyyMMdd of ASCII digits"
+        return "date-format", f"{label} is not a date yyyyMMdd of ASCII digits"
     if f.type == "int":
-        return "int-format", f"{label} {value!r} is not an integer of ASCII digits"
+        return "int-format", f"{label} is not an integer of ASCII digits"
     if field_pattern(f) is not None:
-        return "value-format", f"{label} {value!r} does not match {field_pattern(f)}"
+        return "value-format", f"{label} does not match {field_pattern(f)}"
     if len(value) > f.limit():
         return "max-length", f"{label} is {len(value)} characters long, more than {f.limit()}"
-    return "value-format", f"{label} {value!r} is not a valid value"
+    return "value-format", f"{label} is not a valid value"
 
 
 def _amount_ok(text: str) -> bool:
@@ -247,6 +257,7 @@ def _structure(
     of children that are known leaves (for value checks)."""
     known = {f.name: f for f in defs}
     seen: dict[str, etree._Element] = {}
+    before = len(out.issues)
     for child in _children(parent):
         tag = str(child.tag)
         if tag == container:
@@ -265,7 +276,7 @@ def _structure(
                 _path(child, root, prefix),
                 source_line(child),
                 f"unknown element <{tag}>",
-                tag,
+                _text(child),
                 "unknown-element",
             )
             continue
@@ -288,6 +299,8 @@ def _structure(
                 None,
                 "missing-element",
             )
+    if len(out.issues) > before:
+        out.structural.add(_path(parent, root, prefix))
     return set(seen)
 
 
@@ -302,6 +315,13 @@ def _voucher_checks(
     engine: str = "auto",
 ) -> bool:
     """Structure, XSD values and rules of one inner voucher. Returns XSD validity (fast path)."""
+    if not detailed:
+        # fast path: the XSD enforces the same structure (xs:all: nothing missing, unknown or
+        # repeated; Detail maxOccurs 499); only the rules beyond XSD remain
+        if not _lxml_schema(version, f"voucher_{spec.vt_code}").validate(root):
+            return False
+        _rules(root, spec, list(root.iterfind("DetailList/Detail")), prefix, out)
+        return True
     has_details = bool(spec.detail)
     _structure(root, spec.header, "DetailList" if has_details else None, root, prefix, out)
     detail_list = [c for c in _children(root) if c.tag == "DetailList"]
@@ -319,7 +339,19 @@ def _voucher_checks(
                 )
                 continue
             rows.append(child)
+        if len(rows) != len(_children(container)):
+            out.structural.add(_path(container, root, prefix))
+        if not rows:
+            out.add(
+                _path(container, root, prefix) + "/Detail",
+                source_line(container),
+                "DetailList holds no Detail",
+                None,
+                "missing-element",
+            )
+            out.structural.add(_path(container, root, prefix))
         if len(rows) > MAX_DETAILS:
+            out.structural.add(_path(container, root, prefix))
             out.add(
                 _path(container, root, prefix),
                 source_line(container),
@@ -337,12 +369,12 @@ def _voucher_checks(
             None,
             "missing-element",
         )
+        out.structural.add(f"{prefix}/Voucher")
 
-    structural = bool(out.issues)
     xsd_ok = True
-    if detailed and engine == "auto" and _lxml_schema(version, f"voucher_{spec.vt_code}").validate(root):
+    if engine == "auto" and _lxml_schema(version, f"voucher_{spec.vt_code}").validate(root):
         pass  # libxml2 found nothing: xmlschema would not either (same XSD, [0-9] patterns only)
-    elif detailed:
+    else:
         schema = xmlschema_for(version, f"voucher_{spec.vt_code}")
         for error in schema.iter_errors(etree.ElementTree(root)):
             xsd_ok = False
@@ -354,10 +386,8 @@ def _voucher_checks(
             if f is not None and not len(elem):
                 code, reason = _classify(f, _text(elem))
                 out.add(_path(elem, root, prefix), source_line(elem), reason, _text(elem), code)
-            elif not structural:
+            elif _path(elem, root, prefix) not in out.structural:
                 out.add(_path(elem, root, prefix), source_line(elem), str(error.reason), None, "content")
-    else:
-        xsd_ok = bool(_lxml_schema(version, f"voucher_{spec.vt_code}").validate(root))
 
     _rules(root, spec, rows, prefix, out)
     return xsd_ok
@@ -378,8 +408,9 @@ def _rules(
     root: etree._Element, spec: VoucherSpec, rows: list[etree._Element], prefix: str, out: _Collector
 ) -> None:
     # calendar dates (the XSD pattern only checks [0-9]{8})
-    for parent, defs in [(root, spec.header), *((row, spec.detail) for row in rows)]:
-        by_name = {f.name: f for f in defs if f.type == "date"}
+    header_dates = {f.name: f for f in spec.header if f.type == "date"}
+    detail_dates = {f.name: f for f in spec.detail if f.type == "date"}
+    for parent, by_name in [(root, header_dates), *((row, detail_dates) for row in rows)]:
         for child in _children(parent):
             f = by_name.get(str(child.tag))
             if f is None:
@@ -393,7 +424,7 @@ def _rules(
                 out.add(
                     _path(child, root, prefix),
                     source_line(child),
-                    f"{f.name} ({f.label}) {value!r} is not a calendar date",
+                    f"{f.name} ({f.label}) is not a calendar date",
                     value,
                     "date-invalid",
                 )

@@ -73,6 +73,7 @@ from ezhifu.flow.status import (
 )
 from ezhifu.flow.store import HistoryEntry, OutboxItem, Record, Rejection, VoucherStore, utc_now
 from ezhifu.flow.transport import Message, Transport, new_message_id
+from ezhifu.results import SignerInfo
 from ezhifu.trust import TrustStore, VerifyPolicy, validate_chain
 from ezhifu.verify import verify_body
 
@@ -157,7 +158,10 @@ class VoucherLibrary:
     :meth:`positions` and, when given, enforced on incoming signatures and seals.
     ``link_signer`` signs every message this library sends; ``peers`` maps each peer's party id
     to the certificate its messages are checked with.  ``sealer`` signs/stamps outgoing bodies
-    that are not signed yet (vouchers saved unsigned, receipts).
+    that are not signed yet (vouchers saved unsigned, receipts).  ``party_certs``, when given,
+    maps each peer to the certificates its people and seals sign with: every signature and seal
+    on a voucher (or receipt) that peer sends must then be made with one of them, so that a
+    trusted certificate of another party cannot stand in for the sender.
     """
 
     def __init__(
@@ -172,6 +176,7 @@ class VoucherLibrary:
         sealer: Sealer | None = None,
         policy: VerifyPolicy | None = None,
         positions: Mapping[str, Mapping[str, str]] | None = None,
+        party_certs: Mapping[str, Sequence[x509.Certificate]] | None = None,
         verify_at: datetime | None = None,
     ) -> None:
         self.party = party
@@ -183,6 +188,14 @@ class VoucherLibrary:
         self.peers = dict(peers)
         self.sealer = sealer
         self._positions = {vt: dict(table) for vt, table in (positions or {}).items()}
+        self.party_certs = (
+            None
+            if party_certs is None
+            else {
+                party: {(c.issuer.human_friendly, c.serial_number) for c in certs}
+                for party, certs in party_certs.items()
+            }
+        )
         self.verify_at = verify_at
 
     # --- keys -----------------------------------------------------------------------------
@@ -311,11 +324,16 @@ class VoucherLibrary:
     def send(
         self, vt_code: str, voucher_nos: Iterable[str], *, adm_div_code: str, st_year: str
     ) -> dict[str, tuple[int, str]]:
-        """``sendVoucher``: sign (if needed) and send drafts or re-transmit failed deliveries."""
-        for no in voucher_nos:
+        """``sendVoucher``: sign (if needed) and send drafts or re-transmit failed deliveries.
+
+        Returns the status of each voucher afterwards (0 when handed over or queued for a link
+        that is down, 13 when signing was deferred because the keystore is unavailable).
+        """
+        nos = list(voucher_nos)
+        for no in nos:
             self._send_one(self.key("out", "0", vt_code, no, adm_div_code=adm_div_code, st_year=st_year))
         self.flush_outbox()
-        return self.batch_status(vt_code, voucher_nos, adm_div_code=adm_div_code, st_year=st_year)
+        return self.batch_status(vt_code, nos, adm_div_code=adm_div_code, st_year=st_year)
 
     def discard(self, vt_code: str, voucher_nos: Iterable[str], *, adm_div_code: str, st_year: str) -> None:
         """``discardVoucher`` (作废): a draft, or a voucher refused/returned by the peer."""
@@ -330,7 +348,11 @@ class VoucherLibrary:
         self.flush_outbox()
 
     def resend(self, voucher: Voucher | VoucherBody) -> RecordKey:
-        """Re-send a discarded voucher, corrected, as its next revision (S4 discard-then-resend)."""
+        """Re-send a discarded voucher, corrected, as its next revision (S4 discard-then-resend).
+
+        The new text is signed first; if the keystore is unavailable the error is raised and
+        nothing changes (the record stays discarded until the call is repeated).
+        """
         body = voucher if isinstance(voucher, VoucherBody) else VoucherBody.from_voucher(voucher)
         key = self._body_key("out", body)
         record = self._require(key)
@@ -501,7 +523,11 @@ class VoucherLibrary:
     def _queue(
         self, kind: str, recipient: str, payload: bytes, *, attachments: tuple[bytes, ...] = ()
     ) -> str:
-        """Sign a message with the link key and put it in the outbox (inside the caller's tx)."""
+        """Put a message in the outbox (inside the caller's transaction).
+
+        The link signature is added when the message is flushed, so a state change never fails
+        because the link key is unavailable: the message simply waits in the outbox.
+        """
         message = Message(
             message_id=new_message_id(),
             kind="envelope" if kind == "envelope" else "notice",
@@ -511,11 +537,6 @@ class VoucherLibrary:
             attachments=attachments,
             created_at=utc_now(),
         )
-        try:
-            signature = self.link_signer.sign(message.signed_bytes())
-        except EzhifuError as exc:
-            raise SigningError(f"cannot sign the message to {recipient} with the link key: {exc}") from exc
-        message = message.with_signature(signature)
         self.store.outbox_put(
             OutboxItem(message.message_id, "message", recipient, message.to_bytes(), utc_now())
         )
@@ -524,7 +545,9 @@ class VoucherLibrary:
     def _notify(self, recipient: str, action: str, items: Sequence[tuple[RecordKey, str | None]]) -> None:
         payload = {
             "action": action,
-            "items": [dict(_key_to_json(key), reason=reason) for key, reason in items],
+            "items": [
+                dict(_key_to_json(key), reason=_clip(reason) if reason else None) for key, reason in items
+            ],
         }
         self._queue(
             "notice", recipient, json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
@@ -566,8 +589,15 @@ class VoucherLibrary:
                 self._send_one(key, copies=tuple(data.get("copies", ())))
                 progressed = True
                 continue
+            message = Message.from_bytes(item.data)
             try:
-                self.transport.send(Message.from_bytes(item.data))
+                signature = self.link_signer.sign(message.signed_bytes())
+            except EzhifuError as exc:
+                # the link key is unavailable: everything waits (all messages need it)
+                self.store.outbox_failed(item.item_id, f"link signature: {type(exc).__name__}: {exc}")
+                return sent, False
+            try:
+                self.transport.send(message.with_signature(signature))
             except TransportError as exc:
                 self.store.outbox_failed(item.item_id, str(exc))
                 return sent, False
@@ -655,8 +685,7 @@ class VoucherLibrary:
                 self._handle_notice(ctx)
             outcome = ctx.outcome()
             summary = ("accepted: " if outcome.accepted else "rejected: ") + outcome.detail
-            if prior is None:
-                self.store.mark_seen(mid, summary[:500])
+            self.store.mark_seen(mid, summary[:500], replace=prior is not None)
         self.flush_outbox()
         return outcome
 
@@ -690,14 +719,29 @@ class VoucherLibrary:
             else:
                 self._accept_receipt(ctx, body)
 
-    def _check_body(self, body: VoucherBody, ctx: _Context) -> list[str]:
-        """Signatures, seals, envelope attributes, then the document's validity."""
+    def _check_body(self, body: VoucherBody, ctx: _Context, *, signer_party: str | None = None) -> list[str]:
+        """Signatures, seals, envelope attributes, who signed, then the document's validity.
+
+        ``signer_party`` is the party whose certificates must have made every signature and
+        seal (default: the message's sender), checked when :attr:`party_certs` is configured.
+        """
         positions = {vt: set(table) for vt, table in self._positions.items()} if self._positions else None
         result = verify_body(
             body, trust=self.trust, policy=self.policy, positions=positions, at=self.verify_at
         )
         if not result.valid:
             return list(result.reasons) or ["verification failed"]
+        if self.party_certs is not None and signer_party != _ANY_PARTY:
+            party = signer_party or ctx.message.sender
+            allowed = self.party_certs.get(party, set())
+            strangers = [
+                f"{item.kind} at {item.position} was made by {item.signer.subject if item.signer else '?'}, "
+                f"not by a certificate of {party}"
+                for item in result.items
+                if item.signer is None or _signer_id(item.signer) not in allowed
+            ]
+            if strangers:
+                return strangers
         ctx.verified += len(result.items)
         try:
             issues = list(iter_errors(Envelope.build([body]).to_bytes()))
@@ -816,7 +860,7 @@ class VoucherLibrary:
         if original_body.voucher_flag != "0" or len(attached.bodies) != 1:
             ctx.reject(f"receipt {label}: the attachment is not the single original 发送单")
             return None
-        problems = self._check_body(original_body, ctx)
+        problems = self._check_body(original_body, ctx, signer_party=_ANY_PARTY)
         if problems:
             ctx.reject(f"receipt {label}: the attached original does not verify: " + "; ".join(problems))
             return None
@@ -999,6 +1043,16 @@ class _Context:
         if self.verified:
             detail += f", {self.verified} signature(s) and seal(s) verified"
         return Outcome(self.mid, True, detail, tuple(self.keys))
+
+
+#: Marks a body whose signer party is not known (a copy's attached original, which may come
+#: from a party this library has no certificates for); the trust store still applies.
+_ANY_PARTY = "*"
+
+
+def _signer_id(info: SignerInfo) -> tuple[str, int]:
+    """(issuer name, serial) of a result's signer, to compare with configured certificates."""
+    return (info.issuer, int(info.serial_hex, 16))
 
 
 def _peer_reason(value: object) -> str | None:

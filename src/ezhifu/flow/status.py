@@ -227,9 +227,11 @@ def transition(key: RecordKey, current: State, action: Action) -> State:
         target = None
     if target is None:
         allowed = sorted(a.value for (s, a) in table if s is current)
+        intended = next((dst for (_, a), dst in table.items() if a is action), None)
+        towards = f" to {intended.value!r}" if intended is not None else ""
         raise IllegalTransition(
-            f"{key}: action {action.value!r} is not allowed in state {current.value!r}"
-            f" (allowed: {', '.join(allowed) or 'none'})"
+            f"{key}: cannot go from {current.value!r}{towards} by action {action.value!r}"
+            f" (allowed from {current.value!r}: {', '.join(allowed) or 'none'})"
         )
     return target
 

@@ -61,11 +61,13 @@ def utc_now() -> str:
 class Record:
     """One voucher in one party's library, with its current state.
 
-    ``envelope`` is the ``<MOF>`` envelope holding exactly this voucher body, as received or as
-    sent (signed bytes are never re-serialised).  ``original`` is, for a receipt, the original
-    signed 发送单 envelope it answers (see docs/flow.md, "Receipts and the original
-    signatures").  ``amount``, ``vou_date``, ``payee_acct_no`` and ``payee_name`` are copied
-    out of the voucher for reconciliation and monitoring queries.
+    ``envelope`` is the ``<MOF>`` envelope holding exactly this voucher body, as sent or as
+    accepted: the Base64 voucher text and the signature and seal elements are kept verbatim
+    (they are what the signatures cover); only the envelope XML around them is written anew.
+    ``original`` is, for a receipt, the original signed 发送单 envelope it answers (see
+    docs/flow.md, "Receipts and the original signatures").  ``amount``, ``vou_date``,
+    ``payee_acct_no`` and ``payee_name`` are copied out of the voucher for reconciliation and
+    monitoring queries.
     """
 
     key: RecordKey
@@ -188,6 +190,13 @@ _SQL_HISTORY = (
     "SELECT seq, revision, action, from_state, to_state, reason, message_id, at FROM history "  # noqa: S608
     f"WHERE {_KEY_WHERE} ORDER BY seq"
 )
+_SQL_SEEN_INSERT = (
+    "INSERT INTO seen_messages (message_id, outcome, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_SQL_SEEN_REPLACE = (
+    "INSERT INTO seen_messages (message_id, outcome, at) VALUES (?, ?, ?) "
+    "ON CONFLICT (message_id) DO UPDATE SET outcome = excluded.outcome, at = excluded.at"
+)
 _SQL_REVISIONS = f"SELECT revision, envelope FROM revisions WHERE {_KEY_WHERE} ORDER BY revision"  # noqa: S608
 
 
@@ -259,8 +268,9 @@ class VoucherStore(ABC):
         """The recorded outcome of a message already processed, or ``None``."""
 
     @abstractmethod
-    def mark_seen(self, message_id: str, outcome: str) -> bool:
-        """Record a processed message; ``False`` when it was already recorded."""
+    def mark_seen(self, message_id: str, outcome: str, *, replace: bool = False) -> bool:
+        """Record a processed message; ``False`` when it was already recorded (unless
+        ``replace``, which overwrites the outcome, e.g. after a successful replay)."""
 
     @abstractmethod
     def add_rejection(self, rejection: Rejection) -> None: ...
@@ -534,10 +544,9 @@ class SQLiteStore(VoucherStore):
         row = self._exec("SELECT outcome FROM seen_messages WHERE message_id = ?", (message_id,)).fetchone()
         return str(row[0]) if row else None
 
-    def mark_seen(self, message_id: str, outcome: str) -> bool:
+    def mark_seen(self, message_id: str, outcome: str, *, replace: bool = False) -> bool:
         cursor = self._exec(
-            "INSERT INTO seen_messages (message_id, outcome, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            (message_id, outcome, utc_now()),
+            _SQL_SEEN_REPLACE if replace else _SQL_SEEN_INSERT, (message_id, outcome, utc_now())
         )
         return cursor.rowcount == 1
 

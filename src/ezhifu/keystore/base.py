@@ -27,15 +27,18 @@ from typing import Any, ClassVar, Self
 
 from asn1crypto import x509
 
-from ezhifu.crypto.base import OID_SM2, Signer
+from ezhifu.crypto.base import OID_SM2, SignatureAlgorithm, Signer
 from ezhifu.errors import BadPassword, ConfigurationError, KeyNotFound, KeyStoreError
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "PATH_KEYS",
+    "RSA_DIGESTS",
+    "SIGNING_CONFIG_KEYS",
     "KeyEntry",
     "KeyStore",
     "StoreLocked",
+    "apply_signing_config",
     "available_backends",
     "check_config_keys",
     "check_key_matches",
@@ -54,6 +57,17 @@ ENTRY_POINT_GROUP = "ezhifu.keystores"
 #: Configuration keys holding file system paths; ``load_config`` resolves them against the
 #: directory of the TOML file when they are relative.
 PATH_KEYS = frozenset({"path", "password_file", "pin_file", "module"})
+
+#: Optional signing keys every backend accepts (see :meth:`KeyStore.set_signing_policy`).
+SIGNING_CONFIG_KEYS = frozenset({"rsa_digest", "allow_weak"})
+
+#: ``rsa_digest`` values -> the RSA signature algorithm.
+RSA_DIGESTS = {
+    "sha256": SignatureAlgorithm.RSA_SHA256,
+    "sha384": SignatureAlgorithm.RSA_SHA384,
+    "sha512": SignatureAlgorithm.RSA_SHA512,
+    "sha1": SignatureAlgorithm.RSA_SHA1,
+}
 
 #: Key kinds, as in :attr:`ezhifu.crypto.base.SignatureAlgorithm.key_kind`.
 KEY_KINDS = ("sm2", "rsa", "ec")
@@ -117,6 +131,9 @@ class KeyStore(abc.ABC):
         self._closed = False
         self._locked = False
         self._state_lock = threading.RLock()
+        self._signers: dict[str, Signer] = {}
+        self._rsa_algorithm = SignatureAlgorithm.RSA_SHA256
+        self._allow_weak = False
 
     # -- construction -------------------------------------------------------------------
 
@@ -147,6 +164,19 @@ class KeyStore(abc.ABC):
         raise KeyStoreError(f"{self.describe()} cannot be unlocked")
 
     # -- public API ----------------------------------------------------------------------
+
+    def set_signing_policy(self, *, rsa_digest: str = "sha256", allow_weak: bool = False) -> None:
+        """Choose the RSA digest (``sha256`` default, ``sha384``, ``sha512``, ``sha1``) and
+        whether weak choices (SHA-1, RSA under 2048 bits: the deployed legacy profile,
+        spec.md §5.3) are allowed. SM2 always signs with SM3 and ECDSA with SHA-256."""
+        if rsa_digest not in RSA_DIGESTS:
+            raise ConfigurationError(
+                f"rsa_digest must be one of {', '.join(RSA_DIGESTS)}, not {rsa_digest!r}"
+            )
+        with self._state_lock:
+            self._rsa_algorithm = RSA_DIGESTS[rsa_digest]
+            self._allow_weak = bool(allow_weak)
+            self._signers.clear()
 
     def unlock(self, secret: str) -> None:
         """Give the password or PIN of a store opened without it (no-op when unlocked)."""
@@ -391,12 +421,32 @@ def key_kind_of_key(key: object) -> str:
     raise KeyStoreError(f"unsupported private key type {type(key).__name__}")
 
 
-def software_signer(key: Any, chain: tuple[x509.Certificate, ...]) -> Signer:
+def software_signer(
+    key: Any,
+    chain: tuple[x509.Certificate, ...],
+    *,
+    rsa_algorithm: SignatureAlgorithm = SignatureAlgorithm.RSA_SHA256,
+    allow_weak: bool = False,
+) -> Signer:
     """A :class:`ezhifu.crypto.SoftwareSigner` over an in-memory key and its leaf certificate."""
     from ezhifu.crypto import SoftwareSigner
 
-    signer: Signer = SoftwareSigner(key, chain[0] if chain else None)
+    algorithm = rsa_algorithm if key_kind_of_key(key) == "rsa" else None
+    signer: Signer = SoftwareSigner(
+        key, chain[0] if chain else None, algorithm=algorithm, allow_weak=allow_weak
+    )
     return signer
+
+
+def apply_signing_config(store: KeyStore, config: Mapping[str, Any]) -> None:
+    """Apply the optional ``rsa_digest`` and ``allow_weak`` keys (:data:`SIGNING_CONFIG_KEYS`)."""
+    digest = config.get("rsa_digest", "sha256")
+    allow_weak = config.get("allow_weak", False)
+    if not isinstance(digest, str):
+        raise ConfigurationError("keystore: 'rsa_digest' must be a string such as 'sha256'")
+    if not isinstance(allow_weak, bool):
+        raise ConfigurationError("keystore: 'allow_weak' must be true or false")
+    store.set_signing_policy(rsa_digest=digest, allow_weak=allow_weak)
 
 
 def check_key_matches(key: Any, cert: x509.Certificate, *, where: str) -> None:

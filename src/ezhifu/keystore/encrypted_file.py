@@ -55,8 +55,10 @@ from ezhifu.errors import (
     KeyStoreError,
 )
 from ezhifu.keystore.base import (
+    SIGNING_CONFIG_KEYS,
     KeyEntry,
     KeyStore,
+    apply_signing_config,
     check_config_keys,
     check_key_matches,
     key_kind_of_key,
@@ -167,10 +169,13 @@ class EncryptedFileKeyStore(KeyStore):
     of ``password``, ``password_env`` or ``password_file``; for :meth:`init` also ``kdf``
     (``"scrypt"`` or ``"pbkdf2"``), ``cipher`` (``"aes-256-cbc"`` or ``"sm4-cbc"``),
     ``scrypt_n`` and ``pbkdf2_iterations``. ``create = true`` initialises a missing store.
+    Without a password the store opens *locked*: :meth:`unlock` or ``signer(alias, pin=...)``
+    gives it. A wrong password raises :class:`BadPassword`. Signers handed out keep their key
+    after :meth:`close`; drop them to release it.
     """
 
     type_name = "file"
-    config_keys = frozenset(
+    config_keys = SIGNING_CONFIG_KEYS | frozenset(
         {
             "path",
             "password",
@@ -214,7 +219,6 @@ class EncryptedFileKeyStore(KeyStore):
         self._scrypt_n = scrypt_n
         self._pbkdf2_iterations = pbkdf2_iterations
         self._lock = threading.RLock()
-        self._signers: dict[str, Signer] = {}
         self._manifest: dict[str, Any] = {}
         self._mac_key = b""
         self._key_entries: dict[str, KeyEntry] = {}
@@ -290,8 +294,10 @@ class EncryptedFileKeyStore(KeyStore):
             store = cls.init(path, password, **options)
             if not isinstance(store, cls):  # pragma: no cover - subclasses override init
                 raise ConfigurationError(f"{cls.__name__}.init returned {type(store).__name__}")
-            return store
-        return cls(path, password, **options)
+        else:
+            store = cls(path, password, **options)
+        apply_signing_config(store, config)
+        return store
 
     def describe(self) -> str:
         return self._where
@@ -382,7 +388,9 @@ class EncryptedFileKeyStore(KeyStore):
                 raise CorruptedKeyFile(f"{self._where}: key {entry.alias!r} does not load ({exc})") from exc
             if entry.chain:
                 check_key_matches(key, entry.chain[0], where=f"{self._where}, key {entry.alias!r}")
-            signer = software_signer(key, entry.chain)
+            signer = software_signer(
+                key, entry.chain, rsa_algorithm=self._rsa_algorithm, allow_weak=self._allow_weak
+            )
             if pin is None:
                 self._signers[entry.alias] = signer
             return signer

@@ -11,8 +11,10 @@ from asn1crypto import x509
 from ezhifu.crypto.base import Signer
 from ezhifu.errors import InvalidInput, KeyNotFound
 from ezhifu.keystore.base import (
+    SIGNING_CONFIG_KEYS,
     KeyEntry,
     KeyStore,
+    apply_signing_config,
     check_config_keys,
     check_key_matches,
     key_kind_of_key,
@@ -29,19 +31,20 @@ class MemoryKeyStore(KeyStore):
     """
 
     type_name = "memory"
-    config_keys = frozenset()
+    config_keys = SIGNING_CONFIG_KEYS
 
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.RLock()
         self._keys: dict[str, tuple[Any, KeyEntry]] = {}
         self._seal_data: dict[str, bytes] = {}
-        self._signers: dict[str, Signer] = {}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Self:
         check_config_keys(config, cls.config_keys, backend=cls.type_name)
-        return cls()
+        store = cls()
+        apply_signing_config(store, config)
+        return store
 
     def add_key(self, alias: str, key: Any, chain: Iterable[x509.Certificate] = ()) -> KeyEntry:
         """Hold ``key`` (SM2, RSA or EC private key) under ``alias`` with its chain, leaf first.
@@ -88,7 +91,9 @@ class MemoryKeyStore(KeyStore):
             signer = self._signers.get(entry.alias)
             if signer is None:
                 key, _ = self._keys[entry.alias]
-                signer = software_signer(key, entry.chain)
+                signer = software_signer(
+                    key, entry.chain, rsa_algorithm=self._rsa_algorithm, allow_weak=self._allow_weak
+                )
                 self._signers[entry.alias] = signer
             return signer
 

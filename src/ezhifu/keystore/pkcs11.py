@@ -48,10 +48,13 @@ from ezhifu.errors import (
     SigningError,
     TokenError,
     UnsupportedMechanism,
+    WeakAlgorithm,
 )
 from ezhifu.keystore.base import (
+    SIGNING_CONFIG_KEYS,
     KeyEntry,
     KeyStore,
+    apply_signing_config,
     check_config_keys,
     key_kind_of_certificate,
     order_chain,
@@ -73,6 +76,14 @@ CKM_VENDOR_DEFINED = 0x80000000
 _SM2_PARAMS_DER = core.ObjectIdentifier(OID_SM2).dump()
 
 
+_RSA_MECHANISMS = {
+    SignatureAlgorithm.RSA_SHA1: Mechanism.SHA1_RSA_PKCS,
+    SignatureAlgorithm.RSA_SHA256: Mechanism.SHA256_RSA_PKCS,
+    SignatureAlgorithm.RSA_SHA384: Mechanism.SHA384_RSA_PKCS,
+    SignatureAlgorithm.RSA_SHA512: Mechanism.SHA512_RSA_PKCS,
+}
+
+
 class TokenSigningError(TokenError, SigningError):
     """The token failed while signing (the PKCS#11 error is chained)."""
 
@@ -83,6 +94,7 @@ class _KeyObject:
     key_id: bytes | None
     kind: str
     ec_point: bytes | None  # uncompressed point of an SM2 key (for Z_A with sm2_prehash)
+    rsa_bits: int = 0
 
 
 def _is_sm2(params: bytes | None) -> bool:
@@ -99,15 +111,17 @@ def _attr(obj: Any, attribute: Any) -> Any:
 class PKCS11Signer:
     """A :class:`ezhifu.crypto.base.Signer` whose private key stays on the token."""
 
-    def __init__(self, store: PKCS11KeyStore, key: _KeyObject, certificate: x509.Certificate | None) -> None:
+    def __init__(
+        self,
+        store: PKCS11KeyStore,
+        key: _KeyObject,
+        certificate: x509.Certificate | None,
+        algorithm: SignatureAlgorithm,
+    ) -> None:
         self._store = store
         self._key = key
         self._certificate = certificate
-        self._algorithm = {
-            "rsa": SignatureAlgorithm.RSA_SHA256,
-            "ec": SignatureAlgorithm.ECDSA_SHA256,
-            "sm2": SignatureAlgorithm.SM2_SM3,
-        }[key.kind]
+        self._algorithm = algorithm
 
     @property
     def algorithm(self) -> SignatureAlgorithm:
@@ -119,7 +133,7 @@ class PKCS11Signer:
 
     def sign(self, data: bytes) -> bytes:
         """Sign the message ``data``; the result is DER (see the module docstring)."""
-        return self._store._sign(self._key, bytes(data))
+        return self._store._sign(self._key, self._algorithm, bytes(data))
 
     def __repr__(self) -> str:
         return f"<PKCS11Signer {self._key.alias!r} {self._algorithm.value}>"
@@ -131,11 +145,14 @@ class PKCS11KeyStore(KeyStore):
     Configuration (``type = "pkcs11"``): ``module`` (path of the PKCS#11 library, e.g.
     ``/usr/lib/softhsm/libsofthsm2.so``), ``token_label``, the user PIN as ``pin``, ``pin_env``
     or ``pin_file``, and optionally ``sm2_mechanism`` (vendor mechanism id, integer) and
-    ``sm2_prehash`` (bool). A wrong PIN raises :class:`BadPassword` when the store opens.
+    ``sm2_prehash`` (bool). A wrong PIN raises :class:`BadPassword` when the store logs in:
+    at construction, or, when no PIN is configured, at :meth:`unlock` or the first
+    ``signer(alias, pin=...)``. PKCS#11 login state is per process and token, so keep one
+    store per token (a second login raises :class:`TokenError`).
     """
 
     type_name = "pkcs11"
-    config_keys = frozenset(
+    config_keys = SIGNING_CONFIG_KEYS | frozenset(
         {"module", "token_label", "pin", "pin_env", "pin_file", "sm2_mechanism", "sm2_prehash"}
     )
 
@@ -166,7 +183,7 @@ class PKCS11KeyStore(KeyStore):
         self._session: Any = None
         self._objects: dict[str, _KeyObject] = {}
         self._key_entries: dict[str, KeyEntry] = {}
-        self._signers: dict[str, PKCS11Signer] = {}
+        self._handles: dict[str, Any] = {}  # private key objects, valid for the session's life
         if pin is None:
             self._locked = True  # no PIN yet: unlock() or signer(pin=...) logs in
         else:
@@ -218,7 +235,9 @@ class PKCS11KeyStore(KeyStore):
         prehash = config.get("sm2_prehash", False)
         if not isinstance(prehash, bool):
             raise ConfigurationError("keystore type 'pkcs11': 'sm2_prehash' must be true or false")
-        return cls(module, label, pin, sm2_mechanism=mechanism, sm2_prehash=prehash)
+        store = cls(module, label, pin, sm2_mechanism=mechanism, sm2_prehash=prehash)
+        apply_signing_config(store, config)
+        return store
 
     def describe(self) -> str:
         return self._where
@@ -263,7 +282,9 @@ class PKCS11KeyStore(KeyStore):
             chain = order_chain(leaf, all_certs) if leaf is not None else ()
             if chain and key_kind_of_certificate(chain[0]) != kind:
                 raise KeyStoreError(f"{self._where}: certificate of {alias!r} is not a {kind} certificate")
-            objects[alias] = _KeyObject(alias, bytes(key_id) if key_id else None, kind, ec_point)
+            modulus = _attr(key, Attribute.MODULUS) if kind == "rsa" else None
+            rsa_bits = len(bytes(modulus).lstrip(b"\x00")) * 8 if modulus else 0
+            objects[alias] = _KeyObject(alias, bytes(key_id) if key_id else None, kind, ec_point, rsa_bits)
             entries[alias] = KeyEntry(alias=alias, kind=kind, chain=chain)
         return objects, entries
 
@@ -293,11 +314,18 @@ class PKCS11KeyStore(KeyStore):
             key = self._objects[entry.alias]
             if key.kind == "sm2":
                 self._check_sm2(key)
+                algorithm = SignatureAlgorithm.SM2_SM3
             else:
-                needed = Mechanism.SHA256_RSA_PKCS if key.kind == "rsa" else Mechanism.ECDSA
+                algorithm = self._rsa_algorithm if key.kind == "rsa" else SignatureAlgorithm.ECDSA_SHA256
+                if key.kind == "rsa" and not self._allow_weak and (algorithm.is_weak or key.rsa_bits < 2048):
+                    raise WeakAlgorithm(
+                        f"{self._where}: {key.alias!r} ({key.rsa_bits}-bit RSA, {algorithm.value}) is weak; "
+                        "set allow_weak to use it"
+                    )
+                needed = _RSA_MECHANISMS[algorithm] if key.kind == "rsa" else Mechanism.ECDSA
                 if int(needed) not in self._mechanisms:
                     raise UnsupportedMechanism(f"{self._where}: the token does not offer {needed.name}")
-            signer = PKCS11Signer(self, key, entry.certificate)
+            signer = PKCS11Signer(self, key, entry.certificate, algorithm)
             self._signers[entry.alias] = signer
             return signer
 
@@ -320,9 +348,9 @@ class PKCS11KeyStore(KeyStore):
 
     # -- signing ---------------------------------------------------------------------------
 
-    def _sign(self, key: _KeyObject, data: bytes) -> bytes:
+    def _sign(self, key: _KeyObject, algorithm: SignatureAlgorithm, data: bytes) -> bytes:
         if key.kind == "rsa":
-            mechanism: Any = Mechanism.SHA256_RSA_PKCS
+            mechanism: Any = _RSA_MECHANISMS[algorithm]
             payload = data
         elif key.kind == "ec":
             mechanism = Mechanism.ECDSA
@@ -341,7 +369,9 @@ class PKCS11KeyStore(KeyStore):
             if self._closed or self._session is None:
                 raise TokenSigningError(f"{self._where}: the keystore is closed; {key.alias!r} cannot sign")
             try:
-                handle = self._find_private(key)
+                handle = self._handles.get(key.alias)
+                if handle is None:
+                    handle = self._handles[key.alias] = self._find_private(key)
                 raw = bytes(handle.sign(payload, mechanism=mechanism))
             except p11_errors.MechanismInvalid as exc:
                 raise UnsupportedMechanism(
@@ -374,6 +404,7 @@ class PKCS11KeyStore(KeyStore):
     def _close(self) -> None:
         with self._lock:
             self._signers.clear()
+            self._handles.clear()
             if self._session is None:
                 return
             try:

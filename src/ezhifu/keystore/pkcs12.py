@@ -49,8 +49,10 @@ from ezhifu.errors import (
     UnsupportedAlgorithm,
 )
 from ezhifu.keystore.base import (
+    SIGNING_CONFIG_KEYS,
     KeyEntry,
     KeyStore,
+    apply_signing_config,
     check_config_keys,
     check_key_matches,
     key_kind_of_certificate,
@@ -381,11 +383,13 @@ class PKCS12KeyStore(KeyStore):
 
     Configuration (``type = "pkcs12"``): ``path`` (the file) and the password as one of
     ``password``, ``password_env`` (environment variable name) or ``password_file``. A wrong
-    password raises :class:`BadPassword` when the store is opened (the MAC check).
+    password raises :class:`BadPassword` when the store is opened (the MAC check); without a
+    password the store opens *locked* until :meth:`unlock` or ``signer(alias, pin=...)``. A
+    ``pin`` given to an unlocked store decrypts that key bag (keys with their own password).
     """
 
     type_name = "pkcs12"
-    config_keys = frozenset({"path", "password", "password_env", "password_file"})
+    config_keys = SIGNING_CONFIG_KEYS | frozenset({"path", "password", "password_env", "password_file"})
 
     def __init__(self, source: str | os.PathLike[str] | bytes, password: str | bytes | None) -> None:
         super().__init__()
@@ -402,7 +406,6 @@ class PKCS12KeyStore(KeyStore):
         self._password = ""
         self._key_bags: dict[str, _KeyBag] = {}
         self._key_entries: dict[str, KeyEntry] = {}
-        self._signers: dict[str, Signer] = {}
         if password is None:
             self._locked = True  # opened without the password: unlock() or signer(pin=...)
         else:
@@ -437,7 +440,9 @@ class PKCS12KeyStore(KeyStore):
         path = config.get("path")
         if not isinstance(path, str) or not path:
             raise ConfigurationError("keystore type 'pkcs12': 'path' (the .p12 file) is required")
-        return cls(path, secret_from_config(config, "password"))
+        store = cls(path, secret_from_config(config, "password"))
+        apply_signing_config(store, config)
+        return store
 
     def describe(self) -> str:
         return self._where
@@ -488,7 +493,9 @@ class PKCS12KeyStore(KeyStore):
                 raise CorruptedKeyFile(f"{where}: the decrypted key does not load ({exc})") from exc
             if entry.chain:
                 check_key_matches(key, entry.chain[0], where=where)
-            signer = software_signer(key, entry.chain)
+            signer = software_signer(
+                key, entry.chain, rsa_algorithm=self._rsa_algorithm, allow_weak=self._allow_weak
+            )
             if pin is None:
                 self._signers[entry.alias] = signer
             return signer

@@ -243,7 +243,10 @@ th, td { border: 1px solid var(--line); padding: 4px 8px; vertical-align: top; t
 table.fields th { width: 16%; background: #f5f6f8; font-weight: 600; }
 table.fields td { width: 17%; word-break: break-all; }
 th .code, .code { color: var(--muted); font-weight: 400; font-size: 11px; display: block; }
+.scroll { overflow-x: auto; }
 table.details { font-size: 12.5px; }
+table.details td { word-break: break-all; min-width: 4em; }
+table.details td:first-child, table.details th:first-child { white-space: nowrap; }
 table.details thead th { background: #f5f6f8; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tfoot td { font-weight: 600; background: #fafbfc; }
@@ -375,9 +378,20 @@ def _fields_table(header: Sequence[tuple[str, str]], labels: Mapping[str, str]) 
 
 
 def _details_table(content: _VoucherContent, labels: Mapping[str, str]) -> str:
-    cols = content.columns
+    """The ``DetailList`` as a table; columns empty in every row are named below it instead.
+
+    A sent voucher carries many empty columns (the receiver's X-fields, ``Hold1``..``Hold4``,
+    spec.md §4.1); leaving them out, and putting the amount columns first, keeps the amounts on
+    screen.
+    """
     if not content.details:
         return '<p class="sub">无明细 no details</p>'
+    filled = [c for c in content.columns if any(row.get(c, "") for row in content.details)]
+    # Amounts first, so the sums stay on screen however many columns follow.
+    cols = tuple(
+        [c for c in filled if _is_amount_column(c)] + [c for c in filled if not _is_amount_column(c)]
+    )
+    empty = [c for c in content.columns if c not in cols]
     head = "".join(
         f'<th data-field="{_e(c)}"{" class=num" if _is_amount_column(c) else ""}>'
         f'{_e(labels.get(c) or c)}<span class="code">{_e(c)}</span></th>'
@@ -397,9 +411,12 @@ def _details_table(content: _VoucherContent, labels: Mapping[str, str]) -> str:
         else:
             sums.append("<td></td>")
     foot = f"<tr><td>合计</td>{''.join(sums)}</tr>"
+    note = ""
+    if empty:
+        note = f'<p class="sub empty-columns">空白栏目 empty in every row: {_e(", ".join(empty))}</p>'
     return (
-        f'<table class="details"><thead><tr><th>#</th>{head}</tr></thead>'
-        f"<tbody>{''.join(body_rows)}</tbody><tfoot>{foot}</tfoot></table>"
+        f'<div class="scroll"><table class="details"><thead><tr><th>#</th>{head}</tr></thead>'
+        f"<tbody>{''.join(body_rows)}</tbody><tfoot>{foot}</tfoot></table></div>{note}"
     )
 
 

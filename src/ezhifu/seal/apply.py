@@ -102,6 +102,14 @@ def _sign(signer: Signer, data: bytes) -> bytes:
         raise SigningError(f"the signer could not sign the seal signature: {exc}") from exc
 
 
+def _signing_time(moment: datetime | None) -> datetime:
+    if moment is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    if moment.tzinfo is None:
+        raise InvalidInput("signing_time must be timezone-aware")
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
 def build_ses_signature(
     seal_der: bytes,
     signer: Signer,
@@ -131,7 +139,7 @@ def build_ses_signature(
     cert_der = bytes(cert.dump())
     algorithm = signer.algorithm
     require_seal_algorithm(algorithm, who="the signer")
-    when = (signing_time or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    when = _signing_time(signing_time)
     data_hash = hash_data(algorithm.digest_name, data)
     try:
         prop_tlv = core.IA5String(property_info).dump()
@@ -217,7 +225,7 @@ def apply_seal(
     failure = check_maker_signature(seal)
     if failure is not None:
         raise SealError(f"seal {seal.seal_id} cannot be applied: {failure}")
-    when = (signing_time or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    when = _signing_time(signing_time)
     if not seal.is_valid_at(when):
         raise SealError(
             f"seal {seal.seal_id} is not valid at {when:%Y-%m-%d %H:%M:%S}Z "

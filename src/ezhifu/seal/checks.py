@@ -15,6 +15,7 @@ from ezhifu.crypto.base import SignatureAlgorithm
 from ezhifu.crypto.sm2 import raw_to_der
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.errors import EzhifuError, UnsupportedAlgorithm
+from ezhifu.results import SignerInfo
 from ezhifu.seal import asn1_v4
 from ezhifu.seal.model import Seal, algorithm_for_oid
 
@@ -24,6 +25,7 @@ __all__ = [
     "holder_matches",
     "load_certificate",
     "require_seal_algorithm",
+    "signer_info",
     "verify_raw_signature",
 ]
 
@@ -112,3 +114,15 @@ def holder_matches(seal: Seal, signer_cert_der: bytes) -> bool:
         if name in ("sm3", "sha1", "sha256") and hash_data(name, signer_cert_der) == digest:
             return True
     return False
+
+
+def signer_info(cert: x509.Certificate) -> SignerInfo:
+    """The :class:`SignerInfo` of a certificate (subject, issuer, lower-case hex serial, validity)."""
+    validity = cert["tbs_certificate"]["validity"]
+    return SignerInfo(
+        subject=cert.subject.human_friendly,
+        issuer=cert.issuer.human_friendly,
+        serial_hex=f"{cert.serial_number:x}",
+        not_before=validity["not_before"].native,
+        not_after=validity["not_after"].native,
+    )

@@ -47,7 +47,7 @@ from ezhifu.crypto.base import Signer
 from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import EzhifuError, InvalidInput, PositionAlreadySigned, SealFormatError
 from ezhifu.results import ItemResult
-from ezhifu.seal.checks import load_certificate
+from ezhifu.seal.checks import load_certificate, signer_info
 from ezhifu.seal.detect import MAX_SEAL_BYTES
 from ezhifu.seal.picture import sniff_picture
 from ezhifu.sign.cms import sign_detached, verify_detached
@@ -328,8 +328,6 @@ def verify_vendor_stamp(
     bound by this format); ``maker-signature``: always "not verifiable: vendor seal format unknown",
     so the result is never ``valid`` (see the module doc).
     """
-    from ezhifu.seal.verify import signer_info
-
     policy = policy or VerifyPolicy()
     position = stamp.no
     checks: list[tuple[str, str]] = []
@@ -372,6 +370,7 @@ def verify_vendor_stamp(
         fail("signer-certificate", "signerCert differs from the certificate that made the stamp's PKCS#7")
     else:
         signer_cert, _ = load_certificate(info.signer_cert, "signerCert")
+        fail("signer-certificate", "the stamp's PKCS#7 names no usable signer certificate")
     if result.valid:
         checks.append(("stamp-signature", "PKCS#7 over Base64 || signTime || seal verifies and is trusted"))
     else:

@@ -10,7 +10,8 @@
   1. ``format``: the signature and its seal parse;
   2. ``signature``: the signer's signature over the raw ``TBS_Sign``;
   3. ``holder``: the signer certificate is one of the seal's holder certificates;
-  4. ``maker-signature``: the seal maker's signature over the raw seal info;
+  4. ``seal-header`` (``SES_Header.ID`` is "ES") and ``maker-signature``: the seal maker's
+     signature over the raw seal info;
   5. ``maker-certificate``: the maker certificate chains to the trust store (at signing time);
   6. ``signer-certificate``: the signer certificate chains to the trust store at signing time;
   7. ``timestamp``: a ``timeStamp`` token is reported, not verified (the signing time used is
@@ -20,8 +21,9 @@
 
 * :func:`verify_stamp`: a ``<SignStamp>`` of a voucher: the steps above with the data being the
   exact Base64 text of ``<Voucher>``, plus ``position`` (the position bound in ``propertyInfo``,
-  see :mod:`ezhifu.seal.apply`, equals ``SignStamp/@No``) and ``seal-id`` (``SignStamp/@SN`` equals
-  the seal's ``esID``). Vendor-format stamps (spec.md §5.4) are dispatched to
+  see :mod:`ezhifu.seal.apply`, equals ``SignStamp/@No``), ``voucher`` (its ``vt``/``no`` equal
+  the body's VtCode and VoucherNo) and ``seal-id`` (``SignStamp/@SN`` equals the seal's
+  ``esID``). Vendor-format stamps (spec.md §5.4) are dispatched to
   :func:`ezhifu.seal.vendor.verify_vendor_stamp`.
 
 Verification never raises for a bad seal; every failed step has its own reason and the first one
@@ -43,9 +45,15 @@ from asn1crypto import x509
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import EzhifuError
-from ezhifu.results import ItemResult, SignerInfo
+from ezhifu.results import ItemResult
 from ezhifu.seal.apply import parse_property_info, voucher_data
-from ezhifu.seal.checks import check_maker_signature, holder_matches, load_certificate, verify_raw_signature
+from ezhifu.seal.checks import (
+    check_maker_signature,
+    holder_matches,
+    load_certificate,
+    signer_info,
+    verify_raw_signature,
+)
 from ezhifu.seal.detect import SealKind, SealVersion, detect
 from ezhifu.seal.model import Seal, SealSignature, algorithm_for_oid, parse_seal, parse_signature
 from ezhifu.trust import TrustStore, VerifyPolicy, validate_chain
@@ -62,16 +70,16 @@ __all__ = [
 OK = "ok"
 
 
-def signer_info(cert: x509.Certificate) -> SignerInfo:
-    """The :class:`SignerInfo` of a certificate (subject, issuer, lower-case hex serial, validity)."""
-    validity = cert["tbs_certificate"]["validity"]
-    return SignerInfo(
-        subject=cert.subject.human_friendly,
-        issuer=cert.issuer.human_friendly,
-        serial_hex=f"{cert.serial_number:x}",
-        not_before=validity["not_before"].native,
-        not_after=validity["not_after"].native,
-    )
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """Outcomes of the cryptographic and trust steps, beside the step list."""
+
+    signer: x509.Certificate | None
+    signature_ok: bool
+    maker_ok: bool
+    maker_trusted: bool | None
+    signer_trusted: bool | None
+    data_ok: bool | None
 
 
 class _Steps:
@@ -205,7 +213,10 @@ def _seal_steps(
     policy: VerifyPolicy,
     chain_at: datetime,
 ) -> tuple[bool, bool | None]:
-    """Maker signature and maker certificate; returns ``(signature_ok, trusted)``."""
+    """Header, maker signature and maker certificate; returns ``(signature_ok, trusted)``."""
+    if seal.header_id != "ES":
+        # GM/T 0031-2014 clause 6.1.1 / GB/T 38540-2020 clause 6.1: SES_Header.ID is fixed "ES".
+        steps.fail("seal-header", f"SES_Header.ID is {seal.header_id!r}, not 'ES'")
     _algorithm_policy(steps, "maker-signature", seal.algorithm_oid, policy, "seal maker's signature")
     failure = check_maker_signature(seal)
     if failure is None:
@@ -238,6 +249,7 @@ def verify_seal(
     policy = policy or VerifyPolicy()
     when = _utc(at)
     steps = _Steps()
+
     def refuse(reason: str) -> SealVerification:
         steps.fail("format", reason)
         return SealVerification(None, False, steps.reason, False, None, None, tuple(steps.checks))
@@ -280,7 +292,7 @@ def _signature_steps(
     trust: TrustStore | None,
     policy: VerifyPolicy,
     at: datetime | None,
-) -> tuple[_Steps, dict[str, Any]]:
+) -> tuple[_Steps, _Facts]:
     steps = _Steps()
     steps.ok("format", f"{sig.version.standard} SES_Signature, seal {sig.seal.seal_id}")
     signer, reason = load_certificate(sig.signer_cert, "signer certificate")
@@ -341,15 +353,7 @@ def _signature_steps(
                     "data-hash",
                     f"dataHash does not match the {digest_name} of the protected data (data changed)",
                 )
-    facts = {
-        "signer": signer,
-        "signature_ok": sig_ok,
-        "maker_ok": maker_ok,
-        "maker_trusted": maker_trusted,
-        "signer_trusted": signer_trusted,
-        "data_ok": data_ok,
-    }
-    return steps, facts
+    return steps, _Facts(signer, sig_ok, maker_ok, maker_trusted, signer_trusted, data_ok)
 
 
 def verify_ses_signature(
@@ -372,16 +376,16 @@ def verify_ses_signature(
             None, False, str(exc), False, False, False, None, None, (("format", f"failed: {exc}"),)
         )
     steps, facts = _signature_steps(sig, data, trust=trust, policy=policy, at=at)
-    intact = bool(facts["signature_ok"] and facts["maker_ok"] and facts["data_ok"] is not False)
-    trusted = facts["maker_trusted"] is True and facts["signer_trusted"] is True
-    seal_steps = tuple(c for c in steps.checks if c[0].startswith("maker") or c[0] == "seal-validity")
+    intact = bool(facts.signature_ok and facts.maker_ok and facts.data_ok is not False)
+    trusted = facts.maker_trusted is True and facts.signer_trusted is True
+    seal_steps = tuple(c for c in steps.checks if c[0].startswith(("maker", "seal-")))
     seal_failed = [c for c in seal_steps if c[1].startswith("failed")]
     seal_view = SealVerification(
         sig.seal,
-        not seal_failed and facts["maker_trusted"] is True,
+        not seal_failed and facts.maker_trusted is True,
         seal_failed[0][1].removeprefix("failed: ") if seal_failed else None,
-        bool(facts["maker_ok"]),
-        facts["maker_trusted"],
+        bool(facts.maker_ok),
+        facts.maker_trusted,
         not steps.failed("seal-validity"),
         seal_steps,
     )
@@ -395,8 +399,8 @@ def verify_ses_signature(
         reason,
         intact,
         trusted,
-        bool(facts["signature_ok"]),
-        facts["data_ok"],
+        bool(facts.signature_ok),
+        facts.data_ok,
         seal_view,
         tuple(steps.checks),
     )
@@ -475,9 +479,9 @@ def verify_stamp(
         steps.ok("seal-id", "SignStamp SN equals the seal id")
     else:
         steps.fail("seal-id", f"SignStamp SN {stamp.sn!r} is not the seal id {sig.seal.seal_id!r}")
-    signer = facts["signer"]
-    intact = bool(facts["signature_ok"] and facts["maker_ok"] and facts["data_ok"])
-    trusted = facts["maker_trusted"] is True and facts["signer_trusted"] is True
+    signer = facts.signer
+    intact = bool(facts.signature_ok and facts.maker_ok and facts.data_ok)
+    trusted = facts.maker_trusted is True and facts.signer_trusted is True
     try:
         algorithm = sig.algorithm
         digest, sig_alg = algorithm.digest_name, algorithm.value

@@ -28,7 +28,8 @@ signature covers the DER ``SET OF`` attributes as *received*, re-tagged from ``[
 ``0x31`` (clause 5.4); they are never re-encoded before verification.
 
 :func:`verify_detached` never raises for bad input: garbage, truncated, oversized or
-mis-structured DER yields ``intact=False`` with the reason.
+mis-structured DER yields ``intact=False`` with the reason. The outer structure may be BER
+(Bouncy Castle's ``getEncoded()`` writes indefinite lengths); trailing bytes are refused.
 """
 
 from __future__ import annotations

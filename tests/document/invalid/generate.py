@@ -89,6 +89,13 @@ def _negative(root: etree._Element) -> None:
     _fix_sum(root)
 
 
+def _empty_details(root: etree._Element) -> None:
+    container = root.find("DetailList")
+    assert container is not None
+    for row in list(container):
+        container.remove(row)
+
+
 def _duplicate(root: etree._Element) -> None:
     _after(root, "PayAmt", "PayAmt", root.findtext("PayAmt") or "")
 
@@ -199,6 +206,16 @@ CASES: list[Case] = [
         "unknown_vtcode.xml",
         _mutated(lambda r: _set(r, "VtCode", "9999")),
         [("unknown-vtcode", "/Voucher/VtCode")],
+    ),
+    (
+        "empty_detail_list.xml",
+        _mutated(_empty_details),
+        [("missing-element", "/Voucher/DetailList/Detail")],
+    ),
+    (
+        "missing_detail_list.xml",
+        _mutated(lambda r: _remove(r, "DetailList")),
+        [("missing-element", "/Voucher/DetailList")],
     ),
     (
         "must_show.xml",

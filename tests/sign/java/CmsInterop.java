@@ -57,6 +57,7 @@ public final class CmsInterop {
         return Base64.getMimeDecoder().decode(text.substring(a + begin.length(), b));
     }
 
+    @SuppressWarnings("unchecked")
     private static String verify(String sigPath, String contentPath) throws Exception {
         byte[] content = Files.readAllBytes(Paths.get(contentPath));
         CMSSignedData signed = new CMSSignedData(new CMSProcessableByteArray(content),

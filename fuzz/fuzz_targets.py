@@ -1,0 +1,51 @@
+"""atheris harness over the parsers that take partner bytes (see README.md)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import atheris  # type: ignore[import-not-found]
+
+with atheris.instrument_imports():
+    from ezhifu.document.envelope import Envelope
+    from ezhifu.document.validation import iter_errors
+    from ezhifu.errors import EzhifuError
+    from ezhifu.keys import load_certificate, load_private_key
+    from ezhifu.seal.model import parse_seal, parse_signature
+
+
+def _cms(data: bytes) -> Any:
+    from ezhifu.sign.cms import verify_detached
+    from ezhifu.trust import TrustStore
+
+    return verify_detached(data, b"content", trust=TrustStore())
+
+
+TARGETS: dict[str, Callable[[bytes], Any]] = {
+    "envelope": Envelope.from_bytes,
+    "validate": lambda d: list(iter_errors(d)),
+    "seal": parse_seal,
+    "ses": parse_signature,
+    "cms": _cms,
+    "key": load_private_key,
+    "cert": load_certificate,
+}
+
+
+def main() -> None:
+    target = TARGETS[sys.argv.pop(1)]
+
+    def one(data: bytes) -> None:
+        try:
+            target(data)
+        except EzhifuError:
+            pass
+
+    atheris.Setup(sys.argv, one)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
