@@ -89,7 +89,9 @@ def pipeline(s: Setup, details: int, timings: dict[str, list[float]] | None = No
     ok = verify_body(body, trust=s.trust).valid
     marks.append(time.perf_counter())
     if timings is not None:
-        for name, a, b in zip(("build", "validate", "sign", "seal", "verify"), marks, marks[1:], strict=False):
+        for name, a, b in zip(
+            ("build", "validate", "sign", "seal", "verify"), marks, marks[1:], strict=False
+        ):
             timings.setdefault(name, []).append((b - a) * 1000)
     return ok
 
@@ -167,7 +169,9 @@ def main() -> None:
     limit = 1000 / (2 * sign_ms + 2 * verify_ms)
     per_s = rate(lambda: pipeline(s, 1), seconds)
     print("== full pipeline, 5201 with 1 detail (build, validate, SM2 sign, v4 seal, verify both), one core")
-    print(f"openssl speed sm2: sign {sign_ms:.3f} ms, verify {verify_ms:.3f} ms -> limit {limit:.0f} vouchers/s")
+    print(
+        f"openssl speed sm2: sign {sign_ms:.3f} ms, verify {verify_ms:.3f} ms -> limit {limit:.0f} vouchers/s"
+    )
     print(f"ezhifu: {per_s:.0f} vouchers/s = {per_s / limit:.2f} x the SM2 limit (target >= 500/s)")
 
     timings: dict[str, list[float]] = {}

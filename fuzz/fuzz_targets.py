@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -38,10 +39,8 @@ def main() -> None:
     target = TARGETS[sys.argv.pop(1)]
 
     def one(data: bytes) -> None:
-        try:
+        with contextlib.suppress(EzhifuError):
             target(data)
-        except EzhifuError:
-            pass
 
     atheris.Setup(sys.argv, one)
     atheris.Fuzz()

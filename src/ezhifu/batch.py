@@ -23,7 +23,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from lxml import etree
 
@@ -51,7 +51,9 @@ def _pull_parser() -> etree.XMLPullParser:
     )
 
 
-def iter_bodies(source: str | os.PathLike[str] | IO[bytes], *, chunk_size: int = _CHUNK) -> Iterator[VoucherBody]:
+def iter_bodies(
+    source: str | os.PathLike[str] | IO[bytes], *, chunk_size: int = _CHUNK
+) -> Iterator[VoucherBody]:
     """Yield the bodies of an envelope file one by one, in document order.
 
     Raises :class:`~ezhifu.errors.InvalidInput` (or ``HostileInputError`` /
@@ -75,7 +77,10 @@ def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str) -> Iterator[Vouc
 
     def drain() -> Iterator[VoucherBody]:
         nonlocal index, declared, root_checked
-        for _event, element in parser.read_events():
+        for _event, node in parser.read_events():
+            if not isinstance(node, etree._Element):  # only "end" events were asked for
+                continue
+            element = node
             tag = element.tag
             if not root_checked:
                 root = element.getroottree().getroot()
@@ -124,13 +129,15 @@ def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str) -> Iterator[Vouc
     if declared is None:
         raise InvalidInput(f"{name}: no <VoucherCount> element")
     if not declared.isdigit() or int(declared) != index:
-        raise InvalidInput(f"{name}: VoucherCount declares {declared!r} but the envelope holds {index} VoucherBody")
+        raise InvalidInput(
+            f"{name}: VoucherCount declares {declared!r} but the envelope holds {index} VoucherBody"
+        )
 
 
 def _syntax_error(name: str, exc: etree.XMLSyntaxError, offset: int) -> InvalidInput:
     message = str(exc.msg or exc)
     lowered = message.lower()
-    if "encoding" in lowered or "bytes" in lowered and "invalid" in lowered:
+    if "encoding" in lowered or ("bytes" in lowered and "invalid" in lowered):
         return DecodingError(f"{name}: {message} (near byte offset {offset})", offset=offset)
     if any(s in lowered for s in ("huge", "too long", "depth", "amplification", "limit")):
         return HostileInputError(f"{name}: {message} at line {exc.lineno}")
@@ -190,10 +197,12 @@ def verify_stream(
 
     options: dict[str, Any] = {"trust": trust, "policy": policy, "positions": positions, "at": at}
     bodies: Iterable[VoucherBody]
-    if isinstance(source, str | os.PathLike) or hasattr(source, "read"):
-        bodies = iter_bodies(source)  # type: ignore[arg-type]
+    if isinstance(source, str | os.PathLike):
+        bodies = iter_bodies(source)
+    elif hasattr(source, "read"):
+        bodies = iter_bodies(cast(IO[bytes], source))
     else:
-        bodies = source  # type: ignore[assignment]
+        bodies = source
     if workers <= 1:
         for body in bodies:
             yield verify_body(body, **options)

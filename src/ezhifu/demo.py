@@ -192,6 +192,9 @@ def _run(
     record: Callable[[str, bool, str], None],
 ) -> None:
     # Imports are local so that ``import ezhifu.demo`` (the CLI's help) stays cheap.
+    from asn1crypto import pem
+
+    from ezhifu.crypto import SoftwareSigner
     from ezhifu.document.envelope import Envelope
     from ezhifu.document.samples import sample_voucher
     from ezhifu.document.validation import iter_errors
@@ -210,8 +213,6 @@ def _run(
     # 1. Test PKI and the safe box.
     pki = make_pki("sm2", depth=2)
     maker_cert, maker_key = pki.issue_leaf("ezhifu demo seal maker")
-    from ezhifu.crypto import SoftwareSigner
-
     maker = SoftwareSigner(maker_key, maker_cert)
     with MemoryKeyStore() as keystore:
         keystore.add_key(_SIGNER_ALIAS, pki.leaf_key, pki.chain)
@@ -264,7 +265,7 @@ def _run(
     envelope_path = out / "envelope.xml"
     envelope_path.write_bytes(envelope.to_bytes())
     root_path = out / "root.pem"
-    root_path.write_bytes(_pem(pki.root_cert.dump()))
+    root_path.write_bytes(pem.armor("CERTIFICATE", pki.root_cert.dump()))
     result.envelope_path, result.root_path = envelope_path, root_path
     trust = TrustStore(roots=[pki.root_cert])
     verification = verify_envelope(envelope_path.read_bytes(), trust=trust, policy=VerifyPolicy())
@@ -288,11 +289,3 @@ def _run(
 
 def _common_name(cert: Any) -> str:
     return str(cert.subject.native.get("common_name", cert.subject.human_friendly))
-
-
-def _pem(der: bytes) -> bytes:
-    import base64
-
-    b64 = base64.encodebytes(der).decode("ascii").replace("\n", "")
-    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
-    return ("-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n").encode()

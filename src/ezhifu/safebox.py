@@ -389,7 +389,8 @@ class SafeBox:
             for body in bodies:
                 where = {"alias": rule.alias, "position": position, "vt_code": body.vt_code}
                 try:
-                    element = sign_body(body, signer, position, **options)
+                    # consistency was checked above for every body, under the same lock
+                    element = sign_body(body, signer, position, **{**options, "check_consistency": False})
                 except EzhifuError as exc:
                     self._record(
                         "sign",

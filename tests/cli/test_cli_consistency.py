@@ -97,12 +97,19 @@ def test_view_requires_output() -> None:
     assert "--output" in result.output
 
 
-@pytest.mark.parametrize("verb", ["validate", "inspect", "verify", "demo"])
-def test_result_printing_verbs_offer_json(verb: str) -> None:
-    command = cli.commands.get(verb)
-    if command is None:  # built by another issue; the registry test above covers presence
-        pytest.fail(f"verb {verb!r} is not registered")
-    assert any("--json" in p.opts for p in command.params), verb
+@pytest.mark.parametrize(
+    "path",
+    [("validate",), ("inspect",), ("verify",), ("demo",), ("seal", "show"), ("keystore", "list")],
+    ids=" ".join,
+)
+def test_result_printing_verbs_offer_json(path: tuple[str, ...]) -> None:
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group), path
+        found = command.commands.get(name)
+        assert found is not None, f"verb {' '.join(path)!r} is not registered"
+        command = found
+    assert any("--json" in p.opts for p in command.params), path
 
 
 # --- handle_errors --------------------------------------------------------------------------

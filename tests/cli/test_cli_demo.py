@@ -226,3 +226,75 @@ def test_real_console_script_demo_then_verify(tmp_path: Path) -> None:
     )
     assert verify.returncode == EXIT_OK, verify.stdout + verify.stderr
     assert (out / "voucher.html").is_file()
+
+
+def test_a_failing_step_is_marked_and_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Negative control for the report: a step that raises stops the run with ✗ and exit 1."""
+    import ezhifu.sign.voucher
+    from ezhifu.errors import SigningError
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise SigningError("key unusable (test double)")
+
+    monkeypatch.setattr(ezhifu.sign.voucher, "sign_envelope", refuse)
+    result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path / "d")])
+    assert result.exit_code == EXIT_FAILED
+    assert "✗ stopped: SigningError: key unusable (test double)" in result.output
+    assert not (tmp_path / "d" / "envelope.xml").exists()
+
+
+def test_getting_started_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/getting-started.md step 5, command for command; then the root CA as a seal maker
+    (key usage certificate/CRL signing only) fails verification naming the key usage."""
+    from ezhifu.document.samples import sample_voucher
+    from ezhifu.testing import make_pki
+
+    monkeypatch.chdir(tmp_path)
+    make_pki("sm2").write_pem("pki")
+    Path("envelope.xml").write_bytes(Envelope.build([sample_voucher("5201", details=2)]).to_bytes())
+    Path("seal.png").write_bytes(seal_picture_png())
+
+    def make(maker: str, out: str) -> list[str]:
+        return [
+            *("seal", "make", "--maker-key", f"pki/{maker}.key.pem", "--maker-cert", f"pki/{maker}.pem"),
+            *(
+                "--holder-cert",
+                "pki/leaf.pem",
+                "--id",
+                "0123456789abcdef0123456789abcdef",
+                "--name",
+                "测试公章",
+            ),
+            *("--image", "seal.png", "--width-mm", "40", "--height-mm", "40"),
+            *("--valid-from", "2026-01-01T00:00:00+00:00", "--valid-to", "2030-12-31T00:00:00+00:00"),
+            *("-o", out),
+        ]
+
+    def apply(seal: str, out: str) -> list[str]:
+        return [
+            *("seal", "apply", "signed.xml", "--seal", seal, "--key", "pki/leaf.key.pem"),
+            *("--cert", "pki/chain.pem", "--position", "cz_dwgz", "-o", out),
+        ]
+
+    steps = [
+        ["validate", "envelope.xml"],
+        [
+            *("sign", "envelope.xml", "--key", "pki/leaf.key.pem", "--cert", "pki/chain.pem"),
+            *("--position", "cz_dwfz", "-o", "signed.xml"),
+        ],
+        make("leaf", "seal.der"),
+        apply("seal.der", "sealed.xml"),
+        ["verify", "sealed.xml", "--trust", "pki/root.pem"],
+        ["view", "sealed.xml", "--trust", "pki/root.pem", "-o", "sealed.html"],
+    ]
+    runner = CliRunner()
+    for args in steps:
+        result = runner.invoke(cli, args)
+        assert result.exit_code == EXIT_OK, (args, result.output)
+    assert Path("sealed.html").read_text(encoding="utf-8").count('data-status="valid"') == 2
+
+    assert runner.invoke(cli, make("root", "root-seal.der")).exit_code == EXIT_OK
+    assert runner.invoke(cli, apply("root-seal.der", "root-sealed.xml")).exit_code == EXIT_OK
+    verified = runner.invoke(cli, ["verify", "root-sealed.xml", "--trust", "pki/root.pem"])
+    assert verified.exit_code == EXIT_FAILED
+    assert "seal maker" in verified.output and "key usage" in verified.output

@@ -133,3 +133,11 @@ def test_inspect_hostile_file_exits_1_without_traceback(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "HostileInputError" in result.output
     assert "Traceback" not in result.output
+
+
+def test_inspect_warns_about_relabelled_envelope() -> None:
+    result = CliRunner().invoke(inspect_command, [str(INVALID / "envelope_attribute_mismatch.xml")])
+    assert result.exit_code == 0
+    assert "WARNING: envelope VoucherNo='PLACEHOLDER' but the signed voucher has" in result.output
+    count = CliRunner().invoke(inspect_command, [str(INVALID / "envelope_count_mismatch.xml")])
+    assert count.exit_code == 0 and "VoucherCount 2 (DIFFERS from the bodies found)" in count.output

@@ -225,7 +225,8 @@ def test_xsd_patterns_never_use_backslash_d() -> None:
 def test_xmlschema_instances_are_cached_and_sandboxed() -> None:
     first = xmlschema_for("2024", "voucher_5214")
     assert first is xmlschema_for("2024", "voucher_5214")
-    assert first.allow == "none" or getattr(first.source, "allow", None) == "none"
+    assert first.source.allow == "none"
+    assert first.source.defuse == "always"
 
 
 def test_threads_share_the_schema_cache() -> None:
@@ -235,3 +236,27 @@ def test_threads_share_the_schema_cache() -> None:
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: list(iter_errors(data, "2014", engine="xmlschema")), range(8)))
     assert results == [[]] * 8
+
+
+def test_hostile_inner_voucher_is_refused_by_validation() -> None:
+    import base64
+
+    inner = b'<?xml version="1.0"?><!DOCTYPE Voucher [<!ENTITY a "aaaa">]><Voucher>&a;</Voucher>'
+    envelope = Envelope.build([sample_voucher("5201")])
+    envelope.bodies[0].voucher_b64 = base64.b64encode(inner).decode("ascii")
+    data = envelope.to_bytes()
+    with pytest.raises(HostileInputError, match="inner voucher of /MOF/VoucherBody\\[1\\]"):
+        validate(data)
+    assert is_valid(data) is False
+
+
+def test_inner_voucher_with_bad_gbk_is_an_issue_with_offset() -> None:
+    import base64
+
+    inner = b'<?xml version="1.0" encoding="GBK"?>\n<Voucher><VtCode>5201</VtCode>\xff</Voucher>'
+    envelope = Envelope.build([sample_voucher("5201")])
+    envelope.bodies[0].voucher_b64 = base64.b64encode(inner).decode("ascii")
+    [issue] = list(iter_errors(envelope.to_bytes()))
+    assert issue.code == "inner-xml" and issue.path == "/MOF/VoucherBody[1]/Voucher"
+    offset = inner.index(b"\xff")
+    assert f"byte offset {offset}" in issue.reason

@@ -32,6 +32,7 @@ class HostileCase:
     make: Callable[[], bytes]
     expect: str  # name of the EzhifuError subclass expected (or a base of it)
     contains: str = ""  # a word the message must contain (case-insensitive)
+    code: str = ""  # for "validate": an issue with this code must be reported
 
 
 def sample_envelope_bytes(vt_code: str = "5201", details: int = 2) -> bytes:
@@ -66,7 +67,7 @@ def _with_prolog(prolog: bytes) -> Callable[[], bytes]:
 _LAUGHS = (
     b'<!DOCTYPE MOF [<!ENTITY a "aaaaaaaaaa">'
     + b"".join(
-        b"<!ENTITY %s \"%s\">" % (bytes([98 + i]), (b"&" + bytes([97 + i]) + b";") * 10) for i in range(9)
+        b'<!ENTITY %s "%s">' % (bytes([98 + i]), (b"&" + bytes([97 + i]) + b";") * 10) for i in range(9)
     )
     + b"]>"
 )
@@ -81,7 +82,9 @@ def _billion_laughs() -> bytes:
 def _huge_text() -> bytes:
     # 50 MB in one text node: the Base64 of <Voucher>.
     data = sample_envelope_bytes()
-    return re.sub(rb"<Voucher>[^<]*</Voucher>", b"<Voucher>" + b"A" * (50 * 1024 * 1024) + b"</Voucher>", data)
+    return re.sub(
+        rb"<Voucher>[^<]*</Voucher>", b"<Voucher>" + b"A" * (50 * 1024 * 1024) + b"</Voucher>", data
+    )
 
 
 def _deep() -> bytes:
@@ -92,8 +95,10 @@ def _deep() -> bytes:
 def _bad_gbk() -> bytes:
     data = sample_envelope_bytes()
     # 0x81 0x20 is an invalid GBK pair (trail byte below 0x40).
-    return data.replace(b"<Attach>", b"<Attach>\x81\x20", 1) if b"<Attach>" in data else data.replace(
-        b"<VoucherFlag>", b"<VoucherFlag>\x81\x20", 1
+    return (
+        data.replace(b"<Attach>", b"<Attach>\x81\x20", 1)
+        if b"<Attach>" in data
+        else data.replace(b"<VoucherFlag>", b"<VoucherFlag>\x81\x20", 1)
     )
 
 
@@ -104,7 +109,9 @@ def _bad_utf8() -> bytes:
 
 def _duplicate_count() -> bytes:
     data = sample_envelope_bytes()
-    return data.replace(b"<VoucherCount>1</VoucherCount>", b"<VoucherCount>1</VoucherCount><VoucherCount>1</VoucherCount>")
+    return data.replace(
+        b"<VoucherCount>1</VoucherCount>", b"<VoucherCount>1</VoucherCount><VoucherCount>1</VoucherCount>"
+    )
 
 
 def _second_voucher() -> bytes:
@@ -199,14 +206,39 @@ def build_corpus() -> list[HostileCase]:
         HostileCase("second-voucher-element", "envelope", _second_voucher, "InvalidInput", "duplicat"),
         HostileCase("voucher-not-base64", "validate", _not_base64, "InvalidInput", "base64"),
         # inner voucher values
-        HostileCase("duplicate-inner-field", "validate", _duplicate_inner_field, "SchemaValidationError", "PayAmt"),
-        HostileCase("amount-minus-1", "validate", _amount(b"-1"), "SchemaValidationError", "PayAmt"),
-        HostileCase("amount-1e309", "validate", _amount(b"1e309"), "SchemaValidationError", "PayAmt"),
-        HostileCase("amount-12.345", "validate", _amount(b"12.345"), "SchemaValidationError", "PayAmt"),
         HostileCase(
-            "amount-9999999999999999.99", "validate", _amount(b"9999999999999999.99"), "SchemaValidationError", "PayAmt"
+            "duplicate-inner-field", "validate", _duplicate_inner_field, "SchemaValidationError", "PayAmt"
         ),
-        HostileCase("empty-required-field", "validate", _empty_required, "SchemaValidationError", "VouDate"),
+        HostileCase(
+            "amount-minus-1", "validate", _amount(b"-1"), "SchemaValidationError", "PayAmt", "amount-format"
+        ),
+        HostileCase(
+            "amount-1e309", "validate", _amount(b"1e309"), "SchemaValidationError", "PayAmt", "amount-format"
+        ),
+        HostileCase(
+            "amount-12.345",
+            "validate",
+            _amount(b"12.345"),
+            "SchemaValidationError",
+            "PayAmt",
+            "amount-format",
+        ),
+        HostileCase(
+            "amount-9999999999999999.99",
+            "validate",
+            _amount(b"9999999999999999.99"),
+            "SchemaValidationError",
+            "PayAmt",
+            "amount-format",
+        ),
+        HostileCase(
+            "empty-required-field",
+            "validate",
+            _empty_required,
+            "SchemaValidationError",
+            "VouDate",
+            "required-empty",
+        ),
         HostileCase("unknown-vtcode", "validate", _unknown_vtcode, "SchemaValidationError", "9999"),
         # DER: seals, signatures, keys, certificates
         HostileCase("seal-truncated", "seal", _truncated_seal, "InvalidInput"),

@@ -68,6 +68,10 @@ def test_hostile_case(case: HostileCase) -> None:
     message = str(info.value)
     assert message.strip(), f"{case.name}: empty message"
     assert case.contains.lower() in message.lower(), f"{case.name}: {message!r} lacks {case.contains!r}"
+    if case.code:
+        assert isinstance(info.value, errors.SchemaValidationError)
+        codes = {issue.code for issue in info.value.issues}
+        assert case.code in codes, f"{case.name}: issue codes {codes} lack {case.code}"
 
 
 def test_corpus_covers_every_listed_kind() -> None:
@@ -136,10 +140,14 @@ def test_extra_unsigned_body_is_flagged(signed: tuple[bytes, Any]) -> None:
         pytest.param(lambda der: bytes.fromhex("3084ffffffff") + der, id="length-bomb-cms"),
         pytest.param(lambda der: der + b"\x00" * 16, id="trailing-bytes-cms"),
         pytest.param(lambda der: b"\x30\x80" * 20_000, id="nested-indefinite-cms"),
-        pytest.param(lambda der: b"\x30\x84" + (6 << 20).to_bytes(4, "big") + b"\x04" * (6 << 20), id="oversized-cms"),
+        pytest.param(
+            lambda der: b"\x30\x84" + (6 << 20).to_bytes(4, "big") + b"\x04" * (6 << 20), id="oversized-cms"
+        ),
     ],
 )
-def test_hostile_signature_values_fail_with_reason(signed: tuple[bytes, Any], payload: Callable[[bytes], bytes]) -> None:
+def test_hostile_signature_values_fail_with_reason(
+    signed: tuple[bytes, Any], payload: Callable[[bytes], bytes]
+) -> None:
     data, trust = signed
     env = Envelope.from_bytes(data)
     sig = env.bodies[0].signatures[0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,8 +41,14 @@ def _log(path: Path, count: int = 5) -> AuditLog:
     return log
 
 
-def _db(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(path, isolation_level=None)
+@contextmanager
+def _db(path: Path) -> Iterator[sqlite3.Connection]:
+    """A second, raw connection: what someone with write access to the file can do."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        yield connection
+    finally:
+        connection.close()
 
 
 def test_chain_is_sm3_over_previous_hash_and_canonical_entry(tmp_path: Path) -> None:

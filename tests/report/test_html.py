@@ -235,6 +235,6 @@ def test_each_body_gets_its_own_results() -> None:
     assert [s.get("data-voucher-no") for s in sections] == [first.voucher_no, second.voucher_no]
     states = [s.xpath(".//*[@data-status]")[0].get("data-status") for s in sections]
     assert states == ["valid", "invalid"]
-    assert second.voucher_no in page.xpath("//div[contains(@class, 'banner')]")[0].text_content() or (
-        "验证失败" in page.text_content()
-    )
+    (banner,) = page.xpath("//div[contains(@class, 'banner')]")
+    assert banner.get("class") == "banner bad" and "验证失败" in banner.text_content()
+    assert f"signature at {SIGNATURE_POSITION}" in banner.text_content()

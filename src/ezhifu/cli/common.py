@@ -80,9 +80,6 @@ def is_verbose() -> bool:
     return False
 
 
-_verbose = is_verbose  # kept for modules written against the first skeleton
-
-
 def _one_line(text: str) -> str:
     """The first line of a message, marking that more lines exist (shown with --verbose)."""
     lines = text.strip().splitlines() or [""]

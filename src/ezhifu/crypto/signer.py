@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from ezhifu import keys as _keys
 from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm
-from ezhifu.crypto.sm2 import SM2PrivateKey, SM2PublicKey
+from ezhifu.crypto.sm2 import MAX_UID_LENGTH, SM2PrivateKey, SM2PublicKey
 from ezhifu.errors import (
     CertificateError,
     EzhifuError,
@@ -106,8 +106,11 @@ class SoftwareSigner:
             raise WeakAlgorithm(
                 f"RSA key of {key.key_size} bits is below {MIN_RSA_BITS} bits; pass allow_weak=True to use it"
             )
-        if not isinstance(uid, bytes) or len(uid) > 8191:
-            raise InvalidInput("SM2 uid must be bytes of at most 8191 bytes (ENTL is 16 bits of bit length)")
+        if not isinstance(uid, bytes) or len(uid) > MAX_UID_LENGTH:
+            raise InvalidInput(
+                f"SM2 uid must be bytes of at most {MAX_UID_LENGTH} bytes "
+                "(ENTL is 16 bits of bit length; OpenSSL refuses longer IDs)"
+            )
         cert: x509.Certificate | None = None
         if certificate is not None:
             cert = _keys.load_certificate(certificate)

@@ -479,6 +479,9 @@ class _HandleCache:
                     self._handles[provider.name] = handle
         return handle
 
+    def peek(self, name: str) -> object | None:
+        return self._handles.get(name)
+
     def put(self, name: str, handle: object) -> None:
         with self._lock:
             self._handles.setdefault(name, handle)
@@ -660,6 +663,10 @@ class SM2PrivateKey:
         return public
 
     def _handle(self, provider: _Provider) -> object:
+        cached = self._cache.peek(provider.name)
+        if cached is not None:  # the hot path: no closure, no lock
+            return cached
+
         def make() -> object:
             handle, point = provider.private_handle(self._d)
             if self._public is not None and point != self._public.encoded_point:

@@ -129,7 +129,9 @@ def verify_certificate_signature(
         raise CertificateError(
             f"{where}: signatureAlgorithm differs from tbsCertificate.signature (RFC 5280 clause 4.1.1.2)"
         )
-    if certificate.issuer != issuer.subject:
+    # Byte-equal DER names match at once; only otherwise run RFC 5280 string preparation,
+    # which is slow in asn1crypto and would dominate batch verification.
+    if certificate.issuer.dump() != issuer.subject.dump() and certificate.issuer != issuer.subject:
         raise CertificateError(
             f"{where}: issuer name {certificate.issuer.human_friendly!r} does not match the subject of "
             f"the issuer certificate {subject_text(issuer)!r}"

@@ -46,7 +46,8 @@ __all__ = [
 #: What :meth:`Voucher.replace` and :meth:`Voucher.build` accept for a field.
 FieldValue = str | Decimal | int | date | None
 
-_AMOUNT = re.compile(r"-?[0-9]+\.[0-9]{2}")
+#: Two decimals, at most 15 integer digits (see xsdgen.MAX_AMOUNT_INTEGER_DIGITS).
+_AMOUNT = re.compile(r"-?[0-9]{1,15}\.[0-9]{2}")
 _DATE = re.compile(r"[0-9]{8}")
 _INT = re.compile(r"[0-9]+")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -55,9 +56,9 @@ _GBK_DECL = b'<?xml version="1.0" encoding="GBK"?>\n'
 
 
 def parse_amount(text: str, *, where: str = "amount") -> Decimal:
-    """Parse ``-?[0-9]+\\.[0-9]{2}`` strictly (no spaces, signs, exponents or Unicode digits)."""
+    """Parse ``-?[0-9]{1,15}\\.[0-9]{2}`` strictly (no spaces, signs, exponents or Unicode digits)."""
     if not _AMOUNT.fullmatch(text):
-        raise InvalidInput(f"{where}: {text!r} is not an amount with exactly two decimals")
+        raise InvalidInput(f"{where}: {text!r} is not an amount with exactly two decimals and at most 15 integer digits")
     return Decimal(text)
 
 

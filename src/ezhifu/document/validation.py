@@ -224,7 +224,8 @@ def _classify(f: FieldDef, value: str) -> tuple[str, str]:
             return "negative-amount", f"{label} must not be negative in this voucher type"
         return (
             "amount-format",
-            f"{label} is not an amount with exactly two decimals ([0-9]+.[0-9]{{2}})",
+            f"{label} {value!r} is not an amount with exactly two decimals and at most 15 integer "
+            "digits ([0-9]{1,15}.[0-9]{2})",
         )
     if f.type == "date":
         return "date-format", f"{label} is not a date yyyyMMdd of ASCII digits"

@@ -15,7 +15,7 @@ Design of the schemas (the official XSD is not public, spec.md §11):
   ``minOccurs="0"`` and may be empty (producers write empty elements, spec.md §2.2);
   ``Detail`` ``maxOccurs="499"`` (S1: fewer than 500 details);
 * value patterns use ``[0-9]``, never ``\\d`` (``\\d`` accepts full-width and Arabic-Indic
-  digits, parsing.md "Values"); amounts ``[0-9]{1,18}\\.[0-9]{2}`` with a leading ``-`` only
+  digits, parsing.md "Values"); amounts ``[0-9]{1,15}\\.[0-9]{2}`` with a leading ``-`` only
   where the type allows negative amounts; dates ``[0-9]{8}`` (the calendar check is a rule in
   :mod:`ezhifu.document.validation`); ``VtCode`` is fixed per schema;
 * envelope: ``MOF`` = ``VoucherCount`` then ``VoucherBody`` 1..n with the four required
@@ -54,8 +54,11 @@ _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="qualified">
 """
 
-AMOUNT = r"[0-9]{1,18}\.[0-9]{2}"
-SIGNED_AMOUNT = r"-?[0-9]{1,18}\.[0-9]{2}"
+#: At most 15 integer digits (below 10**15 yuan): no voucher comes near it, and larger values
+#: lose cents in partner systems that hold amounts as IEEE doubles (issue 9 hostile amounts).
+MAX_AMOUNT_INTEGER_DIGITS = 15
+AMOUNT = r"[0-9]{1,15}\.[0-9]{2}"
+SIGNED_AMOUNT = r"-?[0-9]{1,15}\.[0-9]{2}"
 DATE = "[0-9]{8}"
 INT = "[0-9]{1,10}"
 ADM_DIV = "[0-9]{6}([0-9]{3})?"

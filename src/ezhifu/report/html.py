@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from ezhifu.errors import EzhifuError
 
 if TYPE_CHECKING:
-    from ezhifu.document.envelope import Envelope, SignStampElement, VoucherBody
+    from ezhifu.document.envelope import Envelope, SignatureElement, SignStampElement, VoucherBody
     from ezhifu.results import BodyResult, EnvelopeResult, ItemResult
     from ezhifu.seal.picture import SealImage
 
@@ -73,11 +73,11 @@ def _data_uri(image: SealImage) -> str | None:
 
 # --- labels -----------------------------------------------------------------------------
 
-# Position kinds (spec.md §5.1, from S1/S3 ``VOUCHERSAMP_*``): ``<party>_<kind>``. Kinds marked
-# [I] in the spec are inferred and shown as such in the page's title attribute only.
+# Position names are ``<party>_<kind>`` (spec.md §5.1). The kinds from S3 ``VOUCHERSAMP_*`` and
+# the party ``rh`` are confirmed; ``cz`` and the readings of names only observed in messages
+# (``cz_dwgz``, ``cz_dwfz``, ``cz_jb``, ``rh_ywzqz``) are inferred, and the page says so in a tooltip.
 _POSITION_KINDS: dict[str, str] = {
     "zqz": "转讫章",
-    "ywzqz": "业务转讫章",
     "gz": "公章",
     "fjz": "附件章",
     "ywzyz": "业务专用章",
@@ -87,12 +87,15 @@ _POSITION_KINDS: dict[str, str] = {
     "fhysz": "复核员私章",
     "jzyqm": "记账员签名",
     "fhyqm": "复核员签名",
+}
+_INFERRED_KINDS: dict[str, str] = {
+    "ywzqz": "业务转讫章",
     "dwgz": "单位公章",
     "dwsz": "单位私章",
     "dwfz": "单位负责人签名",
-    "jb": "经办",
+    "jb": "经办人签名",
 }
-_PARTIES: dict[str, str] = {"cz": "财政", "rh": "人民银行", "yh": "代理银行"}
+_PARTIES: dict[str, str] = {"cz": "财政", "rh": "人民银行"}
 
 _ENVELOPE_LABELS: dict[str, str] = {
     "AdmDivCode": "行政区划",
@@ -108,8 +111,14 @@ _ENVELOPE_LABELS: dict[str, str] = {
 def position_label(position: str) -> str:
     """A Chinese reading of a position name such as ``cz_dwgz`` (empty when not known)."""
     party, _, kind = position.partition("_")
-    parts = [_PARTIES.get(party, ""), _POSITION_KINDS.get(kind, "")]
-    return "".join(parts) if parts[1] else ""
+    reading = _POSITION_KINDS.get(kind) or _INFERRED_KINDS.get(kind, "")
+    return f"{_PARTIES.get(party, '')}{reading}" if reading else ""
+
+
+def _position_inferred(position: str) -> bool:
+    party, _, kind = position.partition("_")
+    # Only ``rh`` (人民银行, S1 keeps the positions starting with it) is a confirmed party prefix.
+    return kind in _INFERRED_KINDS or party != "rh"
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,11 +328,14 @@ def _signer_meta(item: ItemResult | None) -> str:
 
 def _position_html(position: str) -> str:
     label = position_label(position)
-    text = f"{_e(position)} {_e(label)}" if label else _e(position)
-    return f'<div class="pos">{text}</div>'
+    if not label:
+        return f'<div class="pos">{_e(position)}</div>'
+    tip = "推断的含义 inferred reading of the position name" if _position_inferred(position) else ""
+    title = f' title="{_e(tip)}"' if tip else ""
+    return f'<div class="pos">{_e(position)} <span{title}>{_e(label)}</span></div>'
 
 
-def _signature_card(sig: Any, item: ItemResult | None) -> str:
+def _signature_card(sig: SignatureElement, item: ItemResult | None) -> str:
     return (
         f'<div class="mark signature" data-kind="signature" data-position="{_e(sig.no)}">'
         f'<div class="pic"><span class="sig">签名 ✍</span></div>'
@@ -332,7 +344,7 @@ def _signature_card(sig: Any, item: ItemResult | None) -> str:
     )
 
 
-def _stamp_card(stamp: Any, item: ItemResult | None, picture_of: PictureSource) -> str:
+def _stamp_card(stamp: SignStampElement, item: ItemResult | None, picture_of: PictureSource) -> str:
     try:
         picture = picture_of(stamp)
         problem = None
@@ -567,7 +579,7 @@ def render_envelope_html(
     elif result.valid:
         banner = '<div class="banner ok">✓ 全部签名与印章有效 All signatures and seals are valid.</div>'
     else:
-        reasons = [*result.problems, *(r for b in result.bodies for r in b.reasons)]
+        reasons = [*result.problems, *(f"{b.voucher_no}: {r}" for b in result.bodies for r in b.reasons)]
         items = "".join(f"<li>{_e(r)}</li>" for r in reasons)
         banner = f'<div class="banner bad">✗ 验证失败 Verification failed<ul>{items}</ul></div>'
 
