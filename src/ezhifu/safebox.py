@@ -325,6 +325,9 @@ class SafeBox:
                 f"key {alias!r} may not sign at position {rule.position!r} (configured: {rule.alias!r})",
                 ocx_code=code,
             )
+        if pin is not None and self.keystore.locked:
+            self.keystore.unlock(pin)  # the PIN opens the store itself (token login, store password)
+            pin = None
         if not rule.alias:
             raise CertificateIdEmpty(
                 f"position {rule.position!r}: no key alias configured", ocx_code=OCX_CERT_ID_EMPTY

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from keystore_fixtures import SoftHSM
 
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
@@ -268,3 +269,17 @@ def test_relabelled_body_refused_before_anything_is_signed(box_parts: tuple[Memo
         box.sign(envelope, "cz_dwfz")
     assert not envelope.bodies[0].signatures  # all-or-nothing
     assert [(e.operation, e.outcome) for e in audit.entries()] == [("sign", "refused")]
+
+
+def test_pin_unlocks_a_locked_store(softhsm: SoftHSM) -> None:
+    """A token opened without its PIN: the box's pin logs in, then signs at the position."""
+    from ezhifu.keystore.pkcs11 import PKCS11KeyStore
+
+    table = PositionTable.from_mapping({"5201": {"cz_dwfz": {"kind": "signature", "alias": "ec-signer"}}})
+    with PKCS11KeyStore(softhsm.module, softhsm.label, None) as token:
+        box = SafeBox(token, table)
+        envelope = _envelope(10)
+        (element,) = box.sign(envelope, "cz_dwfz", pin=softhsm.pin)
+        assert element.sn == format(softhsm.certs["ec-signer"].serial_number, "x")
+        assert softhsm.root is not None
+        assert box.verify(envelope, TrustStore(roots=[softhsm.root])).valid

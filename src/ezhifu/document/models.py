@@ -58,7 +58,9 @@ _GBK_DECL = b'<?xml version="1.0" encoding="GBK"?>\n'
 def parse_amount(text: str, *, where: str = "amount") -> Decimal:
     """Parse ``-?[0-9]{1,15}\\.[0-9]{2}`` strictly (no spaces, signs, exponents or Unicode digits)."""
     if not _AMOUNT.fullmatch(text):
-        raise InvalidInput(f"{where}: {text!r} is not an amount with exactly two decimals and at most 15 integer digits")
+        raise InvalidInput(
+            f"{where}: {text!r} is not an amount with exactly two decimals and at most 15 integer digits"
+        )
     return Decimal(text)
 
 
