@@ -272,8 +272,9 @@ def _human(info: dict[str, Any], indent: str = "") -> None:
             _human(value, indent + "  ")
         elif isinstance(value, list) and value and isinstance(value[0], dict):
             click.echo(f"{indent}{key}:")
-            for item in value:
-                _human(item, indent + "  - ")
+            for number, item in enumerate(value, 1):
+                click.echo(f"{indent}  [{number}]")
+                _human(item, indent + "    ")
         else:
             click.echo(f"{indent}{key}: {value}")
 

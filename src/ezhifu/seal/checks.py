@@ -8,6 +8,8 @@ cut from the input (``Seal.signed_bytes``, ``SealSignature.tbs_bytes``), never a
 
 from __future__ import annotations
 
+import functools
+
 from asn1crypto import x509
 
 from ezhifu.crypto import verify_signature
@@ -93,12 +95,21 @@ def verify_raw_signature(
 def check_maker_signature(seal: Seal) -> str | None:
     """The seal maker's signature over the raw signed part of the seal (GM/T 0031-2014 6.1.2 step 2,
     GB/T 38540-2020 6.3 step 2)."""
-    cert, reason = load_certificate(seal.maker_cert, "seal maker certificate")
+    return _maker_signature_outcome(
+        seal.maker_cert, seal.algorithm_oid, seal.signed_bytes, seal.maker_signature
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _maker_signature_outcome(
+    maker_cert: bytes, algorithm_oid: str, signed: bytes, signature: bytes
+) -> str | None:
+    """Cached by the exact bytes: the outcome depends on nothing else, and one seal stamps
+    thousands of vouchers in a batch, so its maker's signature is checked once per process."""
+    cert, reason = load_certificate(maker_cert, "seal maker certificate")
     if cert is None:
         return reason
-    return verify_raw_signature(
-        cert, seal.algorithm_oid, seal.signed_bytes, seal.maker_signature, what="seal maker's signature"
-    )
+    return verify_raw_signature(cert, algorithm_oid, signed, signature, what="seal maker's signature")
 
 
 def holder_matches(seal: Seal, signer_cert_der: bytes) -> bool:
