@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ezhifu.errors import EzhifuError
+from ezhifu.fileio import atomic_write
 
 if TYPE_CHECKING:
     from ezhifu.results import EnvelopeResult
@@ -263,9 +264,9 @@ def _run(
 
     # 5. Write, read back, verify against the demo root only.
     envelope_path = out / "envelope.xml"
-    envelope_path.write_bytes(envelope.to_bytes())
+    atomic_write(envelope_path, envelope.to_bytes(), mode=0o644)
     root_path = out / "root.pem"
-    root_path.write_bytes(pem.armor("CERTIFICATE", pki.root_cert.dump()))
+    atomic_write(root_path, pem.armor("CERTIFICATE", pki.root_cert.dump()), mode=0o644)
     result.envelope_path, result.root_path = envelope_path, root_path
     trust = TrustStore(roots=[pki.root_cert])
     verification = verify_envelope(envelope_path.read_bytes(), trust=trust, policy=VerifyPolicy())

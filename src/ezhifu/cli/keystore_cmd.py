@@ -31,6 +31,7 @@ import click
 
 from ezhifu.cli.common import echo_json, handle_errors
 from ezhifu.errors import ConfigurationError
+from ezhifu.fileio import atomic_write
 
 __all__ = ["command"]
 
@@ -231,5 +232,5 @@ def export_cert_cmd(
     if output is None:
         click.echo(data.decode("ascii"), nl=False)
     else:
-        output.write_bytes(data)
+        atomic_write(output, data, mode=0o644)
         click.echo(f"wrote {output}")

@@ -26,6 +26,7 @@ import click
 from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
 from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput, SealFormatError
+from ezhifu.fileio import atomic_write
 from ezhifu.keys import load_certificates
 from ezhifu.seal.detect import SealKind, SealVersion, detect
 from ezhifu.trust import TrustStore
@@ -158,7 +159,7 @@ def make_command(
             version="v1" if version == "v1" else "v4",
             vid=vid,
         )
-    output.write_bytes(der)
+    atomic_write(output, der, mode=0o644)
     click.echo(f"wrote {version} seal {seal_id} ({len(der)} bytes) to {output}", err=True)
 
 
@@ -202,7 +203,7 @@ def apply_command(
     with open_signer(key_source) as (signer, _chain):
         for body in bodies:
             apply_seal(body, seal_der, signer, position)
-    output.write_bytes(envelope.to_bytes())
+    atomic_write(output, envelope.to_bytes(), mode=0o644)
     click.echo(f"stamped {len(bodies)} voucher(s) at {position}; wrote {output}", err=True)
 
 
@@ -327,7 +328,7 @@ def show_command(file: Path, image_out: Path | None, trust_files: tuple[Path, ..
                 info["picture_export"] = {"error": str(exc)}
                 image = parsed.picture.data
     if image_out is not None and image is not None:
-        image_out.write_bytes(image)
+        atomic_write(image_out, image, mode=0o644)
         info["image_out"] = str(image_out)
     info["file"] = str(file)
     if as_json:

@@ -12,10 +12,7 @@ never leaves a half-written envelope behind.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -23,27 +20,12 @@ import click
 
 from ezhifu.cli.common import handle_errors
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
+from ezhifu.fileio import atomic_write
 
 if TYPE_CHECKING:
     from ezhifu.sign.cms import OidStyle
 
-__all__ = ["command", "write_atomic"]
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename (POSIX)."""
-    directory = path.resolve().parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+__all__ = ["command"]
 
 
 @click.command(name="sign")
@@ -101,7 +83,7 @@ def command(
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     else:
-        write_atomic(output, data)
+        atomic_write(output, data, mode=0o644)
     click.echo(
         f"signed {len(elements)} voucher{'s' if len(elements) != 1 else ''} at position {position}"
         + ("" if str(output) == "-" else f" -> {output}"),

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ezhifu.errors import InvalidInput, TransportError
+from ezhifu.fileio import fsync_dir
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -284,7 +285,7 @@ class DropFolderTransport(Transport):
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, dirs["inbox"] / name)
-            _fsync_dir(dirs["inbox"])
+            fsync_dir(dirs["inbox"])
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise TransportError(f"drop folder {dirs['inbox']}: cannot deliver {name}: {exc}") from exc
@@ -342,17 +343,3 @@ class DropFolderTransport(Transport):
         if stage not in self._STAGES:
             raise InvalidInput(f"unknown drop-folder stage {stage!r} (one of {', '.join(self._STAGES)})")
         return sorted(p.name for p in self._dirs(party)[stage].iterdir())
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable: fsync the directory (POSIX; a no-op where unsupported)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

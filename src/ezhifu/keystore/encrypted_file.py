@@ -44,6 +44,7 @@ from typing import Any, Literal, Self
 
 from asn1crypto import pem, x509
 
+from ezhifu import fileio as _fileio
 from ezhifu.crypto.base import Signer
 from ezhifu.errors import (
     BadPassword,
@@ -83,38 +84,9 @@ CipherName = Literal["aes-256-cbc", "sm4-cbc"]
 before_replace_hook: Callable[[Path], None] | None = None
 
 
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":  # pragma: no cover - directories cannot be opened on Windows
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically, mode 0600.
-
-    Temporary file in the same directory (``O_EXCL``), ``fsync``, ``os.replace``, then
-    ``fsync`` of the directory so the rename itself is durable.
-    """
-    directory = path.parent
-    tmp = directory / f".tmp-{path.name}-{secrets.token_hex(8)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if before_replace_hook is not None:
-            before_replace_hook(path)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(directory)
+    """Replace ``path`` with ``data`` atomically, mode 0600 (:func:`ezhifu.fileio.atomic_write`)."""
+    _fileio.atomic_write(path, data, mode=0o600, before_replace=before_replace_hook)
 
 
 def _b64(data: bytes) -> str:

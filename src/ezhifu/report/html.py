@@ -34,6 +34,7 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 
 from ezhifu.errors import EzhifuError
+from ezhifu.fileio import atomic_write
 
 if TYPE_CHECKING:
     from ezhifu.document.envelope import Envelope, SignatureElement, SignStampElement, VoucherBody
@@ -610,5 +611,5 @@ def render_envelope_html(
 def write_envelope_html(path: str | Path, source: Envelope | bytes, **options: Any) -> Path:
     """Render with :func:`render_envelope_html` and write the page as UTF-8 to ``path``."""
     out = Path(path)
-    out.write_text(render_envelope_html(source, **options), encoding="utf-8")
+    atomic_write(out, render_envelope_html(source, **options).encode("utf-8"), mode=0o644)
     return out

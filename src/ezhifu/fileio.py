@@ -1,0 +1,63 @@
+"""Durable, all-or-nothing file writes (used by keystores, transports and every CLI output).
+
+ezhifu never leaves a half-written file behind: a key file, a signed envelope or a seal is
+either the old bytes or the new bytes, even when the process is killed mid-write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["atomic_write", "fsync_dir"]
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable: fsync the directory (POSIX; a no-op where unsupported)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(
+    path: str | os.PathLike[str],
+    data: bytes,
+    *,
+    mode: int = 0o600,
+    before_replace: Callable[[Path], None] | None = None,
+) -> None:
+    """Replace ``path`` with ``data`` atomically.
+
+    A temporary file is created in the same directory (``O_EXCL``, ``mode``, default 0600 so a
+    key never exists readable by others even for a moment), written and fsynced, renamed over
+    ``path`` with ``os.replace`` (atomic on POSIX), then the directory is fsynced so the rename
+    itself survives a crash. On any error the temporary file is removed and ``path`` is
+    untouched. ``before_replace`` is a test hook called between the fsync and the rename.
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    tmp = directory / f".tmp-{target.name}-{secrets.token_hex(8)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if before_replace is not None:
+            before_replace(target)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_dir(directory)
