@@ -1,26 +1,47 @@
-"""``ezhifu validate FILE... [--schema-version V] [--json]``.
+"""``ezhifu validate FILE_OR_DIR... [--schema-version V] [--json]``.
+
+Directories are expanded to the ``*.xml`` files below them (recursively, sorted; see
+:func:`ezhifu.cli.common.iter_input_files`). With more than one file a progress bar is shown
+while validating (only when stderr is a terminal), then the details of every file that is not
+valid and a summary table (file, ✓/✗, issue count).
 
 Exit 0 when every file is valid, 1 when any is invalid or unreadable (hostile, bad bytes,
-not well-formed), 2 on usage errors (missing file, unknown schema version). Never a
-traceback: every problem is printed as one line with its path and line.
+not well-formed), 2 on usage errors (missing file, empty directory, unknown schema version).
+Never a traceback: every problem is printed as one line with its path and line.
+
+``--json`` prints ``{"schema_version": V, "files": [report, ...]}`` whatever the number of
+files, each report being :func:`validate_file`'s dict (``file``, ``valid``, ``issues``,
+``error``).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors
+from ezhifu.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    echo_json,
+    handle_errors,
+    iter_input_files,
+    json_option,
+    mark,
+    print_table,
+    progress,
+)
 from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, SCHEMA_VERSIONS
 from ezhifu.document.validation import iter_errors
 from ezhifu.errors import DecodingError, InvalidInput, ValidationIssue
 
-__all__ = ["command", "validate_file"]
+__all__ = ["command", "summary_rows", "validate_file"]
 
 _INNER_NOTE = "note: lines of paths under /MOF/VoucherBody[n]/Voucher/ are lines of the decoded inner voucher"
+_TABLE_HEADERS = ("file", "result", "issues")
 
 
 def validate_file(path: Path, schema_version: str | None) -> dict[str, Any]:
@@ -44,12 +65,45 @@ def validate_file(path: Path, schema_version: str | None) -> dict[str, Any]:
     }
 
 
+def summary_rows(reports: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """Rows of the summary table: file, ✓/✗, number of issues (or ``unreadable: Kind``)."""
+    rows: list[tuple[str, str, str]] = []
+    for report in reports:
+        error = report["error"]
+        count = f"unreadable: {error['kind']}" if error is not None else str(len(report["issues"]))
+        rows.append((report["file"], mark(bool(report["valid"])), count))
+    return rows
+
+
+def _print_report(report: dict[str, Any]) -> bool:
+    """Print one file's result; True when an issue lies in a decoded inner voucher."""
+    name = report["file"]
+    if report["error"] is not None:
+        click.echo(f"{name}: unreadable: {report['error']['kind']}: {report['error']['message']}")
+        return False
+    if report["valid"]:
+        click.echo(f"{name}: valid")
+        return False
+    count = len(report["issues"])
+    click.echo(f"{name}: invalid, {count} issue{'s' if count != 1 else ''}")
+    noted = False
+    for issue in report["issues"]:
+        where = f"line {issue['line']}" if issue["line"] is not None else "line ?"
+        text = f"  {name}:{where}: {issue['path']}: [{issue['code']}] {issue['reason']}"
+        if issue["value"] is not None:
+            text += f" (value {issue['value']!r})"
+        click.echo(text)
+        noted = noted or ("/Voucher" in issue["path"] and issue["path"].startswith("/MOF/"))
+    return noted
+
+
 @click.command("validate")
 @click.argument(
-    "files",
+    "inputs",
+    metavar="FILE_OR_DIR...",
     nargs=-1,
     required=True,
-    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    type=click.Path(exists=True, file_okay=True, dir_okay=True, readable=True, path_type=Path),
 )
 @click.option(
     "--schema-version",
@@ -57,35 +111,36 @@ def validate_file(path: Path, schema_version: str | None) -> dict[str, Any]:
     default=None,
     help=f"Schema version to validate against (default {DEFAULT_SCHEMA_VERSION}).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
+@json_option
 @handle_errors
-def command(files: tuple[Path, ...], schema_version: str | None, as_json: bool) -> None:
+def command(inputs: tuple[Path, ...], schema_version: str | None, as_json: bool) -> None:
     """Validate envelopes (<MOF>) or inner vouchers (<Voucher>) against the bundled schemas.
 
-    Reports every issue with its path and line. Exit 0 all valid, 1 any invalid, 2 usage error.
+    A directory stands for every *.xml file below it. Reports every issue with its path and
+    line, and a summary table for several files. Exit 0 all valid, 1 any invalid, 2 usage error.
     """
-    reports = [validate_file(path, schema_version) for path in files]
+    files = iter_input_files(inputs, "*.xml")
+    reports: list[dict[str, Any]] = []
+    with progress(files, label="validating") as items:
+        for path in items:
+            reports.append(validate_file(path, schema_version))
+    all_valid = all(r["valid"] for r in reports)
     if as_json:
         echo_json({"schema_version": schema_version or DEFAULT_SCHEMA_VERSION, "files": reports})
+    elif len(reports) == 1:
+        if _print_report(reports[0]):
+            click.echo(_INNER_NOTE)
     else:
+        # Several files: details only where something is wrong, then the table of all.
         noted = False
         for report in reports:
-            name = report["file"]
-            if report["error"] is not None:
-                click.echo(f"{name}: unreadable: {report['error']['kind']}: {report['error']['message']}")
-                continue
-            if report["valid"]:
-                click.echo(f"{name}: valid")
-                continue
-            count = len(report["issues"])
-            click.echo(f"{name}: invalid, {count} issue{'s' if count != 1 else ''}")
-            for issue in report["issues"]:
-                where = f"line {issue['line']}" if issue["line"] is not None else "line ?"
-                text = f"  {name}:{where}: {issue['path']}: [{issue['code']}] {issue['reason']}"
-                if issue["value"] is not None:
-                    text += f" (value {issue['value']!r})"
-                click.echo(text)
-                noted = noted or ("/Voucher" in issue["path"] and issue["path"].startswith("/MOF/"))
+            if not report["valid"]:
+                noted = _print_report(report) or noted
         if noted:
             click.echo(_INNER_NOTE)
-    sys.exit(EXIT_OK if all(r["valid"] for r in reports) else EXIT_FAILED)
+        if not all_valid:
+            click.echo("")
+        print_table(_TABLE_HEADERS, summary_rows(reports))
+        valid = sum(1 for r in reports if r["valid"])
+        click.echo(f"{len(reports)} files: {valid} valid, {len(reports) - valid} not valid")
+    sys.exit(EXIT_OK if all_valid else EXIT_FAILED)
