@@ -428,7 +428,10 @@ class SafeBox:
         with self._lock:
             with self._refusals("stamp", position, voucher_no):
                 bodies, rule = self._plan(envelope, position, "stamp", voucher_no)
-                assert rule.seal_id is not None  # from_mapping requires it for stamps
+                if rule.seal_id is None:  # from_mapping requires it; a hand-built rule may lack it
+                    raise SealFormatRefused(
+                        f"stamp position {position!r} has no seal configured", ocx_code=OCX_SEAL_FORMAT
+                    )
                 if seal_id is not None and seal_id != rule.seal_id:
                     raise PositionNotInTable(
                         f"seal {seal_id!r} may not stamp at position {position!r} "

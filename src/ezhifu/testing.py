@@ -27,6 +27,7 @@ from ezhifu.crypto.keytypes import PrivateKey
 from ezhifu.crypto.signer import SoftwareSigner
 from ezhifu.crypto.x509 import CertificateBuilder
 from ezhifu.errors import InvalidInput
+from ezhifu.fileio import atomic_write
 
 __all__ = ["PKI_KINDS", "TestPKI", "make_pki"]
 
@@ -140,9 +141,8 @@ class TestPKI:
         paths: dict[str, Path] = {}
         for name, data in contents.items():
             path = folder / name
-            path.write_bytes(data)
-            if name.endswith(".key.pem"):
-                path.chmod(0o600)
+            # A key file is created 0600 (never readable by others, not even for a moment).
+            atomic_write(path, data, mode=0o600 if name.endswith(".key.pem") else 0o644)
             paths[name] = path
         return paths
 

@@ -313,7 +313,17 @@ def _parse_cert(der: bytes, *, source: str) -> x509.Certificate:
 
 
 def _same(a: x509.Certificate, b: x509.Certificate) -> bool:
-    return bool(a.dump() == b.dump())
+    # Identity first: shared certificate objects (ezhifu.crypto.x509.shared_certificate)
+    # are equal without serialising them again.
+    # A different serial number means different DER (asn1crypto caches the serial), which
+    # spares serialising both certificates in the common case.
+    if a is b:
+        return True
+    try:
+        different_serial = bool(a.serial_number != b.serial_number)
+    except Exception:  # an unreadable serial: compare the bytes, as always
+        different_serial = False
+    return not different_serial and bool(a.dump() == b.dump())
 
 
 def _as_utc(at: datetime | None) -> datetime:

@@ -2,7 +2,8 @@
 
 Example::
 
-    ezhifu verify a.xml b.xml --trust ca.pem --trust partner.pem --policy legacy --json
+    ezhifu verify a.xml b.xml in/ --trust ca.pem --trust partner.pem --policy legacy --json
+    ezhifu verify daily-batch.xml --trust ca.pem --jobs 2
 
 Trust files (PEM, several certificates each allowed) are sorted by
 :meth:`ezhifu.trust.TrustStore.from_pem_bytes`: self-signed CA certificates are roots, other CA
@@ -12,12 +13,30 @@ partners whose private CA root is not handed out).
 ``--positions FILE`` is a JSON or TOML table ``{VtCode: [position, ...]}``; a signature or
 seal at any other position then fails.
 
+A directory stands for every ``*.xml`` file below it (recursively, sorted). With more than one
+file a progress bar is shown while verifying (only when stderr is a terminal), then the details
+of every file that failed and a summary table (file, ✓/✗, valid/total bodies, first reason).
+
+Two ways to read an envelope, with the same verdicts and reasons:
+
+* in memory (default): the hardened parser reads the whole file (at most
+  :data:`~ezhifu.document.xmlparse.DEFAULT_MAX_BYTES`, 64 MiB), then every body is verified;
+* streamed (``--stream``, ``--jobs N`` with N > 1, or automatically for a file above
+  :data:`STREAM_THRESHOLD`): :func:`ezhifu.batch.verify_stream` pulls one ``VoucherBody`` at a
+  time (lxml pull parser, bounded memory, same refusals) and, with ``--jobs N``, verifies chunks
+  of bodies in N processes. Two differences, both for envelopes that fail anyway: an envelope
+  found unreadable part-way keeps the results of the bodies read before the problem (the
+  in-memory path reads nothing of such a file), and a signature copied from another voucher is
+  reported as a content mismatch without naming that other voucher (that explanation needs the
+  sibling bodies in memory).
+
 Exit status: 0 when everything verifies, 1 when anything fails, 2 on usage errors.
 
-``--json`` output: for one FILE, the :meth:`ezhifu.results.EnvelopeResult.to_dict` object
-(``{"valid", "problems", "bodies": [{"vt_code", "voucher_no", "valid", "problems", "items":
-[{"kind", "position", "valid", "reason", "signer", ...}]}]}``) with an added ``"file"`` key;
-for several, ``{"valid": all valid, "files": [{"file": name, **result}, ...]}``.
+``--json`` output: for one FILE argument, the :meth:`ezhifu.results.EnvelopeResult.to_dict`
+object (``{"valid", "problems", "bodies": [{"vt_code", "voucher_no", "valid", "problems",
+"items": [{"kind", "position", "valid", "reason", "signer", ...}]}]}``) with an added
+``"file"`` key; for several files or a directory, ``{"valid": all valid, "files": [{"file":
+name, **result}, ...]}``. The streamed path prints the same shape.
 """
 
 from __future__ import annotations
@@ -25,16 +44,48 @@ from __future__ import annotations
 import json
 import sys
 import tomllib
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors
-from ezhifu.errors import ConfigurationError
+from ezhifu.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    echo_json,
+    handle_errors,
+    iter_input_files,
+    json_option,
+    mark,
+    print_table,
+    progress,
+)
+from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
+from ezhifu.errors import ConfigurationError, EzhifuError
+from ezhifu.results import BodyResult, EnvelopeResult
 
-__all__ = ["command", "load_positions"]
+if TYPE_CHECKING:
+    from ezhifu.trust import TrustStore, VerifyPolicy
+
+__all__ = [
+    "STREAM_THRESHOLD",
+    "command",
+    "first_reason",
+    "load_positions",
+    "summary_rows",
+    "uses_stream",
+    "verify_file",
+]
+
+#: Files larger than this are streamed even without ``--stream``: the in-memory parser refuses
+#: them (its limit is the same 64 MiB, parsing.md).
+STREAM_THRESHOLD = DEFAULT_MAX_BYTES
+
+#: Longest "first reason" shown in the summary table (the details above it carry the whole text).
+_REASON_WIDTH = 100
+_TABLE_HEADERS = ("file", "result", "bodies", "first reason")
 
 
 def load_positions(path: Path) -> dict[str, frozenset[str]]:
@@ -67,7 +118,78 @@ def _parse_at(value: str | None) -> datetime | None:
         raise click.BadParameter(f"not an ISO 8601 date/time: {value!r}", param_hint="--at") from exc
 
 
-def _print_text(name: str, result: Any) -> None:
+def uses_stream(path: Path, *, stream: bool, jobs: int) -> bool:
+    """Whether ``path`` is verified with the streaming reader (see the module docstring)."""
+    return stream or jobs > 1 or path.stat().st_size > STREAM_THRESHOLD
+
+
+def verify_file(
+    path: Path,
+    *,
+    trust: TrustStore,
+    policy: VerifyPolicy,
+    positions: dict[str, frozenset[str]] | None,
+    at: datetime | None,
+    stream: bool = False,
+    jobs: int = 1,
+) -> EnvelopeResult:
+    """Verify one envelope file, in memory or streamed (:func:`uses_stream`).
+
+    Never raises for a bad envelope: an unreadable one gives a result with the problem
+    ``envelope cannot be read: ...``, as :func:`ezhifu.verify.verify_envelope` does.
+    """
+    if not uses_stream(path, stream=stream, jobs=jobs):
+        from ezhifu.verify import verify_envelope
+
+        return verify_envelope(path.read_bytes(), trust=trust, policy=policy, positions=positions, at=at)
+
+    from ezhifu import batch
+
+    bodies: list[BodyResult] = []
+    try:
+        for result in batch.verify_stream(
+            path, trust=trust, policy=policy, positions=positions, at=at, workers=jobs
+        ):
+            bodies.append(result)
+    except EzhifuError as exc:
+        # Same wording as the in-memory path; the bodies read before the problem are kept.
+        return EnvelopeResult.of(bodies, [f"envelope cannot be read: {exc}"])
+    return EnvelopeResult.of(bodies)
+
+
+def first_reason(result: EnvelopeResult) -> str:
+    """The first reason an envelope failed (empty when valid), for the summary table."""
+    if result.problems:
+        return result.problems[0]
+    if not result.bodies:
+        return "no VoucherBody"
+    for index, body in enumerate(result.bodies, start=1):
+        if not body.valid:
+            reasons = body.reasons
+            text = reasons[0] if reasons else "not valid"
+            return f"VoucherBody {index} (VoucherNo {body.voucher_no}): {text}"
+    return ""
+
+
+def _shorten(text: str, width: int = _REASON_WIDTH) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def summary_rows(results: Sequence[tuple[str, EnvelopeResult]]) -> list[tuple[str, str, str, str]]:
+    """Rows of the summary table: file, ✓/✗, valid/total bodies, first reason."""
+    return [
+        (
+            name,
+            mark(result.valid),
+            f"{sum(1 for b in result.bodies if b.valid)}/{len(result.bodies)}",
+            _shorten(first_reason(result)),
+        )
+        for name, result in results
+    ]
+
+
+def _print_text(name: str, result: EnvelopeResult) -> None:
     status = "OK" if result.valid else "FAILED"
     click.echo(f"{name}: {status}")
     for problem in result.problems:
@@ -87,7 +209,11 @@ def _print_text(name: str, result: Any) -> None:
 
 @click.command(name="verify")
 @click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    "inputs",
+    metavar="FILE_OR_DIR...",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, file_okay=True, dir_okay=True, path_type=Path),
 )
 @click.option(
     "--trust",
@@ -112,37 +238,67 @@ def _print_text(name: str, result: Any) -> None:
     help="Position table (JSON or TOML): {VtCode: [position, ...]}.",
 )
 @click.option("--at", "at_text", metavar="ISO-TIME", help="Validate certificates at this time (default now).")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="Read envelopes body by body in bounded memory (automatic above 64 MiB).",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Verify the bodies of each envelope in N processes (streamed).",
+)
+@json_option
 @handle_errors
 def command(
-    files: tuple[Path, ...],
+    inputs: tuple[Path, ...],
     trust_files: tuple[Path, ...],
     policy_name: str,
     positions_file: Path | None,
     at_text: str | None,
+    stream: bool,
+    jobs: int,
     as_json: bool,
 ) -> None:
-    """Verify the signatures and seals of envelope FILE(s)."""
+    """Verify the signatures and seals of envelope files (a directory: every *.xml below it)."""
     from ezhifu.trust import TrustStore, VerifyPolicy
-    from ezhifu.verify import verify_envelope
 
     trust = TrustStore.from_pem_files(trust_files)
     policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()
     positions = load_positions(positions_file) if positions_file is not None else None
     at = _parse_at(at_text)
+    files = iter_input_files(inputs, "*.xml")
+    # One object for one named file (today's shape); the list shape as soon as a directory or a
+    # second file is involved, so a script over a directory always reads the same structure.
+    single = len(inputs) == 1 and len(files) == 1 and not inputs[0].is_dir()
 
-    results = [
-        (str(f), verify_envelope(f.read_bytes(), trust=trust, policy=policy, positions=positions, at=at))
-        for f in files
-    ]
+    results: list[tuple[str, EnvelopeResult]] = []
+    with progress(files, label="verifying") as items:
+        for path in items:
+            result = verify_file(
+                path, trust=trust, policy=policy, positions=positions, at=at, stream=stream, jobs=jobs
+            )
+            results.append((str(path), result))
     all_valid = all(r.valid for _, r in results)
     if as_json:
-        if len(results) == 1:
+        if single:
             name, result = results[0]
             echo_json({**result.to_dict(), "file": name})
         else:
             echo_json({"valid": all_valid, "files": [{"file": name, **r.to_dict()} for name, r in results]})
+    elif len(results) == 1:
+        _print_text(*results[0])
     else:
+        # Several files: details only where something failed, then the table of all.
         for name, result in results:
-            _print_text(name, result)
+            if not result.valid:
+                _print_text(name, result)
+        if not all_valid:
+            click.echo("")
+        print_table(_TABLE_HEADERS, summary_rows(results))
+        ok = sum(1 for _, r in results if r.valid)
+        click.echo(f"{len(results)} files: {ok} verified, {len(results) - ok} failed")
     sys.exit(EXIT_OK if all_valid else EXIT_FAILED)

@@ -27,7 +27,7 @@ import secrets
 import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
@@ -370,10 +370,10 @@ def sign_deterministic(curve: Curve, d: int, e: int) -> tuple[int, int]:
 
 @dataclass(frozen=True, slots=True)
 class _PrivateHandle:
-    d: int
-    d1_inv: int  # (1 + d)^-1 mod n, GB/T 32918.2 clause 6.1 A6
-    x: int
-    y: int
+    d: int = field(repr=False)  # the private value: never shown in a repr or a traceback
+    d1_inv: int = field(repr=False)  # (1 + d)^-1 mod n, GB/T 32918.2 clause 6.1 A6
+    x: int = 0
+    y: int = 0
 
 
 @dataclass(slots=True)

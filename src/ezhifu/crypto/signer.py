@@ -16,8 +16,10 @@ returns ``None`` or raises :class:`~ezhifu.errors.InvalidSignature` with the rea
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
+from asn1crypto import keys as asn1_keys_module
 from asn1crypto import x509
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -57,6 +59,36 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha384": hashes.SHA384,
     "sha512": hashes.SHA512,
 }
+
+
+#: Public keys read from certificates, by the exact DER of the SubjectPublicKeyInfo. Bounded.
+_PUBLIC_KEY_CACHE_SIZE = 1024
+
+
+@functools.lru_cache(maxsize=_PUBLIC_KEY_CACHE_SIZE)
+def _public_key_from_spki(spki_der: bytes) -> PublicKey:
+    """The key of a DER SubjectPublicKeyInfo, cached by its exact bytes.
+
+    A batch carries the same few partner certificates on every voucher; reading the key and,
+    for SM2, creating the provider's key handle (an OpenSSL ``EVP_PKEY``, as costly as a
+    verification) once per distinct key instead of once per signature is sound because the key
+    depends on nothing but these bytes and the key objects are immutable. Errors are not cached.
+    """
+    return _keys.public_key_of(asn1_keys_module.PublicKeyInfo.load(spki_der, strict=True))
+
+
+def _public_key(
+    obj: x509.Certificate | asn1_keys.PublicKeyInfo | PublicKey | PrivateKey | bytes,
+) -> PublicKey:
+    """``keys.public_key_of`` with the certificate case served from the bounded cache."""
+    if isinstance(obj, x509.Certificate):
+        try:
+            spki_der = obj["tbs_certificate"]["subject_public_key_info"].dump()
+            return _public_key_from_spki(bytes(spki_der))
+        except (EzhifuError, ValueError, TypeError, KeyError):
+            # An unreadable key: the uncached path below raises the precise error.
+            return _keys.public_key_of(obj)
+    return _keys.public_key_of(obj)
 
 
 def default_algorithm(kind: KeyKind) -> SignatureAlgorithm:
@@ -184,7 +216,7 @@ def verify_signature(
     (GB/T 32918.2-2016 clause 7.1). Weak-algorithm policy (SHA-1, short RSA keys) is the
     caller's: pass the algorithm the signed structure names, and judge it with the policy.
     """
-    public = _keys.public_key_of(cert_or_public_key)
+    public = _public_key(cert_or_public_key)
     kind = _keys.key_kind(public)
     if algorithm is None:
         algorithm = _DEFAULTS[kind]

@@ -16,6 +16,7 @@ signed by any :class:`~ezhifu.crypto.base.Signer` (SM2, RSA, ECDSA).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
@@ -52,6 +53,7 @@ __all__ = [
     "extended_key_usage",
     "is_ca",
     "key_usage",
+    "shared_certificate",
     "subject_text",
     "verify_certificate_signature",
 ]
@@ -73,6 +75,28 @@ class KeyUsageError(CertificateError):
 
 #: A certificate as an asn1crypto object or PEM/DER bytes.
 CertLike: TypeAlias = x509.Certificate | bytes
+
+
+#: Distinct certificates kept by :func:`shared_certificate` (bounded LRU).
+SHARED_CERTIFICATE_CACHE_SIZE = 1024
+
+
+@functools.lru_cache(maxsize=SHARED_CERTIFICATE_CACHE_SIZE)
+def shared_certificate(der: bytes) -> x509.Certificate:
+    """The parsed certificate of exactly these DER bytes, shared between callers (bounded LRU).
+
+    Every CMS and every seal signature of a batch embeds the same few partner certificates;
+    parsing each copy again also repeats everything asn1crypto derives and memoises on the
+    object (names, extensions, validity, key). Sharing is keyed by the exact bytes, so a
+    certificate that differs in one bit is a different entry, and it changes no check: every
+    check still runs on each use. The returned object is shared and must be treated as
+    read-only. Parse errors (``ValueError`` from asn1crypto, strict: no trailing bytes) are
+    raised to the caller and never cached; asn1crypto parses lazily, so defects deep inside
+    surface where a field is first read, as with ``x509.Certificate.load``.
+    """
+    if not isinstance(der, bytes):
+        raise InvalidInput(f"shared_certificate: DER must be bytes, not {type(der).__name__}")
+    return x509.Certificate.load(der, strict=True)
 
 
 def _cert(value: CertLike) -> x509.Certificate:

@@ -71,13 +71,32 @@ def declared_encoding(data: bytes) -> tuple[str, int]:
 
     Returns the codec of the encoding declared in the XML declaration, ``utf-8`` when there
     is none (XML 1.0 §4.3.3). Raises :class:`InvalidInput` for an encoding ezhifu does not
-    accept, a UTF-16/32 byte-order mark, or a UTF-8 mark contradicting the declaration.
+    accept, a UTF-16/32 byte-order mark, a UTF-8 mark contradicting the declaration, a start
+    other than ``<`` (UTF-16 or UCS-4 without a byte-order mark, EBCDIC), and
+    :class:`HostileInputError` for a NUL octet. Streaming readers pass their first chunk and
+    then refuse NUL octets in every later chunk themselves.
     """
     bom = 0
     if data.startswith(_UTF8_BOM):
         bom = len(_UTF8_BOM)
     elif data.startswith(_OTHER_BOMS):
         raise InvalidInput("UTF-16/UTF-32 documents are not accepted (expected GBK, GB18030 or UTF-8)")
+    # libxml2 guesses UTF-16/UCS-4 (no BOM) and EBCDIC from the first four octets (XML 1.0
+    # Appendix F.1). Such a document would be scanned here as UTF-8 but parsed by lxml in the
+    # guessed encoding, so the DOCTYPE/ENTITY scan would not see its markup: refuse any start
+    # other than ASCII '<' (after optional white space) and any NUL octet (never legal XML,
+    # XML 1.0 production [2] Char, and present in every UTF-16/UCS-4 text).
+    first = data[bom:].lstrip(b" \t\r\n")[:1]
+    if first != b"<":
+        raise InvalidInput(
+            "document does not start with '<' in an ASCII-compatible encoding "
+            "(expected GBK, GB18030 or UTF-8; UTF-16, UCS-4 and EBCDIC are not accepted)"
+        )
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise HostileInputError(
+            f"NUL octet at byte offset {nul} (UTF-16/UCS-4 text or binary data is not accepted)"
+        )
     match = _DECL.match(data, bom)
     declared = match.group(3).decode("ascii").upper() if match and match.group(3) else None
     if declared is None:

@@ -873,7 +873,7 @@ class VoucherLibrary:
             if action not in _NOTICE_ACTIONS:
                 raise ValueError(f"action {action.value!r} is not a notice")
             items = [(_key_from_json(i), _peer_reason(i.get("reason"))) for i in payload["items"]]
-        except (UnicodeDecodeError, ValueError, KeyError, TypeError, InvalidInput) as exc:
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError, InvalidInput) as exc:
             ctx.reject(f"notice cannot be read: {exc}")
             return
         sender = ctx.message.sender

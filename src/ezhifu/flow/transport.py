@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import json
 import os
 import re
+import stat
 import threading
 import time
 import uuid
@@ -51,6 +53,8 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 MessageKind = Literal["envelope", "notice"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# A drop-folder file name as written by DropFolderTransport.send (no separators, no leading dot).
+_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.msg$")
 _FORMAT = "ezhifu-flow/1"
 
 
@@ -124,6 +128,8 @@ class Message:
             obj = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidInput(f"message is not UTF-8 JSON: {exc}") from exc
+        except RecursionError as exc:  # deeply nested arrays/objects: refuse, do not crash the poll loop
+            raise InvalidInput("message JSON is nested too deeply") from exc
         if not isinstance(obj, dict) or obj.get("format") != _FORMAT:
             raise InvalidInput(f"message is not an {_FORMAT} document")
 
@@ -261,6 +267,14 @@ class DropFolderTransport(Transport):
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
 
+    @staticmethod
+    def _check_token(delivery: Delivery) -> str:
+        # The token names a file in <party>/processing: a plain name made by send(), never a path.
+        token = delivery.token
+        if not isinstance(token, str) or not _TOKEN.match(token):
+            raise InvalidInput(f"delivery token {token!r} is not a drop-folder message name")
+        return token
+
     def _dirs(self, party: str) -> dict[str, Path]:
         _check_id(party, "party")
         if not self.root.is_dir():
@@ -307,23 +321,45 @@ class DropFolderTransport(Transport):
                 continue  # another consumer claimed it first
             except OSError as exc:
                 raise TransportError(f"drop folder {dirs['inbox']}: cannot claim {name}: {exc}") from exc
-            try:
-                data = claimed.read_bytes()
-            except OSError as exc:
-                raise TransportError(f"drop folder {claimed}: cannot read: {exc}") from exc
+            data = self._read_claimed(claimed)
             out.append(Delivery(party, data, name))
         return out
 
+    @staticmethod
+    def _read_claimed(claimed: Path) -> bytes:
+        """The bytes of a claimed file, read safely from a folder other parties can write.
+
+        A symbolic link or other non-regular file planted in the shared folder is not followed:
+        it is delivered as empty bytes, which the consumer rejects as unreadable and
+        acknowledges, so it neither leaks a local file nor blocks the queue. At most
+        :data:`MAX_MESSAGE_BYTES` + 1 bytes are read; :meth:`Message.from_bytes` refuses more.
+        """
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        try:
+            if not stat.S_ISREG(os.lstat(claimed).st_mode):
+                return b""
+            fd = os.open(claimed, flags)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # replaced by a link between lstat and open
+                return b""
+            raise TransportError(f"drop folder {claimed}: cannot read: {exc}") from exc
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                    return b""
+                return handle.read(MAX_MESSAGE_BYTES + 1)
+        except OSError as exc:
+            raise TransportError(f"drop folder {claimed}: cannot read: {exc}") from exc
+
     def ack(self, delivery: Delivery) -> None:
+        token = self._check_token(delivery)
         dirs = self._dirs(delivery.recipient)
         try:
-            os.replace(dirs["processing"] / delivery.token, dirs["done"] / delivery.token)
+            os.replace(dirs["processing"] / token, dirs["done"] / token)
         except FileNotFoundError:
             return  # already acknowledged
         except OSError as exc:
-            raise TransportError(
-                f"drop folder {dirs['processing']}: cannot ack {delivery.token}: {exc}"
-            ) from exc
+            raise TransportError(f"drop folder {dirs['processing']}: cannot ack {token}: {exc}") from exc
 
     def recover(self, party: str) -> int:
         dirs = self._dirs(party)

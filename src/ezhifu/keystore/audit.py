@@ -73,6 +73,25 @@ def _hmac_sm3(key: bytes, data: bytes) -> bytes:
     return mac.finalize()
 
 
+def _same(expected: str, stored: object) -> bool:
+    """Constant-time equality of a computed hex value and one read from storage.
+
+    Compares UTF-8 bytes: :func:`hmac.compare_digest` raises ``TypeError`` on non-ASCII
+    ``str``, and a tampered row may hold anything (or a non-string from SQLite).
+    """
+    return isinstance(stored, str) and std_hmac.compare_digest(
+        expected.encode("utf-8"), stored.encode("utf-8")
+    )
+
+
+def _head_message(head: AuditHead) -> bytes | None:
+    """``head.message()``, or ``None`` when a tampered head does not even have the right form."""
+    try:
+        return head.message()
+    except (ValueError, TypeError, OverflowError, AttributeError):
+        return None
+
+
 class AuditChainBroken(AuditTamperedError):
     """The chain fails at entry ``seq`` (``None`` when the problem is the head or the count)."""
 
@@ -336,7 +355,8 @@ class AuditLog:
         return _hmac_sm3(self._key, head.message()).hex()
 
     def _check_head(self, head: AuditHead) -> None:
-        if not std_hmac.compare_digest(self._head_mac(head), head.mac):
+        message = _head_message(head)
+        if message is None or not _same(_hmac_sm3(self._key, message).hex(), head.mac):
             raise AuditChainBroken("audit log: the stored head does not authenticate (edited)", seq=None)
 
     def head(self) -> AuditHead | None:
@@ -387,15 +407,18 @@ def verify_audit(storage: AuditStorage, key: bytes, *, expected_head: AuditHead 
                 f"{where}: has sequence number {entry.seq} (an entry was deleted, inserted or reordered)",
                 seq=count,
             )
-        if entry.prev_hash != prev:
+        if not _same(prev, entry.prev_hash):
             raise AuditChainBroken(
                 f"{where}: does not chain to entry {count - 1} (edited, reordered or an entry deleted)",
                 seq=count,
             )
-        digest = entry.compute_hash()
-        if not std_hmac.compare_digest(digest.hex(), entry.entry_hash):
+        try:
+            digest = entry.compute_hash()
+        except (ValueError, TypeError) as exc:  # a field of the wrong type: edited in storage
+            raise AuditChainBroken(f"{where}: damaged ({exc})", seq=count) from exc
+        if not _same(digest.hex(), entry.entry_hash):
             raise AuditChainBroken(f"{where}: content does not match its hash (edited)", seq=count)
-        if not std_hmac.compare_digest(_hmac_sm3(key, digest).hex(), entry.mac):
+        if not _same(_hmac_sm3(key, digest).hex(), entry.mac):
             raise AuditChainBroken(f"{where}: MAC does not authenticate (edited, or wrong key)", seq=count)
         prev = entry.entry_hash
         if expected_head is not None and count == expected_head.count:
@@ -405,9 +428,10 @@ def verify_audit(storage: AuditStorage, key: bytes, *, expected_head: AuditHead 
         if count:
             raise AuditChainBroken(f"audit log: {count} entries but no head (head deleted)", seq=None)
     else:
-        if not std_hmac.compare_digest(_hmac_sm3(key, head.message()).hex(), head.mac):
+        message = _head_message(head)
+        if message is None or not _same(_hmac_sm3(key, message).hex(), head.mac):
             raise AuditChainBroken("audit log: the stored head does not authenticate (edited)", seq=None)
-        if head.count != count or head.last_hash != prev:
+        if head.count != count or not _same(prev, head.last_hash):
             raise AuditChainBroken(
                 f"audit log: the head records {head.count} entries but {count} are present "
                 f"(truncated or entries removed after entry {min(count, head.count)})",
@@ -420,7 +444,7 @@ def verify_audit(storage: AuditStorage, key: bytes, *, expected_head: AuditHead 
                 "(truncated or rolled back)",
                 seq=count + 1,
             )
-        if expected_head.count and hashes_at.get(expected_head.count) != expected_head.last_hash:
+        if expected_head.count and not _same(hashes_at.get(expected_head.count, ""), expected_head.last_hash):
             raise AuditChainBroken(
                 f"audit entry {expected_head.count}: differs from the expected head (rewritten history)",
                 seq=expected_head.count,

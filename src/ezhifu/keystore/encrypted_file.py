@@ -75,6 +75,10 @@ _VERSION = 1
 _MAX_MANIFEST = 16 * 1024 * 1024
 _CHECK_LABEL = b"ezhifu-keystore password check v1"
 _MAX_SCRYPT_N = 2**20
+#: scrypt memory (128 * r * N bytes, RFC 7914 clause 2) and work (N * r * p) accepted from a
+#: manifest: N = 2**20 with r = 8 (what init allows) fits, a planted r = 32, p = 4 does not.
+_MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024
+_MAX_SCRYPT_WORK = 2**23
 
 KdfName = Literal["scrypt", "pbkdf2"]
 CipherName = Literal["aes-256-cbc", "sm4-cbc"]
@@ -87,6 +91,16 @@ before_replace_hook: Callable[[Path], None] | None = None
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically, mode 0600 (:func:`ezhifu.fileio.atomic_write`)."""
     _fileio.atomic_write(path, data, mode=0o600, before_replace=before_replace_hook)
+
+
+def _same_text(expected: str, given: object) -> bool:
+    """Constant-time equality of a computed hex string and a value read from disk.
+
+    :func:`hmac.compare_digest` raises ``TypeError`` for ``str`` arguments with non-ASCII
+    characters; comparing the UTF-8 bytes keeps a tampered manifest a :class:`CorruptedKeyFile`
+    or :class:`BadPassword` instead of an exception outside the ezhifu tree.
+    """
+    return isinstance(given, str) and hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
 
 
 def _b64(data: bytes) -> str:
@@ -129,6 +143,8 @@ class _Kdf:
             or kdf.n > _MAX_SCRYPT_N
             or not 1 <= kdf.r <= 32
             or not 1 <= kdf.p <= 4
+            or 128 * kdf.r * kdf.n > _MAX_SCRYPT_MEMORY
+            or kdf.n * kdf.r * kdf.p > _MAX_SCRYPT_WORK
         ):
             raise CorruptedKeyFile(f"{where}: manifest KDF parameters out of bounds")
         return kdf
@@ -220,9 +236,6 @@ class EncryptedFileKeyStore(KeyStore):
             raise BadPassword(f"file keystore {directory}: an empty password is not accepted")
         if (directory / MANIFEST_NAME).exists():
             raise KeyStoreError(f"file keystore {directory}: already initialised")
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for sub in ("keys", "certs", "seals"):
-            (directory / sub).mkdir(mode=0o700, exist_ok=True)
         kdf_params = _Kdf(secrets.token_bytes(16), scrypt_n, 8, 1)
         if kdf_params.n < 2 or kdf_params.n & (kdf_params.n - 1) or kdf_params.n > _MAX_SCRYPT_N:
             raise ConfigurationError(f"file keystore: scrypt_n={scrypt_n} must be a power of two <= 2**20")
@@ -236,8 +249,14 @@ class EncryptedFileKeyStore(KeyStore):
             "keys": {},
             "seals": {},
         }
-        with _FileLock(directory):
-            _write_manifest(directory, manifest, mac_key)
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for sub in ("keys", "certs", "seals"):
+                (directory / sub).mkdir(mode=0o700, exist_ok=True)
+            with _FileLock(directory):
+                _write_manifest(directory, manifest, mac_key)
+        except OSError as exc:
+            raise KeyStoreError(f"file keystore {directory}: cannot create: {exc.strerror or exc}") from exc
         return cls(
             directory, secret, kdf=kdf, cipher=cipher, scrypt_n=scrypt_n, pbkdf2_iterations=pbkdf2_iterations
         )
@@ -316,7 +335,7 @@ class EncryptedFileKeyStore(KeyStore):
             raise CorruptedKeyFile(f"{self._where}: {what}: file {name} is missing") from exc
         except OSError as exc:
             raise KeyStoreError(f"{self._where}: {what}: cannot read {name}: {exc.strerror}") from exc
-        if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), str(sha256)):
+        if not _same_text(hashlib.sha256(data).hexdigest(), sha256):
             raise CorruptedKeyFile(
                 f"{self._where}: {what}: file {name} is damaged or was altered (hash mismatch)"
             )
@@ -374,14 +393,17 @@ class EncryptedFileKeyStore(KeyStore):
         """Lock, reload the newest manifest, let the caller change it, then commit."""
         with self._lock:
             self._check_ready()
-            with _FileLock(self.path):
-                manifest, mac_key = _read_manifest(self.path, self._password, self._where)
-                draft = json.loads(json.dumps(manifest))
-                yield draft
-                draft["generation"] = int(manifest["generation"]) + 1
-                _write_manifest(self.path, draft, mac_key)
-                self._load()
-                self._sweep()
+            try:
+                with _FileLock(self.path):
+                    manifest, mac_key = _read_manifest(self.path, self._password, self._where)
+                    draft = json.loads(json.dumps(manifest))
+                    yield draft
+                    draft["generation"] = int(manifest["generation"]) + 1
+                    _write_manifest(self.path, draft, mac_key)
+                    self._load()
+                    self._sweep()
+            except OSError as exc:  # disk full, permissions, a vanished directory: nothing committed
+                raise KeyStoreError(f"{self._where}: cannot write: {exc.strerror or exc}") from exc
 
     def _put_object(self, folder: str, suffix: str, data: bytes) -> tuple[str, str]:
         digest = hashlib.sha256(data).hexdigest()
@@ -543,18 +565,14 @@ def _read_manifest(directory: Path, password: bytes, where: str) -> tuple[dict[s
         manifest = json.loads(raw.decode("utf-8"))
         if not isinstance(manifest, dict):
             raise ValueError("not an object")
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} is not valid JSON ({exc})") from exc
     if manifest.get("format") != _FORMAT or manifest.get("version") != _VERSION:
         raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} is not an {_FORMAT} v{_VERSION} manifest")
     mac_key = _Kdf.from_json(manifest.get("kdf"), where).derive(password)
-    check = manifest.get("check")
-    if not isinstance(check, str) or not hmac.compare_digest(
-        hmac.new(mac_key, _CHECK_LABEL, "sha256").hexdigest(), check
-    ):
+    if not _same_text(hmac.new(mac_key, _CHECK_LABEL, "sha256").hexdigest(), manifest.get("check")):
         raise BadPassword(f"{where}: wrong password")
-    mac = manifest.get("mac")
-    if not isinstance(mac, str) or not hmac.compare_digest(_manifest_mac(manifest, mac_key), mac):
+    if not _same_text(_manifest_mac(manifest, mac_key), manifest.get("mac")):
         raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} was altered (MAC check failed)")
     if not isinstance(manifest.get("keys"), dict) or not isinstance(manifest.get("seals"), dict):
         raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} lacks its keys or seals table")

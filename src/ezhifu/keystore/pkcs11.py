@@ -362,7 +362,8 @@ class PKCS11KeyStore(KeyStore):
                 from ezhifu.crypto.sm2 import SM2PublicKey, compute_z
                 from ezhifu.crypto.sm3 import sm3
 
-                assert key.ec_point is not None
+                if key.ec_point is None:  # explicit: an assert vanishes under python -O
+                    raise TokenSigningError(f"{self._where}: {key.alias!r} has no EC point to compute Z_A")
                 z = compute_z(SM2PublicKey.from_encoded_point(key.ec_point), DEFAULT_SM2_ID)
                 payload = sm3(z + data)
         with self._lock:

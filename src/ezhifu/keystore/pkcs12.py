@@ -30,7 +30,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
@@ -62,10 +62,15 @@ from ezhifu.keystore.base import (
     software_signer,
 )
 
-__all__ = ["PKCS12KeyStore", "pkcs12_kdf", "write_pkcs12"]
+__all__ = ["MAX_PKCS12_BYTES", "MAX_PKCS12_ITERATIONS", "PKCS12KeyStore", "pkcs12_kdf", "write_pkcs12"]
 
-#: Hostile files must not make us spin: bound the PKCS#12 KDF iteration count.
-MAX_PKCS12_ITERATIONS = 10_000_000
+#: Hostile files must not make us spin: bound the PKCS#12 KDF iteration count. The KDF of
+#: RFC 7292 Appendix B.2 runs in Python here (about 0.7 s per million SHA-1 iterations), and the
+#: MAC check may run it twice before the password is known to be right; writers use 1,024
+#: (Bouncy Castle) to 10,000 (Java keytool), OpenSSL 3 uses 2,048.
+MAX_PKCS12_ITERATIONS = 2_000_000
+#: Upper bound on a PKCS#12 file (a key and a certificate chain are a few kilobytes).
+MAX_PKCS12_BYTES = 16 * 1024 * 1024
 
 _HASHES: dict[str, tuple[str, int]] = {  # asn1crypto name -> (hashlib name, block size v)
     "sha1": ("sha1", 64),
@@ -248,8 +253,8 @@ def _pbes2_decrypt(params: Any, data: bytes, password: bytes) -> bytes:
 class _KeyBag:
     alias: str | None
     local_key_id: bytes | None
-    encrypted: bytes | None  # DER EncryptedPrivateKeyInfo (shrouded bag)
-    plain: bytes | None  # DER PrivateKeyInfo (plain keyBag)
+    encrypted: bytes | None = field(repr=False)  # DER EncryptedPrivateKeyInfo (shrouded bag)
+    plain: bytes | None = field(repr=False)  # DER PrivateKeyInfo (plain keyBag): never in a repr
 
 
 @dataclass(slots=True)
@@ -398,9 +403,12 @@ class PKCS12KeyStore(KeyStore):
         else:
             self._where = f"PKCS#12 file {os.fspath(source)}"
             try:
-                data = Path(source).read_bytes()
+                with Path(source).open("rb") as handle:
+                    data = handle.read(MAX_PKCS12_BYTES + 1)
             except OSError as exc:
                 raise KeyStoreError(f"{self._where}: cannot read: {exc.strerror}") from exc
+        if len(data) > MAX_PKCS12_BYTES:
+            raise CorruptedKeyFile(f"{self._where}: larger than {MAX_PKCS12_BYTES} bytes; not a key file")
         self._data = data
         self._lock = threading.Lock()
         self._password = ""
@@ -572,7 +580,12 @@ def write_pkcs12(
     if path is not None:
         from ezhifu.keystore.encrypted_file import atomic_write
 
-        atomic_write(Path(path), data)
+        try:
+            atomic_write(Path(path), data)
+        except OSError as exc:
+            raise KeyStoreError(
+                f"PKCS#12 file {os.fspath(path)}: cannot write: {exc.strerror or exc}"
+            ) from exc
     return data
 
 

@@ -16,6 +16,7 @@ from ezhifu.crypto import verify_signature
 from ezhifu.crypto.base import SignatureAlgorithm
 from ezhifu.crypto.sm2 import raw_to_der
 from ezhifu.crypto.sm3 import hash_data
+from ezhifu.crypto.x509 import shared_certificate
 from ezhifu.errors import EzhifuError, UnsupportedAlgorithm
 from ezhifu.results import SignerInfo
 from ezhifu.seal import asn1_v4
@@ -51,7 +52,8 @@ def require_seal_algorithm(algorithm: SignatureAlgorithm, *, who: str) -> None:
 def load_certificate(der: bytes, what: str) -> tuple[x509.Certificate | None, str | None]:
     """Parse a DER certificate carried in a seal; ``(cert, None)`` or ``(None, reason)``."""
     try:
-        cert = x509.Certificate.load(der, strict=True)
+        # Shared by exact DER: one holder certificate signs every stamp of a batch.
+        cert = shared_certificate(bytes(der))
         _ = cert["tbs_certificate"]["subject_public_key_info"]["public_key"].native
     except (ValueError, TypeError, KeyError) as exc:
         return None, f"{what} is not a readable X.509 certificate ({exc})"

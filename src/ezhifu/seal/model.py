@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -421,6 +423,68 @@ def _load(spec: type[core.Sequence], raw: bytes, what: str) -> Any:
     return obj
 
 
+def _load_signature(spec: type[core.Sequence], raw: bytes, what: str, *, skip_seal: bool) -> Any:
+    """:func:`_load` of an ``SES_Signature``; with ``skip_seal`` the embedded ``eseal`` is not
+    decoded again (its exact bytes were decoded before, see :class:`_SealCache`)."""
+    if not skip_seal:
+        return _load(spec, raw, what)
+    try:
+        obj = spec.load(raw, strict=True)
+        for name in obj:
+            if name != "toSign":
+                _touch(obj[name])
+                continue
+            tbs = obj[name]
+            for tbs_name in tbs:
+                if tbs_name != "eseal":
+                    _touch(tbs[tbs_name])
+    except SealFormatError:
+        raise
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise SealFormatError(f"{what}: does not match the standard's structure: {exc}") from exc
+    return obj
+
+
+class _SealCache:
+    """Bounded LRU of decoded seals by their exact DER bytes.
+
+    One seal is embedded byte for byte in every ``SES_Signature`` made with it (GB/T 38540-2020
+    clause 7.1: ``TBS_Sign.eseal``), so a batch decodes the same seal thousands of times. A
+    :class:`Seal` is frozen and depends on nothing but those bytes (and the version, which the
+    bytes determine and which is checked on lookup), so sharing it is sound; only seals that
+    decoded successfully are kept, and every verification check still runs on each use.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[bytes, Seal] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, raw: bytes, version: SealVersion) -> Seal | None:
+        with self._lock:
+            seal = self._items.get(raw)
+            if seal is None or seal.version is not version:
+                return None
+            self._items.move_to_end(raw)
+            return seal
+
+    def put(self, seal: Seal) -> None:
+        with self._lock:
+            self._items[seal.raw] = seal
+            self._items.move_to_end(seal.raw)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+#: Decoded seals kept (a province uses a few hundred seals at most).
+SEAL_CACHE_SIZE = 256
+_SEALS = _SealCache(SEAL_CACHE_SIZE)
+
+
 def parse_seal(der: bytes, *, what: str = "seal") -> Seal:
     """Parse a ``SESeal`` of version v1, v4 or v5 (raises :class:`SealFormatError`).
 
@@ -432,13 +496,18 @@ def parse_seal(der: bytes, *, what: str = "seal") -> Seal:
         raise SealFormatError(f"{what}: this is a seal signature (SES_Signature), not a seal")
     if version is SealVersion.VENDOR:
         raise SealFormatError(f"{what}: vendor-format seal; read it with ezhifu.seal.vendor")
+    cached = _SEALS.get(raw, version)
+    if cached is not None:
+        return cached
     obj = _load(_SEAL_SPECS[version], raw, f"{what} ({version.standard} SESeal)")
     try:
-        return _seal_from_parsed(obj, version, raw)
+        seal = _seal_from_parsed(obj, version, raw)
     except (ValueError, TypeError, KeyError) as exc:
         if isinstance(exc, SealFormatError):
             raise
         raise SealFormatError(f"{what}: {exc}") from exc
+    _SEALS.put(seal)
+    return seal
 
 
 def parse_signature(der: bytes, *, what: str = "seal signature") -> SealSignature:
@@ -450,13 +519,22 @@ def parse_signature(der: bytes, *, what: str = "seal signature") -> SealSignatur
     if version is SealVersion.VENDOR:
         raise SealFormatError(f"{what}: vendor-format stamp; read it with ezhifu.seal.vendor")
     label = f"{what} ({version.standard} SES_Signature)"
-    obj = _load(_SIGNATURE_SPECS[version], raw, label)
+    cached: Seal | None = None
+    try:
+        # The embedded seal's exact bytes, to find it among the seals decoded before. A defect
+        # here is reported below, in the original order (structure first).
+        seal_raw = _children(_children(raw, label)[0], f"{label}.toSign")[1]
+    except (SealFormatError, IndexError):
+        pass
+    else:
+        cached = _SEALS.get(seal_raw, version)
+    obj = _load_signature(_SIGNATURE_SPECS[version], raw, label, skip_seal=cached is not None)
     try:
         top = _children(raw, label)
         tbs_raw = top[0]
         tbs_children = _children(tbs_raw, f"{label}.toSign")
         tbs = obj["toSign"]
-        seal = _seal_from_parsed(tbs["eseal"], version, tbs_children[1])
+        seal = cached if cached is not None else _seal_from_parsed(tbs["eseal"], version, tbs_children[1])
         extensions: tuple[SealExtension, ...] = ()
         time_stamp: bytes | None = None
         if version is SealVersion.V1:
@@ -473,6 +551,8 @@ def parse_signature(der: bytes, *, what: str = "seal signature") -> SealSignatur
             oid = obj["signatureAlgID"].dotted
             extensions = _extensions(_optional(tbs_children, 5), f"{label}.toSign.extDatas")
             time_stamp = asn1_v4.decode_time_stamp(_optional(top, 4), what=f"{label}.timeStamp")
+        if cached is None:
+            _SEALS.put(seal)
         return SealSignature(
             version=version,
             tbs_version=int(tbs["version"].native),

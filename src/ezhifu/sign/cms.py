@@ -34,6 +34,7 @@ mis-structured DER yields ``intact=False`` with the reason. The outer structure 
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from typing import Any, Literal
 from asn1crypto import algos, cms, core, x509
 
 from ezhifu.crypto.base import OID_SM2, OID_SM2_SIGN, OID_SM2_WITH_SM3, SignatureAlgorithm, Signer
+from ezhifu.crypto.x509 import shared_certificate
 from ezhifu.errors import EzhifuError, InvalidInput, SigningError, UnsupportedAlgorithm
 from ezhifu.trust import ChainResult, TrustStore, VerifyPolicy, certificate_label, same_name, validate_chain
 
@@ -247,6 +249,33 @@ def sign_detached(
     except Exception as exc:
         raise SigningError(f"sign_detached: the signer failed ({type(exc).__name__}: {exc})") from exc
 
+    certificates = [cert, *(c for c in chain if c.dump() != cert.dump())]
+    if attrs is None:
+        # The usual case (spec.md §5.3): everything but the signature value is the same for
+        # every voucher a signer signs, so it is encoded once (see _template).
+        template = _template(
+            tuple(bytes(c.dump()) for c in certificates),
+            digest_oid,
+            sig_alg["algorithm"],
+            "parameters" in sig_alg,
+            content_oid,
+            signed_data_oid,
+        )
+        return template.assemble(bytes(signature))
+    return _assemble(certificates, digest_oid, sig_alg, content_oid, signed_data_oid, signature, attrs)
+
+
+def _assemble(
+    certificates: Sequence[x509.Certificate],
+    digest_oid: str,
+    sig_alg: dict[str, Any],
+    content_oid: str,
+    signed_data_oid: str,
+    signature: bytes,
+    attrs: cms.CMSAttributes | None,
+) -> bytes:
+    """The DER ``ContentInfo`` built field by field with asn1crypto (RFC 5652 clauses 3, 5.1, 5.3)."""
+    cert = certificates[0]
     signer_info: dict[str, Any] = {
         "version": "v1",
         "sid": cms.SignerIdentifier(
@@ -258,7 +287,6 @@ def sign_detached(
     }
     if attrs is not None:
         signer_info["signed_attrs"] = attrs
-    certificates = [cert, *(c for c in chain if c.dump() != cert.dump())]
     signed_data = cms.SignedData(
         {
             "version": "v1",
@@ -272,6 +300,90 @@ def sign_detached(
     return bytes(content_info.dump())
 
 
+def _der_length(length: int) -> bytes:
+    """X.690 clause 8.1.3 definite length (short form below 128, else long form, minimal)."""
+    if length < 0x80:
+        return bytes([length])
+    octets = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(octets)]) + octets
+
+
+def _tlv(tag: int, contents: bytes) -> bytes:
+    return bytes([tag]) + _der_length(len(contents)) + contents
+
+
+def _tlvs(data: bytes) -> list[bytes]:
+    """The complete TLVs of a concatenation of DER elements."""
+    from asn1crypto import parser
+
+    out: list[bytes] = []
+    pointer = 0
+    while pointer < len(data):
+        _, _, _, header, contents, trailer = parser.parse(data[pointer:])
+        size = len(header) + len(contents) + len(trailer)
+        out.append(data[pointer : pointer + size])
+        pointer += size
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """The constant DER of a detached CMS without signed attributes, around the signature.
+
+    ``ContentInfo ::= SEQUENCE { contentType, [0] EXPLICIT SignedData }`` with ``SignedData ::=
+    SEQUENCE { version, digestAlgorithms, encapContentInfo, [0] certificates, SET OF SignerInfo }``
+    and ``SignerInfo ::= SEQUENCE { version, sid, digestAlgorithm, signatureAlgorithm,
+    signature OCTET STRING }`` (RFC 5652 clauses 3, 5.1, 5.3): only the OCTET STRING and the
+    lengths around it change from one voucher to the next.
+    """
+
+    content_type: bytes  # the contentType TLV
+    signed_data_head: bytes  # version .. certificates TLVs
+    signer_info_head: bytes  # version .. signatureAlgorithm TLVs
+
+    def assemble(self, signature: bytes) -> bytes:
+        signer_info = _tlv(0x30, self.signer_info_head + _tlv(0x04, signature))
+        signed_data = _tlv(0x30, self.signed_data_head + _tlv(0x31, signer_info))
+        return _tlv(0x30, self.content_type + _tlv(0xA0, signed_data))
+
+
+@functools.lru_cache(maxsize=64)
+def _template(
+    cert_ders: tuple[bytes, ...],
+    digest_oid: str,
+    sig_oid: str,
+    sig_null_parameters: bool,
+    content_oid: str,
+    signed_data_oid: str,
+) -> _Template:
+    """Encode once per signer (exact certificate bytes and algorithms) with asn1crypto and cut
+    the constant parts out of that encoding, so they are byte for byte what asn1crypto writes."""
+    sig_alg: dict[str, Any] = {"algorithm": sig_oid}
+    if sig_null_parameters:
+        sig_alg["parameters"] = core.Null()
+    certificates = [x509.Certificate.load(der) for der in cert_ders]
+    reference = _assemble(certificates, digest_oid, sig_alg, content_oid, signed_data_oid, b"\x00", None)
+    content_type, explicit = _tlvs(_contents(reference))
+    signed_data_fields = _tlvs(_contents(_contents(explicit)))
+    signer_infos = signed_data_fields[-1]
+    signer_info_fields = _tlvs(_contents(_contents(signer_infos)))
+    template = _Template(
+        content_type=content_type,
+        signed_data_head=b"".join(signed_data_fields[:-1]),
+        signer_info_head=b"".join(signer_info_fields[:-1]),
+    )
+    if template.assemble(b"\x00") != reference:  # pragma: no cover - a defect in this module
+        raise SigningError("internal error: the CMS template does not reproduce the encoding")
+    return template
+
+
+def _contents(tlv: bytes) -> bytes:
+    from asn1crypto import parser
+
+    _, _, _, _, contents, _ = parser.parse(tlv)
+    return bytes(contents)
+
+
 # --------------------------------------------------------------------------- verifying
 
 
@@ -282,6 +394,29 @@ class _Fail(Exception):
         super().__init__(reason)
         self.reason = reason
         self.step = step
+
+
+@functools.lru_cache(maxsize=1024)
+def _decode_sid(der: bytes) -> None:
+    """Decode a ``SignerIdentifier`` fully (raises ``ValueError`` etc. when malformed).
+
+    Cached by its exact DER: the identifier (issuer name and serial) is the same on every CMS a
+    signer makes, and decoding a Name is the costly part of decoding a SignerInfo. Only
+    successful decodes are remembered, so a defect is reported every time.
+    """
+    cms.SignerIdentifier.load(der, strict=True).native  # noqa: B018
+
+
+def _decode_signer_infos(signer_infos: Any) -> None:
+    """Decode every field of every SignerInfo now, as ``.native`` would, so that structural
+    defects are reported at the parse step; the ``sid`` through :func:`_decode_sid`."""
+    for si in signer_infos:
+        for name in si:
+            value = si[name]
+            if name == "sid":
+                _decode_sid(bytes(value.dump()))
+            else:
+                value.native  # noqa: B018
 
 
 def _find_signer_cert(
@@ -452,11 +587,17 @@ def _verify(
         signed_data = content_info["content"]
         # Parse the parts every later step reads now, so that structural defects are
         # reported as such (the certificates are parsed when used, see verify_detached).
-        signed_data["signer_infos"].native  # noqa: B018
+        _decode_signer_infos(signed_data["signer_infos"])
         signed_data["encap_content_info"].native  # noqa: B018
         signer_infos = list(signed_data["signer_infos"])
         raw_certs = signed_data["certificates"]
-        embedded = tuple(choice.chosen for choice in (raw_certs or ()) if choice.name == "certificate")
+        # Shared parsed objects by exact DER (ezhifu.crypto.x509.shared_certificate): the
+        # same partner certificate rides in every CMS of a batch.
+        embedded = tuple(
+            shared_certificate(bytes(choice.chosen.dump()))
+            for choice in (raw_certs or ())
+            if choice.name == "certificate"
+        )
     except _Fail:
         raise
     except Exception as exc:
