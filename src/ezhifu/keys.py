@@ -74,6 +74,11 @@ PasswordRequired = pkcs8.PasswordRequired
 MAX_INPUT = 1024 * 1024
 #: A certificate bundle may hold many certificates.
 MAX_BUNDLE = 16 * 1024 * 1024
+#: ... but not more than this many (a public CA bundle holds about 150; each costs a full parse).
+MAX_BUNDLE_CERTS = 1000
+#: The top SEQUENCE of a key or certificate has at most 9 elements (PKCS#1 RSAPrivateKey,
+#: RFC 8017 App. A.1.2); more is not a key, and walking them is refused early (linear cost).
+_MAX_TOP_CHILDREN = 16
 
 _OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
 _OID_RSA = "1.2.840.113549.1.1.1"
@@ -169,9 +174,13 @@ def _der_children(der: bytes, what: str) -> list[tuple[int, int, int]]:
         raise MalformedDER(f"{what}: not DER, truncated, or trailing bytes ({exc})") from exc
     if (cls, method, tag) != (0, 1, 16) or trailer:
         raise MalformedDER(f"{what}: DER does not start with a SEQUENCE")
-    children = []
+    children: list[tuple[int, int, int]] = []
     pos = 0
     while pos < len(contents):
+        if len(children) >= _MAX_TOP_CHILDREN:
+            # Each step copies the rest of the input: without this bound a 1 MiB SEQUENCE of
+            # 500,000 NULLs cost seconds (quadratic). No key or certificate has this many.
+            raise MalformedDER(f"{what}: more than {_MAX_TOP_CHILDREN} elements in the top SEQUENCE")
         try:
             c_cls, c_method, c_tag, c_header, c_contents, c_trailer = parser.parse(contents[pos:])
         except ValueError as exc:
@@ -179,6 +188,33 @@ def _der_children(der: bytes, what: str) -> list[tuple[int, int, int]]:
         children.append((c_cls, c_method, c_tag))
         pos += len(c_header) + len(c_contents) + len(c_trailer)
     return children
+
+
+def _definite_tlv_end(data: bytes, pos: int) -> int | None:
+    """End offset of the TLV at ``pos`` from its identifier and length octets alone (X.690
+    clauses 8.1.2, 8.1.3), without copying the rest; ``None`` for the indefinite form (BER)
+    or a header this reader does not take, which the caller then hands to asn1crypto."""
+    end = len(data)
+    i = pos + 1
+    if i > end:
+        return None
+    if data[pos] & 0x1F == 0x1F:  # high tag number form: base-128 octets, last one < 0x80
+        while i < end and data[i] & 0x80:
+            i += 1
+        i += 1
+    if i >= end:
+        return None
+    first = data[i]
+    i += 1
+    if first < 0x80:
+        length = first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 8 or i + count > end:
+            return None
+        length = int.from_bytes(data[i : i + count], "big")
+        i += count
+    return i + length
 
 
 _INTEGER = (0, 0, 2)
@@ -507,7 +543,10 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
         data = _check_size(data, what, MAX_BUNDLE)
         if _is_pem(data):
             certs = []
-            for index, (label, der) in enumerate(_pem_blocks(data, what), 1):
+            blocks = _pem_blocks(data, what)
+            if len(blocks) > MAX_BUNDLE_CERTS:
+                raise InvalidInput(f"{what}: more than {MAX_BUNDLE_CERTS} certificates")
+            for index, (label, der) in enumerate(blocks, 1):
                 if label != "CERTIFICATE":
                     raise InvalidInput(f"{what}: PEM block {index} is {label!r}, not CERTIFICATE")
                 certs.append(_parse_certificate(der, f"{what}: certificate {index}"))
@@ -519,11 +558,17 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
     certs = []
     pos = 0
     while pos < len(data):
-        try:
-            _cls, _method, _tag, header, contents, trailer = parser.parse(data[pos:])
-        except ValueError as exc:
-            raise MalformedCertificate(f"{what}: malformed DER at offset {pos} ({exc})") from exc
-        end = pos + len(header) + len(contents) + len(trailer)
+        if len(certs) >= MAX_BUNDLE_CERTS:
+            raise MalformedCertificate(f"{what}: more than {MAX_BUNDLE_CERTS} certificates")
+        # Find the end from the header, so that each step copies one certificate, not the rest
+        # of a 16 MiB bundle (which made a bundle of one certificate repeated quadratic).
+        end = _definite_tlv_end(data, pos)
+        if end is None or end > len(data):
+            try:
+                _cls, _method, _tag, header, contents, trailer = parser.parse(data[pos:])
+            except ValueError as exc:
+                raise MalformedCertificate(f"{what}: malformed DER at offset {pos} ({exc})") from exc
+            end = pos + len(header) + len(contents) + len(trailer)
         certs.append(_parse_certificate(data[pos:end], f"{what}: certificate at offset {pos}"))
         pos = end
     return certs

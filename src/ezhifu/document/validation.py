@@ -651,6 +651,14 @@ def validate(
     ``source`` (a file name) is put into the error and its issues for messages; ``engine``
     as for :func:`iter_errors`.
     """
+    if engine == "auto":
+        # A valid document (the common case) needs only libxml2's XSD validation and the rules
+        # beyond the XSD: the structure checks of the detailed pass find nothing the generated
+        # XSD accepts (xs:all, minOccurs/maxOccurs from the same field data; see is_valid).
+        # Anything else, or an invalid document, takes the detailed pass for its messages.
+        ok, fast_issues = _run(data, schema_version, detailed=False)
+        if ok and not fast_issues:
+            return
     issues = list(iter_errors(data, schema_version, engine=engine))
     if issues:
         if source is not None:

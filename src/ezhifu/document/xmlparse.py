@@ -87,7 +87,7 @@ def declared_encoding(data: bytes) -> tuple[str, int]:
     # other than ASCII '<' (after optional white space) and any NUL octet (never legal XML,
     # XML 1.0 production [2] Char, and present in every UTF-16/UCS-4 text).
     first = data[bom:].lstrip(b" \t\r\n")[:1]
-    if first != b"<":
+    if first and first != b"<":  # (white space only: a streaming reader's first chunk)
         raise InvalidInput(
             "document does not start with '<' in an ASCII-compatible encoding "
             "(expected GBK, GB18030 or UTF-8; UTF-16, UCS-4 and EBCDIC are not accepted)"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import os
+import stat
 import threading
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -32,6 +33,7 @@ from ezhifu.errors import BadPassword, ConfigurationError, KeyNotFound, KeyStore
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "INLINE_SECRET_KEYS",
     "PATH_KEYS",
     "RSA_DIGESTS",
     "SIGNING_CONFIG_KEYS",
@@ -57,6 +59,9 @@ ENTRY_POINT_GROUP = "ezhifu.keystores"
 #: Configuration keys holding file system paths; ``load_config`` resolves them against the
 #: directory of the TOML file when they are relative.
 PATH_KEYS = frozenset({"path", "password_file", "pin_file", "module"})
+
+#: Configuration keys that hold a secret value inline (``load_config`` then requires mode 0600).
+INLINE_SECRET_KEYS = frozenset({"password", "pin"})
 
 #: Optional signing keys every backend accepts (see :meth:`KeyStore.set_signing_policy`).
 SIGNING_CONFIG_KEYS = frozenset({"rsa_digest", "allow_weak"})
@@ -375,7 +380,8 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     The keystore table is either the whole file or its ``[keystore]`` table. Relative
     paths under the keys in :data:`PATH_KEYS` are resolved against the file's directory
     (``module`` only when it contains a path separator, so that a bare library name is
-    left to the dynamic loader).
+    left to the dynamic loader). A file holding a ``password`` or ``pin`` inline must not be
+    readable by group or others (POSIX), else :class:`ConfigurationError`.
     """
     file = Path(path)
     try:
@@ -389,6 +395,18 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise ConfigurationError(f"{file}: [keystore] must be a table")
     config = dict(table)
+    inline = sorted(k for k in INLINE_SECRET_KEYS if config.get(k) is not None)
+    if inline and os.name == "posix":
+        # A password or PIN written into the file is only as safe as the file's mode.
+        try:
+            mode = file.stat().st_mode
+        except OSError as exc:
+            raise ConfigurationError(f"{file}: cannot stat: {exc.strerror}") from exc
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigurationError(
+                f"{file}: holds an inline {' and '.join(inline)} but is readable by others "
+                f"(mode {stat.S_IMODE(mode):o}); chmod 600 it or use {inline[0]}_env / {inline[0]}_file"
+            )
     base = file.resolve().parent
     for key in PATH_KEYS:
         value = config.get(key)

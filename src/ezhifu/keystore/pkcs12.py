@@ -71,6 +71,7 @@ __all__ = ["MAX_PKCS12_BYTES", "MAX_PKCS12_ITERATIONS", "PKCS12KeyStore", "pkcs1
 MAX_PKCS12_ITERATIONS = 2_000_000
 #: Upper bound on a PKCS#12 file (a key and a certificate chain are a few kilobytes).
 MAX_PKCS12_BYTES = 16 * 1024 * 1024
+_MAX_SAFE_CONTENTS_NESTING = 8
 
 _HASHES: dict[str, tuple[str, int]] = {  # asn1crypto name -> (hashlib name, block size v)
     "sha1": ("sha1", 64),
@@ -346,12 +347,17 @@ def _parse(data: bytes, password: str, where: str) -> tuple[list[_KeyBag], list[
         if isinstance(exc, (BadPassword, UnsupportedAlgorithm)):
             raise
         raise CorruptedKeyFile(f"{where}: {exc}") from exc
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
         raise CorruptedKeyFile(f"{where}: damaged PKCS#12 contents ({exc})") from exc
     return key_bags, cert_bags
 
 
-def _collect(contents: pkcs12.SafeContents, key_bags: list[_KeyBag], cert_bags: list[_CertBag]) -> None:
+def _collect(
+    contents: pkcs12.SafeContents, key_bags: list[_KeyBag], cert_bags: list[_CertBag], depth: int = 0
+) -> None:
+    if depth > _MAX_SAFE_CONTENTS_NESTING:
+        # safeContentsBag nests SafeContents (RFC 7292 clause 4.2.6); writers use one level.
+        raise CorruptedKeyFile(f"SafeContents nested deeper than {_MAX_SAFE_CONTENTS_NESTING} levels")
     for bag in contents:
         bag_id = bag["bag_id"].native
         alias, local_id = _attributes(bag)
@@ -366,7 +372,7 @@ def _collect(contents: pkcs12.SafeContents, key_bags: list[_KeyBag], cert_bags: 
             cert = x509.Certificate.load(value["cert_value"].parsed.dump())
             cert_bags.append(_CertBag(alias, local_id, cert))
         elif bag_id == "safe_contents":
-            _collect(value, key_bags, cert_bags)
+            _collect(value, key_bags, cert_bags, depth + 1)
         # crlBag and secretBag hold nothing a signer needs
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "algorithm_for_oid",
     "decode_v1_time_info",
     "describe_certificate",
+    "parse_detected_signature",
     "parse_seal",
     "parse_signature",
 ]
@@ -514,6 +515,14 @@ def parse_signature(der: bytes, *, what: str = "seal signature") -> SealSignatur
     """Parse an ``SES_Signature`` of version v1, v4 or v5 (raises :class:`SealFormatError`)."""
     raw = bytes(der)
     kind, version = detect(raw, what=what)
+    return parse_detected_signature(raw, kind, version, what=what)
+
+
+def parse_detected_signature(
+    raw: bytes, kind: SealKind, version: SealVersion, *, what: str = "seal signature"
+) -> SealSignature:
+    """:func:`parse_signature` for a caller that has already run :func:`detect` on ``raw``
+    (``kind, version`` are its result), so that the outer structure is not walked twice."""
     if kind is not SealKind.SIGNATURE:
         raise SealFormatError(f"{what}: this is a seal (SESeal), not a seal signature")
     if version is SealVersion.VENDOR:

@@ -55,7 +55,14 @@ from ezhifu.seal.checks import (
     verify_raw_signature,
 )
 from ezhifu.seal.detect import SealKind, SealVersion, detect
-from ezhifu.seal.model import Seal, SealSignature, algorithm_for_oid, parse_seal, parse_signature
+from ezhifu.seal.model import (
+    Seal,
+    SealSignature,
+    algorithm_for_oid,
+    parse_detected_signature,
+    parse_seal,
+    parse_signature,
+)
 from ezhifu.trust import TrustStore, VerifyPolicy, validate_chain
 
 __all__ = [
@@ -450,7 +457,7 @@ def verify_stamp(
     if kind is not SealKind.SIGNATURE:
         return _failed_item(position, "SignStamp holds a seal, not a seal signature", stamp.sn)
     try:
-        sig = parse_signature(der, what=f"SignStamp at {position}")
+        sig = parse_detected_signature(der, kind, version, what=f"SignStamp at {position}")
         data = voucher_data(body)
     except EzhifuError as exc:
         return _failed_item(position, str(exc), stamp.sn)

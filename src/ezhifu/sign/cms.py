@@ -396,25 +396,36 @@ class _Fail(Exception):
         self.step = step
 
 
-@functools.lru_cache(maxsize=1024)
-def _decode_sid(der: bytes) -> None:
-    """Decode a ``SignerIdentifier`` fully (raises ``ValueError`` etc. when malformed).
+#: SignerInfo fields that are the same on every CMS one signer makes (RFC 5652 clause 5.3),
+#: with the class that decodes each of them.
+_CONSTANT_FIELDS: dict[str, type[core.Asn1Value]] = {
+    "sid": cms.SignerIdentifier,
+    "digest_algorithm": cms.DigestAlgorithm,
+    "signature_algorithm": cms.SignedDigestAlgorithm,
+}
 
-    Cached by its exact DER: the identifier (issuer name and serial) is the same on every CMS a
-    signer makes, and decoding a Name is the costly part of decoding a SignerInfo. Only
-    successful decodes are remembered, so a defect is reported every time.
+
+@functools.lru_cache(maxsize=1024)
+def _decode_constant_field(name: str, der: bytes) -> None:
+    """Decode one constant SignerInfo field fully (raises ``ValueError`` etc. when malformed).
+
+    Cached by the field name and its exact DER: the identifier (issuer name and serial) and the
+    algorithm identifiers repeat on every CMS of a signer, and decoding them (a Name above all)
+    is most of the cost of decoding a SignerInfo. Only successful decodes are remembered, so a
+    defect is reported every time.
     """
-    cms.SignerIdentifier.load(der, strict=True).native  # noqa: B018
+    _CONSTANT_FIELDS[name].load(der, strict=True).native  # noqa: B018
 
 
 def _decode_signer_infos(signer_infos: Any) -> None:
     """Decode every field of every SignerInfo now, as ``.native`` would, so that structural
-    defects are reported at the parse step; the ``sid`` through :func:`_decode_sid`."""
+    defects are reported at the parse step; the constant fields through
+    :func:`_decode_constant_field`."""
     for si in signer_infos:
         for name in si:
             value = si[name]
-            if name == "sid":
-                _decode_sid(bytes(value.dump()))
+            if name in _CONSTANT_FIELDS:
+                _decode_constant_field(name, bytes(value.dump()))
             else:
                 value.native  # noqa: B018
 

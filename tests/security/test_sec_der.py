@@ -1,0 +1,72 @@
+"""Security review, DER readers in ezhifu.keys: linear cost on hostile input.
+
+Finding DER-1 in docs/security-review.md: ``_der_children`` and the DER branch of
+``load_certificates`` re-sliced the rest of the input at every element, so a 1 MiB SEQUENCE
+of 500,000 NULLs took seconds (quadratic) and a 16 MiB bundle of one certificate repeated took
+far longer. Timings are never asserted: the tests check the bounds that make the cost linear.
+"""
+
+from __future__ import annotations
+
+import pytest
+from asn1crypto import core, parser
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ezhifu.errors import InvalidInput, MalformedDER
+from ezhifu.keys import (
+    MAX_BUNDLE_CERTS,
+    MAX_INPUT,
+    MalformedCertificate,
+    _definite_tlv_end,
+    load_certificate,
+    load_certificates,
+    load_private_key,
+)
+from ezhifu.testing import make_pki
+
+
+def _sequence_of_nulls(total: int) -> bytes:
+    body = b"\x05\x00" * ((total - 8) // 2)
+    return b"\x30\x83" + len(body).to_bytes(3, "big") + body
+
+
+def test_wide_top_sequence_is_refused_after_a_few_elements() -> None:
+    data = _sequence_of_nulls(MAX_INPUT)
+    with pytest.raises(MalformedDER, match="more than 16 elements"):
+        load_private_key(data)
+    with pytest.raises(MalformedCertificate, match="more than 16 elements"):
+        load_certificate(data)
+
+
+def test_bundle_certificate_count_is_bounded() -> None:
+    der = make_pki("sm2").leaf_cert.dump()
+    certs = load_certificates(der * 3)  # positive control: a DER bundle still loads
+    assert [c.dump() for c in certs] == [der] * 3
+    with pytest.raises(MalformedCertificate, match=f"more than {MAX_BUNDLE_CERTS}"):
+        load_certificates(der * (MAX_BUNDLE_CERTS + 1))
+    pem_one = b"-----BEGIN CERTIFICATE-----\n" + b"MAA=\n" + b"-----END CERTIFICATE-----\n"
+    with pytest.raises(InvalidInput, match=f"more than {MAX_BUNDLE_CERTS}"):
+        load_certificates(pem_one * (MAX_BUNDLE_CERTS + 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    length=st.one_of(st.integers(0, 300), st.sampled_from([127, 128, 255, 256, 65535, 65536, 70000])),
+    tag=st.integers(0, 200),
+    prefix=st.binary(max_size=8),
+    suffix=st.binary(max_size=8),
+)
+def test_definite_tlv_end_agrees_with_asn1crypto(length: int, tag: int, prefix: bytes, suffix: bytes) -> None:
+    """The header-only reader finds the same end as asn1crypto's parser (low and high tag
+    numbers, short and long length forms), wherever the TLV starts."""
+    value = core.OctetString(b"\xab" * length, tag_type="implicit", tag=tag, class_="context").dump()
+    data = prefix + value + suffix
+    _c, _m, _t, header, contents, trailer = parser.parse(value)
+    assert _definite_tlv_end(data, len(prefix)) == len(prefix) + len(header) + len(contents) + len(trailer)
+
+
+@pytest.mark.parametrize("data", [b"", b"\x30", b"\x30\x80\x00\x00", b"\x1f\x81", b"\x30\x89" + b"\x01" * 9])
+def test_definite_tlv_end_declines_what_it_does_not_read(data: bytes) -> None:
+    """Indefinite form, truncated headers, lengths over 8 octets: left to asn1crypto."""
+    assert _definite_tlv_end(data, 0) is None
