@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write", "fsync_dir"]
+__all__ = ["atomic_write", "create_private", "fsync_dir"]
 
 
 def fsync_dir(path: Path) -> None:
@@ -61,3 +61,15 @@ def atomic_write(
             tmp.unlink()
         raise
     fsync_dir(directory)
+
+
+def create_private(path: str | os.PathLike[str]) -> None:
+    """Create ``path`` empty with mode 0600 if it does not exist (an existing file is left as is).
+
+    For databases that SQLite then opens: SQLite creates a new database file with the process
+    umask (usually 0644, readable by every local user) and gives its ``-wal``/``-shm``/journal
+    files the database file's mode, so creating it 0600 first keeps vouchers, account numbers
+    and audit entries private. Raises ``OSError`` like :func:`os.open`.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+    os.close(fd)

@@ -513,7 +513,9 @@ def _parse_certificate(der: bytes, what: str) -> x509.Certificate:
         tbs["extensions"].native  # noqa: B018
         cert["signature_algorithm"]["algorithm"].dotted  # noqa: B018
         cert["signature_value"].native  # noqa: B018
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
+        # RecursionError: values nested thousands deep (e.g. an unknown name attribute) that
+        # asn1crypto parses recursively for .native
         raise MalformedCertificate(f"{what}: malformed X.509 certificate ({exc})") from exc
     return cert
 
@@ -625,7 +627,7 @@ def public_key_of(obj: x509.Certificate | keys.PublicKeyInfo | PrivateKey | Publ
             return _load_spki(
                 obj["tbs_certificate"]["subject_public_key_info"].dump(), f"certificate {subject}"
             )
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             raise MalformedCertificate(f"certificate {subject}: unreadable public key ({exc})") from exc
     if isinstance(obj, keys.PublicKeyInfo):
         return _load_spki(obj.dump(), "public key")
@@ -636,7 +638,7 @@ def _subject_text(cert: x509.Certificate) -> str:
     try:
         text: str = cert.subject.human_friendly
         return repr(text)
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):
         return "(unreadable subject)"
 
 

@@ -70,3 +70,33 @@ def test_definite_tlv_end_agrees_with_asn1crypto(length: int, tag: int, prefix: 
 def test_definite_tlv_end_declines_what_it_does_not_read(data: bytes) -> None:
     """Indefinite form, truncated headers, lengths over 8 octets: left to asn1crypto."""
     assert _definite_tlv_end(data, 0) is None
+
+
+def _tlv(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    if n < 128:
+        return bytes([tag, n]) + body
+    size = (n.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | size]) + n.to_bytes(size, "big") + body
+
+
+def _certificate_with_deep_subject(depth: int) -> bytes:
+    """A real certificate whose subject holds an unknown attribute nested ``depth`` deep."""
+    cert = make_pki("sm2").leaf_cert
+    tbs = cert["tbs_certificate"]
+    deep = b"\x05\x00"
+    for _ in range(depth):
+        deep = _tlv(0x30, deep)
+    subject = _tlv(0x30, _tlv(0x31, _tlv(0x30, core.ObjectIdentifier("1.2.3.4").dump() + deep)))
+    body = tbs.contents.replace(tbs["subject"].dump(), subject)
+    return _tlv(0x30, _tlv(0x30, body) + cert["signature_algorithm"].dump() + cert["signature_value"].dump())
+
+
+def test_deeply_nested_name_value_is_malformed_not_recursion_error() -> None:
+    """asn1crypto parses ``.native`` recursively: RecursionError escaped load_certificate (DER-2)."""
+    data = _certificate_with_deep_subject(3000)
+    with pytest.raises(MalformedCertificate):
+        load_certificate(data)
+    with pytest.raises(MalformedCertificate):
+        load_certificates(data)
+    assert load_certificate(_certificate_with_deep_subject(3)).subject is not None  # positive control

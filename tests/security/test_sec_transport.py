@@ -148,3 +148,47 @@ def test_party_and_message_ids_cannot_name_paths(tmp_path: Path, party: str) -> 
         Message(new_message_id(), "notice", "A", party, b"")
     with pytest.raises(InvalidInput):
         Message(party, "notice", "A", "B", b"")
+
+
+def test_voucher_and_audit_databases_are_private(tmp_path: Path) -> None:
+    """SQLite creates new databases with the umask (0644 here): vouchers carry account numbers
+    and the audit trail who used which key, so both are created 0600, and SQLite gives its
+    -wal/-shm files the database's mode (finding FILE-1)."""
+    import stat
+
+    from ezhifu.keystore.audit import AuditLog
+
+    old = os.umask(0o022)
+    try:
+        store = SQLiteStore(tmp_path / "party.db")
+        store.mark_seen("m1", "accepted")
+        log = AuditLog(tmp_path / "audit.db", b"k" * 32)
+        log.record("sign", "ok")
+    finally:
+        os.umask(old)
+    try:
+        files = sorted(p for p in tmp_path.iterdir() if p.name.startswith(("party.db", "audit.db")))
+        assert {p.name for p in files} >= {"party.db", "audit.db", "party.db-wal", "audit.db-wal"}
+        for path in files:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+    finally:
+        store.close()
+        log.close()
+
+
+def test_drop_folder_ignores_names_it_would_not_make(tmp_path: Path) -> None:
+    """A planted file whose name send() never makes is left alone: it cannot reach ack() (which
+    refuses such tokens) and so cannot wedge the consumer."""
+    root = tmp_path / "drop"
+    root.mkdir()
+    transport = DropFolderTransport(root)
+    _send(transport)
+    inbox = root / "B" / "inbox"
+    for name in ("bad name.msg", "\u00e9.msg", ".hidden.msg", "x.msg.tmp"):
+        (inbox / name).write_bytes(b"junk")
+    deliveries = transport.receive("B")
+    assert len(deliveries) == 1 and Message.from_bytes(deliveries[0].data).sender == "A"
+    transport.ack(deliveries[0])
+    assert sorted(p.name for p in inbox.iterdir()) == sorted(
+        ["bad name.msg", "\u00e9.msg", ".hidden.msg", "x.msg.tmp"]
+    )

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from ezhifu.errors import FlowError
+from ezhifu.fileio import create_private
 from ezhifu.flow.status import Direction, RecordKey, State
 
 __all__ = [
@@ -325,6 +326,8 @@ class SQLiteStore(VoucherStore):
         self._lock = threading.RLock()
         self._depth = 0
         try:
+            if self.path not in (":memory:", ""):
+                create_private(self.path)  # vouchers hold account numbers: not world-readable
             self._db = sqlite3.connect(
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
@@ -337,7 +340,7 @@ class SQLiteStore(VoucherStore):
             with self.transaction():
                 for statement in schema_statements("sqlite"):
                     self._db.execute(statement)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot open the voucher store: {exc}") from exc
 
     # --- plumbing -------------------------------------------------------------------------

@@ -308,7 +308,8 @@ class DropFolderTransport(Transport):
         dirs = self._dirs(party)
         out: list[Delivery] = []
         try:
-            names = sorted(p.name for p in dirs["inbox"].iterdir() if p.suffix == ".msg")
+            # Only names send() makes: anything else planted in the shared folder is left alone.
+            names = sorted(p.name for p in dirs["inbox"].iterdir() if _TOKEN.match(p.name))
         except OSError as exc:
             raise TransportError(f"drop folder {dirs['inbox']}: cannot list: {exc}") from exc
         for name in names:

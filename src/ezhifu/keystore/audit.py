@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 
 from ezhifu.errors import AuditError, AuditTamperedError, ConfigurationError
+from ezhifu.fileio import create_private
 
 __all__ = [
     "GENESIS_HASH",
@@ -215,6 +216,8 @@ class SQLiteAuditStorage:
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
+            if str(path) not in (":memory:", ""):
+                create_private(self.path)  # who used which key, when: not for every local user
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
@@ -228,7 +231,7 @@ class SQLiteAuditStorage:
                 "CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), "
                 "count INTEGER NOT NULL, last_hash TEXT NOT NULL, mac TEXT NOT NULL)"
             )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise AuditError(f"audit log {self.path}: cannot open: {exc}") from exc
 
     def append(self, build: Callable[[AuditHead | None], tuple[AuditEntry, AuditHead]]) -> AuditEntry:

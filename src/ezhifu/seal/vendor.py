@@ -166,7 +166,9 @@ def _load(spec: type[core.Sequence], der: bytes, what: str) -> Any:
     try:
         obj = spec.load(der, strict=True)
         _ = obj.native
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        # RecursionError: the picture block's elements are ANY, and asn1crypto decodes a value
+        # nested thousands deep recursively; it must not escape verify_envelope.
         raise SealFormatError(f"{what}: not the vendor layout (spec.md §5.4): {exc}") from exc
     return obj
 
