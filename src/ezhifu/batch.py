@@ -28,7 +28,7 @@ from typing import IO, Any, cast
 from lxml import etree
 
 from ezhifu.document.envelope import VoucherBody
-from ezhifu.document.xmlparse import element_text
+from ezhifu.document.xmlparse import declared_encoding, element_text
 from ezhifu.errors import DecodingError, HostileInputError, InvalidInput
 from ezhifu.results import BodyResult
 
@@ -83,6 +83,9 @@ def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str) -> Iterator[Vouc
             element = node
             tag = element.tag
             if not root_checked:
+                docinfo: Any = element.getroottree().docinfo  # lxml-stubs lack DocInfo.doctype
+                if docinfo.doctype or docinfo.internalDTD is not None:
+                    raise HostileInputError(f"{name}: a DOCTYPE declaration is not allowed")
                 root = element.getroottree().getroot()
                 if root.tag != "MOF":
                     raise InvalidInput(f"{name}: root element is <{root.tag}>, expected <MOF>")
@@ -105,6 +108,14 @@ def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str) -> Iterator[Vouc
         chunk = handle.read(chunk_size)
         if not chunk:
             break
+        if offset == 0:
+            # Refuses UTF-16/32 (with or without a byte-order mark), EBCDIC and undeclared
+            # encodings before libxml2 guesses one: the byte scan below is only sound for
+            # ASCII-compatible encodings (security review XML-2).
+            declared_encoding(chunk)
+        nul = chunk.find(b"\x00")
+        if nul >= 0:
+            raise HostileInputError(f"{name}: NUL octet at byte offset {offset + nul} is not allowed")
         window = tail + chunk
         for marker in _REFUSED:
             at = window.find(marker)

@@ -85,6 +85,11 @@ _SIG_OID_DIGEST.update(
 )
 
 _MAX_PATH = 8
+#: Issuer candidates tried per validate_chain call. Path building is a search (RFC 4158);
+#: with untrusted candidates (extra_certs, e.g. from a CMS) it must be bounded, or look-alike
+#: CA certificates make it exponential (security review TRUST-1). A real chain needs one
+#: candidate per level.
+_MAX_PATH_STEPS = 64
 
 
 @functools.lru_cache(maxsize=4096)
@@ -527,8 +532,10 @@ def validate_chain(
             candidates.append(c)
 
     best: list[tuple[int, str, tuple[x509.Certificate, ...]]] = []
+    steps = 0
 
     def walk(path: tuple[x509.Certificate, ...]) -> ChainResult | None:
+        nonlocal steps
         current = path[-1]
         if len(path) > _MAX_PATH:
             best.append((len(path), f"certificate path longer than {_MAX_PATH}", path))
@@ -549,6 +556,17 @@ def validate_chain(
             )
             return None
         for issuer in named:
+            steps += 1
+            if steps > _MAX_PATH_STEPS:
+                best.append(
+                    (
+                        _MAX_PATH + 2,  # ranks above every other reason
+                        f"certificate path search stopped after {_MAX_PATH_STEPS} candidate issuers "
+                        "(too many look-alike CA certificates)",
+                        path,
+                    )
+                )
+                return None
             failure = _verify_cert_sig(current, issuer)
             if failure is not None:
                 best.append(

@@ -96,6 +96,10 @@ def test_load_config_resolves_paths_and_refuses_bad_files(tmp_path: Path) -> Non
 
 def test_secrets_from_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "pw").write_text("from-file\n")
+    (tmp_path / "pw").chmod(0o644)
+    with pytest.raises(ConfigurationError, match="readable by others"):
+        secret_from_config({"password_file": str(tmp_path / "pw")}, "password")
+    (tmp_path / "pw").chmod(0o600)
     monkeypatch.setenv("EZHIFU_TEST_SECRET", "from-env")
     assert secret_from_config({"password_file": str(tmp_path / "pw")}, "password") == "from-file"
     assert secret_from_config({"password_env": "EZHIFU_TEST_SECRET"}, "password") == "from-env"

@@ -339,8 +339,17 @@ def secret_from_config(config: Mapping[str, Any], name: str) -> str | None:
         if secret is None:
             raise ConfigurationError(f"keystore: environment variable {value!r} (from {key!r}) is not set")
         return secret
+    path = Path(value)
     try:
-        return Path(value).read_text(encoding="utf-8").rstrip("\r\n")
+        mode = path.stat().st_mode
+        # Like ssh with private keys: a secret file others can read is refused, not used
+        # (security review OPS-1). POSIX only; Windows has no such mode bits.
+        if os.name == "posix" and mode & 0o077:
+            raise ConfigurationError(
+                f"keystore: {key!r} file {value} is readable by others (mode {stat.S_IMODE(mode):o}); "
+                "restrict it with chmod 600"
+            )
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
     except OSError as exc:
         raise ConfigurationError(f"keystore: cannot read {key!r} file {value}: {exc.strerror}") from exc
 
