@@ -62,7 +62,7 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 
 
 #: Public keys read from certificates, by the exact DER of the SubjectPublicKeyInfo. Bounded.
-_PUBLIC_KEY_CACHE_SIZE = 1024
+_PUBLIC_KEY_CACHE_SIZE = 256
 
 
 @functools.lru_cache(maxsize=_PUBLIC_KEY_CACHE_SIZE)

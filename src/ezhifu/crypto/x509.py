@@ -78,7 +78,7 @@ CertLike: TypeAlias = x509.Certificate | bytes
 
 
 #: Distinct certificates kept by :func:`shared_certificate` (bounded LRU).
-SHARED_CERTIFICATE_CACHE_SIZE = 1024
+SHARED_CERTIFICATE_CACHE_SIZE = 256
 
 
 @functools.lru_cache(maxsize=SHARED_CERTIFICATE_CACHE_SIZE)

@@ -694,14 +694,16 @@ def _verify(
     # 6. signed attributes
     signature = si["signature"].native
     attrs = si["signed_attrs"]
-    expected_digest = _hash(digest, data)
+    # The digest of the content is needed for the message-digest attribute or an RSA diagnosis
+    # only; without signed attributes the signature check hashes the content itself (a second
+    # hash of a voucher text of up to a megabyte would be wasted), so it is computed on demand.
     if not isinstance(attrs, core.Void):
         if len(attrs) == 0:
             raise _Fail(
                 "signed attributes are present but empty (RFC 5652 clause 5.3: SIZE (1..MAX))", "attributes"
             )
         state["signed_attributes"] = True
-        signed_bytes = _check_signed_attributes(attrs, e_type, expected_digest, state, checks)
+        signed_bytes = _check_signed_attributes(attrs, e_type, _hash(digest, data), state, checks)
     else:
         state["signed_attributes"] = False
         signed_bytes = data
@@ -715,7 +717,7 @@ def _verify(
         if isinstance(exc, UnsupportedAlgorithm):
             raise _Fail(f"cannot verify {algorithm.value}: {exc}", "signature") from None
         if algorithm.key_kind == "rsa" and not state["signed_attributes"]:
-            reason = _rsa_diagnosis(cert, signature, expected_digest)
+            reason = _rsa_diagnosis(cert, signature, _hash(digest, data))
         elif state["signed_attributes"]:
             reason = "signature over the signed attributes does not verify with the signer certificate's key"
         else:
