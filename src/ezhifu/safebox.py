@@ -276,6 +276,25 @@ class SafeBox:
         if self.audit is not None:
             self.audit.record(operation, outcome, actor=self.actor, **fields)
 
+    def _audited(
+        self,
+        items: list[Any],
+        element: Any,
+        operation: str,
+        voucher_no: str,
+        reason: str,
+        where: dict[str, str],
+    ) -> None:
+        """Record the "ok" entry of a signature or stamp just made; if the audit trail cannot
+        take it, withdraw the element from the body before re-raising, so no signature leaves
+        the safe box without its audit entry (security review AUD-2)."""
+        try:
+            self._record(operation, "ok", voucher_no=voucher_no, reason=reason, **where)
+        except BaseException:
+            if items and items[-1] is element:
+                items.pop()
+            raise
+
     @contextmanager
     def _refusals(self, operation: str, position: str, voucher_no: str | None) -> Iterator[None]:
         """Audit an exception raised before anything was signed, then re-raise it."""
@@ -403,7 +422,7 @@ class SafeBox:
                         **where,
                     )
                     raise
-                self._record("sign", "ok", voucher_no=body.voucher_no, reason=f"SN={element.sn}", **where)
+                self._audited(body.signatures, element, "sign", body.voucher_no, f"SN={element.sn}", where)
                 out.append(element)
             return out
 
@@ -460,7 +479,7 @@ class SafeBox:
                         **where,
                     )
                     raise
-                self._record("stamp", "ok", voucher_no=body.voucher_no, reason=f"seal={element.sn}", **where)
+                self._audited(body.stamps, element, "stamp", body.voucher_no, f"seal={element.sn}", where)
                 out.append(element)
             return out
 

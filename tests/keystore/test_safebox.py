@@ -283,3 +283,39 @@ def test_pin_unlocks_a_locked_store(softhsm: SoftHSM) -> None:
         assert element.sn == format(softhsm.certs["ec-signer"].serial_number, "x")
         assert softhsm.root is not None
         assert box.verify(envelope, TrustStore(roots=[softhsm.root])).valid
+
+
+class _FailingStorage(MemoryAuditStorage):
+    """An audit storage that refuses every write after ``ok_writes`` succeeded (disk full)."""
+
+    def __init__(self, ok_writes: int) -> None:
+        super().__init__()
+        self.ok_writes = ok_writes
+
+    def append(self, build):  # type: ignore[no-untyped-def]
+        if self.ok_writes <= 0:
+            from ezhifu.errors import AuditError
+
+            raise AuditError("audit storage: disk full (test)")
+        self.ok_writes -= 1
+        return super().append(build)
+
+
+@pytest.mark.parametrize("operation", ["sign", "stamp"])
+def test_no_signature_leaves_the_box_without_its_audit_entry(
+    box_parts: tuple[MemoryKeyStore, TestPKI], operation: str
+) -> None:
+    """Security review AUD-2: when the "ok" entry cannot be written, the element is withdrawn."""
+    from ezhifu.errors import AuditError
+
+    store, _pki = box_parts
+    audit = AuditLog(_FailingStorage(ok_writes=0), AUDIT_KEY)
+    box = SafeBox(store, PositionTable.from_mapping(TABLE), audit=audit)
+    envelope = _envelope(1, 1)
+    with pytest.raises(AuditError):
+        if operation == "sign":
+            box.sign(envelope, "cz_dwfz")
+        else:
+            box.stamp(envelope, "cz_dwgz")
+    body = envelope.bodies[0]
+    assert body.signatures == [] and body.stamps == []

@@ -9,6 +9,7 @@ cut from the input (``Seal.signed_bytes``, ``SealSignature.tbs_bytes``), never a
 from __future__ import annotations
 
 import functools
+import hmac
 
 from asn1crypto import x509
 
@@ -124,7 +125,9 @@ def holder_matches(seal: Seal, signer_cert_der: bytes) -> bool:
         return any(signer_cert_der == c for c in seal.holder_certs)
     for kind, digest in seal.holder_cert_digests:
         name = kind.strip().lower().replace("-", "")
-        if name in ("sm3", "sha1", "sha256") and hash_data(name, signer_cert_der) == digest:
+        if name in ("sm3", "sha1", "sha256") and hmac.compare_digest(
+            hash_data(name, signer_cert_der), bytes(digest)
+        ):
             return True
     return False
 

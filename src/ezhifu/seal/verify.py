@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -348,7 +349,7 @@ def _signature_steps(
     else:
         try:
             digest_name = sig.algorithm.digest_name
-            data_ok = hash_data(digest_name, data) == sig.data_hash
+            data_ok = hmac.compare_digest(hash_data(digest_name, data), bytes(sig.data_hash))
         except EzhifuError as exc:
             steps.fail("data-hash", str(exc))
             data_ok = False

@@ -491,7 +491,7 @@ def _rsa_diagnosis(cert: x509.Certificate, signature: bytes, expected_digest: by
             "signature value does not verify with the signer certificate's public key "
             "(corrupted value, or the certificate does not belong to the signing key)"
         )
-    if digest != expected_digest:
+    if not hmac.compare_digest(digest, expected_digest):
         return "signed content differs from the voucher text (the signature is genuine for other content)"
     return "signature does not verify (digest algorithm mismatch)"
 
