@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from asn1crypto import core, keys, parser, pem, x509
@@ -53,6 +54,7 @@ __all__ = [
     "PasswordRequired",
     "PrivateKey",
     "PublicKey",
+    "dump_certificates",
     "dump_private_key",
     "dump_public_key",
     "generate_private_key",
@@ -64,6 +66,7 @@ __all__ = [
     "public_key_der",
     "public_key_of",
     "same_public_key",
+    "subject_text",
 ]
 
 oids.register()
@@ -622,7 +625,7 @@ def public_key_of(obj: x509.Certificate | keys.PublicKeyInfo | PrivateKey | Publ
             except EzhifuError:
                 raise cert_error from None
     if isinstance(obj, x509.Certificate):
-        subject = _subject_text(obj)
+        subject = repr(subject_text(obj))
         try:
             return _load_spki(
                 obj["tbs_certificate"]["subject_public_key_info"].dump(), f"certificate {subject}"
@@ -634,12 +637,17 @@ def public_key_of(obj: x509.Certificate | keys.PublicKeyInfo | PrivateKey | Publ
     raise InvalidInput(f"cannot take a public key from a {type(obj).__name__}")
 
 
-def _subject_text(cert: x509.Certificate) -> str:
+def subject_text(cert: x509.Certificate) -> str:
+    """The subject as readable text (``Common Name: x, Organization: y``), for messages.
+
+    A subject that does not decode (damaged or nested thousands deep, which asn1crypto
+    decodes recursively) gives ``"(unreadable subject)"`` instead of an exception.
+    """
     try:
         text: str = cert.subject.human_friendly
-        return repr(text)
     except (ValueError, TypeError, KeyError, RecursionError):
         return "(unreadable subject)"
+    return text
 
 
 def public_key_der(key: PrivateKey | PublicKey) -> bytes:
@@ -672,6 +680,14 @@ def dump_public_key(key: PrivateKey | PublicKey, *, encoding: Literal["pem", "de
         return der
     armored: bytes = pem.armor("PUBLIC KEY", der)
     return armored
+
+
+def dump_certificates(certs: Iterable[x509.Certificate]) -> bytes:
+    """The certificates as concatenated PEM ``CERTIFICATE`` blocks (RFC 7468 clause 5), in order.
+
+    :func:`load_certificates` reads the result back.
+    """
+    return b"".join(pem.armor("CERTIFICATE", cert.dump()) for cert in certs)
 
 
 def _private_key_info(key: PrivateKey) -> bytes:

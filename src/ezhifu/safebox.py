@@ -28,7 +28,6 @@ covers the check-sign-append sequence, so two threads can never both sign one po
 from __future__ import annotations
 
 import threading
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from ezhifu.errors import (
     SealFormatError,
     SigningError,
 )
+from ezhifu.keystore.base import read_toml
 
 if TYPE_CHECKING:
     from ezhifu.crypto.base import Signer
@@ -125,6 +125,11 @@ class VoucherNotInEnvelope(OcxRefusal, InvalidInput):
 
 class SealFormatRefused(OcxRefusal, SealFormatError):
     """The configured seal is missing or not a seal of a known format (OCX 114)."""
+
+
+def _not_configured_code(kind: Kind) -> int:
+    """OCX 122 for a signature position, 121 for a stamp position (spec.md §7)."""
+    return OCX_SIGN_POSITION_NOT_CONFIGURED if kind == "signature" else OCX_STAMP_POSITION_NOT_CONFIGURED
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,15 +215,7 @@ class PositionTable:
     @classmethod
     def from_toml(cls, path: str | PathLike[str]) -> PositionTable:
         """Read a position table from TOML (see the class docstring)."""
-        file = Path(path)
-        try:
-            with file.open("rb") as handle:
-                data = tomllib.load(handle)
-        except OSError as exc:
-            raise ConfigurationError(f"{file}: cannot read the position table: {exc.strerror}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigurationError(f"{file}: not valid TOML: {exc}") from exc
-        return cls.from_mapping(data)
+        return cls.from_mapping(read_toml(Path(path), "the position table"))
 
     def vt_codes(self) -> list[str]:
         return sorted(self._table)
@@ -231,7 +228,7 @@ class PositionTable:
 
     def rule(self, vt_code: str, position: str, kind: Kind) -> PositionRule:
         """The rule for ``position`` of ``vt_code``; refuses what the template lacks."""
-        code = OCX_SIGN_POSITION_NOT_CONFIGURED if kind == "signature" else OCX_STAMP_POSITION_NOT_CONFIGURED
+        code = _not_configured_code(kind)
         rule = self.positions(vt_code).get(position)
         what = "signature" if kind == "signature" else "stamp"
         if rule is None:
@@ -275,6 +272,14 @@ class SafeBox:
     def _record(self, operation: str, outcome: str, **fields: str) -> None:
         if self.audit is not None:
             self.audit.record(operation, outcome, actor=self.actor, **fields)
+
+    def _record_error(
+        self, operation: str, body: VoucherBody, exc: EzhifuError, where: dict[str, str]
+    ) -> None:
+        """Record the "error" entry of a signature or stamp that failed on ``body``."""
+        self._record(
+            operation, "error", voucher_no=body.voucher_no, reason=f"{type(exc).__name__}: {exc}", **where
+        )
 
     def _audited(
         self,
@@ -335,14 +340,9 @@ class SafeBox:
 
     def _signer_for(self, rule: PositionRule, alias: str | None, pin: str | None) -> Signer:
         if alias is not None and alias != rule.alias:
-            code = (
-                OCX_SIGN_POSITION_NOT_CONFIGURED
-                if rule.kind == "signature"
-                else OCX_STAMP_POSITION_NOT_CONFIGURED
-            )
             raise PositionNotInTable(
                 f"key {alias!r} may not sign at position {rule.position!r} (configured: {rule.alias!r})",
-                ocx_code=code,
+                ocx_code=_not_configured_code(rule.kind),
             )
         if pin is not None and self.keystore.locked:
             self.keystore.unlock(pin)  # the PIN opens the store itself (token login, store password)
@@ -372,9 +372,7 @@ class SafeBox:
             raise PositionNotInTable(
                 f"position {position!r} is configured with different keys for the VtCodes in this envelope; "
                 "sign one voucher at a time",
-                ocx_code=OCX_SIGN_POSITION_NOT_CONFIGURED
-                if kind == "signature"
-                else OCX_STAMP_POSITION_NOT_CONFIGURED,
+                ocx_code=_not_configured_code(kind),
             )
         return bodies, rules[0]
 
@@ -414,13 +412,7 @@ class SafeBox:
                     # consistency was checked above for every body, under the same lock
                     element = sign_body(body, signer, position, **{**options, "check_consistency": False})
                 except EzhifuError as exc:
-                    self._record(
-                        "sign",
-                        "error",
-                        voucher_no=body.voucher_no,
-                        reason=f"{type(exc).__name__}: {exc}",
-                        **where,
-                    )
+                    self._record_error("sign", body, exc, where)
                     raise
                 self._audited(body.signatures, element, "sign", body.voucher_no, f"SN={element.sn}", where)
                 out.append(element)
@@ -471,13 +463,7 @@ class SafeBox:
                     )
                     raise refusal from exc
                 except EzhifuError as exc:
-                    self._record(
-                        "stamp",
-                        "error",
-                        voucher_no=body.voucher_no,
-                        reason=f"{type(exc).__name__}: {exc}",
-                        **where,
-                    )
+                    self._record_error("stamp", body, exc, where)
                     raise
                 self._audited(body.stamps, element, "stamp", body.voucher_no, f"seal={element.sn}", where)
                 out.append(element)

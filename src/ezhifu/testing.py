@@ -133,7 +133,7 @@ class TestPKI:
             "root.key.pem": _keys.dump_private_key(self.root_key),
             "leaf.pem": pem.armor("CERTIFICATE", self.leaf_cert.dump()),
             "leaf.key.pem": _keys.dump_private_key(self.leaf_key),
-            "chain.pem": b"".join(pem.armor("CERTIFICATE", c.dump()) for c in self.chain),
+            "chain.pem": _keys.dump_certificates(self.chain),
         }
         if self.intermediate_cert is not None and self.intermediate_key is not None:
             contents["intermediate.pem"] = pem.armor("CERTIFICATE", self.intermediate_cert.dump())

@@ -51,6 +51,7 @@ __all__ = [
     "ChainResult",
     "TrustStore",
     "VerifyPolicy",
+    "as_utc",
     "certificate_label",
     "same_name",
     "validate_chain",
@@ -331,7 +332,13 @@ def _same(a: x509.Certificate, b: x509.Certificate) -> bool:
     return not different_serial and bool(a.dump() == b.dump())
 
 
-def _as_utc(at: datetime | None) -> datetime:
+def as_utc(at: datetime | None) -> datetime:
+    """``at`` made timezone-aware, a naive value taken as UTC; the current UTC time for ``None``.
+
+    The one convention for moments given without a zone (check times passed by callers, times
+    decoded from seals), shared by chain validation, seal decoding and seal verification. An
+    aware value is returned unchanged.
+    """
     if at is None:
         return datetime.now(UTC)
     if at.tzinfo is None:  # naive datetimes are taken as UTC
@@ -509,7 +516,7 @@ def validate_chain(
     ``reason`` names the first failed check of the most promising path.
     """
     policy = policy or VerifyPolicy()
-    when = _as_utc(at)
+    when = as_utc(at)
     skew = policy.clock_skew
 
     reason = (

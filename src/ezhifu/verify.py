@@ -23,14 +23,13 @@ Results are :mod:`ezhifu.results` objects; nothing here raises for bad input, on
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from ezhifu.errors import EzhifuError, InvalidInput
+from ezhifu.document.envelope import decode_element_value
+from ezhifu.errors import DecodingError, EzhifuError, InvalidInput
 from ezhifu.results import BodyResult, EnvelopeResult, ItemResult, SignerInfo
 from ezhifu.sign.cms import CmsVerification, verify_detached
 from ezhifu.sign.voucher import body_mismatches
@@ -57,12 +56,6 @@ def signer_info_of(cert: x509.Certificate) -> SignerInfo:
     from ezhifu.crypto.x509 import cert_info
 
     return cert_info(cert)
-
-
-def _decode_value(text: str) -> bytes:
-    """Base64 of the element text; line breaks and blanks (MIME-style wrapping) are allowed."""
-    compact = "".join(text.split())
-    return base64.b64decode(compact.encode("ascii"), validate=True)
 
 
 def _position_refusal(position: str, vt_code: str, positions: Positions | None) -> str | None:
@@ -133,6 +126,15 @@ def _diagnose(
     return None
 
 
+def _unverified(
+    kind: Literal["signature", "seal"], position: str, reason: str, *checks: tuple[str, str]
+) -> ItemResult:
+    """The result for an item that could not be checked at all: neither intact nor trusted."""
+    return ItemResult(
+        kind=kind, position=position, valid=False, reason=reason, intact=False, trusted=False, checks=checks
+    )
+
+
 def _verify_signature(
     element: SignatureElement,
     body: VoucherBody,
@@ -146,27 +148,18 @@ def _verify_signature(
 ) -> ItemResult:
     position = element.no
     try:
-        der = _decode_value(element.value)
-    except (binascii.Error, ValueError):
-        return ItemResult(
-            kind="signature",
-            position=position,
-            valid=False,
-            reason="<Signature> content is not valid Base64",
-            intact=False,
-            trusted=False,
-            checks=(("base64", "failed"),),
+        der = decode_element_value(element.value, where=f"Signature at {position}")
+    except DecodingError:
+        return _unverified(
+            "signature", position, "<Signature> content is not valid Base64", ("base64", "failed")
         )
     text = body.voucher_b64
     if not text.isascii():
-        return ItemResult(
-            kind="signature",
-            position=position,
-            valid=False,
-            reason="<Voucher> text is not ASCII Base64, so no signature can cover it",
-            intact=False,
-            trusted=False,
-            checks=(("content", "failed"),),
+        return _unverified(
+            "signature",
+            position,
+            "<Voucher> text is not ASCII Base64, so no signature can cover it",
+            ("content", "failed"),
         )
     result: CmsVerification = verify_detached(der, text.encode("ascii"), trust=trust, policy=policy, at=at)
     reason = result.reason
@@ -210,25 +203,11 @@ def _verify_stamp(
     try:
         from ezhifu.seal.verify import verify_stamp
     except ImportError:
-        return ItemResult(
-            kind="seal",
-            position=element.no,
-            valid=False,
-            reason="seal verification not available",
-            intact=False,
-            trusted=False,
-        )
+        return _unverified("seal", element.no, "seal verification not available")
     try:
         item = verify_stamp(body, element, trust=trust, policy=policy, at=at)
     except EzhifuError as exc:
-        return ItemResult(
-            kind="seal",
-            position=element.no,
-            valid=False,
-            reason=f"seal cannot be verified: {exc}",
-            intact=False,
-            trusted=False,
-        )
+        return _unverified("seal", element.no, f"seal cannot be verified: {exc}")
     pos_reason = _position_refusal(element.no, vt_code, positions)
     if pos_reason is None:
         return item

@@ -34,7 +34,7 @@ from asn1crypto import x509
 from ezhifu.crypto.base import SignatureAlgorithm, Signer
 from ezhifu.errors import ConfigurationError
 
-__all__ = ["KeySource", "key_options", "open_signer"]
+__all__ = ["KeySource", "key_options", "open_signer", "secret_from_env"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,7 +82,11 @@ class KeySource:
             )
 
 
-def _secret_from_env(var: str | None, what: str) -> str | None:
+def secret_from_env(var: str | None, what: str) -> str | None:
+    """The value of environment variable ``var`` (named by option ``--<what>-env``); ``None`` without one.
+
+    Raises :class:`ConfigurationError` (exit 2) when the variable is named but not set.
+    """
     if var is None:
         return None
     value = os.environ.get(var)
@@ -157,7 +161,7 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
     if source.keystore is not None and source.alias is not None:
         from ezhifu.keystore import load_config, open_keystore
 
-        pin = _secret_from_env(source.pin_env, "pin")
+        pin = secret_from_env(source.pin_env, "pin")
         config = load_config(source.keystore)
         with open_keystore(config) as store:
             signer = store.signer(source.alias, pin=pin)
@@ -170,7 +174,7 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
 
     if source.key is None or source.cert is None:  # pragma: no cover - check() guarantees both
         raise click.UsageError("--key and --cert are required")
-    password = _secret_from_env(source.password_env, "password")
+    password = secret_from_env(source.password_env, "password")
     key = load_private_key(source.key.read_bytes(), password=password.encode("utf-8") if password else None)
     certs = load_certificates(source.cert.read_bytes())
     if not certs:

@@ -30,6 +30,7 @@ from typing import Any
 import click
 
 from ezhifu.cli.common import echo_json, handle_errors
+from ezhifu.cli.keyopts import secret_from_env
 from ezhifu.errors import ConfigurationError
 from ezhifu.fileio import atomic_write
 
@@ -44,23 +45,21 @@ _PASSWORD_ENV = click.option(
 
 
 def _env_secret(var: str | None) -> str | None:
-    if var is None:
-        return None
-    value = os.environ.get(var)
-    if value is None:
-        raise ConfigurationError(f"environment variable {var} (named by --password-env) is not set")
-    return value
+    return secret_from_env(var, "password")
+
+
+def _unlocked(store: Any, password_env: str | None) -> Any:
+    """``store``, unlocked with the secret of ``--password-env`` when one is given and needed."""
+    secret = _env_secret(password_env)
+    if secret is not None and store.locked:
+        store.unlock(secret)
+    return store
 
 
 def _open(config_path: Path, password_env: str | None) -> Any:
     from ezhifu.keystore import load_config, open_keystore
 
-    config = load_config(config_path)
-    store = open_keystore(config)
-    secret = _env_secret(password_env)
-    if secret is not None and store.locked:
-        store.unlock(secret)
-    return store
+    return _unlocked(open_keystore(load_config(config_path)), password_env)
 
 
 def _file_store(config_path: Path, password_env: str | None) -> Any:
@@ -73,11 +72,7 @@ def _file_store(config_path: Path, password_env: str | None) -> Any:
             f"{config_path}: keystore type {config.get('type')!r} is read-only here; "
             'init and import need type = "file"'
         )
-    store = EncryptedFileKeyStore.from_config(config)
-    secret = _env_secret(password_env)
-    if secret is not None and store.locked:
-        store.unlock(secret)
-    return store
+    return _unlocked(EncryptedFileKeyStore.from_config(config), password_env)
 
 
 @click.group("keystore")

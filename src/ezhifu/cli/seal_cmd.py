@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput, SealFor
 from ezhifu.fileio import atomic_write
 from ezhifu.keys import load_certificates
 from ezhifu.seal.detect import SealKind, SealVersion, detect
-from ezhifu.trust import TrustStore
+from ezhifu.trust import TrustStore, as_utc
 
 __all__ = ["command"]
 
@@ -41,7 +41,7 @@ def _date(value: str, option: str) -> datetime:
         raise click.BadParameter(
             f"{value!r} is not an ISO 8601 date or date-time", param_hint=option
         ) from exc
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return as_utc(moment)
 
 
 def _read_blob(path: Path) -> bytes:

@@ -29,11 +29,8 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import hmac as crypto_hmac
-
 from ezhifu.crypto.sm2 import SM2_CURVE, Curve, ProviderName, rs_to_der
-from ezhifu.crypto.sm3 import sm3
+from ezhifu.crypto.sm3 import hmac_sm3, sm3
 from ezhifu.errors import InvalidInput, SigningError
 
 __all__ = [
@@ -312,12 +309,6 @@ def _verify(arith: _Arith, key: _PublicHandle, e: int, r: int, s: int) -> bool:
     return (e + point[0]) % n == r
 
 
-def _hmac_sm3(key: bytes, data: bytes) -> bytes:
-    mac = crypto_hmac.HMAC(key, hashes.SM3())
-    mac.update(data)
-    return mac.finalize()
-
-
 def rfc6979_nonces(curve: Curve, d: int, e: int) -> Iterator[int]:
     """Deterministic nonces per RFC 6979 clause 3.2 with HMAC-SM3 as the HMAC.
 
@@ -339,20 +330,20 @@ def rfc6979_nonces(curve: Curve, d: int, e: int) -> Iterator[int]:
     h = (e % n).to_bytes(rlen, "big")
     v = b"\x01" * 32
     k = b"\x00" * 32
-    k = _hmac_sm3(k, v + b"\x00" + x + h)
-    v = _hmac_sm3(k, v)
-    k = _hmac_sm3(k, v + b"\x01" + x + h)
-    v = _hmac_sm3(k, v)
+    k = hmac_sm3(k, v + b"\x00" + x + h)
+    v = hmac_sm3(k, v)
+    k = hmac_sm3(k, v + b"\x01" + x + h)
+    v = hmac_sm3(k, v)
     while True:
         t = b""
         while len(t) < rlen:
-            v = _hmac_sm3(k, v)
+            v = hmac_sm3(k, v)
             t += v
         candidate = bits2int(t[:rlen])
         if 1 <= candidate <= n - 1:
             yield candidate
-        k = _hmac_sm3(k, v + b"\x00")
-        v = _hmac_sm3(k, v)
+        k = hmac_sm3(k, v + b"\x00")
+        v = hmac_sm3(k, v)
 
 
 def sign_deterministic(curve: Curve, d: int, e: int) -> tuple[int, int]:

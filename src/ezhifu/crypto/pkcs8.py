@@ -47,6 +47,7 @@ __all__ = [
     "decrypt_private_key_info",
     "encrypt_private_key_info",
     "is_encrypted_private_key_info",
+    "pbes2_encrypt",
 ]
 
 oids.register()
@@ -223,8 +224,8 @@ def decrypt_private_key_info(der: bytes, password: bytes | None) -> bytes:
     return plain
 
 
-def encrypt_private_key_info(
-    private_key_info: bytes,
+def pbes2_encrypt(
+    data: bytes,
     password: bytes,
     *,
     kdf: KdfName = "scrypt",
@@ -232,12 +233,14 @@ def encrypt_private_key_info(
     prf: Literal["sha256", "sha1", "sm3"] = "sha256",
     iterations: int = DEFAULT_PBKDF2_ITERATIONS,
     scrypt_n: int = DEFAULT_SCRYPT_N,
-) -> bytes:
-    """Encrypt a DER ``PrivateKeyInfo`` with PBES2 and return a DER ``EncryptedPrivateKeyInfo``.
+) -> tuple[algos.EncryptionAlgorithm, bytes]:
+    """Encrypt ``data`` with PBES2 (RFC 8018 clause 6.2.1); return the algorithm and ciphertext.
 
     ``kdf="scrypt"`` (RFC 7914, N = ``scrypt_n``, r = 8, p = 1) or ``"pbkdf2"`` (RFC 8018
     clause 5.2 with HMAC-``prf`` and ``iterations``); a fresh 16-byte salt and IV come from
-    :mod:`secrets`. ``cipher`` is AES-CBC or SM4-CBC.
+    :mod:`secrets`. ``cipher`` is AES-CBC or SM4-CBC, with PKCS#7 padding. The algorithm is the
+    ``pbes2`` ``AlgorithmIdentifier`` of PKCS#8 ``EncryptedPrivateKeyInfo`` and of PKCS#12 /
+    CMS ``encryptedData``.
     """
     if not isinstance(password, bytes | bytearray) or not password:
         raise InvalidInput("the password must be non-empty bytes")
@@ -280,26 +283,48 @@ def encrypt_private_key_info(
     else:
         raise UnsupportedAlgorithm(f"key derivation function {kdf!r} is not supported; use scrypt or pbkdf2")
     padder = padding.PKCS7(128).padder()
-    padded = padder.update(private_key_info) + padder.finalize()
+    padded = padder.update(data) + padder.finalize()
     encryptor = Cipher(spec.factory(key), modes.CBC(iv)).encryptor()
     ciphertext = encryptor.update(padded) + encryptor.finalize()
-    info = keys.EncryptedPrivateKeyInfo(
+    algorithm = algos.EncryptionAlgorithm(
         {
-            "encryption_algorithm": algos.EncryptionAlgorithm(
+            "algorithm": "pbes2",
+            "parameters": algos.Pbes2Params(
                 {
-                    "algorithm": "pbes2",
-                    "parameters": algos.Pbes2Params(
-                        {
-                            "key_derivation_func": kdf_alg,
-                            "encryption_scheme": algos.EncryptionAlgorithm(
-                                {"algorithm": spec.oid, "parameters": core.OctetString(iv)}
-                            ),
-                        }
+                    "key_derivation_func": kdf_alg,
+                    "encryption_scheme": algos.EncryptionAlgorithm(
+                        {"algorithm": spec.oid, "parameters": core.OctetString(iv)}
                     ),
                 }
             ),
-            "encrypted_data": ciphertext,
         }
     )
+    return algorithm, ciphertext
+
+
+def encrypt_private_key_info(
+    private_key_info: bytes,
+    password: bytes,
+    *,
+    kdf: KdfName = "scrypt",
+    cipher: CipherName = "aes-256-cbc",
+    prf: Literal["sha256", "sha1", "sm3"] = "sha256",
+    iterations: int = DEFAULT_PBKDF2_ITERATIONS,
+    scrypt_n: int = DEFAULT_SCRYPT_N,
+) -> bytes:
+    """Encrypt a DER ``PrivateKeyInfo`` with PBES2 and return a DER ``EncryptedPrivateKeyInfo``.
+
+    RFC 5958 clause 3 around :func:`pbes2_encrypt` (which documents the parameters).
+    """
+    algorithm, ciphertext = pbes2_encrypt(
+        private_key_info,
+        password,
+        kdf=kdf,
+        cipher=cipher,
+        prf=prf,
+        iterations=iterations,
+        scrypt_n=scrypt_n,
+    )
+    info = keys.EncryptedPrivateKeyInfo({"encryption_algorithm": algorithm, "encrypted_data": ciphertext})
     der: bytes = info.dump()
     return der

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from ezhifu import keys as _keys
 from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm
 from ezhifu.crypto.sm2 import MAX_UID_LENGTH, SM2PrivateKey, SM2PublicKey
+from ezhifu.crypto.sm3 import as_bytes
 from ezhifu.errors import (
     CertificateError,
     EzhifuError,
@@ -179,9 +180,7 @@ class SoftwareSigner:
 
     def sign(self, data: bytes) -> bytes:
         """Sign the message ``data``; return the DER signature (see the module docstring)."""
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise InvalidInput(f"data to sign must be bytes, got {type(data).__name__}")
-        message = bytes(data)
+        message = as_bytes(data, "data to sign")
         key = self._key
         try:
             if isinstance(key, SM2PrivateKey):

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from ezhifu.crypto.base import DEFAULT_SM2_ID
-from ezhifu.crypto.sm3 import sm3
+from ezhifu.crypto.sm3 import as_bytes, sm3
 from ezhifu.errors import (
     ConfigurationError,
     InvalidInput,
@@ -436,14 +436,6 @@ def _reset_for_tests() -> None:
 # --- keys -------------------------------------------------------------------------------
 
 
-def _as_bytes(value: object, what: str) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, bytearray | memoryview):
-        return bytes(value)
-    raise InvalidInput(f"{what} must be bytes, got {type(value).__name__}")
-
-
 #: Longest user ID accepted. ENTL is the ID's bit length in 16 bits (GB/T 32918.2 clause 5.5),
 #: which allows 8191 bytes; OpenSSL 3 refuses IDs of 8191 bytes or more (SM2_R_ID_TOO_LARGE), so
 #: ezhifu stops at 8190 to behave the same with both providers.
@@ -451,7 +443,7 @@ MAX_UID_LENGTH = 8190
 
 
 def _check_uid(uid: object) -> bytes:
-    value = _as_bytes(uid, "SM2 user ID (uid)")
+    value = as_bytes(uid, "SM2 user ID (uid)")
     if len(value) > MAX_UID_LENGTH:
         raise InvalidInput(
             f"SM2 user ID is {len(value)} bytes; at most {MAX_UID_LENGTH} bytes are allowed "
@@ -517,7 +509,7 @@ class SM2PublicKey:
         infinity), hybrid ``06/07`` forms and any other length are refused with
         :class:`~ezhifu.errors.InvalidInput`.
         """
-        data = _as_bytes(data, "SM2 public point")
+        data = as_bytes(data, "SM2 public point")
         if not data:
             raise InvalidInput("SM2 public point is empty")
         tag = data[0]
@@ -567,7 +559,7 @@ class SM2PublicKey:
         :class:`MalformedSignature`) saying why.
         """
         uid = _check_uid(uid)
-        message = _as_bytes(data, "signed data")
+        message = as_bytes(data, "signed data")
         r, s = der_to_rs(signature)
         der = rs_to_der(r, s)
         provider = _current()
@@ -689,7 +681,7 @@ class SM2PrivateKey:
         which is not constant-time.
         """
         uid = _check_uid(uid)
-        message = _as_bytes(data, "data to sign")
+        message = as_bytes(data, "data to sign")
         if deterministic:
             from ezhifu.crypto import _sm2_python
 

@@ -38,6 +38,7 @@ from ezhifu.errors import (
     UnsupportedAlgorithm,
     WeakAlgorithm,
 )
+from ezhifu.keys import subject_text
 from ezhifu.results import SignerInfo
 
 __all__ = [
@@ -101,15 +102,6 @@ def shared_certificate(der: bytes) -> x509.Certificate:
 
 def _cert(value: CertLike) -> x509.Certificate:
     return _keys.load_certificate(value)
-
-
-def subject_text(cert: x509.Certificate) -> str:
-    """The subject as readable text (``Common Name: x, Organization: y``), for messages."""
-    try:
-        text: str = cert.subject.human_friendly
-    except (ValueError, TypeError, KeyError):
-        return "(unreadable subject)"
-    return text
 
 
 def _where(cert: x509.Certificate) -> str:

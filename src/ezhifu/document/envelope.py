@@ -64,6 +64,7 @@ __all__ = [
     "SignatureElement",
     "VoucherBody",
     "decode_base64_strict",
+    "decode_element_value",
 ]
 
 #: The four ``VoucherBody`` attributes, in the order ezhifu writes them for a new body.
@@ -131,6 +132,18 @@ def decode_base64_strict(text: str, *, where: str = "Voucher") -> bytes:
         return binascii.a2b_base64(stripped, strict_mode=True)
     except binascii.Error as exc:
         raise DecodingError(f"{where}: invalid Base64: {exc}") from exc
+
+
+def decode_element_value(text: str, *, where: str) -> bytes:
+    """The DER inside a ``<Signature>`` or ``<SignStamp>`` text (spec.md §5.3).
+
+    Whitespace anywhere is dropped (Java encoders wrap lines), the rest must be Base64 with
+    canonical padding. Raises :class:`DecodingError` "``<where>``: value is not Base64" otherwise.
+    """
+    try:
+        return base64.b64decode("".join(text.split()).encode("ascii"), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DecodingError(f"{where}: value is not Base64") from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,6 +142,16 @@ class Outcome:
     duplicate: bool = False
 
 
+def _one_body_envelope(body: VoucherBody) -> bytes:
+    """The ``<MOF>`` envelope holding exactly ``body``: what a :class:`Record` keeps and sends."""
+    return Envelope.build([body]).to_bytes()
+
+
+def _held_body(envelope: bytes) -> VoucherBody:
+    """The voucher body of a one-body envelope (a record's, or an original it answers)."""
+    return Envelope.from_bytes(envelope).bodies[0]
+
+
 def _clip(reason: str) -> str:
     """A reason cut to :data:`MAX_REASON_BYTES` GBK bytes (S2 limit), on a character boundary."""
     data = reason.encode("gbk", errors="replace")
@@ -238,7 +248,7 @@ class VoucherLibrary:
 
     def body(self, key: RecordKey) -> VoucherBody:
         record = self._require(key)
-        return Envelope.from_bytes(record.envelope).bodies[0]
+        return _held_body(record.envelope)
 
     def status(self, key: RecordKey) -> tuple[StatusCode, str]:
         """The 凭证库 status code of one record and its description (spec.md §8.1)."""
@@ -296,7 +306,7 @@ class VoucherLibrary:
         )
         if not records:
             return None
-        return Envelope.build([Envelope.from_bytes(r.envelope).bodies[0] for r in records])
+        return Envelope.build([_held_body(r.envelope) for r in records])
 
     # --- own vouchers ---------------------------------------------------------------------
 
@@ -361,7 +371,7 @@ class VoucherLibrary:
         with self.store.transaction():
             record = self._require(key)
             revision = record.revision + 1
-            envelope = Envelope.build([body]).to_bytes()
+            envelope = _one_body_envelope(body)
             self.store.save_revision(key, revision, envelope)
             updated = self._apply(
                 replace(self._new_record(key, record.state, record.peer, body), revision=revision),
@@ -437,9 +447,7 @@ class VoucherLibrary:
         transition(in_key, original.state, Action.RECEIPT)  # refuse early
         for party in copies:
             self._peer_cert(party)
-        body = build_receipt(
-            Envelope.from_bytes(original.envelope).bodies[0], fields=fields, details=details, attach=attach
-        )
+        body = build_receipt(_held_body(original.envelope), fields=fields, details=details, attach=attach)
         out_key = self._body_key("out", body)
         with self.store.transaction():
             if self.store.get(out_key) is not None:
@@ -472,7 +480,7 @@ class VoucherLibrary:
     def _send_one(self, key: RecordKey, *, copies: tuple[str, ...] = ()) -> None:
         record = self._require(key)
         transition(key, record.state, Action.SEND)  # IllegalTransition before any signing
-        body = Envelope.from_bytes(record.envelope).bodies[0]
+        body = _held_body(record.envelope)
         try:
             self._sign_if_needed(body, key)
         except (KeyStoreError, SigningError) as exc:
@@ -499,7 +507,7 @@ class VoucherLibrary:
                     reason=f"signing unavailable, send queued: {type(exc).__name__}: {exc}",
                 )
             return
-        envelope = Envelope.build([body]).to_bytes()
+        envelope = _one_body_envelope(body)
         with self.store.transaction():
             record = self._require(key)
             # The text of each revision as it left this library (a re-transmission is the same).
@@ -577,14 +585,14 @@ class VoucherLibrary:
                 if record is None or record.state is not State.DRAFT:
                     self.store.outbox_remove(item.item_id)
                     continue
-                body = Envelope.from_bytes(record.envelope).bodies[0]
+                body = _held_body(record.envelope)
                 try:
                     self._sign_if_needed(body, key)
                 except (KeyStoreError, SigningError) as exc:
                     self.store.outbox_failed(item.item_id, f"{type(exc).__name__}: {exc}")
                     continue
                 with self.store.transaction():
-                    self.store.put(replace(record, envelope=Envelope.build([body]).to_bytes()))
+                    self.store.put(replace(record, envelope=_one_body_envelope(body)))
                     self.store.outbox_remove(item.item_id)
                 self._send_one(key, copies=tuple(data.get("copies", ())))
                 progressed = True
@@ -744,31 +752,21 @@ class VoucherLibrary:
                 return strangers
         ctx.verified += len(result.items)
         try:
-            issues = list(iter_errors(Envelope.build([body]).to_bytes()))
+            issues = list(iter_errors(_one_body_envelope(body)))
         except EzhifuError as exc:
             return [f"cannot be validated: {exc}"]
         return [str(i) for i in issues]
 
     def _accept_voucher(self, ctx: _Context, body: VoucherBody) -> None:
         key = self._body_key("in", body)
-        envelope = Envelope.build([body]).to_bytes()
         existing = self.store.get(key)
         sender = ctx.message.sender
         if existing is None:
-            self.store.put(self._new_record(key, State.RECEIVED, sender, body))
-            self.store.save_revision(key, 1, envelope)
-            self.store.add_history(
-                key,
-                revision=1,
-                action="receive",
-                from_state=None,
-                to_state=State.RECEIVED,
-                message_id=ctx.mid,
-            )
+            self._store_received(self._new_record(key, State.RECEIVED, sender, body), ctx)
         elif existing.peer != sender:
             ctx.reject(f"{key}: already received from {existing.peer}, now sent by {sender}")
             return
-        elif Envelope.from_bytes(existing.envelope).bodies[0].voucher_b64 == body.voucher_b64:
+        elif _held_body(existing.envelope).voucher_b64 == body.voucher_b64:
             # A re-transmission (e.g. after a damaged copy was refused): nothing changes here,
             # but the sender learns again where the voucher stands.
             ctx.note(key, f"{key}: same voucher text already held (state {existing.state.value}); no change")
@@ -778,7 +776,7 @@ class VoucherLibrary:
             return
         elif existing.state is State.DISCARDED:
             revision = existing.revision + 1
-            self.store.save_revision(key, revision, envelope)
+            self.store.save_revision(key, revision, _one_body_envelope(body))
             self._apply(
                 replace(self._new_record(key, existing.state, sender, body), revision=revision),
                 Action.RECEIVE,
@@ -791,8 +789,7 @@ class VoucherLibrary:
                 "the sender must discard (作废) it before re-sending"
             )
             return
-        ctx.accepted(key)
-        self._notify(sender, "delivered", [(self._body_key("out", body), None)])
+        self._acknowledge(ctx, key, body)
 
     def _accept_receipt(self, ctx: _Context, body: VoucherBody) -> None:
         key = self._body_key("in", body)
@@ -803,13 +800,13 @@ class VoucherLibrary:
             original_env = self._attached_original(ctx, body)
             if original_env is None:
                 return
-            original_body = Envelope.from_bytes(original_env).bodies[0]
+            original_body = _held_body(original_env)
         else:
             if original.peer != sender:
                 ctx.reject(f"{key}: receipt from {sender}, but the voucher was sent to {original.peer}")
                 return
             original_env = original.envelope
-            original_body = Envelope.from_bytes(original_env).bodies[0]
+            original_body = _held_body(original_env)
         problems = receipt_problems(original_body.voucher, body.voucher)
         if problems:
             ctx.reject(f"{key}: not a receipt of the voucher sent: " + "; ".join(problems))
@@ -817,7 +814,7 @@ class VoucherLibrary:
             return
         existing = self.store.get(key)
         if existing is not None:
-            if Envelope.from_bytes(existing.envelope).bodies[0].voucher_b64 == body.voucher_b64:
+            if _held_body(existing.envelope).voucher_b64 == body.voucher_b64:
                 ctx.note(key, f"{key}: same receipt already held (state {existing.state.value}); no change")
             else:
                 ctx.reject(f"{key}: a different receipt is already held (state {existing.state.value})")
@@ -833,14 +830,28 @@ class VoucherLibrary:
             current = original
             for step in steps:
                 current = self._apply(current, step, message_id=ctx.mid)
-        record = replace(self._new_record(key, State.RECEIVED, sender, body), original=original_env)
-        self.store.put(record)
-        self.store.save_revision(key, 1, record.envelope)
-        self.store.add_history(
-            key, revision=1, action="receive", from_state=None, to_state=State.RECEIVED, message_id=ctx.mid
+        self._store_received(
+            replace(self._new_record(key, State.RECEIVED, sender, body), original=original_env), ctx
         )
+        self._acknowledge(ctx, key, body)
+
+    def _store_received(self, record: Record, ctx: _Context) -> None:
+        """Keep a newly received voucher or receipt as revision 1, with its history entry."""
+        self.store.put(record)
+        self.store.save_revision(record.key, 1, record.envelope)
+        self.store.add_history(
+            record.key,
+            revision=1,
+            action="receive",
+            from_state=None,
+            to_state=State.RECEIVED,
+            message_id=ctx.mid,
+        )
+
+    def _acknowledge(self, ctx: _Context, key: RecordKey, body: VoucherBody) -> None:
+        """Count ``key`` as accepted and tell the sender its voucher was delivered (已送达)."""
         ctx.accepted(key)
-        self._notify(sender, "delivered", [(self._body_key("out", body), None)])
+        self._notify(ctx.message.sender, "delivered", [(self._body_key("out", body), None)])
 
     def _attached_original(self, ctx: _Context, body: VoucherBody) -> bytes | None:
         """The original voucher attached to a copy of a receipt, verified; else reject."""
@@ -864,7 +875,7 @@ class VoucherLibrary:
         if problems:
             ctx.reject(f"receipt {label}: the attached original does not verify: " + "; ".join(problems))
             return None
-        return Envelope.build([original_body]).to_bytes()
+        return _one_body_envelope(original_body)
 
     def _handle_notice(self, ctx: _Context) -> None:
         try:
@@ -994,7 +1005,7 @@ class VoucherLibrary:
             key=key,
             state=state,
             peer=peer,
-            envelope=Envelope.build([body]).to_bytes(),
+            envelope=_one_body_envelope(body),
             amount=amount,
             vou_date=voucher.get("VouDate") or None,
             payee_acct_no=voucher.get("PayeeAcctNo") or None,

@@ -24,8 +24,6 @@ is the default and :class:`MemoryAuditStorage` serves tests.
 
 from __future__ import annotations
 
-import hmac as std_hmac
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -36,11 +34,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import hmac as crypto_hmac
-
+from ezhifu.crypto.sm3 import hmac_sm3, sm3
 from ezhifu.errors import AuditError, AuditTamperedError, ConfigurationError
 from ezhifu.fileio import create_private
+from ezhifu.keystore.base import canonical_json, same_text
 
 __all__ = [
     "GENESIS_HASH",
@@ -60,29 +57,6 @@ GENESIS_HASH = bytes(32)
 
 _OUTCOMES = ("ok", "refused", "error")
 _MIN_KEY_BYTES = 16
-
-
-def _sm3(data: bytes) -> bytes:
-    digest = hashes.Hash(hashes.SM3())
-    digest.update(data)
-    return digest.finalize()
-
-
-def _hmac_sm3(key: bytes, data: bytes) -> bytes:
-    mac = crypto_hmac.HMAC(key, hashes.SM3())
-    mac.update(data)
-    return mac.finalize()
-
-
-def _same(expected: str, stored: object) -> bool:
-    """Constant-time equality of a computed hex value and one read from storage.
-
-    Compares UTF-8 bytes: :func:`hmac.compare_digest` raises ``TypeError`` on non-ASCII
-    ``str``, and a tampered row may hold anything (or a non-string from SQLite).
-    """
-    return isinstance(stored, str) and std_hmac.compare_digest(
-        expected.encode("utf-8"), stored.encode("utf-8")
-    )
 
 
 def _head_message(head: AuditHead) -> bytes | None:
@@ -122,10 +96,10 @@ class AuditEntry:
     def canonical(self) -> bytes:
         """The bytes hashed into the chain: every field except ``entry_hash`` and ``mac``."""
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("entry_hash", "mac")}
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return canonical_json(data)
 
     def compute_hash(self) -> bytes:
-        return _sm3(bytes.fromhex(self.prev_hash) + self.canonical())
+        return sm3(bytes.fromhex(self.prev_hash) + self.canonical())
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -346,7 +320,7 @@ class AuditLog:
             )
             digest = draft.compute_hash()
             entry = AuditEntry(
-                **{**asdict(draft), "entry_hash": digest.hex(), "mac": _hmac_sm3(self._key, digest).hex()}
+                **{**asdict(draft), "entry_hash": digest.hex(), "mac": hmac_sm3(self._key, digest).hex()}
             )
             new_head = AuditHead(count + 1, digest.hex())
             return entry, AuditHead(new_head.count, new_head.last_hash, self._head_mac(new_head))
@@ -355,11 +329,11 @@ class AuditLog:
             return self.storage.append(build)
 
     def _head_mac(self, head: AuditHead) -> str:
-        return _hmac_sm3(self._key, head.message()).hex()
+        return hmac_sm3(self._key, head.message()).hex()
 
     def _check_head(self, head: AuditHead) -> None:
         message = _head_message(head)
-        if message is None or not _same(_hmac_sm3(self._key, message).hex(), head.mac):
+        if message is None or not same_text(hmac_sm3(self._key, message).hex(), head.mac):
             raise AuditChainBroken("audit log: the stored head does not authenticate (edited)", seq=None)
 
     def head(self) -> AuditHead | None:
@@ -410,7 +384,7 @@ def verify_audit(storage: AuditStorage, key: bytes, *, expected_head: AuditHead 
                 f"{where}: has sequence number {entry.seq} (an entry was deleted, inserted or reordered)",
                 seq=count,
             )
-        if not _same(prev, entry.prev_hash):
+        if not same_text(prev, entry.prev_hash):
             raise AuditChainBroken(
                 f"{where}: does not chain to entry {count - 1} (edited, reordered or an entry deleted)",
                 seq=count,
@@ -419,9 +393,9 @@ def verify_audit(storage: AuditStorage, key: bytes, *, expected_head: AuditHead 
             digest = entry.compute_hash()
         except (ValueError, TypeError) as exc:  # a field of the wrong type: edited in storage
             raise AuditChainBroken(f"{where}: damaged ({exc})", seq=count) from exc
-        if not _same(digest.hex(), entry.entry_hash):
+        if not same_text(digest.hex(), entry.entry_hash):
             raise AuditChainBroken(f"{where}: content does not match its hash (edited)", seq=count)
-        if not _same(_hmac_sm3(key, digest).hex(), entry.mac):
+        if not same_text(hmac_sm3(key, digest).hex(), entry.mac):
             raise AuditChainBroken(f"{where}: MAC does not authenticate (edited, or wrong key)", seq=count)
         prev = entry.entry_hash
         if expected_head is not None and count == expected_head.count:
@@ -432,9 +406,9 @@ def verify_audit(storage: AuditStorage, key: bytes, *, expected_head: AuditHead 
             raise AuditChainBroken(f"audit log: {count} entries but no head (head deleted)", seq=None)
     else:
         message = _head_message(head)
-        if message is None or not _same(_hmac_sm3(key, message).hex(), head.mac):
+        if message is None or not same_text(hmac_sm3(key, message).hex(), head.mac):
             raise AuditChainBroken("audit log: the stored head does not authenticate (edited)", seq=None)
-        if head.count != count or not _same(prev, head.last_hash):
+        if head.count != count or not same_text(prev, head.last_hash):
             raise AuditChainBroken(
                 f"audit log: the head records {head.count} entries but {count} are present "
                 f"(truncated or entries removed after entry {min(count, head.count)})",
@@ -447,7 +421,8 @@ def verify_audit(storage: AuditStorage, key: bytes, *, expected_head: AuditHead 
                 "(truncated or rolled back)",
                 seq=count + 1,
             )
-        if expected_head.count and not _same(hashes_at.get(expected_head.count, ""), expected_head.last_hash):
+        expected_hash = hashes_at.get(expected_head.count, "")
+        if expected_head.count and not same_text(expected_hash, expected_head.last_hash):
             raise AuditChainBroken(
                 f"audit entry {expected_head.count}: differs from the expected head (rewritten history)",
                 seq=expected_head.count,

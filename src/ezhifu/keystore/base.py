@@ -15,11 +15,13 @@ keys by name so that a typo in a configuration file is an error, not a silent de
 from __future__ import annotations
 
 import abc
+import hmac
+import json
 import os
 import stat
 import threading
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -42,6 +44,7 @@ __all__ = [
     "StoreLocked",
     "apply_signing_config",
     "available_backends",
+    "canonical_json",
     "check_config_keys",
     "check_key_matches",
     "key_kind_of_certificate",
@@ -49,6 +52,9 @@ __all__ = [
     "load_config",
     "open_keystore",
     "order_chain",
+    "read_toml",
+    "required_text",
+    "same_text",
     "secret_from_config",
     "software_signer",
 ]
@@ -289,6 +295,37 @@ class KeyStore(abc.ABC):
         state = "closed" if self._closed else "locked" if self._locked else "open"
         return f"<{type(self).__name__} {self.describe()} ({state})>"
 
+    def _software_signer(
+        self,
+        entry: KeyEntry,
+        pin: str | None,
+        load_key: Callable[[], Any],
+        *,
+        where: str,
+        check_certificate: bool = True,
+    ) -> Signer:
+        """The :func:`software_signer` of a software backend's ``_signer`` (memory, file, PKCS#12).
+
+        ``load_key`` returns the private key object (decrypting it when the backend keeps it
+        encrypted); it is only called when no signer is cached. Signers made with the store's
+        own secret are cached per alias; one made with a per-key ``pin`` is not, so a wrong pin
+        can never be answered from the cache. ``check_certificate`` refuses a key that is not the
+        leaf certificate's (backends that checked this when the key was added pass False).
+        The caller holds its lock.
+        """
+        cached = self._signers.get(entry.alias) if pin is None else None
+        if cached is not None:
+            return cached
+        key = load_key()
+        if check_certificate and entry.chain:
+            check_key_matches(key, entry.chain[0], where=where)
+        signer = software_signer(
+            key, entry.chain, rsa_algorithm=self._rsa_algorithm, allow_weak=self._allow_weak
+        )
+        if pin is None:
+            self._signers[entry.alias] = signer
+        return signer
+
     def _check_open(self) -> None:
         if self._closed:
             raise KeyStoreError(f"{self.describe()} is closed")
@@ -299,6 +336,30 @@ class KeyStore(abc.ABC):
             raise StoreLocked(
                 f"{self.describe()} is locked: give its password or PIN (configuration, unlock() or pin)"
             )
+
+
+# --- integrity helpers (file keystore manifest, audit trail) ------------------------------
+
+
+def canonical_json(data: Mapping[str, Any]) -> bytes:
+    """The bytes a MAC or hash covers: UTF-8 JSON, keys sorted, no spaces, non-ASCII kept.
+
+    One writer for the file keystore's manifest MAC and the audit trail's hash chain, so
+    that what is authenticated never depends on how a file happens to be indented.
+    """
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def same_text(expected: str, given: object) -> bool:
+    """Constant-time equality of a computed hex string and a value read from disk or storage.
+
+    Compares the UTF-8 bytes: :func:`hmac.compare_digest` raises ``TypeError`` for ``str``
+    arguments with non-ASCII characters, and a tampered manifest or row may hold anything (or a
+    non-string from SQLite); such a value is simply unequal, so the caller reports tampering
+    (:class:`CorruptedKeyFile`, :class:`BadPassword`, an audit error) instead of letting an
+    exception outside the ezhifu tree escape.
+    """
+    return isinstance(given, str) and hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -316,6 +377,15 @@ def check_config_keys(config: Mapping[str, Any], allowed: Iterable[str], *, back
     kind = config.get("type", backend)
     if kind != backend:
         raise ConfigurationError(f"keystore configuration has type {kind!r}, expected {backend!r}")
+
+
+def required_text(config: Mapping[str, Any], key: str, *, backend: str, hint: str = "") -> str:
+    """The non-empty string under ``key``; :class:`ConfigurationError` naming it when absent."""
+    value = config.get(key)
+    if not isinstance(value, str) or not value:
+        explained = f" ({hint})" if hint else ""
+        raise ConfigurationError(f"keystore type {backend!r}: {key!r}{explained} is required")
+    return value
 
 
 def secret_from_config(config: Mapping[str, Any], name: str) -> str | None:
@@ -383,6 +453,17 @@ def open_keystore(config: Mapping[str, Any]) -> KeyStore:
     return cls.from_config(config)
 
 
+def read_toml(file: Path, what: str) -> dict[str, Any]:
+    """Parse the TOML file ``file``; :class:`ConfigurationError` naming ``what`` when it cannot."""
+    try:
+        with file.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigurationError(f"{file}: cannot read {what}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{file}: not valid TOML: {exc}") from exc
+
+
 def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a keystore configuration from TOML.
 
@@ -393,13 +474,7 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     readable by group or others (POSIX), else :class:`ConfigurationError`.
     """
     file = Path(path)
-    try:
-        with file.open("rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigurationError(f"{file}: cannot read keystore configuration: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"{file}: not valid TOML: {exc}") from exc
+    data = read_toml(file, "keystore configuration")
     table = data.get("keystore", data)
     if not isinstance(table, dict):
         raise ConfigurationError(f"{file}: [keystore] must be a table")

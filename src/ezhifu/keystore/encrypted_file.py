@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from asn1crypto import pem, x509
+from asn1crypto import x509
 
 from ezhifu import fileio as _fileio
 from ezhifu.crypto.base import Signer
@@ -60,11 +60,13 @@ from ezhifu.keystore.base import (
     KeyEntry,
     KeyStore,
     apply_signing_config,
+    canonical_json,
     check_config_keys,
     check_key_matches,
     key_kind_of_key,
+    required_text,
+    same_text,
     secret_from_config,
-    software_signer,
 )
 
 __all__ = ["MANIFEST_NAME", "EncryptedFileKeyStore", "atomic_write"]
@@ -93,22 +95,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     _fileio.atomic_write(path, data, mode=0o600, before_replace=before_replace_hook)
 
 
-def _same_text(expected: str, given: object) -> bool:
-    """Constant-time equality of a computed hex string and a value read from disk.
-
-    :func:`hmac.compare_digest` raises ``TypeError`` for ``str`` arguments with non-ASCII
-    characters; comparing the UTF-8 bytes keeps a tampered manifest a :class:`CorruptedKeyFile`
-    or :class:`BadPassword` instead of an exception outside the ezhifu tree.
-    """
-    return isinstance(given, str) and hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
-
-
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-def _canonical(data: Mapping[str, Any]) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,9 +252,7 @@ class EncryptedFileKeyStore(KeyStore):
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Self:
         check_config_keys(config, cls.config_keys, backend=cls.type_name)
-        path = config.get("path")
-        if not isinstance(path, str) or not path:
-            raise ConfigurationError("keystore type 'file': 'path' (the directory) is required")
+        path = required_text(config, "path", backend=cls.type_name, hint="the directory")
         password = secret_from_config(config, "password")
         options: dict[str, Any] = {}
         for key, kind in (("kdf", str), ("cipher", str), ("scrypt_n", int), ("pbkdf2_iterations", int)):
@@ -335,7 +321,7 @@ class EncryptedFileKeyStore(KeyStore):
             raise CorruptedKeyFile(f"{self._where}: {what}: file {name} is missing") from exc
         except OSError as exc:
             raise KeyStoreError(f"{self._where}: {what}: cannot read {name}: {exc.strerror}") from exc
-        if not _same_text(hashlib.sha256(data).hexdigest(), sha256):
+        if not same_text(hashlib.sha256(data).hexdigest(), sha256):
             raise CorruptedKeyFile(
                 f"{self._where}: {what}: file {name} is damaged or was altered (hash mismatch)"
             )
@@ -362,29 +348,26 @@ class EncryptedFileKeyStore(KeyStore):
             return dict(self._seal_cache)
 
     def _signer(self, entry: KeyEntry, pin: str | None) -> Signer:
+        with self._lock:
+            return self._software_signer(
+                entry,
+                pin,
+                lambda: self._load_key(entry.alias, pin),
+                where=f"{self._where}, key {entry.alias!r}",
+            )
+
+    def _load_key(self, alias: str, pin: str | None) -> Any:
         from ezhifu.keys import load_private_key
 
-        with self._lock:
-            cached = self._signers.get(entry.alias) if pin is None else None
-            if cached is not None:
-                return cached
-            info = self._manifest["keys"][entry.alias]
-            data = self._read_object(info["key"], info["key_sha256"], f"key {entry.alias!r}")
-            password = self._password if pin is None else pin.encode("utf-8")
-            try:
-                key = load_private_key(data, password)
-            except BadPassword as exc:
-                raise BadPassword(f"{self._where}: wrong password for key {entry.alias!r}") from exc
-            except EzhifuError as exc:
-                raise CorruptedKeyFile(f"{self._where}: key {entry.alias!r} does not load ({exc})") from exc
-            if entry.chain:
-                check_key_matches(key, entry.chain[0], where=f"{self._where}, key {entry.alias!r}")
-            signer = software_signer(
-                key, entry.chain, rsa_algorithm=self._rsa_algorithm, allow_weak=self._allow_weak
-            )
-            if pin is None:
-                self._signers[entry.alias] = signer
-            return signer
+        info = self._manifest["keys"][alias]
+        data = self._read_object(info["key"], info["key_sha256"], f"key {alias!r}")
+        password = self._password if pin is None else pin.encode("utf-8")
+        try:
+            return load_private_key(data, password)
+        except BadPassword as exc:
+            raise BadPassword(f"{self._where}: wrong password for key {alias!r}") from exc
+        except EzhifuError as exc:
+            raise CorruptedKeyFile(f"{self._where}: key {alias!r} does not load ({exc})") from exc
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -448,7 +431,7 @@ class EncryptedFileKeyStore(KeyStore):
         The key is encrypted with the store password, or with ``key_password`` (then
         :meth:`signer` needs it as ``pin``). An existing alias is refused unless ``replace``.
         """
-        from ezhifu.keys import dump_private_key
+        from ezhifu.keys import dump_certificates, dump_private_key
 
         if not alias or any(ord(ch) < 32 for ch in alias):
             raise InvalidInput(f"{self._where}: invalid alias {alias!r}")
@@ -471,7 +454,7 @@ class EncryptedFileKeyStore(KeyStore):
             key_name, key_hash = self._put_object("keys", ".p8", encrypted)
             info: dict[str, Any] = {"kind": kind, "key": key_name, "key_sha256": key_hash}
             if certs:
-                text = b"".join(pem.armor("CERTIFICATE", c.dump()) for c in certs)
+                text = dump_certificates(certs)
                 info["certs"], info["certs_sha256"] = self._put_object("certs", ".pem", text)
             manifest["keys"][alias] = info
         self._signers.pop(alias, None)
@@ -515,7 +498,9 @@ class EncryptedFileKeyStore(KeyStore):
         certs = self.chain(alias)
         if not certs:
             raise KeyNotFound(f"{self._where}: key {alias!r} has no certificate")
-        return b"".join(pem.armor("CERTIFICATE", c.dump()) for c in (certs if chain else certs[:1]))
+        from ezhifu.keys import dump_certificates
+
+        return dump_certificates(certs if chain else certs[:1])
 
     def reload(self) -> None:
         """Re-read the manifest (after another process changed the store)."""
@@ -536,7 +521,7 @@ class EncryptedFileKeyStore(KeyStore):
 
 def _manifest_mac(manifest: Mapping[str, Any], mac_key: bytes) -> str:
     body = {k: v for k, v in manifest.items() if k != "mac"}
-    return hmac.new(mac_key, _canonical(body), "sha256").hexdigest()
+    return hmac.new(mac_key, canonical_json(body), "sha256").hexdigest()
 
 
 def _write_manifest(directory: Path, manifest: dict[str, Any], mac_key: bytes) -> None:
@@ -570,9 +555,9 @@ def _read_manifest(directory: Path, password: bytes, where: str) -> tuple[dict[s
     if manifest.get("format") != _FORMAT or manifest.get("version") != _VERSION:
         raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} is not an {_FORMAT} v{_VERSION} manifest")
     mac_key = _Kdf.from_json(manifest.get("kdf"), where).derive(password)
-    if not _same_text(hmac.new(mac_key, _CHECK_LABEL, "sha256").hexdigest(), manifest.get("check")):
+    if not same_text(hmac.new(mac_key, _CHECK_LABEL, "sha256").hexdigest(), manifest.get("check")):
         raise BadPassword(f"{where}: wrong password")
-    if not _same_text(_manifest_mac(manifest, mac_key), manifest.get("mac")):
+    if not same_text(_manifest_mac(manifest, mac_key), manifest.get("mac")):
         raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} was altered (MAC check failed)")
     if not isinstance(manifest.get("keys"), dict) or not isinstance(manifest.get("seals"), dict):
         raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} lacks its keys or seals table")

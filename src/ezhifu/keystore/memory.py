@@ -18,7 +18,6 @@ from ezhifu.keystore.base import (
     check_config_keys,
     check_key_matches,
     key_kind_of_key,
-    software_signer,
 )
 
 __all__ = ["MemoryKeyStore"]
@@ -87,15 +86,16 @@ class MemoryKeyStore(KeyStore):
             return dict(self._seal_data)
 
     def _signer(self, entry: KeyEntry, pin: str | None) -> Signer:
+        # A memory store has no per-key passwords: ``pin`` is ignored and the signer is always
+        # cached; add_key already checked the key against its certificate.
         with self._lock:
-            signer = self._signers.get(entry.alias)
-            if signer is None:
-                key, _ = self._keys[entry.alias]
-                signer = software_signer(
-                    key, entry.chain, rsa_algorithm=self._rsa_algorithm, allow_weak=self._allow_weak
-                )
-                self._signers[entry.alias] = signer
-            return signer
+            return self._software_signer(
+                entry,
+                None,
+                lambda: self._keys[entry.alias][0],
+                where=f"memory keystore alias {entry.alias!r}",
+                check_certificate=False,
+            )
 
     def _close(self) -> None:
         with self._lock:

@@ -58,6 +58,7 @@ from ezhifu.keystore.base import (
     check_config_keys,
     key_kind_of_certificate,
     order_chain,
+    required_text,
     secret_from_config,
 )
 
@@ -218,14 +219,8 @@ class PKCS11KeyStore(KeyStore):
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Self:
         check_config_keys(config, cls.config_keys, backend=cls.type_name)
-        module = config.get("module")
-        label = config.get("token_label")
-        if not isinstance(module, str) or not module:
-            raise ConfigurationError(
-                "keystore type 'pkcs11': 'module' (the PKCS#11 library path) is required"
-            )
-        if not isinstance(label, str) or not label:
-            raise ConfigurationError("keystore type 'pkcs11': 'token_label' is required")
+        module = required_text(config, "module", backend=cls.type_name, hint="the PKCS#11 library path")
+        label = required_text(config, "token_label", backend=cls.type_name)
         pin = secret_from_config(config, "pin")
         mechanism = config.get("sm2_mechanism")
         if mechanism is not None and (not isinstance(mechanism, int) or isinstance(mechanism, bool)):
@@ -416,11 +411,11 @@ class PKCS11KeyStore(KeyStore):
 
 def _sm2_signature_der(raw: bytes, where: str) -> bytes:
     """SM2 vendor mechanisms return 64 bytes ``r || s`` (most) or the DER SEQUENCE (some)."""
-    from ezhifu.crypto.sm2 import der_to_rs, rs_to_der
+    from ezhifu.crypto.sm2 import der_to_rs, raw_to_der, rs_to_der
 
     try:
         if len(raw) == 64:
-            return rs_to_der(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+            return raw_to_der(raw)
         r, s = der_to_rs(raw)
         return rs_to_der(r, s)
     except EzhifuError as exc:

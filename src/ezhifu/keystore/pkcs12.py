@@ -37,10 +37,14 @@ from typing import Any, Self
 from asn1crypto import algos, cms, core, keys, pkcs12, x509
 
 from ezhifu.crypto.base import Signer
-from ezhifu.crypto.pkcs8 import MAX_PBKDF2_ITERATIONS, decrypt_private_key_info, encrypt_private_key_info
+from ezhifu.crypto.pkcs8 import (
+    MAX_PBKDF2_ITERATIONS,
+    decrypt_private_key_info,
+    encrypt_private_key_info,
+    pbes2_encrypt,
+)
 from ezhifu.errors import (
     BadPassword,
-    ConfigurationError,
     CorruptedKeyFile,
     EzhifuError,
     InvalidInput,
@@ -48,6 +52,7 @@ from ezhifu.errors import (
     MalformedDER,
     UnsupportedAlgorithm,
 )
+from ezhifu.fileio import atomic_write
 from ezhifu.keystore.base import (
     SIGNING_CONFIG_KEYS,
     KeyEntry,
@@ -58,8 +63,8 @@ from ezhifu.keystore.base import (
     key_kind_of_certificate,
     key_kind_of_key,
     order_chain,
+    required_text,
     secret_from_config,
-    software_signer,
 )
 
 __all__ = ["MAX_PKCS12_BYTES", "MAX_PKCS12_ITERATIONS", "PKCS12KeyStore", "pkcs12_kdf", "write_pkcs12"]
@@ -451,9 +456,7 @@ class PKCS12KeyStore(KeyStore):
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Self:
         check_config_keys(config, cls.config_keys, backend=cls.type_name)
-        path = config.get("path")
-        if not isinstance(path, str) or not path:
-            raise ConfigurationError("keystore type 'pkcs12': 'path' (the .p12 file) is required")
+        path = required_text(config, "path", backend=cls.type_name, hint="the .p12 file")
         store = cls(path, secret_from_config(config, "password"))
         apply_signing_config(store, config)
         return store
@@ -487,32 +490,26 @@ class PKCS12KeyStore(KeyStore):
         return self._key_entries
 
     def _signer(self, entry: KeyEntry, pin: str | None) -> Signer:
+        where = f"{self._where}, key {entry.alias!r}"
+        with self._lock:
+            return self._software_signer(
+                entry, pin, lambda: self._load_key(entry.alias, pin, where), where=where
+            )
+
+    def _load_key(self, alias: str, pin: str | None, where: str) -> Any:
         from ezhifu.keys import load_private_key
 
-        with self._lock:
-            cached = self._signers.get(entry.alias) if pin is None else None
-            if cached is not None:
-                return cached
-            bag = self._key_bags[entry.alias]
-            secret = self._password if pin is None else pin
-            where = f"{self._where}, key {entry.alias!r}"
-            if bag.encrypted is not None:
-                der = _decrypt_key_bag(bag.encrypted, secret, where)
-            else:
-                assert bag.plain is not None
-                der = bag.plain
-            try:
-                key = load_private_key(der)
-            except EzhifuError as exc:
-                raise CorruptedKeyFile(f"{where}: the decrypted key does not load ({exc})") from exc
-            if entry.chain:
-                check_key_matches(key, entry.chain[0], where=where)
-            signer = software_signer(
-                key, entry.chain, rsa_algorithm=self._rsa_algorithm, allow_weak=self._allow_weak
-            )
-            if pin is None:
-                self._signers[entry.alias] = signer
-            return signer
+        bag = self._key_bags[alias]
+        secret = self._password if pin is None else pin
+        if bag.encrypted is not None:
+            der = _decrypt_key_bag(bag.encrypted, secret, where)
+        else:
+            assert bag.plain is not None
+            der = bag.plain
+        try:
+            return load_private_key(der)
+        except EzhifuError as exc:
+            raise CorruptedKeyFile(f"{where}: the decrypted key does not load ({exc})") from exc
 
     def _close(self) -> None:
         with self._lock:
@@ -584,10 +581,8 @@ def write_pkcs12(
             BestAvailableEncryption(password.encode("utf-8")),
         )
     if path is not None:
-        from ezhifu.keystore.encrypted_file import atomic_write
-
         try:
-            atomic_write(Path(path), data)
+            atomic_write(path, data, mode=0o600)
         except OSError as exc:
             raise KeyStoreError(
                 f"PKCS#12 file {os.fspath(path)}: cannot write: {exc.strerror or exc}"
@@ -629,7 +624,9 @@ def _write_sm2(
             bag["bag_attributes"] = attrs
         cert_bags.append(bag)
     cert_plain = pkcs12.SafeContents(cert_bags).dump()
-    algorithm, ciphertext = _pbes2_encrypt_content(cert_plain, password, iterations)
+    algorithm, ciphertext = pbes2_encrypt(
+        cert_plain, password.encode("utf-8"), kdf="pbkdf2", cipher="aes-256-cbc", iterations=iterations
+    )
     auth_safe = pkcs12.AuthenticatedSafe(
         [
             cms.ContentInfo(
@@ -668,36 +665,3 @@ def _write_sm2(
     )
     der: bytes = pfx.dump()
     return der
-
-
-def _pbes2_encrypt_content(
-    data: bytes, password: str, iterations: int
-) -> tuple[algos.EncryptionAlgorithm, bytes]:
-    """PBES2 (RFC 8018 clause 6.2.1) with PBKDF2-HMAC-SHA256 and AES-256-CBC."""
-    from cryptography.hazmat.primitives import hashes, padding
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
-
-    salt = secrets.token_bytes(16)
-    iv = secrets.token_bytes(16)
-    key = PBKDF2HMAC(hashes.SHA256(), 32, salt, iterations).derive(password.encode("utf-8"))
-    padder = padding.PKCS7(128).padder()
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-    ciphertext = encryptor.update(padder.update(data) + padder.finalize()) + encryptor.finalize()
-    algorithm = algos.EncryptionAlgorithm(
-        {
-            "algorithm": "pbes2",
-            "parameters": {
-                "key_derivation_func": {
-                    "algorithm": "pbkdf2",
-                    "parameters": {
-                        "salt": algos.Pbkdf2Salt(name="specified", value=salt),
-                        "iteration_count": iterations,
-                        "prf": {"algorithm": "sha256", "parameters": core.Null()},
-                    },
-                },
-                "encryption_scheme": {"algorithm": "aes256_cbc", "parameters": core.OctetString(iv)},
-            },
-        }
-    )
-    return algorithm, ciphertext

@@ -23,7 +23,6 @@ that the signatures cover.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -521,16 +520,13 @@ def stamp_picture(stamp: SignStampElement) -> SealImage | None:
     carries an image without a size (shown at the usual 40 mm). A value that is not Base64 or not
     a seal signature raises an ``EzhifuError``.
     """
-    from ezhifu.errors import DecodingError
+    from ezhifu.document.envelope import decode_element_value
     from ezhifu.seal.detect import SealVersion, detect
     from ezhifu.seal.model import parse_signature
     from ezhifu.seal.picture import PICTURE_TYPES, SealImage, export_picture, sniff_picture
 
     where = f"SignStamp at {stamp.no}"
-    try:
-        der = base64.b64decode("".join(stamp.value.split()), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise DecodingError(f"{where}: value is not Base64") from exc
+    der = decode_element_value(stamp.value, where=where)
     if detect(der, what=where)[1] is SealVersion.VENDOR:
         from ezhifu.seal.vendor import parse_vendor_stamp
 

@@ -44,10 +44,12 @@ __all__ = [
     "PROPERTY_PREFIX",
     "NotASealHolder",
     "TimestampHook",
+    "append_stamp",
     "apply_seal",
     "build_ses_signature",
     "format_property_info",
     "parse_property_info",
+    "refuse_stamped_position",
     "voucher_data",
 ]
 
@@ -108,6 +110,19 @@ def _signing_time(moment: datetime | None) -> datetime:
     if moment.tzinfo is None:
         raise InvalidInput("signing_time must be timezone-aware")
     return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def refuse_stamped_position(body: VoucherBody, position: str) -> None:
+    """Raise :class:`PositionAlreadySigned` when ``body`` already has a ``<SignStamp>`` at ``position``."""
+    if any(stamp.no == position for stamp in body.stamps):
+        raise PositionAlreadySigned(f"voucher {body.voucher_no}: position {position} is already stamped")
+
+
+def append_stamp(body: VoucherBody, position: str, seal_id: str, der: bytes) -> SignStampElement:
+    """Append ``<SignStamp No=position SN=seal_id>`` holding the Base64 of ``der``; return it."""
+    element = SignStampElement(no=position, sn=seal_id, value=base64.b64encode(der).decode("ascii"))
+    body.stamps.append(element)
+    return element
 
 
 def build_ses_signature(
@@ -217,8 +232,7 @@ def apply_seal(
 
     if not isinstance(position, str) or not position.strip():
         raise InvalidInput("stamp position must be a non-empty string")
-    if any(stamp.no == position for stamp in body.stamps):
-        raise PositionAlreadySigned(f"voucher {body.voucher_no}: position {position} is already stamped")
+    refuse_stamped_position(body, position)
     seal = parse_seal(seal_der, what="seal to apply")
     if seal.version not in (SealVersion.V1, SealVersion.V4):
         raise SealFormatError(f"ezhifu applies v1 and v4 seals, not {seal.version.standard}")
@@ -255,6 +269,4 @@ def apply_seal(
         signing_time=when,
         timestamp_hook=timestamp_hook,
     )
-    element = SignStampElement(no=position, sn=seal.seal_id, value=base64.b64encode(der).decode("ascii"))
-    body.stamps.append(element)
-    return element
+    return append_stamp(body, position, seal.seal_id, der)

@@ -1,13 +1,15 @@
 """Low-level checks shared by applying and verifying seals: signatures over raw bytes, holders.
 
-Every function here returns ``None`` when the check passes and the reason (a sentence) when it
-does not; none raises for a bad signature. Signatures are always checked over the exact bytes
+Every check here returns ``None`` when it passes and the reason (a sentence) when it does not;
+none raises for a bad signature. Signatures are always checked over the exact bytes
 cut from the input (``Seal.signed_bytes``, ``SealSignature.tbs_bytes``), never a re-encoding
 (GB/T 38540-2020 clause 6.3 / 7.3 verify "the data as signed").
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import hmac
 
@@ -17,19 +19,25 @@ from ezhifu.crypto import verify_signature
 from ezhifu.crypto.base import SignatureAlgorithm
 from ezhifu.crypto.sm2 import raw_to_der
 from ezhifu.crypto.sm3 import hash_data
-from ezhifu.crypto.x509 import shared_certificate
-from ezhifu.errors import EzhifuError, UnsupportedAlgorithm
-from ezhifu.results import SignerInfo
+from ezhifu.crypto.x509 import cert_info, shared_certificate
+from ezhifu.document.envelope import SignStampElement
+from ezhifu.errors import DecodingError, EzhifuError, UnsupportedAlgorithm
+from ezhifu.results import ItemResult, SignerInfo
 from ezhifu.seal import asn1_v4
 from ezhifu.seal.model import Seal, algorithm_for_oid
 
 __all__ = [
+    "OK",
     "SEAL_ALGORITHMS",
+    "Steps",
     "check_maker_signature",
+    "check_seal_id",
+    "format_failure",
     "holder_matches",
     "load_certificate",
     "require_seal_algorithm",
     "signer_info",
+    "stamp_der",
     "verify_raw_signature",
 ]
 
@@ -48,6 +56,75 @@ def require_seal_algorithm(algorithm: SignatureAlgorithm, *, who: str) -> None:
             f"{who} signs with {algorithm.value}; GM/T 0031-2014 clause 6.2.1 allows SM2 with SM3 "
             "or RSA with SHA-1 or SHA-256"
         )
+
+
+#: The outcome noted for a step that passed.
+OK = "ok"
+
+
+class Steps:
+    """Ordered ``(step, outcome)`` pairs and the failures among them.
+
+    The step log of every seal verifier (standard and vendor stamps), so that all report their
+    steps as ``(step, note)`` or ``(step, "failed: <reason>")`` and take the first failure as the
+    reason.
+    """
+
+    def __init__(self) -> None:
+        self.checks: list[tuple[str, str]] = []
+        self.failures: list[tuple[str, str]] = []
+
+    def ok(self, step: str, note: str = OK) -> None:
+        self.checks.append((step, note))
+
+    def fail(self, step: str, reason: str) -> None:
+        self.checks.append((step, f"failed: {reason}"))
+        self.failures.append((step, reason))
+
+    def failed(self, *steps: str) -> bool:
+        return any(step in steps for step, _ in self.failures)
+
+    @property
+    def reason(self) -> str | None:
+        return self.failures[0][1] if self.failures else None
+
+
+def check_seal_id(steps: Steps, sn: str, seal_id: str) -> None:
+    """The ``seal-id`` step of a ``<SignStamp>``: its ``SN`` attribute must be the seal's id."""
+    if sn == seal_id:
+        steps.ok("seal-id", "SignStamp SN equals the seal id")
+    else:
+        steps.fail("seal-id", f"SignStamp SN {sn!r} is not the seal id {seal_id!r}")
+
+
+def stamp_der(stamp: SignStampElement) -> bytes:
+    """The seal-signature DER in a ``<SignStamp>``: its text read as Base64 the lenient way.
+
+    Characters outside the Base64 alphabet are skipped (``validate=False``), as both the standard
+    and the vendor stamp verifiers have always read it; a wrong length or non-ASCII text raises
+    :class:`DecodingError` with the decoder's message.
+    """
+    try:
+        return base64.b64decode(stamp.value.strip().encode("ascii"), validate=False)
+    except (binascii.Error, ValueError) as exc:
+        raise DecodingError(str(exc)) from exc
+
+
+def format_failure(position: str, reason: str, sn: str | None) -> ItemResult:
+    """The result for a ``<SignStamp>`` that cannot be read at all: only a failed ``format`` step.
+
+    Shared by the standard and the vendor stamp verifiers so both report unreadable input alike.
+    """
+    return ItemResult(
+        kind="seal",
+        position=position,
+        valid=False,
+        reason=reason,
+        intact=False,
+        trusted=False,
+        seal_id=sn,
+        checks=(("format", f"failed: {reason}"),),
+    )
 
 
 def load_certificate(der: bytes, what: str) -> tuple[x509.Certificate | None, str | None]:
@@ -133,12 +210,9 @@ def holder_matches(seal: Seal, signer_cert_der: bytes) -> bool:
 
 
 def signer_info(cert: x509.Certificate) -> SignerInfo:
-    """The :class:`SignerInfo` of a certificate (subject, issuer, lower-case hex serial, validity)."""
-    validity = cert["tbs_certificate"]["validity"]
-    return SignerInfo(
-        subject=cert.subject.human_friendly,
-        issuer=cert.issuer.human_friendly,
-        serial_hex=f"{cert.serial_number:x}",
-        not_before=validity["not_before"].native,
-        not_after=validity["not_after"].native,
-    )
+    """The :class:`SignerInfo` of a certificate (subject, issuer, lower-case hex serial, validity).
+
+    The same description as for CMS signatures (:func:`ezhifu.crypto.x509.cert_info`), so seals
+    and signatures name their signers alike.
+    """
+    return cert_info(cert)

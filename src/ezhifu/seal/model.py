@@ -25,6 +25,7 @@ from ezhifu.crypto.base import OID_SM2_SIGN, SignatureAlgorithm
 from ezhifu.errors import SealFormatError, UnsupportedAlgorithm
 from ezhifu.seal import asn1_v1, asn1_v4, asn1_v5
 from ezhifu.seal.detect import SealKind, SealVersion, detect, split_tlvs
+from ezhifu.trust import as_utc
 
 __all__ = [
     "Seal",
@@ -69,6 +70,10 @@ class SealExtension:
     oid: str
     critical: bool
     value: bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"oid", "critical", "value_hex"}``, as in :meth:`Seal.to_dict`."""
+        return {"oid": self.oid, "critical": self.critical, "value_hex": self.value.hex()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +147,7 @@ class Seal:
                 "width_mm": self.picture.width_mm,
                 "height_mm": self.picture.height_mm,
             },
-            "extensions": [
-                {"oid": e.oid, "critical": e.critical, "value_hex": e.value.hex()} for e in self.extensions
-            ],
+            "extensions": [e.to_dict() for e in self.extensions],
             "time_stamp": self.time_stamp is not None,
         }
 
@@ -194,9 +197,7 @@ class SealSignature:
             "signer_cert": describe_certificate(self.signer_cert),
             "algorithm": self.algorithm_oid,
             "time_stamp": self.time_stamp is not None,
-            "extensions": [
-                {"oid": e.oid, "critical": e.critical, "value_hex": e.value.hex()} for e in self.extensions
-            ],
+            "extensions": [e.to_dict() for e in self.extensions],
             "seal": self.seal.to_dict(),
         }
 
@@ -244,17 +245,13 @@ def _extensions(tlv: bytes | None, what: str) -> tuple[SealExtension, ...]:
     )
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _time_native(value: Any, what: str) -> datetime:
     if isinstance(value, core.Choice):
         value = value.chosen
     native = value.native
     if not isinstance(native, datetime):
         raise SealFormatError(f"{what}: not a time value")
-    return _aware(native)
+    return as_utc(native)
 
 
 _TEXT_FORMATS = (
@@ -277,7 +274,7 @@ def decode_v1_time_info(raw: bytes) -> datetime | None:
             tst = info["content"]["encap_content_info"]["content"].parsed
             gen = tst["gen_time"].native
             if isinstance(gen, datetime):
-                return _aware(gen)
+                return as_utc(gen)
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
         return None

@@ -34,7 +34,6 @@ and development only, not legally effective.
 
 from __future__ import annotations
 
-import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,9 +44,17 @@ from asn1crypto import core, x509
 
 from ezhifu.crypto.base import Signer
 from ezhifu.document.envelope import SignStampElement, VoucherBody
-from ezhifu.errors import EzhifuError, InvalidInput, PositionAlreadySigned, SealFormatError
+from ezhifu.errors import EzhifuError, InvalidInput, SealFormatError
 from ezhifu.results import ItemResult
-from ezhifu.seal.checks import load_certificate, signer_info
+from ezhifu.seal.apply import append_stamp, refuse_stamped_position
+from ezhifu.seal.checks import (
+    Steps,
+    check_seal_id,
+    format_failure,
+    load_certificate,
+    signer_info,
+    stamp_der,
+)
 from ezhifu.seal.detect import MAX_SEAL_BYTES
 from ezhifu.seal.picture import sniff_picture
 from ezhifu.sign.cms import sign_detached, verify_detached
@@ -300,13 +307,10 @@ def apply_vendor_stamp(
 ) -> SignStampElement:
     """Append a vendor-layout ``<SignStamp>`` to ``body`` (test material; see the module doc)."""
 
-    if any(stamp.no == position for stamp in body.stamps):
-        raise PositionAlreadySigned(f"voucher {body.voucher_no}: position {position} is already stamped")
+    refuse_stamped_position(body, position)
     seal = parse_vendor_seal(seal_der)
     der = build_vendor_stamp(body.voucher_b64.encode("ascii"), seal_der, signer, sign_time=sign_time)
-    element = SignStampElement(no=position, sn=seal.seal_id, value=base64.b64encode(der).decode("ascii"))
-    body.stamps.append(element)
-    return element
+    return append_stamp(body, position, seal.seal_id, der)
 
 
 # --- verification ----------------------------------------------------------------------------
@@ -332,34 +336,15 @@ def verify_vendor_stamp(
     """
     policy = policy or VerifyPolicy()
     position = stamp.no
-    checks: list[tuple[str, str]] = []
-    failures: list[str] = []
-
-    def fail(step: str, reason: str) -> None:
-        checks.append((step, f"failed: {reason}"))
-        failures.append(reason)
-
+    steps = Steps()
     try:
-        der = base64.b64decode(stamp.value.strip().encode("ascii"))
+        der = stamp_der(stamp)
         info = parse_vendor_stamp(der, what=f"SignStamp at {position}")
         voucher_b64 = body.voucher_b64.encode("ascii")
     except (EzhifuError, binascii.Error, ValueError) as exc:
-        reason = str(exc)
-        return ItemResult(
-            kind="seal",
-            position=position,
-            valid=False,
-            reason=reason,
-            intact=False,
-            trusted=False,
-            seal_id=stamp.sn,
-            checks=(("format", f"failed: {reason}"),),
-        )
-    checks.append(("format", f"vendor stamp (spec.md §5.4), seal {info.seal.seal_id}"))
-    if stamp.sn == info.seal.seal_id:
-        checks.append(("seal-id", "SignStamp SN equals the seal id"))
-    else:
-        fail("seal-id", f"SignStamp SN {stamp.sn!r} is not the seal id {info.seal.seal_id!r}")
+        return format_failure(position, str(exc), stamp.sn)
+    steps.ok("format", f"vendor stamp (spec.md §5.4), seal {info.seal.seal_id}")
+    check_seal_id(steps, stamp.sn, info.seal.seal_id)
     when = at if at is not None else info.signing_time
     result = verify_detached(
         info.signature, stamp_signed_content(voucher_b64, info), trust=trust, policy=policy, at=when
@@ -367,23 +352,25 @@ def verify_vendor_stamp(
     embedded = result.signer_certificate
     signer_cert: x509.Certificate | None = embedded
     if embedded is not None and bytes(embedded.dump()) == info.signer_cert:
-        checks.append(("signer-certificate", "signerCert equals the PKCS#7 signer certificate"))
+        steps.ok("signer-certificate", "signerCert equals the PKCS#7 signer certificate")
     elif embedded is not None:
-        fail("signer-certificate", "signerCert differs from the certificate that made the stamp's PKCS#7")
+        steps.fail(
+            "signer-certificate", "signerCert differs from the certificate that made the stamp's PKCS#7"
+        )
     else:
         signer_cert, _ = load_certificate(info.signer_cert, "signerCert")
-        fail("signer-certificate", "the stamp's PKCS#7 names no usable signer certificate")
+        steps.fail("signer-certificate", "the stamp's PKCS#7 names no usable signer certificate")
     if result.valid:
-        checks.append(("stamp-signature", "PKCS#7 over Base64 || signTime || seal verifies and is trusted"))
+        steps.ok("stamp-signature", "PKCS#7 over Base64 || signTime || seal verifies and is trusted")
     else:
-        fail("stamp-signature", f"stamp PKCS#7: {result.reason}")
-    checks.append(("position", "not bound: the vendor format does not sign the position"))
-    fail("maker-signature", MAKER_NOT_VERIFIABLE)
+        steps.fail("stamp-signature", f"stamp PKCS#7: {result.reason}")
+    steps.ok("position", "not bound: the vendor format does not sign the position")
+    steps.fail("maker-signature", MAKER_NOT_VERIFIABLE)
     return ItemResult(
         kind="seal",
         position=position,
         valid=False,
-        reason=failures[0],
+        reason=steps.reason,
         intact=result.intact,
         trusted=result.trusted,
         signer=signer_info(signer_cert) if signer_cert is not None else None,
@@ -392,5 +379,5 @@ def verify_vendor_stamp(
         signing_time=info.signing_time,
         seal_id=info.seal.seal_id,
         seal_name=info.seal.name,
-        checks=tuple(checks),
+        checks=tuple(steps.checks),
     )

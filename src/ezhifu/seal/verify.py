@@ -34,25 +34,27 @@ store; ``valid`` that every step passed.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from asn1crypto import x509
 
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.document.envelope import SignStampElement, VoucherBody
-from ezhifu.errors import EzhifuError
+from ezhifu.errors import DecodingError, EzhifuError
 from ezhifu.results import ItemResult
 from ezhifu.seal.apply import parse_property_info, voucher_data
 from ezhifu.seal.checks import (
+    Steps,
     check_maker_signature,
+    check_seal_id,
+    format_failure,
     holder_matches,
     load_certificate,
     signer_info,
+    stamp_der,
     verify_raw_signature,
 )
 from ezhifu.seal.detect import SealKind, SealVersion, detect
@@ -64,7 +66,7 @@ from ezhifu.seal.model import (
     parse_seal,
     parse_signature,
 )
-from ezhifu.trust import TrustStore, VerifyPolicy, validate_chain
+from ezhifu.trust import TrustStore, VerifyPolicy, as_utc, validate_chain
 
 __all__ = [
     "SealSignatureVerification",
@@ -74,8 +76,6 @@ __all__ = [
     "verify_ses_signature",
     "verify_stamp",
 ]
-
-OK = "ok"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,28 +88,6 @@ class _Facts:
     maker_trusted: bool | None
     signer_trusted: bool | None
     data_ok: bool | None
-
-
-class _Steps:
-    """Ordered ``(step, outcome)`` pairs and the failures among them."""
-
-    def __init__(self) -> None:
-        self.checks: list[tuple[str, str]] = []
-        self.failures: list[tuple[str, str]] = []
-
-    def ok(self, step: str, note: str = OK) -> None:
-        self.checks.append((step, note))
-
-    def fail(self, step: str, reason: str) -> None:
-        self.checks.append((step, f"failed: {reason}"))
-        self.failures.append((step, reason))
-
-    def failed(self, *steps: str) -> bool:
-        return any(step in steps for step, _ in self.failures)
-
-    @property
-    def reason(self) -> str | None:
-        return self.failures[0][1] if self.failures else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,14 +145,8 @@ class SealSignatureVerification:
         }
 
 
-def _utc(at: datetime | None) -> datetime:
-    if at is None:
-        return datetime.now(UTC)
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
 def _chain(
-    steps: _Steps,
+    steps: Steps,
     step: str,
     role: str,
     cert: x509.Certificate | None,
@@ -202,7 +174,7 @@ def _chain(
     return False
 
 
-def _algorithm_policy(steps: _Steps, step: str, oid: str, policy: VerifyPolicy, what: str) -> None:
+def _algorithm_policy(steps: Steps, step: str, oid: str, policy: VerifyPolicy, what: str) -> None:
     try:
         algorithm = algorithm_for_oid(oid)
     except EzhifuError as exc:
@@ -214,7 +186,7 @@ def _algorithm_policy(steps: _Steps, step: str, oid: str, policy: VerifyPolicy, 
 
 
 def _seal_steps(
-    steps: _Steps,
+    steps: Steps,
     seal: Seal,
     *,
     trust: TrustStore | None,
@@ -255,8 +227,8 @@ def verify_seal(
     not verifiable (its maker signature's signed content is unknown).
     """
     policy = policy or VerifyPolicy()
-    when = _utc(at)
-    steps = _Steps()
+    when = as_utc(at)
+    steps = Steps()
 
     def refuse(reason: str) -> SealVerification:
         steps.fail("format", reason)
@@ -300,8 +272,8 @@ def _signature_steps(
     trust: TrustStore | None,
     policy: VerifyPolicy,
     at: datetime | None,
-) -> tuple[_Steps, _Facts]:
-    steps = _Steps()
+) -> tuple[Steps, _Facts]:
+    steps = Steps()
     steps.ok("format", f"{sig.version.standard} SES_Signature, seal {sig.seal.seal_id}")
     signer, reason = load_certificate(sig.signer_cert, "signer certificate")
     # 2. the signature over TBS_Sign as received
@@ -327,7 +299,7 @@ def _signature_steps(
         )
     # 4-6. the seal, its maker certificate, the signer certificate (at signing time)
     signing_time = sig.signing_time
-    chain_at = _utc(at if at is not None else signing_time)
+    chain_at = as_utc(at if at is not None else signing_time)
     maker_ok, maker_trusted = _seal_steps(steps, sig.seal, trust=trust, policy=policy, chain_at=chain_at)
     signer_trusted = _chain(
         steps, "signer-certificate", "signer", signer, trust=trust, policy=policy, at=chain_at
@@ -414,19 +386,6 @@ def verify_ses_signature(
     )
 
 
-def _failed_item(position: str, reason: str, sn: str | None) -> ItemResult:
-    return ItemResult(
-        kind="seal",
-        position=position,
-        valid=False,
-        reason=reason,
-        intact=False,
-        trusted=False,
-        seal_id=sn,
-        checks=(("format", f"failed: {reason}"),),
-    )
-
-
 def verify_stamp(
     body: VoucherBody,
     stamp: SignStampElement,
@@ -444,24 +403,24 @@ def verify_stamp(
     policy = policy or VerifyPolicy()
     position = stamp.no
     try:
-        der = base64.b64decode(stamp.value.strip().encode("ascii"), validate=False)
-    except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
-        return _failed_item(position, f"SignStamp content is not Base64: {exc}", stamp.sn)
+        der = stamp_der(stamp)
+    except DecodingError as exc:
+        return format_failure(position, f"SignStamp content is not Base64: {exc}", stamp.sn)
     try:
         kind, version = detect(der, what=f"SignStamp at {position}")
     except EzhifuError as exc:
-        return _failed_item(position, str(exc), stamp.sn)
+        return format_failure(position, str(exc), stamp.sn)
     if version is SealVersion.VENDOR:
         from ezhifu.seal.vendor import verify_vendor_stamp
 
         return verify_vendor_stamp(body, stamp, trust=trust, policy=policy, at=at)
     if kind is not SealKind.SIGNATURE:
-        return _failed_item(position, "SignStamp holds a seal, not a seal signature", stamp.sn)
+        return format_failure(position, "SignStamp holds a seal, not a seal signature", stamp.sn)
     try:
         sig = parse_detected_signature(der, kind, version, what=f"SignStamp at {position}")
         data = voucher_data(body)
     except EzhifuError as exc:
-        return _failed_item(position, str(exc), stamp.sn)
+        return format_failure(position, str(exc), stamp.sn)
     steps, facts = _signature_steps(sig, data, trust=trust, policy=policy, at=at)
     # position binding (ezhifu propertyInfo, see ezhifu.seal.apply)
     fields = parse_property_info(sig.property_info)
@@ -483,10 +442,7 @@ def verify_stamp(
             f"stamp was made for voucher {fields.get('vt')}/{fields.get('no')}, "
             f"found on {body.vt_code}/{body.voucher_no}",
         )
-    if stamp.sn == sig.seal.seal_id:
-        steps.ok("seal-id", "SignStamp SN equals the seal id")
-    else:
-        steps.fail("seal-id", f"SignStamp SN {stamp.sn!r} is not the seal id {sig.seal.seal_id!r}")
+    check_seal_id(steps, stamp.sn, sig.seal.seal_id)
     signer = facts.signer
     intact = bool(facts.signature_ok and facts.maker_ok and facts.data_ok)
     trusted = facts.maker_trusted is True and facts.signer_trusted is True
