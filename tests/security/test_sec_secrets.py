@@ -75,8 +75,7 @@ def test_wrong_password_messages_do_not_echo_the_password(tmp_path: Path) -> Non
     with pytest.raises(BadPassword) as info:
         load_private_key(encrypted, b"WRONG-guess-456")
     assert "WRONG-guess-456" not in str(info.value) and "right-password" not in str(info.value)
-    with EncryptedFileKeyStore.init(tmp_path / "ks", "right-password-123", scrypt_n=2**10):
-        pass
+    EncryptedFileKeyStore.init(tmp_path / "ks", "right-password-123", scrypt_n=2**10).close()
     with pytest.raises(BadPassword) as info2:
         EncryptedFileKeyStore(tmp_path / "ks", "WRONG-guess-456")
     assert "WRONG-guess-456" not in str(info2.value)
