@@ -154,3 +154,37 @@ def test_verify_json_reports_a_moved_stamp(world: SealWorld, tmp_path: Path) -> 
     )
     assert result.exit_code == 1
     assert "stamp moved" in result.output
+
+
+def test_show_image_out_refuses_svg_unless_allowed(tmp_path: Path) -> None:
+    """Security review INFO-1: an SVG picture can carry script, so it is not exported by default."""
+    from datetime import UTC, datetime
+
+    from ezhifu.seal.make import make_seal
+    from ezhifu.testing import make_pki
+
+    pki = make_pki("sm2")
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><script>alert(1)</script></svg>'
+    now = datetime.now(UTC)
+    seal = tmp_path / "svg-seal.der"
+    seal.write_bytes(
+        make_seal(
+            pki.signer(),
+            seal_id="SVG00001",
+            name="svg seal",
+            valid_from=now - timedelta(days=1),
+            valid_to=now + timedelta(days=1),
+            holder_certs=[pki.leaf_cert],
+            picture=svg,
+            picture_type="SVG",
+            width_mm=40,
+            height_mm=40,
+        )
+    )
+    out = tmp_path / "picture.svg"
+    refused = CliRunner().invoke(cli, ["seal", "show", str(seal), "--image-out", str(out)])
+    assert refused.exit_code == 2
+    assert "--allow-svg" in refused.output and not out.exists()
+    allowed = CliRunner().invoke(cli, ["seal", "show", str(seal), "--image-out", str(out), "--allow-svg"])
+    assert allowed.exit_code == 0, allowed.output
+    assert out.read_bytes() == svg

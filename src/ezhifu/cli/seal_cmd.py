@@ -23,12 +23,13 @@ from typing import Any
 
 import click
 
-from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors
+from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, fail_usage, handle_errors
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
 from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput, SealFormatError
 from ezhifu.fileio import atomic_write
 from ezhifu.keys import load_certificates
 from ezhifu.seal.detect import SealKind, SealVersion, detect
+from ezhifu.seal.picture import sniff_picture
 from ezhifu.trust import TrustStore, as_utc
 
 __all__ = ["command"]
@@ -294,9 +295,16 @@ def _human(info: dict[str, Any], indent: str = "") -> None:
     multiple=True,
     help="PEM file(s) of trusted certificates, to also check the certificate chains.",
 )
+@click.option(
+    "--allow-svg",
+    is_flag=True,
+    help="Also write an SVG picture (SVG can carry script that runs when the file is opened in a browser).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @handle_errors
-def show_command(file: Path, image_out: Path | None, trust_files: tuple[Path, ...], as_json: bool) -> None:
+def show_command(
+    file: Path, image_out: Path | None, trust_files: tuple[Path, ...], allow_svg: bool, as_json: bool
+) -> None:
     """Show a seal, a seal signature or a vendor stamp, and whether its signatures hold."""
     der = _read_blob(file)
     kind, version = detect(der, what=str(file))
@@ -328,6 +336,13 @@ def show_command(file: Path, image_out: Path | None, trust_files: tuple[Path, ..
                 info["picture_export"] = {"error": str(exc)}
                 image = parsed.picture.data
     if image_out is not None and image is not None:
+        # A seal's picture is partner data; SVG is active content when opened on its own
+        # (security review INFO-1), so it is written only when asked for explicitly.
+        if sniff_picture(image) == "SVG" and not allow_svg:
+            fail_usage(
+                f"{file}: the seal picture is SVG, which can carry script when opened in a browser; "
+                "pass --allow-svg to write it anyway"
+            )
         atomic_write(image_out, image, mode=0o644)
         info["image_out"] = str(image_out)
     info["file"] = str(file)
