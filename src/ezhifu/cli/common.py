@@ -26,12 +26,13 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from ezhifu.errors import ConfigurationError, EzhifuError, SchemaValidationError
+from ezhifu.errors import ConfigurationError, EzhifuError, HostileInputError, SchemaValidationError
 
 __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "MAX_SMALL_FILE_BYTES",
     "CliState",
     "echo_json",
     "fail_usage",
@@ -156,11 +157,33 @@ def mark(ok: bool) -> str:
 # --- inputs ---------------------------------------------------------------------------
 
 
-def read_input(path: str | Path) -> bytes:
-    """The bytes of a file, or of standard input when ``path`` is ``-``."""
+#: Largest key, certificate or position-table file read by the command line.
+MAX_SMALL_FILE_BYTES = 1 << 20
+
+
+def read_input(path: str | Path, *, max_bytes: int | None = None) -> bytes:
+    """The bytes of a file, or of standard input when ``path`` is ``-``.
+
+    With ``max_bytes`` the size is checked *before* reading (``stat``; a bounded read for
+    standard input), so an oversized input is refused with
+    :class:`~ezhifu.errors.HostileInputError` instead of being loaded into memory first
+    (security review INFO-2).
+    """
+    limit = -1 if max_bytes is None else max_bytes + 1
+    name = "standard input" if str(path) == "-" else str(path)
     if str(path) == "-":
-        return sys.stdin.buffer.read()
-    return Path(path).read_bytes()
+        data = sys.stdin.buffer.read(limit)
+    else:
+        file = Path(path)
+        if max_bytes is not None and file.stat().st_size > max_bytes:
+            raise HostileInputError(
+                f"{name}: {file.stat().st_size} bytes exceeds the limit of {max_bytes} bytes"
+            )
+        with file.open("rb") as handle:
+            data = handle.read(limit)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise HostileInputError(f"{name}: more than {max_bytes} bytes exceeds the limit")
+    return data
 
 
 def iter_input_files(

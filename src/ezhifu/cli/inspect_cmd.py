@@ -13,12 +13,12 @@ from typing import Any
 
 import click
 
-from ezhifu.cli.common import echo_json, handle_errors
+from ezhifu.cli.common import echo_json, handle_errors, read_input
 from ezhifu.document import fields as _fields
 from ezhifu.document.codes import label_of
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.models import Voucher
-from ezhifu.document.xmlparse import parse_xml
+from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES, parse_xml
 from ezhifu.errors import InvalidInput
 
 __all__ = ["command", "describe_file", "describe_voucher"]
@@ -142,7 +142,7 @@ def _print_voucher(v: dict[str, Any], indent: str) -> None:
 @handle_errors
 def command(file: Path, as_json: bool) -> None:
     """Show the bodies, header fields (with Chinese labels), details and sums of FILE."""
-    report = describe_file(file.read_bytes())
+    report = describe_file(read_input(file, max_bytes=DEFAULT_MAX_BYTES))
     if as_json:
         echo_json(report)
         return

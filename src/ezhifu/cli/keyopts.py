@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import click
 from asn1crypto import x509
 
+from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, read_input
 from ezhifu.crypto.base import SignatureAlgorithm, Signer
 from ezhifu.errors import ConfigurationError
 
@@ -175,8 +176,11 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
     if source.key is None or source.cert is None:  # pragma: no cover - check() guarantees both
         raise click.UsageError("--key and --cert are required")
     password = secret_from_env(source.password_env, "password")
-    key = load_private_key(source.key.read_bytes(), password=password.encode("utf-8") if password else None)
-    certs = load_certificates(source.cert.read_bytes())
+    key = load_private_key(
+        read_input(source.key, max_bytes=MAX_SMALL_FILE_BYTES),
+        password=password.encode("utf-8") if password else None,
+    )
+    certs = load_certificates(read_input(source.cert, max_bytes=MAX_SMALL_FILE_BYTES))
     if not certs:
         raise ConfigurationError(f"{source.cert}: no certificate found")
     algorithm = None

@@ -29,10 +29,11 @@ from typing import Any
 
 import click
 
-from ezhifu.cli.common import echo_json, handle_errors
+from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, echo_json, handle_errors, read_input
 from ezhifu.cli.keyopts import secret_from_env
 from ezhifu.errors import ConfigurationError
 from ezhifu.fileio import atomic_write
+from ezhifu.seal.detect import MAX_SEAL_BYTES
 
 __all__ = ["command"]
 
@@ -158,15 +159,15 @@ def import_cmd(
                 raise ConfigurationError(f"environment variable {key_password_env} is not set")
             entry = store.import_pem(
                 alias,
-                key_file.read_bytes(),
-                cert_file.read_bytes() if cert_file else b"",
+                read_input(key_file, max_bytes=MAX_SMALL_FILE_BYTES),
+                read_input(cert_file, max_bytes=MAX_SMALL_FILE_BYTES) if cert_file else b"",
                 source_password=source_password.encode("utf-8") if source_password else None,
                 replace=replace,
             )
             click.echo(f"imported key {entry.alias!r} ({entry.kind}, {len(entry.chain)} certificate(s))")
         if seal_mode:
             assert seal_id is not None and seal_file is not None
-            store.add_seal(seal_id, seal_file.read_bytes(), replace=replace)
+            store.add_seal(seal_id, read_input(seal_file, max_bytes=MAX_SEAL_BYTES), replace=replace)
             click.echo(f"imported seal {seal_id!r}")
 
 

@@ -23,13 +23,22 @@ from typing import Any
 
 import click
 
-from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, fail_usage, handle_errors
+from ezhifu.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    MAX_SMALL_FILE_BYTES,
+    echo_json,
+    fail_usage,
+    handle_errors,
+    read_input,
+)
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
+from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput, SealFormatError
 from ezhifu.fileio import atomic_write
 from ezhifu.keys import load_certificates
-from ezhifu.seal.detect import SealKind, SealVersion, detect
-from ezhifu.seal.picture import sniff_picture
+from ezhifu.seal.detect import MAX_SEAL_BYTES, SealKind, SealVersion, detect
+from ezhifu.seal.picture import MAX_PICTURE_BYTES, sniff_picture
 from ezhifu.trust import TrustStore, as_utc
 
 __all__ = ["command"]
@@ -47,7 +56,8 @@ def _date(value: str, option: str) -> datetime:
 
 def _read_blob(path: Path) -> bytes:
     """A seal/stamp file: DER, or Base64 text of DER (as found inside ``<SignStamp>``)."""
-    data = path.read_bytes()
+    # Base64 text of a seal is 4/3 of its DER (plus line breaks).
+    data = read_input(path, max_bytes=2 * MAX_SEAL_BYTES)
     if data[:1] == b"\x30":
         return data
     try:
@@ -140,7 +150,7 @@ def make_command(
     end = _date(valid_to, "--valid-to")
     holders = []
     for path in holder_certs:
-        certs = load_certificates(path.read_bytes())
+        certs = load_certificates(read_input(path, max_bytes=MAX_SMALL_FILE_BYTES))
         if not certs:
             raise ConfigurationError(f"{path}: no certificate found")
         holders.append(certs[0])
@@ -154,7 +164,7 @@ def make_command(
             valid_from=start,
             valid_to=end,
             holder_certs=holders,
-            picture=image.read_bytes(),
+            picture=read_input(image, max_bytes=MAX_PICTURE_BYTES),
             width_mm=width_mm,
             height_mm=height_mm,
             version="v1" if version == "v1" else "v4",
@@ -196,7 +206,7 @@ def apply_command(
     from ezhifu.document.envelope import Envelope
     from ezhifu.seal.apply import apply_seal
 
-    envelope = Envelope.from_bytes(file.read_bytes())
+    envelope = Envelope.from_bytes(read_input(file, max_bytes=DEFAULT_MAX_BYTES))
     bodies = [envelope.body(voucher_no)] if voucher_no is not None else list(envelope.bodies)
     if not bodies:
         raise InvalidInput(f"{file}: no voucher to stamp")

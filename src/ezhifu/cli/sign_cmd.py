@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from ezhifu.cli.common import handle_errors
+from ezhifu.cli.common import handle_errors, read_input
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
+from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.fileio import atomic_write
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def command(
     from ezhifu.document.envelope import Envelope
     from ezhifu.sign.voucher import sign_envelope
 
-    envelope = Envelope.from_bytes(file.read_bytes())
+    envelope = Envelope.from_bytes(read_input(file, max_bytes=DEFAULT_MAX_BYTES))
     with open_signer(key_source) as (signer, chain):
         if oid_style == "gbt35275" and signer.algorithm.key_kind != "sm2":
             raise click.UsageError("--oid-style gbt35275 applies to SM2 keys only")

@@ -33,9 +33,11 @@ from ezhifu.cli.common import (
     mark,
     print_table,
     progress,
+    read_input,
 )
 from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, SCHEMA_VERSIONS
 from ezhifu.document.validation import iter_errors
+from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.errors import DecodingError, InvalidInput, ValidationIssue
 
 __all__ = ["command", "summary_rows", "validate_file"]
@@ -46,8 +48,8 @@ _TABLE_HEADERS = ("file", "result", "issues")
 
 def validate_file(path: Path, schema_version: str | None) -> dict[str, Any]:
     """Validate one file; a dict with ``file``, ``valid``, ``issues`` and ``error``."""
-    data = path.read_bytes()
     try:
+        data = read_input(path, max_bytes=DEFAULT_MAX_BYTES)
         issues: list[ValidationIssue] = list(iter_errors(data, schema_version))
     except InvalidInput as exc:  # hostile, undecodable or not well-formed: unreadable
         error: dict[str, Any] = {"kind": type(exc).__name__, "message": str(exc)}

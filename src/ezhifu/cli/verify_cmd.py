@@ -54,6 +54,7 @@ import click
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    MAX_SMALL_FILE_BYTES,
     echo_json,
     handle_errors,
     iter_input_files,
@@ -61,6 +62,7 @@ from ezhifu.cli.common import (
     mark,
     print_table,
     progress,
+    read_input,
 )
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.errors import ConfigurationError, EzhifuError
@@ -90,7 +92,7 @@ _TABLE_HEADERS = ("file", "result", "bodies", "first reason")
 
 def load_positions(path: Path) -> dict[str, frozenset[str]]:
     """Read a position table (JSON or TOML): ``{VtCode: [position, ...]}``."""
-    raw = path.read_bytes()
+    raw = read_input(path, max_bytes=MAX_SMALL_FILE_BYTES)
     data: Any
     try:
         if path.suffix.lower() == ".toml":
