@@ -28,10 +28,10 @@ from collections.abc import Callable
 from ezhifu.crypto import SignatureAlgorithm, SoftwareSigner, verify_signature
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.sign import sign_detached, sign_envelope, verify_detached
-from ezhifu.testing import make_pki
-from ezhifu.trust import TrustStore, VerifyPolicy
-from ezhifu.verify import verify_envelope
+from ezhifu.testing.pki import make_pki
+from ezhifu.verify.envelope import verify_envelope
 
 __all__ = ["main"]
 

@@ -22,7 +22,7 @@ from corpus import build_corpus
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.validation import validate
 from ezhifu.errors import EzhifuError
-from ezhifu.keys import load_certificate, load_private_key
+from ezhifu.pki.keys import load_certificate, load_private_key
 from ezhifu.seal.model import parse_seal
 
 TARGETS = {

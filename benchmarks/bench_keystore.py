@@ -30,12 +30,12 @@ from pathlib import Path
 
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
+from ezhifu.flow.safebox import PositionTable, SafeBox
 from ezhifu.keystore.audit import AuditLog, SQLiteAuditStorage, verify_audit
 from ezhifu.keystore.memory import MemoryKeyStore
 from ezhifu.keystore.pkcs12 import PKCS12KeyStore
-from ezhifu.safebox import PositionTable, SafeBox
 from ezhifu.sign.voucher import sign_body
-from ezhifu.testing import make_pki
+from ezhifu.testing.pki import make_pki
 
 __all__ = ["main"]
 

@@ -46,12 +46,12 @@ from ezhifu.document.envelope import Envelope
 from ezhifu.document.models import Voucher
 from ezhifu.document.samples import sample_voucher
 from ezhifu.document.validation import validate
+from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.apply import apply_seal
 from ezhifu.seal.make import make_seal
 from ezhifu.sign.voucher import sign_body
-from ezhifu.testing import make_pki
-from ezhifu.trust import TrustStore
-from ezhifu.verify import verify_body
+from ezhifu.testing.pki import make_pki
+from ezhifu.verify.envelope import verify_body
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
@@ -167,11 +167,11 @@ def make_batch(s: Setup, n: int, path: Path) -> None:
 
 CHILD = r"""
 import resource, sys, time
-from ezhifu.keys import load_certificate
-from ezhifu.trust import TrustStore
-from ezhifu.batch import verify_stream
+from ezhifu.pki.keys import load_certificate
+from ezhifu.pki.trust import TrustStore
+from ezhifu.verify.stream import verify_stream
 from ezhifu.document.envelope import Envelope
-from ezhifu.verify import verify_envelope
+from ezhifu.verify.envelope import verify_envelope
 mode, path, root, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 trust = TrustStore(roots=[load_certificate(open(root, 'rb').read())])
 t = time.perf_counter()
@@ -309,7 +309,7 @@ def main() -> None:
     print("== growth with vouchers per envelope (streaming verification in this process)")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        from ezhifu.batch import verify_stream
+        from ezhifu.verify.stream import verify_stream
 
         for n in (10, 100, 1000):
             path = tmp / f"g{n}.xml"

@@ -32,12 +32,12 @@ from datetime import UTC, datetime, timedelta
 from ezhifu.crypto import verify_signature
 from ezhifu.document.envelope import VoucherBody
 from ezhifu.document.samples import sample_voucher
+from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.apply import apply_seal
 from ezhifu.seal.make import make_seal
 from ezhifu.seal.model import parse_signature
 from ezhifu.seal.verify import verify_seal, verify_stamp
-from ezhifu.testing import make_pki
-from ezhifu.trust import TrustStore
+from ezhifu.testing.pki import make_pki
 
 __all__ = ["main"]
 

@@ -33,7 +33,7 @@ import warnings
 from collections.abc import Callable
 
 from ezhifu.crypto import sm2
-from ezhifu.crypto._sm2_python import NonConstantTimeWarning
+from ezhifu.crypto.sm2.python import NonConstantTimeWarning
 from ezhifu.crypto.sm3 import sm3, sm3_backend
 
 __all__ = ["main"]

@@ -15,9 +15,9 @@ from ezhifu.document.samples import sample_voucher
 from ezhifu.errors import BadPassword
 from ezhifu.keystore import open_keystore
 from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
+from ezhifu.pki.trust import TrustStore
 from ezhifu.sign.voucher import sign_envelope
 from ezhifu.testing import make_pki
-from ezhifu.trust import TrustStore
 from ezhifu.verify import verify_envelope
 
 os.environ.setdefault("EZHIFU_KEYSTORE_PASSWORD", "example password, use your own")

@@ -9,15 +9,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ezhifu.cli.demo import seal_picture_png
 from ezhifu.crypto import SoftwareSigner
-from ezhifu.demo import seal_picture_png
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
+from ezhifu.pki.trust import TrustStore
 from ezhifu.report.html import write_envelope_html
 from ezhifu.seal.apply import apply_seal
 from ezhifu.seal.make import make_seal
 from ezhifu.testing import make_pki
-from ezhifu.trust import TrustStore
 from ezhifu.verify import verify_envelope
 
 pki = make_pki("sm2")

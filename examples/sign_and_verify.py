@@ -10,9 +10,9 @@ from pathlib import Path
 
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.sign.voucher import sign_envelope
 from ezhifu.testing import make_pki
-from ezhifu.trust import TrustStore, VerifyPolicy
 from ezhifu.verify import verify_envelope
 
 pki = make_pki("sm2")  # root -> leaf, SM2 with SM3

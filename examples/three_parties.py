@@ -1,7 +1,7 @@
 """Three voucher libraries — 财政, an agent bank (代理银行) and the People's Bank (人民银行) — at work.
 
 Run it with ``python examples/three_parties.py``.  Everything is made fresh in a temporary
-folder: an SM2 test PKI (ezhifu.testing; never use it in production), one GB/T 38540 v4 seal per
+folder: an SM2 test PKI (ezhifu.testing.pki; never use it in production), one GB/T 38540 v4 seal per
 party, one SQLite voucher library per party, and a drop-folder transport between them (files
 moved atomically from ``tmp`` to ``inbox`` to ``processing`` to ``done``).
 
@@ -29,8 +29,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypedDict
 
+from ezhifu.cli.demo import seal_picture_png
 from ezhifu.crypto import SoftwareSigner
-from ezhifu.demo import seal_picture_png
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.samples import sample_voucher
 from ezhifu.flow.library import Outcome, Party, Sealer, VoucherLibrary
@@ -44,11 +44,11 @@ from ezhifu.flow.reconciliation import (
 from ezhifu.flow.status import RecordKey
 from ezhifu.flow.store import SQLiteStore
 from ezhifu.flow.transport import DropFolderTransport
+from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.apply import apply_seal
 from ezhifu.seal.make import make_seal
 from ezhifu.sign.voucher import sign_body
 from ezhifu.testing import make_pki
-from ezhifu.trust import TrustStore
 
 ADM, YEAR = "420000", "2024"
 #: party id -> (org type, name, position prefix); spec.md §1 org types, §5.1 position naming.

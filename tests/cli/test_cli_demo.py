@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from ezhifu.cli.demo import DEMO_SEAL_ID, SEAL_POSITION, SIGNATURE_POSITION, run_demo, seal_picture_png
 from ezhifu.cli.main import cli
-from ezhifu.demo import DEMO_SEAL_ID, SEAL_POSITION, SIGNATURE_POSITION, run_demo, seal_picture_png
 from ezhifu.document.envelope import Envelope
 
 _VOUCHER = re.compile(rb"(<Voucher>)([A-Za-z0-9+/=\s]+)(</Voucher>)")
@@ -247,7 +247,7 @@ def test_getting_started_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyP
     """docs/getting-started.md step 5, command for command; then the root CA as a seal maker
     (key usage certificate/CRL signing only) fails verification naming the key usage."""
     from ezhifu.document.samples import sample_voucher
-    from ezhifu.testing import make_pki
+    from ezhifu.testing.pki import make_pki
 
     monkeypatch.chdir(tmp_path)
     make_pki("sm2").write_pem("pki")

@@ -1,7 +1,7 @@
 """``ezhifu validate`` and ``ezhifu verify`` over many files and directories, and streamed
 verification (``--stream``, ``--jobs N``) giving the same verdicts as the in-memory path.
 
-Keys and PKI are generated at test time (``ezhifu.testing.make_pki``); the invalid voucher is
+Keys and PKI are generated at test time (``ezhifu.testing.pki.make_pki``); the invalid voucher is
 ``tests/document/invalid/sum_mismatch.xml`` (detail sum differing from the header PayAmt).
 """
 
@@ -23,16 +23,16 @@ from ezhifu.cli import verify_cmd
 from ezhifu.cli.main import cli
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.samples import sample_voucher
+from ezhifu.pki.trust import TrustStore
 from ezhifu.results import EnvelopeResult
 from ezhifu.sign.voucher import sign_envelope
-from ezhifu.testing import TestPKI, make_pki
-from ezhifu.trust import TrustStore
-from ezhifu.verify import verify_envelope
+from ezhifu.testing.pki import TestPKI, make_pki
+from ezhifu.verify.envelope import verify_envelope
 
 INVALID_VOUCHER = Path(__file__).resolve().parents[1] / "document" / "invalid" / "sum_mismatch.xml"
 #: VtCodes with a sample voucher in both schema versions (spec.md §2.2).
 VT_CODES = ("5201", "5214", "8202")
-#: More bodies than one chunk of ezhifu.batch.verify_stream (32), so --jobs 2 uses two workers.
+#: More bodies than one chunk of ezhifu.verify.stream.verify_stream (32), so --jobs 2 uses two workers.
 N_BODIES = 34
 TAMPERED = 2  # 1-based index of the body whose content is changed after signing
 UNSIGNED = N_BODIES + 1  # a body appended after signing, without signature
@@ -309,7 +309,7 @@ def test_stream_text_table_names_the_tampered_body(
 def test_large_files_are_streamed_automatically(
     signed_envelope: Path, root_pem: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ezhifu import batch
+    from ezhifu.verify import stream as batch
 
     calls: list[int] = []
     real = batch.verify_stream

@@ -1,7 +1,7 @@
 """Fixtures for the keys / certificates / signer / test-PKI tests.
 
 Everything is generated at test time: keys with the ``openssl`` CLI (the reference for the
-file formats) or with ezhifu, PKIs with :func:`ezhifu.testing.make_pki`. Nothing private is
+file formats) or with ezhifu, PKIs with :func:`ezhifu.testing.pki.make_pki`. Nothing private is
 checked in.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ezhifu.testing import TestPKI, make_pki
+from ezhifu.testing.pki import TestPKI, make_pki
 
 OPENSSL = shutil.which("openssl") or "openssl"
 SM2_ID = "1234567812345678"

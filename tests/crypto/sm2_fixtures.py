@@ -18,7 +18,7 @@ import pytest
 from asn1crypto import core, keys
 
 from ezhifu.crypto import sm2
-from ezhifu.crypto._sm2_python import NonConstantTimeWarning
+from ezhifu.crypto.sm2.python import NonConstantTimeWarning
 
 __all__ = [
     "ANNEX_A2",
@@ -69,7 +69,7 @@ def make_openssl_key(directory: Path, name: str = "key") -> OpenSSLKey:
     public_pem = directory / f"{name}.pub.pem"
     openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", private_pem)
     openssl("pkey", "-in", private_pem, "-pubout", "-out", public_pem)
-    # Parse with asn1crypto (not ezhifu.keys): PKCS#8 PrivateKeyInfo (RFC 5208) holding an
+    # Parse with asn1crypto (not ezhifu.pki.keys): PKCS#8 PrivateKeyInfo (RFC 5208) holding an
     # RFC 5915 ECPrivateKey, and SubjectPublicKeyInfo (RFC 5480).
     info = keys.PrivateKeyInfo.load(pem_body(private_pem.read_bytes()))
     assert info["private_key_algorithm"]["algorithm"].dotted == "1.2.840.10045.2.1"

@@ -1,4 +1,4 @@
-"""ezhifu.keys: keys written by the openssl CLI in every form, round trips, negative controls."""
+"""ezhifu.pki.keys: keys written by the openssl CLI in every form, round trips, negative controls."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ezhifu import keys
 from ezhifu.crypto import sm2
-from ezhifu.crypto.pkcs8 import CipherName, KdfName
 from ezhifu.crypto.sm2 import SM2PrivateKey, SM2PublicKey
 from ezhifu.errors import (
     BadPassword,
@@ -26,6 +24,8 @@ from ezhifu.errors import (
     MalformedDER,
     UnsupportedAlgorithm,
 )
+from ezhifu.pki import keys
+from ezhifu.pki.pkcs8 import CipherName, KdfName
 
 RunOpenSSL = Callable[..., subprocess.CompletedProcess[bytes]]  # the 'openssl' fixture (conftest.py)
 
@@ -345,7 +345,7 @@ def test_generate_kinds() -> None:
 
 
 def test_public_key_of_and_key_kind(sm2_pki: object) -> None:
-    from ezhifu.testing import TestPKI
+    from ezhifu.testing.pki import TestPKI
 
     assert isinstance(sm2_pki, TestPKI)
     public = keys.public_key_of(sm2_pki.leaf_cert)
@@ -363,7 +363,7 @@ def test_public_key_of_and_key_kind(sm2_pki: object) -> None:
 
 
 def test_load_certificate_pem_der_and_bundle(rsa_pki3: object) -> None:
-    from ezhifu.testing import TestPKI
+    from ezhifu.testing.pki import TestPKI
 
     assert isinstance(rsa_pki3, TestPKI)
     der = rsa_pki3.leaf_cert.dump()
@@ -377,7 +377,7 @@ def test_load_certificate_pem_der_and_bundle(rsa_pki3: object) -> None:
 
 
 def test_load_certificate_strict(sm2_pki: object) -> None:
-    from ezhifu.testing import TestPKI
+    from ezhifu.testing.pki import TestPKI
 
     assert isinstance(sm2_pki, TestPKI)
     der = sm2_pki.leaf_cert.dump()

@@ -1,4 +1,4 @@
-"""ezhifu.crypto.pkcs8: PBES2 (RFC 8018) encryption of PKCS#8 keys and its bounds."""
+"""ezhifu.pki.pkcs8: PBES2 (RFC 8018) encryption of PKCS#8 keys and its bounds."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from asn1crypto import algos, core, keys
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from ezhifu import keys as ekeys
-from ezhifu.crypto import oids, pkcs8
+from ezhifu.crypto import oids
 from ezhifu.errors import BadPassword, InvalidInput, MalformedDER, UnsupportedAlgorithm
+from ezhifu.pki import keys as ekeys
+from ezhifu.pki import pkcs8
 
 
 @pytest.fixture(scope="module")

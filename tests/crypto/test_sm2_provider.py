@@ -10,7 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from ezhifu.crypto import _sm2_openssl, _sm2_python, sm2
+from ezhifu.crypto import sm2
+from ezhifu.crypto.sm2 import openssl as _sm2_openssl
+from ezhifu.crypto.sm2 import python as _sm2_python
 from ezhifu.errors import ConfigurationError
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from sm2_fixtures import ANNEX_A2, ANNEX_A5, EXAMPLE_CURVE, each_provider, openssl, with_provider
 
-from ezhifu.crypto import _sm2_python, sm2
+from ezhifu.crypto import sm2
+from ezhifu.crypto.sm2 import python as _sm2_python
 from ezhifu.crypto.sm3 import sm3
 from ezhifu.errors import InvalidSignature
 

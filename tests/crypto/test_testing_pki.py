@@ -1,4 +1,4 @@
-"""ezhifu.testing.make_pki: shapes, validity, write_pem, issue_leaf."""
+"""ezhifu.testing.pki.make_pki: shapes, validity, write_pem, issue_leaf."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from asn1crypto import x509
 
-from ezhifu import keys
 from ezhifu.crypto import SoftwareSigner, verify_signature
-from ezhifu.crypto import x509 as ex509
 from ezhifu.errors import InvalidInput
-from ezhifu.testing import PKI_KINDS, TestPKI, make_pki
+from ezhifu.pki import certs as ex509
+from ezhifu.pki import keys
+from ezhifu.testing.pki import PKI_KINDS, TestPKI, make_pki
 
 
 @pytest.mark.parametrize("kind", ["sm2", "rsa2048", "p256", "rsa1024"])

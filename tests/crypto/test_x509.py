@@ -1,4 +1,4 @@
-"""ezhifu.crypto.x509: certificate signatures (against openssl and Bouncy Castle), validity,
+"""ezhifu.pki.certs: certificate signatures (against openssl and Bouncy Castle), validity,
 key usage, cert_info and CertificateBuilder."""
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 from asn1crypto import algos, core, pem, x509
 
-from ezhifu import keys
 from ezhifu.crypto import SignatureAlgorithm, SoftwareSigner, verify_signature
-from ezhifu.crypto import x509 as ex509
 from ezhifu.errors import (
     CertificateError,
     InvalidInput,
@@ -23,7 +21,9 @@ from ezhifu.errors import (
     UnsupportedAlgorithm,
     WeakAlgorithm,
 )
-from ezhifu.testing import TestPKI, make_pki
+from ezhifu.pki import certs as ex509
+from ezhifu.pki import keys
+from ezhifu.testing.pki import TestPKI, make_pki
 
 RunOpenSSL = Callable[..., subprocess.CompletedProcess[bytes]]  # the 'openssl' fixture (conftest.py)
 SM2_ID = "1234567812345678"

@@ -10,17 +10,17 @@ from typing import TypedDict
 
 from asn1crypto import x509
 
+from ezhifu.cli.demo import seal_picture_png
 from ezhifu.crypto import PrivateKey, SoftwareSigner
-from ezhifu.demo import seal_picture_png
 from ezhifu.document.envelope import VoucherBody
 from ezhifu.flow.library import Party, VoucherLibrary
 from ezhifu.flow.store import SQLiteStore
 from ezhifu.flow.transport import InMemoryTransport, Transport
+from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.apply import apply_seal
 from ezhifu.seal.make import make_seal
 from ezhifu.sign.voucher import sign_body
-from ezhifu.testing import TestPKI, make_pki
-from ezhifu.trust import TrustStore
+from ezhifu.testing.pki import TestPKI, make_pki
 
 PARTIES = {
     "finance": ("011", "财政", "cz"),

@@ -132,7 +132,7 @@ def test_voucher_and_receipt_life_cycle(net: Network) -> None:
 
 def test_receipt_keeps_original_signatures_checkable(net: Network) -> None:
     """The receipt's text differs from what the sender signed; the original stays verifiable."""
-    from ezhifu.verify import verify_envelope
+    from ezhifu.verify.envelope import verify_envelope
 
     fin, bank = net["finance"], net["bank"]
     no = _send_5201(net)

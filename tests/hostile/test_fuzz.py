@@ -20,7 +20,7 @@ from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
 from ezhifu.document.validation import iter_errors
 from ezhifu.errors import EzhifuError
-from ezhifu.keys import load_certificate, load_private_key
+from ezhifu.pki.keys import load_certificate, load_private_key
 from ezhifu.seal.model import parse_seal, parse_signature
 
 CONFORMANCE = Path(__file__).parent.parent / "conformance" / "ofdrw"
@@ -96,9 +96,9 @@ def test_fuzz_certificate(data: bytes) -> None:
 
 @pytest.fixture(scope="module")
 def cms_case() -> tuple[bytes, bytes, Any]:
+    from ezhifu.pki.trust import TrustStore
     from ezhifu.sign.cms import sign_detached
-    from ezhifu.testing import make_pki
-    from ezhifu.trust import TrustStore
+    from ezhifu.testing.pki import make_pki
 
     pki = make_pki("sm2")
     data = base64.b64encode(b"voucher text")

@@ -19,7 +19,7 @@ from corpus import HostileCase, build_corpus, sample_envelope_bytes
 import ezhifu.errors as errors
 from ezhifu.document.envelope import Envelope, SignatureElement, SignStampElement
 from ezhifu.document.validation import validate
-from ezhifu.keys import load_certificate, load_private_key
+from ezhifu.pki.keys import load_certificate, load_private_key
 from ezhifu.seal.model import parse_seal
 
 HANG_GUARD_S = 20
@@ -104,9 +104,9 @@ def test_corpus_covers_every_listed_kind() -> None:
 
 @pytest.fixture(scope="module")
 def signed() -> tuple[bytes, Any]:
+    from ezhifu.pki.trust import TrustStore
     from ezhifu.sign.voucher import sign_envelope
-    from ezhifu.testing import make_pki
-    from ezhifu.trust import TrustStore
+    from ezhifu.testing.pki import make_pki
 
     pki = make_pki("sm2")
     env = Envelope.from_bytes(sample_envelope_bytes())
@@ -115,7 +115,7 @@ def signed() -> tuple[bytes, Any]:
 
 
 def _verify(data: bytes, trust: Any) -> Any:
-    from ezhifu.verify import verify_envelope
+    from ezhifu.verify.envelope import verify_envelope
 
     return verify_envelope(Envelope.from_bytes(data), trust=trust)
 
@@ -180,7 +180,7 @@ def test_hostile_stamp_values_fail_with_reason(signed: tuple[bytes, Any], payloa
 
 def test_oversized_seal_picture_refused() -> None:
     from ezhifu.seal.make import make_seal
-    from ezhifu.testing import make_pki
+    from ezhifu.testing.pki import make_pki
 
     pki = make_pki("sm2")
     big_png = b"\x89PNG\r\n\x1a\n" + b"\x00" * (20 * 1024 * 1024)

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from ezhifu.cli.main import cli
 from ezhifu.crypto import verify_signature
 from ezhifu.errors import ConfigurationError
-from ezhifu.keys import load_certificates
 from ezhifu.keystore import load_config, open_keystore
 from ezhifu.keystore.base import available_backends, secret_from_config
-from ezhifu.testing import TestPKI
+from ezhifu.pki.keys import load_certificates
+from ezhifu.testing.pki import TestPKI
 
 
 def _config(tmp_path: Path) -> Path:

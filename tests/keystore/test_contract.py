@@ -16,7 +16,7 @@ from ezhifu.errors import (
 )
 from ezhifu.keystore import KeyStore, open_keystore
 from ezhifu.keystore.memory import MemoryKeyStore
-from ezhifu.testing import TestPKI, make_pki
+from ezhifu.testing.pki import TestPKI, make_pki
 
 MESSAGE = "国库集中支付电子凭证 contract message".encode()
 

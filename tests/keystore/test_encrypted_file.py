@@ -14,9 +14,9 @@ import pytest
 
 from ezhifu.crypto import verify_signature
 from ezhifu.errors import BadPassword, CorruptedKeyFile, KeyNotFound, KeyStoreError
-from ezhifu.keys import dump_private_key, load_private_key
 from ezhifu.keystore.encrypted_file import MANIFEST_NAME, EncryptedFileKeyStore
-from ezhifu.testing import TestPKI
+from ezhifu.pki.keys import dump_private_key, load_private_key
+from ezhifu.testing.pki import TestPKI
 
 FAST = 2**10
 OPENSSL = shutil.which("openssl") or "openssl"
@@ -150,7 +150,7 @@ _CRASH_SCRIPT = textwrap.dedent(
     """
     import os, signal, sys
     from ezhifu.keystore import encrypted_file
-    from ezhifu.keys import generate_private_key
+    from ezhifu.pki.keys import generate_private_key
 
     target = sys.argv[2]
 

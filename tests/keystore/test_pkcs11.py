@@ -15,7 +15,7 @@ from ezhifu.crypto import verify_signature
 from ezhifu.errors import BadPassword, ConfigurationError, SigningError, TokenError, UnsupportedMechanism
 from ezhifu.keystore import load_config, open_keystore
 from ezhifu.keystore.pkcs11 import CKM_VENDOR_DEFINED, PKCS11KeyStore, TokenSigningError
-from ezhifu.testing import TestPKI
+from ezhifu.testing.pki import TestPKI
 
 OPENSSL = shutil.which("openssl") or "openssl"
 

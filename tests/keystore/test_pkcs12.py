@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from ezhifu.crypto import verify_signature
 from ezhifu.errors import BadPassword, CorruptedKeyFile
-from ezhifu.keys import dump_private_key, load_private_key, public_key_of, same_public_key
 from ezhifu.keystore.pkcs12 import PKCS12KeyStore, pkcs12_kdf, write_pkcs12
-from ezhifu.testing import TestPKI
+from ezhifu.pki.keys import dump_private_key, load_private_key, public_key_of, same_public_key
+from ezhifu.testing.pki import TestPKI
 
 OPENSSL = shutil.which("openssl") or "openssl"
 OFDRW_PASSWORD = "777777"  # published with the ofdrw test files (tests/conformance/ofdrw/README.md)

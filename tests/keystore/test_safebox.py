@@ -18,9 +18,7 @@ from ezhifu.errors import (
     PositionNotConfigured,
     SealFormatError,
 )
-from ezhifu.keystore.audit import AuditLog, MemoryAuditStorage, SQLiteAuditStorage
-from ezhifu.keystore.memory import MemoryKeyStore
-from ezhifu.safebox import (
+from ezhifu.flow.safebox import (
     CertificateIdEmpty,
     PositionEmpty,
     PositionNotInTable,
@@ -30,9 +28,11 @@ from ezhifu.safebox import (
     SealFormatRefused,
     VoucherNotInEnvelope,
 )
+from ezhifu.keystore.audit import AuditLog, MemoryAuditStorage, SQLiteAuditStorage
+from ezhifu.keystore.memory import MemoryKeyStore
+from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.make import make_seal
-from ezhifu.testing import TestPKI
-from ezhifu.trust import TrustStore
+from ezhifu.testing.pki import TestPKI
 
 AUDIT_KEY = b"safebox test audit key, 32 bytes"
 # 1x1 transparent PNG (the PNG signature and minimal chunks), a seal picture for tests.
@@ -244,7 +244,7 @@ def test_eight_threads_sign_1000_vouchers(pkis: dict[str, TestPKI], tmp_path: Pa
     assert not failures
     assert sorted(outcomes) == ["refused"] * 7 + ["signed"]  # exactly one thread won the race
     assert all(len(e.bodies[0].signatures) == 1 for e in envelopes)
-    from ezhifu.verify import verify_envelope
+    from ezhifu.verify.envelope import verify_envelope
 
     trust = TrustStore(roots=[pki.root_cert])
     table = box.positions.as_positions()

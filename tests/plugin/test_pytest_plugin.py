@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from ezhifu.demo import SEAL_POSITION, SIGNATURE_POSITION, run_demo
+from ezhifu.cli.demo import SEAL_POSITION, SIGNATURE_POSITION, run_demo
 from ezhifu.document.samples import sample_voucher
-from ezhifu.pytest_plugin import voucher_problems
-from ezhifu.trust import TrustStore, VerifyPolicy
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
+from ezhifu.testing.pytest_plugin import voucher_problems
 
 pytest_plugins = ["pytester"]
 
@@ -45,7 +45,7 @@ def _run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult
 
 def test_options_fill_the_fixtures(pytester: pytest.Pytester, demo: Path) -> None:
     source = """
-from ezhifu.trust import TrustStore, VerifyPolicy
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
 def test_fixtures(ezhifu_trust_store, ezhifu_policy, ezhifu_schema_version):
     assert isinstance(ezhifu_trust_store, TrustStore)
@@ -69,7 +69,7 @@ def test_fixtures(ezhifu_trust_store, ezhifu_policy, ezhifu_schema_version):
 
 def test_fixture_defaults(pytester: pytest.Pytester) -> None:
     source = """
-from ezhifu.trust import VerifyPolicy
+from ezhifu.pki.trust import VerifyPolicy
 
 def test_defaults(ezhifu_trust_store, ezhifu_policy, ezhifu_schema_version):
     assert ezhifu_trust_store is None
@@ -82,7 +82,7 @@ def test_defaults(ezhifu_trust_store, ezhifu_policy, ezhifu_schema_version):
 def test_assert_valid_voucher_passes_on_a_verified_envelope(pytester: pytest.Pytester, demo: Path) -> None:
     source = f"""
 from pathlib import Path
-from ezhifu.pytest_plugin import assert_valid_voucher
+from ezhifu.testing.pytest_plugin import assert_valid_voucher
 
 ENVELOPE = Path({str(demo / "envelope.xml")!r})
 
@@ -101,7 +101,7 @@ def test_assert_valid_voucher_fails_with_every_problem_one_per_line(
     bad = tmp_path / "bad.xml"
     bad.write_bytes(_tampered((demo / "envelope.xml").read_bytes()))
     source = f"""
-from ezhifu.pytest_plugin import assert_valid_voucher
+from ezhifu.testing.pytest_plugin import assert_valid_voucher
 
 def test_bad():
     assert_valid_voucher({str(bad)!r})
@@ -125,7 +125,7 @@ def test_schema_issues_are_all_listed(pytester: pytest.Pytester, tmp_path: Path)
     path = tmp_path / "voucher.xml"
     path.write_bytes(broken)
     source = f"""
-from ezhifu.pytest_plugin import assert_valid_voucher
+from ezhifu.testing.pytest_plugin import assert_valid_voucher
 
 def test_voucher():
     assert_valid_voucher({str(path)!r}, verify_signatures=False)
@@ -168,9 +168,9 @@ def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
 def test_plugin_import_is_cheap() -> None:
     """Loaded in every pytest run: importing it must not pull in the document or crypto layers."""
     code = (
-        "import sys, ezhifu.pytest_plugin\n"
-        "heavy = [m for m in ('ezhifu.verify', 'ezhifu.document.validation', 'ezhifu.trust', 'xmlschema',"
-        " 'cryptography', 'lxml.etree') if m in sys.modules]\n"
+        "import sys, ezhifu.testing.pytest_plugin\n"
+        "heavy = [m for m in ('ezhifu.verify.envelope', 'ezhifu.document.validation', 'ezhifu.pki.trust',"
+        " 'xmlschema', 'cryptography', 'lxml.etree') if m in sys.modules]\n"
         "print(heavy)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -188,7 +188,7 @@ def test_tamper_helper_keeps_base64_valid(demo: Path) -> None:
 def test_outer_run_options_survive_an_inner_run(
     pytester: pytest.Pytester, request: pytest.FixtureRequest
 ) -> None:
-    from ezhifu import pytest_plugin
+    from ezhifu.testing import pytest_plugin
 
     _run(pytester, "def test_x():\n    pass\n").assert_outcomes(passed=1)
     assert pytest_plugin._configs[-1] is request.config

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ezhifu.demo import SEAL_POSITION, SIGNATURE_POSITION, run_demo, seal_picture_png
+from ezhifu.cli.demo import SEAL_POSITION, SIGNATURE_POSITION, run_demo, seal_picture_png
 from ezhifu.document.envelope import Envelope, SignStampElement, VoucherBody
 from ezhifu.document.samples import sample_voucher
 from ezhifu.errors import SealFormatError
@@ -186,7 +186,7 @@ def test_vendor_stamp_picture_is_shown() -> None:
     from ezhifu.crypto import SoftwareSigner
     from ezhifu.crypto.base import SignatureAlgorithm
     from ezhifu.seal.vendor import apply_vendor_stamp, build_vendor_seal
-    from ezhifu.testing import make_pki
+    from ezhifu.testing.pki import make_pki
 
     pki = make_pki("rsa1024", subject_prefix="ezhifu vendor view test")
     signer = SoftwareSigner(
@@ -218,10 +218,10 @@ def test_each_body_gets_its_own_results() -> None:
     """Two vouchers; the second carries the first one's signature (moved): only it is invalid."""
     import dataclasses
 
+    from ezhifu.pki.trust import TrustStore
     from ezhifu.sign.voucher import sign_envelope
-    from ezhifu.testing import make_pki
-    from ezhifu.trust import TrustStore
-    from ezhifu.verify import verify_envelope
+    from ezhifu.testing.pki import make_pki
+    from ezhifu.verify.envelope import verify_envelope
 
     pki = make_pki("sm2")
     envelope = Envelope.build([sample_voucher("5201", seed=1), sample_voucher("5201", seed=2)])

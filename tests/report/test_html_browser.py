@@ -15,7 +15,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from ezhifu.demo import SEAL_POSITION, SIGNATURE_POSITION, run_demo, seal_picture_png
+from ezhifu.cli.demo import SEAL_POSITION, SIGNATURE_POSITION, run_demo, seal_picture_png
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
 from ezhifu.report.html import render_envelope_html

@@ -11,8 +11,8 @@ from seal_helpers import SealWorld
 
 from ezhifu.document.envelope import VoucherBody
 from ezhifu.document.samples import sample_voucher
-from ezhifu.testing import make_pki
-from ezhifu.trust import TrustStore
+from ezhifu.pki.trust import TrustStore
+from ezhifu.testing.pki import make_pki
 
 OFDRW = Path(__file__).parents[1] / "conformance" / "ofdrw"
 

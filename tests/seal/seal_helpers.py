@@ -7,9 +7,9 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.make import make_seal
-from ezhifu.testing import TestPKI
-from ezhifu.trust import TrustStore
+from ezhifu.testing.pki import TestPKI
 
 
 def png_bytes(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (255, 0, 0)) -> bytes:

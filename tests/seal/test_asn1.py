@@ -13,8 +13,9 @@ from seal_helpers import GIF_1X1, SealWorld, png_bytes
 
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.errors import SealFormatError
-from ezhifu.seal import asn1_v1, asn1_v4
 from ezhifu.seal.apply import holder_matches
+from ezhifu.seal.asn1 import v1 as asn1_v1
+from ezhifu.seal.asn1 import v4 as asn1_v4
 from ezhifu.seal.detect import SealKind, SealVersion, detect
 from ezhifu.seal.model import decode_v1_time_info, parse_seal
 from ezhifu.seal.picture import PictureError, export_picture, sniff_picture, validate_picture

@@ -161,7 +161,7 @@ def test_show_image_out_refuses_svg_unless_allowed(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     from ezhifu.seal.make import make_seal
-    from ezhifu.testing import make_pki
+    from ezhifu.testing.pki import make_pki
 
     pki = make_pki("sm2")
     svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><script>alert(1)</script></svg>'

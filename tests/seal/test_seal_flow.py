@@ -14,6 +14,7 @@ from seal_helpers import GIF_1X1, SealWorld
 from ezhifu.document.envelope import Envelope, SignStampElement, VoucherBody
 from ezhifu.document.samples import sample_voucher
 from ezhifu.errors import InvalidInput, PositionAlreadySigned, SealError
+from ezhifu.pki.trust import TrustStore
 from ezhifu.results import ItemResult
 from ezhifu.seal.apply import (
     NotASealHolder,
@@ -27,7 +28,6 @@ from ezhifu.seal.detect import SealVersion, detect_version
 from ezhifu.seal.make import make_seal
 from ezhifu.seal.model import parse_seal, parse_signature
 from ezhifu.seal.verify import verify_seal, verify_stamp
-from ezhifu.trust import TrustStore
 
 BodyFactory = Callable[[str], VoucherBody]
 
@@ -353,7 +353,7 @@ def test_v4_seal_is_signed_over_seal_info_only(world: SealWorld) -> None:
 def test_rsa_seal_uses_the_signature_digest_for_data_hash(body_factory: BodyFactory) -> None:
     """GM/T 0031-2014 clause 6.2.1 allows RSA: dataHash then uses the RSA signature's digest (SHA-256)."""
     from ezhifu.crypto.sm3 import hash_data
-    from ezhifu.testing import make_pki
+    from ezhifu.testing.pki import make_pki
 
     maker, holder = make_pki("rsa2048"), make_pki("rsa2048")
     world = SealWorld(maker, holder, TrustStore([maker.root_cert, holder.root_cert]), datetime.now(UTC))

@@ -20,6 +20,7 @@ from ezhifu.crypto import SoftwareSigner
 from ezhifu.crypto.base import SignatureAlgorithm
 from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.document.samples import sample_voucher
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.results import ItemResult
 from ezhifu.seal.detect import SealKind, SealVersion, detect
 from ezhifu.seal.vendor import (
@@ -30,8 +31,7 @@ from ezhifu.seal.vendor import (
     stamp_signed_content,
 )
 from ezhifu.seal.verify import verify_seal, verify_stamp
-from ezhifu.testing import TestPKI, make_pki
-from ezhifu.trust import TrustStore, VerifyPolicy
+from ezhifu.testing.pki import TestPKI, make_pki
 
 BodyFactory = Callable[[str], VoucherBody]
 SEAL_ID = "3f38e4aaee0c2acb3f38e4aaee0c2acb"

@@ -1,4 +1,4 @@
-"""Security review, DER readers in ezhifu.keys: linear cost on hostile input.
+"""Security review, DER readers in ezhifu.pki.keys: linear cost on hostile input.
 
 Finding DER-1 in docs/security-review.md: ``_der_children`` and the DER branch of
 ``load_certificates`` re-sliced the rest of the input at every element, so a 1 MiB SEQUENCE
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ezhifu.errors import InvalidInput, MalformedDER
-from ezhifu.keys import (
+from ezhifu.pki.keys import (
     MAX_BUNDLE_CERTS,
     MAX_INPUT,
     MalformedCertificate,
@@ -23,7 +23,7 @@ from ezhifu.keys import (
     load_certificates,
     load_private_key,
 )
-from ezhifu.testing import make_pki
+from ezhifu.testing.pki import make_pki
 
 
 def _sequence_of_nulls(total: int) -> bytes:

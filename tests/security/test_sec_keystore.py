@@ -32,7 +32,7 @@ from ezhifu.keystore.pkcs12 import (
     pkcs12_kdf,
     write_pkcs12,
 )
-from ezhifu.testing import TestPKI, make_pki
+from ezhifu.testing.pki import TestPKI, make_pki
 
 FAST = 2**10
 PASSWORD = "correct horse"

@@ -17,17 +17,17 @@ from pathlib import Path
 import pytest
 
 from ezhifu.crypto import SoftwareSigner
-from ezhifu.crypto._sm2_python import PythonProvider
 from ezhifu.crypto.sm2 import SM2PrivateKey
+from ezhifu.crypto.sm2.python import PythonProvider
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
 from ezhifu.errors import BadPassword, EzhifuError
-from ezhifu.keys import dump_private_key, generate_private_key, load_private_key
+from ezhifu.flow.safebox import OCX_SEAL_FORMAT, PositionRule, PositionTable, SafeBox, SealFormatRefused
 from ezhifu.keystore.audit import AuditLog, MemoryAuditStorage
 from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
 from ezhifu.keystore.memory import MemoryKeyStore
-from ezhifu.safebox import OCX_SEAL_FORMAT, PositionRule, PositionTable, SafeBox, SealFormatRefused
-from ezhifu.testing import make_pki
+from ezhifu.pki.keys import dump_private_key, generate_private_key, load_private_key
+from ezhifu.testing.pki import make_pki
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ezhifu"
 
@@ -136,12 +136,12 @@ def test_randomness_for_security_comes_from_secrets() -> None:
     pattern = re.compile(r"^\s*(import random\b|from random import)")
     users = {f for f, _, line in _source_lines() if pattern.search(line)}
     assert users <= {"document/samples.py"}
-    assert "secrets.randbelow" in (SRC / "crypto" / "_sm2_python.py").read_text(encoding="utf-8")
+    assert "secrets.randbelow" in (SRC / "crypto" / "sm2" / "python.py").read_text(encoding="utf-8")
 
 
 def test_python_provider_signing_warns(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ezhifu.crypto import _sm2_python
     from ezhifu.crypto.sm2 import active_provider, use_provider
+    from ezhifu.crypto.sm2 import python as _sm2_python
 
     key = SM2PrivateKey.generate()
     monkeypatch.setattr(_sm2_python, "_warned", False)

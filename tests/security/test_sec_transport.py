@@ -25,8 +25,8 @@ from ezhifu.flow.transport import (
     Message,
     new_message_id,
 )
-from ezhifu.testing import make_pki
-from ezhifu.trust import TrustStore
+from ezhifu.pki.trust import TrustStore
+from ezhifu.testing.pki import make_pki
 
 _DEEP = 100_000  # far beyond the interpreter's recursion limit
 

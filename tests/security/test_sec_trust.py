@@ -8,10 +8,10 @@ exponential: one 5 kB CMS blocked a verifier for 18 s before the bound.
 from __future__ import annotations
 
 from ezhifu.crypto import SoftwareSigner
-from ezhifu.crypto.x509 import CertificateBuilder
-from ezhifu.keys import generate_private_key
-from ezhifu.testing import make_pki
-from ezhifu.trust import TrustStore, validate_chain
+from ezhifu.pki.certs import CertificateBuilder
+from ezhifu.pki.keys import generate_private_key
+from ezhifu.pki.trust import TrustStore, validate_chain
+from ezhifu.testing.pki import make_pki
 
 
 def test_look_alike_ca_certificates_cannot_blow_up_path_search() -> None:
@@ -42,10 +42,10 @@ def test_streaming_reader_refuses_utf16_with_dtd() -> None:
 
     import pytest
 
-    from ezhifu import batch
     from ezhifu.document.envelope import Envelope
     from ezhifu.document.samples import sample_voucher
     from ezhifu.errors import InvalidInput
+    from ezhifu.verify import stream as batch
 
     text = Envelope.build([sample_voucher("5201")]).to_bytes(encoding="UTF-8").decode()
     i = text.index("?>") + 2

@@ -14,10 +14,10 @@ import pytest
 from ezhifu.document.envelope import Envelope, SignStampElement
 from ezhifu.document.samples import sample_voucher
 from ezhifu.errors import SealFormatError
+from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.vendor import parse_vendor_seal, parse_vendor_stamp
-from ezhifu.testing import make_pki
-from ezhifu.trust import TrustStore
-from ezhifu.verify import verify_envelope
+from ezhifu.testing.pki import make_pki
+from ezhifu.verify.envelope import verify_envelope
 
 
 def _tlv(tag: int, body: bytes) -> bytes:

@@ -13,8 +13,8 @@ from asn1crypto import x509
 from ezhifu.crypto.base import SignatureAlgorithm
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
-from ezhifu.testing import TestPKI, make_pki
-from ezhifu.trust import TrustStore
+from ezhifu.pki.trust import TrustStore
+from ezhifu.testing.pki import TestPKI, make_pki
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +53,7 @@ def expired_pki() -> TestPKI:
 def sm2_provider(request: pytest.FixtureRequest) -> Iterator[str]:
     """Run a test with each SM2 provider, restoring the default afterwards."""
     from ezhifu.crypto import sm2
-    from ezhifu.crypto._sm2_python import NonConstantTimeWarning
+    from ezhifu.crypto.sm2.python import NonConstantTimeWarning
 
     sm2.use_provider(request.param)
     try:

@@ -17,12 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ezhifu.crypto import verify_signature
-from ezhifu.crypto.x509 import shared_certificate
 from ezhifu.errors import InvalidSignature
+from ezhifu.pki.certs import shared_certificate
+from ezhifu.pki.trust import TrustStore
 from ezhifu.sign import cms
 from ezhifu.sign.cms import sign_detached, verify_detached
-from ezhifu.testing import TestPKI, make_pki
-from ezhifu.trust import TrustStore
+from ezhifu.testing.pki import TestPKI, make_pki
 
 DATA = b"PFZvdWNoZXI+dGVzdDwvVm91Y2hlcj4="
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from ezhifu.document.envelope import Envelope, SignatureElement
+from ezhifu.pki.trust import TrustStore
 from ezhifu.sign import sign_detached, sign_envelope, verify_detached
-from ezhifu.testing import TestPKI
-from ezhifu.trust import TrustStore
-from ezhifu.verify import verify_envelope
+from ezhifu.testing.pki import TestPKI
+from ezhifu.verify.envelope import verify_envelope
 
 pytestmark = pytest.mark.interop
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner, Result
 
 from ezhifu.cli.main import cli
 from ezhifu.document.envelope import Envelope
-from ezhifu.keys import dump_private_key
-from ezhifu.testing import TestPKI, make_pki
+from ezhifu.pki.keys import dump_private_key
+from ezhifu.testing.pki import TestPKI, make_pki
 
 
 @pytest.fixture

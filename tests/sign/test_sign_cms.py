@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ezhifu.crypto.sm2 import der_to_rs
 from ezhifu.errors import InvalidInput, SigningError
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.sign.cms import (
     OID_DATA,
     OID_GBT_DATA,
@@ -22,8 +23,7 @@ from ezhifu.sign.cms import (
     sign_detached,
     verify_detached,
 )
-from ezhifu.testing import TestPKI
-from ezhifu.trust import TrustStore, VerifyPolicy
+from ezhifu.testing.pki import TestPKI
 
 DATA = base64.b64encode(b"<?xml version='1.0' encoding='GBK'?><Voucher><VtCode>5201</VtCode></Voucher>")
 
@@ -96,7 +96,7 @@ def test_sm2_default_is_gbt35275(sm2_pki: TestPKI) -> None:
     assert _outer_oid(der) == OID_GBT_SIGNED_DATA
 
 
-@pytest.mark.filterwarnings("ignore::ezhifu.crypto._sm2_python.NonConstantTimeWarning")
+@pytest.mark.filterwarnings("ignore::ezhifu.crypto.sm2.python.NonConstantTimeWarning")
 def test_sm2_signature_from_one_provider_verifies_with_the_other(sm2_pki: TestPKI) -> None:
     from ezhifu.crypto import sm2
 
@@ -114,7 +114,7 @@ def test_sm2_signature_from_one_provider_verifies_with_the_other(sm2_pki: TestPK
 
 
 def test_p256_round_trip() -> None:
-    from ezhifu.testing import make_pki
+    from ezhifu.testing.pki import make_pki
 
     pki = make_pki("p256")
     der = sign_detached(DATA, pki.signer(), signed_attributes=True)

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from ezhifu.document.envelope import Envelope
+from ezhifu.pki.trust import LEGACY_HINT, TrustStore, VerifyPolicy
 from ezhifu.sign import sign_envelope, verify_detached
-from ezhifu.testing import TestPKI
-from ezhifu.trust import LEGACY_HINT, TrustStore, VerifyPolicy
-from ezhifu.verify import verify_envelope
+from ezhifu.testing.pki import TestPKI
+from ezhifu.verify.envelope import verify_envelope
 
 pytestmark = pytest.mark.interop
 

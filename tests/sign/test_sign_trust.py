@@ -1,4 +1,4 @@
-"""Trust store, policy and certificate path validation (ezhifu.trust)."""
+"""Trust store, policy and certificate path validation (ezhifu.pki.trust)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import pem, x509
 
 from ezhifu.crypto import SignatureAlgorithm, SoftwareSigner
-from ezhifu.crypto.x509 import CertificateBuilder
 from ezhifu.errors import CertificateError, ConfigurationError
-from ezhifu.keys import generate_private_key
-from ezhifu.testing import TestPKI, make_pki
-from ezhifu.trust import LEGACY_HINT, TrustStore, VerifyPolicy, validate_chain
+from ezhifu.pki.certs import CertificateBuilder
+from ezhifu.pki.keys import generate_private_key
+from ezhifu.pki.trust import LEGACY_HINT, TrustStore, VerifyPolicy, validate_chain
+from ezhifu.testing.pki import TestPKI, make_pki
 
 
 def _pem(*certs: x509.Certificate) -> bytes:

@@ -1,4 +1,4 @@
-"""Envelope verification (ezhifu.verify): bottom lines, consistency and negative controls.
+"""Envelope verification (ezhifu.verify.envelope): bottom lines, consistency and negative controls.
 
 Each tamper case must fail with its own reason (issue 4, "Must show").
 """
@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from ezhifu.document.envelope import Envelope, SignStampElement
+from ezhifu.pki.trust import LEGACY_HINT, TrustStore, VerifyPolicy
 from ezhifu.results import ItemResult
 from ezhifu.sign import sign_body, sign_envelope
-from ezhifu.testing import TestPKI, make_pki
-from ezhifu.trust import LEGACY_HINT, TrustStore, VerifyPolicy
-from ezhifu.verify import verify_body, verify_envelope
+from ezhifu.testing.pki import TestPKI, make_pki
+from ezhifu.verify.envelope import verify_body, verify_envelope
 
 
 def _signed(envelope: Envelope, pki: TestPKI, position: str = "cz_dwfz", **opts: Any) -> Envelope:

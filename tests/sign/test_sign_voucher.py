@@ -10,9 +10,9 @@ from asn1crypto import cms
 
 from ezhifu.document.envelope import Envelope
 from ezhifu.errors import InvalidInput, PositionAlreadySigned, SigningError
+from ezhifu.pki.trust import TrustStore
 from ezhifu.sign import sign_body, sign_envelope, verify_detached
-from ezhifu.testing import TestPKI
-from ezhifu.trust import TrustStore
+from ezhifu.testing.pki import TestPKI
 
 
 def test_signature_covers_the_exact_base64_text(envelope: Envelope, rsa_pki: TestPKI) -> None:

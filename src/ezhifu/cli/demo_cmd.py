@@ -1,4 +1,4 @@
-"""``ezhifu demo``: the whole job once, with a readable report (see :mod:`ezhifu.demo`)."""
+"""``ezhifu demo``: the whole job once, with a readable report (see :mod:`ezhifu.cli.demo`)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def command(out_dir: Path, as_json: bool) -> None:
     verifies the result. The keys exist only in memory; the seal is a software test seal with
     no legal effect. Exit 0 when every step succeeded and everything verified.
     """
-    from ezhifu.demo import DemoStep, run_demo
+    from ezhifu.cli.demo import DemoStep, run_demo
 
     def show(step: DemoStep) -> None:
         if not as_json:

@@ -29,10 +29,10 @@ from typing import Any
 
 import click
 
+from ezhifu._fileio import atomic_write
 from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, echo_json, handle_errors, read_input
 from ezhifu.cli.keyopts import secret_from_env
 from ezhifu.errors import ConfigurationError
-from ezhifu.fileio import atomic_write
 from ezhifu.seal.detect import MAX_SEAL_BYTES
 
 __all__ = ["command"]

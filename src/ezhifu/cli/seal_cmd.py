@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 
+from ezhifu._fileio import atomic_write
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -35,11 +36,10 @@ from ezhifu.cli.common import (
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput, SealFormatError
-from ezhifu.fileio import atomic_write
-from ezhifu.keys import load_certificates
+from ezhifu.pki.keys import load_certificates
+from ezhifu.pki.trust import TrustStore, as_utc
 from ezhifu.seal.detect import MAX_SEAL_BYTES, SealKind, SealVersion, detect
 from ezhifu.seal.picture import MAX_PICTURE_BYTES, sniff_picture
-from ezhifu.trust import TrustStore, as_utc
 
 __all__ = ["command"]
 

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
+from ezhifu._fileio import atomic_write
 from ezhifu.cli.common import handle_errors, read_input
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
-from ezhifu.fileio import atomic_write
 
 if TYPE_CHECKING:
     from ezhifu.sign.cms import OidStyle

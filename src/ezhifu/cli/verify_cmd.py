@@ -6,7 +6,7 @@ Example::
     ezhifu verify daily-batch.xml --trust ca.pem --jobs 2
 
 Trust files (PEM, several certificates each allowed) are sorted by
-:meth:`ezhifu.trust.TrustStore.from_pem_bytes`: self-signed CA certificates are roots, other CA
+:meth:`ezhifu.pki.trust.TrustStore.from_pem_bytes`: self-signed CA certificates are roots, other CA
 certificates help build chains, and end-entity certificates are *pinned* (trusted directly;
 partners whose private CA root is not handed out).
 
@@ -22,7 +22,7 @@ Two ways to read an envelope, with the same verdicts and reasons:
 * in memory (default): the hardened parser reads the whole file (at most
   :data:`~ezhifu.document.xmlparse.DEFAULT_MAX_BYTES`, 64 MiB), then every body is verified;
 * streamed (``--stream``, ``--jobs N`` with N > 1, or automatically for a file above
-  :data:`STREAM_THRESHOLD`): :func:`ezhifu.batch.verify_stream` pulls one ``VoucherBody`` at a
+  :data:`STREAM_THRESHOLD`): :func:`ezhifu.verify.stream.verify_stream` pulls one ``VoucherBody`` at a
   time (lxml pull parser, bounded memory, same refusals) and, with ``--jobs N``, verifies chunks
   of bodies in N processes. Two differences, both for envelopes that fail anyway: an envelope
   found unreadable part-way keeps the results of the bodies read before the problem (the
@@ -69,7 +69,7 @@ from ezhifu.errors import ConfigurationError, EzhifuError
 from ezhifu.results import BodyResult, EnvelopeResult
 
 if TYPE_CHECKING:
-    from ezhifu.trust import TrustStore, VerifyPolicy
+    from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
 __all__ = [
     "STREAM_THRESHOLD",
@@ -138,14 +138,14 @@ def verify_file(
     """Verify one envelope file, in memory or streamed (:func:`uses_stream`).
 
     Never raises for a bad envelope: an unreadable one gives a result with the problem
-    ``envelope cannot be read: ...``, as :func:`ezhifu.verify.verify_envelope` does.
+    ``envelope cannot be read: ...``, as :func:`ezhifu.verify.envelope.verify_envelope` does.
     """
     if not uses_stream(path, stream=stream, jobs=jobs):
-        from ezhifu.verify import verify_envelope
+        from ezhifu.verify.envelope import verify_envelope
 
         return verify_envelope(path.read_bytes(), trust=trust, policy=policy, positions=positions, at=at)
 
-    from ezhifu import batch
+    from ezhifu.verify import stream as batch
 
     bodies: list[BodyResult] = []
     try:
@@ -266,7 +266,7 @@ def command(
     as_json: bool,
 ) -> None:
     """Verify the signatures and seals of envelope files (a directory: every *.xml below it)."""
-    from ezhifu.trust import TrustStore, VerifyPolicy
+    from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
     trust = TrustStore.from_pem_files(trust_files)
     policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()

@@ -49,8 +49,8 @@ def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path) 
     data = read_input(file)
     result = None
     if trust_files:
-        from ezhifu.trust import TrustStore, VerifyPolicy
-        from ezhifu.verify import verify_envelope
+        from ezhifu.pki.trust import TrustStore, VerifyPolicy
+        from ezhifu.verify.envelope import verify_envelope
 
         trust = TrustStore.from_pem_files([Path(p) for p in trust_files])
         chosen = VerifyPolicy.legacy() if policy == "legacy" else VerifyPolicy()

@@ -6,8 +6,8 @@ Importing this package registers the GM object identifiers in asn1crypto
 * :mod:`~ezhifu.crypto.base`: :class:`SignatureAlgorithm`, the :class:`Signer` protocol, OIDs;
 * :mod:`~ezhifu.crypto.sm2`, :mod:`~ezhifu.crypto.sm3`: SM2 signatures and SM3;
 * :mod:`~ezhifu.crypto.signer`: :class:`SoftwareSigner`, :func:`verify_signature`;
-* :mod:`~ezhifu.crypto.x509`: certificate signatures, validity, key usage, CertificateBuilder;
-* :mod:`~ezhifu.crypto.pkcs8`: PBES2 encryption of PKCS#8 private keys.
+* :mod:`~ezhifu.pki.certs`: certificate signatures, validity, key usage, CertificateBuilder;
+* :mod:`~ezhifu.pki.pkcs8`: PBES2 encryption of PKCS#8 private keys.
 """
 
 from __future__ import annotations

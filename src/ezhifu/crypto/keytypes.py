@@ -1,4 +1,4 @@
-"""Key type aliases shared by :mod:`ezhifu.keys` and :mod:`ezhifu.crypto` (no other imports,
+"""Key type aliases shared by :mod:`ezhifu.pki.keys` and :mod:`ezhifu.crypto` (no other imports,
 so that both can use them without an import cycle)."""
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ asn1crypto's ``SignedDigestAlgorithm.hash_algo`` / ``.signature_algo`` are fixed
 the library and cannot be extended without patching it; use :func:`signature_algorithm_for`
 to map an AlgorithmIdentifier to :class:`ezhifu.crypto.base.SignatureAlgorithm` instead.
 
-Importing :mod:`ezhifu.crypto` or :mod:`ezhifu.keys` runs :func:`register`.
+Importing :mod:`ezhifu.crypto` or :mod:`ezhifu.pki.keys` runs :func:`register`.
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from ezhifu import keys as _keys
 from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm
 from ezhifu.crypto.sm2 import MAX_UID_LENGTH, SM2PrivateKey, SM2PublicKey
 from ezhifu.crypto.sm3 import as_bytes
@@ -37,6 +36,7 @@ from ezhifu.errors import (
     SigningError,
     WeakAlgorithm,
 )
+from ezhifu.pki import keys as _keys
 
 if TYPE_CHECKING:
     from asn1crypto import keys as asn1_keys

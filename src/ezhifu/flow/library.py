@@ -24,7 +24,7 @@ order, a message must: parse; be addressed to this party; come from a registered
 certificate still chains to the trust store under the policy; carry that peer's valid link
 signature (so a message altered in transit is refused before its content is looked at); not be
 a message already processed (duplicates from at-least-once delivery are
-dropped by id).  Every voucher body must then verify (:func:`ezhifu.verify.verify_body`: every
+dropped by id).  Every voucher body must then verify (:func:`ezhifu.verify.envelope.verify_body`: every
 signature and seal, envelope attributes against the signed voucher) and validate against the
 field data (:func:`ezhifu.document.validation.iter_errors`); a receipt must also be bound to
 the original voucher (:func:`ezhifu.flow.receipts.receipt_problems`).  Whatever fails is kept in
@@ -73,9 +73,9 @@ from ezhifu.flow.status import (
 )
 from ezhifu.flow.store import HistoryEntry, OutboxItem, Record, Rejection, VoucherStore, utc_now
 from ezhifu.flow.transport import Message, Transport, new_message_id
+from ezhifu.pki.trust import TrustStore, VerifyPolicy, validate_chain
 from ezhifu.results import SignerInfo
-from ezhifu.trust import TrustStore, VerifyPolicy, validate_chain
-from ezhifu.verify import verify_body
+from ezhifu.verify.envelope import verify_body
 
 if TYPE_CHECKING:
     from asn1crypto import x509

@@ -32,8 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Self
 
+from ezhifu._fileio import create_private
 from ezhifu.errors import FlowError
-from ezhifu.fileio import create_private
 from ezhifu.flow.status import Direction, RecordKey, State
 
 __all__ = [

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from ezhifu._fileio import fsync_dir
 from ezhifu.errors import InvalidInput, TransportError
-from ezhifu.fileio import fsync_dir
 
 __all__ = [
     "MAX_MESSAGE_BYTES",

@@ -34,9 +34,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
+from ezhifu._fileio import create_private
 from ezhifu.crypto.sm3 import hmac_sm3, sm3
 from ezhifu.errors import AuditError, AuditTamperedError, ConfigurationError
-from ezhifu.fileio import create_private
 from ezhifu.keystore.base import canonical_json, same_text
 
 __all__ = [

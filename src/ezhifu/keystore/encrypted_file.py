@@ -10,7 +10,7 @@ Layout (every file mode 0600, directories 0700)::
 
 Private keys are only ever written encrypted: PKCS#8 ``EncryptedPrivateKeyInfo`` with PBES2
 (RFC 8018 clause 6.2) using scrypt (RFC 7914) or PBKDF2-HMAC-SHA256 and AES-256-CBC, or
-SM4-CBC (GB/T 32907) as an option, through :mod:`ezhifu.crypto.pkcs8`.
+SM4-CBC (GB/T 32907) as an option, through :mod:`ezhifu.pki.pkcs8`.
 
 Integrity: the manifest names every file with its SHA-256, and carries an HMAC-SHA256 over
 its canonical JSON under a key derived from the store password with scrypt (salt and cost in
@@ -44,7 +44,7 @@ from typing import Any, Literal, Self
 
 from asn1crypto import x509
 
-from ezhifu import fileio as _fileio
+from ezhifu import _fileio
 from ezhifu.crypto.base import Signer
 from ezhifu.errors import (
     BadPassword,
@@ -91,7 +91,7 @@ before_replace_hook: Callable[[Path], None] | None = None
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically, mode 0600 (:func:`ezhifu.fileio.atomic_write`)."""
+    """Replace ``path`` with ``data`` atomically, mode 0600 (:func:`ezhifu._fileio.atomic_write`)."""
     _fileio.atomic_write(path, data, mode=0o600, before_replace=before_replace_hook)
 
 
@@ -297,7 +297,7 @@ class EncryptedFileKeyStore(KeyStore):
         for alias, info in manifest["keys"].items():
             chain: tuple[x509.Certificate, ...] = ()
             if info.get("certs"):
-                from ezhifu.keys import load_certificates
+                from ezhifu.pki.keys import load_certificates
 
                 data = self._read_object(info["certs"], info["certs_sha256"], f"certificates of {alias!r}")
                 try:
@@ -357,7 +357,7 @@ class EncryptedFileKeyStore(KeyStore):
             )
 
     def _load_key(self, alias: str, pin: str | None) -> Any:
-        from ezhifu.keys import load_private_key
+        from ezhifu.pki.keys import load_private_key
 
         info = self._manifest["keys"][alias]
         data = self._read_object(info["key"], info["key_sha256"], f"key {alias!r}")
@@ -431,7 +431,7 @@ class EncryptedFileKeyStore(KeyStore):
         The key is encrypted with the store password, or with ``key_password`` (then
         :meth:`signer` needs it as ``pin``). An existing alias is refused unless ``replace``.
         """
-        from ezhifu.keys import dump_certificates, dump_private_key
+        from ezhifu.pki.keys import dump_certificates, dump_private_key
 
         if not alias or any(ord(ch) < 32 for ch in alias):
             raise InvalidInput(f"{self._where}: invalid alias {alias!r}")
@@ -470,7 +470,7 @@ class EncryptedFileKeyStore(KeyStore):
         replace: bool = False,
     ) -> KeyEntry:
         """Import a PEM or DER private key (PKCS#8, SEC 1, PKCS#1) and PEM certificates."""
-        from ezhifu.keys import load_certificates, load_private_key
+        from ezhifu.pki.keys import load_certificates, load_private_key
 
         key = load_private_key(key_data, source_password)
         certs = load_certificates(cert_data) if cert_data.strip() else []
@@ -498,7 +498,7 @@ class EncryptedFileKeyStore(KeyStore):
         certs = self.chain(alias)
         if not certs:
             raise KeyNotFound(f"{self._where}: key {alias!r} has no certificate")
-        from ezhifu.keys import dump_certificates
+        from ezhifu.pki.keys import dump_certificates
 
         return dump_certificates(certs if chain else certs[:1])
 

@@ -36,13 +36,8 @@ from typing import Any, Self
 
 from asn1crypto import algos, cms, core, keys, pkcs12, x509
 
+from ezhifu._fileio import atomic_write
 from ezhifu.crypto.base import Signer
-from ezhifu.crypto.pkcs8 import (
-    MAX_PBKDF2_ITERATIONS,
-    decrypt_private_key_info,
-    encrypt_private_key_info,
-    pbes2_encrypt,
-)
 from ezhifu.errors import (
     BadPassword,
     CorruptedKeyFile,
@@ -52,7 +47,6 @@ from ezhifu.errors import (
     MalformedDER,
     UnsupportedAlgorithm,
 )
-from ezhifu.fileio import atomic_write
 from ezhifu.keystore.base import (
     SIGNING_CONFIG_KEYS,
     KeyEntry,
@@ -65,6 +59,12 @@ from ezhifu.keystore.base import (
     order_chain,
     required_text,
     secret_from_config,
+)
+from ezhifu.pki.pkcs8 import (
+    MAX_PBKDF2_ITERATIONS,
+    decrypt_private_key_info,
+    encrypt_private_key_info,
+    pbes2_encrypt,
 )
 
 __all__ = ["MAX_PKCS12_BYTES", "MAX_PKCS12_ITERATIONS", "PKCS12KeyStore", "pkcs12_kdf", "write_pkcs12"]
@@ -497,7 +497,7 @@ class PKCS12KeyStore(KeyStore):
             )
 
     def _load_key(self, alias: str, pin: str | None, where: str) -> Any:
-        from ezhifu.keys import load_private_key
+        from ezhifu.pki.keys import load_private_key
 
         bag = self._key_bags[alias]
         secret = self._password if pin is None else pin
@@ -538,7 +538,7 @@ def _decrypt_key_bag(encrypted: bytes, password: str, where: str) -> bytes:
 
 
 def _der_private_key_info(key: Any) -> bytes:
-    from ezhifu.keys import dump_private_key
+    from ezhifu.pki.keys import dump_private_key
 
     return dump_private_key(key, encoding="der")
 

@@ -32,8 +32,8 @@ from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Any
 
+from ezhifu._fileio import atomic_write
 from ezhifu.errors import EzhifuError
-from ezhifu.fileio import atomic_write
 
 if TYPE_CHECKING:
     from ezhifu.document.envelope import Envelope, SignatureElement, SignStampElement, VoucherBody
@@ -549,7 +549,7 @@ def render_envelope_html(
 ) -> str:
     """Render an envelope as one self-contained HTML page (a ``str``; write it as UTF-8).
 
-    ``result`` is the envelope's verification (:func:`ezhifu.verify.verify_envelope`); without
+    ``result`` is the envelope's verification (:func:`ezhifu.verify.envelope.verify_envelope`); without
     it every signature and seal is shown as "not verified". ``picture_of`` maps a
     ``<SignStamp>`` to its :class:`~ezhifu.seal.picture.SealImage` (default: :func:`stamp_picture`);
     a stamp whose picture cannot be read is shown with the reason instead of a picture.

@@ -3,7 +3,7 @@
 Standards: GM/T 0031-2014 (v1), GB/T 38540-2020 (v4), GM/T 0031-2025 (v5, read only), and the
 vendor stamp of 2024 treasury messages (spec.md §5.4). Modules:
 
-* :mod:`~ezhifu.seal.asn1_v1`, :mod:`~ezhifu.seal.asn1_v4`, :mod:`~ezhifu.seal.asn1_v5`: the ASN.1;
+* :mod:`~ezhifu.seal.asn1.v1`, :mod:`~ezhifu.seal.asn1.v4`, :mod:`~ezhifu.seal.asn1.v5`: the ASN.1;
 * :mod:`~ezhifu.seal.detect`: which structure and version a blob is;
 * :mod:`~ezhifu.seal.model`: frozen views keeping the raw bytes that signatures cover;
 * :mod:`~ezhifu.seal.make`: making a seal (制章); :mod:`~ezhifu.seal.apply`: applying it (签章)

@@ -35,7 +35,7 @@ from ezhifu.crypto.base import Signer
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import InvalidInput, PositionAlreadySigned, SealError, SealFormatError, SigningError
-from ezhifu.seal import asn1_v4
+from ezhifu.seal.asn1 import v4 as asn1_v4
 from ezhifu.seal.checks import check_maker_signature, holder_matches, require_seal_algorithm
 from ezhifu.seal.detect import SealVersion
 from ezhifu.seal.model import parse_seal, parse_signature

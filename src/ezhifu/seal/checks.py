@@ -19,11 +19,11 @@ from ezhifu.crypto import verify_signature
 from ezhifu.crypto.base import SignatureAlgorithm
 from ezhifu.crypto.sm2 import raw_to_der
 from ezhifu.crypto.sm3 import hash_data
-from ezhifu.crypto.x509 import cert_info, shared_certificate
 from ezhifu.document.envelope import SignStampElement
 from ezhifu.errors import DecodingError, EzhifuError, UnsupportedAlgorithm
+from ezhifu.pki.certs import cert_info, shared_certificate
 from ezhifu.results import ItemResult, SignerInfo
-from ezhifu.seal import asn1_v4
+from ezhifu.seal.asn1 import v4 as asn1_v4
 from ezhifu.seal.model import Seal, algorithm_for_oid
 
 __all__ = [
@@ -212,7 +212,7 @@ def holder_matches(seal: Seal, signer_cert_der: bytes) -> bool:
 def signer_info(cert: x509.Certificate) -> SignerInfo:
     """The :class:`SignerInfo` of a certificate (subject, issuer, lower-case hex serial, validity).
 
-    The same description as for CMS signatures (:func:`ezhifu.crypto.x509.cert_info`), so seals
+    The same description as for CMS signatures (:func:`ezhifu.pki.certs.cert_info`), so seals
     and signatures name their signers alike.
     """
     return cert_info(cert)

@@ -26,7 +26,8 @@ from asn1crypto import core, x509
 
 from ezhifu.crypto.base import Signer
 from ezhifu.errors import InvalidInput, SealError, SigningError
-from ezhifu.seal import asn1_v1, asn1_v4
+from ezhifu.seal.asn1 import v1 as asn1_v1
+from ezhifu.seal.asn1 import v4 as asn1_v4
 from ezhifu.seal.checks import require_seal_algorithm
 from ezhifu.seal.model import parse_seal
 from ezhifu.seal.picture import validate_picture

@@ -23,9 +23,11 @@ from asn1crypto import cms, core, x509
 
 from ezhifu.crypto.base import OID_SM2_SIGN, SignatureAlgorithm
 from ezhifu.errors import SealFormatError, UnsupportedAlgorithm
-from ezhifu.seal import asn1_v1, asn1_v4, asn1_v5
+from ezhifu.pki.trust import as_utc
+from ezhifu.seal.asn1 import v1 as asn1_v1
+from ezhifu.seal.asn1 import v4 as asn1_v4
+from ezhifu.seal.asn1 import v5 as asn1_v5
 from ezhifu.seal.detect import SealKind, SealVersion, detect, split_tlvs
-from ezhifu.trust import as_utc
 
 __all__ = [
     "Seal",
@@ -394,7 +396,7 @@ def _touch(value: Any) -> None:
     """Decode every field now so that errors surface at parse time, with context.
 
     ``Any`` fields (the variously tagged ``[0]`` fields and ``extDatas``) are decoded by their own
-    helpers in :mod:`ezhifu.seal.asn1_v4`, not here.
+    helpers in :mod:`ezhifu.seal.asn1.v4`, not here.
     """
     if isinstance(value, core.Any | core.Void):
         return

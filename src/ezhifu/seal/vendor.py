@@ -45,6 +45,7 @@ from asn1crypto import core, x509
 from ezhifu.crypto.base import Signer
 from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import EzhifuError, InvalidInput, SealFormatError
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.results import ItemResult
 from ezhifu.seal.apply import append_stamp, refuse_stamped_position
 from ezhifu.seal.checks import (
@@ -58,7 +59,6 @@ from ezhifu.seal.checks import (
 from ezhifu.seal.detect import MAX_SEAL_BYTES
 from ezhifu.seal.picture import sniff_picture
 from ezhifu.sign.cms import sign_detached, verify_detached
-from ezhifu.trust import TrustStore, VerifyPolicy
 
 __all__ = [
     "CHINA_STANDARD_TIME",

@@ -44,6 +44,7 @@ from asn1crypto import x509
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import DecodingError, EzhifuError
+from ezhifu.pki.trust import TrustStore, VerifyPolicy, as_utc, validate_chain
 from ezhifu.results import ItemResult
 from ezhifu.seal.apply import parse_property_info, voucher_data
 from ezhifu.seal.checks import (
@@ -66,7 +67,6 @@ from ezhifu.seal.model import (
     parse_seal,
     parse_signature,
 )
-from ezhifu.trust import TrustStore, VerifyPolicy, as_utc, validate_chain
 
 __all__ = [
     "SealSignatureVerification",

@@ -4,7 +4,7 @@
   PKCS#7 and GB/T 35275 object identifiers, RSA, SM2 and ECDSA).
 * :mod:`ezhifu.sign.voucher`: :func:`sign_body` / :func:`sign_envelope` (spec.md §5.3).
 
-Verification of whole envelopes (signatures and seals) is :mod:`ezhifu.verify`.
+Verification of whole envelopes (signatures and seals) is :mod:`ezhifu.verify.envelope`.
 """
 
 from __future__ import annotations

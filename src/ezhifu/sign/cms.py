@@ -44,9 +44,16 @@ from typing import Any, Literal
 from asn1crypto import algos, cms, core, x509
 
 from ezhifu.crypto.base import OID_SM2, OID_SM2_SIGN, OID_SM2_WITH_SM3, SignatureAlgorithm, Signer
-from ezhifu.crypto.x509 import shared_certificate
 from ezhifu.errors import EzhifuError, InvalidInput, SigningError, UnsupportedAlgorithm
-from ezhifu.trust import ChainResult, TrustStore, VerifyPolicy, certificate_label, same_name, validate_chain
+from ezhifu.pki.certs import shared_certificate
+from ezhifu.pki.trust import (
+    ChainResult,
+    TrustStore,
+    VerifyPolicy,
+    certificate_label,
+    same_name,
+    validate_chain,
+)
 
 __all__ = [
     "DEFAULT_MAX_CMS_BYTES",
@@ -536,7 +543,7 @@ def verify_detached(
     algorithms; signer certificate located by ``sid`` among the embedded certificates and
     the trust store; signed attributes (content-type, message-digest, signing-time) when
     present; the signature value; the algorithm policy; the signing time inside the signer
-    certificate's validity; the certificate path (:func:`ezhifu.trust.validate_chain` at
+    certificate's validity; the certificate path (:func:`ezhifu.pki.trust.validate_chain` at
     ``at``, default now). Returns a :class:`CmsVerification`; raises only on misuse.
     """
     if not isinstance(trust, TrustStore):
@@ -602,7 +609,7 @@ def _verify(
         signed_data["encap_content_info"].native  # noqa: B018
         signer_infos = list(signed_data["signer_infos"])
         raw_certs = signed_data["certificates"]
-        # Shared parsed objects by exact DER (ezhifu.crypto.x509.shared_certificate): the
+        # Shared parsed objects by exact DER (ezhifu.pki.certs.shared_certificate): the
         # same partner certificate rides in every CMS of a batch.
         embedded = tuple(
             shared_certificate(bytes(choice.chosen.dump()))

@@ -3,7 +3,7 @@
 Formats read (PEM, RFC 7468, or DER; the format is found from the bytes):
 
 * private keys: PKCS#8 ``PrivateKeyInfo`` (RFC 5208 / RFC 5958), PKCS#8
-  ``EncryptedPrivateKeyInfo`` with PBES2 (RFC 8018 clause 6.2; see :mod:`ezhifu.crypto.pkcs8`),
+  ``EncryptedPrivateKeyInfo`` with PBES2 (RFC 8018 clause 6.2; see :mod:`ezhifu.pki.pkcs8`),
   SEC1 ``ECPrivateKey`` (SEC 1 v2 clause C.4; PEM labels ``EC PRIVATE KEY`` and the
   ``SM2 PRIVATE KEY`` label ``openssl ec`` writes for SM2 keys), PKCS#1 ``RSAPrivateKey``;
 * public keys: ``SubjectPublicKeyInfo`` (RFC 5280 clause 4.1.2.7; SM2 keys are
@@ -36,7 +36,7 @@ from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ezhifu.crypto import oids, pkcs8
+from ezhifu.crypto import oids
 from ezhifu.crypto.base import OID_SM2
 from ezhifu.crypto.keytypes import KeyKind, PrivateKey, PublicKey
 from ezhifu.crypto.sm2 import SM2PrivateKey, SM2PublicKey
@@ -47,6 +47,7 @@ from ezhifu.errors import (
     MalformedDER,
     UnsupportedAlgorithm,
 )
+from ezhifu.pki import pkcs8
 
 __all__ = [
     "KeyKind",
@@ -733,7 +734,7 @@ def dump_private_key(
 
     With a ``password`` it is ``EncryptedPrivateKeyInfo`` with PBES2 (RFC 8018 clause 6.2):
     scrypt (default; N = ``scrypt_n`` = 2**14, r = 8, p = 1) or PBKDF2-HMAC-SHA256 (``iterations``),
-    and AES-256-CBC (default) or another cipher of :data:`ezhifu.crypto.pkcs8.CipherName`
+    and AES-256-CBC (default) or another cipher of :data:`ezhifu.pki.pkcs8.CipherName`
     such as ``"sm4-cbc"``. OpenSSL 3 reads every combination.
     """
     der = _private_key_info(key)

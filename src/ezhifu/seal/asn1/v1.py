@@ -127,7 +127,7 @@ class SES_SealInfo(core.Sequence):  # type: ignore[misc]
 
     ``extDatas`` is declared :class:`asn1crypto.core.Any` so that readers accept the untagged
     ``ExtensionDatas`` (what is written), a context-tagged or an OCTET STRING-wrapped form; use
-    :func:`ezhifu.seal.asn1_v4.decode_ext_datas` to read it.
+    :func:`ezhifu.seal.asn1.v4.decode_ext_datas` to read it.
     """
 
     _fields: ClassVar[list[tuple[str, type[core.Asn1Value], dict[str, Any]]]] = [

@@ -6,13 +6,13 @@ Installed with ezhifu as the ``pytest11`` entry point ``ezhifu``, so a suite onl
     pytest --ezhifu-trust roots/treasury-root.pem --ezhifu-trust roots/bank-root.pem \\
            --ezhifu-policy legacy --ezhifu-schema-version 2019
 
-Fixtures: ``ezhifu_trust_store`` (a :class:`~ezhifu.trust.TrustStore` from every
+Fixtures: ``ezhifu_trust_store`` (a :class:`~ezhifu.pki.trust.TrustStore` from every
 ``--ezhifu-trust`` file, or ``None`` when none was given), ``ezhifu_policy`` (the
-:class:`~ezhifu.trust.VerifyPolicy` named by ``--ezhifu-policy``: ``default`` is the secure
+:class:`~ezhifu.pki.trust.VerifyPolicy` named by ``--ezhifu-policy``: ``default`` is the secure
 default, ``legacy`` also accepts SHA-1 and RSA-1024 for partners still on the 2024 vendor
 format) and ``ezhifu_schema_version``. The assertion helper::
 
-    from ezhifu.pytest_plugin import assert_valid_voucher
+    from ezhifu.testing.pytest_plugin import assert_valid_voucher
 
     def test_partner_envelope(ezhifu_trust_store):
         assert_valid_voucher("out/envelope.xml", trust=ezhifu_trust_store)
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from ezhifu.trust import TrustStore, VerifyPolicy
+    from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
 __all__ = [
     "assert_valid_voucher",
@@ -92,13 +92,13 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 def _load_trust(paths: list[str]) -> TrustStore | None:
     if not paths:
         return None
-    from ezhifu.trust import TrustStore
+    from ezhifu.pki.trust import TrustStore
 
     return TrustStore.from_pem_files([Path(p) for p in paths])
 
 
 def _policy(name: str) -> VerifyPolicy:
-    from ezhifu.trust import VerifyPolicy
+    from ezhifu.pki.trust import VerifyPolicy
 
     if name == "legacy":
         return VerifyPolicy.legacy()
@@ -176,7 +176,7 @@ def voucher_problems(
         )
         return problems
 
-    from ezhifu.verify import verify_envelope
+    from ezhifu.verify.envelope import verify_envelope
 
     try:
         result = verify_envelope(data, trust=trust, policy=policy)

@@ -53,8 +53,8 @@ if TYPE_CHECKING:
     from ezhifu.document.envelope import Envelope, SignatureElement, SignStampElement, VoucherBody
     from ezhifu.keystore.audit import AuditLog
     from ezhifu.keystore.base import KeyStore
+    from ezhifu.pki.trust import TrustStore, VerifyPolicy
     from ezhifu.results import EnvelopeResult
-    from ezhifu.trust import TrustStore, VerifyPolicy
 
 __all__ = [
     "OCX_ALREADY_SIGNED",
@@ -243,7 +243,7 @@ class PositionTable:
         return rule
 
     def as_positions(self) -> dict[str, frozenset[str]]:
-        """VtCode -> positions, the form :func:`ezhifu.verify.verify_envelope` takes."""
+        """VtCode -> positions, the form :func:`ezhifu.verify.envelope.verify_envelope` takes."""
         return {vt: frozenset(self.positions(vt)) for vt in self._table if vt != "*"}
 
 
@@ -494,7 +494,7 @@ class SafeBox:
         at: datetime | None = None,
     ) -> EnvelopeResult:
         """Verify every signature and stamp, positions checked against this box's table."""
-        from ezhifu.verify import verify_envelope
+        from ezhifu.verify.envelope import verify_envelope
 
         result = verify_envelope(
             envelope, trust=trust, policy=policy, positions=self.positions.as_positions(), at=at

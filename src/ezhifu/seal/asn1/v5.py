@@ -1,6 +1,6 @@
 """ASN.1 of the GM/T 0031-2025 electronic seal and seal signature ("v5"), for reading.
 
-GM/T 0031-2025 keeps the GB/T 38540-2020 structures (:mod:`ezhifu.seal.asn1_v4`) and changes two
+GM/T 0031-2025 keeps the GB/T 38540-2020 structures (:mod:`ezhifu.seal.asn1.v4`) and changes two
 things relevant to decoding: ``SES_Header.version`` and ``TBS_Sign.version`` are 5, and ``SESeal``
 gains a fifth field ``timeStamp [0] BIT STRING OPTIONAL`` (a time-stamp token over ``signedValue``).
 The official text was not available; this follows ofdrw's ``ses/v5`` classes and a published
@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 
 from asn1crypto import core
 
-from ezhifu.seal import asn1_v4
-from ezhifu.seal.asn1_v4 import SES_SealInfo
+from ezhifu.seal.asn1 import v4 as asn1_v4
+from ezhifu.seal.asn1.v4 import SES_SealInfo
 
 __all__ = ["SES_SealInfo", "SES_Signature", "SESeal", "TBS_Sign"]
 

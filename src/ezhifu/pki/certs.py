@@ -2,7 +2,7 @@
 
 Verification steps follow RFC 5280 clause 6.1.3 (a)(1)-(2) for one link of a chain: the
 certificate's signature verifies under the issuer's public key, and ``at`` lies in the
-validity period. Chain building, trust anchors and policy live in :mod:`ezhifu.trust`.
+validity period. Chain building, trust anchors and policy live in :mod:`ezhifu.pki.trust`.
 
 SM2-with-SM3 certificate signatures (OID 1.2.156.10197.1.501, GB/T 33560-2017) are verified
 over the DER ``tbsCertificate`` with ``Z_A`` computed from the issuer key and the default ID
@@ -25,7 +25,6 @@ from typing import TypeAlias
 
 from asn1crypto import algos, core, keys, x509
 
-from ezhifu import keys as _keys
 from ezhifu.crypto import oids
 from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm, Signer
 from ezhifu.crypto.keytypes import PrivateKey, PublicKey
@@ -38,7 +37,8 @@ from ezhifu.errors import (
     UnsupportedAlgorithm,
     WeakAlgorithm,
 )
-from ezhifu.keys import subject_text
+from ezhifu.pki import keys as _keys
+from ezhifu.pki.keys import subject_text
 from ezhifu.results import SignerInfo
 
 __all__ = [

@@ -183,7 +183,7 @@ def _worker_init(options: Mapping[str, Any]) -> None:
 
 
 def _verify_chunk(bodies: list[VoucherBody]) -> list[BodyResult]:
-    from ezhifu.verify import verify_body
+    from ezhifu.verify.envelope import verify_body
 
     return [verify_body(body, **_WORKER) for body in bodies]
 
@@ -202,9 +202,9 @@ def verify_stream(
 
     ``workers > 1`` spreads chunks of ``chunk`` bodies over a process pool; at most
     ``2 * workers`` chunks are in flight, so memory stays bounded. The options are those of
-    :func:`ezhifu.verify.verify_body`.
+    :func:`ezhifu.verify.envelope.verify_body`.
     """
-    from ezhifu.verify import verify_body
+    from ezhifu.verify.envelope import verify_body
 
     options: dict[str, Any] = {"trust": trust, "policy": policy, "positions": positions, "at": at}
     bodies: Iterable[VoucherBody]

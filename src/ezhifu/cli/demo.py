@@ -4,7 +4,7 @@
 command exercises every layer for real:
 
 1. a throwaway test PKI (SM2 root -> leaf for the finance bureau's signer, and a seal maker's
-   certificate) from :func:`ezhifu.testing.make_pki`, held in a
+   certificate) from :func:`ezhifu.testing.pki.make_pki`, held in a
    :class:`~ezhifu.keystore.memory.MemoryKeyStore` (the safe box keys are used through);
 2. a 5201 财政直接支付凭证 (spec.md §4.2) from :func:`ezhifu.document.samples.sample_voucher`,
    wrapped in a ``<MOF>`` envelope (spec.md §2.1) and validated against the bundled schema;
@@ -31,8 +31,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ezhifu._fileio import atomic_write
 from ezhifu.errors import EzhifuError
-from ezhifu.fileio import atomic_write
 
 if TYPE_CHECKING:
     from ezhifu.results import EnvelopeResult
@@ -192,7 +192,7 @@ def _run(
     result: DemoResult,
     record: Callable[[str, bool, str], None],
 ) -> None:
-    # Imports are local so that ``import ezhifu.demo`` (the CLI's help) stays cheap.
+    # Imports are local so that ``import ezhifu.cli.demo`` (the CLI's help) stays cheap.
     from asn1crypto import pem
 
     from ezhifu.crypto import SoftwareSigner
@@ -200,13 +200,13 @@ def _run(
     from ezhifu.document.samples import sample_voucher
     from ezhifu.document.validation import iter_errors
     from ezhifu.keystore.memory import MemoryKeyStore
+    from ezhifu.pki.trust import TrustStore, VerifyPolicy
     from ezhifu.report.html import write_envelope_html
     from ezhifu.seal.apply import apply_seal
     from ezhifu.seal.make import make_seal
     from ezhifu.sign.voucher import sign_envelope
-    from ezhifu.testing import make_pki
-    from ezhifu.trust import TrustStore, VerifyPolicy
-    from ezhifu.verify import verify_envelope
+    from ezhifu.testing.pki import make_pki
+    from ezhifu.verify.envelope import verify_envelope
 
     out.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC).replace(microsecond=0)

@@ -6,7 +6,7 @@ module is rebuilt from three independent implementations (ofdrw ``ses/v4``, an O
 verifier, ofd.js), which agree on every field, and from the GM/T 0031-2025 commentary that lists its
 differences from 38540. Names follow the standard.
 
-Changes from GM/T 0031-2014 (:mod:`ezhifu.seal.asn1_v1`): ``GeneralizedTime`` dates,
+Changes from GM/T 0031-2014 (:mod:`ezhifu.seal.asn1.v1`): ``GeneralizedTime`` dates,
 ``certListType`` + ``SES_CertList`` CHOICE, the maker's certificate/algorithm/signature flattened into
 ``SESeal``, the signer certificate and algorithm moved out of ``TBS_Sign`` into ``SES_Signature``, an
 optional timestamp and optional ``TBS_Sign`` extensions.
@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from asn1crypto import core, parser
 
 from ezhifu.errors import SealFormatError
-from ezhifu.seal.asn1_v1 import ExtData, ExtensionDatas, SES_ESPictrueInfo, SES_Header
+from ezhifu.seal.asn1.v1 import ExtData, ExtensionDatas, SES_ESPictrueInfo, SES_Header
 
 __all__ = [
     "CERT_LIST_CERTS",

@@ -22,12 +22,12 @@ from pathlib import Path
 
 from asn1crypto import pem, x509
 
-from ezhifu import keys as _keys
+from ezhifu._fileio import atomic_write
 from ezhifu.crypto.keytypes import PrivateKey
 from ezhifu.crypto.signer import SoftwareSigner
-from ezhifu.crypto.x509 import CertificateBuilder
 from ezhifu.errors import InvalidInput
-from ezhifu.fileio import atomic_write
+from ezhifu.pki import keys as _keys
+from ezhifu.pki.certs import CertificateBuilder
 
 __all__ = ["PKI_KINDS", "TestPKI", "make_pki"]
 

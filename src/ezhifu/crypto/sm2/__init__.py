@@ -20,10 +20,10 @@ Providers
 ---------
 Two implementations sit behind one small internal interface:
 
-* ``"openssl"`` (:mod:`ezhifu.crypto._sm2_openssl`) — ctypes over OpenSSL >= 3.0 libcrypto
+* ``"openssl"`` (:mod:`ezhifu.crypto.sm2.openssl`) — ctypes over OpenSSL >= 3.0 libcrypto
   (the copy Python's own ``_hashlib`` links); constant-time signing, native speed. It always sets
   the distinguishing ID and runs a known-answer self-test before first use.
-* ``"python"`` (:mod:`ezhifu.crypto._sm2_python`) — pure Python, always available, **not
+* ``"python"`` (:mod:`ezhifu.crypto.sm2.python`) — pure Python, always available, **not
   constant-time** (it warns once when it signs).
 
 By default the OpenSSL provider is used when it loads and passes its self-test, otherwise the
@@ -344,7 +344,7 @@ def _python() -> _Provider:
     global _python_provider
     with _state_lock:
         if _python_provider is None:
-            from ezhifu.crypto import _sm2_python
+            from ezhifu.crypto.sm2 import python as _sm2_python
 
             _python_provider = _sm2_python.PythonProvider()
         return _python_provider
@@ -356,7 +356,7 @@ def _openssl() -> _Provider:
     with _state_lock:
         if _openssl_error is not None:
             raise ProviderUnavailable(f"SM2 provider 'openssl' is unavailable: {_openssl_error}")
-        from ezhifu.crypto import _sm2_openssl
+        from ezhifu.crypto.sm2 import openssl as _sm2_openssl
 
         try:
             return _sm2_openssl.load_provider()
@@ -683,7 +683,7 @@ class SM2PrivateKey:
         uid = _check_uid(uid)
         message = as_bytes(data, "data to sign")
         if deterministic:
-            from ezhifu.crypto import _sm2_python
+            from ezhifu.crypto.sm2 import python as _sm2_python
 
             _sm2_python.warn_not_constant_time(stacklevel=3)  # point at our caller
             e = _e_value(self.public_key(), uid, message)

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Literal
 
 from ezhifu.document.envelope import decode_element_value
 from ezhifu.errors import DecodingError, EzhifuError, InvalidInput
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.results import BodyResult, EnvelopeResult, ItemResult, SignerInfo
 from ezhifu.sign.cms import CmsVerification, verify_detached
 from ezhifu.sign.voucher import body_mismatches
-from ezhifu.trust import TrustStore, VerifyPolicy
 
 if TYPE_CHECKING:
     from asn1crypto import x509
@@ -53,7 +53,7 @@ _MAX_SIBLINGS_TRIED = 16
 
 def signer_info_of(cert: x509.Certificate) -> SignerInfo:
     """The :class:`SignerInfo` of a certificate (subject, issuer, serial in lower-case hex)."""
-    from ezhifu.crypto.x509 import cert_info
+    from ezhifu.pki.certs import cert_info
 
     return cert_info(cert)
 

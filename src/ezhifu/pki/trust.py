@@ -26,7 +26,7 @@ Partners' certificates often come from a private CA whose root is never handed o
 the certificate presented is byte-for-byte the pinned one.
 
 SM2 certificate signatures are checked with the GM/T 0009-2012 clause 10 default signer ID
-(through :func:`ezhifu.crypto.x509.verify_certificate_signature`).
+(through :func:`ezhifu.pki.certs.verify_certificate_signature`).
 """
 
 from __future__ import annotations
@@ -319,7 +319,7 @@ def _parse_cert(der: bytes, *, source: str) -> x509.Certificate:
 
 
 def _same(a: x509.Certificate, b: x509.Certificate) -> bool:
-    # Identity first: shared certificate objects (ezhifu.crypto.x509.shared_certificate)
+    # Identity first: shared certificate objects (ezhifu.pki.certs.shared_certificate)
     # are equal without serialising them again.
     # A different serial number means different DER (asn1crypto caches the serial), which
     # spares serialising both certificates in the common case.
@@ -429,7 +429,7 @@ def _cert_sig_outcome(cert_der: bytes, issuer_der: bytes) -> str | None:
     partner certificates sign thousands of vouchers). Validity, key usage, policy and CRL
     checks are not cached: they depend on the time and the policy and are redone each time.
     """
-    from ezhifu.crypto.x509 import verify_certificate_signature
+    from ezhifu.pki.certs import verify_certificate_signature
 
     cert = x509.Certificate.load(cert_der)
     issuer = x509.Certificate.load(issuer_der)

@@ -1,0 +1,39 @@
+"""ezhifu.verify: the one verification spine for envelopes, bodies, signatures and seals.
+
+* :mod:`~ezhifu.verify.envelope`: :func:`verify_envelope` and :func:`verify_body`;
+* :mod:`~ezhifu.verify.stream`: the streaming reader and :func:`verify_stream` for large batches.
+
+Names are loaded on first use so that importing the package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "verify_envelope": "ezhifu.verify.envelope",
+    "verify_body": "ezhifu.verify.envelope",
+    "Positions": "ezhifu.verify.envelope",
+    "signer_info_of": "ezhifu.verify.envelope",
+    "iter_bodies": "ezhifu.verify.stream",
+    "verify_stream": "ezhifu.verify.stream",
+    "BatchSummary": "ezhifu.verify.stream",
+    "summarize": "ezhifu.verify.stream",
+    "envelope_files": "ezhifu.verify.stream",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ezhifu.verify' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
