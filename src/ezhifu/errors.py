@@ -14,11 +14,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cryptography import exceptions as _cryptography_exceptions
+
 __all__ = [
+    "AuditChainBroken",
     "AuditError",
     "AuditTamperedError",
     "BadPassword",
+    "BodyNotFound",
     "CertificateError",
+    "CertificateExpired",
+    "CertificateIdEmpty",
+    "CertificateNotYetValid",
     "ConfigurationError",
     "CorruptedKeyFile",
     "DecodingError",
@@ -31,18 +38,32 @@ __all__ = [
     "InvalidSignature",
     "KeyNotFound",
     "KeyStoreError",
+    "KeyUsageError",
+    "MalformedCertificate",
     "MalformedDER",
+    "MalformedSignature",
+    "NotASealHolder",
+    "OcxRefusal",
+    "PictureError",
     "PositionAlreadySigned",
+    "PositionEmpty",
     "PositionNotConfigured",
+    "PositionNotInTable",
+    "PositionTaken",
+    "ProviderUnavailable",
     "SchemaValidationError",
     "SealError",
     "SealFormatError",
+    "SealFormatRefused",
     "SigningError",
+    "StoreError",
     "TokenError",
+    "TokenSigningError",
     "TransportError",
     "UnsupportedAlgorithm",
     "UnsupportedMechanism",
     "ValidationIssue",
+    "VoucherNotInEnvelope",
     "WeakAlgorithm",
 ]
 
@@ -75,6 +96,13 @@ class HostileInputError(InvalidInput):
 
 class MalformedDER(InvalidInput):
     """ASN.1 DER that is truncated, has trailing bytes, bad lengths or a wrong structure."""
+
+
+class BodyNotFound(InvalidInput, KeyError):
+    """No ``VoucherBody`` with the requested voucher number."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else "voucher body not found"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +158,32 @@ class UnsupportedAlgorithm(EzhifuError):
     """An algorithm, curve or key type ezhifu does not implement or does not know."""
 
 
+class ProviderUnavailable(UnsupportedAlgorithm):
+    """The requested SM2 provider cannot be used here; the message says why."""
+
+
 class WeakAlgorithm(UnsupportedAlgorithm):
     """An algorithm refused by the active policy (SHA-1, RSA < 2048) unless opted in."""
 
 
 class CertificateError(EzhifuError):
     """A certificate that cannot be parsed, is expired, untrusted or misused."""
+
+
+class MalformedCertificate(CertificateError, MalformedDER):
+    """Bytes that are not one well-formed X.509 certificate."""
+
+
+class CertificateExpired(CertificateError):
+    """The time of use is after the certificate's notAfter."""
+
+
+class CertificateNotYetValid(CertificateError):
+    """The time of use is before the certificate's notBefore."""
+
+
+class KeyUsageError(CertificateError):
+    """The certificate's keyUsage / extendedKeyUsage does not allow the use."""
 
 
 class KeyStoreError(EzhifuError):
@@ -181,6 +229,14 @@ class AuditTamperedError(AuditError):
     """The audit chain was edited, reordered, truncated or has a deleted entry."""
 
 
+class AuditChainBroken(AuditTamperedError):
+    """The chain fails at entry ``seq`` (``None`` when the problem is the head or the count)."""
+
+    def __init__(self, message: str, *, seq: int | None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
 # --- signed artefacts -----------------------------------------------------------------
 
 
@@ -188,8 +244,24 @@ class SigningError(EzhifuError):
     """Signing could not be done (key unusable, provider failure, position refused)."""
 
 
-class InvalidSignature(EzhifuError):
-    """A signature that does not verify; the message says why."""
+class InvalidSignature(EzhifuError, _cryptography_exceptions.InvalidSignature):
+    """A signature that does not verify; the message says why.
+
+    It is also a :class:`cryptography.exceptions.InvalidSignature`, so code written against
+    ``cryptography`` catches it unchanged.
+    """
+
+
+class MalformedSignature(InvalidSignature, MalformedDER):
+    """An SM2 signature value that is not strict DER or has r or s outside [1, n-1].
+
+    It is both an :class:`~ezhifu.errors.InvalidSignature` (a verifier rejects it) and a
+    :class:`~ezhifu.errors.MalformedDER` (the bytes are wrong).
+    """
+
+
+class TokenSigningError(TokenError, SigningError):
+    """The token failed while signing (the PKCS#11 error is chained)."""
 
 
 class SealError(EzhifuError):
@@ -202,6 +274,49 @@ class SealFormatError(SealError, InvalidInput):
 
 class InvalidSeal(InvalidSignature, SealError):
     """A seal or seal signature that does not verify."""
+
+
+class NotASealHolder(SealError):
+    """The signer's certificate is not one of the seal's holder certificates (certList)."""
+
+
+class PictureError(SealError, InvalidInput):
+    """A seal picture whose bytes are not an image of a supported type, or too large."""
+
+
+# --- safe box: the control's refusals (spec.md §7) ------------------------------------
+
+
+class OcxRefusal(KeyStoreError):
+    """A refusal of the safe box; ``ocx_code`` is the control's error code (spec.md §7)."""
+
+    def __init__(self, message: str, *, ocx_code: int) -> None:
+        super().__init__(message)
+        self.ocx_code = ocx_code
+
+
+class PositionEmpty(OcxRefusal, PositionNotConfigured):
+    """No position given (OCX 106)."""
+
+
+class PositionNotInTable(OcxRefusal, PositionNotConfigured):
+    """The position is not in the VtCode's table, or not for this alias/seal (OCX 121/122)."""
+
+
+class PositionTaken(OcxRefusal, PositionAlreadySigned):
+    """The position is already signed (OCX 109) or stamped (OCX 117)."""
+
+
+class CertificateIdEmpty(OcxRefusal):
+    """The configured key has no alias or no certificate (OCX 107)."""
+
+
+class VoucherNotInEnvelope(OcxRefusal, InvalidInput):
+    """No ``VoucherBody`` with the requested voucher number (OCX 108)."""
+
+
+class SealFormatRefused(OcxRefusal, SealFormatError):
+    """The configured seal is missing or not a seal of a known format (OCX 114)."""
 
 
 # --- flow -----------------------------------------------------------------------------
@@ -217,3 +332,7 @@ class IllegalTransition(FlowError):
 
 class TransportError(FlowError):
     """A transport (link) failure; delivery may be retried."""
+
+
+class StoreError(FlowError):
+    """The library's store cannot be opened, read or written."""

@@ -53,7 +53,7 @@ from lxml import etree
 
 from ezhifu.document.models import Voucher
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES, element_text, parse_xml, source_line
-from ezhifu.errors import DecodingError, InvalidInput
+from ezhifu.errors import BodyNotFound, DecodingError, InvalidInput
 
 __all__ = [
     "BODY_ATTRIBUTES",
@@ -91,13 +91,6 @@ _B64_WHITESPACE_BYTES = b" \t\r\n"
 _B64_BAD = re.compile(r"[^A-Za-z0-9+/=\s]|[^\S \t\r\n]")
 _COUNT = re.compile(r"[0-9]{1,9}")
 _ENCODINGS = {"GBK": "GBK", "UTF-8": "UTF-8", "GB18030": "GB18030"}
-
-
-class BodyNotFound(InvalidInput, KeyError):
-    """No ``VoucherBody`` with the requested voucher number."""
-
-    def __str__(self) -> str:  # KeyError would repr() the message
-        return str(self.args[0]) if self.args else "voucher body not found"
 
 
 def decode_base64_strict(text: str, *, where: str = "Voucher") -> bytes:

@@ -37,14 +37,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ezhifu.errors import (
+    CertificateIdEmpty,
     ConfigurationError,
     EzhifuError,
     InvalidInput,
     KeyStoreError,
-    PositionAlreadySigned,
-    PositionNotConfigured,
+    OcxRefusal,
+    PositionEmpty,
+    PositionNotInTable,
+    PositionTaken,
     SealFormatError,
+    SealFormatRefused,
     SigningError,
+    VoucherNotInEnvelope,
 )
 from ezhifu.keystore.base import read_toml
 
@@ -93,38 +98,6 @@ _KIND_ALIASES: dict[str, Kind] = {
     "stamp": "stamp",
     "seal": "stamp",
 }
-
-
-class OcxRefusal(KeyStoreError):
-    """A refusal of the safe box; ``ocx_code`` is the control's error code (spec.md §7)."""
-
-    def __init__(self, message: str, *, ocx_code: int) -> None:
-        super().__init__(message)
-        self.ocx_code = ocx_code
-
-
-class PositionEmpty(OcxRefusal, PositionNotConfigured):
-    """No position given (OCX 106)."""
-
-
-class PositionNotInTable(OcxRefusal, PositionNotConfigured):
-    """The position is not in the VtCode's table, or not for this alias/seal (OCX 121/122)."""
-
-
-class PositionTaken(OcxRefusal, PositionAlreadySigned):
-    """The position is already signed (OCX 109) or stamped (OCX 117)."""
-
-
-class CertificateIdEmpty(OcxRefusal):
-    """The configured key has no alias or no certificate (OCX 107)."""
-
-
-class VoucherNotInEnvelope(OcxRefusal, InvalidInput):
-    """No ``VoucherBody`` with the requested voucher number (OCX 108)."""
-
-
-class SealFormatRefused(OcxRefusal, SealFormatError):
-    """The configured seal is missing or not a seal of a known format (OCX 114)."""
 
 
 def _not_configured_code(kind: Kind) -> int:

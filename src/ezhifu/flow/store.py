@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from ezhifu._fileio import create_private
-from ezhifu.errors import FlowError
+from ezhifu.errors import StoreError
 from ezhifu.flow.status import Direction, RecordKey, State
 
 __all__ = [
@@ -47,10 +47,6 @@ __all__ = [
     "schema_statements",
     "utc_now",
 ]
-
-
-class StoreError(FlowError):
-    """The library's store cannot be opened, read or written."""
 
 
 def utc_now() -> str:

@@ -36,7 +36,7 @@ from typing import Protocol, Self
 
 from ezhifu._fileio import create_private
 from ezhifu.crypto.sm3 import hmac_sm3, sm3
-from ezhifu.errors import AuditError, AuditTamperedError, ConfigurationError
+from ezhifu.errors import AuditChainBroken, AuditError, ConfigurationError
 from ezhifu.keystore.base import canonical_json, same_text
 
 __all__ = [
@@ -65,14 +65,6 @@ def _head_message(head: AuditHead) -> bytes | None:
         return head.message()
     except (ValueError, TypeError, OverflowError, AttributeError):
         return None
-
-
-class AuditChainBroken(AuditTamperedError):
-    """The chain fails at entry ``seq`` (``None`` when the problem is the head or the count)."""
-
-    def __init__(self, message: str, *, seq: int | None) -> None:
-        super().__init__(message)
-        self.seq = seq
 
 
 @dataclass(frozen=True, slots=True)

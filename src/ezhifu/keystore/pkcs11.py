@@ -45,8 +45,8 @@ from ezhifu.errors import (
     ConfigurationError,
     EzhifuError,
     KeyStoreError,
-    SigningError,
     TokenError,
+    TokenSigningError,
     UnsupportedMechanism,
     WeakAlgorithm,
 )
@@ -83,10 +83,6 @@ _RSA_MECHANISMS = {
     SignatureAlgorithm.RSA_SHA384: Mechanism.SHA384_RSA_PKCS,
     SignatureAlgorithm.RSA_SHA512: Mechanism.SHA512_RSA_PKCS,
 }
-
-
-class TokenSigningError(TokenError, SigningError):
-    """The token failed while signing (the PKCS#11 error is chained)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,8 +31,11 @@ from ezhifu.crypto.keytypes import PrivateKey, PublicKey
 from ezhifu.crypto.signer import MIN_RSA_BITS, verify_signature
 from ezhifu.errors import (
     CertificateError,
+    CertificateExpired,
+    CertificateNotYetValid,
     InvalidInput,
     InvalidSignature,
+    KeyUsageError,
     SigningError,
     UnsupportedAlgorithm,
     WeakAlgorithm,
@@ -60,18 +63,6 @@ __all__ = [
 ]
 
 oids.register()
-
-
-class CertificateExpired(CertificateError):
-    """The time of use is after the certificate's notAfter."""
-
-
-class CertificateNotYetValid(CertificateError):
-    """The time of use is before the certificate's notBefore."""
-
-
-class KeyUsageError(CertificateError):
-    """The certificate's keyUsage / extendedKeyUsage does not allow the use."""
 
 
 #: A certificate as an asn1crypto object or PEM/DER bytes.

@@ -44,6 +44,7 @@ from ezhifu.errors import (
     CertificateError,
     EzhifuError,
     InvalidInput,
+    MalformedCertificate,
     MalformedDER,
     UnsupportedAlgorithm,
 )
@@ -89,10 +90,6 @@ _OID_RSA = "1.2.840.113549.1.1.1"
 _OID_P256 = "1.2.840.10045.3.1.7"
 
 _GENERATE_KINDS = ("sm2", "rsa2048", "rsa3072", "rsa4096", "rsa1024", "p256")
-
-
-class MalformedCertificate(CertificateError, MalformedDER):
-    """Bytes that are not one well-formed X.509 certificate."""
 
 
 # --- PEM --------------------------------------------------------------------------------

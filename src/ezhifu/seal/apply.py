@@ -34,7 +34,14 @@ from asn1crypto import core, x509
 from ezhifu.crypto.base import Signer
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.document.envelope import SignStampElement, VoucherBody
-from ezhifu.errors import InvalidInput, PositionAlreadySigned, SealError, SealFormatError, SigningError
+from ezhifu.errors import (
+    InvalidInput,
+    NotASealHolder,
+    PositionAlreadySigned,
+    SealError,
+    SealFormatError,
+    SigningError,
+)
 from ezhifu.seal.asn1 import v4 as asn1_v4
 from ezhifu.seal.checks import check_maker_signature, holder_matches, require_seal_algorithm
 from ezhifu.seal.detect import SealVersion
@@ -58,10 +65,6 @@ PROPERTY_PREFIX = "ezhifu:VoucherBody/Voucher"
 
 #: Receives the signature value (DER) and returns a GB/T 20520 / RFC 3161 TimeStampToken (DER).
 TimestampHook = Callable[[bytes], bytes]
-
-
-class NotASealHolder(SealError):
-    """The signer's certificate is not one of the seal's holder certificates (certList)."""
 
 
 def voucher_data(body: VoucherBody) -> bytes:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ezhifu.errors import InvalidInput, SealError
+from ezhifu.errors import PictureError
 
 if TYPE_CHECKING:
     from ezhifu.seal.model import Seal
@@ -44,10 +44,6 @@ PICTURE_TYPES: dict[str, tuple[str, str]] = {
 }
 
 _ALIASES = {"JPEG": "JPG"}
-
-
-class PictureError(SealError, InvalidInput):
-    """A seal picture whose bytes are not an image of a supported type, or too large."""
 
 
 @dataclass(frozen=True, slots=True)

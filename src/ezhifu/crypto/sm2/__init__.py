@@ -50,9 +50,9 @@ from ezhifu.errors import (
     ConfigurationError,
     InvalidInput,
     InvalidSignature,
-    MalformedDER,
+    MalformedSignature,
+    ProviderUnavailable,
     SigningError,
-    UnsupportedAlgorithm,
 )
 
 if TYPE_CHECKING:
@@ -162,18 +162,6 @@ _SIZE = 32  # bytes per coordinate / scalar on the recommended curve
 
 
 # --- errors -----------------------------------------------------------------------------
-
-
-class MalformedSignature(InvalidSignature, MalformedDER):
-    """An SM2 signature value that is not strict DER or has r or s outside [1, n-1].
-
-    It is both an :class:`~ezhifu.errors.InvalidSignature` (a verifier rejects it) and a
-    :class:`~ezhifu.errors.MalformedDER` (the bytes are wrong).
-    """
-
-
-class ProviderUnavailable(UnsupportedAlgorithm):
-    """The requested SM2 provider cannot be used here; the message says why."""
 
 
 # --- DER (GB/T 35276-2017 clause 7.3; X.690 clause 10 distinguished encoding) --------------

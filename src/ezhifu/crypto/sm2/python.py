@@ -56,11 +56,11 @@ _KEY_COMB_WIDTH = 4
 _KEY_COMB_AFTER = 8
 
 
-class NonConstantTimeWarning(UserWarning):
-    """The pure-Python SM2 provider signed: its timing depends on secret values."""
-
-
 # --- field and point arithmetic ----------------------------------------------------------
+
+
+class NonConstantTimeWarning(UserWarning):
+    """The pure-Python SM2 provider signed: its timing depends on secret values (a warning, not an error)."""
 
 
 class _Arith:
