@@ -19,7 +19,7 @@ with atheris.instrument_imports():
 
 def _cms(data: bytes) -> Any:
     from ezhifu.pki.trust import TrustStore
-    from ezhifu.sign.cms import verify_detached
+    from ezhifu.sign.cms_verify import verify_detached
 
     return verify_detached(data, b"content", trust=TrustStore())
 

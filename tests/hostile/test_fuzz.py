@@ -106,7 +106,7 @@ def cms_case() -> tuple[bytes, bytes, Any]:
 
 
 def test_fuzz_cms(cms_case: tuple[bytes, bytes, Any]) -> None:
-    from ezhifu.sign.cms import verify_detached
+    from ezhifu.sign.cms_verify import verify_detached
 
     der, content, trust = cms_case
 

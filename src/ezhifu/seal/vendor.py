@@ -46,7 +46,7 @@ from ezhifu.crypto.base import Signer
 from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import EzhifuError, InvalidInput, SealFormatError
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
-from ezhifu.results import ItemResult
+from ezhifu.results import Claim, ItemResult, SealFacts, SealImage
 from ezhifu.seal.apply import append_stamp, refuse_stamped_position
 from ezhifu.seal.checks import (
     Steps,
@@ -56,9 +56,10 @@ from ezhifu.seal.checks import (
     signer_info,
     stamp_der,
 )
-from ezhifu.seal.detect import MAX_SEAL_BYTES
-from ezhifu.seal.picture import sniff_picture
-from ezhifu.sign.cms import sign_detached, verify_detached
+from ezhifu.seal.detect import MAX_SEAL_BYTES, SealVersion
+from ezhifu.seal.picture import PICTURE_TYPES, sniff_picture
+from ezhifu.sign.cms import sign_detached
+from ezhifu.sign.cms_verify import verify_detached
 
 __all__ = [
     "CHINA_STANDARD_TIME",
@@ -73,6 +74,7 @@ __all__ = [
     "parse_vendor_seal",
     "parse_vendor_stamp",
     "stamp_signed_content",
+    "vendor_seal_facts",
     "verify_vendor_stamp",
 ]
 
@@ -329,7 +331,7 @@ def verify_vendor_stamp(
     Steps: ``format``; ``seal-id`` (``@SN`` equals the seal id); ``signer-certificate`` (the
     ``signerCert`` field is the certificate inside the PKCS#7); ``stamp-signature`` (the PKCS#7 over
     Base64 ‖ signTime ‖ seal DER, with chain and algorithm policy via
-    :func:`ezhifu.sign.cms.verify_detached` at ``at`` or the signing time: the deployed format is
+    :func:`ezhifu.sign.cms_verify.verify_detached` at ``at`` or the signing time: the deployed format is
     SHA-1/RSA-1024, so it passes only under :meth:`VerifyPolicy.legacy`); ``position`` (noted: not
     bound by this format); ``maker-signature``: always "not verifiable: vendor seal format unknown",
     so the result is never ``valid`` (see the module doc).
@@ -366,11 +368,10 @@ def verify_vendor_stamp(
         steps.fail("stamp-signature", f"stamp PKCS#7: {result.reason}")
     steps.ok("position", "not bound: the vendor format does not sign the position")
     steps.fail("maker-signature", MAKER_NOT_VERIFIABLE)
-    return ItemResult(
-        kind="seal",
-        position=position,
-        valid=False,
-        reason=steps.reason,
+    return ItemResult.from_steps(
+        "seal",
+        position,
+        steps,
         intact=result.intact,
         trusted=result.trusted,
         signer=signer_info(signer_cert) if signer_cert is not None else None,
@@ -379,5 +380,28 @@ def verify_vendor_stamp(
         signing_time=info.signing_time,
         seal_id=info.seal.seal_id,
         seal_name=info.seal.name,
-        checks=tuple(steps.checks),
+        claimed_time=(
+            Claim(info.signing_time, "vendor stamp signTime, Beijing time (the signer's claim)")
+            if info.signing_time is not None
+            else None
+        ),
+        seal_facts=vendor_seal_facts(info.seal),
+        anchors=result.anchors,
+    )
+
+
+def vendor_seal_facts(seal: VendorSealInfo) -> SealFacts:
+    """What a display shows of a vendor seal; its picture has no size (shown at the usual 40 mm)."""
+    picture = None
+    if seal.image_type is not None:
+        mime, extension = PICTURE_TYPES[seal.image_type]
+        picture = SealImage(seal.image_type, mime, extension, seal.image, 0, 0)
+    maker, _ = load_certificate(seal.maker_cert, "vendor seal maker certificate")
+    return SealFacts(
+        seal_id=seal.seal_id,
+        name=seal.name,
+        standard=SealVersion.VENDOR.standard,
+        maker=signer_info(maker) if maker is not None else None,
+        picture=picture,
+        picture_error=None if picture is not None else "vendor seal image of unknown type",
     )
