@@ -14,7 +14,7 @@ with atheris.instrument_imports():
     from ezhifu.document.validation import iter_errors
     from ezhifu.errors import EzhifuError
     from ezhifu.pki.keys import load_certificate, load_private_key
-    from ezhifu.seal.model import parse_seal, parse_signature
+    from ezhifu.seal.containers import parse_seal, parse_signature
 
 
 def _cms(data: bytes) -> Any:

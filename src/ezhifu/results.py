@@ -165,7 +165,9 @@ class Claim:
 
 @dataclass(frozen=True, slots=True)
 class SealFacts:
-    """What a display shows of a seal: identity, standard, validity window, maker, picture."""
+    """What a display shows of a seal: identity, standard, validity window, maker, picture.
+
+    ``picture`` is the picture identified by its bytes (``picture_error`` says why not)."""
 
     seal_id: str
     name: str
@@ -175,6 +177,8 @@ class SealFacts:
     maker: SignerInfo | None = None
     picture: SealImage | None = field(default=None, repr=False)
     picture_error: str | None = None
+    #: The picture bytes as carried, also when their type is unknown (``picture`` is then ``None``).
+    picture_data: bytes = field(default=b"", repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

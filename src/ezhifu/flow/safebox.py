@@ -444,7 +444,7 @@ class SafeBox:
 
     def _seal(self, seal_id: str) -> bytes:
         from ezhifu.errors import KeyNotFound
-        from ezhifu.seal.model import parse_seal
+        from ezhifu.seal.containers import parse_seal
 
         try:
             der = self.keystore.seal(seal_id)

@@ -344,9 +344,9 @@ def _signature_card(sig: SignatureElement, item: ItemResult | None) -> str:
     )
 
 
-def _stamp_card(stamp: SignStampElement, item: ItemResult | None, picture_of: PictureSource) -> str:
+def _stamp_card(stamp: SignStampElement, item: ItemResult | None, picture_of: PictureSource | None) -> str:
     try:
-        picture = picture_of(stamp)
+        picture = _picture(stamp, item, picture_of)
         problem = None
     except EzhifuError as exc:
         picture, problem = None, str(exc)
@@ -454,7 +454,7 @@ def _sum_check(content: _VoucherContent, rule: tuple[str, str] | None) -> str:
     return f'<p class="warn sum-bad">明细合计 {_e(total)} ≠ 凭证金额 {_e(head_name)} {_e(stated)} ✗</p>'
 
 
-def _body_html(body: VoucherBody, body_result: BodyResult | None, picture_of: PictureSource) -> str:
+def _body_html(body: VoucherBody, body_result: BodyResult | None, picture_of: PictureSource | None) -> str:
     labels = _labels(body.vt_code)
     vt_name = labels.type_name
     title = f"{body.vt_code} {vt_name}".strip()
@@ -512,31 +512,40 @@ def _body_html(body: VoucherBody, body_result: BodyResult | None, picture_of: Pi
 
 
 def stamp_picture(stamp: SignStampElement) -> SealImage | None:
-    """The picture of the seal inside a ``<SignStamp>``.
+    """The picture of the seal inside a ``<SignStamp>``, read by its seal container.
 
     The stamp's value is the Base64 DER of a seal signature: a GM/T 0031-2014 / GB/T 38540-2020
     ``SES_Signature``, whose embedded seal's ``SES_ESPictrueInfo`` is exported by
     :func:`ezhifu.seal.picture.export_picture`, or the 2024 vendor stamp (spec.md §5.4), whose seal
     carries an image without a size (shown at the usual 40 mm). A value that is not Base64 or not
-    a seal signature raises an ``EzhifuError``.
+    a seal signature raises an ``EzhifuError``. Used only for stamps without a verification result:
+    a verified stamp's picture rides on its result (``ItemResult.seal_facts``).
     """
     from ezhifu.document.envelope import decode_element_value
-    from ezhifu.seal.detect import SealVersion, detect
-    from ezhifu.seal.model import parse_signature
-    from ezhifu.seal.picture import PICTURE_TYPES, SealImage, export_picture, sniff_picture
+    from ezhifu.errors import PictureError
+    from ezhifu.seal.containers import detect_container
 
     where = f"SignStamp at {stamp.no}"
     der = decode_element_value(stamp.value, where=where)
-    if detect(der, what=where)[1] is SealVersion.VENDOR:
-        from ezhifu.seal.vendor import parse_vendor_stamp
+    facts = detect_container(der, what=where).facts(der, what=where)
+    if facts.picture is None and facts.picture_error:
+        raise PictureError(facts.picture_error)
+    return facts.picture
 
-        image = parse_vendor_stamp(der, what=where).seal.image
-        found = sniff_picture(image)
-        if found is None:
-            return None
-        mime, extension = PICTURE_TYPES[found]
-        return SealImage(found, mime, extension, image, 0, 0)
-    return export_picture(parse_signature(der, what=where).seal)
+
+def _picture(
+    stamp: SignStampElement, item: ItemResult | None, picture_of: PictureSource | None
+) -> SealImage | None:
+    """The stamp's picture: from its verification result when there is one (nothing is parsed
+    again), otherwise from ``picture_of`` (default :func:`stamp_picture`)."""
+    facts = item.seal_facts if item is not None else None
+    if picture_of is None and facts is not None:
+        if facts.picture is None and facts.picture_error:
+            from ezhifu.errors import PictureError
+
+            raise PictureError(facts.picture_error)
+        return facts.picture
+    return (picture_of or stamp_picture)(stamp)
 
 
 def render_envelope_html(
@@ -560,7 +569,7 @@ def render_envelope_html(
         envelope = Envelope.from_bytes(bytes(source))
     else:
         envelope = source
-    pictures = picture_of or stamp_picture
+    pictures = picture_of
     by_no: dict[str, list[BodyResult]] = {}
     if result is not None:
         for b in result.bodies:

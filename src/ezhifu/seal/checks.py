@@ -208,4 +208,5 @@ def seal_facts(seal: Seal) -> SealFacts:
         maker=cert_info(maker) if maker is not None else None,
         picture=picture,
         picture_error=error,
+        picture_data=seal.picture.data,
     )

@@ -46,7 +46,6 @@ from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import DecodingError, EzhifuError
 from ezhifu.pki.trust import TrustStore, VerifyPolicy, as_utc, validate_chain
 from ezhifu.results import Claim, ItemResult, StepLog
-from ezhifu.seal.apply import parse_property_info, voucher_data
 from ezhifu.seal.checks import (
     Steps,
     check_maker_signature,
@@ -59,15 +58,14 @@ from ezhifu.seal.checks import (
     stamp_der,
     verify_raw_signature,
 )
-from ezhifu.seal.detect import SealKind, SealVersion, detect
+from ezhifu.seal.containers import detect_container, parse_signature
+from ezhifu.seal.detect import SealKind
 from ezhifu.seal.model import (
     Seal,
     SealSignature,
     algorithm_for_oid,
-    parse_detected_signature,
-    parse_seal,
-    parse_signature,
 )
+from ezhifu.seal.placement import parse_property_info, voucher_data
 
 __all__ = [
     "SealSignatureVerification",
@@ -222,12 +220,14 @@ def verify_seal(
         return SealVerification("seal", "", False, steps.reason, False, False, steps=steps.frozen())
 
     try:
-        kind, version = detect(bytes(seal_der), what="seal")
-        if version is SealVersion.VENDOR:
-            return refuse("vendor-format seal: maker signature not verifiable (vendor seal format unknown)")
-        if kind is not SealKind.SEAL:
+        raw = bytes(seal_der)
+        container = detect_container(raw, what="seal")
+        refusal = container.seal_refusal()
+        if refusal is not None:
+            return refuse(refusal)
+        if container.kind is not SealKind.SEAL:
             return refuse("this is a seal signature (SES_Signature), not a seal")
-        seal = parse_seal(seal_der)
+        seal = container.parse_seal(raw)
     except EzhifuError as exc:
         return refuse(str(exc))
     steps.ok("format", f"{seal.version.standard} seal {seal.seal_id}")
@@ -431,17 +431,16 @@ def verify_stamp(
     except DecodingError as exc:
         return format_failure(position, f"SignStamp content is not Base64: {exc}", stamp.sn)
     try:
-        kind, version = detect(der, what=f"SignStamp at {position}")
+        container = detect_container(der, what=f"SignStamp at {position}")
     except EzhifuError as exc:
         return format_failure(position, str(exc), stamp.sn)
-    if version is SealVersion.VENDOR:
-        from ezhifu.seal.vendor import verify_vendor_stamp
-
-        return verify_vendor_stamp(body, stamp, trust=trust, policy=policy, at=at)
-    if kind is not SealKind.SIGNATURE:
+    own = container.verify_stamp(body, stamp, trust=trust, policy=policy, at=at)
+    if own is not None:
+        return own
+    if container.kind is not SealKind.SIGNATURE:
         return format_failure(position, "SignStamp holds a seal, not a seal signature", stamp.sn)
     try:
-        sig = parse_detected_signature(der, kind, version, what=f"SignStamp at {position}")
+        sig = container.parse_signature(der, what=f"SignStamp at {position}")
         data = voucher_data(body)
     except EzhifuError as exc:
         return format_failure(position, str(exc), stamp.sn)
