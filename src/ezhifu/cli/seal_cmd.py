@@ -19,7 +19,7 @@ import binascii
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -41,6 +41,7 @@ from ezhifu.pki.trust import TrustStore, as_utc
 from ezhifu.results import SealFacts
 from ezhifu.seal.containers import detect_container
 from ezhifu.seal.detect import MAX_SEAL_BYTES, SealKind
+from ezhifu.seal.make import SealWriterVersion
 from ezhifu.seal.picture import MAX_PICTURE_BYTES, sniff_picture
 
 __all__ = ["command"]
@@ -169,7 +170,7 @@ def make_command(
             picture=read_input(image, max_bytes=MAX_PICTURE_BYTES),
             width_mm=width_mm,
             height_mm=height_mm,
-            version="v1" if version == "v1" else "v4",
+            version=cast("SealWriterVersion", version),  # a click.Choice of the writable versions
             vid=vid,
         )
     atomic_write(output, der, mode=0o644)

@@ -33,7 +33,10 @@ from ezhifu.seal.checks import require_seal_algorithm
 from ezhifu.seal.containers import SealContent, parse_seal, writer_for
 from ezhifu.seal.picture import validate_picture
 
-__all__ = ["MAX_SEAL_ID_LENGTH", "make_seal"]
+__all__ = ["MAX_SEAL_ID_LENGTH", "SealWriterVersion", "make_seal"]
+
+#: The seal versions ezhifu writes (:func:`ezhifu.seal.containers.writer_for`).
+SealWriterVersion = Literal["v1", "v4"]
 
 #: Longest accepted seal id (``esID``); real ids are 10 to 32 characters.
 MAX_SEAL_ID_LENGTH = 128
@@ -98,7 +101,7 @@ def make_seal(
     picture_type: str | None = None,
     width_mm: int,
     height_mm: int,
-    version: Literal["v1", "v4"] = "v4",
+    version: SealWriterVersion = "v4",
     vid: str = "ezhifu",
     created: datetime | None = None,
 ) -> bytes:

@@ -176,26 +176,10 @@ def sign_detached(
     signed_data_oid = OID_GBT_SIGNED_DATA if style == "gbt35275" else OID_SIGNED_DATA
     digest_oid = _DIGEST_OID_BY_NAME[algorithm.digest_name]
 
-    if kind == "rsa":
-        # rsaEncryption with NULL parameters, as OpenSSL writes (RFC 3370 clause 3.2).
-        sig_alg = {"algorithm": OID_RSA_ENCRYPTION, "parameters": core.Null()}
-    elif kind == "sm2":
-        sig_alg = {"algorithm": OID_SM2_WITH_SM3 if sm2_signature_oid == "sm2-with-sm3" else OID_SM2_SIGN}
-    else:
-        sig_alg = {"algorithm": algorithm.signature_oid}
+    sig_alg = _signature_algorithm(algorithm, sm2_signature_oid)
 
-    attrs: cms.CMSAttributes | None = None
-    if signed_attributes:
-        when = signing_time or datetime.now(UTC).replace(microsecond=0)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        attrs = cms.CMSAttributes(
-            [
-                {"type": "content_type", "values": [content_oid]},
-                {"type": "signing_time", "values": [_time(when)]},
-                {"type": "message_digest", "values": [content_hash(algorithm.digest_name, data)]},
-            ]
-        )
+    attrs = _signed_attributes(data, algorithm, content_oid, signing_time) if signed_attributes else None
+    if attrs is not None:
         # RFC 5652 clause 5.4: the signature covers the DER SET OF (tag 0x31).
         to_sign = attrs.dump()
     elif signing_time is not None:
@@ -226,6 +210,33 @@ def sign_detached(
         )
         return template.assemble(bytes(signature))
     return _assemble(certificates, digest_oid, sig_alg, content_oid, signed_data_oid, signature, attrs)
+
+
+def _signature_algorithm(algorithm: SignatureAlgorithm, sm2_signature_oid: str) -> dict[str, Any]:
+    """The ``signatureAlgorithm`` of the SignerInfo (RFC 5652 clause 5.3) for the signer's key."""
+    kind = algorithm.key_kind
+    if kind == "rsa":
+        # rsaEncryption with NULL parameters, as OpenSSL writes (RFC 3370 clause 3.2).
+        return {"algorithm": OID_RSA_ENCRYPTION, "parameters": core.Null()}
+    if kind == "sm2":
+        return {"algorithm": OID_SM2_WITH_SM3 if sm2_signature_oid == "sm2-with-sm3" else OID_SM2_SIGN}
+    return {"algorithm": algorithm.signature_oid}
+
+
+def _signed_attributes(
+    data: bytes, algorithm: SignatureAlgorithm, content_oid: str, signing_time: datetime | None
+) -> cms.CMSAttributes:
+    """content-type, signing-time (given or now, UTC) and message-digest (RFC 5652 clause 11)."""
+    when = signing_time or datetime.now(UTC).replace(microsecond=0)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return cms.CMSAttributes(
+        [
+            {"type": "content_type", "values": [content_oid]},
+            {"type": "signing_time", "values": [_time(when)]},
+            {"type": "message_digest", "values": [content_hash(algorithm.digest_name, data)]},
+        ]
+    )
 
 
 def _assemble(
