@@ -44,7 +44,7 @@ from asn1crypto import x509
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import DecodingError, EzhifuError
-from ezhifu.pki.trust import TrustStore, VerifyPolicy, as_utc, validate_chain
+from ezhifu.pki.trust import TrustStore, VerifyPolicy, as_utc, certificate_label, validate_chain
 from ezhifu.results import Claim, ItemResult, StepLog
 from ezhifu.seal.checks import (
     Steps,
@@ -150,7 +150,8 @@ def _chain(
         return None
     result = validate_chain(cert, trust=trust, policy=policy, at=at, extra_certs=extra)
     if result.trusted:
-        steps.ok(step, "trusted (pinned)" if result.pinned else "trusted")
+        anchor = "pinned certificate" if result.pinned else certificate_label(result.path[-1])
+        steps.ok(step, "trusted (pinned)" if result.pinned else "trusted", anchor=f"{role}: {anchor}")
         return True
     if policy.require_trusted:
         steps.fail(step, f"{role} certificate not trusted: {result.reason}")
@@ -488,4 +489,10 @@ def verify_stamp(
         seal_name=sig.seal.name,
         claimed_time=_claim(sig),
         seal_facts=seal_facts(sig.seal),
+        anchors=_anchors(steps),
     )
+
+
+def _anchors(steps: StepLog) -> tuple[str, ...]:
+    """The trust anchors the chain steps reached (evidence ``anchor``), in step order."""
+    return tuple(dict(s.evidence)["anchor"] for s in steps.steps if any(k == "anchor" for k, _ in s.evidence))
