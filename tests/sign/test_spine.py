@@ -147,3 +147,14 @@ def test_diagnoses_share_one_bounded_budget(make_envelope: Callable[..., Envelop
     # verify_envelope draws on one budget for the whole envelope, with the same outcome
     again = verify_envelope(signed, trust=trust)
     assert [b.items[0].reason for b in again.bodies] == [r.items[0].reason for r in results]
+
+
+def test_cli_text_says_what_was_not_checked(
+    envelope: Envelope, rsa_pki: TestPKI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ezhifu.cli.verify_cmd import _print_text
+
+    result = verify_envelope(_signed(envelope, rsa_pki), trust=TrustStore(roots=[rsa_pki.root_cert]))
+    _print_text("e.xml", result)
+    out = capsys.readouterr().out
+    assert "signature at cz_dwfz by " in out and ": ok (not checked: time, position)" in out

@@ -206,6 +206,9 @@ def _print_text(name: str, result: EnvelopeResult) -> None:
         for item in body.items:
             who = f" by {item.signer.subject} (serial {item.signer.serial_hex})" if item.signer else ""
             verdict = "ok" if item.valid else f"FAILED: {item.reason}"
+            unchecked = [phase for phase, outcome in item.phases.items() if outcome == "not_checked"]
+            if unchecked:  # what was not checked is said, never implied (docs/verification.md)
+                verdict += f" (not checked: {', '.join(unchecked)})"
             click.echo(f"    {item.kind} at {item.position}{who}: {verdict}")
 
 
