@@ -242,10 +242,10 @@ class StepLog:
         self.steps: list[Step] = []
 
     def ok(self, name: str, note: str = "ok", **evidence: str) -> None:
-        self.steps.append(Step(name, "ok", note, evidence=tuple(evidence.items())))
+        self.steps.append(Step(name, "ok", note, None, tuple(evidence.items()) if evidence else ()))
 
     def fail(self, name: str, reason: str, **evidence: str) -> None:
-        self.steps.append(Step(name, "failed", reason, evidence=tuple(evidence.items())))
+        self.steps.append(Step(name, "failed", reason, None, tuple(evidence.items()) if evidence else ()))
 
     def not_checked(self, name: str, note: str) -> None:
         self.steps.append(Step(name, "not_checked", note))

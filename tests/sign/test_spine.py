@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ezhifu.cli.verify_cmd import _print_text
 from ezhifu.document.envelope import Envelope
 from ezhifu.errors import InvalidInput
 from ezhifu.pki.trust import TrustStore
@@ -152,8 +153,6 @@ def test_diagnoses_share_one_bounded_budget(make_envelope: Callable[..., Envelop
 def test_cli_text_says_what_was_not_checked(
     envelope: Envelope, rsa_pki: TestPKI, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from ezhifu.cli.verify_cmd import _print_text
-
     result = verify_envelope(_signed(envelope, rsa_pki), trust=TrustStore(roots=[rsa_pki.root_cert]))
     _print_text("e.xml", result)
     out = capsys.readouterr().out

@@ -321,10 +321,14 @@ def _result(ctx: _Ctx) -> CmsVerification:
 
 def _signer_info(cert: x509.Certificate | None) -> SignerInfo | None:
     """The signer's description, or ``None`` when the (possibly hostile) certificate is unreadable."""
-    if cert is None:
-        return None
+    return None if cert is None else _signer_info_of(bytes(cert.dump()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _signer_info_of(der: bytes) -> SignerInfo | None:
+    """Cached by the exact DER: one partner certificate signs every voucher of a batch."""
     try:
-        return cert_info(cert)
+        return cert_info(shared_certificate(der))
     except Exception:  # asn1crypto decodes lazily: any defect of a hostile certificate
         return None
 
