@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ezhifu._fileio import atomic_write
-from ezhifu.errors import EzhifuError
+from ezhifu.errors import EzhifuError, PictureError
 from ezhifu.report.html_page import CSS as _CSS
 from ezhifu.report.html_page import PAGE as _PAGE
 
@@ -456,7 +456,6 @@ def stamp_picture(stamp: SignStampElement) -> SealImage | None:
     a verified stamp's picture rides on its result (``ItemResult.seal_facts``).
     """
     from ezhifu.document.envelope import decode_element_value
-    from ezhifu.errors import PictureError
     from ezhifu.seal.containers import detect_container
 
     where = f"SignStamp at {stamp.no}"
@@ -475,8 +474,6 @@ def _picture(
     facts = item.seal_facts if item is not None else None
     if picture_of is None and facts is not None:
         if facts.picture is None and facts.picture_error:
-            from ezhifu.errors import PictureError
-
             raise PictureError(facts.picture_error)
         return facts.picture
     return (picture_of or stamp_picture)(stamp)

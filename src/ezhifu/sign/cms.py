@@ -39,9 +39,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from asn1crypto import cms, core, x509
+from asn1crypto import cms, core, parser, x509
 
 from ezhifu.crypto.base import OID_SM2, OID_SM2_SIGN, OID_SM2_WITH_SM3, SignatureAlgorithm, Signer
+from ezhifu.crypto.sm3 import hash_data
 from ezhifu.errors import EzhifuError, InvalidInput, SigningError
 
 __all__ = [
@@ -118,8 +119,6 @@ _SignedContentInfo = SignedContentInfo
 
 def content_hash(name: str, data: bytes) -> bytes:
     """The digest ``name`` of ``data`` (the message-digest attribute, RFC 5652 clause 11.2)."""
-    from ezhifu.crypto.sm3 import hash_data
-
     return hash_data(name, data)
 
 
@@ -288,8 +287,6 @@ def _tlv(tag: int, contents: bytes) -> bytes:
 
 def _tlvs(data: bytes) -> list[bytes]:
     """The complete TLVs of a concatenation of DER elements."""
-    from asn1crypto import parser
-
     out: list[bytes] = []
     pointer = 0
     while pointer < len(data):
@@ -352,7 +349,5 @@ def _template(
 
 
 def _contents(tlv: bytes) -> bytes:
-    from asn1crypto import parser
-
     _, _, _, _, contents, _ = parser.parse(tlv)
     return bytes(contents)

@@ -26,9 +26,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from asn1crypto import algos, cms, core, x509
+from cryptography import x509 as cx509
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from ezhifu.crypto import verify_signature
 from ezhifu.crypto.base import SignatureAlgorithm
-from ezhifu.errors import EzhifuError, InvalidInput, UnsupportedAlgorithm
+from ezhifu.crypto.sm2 import der_to_rs
+from ezhifu.errors import EzhifuError, InvalidInput, UnsupportedAlgorithm, VerificationStepFailed
 from ezhifu.pki.certs import cert_info, shared_certificate
 from ezhifu.pki.trust import (
     ChainResult,
@@ -109,13 +113,8 @@ class _Ctx:
 # --------------------------------------------------------------------------- helpers
 
 
-class _Fail(Exception):
-    """Internal: stop verification with a reason (never escapes this module)."""
-
-    def __init__(self, reason: str, step: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.step = step
+#: A failed step (internal: caught by verify_detached, recorded as a failed Step).
+_Fail = VerificationStepFailed
 
 
 #: SignerInfo fields that are the same on every CMS one signer makes (RFC 5652 clause 5.3),
@@ -198,8 +197,6 @@ def _rsa_diagnosis(cert: x509.Certificate, signature: bytes, expected_digest: by
     PKCS#1 v1.5 (RFC 8017 clause 8.2.2) lets the verifier recover the signed DigestInfo: if
     it opens with this key, the signature is genuine for some other content.
     """
-    from cryptography import x509 as cx509
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     try:
         key = cx509.load_der_x509_certificate(cert.dump()).public_key()
@@ -221,7 +218,6 @@ def _rsa_diagnosis(cert: x509.Certificate, signature: bytes, expected_digest: by
 def _verify_value(
     cert: x509.Certificate, algorithm: SignatureAlgorithm, signed: bytes, signature: bytes
 ) -> None:
-    from ezhifu.crypto import verify_signature
 
     if algorithm.key_kind == "sm2":
         _check_sm2_der(signature)
@@ -230,7 +226,6 @@ def _verify_value(
 
 def _check_sm2_der(signature: bytes) -> None:
     """GB/T 35276-2017 clause 7.3: SM2Signature ::= SEQUENCE { R INTEGER, S INTEGER }, strict DER."""
-    from ezhifu.crypto.sm2 import der_to_rs
 
     try:
         der_to_rs(signature)
