@@ -18,6 +18,7 @@ from ezhifu.results import OUTCOMES, PHASES, ItemResult, Step, StepLog, phase_of
 from ezhifu.sign import sign_envelope
 from ezhifu.sign.cms_verify import CmsVerification, verify_detached
 from ezhifu.testing.pki import TestPKI
+from ezhifu.verify.describe import describe_envelope
 from ezhifu.verify.diagnose import MAX_DIAGNOSIS_VERIFICATIONS, MAX_SIBLINGS_TRIED, DiagnosisBudget
 from ezhifu.verify.envelope import verify_body, verify_envelope
 
@@ -157,3 +158,20 @@ def test_cli_text_says_what_was_not_checked(
     _print_text("e.xml", result)
     out = capsys.readouterr().out
     assert "signature at cz_dwfz by " in out and ": ok (not checked: time, position)" in out
+
+
+def test_describe_envelope_pairs_marks_with_their_items(envelope: Envelope, rsa_pki: TestPKI) -> None:
+    signed = _signed(envelope, rsa_pki)
+    sign_envelope(signed, rsa_pki.signer(), "rh_zqz")
+    result = verify_envelope(signed, trust=TrustStore(roots=[rsa_pki.root_cert]))
+    views = describe_envelope(signed, result)
+    assert [v.body.voucher_no for v in views] == [b.voucher_no for b in signed.bodies]
+    for view, body_result in zip(views, result.bodies, strict=True):
+        assert view.result is body_result
+        assert [(e.no, i.position if i else None) for e, i in view.signatures] == [
+            ("cz_dwfz", "cz_dwfz"),
+            ("rh_zqz", "rh_zqz"),
+        ]
+        assert view.stamps == ()
+    unverified = describe_envelope(signed)
+    assert all(v.result is None and all(i is None for _, i in v.signatures) for v in unverified)

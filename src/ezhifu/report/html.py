@@ -35,10 +35,11 @@ from ezhifu._fileio import atomic_write
 from ezhifu.errors import EzhifuError, PictureError
 from ezhifu.report.html_page import CSS as _CSS
 from ezhifu.report.html_page import PAGE as _PAGE
+from ezhifu.verify.describe import BodyView, describe_envelope
 
 if TYPE_CHECKING:
     from ezhifu.document.envelope import Envelope, SignatureElement, SignStampElement, VoucherBody
-    from ezhifu.results import BodyResult, EnvelopeResult, ItemResult
+    from ezhifu.results import EnvelopeResult, ItemResult
     from ezhifu.seal.picture import SealImage
 
 __all__ = ["PictureSource", "position_label", "render_envelope_html", "stamp_picture", "write_envelope_html"]
@@ -233,20 +234,6 @@ def _status_html(item: ItemResult | None) -> str:
     return f'<span class="status bad" data-status="invalid">✗ 无效 invalid{reason}</span>'
 
 
-def _match_items(body_result: BodyResult | None, kind: str) -> list[ItemResult]:
-    if body_result is None:
-        return []
-    return [i for i in body_result.items if i.kind == kind]
-
-
-def _take(items: list[ItemResult], position: str) -> ItemResult | None:
-    """The first unused result for ``position`` (the same position may appear twice)."""
-    for n, item in enumerate(items):
-        if item.position == position:
-            return items.pop(n)
-    return None
-
-
 def _signer_meta(item: ItemResult | None) -> str:
     if item is None:
         return ""
@@ -388,7 +375,8 @@ def _sum_check(content: _VoucherContent, rule: tuple[str, str] | None) -> str:
     return f'<p class="warn sum-bad">明细合计 {_e(total)} ≠ 凭证金额 {_e(head_name)} {_e(stated)} ✗</p>'
 
 
-def _body_html(body: VoucherBody, body_result: BodyResult | None, picture_of: PictureSource | None) -> str:
+def _body_html(view: BodyView, picture_of: PictureSource | None) -> str:
+    body, body_result = view.body, view.result
     labels = _labels(body.vt_code)
     vt_name = labels.type_name
     title = f"{body.vt_code} {vt_name}".strip()
@@ -410,10 +398,8 @@ def _body_html(body: VoucherBody, body_result: BodyResult | None, picture_of: Pi
     problems_html = (
         '<ul class="problems">' + "".join(f"<li>{_e(p)}</li>" for p in problems) + "</ul>" if problems else ""
     )
-    sig_items = _match_items(body_result, "signature")
-    seal_items = _match_items(body_result, "seal")
-    cards = [_signature_card(s, _take(sig_items, s.no)) for s in body.signatures]
-    cards += [_stamp_card(s, _take(seal_items, s.no), picture_of) for s in body.stamps]
+    cards = [_signature_card(s, item) for s, item in view.signatures]
+    cards += [_stamp_card(s, item, picture_of) for s, item in view.stamps]
     marks = (
         '<div class="marks">' + "".join(cards) + "</div>"
         if cards
@@ -501,15 +487,7 @@ def render_envelope_html(
     else:
         envelope = source
     pictures = picture_of
-    by_no: dict[str, list[BodyResult]] = {}
-    if result is not None:
-        for b in result.bodies:
-            by_no.setdefault(b.voucher_no, []).append(b)
-
-    sections = []
-    for body in envelope.bodies:
-        found = by_no.get(body.voucher_no) or []
-        sections.append(_body_html(body, found.pop(0) if found else None, pictures))
+    sections = [_body_html(view, pictures) for view in describe_envelope(envelope, result)]
 
     if result is None:
         banner = '<div class="banner none">未验证 Not verified: no trust store was given.</div>'
