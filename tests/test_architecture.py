@@ -477,12 +477,6 @@ def exceptions_outside_errors(modules: dict[str, Module]) -> list[str]:
 #: entry that stays, with the reason.
 BASELINE: frozenset[str] = frozenset(
     {
-        "cli/seal_cmd.py: import inside _show_seal() has no '# reason'",
-        "cli/seal_cmd.py: import inside _show_signature() has no '# reason'",
-        "cli/seal_cmd.py: import inside apply_command() has no '# reason'",
-        "cli/seal_cmd.py: import inside make_command() has no '# reason'",
-        "cli/verify_cmd.py: import inside command() has no '# reason'",
-        "cli/verify_cmd.py: import inside verify_file() has no '# reason'",
         "crypto.sm2 <-> crypto.sm2.openssl <-> crypto.sm2.python",
         "crypto/signer.py: layer 2 imports ezhifu.pki.keys (layer 3) above it",
         "crypto/sm2/__init__.py: import inside _openssl() has no '# reason'",
@@ -521,17 +515,6 @@ BASELINE: frozenset[str] = frozenset(
         "pki/trust.py: import inside _crl_refusal() has no '# reason'",
         "pki/trust.py: module over 600 lines",
         "pki/trust.py: validate_chain() over 80 lines",
-        "report/html.py: import inside _data_uri() has no '# reason'",
-        "report/html.py: import inside _labels() has no '# reason'",
-        "report/html.py: import inside _voucher_content() has no '# reason'",
-        "report/html.py: import inside render_envelope_html() has no '# reason'",
-        "report/html.py: import inside stamp_picture() has no '# reason'",
-        "sign/voucher.py: import inside sign_body() has no '# reason'",
-        "testing/pytest_plugin.py: import inside _load_trust() has no '# reason'",
-        "testing/pytest_plugin.py: import inside _policy() has no '# reason'",
-        "testing/pytest_plugin.py: import inside voucher_problems() has no '# reason'",
-        "verify/stream.py: import inside _verify_chunk() has no '# reason'",
-        "verify/stream.py: import inside verify_stream() has no '# reason'",
     }
 )
 

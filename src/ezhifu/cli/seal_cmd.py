@@ -147,6 +147,7 @@ def make_command(
     output: Path,
 ) -> None:
     """Make a seal signed by the seal maker (testing and development only with a software key)."""
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.seal.make import make_seal
 
     start = _date(valid_from, "--valid-from")
@@ -206,6 +207,7 @@ def apply_command(
     output: Path,
 ) -> None:
     """Stamp the vouchers of envelope FILE with a seal at a position."""
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.document.envelope import Envelope
     from ezhifu.seal.apply import apply_seal
 
@@ -222,6 +224,7 @@ def apply_command(
 
 
 def _show_seal(der: bytes, trust: TrustStore | None) -> tuple[dict[str, Any], bool, SealFacts | None]:
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.seal.verify import verify_seal
 
     result = verify_seal(der, trust=trust)
@@ -234,6 +237,7 @@ def _show_seal(der: bytes, trust: TrustStore | None) -> tuple[dict[str, Any], bo
 
 
 def _show_signature(der: bytes, trust: TrustStore | None) -> tuple[dict[str, Any], bool, SealFacts | None]:
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.seal.verify import verify_ses_signature
 
     result = verify_ses_signature(der, None, trust=trust)

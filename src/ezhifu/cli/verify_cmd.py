@@ -69,6 +69,7 @@ from ezhifu.errors import ConfigurationError, EzhifuError
 from ezhifu.results import BodyResult, EnvelopeResult
 
 if TYPE_CHECKING:
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
 __all__ = [
@@ -141,10 +142,12 @@ def verify_file(
     ``envelope cannot be read: ...``, as :func:`ezhifu.verify.envelope.verify_envelope` does.
     """
     if not uses_stream(path, stream=stream, jobs=jobs):
+        # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
         from ezhifu.verify.envelope import verify_envelope
 
         return verify_envelope(path.read_bytes(), trust=trust, policy=policy, positions=positions, at=at)
 
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.verify import stream as batch
 
     bodies: list[BodyResult] = []
@@ -269,6 +272,7 @@ def command(
     as_json: bool,
 ) -> None:
     """Verify the signatures and seals of envelope files (a directory: every *.xml below it)."""
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
     trust = TrustStore.from_pem_files(trust_files)

@@ -64,6 +64,7 @@ def _data_uri(image: SealImage) -> str | None:
     seal_sm2.md §8), never from the seal's declared type, so a picture cannot pose as another
     type. An SVG is only ever used as an ``<img>`` source, where it cannot run scripts.
     """
+    # reason: the view loads lxml, the field tables and the seal layer on first render
     from ezhifu.seal.picture import PICTURE_TYPES, sniff_picture
 
     found = sniff_picture(image.data)
@@ -135,6 +136,7 @@ class _Labels:
 
 def _labels(vt_code: str) -> _Labels:
     """Field data of ``vt_code``; the default schema version first, then the older ones."""
+    # reason: the view loads lxml, the field tables and the seal layer on first render
     from ezhifu.document import fields
 
     versions = [fields.DEFAULT_SCHEMA_VERSION, *reversed(fields.SCHEMA_VERSIONS)]
@@ -173,6 +175,7 @@ def _text(el: Any) -> str:
 
 def _voucher_content(body: VoucherBody) -> _VoucherContent:
     """Header fields and details read from the decoded inner voucher, in document order."""
+    # reason: the view loads lxml, the field tables and the seal layer on first render
     from ezhifu.document.xmlparse import parse_xml
 
     try:
@@ -441,6 +444,7 @@ def stamp_picture(stamp: SignStampElement) -> SealImage | None:
     a seal signature raises an ``EzhifuError``. Used only for stamps without a verification result:
     a verified stamp's picture rides on its result (``ItemResult.seal_facts``).
     """
+    # reason: the view loads lxml, the field tables and the seal layer on first render
     from ezhifu.document.envelope import decode_element_value
     from ezhifu.seal.containers import detect_container
 
@@ -481,6 +485,7 @@ def render_envelope_html(
     a stamp whose picture cannot be read is shown with the reason instead of a picture.
     """
     if isinstance(source, bytes | bytearray):
+        # reason: the view loads lxml, the field tables and the seal layer on first render
         from ezhifu.document.envelope import Envelope
 
         envelope = Envelope.from_bytes(bytes(source))
