@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write", "create_private", "fsync_dir"]
+__all__ = ["atomic_write", "create_private", "exclusive_lock", "fsync_dir"]
 
 
 def fsync_dir(path: Path) -> None:
@@ -73,3 +73,23 @@ def create_private(path: str | os.PathLike[str]) -> None:
     """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
     os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive advisory lock on the file ``path`` (created 0600) between processes.
+
+    POSIX ``flock``; a no-op where ``fcntl`` does not exist (Windows). Closing the descriptor
+    releases the lock. Raises ``OSError`` like :func:`os.open`.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            import fcntl  # reason: POSIX only
+        except ImportError:  # pragma: no cover - Windows
+            fcntl = None  # type: ignore[assignment]
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -26,18 +26,28 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from ezhifu._fileio import create_private
 from ezhifu.crypto.sm3 import hmac_sm3, sm3
-from ezhifu.errors import AuditChainBroken, AuditError, ConfigurationError
-from ezhifu.keystore.base import canonical_json, same_text
+from ezhifu.errors import (
+    AuditChainBroken,
+    AuditError,
+    AuditRolledBack,
+    ConfigurationError,
+    KeyStoreRolledBack,
+)
+from ezhifu.keystore.audit_head import HeadRecord, default_head_path, read_head_file, update_head_file
+from ezhifu.keystore.integrity import canonical_json, same_text
+
+if TYPE_CHECKING:
+    from ezhifu.crypto.base import Signer
 
 __all__ = [
     "GENESIS_HASH",
@@ -46,7 +56,9 @@ __all__ = [
     "AuditHead",
     "AuditLog",
     "AuditReport",
+    "AuditRolledBack",
     "AuditStorage",
+    "HeadRecord",
     "MemoryAuditStorage",
     "SQLiteAuditStorage",
     "verify_audit",
@@ -111,10 +123,24 @@ class AuditHead:
 
 @dataclass(frozen=True, slots=True)
 class AuditReport:
-    """A verified log: ``count`` entries ending in ``head_hash``."""
+    """A verified log: ``count`` entries ending in ``head_hash``.
+
+    ``macs_checked`` is False when verified without the key (hash chain only); ``anchors``
+    names the heads kept outside the trail it was checked against.
+    """
 
     count: int
     head_hash: str
+    macs_checked: bool = True
+    anchors: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "entries": self.count,
+            "head_hash": self.head_hash,
+            "macs_checked": self.macs_checked,
+            "anchors": list(self.anchors),
+        }
 
     @property
     def head(self) -> AuditHead:
@@ -253,7 +279,12 @@ class AuditLog:
     """Appends authenticated entries to a storage and verifies them.
 
     ``key`` is the HMAC-SM3 key (at least 16 bytes), held by the caller or derived from
-    the keystore's secret; it is never stored in the log. Thread-safe.
+    the keystore's secret; it is never stored in the log. ``head_file`` (a path, or ``True``
+    for ``<database>.head`` beside an SQLite trail) keeps the head outside the database
+    (:mod:`ezhifu.keystore.audit_head`): it is rewritten after every entry, an append to a
+    trail older than it is refused (:class:`AuditRolledBack`), :meth:`verify` checks against
+    it, and it remembers the generation of every keystore bound with :meth:`bind_keystore`.
+    Thread-safe.
     """
 
     def __init__(
@@ -263,6 +294,7 @@ class AuditLog:
         *,
         actor: str = "",
         clock: Callable[[], datetime] | None = None,
+        head_file: str | PathLike[str] | bool | None = None,
     ) -> None:
         if len(key) < _MIN_KEY_BYTES:
             raise ConfigurationError(f"audit log: the MAC key must be at least {_MIN_KEY_BYTES} bytes")
@@ -272,7 +304,16 @@ class AuditLog:
         self.actor = actor
         self._key = bytes(key)
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self.head_file: Path | None = None
+        if head_file is True:
+            if not isinstance(storage, SQLiteAuditStorage) or str(storage.path) in (":memory:", ""):
+                raise ConfigurationError("audit log: head_file=True needs an SQLite trail in a file")
+            self.head_file = default_head_path(storage.path)
+        elif head_file not in (None, False):
+            self.head_file = Path(head_file)  # type: ignore[arg-type]
+        if self.head_file is not None:
+            read_head_file(self.head_file, self._key)  # refuse an unsafe or forged head file now
 
     def record(
         self,
@@ -297,6 +338,11 @@ class AuditLog:
             else:
                 self._check_head(head)
                 count, prev = head.count, head.last_hash
+            if outside is not None and count < outside.seq:
+                raise AuditRolledBack(
+                    f"audit log: 审计记录被删除或回滚 / the trail holds {count} entries but its head file "
+                    f"{outside.source} records {outside.seq}: refusing to append to an older copy"
+                )
             draft = AuditEntry(
                 seq=count + 1,
                 time=when,
@@ -318,7 +364,13 @@ class AuditLog:
             return entry, AuditHead(new_head.count, new_head.last_hash, self._head_mac(new_head))
 
         with self._lock:
-            return self.storage.append(build)
+            outside = None if self.head_file is None else read_head_file(self.head_file, self._key)
+            entry = self.storage.append(build)
+            if self.head_file is not None:
+                update_head_file(
+                    self.head_file, self._key, seq=entry.seq, last_hash=entry.entry_hash, time=when
+                )
+            return entry
 
     def _head_mac(self, head: AuditHead) -> str:
         return hmac_sm3(self._key, head.message()).hex()
@@ -332,13 +384,79 @@ class AuditLog:
         """The current authenticated head; keep a copy elsewhere to detect roll-back."""
         return self.storage.head()
 
+    def outside_head(self) -> HeadRecord | None:
+        """The head file's record (``None`` without a head file or before the first entry)."""
+        return None if self.head_file is None else read_head_file(self.head_file, self._key)
+
+    def witness_line(self, witness_key: bytes | None = None) -> str:
+        """The current head as one line for a witness (see :mod:`ezhifu.keystore.audit_head`)."""
+        with self._lock:
+            record = self.outside_head()
+            head = self.storage.head()
+            if head is not None:
+                self._check_head(head)
+                stores = record.keystores if record is not None else {}
+                time = record.time if record is not None and record.seq == head.count else ""
+                record = HeadRecord(head.count, head.last_hash, time, stores)
+            if record is None:
+                record = HeadRecord(0, GENESIS_HASH.hex())
+            return record.witness_line(witness_key)
+
+    # -- keystores bound to the trail ----------------------------------------------------
+
+    def bind_keystore(self, store_id: str, generation: int, *, where: str) -> None:
+        """Refuse a keystore older than the head file remembers (:class:`KeyStoreRolledBack`).
+
+        A newer generation (written while the store was not bound to this trail) is accepted
+        and recorded. Without a head file there is nothing outside the trail to compare with.
+        """
+        with self._lock:
+            record = self.outside_head()
+            known = None if record is None else record.keystores.get(store_id)
+            if known is not None and generation < known:
+                self.record(
+                    "keystore-open",
+                    "refused",
+                    reason=f"keystore {store_id}: generation {generation} < {known} (older copy)",
+                )
+                raise KeyStoreRolledBack(
+                    f"{where}: 密钥库已回滚到旧副本 / keystore rolled back: generation {generation} is older "
+                    f"than the {known} recorded in {record.source if record else ''}; "
+                    "a removed key or an older key set would come back"
+                )
+            if known is None or generation > known:
+                self.keystore_written(
+                    store_id, generation, note="first seen" if known is None else "advanced"
+                )
+
+    def keystore_written(self, store_id: str, generation: int, *, note: str = "write") -> None:
+        """Record that keystore ``store_id`` reached ``generation`` and remember it in the head file."""
+        with self._lock:
+            self.record(
+                "keystore-write", "ok", reason=f"keystore {store_id} generation {generation} ({note})"
+            )
+            if self.head_file is not None:
+                update_head_file(self.head_file, self._key, keystore=(store_id, generation))
+
+    def wrap_signer(self, signer: Signer, *, alias: str, where: str) -> Signer:
+        """``signer``, recording every use of its private key in this trail."""
+        from ezhifu.keystore.audit_use import AuditedSigner  # reason: audit_use imports this module
+
+        return AuditedSigner(signer, self, alias=alias, where=where)
+
     def entries(self) -> list[AuditEntry]:
         return list(self.storage.entries())
 
-    def verify(self, *, expected_head: AuditHead | None = None) -> AuditReport:
-        """See :func:`verify_audit`."""
+    def verify(
+        self, *, expected_head: AuditHead | None = None, anchors: Sequence[HeadRecord] = ()
+    ) -> AuditReport:
+        """See :func:`verify_audit`; the head file, when configured, is one of the anchors."""
         with self._lock:
-            return verify_audit(self.storage, self._key, expected_head=expected_head)
+            extra = list(anchors)
+            record = self.outside_head()
+            if record is not None:
+                extra.insert(0, record)
+            return verify_audit(self.storage, self._key, expected_head=expected_head, anchors=extra)
 
     def close(self) -> None:
         self.storage.close()
@@ -355,7 +473,13 @@ class AuditLog:
         self.close()
 
 
-def verify_audit(storage: AuditStorage, key: bytes, *, expected_head: AuditHead | None = None) -> AuditReport:
+def verify_audit(
+    storage: AuditStorage,
+    key: bytes | None,
+    *,
+    expected_head: AuditHead | None = None,
+    anchors: Sequence[HeadRecord] = (),
+) -> AuditReport:
     """Check the whole chain; raise :class:`AuditChainBroken` naming the first bad entry.
 
     Steps: sequence numbers run 1, 2, 3 ... without gaps (a deleted or reordered entry
@@ -364,7 +488,40 @@ def verify_audit(storage: AuditStorage, key: bytes, *, expected_head: AuditHead 
     authenticates (an edited entry); the stored head authenticates and names the last entry
     and the count (a truncated log). With ``expected_head`` (a head kept elsewhere) the log
     must contain that head at its position, so a log rolled back to an older head is caught.
+    ``anchors`` are heads kept outside the database (the head file, witness lines:
+    :mod:`ezhifu.keystore.audit_head`); each must lie on the chain, else
+    :class:`AuditRolledBack` (fewer entries than the anchor: every row deleted, truncated, an
+    older copy restored) or a rewritten-history break. Without ``key`` (``None``) the MACs are
+    not checked and the report says so: the hash chain alone can be rebuilt by anyone who can
+    write the database.
     """
+    wanted = {a.seq for a in anchors}
+    if expected_head is not None:
+        wanted.add(expected_head.count)
+    count, prev, hashes_at = _check_entries(storage, key, wanted)
+    _check_stored_head(storage.head(), key, count, prev)
+    if expected_head is not None:
+        if count < expected_head.count:
+            raise AuditChainBroken(
+                f"audit log: {count} entries, fewer than the {expected_head.count} of the expected head "
+                "(truncated or rolled back)",
+                seq=count + 1,
+            )
+        expected_hash = hashes_at.get(expected_head.count, "")
+        if expected_head.count and not same_text(expected_hash, expected_head.last_hash):
+            raise AuditChainBroken(
+                f"audit entry {expected_head.count}: differs from the expected head (rewritten history)",
+                seq=expected_head.count,
+            )
+    for anchor in anchors:
+        _check_anchor(anchor, count, hashes_at)
+    return AuditReport(count, prev, key is not None, tuple(a.source for a in anchors))
+
+
+def _check_entries(
+    storage: AuditStorage, key: bytes | None, wanted: set[int]
+) -> tuple[int, str, dict[int, str]]:
+    """Walk the entries: (count, hash of the last, {seq: hash} for the ``wanted`` seqs)."""
     prev = GENESIS_HASH.hex()
     count = 0
     hashes_at: dict[int, str] = {}
@@ -387,36 +544,39 @@ def verify_audit(storage: AuditStorage, key: bytes, *, expected_head: AuditHead 
             raise AuditChainBroken(f"{where}: damaged ({exc})", seq=count) from exc
         if not same_text(digest.hex(), entry.entry_hash):
             raise AuditChainBroken(f"{where}: content does not match its hash (edited)", seq=count)
-        if not same_text(hmac_sm3(key, digest).hex(), entry.mac):
+        if key is not None and not same_text(hmac_sm3(key, digest).hex(), entry.mac):
             raise AuditChainBroken(f"{where}: MAC does not authenticate (edited, or wrong key)", seq=count)
         prev = entry.entry_hash
-        if expected_head is not None and count == expected_head.count:
+        if count in wanted:
             hashes_at[count] = prev
-    head = storage.head()
+    return count, prev, hashes_at
+
+
+def _check_stored_head(head: AuditHead | None, key: bytes | None, count: int, prev: str) -> None:
     if head is None:
         if count:
             raise AuditChainBroken(f"audit log: {count} entries but no head (head deleted)", seq=None)
-    else:
-        message = _head_message(head)
-        if message is None or not same_text(hmac_sm3(key, message).hex(), head.mac):
-            raise AuditChainBroken("audit log: the stored head does not authenticate (edited)", seq=None)
-        if head.count != count or not same_text(prev, head.last_hash):
-            raise AuditChainBroken(
-                f"audit log: the head records {head.count} entries but {count} are present "
-                f"(truncated or entries removed after entry {min(count, head.count)})",
-                seq=min(count, head.count) + 1,
-            )
-    if expected_head is not None:
-        if count < expected_head.count:
-            raise AuditChainBroken(
-                f"audit log: {count} entries, fewer than the {expected_head.count} of the expected head "
-                "(truncated or rolled back)",
-                seq=count + 1,
-            )
-        expected_hash = hashes_at.get(expected_head.count, "")
-        if expected_head.count and not same_text(expected_hash, expected_head.last_hash):
-            raise AuditChainBroken(
-                f"audit entry {expected_head.count}: differs from the expected head (rewritten history)",
-                seq=expected_head.count,
-            )
-    return AuditReport(count, prev)
+        return
+    message = _head_message(head)
+    if message is None or (key is not None and not same_text(hmac_sm3(key, message).hex(), head.mac)):
+        raise AuditChainBroken("audit log: the stored head does not authenticate (edited)", seq=None)
+    if head.count != count or not same_text(prev, head.last_hash):
+        raise AuditChainBroken(
+            f"audit log: the head records {head.count} entries but {count} are present "
+            f"(truncated or entries removed after entry {min(count, head.count)})",
+            seq=min(count, head.count) + 1,
+        )
+
+
+def _check_anchor(anchor: HeadRecord, count: int, hashes_at: Mapping[int, str]) -> None:
+    if count < anchor.seq:
+        raise AuditRolledBack(
+            f"{anchor.source}: 审计记录被删除或回滚 / the trail holds {count} entries, fewer than the "
+            f"{anchor.seq} this head records (rows deleted, truncated, or an older copy restored)"
+        )
+    if anchor.seq and not same_text(hashes_at.get(anchor.seq, ""), anchor.last_hash):
+        raise AuditChainBroken(
+            f"{anchor.source}: 审计历史被改写 / audit entry {anchor.seq} differs from this head "
+            "(history rewritten after the head was taken)",
+            seq=anchor.seq,
+        )

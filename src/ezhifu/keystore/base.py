@@ -15,8 +15,6 @@ keys by name so that a typo in a configuration file is an error, not a silent de
 from __future__ import annotations
 
 import abc
-import hmac
-import json
 import os
 import stat
 import threading
@@ -26,12 +24,16 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from asn1crypto import x509
 
 from ezhifu.crypto.base import OID_SM2, SignatureAlgorithm, Signer
 from ezhifu.errors import BadPassword, ConfigurationError, KeyNotFound, KeyStoreError
+from ezhifu.keystore.integrity import canonical_json, same_text
+
+if TYPE_CHECKING:
+    from ezhifu.keystore.audit import AuditLog
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -64,13 +66,16 @@ ENTRY_POINT_GROUP = "ezhifu.keystores"
 
 #: Configuration keys holding file system paths; ``load_config`` resolves them against the
 #: directory of the TOML file when they are relative.
-PATH_KEYS = frozenset({"path", "password_file", "pin_file", "module"})
+PATH_KEYS = frozenset(
+    {"path", "password_file", "pin_file", "module", "audit", "audit_head", "audit_key_file"}
+)
 
 #: Configuration keys that hold a secret value inline (``load_config`` then requires mode 0600).
-INLINE_SECRET_KEYS = frozenset({"password", "pin"})
+INLINE_SECRET_KEYS = frozenset({"password", "pin", "audit_key"})
 
-#: Optional signing keys every backend accepts (see :meth:`KeyStore.set_signing_policy`).
-SIGNING_CONFIG_KEYS = frozenset({"rsa_digest", "allow_weak"})
+#: Optional keys every backend accepts: signing (:meth:`KeyStore.set_signing_policy`), audit_use's.
+_AUDIT_KEYS = {"audit", "audit_key", "audit_key_env", "audit_key_file", "audit_head", "audit_actor"}
+SIGNING_CONFIG_KEYS = frozenset({"rsa_digest", "allow_weak", *_AUDIT_KEYS})
 
 #: ``rsa_digest`` values -> the RSA signature algorithm.
 RSA_DIGESTS = {
@@ -145,6 +150,8 @@ class KeyStore(abc.ABC):
         self._signers: dict[str, Signer] = {}
         self._rsa_algorithm = SignatureAlgorithm.RSA_SHA256
         self._allow_weak = False
+        self._audit: AuditLog | None = None
+        self._owns_audit = False
 
     # -- construction -------------------------------------------------------------------
 
@@ -188,6 +195,25 @@ class KeyStore(abc.ABC):
             self._rsa_algorithm = RSA_DIGESTS[rsa_digest]
             self._allow_weak = bool(allow_weak)
             self._signers.clear()
+
+    def attach_audit(self, audit: AuditLog, *, owns: bool = False) -> None:
+        """Record every use of a key of this store in ``audit`` (signers are wrapped).
+
+        With ``owns`` the trail is closed with the store. A store that keeps a generation
+        counter binds it to the trail's head file here (an older copy is refused).
+        """
+        with self._state_lock:
+            self._check_open()
+            self._audit, self._owns_audit = audit, owns
+            self._audit_attached()
+
+    def _audit_attached(self) -> None:  # noqa: B027 - optional hook
+        """Called when a trail is attached (the file store checks its generation)."""
+
+    @property
+    def audit(self) -> AuditLog | None:
+        """The attached audit trail, if any."""
+        return self._audit
 
     def unlock(self, secret: str) -> None:
         """Give the password or PIN of a store opened without it (no-op when unlocked)."""
@@ -247,7 +273,10 @@ class KeyStore(abc.ABC):
         entry = self.entry(alias)
         with self._state_lock:
             self._check_open()
-            return self._signer(entry, pin)
+            signer = self._signer(entry, pin)
+            if self._audit is not None:
+                return self._audit.wrap_signer(signer, alias=alias, where=self.describe())
+            return signer
 
     def seal_ids(self) -> list[str]:
         """The ids of the seals held, sorted."""
@@ -270,6 +299,8 @@ class KeyStore(abc.ABC):
                 return
             self._closed = True
             self._close()
+            if self._audit is not None and self._owns_audit:
+                self._audit.close()
 
     @property
     def closed(self) -> bool:
@@ -336,30 +367,6 @@ class KeyStore(abc.ABC):
             raise StoreLocked(
                 f"{self.describe()} is locked: give its password or PIN (configuration, unlock() or pin)"
             )
-
-
-# --- integrity helpers (file keystore manifest, audit trail) ------------------------------
-
-
-def canonical_json(data: Mapping[str, Any]) -> bytes:
-    """The bytes a MAC or hash covers: UTF-8 JSON, keys sorted, no spaces, non-ASCII kept.
-
-    One writer for the file keystore's manifest MAC and the audit trail's hash chain, so
-    that what is authenticated never depends on how a file happens to be indented.
-    """
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def same_text(expected: str, given: object) -> bool:
-    """Constant-time equality of a computed hex string and a value read from disk or storage.
-
-    Compares the UTF-8 bytes: :func:`hmac.compare_digest` raises ``TypeError`` for ``str``
-    arguments with non-ASCII characters, and a tampered manifest or row may hold anything (or a
-    non-string from SQLite); such a value is simply unequal, so the caller reports tampering
-    (:class:`CorruptedKeyFile`, :class:`BadPassword`, an audit error) instead of letting an
-    exception outside the ezhifu tree escape.
-    """
-    return isinstance(given, str) and hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -549,6 +556,9 @@ def apply_signing_config(store: KeyStore, config: Mapping[str, Any]) -> None:
     if not isinstance(allow_weak, bool):
         raise ConfigurationError("keystore: 'allow_weak' must be true or false")
     store.set_signing_policy(rsa_digest=digest, allow_weak=allow_weak)
+    from ezhifu.keystore.audit_use import attach_audit_from_config  # reason: audit_use imports this module
+
+    attach_audit_from_config(store, config)
 
 
 def check_key_matches(key: Any, cert: x509.Certificate, *, where: str) -> None:

@@ -1,0 +1,167 @@
+"""Recording every use of a private key: audited signers and the keystore's ``audit`` settings.
+
+A keystore with an audit trail attached (:meth:`ezhifu.keystore.base.KeyStore.attach_audit`,
+or the ``audit`` keys of its configuration) hands out :class:`AuditedSigner` objects: each
+``sign()`` appends one ``key-use`` entry (alias, algorithm, SM3 of the signed bytes, and the
+position / VtCode / voucher number of the surrounding :func:`audit_context`) after the
+signature is made and before it is returned, so no signature leaves without its entry. The
+same wrapper serves any other signer (:func:`audited`), e.g. a flow library's link signer.
+
+Configuration keys (every backend accepts them, see :data:`AUDIT_CONFIG_KEYS`)::
+
+    [keystore]
+    type = "file"
+    path = "keys"
+    password_env = "KS_PW"
+    audit = "audit.db"              # the trail (SQLite), relative to the configuration file
+    audit_key_env = "AUDIT_KEY"     # or audit_key_file / audit_key: the HMAC-SM3 key (>= 16 bytes)
+    audit_head = "audit.db.head"    # optional: default is the trail's name + ".head"
+    audit_actor = "treasury-svc"    # optional: who operates the store
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ezhifu.crypto.sm3 import sm3
+from ezhifu.errors import ConfigurationError, EzhifuError
+from ezhifu.keystore.audit import AuditLog, SQLiteAuditStorage
+from ezhifu.keystore.base import _AUDIT_KEYS, secret_from_config
+
+if TYPE_CHECKING:
+    from asn1crypto import x509
+
+    from ezhifu.crypto.base import SignatureAlgorithm, Signer
+    from ezhifu.keystore.base import KeyStore
+
+__all__ = [
+    "AUDIT_CONFIG_KEYS",
+    "AuditedSigner",
+    "attach_audit_from_config",
+    "audit_context",
+    "audited",
+    "open_audit",
+]
+
+#: Keystore configuration keys that attach an audit trail.
+AUDIT_CONFIG_KEYS = frozenset(_AUDIT_KEYS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    operation: str = "key-use"
+    position: str = ""
+    vt_code: str = ""
+    voucher_no: str = ""
+
+
+_NO_CONTEXT = _Context()
+_CONTEXT: contextvars.ContextVar[_Context | None] = contextvars.ContextVar(
+    "ezhifu_audit_context", default=None
+)
+
+
+@contextlib.contextmanager
+def audit_context(
+    operation: str = "key-use", *, position: str = "", vt_code: str = "", voucher_no: str = ""
+) -> Iterator[None]:
+    """Name what the key uses inside the block are for (they are recorded with it)."""
+    token = _CONTEXT.set(_Context(operation, position, vt_code, voucher_no))
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+class AuditedSigner:
+    """A :class:`~ezhifu.crypto.base.Signer` whose every ``sign()`` is appended to an audit trail.
+
+    The signature is returned only after its ``ok`` entry is written; if the trail cannot
+    take it, :class:`ezhifu.errors.AuditError` is raised and the signature is dropped. A
+    failed signature is recorded as ``error``. Other attributes are those of the wrapped signer.
+    """
+
+    def __init__(self, signer: Signer, audit: AuditLog, *, alias: str, where: str = "") -> None:
+        self._inner = signer
+        self._audit = audit
+        self.alias = alias
+        self.where = where
+
+    @property
+    def algorithm(self) -> SignatureAlgorithm:
+        return self._inner.algorithm
+
+    @property
+    def certificate(self) -> x509.Certificate | None:
+        return self._inner.certificate
+
+    @property
+    def wrapped(self) -> Signer:
+        return self._inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def sign(self, data: bytes) -> bytes:
+        context = _CONTEXT.get() or _NO_CONTEXT
+        fields = {
+            "alias": self.alias,
+            "position": context.position,
+            "vt_code": context.vt_code,
+            "voucher_no": context.voucher_no,
+        }
+        where = f"{self.where}; " if self.where else ""
+        what = f"{where}{self.algorithm.name}; sm3(data)={sm3(bytes(data)).hex()}"
+        try:
+            signature = self._inner.sign(data)
+        except EzhifuError as exc:
+            self._audit.record(
+                context.operation, "error", reason=f"{what}; {type(exc).__name__}: {exc}"[:500], **fields
+            )
+            raise
+        self._audit.record(context.operation, "ok", reason=what, **fields)
+        return signature
+
+
+def audited(signer: Signer, audit: AuditLog, *, alias: str = "", where: str = "") -> Signer:
+    """``signer`` recording each use in ``audit`` (an already audited signer is returned as is)."""
+    if isinstance(signer, AuditedSigner) and signer._audit is audit:
+        return signer
+    return AuditedSigner(signer, audit, alias=alias, where=where)
+
+
+def open_audit(
+    path: str, key: bytes, *, head: str | None = None, actor: str = "", synchronous: str = "FULL"
+) -> AuditLog:
+    """An SQLite trail at ``path`` with its head file (``head``, default ``<path>.head``)."""
+    storage = SQLiteAuditStorage(path, synchronous=synchronous)
+    return AuditLog(storage, key, actor=actor, head_file=head if head is not None else True)
+
+
+def attach_audit_from_config(store: KeyStore, config: Mapping[str, Any]) -> None:
+    """Attach the trail the ``audit`` keys of a keystore configuration name (none: no-op)."""
+    given = sorted(k for k in AUDIT_CONFIG_KEYS if config.get(k) is not None)
+    if not given:
+        return
+    path = config.get("audit")
+    if not isinstance(path, str) or not path:
+        raise ConfigurationError(
+            f"keystore: {', '.join(given)} given but 'audit' (the trail's path) is missing"
+        )
+    secret = secret_from_config(config, "audit_key")
+    if secret is None:
+        raise ConfigurationError(
+            "keystore: 'audit' needs its key: audit_key_env, audit_key_file or audit_key"
+        )
+    key = secret.encode("utf-8")
+    head = config.get("audit_head")
+    actor = config.get("audit_actor", "")
+    if head is not None and not isinstance(head, str):
+        raise ConfigurationError("keystore: 'audit_head' must be a path string")
+    if not isinstance(actor, str):
+        raise ConfigurationError("keystore: 'audit_actor' must be a string")
+    store.attach_audit(open_audit(path, key, head=head, actor=actor), owns=True)
