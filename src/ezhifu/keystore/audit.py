@@ -14,9 +14,10 @@ does not hold the key cannot rebuild a consistent chain after changing it.
 
 Truncation (dropping the newest entries) leaves a valid prefix chain, so the log also keeps
 an anchored *head* (entry count and last hash, MACed) written in the same transaction as the
-entry. Rolling the head back to an older, genuine head is only detectable against a head kept
-elsewhere: pass it as ``expected_head`` to :func:`verify_audit` (e.g. a head periodically
-copied to another system or printed in a daily report).
+entry. Rolling the database back to an older copy, or deleting every row, is only detectable
+against a head kept elsewhere: the head file beside the database (``head_file``) and witness
+lines copied to another system (:mod:`ezhifu.keystore.audit_head`), passed to
+:func:`verify_audit` as ``anchors`` (or a head as ``expected_head``).
 
 Storage is pluggable (:class:`AuditStorage`); :class:`SQLiteAuditStorage` (stdlib ``sqlite3``)
 is the default and :class:`MemoryAuditStorage` serves tests.
@@ -202,11 +203,22 @@ class SQLiteAuditStorage:
     ``synchronous`` is SQLite's durability setting (``"FULL"`` by default).
     """
 
-    def __init__(self, path: str | PathLike[str], *, synchronous: str = "FULL") -> None:
+    def __init__(
+        self, path: str | PathLike[str], *, synchronous: str = "FULL", read_only: bool = False
+    ) -> None:
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ConfigurationError(f"audit storage: unknown synchronous mode {synchronous!r}")
         self.path = Path(path)
         self._lock = threading.Lock()
+        if read_only:  # verification: never create, migrate or write the file
+            try:
+                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+                self._db.execute("SELECT count(*) FROM audit_entry").fetchone()
+            except (sqlite3.Error, OSError, ValueError) as exc:
+                raise AuditError(
+                    f"audit log {self.path}: 无法读取审计记录 / not a readable audit trail: {exc}"
+                ) from exc
+            return
         try:
             if str(path) not in (":memory:", ""):
                 create_private(self.path)  # who used which key, when: not for every local user

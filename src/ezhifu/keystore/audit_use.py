@@ -164,4 +164,10 @@ def attach_audit_from_config(store: KeyStore, config: Mapping[str, Any]) -> None
         raise ConfigurationError("keystore: 'audit_head' must be a path string")
     if not isinstance(actor, str):
         raise ConfigurationError("keystore: 'audit_actor' must be a string")
-    store.attach_audit(open_audit(path, key, head=head, actor=actor), owns=True)
+    log = open_audit(path, key, head=head, actor=actor)
+    try:
+        store.attach_audit(log, owns=True)
+    except BaseException:  # e.g. KeyStoreRolledBack: nothing stays open behind the error
+        log.close()
+        store.close()
+        raise
