@@ -127,6 +127,11 @@ def command() -> None:
     required=True,
     help="Where to write the seal (DER).",
 )
+@click.option(
+    "--allow-non-signing-maker",
+    is_flag=True,
+    help="Testing only: accept a maker certificate whose keyUsage cannot sign (verifiers must refuse it).",
+)
 @AUDIT_OPTIONS[0]
 @AUDIT_OPTIONS[1]
 @handle_errors
@@ -146,13 +151,15 @@ def make_command(
     version: str,
     vid: str,
     output: Path,
+    allow_non_signing_maker: bool,
     audit: Path | None,
     audit_key_env: str | None,
 ) -> None:
     """Make a seal signed by the seal maker (testing and development only with a software key).
 
     The maker certificate must be valid now and its keyUsage (when present) must allow
-    signing (digitalSignature or nonRepudiation): else ``KeyUsageError``, exit 1.
+    signing (digitalSignature or nonRepudiation): else ``KeyUsageError``, exit 1 (unless
+    ``--allow-non-signing-maker``, for test fixtures that verifiers must refuse).
     """
     from ezhifu.seal.make import make_seal
 
@@ -172,7 +179,8 @@ def make_command(
         audit_key_env=audit_key_env,
     )
     with open_signer(source) as (signer, _chain), audit_context("cli seal make", voucher_no=seal_id):
-        _check_maker_usage(signer.certificate, maker_cert)
+        if not allow_non_signing_maker:
+            _check_maker_usage(signer.certificate, maker_cert)
         der = make_seal(
             signer,
             seal_id=seal_id,

@@ -324,8 +324,12 @@ class AuditLog:
             self.head_file = default_head_path(storage.path)
         elif head_file not in (None, False):
             self.head_file = Path(head_file)  # type: ignore[arg-type]
-        if self.head_file is not None:
-            read_head_file(self.head_file, self._key)  # refuse an unsafe or forged head file now
+        if self.head_file is not None and read_head_file(self.head_file, self._key) is None:
+            # First use: the head file starts from the trail's current head (trust on first use;
+            # a deleted head file is only noticed against a witness, see audit_head).
+            head = self.storage.head()
+            seq, last = (head.count, head.last_hash) if head is not None else (0, GENESIS_HASH.hex())
+            update_head_file(self.head_file, self._key, seq=seq, last_hash=last)
 
     def record(
         self,
