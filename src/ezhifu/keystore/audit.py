@@ -25,27 +25,33 @@ is the default and :class:`MemoryAuditStorage` serves tests.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Self
 
-from ezhifu._fileio import create_private
-from ezhifu.crypto.sm3 import hmac_sm3, sm3
+from ezhifu.crypto.sm3 import hmac_sm3
 from ezhifu.errors import (
     AuditChainBroken,
-    AuditError,
     AuditRolledBack,
     ConfigurationError,
     KeyStoreRolledBack,
 )
 from ezhifu.keystore.audit_head import HeadRecord, default_head_path, read_head_file, update_head_file
-from ezhifu.keystore.integrity import canonical_json, same_text
+from ezhifu.keystore.audit_storage import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditHead,
+    AuditStorage,
+    MemoryAuditStorage,
+    SQLiteAuditStorage,
+    head_message,
+)
+from ezhifu.keystore.integrity import same_text
 
 if TYPE_CHECKING:
     from ezhifu.crypto.base import Signer
@@ -65,61 +71,8 @@ __all__ = [
     "verify_audit",
 ]
 
-#: The value chained into the first entry.
-GENESIS_HASH = bytes(32)
-
 _OUTCOMES = ("ok", "refused", "error")
 _MIN_KEY_BYTES = 16
-
-
-def _head_message(head: AuditHead) -> bytes | None:
-    """``head.message()``, or ``None`` when a tampered head does not even have the right form."""
-    try:
-        return head.message()
-    except (ValueError, TypeError, OverflowError, AttributeError):
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One line of the audit trail. ``prev_hash``, ``entry_hash`` and ``mac`` are lower-case hex."""
-
-    seq: int
-    time: str
-    actor: str
-    alias: str
-    operation: str
-    position: str
-    vt_code: str
-    voucher_no: str
-    outcome: str
-    reason: str
-    prev_hash: str
-    entry_hash: str = ""
-    mac: str = ""
-
-    def canonical(self) -> bytes:
-        """The bytes hashed into the chain: every field except ``entry_hash`` and ``mac``."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("entry_hash", "mac")}
-        return canonical_json(data)
-
-    def compute_hash(self) -> bytes:
-        return sm3(bytes.fromhex(self.prev_hash) + self.canonical())
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditHead:
-    """The anchored end of the chain: how many entries and the hash of the last one."""
-
-    count: int
-    last_hash: str
-    mac: str = ""
-
-    def message(self) -> bytes:
-        return b"ezhifu-audit-head\x00" + self.count.to_bytes(8, "big") + bytes.fromhex(self.last_hash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,145 +99,6 @@ class AuditReport:
     @property
     def head(self) -> AuditHead:
         return AuditHead(self.count, self.head_hash)
-
-
-class AuditStorage(Protocol):
-    """Where entries live. ``append`` must be atomic: the entry and the new head together."""
-
-    def append(self, build: Callable[[AuditHead | None], tuple[AuditEntry, AuditHead]]) -> AuditEntry:
-        """Read the current head, call ``build`` with it and store what it returns, atomically."""
-        ...
-
-    def entries(self) -> Iterator[AuditEntry]:
-        """Every entry in stored sequence order."""
-        ...
-
-    def head(self) -> AuditHead | None:
-        """The stored head (``None`` for an empty log)."""
-        ...
-
-    def close(self) -> None: ...
-
-
-class MemoryAuditStorage:
-    """Entries in a list (tests, short-lived processes). ``rows`` is exposed for tests."""
-
-    def __init__(self) -> None:
-        self.rows: list[AuditEntry] = []
-        self.stored_head: AuditHead | None = None
-        self._lock = threading.Lock()
-
-    def append(self, build: Callable[[AuditHead | None], tuple[AuditEntry, AuditHead]]) -> AuditEntry:
-        with self._lock:
-            entry, head = build(self.stored_head)
-            self.rows.append(entry)
-            self.stored_head = head
-            return entry
-
-    def entries(self) -> Iterator[AuditEntry]:
-        with self._lock:
-            rows = list(self.rows)
-        return iter(rows)
-
-    def head(self) -> AuditHead | None:
-        return self.stored_head
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
-_COLUMNS = tuple(f.name for f in fields(AuditEntry))
-
-
-class SQLiteAuditStorage:
-    """Entries in an SQLite database (table ``audit_entry``, head in ``audit_head``).
-
-    Appends run in ``BEGIN IMMEDIATE`` transactions, so several processes may share a file.
-    ``synchronous`` is SQLite's durability setting (``"FULL"`` by default).
-    """
-
-    def __init__(
-        self, path: str | PathLike[str], *, synchronous: str = "FULL", read_only: bool = False
-    ) -> None:
-        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-            raise ConfigurationError(f"audit storage: unknown synchronous mode {synchronous!r}")
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        if read_only:  # verification: never create, migrate or write the file
-            try:
-                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-                self._db.execute("SELECT count(*) FROM audit_entry").fetchone()
-            except (sqlite3.Error, OSError, ValueError) as exc:
-                raise AuditError(
-                    f"audit log {self.path}: 无法读取审计记录 / not a readable audit trail: {exc}"
-                ) from exc
-            return
-        try:
-            if str(path) not in (":memory:", ""):
-                create_private(self.path)  # who used which key, when: not for every local user
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS audit_entry (seq INTEGER PRIMARY KEY, time TEXT NOT NULL, "
-                "actor TEXT NOT NULL, alias TEXT NOT NULL, operation TEXT NOT NULL, position TEXT NOT NULL, "
-                "vt_code TEXT NOT NULL, voucher_no TEXT NOT NULL, outcome TEXT NOT NULL, "
-                "reason TEXT NOT NULL, prev_hash TEXT NOT NULL, entry_hash TEXT NOT NULL, mac TEXT NOT NULL)"
-            )
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), "
-                "count INTEGER NOT NULL, last_hash TEXT NOT NULL, mac TEXT NOT NULL)"
-            )
-        except (sqlite3.Error, OSError) as exc:
-            raise AuditError(f"audit log {self.path}: cannot open: {exc}") from exc
-
-    def append(self, build: Callable[[AuditHead | None], tuple[AuditEntry, AuditHead]]) -> AuditEntry:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    entry, head = build(self._read_head())
-                    placeholders = ", ".join("?" for _ in _COLUMNS)
-                    self._db.execute(
-                        f"INSERT INTO audit_entry ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
-                        tuple(getattr(entry, c) for c in _COLUMNS),
-                    )
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO audit_head (id, count, last_hash, mac) VALUES (1, ?, ?, ?)",
-                        (head.count, head.last_hash, head.mac),
-                    )
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-                return entry
-            except sqlite3.Error as exc:
-                raise AuditError(f"audit log {self.path}: cannot append: {exc}") from exc
-
-    def _read_head(self) -> AuditHead | None:
-        row = self._db.execute("SELECT count, last_hash, mac FROM audit_head WHERE id = 1").fetchone()
-        return None if row is None else AuditHead(int(row[0]), str(row[1]), str(row[2]))
-
-    def entries(self) -> Iterator[AuditEntry]:
-        with self._lock:
-            try:
-                rows = self._db.execute(
-                    f"SELECT {', '.join(_COLUMNS)} FROM audit_entry ORDER BY seq"  # noqa: S608
-                ).fetchall()
-            except sqlite3.Error as exc:
-                raise AuditError(f"audit log {self.path}: cannot read: {exc}") from exc
-        return iter([AuditEntry(*row) for row in rows])
-
-    def head(self) -> AuditHead | None:
-        with self._lock:
-            try:
-                return self._read_head()
-            except sqlite3.Error as exc:
-                raise AuditError(f"audit log {self.path}: cannot read head: {exc}") from exc
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 class AuditLog:
@@ -328,6 +142,8 @@ class AuditLog:
             # First use: the head file starts from the trail's current head (trust on first use;
             # a deleted head file is only noticed against a witness, see audit_head).
             head = self.storage.head()
+            if head is not None:
+                self._check_head(head)
             seq, last = (head.count, head.last_hash) if head is not None else (0, GENESIS_HASH.hex())
             update_head_file(self.head_file, self._key, seq=seq, last_hash=last)
 
@@ -392,9 +208,11 @@ class AuditLog:
         return hmac_sm3(self._key, head.message()).hex()
 
     def _check_head(self, head: AuditHead) -> None:
-        message = _head_message(head)
+        message = head_message(head)
         if message is None or not same_text(hmac_sm3(self._key, message).hex(), head.mac):
-            raise AuditChainBroken("audit log: the stored head does not authenticate (edited)", seq=None)
+            raise AuditChainBroken(
+                "audit log: 链头被修改 / the stored head does not authenticate (edited)", seq=None
+            )
 
     def head(self) -> AuditHead | None:
         """The current authenticated head; keep a copy elsewhere to detect roll-back."""
@@ -426,6 +244,8 @@ class AuditLog:
         A newer generation (written while the store was not bound to this trail) is accepted
         and recorded. Without a head file there is nothing outside the trail to compare with.
         """
+        if self.head_file is None:
+            return
         with self._lock:
             record = self.outside_head()
             known = None if record is None else record.keystores.get(store_id)
@@ -519,14 +339,15 @@ def verify_audit(
     if expected_head is not None:
         if count < expected_head.count:
             raise AuditChainBroken(
-                f"audit log: {count} entries, fewer than the {expected_head.count} of the expected head "
-                "(truncated or rolled back)",
+                f"audit log: 审计记录被截断或回滚 / {count} entries, fewer than the "
+                f"{expected_head.count} of the expected head (truncated or rolled back)",
                 seq=count + 1,
             )
         expected_hash = hashes_at.get(expected_head.count, "")
         if expected_head.count and not same_text(expected_hash, expected_head.last_hash):
             raise AuditChainBroken(
-                f"audit entry {expected_head.count}: differs from the expected head (rewritten history)",
+                f"audit entry {expected_head.count}: 审计历史被改写 / "
+                "differs from the expected head (rewritten history)",
                 seq=expected_head.count,
             )
     for anchor in anchors:
@@ -546,22 +367,28 @@ def _check_entries(
         where = f"audit entry {count}"
         if entry.seq != count:
             raise AuditChainBroken(
-                f"{where}: has sequence number {entry.seq} (an entry was deleted, inserted or reordered)",
+                f"{where}: 序号不连续 / has sequence number {entry.seq} "
+                "(an entry was deleted, inserted or reordered)",
                 seq=count,
             )
         if not same_text(prev, entry.prev_hash):
             raise AuditChainBroken(
-                f"{where}: does not chain to entry {count - 1} (edited, reordered or an entry deleted)",
+                f"{where}: 哈希链断裂 / does not chain to entry {count - 1} "
+                "(edited, reordered or an entry deleted)",
                 seq=count,
             )
         try:
             digest = entry.compute_hash()
         except (ValueError, TypeError) as exc:  # a field of the wrong type: edited in storage
-            raise AuditChainBroken(f"{where}: damaged ({exc})", seq=count) from exc
+            raise AuditChainBroken(f"{where}: 记录已损坏 / damaged ({exc})", seq=count) from exc
         if not same_text(digest.hex(), entry.entry_hash):
-            raise AuditChainBroken(f"{where}: content does not match its hash (edited)", seq=count)
+            raise AuditChainBroken(
+                f"{where}: 记录被修改 / content does not match its hash (edited)", seq=count
+            )
         if key is not None and not same_text(hmac_sm3(key, digest).hex(), entry.mac):
-            raise AuditChainBroken(f"{where}: MAC does not authenticate (edited, or wrong key)", seq=count)
+            raise AuditChainBroken(
+                f"{where}: MAC 校验失败 / MAC does not authenticate (edited, or wrong key)", seq=count
+            )
         prev = entry.entry_hash
         if count in wanted:
             hashes_at[count] = prev
@@ -571,14 +398,18 @@ def _check_entries(
 def _check_stored_head(head: AuditHead | None, key: bytes | None, count: int, prev: str) -> None:
     if head is None:
         if count:
-            raise AuditChainBroken(f"audit log: {count} entries but no head (head deleted)", seq=None)
+            raise AuditChainBroken(
+                f"audit log: 链头被删除 / {count} entries but no head (head deleted)", seq=None
+            )
         return
-    message = _head_message(head)
+    message = head_message(head)
     if message is None or (key is not None and not same_text(hmac_sm3(key, message).hex(), head.mac)):
-        raise AuditChainBroken("audit log: the stored head does not authenticate (edited)", seq=None)
+        raise AuditChainBroken(
+            "audit log: 链头被修改 / the stored head does not authenticate (edited)", seq=None
+        )
     if head.count != count or not same_text(prev, head.last_hash):
         raise AuditChainBroken(
-            f"audit log: the head records {head.count} entries but {count} are present "
+            f"audit log: 审计记录被截断 / the head records {head.count} entries but {count} are present "
             f"(truncated or entries removed after entry {min(count, head.count)})",
             seq=min(count, head.count) + 1,
         )
