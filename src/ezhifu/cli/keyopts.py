@@ -232,6 +232,7 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
     source.check()
     source.check_audit()
     if source.keystore is not None and source.alias is not None:
+        # deferred: keeps `ezhifu --help` from loading the crypto stack
         from ezhifu.keystore import load_config, open_keystore
 
         pin = secret_from_env(source.pin_env, "pin")
@@ -244,6 +245,7 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
                 yield recorded, chain
         return
 
+    # deferred: keeps `ezhifu --help` from loading the crypto stack
     from ezhifu.crypto import SoftwareSigner
     from ezhifu.pki.keys import key_kind, load_certificates, load_private_key
 

@@ -25,24 +25,27 @@ is the default and :class:`MemoryAuditStorage` serves tests.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from ezhifu.crypto.sm3 import hmac_sm3
+from ezhifu.crypto.sm3 import hmac_sm3, sm3
 from ezhifu.errors import (
     AuditChainBroken,
     AuditRolledBack,
     ConfigurationError,
+    EzhifuError,
     KeyStoreRolledBack,
 )
 from ezhifu.keystore.audit_head import HeadRecord, default_head_path, read_head_file, update_head_file
-from ezhifu.keystore.audit_storage import (
+from ezhifu.keystore.audit_store import (
     GENESIS_HASH,
     AuditEntry,
     AuditHead,
@@ -54,7 +57,9 @@ from ezhifu.keystore.audit_storage import (
 from ezhifu.keystore.integrity import same_text
 
 if TYPE_CHECKING:
-    from ezhifu.crypto.base import Signer
+    from asn1crypto import x509
+
+    from ezhifu.crypto.base import SignatureAlgorithm, Signer
 
 __all__ = [
     "GENESIS_HASH",
@@ -65,9 +70,11 @@ __all__ = [
     "AuditReport",
     "AuditRolledBack",
     "AuditStorage",
+    "AuditedSigner",
     "HeadRecord",
     "MemoryAuditStorage",
     "SQLiteAuditStorage",
+    "audit_context",
     "verify_audit",
 ]
 
@@ -276,8 +283,6 @@ class AuditLog:
 
     def wrap_signer(self, signer: Signer, *, alias: str, where: str) -> Signer:
         """``signer``, recording every use of its private key in this trail."""
-        from ezhifu.keystore.audit_use import AuditedSigner  # reason: audit_use imports this module
-
         return AuditedSigner(signer, self, alias=alias, where=where)
 
     def entries(self) -> list[AuditEntry]:
@@ -307,6 +312,82 @@ class AuditLog:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    operation: str = "key-use"
+    position: str = ""
+    vt_code: str = ""
+    voucher_no: str = ""
+
+
+_NO_CONTEXT = _Context()
+_CONTEXT: contextvars.ContextVar[_Context | None] = contextvars.ContextVar(
+    "ezhifu_audit_context", default=None
+)
+
+
+@contextlib.contextmanager
+def audit_context(
+    operation: str = "key-use", *, position: str = "", vt_code: str = "", voucher_no: str = ""
+) -> Iterator[None]:
+    """Name what the key uses inside the block are for (they are recorded with it)."""
+    token = _CONTEXT.set(_Context(operation, position, vt_code, voucher_no))
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+class AuditedSigner:
+    """A :class:`~ezhifu.crypto.base.Signer` whose every ``sign()`` is appended to an audit trail.
+
+    The signature is returned only after its ``ok`` entry is written; if the trail cannot
+    take it, :class:`ezhifu.errors.AuditError` is raised and the signature is dropped. A
+    failed signature is recorded as ``error``. Other attributes are those of the wrapped signer.
+    """
+
+    def __init__(self, signer: Signer, audit: AuditLog, *, alias: str, where: str = "") -> None:
+        self._inner = signer
+        self._audit = audit
+        self.alias = alias
+        self.where = where
+
+    @property
+    def algorithm(self) -> SignatureAlgorithm:
+        return self._inner.algorithm
+
+    @property
+    def certificate(self) -> x509.Certificate | None:
+        return self._inner.certificate
+
+    @property
+    def wrapped(self) -> Signer:
+        return self._inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def sign(self, data: bytes) -> bytes:
+        context = _CONTEXT.get() or _NO_CONTEXT
+        fields = {
+            "alias": self.alias,
+            "position": context.position,
+            "vt_code": context.vt_code,
+            "voucher_no": context.voucher_no,
+        }
+        where = f"{self.where}; " if self.where else ""
+        what = f"{where}{self.algorithm.name}; sm3(data)={sm3(bytes(data)).hex()}"
+        try:
+            signature = self._inner.sign(data)
+        except EzhifuError as exc:
+            self._audit.record(
+                context.operation, "error", reason=f"{what}; {type(exc).__name__}: {exc}"[:500], **fields
+            )
+            raise
+        self._audit.record(context.operation, "ok", reason=what, **fields)
+        return signature
 
 
 def verify_audit(

@@ -1,9 +1,9 @@
-"""Recording every use of a private key: audited signers and the keystore's ``audit`` settings.
+"""Recording every use of a private key: the keystore's ``audit`` settings and :func:`audited`.
 
 A keystore with an audit trail attached (:meth:`ezhifu.keystore.base.KeyStore.attach_audit`,
-or the ``audit`` keys of its configuration) hands out :class:`AuditedSigner` objects: each
-``sign()`` appends one ``key-use`` entry (alias, algorithm, SM3 of the signed bytes, and the
-position / VtCode / voucher number of the surrounding :func:`audit_context`) after the
+or the ``audit`` keys of its configuration) hands out :class:`~ezhifu.keystore.audit.AuditedSigner`
+objects: each ``sign()`` appends one ``key-use`` entry (alias, algorithm, SM3 of the signed bytes,
+and the position / VtCode / voucher number of the surrounding :func:`audit_context`) after the
 signature is made and before it is returned, so no signature leaves without its entry. The
 same wrapper serves any other signer (:func:`audited`), e.g. a flow library's link signer.
 
@@ -21,21 +21,15 @@ Configuration keys (every backend accepts them, see :data:`AUDIT_CONFIG_KEYS`)::
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ezhifu.crypto.sm3 import sm3
-from ezhifu.errors import ConfigurationError, EzhifuError
-from ezhifu.keystore.audit import AuditLog, SQLiteAuditStorage
-from ezhifu.keystore.base import _AUDIT_KEYS, secret_from_config
+from ezhifu.errors import ConfigurationError
+from ezhifu.keystore.audit import AuditedSigner, AuditLog, SQLiteAuditStorage, audit_context
+from ezhifu.keystore.secret import secret_from_config
 
 if TYPE_CHECKING:
-    from asn1crypto import x509
-
-    from ezhifu.crypto.base import SignatureAlgorithm, Signer
+    from ezhifu.crypto.base import Signer
     from ezhifu.keystore.base import KeyStore
 
 __all__ = [
@@ -48,83 +42,9 @@ __all__ = [
 ]
 
 #: Keystore configuration keys that attach an audit trail.
-AUDIT_CONFIG_KEYS = frozenset(_AUDIT_KEYS)
-
-
-@dataclass(frozen=True, slots=True)
-class _Context:
-    operation: str = "key-use"
-    position: str = ""
-    vt_code: str = ""
-    voucher_no: str = ""
-
-
-_NO_CONTEXT = _Context()
-_CONTEXT: contextvars.ContextVar[_Context | None] = contextvars.ContextVar(
-    "ezhifu_audit_context", default=None
+AUDIT_CONFIG_KEYS = frozenset(
+    {"audit", "audit_key", "audit_key_env", "audit_key_file", "audit_head", "audit_actor"}
 )
-
-
-@contextlib.contextmanager
-def audit_context(
-    operation: str = "key-use", *, position: str = "", vt_code: str = "", voucher_no: str = ""
-) -> Iterator[None]:
-    """Name what the key uses inside the block are for (they are recorded with it)."""
-    token = _CONTEXT.set(_Context(operation, position, vt_code, voucher_no))
-    try:
-        yield
-    finally:
-        _CONTEXT.reset(token)
-
-
-class AuditedSigner:
-    """A :class:`~ezhifu.crypto.base.Signer` whose every ``sign()`` is appended to an audit trail.
-
-    The signature is returned only after its ``ok`` entry is written; if the trail cannot
-    take it, :class:`ezhifu.errors.AuditError` is raised and the signature is dropped. A
-    failed signature is recorded as ``error``. Other attributes are those of the wrapped signer.
-    """
-
-    def __init__(self, signer: Signer, audit: AuditLog, *, alias: str, where: str = "") -> None:
-        self._inner = signer
-        self._audit = audit
-        self.alias = alias
-        self.where = where
-
-    @property
-    def algorithm(self) -> SignatureAlgorithm:
-        return self._inner.algorithm
-
-    @property
-    def certificate(self) -> x509.Certificate | None:
-        return self._inner.certificate
-
-    @property
-    def wrapped(self) -> Signer:
-        return self._inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def sign(self, data: bytes) -> bytes:
-        context = _CONTEXT.get() or _NO_CONTEXT
-        fields = {
-            "alias": self.alias,
-            "position": context.position,
-            "vt_code": context.vt_code,
-            "voucher_no": context.voucher_no,
-        }
-        where = f"{self.where}; " if self.where else ""
-        what = f"{where}{self.algorithm.name}; sm3(data)={sm3(bytes(data)).hex()}"
-        try:
-            signature = self._inner.sign(data)
-        except EzhifuError as exc:
-            self._audit.record(
-                context.operation, "error", reason=f"{what}; {type(exc).__name__}: {exc}"[:500], **fields
-            )
-            raise
-        self._audit.record(context.operation, "ok", reason=what, **fields)
-        return signature
 
 
 def audited(signer: Signer, audit: AuditLog, *, alias: str = "", where: str = "") -> Signer:

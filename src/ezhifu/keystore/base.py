@@ -30,7 +30,9 @@ from asn1crypto import x509
 
 from ezhifu.crypto.base import OID_SM2, SignatureAlgorithm, Signer
 from ezhifu.errors import BadPassword, ConfigurationError, KeyNotFound, KeyStoreError
+from ezhifu.keystore.audit_use import AUDIT_CONFIG_KEYS, attach_audit_from_config
 from ezhifu.keystore.integrity import canonical_json, same_text
+from ezhifu.keystore.secret import secret_from_config
 
 if TYPE_CHECKING:
     from ezhifu.keystore.audit import AuditLog
@@ -74,8 +76,7 @@ PATH_KEYS = frozenset(
 INLINE_SECRET_KEYS = frozenset({"password", "pin", "audit_key"})
 
 #: Optional keys every backend accepts: signing (:meth:`KeyStore.set_signing_policy`), audit_use's.
-_AUDIT_KEYS = {"audit", "audit_key", "audit_key_env", "audit_key_file", "audit_head", "audit_actor"}
-SIGNING_CONFIG_KEYS = frozenset({"rsa_digest", "allow_weak", *_AUDIT_KEYS})
+SIGNING_CONFIG_KEYS = frozenset({"rsa_digest", "allow_weak", *AUDIT_CONFIG_KEYS})
 
 #: ``rsa_digest`` values -> the RSA signature algorithm.
 RSA_DIGESTS = {
@@ -395,42 +396,6 @@ def required_text(config: Mapping[str, Any], key: str, *, backend: str, hint: st
     return value
 
 
-def secret_from_config(config: Mapping[str, Any], name: str) -> str | None:
-    """A secret given as ``name``, ``name_env`` (environment variable) or ``name_file``.
-
-    At most one of the three may be present. The value is never echoed in an error.
-    """
-    given = [k for k in (name, f"{name}_env", f"{name}_file") if config.get(k) is not None]
-    if len(given) > 1:
-        raise ConfigurationError(f"keystore: give only one of {', '.join(given)}")
-    if not given:
-        return None
-    key = given[0]
-    value = config[key]
-    if not isinstance(value, str):
-        raise ConfigurationError(f"keystore: {key!r} must be a string")
-    if key == name:
-        return value
-    if key.endswith("_env"):
-        secret = os.environ.get(value)
-        if secret is None:
-            raise ConfigurationError(f"keystore: environment variable {value!r} (from {key!r}) is not set")
-        return secret
-    path = Path(value)
-    try:
-        mode = path.stat().st_mode
-        # Like ssh with private keys: a secret file others can read is refused, not used
-        # (security review OPS-1). POSIX only; Windows has no such mode bits.
-        if os.name == "posix" and mode & 0o077:
-            raise ConfigurationError(
-                f"keystore: {key!r} file {value} is readable by others (mode {stat.S_IMODE(mode):o}); "
-                "restrict it with chmod 600"
-            )
-        return path.read_text(encoding="utf-8").rstrip("\r\n")
-    except OSError as exc:
-        raise ConfigurationError(f"keystore: cannot read {key!r} file {value}: {exc.strerror}") from exc
-
-
 def available_backends() -> dict[str, metadata.EntryPoint]:
     """The registered backends by ``type``."""
     return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
@@ -556,8 +521,6 @@ def apply_signing_config(store: KeyStore, config: Mapping[str, Any]) -> None:
     if not isinstance(allow_weak, bool):
         raise ConfigurationError("keystore: 'allow_weak' must be true or false")
     store.set_signing_policy(rsa_digest=digest, allow_weak=allow_weak)
-    from ezhifu.keystore.audit_use import attach_audit_from_config  # reason: audit_use imports this module
-
     attach_audit_from_config(store, config)
 
 
