@@ -355,3 +355,28 @@ def test_random_deletions_and_truncations_are_always_caught(
     with pytest.raises(AuditTamperedError):
         log.verify()
     log.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300) | st.builds(lambda t: "ezhifu-audit-head v1 " + t, st.text(max_size=200)))
+def test_any_witness_text_is_parsed_or_refused_by_name(text: str) -> None:
+    try:
+        heads = parse_witness_lines(text, None, "fuzz")
+    except AuditHeadInvalid:
+        return
+    assert all(isinstance(h, HeadRecord) and 0 <= h.seq < 2**63 for h in heads)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=2000))
+def test_any_head_file_bytes_are_parsed_or_refused_by_name(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    head = tmp_path_factory.mktemp("fuzz") / "x.head"
+    head.write_bytes(data)
+    head.chmod(0o600)
+    try:
+        read_head_file(head, KEY)
+    except AuditHeadInvalid:
+        return
+    raise AssertionError("random bytes authenticated as a head file")
