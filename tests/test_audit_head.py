@@ -297,6 +297,16 @@ def test_unsafe_head_files_are_refused_unread(tmp_path: Path) -> None:
         read_head_file(fifo, KEY)  # would block forever if it were opened
     with pytest.raises(AuditHeadUnsafe, match="no such file"):
         read_heads(tmp_path / "missing", key=KEY, witness_key=None)
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    (open_dir / "w.head").write_bytes(head.read_bytes())
+    (open_dir / "w.head").chmod(0o600)
+    open_dir.chmod(0o777)
+    with pytest.raises(AuditHeadUnsafe, match="directory is writable by others"):
+        read_head_file(open_dir / "w.head", KEY)
+    open_dir.chmod(0o1777)  # sticky, like /tmp: others cannot replace the file
+    assert read_head_file(open_dir / "w.head", KEY) is not None
+    open_dir.chmod(0o700)
     log.close()
 
 

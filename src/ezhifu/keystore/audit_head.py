@@ -140,6 +140,15 @@ def _read_safely(path: Path, what: str) -> bytes | None:
             )
         if info.st_uid not in (os.geteuid(), 0):
             raise AuditHeadUnsafe(f"{what} {path}: 属于其他用户 / owned by another user (uid {info.st_uid})")
+        try:
+            folder = (path.parent if str(path.parent) else Path(".")).stat().st_mode
+        except OSError as exc:
+            raise AuditHeadUnsafe(f"{what} {path}: 无法读取目录 / cannot stat its directory") from exc
+        if folder & stat.S_IWOTH and not folder & stat.S_ISVTX:
+            raise AuditHeadUnsafe(
+                f"{what} {path}: 目录其他用户可写 / its directory is writable by others (no sticky bit): "
+                "anyone could replace it"
+            )
     if info.st_size > MAX_HEAD_BYTES:
         raise AuditHeadUnsafe(
             f"{what} {path}: 超过 {MAX_HEAD_BYTES} 字节 / larger than {MAX_HEAD_BYTES} bytes"
