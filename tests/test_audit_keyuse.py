@@ -296,6 +296,11 @@ def test_safebox_records_its_operation_and_the_key_use(tmp_path: Path, pki: Test
         ("stamp", "unit-sealer"),
     ]
     assert log.verify().count == 4
+    key_uses = [e for e in log.entries() if e.operation == "key-use"]
+    assert [(e.position, e.vt_code, e.voucher_no) for e in key_uses] == [
+        ("cz_dwfz", "5201", envelope.bodies[0].voucher_no),
+        ("cz_dwgz", "5201", envelope.bodies[0].voucher_no),
+    ]
     store.close()
     log.close()
 
