@@ -35,6 +35,7 @@ def atomic_write(
     *,
     mode: int = 0o600,
     before_replace: Callable[[Path], None] | None = None,
+    sync_dir: bool = True,
 ) -> None:
     """Replace ``path`` with ``data`` atomically.
 
@@ -43,6 +44,8 @@ def atomic_write(
     ``path`` with ``os.replace`` (atomic on POSIX), then the directory is fsynced so the rename
     itself survives a crash. On any error the temporary file is removed and ``path`` is
     untouched. ``before_replace`` is a test hook called between the fsync and the rename.
+    ``sync_dir=False`` skips the directory fsync: after a crash ``path`` then holds the old or
+    the new bytes (never a torn file), the old ones possibly even after the call returned.
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
@@ -60,7 +63,8 @@ def atomic_write(
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    fsync_dir(directory)
+    if sync_dir:
+        fsync_dir(directory)
 
 
 def create_private(path: str | os.PathLike[str]) -> None:

@@ -275,7 +275,9 @@ def _merge_head(
     body["mac"] = _file_mac(key, record.body())
     text = json.dumps(body, sort_keys=True, indent=1).encode("utf-8") + b"\n"
     try:
-        _fileio.atomic_write(file, text, mode=0o600)
+        # No directory fsync: after a crash the head file may lag the trail (an older head, which
+        # verification accepts) but never lead it or be torn; it saves one fsync per entry.
+        _fileio.atomic_write(file, text, mode=0o600, sync_dir=False)
     except OSError as exc:
         raise AuditError(f"audit head file {file}: 无法写入 / cannot write: {exc.strerror or exc}") from exc
     return record
