@@ -16,7 +16,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ezhifu.cli.main import cli
+from ezhifu.errors import AuditRolledBack
+from ezhifu.keystore.audit_head import parse_witness_lines
 from ezhifu.keystore.audit_use import open_audit
+from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
 
 KEY = "audit cli test key, 32 bytes...."
 WITNESS_KEY = "witness key for the cli test 01"
@@ -153,3 +156,30 @@ def test_verify_is_read_only(trail: Path) -> None:
     head_before = Path(str(trail) + ".head").read_bytes()
     assert _verify(trail).exit_code == 0
     assert trail.read_bytes() == before and Path(str(trail) + ".head").read_bytes() == head_before
+
+
+def test_head_file_restored_from_an_older_copy_is_caught_by_the_witness(
+    trail: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trail stays intact, but the head file (and with it the keystore generation it remembers)
+    is rolled back, e.g. to let an older keystore copy open: the witness shows it."""
+    head = Path(str(trail) + ".head")
+    shutil.copyfile(head, tmp_path / "old.head")
+    EncryptedFileKeyStore.init(tmp_path / "ks", "pw", scrypt_n=1024).close()
+    with open_audit(str(trail), KEY.encode()) as log:
+        store = EncryptedFileKeyStore(tmp_path / "ks", "pw")
+        store.attach_audit(log)
+        store.close()
+        witness_line = log.witness_line()
+    witness = tmp_path / "witness.txt"
+    witness.write_text(witness_line + "\n")
+    witness.chmod(0o600)
+    assert _verify(trail, "--head", str(witness)).exit_code == 0
+    shutil.copyfile(tmp_path / "old.head", head)
+    assert _verify(trail).exit_code == 0  # locally nothing looks wrong ...
+    result = _verify(trail, "--head", str(witness), "--json")
+    assert result.exit_code == 1  # ... the witness is newer than the head file
+    problem = json.loads(result.stdout)["problem"]
+    assert problem["kind"] == "AuditRolledBack" and "head file" in problem["message"]
+    with open_audit(str(trail), KEY.encode()) as log, pytest.raises(AuditRolledBack, match="链头文件被回滚"):
+        log.verify(anchors=parse_witness_lines(witness_line, None, "witness"))

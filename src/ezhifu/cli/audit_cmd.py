@@ -27,7 +27,13 @@ from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors
 from ezhifu.cli.keyopts import secret_from_env
 from ezhifu.errors import AuditChainBroken, AuditTamperedError, ConfigurationError
 from ezhifu.keystore.audit import AuditLog, SQLiteAuditStorage, verify_audit
-from ezhifu.keystore.audit_head import HeadRecord, default_head_path, read_head_file, read_heads
+from ezhifu.keystore.audit_head import (
+    HeadRecord,
+    check_head_file_current,
+    default_head_path,
+    read_head_file,
+    read_heads,
+)
 
 __all__ = ["command"]
 
@@ -66,6 +72,7 @@ def command() -> None:
 def _anchors(
     trail: Path, heads: tuple[Path, ...], no_head_file: bool, key: bytes | None, witness_key: bytes | None
 ) -> list[HeadRecord]:
+    """The heads to check against: the trail's head file (first, when used) and every --head."""
     anchors: list[HeadRecord] = []
     beside = default_head_path(trail)
     if not no_head_file and beside not in heads:
@@ -131,6 +138,9 @@ def verify_command(
         try:
             anchors = _anchors(trail, heads, no_head_file, key, witness_key)
             report = verify_audit(storage, key, anchors=anchors)
+            beside = str(default_head_path(trail))
+            if anchors and anchors[0].source == beside:  # a rolled-back head file hides a keystore rollback
+                check_head_file_current(anchors[0], anchors[1:])
         except AuditTamperedError as exc:
             seq = exc.seq if isinstance(exc, AuditChainBroken) else None
             outcome.update(

@@ -44,7 +44,13 @@ from ezhifu.errors import (
     EzhifuError,
     KeyStoreRolledBack,
 )
-from ezhifu.keystore.audit_head import HeadRecord, default_head_path, read_head_file, update_head_file
+from ezhifu.keystore.audit_head import (
+    HeadRecord,
+    check_head_file_current,
+    default_head_path,
+    read_head_file,
+    update_head_file,
+)
 from ezhifu.keystore.audit_store import (
     GENESIS_HASH,
     AuditEntry,
@@ -293,11 +299,12 @@ class AuditLog:
     ) -> AuditReport:
         """See :func:`verify_audit`; the head file, when configured, is one of the anchors."""
         with self._lock:
-            extra = list(anchors)
             record = self.outside_head()
-            if record is not None:
-                extra.insert(0, record)
-            return verify_audit(self.storage, self._key, expected_head=expected_head, anchors=extra)
+            extra = [record, *anchors] if record is not None else list(anchors)
+            report = verify_audit(self.storage, self._key, expected_head=expected_head, anchors=extra)
+            if record is not None:  # a rolled-back head file hides a keystore rollback
+                check_head_file_current(record, list(anchors))
+            return report
 
     def close(self) -> None:
         self.storage.close()

@@ -43,7 +43,7 @@ from typing import Any
 
 from ezhifu import _fileio
 from ezhifu.crypto.sm3 import hmac_sm3
-from ezhifu.errors import AuditError, AuditHeadInvalid, AuditHeadUnsafe
+from ezhifu.errors import AuditError, AuditHeadInvalid, AuditHeadUnsafe, AuditRolledBack
 from ezhifu.keystore.integrity import canonical_json, same_text
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "MAX_KEYSTORES",
     "MAX_WITNESS_LINES",
     "HeadRecord",
+    "check_head_file_current",
     "default_head_path",
     "parse_witness_lines",
     "read_head_file",
@@ -353,3 +354,24 @@ def read_heads(
     if not heads:
         raise _bad(str(file), "no witness line in the file")
     return heads
+
+
+def check_head_file_current(head: HeadRecord, witnesses: list[HeadRecord]) -> None:
+    """Refuse a head file older than a witness taken from it (:class:`AuditRolledBack`).
+
+    The head file only grows, and a witness line is exported from it, so a head file whose
+    sequence number or keystore generation is below a witness's was restored from an older
+    copy: the trail may still be intact, but a keystore restored with it would be accepted.
+    """
+    for witness in witnesses:
+        if head.seq < witness.seq:
+            raise AuditRolledBack(
+                f"{head.source}: 链头文件被回滚 / the head file records entry {head.seq}, older than "
+                f"entry {witness.seq} of {witness.source} (restored from an older copy)"
+            )
+        for store, generation in witness.keystores.items():
+            if head.keystores.get(store, -1) < generation:
+                raise AuditRolledBack(
+                    f"{head.source}: 链头文件被回滚 / the head file remembers keystore {store} at generation "
+                    f"{head.keystores.get(store)}, older than the {generation} of {witness.source}"
+                )
