@@ -100,7 +100,7 @@ def _report(trail: Path, outcome: dict[str, Any], as_json: bool) -> None:
         click.echo("  ! 未校验 MAC / MACs not checked (no --key-env): the hash chain alone can be rebuilt")
     if outcome["anchors"]:
         click.echo("  heads checked / 已核对的链头: " + ", ".join(outcome["anchors"]))
-    else:
+    elif outcome["valid"]:
         click.echo(
             "  ! 没有外部链头 / no head outside the trail: deleting every row or a rollback goes unseen"
         )
