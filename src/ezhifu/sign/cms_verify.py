@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -104,6 +105,7 @@ class _Ctx:
     oid_style: str | None = None
     certificates: tuple[x509.Certificate, ...] = ()
     chain: ChainResult | None = None
+    anchor: str = ""
     signed_data: Any = None
     e_type: str = ""
     signer_info: Any = None
@@ -284,9 +286,7 @@ def _result(ctx: _Ctx) -> CmsVerification:
     reason = ctx.log.reason
     chain = ctx.chain
     trusted = reason is None and chain is not None and chain.trusted
-    anchors: tuple[str, ...] = ()
-    if trusted and chain is not None:
-        anchors = ("pinned certificate" if chain.pinned else certificate_label(chain.path[-1]),)
+    anchors = (ctx.anchor,) if trusted and ctx.anchor else ()
     return CmsVerification(
         "signature",
         "",
@@ -314,18 +314,25 @@ def _result(ctx: _Ctx) -> CmsVerification:
     )
 
 
+#: Signer descriptions by certificate object (identity): the parsed certificates are shared by
+#: exact DER (:func:`ezhifu.pki.certs.shared_certificate`), so one partner is described once.
+_SIGNERS: weakref.WeakKeyDictionary[x509.Certificate, SignerInfo | None] = weakref.WeakKeyDictionary()
+
+
 def _signer_info(cert: x509.Certificate | None) -> SignerInfo | None:
     """The signer's description, or ``None`` when the (possibly hostile) certificate is unreadable."""
-    return None if cert is None else _signer_info_of(bytes(cert.dump()))
-
-
-@functools.lru_cache(maxsize=1024)
-def _signer_info_of(der: bytes) -> SignerInfo | None:
-    """Cached by the exact DER: one partner certificate signs every voucher of a batch."""
-    try:
-        return cert_info(shared_certificate(der))
-    except Exception:  # asn1crypto decodes lazily: any defect of a hostile certificate
+    if cert is None:
         return None
+    try:
+        return _SIGNERS[cert]
+    except KeyError:
+        pass
+    try:
+        info: SignerInfo | None = cert_info(cert)
+    except Exception:  # asn1crypto decodes lazily: any defect of a hostile certificate
+        info = None
+    _SIGNERS[cert] = info
+    return info
 
 
 def _step_parse(ctx: _Ctx) -> None:
@@ -512,6 +519,7 @@ def _step_chain(ctx: _Ctx) -> None:
         ctx.log.waived("chain", f"not trusted (accepted: require_trusted=False): {chain.reason}")
     else:
         anchor = "pinned certificate" if chain.pinned else certificate_label(chain.path[-1])
+        ctx.anchor = anchor
         ctx.log.ok("chain", f"trusted via {anchor}", anchor=anchor)
 
 
