@@ -33,6 +33,8 @@ __all__ = [
     "SUPPORTED_ENCODINGS",
     "declared_encoding",
     "element_text",
+    "new_parser",
+    "new_pull_parser",
     "parse_xml",
     "source_line",
 ]
@@ -116,8 +118,14 @@ def _line_of(text: str, index: int) -> int:
     return text.count("\n", 0, index) + 1
 
 
-def _new_parser() -> etree.XMLParser:
-    # A fresh parser per call: lxml parsers are not safe to share between threads.
+def new_parser() -> etree.XMLParser:
+    """A fresh hardened parser for a whole document (lxml parsers are not thread-safe).
+
+    No entity expansion, no network, no DTD loading or validation, no attribute defaults,
+    libxml2's size limits kept (parsing.md). Comments and processing instructions are kept so
+    that :func:`element_text` can refuse them inside a value; :func:`parse_xml` adds the
+    pre-scan and the limits around it.
+    """
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -129,6 +137,27 @@ def _new_parser() -> etree.XMLParser:
         remove_pis=False,
         collect_ids=False,
     )
+
+
+def new_pull_parser() -> etree.XMLPullParser:
+    """A fresh hardened pull parser with the same options, for reading a large envelope body by
+    body (:mod:`ezhifu.verify.stream`): "end" events only; comments are dropped, they are not
+    values there."""
+    return etree.XMLPullParser(
+        events=("end",),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        attribute_defaults=False,
+        huge_tree=False,
+        remove_comments=True,
+        collect_ids=False,
+    )
+
+
+#: The former private name, kept for callers of the first release.
+_new_parser = new_parser
 
 
 def parse_xml(
@@ -169,7 +198,7 @@ def parse_xml(
         if index >= 0:
             raise HostileInputError(f"{what}: {description} at line {_line_of(text, index)} is not allowed")
     try:
-        root = etree.fromstring(data, _new_parser())
+        root = etree.fromstring(data, new_parser())
     except etree.XMLSyntaxError as exc:
         message = str(exc.msg or exc)
         kind = HostileInputError if _looks_hostile(message) else InvalidInput

@@ -28,7 +28,7 @@ from typing import IO, Any, cast
 from lxml import etree
 
 from ezhifu.document.envelope import VoucherBody
-from ezhifu.document.xmlparse import declared_encoding, element_text
+from ezhifu.document.xmlparse import declared_encoding, element_text, new_pull_parser
 from ezhifu.errors import DecodingError, HostileInputError, InvalidInput
 from ezhifu.results import BodyResult
 
@@ -37,18 +37,6 @@ __all__ = ["BatchSummary", "envelope_files", "iter_bodies", "summarize", "verify
 _CHUNK = 1 << 16
 _REFUSED = (b"<!DOCTYPE", b"<!ENTITY")
 _KEEP = max(len(m) for m in _REFUSED) - 1
-
-
-def _pull_parser() -> etree.XMLPullParser:
-    return etree.XMLPullParser(
-        events=("end",),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        collect_ids=False,
-    )
 
 
 def iter_bodies(
@@ -68,7 +56,7 @@ def iter_bodies(
 
 
 def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str) -> Iterator[VoucherBody]:
-    parser = _pull_parser()
+    parser = new_pull_parser()
     tail = b""
     offset = 0
     index = 0
