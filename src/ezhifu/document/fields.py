@@ -140,6 +140,10 @@ class VoucherSpec:
     def has_details(self) -> bool:
         return bool(self.detail)
 
+    def amount_fields(self, *, detail: bool = False) -> tuple[str, ...]:
+        """The header (or ``detail``) element names typed ``amount`` (spec.md §4.1), in order."""
+        return tuple(f.name for f in (self.detail if detail else self.header) if f.type == "amount")
+
 
 # --- labels and types of every element name -------------------------------------------------
 

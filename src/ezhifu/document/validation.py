@@ -37,7 +37,6 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
 from importlib import resources
 from typing import Any, Literal
 
@@ -48,6 +47,12 @@ from ezhifu.document import fields as _fields
 from ezhifu.document.envelope import Envelope, decode_base64_strict
 from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, MAX_DETAILS, SCHEMA_VERSIONS, FieldDef, VoucherSpec
 from ezhifu.document.models import Voucher, parse_amount, parse_date
+from ezhifu.document.rules import (
+    ENVELOPE_ATTRIBUTES,
+    attribute_mismatches,
+    sum_amounts,
+    voucher_count_matches,
+)
 from ezhifu.document.xmlparse import parse_xml, source_line
 from ezhifu.document.xsdgen import field_pattern
 from ezhifu.errors import (
@@ -95,7 +100,7 @@ ISSUE_CODES: dict[str, str] = {
     "content": "other content-model error reported by the XSD validator",
 }
 
-_BODY_ATTRS = ("AdmDivCode", "StYear", "VtCode", "VoucherNo")
+_BODY_ATTRS = tuple(ENVELOPE_ATTRIBUTES)
 
 
 def check_schema_version(schema_version: str | None) -> str:
@@ -436,15 +441,12 @@ def _rules(
     header = [c for c in _children(root) if c.tag == rule.header]
     if len(header) != 1:
         return
-    try:
-        total_header = parse_amount(_text(header[0]))
-        total = Decimal("0.00")
-        for row in rows:
-            cells = [c for c in _children(row) if c.tag == rule.detail]
-            if len(cells) != 1:
-                return
-            total += parse_amount(_text(cells[0]))
-    except InvalidInput:
+    cells = [[c for c in _children(row) if c.tag == rule.detail] for row in rows]
+    if any(len(c) != 1 for c in cells):
+        return
+    total_header = sum_amounts([_text(header[0])], skip_empty=False)
+    total = sum_amounts([_text(c[0]) for c in cells], skip_empty=False)
+    if total is None or total_header is None:
         return  # the format issue is already reported
     if total != total_header:
         out.add(
@@ -528,7 +530,7 @@ def _envelope(
     counts = [c for c in _children(root) if c.tag == "VoucherCount"]
     if len(counts) == 1:
         declared = _text(counts[0])
-        if declared != str(len(bodies)):
+        if not voucher_count_matches(declared, len(bodies)):
             out.add(
                 "/MOF/VoucherCount",
                 source_line(counts[0]),
@@ -560,18 +562,15 @@ def _envelope(
             continue
         inner_ok, inner_attrs = _inner(inner, prefix, version, out, detailed=detailed, engine=engine)
         xsd_ok = xsd_ok and inner_ok
-        for attr in _BODY_ATTRS:
-            outer = body.get(attr)
-            value = inner_attrs.get(attr)
-            if outer is not None and value is not None and outer != value:
-                out.add(
-                    f"{prefix}/@{attr}",
-                    source_line(body),
-                    f"envelope attribute {attr}={outer!r} differs from the signed inner voucher's {value!r} "
-                    "(envelope attributes are not signed, spec.md 5.5)",
-                    outer,
-                    "attribute-mismatch",
-                )
+        outer_attrs = {attr: body.get(attr) for attr in _BODY_ATTRS}
+        for mismatch in attribute_mismatches(outer_attrs, dict(inner_attrs), only_present=True):
+            out.add(
+                f"{prefix}/@{mismatch.attribute}",
+                source_line(body),
+                mismatch.describe(),
+                mismatch.envelope,
+                "attribute-mismatch",
+            )
     return xsd_ok
 
 

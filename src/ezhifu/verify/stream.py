@@ -28,6 +28,7 @@ from typing import IO, Any, cast
 from lxml import etree
 
 from ezhifu.document.envelope import VoucherBody
+from ezhifu.document.rules import voucher_count_matches
 from ezhifu.document.xmlparse import declared_encoding, element_text, new_pull_parser
 from ezhifu.errors import DecodingError, HostileInputError, InvalidInput
 from ezhifu.results import BodyResult
@@ -127,7 +128,7 @@ def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str) -> Iterator[Vouc
         raise InvalidInput(f"{name}: no VoucherBody")
     if declared is None:
         raise InvalidInput(f"{name}: no <VoucherCount> element")
-    if not declared.isdigit() or int(declared) != index:
+    if not voucher_count_matches(declared, index):
         raise InvalidInput(
             f"{name}: VoucherCount declares {declared!r} but the envelope holds {index} VoucherBody"
         )
