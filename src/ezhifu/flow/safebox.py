@@ -220,6 +220,17 @@ class PositionTable:
         return {vt: frozenset(self.positions(vt)) for vt in self._table if vt != "*"}
 
 
+def _refuse_relabelled(bodies: Iterable[VoucherBody], operation: str) -> None:
+    """Refuse, before anything is signed, a body whose envelope attributes differ from its signed
+    voucher (:func:`ezhifu.document.rules.attribute_mismatches`, spec.md §5.5)."""
+    for body in bodies:
+        mismatches = [m.describe() for m in body.attribute_mismatches()]
+        if mismatches:
+            raise SigningError(
+                f"voucher {body.voucher_no!r}: refusing to {operation}: " + "; ".join(mismatches)
+            )
+
+
 class SafeBox:
     """A keystore, a position table and an optional audit trail (see the module docstring).
 
@@ -338,7 +349,9 @@ class SafeBox:
             code = OCX_POSITION_EMPTY
             raise PositionEmpty("no signature or stamp position given", ocx_code=code)
         bodies = self._bodies(envelope, voucher_no)
-        rules = [self.positions.rule(body.vt_code, position, kind) for body in bodies]
+        # The rule follows the SIGNED voucher's VtCode: the envelope attribute is not signed and
+        # a relabelled body must not obtain another template's key or seal (spec.md §5.5).
+        rules = [self.positions.rule(body.voucher.vt_code, position, kind) for body in bodies]
         for body in bodies:
             self._check_position_free(body, position, kind)
         if len({(r.alias, r.seal_id) for r in rules}) != 1:
@@ -365,18 +378,13 @@ class SafeBox:
         ``options`` go to :func:`ezhifu.sign.voucher.sign_body` (``signed_attributes``,
         ``signing_time`` ...). All checks run before anything is signed.
         """
-        from ezhifu.sign.voucher import body_mismatches, sign_body
+        from ezhifu.sign.voucher import sign_body
 
         with self._lock:
             with self._refusals("sign", position, voucher_no):
                 bodies, rule = self._plan(envelope, position, "signature", voucher_no)
                 if options.get("check_consistency", True):
-                    for body in bodies:  # refuse relabelled envelopes before signing any body
-                        mismatches = body_mismatches(body)
-                        if mismatches:
-                            raise SigningError(
-                                f"voucher {body.voucher_no!r}: refusing to sign: " + "; ".join(mismatches)
-                            )
+                    _refuse_relabelled(bodies, "sign")
                 signer = self._signer_for(rule, alias, pin)
             out: list[SignatureElement] = []
             for body in bodies:
@@ -412,6 +420,7 @@ class SafeBox:
         with self._lock:
             with self._refusals("stamp", position, voucher_no):
                 bodies, rule = self._plan(envelope, position, "stamp", voucher_no)
+                _refuse_relabelled(bodies, "stamp")
                 if rule.seal_id is None:  # from_mapping requires it; a hand-built rule may lack it
                     raise SealFormatRefused(
                         f"stamp position {position!r} has no seal configured", ocx_code=OCX_SEAL_FORMAT
