@@ -9,6 +9,7 @@ asks these functions instead of writing the rule again:
   fails verification and is reported by the validator, all with the same words.
 * :func:`voucher_count_matches`: ``VoucherCount`` is a decimal of at most nine digits equal to
   the number of ``VoucherBody`` elements (spec.md §2.1).
+* :func:`classify_refused_value`: why a value its XSD type refused is wrong, by field type;
 * :func:`amount_fields` and :func:`sum_amounts`: which fields hold amounts comes from the typed
   field data (:mod:`ezhifu.document.fields`, type ``amount``), never from the element's name;
   amounts are decimal strings with exactly two decimals (spec.md §4.1).
@@ -22,7 +23,9 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from ezhifu.document import fields as _fields
+from ezhifu.document.fields import FieldDef
 from ezhifu.document.models import parse_amount
+from ezhifu.document.xsdgen import field_pattern
 from ezhifu.errors import InvalidInput
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "AttributeMismatch",
     "amount_fields",
     "attribute_mismatches",
+    "classify_refused_value",
     "sum_amounts",
     "voucher_count_matches",
 ]
@@ -115,3 +119,38 @@ def sum_amounts(values: Iterable[str], *, skip_empty: bool = True) -> Decimal | 
         except InvalidInput:
             return None
     return total
+
+
+def classify_refused_value(f: FieldDef, value: str) -> tuple[str, str]:
+    """(issue code, reason) for a value of field ``f`` that its XSD type refused: the reason
+    named by the field's type (spec.md §4.1), e.g. ``negative-amount`` or ``date-format``."""
+    label = f"{f.name} ({f.label})"
+    if value == "" and f.required:
+        return "required-empty", f"{label} is required and must not be empty"
+    if f.name == "VtCode":
+        return "vtcode-mismatch", f"{label} does not match the schema's VtCode"
+    if f.type == "amount":
+        if not f.negative and value.startswith("-") and value[1:] and _amount_ok(value[1:]):
+            return "negative-amount", f"{label} must not be negative in this voucher type"
+        return (
+            "amount-format",
+            f"{label} {value!r} is not an amount with exactly two decimals and at most 15 integer "
+            "digits ([0-9]{1,15}.[0-9]{2})",
+        )
+    if f.type == "date":
+        return "date-format", f"{label} is not a date yyyyMMdd of ASCII digits"
+    if f.type == "int":
+        return "int-format", f"{label} is not an integer of ASCII digits"
+    if field_pattern(f) is not None:
+        return "value-format", f"{label} does not match {field_pattern(f)}"
+    if len(value) > f.limit():
+        return "max-length", f"{label} is {len(value)} characters long, more than {f.limit()}"
+    return "value-format", f"{label} is not a valid value"
+
+
+def _amount_ok(text: str) -> bool:
+    try:
+        parse_amount(text)
+    except InvalidInput:
+        return False
+    return True

@@ -26,11 +26,19 @@ Design of the schemas (the official XSD is not public, spec.md §11):
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+import threading
+from importlib import resources
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+import xmlschema
+from lxml import etree
+
 from ezhifu.document.fields import (
+    DEFAULT_SCHEMA_VERSION,
     MAX_DETAILS,
     SCHEMA_VERSIONS,
     FieldDef,
@@ -39,14 +47,19 @@ from ezhifu.document.fields import (
     spec_for,
     specs,
 )
+from ezhifu.document.xmlparse import parse_xml
+from ezhifu.errors import ConfigurationError
 
 __all__ = [
+    "check_schema_version",
     "envelope_xsd",
     "fields_markdown",
     "generated_files",
+    "lxml_schema",
     "main",
     "voucher_xsd",
     "write_all",
+    "xmlschema_for",
 ]
 
 _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
@@ -317,6 +330,72 @@ def write_all(root: Path, *, check: bool = False) -> list[str]:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
     return stale
+
+
+# --- the bundled XSDs, loaded and cached for validation ------------------------------------------
+
+
+def check_schema_version(schema_version: str | None) -> str:
+    """``None`` -> the default version; an unknown version raises ``ConfigurationError``."""
+    version = DEFAULT_SCHEMA_VERSION if schema_version is None else schema_version
+    if version not in SCHEMA_VERSIONS:
+        raise ConfigurationError(
+            f"unknown schema version {schema_version!r} (known: {', '.join(SCHEMA_VERSIONS)})"
+        )
+    return version
+
+
+# --- schema cache ---------------------------------------------------------------------------
+
+_LOCK = threading.Lock()
+_XMLSCHEMA: dict[tuple[str, str], Any] = {}
+# libxml2 validators keep per-object state (error log): one set per thread
+_LXML = threading.local()
+
+
+def _xsd_text(version: str, name: str) -> bytes:
+    resource = resources.files("ezhifu.schemas").joinpath(version, f"{name}.xsd")
+    try:
+        return resource.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"bundled schema {version}/{name}.xsd is missing: {exc}") from exc
+
+
+def xmlschema_for(version: str, name: str) -> Any:
+    """The prebuilt, cached ``xmlschema.XMLSchema`` for ``envelope`` or ``voucher_<vt>``.
+
+    Loaded from the package with importlib.resources, ``allow="none"`` (no file or network
+    access while building), ``defuse="always"``.
+    """
+    key = (version, name)
+    with _LOCK:
+        schema = _XMLSCHEMA.get(key)
+        if schema is None:
+            try:
+                schema = xmlschema.XMLSchema(
+                    io.BytesIO(_xsd_text(version, name)), allow="none", defuse="always", build=True
+                )
+            except xmlschema.XMLSchemaException as exc:
+                raise ConfigurationError(f"bundled schema {version}/{name}.xsd is broken: {exc}") from exc
+            _XMLSCHEMA[key] = schema
+        return schema
+
+
+def lxml_schema(version: str, name: str) -> etree.XMLSchema:
+    """The libxml2 validator for the fast path, cached per thread."""
+    cache: dict[tuple[str, str], etree.XMLSchema] | None = getattr(_LXML, "schemas", None)
+    if cache is None:
+        cache = _LXML.schemas = {}
+    key = (version, name)
+    schema = cache.get(key)
+    if schema is None:
+        doc = parse_xml(_xsd_text(version, name), what=f"schema {version}/{name}.xsd")
+        try:
+            schema = etree.XMLSchema(doc)
+        except etree.XMLSchemaParseError as exc:
+            raise ConfigurationError(f"bundled schema {version}/{name}.xsd is broken: {exc}") from exc
+        cache[key] = schema
+    return schema
 
 
 def main(argv: list[str] | None = None) -> int:
