@@ -45,6 +45,7 @@ from ezhifu.errors import (
     CertificateIdEmpty,
     EzhifuError,
     InvalidInput,
+    KeyNotFound,
     KeyStoreError,
     OcxRefusal,
     PositionEmpty,
@@ -55,6 +56,10 @@ from ezhifu.errors import (
     SigningError,
     VoucherNotInEnvelope,
 )
+from ezhifu.seal.apply import apply_seal
+from ezhifu.seal.model import parse_seal
+from ezhifu.sign.voucher import sign_body
+from ezhifu.verify.envelope import verify_envelope
 
 if TYPE_CHECKING:
     from ezhifu.crypto.base import Signer
@@ -254,8 +259,6 @@ class SafeBox:
         ``options`` go to :func:`ezhifu.sign.voucher.sign_body` (``signed_attributes``,
         ``signing_time`` ...). All checks run before anything is signed.
         """
-        from ezhifu.sign.voucher import sign_body
-
         with self._lock:
             with self._refusals("sign", position, voucher_no):
                 bodies, rule = self._plan(envelope, position, "signature", voucher_no)
@@ -291,8 +294,6 @@ class SafeBox:
         ``seal_id`` and ``alias``, when given, must be those the table configures (OCX 121).
         A seal that is missing from the keystore or not a seal refuses with OCX 114.
         """
-        from ezhifu.seal.apply import apply_seal
-
         with self._lock:
             with self._refusals("stamp", position, voucher_no):
                 bodies, rule = self._plan(envelope, position, "stamp", voucher_no)
@@ -328,9 +329,6 @@ class SafeBox:
             return out
 
     def _seal(self, seal_id: str) -> bytes:
-        from ezhifu.errors import KeyNotFound
-        from ezhifu.seal.model import parse_seal
-
         try:
             der = self.keystore.seal(seal_id)
         except KeyNotFound as exc:
@@ -352,8 +350,6 @@ class SafeBox:
         at: datetime | None = None,
     ) -> EnvelopeResult:
         """Verify every signature and stamp, positions checked against this box's table."""
-        from ezhifu.verify.envelope import verify_envelope
-
         result = verify_envelope(
             envelope, trust=trust, policy=policy, positions=self.positions.as_positions(), at=at
         )
