@@ -20,7 +20,7 @@ reference (parsing.md):
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from lxml import etree
 
@@ -118,42 +118,43 @@ def _line_of(text: str, index: int) -> int:
     return text.count("\n", 0, index) + 1
 
 
+class _Hardened(TypedDict):
+    resolve_entities: bool
+    no_network: bool
+    load_dtd: bool
+    dtd_validation: bool
+    attribute_defaults: bool
+    huge_tree: bool
+    collect_ids: bool
+
+
+#: The options every parser ezhifu builds has (parsing.md): no entity expansion, no network, no
+#: DTD loading or validation, no attribute defaults, libxml2's size limits kept.
+_HARDENED: Final[_Hardened] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "attribute_defaults": False,
+    "huge_tree": False,
+    "collect_ids": False,
+}
+
+
 def new_parser() -> etree.XMLParser:
     """A fresh hardened parser for a whole document (lxml parsers are not thread-safe).
 
-    No entity expansion, no network, no DTD loading or validation, no attribute defaults,
-    libxml2's size limits kept (parsing.md). Comments and processing instructions are kept so
-    that :func:`element_text` can refuse them inside a value; :func:`parse_xml` adds the
-    pre-scan and the limits around it.
+    Comments and processing instructions are kept so that :func:`element_text` can refuse them
+    inside a value; :func:`parse_xml` adds the pre-scan and the limits around it.
     """
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        attribute_defaults=False,
-        huge_tree=False,
-        remove_comments=False,
-        remove_pis=False,
-        collect_ids=False,
-    )
+    return etree.XMLParser(remove_comments=False, remove_pis=False, **_HARDENED)
 
 
 def new_pull_parser() -> etree.XMLPullParser:
     """A fresh hardened pull parser with the same options, for reading a large envelope body by
     body (:mod:`ezhifu.verify.stream`): "end" events only; comments are dropped, they are not
     values there."""
-    return etree.XMLPullParser(
-        events=("end",),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        attribute_defaults=False,
-        huge_tree=False,
-        remove_comments=True,
-        collect_ids=False,
-    )
+    return etree.XMLPullParser(events=("end",), remove_comments=True, **_HARDENED)
 
 
 #: The former private name, kept for callers of the first release.
