@@ -53,10 +53,12 @@ from ezhifu.verify.envelope import verify_body
 if TYPE_CHECKING:
     from asn1crypto import x509
 
-__all__ = ["MAX_REASONS", "Inbox", "InboxOwner", "Outcome"]
+__all__ = ["MAX_NOTICE_ITEMS", "MAX_REASONS", "Inbox", "InboxOwner", "Outcome"]
 
 #: At most this many reasons are joined into one outcome's detail (the log keeps every one).
 MAX_REASONS = 100
+#: Most voucher references one notice may carry (a batch operation takes at most 10,000).
+MAX_NOTICE_ITEMS = 10_000
 #: Marks a body whose signer party is not known (a copy's attached original, which may come
 #: from a party this library has no certificates for); the trust store still applies.
 _ANY_PARTY = "*"
@@ -416,6 +418,8 @@ class Inbox:
             action = Action(payload["action"])
             if action not in _NOTICE_ACTIONS:
                 raise ValueError(f"action {action.value!r} is not a notice")
+            if not isinstance(payload["items"], list) or len(payload["items"]) > MAX_NOTICE_ITEMS:
+                raise ValueError(f"items must be a list of at most {MAX_NOTICE_ITEMS} voucher references")
             items = [(key_from_json(i), _peer_reason(i.get("reason"))) for i in payload["items"]]
         except (UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError, InvalidInput) as exc:
             ctx.reject(f"notice cannot be read: {exc}")
