@@ -42,3 +42,15 @@ def test_module_holds_no_field_lists() -> None:
     source = resources.files("ezhifu.document").joinpath("fields.py").read_text("utf-8")
     assert len(source.splitlines()) <= 600
     assert 'Process5201.java"' not in source and "PayeeAcctBankName PayeeAcctBankNo" not in source
+
+
+def test_reading_an_envelope_loads_no_schema_machinery() -> None:
+    """The document rules and the field data cost the reader nothing heavy: importing the
+    envelope model loads neither xmlschema, the XSD generator nor importlib.resources."""
+    import subprocess
+    import sys
+
+    code = "import sys, ezhifu.document.envelope as e; print(sorted(m for m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for heavy in ("'xmlschema'", "'ezhifu.document.xsdgen'", "'ezhifu.document.validation'", "'zipfile'"):
+        assert heavy not in loaded, heavy

@@ -32,23 +32,31 @@ Spelling quirks producers really emit are kept (``TaxayerID``, ``ClearAccNanme``
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, Literal
 
 from ezhifu.errors import ConfigurationError
 
 __all__ = [
+    "ADM_DIV",
     "ALL_VERSIONS",
+    "AMOUNT",
+    "DATE",
     "DEFAULT_SCHEMA_VERSION",
+    "INT",
+    "MAX_AMOUNT_INTEGER_DIGITS",
     "MAX_DETAILS",
     "SCHEMA_VERSIONS",
+    "SIGNED_AMOUNT",
+    "YEAR",
     "FieldDef",
     "FieldType",
     "SumRule",
     "VoucherSpec",
+    "field_pattern",
     "known_vt_codes",
     "spec_for",
     "specs",
@@ -140,6 +148,34 @@ class VoucherSpec:
         return tuple(f.name for f in (self.detail if detail else self.header) if f.type == "amount")
 
 
+# --- value patterns (the XSD restrictions of the typed values, spec.md §4.1) ------------------
+
+#: At most 15 integer digits (below 10**15 yuan): no voucher comes near it, and larger values
+#: lose cents in partner systems that hold amounts as IEEE doubles (issue 9 hostile amounts).
+MAX_AMOUNT_INTEGER_DIGITS = 15
+AMOUNT = r"[0-9]{1,15}\.[0-9]{2}"
+SIGNED_AMOUNT = r"-?[0-9]{1,15}\.[0-9]{2}"
+DATE = "[0-9]{8}"
+INT = "[0-9]{1,10}"
+ADM_DIV = "[0-9]{6}([0-9]{3})?"
+YEAR = "[0-9]{4}"
+
+
+def field_pattern(f: FieldDef) -> str | None:
+    """The XSD pattern of a field's value (``None``: any text up to the maximum length)."""
+    if f.name == "AdmDivCode":
+        return ADM_DIV
+    if f.name == "StYear":
+        return YEAR
+    if f.type == "amount":
+        return SIGNED_AMOUNT if f.negative else AMOUNT
+    if f.type == "date":
+        return DATE
+    if f.type == "int":
+        return INT
+    return None
+
+
 # --- the field data (data/fields.toml), read once --------------------------------------------
 
 _DATA_FILE = "data/fields.toml"
@@ -151,7 +187,10 @@ _MAX_EXPANSIONS = 8
 def _load_data() -> dict[str, Any]:
     """The bundled field data; :class:`ConfigurationError` naming the file when it is broken."""
     try:
-        return tomllib.loads(resources.files("ezhifu.document").joinpath(_DATA_FILE).read_text("utf-8"))
+        # A path next to this module, not importlib.resources: the package is installed as files
+        # (setuptools package-data); importlib.resources would cost every import of the document layer.
+        with open(os.path.join(os.path.dirname(__file__), _DATA_FILE), "rb") as handle:
+            return tomllib.load(handle)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(
             f"ezhifu/document/{_DATA_FILE}: 字段数据无法读取 / cannot be read: {exc}"

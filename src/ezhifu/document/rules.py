@@ -23,9 +23,8 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from ezhifu.document import fields as _fields
-from ezhifu.document.fields import FieldDef
+from ezhifu.document.fields import FieldDef, field_pattern
 from ezhifu.document.models import parse_amount
-from ezhifu.document.xsdgen import field_pattern
 from ezhifu.errors import InvalidInput
 
 __all__ = [
