@@ -17,13 +17,20 @@ import os
 import secrets
 import stat
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ezhifu.errors import ConfigFileRefused, ConfigurationError
 
-__all__ = ["MAX_CONFIG_BYTES", "atomic_write", "create_private", "fsync_dir", "read_config"]
+__all__ = [
+    "MAX_CONFIG_BYTES",
+    "atomic_write",
+    "create_private",
+    "exclusive_lock",
+    "fsync_dir",
+    "read_config",
+]
 
 #: Largest configuration file read (a position table of every VtCode fits in a few KiB).
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -49,6 +56,7 @@ def atomic_write(
     *,
     mode: int = 0o600,
     before_replace: Callable[[Path], None] | None = None,
+    sync_dir: bool = True,
 ) -> None:
     """Replace ``path`` with ``data`` atomically.
 
@@ -57,6 +65,8 @@ def atomic_write(
     ``path`` with ``os.replace`` (atomic on POSIX), then the directory is fsynced so the rename
     itself survives a crash. On any error the temporary file is removed and ``path`` is
     untouched. ``before_replace`` is a test hook called between the fsync and the rename.
+    ``sync_dir=False`` skips the directory fsync: after a crash ``path`` then holds the old or
+    the new bytes (never a torn file), the old ones possibly even after the call returned.
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
@@ -74,7 +84,8 @@ def atomic_write(
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    fsync_dir(directory)
+    if sync_dir:
+        fsync_dir(directory)
 
 
 def create_private(path: str | os.PathLike[str]) -> None:
@@ -139,3 +150,23 @@ def read_config(
     if not isinstance(data, dict):
         raise ConfigurationError(f"{file}: {what} 顶层必须是表 / must be a table at the top level")
     return data
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive advisory lock on the file ``path`` (created 0600) between processes.
+
+    POSIX ``flock``; a no-op where ``fcntl`` does not exist (Windows). Closing the descriptor
+    releases the lock. Raises ``OSError`` like :func:`os.open`.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            import fcntl  # reason: POSIX only
+        except ImportError:  # pragma: no cover - Windows
+            fcntl = None  # type: ignore[assignment]
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
