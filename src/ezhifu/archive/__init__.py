@@ -1,0 +1,1 @@
+"""ezhifu.archive: DA/T 95 archive packages (placeholder, filled below)."""
