@@ -40,6 +40,7 @@ from ezhifu.archive.manifest import (
     sign_manifest,
 )
 from ezhifu.archive.metadata import Agent, B1Record, Event, b1_record, metadata_xml, missing_elements
+from ezhifu.archive.metadata_xml import METADATA_NAME
 from ezhifu.archive.registry import Booking, Registry
 from ezhifu.archive.rendition import render, rendition_name
 from ezhifu.crypto.base import Signer
@@ -61,7 +62,6 @@ __all__ = [
 
 ENVELOPE_NAME = "content/envelope.xml"
 RECEIPT_NAME = "content/receipt.xml"
-METADATA_NAME = "metadata/dat95.xml"
 MANDATE_RECEIVE = "财会〔2020〕6号"
 MANDATE_VERIFY = "DA/T 95—2022 §10.2, §10.3"
 MANDATE_ARCHIVE = "DA/T 95—2022 §8.2.4"
