@@ -31,7 +31,7 @@ PROPERTIES: dict[Property, str] = {
 class CheckItem:
     """One check item of one property."""
 
-    property: Property
+    quality: Property
     name: str
     label: str
     outcome: Outcome
@@ -43,7 +43,7 @@ class CheckItem:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "property": self.property,
+            "property": self.quality,
             "name": self.name,
             "label": self.label,
             "outcome": self.outcome,
@@ -61,7 +61,7 @@ class CheckReport:
     @classmethod
     def of(cls, package_id: str, items: Iterable[CheckItem]) -> CheckReport:
         order = list(PROPERTIES)
-        return cls(package_id, tuple(sorted(items, key=lambda i: order.index(i.property))))
+        return cls(package_id, tuple(sorted(items, key=lambda i: order.index(i.quality))))
 
     @property
     def ok(self) -> bool:
@@ -85,7 +85,7 @@ class CheckReport:
             "properties": {
                 prop: {
                     "label": label,
-                    "ok": all(i.outcome != "fail" for i in self.items if i.property == prop),
+                    "ok": all(i.outcome != "fail" for i in self.items if i.quality == prop),
                 }
                 for prop, label in PROPERTIES.items()
             },
