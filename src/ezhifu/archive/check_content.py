@@ -215,7 +215,7 @@ def rendition_items(members: Mapping[str, bytes], envelopes: Mapping[str, Envelo
         except (ValueError, UnicodeDecodeError, lxml.etree.ParserError) as exc:
             failures.append(f"{target} cannot be read: {exc}")
             continue
-        text = "".join(page.itertext())
+        text = "".join(str(t) for t in page.itertext())
         absent = [b.voucher_no for b in envelope.bodies if b.voucher_no not in text]
         if absent:
             failures.append(f"{target} does not show voucher(s) {', '.join(absent)}")
