@@ -10,7 +10,8 @@ anything is used), then checks, each as a :class:`~ezhifu.archive.check_items.Ch
 * 真实性 authentic: ``manifest-signature`` (the CMS over ``manifest.json``),
   ``manifest-signer-trusted`` (with ``archive_trust``; skipped without), ``metadata-content-link``
   (metadata against the signed vouchers), ``archived-verdict``, ``signatures-reverified``
-  (every signature and seal again, against the stored trust and CRLs, as of the package time);
+  (every signature and seal again, against the stored trust and CRLs, as of the package time),
+  ``renewals`` (each fresh signature added by ``revalidate --renew`` still covers every file);
 * 可用性 usable: ``envelope-readable``, ``rendition-readable``;
 * 安全性 secure: ``container-safe``, ``national-digests`` (SM3 for every file, DA/T 95 §10.6),
   ``signature-algorithm`` (the manifest signature passes the default policy: no SHA-1, no RSA-1024).
@@ -22,6 +23,7 @@ Tampering with any file fails ``fixity`` naming it; tampering with the manifest 
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -32,10 +34,13 @@ from ezhifu.archive.gbt7408 import parse_datetime
 from ezhifu.archive.manifest import (
     DIGESTS,
     MANIFEST_NAME,
+    MAX_MANIFEST_BYTES,
+    RENEWAL_FORMAT,
     SIGNATURE_NAME,
     canonical_json,
     file_entry,
     parse_manifest,
+    renewal_names,
     verify_manifest_signature,
 )
 from ezhifu.archive.reader import ZipLimits, read_members
@@ -66,7 +71,8 @@ def _listed(manifest: Mapping[str, Any]) -> dict[str, Any]:
 def _completeness(members: Mapping[str, bytes], manifest: Mapping[str, Any]) -> list[CheckItem]:
     files = _listed(manifest)
     missing = sorted(name for name in files if name not in members)
-    extra = sorted(name for name in members if name not in files and name not in _OWN)
+    own = set(_OWN) | {name for pair in renewal_names(members) for name in pair}
+    extra = sorted(name for name in members if name not in files and name not in own)
     changed = []
     for name, entry in sorted(files.items()):
         if name not in members:
@@ -163,6 +169,41 @@ def _signature_items(
     return items
 
 
+def _renewal_failures(
+    members: Mapping[str, bytes], pair: tuple[str, str], trust: TrustStore | None
+) -> list[str]:
+    name, p7s = pair
+    data, signature = members[name], members.get(p7s)
+    if signature is None:
+        return [f"{p7s} is missing"]
+    try:
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise ValueError(f"{len(data)} bytes")
+        value = json.loads(data.decode("utf-8"))
+        covers, created = value["covers"], parse_datetime(str(value["created"]), where=name)
+        if value["format"] != RENEWAL_FORMAT or not isinstance(covers, dict):
+            raise ValueError("unknown format")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, ArchiveFormatError) as exc:
+        return [f"{name} cannot be read: {exc}"]
+    failures = [
+        f"{name}: {covered} changed or missing since the renewal"
+        for covered, entry in sorted(covers.items())
+        if covered not in members or file_entry(members[covered]) != entry
+    ]
+    outcome = verify_manifest_signature(data, signature, trust=trust, at=created)
+    if not (outcome.valid if trust is not None else outcome.intact):
+        failures.append(f"{p7s}: {outcome.reason}")
+    return failures
+
+
+def _renewals(members: Mapping[str, bytes], trust: TrustStore | None) -> CheckItem:
+    pairs = renewal_names(members)
+    if not pairs:
+        return CheckItem("authentic", "renewals", "续签", "skip", "no renewal signature added")
+    failures = [f for pair in pairs for f in _renewal_failures(members, pair, trust)]
+    return _item("authentic", "renewals", "续签", failures, f"{len(pairs)} renewal(s) intact")
+
+
 def _secure(members: Mapping[str, bytes], manifest: Mapping[str, Any]) -> list[CheckItem]:
     without = sorted(n for n, e in _listed(manifest).items() if len(str(e.get("sm3", ""))) != 64)
     return [
@@ -204,6 +245,7 @@ def check_members(members: Mapping[str, bytes], *, archive_trust: TrustStore | N
         ),
         *_completeness(members, manifest),
         *_signature_items(members, created, archive_trust),
+        _renewals(members, archive_trust),
         *_secure(members, manifest),
     ]
     found, envelopes = envelope_items(members)

@@ -36,11 +36,16 @@ __all__ = [
     "FORMAT",
     "MANIFEST_NAME",
     "MAX_MANIFEST_BYTES",
+    "MAX_RENEWALS",
+    "RENEWAL_FORMAT",
+    "RENEWAL_PREFIX",
     "SIGNATURE_NAME",
     "build_manifest",
+    "build_renewal",
     "canonical_json",
     "file_entry",
     "parse_manifest",
+    "renewal_names",
     "sign_manifest",
     "verify_manifest_signature",
 ]
@@ -179,3 +184,39 @@ def verify_manifest_signature(
             signature, manifest, trust=TrustStore(), policy=base.replace(require_trusted=False), at=at
         )
     return verify_detached(signature, manifest, trust=trust, policy=base, at=at)
+
+
+# --- renewal: a fresh signature over everything stored, before keys or algorithms expire -------
+
+#: Renewals live here: ``preservation/renewal-01.json`` + ``.p7s``, ``-02`` …
+RENEWAL_PREFIX = "preservation/renewal-"
+RENEWAL_FORMAT = "ezhifu-archive-renewal/1"
+#: Most renewals one package may carry.
+MAX_RENEWALS = 99
+
+
+def renewal_names(members: Mapping[str, bytes]) -> list[tuple[str, str]]:
+    """``(json, p7s)`` names of the renewals present, in order (``renewal-01`` first)."""
+    numbers = sorted(
+        n[len(RENEWAL_PREFIX) : -len(".json")]
+        for n in members
+        if n.startswith(RENEWAL_PREFIX) and n.endswith(".json")
+    )
+    return [(f"{RENEWAL_PREFIX}{n}.json", f"{RENEWAL_PREFIX}{n}.p7s") for n in numbers]
+
+
+def build_renewal(members: Mapping[str, bytes], *, package_id: str, created: datetime) -> tuple[str, bytes]:
+    """The next renewal's name and canonical bytes: it lists the digests of *every* member so
+    far (the manifest, its signature and earlier renewals included). Nothing stored is changed."""
+    count = len(renewal_names(members))
+    if count >= MAX_RENEWALS:
+        raise ArchiveFormatError(
+            f"续签过多 / the package already carries {count} renewals (limit {MAX_RENEWALS})"
+        )
+    value = {
+        "format": RENEWAL_FORMAT,
+        "package": package_id,
+        "created": datetime_text(created),
+        "covers": {name: file_entry(data) for name, data in sorted(members.items())},
+    }
+    return f"{RENEWAL_PREFIX}{count + 1:02d}.json", canonical_json(value)
