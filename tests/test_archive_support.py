@@ -117,3 +117,34 @@ def raw_zip(entries: list[tuple[str, bytes]], *, compression: int = zipfile.ZIP_
 
 
 LATER = timedelta(days=3650)
+
+
+def sm2_crl(pki: TestPKI, revoked: list[int] | None = None, *, days: int = 7) -> bytes:
+    """A DER CRL of ``pki``'s root (SM2-with-SM3), listing ``revoked`` serials."""
+    from asn1crypto import crl as asn1_crl
+    from asn1crypto import x509
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    algorithm = {"algorithm": "1.2.156.10197.1.501"}
+    tbs = asn1_crl.TbsCertList(
+        {
+            "version": "v2",
+            "signature": algorithm,
+            "issuer": pki.root_cert.subject,
+            "this_update": x509.Time({"utc_time": now - timedelta(hours=1)}),
+            "next_update": x509.Time({"utc_time": now + timedelta(days=days)}),
+            "revoked_certificates": [
+                {
+                    "user_certificate": serial,
+                    "revocation_date": x509.Time({"utc_time": now - timedelta(minutes=30)}),
+                }
+                for serial in (revoked or [])
+            ],
+        }
+    )
+    signature = SoftwareSigner(pki.root_key).sign(tbs.dump())
+    return bytes(
+        asn1_crl.CertificateList(
+            {"tbs_cert_list": tbs, "signature_algorithm": algorithm, "signature": signature}
+        ).dump()
+    )
