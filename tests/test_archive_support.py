@@ -112,7 +112,9 @@ def raw_zip(entries: list[tuple[str, bytes]], *, compression: int = zipfile.ZIP_
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
         for name, data in entries:
-            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = compression
+            archive.writestr(info, data)
     return buffer.getvalue()
 
 
