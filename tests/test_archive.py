@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -293,3 +294,21 @@ def test_two_signatures_in_one_body_are_both_evidenced(parties: Parties) -> None
     assert [i["position"] for i in record["items"]] == ["cz_dwfz", "cz_dwgz"]
     assert all(len(i["path"]) == 2 for i in record["items"])  # leaf and root
     assert record["revocation"]["checked"] is False and "CRL" in record["revocation"]["reason"]
+
+
+def test_a_pdf_rendition_is_printed_and_checked(
+    parties: Parties, pair: tuple[bytes, bytes], tmp_path: Path
+) -> None:
+    created = create_package(pair[0], pair[1], trust=parties.trust, signer=parties.archive_signer(), pdf=True)
+    members = read_members(created.data)
+    printed = members["rendition/envelope.pdf"]
+    assert printed.startswith(b"%PDF-") and "rendition/receipt.pdf" in members
+    (tmp_path / "v.pdf").write_bytes(printed)
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "v.pdf"), "-"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert Envelope.from_bytes(pair[0]).bodies[0].voucher_no in text
+    assert check_package(created.data, archive_trust=parties.archive_trust).ok
+    truncated = _resigned(created.data, parties, {"rendition/envelope.pdf": printed[: len(printed) // 2]})
+    item = check_package(truncated).item("rendition-readable")
+    assert item.outcome == "fail" and "not a complete PDF" in item.reason

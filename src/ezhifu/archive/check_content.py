@@ -19,7 +19,7 @@ from ezhifu.archive.check_items import CheckItem, Property
 from ezhifu.archive.evidence import EVIDENCE_NAME, policy_from_evidence, trust_from_evidence
 from ezhifu.archive.gbt7408 import voucher_date
 from ezhifu.archive.metadata_xml import METADATA_NAME, metadata_issues, read_metadata
-from ezhifu.archive.rendition import rendition_name
+from ezhifu.archive.rendition import PDF_SUFFIX, looks_like_pdf, rendition_name
 from ezhifu.document.envelope import Envelope
 from ezhifu.errors import EzhifuError
 from ezhifu.verify import verify_envelope
@@ -202,7 +202,8 @@ def evidence_items(
 
 def rendition_items(members: Mapping[str, bytes], envelopes: Mapping[str, Envelope]) -> list[CheckItem]:
     """``rendition-readable``: each envelope's HTML rendition is there, parses, shows each voucher
-    number and carries no script (a rendition must not run code when opened)."""
+    number and carries no script (a rendition must not run code when opened); a PDF rendition,
+    when there is one, is a complete PDF."""
     failures = []
     for name, envelope in envelopes.items():
         target = rendition_name(name)
@@ -221,6 +222,9 @@ def rendition_items(members: Mapping[str, bytes], envelopes: Mapping[str, Envelo
             failures.append(f"{target} does not show voucher(s) {', '.join(absent)}")
         if page.xpath("//script"):
             failures.append(f"{target} contains a script")
+        printed = members.get(rendition_name(name, PDF_SUFFIX))
+        if printed is not None and not looks_like_pdf(printed):
+            failures.append(f"{rendition_name(name, PDF_SUFFIX)} is not a complete PDF")
     return [
         _item("usable", "rendition-readable", "版式可读", failures, f"{len(envelopes)} rendition(s) readable")
     ]

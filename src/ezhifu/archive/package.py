@@ -42,7 +42,7 @@ from ezhifu.archive.manifest import (
 from ezhifu.archive.metadata import Agent, B1Record, Event, b1_record, metadata_xml, missing_elements
 from ezhifu.archive.metadata_xml import METADATA_NAME
 from ezhifu.archive.registry import Booking, Registry
-from ezhifu.archive.rendition import render, rendition_name
+from ezhifu.archive.rendition import PDF_SUFFIX, render, render_pdf, rendition_name
 from ezhifu.crypto.base import Signer
 from ezhifu.document.envelope import Envelope
 from ezhifu.errors import ArchiveError, EzhifuError, InvalidInput, MetadataError
@@ -193,12 +193,14 @@ def create_package(
     received_at: datetime | None = None,
     archivist: str | None = None,
     allow_invalid: bool = False,
+    pdf: bool = False,
 ) -> CreatedPackage:
     """Build a package (bytes, nothing written, nothing booked); see the module docstring.
 
     Raises :class:`ArchiveError` when a signature or seal fails (unless ``allow_invalid``: the
     failed verdict is then archived as such), when the receipt does not answer the voucher, and
-    :class:`MetadataError` when a mandatory B.1 element has no value.
+    :class:`MetadataError` when a mandatory B.1 element has no value. ``pdf`` adds a PDF
+    rendition of each envelope (headless Chromium; :class:`~ezhifu.errors.RenderingError` without).
     """
     for name, value in (("envelope", envelope), ("receipt", receipt)):
         if value is not None and not isinstance(value, bytes):
@@ -225,7 +227,9 @@ def create_package(
     for (name, data, env), result in zip(sources, results, strict=True):
         members[name] = data
         collect_evidence(evidence, name, env, result, trust=trust, policy=policy, at=when)
-        members[rendition_name(name)] = render(env, result, source_name=name)
+        page = members[rendition_name(name)] = render(env, result, source_name=name)
+        if pdf:
+            members[rendition_name(name, PDF_SUFFIX)] = render_pdf(page)
     members.update(evidence.files)
     members[EVIDENCE_NAME] = canonical_json({"envelopes": evidence.envelopes})
     agents = _agents(who, results, parsed.bodies[0].adm_div_code if parsed.bodies else "")

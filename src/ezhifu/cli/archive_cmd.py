@@ -115,6 +115,7 @@ def create_command(
     registry: Path | None,
     received_text: str | None,
     archivist: str | None,
+    pdf: bool,
     allow_invalid: bool,
     key_source: KeySource,
     as_json: bool,
@@ -137,6 +138,7 @@ def create_command(
         "received_at": received,
         "archivist": archivist,
         "allow_invalid": allow_invalid,
+        "pdf": pdf,
     }
     with open_signer(key_source) as (signer, chain):
         if registry is None:
