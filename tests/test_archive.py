@@ -21,7 +21,8 @@ from ezhifu.archive.package import create_package, write_package
 from ezhifu.archive.reader import read_members
 from ezhifu.archive.registry import Booking, Registry
 from ezhifu.document.envelope import Envelope
-from ezhifu.errors import ArchiveError, DuplicateBooking, MetadataError
+from ezhifu.errors import ArchiveError, ArchiveRegistryError, DuplicateBooking, MetadataError
+from ezhifu.keystore.memory import MemoryKeyStore
 from ezhifu.sign.voucher import sign_envelope
 from test_archive_support import Parties, flip_byte, make_parties, rezip, signed_pair
 
@@ -312,3 +313,22 @@ def test_a_pdf_rendition_is_printed_and_checked(
     truncated = _resigned(created.data, parties, {"rendition/envelope.pdf": printed[: len(printed) // 2]})
     item = check_package(truncated).item("rendition-readable")
     assert item.outcome == "fail" and "not a complete PDF" in item.reason
+
+
+def test_a_concurrent_booking_waits_then_reports_the_lock(tmp_path: Path, parties: Parties) -> None:
+    created = create_package(
+        *signed_pair(parties, seed=21), trust=parties.trust, signer=parties.archive_signer()
+    )
+    path = tmp_path / "books.sqlite"
+    with Registry(path) as first, Registry(path, timeout=0.2) as second:
+        with first.booking(created.bookings), pytest.raises(ArchiveRegistryError, match="locked"):
+            second.book(created.bookings)
+        with pytest.raises(DuplicateBooking):
+            second.book(created.bookings)
+
+
+def test_the_archive_key_may_live_in_a_keystore(parties: Parties, pair: tuple[bytes, bytes]) -> None:
+    with MemoryKeyStore() as store:
+        store.add_key("archive", parties.archive.leaf_key, parties.archive.chain)
+        created = create_package(pair[0], pair[1], trust=parties.trust, signer=store.signer("archive"))
+    assert check_package(created.data, archive_trust=parties.archive_trust).ok

@@ -62,13 +62,14 @@ class Booking:
 
 
 class Registry:
-    """The SQLite booking registry at ``path`` (created on first use)."""
+    """The SQLite booking registry at ``path`` (created on first use); ``timeout`` is the longest
+    wait in seconds for another process's booking to finish before :class:`ArchiveRegistryError`."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, timeout: float = _TIMEOUT) -> None:
         self.path = Path(path)
         try:
             create_private(self.path)
-            self._db = sqlite3.connect(self.path, timeout=_TIMEOUT, isolation_level=None)
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
             self._db.execute(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise ArchiveRegistryError(
