@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ezhifu.archive.check import check_package
+from ezhifu.archive.check_content import metadata_items
 from ezhifu.archive.container import build_zip
+from ezhifu.archive.metadata_xml import metadata_issues
 from ezhifu.archive.reader import ZipLimits, check_member_name, read_members
 from ezhifu.errors import (
     ArchiveDuplicateMember,
@@ -20,6 +22,7 @@ from ezhifu.errors import (
     ArchivePathRefused,
     ArchiveTooLarge,
     HostileInputError,
+    MetadataError,
     UnsafeArchive,
 )
 from test_archive_support import raw_zip
@@ -192,3 +195,11 @@ def test_arbitrary_bytes_never_crash_the_check(data: bytes) -> None:
 def test_arbitrary_members_never_crash_the_check(members: dict[str, bytes]) -> None:
     report = check_package(build_zip(members))
     assert not report.ok
+
+
+def test_hostile_metadata_is_refused_by_the_hardened_parser() -> None:
+    bomb = b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "xxxx">]><DAT95Metadata>&x;</DAT95Metadata>'
+    with pytest.raises(MetadataError, match=r"DOCTYPE|entity"):
+        metadata_issues(bomb)
+    items = {i.name: i for i in metadata_items({"metadata/dat95.xml": bomb}, {"package": "p"}, {})}
+    assert items["metadata-schema"].outcome == "fail" and "DOCTYPE" in items["metadata-schema"].reason

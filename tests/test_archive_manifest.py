@@ -12,9 +12,14 @@ from hypothesis import strategies as st
 
 from ezhifu.archive.gbt7408 import datetime_text, parse_datetime, voucher_date
 from ezhifu.archive.manifest import canonical_json, file_entry, parse_manifest
+from ezhifu.archive.metadata import Agent, Event, b1_record, metadata_xml, missing_elements
+from ezhifu.archive.metadata_xml import metadata_issues, read_metadata
 from ezhifu.archive.xsdgen import SCHEMA_PATH, dat95_xsd, write_schema
 from ezhifu.crypto.sm3 import sm3
+from ezhifu.document.envelope import VoucherBody
+from ezhifu.document.samples import sample_voucher
 from ezhifu.errors import ArchiveFormatError, InvalidInput
+from ezhifu.flow.receipts import build_receipt
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,3 +121,26 @@ def test_gbt7408_refuses_naive_times_and_bad_dates() -> None:
 def test_the_committed_schema_is_generated() -> None:
     assert write_schema(ROOT, check=True) == [], "run: python -m ezhifu.archive.xsdgen"
     assert (ROOT / SCHEMA_PATH).read_text(encoding="utf-8") == dat95_xsd()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=1, max_value=6))
+def test_b1_metadata_of_any_answered_voucher_is_schema_valid(seed: int, details: int) -> None:
+    voucher = sample_voucher("8202", details=details, seed=seed)
+    x = {"XPayDate": "20260101", "XAgentBusinessNo": "T1", "XPayeeAcctBankName": "银行", "XPayeeAcctNo": "1"}
+    x |= {"XPayeeAcctName": "收款人"}
+    header = {
+        **x,
+        "XPayAmt": voucher.get("PayAmt") or "0.00",
+        "XFundDealModeCode": "2",
+        "XFundDealModeName": "自助柜面",
+    }
+    rows = [{**x, "XPayAmt": d.get("PayAmt") or "0.00"} for d in voucher.details]
+    receipt = build_receipt(VoucherBody.from_voucher(voucher), fields=header, details=rows).voucher
+    record = b1_record(voucher, receipt)
+    assert missing_elements(record) == []
+    events = [Event("归档", "完成", datetime(2026, 1, 1, tzinfo=UTC))]
+    data = metadata_xml([record], [Agent("档案室")], events, package_id="p")
+    assert metadata_issues(data) == []
+    parsed = read_metadata(data)
+    assert parsed.item_counts == (details,) and parsed.vouchers[0]["XPayDate"] == "2026-01-01"
