@@ -141,3 +141,12 @@ def test_a_voucher_without_receipt_is_refused_with_the_missing_elements(files: d
     ]
     result = CliRunner().invoke(cli, [*args, *_key(files)])
     assert result.exit_code == 1 and "MetadataError" in result.output and "XPayDate" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.interop
+def test_create_with_a_pdf_rendition(files: dict[str, Path]) -> None:
+    package = files["dir"] / "pdf.zip"
+    result = _create(files, package, "--pdf")
+    assert result.exit_code == 0, result.output
+    assert read_members(package.read_bytes())["rendition/envelope.pdf"].startswith(b"%PDF-")

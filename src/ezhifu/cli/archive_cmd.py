@@ -99,6 +99,7 @@ def command() -> None:
     "--received-at", "received_text", metavar="ISO-TIME", help="When the envelope was received (E.1 接收)."
 )
 @click.option("--archivist", help="Archiving party's name (D.1; default: the signing certificate's CN).")
+@click.option("--pdf", is_flag=True, help="Also store a PDF rendition of each envelope (headless Chromium).")
 @click.option(
     "--allow-invalid", is_flag=True, help="Archive even when a signature or seal fails (verdict kept)."
 )
@@ -178,7 +179,19 @@ def create_command(
 
 
 def _print_check(report_items: list[dict[str, str]]) -> None:
-    rows = [(i["property"], i["name"], i["label"], i["outcome"], i["reason"][:100]) for i in report_items]
+    from ezhifu.archive.check_items import PROPERTIES  # reason: loaded when the verb runs
+
+    labels: dict[str, str] = {str(k): v for k, v in PROPERTIES.items()}
+    rows = [
+        (
+            f"{i['property']} {labels.get(i['property'], '')}",
+            i["name"],
+            i["label"],
+            i["outcome"],
+            i["reason"][:100],
+        )
+        for i in report_items
+    ]
     print_table(("property", "item", "检查项", "outcome", "reason"), rows)
 
 
