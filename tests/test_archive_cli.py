@@ -150,3 +150,34 @@ def test_create_with_a_pdf_rendition(files: dict[str, Path]) -> None:
     result = _create(files, package, "--pdf")
     assert result.exit_code == 0, result.output
     assert read_members(package.read_bytes())["rendition/envelope.pdf"].startswith(b"%PDF-")
+
+
+def test_create_records_the_reception_time_and_the_archivist(files: dict[str, Path]) -> None:
+    package = files["dir"] / "named.zip"
+    extra = [
+        "--received-at",
+        "2026-01-05T09:30:00+08:00",
+        "--archivist",
+        "某单位档案室",
+        "--policy",
+        "legacy",
+    ]
+    result = _create(files, package, *extra)
+    assert result.exit_code == 0, result.output
+    metadata = read_members(package.read_bytes())["metadata/dat95.xml"].decode("utf-8")
+    assert "<ActionTime>2026-01-05T09:30:00+08:00</ActionTime>" in metadata
+    assert "<AgentName>某单位档案室</AgentName>" in metadata
+    record = json.loads(read_members(package.read_bytes())["evidence/verification.json"])["envelopes"][0]
+    assert record["policy"]["name"] == "legacy" and "sha1" in record["policy"]["allowed_digests"]
+
+
+def test_allow_invalid_archives_a_failed_verdict(files: dict[str, Path], tmp_path: Path) -> None:
+    stranger = tmp_path / "stranger.pem"
+    stranger.write_bytes(pem.armor("CERTIFICATE", make_parties().finance.root_cert.dump()))
+    args = ["archive", "create", str(files["env"]), str(files["rec"]), "--trust", str(stranger), *_key(files)]
+    refused = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "r.zip")])
+    assert refused.exit_code == 1 and "verification failed" in refused.output
+    kept = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "k.zip"), "--allow-invalid"])
+    assert kept.exit_code == 0 and "verification FAILED" in kept.output
+    check = CliRunner().invoke(cli, ["archive", "check", str(tmp_path / "k.zip")])
+    assert check.exit_code == 1 and "archived-verdict" in check.output
