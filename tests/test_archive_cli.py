@@ -181,3 +181,13 @@ def test_allow_invalid_archives_a_failed_verdict(files: dict[str, Path], tmp_pat
     assert kept.exit_code == 0 and "verification FAILED" in kept.output
     check = CliRunner().invoke(cli, ["archive", "check", str(tmp_path / "k.zip")])
     assert check.exit_code == 1 and "archived-verdict" in check.output
+
+
+def test_an_existing_package_is_never_overwritten(files: dict[str, Path]) -> None:
+    package = files["dir"] / "kept.zip"
+    assert _create(files, package).exit_code == 0
+    before = package.read_bytes()
+    again = _create(files, package)
+    assert again.exit_code == 2 and "already exists" in again.output
+    renew = CliRunner().invoke(cli, ["archive", "renew", str(package), "-o", str(package), *_key(files)])
+    assert renew.exit_code == 2 and package.read_bytes() == before

@@ -34,6 +34,7 @@ from ezhifu.cli.common import (
 )
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
 from ezhifu.cli.verify_cmd import _parse_at
+from ezhifu.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from ezhifu.pki.trust import TrustStore  # reason: loaded when the verb runs
@@ -50,6 +51,14 @@ def _trust(paths: tuple[Path, ...]) -> TrustStore | None:
     from ezhifu.pki.trust import TrustStore  # reason: keep the CLI's help fast (no crypto import)
 
     return TrustStore.from_pem_files(paths) if paths else None
+
+
+def _refuse_existing(output: Path) -> None:
+    """An archive never replaces a stored package: ``-o`` must name a new file (exit 2)."""
+    if output.exists():
+        raise ConfigurationError(
+            f"{output}: 文件已存在 / already exists; an archive package is never overwritten"
+        )
 
 
 @click.group("archive")
@@ -130,6 +139,7 @@ def create_command(
     if crl_files:
         crls = tuple(read_input(p, max_bytes=MAX_SMALL_FILE_BYTES) for p in crl_files)
         policy = policy.replace(check_crl=True, crls=crls)
+    _refuse_existing(output)
     received = _parse_at(received_text)
     envelope_bytes = read_input(envelope, max_bytes=MAX_PACKAGE_FILE_BYTES)
     receipt_bytes = read_input(receipt, max_bytes=MAX_PACKAGE_FILE_BYTES) if receipt else None
@@ -302,6 +312,7 @@ def renew_command(package: Path, output: Path, key_source: KeySource) -> None:
     from ezhifu.archive.container import write_atomically  # reason: loaded when the verb runs
     from ezhifu.archive.revalidate import renew_package  # reason: loaded when the verb runs
 
+    _refuse_existing(output)
     data = read_input(package, max_bytes=MAX_PACKAGE_FILE_BYTES)
     with open_signer(key_source) as (signer, chain):
         renewed = renew_package(data, signer, chain=chain)
