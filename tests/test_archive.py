@@ -24,7 +24,15 @@ from ezhifu.document.envelope import Envelope
 from ezhifu.errors import ArchiveError, ArchiveRegistryError, DuplicateBooking, MetadataError
 from ezhifu.keystore.memory import MemoryKeyStore
 from ezhifu.sign.voucher import sign_envelope
-from test_archive_support import Parties, flip_byte, make_parties, rezip, signed_pair
+from test_archive_support import (
+    BANK_POSITION,
+    FINANCE_POSITION,
+    Parties,
+    flip_byte,
+    make_parties,
+    rezip,
+    signed_pair,
+)
 
 
 @pytest.fixture(scope="module")
@@ -332,3 +340,16 @@ def test_the_archive_key_may_live_in_a_keystore(parties: Parties, pair: tuple[by
         store.add_key("archive", parties.archive.leaf_key, parties.archive.chain)
         created = create_package(pair[0], pair[1], trust=parties.trust, signer=store.signer("archive"))
     assert check_package(created.data, archive_trust=parties.archive_trust).ok
+
+
+def test_a_position_table_is_applied_recorded_and_used_again(
+    parties: Parties, pair: tuple[bytes, bytes]
+) -> None:
+    options = {"trust": parties.trust, "signer": parties.archive_signer()}
+    table = {"8202": frozenset({FINANCE_POSITION, BANK_POSITION})}
+    created = create_package(pair[0], pair[1], positions=table, **options)
+    record = json.loads(read_members(created.data)["evidence/verification.json"])["envelopes"][0]
+    assert record["positions"] == {"8202": sorted(table["8202"])}
+    assert check_package(created.data, archive_trust=parties.archive_trust).ok
+    with pytest.raises(ArchiveError, match="not configured"):
+        create_package(pair[0], pair[1], positions={"8202": frozenset({"elsewhere"})}, **options)

@@ -16,7 +16,12 @@ from typing import Any
 import lxml.html
 
 from ezhifu.archive.check_items import CheckItem, Property
-from ezhifu.archive.evidence import EVIDENCE_NAME, policy_from_evidence, trust_from_evidence
+from ezhifu.archive.evidence import (
+    EVIDENCE_NAME,
+    policy_from_evidence,
+    positions_from_evidence,
+    trust_from_evidence,
+)
 from ezhifu.archive.gbt7408 import voucher_date
 from ezhifu.archive.metadata_xml import METADATA_NAME, metadata_issues, read_metadata
 from ezhifu.archive.rendition import PDF_SUFFIX, looks_like_pdf, rendition_name
@@ -181,7 +186,8 @@ def evidence_items(
             continue
         if missing:
             again.append(f"{name}: revocation evidence missing ({', '.join(missing)})")
-        result = verify_envelope(envelope, trust=trust, policy=policy, at=created)
+        positions = positions_from_evidence(record)
+        result = verify_envelope(envelope, trust=trust, policy=policy, positions=positions, at=created)
         if not result.valid:
             reasons = [*result.problems, *(x for b in result.bodies for x in b.reasons)]
             again.append(f"{name}: {reasons[0] if reasons else 'not valid'}")

@@ -35,12 +35,14 @@ from ezhifu.pki.trust import TrustStore, VerifyPolicy, validate_chain
 from ezhifu.report.html import stamp_picture
 from ezhifu.results import EnvelopeResult
 from ezhifu.sign.cms import verify_detached
+from ezhifu.verify import Positions
 
 __all__ = [
     "EVIDENCE_NAME",
     "EvidenceFiles",
     "collect_evidence",
     "policy_from_evidence",
+    "positions_from_evidence",
     "trust_from_evidence",
 ]
 
@@ -164,8 +166,10 @@ def collect_evidence(
     trust: TrustStore,
     policy: VerifyPolicy,
     at: datetime,
+    positions: Positions | None = None,
 ) -> dict[str, Any]:
-    """Add the evidence of one verified envelope (stored as ``file_name``) to ``evidence``."""
+    """Add the evidence of one verified envelope (stored as ``file_name``) to ``evidence``;
+    ``positions`` is the position table the verification used (recorded for re-validation)."""
     if not evidence.envelopes:
         trust_names = _trust_files(evidence, trust)
         for index, der in enumerate(policy.crls, start=1):
@@ -177,6 +181,7 @@ def collect_evidence(
         "file": file_name,
         "verified_at": datetime_text(at),
         "policy": _policy_record(policy, crl_names),
+        "positions": None if positions is None else {vt: sorted(p) for vt, p in sorted(positions.items())},
         "trust": trust_names,
         "revocation": (
             {"checked": True, "crls": crl_names}
@@ -219,6 +224,18 @@ def trust_from_evidence(members: Mapping[str, bytes], record: Mapping[str, Any])
             raise ArchiveFormatError(f"证据无效 / {name} is not a trust anchor file")
         lists[kind].append(_load_cert(members, str(name)))
     return TrustStore(lists["root"], lists["intermediate"], lists["pinned"])
+
+
+def positions_from_evidence(record: Mapping[str, Any]) -> Positions | None:
+    """The position table recorded for one envelope (``None``: none was used)."""
+    table = record.get("positions")
+    if not isinstance(table, dict):
+        return None
+    return {
+        str(vt): frozenset(str(p) for p in positions)
+        for vt, positions in table.items()
+        if isinstance(positions, list)
+    }
 
 
 def policy_from_evidence(

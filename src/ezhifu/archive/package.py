@@ -49,7 +49,7 @@ from ezhifu.errors import ArchiveError, EzhifuError, InvalidInput, MetadataError
 from ezhifu.flow.receipts import receipt_problems
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.results import EnvelopeResult
-from ezhifu.verify import verify_envelope
+from ezhifu.verify import Positions, verify_envelope
 
 __all__ = [
     "ENVELOPE_NAME",
@@ -194,6 +194,7 @@ def create_package(
     archivist: str | None = None,
     allow_invalid: bool = False,
     pdf: bool = False,
+    positions: Positions | None = None,
 ) -> CreatedPackage:
     """Build a package (bytes, nothing written, nothing booked); see the module docstring.
 
@@ -201,6 +202,8 @@ def create_package(
     failed verdict is then archived as such), when the receipt does not answer the voucher, and
     :class:`MetadataError` when a mandatory B.1 element has no value. ``pdf`` adds a PDF
     rendition of each envelope (headless Chromium; :class:`~ezhifu.errors.RenderingError` without).
+    ``positions`` (VtCode -> positions) makes a signature or seal elsewhere fail, as in
+    ``ezhifu verify --positions``; it is recorded and used again when re-validating.
     """
     for name, value in (("envelope", envelope), ("receipt", receipt)):
         if value is not None and not isinstance(value, bytes):
@@ -213,7 +216,10 @@ def create_package(
     sources = [(ENVELOPE_NAME, envelope, parsed)]
     if receipt is not None and answer is not None:
         sources.append((RECEIPT_NAME, receipt, answer))
-    results = tuple(verify_envelope(data, trust=trust, policy=policy, at=when) for _, data, _ in sources)
+    results = tuple(
+        verify_envelope(data, trust=trust, policy=policy, positions=positions, at=when)
+        for _, data, _ in sources
+    )
     if not allow_invalid and not all(r.valid for r in results):
         failed = next(r for r in results if not r.valid)
         reasons = [*failed.problems, *(x for b in failed.bodies for x in b.reasons)]
@@ -226,7 +232,9 @@ def create_package(
     evidence = EvidenceFiles()
     for (name, data, env), result in zip(sources, results, strict=True):
         members[name] = data
-        collect_evidence(evidence, name, env, result, trust=trust, policy=policy, at=when)
+        collect_evidence(
+            evidence, name, env, result, trust=trust, policy=policy, at=when, positions=positions
+        )
         page = members[rendition_name(name)] = render(env, result, source_name=name)
         if pdf:
             members[rendition_name(name, PDF_SUFFIX)] = render_pdf(page)

@@ -30,7 +30,7 @@ from ezhifu.archive.check import check_members, manifest_of
 from ezhifu.archive.check_content import envelope_items, load_evidence
 from ezhifu.archive.check_items import CheckReport
 from ezhifu.archive.container import build_zip
-from ezhifu.archive.evidence import policy_from_evidence, trust_from_evidence
+from ezhifu.archive.evidence import policy_from_evidence, positions_from_evidence, trust_from_evidence
 from ezhifu.archive.gbt7408 import datetime_text, parse_datetime
 from ezhifu.archive.manifest import (
     MANIFEST_NAME,
@@ -154,8 +154,9 @@ def _one(
 ) -> EnvelopeRevalidation:
     stored = trust_from_evidence(members, record)
     policy, missing = policy_from_evidence(record, members)
-    then = verify_envelope(envelope, trust=stored, policy=policy, at=as_of)
-    now = verify_envelope(envelope, trust=trust or stored, policy=policy, at=today)
+    positions = positions_from_evidence(record)
+    then = verify_envelope(envelope, trust=stored, policy=policy, positions=positions, at=as_of)
+    now = verify_envelope(envelope, trust=trust or stored, policy=policy, positions=positions, at=today)
     text, complete = _revocation(record, missing)
     return EnvelopeRevalidation(
         str(record.get("file")), record.get("valid") is True, then, now, text, complete

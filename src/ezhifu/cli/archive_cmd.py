@@ -33,7 +33,7 @@ from ezhifu.cli.common import (
     read_input,
 )
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
-from ezhifu.cli.verify_cmd import _parse_at
+from ezhifu.cli.verify_cmd import _parse_at, load_positions
 from ezhifu.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -108,6 +108,12 @@ def command() -> None:
     "--received-at", "received_text", metavar="ISO-TIME", help="When the envelope was received (E.1 接收)."
 )
 @click.option("--archivist", help="Archiving party's name (D.1; default: the signing certificate's CN).")
+@click.option(
+    "--positions",
+    "positions_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Position table (JSON or TOML) {VtCode: [position, ...]}, as for ezhifu verify; recorded.",
+)
 @click.option("--pdf", is_flag=True, help="Also store a PDF rendition of each envelope (headless Chromium).")
 @click.option(
     "--allow-invalid", is_flag=True, help="Archive even when a signature or seal fails (verdict kept)."
@@ -125,6 +131,7 @@ def create_command(
     registry: Path | None,
     received_text: str | None,
     archivist: str | None,
+    positions_file: Path | None,
     pdf: bool,
     allow_invalid: bool,
     key_source: KeySource,
@@ -150,6 +157,7 @@ def create_command(
         "archivist": archivist,
         "allow_invalid": allow_invalid,
         "pdf": pdf,
+        "positions": load_positions(positions_file) if positions_file is not None else None,
     }
     with open_signer(key_source) as (signer, chain):
         if registry is None:
