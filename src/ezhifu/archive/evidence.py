@@ -34,6 +34,7 @@ from ezhifu.errors import ArchiveFormatError, EzhifuError
 from ezhifu.pki.trust import TrustStore, VerifyPolicy, validate_chain
 from ezhifu.report.html import stamp_picture
 from ezhifu.results import EnvelopeResult
+from ezhifu.seal.model import parse_signature
 from ezhifu.sign.cms import verify_detached
 from ezhifu.verify import Positions
 
@@ -110,8 +111,6 @@ def _signature_path(
 def _stamp_path(
     stamp: SignStampElement, trust: TrustStore, policy: VerifyPolicy, at: datetime
 ) -> tuple[x509.Certificate, ...]:
-    from ezhifu.seal.model import parse_signature  # reason: seal parsing only when a stamp is present
-
     try:
         der = decode_element_value(stamp.value, where=f"SignStamp at {stamp.no}")
         cert = x509.Certificate.load(parse_signature(der).signer_cert, strict=True)
