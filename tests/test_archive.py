@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,13 @@ from ezhifu.archive.metadata_xml import metadata_issues, read_metadata
 from ezhifu.archive.package import create_package, write_package
 from ezhifu.archive.reader import read_members
 from ezhifu.archive.registry import Booking, Registry
+from ezhifu.cli.demo import seal_picture_png
+from ezhifu.crypto import SoftwareSigner
 from ezhifu.document.envelope import Envelope
 from ezhifu.errors import ArchiveError, ArchiveRegistryError, DuplicateBooking, MetadataError
 from ezhifu.keystore.memory import MemoryKeyStore
+from ezhifu.seal.apply import apply_seal
+from ezhifu.seal.make import make_seal
 from ezhifu.sign.voucher import sign_envelope
 from test_archive_support import (
     BANK_POSITION,
@@ -353,3 +358,36 @@ def test_a_position_table_is_applied_recorded_and_used_again(
     assert check_package(created.data, archive_trust=parties.archive_trust).ok
     with pytest.raises(ArchiveError, match="not configured"):
         create_package(pair[0], pair[1], positions={"8202": frozenset({"elsewhere"})}, **options)
+
+
+def test_a_sealed_voucher_keeps_its_seal_picture_and_path(parties: Parties) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    envelope_bytes, receipt = signed_pair(parties, seed=31)
+    envelope = Envelope.from_bytes(envelope_bytes)
+    maker_cert, maker_key = parties.finance.issue_leaf("制章人")
+    picture = seal_picture_png()
+    seal = make_seal(
+        SoftwareSigner(maker_key, maker_cert),
+        seal_id="archive-test-seal",
+        name="测试财政单位公章",
+        valid_from=now - timedelta(days=1),
+        valid_to=now + timedelta(days=30),
+        holder_certs=[parties.finance.leaf_cert],
+        picture=picture,
+        width_mm=40,
+        height_mm=40,
+        version="v4",
+    )
+    apply_seal(envelope.bodies[0], seal, parties.finance.signer(), "cz_dwgz")
+    created = create_package(
+        envelope.to_bytes(), receipt, trust=parties.trust, signer=parties.archive_signer()
+    )
+    members = read_members(created.data)
+    record = json.loads(members["evidence/verification.json"])["envelopes"][0]
+    (stamp,) = [i for i in record["items"] if i["kind"] == "seal"]
+    assert stamp["position"] == "cz_dwgz" and len(stamp["path"]) == 2
+    assert members[stamp["picture"]] == picture and stamp["picture"].endswith(".png")
+    assert "data:image/png;base64," in members["rendition/envelope.html"].decode("utf-8")
+    assert check_package(created.data, archive_trust=parties.archive_trust).ok
+    tampered = rezip(created.data, {stamp["picture"]: flip_byte(picture, 60)})
+    assert stamp["picture"] in check_package(tampered).item("fixity").reason
