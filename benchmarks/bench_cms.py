@@ -25,9 +25,10 @@ import statistics
 import time
 from collections.abc import Callable
 
-from ezhifu.crypto import SignatureAlgorithm, SoftwareSigner, verify_signature
+from ezhifu.crypto import SignatureAlgorithm
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
+from ezhifu.pki.signer import SoftwareSigner, verify_signature
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.sign import sign_detached, sign_envelope, verify_detached
 from ezhifu.testing.pki import make_pki

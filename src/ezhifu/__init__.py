@@ -30,7 +30,7 @@ _EXPORTS: dict[str, str] = {
     "load_private_key": "ezhifu.pki.keys",
     "load_certificate": "ezhifu.pki.keys",
     "generate_private_key": "ezhifu.pki.keys",
-    "SoftwareSigner": "ezhifu.crypto",
+    "SoftwareSigner": "ezhifu.pki.signer",
     "Signer": "ezhifu.crypto.base",
     "SignatureAlgorithm": "ezhifu.crypto.base",
     "TrustStore": "ezhifu.pki.trust",

@@ -195,11 +195,11 @@ def _run(
     # Imports are local so that ``import ezhifu.cli.demo`` (the CLI's help) stays cheap.
     from asn1crypto import pem
 
-    from ezhifu.crypto import SoftwareSigner
     from ezhifu.document.envelope import Envelope
     from ezhifu.document.samples import sample_voucher
     from ezhifu.document.validation import iter_errors
     from ezhifu.keystore.memory import MemoryKeyStore
+    from ezhifu.pki.signer import SoftwareSigner
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
     from ezhifu.report.html import write_envelope_html
     from ezhifu.seal.apply import apply_seal

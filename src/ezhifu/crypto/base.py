@@ -95,7 +95,7 @@ class SignatureAlgorithm(enum.Enum):
 class Signer(Protocol):
     """Anything that can sign a message for ezhifu.
 
-    Implementations: :class:`ezhifu.crypto.SoftwareSigner` (a key in memory) and the
+    Implementations: :class:`ezhifu.pki.signer.SoftwareSigner` (a key in memory) and the
     keystore backends' signers. ``sign`` receives the *message* and returns a DER
     signature value; it raises :class:`ezhifu.errors.SigningError` on failure.
     """

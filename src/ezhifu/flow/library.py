@@ -46,7 +46,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ezhifu.crypto import verify_signature
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.models import FieldValue, Voucher
 from ezhifu.document.validation import iter_errors
@@ -73,6 +72,7 @@ from ezhifu.flow.status import (
 )
 from ezhifu.flow.store import HistoryEntry, OutboxItem, Record, Rejection, VoucherStore, utc_now
 from ezhifu.flow.transport import Message, Transport, new_message_id
+from ezhifu.pki.signer import verify_signature
 from ezhifu.pki.trust import TrustStore, VerifyPolicy, validate_chain
 from ezhifu.results import SignerInfo
 from ezhifu.verify.envelope import verify_body

@@ -530,8 +530,8 @@ def software_signer(
     rsa_algorithm: SignatureAlgorithm = SignatureAlgorithm.RSA_SHA256,
     allow_weak: bool = False,
 ) -> Signer:
-    """A :class:`ezhifu.crypto.SoftwareSigner` over an in-memory key and its leaf certificate."""
-    from ezhifu.crypto import SoftwareSigner
+    """A :class:`ezhifu.pki.signer.SoftwareSigner` over an in-memory key and its leaf certificate."""
+    from ezhifu.pki.signer import SoftwareSigner
 
     algorithm = rsa_algorithm if key_kind_of_key(key) == "rsa" else None
     signer: Signer = SoftwareSigner(

@@ -28,7 +28,6 @@ from asn1crypto import algos, core, keys, x509
 from ezhifu.crypto import oids
 from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm, Signer
 from ezhifu.crypto.keytypes import PrivateKey, PublicKey
-from ezhifu.crypto.signer import MIN_RSA_BITS, verify_signature
 from ezhifu.errors import (
     CertificateError,
     CertificateExpired,
@@ -42,6 +41,7 @@ from ezhifu.errors import (
 )
 from ezhifu.pki import keys as _keys
 from ezhifu.pki.keys import subject_text
+from ezhifu.pki.signer import MIN_RSA_BITS, verify_signature
 from ezhifu.results import SignerInfo
 
 __all__ = [

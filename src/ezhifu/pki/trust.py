@@ -448,7 +448,7 @@ def _crl_refusal(
 ) -> str | None:
     """RFC 5280 clause 6.3: find a CRL by the issuer, check its signature and freshness,
     then look the serial up."""
-    from ezhifu.crypto import verify_signature
+    from ezhifu.pki.signer import verify_signature
 
     problems: list[str] = []
     for index, der in enumerate(policy.crls):

@@ -506,7 +506,7 @@ def _rsa_diagnosis(cert: x509.Certificate, signature: bytes, expected_digest: by
 def _verify_value(
     cert: x509.Certificate, algorithm: SignatureAlgorithm, signed: bytes, signature: bytes
 ) -> None:
-    from ezhifu.crypto import verify_signature
+    from ezhifu.pki.signer import verify_signature
 
     if algorithm.key_kind == "sm2":
         _check_sm2_der(signature)
