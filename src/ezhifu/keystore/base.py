@@ -30,7 +30,8 @@ from typing import Any, ClassVar, Self
 
 from asn1crypto import x509
 
-from ezhifu.crypto.base import OID_SM2, SignatureAlgorithm, Signer
+from ezhifu.crypto.base import SignatureAlgorithm, Signer
+from ezhifu.crypto.oids import OID_SM2
 from ezhifu.errors import BadPassword, ConfigurationError, KeyNotFound, KeyStoreError
 
 __all__ = [

@@ -39,7 +39,8 @@ from typing import Any, Self
 
 from asn1crypto import algos, core, x509
 
-from ezhifu.crypto.base import DEFAULT_SM2_ID, OID_SM2, SignatureAlgorithm, Signer
+from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm, Signer
+from ezhifu.crypto.oids import OID_SM2
 from ezhifu.errors import (
     BadPassword,
     ConfigurationError,

@@ -37,6 +37,7 @@ from typing import Any, Self
 from asn1crypto import algos, cms, core, keys, pkcs12, x509
 
 from ezhifu._fileio import atomic_write
+from ezhifu.crypto import oids
 from ezhifu.crypto.base import Signer
 from ezhifu.errors import (
     BadPassword,
@@ -88,25 +89,24 @@ _HASHES: dict[str, tuple[str, int]] = {  # asn1crypto name -> (hashlib name, blo
 
 # RFC 7292 Appendix C: OID -> (asn1crypto name, cipher, key bytes)
 _PKCS12_PBE = {
-    "1.2.840.113549.1.12.1.3": ("pbeWithSHAAnd3-KeyTripleDES-CBC", "3des", 24),
-    "1.2.840.113549.1.12.1.4": ("pbeWithSHAAnd2-KeyTripleDES-CBC", "3des", 16),
-    "1.2.840.113549.1.12.1.5": ("pbeWithSHAAnd128BitRC2-CBC", "rc2", 16),
-    "1.2.840.113549.1.12.1.6": ("pbeWithSHAAnd40BitRC2-CBC", "rc2", 5),
+    oids.dotted(name): (oids.BY_NAME[name].means, cipher, size)
+    for name, cipher, size in (
+        ("pkcs12-sha-3des-3key", "3des", 24),
+        ("pkcs12-sha-3des-2key", "3des", 16),
+        ("pkcs12-sha-rc2-128", "rc2", 16),
+        ("pkcs12-sha-rc2-40", "rc2", 5),
+    )
 }
-_OID_PBES2 = "1.2.840.113549.1.5.13"
-_OID_PBKDF2 = "1.2.840.113549.1.5.12"
+_OID_PBES2 = oids.OID_PBES2
+_OID_PBKDF2 = oids.OID_PBKDF2
 _PBES2_CIPHERS = {  # OID -> key bytes (AES per NIST, SM4-CBC per GB/T 33560)
-    "2.16.840.1.101.3.4.1.2": ("aes", 16),
-    "2.16.840.1.101.3.4.1.22": ("aes", 24),
-    "2.16.840.1.101.3.4.1.42": ("aes", 32),
-    "1.2.156.10197.1.104.2": ("sm4", 16),
+    oids.dotted("aes-128-cbc"): ("aes", 16),
+    oids.dotted("aes-192-cbc"): ("aes", 24),
+    oids.dotted("aes-256-cbc"): ("aes", 32),
+    oids.OID_SM4_CBC: ("sm4", 16),
 }
 _PBKDF2_PRFS = {
-    "1.2.840.113549.2.7": "sha1",
-    "1.2.840.113549.2.9": "sha256",
-    "1.2.840.113549.2.10": "sha384",
-    "1.2.840.113549.2.11": "sha512",
-    "1.2.156.10197.1.401.2": "sm3",
+    oids.dotted(f"hmac-{digest}"): digest for digest in ("sha1", "sha256", "sha384", "sha512", "sm3")
 }
 
 
@@ -483,7 +483,7 @@ class PKCS12KeyStore(KeyStore):
             if algorithm["algorithm"].native == "rsa":
                 return "rsa"
             params = algorithm["parameters"]
-            return "sm2" if params.name == "named" and params.chosen.dotted == "1.2.156.10197.1.301" else "ec"
+            return "sm2" if params.name == "named" and params.chosen.dotted == oids.OID_SM2 else "ec"
         raise CorruptedKeyFile(f"{self._where}: key {alias!r} has no certificate (cannot tell its kind)")
 
     def _entries(self) -> Mapping[str, KeyEntry]:

@@ -26,7 +26,7 @@ from typing import TypeAlias
 from asn1crypto import algos, core, keys, x509
 
 from ezhifu.crypto import oids
-from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm, Signer
+from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm, Signer, signature_algorithm_for
 from ezhifu.crypto.keytypes import PrivateKey, PublicKey
 from ezhifu.errors import (
     CertificateError,
@@ -103,7 +103,7 @@ def certificate_signature_algorithm(cert: CertLike) -> SignatureAlgorithm:
     """The algorithm of the certificate's own signature (its ``signatureAlgorithm`` field)."""
     certificate = _cert(cert)
     try:
-        return oids.signature_algorithm_for(certificate["signature_algorithm"])
+        return signature_algorithm_for(certificate["signature_algorithm"])
     except UnsupportedAlgorithm as exc:
         raise UnsupportedAlgorithm(f"{_where(certificate)}: {exc}") from exc
 

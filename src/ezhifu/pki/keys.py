@@ -37,8 +37,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ezhifu.crypto import oids
-from ezhifu.crypto.base import OID_SM2
 from ezhifu.crypto.keytypes import KeyKind, PrivateKey, PublicKey
+from ezhifu.crypto.oids import OID_SM2
 from ezhifu.crypto.sm2 import SM2PrivateKey, SM2PublicKey
 from ezhifu.errors import (
     CertificateError,
@@ -85,9 +85,9 @@ MAX_BUNDLE_CERTS = 1000
 #: RFC 8017 App. A.1.2); more is not a key, and walking them is refused early (linear cost).
 _MAX_TOP_CHILDREN = 16
 
-_OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-_OID_RSA = "1.2.840.113549.1.1.1"
-_OID_P256 = "1.2.840.10045.3.1.7"
+_OID_EC_PUBLIC_KEY = oids.OID_EC_PUBLIC_KEY
+_OID_RSA = oids.OID_RSA
+_OID_P256 = oids.OID_P256
 
 _GENERATE_KINDS = ("sm2", "rsa2048", "rsa3072", "rsa4096", "rsa1024", "p256")
 

@@ -43,7 +43,7 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509
 
-from ezhifu.crypto.base import SignatureAlgorithm
+from ezhifu.crypto import oids
 from ezhifu.errors import CertificateError, ConfigurationError, EzhifuError
 
 __all__ = [
@@ -75,15 +75,7 @@ _UNDERSTOOD_CRITICAL = frozenset(
 )
 
 #: Combined signature algorithm OID -> digest name, for certificate and CRL signatures.
-_SIG_OID_DIGEST = {alg.signature_oid: alg.digest_name for alg in SignatureAlgorithm}
-_SIG_OID_DIGEST.update(
-    {
-        "1.2.156.10197.1.504": "sm3",  # sm3WithRSAEncryption (GB/T 33560)
-        "1.2.840.10045.4.3.3": "sha384",
-        "1.2.840.10045.4.3.4": "sha512",
-        "1.2.840.10045.4.1": "sha1",
-    }
-)
+_SIG_OID_DIGEST = oids.SIGNATURE_DIGESTS
 
 _MAX_PATH = 8
 #: Issuer candidates tried per validate_chain call. Path building is a search (RFC 4158);

@@ -21,7 +21,8 @@ from typing import Any
 
 from asn1crypto import cms, core, x509
 
-from ezhifu.crypto.base import OID_SM2_SIGN, SignatureAlgorithm
+from ezhifu.crypto.base import SignatureAlgorithm
+from ezhifu.crypto.oids import OID_SM2_SIGN
 from ezhifu.errors import SealFormatError, UnsupportedAlgorithm
 from ezhifu.pki.trust import as_utc
 from ezhifu.seal.asn1 import v1 as asn1_v1

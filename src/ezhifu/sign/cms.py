@@ -43,7 +43,9 @@ from typing import Any, Literal
 
 from asn1crypto import algos, cms, core, x509
 
-from ezhifu.crypto.base import OID_SM2, OID_SM2_SIGN, OID_SM2_WITH_SM3, SignatureAlgorithm, Signer
+from ezhifu.crypto import oids
+from ezhifu.crypto.base import SignatureAlgorithm, Signer
+from ezhifu.crypto.oids import OID_SM2_SIGN, OID_SM2_WITH_SM3
 from ezhifu.errors import EzhifuError, InvalidInput, SigningError, UnsupportedAlgorithm
 from ezhifu.pki.certs import shared_certificate
 from ezhifu.pki.trust import (
@@ -71,46 +73,29 @@ __all__ = [
 OidStyle = Literal["gbt35275", "pkcs7"]
 Sm2SignatureOid = Literal["sm2-with-sm3", "sm2-1"]
 
-OID_DATA = "1.2.840.113549.1.7.1"
-OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+OID_DATA = oids.OID_DATA
+OID_SIGNED_DATA = oids.OID_SIGNED_DATA
 #: GB/T 35275-2017 clause 5.
-OID_GBT_DATA = "1.2.156.10197.6.1.4.2.1"
-OID_GBT_SIGNED_DATA = "1.2.156.10197.6.1.4.2.2"
+OID_GBT_DATA = oids.OID_SM2_DATA
+OID_GBT_SIGNED_DATA = oids.OID_SM2_SIGNED_DATA
 
-OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
+OID_RSA_ENCRYPTION = oids.OID_RSA
+OID_EC_PUBLIC_KEY = oids.OID_EC_PUBLIC_KEY
 
 #: Largest CMS accepted by :func:`verify_detached` (a signature with a chain is a few KiB).
 DEFAULT_MAX_CMS_BYTES = 1 << 20
 
-_DIGEST_OIDS: dict[str, str] = {
-    "1.2.156.10197.1.401": "sm3",
-    "1.3.14.3.2.26": "sha1",
-    "2.16.840.1.101.3.4.2.1": "sha256",
-    "2.16.840.1.101.3.4.2.2": "sha384",
-    "2.16.840.1.101.3.4.2.3": "sha512",
-}
-_DIGEST_OID_BY_NAME = {name: oid for oid, name in _DIGEST_OIDS.items()}
+_DIGEST_OIDS = oids.DIGEST_NAMES
+_DIGEST_OID_BY_NAME = oids.DIGEST_OIDS
 
 #: digestEncryptionAlgorithm OID -> (key kind, digest implied by the OID or None).
-_SIG_OIDS: dict[str, tuple[str, str | None]] = {
-    OID_RSA_ENCRYPTION: ("rsa", None),
-    "1.2.840.113549.1.1.5": ("rsa", "sha1"),
-    "1.2.840.113549.1.1.11": ("rsa", "sha256"),
-    "1.2.840.113549.1.1.12": ("rsa", "sha384"),
-    "1.2.840.113549.1.1.13": ("rsa", "sha512"),
-    OID_SM2_WITH_SM3: ("sm2", "sm3"),
-    OID_SM2_SIGN: ("sm2", None),
-    OID_SM2: ("sm2", None),
-    OID_EC_PUBLIC_KEY: ("ec", None),
-    "1.2.840.10045.4.3.2": ("ec", "sha256"),
-}
+_SIG_OIDS = oids.SIGNATURE_KINDS
 
 _ALGORITHMS: dict[tuple[str, str], SignatureAlgorithm] = {
     (alg.key_kind, alg.digest_name): alg for alg in SignatureAlgorithm
 }
 
-_SM2_CURVE_OID = OID_SM2
+_SM2_CURVE_OID = oids.OID_SM2
 
 
 class _SignedContentInfo(core.Sequence):  # type: ignore[misc]
@@ -792,8 +777,8 @@ def _check_signed_attributes(
     found: dict[str, list[Any]] = {}
     for attr in attrs:
         found.setdefault(attr["type"].dotted, []).append(attr["values"])
-    ct = found.get("1.2.840.113549.1.9.3", [])
-    md = found.get("1.2.840.113549.1.9.4", [])
+    ct = found.get(oids.OID_CONTENT_TYPE, [])
+    md = found.get(oids.OID_MESSAGE_DIGEST, [])
     if len(ct) != 1 or len(ct[0]) != 1:
         raise _Fail(
             "signed attributes lack a single content-type attribute (RFC 5652 clause 11.1)", "attributes"
@@ -812,7 +797,7 @@ def _check_signed_attributes(
             "message-digest attribute does not match the digest of the voucher text (content changed)",
             "attributes",
         )
-    st = found.get("1.2.840.113549.1.9.5", [])
+    st = found.get(oids.OID_SIGNING_TIME, [])
     if st:
         try:
             when = st[0][0].native
