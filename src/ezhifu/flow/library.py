@@ -72,8 +72,9 @@ from ezhifu.flow.status import (
 )
 from ezhifu.flow.store import HistoryEntry, OutboxItem, Record, Rejection, VoucherStore, utc_now
 from ezhifu.flow.transport import Message, Transport, new_message_id
+from ezhifu.pki.path import validate_chain
 from ezhifu.pki.signer import verify_signature
-from ezhifu.pki.trust import TrustStore, VerifyPolicy, validate_chain
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.results import SignerInfo
 from ezhifu.verify.envelope import verify_body
 

@@ -31,8 +31,10 @@ from typing import Any, ClassVar, Self
 from asn1crypto import x509
 
 from ezhifu.crypto.base import SignatureAlgorithm, Signer
-from ezhifu.crypto.oids import OID_SM2
-from ezhifu.errors import BadPassword, ConfigurationError, KeyNotFound, KeyStoreError
+from ezhifu.errors import BadPassword, ConfigurationError, EzhifuError, KeyNotFound, KeyStoreError
+from ezhifu.pki.certs import key_kind, subject_text
+from ezhifu.pki.keys import public_key_of, same_public_key
+from ezhifu.pki.signer import SoftwareSigner
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -48,8 +50,6 @@ __all__ = [
     "canonical_json",
     "check_config_keys",
     "check_key_matches",
-    "key_kind_of_certificate",
-    "key_kind_of_key",
     "load_config",
     "open_keystore",
     "order_chain",
@@ -100,26 +100,6 @@ class KeyEntry:
     @property
     def certificate(self) -> x509.Certificate | None:
         return self.chain[0] if self.chain else None
-
-
-def key_kind_of_certificate(cert: x509.Certificate) -> str:
-    """``"sm2"``, ``"rsa"`` or ``"ec"`` from a certificate's SubjectPublicKeyInfo.
-
-    SM2 keys are ``id-ecPublicKey`` with the named curve ``1.2.156.10197.1.301``
-    (GB/T 35276-2017 clause 6); some writers use the SM2 OID as the algorithm itself.
-    """
-    info = cert["tbs_certificate"]["subject_public_key_info"]["algorithm"]
-    algorithm = info["algorithm"].dotted
-    if algorithm == "1.2.840.113549.1.1.1":
-        return "rsa"
-    if algorithm == OID_SM2:
-        return "sm2"
-    if algorithm == "1.2.840.10045.2.1":
-        params = info["parameters"]
-        if params.name == "named" and params.chosen.dotted == OID_SM2:
-            return "sm2"
-        return "ec"
-    raise KeyStoreError(f"certificate {cert.subject.human_friendly!r}: unsupported public key {algorithm}")
 
 
 class StoreLocked(BadPassword):
@@ -509,21 +489,6 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
 # --- software keys (memory, file and PKCS#12 backends) -----------------------------------
 
 
-def key_kind_of_key(key: object) -> str:
-    """``"sm2"``, ``"rsa"`` or ``"ec"`` for a software private key object."""
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
-    from ezhifu.crypto.sm2 import SM2PrivateKey
-
-    if isinstance(key, SM2PrivateKey):
-        return "sm2"
-    if isinstance(key, rsa.RSAPrivateKey):
-        return "rsa"
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return "ec"
-    raise KeyStoreError(f"unsupported private key type {type(key).__name__}")
-
-
 def software_signer(
     key: Any,
     chain: tuple[x509.Certificate, ...],
@@ -532,9 +497,7 @@ def software_signer(
     allow_weak: bool = False,
 ) -> Signer:
     """A :class:`ezhifu.pki.signer.SoftwareSigner` over an in-memory key and its leaf certificate."""
-    from ezhifu.pki.signer import SoftwareSigner
-
-    algorithm = rsa_algorithm if key_kind_of_key(key) == "rsa" else None
+    algorithm = rsa_algorithm if key_kind(key) == "rsa" else None
     signer: Signer = SoftwareSigner(
         key, chain[0] if chain else None, algorithm=algorithm, allow_weak=allow_weak
     )
@@ -554,25 +517,13 @@ def apply_signing_config(store: KeyStore, config: Mapping[str, Any]) -> None:
 
 def check_key_matches(key: Any, cert: x509.Certificate, *, where: str) -> None:
     """Refuse a private key whose public half is not the certificate's public key."""
-    from cryptography.hazmat.primitives import serialization
-
-    from ezhifu.crypto.sm2 import SM2PrivateKey
-
-    spki = cert["tbs_certificate"]["subject_public_key_info"]
-    if isinstance(key, SM2PrivateKey):
-        point = spki["public_key"].contents[1:]  # BIT STRING contents after the unused-bits octet
-        same = point == key.public_key().encoded_point
-    else:
-        try:
-            ours_der = key.public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        except AttributeError as exc:
-            raise KeyStoreError(f"{where}: unsupported private key type {type(key).__name__}") from exc
-        same = ours_der == spki.dump()
+    try:
+        same = same_public_key(key, public_key_of(cert))
+    except EzhifuError as exc:
+        raise KeyStoreError(f"{where}: {exc}") from exc
     if not same:
         raise KeyStoreError(
-            f"{where}: the private key does not belong to certificate {cert.subject.human_friendly!r}"
+            f"{where}: the private key does not belong to certificate {subject_text(cert)!r}"
         )
 
 

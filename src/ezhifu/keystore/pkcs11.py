@@ -57,11 +57,11 @@ from ezhifu.keystore.base import (
     KeyStore,
     apply_signing_config,
     check_config_keys,
-    key_kind_of_certificate,
     order_chain,
     required_text,
     secret_from_config,
 )
+from ezhifu.pki.certs import key_kind
 
 try:
     import pkcs11
@@ -272,7 +272,7 @@ class PKCS11KeyStore(KeyStore):
             if leaf is None:
                 leaf = next((c for _, lbl, c in certs if label and lbl == label), None)
             chain = order_chain(leaf, all_certs) if leaf is not None else ()
-            if chain and key_kind_of_certificate(chain[0]) != kind:
+            if chain and key_kind(chain[0]) != kind:
                 raise KeyStoreError(f"{self._where}: certificate of {alias!r} is not a {kind} certificate")
             modulus = _attr(key, Attribute.MODULUS) if kind == "rsa" else None
             rsa_bits = len(bytes(modulus).lstrip(b"\x00")) * 8 if modulus else 0

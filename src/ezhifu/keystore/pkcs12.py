@@ -55,12 +55,11 @@ from ezhifu.keystore.base import (
     apply_signing_config,
     check_config_keys,
     check_key_matches,
-    key_kind_of_certificate,
-    key_kind_of_key,
     order_chain,
     required_text,
     secret_from_config,
 )
+from ezhifu.pki.certs import key_kind
 from ezhifu.pki.pkcs8 import (
     MAX_PBKDF2_ITERATIONS,
     decrypt_private_key_info,
@@ -448,7 +447,7 @@ class PKCS12KeyStore(KeyStore):
             if alias in bags:
                 raise CorruptedKeyFile(f"{self._where}: two keys named {alias!r}")
             chain = order_chain(leaf.cert, all_certs) if leaf else ()
-            kind = key_kind_of_certificate(chain[0]) if chain else self._kind_without_cert(bag, alias)
+            kind = key_kind(chain[0]) if chain else self._kind_without_cert(bag, alias)
             bags[alias] = bag
             entries[alias] = KeyEntry(alias=alias, kind=kind, chain=chain)
         self._password, self._key_bags, self._key_entries = password, bags, entries
@@ -479,11 +478,7 @@ class PKCS12KeyStore(KeyStore):
 
     def _kind_without_cert(self, bag: _KeyBag, alias: str) -> str:
         if bag.plain is not None:
-            algorithm = keys.PrivateKeyInfo.load(bag.plain)["private_key_algorithm"]
-            if algorithm["algorithm"].native == "rsa":
-                return "rsa"
-            params = algorithm["parameters"]
-            return "sm2" if params.name == "named" and params.chosen.dotted == oids.OID_SM2 else "ec"
+            return key_kind(keys.PrivateKeyInfo.load(bag.plain))
         raise CorruptedKeyFile(f"{self._where}: key {alias!r} has no certificate (cannot tell its kind)")
 
     def _entries(self) -> Mapping[str, KeyEntry]:
@@ -565,7 +560,7 @@ def write_pkcs12(
         raise InvalidInput("PKCS#12: a non-empty password is required")
     if certs:
         check_key_matches(key, certs[0], where=f"PKCS#12 alias {alias!r}")
-    if key_kind_of_key(key) == "sm2":
+    if key_kind(key) == "sm2":
         data = _write_sm2(alias, key, certs, password, iterations)
     else:
         from cryptography import x509 as cx509

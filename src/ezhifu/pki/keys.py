@@ -25,9 +25,6 @@ ezhifu does not support, :class:`~ezhifu.errors.BadPassword` for a wrong or miss
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -37,11 +34,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ezhifu.crypto import oids
+from ezhifu.crypto.der import check_size, der_children, is_pem, pem_blocks
 from ezhifu.crypto.keytypes import KeyKind, PrivateKey, PublicKey
 from ezhifu.crypto.oids import OID_SM2
 from ezhifu.crypto.sm2 import SM2PrivateKey, SM2PublicKey
 from ezhifu.errors import (
-    CertificateError,
     EzhifuError,
     InvalidInput,
     MalformedCertificate,
@@ -49,8 +46,21 @@ from ezhifu.errors import (
     UnsupportedAlgorithm,
 )
 from ezhifu.pki import pkcs8
+from ezhifu.pki.certs import (
+    MAX_BUNDLE_BYTES,
+    MAX_BUNDLE_CERTS,
+    MAX_CERTIFICATE_BYTES,
+    MAX_TOP_CHILDREN,
+    key_kind,
+    load_certificate,
+    load_certificates,
+    subject_text,
+)
 
 __all__ = [
+    "MAX_BUNDLE",
+    "MAX_BUNDLE_CERTS",
+    "MAX_INPUT",
     "KeyKind",
     "MalformedCertificate",
     "PasswordRequired",
@@ -76,146 +86,16 @@ oids.register()
 PasswordRequired = pkcs8.PasswordRequired
 
 #: Inputs larger than this are refused before parsing (a key or certificate is a few KiB).
-MAX_INPUT = 1024 * 1024
-#: A certificate bundle may hold many certificates.
-MAX_BUNDLE = 16 * 1024 * 1024
-#: ... but not more than this many (a public CA bundle holds about 150; each costs a full parse).
-MAX_BUNDLE_CERTS = 1000
-#: The top SEQUENCE of a key or certificate has at most 9 elements (PKCS#1 RSAPrivateKey,
-#: RFC 8017 App. A.1.2); more is not a key, and walking them is refused early (linear cost).
-_MAX_TOP_CHILDREN = 16
+MAX_INPUT = MAX_CERTIFICATE_BYTES
+#: A certificate bundle may hold many certificates (:data:`ezhifu.pki.certs.MAX_BUNDLE_BYTES`).
+MAX_BUNDLE = MAX_BUNDLE_BYTES
+
 
 _OID_EC_PUBLIC_KEY = oids.OID_EC_PUBLIC_KEY
 _OID_RSA = oids.OID_RSA
 _OID_P256 = oids.OID_P256
 
 _GENERATE_KINDS = ("sm2", "rsa2048", "rsa3072", "rsa4096", "rsa1024", "p256")
-
-
-# --- PEM --------------------------------------------------------------------------------
-
-_PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,64})-----")
-_PEM_END = re.compile(rb"-----END ([A-Z0-9 ]{1,64})-----")
-
-
-def _is_pem(data: bytes) -> bool:
-    return data.lstrip().startswith(b"-----BEGIN ")
-
-
-def _pem_blocks(data: bytes, what: str) -> list[tuple[str, bytes]]:
-    """Split PEM text into ``(label, der)`` blocks (RFC 7468 clause 2, strict base64).
-
-    Line by line, so the cost is linear in the input. Anything but whitespace outside the
-    blocks is refused, and so are RFC 1421 headers (``Proc-Type`` / ``DEK-Info``: legacy
-    OpenSSL encryption, which ezhifu does not read).
-    """
-    blocks: list[tuple[str, bytes]] = []
-    label: bytes | None = None
-    body: list[bytes] = []
-    for lineno, raw in enumerate(data.splitlines(), 1):
-        line = raw.strip()
-        if label is None:
-            if not line:
-                continue
-            begin = _PEM_BEGIN.fullmatch(line)
-            if begin is None:
-                raise InvalidInput(f"{what}: unexpected text outside PEM blocks at line {lineno}")
-            label, body = begin.group(1), []
-            continue
-        end = _PEM_END.fullmatch(line)
-        if end is not None:
-            if end.group(1) != label:
-                raise InvalidInput(
-                    f"{what}: PEM BEGIN {label.decode()!r} closed by END {end.group(1).decode()!r} "
-                    f"at line {lineno}"
-                )
-            try:
-                der = base64.b64decode(b"".join(body), validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise InvalidInput(f"{what}: bad base64 in PEM block {label.decode()!r}") from exc
-            blocks.append((label.decode("ascii"), der))
-            label = None
-            continue
-        if b":" in line:
-            raise UnsupportedAlgorithm(
-                f"{what}: PEM headers (legacy OpenSSL 'Proc-Type: 4,ENCRYPTED' encryption) are not "
-                "supported; convert the key with 'openssl pkcs8 -topk8 -v2 aes-256-cbc'"
-            )
-        body.append(line)
-    if label is not None:
-        raise InvalidInput(f"{what}: PEM block {label.decode()!r} has no END line")
-    if not blocks:
-        raise InvalidInput(f"{what}: no PEM block found")
-    return blocks
-
-
-def _check_size(data: object, what: str, limit: int = MAX_INPUT) -> bytes:
-    if isinstance(data, bytearray | memoryview):
-        data = bytes(data)
-    if not isinstance(data, bytes):
-        raise InvalidInput(f"{what}: expected bytes, got {type(data).__name__}")
-    if not data:
-        raise InvalidInput(f"{what}: empty input")
-    if len(data) > limit:
-        raise InvalidInput(f"{what}: input of {len(data)} bytes exceeds the {limit}-byte limit")
-    return data
-
-
-# --- DER shape ----------------------------------------------------------------------------
-
-
-def _der_children(der: bytes, what: str) -> list[tuple[int, int, int]]:
-    """Return ``(class, constructed, tag)`` of the children of a top-level DER SEQUENCE.
-
-    Refuses truncated input and trailing bytes (X.690 clause 8.1: one complete TLV).
-    """
-    try:
-        cls, method, tag, _header, contents, trailer = parser.parse(der, strict=True)
-    except ValueError as exc:
-        raise MalformedDER(f"{what}: not DER, truncated, or trailing bytes ({exc})") from exc
-    if (cls, method, tag) != (0, 1, 16) or trailer:
-        raise MalformedDER(f"{what}: DER does not start with a SEQUENCE")
-    children: list[tuple[int, int, int]] = []
-    pos = 0
-    while pos < len(contents):
-        if len(children) >= _MAX_TOP_CHILDREN:
-            # Each step copies the rest of the input: without this bound a 1 MiB SEQUENCE of
-            # 500,000 NULLs cost seconds (quadratic). No key or certificate has this many.
-            raise MalformedDER(f"{what}: more than {_MAX_TOP_CHILDREN} elements in the top SEQUENCE")
-        try:
-            c_cls, c_method, c_tag, c_header, c_contents, c_trailer = parser.parse(contents[pos:])
-        except ValueError as exc:
-            raise MalformedDER(f"{what}: malformed DER inside the top SEQUENCE ({exc})") from exc
-        children.append((c_cls, c_method, c_tag))
-        pos += len(c_header) + len(c_contents) + len(c_trailer)
-    return children
-
-
-def _definite_tlv_end(data: bytes, pos: int) -> int | None:
-    """End offset of the TLV at ``pos`` from its identifier and length octets alone (X.690
-    clauses 8.1.2, 8.1.3), without copying the rest; ``None`` for the indefinite form (BER)
-    or a header this reader does not take, which the caller then hands to asn1crypto."""
-    end = len(data)
-    i = pos + 1
-    if i > end:
-        return None
-    if data[pos] & 0x1F == 0x1F:  # high tag number form: base-128 octets, last one < 0x80
-        while i < end and data[i] & 0x80:
-            i += 1
-        i += 1
-    if i >= end:
-        return None
-    first = data[i]
-    i += 1
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 8 or i + count > end:
-            return None
-        length = int.from_bytes(data[i : i + count], "big")
-        i += count
-    return i + length
 
 
 _INTEGER = (0, 0, 2)
@@ -225,7 +105,7 @@ _SEQUENCE = (0, 1, 16)
 
 def _private_der_kind(der: bytes) -> str:
     """Classify a private key DER by shape: pkcs8, encrypted, sec1 or pkcs1."""
-    children = _der_children(der, "private key")
+    children = der_children(der, "private key", max_children=MAX_TOP_CHILDREN)
     if len(children) == 2 and children[0] == _SEQUENCE and children[1] == _OCTET_STRING:
         return "encrypted"
     if len(children) >= 3 and children[0] == _INTEGER:
@@ -385,14 +265,14 @@ def load_private_key(data: bytes, password: bytes | None = None) -> PrivateKey:
     PEM ``EC PARAMETERS`` blocks (``openssl ecparam -genkey``) before the key are skipped.
     """
     what = "private key"
-    data = _check_size(data, what)
+    data = check_size(data, what, MAX_INPUT)
     if password is not None and not isinstance(password, bytes | bytearray):
         raise InvalidInput(f"{what}: the password must be bytes")
     pw = bytes(password) if password is not None else None
-    if _is_pem(data):
+    if is_pem(data):
         blocks = [
             (label, der)
-            for label, der in _pem_blocks(data, what)
+            for label, der in pem_blocks(data, what)
             if label not in ("EC PARAMETERS", "SM2 PARAMETERS")
         ]
         if len(blocks) != 1:
@@ -466,9 +346,9 @@ def load_public_key(data: bytes) -> PublicKey:
     """Load a public key: SPKI (PEM ``PUBLIC KEY`` or DER), PKCS#1 ``RSA PUBLIC KEY``, or a raw
     SM2 point (65 bytes ``04 || X || Y``, or 33 bytes compressed, GB/T 32918.1 clause 4.2.9)."""
     what = "public key"
-    data = _check_size(data, what)
-    if _is_pem(data):
-        blocks = _pem_blocks(data, what)
+    data = check_size(data, what, MAX_INPUT)
+    if is_pem(data):
+        blocks = pem_blocks(data, what)
         if len(blocks) != 1:
             raise InvalidInput(f"{what}: expected one PEM block, found {len(blocks)}")
         label, der = blocks[0]
@@ -490,93 +370,6 @@ def load_public_key(data: bytes) -> PublicKey:
     return _load_spki(data, what)
 
 
-# --- certificates -----------------------------------------------------------------------------
-
-
-def _parse_certificate(der: bytes, what: str) -> x509.Certificate:
-    try:
-        children = _der_children(der, what)
-    except MalformedDER as exc:
-        raise MalformedCertificate(str(exc)) from exc
-    if len(children) != 3:
-        raise MalformedCertificate(
-            f"{what}: a Certificate is a SEQUENCE of 3 elements, found {len(children)}"
-        )
-    try:
-        cert = x509.Certificate.load(der, strict=True)
-        tbs = cert["tbs_certificate"]
-        # Parse every field once so malformed contents fail here, not deep inside a verifier.
-        tbs["serial_number"].native  # noqa: B018
-        tbs["subject"].native  # noqa: B018
-        tbs["issuer"].native  # noqa: B018
-        tbs["validity"].native  # noqa: B018
-        tbs["subject_public_key_info"]["algorithm"].native  # noqa: B018
-        tbs["extensions"].native  # noqa: B018
-        cert["signature_algorithm"]["algorithm"].dotted  # noqa: B018
-        cert["signature_value"].native  # noqa: B018
-    except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
-        # RecursionError: values nested thousands deep (e.g. an unknown name attribute) that
-        # asn1crypto parses recursively for .native
-        raise MalformedCertificate(f"{what}: malformed X.509 certificate ({exc})") from exc
-    return cert
-
-
-def load_certificate(data: bytes) -> x509.Certificate:
-    """Load exactly one X.509 certificate from PEM (label ``CERTIFICATE``) or DER, strictly."""
-    what = "certificate"
-    if isinstance(data, x509.Certificate):
-        return data
-    try:
-        data = _check_size(data, what)
-        if _is_pem(data):
-            blocks = _pem_blocks(data, what)
-            if len(blocks) != 1 or blocks[0][0] != "CERTIFICATE":
-                labels = ", ".join(label for label, _ in blocks)
-                raise InvalidInput(f"{what}: expected one PEM CERTIFICATE block, found: {labels}")
-            data = blocks[0][1]
-    except (InvalidInput, UnsupportedAlgorithm) as exc:
-        raise MalformedCertificate(str(exc)) from exc
-    return _parse_certificate(data, what)
-
-
-def load_certificates(data: bytes) -> list[x509.Certificate]:
-    """Load one or more certificates: PEM blocks, or DER certificates concatenated."""
-    what = "certificate bundle"
-    try:
-        data = _check_size(data, what, MAX_BUNDLE)
-        if _is_pem(data):
-            certs = []
-            blocks = _pem_blocks(data, what)
-            if len(blocks) > MAX_BUNDLE_CERTS:
-                raise InvalidInput(f"{what}: more than {MAX_BUNDLE_CERTS} certificates")
-            for index, (label, der) in enumerate(blocks, 1):
-                if label != "CERTIFICATE":
-                    raise InvalidInput(f"{what}: PEM block {index} is {label!r}, not CERTIFICATE")
-                certs.append(_parse_certificate(der, f"{what}: certificate {index}"))
-            return certs
-    except (InvalidInput, UnsupportedAlgorithm) as exc:
-        if isinstance(exc, CertificateError):
-            raise
-        raise MalformedCertificate(str(exc)) from exc
-    certs = []
-    pos = 0
-    while pos < len(data):
-        if len(certs) >= MAX_BUNDLE_CERTS:
-            raise MalformedCertificate(f"{what}: more than {MAX_BUNDLE_CERTS} certificates")
-        # Find the end from the header, so that each step copies one certificate, not the rest
-        # of a 16 MiB bundle (which made a bundle of one certificate repeated quadratic).
-        end = _definite_tlv_end(data, pos)
-        if end is None or end > len(data):
-            try:
-                _cls, _method, _tag, header, contents, trailer = parser.parse(data[pos:])
-            except ValueError as exc:
-                raise MalformedCertificate(f"{what}: malformed DER at offset {pos} ({exc})") from exc
-            end = pos + len(header) + len(contents) + len(trailer)
-        certs.append(_parse_certificate(data[pos:end], f"{what}: certificate at offset {pos}"))
-        pos = end
-    return certs
-
-
 # --- generation, conversion ----------------------------------------------------------------
 
 
@@ -590,17 +383,6 @@ def generate_private_key(kind: str) -> PrivateKey:
     if kind == "p256":
         return ec.generate_private_key(ec.SECP256R1())
     raise UnsupportedAlgorithm(f"key kind {kind!r} is not supported; use one of {', '.join(_GENERATE_KINDS)}")
-
-
-def key_kind(key: PrivateKey | PublicKey) -> KeyKind:
-    """``"sm2"``, ``"rsa"`` or ``"ec"`` (P-256) for a private or public key."""
-    if isinstance(key, SM2PrivateKey | SM2PublicKey):
-        return "sm2"
-    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
-        return "rsa"
-    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
-        return "ec"
-    raise InvalidInput(f"not a key ezhifu knows: {type(key).__name__}")
 
 
 def public_key_of(obj: x509.Certificate | keys.PublicKeyInfo | PrivateKey | PublicKey | bytes) -> PublicKey:
@@ -633,19 +415,6 @@ def public_key_of(obj: x509.Certificate | keys.PublicKeyInfo | PrivateKey | Publ
     if isinstance(obj, keys.PublicKeyInfo):
         return _load_spki(obj.dump(), "public key")
     raise InvalidInput(f"cannot take a public key from a {type(obj).__name__}")
-
-
-def subject_text(cert: x509.Certificate) -> str:
-    """The subject as readable text (``Common Name: x, Organization: y``), for messages.
-
-    A subject that does not decode (damaged or nested thousands deep, which asn1crypto
-    decodes recursively) gives ``"(unreadable subject)"`` instead of an exception.
-    """
-    try:
-        text: str = cert.subject.human_friendly
-    except (ValueError, TypeError, KeyError, RecursionError):
-        return "(unreadable subject)"
-    return text
 
 
 def public_key_der(key: PrivateKey | PublicKey) -> bytes:

@@ -47,15 +47,9 @@ from ezhifu.crypto import oids
 from ezhifu.crypto.base import SignatureAlgorithm, Signer
 from ezhifu.crypto.oids import OID_SM2_SIGN, OID_SM2_WITH_SM3
 from ezhifu.errors import EzhifuError, InvalidInput, SigningError, UnsupportedAlgorithm
-from ezhifu.pki.certs import shared_certificate
-from ezhifu.pki.trust import (
-    ChainResult,
-    TrustStore,
-    VerifyPolicy,
-    certificate_label,
-    same_name,
-    validate_chain,
-)
+from ezhifu.pki.certs import certificate_label, key_kind, shared_certificate
+from ezhifu.pki.path import ChainResult, same_name, validate_chain
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
 __all__ = [
     "DEFAULT_MAX_CMS_BYTES",
@@ -95,7 +89,6 @@ _ALGORITHMS: dict[tuple[str, str], SignatureAlgorithm] = {
     (alg.key_kind, alg.digest_name): alg for alg in SignatureAlgorithm
 }
 
-_SM2_CURVE_OID = oids.OID_SM2
 
 
 class _SignedContentInfo(core.Sequence):  # type: ignore[misc]
@@ -450,18 +443,6 @@ def _sid_text(sid: Any) -> str:
         return "unreadable signer identifier"
 
 
-def _key_kind(cert: x509.Certificate) -> str:
-    pk = cert.public_key
-    if pk.algorithm == "rsa":
-        return "rsa"
-    if pk.algorithm == "ec":
-        curve = pk["algorithm"]["parameters"]
-        if curve.name == "named" and curve.chosen.dotted == _SM2_CURVE_OID:
-            return "sm2"
-        return "ec"
-    return str(pk.algorithm)
-
-
 def _rsa_diagnosis(cert: x509.Certificate, signature: bytes, expected_digest: bytes) -> str:
     """Tell *content changed* from *wrong key or corrupted value* for RSA PKCS#1 v1.5.
 
@@ -528,7 +509,7 @@ def verify_detached(
     algorithms; signer certificate located by ``sid`` among the embedded certificates and
     the trust store; signed attributes (content-type, message-digest, signing-time) when
     present; the signature value; the algorithm policy; the signing time inside the signer
-    certificate's validity; the certificate path (:func:`ezhifu.pki.trust.validate_chain` at
+    certificate's validity; the certificate path (:func:`ezhifu.pki.path.validate_chain` at
     ``at``, default now). Returns a :class:`CmsVerification`; raises only on misuse.
     """
     if not isinstance(trust, TrustStore):
@@ -664,7 +645,9 @@ def _verify(
     state["cert"] = cert
     checks.append(("signer-certificate", f"found {certificate_label(cert)}"))
     try:
-        cert_kind = _key_kind(cert)
+        cert_kind: str = key_kind(cert)
+    except UnsupportedAlgorithm:
+        cert_kind = str(cert.public_key.algorithm)  # a DSA or other key, named in the mismatch below
     except Exception as exc:
         raise _Fail(
             f"signer certificate public key is unreadable ({_short(exc)})", "signer-certificate"

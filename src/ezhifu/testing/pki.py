@@ -26,7 +26,7 @@ from ezhifu._fileio import atomic_write
 from ezhifu.crypto.keytypes import PrivateKey
 from ezhifu.errors import InvalidInput
 from ezhifu.pki import keys as _keys
-from ezhifu.pki.certs import CertificateBuilder
+from ezhifu.pki.builder import CertificateBuilder
 from ezhifu.pki.signer import SoftwareSigner
 
 __all__ = ["PKI_KINDS", "TestPKI", "make_pki"]
