@@ -192,38 +192,44 @@ def _crypto_private_der(der: bytes, what: str) -> PrivateKey:
     raise UnsupportedAlgorithm(f"{what}: key type {type(key).__name__} is not supported")
 
 
+def _algorithm_kind(algorithm: Any, what: str, *, role: str, names: Any, where: str = "") -> str:
+    """``"rsa"``, ``"sm2"`` or ``"p256"`` of a key AlgorithmIdentifier (PKCS#8 or SPKI);
+    other algorithms and curves are refused. ``names`` is asn1crypto's OID name table."""
+    alg_oid: str = algorithm["algorithm"].dotted
+    if alg_oid == _OID_RSA:
+        return "rsa"
+    if alg_oid == OID_SM2:
+        # Some GM tools name the key algorithm by the SM2 OID itself instead of id-ecPublicKey.
+        return "sm2"
+    if alg_oid != _OID_EC_PUBLIC_KEY:
+        name = names._map.get(alg_oid, alg_oid)
+        raise UnsupportedAlgorithm(f"{what}: {role} algorithm {name} ({alg_oid}) is not supported")
+    try:
+        dotted, name = _curve_description(algorithm["parameters"])
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise MalformedDER(f"{what}: malformed EC parameters{where} ({exc})") from exc
+    if dotted == OID_SM2:
+        return "sm2"
+    if dotted == _OID_P256:
+        return "p256"
+    raise _refuse_curve(dotted, name, what)
+
+
 def _load_pkcs8(der: bytes, what: str) -> PrivateKey:
     try:
         info = keys.PrivateKeyInfo.load(der, strict=True)
         algorithm = info["private_key_algorithm"]
-        alg_oid: str = algorithm["algorithm"].dotted
+        algorithm["algorithm"].dotted  # noqa: B018 - decode it here, inside the try
     except (ValueError, TypeError, KeyError) as exc:
         raise MalformedDER(f"{what}: malformed PKCS#8 PrivateKeyInfo ({exc})") from exc
-    if alg_oid == _OID_RSA:
+    kind = _algorithm_kind(algorithm, what, role="key", names=keys.PrivateKeyAlgorithmId, where=" in PKCS#8")
+    if kind != "sm2":
         return _crypto_private_der(der, what)
-    if alg_oid == OID_SM2:
-        # Some GM tools name the key algorithm by the SM2 OID itself instead of id-ecPublicKey.
-        try:
-            ec_key = keys.ECPrivateKey.load(info["private_key"].contents, strict=True)
-        except (ValueError, TypeError) as exc:
-            raise MalformedDER(f"{what}: malformed SM2 ECPrivateKey ({exc})") from exc
-        return _sm2_from_ec_private_key(ec_key, what)
-    if alg_oid != _OID_EC_PUBLIC_KEY:
-        name = keys.PrivateKeyAlgorithmId._map.get(alg_oid, alg_oid)
-        raise UnsupportedAlgorithm(f"{what}: key algorithm {name} ({alg_oid}) is not supported")
     try:
-        dotted, name = _curve_description(algorithm["parameters"])
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise MalformedDER(f"{what}: malformed EC parameters in PKCS#8 ({exc})") from exc
-    if dotted == OID_SM2:
-        try:
-            ec_key = keys.ECPrivateKey.load(info["private_key"].contents, strict=True)
-        except (ValueError, TypeError) as exc:
-            raise MalformedDER(f"{what}: malformed SM2 ECPrivateKey ({exc})") from exc
-        return _sm2_from_ec_private_key(ec_key, what)
-    if dotted == _OID_P256:
-        return _crypto_private_der(der, what)
-    raise _refuse_curve(dotted, name, what)
+        ec_key = keys.ECPrivateKey.load(info["private_key"].contents, strict=True)
+    except (ValueError, TypeError) as exc:
+        raise MalformedDER(f"{what}: malformed SM2 ECPrivateKey ({exc})") from exc
+    return _sm2_from_ec_private_key(ec_key, what)
 
 
 def _load_sec1(der: bytes, what: str) -> PrivateKey:
@@ -294,23 +300,11 @@ def _load_spki(der: bytes, what: str) -> PublicKey:
     try:
         spki = keys.PublicKeyInfo.load(der, strict=True)
         algorithm = spki["algorithm"]
-        alg_oid: str = algorithm["algorithm"].dotted
+        algorithm["algorithm"].dotted  # noqa: B018 - decode it here, inside the try
     except (ValueError, TypeError, KeyError) as exc:
         raise MalformedDER(f"{what}: malformed SubjectPublicKeyInfo ({exc})") from exc
-    if alg_oid == _OID_RSA:
+    if _algorithm_kind(algorithm, what, role="public key", names=keys.PublicKeyAlgorithmId) != "sm2":
         return _crypto_public_der(der, what)
-    if alg_oid == _OID_EC_PUBLIC_KEY:
-        try:
-            dotted, name = _curve_description(algorithm["parameters"])
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise MalformedDER(f"{what}: malformed EC parameters ({exc})") from exc
-        if dotted == _OID_P256:
-            return _crypto_public_der(der, what)
-        if dotted != OID_SM2:
-            raise _refuse_curve(dotted, name, what)
-    elif alg_oid != OID_SM2:
-        name = keys.PublicKeyAlgorithmId._map.get(alg_oid, alg_oid)
-        raise UnsupportedAlgorithm(f"{what}: public key algorithm {name} ({alg_oid}) is not supported")
     try:
         raw = spki["public_key"].contents
     except (ValueError, TypeError, KeyError) as exc:

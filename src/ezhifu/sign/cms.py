@@ -45,7 +45,11 @@ from asn1crypto import algos, cms, core, x509
 
 from ezhifu.crypto import oids
 from ezhifu.crypto.base import SignatureAlgorithm, Signer
-from ezhifu.crypto.oids import OID_SM2_SIGN, OID_SM2_WITH_SM3
+from ezhifu.crypto.der import split_tlvs, tlv
+from ezhifu.crypto.oids import OID_DATA, OID_SIGNED_DATA, OID_SM2_SIGN, OID_SM2_WITH_SM3
+from ezhifu.crypto.oids import OID_RSA as OID_RSA_ENCRYPTION
+from ezhifu.crypto.oids import OID_SM2_DATA as OID_GBT_DATA  # GB/T 35275-2017 clause 5
+from ezhifu.crypto.oids import OID_SM2_SIGNED_DATA as OID_GBT_SIGNED_DATA
 from ezhifu.errors import EzhifuError, InvalidInput, SigningError, UnsupportedAlgorithm
 from ezhifu.pki.certs import certificate_label, key_kind, shared_certificate
 from ezhifu.pki.path import ChainResult, same_name, validate_chain
@@ -67,14 +71,6 @@ __all__ = [
 OidStyle = Literal["gbt35275", "pkcs7"]
 Sm2SignatureOid = Literal["sm2-with-sm3", "sm2-1"]
 
-OID_DATA = oids.OID_DATA
-OID_SIGNED_DATA = oids.OID_SIGNED_DATA
-#: GB/T 35275-2017 clause 5.
-OID_GBT_DATA = oids.OID_SM2_DATA
-OID_GBT_SIGNED_DATA = oids.OID_SM2_SIGNED_DATA
-
-OID_RSA_ENCRYPTION = oids.OID_RSA
-OID_EC_PUBLIC_KEY = oids.OID_EC_PUBLIC_KEY
 
 #: Largest CMS accepted by :func:`verify_detached` (a signature with a chain is a few KiB).
 DEFAULT_MAX_CMS_BYTES = 1 << 20
@@ -285,30 +281,9 @@ def _assemble(
     return bytes(content_info.dump())
 
 
-def _der_length(length: int) -> bytes:
-    """X.690 clause 8.1.3 definite length (short form below 128, else long form, minimal)."""
-    if length < 0x80:
-        return bytes([length])
-    octets = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(octets)]) + octets
-
-
-def _tlv(tag: int, contents: bytes) -> bytes:
-    return bytes([tag]) + _der_length(len(contents)) + contents
-
-
 def _tlvs(data: bytes) -> list[bytes]:
-    """The complete TLVs of a concatenation of DER elements."""
-    from asn1crypto import parser
-
-    out: list[bytes] = []
-    pointer = 0
-    while pointer < len(data):
-        _, _, _, header, contents, trailer = parser.parse(data[pointer:])
-        size = len(header) + len(contents) + len(trailer)
-        out.append(data[pointer : pointer + size])
-        pointer += size
-    return out
+    """The complete TLVs of a concatenation of DER elements (a CMS has a handful)."""
+    return [item.element for item in split_tlvs(data, what="CMS template", max_items=16)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,9 +302,9 @@ class _Template:
     signer_info_head: bytes  # version .. signatureAlgorithm TLVs
 
     def assemble(self, signature: bytes) -> bytes:
-        signer_info = _tlv(0x30, self.signer_info_head + _tlv(0x04, signature))
-        signed_data = _tlv(0x30, self.signed_data_head + _tlv(0x31, signer_info))
-        return _tlv(0x30, self.content_type + _tlv(0xA0, signed_data))
+        signer_info = tlv(0x30, self.signer_info_head + tlv(0x04, signature))
+        signed_data = tlv(0x30, self.signed_data_head + tlv(0x31, signer_info))
+        return tlv(0x30, self.content_type + tlv(0xA0, signed_data))
 
 
 @functools.lru_cache(maxsize=64)
@@ -362,11 +337,8 @@ def _template(
     return template
 
 
-def _contents(tlv: bytes) -> bytes:
-    from asn1crypto import parser
-
-    _, _, _, _, contents, _ = parser.parse(tlv)
-    return bytes(contents)
+def _contents(element: bytes) -> bytes:
+    return split_tlvs(element, what="CMS template", max_items=1)[0].contents
 
 
 # --------------------------------------------------------------------------- verifying

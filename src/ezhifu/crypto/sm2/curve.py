@@ -13,26 +13,6 @@ from typing import Literal, Protocol
 from ezhifu.crypto.sm3 import as_bytes, sm3
 from ezhifu.errors import InvalidInput, MalformedSignature
 
-__all__ = [
-    "SM2_A",
-    "SM2_B",
-    "SM2_CURVE",
-    "SM2_GX",
-    "SM2_GY",
-    "SM2_N",
-    "SM2_P",
-    "Curve",
-    "Provider",
-    "ProviderName",
-    "check_point",
-    "decode_point",
-    "der_to_raw",
-    "der_to_rs",
-    "encode_point",
-    "raw_to_der",
-    "rs_to_der",
-]
-
 ProviderName = Literal["openssl", "python"]
 
 
