@@ -314,86 +314,91 @@ def validate_chain(
     if trust.is_root(cert):
         return ChainResult(True, None, (cert,))
 
-    candidates: list[x509.Certificate] = []
-    for c in (*extra_certs, *trust.intermediates, *trust.roots):
-        if not any(same_certificate(c, seen) for seen in candidates):
-            candidates.append(c)
+    search = _PathSearch(trust, policy, when, extra_certs)
+    result = search.walk((cert,))
+    if result is not None:
+        return result
+    search.best.sort(key=lambda item: item[0], reverse=True)
+    _, reason, path = search.best[0]
+    return ChainResult(False, reason, path)
 
-    best: list[tuple[int, str, tuple[x509.Certificate, ...]]] = []
-    steps = 0
 
-    def walk(path: tuple[x509.Certificate, ...]) -> ChainResult | None:
-        nonlocal steps
+class _PathSearch:
+    """Depth-first path building (RFC 4158) from a signer certificate to a trust anchor,
+    bounded by :data:`_MAX_PATH` levels and :data:`_MAX_PATH_STEPS` candidate issuers. Every
+    dead end is kept in ``best`` as ``(rank, reason, path)``; the highest rank is reported."""
+
+    def __init__(
+        self, trust: TrustStore, policy: VerifyPolicy, when: datetime, extra: Sequence[x509.Certificate]
+    ) -> None:
+        self.trust = trust
+        self.policy = policy
+        self.when = when
+        self.candidates: list[x509.Certificate] = []
+        for c in (*extra, *trust.intermediates, *trust.roots):
+            if not any(same_certificate(c, seen) for seen in self.candidates):
+                self.candidates.append(c)
+        self.best: list[tuple[int, str, tuple[x509.Certificate, ...]]] = []
+        self.steps = 0
+
+    def _issuers(self, path: tuple[x509.Certificate, ...]) -> list[x509.Certificate]:
         current = path[-1]
-        if len(path) > _MAX_PATH:
-            best.append((len(path), f"certificate path longer than {_MAX_PATH}", path))
-            return None
-        named = [
+        return [
             c
-            for c in candidates
+            for c in self.candidates
             if same_name(c.subject, current.issuer) and not any(same_certificate(c, p) for p in path)
         ]
+
+    def walk(self, path: tuple[x509.Certificate, ...]) -> ChainResult | None:
+        current = path[-1]
+        if len(path) > _MAX_PATH:
+            self.best.append((len(path), f"certificate path longer than {_MAX_PATH}", path))
+            return None
+        named = self._issuers(path)
         if not named:
-            best.append(
-                (
-                    len(path),
-                    f"no issuer certificate '{current.issuer.human_friendly}' found "
-                    f"for {certificate_label(current)}",
-                    path,
-                )
-            )
+            name = current.issuer.human_friendly
+            reason = f"no issuer certificate '{name}' found for {certificate_label(current)}"
+            self.best.append((len(path), reason, path))
             return None
         for issuer in named:
-            steps += 1
-            if steps > _MAX_PATH_STEPS:
-                best.append(
-                    (
-                        _MAX_PATH + 2,  # ranks above every other reason
-                        f"certificate path search stopped after {_MAX_PATH_STEPS} candidate issuers "
-                        "(too many look-alike CA certificates)",
-                        path,
-                    )
+            self.steps += 1
+            if self.steps > _MAX_PATH_STEPS:
+                reason = (
+                    f"certificate path search stopped after {_MAX_PATH_STEPS} candidate issuers "
+                    "(too many look-alike CA certificates)"
                 )
+                self.best.append((_MAX_PATH + 2, reason, path))  # ranks above every other reason
                 return None
-            failure = _verify_cert_sig(current, issuer)
-            if failure is not None:
-                best.append(
-                    (
-                        len(path),
-                        f"signature on {certificate_label(current)} does not verify with the certificate of "
-                        f"'{issuer.subject.human_friendly}' (serial {issuer.serial_number:x}) ({failure}): "
-                        "a different CA with the same name",
-                        path,
-                    )
-                )
-                continue
-            new_path = (*path, issuer)
-            reason = _link_refusal(current, issuer, new_path, when, policy, anchor=trust.is_root(issuer))
-            if reason is not None:
-                best.append((len(new_path) + 1, reason, new_path))
-                continue
-            if trust.is_root(issuer):
-                return ChainResult(True, None, new_path)
-            if issuer.self_signed != "no" and same_name(issuer.subject, issuer.issuer):
-                best.append(
-                    (
-                        len(new_path),
-                        f"chain ends at {certificate_label(issuer)}, a root that is not in the trust store",
-                        new_path,
-                    )
-                )
-                continue
-            found = walk(new_path)
+            found = self._try(path, issuer)
             if found is not None:
                 return found
         return None
 
-    result = walk((cert,))
-    if result is not None:
-        return result
-    best.sort(key=lambda item: item[0], reverse=True)
-    _, reason, path = best[0]
-    return ChainResult(False, reason, path)
+    def _try(self, path: tuple[x509.Certificate, ...], issuer: x509.Certificate) -> ChainResult | None:
+        """Extend ``path`` by ``issuer``: its signature first, then the link checks."""
+        current = path[-1]
+        failure = _verify_cert_sig(current, issuer)
+        if failure is not None:
+            reason = (
+                f"signature on {certificate_label(current)} does not verify with the certificate of "
+                f"'{issuer.subject.human_friendly}' (serial {issuer.serial_number:x}) ({failure}): "
+                "a different CA with the same name"
+            )
+            self.best.append((len(path), reason, path))
+            return None
+        new_path = (*path, issuer)
+        anchor = self.trust.is_root(issuer)
+        refusal = _link_refusal(current, issuer, new_path, self.when, self.policy, anchor=anchor)
+        if refusal is not None:
+            self.best.append((len(new_path) + 1, refusal, new_path))
+            return None
+        if anchor:
+            return ChainResult(True, None, new_path)
+        if issuer.self_signed != "no" and same_name(issuer.subject, issuer.issuer):
+            reason = f"chain ends at {certificate_label(issuer)}, a root that is not in the trust store"
+            self.best.append((len(new_path), reason, new_path))
+            return None
+        return self.walk(new_path)
 
 
 def _link_refusal(
