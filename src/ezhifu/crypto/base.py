@@ -15,8 +15,8 @@ from typing import Protocol, runtime_checkable
 
 from asn1crypto import algos, x509
 
-from ezhifu.crypto import oids
 from ezhifu.crypto.oids import (
+    DIGEST_OIDS,
     OID_SHA1,
     OID_SHA256,
     OID_SHA384,
@@ -25,6 +25,8 @@ from ezhifu.crypto.oids import (
     OID_SM2_SIGN,
     OID_SM2_WITH_SM3,
     OID_SM3,
+    dotted,
+    register,
 )
 from ezhifu.errors import UnsupportedAlgorithm
 
@@ -69,13 +71,13 @@ class SignatureAlgorithm(enum.Enum):
     @property
     def digest_oid(self) -> str:
         """The OID of the digest (:data:`ezhifu.crypto.oids.DIGEST_OIDS`)."""
-        return oids.DIGEST_OIDS[self.digest_name]
+        return DIGEST_OIDS[self.digest_name]
 
     @property
     def signature_oid(self) -> str:
         """The combined signature algorithm OID (as used in X.509 and SES structures); the
         registry entry of the same name (``"sm2-with-sm3"`` for SM2_SM3, ``"rsa-sha256"`` ...)."""
-        return oids.dotted("sm2-with-sm3" if self is SignatureAlgorithm.SM2_SM3 else self.value)
+        return dotted("sm2-with-sm3" if self is SignatureAlgorithm.SM2_SM3 else self.value)
 
     @property
     def is_weak(self) -> bool:
@@ -108,7 +110,7 @@ def signature_algorithm_for(algorithm_identifier: algos.SignedDigestAlgorithm) -
     in the field, see seal_sm2.md §5.3). Anything else not in :class:`SignatureAlgorithm`
     (RSASSA-PSS, ECDSA with SHA-384, SM3-with-RSA ...) raises :class:`UnsupportedAlgorithm`.
     """
-    oids.register()
+    register()
     try:
         dotted = algorithm_identifier["algorithm"].dotted
     except (KeyError, ValueError, TypeError) as exc:

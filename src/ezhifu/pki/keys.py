@@ -45,7 +45,6 @@ from ezhifu.errors import (
     MalformedDER,
     UnsupportedAlgorithm,
 )
-from ezhifu.pki import pkcs8
 from ezhifu.pki.certs import (
     MAX_BUNDLE_BYTES,
     MAX_BUNDLE_CERTS,
@@ -55,6 +54,15 @@ from ezhifu.pki.certs import (
     load_certificate,
     load_certificates,
     subject_text,
+)
+from ezhifu.pki.pkcs8 import (
+    DEFAULT_PBKDF2_ITERATIONS,
+    DEFAULT_SCRYPT_N,
+    CipherName,
+    KdfName,
+    PasswordRequired,
+    decrypt_private_key_info,
+    encrypt_private_key_info,
 )
 
 __all__ = [
@@ -83,7 +91,6 @@ __all__ = [
 
 oids.register()
 
-PasswordRequired = pkcs8.PasswordRequired
 
 #: Inputs larger than this are refused before parsing (a key or certificate is a few KiB).
 MAX_INPUT = MAX_CERTIFICATE_BYTES
@@ -253,7 +260,7 @@ def _load_sec1(der: bytes, what: str) -> PrivateKey:
 
 def _load_private_der(der: bytes, password: bytes | None, kind: str, what: str) -> PrivateKey:
     if kind == "encrypted":
-        plain = pkcs8.decrypt_private_key_info(der, password)
+        plain = decrypt_private_key_info(der, password)
         return _load_pkcs8(plain, what)
     if password is not None:
         raise InvalidInput(f"{what}: a password was given but the private key is not encrypted")
@@ -485,16 +492,16 @@ def dump_private_key(
     password: bytes | None = None,
     *,
     encoding: Literal["pem", "der"] = "pem",
-    kdf: pkcs8.KdfName = "scrypt",
-    cipher: pkcs8.CipherName = "aes-256-cbc",
-    iterations: int = pkcs8.DEFAULT_PBKDF2_ITERATIONS,
-    scrypt_n: int = pkcs8.DEFAULT_SCRYPT_N,
+    kdf: KdfName = "scrypt",
+    cipher: CipherName = "aes-256-cbc",
+    iterations: int = DEFAULT_PBKDF2_ITERATIONS,
+    scrypt_n: int = DEFAULT_SCRYPT_N,
 ) -> bytes:
     """The private key as PKCS#8 (RFC 5958), PEM by default.
 
     With a ``password`` it is ``EncryptedPrivateKeyInfo`` with PBES2 (RFC 8018 clause 6.2):
     scrypt (default; N = ``scrypt_n`` = 2**14, r = 8, p = 1) or PBKDF2-HMAC-SHA256 (``iterations``),
-    and AES-256-CBC (default) or another cipher of :data:`ezhifu.pki.pkcs8.CipherName`
+    and AES-256-CBC (default) or another cipher of :data:`ezhifu.pki.CipherName`
     such as ``"sm4-cbc"``. OpenSSL 3 reads every combination.
     """
     der = _private_key_info(key)
@@ -502,7 +509,7 @@ def dump_private_key(
     if password is not None:
         if not isinstance(password, bytes | bytearray):
             raise InvalidInput("private key: the password must be bytes")
-        der = pkcs8.encrypt_private_key_info(
+        der = encrypt_private_key_info(
             der, bytes(password), kdf=kdf, cipher=cipher, iterations=iterations, scrypt_n=scrypt_n
         )
         label = "ENCRYPTED PRIVATE KEY"

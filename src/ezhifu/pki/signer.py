@@ -36,7 +36,7 @@ from ezhifu.errors import (
     SigningError,
     WeakAlgorithm,
 )
-from ezhifu.pki import keys as _keys
+from ezhifu.pki.keys import key_kind, load_certificate, public_key_of, same_public_key
 
 if TYPE_CHECKING:
     from asn1crypto import keys as asn1_keys
@@ -75,7 +75,7 @@ def _public_key_from_spki(spki_der: bytes) -> PublicKey:
     verification) once per distinct key instead of once per signature is sound because the key
     depends on nothing but these bytes and the key objects are immutable. Errors are not cached.
     """
-    return _keys.public_key_of(asn1_keys_module.PublicKeyInfo.load(spki_der, strict=True))
+    return public_key_of(asn1_keys_module.PublicKeyInfo.load(spki_der, strict=True))
 
 
 def _public_key(
@@ -88,8 +88,8 @@ def _public_key(
             return _public_key_from_spki(bytes(spki_der))
         except (EzhifuError, ValueError, TypeError, KeyError):
             # An unreadable key: the uncached path below raises the precise error.
-            return _keys.public_key_of(obj)
-    return _keys.public_key_of(obj)
+            return public_key_of(obj)
+    return public_key_of(obj)
 
 
 def default_algorithm(kind: KeyKind) -> SignatureAlgorithm:
@@ -124,7 +124,7 @@ class SoftwareSigner:
     ) -> None:
         if not isinstance(key, SM2PrivateKey | rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             raise InvalidInput(f"SoftwareSigner needs a private key, got {type(key).__name__}")
-        kind = _keys.key_kind(key)
+        kind = key_kind(key)
         if isinstance(key, ec.EllipticCurvePrivateKey) and not isinstance(key.curve, ec.SECP256R1):
             raise InvalidInput(f"SoftwareSigner: EC curve {key.curve.name} is not supported (P-256 only)")
         if algorithm is None:
@@ -146,9 +146,9 @@ class SoftwareSigner:
             )
         cert: x509.Certificate | None = None
         if certificate is not None:
-            cert = _keys.load_certificate(certificate)
-            cert_key = _keys.public_key_of(cert)
-            if not _keys.same_public_key(cert_key, key):
+            cert = load_certificate(certificate)
+            cert_key = public_key_of(cert)
+            if not same_public_key(cert_key, key):
                 raise CertificateError(
                     f"certificate {cert.subject.human_friendly!r} does not carry this signer's public key"
                 )
@@ -176,7 +176,7 @@ class SoftwareSigner:
         return self._uid
 
     def public_key(self) -> PublicKey:
-        return _keys.public_key_of(self._key)
+        return public_key_of(self._key)
 
     def sign(self, data: bytes) -> bytes:
         """Sign the message ``data``; return the DER signature (see the module docstring)."""
@@ -216,7 +216,7 @@ def verify_signature(
     caller's: pass the algorithm the signed structure names, and judge it with the policy.
     """
     public = _public_key(cert_or_public_key)
-    kind = _keys.key_kind(public)
+    kind = key_kind(public)
     if algorithm is None:
         algorithm = _DEFAULTS[kind]
     if not isinstance(algorithm, SignatureAlgorithm):

@@ -10,7 +10,6 @@ import threading
 from collections.abc import Callable
 
 from ezhifu.crypto.base import DEFAULT_SM2_ID
-from ezhifu.crypto.sm2 import python as _sm2_python
 from ezhifu.crypto.sm2.curve import (
     _SIZE,
     SM2_CURVE,
@@ -23,6 +22,7 @@ from ezhifu.crypto.sm2.curve import (
     rs_to_der,
 )
 from ezhifu.crypto.sm2.provider import current
+from ezhifu.crypto.sm2.python import sign_deterministic, warn_not_constant_time
 from ezhifu.crypto.sm3 import as_bytes, sm3
 from ezhifu.errors import InvalidInput, InvalidSignature, SigningError
 
@@ -240,9 +240,9 @@ class SM2PrivateKey:
         uid = _check_uid(uid)
         message = as_bytes(data, "data to sign")
         if deterministic:
-            _sm2_python.warn_not_constant_time(stacklevel=3)  # point at our caller
+            warn_not_constant_time(stacklevel=3)  # point at our caller
             e = _e_value(self.public_key(), uid, message)
-            r, s = _sm2_python.sign_deterministic(SM2_CURVE, self._d, e)
+            r, s = sign_deterministic(SM2_CURVE, self._d, e)
             return rs_to_der(r, s)
         provider = current()
         return provider.sign(self._handle(provider), message, uid)

@@ -10,9 +10,9 @@ import logging
 import os
 import threading
 
-from ezhifu.crypto.sm2 import openssl as _sm2_openssl
-from ezhifu.crypto.sm2 import python as _sm2_python
 from ezhifu.crypto.sm2.curve import Provider, ProviderName
+from ezhifu.crypto.sm2.openssl import load_provider
+from ezhifu.crypto.sm2.python import PythonProvider
 from ezhifu.errors import ConfigurationError, ProviderUnavailable
 
 __all__ = ["ENV_PROVIDER", "active_provider", "available_providers", "current", "use_provider"]
@@ -32,7 +32,7 @@ def _python() -> Provider:
     global _python_provider
     with _state_lock:
         if _python_provider is None:
-            _python_provider = _sm2_python.PythonProvider()
+            _python_provider = PythonProvider()
         return _python_provider
 
 
@@ -43,7 +43,7 @@ def _openssl() -> Provider:
         if _openssl_error is not None:
             raise ProviderUnavailable(f"SM2 provider 'openssl' is unavailable: {_openssl_error}")
         try:
-            return _sm2_openssl.load_provider()
+            return load_provider()
         except ProviderUnavailable as exc:
             _openssl_error = str(exc)
         except Exception as exc:  # an unexpected ctypes/loader failure must not break "auto"
