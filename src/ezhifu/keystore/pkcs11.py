@@ -61,7 +61,7 @@ from ezhifu.keystore.base import (
     required_text,
     secret_from_config,
 )
-from ezhifu.pki.certs import key_kind
+from ezhifu.pki.certs import key_kind, parse_certificate
 
 try:
     import pkcs11
@@ -243,9 +243,8 @@ class PKCS11KeyStore(KeyStore):
             if not value:
                 continue
             try:
-                cert = x509.Certificate.load(bytes(value))
-                cert.native  # noqa: B018 - parse now so a damaged object is skipped here
-            except ValueError:
+                cert = parse_certificate(bytes(value), "PKCS#11 certificate object")
+            except ValueError:  # MalformedCertificate: a damaged object is skipped here
                 continue
             certs.append((_attr(obj, Attribute.ID), _attr(obj, Attribute.LABEL), cert))
         all_certs = [c for _, _, c in certs]

@@ -59,7 +59,7 @@ from ezhifu.keystore.base import (
     required_text,
     secret_from_config,
 )
-from ezhifu.pki.certs import key_kind
+from ezhifu.pki.certs import key_kind, parse_certificate
 from ezhifu.pki.pkcs8 import (
     MAX_PBKDF2_ITERATIONS,
     decrypt_private_key_info,
@@ -373,7 +373,7 @@ def _collect(
         elif bag_id == "cert_bag":
             if value["cert_id"].native != "x509":
                 continue  # SDSI certificates are not used here
-            cert = x509.Certificate.load(value["cert_value"].parsed.dump())
+            cert = parse_certificate(value["cert_value"].parsed.dump(), "PKCS#12 certificate bag")
             cert_bags.append(_CertBag(alias, local_id, cert))
         elif bag_id == "safe_contents":
             _collect(value, key_bags, cert_bags, depth + 1)
