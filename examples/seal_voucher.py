@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ezhifu import SoftwareSigner
 from ezhifu.cli.demo import seal_picture_png
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
-from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.pki.trust import TrustStore
 from ezhifu.report.html import write_envelope_html
 from ezhifu.seal.apply import apply_seal

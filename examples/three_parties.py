@@ -29,6 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypedDict
 
+from ezhifu import SoftwareSigner
 from ezhifu.cli.demo import seal_picture_png
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.samples import sample_voucher
@@ -43,7 +44,6 @@ from ezhifu.flow.reconciliation import (
 from ezhifu.flow.status import RecordKey
 from ezhifu.flow.store import SQLiteStore
 from ezhifu.flow.transport import DropFolderTransport
-from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.apply import apply_seal
 from ezhifu.seal.make import make_seal
