@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import re
 import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -300,3 +301,16 @@ def test_key_usage_refusal_and_check_key_usage_say_the_same(sm2_3: TestPKI) -> N
 
 def test_fingerprint_is_sha256_of_der(sm2_3: TestPKI) -> None:
     assert certs.describe(sm2_3.root_cert).sha256 == hashlib.sha256(sm2_3.root_cert.dump()).hexdigest()
+
+
+def test_docs_pki_example_runs(tmp_path: Path) -> None:
+    """The example of docs/pki.md runs as printed."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "pki.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
+    assert blocks
+    proc = subprocess.run(
+        [sys.executable, "-c", blocks[0]], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "trusted"
+    assert " sm2 " in proc.stdout.splitlines()[0]
