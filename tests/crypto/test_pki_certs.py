@@ -309,7 +309,12 @@ def test_docs_pki_example_runs(tmp_path: Path) -> None:
     blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
     assert blocks
     proc = subprocess.run(
-        [sys.executable, "-c", blocks[0]], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", blocks[0]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "trusted"
