@@ -42,6 +42,7 @@ __all__ = [
     "OID_SM3",
     "SignatureAlgorithm",
     "Signer",
+    "SignerBase",
     "signature_algorithm_for",
 ]
 
@@ -101,6 +102,25 @@ class Signer(Protocol):
     def certificate(self) -> x509.Certificate | None: ...
 
     def sign(self, data: bytes) -> bytes: ...
+
+
+class SignerBase:
+    """The two :class:`Signer` properties over ``_algorithm`` and ``_certificate``, which a
+    concrete signer sets in its constructor (:class:`ezhifu.pki.signer.SoftwareSigner`, the
+    PKCS#11 signer); it adds ``sign``."""
+
+    __slots__ = ("_algorithm", "_certificate")
+
+    _algorithm: SignatureAlgorithm
+    _certificate: x509.Certificate | None
+
+    @property
+    def algorithm(self) -> SignatureAlgorithm:
+        return self._algorithm
+
+    @property
+    def certificate(self) -> x509.Certificate | None:
+        return self._certificate
 
 
 def signature_algorithm_for(algorithm_identifier: algos.SignedDigestAlgorithm) -> SignatureAlgorithm:

@@ -192,11 +192,10 @@ class KeyStore(abc.ABC):
         """The :class:`KeyEntry` for ``alias``; :class:`KeyNotFound` when absent."""
         self._check_ready()
         entries = self._entries()
-        try:
-            return entries[alias]
-        except KeyError:
+        if alias not in entries:
             have = ", ".join(sorted(entries)) or "none"
-            raise KeyNotFound(f"{self.describe()}: no key under alias {alias!r} (have: {have})") from None
+            raise KeyNotFound(f"{self.describe()}: no key under alias {alias!r} (have: {have})")
+        return entries[alias]
 
     def certificate(self, alias: str) -> x509.Certificate | None:
         """The certificate of ``alias`` (``None`` when the key has no certificate)."""
@@ -239,10 +238,9 @@ class KeyStore(abc.ABC):
         """The DER of the seal ``seal_id``; :class:`KeyNotFound` when absent."""
         self._check_ready()
         seals = self._seals()
-        try:
-            return seals[seal_id]
-        except KeyError:
-            raise KeyNotFound(f"{self.describe()}: no seal with id {seal_id!r}") from None
+        if seal_id not in seals:
+            raise KeyNotFound(f"{self.describe()}: no seal with id {seal_id!r}")
+        return seals[seal_id]
 
     def close(self) -> None:
         """Release resources; idempotent."""

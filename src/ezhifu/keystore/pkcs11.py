@@ -39,7 +39,7 @@ from typing import Any, Self
 
 from asn1crypto import algos, core, x509
 
-from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm, Signer
+from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm, Signer, SignerBase
 from ezhifu.crypto.oids import OID_SM2
 from ezhifu.errors import (
     BadPassword,
@@ -106,7 +106,7 @@ def _attr(obj: Any, attribute: Any) -> Any:
         return None
 
 
-class PKCS11Signer:
+class PKCS11Signer(SignerBase):
     """A :class:`ezhifu.crypto.base.Signer` whose private key stays on the token."""
 
     def __init__(
@@ -120,14 +120,6 @@ class PKCS11Signer:
         self._key = key
         self._certificate = certificate
         self._algorithm = algorithm
-
-    @property
-    def algorithm(self) -> SignatureAlgorithm:
-        return self._algorithm
-
-    @property
-    def certificate(self) -> x509.Certificate | None:
-        return self._certificate
 
     def sign(self, data: bytes) -> bytes:
         """Sign the message ``data``; the result is DER (see the module docstring)."""

@@ -222,13 +222,21 @@ def _algorithm_kind(algorithm: Any, what: str, *, role: str, names: Any, where: 
     raise _refuse_curve(dotted, name, what)
 
 
-def _load_pkcs8(der: bytes, what: str) -> PrivateKey:
+def _with_algorithm(spec: Any, der: bytes, field: str, what: str, label: str) -> tuple[Any, Any]:
+    """``(structure, its AlgorithmIdentifier)`` of a strict DER PKCS#8 or SPKI."""
     try:
-        info = keys.PrivateKeyInfo.load(der, strict=True)
-        algorithm = info["private_key_algorithm"]
+        parsed = spec.load(der, strict=True)
+        algorithm = parsed[field]
         algorithm["algorithm"].dotted  # noqa: B018 - decode it here, inside the try
     except (ValueError, TypeError, KeyError) as exc:
-        raise MalformedDER(f"{what}: malformed PKCS#8 PrivateKeyInfo ({exc})") from exc
+        raise MalformedDER(f"{what}: malformed {label} ({exc})") from exc
+    return parsed, algorithm
+
+
+def _load_pkcs8(der: bytes, what: str) -> PrivateKey:
+    info, algorithm = _with_algorithm(
+        keys.PrivateKeyInfo, der, "private_key_algorithm", what, "PKCS#8 PrivateKeyInfo"
+    )
     kind = _algorithm_kind(algorithm, what, role="key", names=keys.PrivateKeyAlgorithmId, where=" in PKCS#8")
     if kind != "sm2":
         return _crypto_private_der(der, what)
@@ -304,12 +312,7 @@ def load_private_key(data: bytes, password: bytes | None = None) -> PrivateKey:
 
 
 def _load_spki(der: bytes, what: str) -> PublicKey:
-    try:
-        spki = keys.PublicKeyInfo.load(der, strict=True)
-        algorithm = spki["algorithm"]
-        algorithm["algorithm"].dotted  # noqa: B018 - decode it here, inside the try
-    except (ValueError, TypeError, KeyError) as exc:
-        raise MalformedDER(f"{what}: malformed SubjectPublicKeyInfo ({exc})") from exc
+    spki, algorithm = _with_algorithm(keys.PublicKeyInfo, der, "algorithm", what, "SubjectPublicKeyInfo")
     if _algorithm_kind(algorithm, what, role="public key", names=keys.PublicKeyAlgorithmId) != "sm2":
         return _crypto_public_der(der, what)
     try:

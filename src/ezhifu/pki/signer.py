@@ -25,7 +25,7 @@ from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm
+from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm, SignerBase
 from ezhifu.crypto.sm2 import MAX_UID_LENGTH, SM2PrivateKey, SM2PublicKey
 from ezhifu.crypto.sm3 import as_bytes
 from ezhifu.errors import (
@@ -101,7 +101,7 @@ def _hash_for(algorithm: SignatureAlgorithm) -> hashes.HashAlgorithm:
     return _HASHES[algorithm.digest_name]()
 
 
-class SoftwareSigner:
+class SoftwareSigner(SignerBase):
     """A :class:`~ezhifu.crypto.base.Signer` over a private key held in memory.
 
     ``algorithm`` defaults to SM2_SM3 for SM2 keys, RSA_SHA256 for RSA and ECDSA_SHA256 for
@@ -111,7 +111,7 @@ class SoftwareSigner:
     ``uid`` is the SM2 signer ID that enters ``Z_A`` (ignored for RSA and ECDSA).
     """
 
-    __slots__ = ("_algorithm", "_certificate", "_key", "_kind", "_uid")
+    __slots__ = ("_key", "_kind", "_uid")
 
     def __init__(
         self,
@@ -157,14 +157,6 @@ class SoftwareSigner:
         self._algorithm = algorithm
         self._certificate = cert
         self._uid = uid
-
-    @property
-    def algorithm(self) -> SignatureAlgorithm:
-        return self._algorithm
-
-    @property
-    def certificate(self) -> x509.Certificate | None:
-        return self._certificate
 
     @property
     def key_kind(self) -> KeyKind:
