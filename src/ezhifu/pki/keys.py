@@ -26,7 +26,7 @@ ezhifu does not support, :class:`~ezhifu.errors.BadPassword` for a wrong or miss
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from asn1crypto import core, keys, parser, pem, x509
 from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
@@ -182,21 +182,30 @@ def _sm2_from_ec_private_key(ec_key: keys.ECPrivateKey, what: str) -> SM2Private
     return key
 
 
-def _crypto_private_der(der: bytes, what: str) -> PrivateKey:
-    """Load an RSA / P-256 private key DER through cryptography (which checks consistency)."""
+def _via_cryptography(der: bytes, what: str, *, private: bool) -> PrivateKey | PublicKey:
+    """Load an RSA / P-256 key DER through cryptography (which checks consistency)."""
     try:
-        key = serialization.load_der_private_key(der, password=None)
+        if private:
+            key: Any = serialization.load_der_private_key(der, password=None)
+        else:
+            key = serialization.load_der_public_key(der)
     except _CryptoUnsupported as exc:
         raise UnsupportedAlgorithm(f"{what}: key type not supported ({exc})") from exc
     except (ValueError, TypeError) as exc:
-        raise MalformedDER(f"{what}: the key does not load ({exc})") from exc
-    if isinstance(key, rsa.RSAPrivateKey):
+        error, noun = (MalformedDER, "key") if private else (InvalidInput, "public key")
+        raise error(f"{what}: the {noun} does not load ({exc})") from exc
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
         return key
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        if not isinstance(key.curve, ec.SECP256R1):
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        if isinstance(key.curve, ec.SECP256R1):
+            return key
+        if private:
             raise _refuse_curve("?", key.curve.name, what)
-        return key
     raise UnsupportedAlgorithm(f"{what}: key type {type(key).__name__} is not supported")
+
+
+def _crypto_private_der(der: bytes, what: str) -> PrivateKey:
+    return cast(PrivateKey, _via_cryptography(der, what, private=True))
 
 
 def _algorithm_kind(algorithm: Any, what: str, *, role: str, names: Any, where: str = "") -> str:
@@ -333,17 +342,7 @@ def _sm2_point(point: bytes, what: str) -> SM2PublicKey:
 
 
 def _crypto_public_der(der: bytes, what: str) -> PublicKey:
-    try:
-        key = serialization.load_der_public_key(der)
-    except _CryptoUnsupported as exc:
-        raise UnsupportedAlgorithm(f"{what}: key type not supported ({exc})") from exc
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"{what}: the public key does not load ({exc})") from exc
-    if isinstance(key, rsa.RSAPublicKey):
-        return key
-    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
-        return key
-    raise UnsupportedAlgorithm(f"{what}: key type {type(key).__name__} is not supported")
+    return cast(PublicKey, _via_cryptography(der, what, private=False))
 
 
 def load_public_key(data: bytes) -> PublicKey:
