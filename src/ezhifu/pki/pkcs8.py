@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from asn1crypto import algos, core, keys
 from cryptography.hazmat.primitives import hashes, padding
@@ -44,6 +44,7 @@ __all__ = [
     "CipherName",
     "KdfName",
     "PasswordRequired",
+    "Pbes2Options",
     "decrypt_private_key_info",
     "encrypt_private_key_info",
     "is_encrypted_private_key_info",
@@ -302,29 +303,24 @@ def pbes2_encrypt(
     return algorithm, ciphertext
 
 
+class Pbes2Options(TypedDict, total=False):
+    """The keyword options of :func:`pbes2_encrypt`, which documents them."""
+
+    kdf: KdfName
+    cipher: CipherName
+    prf: Literal["sha256", "sha1", "sm3"]
+    iterations: int
+    scrypt_n: int
+
+
 def encrypt_private_key_info(
-    private_key_info: bytes,
-    password: bytes,
-    *,
-    kdf: KdfName = "scrypt",
-    cipher: CipherName = "aes-256-cbc",
-    prf: Literal["sha256", "sha1", "sm3"] = "sha256",
-    iterations: int = DEFAULT_PBKDF2_ITERATIONS,
-    scrypt_n: int = DEFAULT_SCRYPT_N,
+    private_key_info: bytes, password: bytes, **options: Unpack[Pbes2Options]
 ) -> bytes:
     """Encrypt a DER ``PrivateKeyInfo`` with PBES2 and return a DER ``EncryptedPrivateKeyInfo``.
 
-    RFC 5958 clause 3 around :func:`pbes2_encrypt` (which documents the parameters).
+    RFC 5958 clause 3 around :func:`pbes2_encrypt` (``options``: its keyword options).
     """
-    algorithm, ciphertext = pbes2_encrypt(
-        private_key_info,
-        password,
-        kdf=kdf,
-        cipher=cipher,
-        prf=prf,
-        iterations=iterations,
-        scrypt_n=scrypt_n,
-    )
+    algorithm, ciphertext = pbes2_encrypt(private_key_info, password, **options)
     info = keys.EncryptedPrivateKeyInfo({"encryption_algorithm": algorithm, "encrypted_data": ciphertext})
     der: bytes = info.dump()
     return der
