@@ -143,11 +143,16 @@ def parse_certificate(der: bytes, what: str) -> x509.Certificate:
     return cert
 
 
+_TOO_LARGE = "证书输入过大 / certificate input too large"
+
+
 def _sized(data: object, what: str, limit: int) -> bytes:
+    if isinstance(data, bytes | bytearray | memoryview) and len(data) > limit:
+        raise CertificateInputTooLarge(
+            f"{_TOO_LARGE}: {what}: input of {len(data)} bytes exceeds the {limit}-byte limit"
+        )
     try:
-        return check_size(data, what, limit, too_large=CertificateInputTooLarge)
-    except CertificateInputTooLarge:
-        raise
+        return check_size(data, what, limit)
     except InvalidInput as exc:
         raise MalformedCertificate(str(exc)) from exc
 
@@ -192,7 +197,7 @@ def load_certificates(
     except (InvalidInput, UnsupportedAlgorithm) as exc:
         raise MalformedCertificate(str(exc)) from exc
     if len(blocks) > MAX_BUNDLE_CERTS:  # refused before any certificate is parsed
-        raise CertificateInputTooLarge(f"{what}: more than {MAX_BUNDLE_CERTS} certificates")
+        raise CertificateInputTooLarge(f"{_TOO_LARGE}: {what}: more than {MAX_BUNDLE_CERTS} certificates")
     certs: list[x509.Certificate] = []
     for index, (label, der) in enumerate(blocks, 1):
         if label in _PKCS7_LABELS:
@@ -202,7 +207,7 @@ def load_certificates(
         elif not skip_other_blocks:
             raise MalformedCertificate(f"{what}: PEM block {index} is {label!r}, not CERTIFICATE")
         if len(certs) > MAX_BUNDLE_CERTS:
-            raise CertificateInputTooLarge(f"{what}: more than {MAX_BUNDLE_CERTS} certificates")
+            raise CertificateInputTooLarge(f"{_TOO_LARGE}: {what}: more than {MAX_BUNDLE_CERTS} certificates")
     if not certs:
         raise MalformedCertificate(f"{what}: no CERTIFICATE block found")
     return certs
@@ -213,7 +218,7 @@ def _der_bundle(data: bytes, what: str) -> list[x509.Certificate]:
     pos = 0
     while pos < len(data):
         if len(certs) >= MAX_BUNDLE_CERTS:
-            raise CertificateInputTooLarge(f"{what}: more than {MAX_BUNDLE_CERTS} certificates")
+            raise CertificateInputTooLarge(f"{_TOO_LARGE}: {what}: more than {MAX_BUNDLE_CERTS} certificates")
         # The end from the header, so that each step copies one certificate, not the rest of a
         # 16 MiB bundle (which made a bundle of one certificate repeated quadratic).
         end = definite_tlv_end(data, pos)
@@ -247,7 +252,7 @@ def _pkcs7_certificates(der: bytes, what: str) -> list[x509.Certificate]:
     except (ValueError, TypeError, KeyError) as exc:
         raise MalformedCertificate(f"{what}: malformed PKCS#7 certificate bundle ({exc})") from exc
     if len(choices) > MAX_BUNDLE_CERTS:
-        raise CertificateInputTooLarge(f"{what}: more than {MAX_BUNDLE_CERTS} certificates")
+        raise CertificateInputTooLarge(f"{_TOO_LARGE}: {what}: more than {MAX_BUNDLE_CERTS} certificates")
     certs: list[x509.Certificate] = []
     for index, choice in enumerate(choices, 1):
         if choice.name != "certificate":
