@@ -112,6 +112,12 @@ def test_der_bundle_and_single_forms(sm2_3: TestPKI) -> None:
     assert ekeys.load_certificate is certs.load_certificate
 
 
+def test_der_holding_pem_text_is_still_der(sm2_3: TestPKI) -> None:
+    der = sm2_3.leaf_cert.dump() + b"\n-----BEGIN CERTIFICATE-----\n"
+    with pytest.raises(MalformedCertificate, match="malformed DER at offset"):
+        certs.load_certificates(der)
+
+
 def test_other_pem_blocks_refused_or_skipped(rsa3: TestPKI) -> None:
     key_pem = ekeys.dump_private_key(rsa3.leaf_key)
     mixed = key_pem + pem.armor("CERTIFICATE", rsa3.leaf_cert.dump())

@@ -188,7 +188,8 @@ def load_certificates(
     :class:`~ezhifu.errors.CertificateInputTooLarge`.
     """
     data = _sized(data, what, MAX_BUNDLE_BYTES)
-    if not is_pem(data, allow_text=True):
+    # DER starts with a SEQUENCE; only other input is searched for PEM after explanatory text.
+    if data[:1] == b"\x30" or not is_pem(data, allow_text=True):
         if _is_pkcs7(data):
             return _pkcs7_certificates(data, what)
         return _der_bundle(data, what)
