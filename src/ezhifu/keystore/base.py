@@ -35,7 +35,9 @@ from ezhifu.keystore.integrity import canonical_json, same_text
 from ezhifu.keystore.secret import secret_from_config
 from ezhifu.pki.certs import key_kind, subject_text
 from ezhifu.pki.keys import public_key_of, same_public_key
+from ezhifu.pki.path import same_name
 from ezhifu.pki.signer import SoftwareSigner
+from ezhifu.pki.trust import same_certificate
 
 if TYPE_CHECKING:
     from ezhifu.keystore.audit import AuditLog
@@ -501,10 +503,10 @@ def check_key_matches(key: Any, cert: x509.Certificate, *, where: str) -> None:
 def order_chain(leaf: x509.Certificate, others: Iterable[x509.Certificate]) -> tuple[x509.Certificate, ...]:
     """The leaf followed by its issuers found among ``others`` (matched by name), up to a root."""
     chain = [leaf]
-    pool = [c for c in others if c.dump() != leaf.dump()]
+    pool = [c for c in others if not same_certificate(c, leaf)]
     current = leaf
-    while True:
-        issuer = next((c for c in pool if c.subject == current.issuer and c is not current), None)
+    while True:  # bounded: every step takes one certificate out of the pool
+        issuer = next((c for c in pool if same_name(c.subject, current.issuer) and c is not current), None)
         if issuer is None or current.self_signed in ("maybe", "yes"):
             break
         chain.append(issuer)
