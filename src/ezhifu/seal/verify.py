@@ -44,7 +44,9 @@ from asn1crypto import x509
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import DecodingError, EzhifuError
-from ezhifu.pki.trust import TrustStore, VerifyPolicy, as_utc, certificate_label, validate_chain
+from ezhifu.pki.certs import certificate_label
+from ezhifu.pki.path import validate_chain
+from ezhifu.pki.trust import TrustStore, VerifyPolicy, as_utc
 from ezhifu.results import Claim, ItemResult, StepLog
 from ezhifu.seal.checks import (
     Steps,

@@ -39,9 +39,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from asn1crypto import cms, core, parser, x509
+from asn1crypto import cms, core, x509
 
-from ezhifu.crypto.base import OID_SM2, OID_SM2_SIGN, OID_SM2_WITH_SM3, SignatureAlgorithm, Signer
+from ezhifu.crypto import oids
+from ezhifu.crypto.base import SignatureAlgorithm, Signer
+from ezhifu.crypto.der import split_tlvs, tlv
+from ezhifu.crypto.oids import OID_DATA, OID_SIGNED_DATA, OID_SM2_SIGN, OID_SM2_WITH_SM3
+from ezhifu.crypto.oids import OID_RSA as OID_RSA_ENCRYPTION
+from ezhifu.crypto.oids import OID_SM2_DATA as OID_GBT_DATA  # GB/T 35275-2017 clause 5
+from ezhifu.crypto.oids import OID_SM2_SIGNED_DATA as OID_GBT_SIGNED_DATA
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.errors import EzhifuError, InvalidInput, SigningError
 
@@ -58,43 +64,16 @@ __all__ = [
 OidStyle = Literal["gbt35275", "pkcs7"]
 Sm2SignatureOid = Literal["sm2-with-sm3", "sm2-1"]
 
-OID_DATA = "1.2.840.113549.1.7.1"
-OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
-#: GB/T 35275-2017 clause 5.
-OID_GBT_DATA = "1.2.156.10197.6.1.4.2.1"
-OID_GBT_SIGNED_DATA = "1.2.156.10197.6.1.4.2.2"
-
-OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-
-DIGEST_OIDS: dict[str, str] = {
-    "1.2.156.10197.1.401": "sm3",
-    "1.3.14.3.2.26": "sha1",
-    "2.16.840.1.101.3.4.2.1": "sha256",
-    "2.16.840.1.101.3.4.2.2": "sha384",
-    "2.16.840.1.101.3.4.2.3": "sha512",
-}
-_DIGEST_OID_BY_NAME = {name: oid for oid, name in DIGEST_OIDS.items()}
+#: Digest OID -> name, and name -> OID (the OID registry, :mod:`ezhifu.crypto.oids`).
+DIGEST_OIDS = oids.DIGEST_NAMES
+_DIGEST_OID_BY_NAME = oids.DIGEST_OIDS
 
 #: digestEncryptionAlgorithm OID -> (key kind, digest implied by the OID or None).
-SIG_OIDS: dict[str, tuple[str, str | None]] = {
-    OID_RSA_ENCRYPTION: ("rsa", None),
-    "1.2.840.113549.1.1.5": ("rsa", "sha1"),
-    "1.2.840.113549.1.1.11": ("rsa", "sha256"),
-    "1.2.840.113549.1.1.12": ("rsa", "sha384"),
-    "1.2.840.113549.1.1.13": ("rsa", "sha512"),
-    OID_SM2_WITH_SM3: ("sm2", "sm3"),
-    OID_SM2_SIGN: ("sm2", None),
-    OID_SM2: ("sm2", None),
-    OID_EC_PUBLIC_KEY: ("ec", None),
-    "1.2.840.10045.4.3.2": ("ec", "sha256"),
-}
+SIG_OIDS = oids.SIGNATURE_KINDS
 
 ALGORITHMS_BY_KIND_DIGEST: dict[tuple[str, str], SignatureAlgorithm] = {
     (alg.key_kind, alg.digest_name): alg for alg in SignatureAlgorithm
 }
-
-SM2_CURVE_OID = OID_SM2
 
 
 class SignedContentInfo(core.Sequence):  # type: ignore[misc]
@@ -273,28 +252,9 @@ def _assemble(
     return bytes(content_info.dump())
 
 
-def _der_length(length: int) -> bytes:
-    """X.690 clause 8.1.3 definite length (short form below 128, else long form, minimal)."""
-    if length < 0x80:
-        return bytes([length])
-    octets = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(octets)]) + octets
-
-
-def _tlv(tag: int, contents: bytes) -> bytes:
-    return bytes([tag]) + _der_length(len(contents)) + contents
-
-
 def _tlvs(data: bytes) -> list[bytes]:
-    """The complete TLVs of a concatenation of DER elements."""
-    out: list[bytes] = []
-    pointer = 0
-    while pointer < len(data):
-        _, _, _, header, contents, trailer = parser.parse(data[pointer:])
-        size = len(header) + len(contents) + len(trailer)
-        out.append(data[pointer : pointer + size])
-        pointer += size
-    return out
+    """The complete TLVs of a concatenation of DER elements (a CMS has a handful)."""
+    return [item.element for item in split_tlvs(data, what="CMS template", max_items=16)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,9 +273,9 @@ class _Template:
     signer_info_head: bytes  # version .. signatureAlgorithm TLVs
 
     def assemble(self, signature: bytes) -> bytes:
-        signer_info = _tlv(0x30, self.signer_info_head + _tlv(0x04, signature))
-        signed_data = _tlv(0x30, self.signed_data_head + _tlv(0x31, signer_info))
-        return _tlv(0x30, self.content_type + _tlv(0xA0, signed_data))
+        signer_info = tlv(0x30, self.signer_info_head + tlv(0x04, signature))
+        signed_data = tlv(0x30, self.signed_data_head + tlv(0x31, signer_info))
+        return tlv(0x30, self.content_type + tlv(0xA0, signed_data))
 
 
 @functools.lru_cache(maxsize=64)
@@ -348,6 +308,5 @@ def _template(
     return template
 
 
-def _contents(tlv: bytes) -> bytes:
-    _, _, _, _, contents, _ = parser.parse(tlv)
-    return bytes(contents)
+def _contents(element: bytes) -> bytes:
+    return split_tlvs(element, what="CMS template", max_items=1)[0].contents

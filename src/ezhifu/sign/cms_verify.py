@@ -30,19 +30,14 @@ from asn1crypto import algos, cms, core, x509
 from cryptography import x509 as cx509
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ezhifu.crypto import verify_signature
+from ezhifu.crypto import oids
 from ezhifu.crypto.base import SignatureAlgorithm
 from ezhifu.crypto.sm2 import der_to_rs
 from ezhifu.errors import EzhifuError, InvalidInput, UnsupportedAlgorithm, VerificationStepFailed
-from ezhifu.pki.certs import cert_info, shared_certificate
-from ezhifu.pki.trust import (
-    ChainResult,
-    TrustStore,
-    VerifyPolicy,
-    certificate_label,
-    same_name,
-    validate_chain,
-)
+from ezhifu.pki.certs import cert_info, certificate_label, key_kind, shared_certificate
+from ezhifu.pki.path import ChainResult, same_name, validate_chain
+from ezhifu.pki.signer import verify_signature
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.results import Claim, ItemResult, SignerInfo, StepLog
 from ezhifu.sign.cms import (
     ALGORITHMS_BY_KIND_DIGEST,
@@ -52,7 +47,6 @@ from ezhifu.sign.cms import (
     OID_GBT_SIGNED_DATA,
     OID_SIGNED_DATA,
     SIG_OIDS,
-    SM2_CURVE_OID,
     SignedContentInfo,
     content_hash,
 )
@@ -179,18 +173,6 @@ def _sid_text(sid: Any) -> str:
         return f"subject key identifier {sid.chosen.native.hex()}"
     except Exception:
         return "unreadable signer identifier"
-
-
-def _key_kind(cert: x509.Certificate) -> str:
-    pk = cert.public_key
-    if pk.algorithm == "rsa":
-        return "rsa"
-    if pk.algorithm == "ec":
-        curve = pk["algorithm"]["parameters"]
-        if curve.name == "named" and curve.chosen.dotted == SM2_CURVE_OID:
-            return "sm2"
-        return "ec"
-    return str(pk.algorithm)
 
 
 def _rsa_diagnosis(cert: x509.Certificate, signature: bytes, expected_digest: bytes) -> str:
@@ -422,7 +404,9 @@ def _step_signer(ctx: _Ctx) -> None:
     ctx.cert = cert
     ctx.log.ok("signer-certificate", f"found {certificate_label(cert)}")
     try:
-        cert_kind = _key_kind(cert)
+        cert_kind: str = key_kind(cert)
+    except UnsupportedAlgorithm:
+        cert_kind = str(cert.public_key.algorithm)  # a DSA or other key, named in the mismatch below
     except Exception as exc:
         raise _Fail(
             f"signer certificate public key is unreadable ({_short(exc)})", "signer-certificate"
@@ -544,8 +528,8 @@ def _check_signed_attributes(
     found: dict[str, list[Any]] = {}
     for attr in attrs:
         found.setdefault(attr["type"].dotted, []).append(attr["values"])
-    ct = found.get("1.2.840.113549.1.9.3", [])
-    md = found.get("1.2.840.113549.1.9.4", [])
+    ct = found.get(oids.OID_CONTENT_TYPE, [])
+    md = found.get(oids.OID_MESSAGE_DIGEST, [])
     if len(ct) != 1 or len(ct[0]) != 1:
         raise _Fail(
             "signed attributes lack a single content-type attribute (RFC 5652 clause 11.1)", "attributes"
@@ -566,7 +550,7 @@ def _check_signed_attributes(
             "message-digest attribute does not match the digest of the voucher text (content changed)",
             "attributes",
         )
-    st = found.get("1.2.840.113549.1.9.5", [])
+    st = found.get(oids.OID_SIGNING_TIME, [])
     if st:
         try:
             when = st[0][0].native
