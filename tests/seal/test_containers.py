@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from seal_helpers import GIF_1X1, SealWorld
 
-from ezhifu.crypto import SoftwareSigner
 from ezhifu.document.envelope import VoucherBody
 from ezhifu.errors import InvalidInput, SealFormatError
+from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.seal.checks import load_certificate, verify_raw_signature
 from ezhifu.seal.containers import (
     CONTAINERS,
