@@ -137,12 +137,16 @@ class ValidationIssue:
 class SchemaValidationError(InvalidInput):
     """A document that does not conform; ``issues`` carries every problem found."""
 
-    def __init__(self, issues: Sequence[ValidationIssue], *, source: str | None = None) -> None:
+    def __init__(
+        self, issues: Sequence[ValidationIssue], *, source: str | None = None, level: str = "partner"
+    ) -> None:
         self.issues: tuple[ValidationIssue, ...] = tuple(issues)
         self.source = source
+        #: the validation level used, ``"partner"`` or ``"strict"``
+        self.level = level
         head = f"{source}: " if source else ""
         count = len(self.issues)
-        lines = [f"{head}{count} validation issue{'s' if count != 1 else ''}"]
+        lines = [f"{head}{count} validation issue{'s' if count != 1 else ''} (level {level})"]
         lines.extend(f"  - {issue}" for issue in self.issues)
         super().__init__("\n".join(lines))
 

@@ -444,8 +444,11 @@ def _types() -> list[_TypeDef]:
         )
     )
 
-    # 4.4 5214 支付凭证 (2024 一体化; S8 decoded samples)
-    x_detail = "XPayDate XAgentBusinessNo XCheckNo XPayAmt XPayeeAcctBankName XPayeeAcctNo XPayeeAcctName"
+    # 4.4 5214 支付凭证 (2024 一体化; S8 decoded samples). Order as in the real messages
+    # (spec.md §4.4): in the detail XAddWord stands before the X-payee fields.
+    x_detail = (
+        "XPayDate XAgentBusinessNo XCheckNo XPayAmt XAddWord XPayeeAcctBankName XPayeeAcctNo XPayeeAcctName"
+    )
     types.append(
         _TypeDef(
             "5214",
@@ -465,7 +468,7 @@ def _types() -> list[_TypeDef]:
                 "Id VoucherBillId VoucherBillNo VoucherDetailNo FundType* BgtType* ProCat* PayKind* "
                 "MOFDep* SupDep* Agency* ExpFunc* GovExpEco* DepExpEco* DepPro* PayeeAcctNo PayeeAcctName "
                 "PayeeAcctBankName PayeeAcctBankNo TrackingID PayAmt Remark ForeignAmt CurrencyCode EstRat "
-                f"ReceiverCode AmtUnit {x_detail} XAddWord {_DETAIL_HOLD}",
+                f"ReceiverCode AmtUnit {x_detail} {_DETAIL_HOLD}",
                 source="S8",
                 required=("Id", "PayAmt"),
             ),

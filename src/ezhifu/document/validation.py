@@ -26,6 +26,14 @@ envelope attributes equal the signed inner voucher's (``attribute-mismatch``, sp
 fewer than 500 details (``too-many-details``, S1); the VtCode is modelled in the schema
 version (``unknown-vtcode``); dates are real calendar dates (``date-invalid``).
 
+**Levels.** ``level="partner"`` (the default, for input) accepts what real producers send
+and the XSD types allow: amounts ``0``, ``2.0``, ``2.00``, any element order (real 5214
+messages, spec.md §4.4). ``level="strict"`` is what ezhifu writes: amounts with two
+decimals and the order of the field tables (``element-order``). Each level has its own
+generated XSDs (:mod:`ezhifu.document.xsdgen`); :func:`check` returns a
+:class:`~ezhifu.results.ValidationReport` naming the level, and
+:class:`~ezhifu.errors.SchemaValidationError` carries it too.
+
 **Paths and lines.** Issues inside an inner voucher have paths such as
 ``/MOF/VoucherBody[1]/Voucher/DetailList/Detail[2]/PayAmt``. The inner voucher travels as
 Base64 inside the envelope, so its ``line`` is the line **in the decoded inner voucher
@@ -47,9 +55,10 @@ from lxml import etree
 from ezhifu.document import fields as _fields
 from ezhifu.document.envelope import Envelope, decode_base64_strict
 from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, MAX_DETAILS, SCHEMA_VERSIONS, FieldDef, VoucherSpec
+from ezhifu.document.issues import attribute_of, attribute_reason, classify, excerpt, order_violation
 from ezhifu.document.models import Voucher, parse_amount, parse_date
 from ezhifu.document.xmlparse import parse_xml, source_line
-from ezhifu.document.xsdgen import field_pattern
+from ezhifu.document.xsdgen import LEVELS, Level, schema_name
 from ezhifu.errors import (
     ConfigurationError,
     HostileInputError,
@@ -57,10 +66,15 @@ from ezhifu.errors import (
     SchemaValidationError,
     ValidationIssue,
 )
+from ezhifu.results import ValidationReport
 
 __all__ = [
     "ISSUE_CODES",
+    "LEVELS",
     "Engine",
+    "Level",
+    "check",
+    "check_level",
     "check_schema_version",
     "is_valid",
     "iter_errors",
@@ -76,7 +90,8 @@ ISSUE_CODES: dict[str, str] = {
     "unknown-element": "an element the type does not define",
     "duplicate-element": "a single-valued element appears more than once",
     "required-empty": "a required element is empty",
-    "amount-format": "an amount that is not -?[0-9]+.[0-9]{2}",
+    "amount-format": "an amount that is not [0-9]+.[0-9]{2} (strict) or [0-9]+(.[0-9]{1,2})? (partner)",
+    "element-order": "strict level: an element out of the order of the field table",
     "negative-amount": "a negative amount where the type does not allow one",
     "date-format": "a date that is not [0-9]{8}",
     "date-invalid": "a date yyyyMMdd that is not a calendar date",
@@ -98,6 +113,18 @@ ISSUE_CODES: dict[str, str] = {
 _BODY_ATTRS = ("AdmDivCode", "StYear", "VtCode", "VoucherNo")
 
 
+def check_level(level: str) -> Level:
+    """``"partner"`` or ``"strict"``; anything else raises ``ConfigurationError``."""
+    if level == "partner":
+        return "partner"
+    if level == "strict":
+        return "strict"
+    raise ConfigurationError(
+        f"未知的校验级别 {level!r}（可用：partner、strict）/ unknown validation level {level!r} "
+        "(use 'partner' or 'strict')"
+    )
+
+
 def check_schema_version(schema_version: str | None) -> str:
     """``None`` -> the default version; an unknown version raises ``ConfigurationError``."""
     version = DEFAULT_SCHEMA_VERSION if schema_version is None else schema_version
@@ -117,7 +144,8 @@ _LXML = threading.local()
 
 
 def _xsd_text(version: str, name: str) -> bytes:
-    resource = resources.files("ezhifu.schemas").joinpath(version, f"{name}.xsd")
+    *folders, leaf = name.split("/")  # "strict/voucher_5214": the strict level's folder
+    resource = resources.files("ezhifu.schemas").joinpath(version, *folders, f"{leaf}.xsd")
     try:
         return resource.read_bytes()
     except OSError as exc:
@@ -206,44 +234,13 @@ class _Collector:
         if key in self._seen:
             return
         self._seen.add(key)
-        self.issues.append(ValidationIssue(path=path, line=line, reason=reason, value=value, code=code))
+        # a value is quoted as a short excerpt, never whole (a VoucherBody holds kilobytes)
+        self.issues.append(
+            ValidationIssue(path=path, line=line, reason=reason, value=excerpt(value), code=code)
+        )
 
 
 # --- inner voucher ----------------------------------------------------------------------------
-
-
-def _classify(f: FieldDef, value: str) -> tuple[str, str]:
-    """(code, reason) for a value the XSD refused."""
-    label = f"{f.name} ({f.label})"
-    if value == "" and f.required:
-        return "required-empty", f"{label} is required and must not be empty"
-    if f.name == "VtCode":
-        return "vtcode-mismatch", f"{label} does not match the schema's VtCode"
-    if f.type == "amount":
-        if not f.negative and value.startswith("-") and value[1:] and _amount_ok(value[1:]):
-            return "negative-amount", f"{label} must not be negative in this voucher type"
-        return (
-            "amount-format",
-            f"{label} {value!r} is not an amount with exactly two decimals and at most 15 integer "
-            "digits ([0-9]{1,15}.[0-9]{2})",
-        )
-    if f.type == "date":
-        return "date-format", f"{label} is not a date yyyyMMdd of ASCII digits"
-    if f.type == "int":
-        return "int-format", f"{label} is not an integer of ASCII digits"
-    if field_pattern(f) is not None:
-        return "value-format", f"{label} does not match {field_pattern(f)}"
-    if len(value) > f.limit():
-        return "max-length", f"{label} is {len(value)} characters long, more than {f.limit()}"
-    return "value-format", f"{label} is not a valid value"
-
-
-def _amount_ok(text: str) -> bool:
-    try:
-        parse_amount(text)
-    except InvalidInput:
-        return False
-    return True
 
 
 def _structure(
@@ -253,9 +250,10 @@ def _structure(
     root: etree._Element,
     prefix: str,
     out: _Collector,
+    level: Level = "partner",
 ) -> set[str]:
-    """Missing / unknown / duplicated children of a header or detail row. Returns the names
-    of children that are known leaves (for value checks)."""
+    """Missing / unknown / duplicated children of a header or detail row, and at the strict
+    level the first one out of order. Returns the names of the children that are known leaves."""
     known = {f.name: f for f in defs}
     seen: dict[str, etree._Element] = {}
     before = len(out.issues)
@@ -291,6 +289,12 @@ def _structure(
             )
             continue
         seen[tag] = child
+    if level == "strict":
+        children = _children(parent)
+        wrong = order_violation([str(c.tag) for c in children], [*defs, *_container_def(container)])
+        if wrong is not None:
+            child = children[wrong[0]]
+            out.add(_path(child, root, prefix), source_line(child), wrong[1], None, "element-order")
     for f in defs:
         if f.required and f.name not in seen:
             out.add(
@@ -305,6 +309,11 @@ def _structure(
     return set(seen)
 
 
+def _container_def(container: str | None) -> list[FieldDef]:
+    # DetailList comes after every header field (ezhifu writes it last, as producers do)
+    return [] if container is None else [FieldDef(container, "明细", "text")]
+
+
 def _voucher_checks(
     root: etree._Element,
     spec: VoucherSpec,
@@ -314,17 +323,18 @@ def _voucher_checks(
     detailed: bool,
     version: str,
     engine: str = "auto",
+    level: Level = "partner",
 ) -> bool:
     """Structure, XSD values and rules of one inner voucher. Returns XSD validity (fast path)."""
     if not detailed:
         # fast path: the XSD enforces the same structure (xs:all: nothing missing, unknown or
         # repeated; Detail maxOccurs 499); only the rules beyond XSD remain
-        if not _lxml_schema(version, f"voucher_{spec.vt_code}").validate(root):
+        if not _lxml_schema(version, schema_name(spec.vt_code, level)).validate(root):
             return False
-        _rules(root, spec, list(root.iterfind("DetailList/Detail")), prefix, out)
+        _rules(root, spec, list(root.iterfind("DetailList/Detail")), prefix, out, level)
         return True
     has_details = bool(spec.detail)
-    _structure(root, spec.header, "DetailList" if has_details else None, root, prefix, out)
+    _structure(root, spec.header, "DetailList" if has_details else None, root, prefix, out, level)
     detail_list = [c for c in _children(root) if c.tag == "DetailList"]
     rows: list[etree._Element] = []
     if detail_list:
@@ -361,7 +371,7 @@ def _voucher_checks(
                 "too-many-details",
             )
         for row in rows:
-            _structure(row, spec.detail, None, root, prefix, out)
+            _structure(row, spec.detail, None, root, prefix, out, level)
     elif has_details:
         out.add(
             f"{prefix}/Voucher/DetailList",
@@ -373,10 +383,11 @@ def _voucher_checks(
         out.structural.add(f"{prefix}/Voucher")
 
     xsd_ok = True
-    if engine == "auto" and _lxml_schema(version, f"voucher_{spec.vt_code}").validate(root):
+    name = schema_name(spec.vt_code, level)
+    if engine == "auto" and _lxml_schema(version, name).validate(root):
         pass  # libxml2 found nothing: xmlschema would not either (same XSD, [0-9] patterns only)
     else:
-        schema = xmlschema_for(version, f"voucher_{spec.vt_code}")
+        schema = xmlschema_for(version, name)
         for error in schema.iter_errors(etree.ElementTree(root)):
             xsd_ok = False
             elem = error.elem
@@ -385,12 +396,12 @@ def _voucher_checks(
                 continue
             f = _definition_of(elem, spec)
             if f is not None and not len(elem):
-                code, reason = _classify(f, _text(elem))
-                out.add(_path(elem, root, prefix), source_line(elem), reason, _text(elem), code)
+                code, reason = classify(f, _text(elem), level)
+                out.add(_path(elem, root, prefix), source_line(elem), reason, excerpt(_text(elem)), code)
             elif _path(elem, root, prefix) not in out.structural:
                 out.add(_path(elem, root, prefix), source_line(elem), str(error.reason), None, "content")
 
-    _rules(root, spec, rows, prefix, out)
+    _rules(root, spec, rows, prefix, out, level)
     return xsd_ok
 
 
@@ -406,7 +417,12 @@ def _definition_of(elem: etree._Element, spec: VoucherSpec) -> FieldDef | None:
 
 
 def _rules(
-    root: etree._Element, spec: VoucherSpec, rows: list[etree._Element], prefix: str, out: _Collector
+    root: etree._Element,
+    spec: VoucherSpec,
+    rows: list[etree._Element],
+    prefix: str,
+    out: _Collector,
+    level: Level = "partner",
 ) -> None:
     # calendar dates (the XSD pattern only checks [0-9]{8})
     header_dates = {f.name: f for f in spec.header if f.type == "date"}
@@ -437,13 +453,13 @@ def _rules(
     if len(header) != 1:
         return
     try:
-        total_header = parse_amount(_text(header[0]))
+        total_header = parse_amount(_text(header[0]), level=level)
         total = Decimal("0.00")
         for row in rows:
             cells = [c for c in _children(row) if c.tag == rule.detail]
             if len(cells) != 1:
                 return
-            total += parse_amount(_text(cells[0]))
+            total += parse_amount(_text(cells[0]), level=level)
     except InvalidInput:
         return  # the format issue is already reported
     if total != total_header:
@@ -458,7 +474,14 @@ def _rules(
 
 
 def _inner(
-    root: etree._Element, prefix: str, version: str, out: _Collector, *, detailed: bool, engine: str = "auto"
+    root: etree._Element,
+    prefix: str,
+    version: str,
+    out: _Collector,
+    *,
+    detailed: bool,
+    engine: str = "auto",
+    level: Level = "partner",
 ) -> tuple[bool, dict[str, str]]:
     """Check one inner voucher root. Returns (xsd_ok, its envelope attribute values)."""
     if root.tag != "Voucher":
@@ -493,7 +516,9 @@ def _inner(
         )
         return False, attrs
     mine = _Collector()
-    ok = _voucher_checks(root, spec, prefix, mine, detailed=detailed, version=version, engine=engine)
+    ok = _voucher_checks(
+        root, spec, prefix, mine, detailed=detailed, version=version, engine=engine, level=level
+    )
     for issue in sorted(mine.issues, key=lambda i: i.line or 0):  # document order (stable)
         out.add(issue.path, issue.line, issue.reason, issue.value, issue.code)
     return ok, attrs
@@ -503,7 +528,13 @@ def _inner(
 
 
 def _envelope(
-    root: etree._Element, version: str, out: _Collector, *, detailed: bool, engine: str = "auto"
+    root: etree._Element,
+    version: str,
+    out: _Collector,
+    *,
+    detailed: bool,
+    engine: str = "auto",
+    level: Level = "partner",
 ) -> bool:
     xsd_ok = True
     if detailed and engine == "auto" and _lxml_schema(version, "envelope").validate(root):
@@ -519,8 +550,14 @@ def _envelope(
             if not children_error and elem is not None and elem.tag == "Voucher":
                 continue  # the Base64 text is checked below, with the offset of the bad character
             code = "envelope-structure" if children_error else "envelope-value"
-            value = None if children_error or elem is None else _text(elem)
-            out.add(path, line, str(error.reason), value, code)
+            reason = str(error.reason)
+            attribute = None if children_error or elem is None else attribute_of(reason)
+            if attribute is not None and elem is not None:
+                path, reason = f"{path}/@{attribute}", attribute_reason(attribute)
+                value = elem.get(attribute)
+            else:
+                value = None if children_error or elem is None else _text(elem)
+            out.add(path, line, reason, excerpt(value), code)
     else:
         xsd_ok = bool(_lxml_schema(version, "envelope").validate(root))
 
@@ -558,7 +595,9 @@ def _envelope(
             out.add(f"{prefix}/Voucher", source_line(node), str(exc), None, "inner-xml")
             xsd_ok = False
             continue
-        inner_ok, inner_attrs = _inner(inner, prefix, version, out, detailed=detailed, engine=engine)
+        inner_ok, inner_attrs = _inner(
+            inner, prefix, version, out, detailed=detailed, engine=engine, level=level
+        )
         xsd_ok = xsd_ok and inner_ok
         for attr in _BODY_ATTRS:
             outer = body.get(attr)
@@ -569,7 +608,7 @@ def _envelope(
                     source_line(body),
                     f"envelope attribute {attr}={outer!r} differs from the signed inner voucher's {value!r} "
                     "(envelope attributes are not signed, spec.md 5.5)",
-                    outer,
+                    excerpt(outer),
                     "attribute-mismatch",
                 )
     return xsd_ok
@@ -597,16 +636,18 @@ def _run(
     *,
     detailed: bool,
     engine: Engine = "auto",
+    level: Level = "partner",
 ) -> tuple[bool, list[ValidationIssue]]:
     if engine not in ("auto", "xmlschema"):
         raise ConfigurationError(f"unknown validation engine {engine!r} (use 'auto' or 'xmlschema')")
     version = check_schema_version(schema_version)
+    level = check_level(level)
     root = parse_xml(_as_bytes(data), what="document")
     out = _Collector()
     if root.tag == "MOF":
-        ok = _envelope(root, version, out, detailed=detailed, engine=engine)
+        ok = _envelope(root, version, out, detailed=detailed, engine=engine, level=level)
     elif root.tag == "Voucher":
-        ok, _ = _inner(root, "", version, out, detailed=detailed, engine=engine)
+        ok, _ = _inner(root, "", version, out, detailed=detailed, engine=engine, level=level)
     else:
         out.add(
             f"/{root.tag}",
@@ -624,6 +665,7 @@ def iter_errors(
     schema_version: str | None = None,
     *,
     engine: Engine = "auto",
+    level: Level = "partner",
 ) -> Iterator[ValidationIssue]:
     """Yield every issue of an envelope (root ``MOF``) or an inner voucher (root ``Voucher``).
 
@@ -634,9 +676,26 @@ def iter_errors(
 
     ``engine="auto"`` first asks libxml2 and runs xmlschema only on a document libxml2
     refuses (both use the same XSD); ``engine="xmlschema"`` always runs xmlschema.
+    ``level`` is ``"partner"`` (default) or ``"strict"`` (module docstring).
     """
-    _, issues = _run(data, schema_version, detailed=True, engine=engine)
+    _, issues = _run(data, schema_version, detailed=True, engine=engine, level=level)
     yield from issues
+
+
+def check(
+    data: bytes | bytearray | Envelope | Voucher,
+    schema_version: str | None = None,
+    *,
+    level: Level = "partner",
+    source: str | None = None,
+) -> ValidationReport:
+    """The :class:`~ezhifu.results.ValidationReport` of a document: valid or not, every issue,
+    and the level and schema version used. Unreadable input raises as for :func:`iter_errors`."""
+    version = check_schema_version(schema_version)
+    issues = tuple(iter_errors(data, version, level=level))
+    if source is not None:
+        issues = tuple(ValidationIssue(i.path, i.line, i.reason, i.value, i.code, source) for i in issues)
+    return ValidationReport(level=check_level(level), schema_version=version, issues=issues, source=source)
 
 
 def validate(
@@ -645,33 +704,40 @@ def validate(
     *,
     source: str | None = None,
     engine: Engine = "auto",
+    level: Level = "partner",
 ) -> None:
     """Raise :class:`~ezhifu.errors.SchemaValidationError` carrying every issue, if any.
 
     ``source`` (a file name) is put into the error and its issues for messages; ``engine``
-    as for :func:`iter_errors`.
+    and ``level`` as for :func:`iter_errors`; the error names the level.
     """
     if engine == "auto":
         # A valid document (the common case) needs only libxml2's XSD validation and the rules
         # beyond the XSD: the structure checks of the detailed pass find nothing the generated
-        # XSD accepts (xs:all, minOccurs/maxOccurs from the same field data; see is_valid).
+        # XSD accepts (xs:all / xs:sequence, occurrences from the same field data; see is_valid).
         # Anything else, or an invalid document, takes the detailed pass for its messages.
-        ok, fast_issues = _run(data, schema_version, detailed=False)
+        ok, fast_issues = _run(data, schema_version, detailed=False, level=level)
         if ok and not fast_issues:
             return
-    issues = list(iter_errors(data, schema_version, engine=engine))
+    issues = list(iter_errors(data, schema_version, engine=engine, level=level))
     if issues:
         if source is not None:
             issues = [ValidationIssue(i.path, i.line, i.reason, i.value, i.code, source) for i in issues]
-        raise SchemaValidationError(issues, source=source)
+        raise SchemaValidationError(issues, source=source, level=level)
 
 
-def is_valid(data: bytes | bytearray | Envelope | Voucher, schema_version: str | None = None) -> bool:
+def is_valid(
+    data: bytes | bytearray | Envelope | Voucher,
+    schema_version: str | None = None,
+    *,
+    level: Level = "partner",
+) -> bool:
     """Fast check through libxml2's XSD validator plus the same rules; ``False`` for any
-    invalid or unreadable input (an unknown ``schema_version`` still raises)."""
+    invalid or unreadable input (an unknown ``schema_version`` or ``level`` still raises)."""
     version = check_schema_version(schema_version)
+    level = check_level(level)
     try:
-        ok, _ = _run(data, version, detailed=False)
+        ok, _ = _run(data, version, detailed=False, level=level)
     except InvalidInput:
         return False
     return ok

@@ -7,11 +7,20 @@ element lists are never maintained by hand in three places. Run::
     python -m ezhifu.document.xsdgen            # rewrite schemas/ and docs/fields.md
     python -m ezhifu.document.xsdgen --check    # exit 1 when a committed file is stale
 
-Design of the schemas (the official XSD is not public, spec.md §11):
+Design of the schemas (the official XSD is not public, spec.md §11). There are two
+**validation levels**, each with its own generated inner-voucher XSDs:
 
-* inner voucher: ``xs:all`` for the header and for each ``Detail`` (the element order of the
-  reconstructed lists is not confirmed, so order is not enforced; the models keep whatever
-  order a producer used); required elements ``minOccurs="1"`` with a non-empty value, others
+* ``partner`` (``schemas/<version>/voucher_<vt>.xsd``, the default for input): what real
+  producers send. ``xs:all`` for the header and for each ``Detail`` (element order is not
+  enforced: real 5214 messages put ``XAddWord`` before the X-payee fields, spec.md §4.4, and
+  the reconstructed lists of other types are not confirmed); amounts ``0``, ``2.0`` or
+  ``2.00`` (at most two decimals, :data:`PARTNER_AMOUNT`: the real messages carry
+  ``<ForeignAmt>0</ForeignAmt>``, spec.md §4.4);
+* ``strict`` (``schemas/<version>/strict/voucher_<vt>.xsd``): what ezhifu writes. ``xs:sequence``
+  in the order of the field tables (for 5214 the order of the real messages) and amounts with
+  exactly two decimals.
+
+Common to both levels: required elements ``minOccurs="1"`` with a non-empty value, others
   ``minOccurs="0"`` and may be empty (producers write empty elements, spec.md §2.2);
   ``Detail`` ``maxOccurs="499"`` (S1: fewer than 500 details);
 * value patterns use ``[0-9]``, never ``\\d`` (``\\d`` accepts full-width and Arabic-Indic
@@ -28,6 +37,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Literal
 from xml.sax.saxutils import escape, quoteattr
 
 from ezhifu.document.fields import (
@@ -41,10 +51,13 @@ from ezhifu.document.fields import (
 )
 
 __all__ = [
+    "LEVELS",
+    "Level",
     "envelope_xsd",
     "fields_markdown",
     "generated_files",
     "main",
+    "schema_name",
     "voucher_xsd",
     "write_all",
 ]
@@ -59,19 +72,31 @@ _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 MAX_AMOUNT_INTEGER_DIGITS = 15
 AMOUNT = r"[0-9]{1,15}\.[0-9]{2}"
 SIGNED_AMOUNT = r"-?[0-9]{1,15}\.[0-9]{2}"
+#: ``partner`` level: what the XSD decimal type allows that a money amount can mean (``0``,
+#: ``2.0``, ``2.00``); no exponent, sign ``+``, spaces or more than two decimals (cents).
+PARTNER_AMOUNT = r"[0-9]{1,15}(\.[0-9]{1,2})?"
+PARTNER_SIGNED_AMOUNT = r"-?[0-9]{1,15}(\.[0-9]{1,2})?"
 DATE = "[0-9]{8}"
 INT = "[0-9]{1,10}"
 ADM_DIV = "[0-9]{6}([0-9]{3})?"
 YEAR = "[0-9]{4}"
 
 
-def field_pattern(f: FieldDef) -> str | None:
-    """The XSD pattern of a field's value (``None``: any text up to the maximum length)."""
+Level = Literal["partner", "strict"]
+#: The validation levels, default first.
+LEVELS: tuple[Level, ...] = ("partner", "strict")
+
+
+def field_pattern(f: FieldDef, level: Level = "strict") -> str | None:
+    """The XSD pattern of a field's value at ``level`` (``None``: any text up to the maximum
+    length). Only amounts differ between the levels."""
     if f.name == "AdmDivCode":
         return ADM_DIV
     if f.name == "StYear":
         return YEAR
     if f.type == "amount":
+        if level == "partner":
+            return PARTNER_SIGNED_AMOUNT if f.negative else PARTNER_AMOUNT
         return SIGNED_AMOUNT if f.negative else AMOUNT
     if f.type == "date":
         return DATE
@@ -80,7 +105,7 @@ def field_pattern(f: FieldDef) -> str | None:
     return None
 
 
-def _element(f: FieldDef, indent: str, *, fixed: str | None = None) -> str:
+def _element(f: FieldDef, indent: str, *, level: Level, fixed: str | None = None) -> str:
     occurs = "" if f.required else ' minOccurs="0"'
     doc = f"{f.label}{' [X: 回单补录]' if f.x_field else ''}"
     lines = [f"{indent}<xs:element name={quoteattr(f.name)}{occurs}>"]
@@ -92,7 +117,7 @@ def _element(f: FieldDef, indent: str, *, fixed: str | None = None) -> str:
     if fixed is not None:
         lines.append(f"{indent}      <xs:enumeration value={quoteattr(fixed)}/>")
     else:
-        pattern = field_pattern(f)
+        pattern = field_pattern(f, level)
         if pattern is not None:
             if not f.required:
                 pattern = f"({pattern})?"
@@ -107,38 +132,44 @@ def _element(f: FieldDef, indent: str, *, fixed: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def voucher_xsd(spec: VoucherSpec) -> str:
-    """The XSD of one inner voucher type (root element ``Voucher``)."""
+def voucher_xsd(spec: VoucherSpec, level: Level = "partner") -> str:
+    """The XSD of one inner voucher type (root element ``Voucher``) at ``level``."""
+    group = "xs:all" if level == "partner" else "xs:sequence"
     out = [_HEAD]
     out.append(
         f"  <xs:annotation><xs:documentation>VtCode {spec.vt_code} {escape(spec.name)}, schema version "
-        f"{spec.version}. Fields: {escape(spec.source)}.</xs:documentation></xs:annotation>"
+        f"{spec.version}, level {level}. Fields: {escape(spec.source)}.</xs:documentation></xs:annotation>"
     )
     out.append('  <xs:element name="Voucher">')
     out.append("    <xs:complexType>")
-    out.append("      <xs:all>")
+    out.append(f"      <{group}>")
     for f in spec.header:
-        out.append(_element(f, " " * 8, fixed=spec.vt_code if f.name == "VtCode" else None))
+        out.append(_element(f, " " * 8, level=level, fixed=spec.vt_code if f.name == "VtCode" else None))
     if spec.detail:
         out.append('        <xs:element name="DetailList">')
         out.append("          <xs:complexType>")
         out.append("            <xs:sequence>")
         out.append(f'              <xs:element name="Detail" minOccurs="1" maxOccurs="{MAX_DETAILS}">')
         out.append("                <xs:complexType>")
-        out.append("                  <xs:all>")
+        out.append(f"                  <{group}>")
         for f in spec.detail:
-            out.append(_element(f, " " * 20))
-        out.append("                  </xs:all>")
+            out.append(_element(f, " " * 20, level=level))
+        out.append(f"                  </{group}>")
         out.append("                </xs:complexType>")
         out.append("              </xs:element>")
         out.append("            </xs:sequence>")
         out.append("          </xs:complexType>")
         out.append("        </xs:element>")
-    out.append("      </xs:all>")
+    out.append(f"      </{group}>")
     out.append("    </xs:complexType>")
     out.append("  </xs:element>")
     out.append("</xs:schema>\n")
     return "\n".join(out)
+
+
+def schema_name(vt_code: str, level: Level) -> str:
+    """Resource name (below ``schemas/<version>/``, without ``.xsd``) of a voucher XSD."""
+    return f"voucher_{vt_code}" if level == "partner" else f"strict/voucher_{vt_code}"
 
 
 def envelope_xsd(version: str) -> str:
@@ -300,7 +331,8 @@ def generated_files() -> dict[str, str]:
         base = f"src/ezhifu/schemas/{version}"
         files[f"{base}/envelope.xsd"] = envelope_xsd(version)
         for vt, spec in sorted(specs(version).items()):
-            files[f"{base}/voucher_{vt}.xsd"] = voucher_xsd(spec)
+            for level in LEVELS:
+                files[f"{base}/{schema_name(vt, level)}.xsd"] = voucher_xsd(spec, level)
     files["docs/fields.md"] = fields_markdown()
     return files
 

@@ -1,0 +1,244 @@
+"""Validation levels (issue 15 item 1): real-shaped partner vouchers validate at ``partner`` and
+their ``0`` amounts are reported at ``strict``; error reports name attributes and quote excerpts
+(item 2).
+
+The 5214 voucher is built element by element from the facts of the real 2024 messages
+(docs/spec.md §4.4): the header and detail order written there, ``PayAmt`` ``2.00``, header
+``ForeignAmt`` ``0`` and ``XPayAmt`` ``0``, detail ``ForeignAmt`` ``0`` and ``XPayAmt`` empty,
+``CurrencyCode`` ``CNY``, ``EstRat`` and ``AmtUnit`` empty.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ezhifu.document.envelope import Envelope
+from ezhifu.document.fields import spec_for
+from ezhifu.document.models import Voucher
+from ezhifu.document.validation import check, is_valid, iter_errors, validate
+from ezhifu.errors import ConfigurationError, SchemaValidationError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _spec_md_order(kind: str) -> list[str]:
+    """The element order of the real 5214 messages, read from docs/spec.md §4.4."""
+    text = (REPO / "docs" / "spec.md").read_text(encoding="utf-8")
+    section = text[text.index("### 4.4 5214") : text.index("### 4.5")]
+    match = re.search(rf"- {kind} order: (.*?)(?:, then `DetailList`|\. In the detail)", section, re.S)
+    assert match is not None, kind
+    return match.group(1).replace("*", "").split()
+
+
+HEADER_ORDER = _spec_md_order("Header")
+DETAIL_ORDER = _spec_md_order("Detail")
+
+
+def _value(name: str, *, detail: bool) -> str:
+    values = {
+        "Id": "00EFB7F94EF349A289CDBD1EC0CF25CC",
+        "AdmDivCode": "420000",
+        "StYear": "2024",
+        "VtCode": "5214",
+        "VouDate": "20240510",
+        "VoucherNo": "W0024180000001",
+        "BillNo": "ZF2024000001",
+        "AgencyCode": "101001",
+        "AgencyName": "湖北省第一中学",
+        "PayeeAcctNo": "420010100000000001",
+        "PayeeAcctName": "湖北省第一中学",
+        "PayeeAcctBankName": "中国工商银行武汉东湖支行",
+        "PayBankCode": "102521000011",
+        "PayBankName": "中国工商银行股份有限公司武汉分行",
+        "PayAmt": "2.00",
+        "CurrencyCode": "CNY",
+        "ForeignAmt": "0",
+        "XPayAmt": "" if detail else "0",
+        "VoucherBillId": "00EFB7F94EF349A289CDBD1EC0CF25CC",
+        "VoucherBillNo": "W0024180000001",
+        "VoucherDetailNo": "1",
+    }
+    if detail and name == "Id":
+        return "11EFB7F94EF349A289CDBD1EC0CF25CC"
+    return values.get(name, "")
+
+
+def real_5214_inner(*, xaddword_last: bool = False) -> bytes:
+    detail_order = list(DETAIL_ORDER)
+    if xaddword_last:  # the order ezhifu wrote before issue 15
+        detail_order.remove("XAddWord")
+        detail_order.insert(detail_order.index("XPayeeAcctName") + 1, "XAddWord")
+    head = "".join(f"  <{n}>{_value(n, detail=False)}</{n}>\n" for n in HEADER_ORDER)
+    row = "".join(f"      <{n}>{_value(n, detail=True)}</{n}>\n" for n in detail_order)
+    text = (
+        '<?xml version="1.0" encoding="GBK"?>\n\n<Voucher>\n'
+        f"{head}  <DetailList>\n    <Detail>\n{row}    </Detail>\n  </DetailList>\n</Voucher>\n"
+    )
+    return text.encode("gbk")
+
+
+def real_5214_envelope(**kwargs: bool) -> bytes:
+    voucher = Voucher.from_xml(real_5214_inner(**kwargs))
+    return Envelope.build([voucher]).to_bytes()
+
+
+def test_reference_order_is_the_field_table_order() -> None:
+    spec = spec_for("5214")
+    assert spec is not None
+    assert [f.name for f in spec.header] == HEADER_ORDER
+    assert [f.name for f in spec.detail] == DETAIL_ORDER
+    assert DETAIL_ORDER.index("XAddWord") < DETAIL_ORDER.index("XPayeeAcctBankName")
+    assert len(HEADER_ORDER) == 75 and len(DETAIL_ORDER) == 50
+
+
+def test_writer_emits_the_order_of_real_messages() -> None:
+    voucher = Voucher.build("5214", {"PayAmt": "2.00"}, [{"PayAmt": "2.00"}])
+    assert voucher.field_names == tuple(HEADER_ORDER)
+    assert voucher.details[0].names == tuple(DETAIL_ORDER)
+    again = Voucher.from_xml(real_5214_inner())
+    assert again.field_names == tuple(HEADER_ORDER)
+
+
+def test_real_5214_valid_at_partner_level() -> None:
+    data = real_5214_envelope()
+    assert list(iter_errors(data)) == []
+    assert is_valid(data)
+    validate(data)  # the default level is partner
+    report = check(data)
+    assert report.valid and report.level == "partner"
+    assert Voucher.from_xml(real_5214_inner()).amount("ForeignAmt") == 0
+
+
+def test_real_5214_zero_amounts_reported_at_strict_level() -> None:
+    data = real_5214_envelope()
+    issues = list(iter_errors(data, level="strict"))
+    assert [(i.path, i.code, i.value) for i in issues] == [
+        ("/MOF/VoucherBody[1]/Voucher/ForeignAmt", "amount-format", "0"),
+        ("/MOF/VoucherBody[1]/Voucher/XPayAmt", "amount-format", "0"),
+        ("/MOF/VoucherBody[1]/Voucher/DetailList/Detail[1]/ForeignAmt", "amount-format", "0"),
+    ]
+    assert all("exactly two decimals" in i.reason and "level strict" in i.reason for i in issues)
+    assert not is_valid(data, level="strict")
+    with pytest.raises(SchemaValidationError) as info:
+        validate(data, level="strict")
+    assert info.value.level == "strict"
+    assert "3 validation issues (level strict)" in str(info.value)
+    report = check(data, level="strict", source="real.xml")
+    assert not report.valid
+    as_dict = json.loads(report.to_json())
+    assert as_dict["level"] == "strict" and len(as_dict["issues"]) == 3 and as_dict["file"] == "real.xml"
+
+
+def test_old_detail_order_is_an_order_issue_only_at_strict() -> None:
+    data = real_5214_envelope(xaddword_last=True)
+    assert is_valid(data)
+    issues = [i for i in iter_errors(data, level="strict") if i.code == "element-order"]
+    assert len(issues) == 1
+    assert issues[0].path.endswith("/Detail[1]/XPayeeAcctName") or "XAddWord" in issues[0].reason
+
+
+@pytest.mark.parametrize("vt_code", ["5201", "8202"])
+def test_5201_8202_from_the_field_lists(vt_code: str) -> None:
+    spec = spec_for(vt_code)
+    assert spec is not None
+    header: dict[str, str] = {f.name: "" for f in spec.header}
+    header.update(
+        Id="A" * 32,
+        AdmDivCode="420100",
+        StYear="2024",
+        VtCode=vt_code,
+        VouDate="20240315",
+        VoucherNo=f"{vt_code}0001",
+        AgencyCode="101001",
+        AgencyName="武汉市第一中学",
+        PayeeAcctNo="420010100000000001",
+        PayeeAcctName="武汉市第一中学",
+        PayAcctNo="420000000000000099",
+        PayAcctName="武汉市第一中学零余额账户",
+        PayAcctBankName="中国建设银行武汉江汉支行",
+        BgtTypeCode="11",
+        ProCatCode="4",
+        ExpFuncCode="2050201",
+        Hold1="0",
+        PayAmt="1200.5",  # partner: one decimal
+        XPayAmt="0",
+    )
+    row = {f.name: "" for f in spec.detail}
+    row.update(
+        Id="B" * 32,
+        PayAmt="1200.50",
+        PayKindCode="1",
+        PayeeAcctNo="420010100000000001",
+        PayeeAcctName="武汉市第一中学",
+        PayeeAcctBankName="中国工商银行武汉东湖支行",
+        XPayAmt="0",
+    )
+    voucher = Voucher.build(vt_code, header, [row])
+    data = Envelope.build([voucher]).to_bytes()
+    assert list(iter_errors(data)) == []
+    strict = list(iter_errors(data, level="strict"))
+    assert sorted((i.path.rsplit("/", 1)[1], i.value) for i in strict) == [
+        ("PayAmt", "1200.5"),
+        ("XPayAmt", "0"),
+        ("XPayAmt", "0"),
+    ]
+    assert all(i.code == "amount-format" for i in strict)
+
+
+def test_unknown_level_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="partner"):
+        check(real_5214_envelope(), level="lenient")  # type: ignore[arg-type]
+
+
+@given(st.from_regex(r"[0-9]{1,15}(\.[0-9]{1,2})?", fullmatch=True))
+def test_partner_accepts_every_amount_of_at_most_two_decimals(amount: str) -> None:
+    voucher = Voucher.build("5214", {"PayAmt": amount, "AgencyCode": "1"}, [{"PayAmt": amount, "Id": "1"}])
+    codes = {i.code for i in iter_errors(voucher) if i.path.endswith("PayAmt")}
+    assert "amount-format" not in codes
+
+
+@pytest.mark.parametrize("amount", ["12,3145771.73", "2.000", "+2.00", "2e3", " 2.00", "２.00", "."])
+def test_both_levels_refuse_what_is_not_an_amount(amount: str) -> None:
+    voucher = Voucher.build("5214", {"PayAmt": amount}, [{"PayAmt": "2.00"}])
+    for level in ("partner", "strict"):
+        issues = [i for i in iter_errors(voucher, level=level) if i.code == "amount-format"]
+        assert [i.path for i in issues] == ["/Voucher/PayAmt"], (level, amount)
+
+
+# --- item 2: error reports -------------------------------------------------------------------
+
+
+def test_attribute_issue_names_the_attribute_and_the_rule() -> None:
+    data = real_5214_envelope().replace(b'StYear="2024"', b'StYear="20245"', 1)
+    issues = [i for i in iter_errors(data) if i.path.endswith("@StYear")]
+    assert sorted(i.code for i in issues) == ["attribute-mismatch", "envelope-value"]
+    issues = [i for i in issues if i.code == "envelope-value"]
+    issue = issues[0]
+    assert issue.path == "/MOF/VoucherBody[1]/@StYear"
+    assert issue.value == "20245"
+    assert "4 ASCII digits" in issue.reason and "4 位数字" in issue.reason
+
+
+def test_inner_styear_gives_the_real_rule() -> None:
+    inner = real_5214_inner().replace(b"<StYear>2024</StYear>", b"<StYear>20245</StYear>")
+    issues = [i for i in iter_errors(inner) if i.path == "/Voucher/StYear"]
+    assert len(issues) == 1 and "4 ASCII digits" in issues[0].reason
+    assert "integer" not in issues[0].reason
+
+
+def test_values_are_quoted_as_short_excerpts() -> None:
+    data = real_5214_envelope()
+    huge = "x" * 5000
+    data = data.replace(b'VoucherNo="', f'Bogus="{huge}" VoucherNo="'.encode(), 1)
+    data = data.replace(b"<VoucherFlag>0</VoucherFlag>", f"<VoucherFlag>{huge}</VoucherFlag>".encode())
+    issues = list(iter_errors(data, engine="xmlschema"))
+    assert issues
+    for issue in issues:
+        assert issue.value is None or len(issue.value) <= 65, issue
+    assert any(i.value is not None and i.value.endswith("…") for i in issues)
