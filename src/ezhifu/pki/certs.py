@@ -151,11 +151,12 @@ def verify_certificate_signature(
             f"{where}: signed with {algorithm.value} but the issuer {subject_text(issuer)!r} has a {kind} key"
         )
     if not allow_weak:
-        if algorithm.is_weak:
-            raise WeakAlgorithm(f"{where}: signature algorithm {algorithm.value} is weak")
+        weak = [f"signature algorithm {algorithm.value} is weak"] if algorithm.is_weak else []
         key_size = getattr(issuer_key, "key_size", None)
         if kind == "rsa" and isinstance(key_size, int) and key_size < MIN_RSA_BITS:
-            raise WeakAlgorithm(f"{where}: issuer RSA key of {key_size} bits is below {MIN_RSA_BITS} bits")
+            weak.append(f"issuer RSA key of {key_size} bits is below {MIN_RSA_BITS} bits")
+        if weak:
+            raise WeakAlgorithm(f"{where}: {' and '.join(weak)}")
     tbs = certificate["tbs_certificate"].dump()
     signature = certificate["signature_value"].native
     try:

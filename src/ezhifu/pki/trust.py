@@ -181,6 +181,20 @@ class VerifyPolicy:
         hint = f" ({LEGACY_HINT})" if digest == "sha1" and self.name != "legacy" else ""
         return f"{what} {digest} refused by policy{hint}"
 
+    def algorithm_refusal(
+        self, digest: str, cert: x509.Certificate, *, what: str = "digest", role: str = "signer"
+    ) -> str | None:
+        """``None`` if both the digest and the certificate's key are accepted, otherwise one
+        reason naming **every** refusal (a SHA-1 signature by an RSA-1024 key names both)."""
+        digest_reason = self.digest_refusal(digest, what=what)
+        key_reason = self.key_refusal(cert, role=role)
+        if digest_reason is None or key_reason is None:
+            return digest_reason or key_reason
+        hint = f" ({LEGACY_HINT})"
+        key_reason = key_reason.replace(f"; {LEGACY_HINT}", "")
+        both = f"{digest_reason.replace(hint, '')} and {key_reason}"
+        return both + (hint if hint in digest_reason or LEGACY_HINT in both else "")
+
     def key_refusal(self, cert: x509.Certificate, *, role: str = "signer") -> str | None:
         """``None`` if the certificate's public key is accepted, otherwise the reason."""
         try:
@@ -443,6 +457,13 @@ def _cert_sig_outcome(cert_der: bytes, issuer_der: bytes) -> str | None:
     return None
 
 
+def _mismatch_cause(failure: str) -> str:
+    """Why an issuer of the right name did not sign: a wrong SM2 ID is the issuer itself."""
+    if "verifies under the empty ID" in failure:
+        return ""  # the failure already says it: this CA signed, with the non-standard empty ID
+    return ": perhaps a different CA with the same name"
+
+
 def _crl_refusal(
     cert: x509.Certificate, issuer: x509.Certificate, at: datetime, policy: VerifyPolicy
 ) -> str | None:
@@ -580,8 +601,8 @@ def validate_chain(
                     (
                         len(path),
                         f"signature on {certificate_label(current)} does not verify with the certificate of "
-                        f"'{issuer.subject.human_friendly}' (serial {issuer.serial_number:x}) ({failure}): "
-                        "a different CA with the same name",
+                        f"'{issuer.subject.human_friendly}' (serial {issuer.serial_number:x}) ({failure})"
+                        + _mismatch_cause(failure),
                         path,
                     )
                 )
@@ -628,13 +649,14 @@ def _link_refusal(
     digest = _sig_digest(cert)
     if digest is None:
         return f"certificate {certificate_label(cert)} uses an unknown signature algorithm"
-    refusal = policy.digest_refusal(digest, what=f"certificate {certificate_label(cert)} signature digest")
+    refusal = policy.algorithm_refusal(
+        digest, issuer, what=f"certificate {certificate_label(cert)} signature digest", role="issuer"
+    )
     if refusal is not None:
         return refusal
     intermediates_below = sum(1 for c in path[1:-1] if not same_name(c.subject, c.issuer))
     return (
-        policy.key_refusal(issuer, role="issuer")
-        or _check_validity(issuer, at, policy.clock_skew, role="issuer")
+        _check_validity(issuer, at, policy.clock_skew, role="issuer")
         or _critical_refusal(issuer, role="issuer")
         or _issuer_refusal(issuer, intermediates_below, policy, anchor=anchor)
         or (_crl_refusal(cert, issuer, at, policy) if policy.check_crl else None)

@@ -736,7 +736,7 @@ def _verify(
     checks.append(("signature", "ok"))
 
     # 8. algorithm policy
-    refusal = policy.digest_refusal(digest) or policy.key_refusal(cert)
+    refusal = policy.algorithm_refusal(digest, cert)
     if refusal is not None:
         raise _Fail(refusal, "policy")
     state["allowed"] = True
