@@ -60,9 +60,11 @@ __all__ = [
     "TokenError",
     "TokenSigningError",
     "TransportError",
+    "UnknownPosition",
     "UnsupportedAlgorithm",
     "UnsupportedMechanism",
     "ValidationIssue",
+    "VoucherDataError",
     "VoucherNotInEnvelope",
     "WeakAlgorithm",
 ]
@@ -149,6 +151,20 @@ class SchemaValidationError(InvalidInput):
         lines = [f"{head}{count} validation issue{'s' if count != 1 else ''} (level {level})"]
         lines.extend(f"  - {issue}" for issue in self.issues)
         super().__init__("\n".join(lines))
+
+
+class VoucherDataError(InvalidInput):
+    """Data for :func:`ezhifu.build_voucher` (JSON, TOML, CSV or a mapping) that cannot make a
+    voucher; ``field`` and ``row`` (1-based detail row, ``None`` for the header) say where."""
+
+    def __init__(self, message: str, *, field: str | None = None, row: int | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.row = row
+
+
+class UnknownPosition(InvalidInput):
+    """A signature or seal position that is not a known position name (spec.md §5.1)."""
 
 
 class ConfigurationError(EzhifuError, ValueError):

@@ -16,6 +16,7 @@ __all__ = ["cli", "main"]
 
 # module name -> the verb it provides
 _COMMANDS = (
+    "ezhifu.cli.build_cmd",
     "ezhifu.cli.validate_cmd",
     "ezhifu.cli.inspect_cmd",
     "ezhifu.cli.sign_cmd",
