@@ -81,10 +81,13 @@ def classify(f: FieldDef, value: str, level: Level = "partner") -> tuple[str, st
         return "value-format", f"{label} must be {ATTRIBUTE_RULES[f.name][1]}"
     if f.type == "amount":
         unsigned = value[1:] if value.startswith("-") else value
-        if not f.negative and value.startswith("-") and unsigned and _amount_ok(unsigned, level):
+        negative = not f.negative and value.startswith("-")
+        # "-2.00": only the sign is wrong; "-1" is reported as a format issue (stable codes)
+        if negative and unsigned and _amount_ok(unsigned, "strict"):
             return "negative-amount", f"{label} must not be negative in this voucher type"
         pattern = field_pattern(f, level)
-        return "amount-format", f"{label} is not {_AMOUNT_RULE[level]} ({pattern}, level {level})"
+        sign = "; negative amounts are not allowed in this voucher type" if negative else ""
+        return "amount-format", f"{label} is not {_AMOUNT_RULE[level]} ({pattern}, level {level}){sign}"
     if f.type == "date":
         return "date-format", f"{label} is not a date yyyyMMdd of 8 ASCII digits"
     if f.type == "int":
