@@ -39,8 +39,9 @@ def command(out_dir: Path, as_json: bool, test_keys: Path | None) -> None:
 
         ezhifu verify OUT/envelope.xml --trust OUT/root.pem
 
-    verifies the result. The keys exist only in memory (unless --test-keys DIR writes them); the seal is a software test seal with
-    no legal effect. Exit 0 when every step succeeded and everything verified.
+    verifies the result. The keys exist only in memory (unless --test-keys DIR writes them);
+    the seal is a software test seal with no legal effect. Exit 0 when every step succeeded
+    and everything verified.
     """
     from ezhifu.cli.demo import DemoStep, run_demo
 
