@@ -23,6 +23,7 @@ from ezhifu.document.fields import spec_for
 from ezhifu.document.models import Voucher
 from ezhifu.document.validation import check, is_valid, iter_errors, validate
 from ezhifu.errors import ConfigurationError, SchemaValidationError
+from ezhifu.testing.partner import partner_5214_inner
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,47 +41,8 @@ HEADER_ORDER = _spec_md_order("Header")
 DETAIL_ORDER = _spec_md_order("Detail")
 
 
-def _value(name: str, *, detail: bool) -> str:
-    values = {
-        "Id": "00EFB7F94EF349A289CDBD1EC0CF25CC",
-        "AdmDivCode": "420000",
-        "StYear": "2024",
-        "VtCode": "5214",
-        "VouDate": "20240510",
-        "VoucherNo": "W0024180000001",
-        "BillNo": "ZF2024000001",
-        "AgencyCode": "101001",
-        "AgencyName": "湖北省第一中学",
-        "PayeeAcctNo": "420010100000000001",
-        "PayeeAcctName": "湖北省第一中学",
-        "PayeeAcctBankName": "中国工商银行武汉东湖支行",
-        "PayBankCode": "102521000011",
-        "PayBankName": "中国工商银行股份有限公司武汉分行",
-        "PayAmt": "2.00",
-        "CurrencyCode": "CNY",
-        "ForeignAmt": "0",
-        "XPayAmt": "" if detail else "0",
-        "VoucherBillId": "00EFB7F94EF349A289CDBD1EC0CF25CC",
-        "VoucherBillNo": "W0024180000001",
-        "VoucherDetailNo": "1",
-    }
-    if detail and name == "Id":
-        return "11EFB7F94EF349A289CDBD1EC0CF25CC"
-    return values.get(name, "")
-
-
 def real_5214_inner(*, xaddword_last: bool = False) -> bytes:
-    detail_order = list(DETAIL_ORDER)
-    if xaddword_last:  # the order ezhifu wrote before issue 15
-        detail_order.remove("XAddWord")
-        detail_order.insert(detail_order.index("XPayeeAcctName") + 1, "XAddWord")
-    head = "".join(f"  <{n}>{_value(n, detail=False)}</{n}>\n" for n in HEADER_ORDER)
-    row = "".join(f"      <{n}>{_value(n, detail=True)}</{n}>\n" for n in detail_order)
-    text = (
-        '<?xml version="1.0" encoding="GBK"?>\n\n<Voucher>\n'
-        f"{head}  <DetailList>\n    <Detail>\n{row}    </Detail>\n  </DetailList>\n</Voucher>\n"
-    )
-    return text.encode("gbk")
+    return partner_5214_inner(xaddword_last=xaddword_last)
 
 
 def real_5214_envelope(**kwargs: bool) -> bytes:
@@ -103,6 +65,18 @@ def test_writer_emits_the_order_of_real_messages() -> None:
     assert voucher.details[0].names == tuple(DETAIL_ORDER)
     again = Voucher.from_xml(real_5214_inner())
     assert again.field_names == tuple(HEADER_ORDER)
+
+
+def test_partner_sample_has_the_order_and_values_of_the_reference() -> None:
+    root = Voucher.from_xml(real_5214_inner())
+    assert root.field_names == tuple(HEADER_ORDER)
+    assert root.details[0].names == tuple(DETAIL_ORDER)
+    assert (root.get("PayAmt"), root.get("ForeignAmt"), root.get("XPayAmt")) == ("2.00", "0", "0")
+    detail = root.details[0]
+    assert (detail.get("ForeignAmt"), detail.get("XPayAmt"), detail.get("CurrencyCode")) == ("0", "", "CNY")
+    assert (root.get("EstRat"), root.get("AmtUnit")) == ("", "")
+    old = Voucher.from_xml(real_5214_inner(xaddword_last=True)).details[0].names
+    assert old.index("XAddWord") > old.index("XPayeeAcctName")
 
 
 def test_real_5214_valid_at_partner_level() -> None:
