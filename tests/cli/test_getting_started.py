@@ -86,3 +86,31 @@ def test_legacy_sample_path(tmp_path: Path) -> None:
     assert "refused by the default policy" in out
     assert "digest sha1 refused by policy and RSA key of 1024 bits refused by policy" in out
     assert out.rstrip().splitlines()[-2:][0].endswith(": OK") or "envelope.xml: OK" in out
+
+
+def test_legacy_sample_script_makes_what_is_shipped(tmp_path: Path) -> None:
+    from ezhifu.document.envelope import Envelope
+    from ezhifu.pki.trust import TrustStore, VerifyPolicy
+    from ezhifu.verify.envelope import verify_envelope
+
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "make_legacy_sample.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for folder in (tmp_path, REPO / "samples" / "legacy"):
+        data = (folder / "envelope.xml").read_bytes()
+        trust = TrustStore.from_pem_files([folder / "root.pem"])
+        assert verify_envelope(data, trust=trust, policy=VerifyPolicy.legacy()).valid
+        refused = verify_envelope(data, trust=trust)
+        assert not refused.valid
+        reason = refused.bodies[0].items[0].reason or ""
+        assert "sha1" in reason and "1024 bits" in reason
+        body = Envelope.from_bytes(data).bodies[0]
+        assert body.voucher.vt_code == "5214" and body.voucher.get("ForeignAmt") == "0"
+    shipped = Envelope.from_bytes((REPO / "samples" / "legacy" / "envelope.xml").read_bytes()).bodies[0]
+    made = Envelope.from_bytes((tmp_path / "envelope.xml").read_bytes()).bodies[0]
+    assert shipped.voucher_b64 == made.voucher_b64  # the same voucher; only the throwaway keys differ
