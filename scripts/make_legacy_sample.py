@@ -53,7 +53,9 @@ def make(out_dir: Path) -> tuple[Path, Path]:
         attribute_order=("VoucherNo", "AdmDivCode", "StYear", "VtCode"),
     )
     envelope = Envelope(bodies=[body], declared_count="1")
-    signer = SoftwareSigner(pki.leaf_key, pki.leaf_cert, algorithm=SignatureAlgorithm.RSA_SHA1, allow_weak=True)
+    signer = SoftwareSigner(
+        pki.leaf_key, pki.leaf_cert, algorithm=SignatureAlgorithm.RSA_SHA1, allow_weak=True
+    )
     sign_envelope(envelope, signer, "cz_dwfz")
     out_dir.mkdir(parents=True, exist_ok=True)
     envelope_path, root_path = out_dir / "envelope.xml", out_dir / "root.pem"
