@@ -43,6 +43,7 @@ def command(out_dir: Path, as_json: bool, test_keys: Path | None) -> None:
     the seal is a software test seal with no legal effect. Exit 0 when every step succeeded
     and everything verified.
     """
+    # deferred: keeps `ezhifu --help` from loading the crypto stack
     from ezhifu.cli.demo import DemoStep, run_demo
 
     def show(step: DemoStep) -> None:

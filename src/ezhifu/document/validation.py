@@ -55,7 +55,7 @@ from lxml import etree
 from ezhifu.document import fields as _fields
 from ezhifu.document.envelope import Envelope, decode_base64_strict
 from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, MAX_DETAILS, SCHEMA_VERSIONS, FieldDef, VoucherSpec
-from ezhifu.document.issues import attribute_of, attribute_reason, classify, excerpt, order_violation
+from ezhifu.document.levels import attribute_of, attribute_reason, classify, excerpt, order_violation
 from ezhifu.document.models import Voucher, parse_amount, parse_date
 from ezhifu.document.xmlparse import parse_xml, source_line
 from ezhifu.document.xsdgen import LEVELS, Level, schema_name
@@ -527,6 +527,30 @@ def _inner(
 # --- envelope ---------------------------------------------------------------------------------
 
 
+def _envelope_xsd_issues(root: etree._Element, version: str, out: _Collector) -> bool:
+    """The envelope XSD's issues (xmlschema); an attribute issue names ``@Attribute`` and its
+    rule. Returns whether there was none."""
+    ok = True
+    for error in xmlschema_for(version, "envelope").iter_errors(etree.ElementTree(root)):
+        ok = False
+        elem = error.elem
+        path = _path(elem, root, "") if elem is not None else (error.path or "/MOF")
+        line = source_line(elem) if elem is not None else None
+        children_error = isinstance(error, xmlschema.XMLSchemaChildrenValidationError)
+        if not children_error and elem is not None and elem.tag == "Voucher":
+            continue  # the Base64 text is checked later, with the offset of the bad character
+        code = "envelope-structure" if children_error else "envelope-value"
+        reason = str(error.reason)
+        attribute = None if children_error or elem is None else attribute_of(reason)
+        if attribute is not None and elem is not None:
+            path, reason = f"{path}/@{attribute}", attribute_reason(attribute)
+            value = elem.get(attribute)
+        else:
+            value = None if children_error or elem is None else _text(elem)
+        out.add(path, line, reason, excerpt(value), code)
+    return ok
+
+
 def _envelope(
     root: etree._Element,
     version: str,
@@ -540,24 +564,7 @@ def _envelope(
     if detailed and engine == "auto" and _lxml_schema(version, "envelope").validate(root):
         pass
     elif detailed:
-        schema = xmlschema_for(version, "envelope")
-        for error in schema.iter_errors(etree.ElementTree(root)):
-            xsd_ok = False
-            elem = error.elem
-            path = _path(elem, root, "") if elem is not None else (error.path or "/MOF")
-            line = source_line(elem) if elem is not None else None
-            children_error = isinstance(error, xmlschema.XMLSchemaChildrenValidationError)
-            if not children_error and elem is not None and elem.tag == "Voucher":
-                continue  # the Base64 text is checked below, with the offset of the bad character
-            code = "envelope-structure" if children_error else "envelope-value"
-            reason = str(error.reason)
-            attribute = None if children_error or elem is None else attribute_of(reason)
-            if attribute is not None and elem is not None:
-                path, reason = f"{path}/@{attribute}", attribute_reason(attribute)
-                value = elem.get(attribute)
-            else:
-                value = None if children_error or elem is None else _text(elem)
-            out.add(path, line, reason, excerpt(value), code)
+        xsd_ok = _envelope_xsd_issues(root, version, out)
     else:
         xsd_ok = bool(_lxml_schema(version, "envelope").validate(root))
 
