@@ -19,8 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ezhifu.document.envelope import Envelope
-from ezhifu.document.fields import spec_for
+from ezhifu.document.fields import known_vt_codes, spec_for
 from ezhifu.document.models import Voucher
+from ezhifu.document.samples import sample_voucher
 from ezhifu.document.validation import check, is_valid, iter_errors, validate
 from ezhifu.errors import ConfigurationError, SchemaValidationError
 from ezhifu.testing.partner import partner_5214_inner
@@ -220,3 +221,28 @@ def test_values_are_quoted_as_short_excerpts() -> None:
     for issue in issues:
         assert issue.value is None or len(issue.value) <= 65, issue
     assert any(i.value is not None and i.value.endswith("…") for i in issues)
+
+
+@pytest.mark.parametrize("vt_code", sorted(known_vt_codes()))
+def test_every_sample_is_valid_at_both_levels(vt_code: str) -> None:
+    voucher = sample_voucher(vt_code, details=2)
+    data = Envelope.build([voucher]).to_bytes()
+    for level in ("partner", "strict"):
+        assert list(iter_errors(data, level=level)) == [], (vt_code, level)
+        assert is_valid(data, level=level)
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    st.sampled_from(["PayAmt", "VouDate", "AgencyCode", "StYear"]),
+    st.sampled_from(["0", "2.0", "2.00", "-1.00", "", "2024", "20240230", "x" * 70, "1,0"]),
+)
+def test_fast_path_agrees_with_the_report_and_strict_implies_partner(name: str, value: str) -> None:
+    voucher = sample_voucher("5201", details=1).replace(**{name: value})
+    data = Envelope.build([voucher]).to_bytes()
+    verdicts = {}
+    for level in ("partner", "strict"):
+        issues = list(iter_errors(data, level=level))
+        assert is_valid(data, level=level) == (not issues), (level, issues)
+        verdicts[level] = not issues
+    assert verdicts["partner"] or not verdicts["strict"]
