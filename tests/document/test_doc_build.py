@@ -21,7 +21,7 @@ from ezhifu.document.build import (
 )
 from ezhifu.document.fields import MAX_DETAILS, spec_for
 from ezhifu.document.validation import check
-from ezhifu.errors import SchemaValidationError, VoucherDataError
+from ezhifu.errors import EzhifuError, SchemaValidationError, VoucherDataError
 
 HEADER_5201 = {
     "AdmDivCode": "420100",
@@ -141,6 +141,9 @@ def test_bounds() -> None:
         build_voucher("5201", {**HEADER_5201, **wide})
     with pytest.raises(VoucherDataError, match="exceed the limit"):
         parse_voucher_data(b" " * (MAX_DATA_BYTES + 1), "json")
+    for deep, fmt in ((b"[" * 100_000, "json"), (b"a = " + b"[" * 100_000, "toml")):
+        with pytest.raises(VoucherDataError, match="nested too deeply"):
+            parse_voucher_data(deep, fmt)  # type: ignore[arg-type]
     csv_rows = "DetailList\nPayAmt\n" + "1.00\n" * (MAX_DETAILS + 1)
     with pytest.raises(VoucherDataError, match=f"more than {MAX_DETAILS} details"):
         parse_voucher_data(csv_rows.encode(), "csv")
@@ -174,3 +177,31 @@ def test_header_sum_is_the_sum_of_the_details(amounts: list[Decimal]) -> None:
     voucher = build_voucher("5201", _data(DetailList=[{"PayAmt": a} for a in amounts]))
     assert Decimal(voucher.get("PayAmt") or "x") == sum(amounts, Decimal("0"))
     assert check(voucher, level="strict").valid
+
+
+_SEEDS = {
+    "json": json.dumps(_data(), ensure_ascii=False).encode(),
+    "toml": (b'VouDate = "20240315"\nAgencyCode = "1"\n[[DetailList]]\nPayAmt = 1.50\n'),
+    "csv": b"VouDate,20240315\nAgencyCode,1\nDetailList\nPayAmt,Id\n1.5,A\n",
+}
+
+
+@settings(deadline=None, max_examples=120)
+@given(st.sampled_from(sorted(_SEEDS)), st.data())
+def test_mutated_data_raises_only_ezhifu_errors(fmt: str, data: st.DataObject) -> None:
+    raw = bytearray(_SEEDS[fmt])
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(raw) - 1))
+        op = data.draw(st.sampled_from(["flip", "insert", "delete"]))
+        if op == "flip":
+            raw[at] ^= 1 << data.draw(st.integers(0, 7))
+        elif op == "insert":
+            raw[at:at] = data.draw(st.binary(min_size=1, max_size=8))
+        else:
+            del raw[at : at + data.draw(st.integers(1, 8))]
+        if not raw:
+            break
+    try:
+        build_voucher("5201", parse_voucher_data(bytes(raw), fmt))  # type: ignore[arg-type]
+    except EzhifuError as exc:
+        assert str(exc).strip()

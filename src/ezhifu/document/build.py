@@ -296,6 +296,11 @@ def parse_voucher_data(data: bytes, data_format: DataFormat, *, source: str = "d
                 f"未知格式 {data_format!r}（可用：json、toml、csv）/ unknown format {data_format!r} "
                 "(use json, toml or csv)"
             )
+    except RecursionError:
+        # the data is tables of scalars (depth 3); a deeper document is refused, not a crash
+        raise VoucherDataError(
+            f"{source}：嵌套过深 / {source}: nested too deeply for voucher data (tables of values)"
+        ) from None
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, csv.Error) as exc:
         raise VoucherDataError(
             f"{source}：不是有效的 {data_format} / {source}: not valid {data_format}: {exc}"
