@@ -27,6 +27,7 @@ from ezhifu.cli.checks import no_validate_option, position_argument, validate_fi
 from ezhifu.cli.common import handle_errors, read_input
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
+from ezhifu.keystore.audit_use import audit_context
 
 if TYPE_CHECKING:
     from ezhifu.sign.cms import OidStyle
@@ -78,7 +79,10 @@ def command(
     if not no_validate:
         validate_first(data, str(file), verb="sign")
     envelope = Envelope.from_bytes(data)
-    with open_signer(key_source) as (signer, chain):
+    with (
+        open_signer(key_source) as (signer, chain),
+        audit_context("cli sign", position=position, voucher_no=voucher_no or ""),
+    ):
         if oid_style == "gbt35275" and signer.algorithm.key_kind != "sm2":
             raise click.UsageError("--oid-style gbt35275 applies to SM2 keys only")
         elements = sign_envelope(
