@@ -204,6 +204,17 @@ def test_attribute_issue_names_the_attribute_and_the_rule() -> None:
     assert "4 ASCII digits" in issue.reason and "4 位数字" in issue.reason
 
 
+def test_missing_and_unknown_attributes_are_named() -> None:
+    data = real_5214_envelope().replace(b' StYear="2024"', b"", 1)
+    (missing,) = [i for i in iter_errors(data) if i.code == "envelope-value"]
+    assert missing.path == "/MOF/VoucherBody[1]/@StYear" and missing.value is None
+    assert "required attribute StYear" in missing.reason and "4 ASCII digits" in missing.reason
+    data = real_5214_envelope().replace(b'VtCode="5214"', b'VtCode="5214" Foo="x"', 1)
+    (unknown,) = [i for i in iter_errors(data) if i.code == "envelope-value"]
+    assert unknown.path == "/MOF/VoucherBody[1]/@Foo" and unknown.value == "x"
+    assert "attribute Foo is not allowed" in unknown.reason
+
+
 def test_inner_styear_gives_the_real_rule() -> None:
     inner = real_5214_inner().replace(b"<StYear>2024</StYear>", b"<StYear>20245</StYear>")
     issues = [i for i in iter_errors(inner) if i.path == "/Voucher/StYear"]

@@ -41,7 +41,10 @@ ATTRIBUTE_RULES: dict[str, tuple[str, str]] = {
     "VoucherNo": ("1 至 60 个字符的凭证号", "1 to 60 characters, the voucher number"),
 }
 
-_ATTRIBUTE = re.compile(r"attribute ([A-Za-z_][A-Za-z0-9_]*)=")
+_ATTRIBUTE = re.compile(r"attribute ([A-Za-z_][A-Za-z0-9_:.-]*)=")
+# xmlschema's wording for a missing and for an undeclared attribute
+_MISSING = re.compile(r"missing required attribute '([^']{1,64})'")
+_UNKNOWN = re.compile(r"'([^']{1,64})' attribute not allowed")
 
 _AMOUNT_RULE = {
     "partner": "an amount of at most 15 integer digits and at most two decimals (0, 2.0, 2.00)",
@@ -56,17 +59,23 @@ def excerpt(value: str | None, limit: int = MAX_EXCERPT) -> str | None:
     return value[:limit] + "…"
 
 
-def attribute_of(reason: str) -> str | None:
-    """The attribute name an xmlschema reason ``attribute StYear='…': …`` is about."""
-    match = _ATTRIBUTE.match(reason)
-    return match.group(1) if match else None
+def attribute_of(reason: str) -> tuple[str, str] | None:
+    """(attribute name, problem) of an xmlschema reason about an attribute, problem being
+    ``"value"`` (``attribute StYear='…': …``), ``"missing"`` or ``"unknown"``; else ``None``."""
+    for regex, problem in ((_ATTRIBUTE, "value"), (_MISSING, "missing"), (_UNKNOWN, "unknown")):
+        match = regex.match(reason)
+        if match:
+            return match.group(1), problem
+    return None
 
 
-def attribute_reason(name: str) -> str:
-    """The reason for a ``VoucherBody`` attribute that does not match its rule."""
+def attribute_reason(name: str, problem: str = "value") -> str:
+    """The reason for a ``VoucherBody`` attribute that is missing, unknown or breaks its rule."""
     rule = ATTRIBUTE_RULES.get(name)
-    if rule is None:
+    if rule is None or problem == "unknown":
         return f"VoucherBody 不允许属性 {name} / attribute {name} is not allowed on VoucherBody"
+    if problem == "missing":
+        return f"缺少必需属性 {name}（{rule[0]}）/ required attribute {name} ({rule[1]}) is missing"
     return f"{name} 应为{rule[0]} / {name} must be {rule[1]}"
 
 

@@ -543,8 +543,9 @@ def _envelope_xsd_issues(root: etree._Element, version: str, out: _Collector) ->
         reason = str(error.reason)
         attribute = None if children_error or elem is None else attribute_of(reason)
         if attribute is not None and elem is not None:
-            path, reason = f"{path}/@{attribute}", attribute_reason(attribute)
-            value = elem.get(attribute)
+            name, problem = attribute
+            path, reason = f"{path}/@{name}", attribute_reason(name, problem)
+            value = elem.get(name)
         else:
             value = None if children_error or elem is None else _text(elem)
         out.add(path, line, reason, excerpt(value), code)
