@@ -37,7 +37,7 @@ def _blocks() -> tuple[dict[str, str], dict[str, list[str]]]:
 
 def _run(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    env.pop("EZHIFU_LANG", None)
+    env.update(LANG="C.UTF-8", LC_ALL="C.UTF-8")  # the assertions below read the English messages
     return subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
         cwd=cwd,
