@@ -30,6 +30,7 @@ __all__ = [
     "CertificateExpired",
     "CertificateIdEmpty",
     "CertificateNotYetValid",
+    "ConfigFileRefused",
     "ConfigurationError",
     "CorruptedKeyFile",
     "DecodingError",
@@ -176,6 +177,11 @@ class UnknownPosition(InvalidInput):
 
 class ConfigurationError(EzhifuError, ValueError):
     """A configuration file or option that is wrong; the message names the key."""
+
+
+class ConfigFileRefused(ConfigurationError):
+    """A configuration file refused before it is parsed: not a regular file, larger than the
+    limit, or writable by group or others (anyone who can write it could rewrite the rules)."""
 
 
 # --- keys and primitives --------------------------------------------------------------

@@ -1,8 +1,7 @@
-"""What a validation issue says: its reason (the real rule), its bounded value excerpt, and the
-element-order check of the ``strict`` level.
-
-Kept apart from :mod:`ezhifu.document.validation` (which walks the documents) so the wording of
-every rule lives in one place:
+"""What a validation issue says beyond :func:`ezhifu.document.rules.classify_refused_value`: its
+bounded value excerpt, the attribute it is about, and the element-order check of the ``strict``
+level, and where an issue is (:func:`element_path`). Kept apart from
+:mod:`ezhifu.document.validation` (which walks the documents):
 
 * a value is quoted as at most :data:`MAX_EXCERPT` characters followed by ``…`` (a
   ``VoucherBody`` holds kilobytes of Base64: an issue never quotes it whole);
@@ -17,39 +16,103 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ezhifu.document.fields import FieldDef
-from ezhifu.document.xsdgen import AMOUNT, PARTNER_AMOUNT, Level, field_pattern
+from lxml import etree
+
+from ezhifu.document.fields import FieldDef, Level
+from ezhifu.document.rules import ATTRIBUTE_RULES
+from ezhifu.errors import ConfigurationError
 
 __all__ = [
-    "ATTRIBUTE_RULES",
+    "ISSUE_CODES",
     "MAX_EXCERPT",
     "attribute_of",
     "attribute_reason",
-    "classify",
+    "check_level",
+    "element_children",
+    "element_path",
+    "element_text",
     "excerpt",
     "order_violation",
 ]
 
+#: Every ``ValidationIssue.code`` the validator (:mod:`ezhifu.document.validation`) emits, with its meaning.
+ISSUE_CODES: dict[str, str] = {
+    "not-a-voucher": "the root element is neither MOF nor Voucher",
+    "unknown-vtcode": "VtCode not modelled in the schema version",
+    "missing-element": "a required element is absent",
+    "unknown-element": "an element the type does not define",
+    "duplicate-element": "a single-valued element appears more than once",
+    "required-empty": "a required element is empty",
+    "amount-format": "an amount that is not [0-9]+.[0-9]{2} (strict) or [0-9]+(.[0-9]{1,2})? (partner)",
+    "element-order": "strict level: an element out of the order of the field table",
+    "negative-amount": "a negative amount where the type does not allow one",
+    "date-format": "a date that is not [0-9]{8}",
+    "date-invalid": "a date yyyyMMdd that is not a calendar date",
+    "int-format": "an integer that is not [0-9]+",
+    "value-format": "a value that does not match its pattern",
+    "max-length": "a value longer than its maximum length",
+    "vtcode-mismatch": "an inner VtCode different from the schema's",
+    "sum-mismatch": "header amount differs from the sum of the details",
+    "too-many-details": "500 or more details",
+    "voucher-count": "VoucherCount differs from the number of VoucherBody",
+    "attribute-mismatch": "an envelope attribute differs from the signed inner voucher",
+    "base64": "the Voucher text is not strict Base64",
+    "inner-xml": "the decoded inner voucher is not well-formed XML in its declared encoding",
+    "envelope-structure": "envelope elements missing, unknown, duplicated or misplaced",
+    "envelope-value": "an envelope element or attribute value that does not match its type",
+    "content": "other content-model error reported by the XSD validator",
+}
+
 #: Longest value excerpt an issue quotes (characters), then ``…``.
 MAX_EXCERPT = 64
-
-#: The rule of each ``VoucherBody`` attribute (spec.md §2.1), as a report states it.
-ATTRIBUTE_RULES: dict[str, tuple[str, str]] = {
-    "AdmDivCode": ("6 位数字（或 9 位）的行政区划代码", "6 ASCII digits (or 9), the administrative division"),
-    "StYear": ("4 位数字的业务年度", "4 ASCII digits (yyyy), the budget year"),
-    "VtCode": ("4 位字母或数字的凭证类型", "4 ASCII letters or digits, the voucher type"),
-    "VoucherNo": ("1 至 60 个字符的凭证号", "1 to 60 characters, the voucher number"),
-}
 
 _ATTRIBUTE = re.compile(r"attribute ([A-Za-z_][A-Za-z0-9_:.-]*)=")
 # xmlschema's wording for a missing and for an undeclared attribute
 _MISSING = re.compile(r"missing required attribute '([^']{1,64})'")
 _UNKNOWN = re.compile(r"'([^']{1,64})' attribute not allowed")
 
-_AMOUNT_RULE = {
-    "partner": "an amount of at most 15 integer digits and at most two decimals (0, 2.0, 2.00)",
-    "strict": "an amount with exactly two decimals and at most 15 integer digits (2.00)",
-}
+
+def check_level(level: str) -> Level:
+    """``"partner"`` or ``"strict"``; anything else raises ``ConfigurationError``."""
+    if level == "partner":
+        return "partner"
+    if level == "strict":
+        return "strict"
+    raise ConfigurationError(
+        f"未知的校验级别 {level!r}（可用：partner、strict）/ unknown validation level {level!r} "
+        "(use 'partner' or 'strict')"
+    )
+
+
+def element_path(element: etree._Element, stop: etree._Element, prefix: str) -> str:
+    """``prefix`` + XPath-like path of ``element`` below and including ``stop``."""
+    parts: list[str] = []
+    node: etree._Element | None = element
+    while node is not None:
+        tag = str(node.tag)
+        parent = node.getparent()
+        if tag in ("Detail", "VoucherBody", "Signature", "SignStamp") and parent is not None:
+            same = [c for c in parent if c.tag == tag]
+            tag = f"{tag}[{same.index(node) + 1}]"
+        parts.append(tag)
+        if node is stop:
+            break
+        node = parent
+    return prefix + "/" + "/".join(reversed(parts))
+
+
+def element_children(element: etree._Element) -> list[etree._Element]:
+    """The child elements (no comments or processing instructions)."""
+    return list(element.iterchildren(etree.Element))  # elements only, filtered in C
+
+
+def element_text(element: etree._Element) -> str:
+    """The element's text, its pieces joined."""
+    # Comments/PIs inside values were refused by the parser; child elements are reported
+    # by the XSD. Join the text pieces so a value with child markup is still shown.
+    if not len(element):
+        return element.text or ""
+    return "".join(str(piece) for piece in element.itertext())
 
 
 def excerpt(value: str | None, limit: int = MAX_EXCERPT) -> str | None:
@@ -77,40 +140,6 @@ def attribute_reason(name: str, problem: str = "value") -> str:
     if problem == "missing":
         return f"缺少必需属性 {name}（{rule[0]}）/ required attribute {name} ({rule[1]}) is missing"
     return f"{name} 应为{rule[0]} / {name} must be {rule[1]}"
-
-
-def classify(f: FieldDef, value: str, level: Level = "partner") -> tuple[str, str]:
-    """(code, reason) for a value the XSD of ``level`` refused; the reason states the rule."""
-    label = f"{f.name} ({f.label})"
-    if value == "" and f.required:
-        return "required-empty", f"{label} is required and must not be empty"
-    if f.name == "VtCode":
-        return "vtcode-mismatch", f"{label} does not match the schema's VtCode"
-    if f.name in ("StYear", "AdmDivCode"):
-        return "value-format", f"{label} must be {ATTRIBUTE_RULES[f.name][1]}"
-    if f.type == "amount":
-        unsigned = value[1:] if value.startswith("-") else value
-        negative = not f.negative and value.startswith("-")
-        # "-2.00": only the sign is wrong; "-1" is reported as a format issue (stable codes)
-        if negative and unsigned and _amount_ok(unsigned, "strict"):
-            return "negative-amount", f"{label} must not be negative in this voucher type"
-        pattern = field_pattern(f, level)
-        sign = "; negative amounts are not allowed in this voucher type" if negative else ""
-        return "amount-format", f"{label} is not {_AMOUNT_RULE[level]} ({pattern}, level {level}){sign}"
-    if f.type == "date":
-        return "date-format", f"{label} is not a date yyyyMMdd of 8 ASCII digits"
-    if f.type == "int":
-        return "int-format", f"{label} is not an integer of at most 10 ASCII digits"
-    pattern = field_pattern(f, level)
-    if pattern is not None:
-        return "value-format", f"{label} does not match {pattern}"
-    if len(value) > f.limit():
-        return "max-length", f"{label} is {len(value)} characters long, more than {f.limit()}"
-    return "value-format", f"{label} is not a valid value"
-
-
-def _amount_ok(text: str, level: Level) -> bool:
-    return re.fullmatch(AMOUNT if level == "strict" else PARTNER_AMOUNT, text) is not None
 
 
 def order_violation(tags: Sequence[str], defs: Sequence[FieldDef]) -> tuple[int, str] | None:

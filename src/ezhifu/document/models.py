@@ -26,9 +26,8 @@ from typing import Any, ClassVar
 from lxml import etree
 
 from ezhifu.document import fields as _fields
-from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, FieldDef, VoucherSpec
+from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, FieldDef, Level, VoucherSpec
 from ezhifu.document.xmlparse import parse_xml
-from ezhifu.document.xsdgen import Level
 from ezhifu.errors import InvalidInput
 
 __all__ = [

@@ -26,13 +26,10 @@ envelope attributes equal the signed inner voucher's (``attribute-mismatch``, sp
 fewer than 500 details (``too-many-details``, S1); the VtCode is modelled in the schema
 version (``unknown-vtcode``); dates are real calendar dates (``date-invalid``).
 
-**Levels.** ``level="partner"`` (the default, for input) accepts what real producers send
-and the XSD types allow: amounts ``0``, ``2.0``, ``2.00``, any element order (real 5214
-messages, spec.md §4.4). ``level="strict"`` is what ezhifu writes: amounts with two
-decimals and the order of the field tables (``element-order``). Each level has its own
-generated XSDs (:mod:`ezhifu.document.xsdgen`); :func:`check` returns a
-:class:`~ezhifu.results.ValidationReport` naming the level, and
-:class:`~ezhifu.errors.SchemaValidationError` carries it too.
+**Levels** (docs/validation.md): ``partner`` (default) accepts amounts ``0``, ``2.0`` and any
+element order, as real messages have them (spec.md §4.4); ``strict`` is what ezhifu writes
+(two decimals, the field-table order, ``element-order``). Each has its own XSDs; every report
+names the level (:func:`check`'s :class:`~ezhifu.results.ValidationReport`, the error).
 
 **Paths and lines.** Issues inside an inner voucher have paths such as
 ``/MOF/VoucherBody[1]/Voucher/DetailList/Detail[2]/PayAmt``. The inner voucher travels as
@@ -42,23 +39,36 @@ document**, not in the envelope. Issues on the envelope itself carry envelope li
 
 from __future__ import annotations
 
-import io
-import threading
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
-from importlib import resources
-from typing import Any, Literal
+from typing import Literal
 
 import xmlschema
 from lxml import etree
 
 from ezhifu.document import fields as _fields
 from ezhifu.document.envelope import Envelope, decode_base64_strict
-from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, MAX_DETAILS, SCHEMA_VERSIONS, FieldDef, VoucherSpec
-from ezhifu.document.levels import attribute_of, attribute_reason, classify, excerpt, order_violation
-from ezhifu.document.models import Voucher, parse_amount, parse_date
+from ezhifu.document.fields import LEVELS, MAX_DETAILS, FieldDef, Level, VoucherSpec
+from ezhifu.document.levels import (
+    ISSUE_CODES,
+    attribute_of,
+    attribute_reason,
+    check_level,
+    excerpt,
+    order_violation,
+)
+from ezhifu.document.levels import element_children as _children
+from ezhifu.document.levels import element_path as _path
+from ezhifu.document.levels import element_text as _text
+from ezhifu.document.models import Voucher, parse_date
+from ezhifu.document.rules import (
+    ENVELOPE_ATTRIBUTES,
+    attribute_mismatches,
+    classify_refused_value,
+    sum_amounts,
+    voucher_count_matches,
+)
 from ezhifu.document.xmlparse import parse_xml, source_line
-from ezhifu.document.xsdgen import LEVELS, Level, schema_name
+from ezhifu.document.xsdgen import check_schema_version, lxml_schema, schema_name, xmlschema_for
 from ezhifu.errors import (
     ConfigurationError,
     HostileInputError,
@@ -82,152 +92,34 @@ __all__ = [
     "xmlschema_for",
 ]
 
-#: Every ``ValidationIssue.code`` this module emits, with its meaning.
-ISSUE_CODES: dict[str, str] = {
-    "not-a-voucher": "the root element is neither MOF nor Voucher",
-    "unknown-vtcode": "VtCode not modelled in the schema version",
-    "missing-element": "a required element is absent",
-    "unknown-element": "an element the type does not define",
-    "duplicate-element": "a single-valued element appears more than once",
-    "required-empty": "a required element is empty",
-    "amount-format": "an amount that is not [0-9]+.[0-9]{2} (strict) or [0-9]+(.[0-9]{1,2})? (partner)",
-    "element-order": "strict level: an element out of the order of the field table",
-    "negative-amount": "a negative amount where the type does not allow one",
-    "date-format": "a date that is not [0-9]{8}",
-    "date-invalid": "a date yyyyMMdd that is not a calendar date",
-    "int-format": "an integer that is not [0-9]+",
-    "value-format": "a value that does not match its pattern",
-    "max-length": "a value longer than its maximum length",
-    "vtcode-mismatch": "an inner VtCode different from the schema's",
-    "sum-mismatch": "header amount differs from the sum of the details",
-    "too-many-details": "500 or more details",
-    "voucher-count": "VoucherCount differs from the number of VoucherBody",
-    "attribute-mismatch": "an envelope attribute differs from the signed inner voucher",
-    "base64": "the Voucher text is not strict Base64",
-    "inner-xml": "the decoded inner voucher is not well-formed XML in its declared encoding",
-    "envelope-structure": "envelope elements missing, unknown, duplicated or misplaced",
-    "envelope-value": "an envelope element or attribute value that does not match its type",
-    "content": "other content-model error reported by the XSD validator",
-}
 
-_BODY_ATTRS = ("AdmDivCode", "StYear", "VtCode", "VoucherNo")
-
-
-def check_level(level: str) -> Level:
-    """``"partner"`` or ``"strict"``; anything else raises ``ConfigurationError``."""
-    if level == "partner":
-        return "partner"
-    if level == "strict":
-        return "strict"
-    raise ConfigurationError(
-        f"未知的校验级别 {level!r}（可用：partner、strict）/ unknown validation level {level!r} "
-        "(use 'partner' or 'strict')"
-    )
-
-
-def check_schema_version(schema_version: str | None) -> str:
-    """``None`` -> the default version; an unknown version raises ``ConfigurationError``."""
-    version = DEFAULT_SCHEMA_VERSION if schema_version is None else schema_version
-    if version not in SCHEMA_VERSIONS:
-        raise ConfigurationError(
-            f"unknown schema version {schema_version!r} (known: {', '.join(SCHEMA_VERSIONS)})"
-        )
-    return version
-
-
-# --- schema cache ---------------------------------------------------------------------------
-
-_LOCK = threading.Lock()
-_XMLSCHEMA: dict[tuple[str, str], Any] = {}
-# libxml2 validators keep per-object state (error log): one set per thread
-_LXML = threading.local()
-
-
-def _xsd_text(version: str, name: str) -> bytes:
-    *folders, leaf = name.split("/")  # "strict/voucher_5214": the strict level's folder
-    resource = resources.files("ezhifu.schemas").joinpath(version, *folders, f"{leaf}.xsd")
-    try:
-        return resource.read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(f"bundled schema {version}/{name}.xsd is missing: {exc}") from exc
-
-
-def xmlschema_for(version: str, name: str) -> Any:
-    """The prebuilt, cached ``xmlschema.XMLSchema`` for ``envelope`` or ``voucher_<vt>``.
-
-    Loaded from the package with importlib.resources, ``allow="none"`` (no file or network
-    access while building), ``defuse="always"``.
-    """
-    key = (version, name)
-    with _LOCK:
-        schema = _XMLSCHEMA.get(key)
-        if schema is None:
-            try:
-                schema = xmlschema.XMLSchema(
-                    io.BytesIO(_xsd_text(version, name)), allow="none", defuse="always", build=True
-                )
-            except xmlschema.XMLSchemaException as exc:
-                raise ConfigurationError(f"bundled schema {version}/{name}.xsd is broken: {exc}") from exc
-            _XMLSCHEMA[key] = schema
-        return schema
-
-
-def _lxml_schema(version: str, name: str) -> etree.XMLSchema:
-    """The libxml2 validator for the fast path, cached per thread."""
-    cache: dict[tuple[str, str], etree.XMLSchema] | None = getattr(_LXML, "schemas", None)
-    if cache is None:
-        cache = _LXML.schemas = {}
-    key = (version, name)
-    schema = cache.get(key)
-    if schema is None:
-        doc = parse_xml(_xsd_text(version, name), what=f"schema {version}/{name}.xsd")
-        try:
-            schema = etree.XMLSchema(doc)
-        except etree.XMLSchemaParseError as exc:
-            raise ConfigurationError(f"bundled schema {version}/{name}.xsd is broken: {exc}") from exc
-        cache[key] = schema
-    return schema
+_BODY_ATTRS = tuple(ENVELOPE_ATTRIBUTES)
 
 
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _path(element: etree._Element, stop: etree._Element, prefix: str) -> str:
-    """``prefix`` + XPath-like path of ``element`` below and including ``stop``."""
-    parts: list[str] = []
-    node: etree._Element | None = element
-    while node is not None:
-        tag = str(node.tag)
-        parent = node.getparent()
-        if tag in ("Detail", "VoucherBody", "Signature", "SignStamp") and parent is not None:
-            same = [c for c in parent if c.tag == tag]
-            tag = f"{tag}[{same.index(node) + 1}]"
-        parts.append(tag)
-        if node is stop:
-            break
-        node = parent
-    return prefix + "/" + "/".join(reversed(parts))
-
-
-def _children(element: etree._Element) -> list[etree._Element]:
-    return list(element.iterchildren(etree.Element))  # elements only, filtered in C
-
-
-def _text(element: etree._Element) -> str:
-    # Comments/PIs inside values were refused by the parser; child elements are reported
-    # by the XSD. Join the text pieces so a value with child markup is still shown.
-    if not len(element):
-        return element.text or ""
-    return "".join(str(piece) for piece in element.itertext())
-
-
 class _Collector:
-    def __init__(self) -> None:
+    def __init__(self, level: Level = "partner") -> None:
+        #: the validation level every check of this run applies
+        self.level: Level = level
         self.issues: list[ValidationIssue] = []
         self._seen: set[tuple[str, str]] = set()
         #: paths of elements whose children ezhifu's structural check already reported: the
         #: XSD validator's content-model error on the same element says the same, less precisely
         self.structural: set[str] = set()
+
+    def at(
+        self,
+        element: etree._Element,
+        root: etree._Element,
+        prefix: str,
+        reason: str,
+        value: str | None,
+        code: str,
+    ) -> None:
+        """:meth:`add` an issue of ``element``, at its path below ``root`` and its line."""
+        self.add(_path(element, root, prefix), source_line(element), reason, value, code)
 
     def add(self, path: str, line: int | None, reason: str, value: str | None, code: str) -> None:
         key = (path, code)
@@ -250,7 +142,6 @@ def _structure(
     root: etree._Element,
     prefix: str,
     out: _Collector,
-    level: Level = "partner",
 ) -> set[str]:
     """Missing / unknown / duplicated children of a header or detail row, and at the strict
     level the first one out of order. Returns the names of the children that are known leaves."""
@@ -261,40 +152,30 @@ def _structure(
         tag = str(child.tag)
         if tag == container:
             if tag in seen:
-                out.add(
-                    _path(child, root, prefix),
-                    source_line(child),
-                    f"second <{tag}>: it may appear once",
-                    tag,
-                    "duplicate-element",
-                )
+                out.at(child, root, prefix, f"second <{tag}>: it may appear once", tag, "duplicate-element")
             seen[tag] = child
             continue
         if tag not in known:
-            out.add(
-                _path(child, root, prefix),
-                source_line(child),
-                f"unknown element <{tag}>",
-                _text(child),
-                "unknown-element",
-            )
+            out.at(child, root, prefix, f"unknown element <{tag}>", _text(child), "unknown-element")
             continue
         if tag in seen:
-            out.add(
-                _path(child, root, prefix),
-                source_line(child),
+            out.at(
+                child,
+                root,
+                prefix,
                 f"<{tag}> appears again (first at line {source_line(seen[tag])}): single-valued",
                 _text(child),
                 "duplicate-element",
             )
             continue
         seen[tag] = child
-    if level == "strict":
+    if out.level == "strict":
         children = _children(parent)
-        wrong = order_violation([str(c.tag) for c in children], [*defs, *_container_def(container)])
+        # DetailList comes after every header field (ezhifu writes it last, as producers do)
+        order = [*defs, *([FieldDef(container, "明细", "text")] if container else [])]
+        wrong = order_violation([str(c.tag) for c in children], order)
         if wrong is not None:
-            child = children[wrong[0]]
-            out.add(_path(child, root, prefix), source_line(child), wrong[1], None, "element-order")
+            out.at(children[wrong[0]], root, prefix, wrong[1], None, "element-order")
     for f in defs:
         if f.required and f.name not in seen:
             out.add(
@@ -309,11 +190,6 @@ def _structure(
     return set(seen)
 
 
-def _container_def(container: str | None) -> list[FieldDef]:
-    # DetailList comes after every header field (ezhifu writes it last, as producers do)
-    return [] if container is None else [FieldDef(container, "明细", "text")]
-
-
 def _voucher_checks(
     root: etree._Element,
     spec: VoucherSpec,
@@ -323,85 +199,95 @@ def _voucher_checks(
     detailed: bool,
     version: str,
     engine: str = "auto",
-    level: Level = "partner",
 ) -> bool:
     """Structure, XSD values and rules of one inner voucher. Returns XSD validity (fast path)."""
     if not detailed:
         # fast path: the XSD enforces the same structure (xs:all: nothing missing, unknown or
         # repeated; Detail maxOccurs 499); only the rules beyond XSD remain
-        if not _lxml_schema(version, schema_name(spec.vt_code, level)).validate(root):
+        if not lxml_schema(version, schema_name(spec.vt_code, out.level)).validate(root):
             return False
-        _rules(root, spec, list(root.iterfind("DetailList/Detail")), prefix, out, level)
+        _rules(root, spec, list(root.iterfind("DetailList/Detail")), prefix, out)
         return True
-    has_details = bool(spec.detail)
-    _structure(root, spec.header, "DetailList" if has_details else None, root, prefix, out, level)
+    _structure(root, spec.header, "DetailList" if spec.detail else None, root, prefix, out)
+    rows = _detail_rows(root, spec, prefix, out)
+    xsd_ok = _xsd_values(root, spec, prefix, out, version=version, engine=engine)
+    _rules(root, spec, rows, prefix, out)
+    return xsd_ok
+
+
+def _detail_rows(
+    root: etree._Element, spec: VoucherSpec, prefix: str, out: _Collector
+) -> list[etree._Element]:
+    """The ``Detail`` rows of the voucher, their structure checked (at most MAX_DETAILS, S1)."""
     detail_list = [c for c in _children(root) if c.tag == "DetailList"]
     rows: list[etree._Element] = []
-    if detail_list:
-        container = detail_list[0]
-        for child in _children(container):
-            if child.tag != "Detail":
-                out.add(
-                    _path(child, root, prefix),
-                    source_line(child),
-                    f"unknown element <{child.tag}> in DetailList",
-                    str(child.tag),
-                    "unknown-element",
-                )
-                continue
-            rows.append(child)
-        if len(rows) != len(_children(container)):
-            out.structural.add(_path(container, root, prefix))
-        if not rows:
+    if not detail_list:
+        if spec.detail:
             out.add(
-                _path(container, root, prefix) + "/Detail",
-                source_line(container),
-                "DetailList holds no Detail",
+                f"{prefix}/Voucher/DetailList",
+                source_line(root),
+                "required element DetailList is missing",
                 None,
                 "missing-element",
             )
-            out.structural.add(_path(container, root, prefix))
-        if len(rows) > MAX_DETAILS:
-            out.structural.add(_path(container, root, prefix))
-            out.add(
-                _path(container, root, prefix),
-                source_line(container),
-                f"{len(rows)} details: a voucher must have fewer than {MAX_DETAILS + 1} (S1 rule)",
-                str(len(rows)),
-                "too-many-details",
+            out.structural.add(f"{prefix}/Voucher")
+        return rows
+    container = detail_list[0]
+    where = _path(container, root, prefix)
+    for child in _children(container):
+        if child.tag != "Detail":
+            out.at(
+                child,
+                root,
+                prefix,
+                f"unknown element <{child.tag}> in DetailList",
+                str(child.tag),
+                "unknown-element",
             )
-        for row in rows:
-            _structure(row, spec.detail, None, root, prefix, out, level)
-    elif has_details:
+            continue
+        rows.append(child)
+    if len(rows) != len(_children(container)):
+        out.structural.add(where)
+    if not rows:
         out.add(
-            f"{prefix}/Voucher/DetailList",
-            source_line(root),
-            "required element DetailList is missing",
-            None,
-            "missing-element",
+            where + "/Detail", source_line(container), "DetailList holds no Detail", None, "missing-element"
         )
-        out.structural.add(f"{prefix}/Voucher")
+        out.structural.add(where)
+    if len(rows) > MAX_DETAILS:
+        out.structural.add(where)
+        out.add(
+            where,
+            source_line(container),
+            f"{len(rows)} details: a voucher must have fewer than {MAX_DETAILS + 1} (S1 rule)",
+            str(len(rows)),
+            "too-many-details",
+        )
+    for row in rows:
+        _structure(row, spec.detail, None, root, prefix, out)
+    return rows
 
+
+def _xsd_values(
+    root: etree._Element, spec: VoucherSpec, prefix: str, out: _Collector, *, version: str, engine: str
+) -> bool:
+    """The XSD's verdict on the values, each error classified by the field's type."""
+    name = schema_name(spec.vt_code, out.level)
+    if engine == "auto" and lxml_schema(version, name).validate(root):
+        return True  # libxml2 found nothing: xmlschema would not either (same XSD, [0-9] patterns only)
     xsd_ok = True
-    name = schema_name(spec.vt_code, level)
-    if engine == "auto" and _lxml_schema(version, name).validate(root):
-        pass  # libxml2 found nothing: xmlschema would not either (same XSD, [0-9] patterns only)
-    else:
-        schema = xmlschema_for(version, name)
-        for error in schema.iter_errors(etree.ElementTree(root)):
-            xsd_ok = False
-            elem = error.elem
-            if elem is None or not isinstance(getattr(elem, "tag", None), str):
-                out.add(prefix + (error.path or "/Voucher"), None, str(error.reason), None, "content")
-                continue
-            f = _definition_of(elem, spec)
-            if f is not None and not len(elem):
-                code, reason = classify(f, _text(elem), level)
-                out.add(_path(elem, root, prefix), source_line(elem), reason, excerpt(_text(elem)), code)
-            elif _path(elem, root, prefix) not in out.structural:
-                out.add(_path(elem, root, prefix), source_line(elem), str(error.reason), None, "content")
-
-    _rules(root, spec, rows, prefix, out, level)
+    schema = xmlschema_for(version, name)
+    for error in schema.iter_errors(etree.ElementTree(root)):
+        xsd_ok = False
+        elem = error.elem
+        if elem is None or not isinstance(getattr(elem, "tag", None), str):
+            out.add(prefix + (error.path or "/Voucher"), None, str(error.reason), None, "content")
+            continue
+        f = _definition_of(elem, spec)
+        if f is not None and not len(elem):
+            code, reason = classify_refused_value(f, _text(elem), out.level)
+            out.add(_path(elem, root, prefix), source_line(elem), reason, _text(elem), code)
+        elif _path(elem, root, prefix) not in out.structural:
+            out.add(_path(elem, root, prefix), source_line(elem), str(error.reason), None, "content")
     return xsd_ok
 
 
@@ -417,12 +303,7 @@ def _definition_of(elem: etree._Element, spec: VoucherSpec) -> FieldDef | None:
 
 
 def _rules(
-    root: etree._Element,
-    spec: VoucherSpec,
-    rows: list[etree._Element],
-    prefix: str,
-    out: _Collector,
-    level: Level = "partner",
+    root: etree._Element, spec: VoucherSpec, rows: list[etree._Element], prefix: str, out: _Collector
 ) -> None:
     # calendar dates (the XSD pattern only checks [0-9]{8})
     header_dates = {f.name: f for f in spec.header if f.type == "date"}
@@ -438,12 +319,8 @@ def _rules(
             try:
                 parse_date(value)
             except InvalidInput:
-                out.add(
-                    _path(child, root, prefix),
-                    source_line(child),
-                    f"{f.name} ({f.label}) is not a calendar date",
-                    value,
-                    "date-invalid",
+                out.at(
+                    child, root, prefix, f"{f.name} ({f.label}) is not a calendar date", value, "date-invalid"
                 )
     # header amount = sum of detail amounts
     rule = spec.sum_rule
@@ -452,15 +329,12 @@ def _rules(
     header = [c for c in _children(root) if c.tag == rule.header]
     if len(header) != 1:
         return
-    try:
-        total_header = parse_amount(_text(header[0]), level=level)
-        total = Decimal("0.00")
-        for row in rows:
-            cells = [c for c in _children(row) if c.tag == rule.detail]
-            if len(cells) != 1:
-                return
-            total += parse_amount(_text(cells[0]), level=level)
-    except InvalidInput:
+    cells = [[c for c in _children(row) if c.tag == rule.detail] for row in rows]
+    if any(len(c) != 1 for c in cells):
+        return
+    total_header = sum_amounts([_text(header[0])], skip_empty=False, level=out.level)
+    total = sum_amounts([_text(c[0]) for c in cells], skip_empty=False, level=out.level)
+    if total is None or total_header is None:
         return  # the format issue is already reported
     if total != total_header:
         out.add(
@@ -474,14 +348,7 @@ def _rules(
 
 
 def _inner(
-    root: etree._Element,
-    prefix: str,
-    version: str,
-    out: _Collector,
-    *,
-    detailed: bool,
-    engine: str = "auto",
-    level: Level = "partner",
+    root: etree._Element, prefix: str, version: str, out: _Collector, *, detailed: bool, engine: str = "auto"
 ) -> tuple[bool, dict[str, str]]:
     """Check one inner voucher root. Returns (xsd_ok, its envelope attribute values)."""
     if root.tag != "Voucher":
@@ -515,10 +382,8 @@ def _inner(
             "unknown-vtcode",
         )
         return False, attrs
-    mine = _Collector()
-    ok = _voucher_checks(
-        root, spec, prefix, mine, detailed=detailed, version=version, engine=engine, level=level
-    )
+    mine = _Collector(out.level)
+    ok = _voucher_checks(root, spec, prefix, mine, detailed=detailed, version=version, engine=engine)
     for issue in sorted(mine.issues, key=lambda i: i.line or 0):  # document order (stable)
         out.add(issue.path, issue.line, issue.reason, issue.value, issue.code)
     return ok, attrs
@@ -548,32 +413,26 @@ def _envelope_xsd_issues(root: etree._Element, version: str, out: _Collector) ->
             value = elem.get(name)
         else:
             value = None if children_error or elem is None else _text(elem)
-        out.add(path, line, reason, excerpt(value), code)
+        out.add(path, line, reason, value, code)
     return ok
 
 
 def _envelope(
-    root: etree._Element,
-    version: str,
-    out: _Collector,
-    *,
-    detailed: bool,
-    engine: str = "auto",
-    level: Level = "partner",
+    root: etree._Element, version: str, out: _Collector, *, detailed: bool, engine: str = "auto"
 ) -> bool:
     xsd_ok = True
-    if detailed and engine == "auto" and _lxml_schema(version, "envelope").validate(root):
+    if detailed and engine == "auto" and lxml_schema(version, "envelope").validate(root):
         pass
     elif detailed:
         xsd_ok = _envelope_xsd_issues(root, version, out)
     else:
-        xsd_ok = bool(_lxml_schema(version, "envelope").validate(root))
+        xsd_ok = bool(lxml_schema(version, "envelope").validate(root))
 
     bodies = [c for c in _children(root) if c.tag == "VoucherBody"]
     counts = [c for c in _children(root) if c.tag == "VoucherCount"]
     if len(counts) == 1:
         declared = _text(counts[0])
-        if declared != str(len(bodies)):
+        if not voucher_count_matches(declared, len(bodies)):
             out.add(
                 "/MOF/VoucherCount",
                 source_line(counts[0]),
@@ -603,22 +462,17 @@ def _envelope(
             out.add(f"{prefix}/Voucher", source_line(node), str(exc), None, "inner-xml")
             xsd_ok = False
             continue
-        inner_ok, inner_attrs = _inner(
-            inner, prefix, version, out, detailed=detailed, engine=engine, level=level
-        )
+        inner_ok, inner_attrs = _inner(inner, prefix, version, out, detailed=detailed, engine=engine)
         xsd_ok = xsd_ok and inner_ok
-        for attr in _BODY_ATTRS:
-            outer = body.get(attr)
-            value = inner_attrs.get(attr)
-            if outer is not None and value is not None and outer != value:
-                out.add(
-                    f"{prefix}/@{attr}",
-                    source_line(body),
-                    f"envelope attribute {attr}={outer!r} differs from the signed inner voucher's {value!r} "
-                    "(envelope attributes are not signed, spec.md 5.5)",
-                    excerpt(outer),
-                    "attribute-mismatch",
-                )
+        outer_attrs = {attr: body.get(attr) for attr in _BODY_ATTRS}
+        for mismatch in attribute_mismatches(outer_attrs, dict(inner_attrs), only_present=True):
+            out.add(
+                f"{prefix}/@{mismatch.attribute}",
+                source_line(body),
+                mismatch.describe(),
+                mismatch.envelope,
+                "attribute-mismatch",
+            )
     return xsd_ok
 
 
@@ -636,10 +490,12 @@ def _as_bytes(data: bytes | bytearray | Envelope | Voucher) -> bytes:
 
 
 Engine = Literal["auto", "xmlschema"]
+#: What the validator takes: document bytes, an :class:`Envelope` or a :class:`Voucher`.
+Document = bytes | bytearray | Envelope | Voucher
 
 
 def _run(
-    data: bytes | bytearray | Envelope | Voucher,
+    data: Document,
     schema_version: str | None,
     *,
     detailed: bool,
@@ -648,14 +504,12 @@ def _run(
 ) -> tuple[bool, list[ValidationIssue]]:
     if engine not in ("auto", "xmlschema"):
         raise ConfigurationError(f"unknown validation engine {engine!r} (use 'auto' or 'xmlschema')")
-    version = check_schema_version(schema_version)
-    level = check_level(level)
+    version, out = check_schema_version(schema_version), _Collector(check_level(level))
     root = parse_xml(_as_bytes(data), what="document")
-    out = _Collector()
     if root.tag == "MOF":
-        ok = _envelope(root, version, out, detailed=detailed, engine=engine, level=level)
+        ok = _envelope(root, version, out, detailed=detailed, engine=engine)
     elif root.tag == "Voucher":
-        ok, _ = _inner(root, "", version, out, detailed=detailed, engine=engine, level=level)
+        ok, _ = _inner(root, "", version, out, detailed=detailed, engine=engine)
     else:
         out.add(
             f"/{root.tag}",
@@ -669,7 +523,7 @@ def _run(
 
 
 def iter_errors(
-    data: bytes | bytearray | Envelope | Voucher,
+    data: Document,
     schema_version: str | None = None,
     *,
     engine: Engine = "auto",
@@ -691,14 +545,14 @@ def iter_errors(
 
 
 def check(
-    data: bytes | bytearray | Envelope | Voucher,
+    data: Document,
     schema_version: str | None = None,
     *,
     level: Level = "partner",
     source: str | None = None,
 ) -> ValidationReport:
-    """The :class:`~ezhifu.results.ValidationReport` of a document: valid or not, every issue,
-    and the level and schema version used. Unreadable input raises as for :func:`iter_errors`."""
+    """The :class:`~ezhifu.results.ValidationReport` of a document (every issue, the level and
+    schema version used); unreadable input raises as for :func:`iter_errors`."""
     version = check_schema_version(schema_version)
     issues = tuple(iter_errors(data, version, level=level))
     if source is not None:
@@ -707,7 +561,7 @@ def check(
 
 
 def validate(
-    data: bytes | bytearray | Envelope | Voucher,
+    data: Document,
     schema_version: str | None = None,
     *,
     source: str | None = None,
@@ -734,12 +588,7 @@ def validate(
         raise SchemaValidationError(issues, source=source, level=level)
 
 
-def is_valid(
-    data: bytes | bytearray | Envelope | Voucher,
-    schema_version: str | None = None,
-    *,
-    level: Level = "partner",
-) -> bool:
+def is_valid(data: Document, schema_version: str | None = None, *, level: Level = "partner") -> bool:
     """Fast check through libxml2's XSD validator plus the same rules; ``False`` for any
     invalid or unreadable input (an unknown ``schema_version`` or ``level`` still raises)."""
     version = check_schema_version(schema_version)
