@@ -15,8 +15,8 @@ import pytest
 
 from ezhifu.errors import WeakAlgorithm
 from ezhifu.pki import keys
-from ezhifu.pki.certs import verify_certificate_signature
-from ezhifu.pki.trust import LEGACY_HINT, TrustStore, VerifyPolicy, validate_chain
+from ezhifu.pki.path import validate_chain, verify_certificate_signature
+from ezhifu.pki.trust import LEGACY_HINT, TrustStore, VerifyPolicy
 from ezhifu.testing import make_pki
 
 RunOpenSSL = Callable[..., subprocess.CompletedProcess[bytes]]  # the 'openssl' fixture (conftest.py)
