@@ -25,9 +25,9 @@ from pathlib import Path
 from asn1crypto import pem
 
 from ezhifu._fileio import atomic_write
-from ezhifu.crypto import SoftwareSigner
 from ezhifu.crypto.base import SignatureAlgorithm
 from ezhifu.document.envelope import Envelope, VoucherBody
+from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.sign.voucher import sign_envelope
 from ezhifu.testing.partner import PARTNER_5214_VALUES, partner_5214_inner
 from ezhifu.testing.pki import make_pki
