@@ -53,6 +53,7 @@ from ezhifu.document.validation import iter_errors
 from ezhifu.errors import (
     EzhifuError,
     FlowError,
+    HookRefused,
     IllegalTransition,
     InvalidInput,
     InvalidSignature,
@@ -60,6 +61,7 @@ from ezhifu.errors import (
     SigningError,
     TransportError,
 )
+from ezhifu.flow.hooks import HookStage, VoucherHook
 from ezhifu.flow.receipts import build_receipt, receipt_problems
 from ezhifu.flow.status import (
     Action,
@@ -172,6 +174,7 @@ class VoucherLibrary:
     maps each peer to the certificates its people and seals sign with: every signature and seal
     on a voucher (or receipt) that peer sends must then be made with one of them, so that a
     trusted certificate of another party cannot stand in for the sender.
+    ``hooks`` run before signing and on receipt (:mod:`ezhifu.flow.hooks`, e.g. fund monitoring).
     """
 
     def __init__(
@@ -188,8 +191,10 @@ class VoucherLibrary:
         positions: Mapping[str, Mapping[str, str]] | None = None,
         party_certs: Mapping[str, Sequence[x509.Certificate]] | None = None,
         verify_at: datetime | None = None,
+        hooks: Sequence[VoucherHook] = (),
     ) -> None:
         self.party = party
+        self.hooks = tuple(hooks)
         self.store = store
         self.transport = transport
         self.trust = trust
@@ -470,6 +475,10 @@ class VoucherLibrary:
 
     # --- outgoing machinery ---------------------------------------------------------------
 
+    def _run_hooks(self, stage: HookStage, key: RecordKey, body: VoucherBody) -> None:
+        for hook in self.hooks:
+            hook(stage, key, body)
+
     def _sign_if_needed(self, body: VoucherBody, key: RecordKey) -> None:
         if body.signatures or body.stamps:
             return
@@ -481,6 +490,8 @@ class VoucherLibrary:
         record = self._require(key)
         transition(key, record.state, Action.SEND)  # IllegalTransition before any signing
         body = _held_body(record.envelope)
+        if record.state is State.DRAFT:
+            self._run_hooks("pre_sign", key, body)  # HookRefused reaches the caller
         try:
             self._sign_if_needed(body, key)
         except (KeyStoreError, SigningError) as exc:
@@ -721,6 +732,12 @@ class VoucherLibrary:
                 self._notify(
                     ctx.message.sender, "receive_failed", [(self._body_key("out", body), problems[0])]
                 )
+                continue
+            try:
+                self._run_hooks("on_receipt", self._body_key("in", body), body)
+            except HookRefused as exc:
+                ctx.reject(f"{label}: {exc}")
+                self._notify(ctx.message.sender, "receive_failed", [(self._body_key("out", body), str(exc))])
                 continue
             if body.voucher_flag == "0":
                 self._accept_voucher(ctx, body)
