@@ -277,7 +277,7 @@ class Monitor:
                     agg.field.name if agg.field else None,
                     tuple(zip((b.name for b in agg.by), group, strict=True)),
                     label,
-                    show(value) or "0",
+                    (show(value) or "0") if agg.name == "sum_over" else str(count),
                     count,
                     tuple(refs),
                     agg.vt,
