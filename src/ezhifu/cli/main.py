@@ -24,6 +24,8 @@ _COMMANDS = (
     "ezhifu.cli.keystore_cmd",
     "ezhifu.cli.demo_cmd",
     "ezhifu.cli.view_cmd",
+    "ezhifu.cli.monitor_cmd",
+    "ezhifu.cli.contingency_cmd",
 )
 
 
