@@ -73,11 +73,21 @@ def v8202(
 def quota_5106(day: date, rows: Iterable[tuple[str, str, str]]) -> Voucher:
     """A 5106 授权支付清算额度通知单 with one detail per (SupDepCode, ExpFuncCode, PlanAmt)."""
     n = next(_counter)
-    details = [{"Id": f"Q{n}-{i}", "SupDepCode": s, "ExpFuncCode": e, "PlanAmt": Decimal(a)} for i, (s, e, a) in enumerate(rows)]
+    details = [
+        {"Id": f"Q{n}-{i}", "SupDepCode": s, "ExpFuncCode": e, "PlanAmt": Decimal(a)}
+        for i, (s, e, a) in enumerate(rows)
+    ]
     total = sum((Decimal(a) for _, _, a in rows), Decimal(0))
     return Voucher.build(
         "5106",
-        {"Id": f"Q{n:08d}", "AdmDivCode": ADM, "StYear": YEAR, "VouDate": day, "VoucherNo": f"5106{n:08d}", "PlanAmt": total},
+        {
+            "Id": f"Q{n:08d}",
+            "AdmDivCode": ADM,
+            "StYear": YEAR,
+            "VouDate": day,
+            "VoucherNo": f"5106{n:08d}",
+            "PlanAmt": total,
+        },
         details,
     )
 
@@ -88,7 +98,14 @@ def quota_5108(day: date, rows: Iterable[tuple[str, str, str]]) -> Voucher:
     total = sum((Decimal(a) for _, _, a in rows), Decimal(0))
     return Voucher.build(
         "5108",
-        {"Id": f"R{n:08d}", "AdmDivCode": ADM, "StYear": YEAR, "VouDate": day, "VoucherNo": f"5108{n:08d}", "PayAmt": total},
+        {
+            "Id": f"R{n:08d}",
+            "AdmDivCode": ADM,
+            "StYear": YEAR,
+            "VouDate": day,
+            "VoucherNo": f"5108{n:08d}",
+            "PayAmt": total,
+        },
         details,
     )
 
@@ -96,11 +113,21 @@ def quota_5108(day: date, rows: Iterable[tuple[str, str, str]]) -> Voucher:
 def apply_2301(day: date, rows: Iterable[tuple[str, str, str]]) -> Voucher:
     """A 2301 申请划款凭证 with one detail per (SupDepCode, ExpFuncCode, PayAmt)."""
     n = next(_counter)
-    details = [{"Id": f"A{n}-{i}", "SupDepCode": s, "ExpFuncCode": e, "PayAmt": Decimal(a)} for i, (s, e, a) in enumerate(rows)]
+    details = [
+        {"Id": f"A{n}-{i}", "SupDepCode": s, "ExpFuncCode": e, "PayAmt": Decimal(a)}
+        for i, (s, e, a) in enumerate(rows)
+    ]
     total = sum((Decimal(a) for _, _, a in rows), Decimal(0))
     return Voucher.build(
         "2301",
-        {"Id": f"A{n:08d}", "AdmDivCode": ADM, "StYear": YEAR, "VouDate": day, "VoucherNo": f"2301{n:08d}", "PayAmt": total},
+        {
+            "Id": f"A{n:08d}",
+            "AdmDivCode": ADM,
+            "StYear": YEAR,
+            "VouDate": day,
+            "VoucherNo": f"2301{n:08d}",
+            "PayAmt": total,
+        },
         details,
     )
 

@@ -41,7 +41,9 @@ def month() -> tuple[list[Voucher], list[tuple[int, str, Decimal]]]:
         out.append(apply_2301(day, rows))
         if i == 15:  # a top-up of the 5108 quota for 101003 half-way through
             out.append(quota_5108(day, [("101003", "2100301", "100000.00")]))
-        out.append(v8202(day=day, amount=f"{rng.randint(1, 90) * 1000}.00", payee=(f"供应商{i}", f"62220{i:011d}")))
+        out.append(
+            v8202(day=day, amount=f"{rng.randint(1, 90) * 1000}.00", payee=(f"供应商{i}", f"62220{i:011d}"))
+        )
     return out, overs
 
 
@@ -69,7 +71,9 @@ def test_over_quota_over_a_month() -> None:
 def test_split_payments_in_the_month() -> None:
     vouchers, _ = month()
     # a supplier paid 4 × 30,000 on days 20, 22, 23 and 25: the 4th-day window of 7 days holds all
-    splits = [v8202(day=MARCH[d], amount="30000.00", payee=COMPANY, summary=f"维修{d}") for d in (20, 22, 23, 25)]
+    splits = [
+        v8202(day=MARCH[d], amount="30000.00", payee=COMPANY, summary=f"维修{d}") for d in (20, 22, 23, 25)
+    ]
     merged = sorted(vouchers + splits, key=lambda v: v.vou_date or date.min)
     hits = fired("SPLIT_UNDER_THRESHOLD", merged)
     assert [a.voucher.voucher_no for a in hits] == [splits[3].voucher_no]

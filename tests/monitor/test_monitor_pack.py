@@ -101,7 +101,9 @@ def test_non_working_day_with_the_callers_calendar() -> None:
     saturday = MONDAY - timedelta(days=2)
     holiday = date(2026, 10, 1)
     workday_saturday = date(2026, 9, 26)
-    ctx = MonitorContext(calendar=WorkCalendar(holidays=frozenset({holiday}), workdays=frozenset({workday_saturday})))
+    ctx = MonitorContext(
+        calendar=WorkCalendar(holidays=frozenset({holiday}), workdays=frozenset({workday_saturday}))
+    )
     hits = fired("NON_WORKING_DAY", [v8202(day=saturday), v8202(day=holiday), v8202(day=MONDAY)], ctx)
     assert [a.evidence.field("VouDate") for a in hits] == [saturday.isoformat(), holiday.isoformat()]
     assert fired("NON_WORKING_DAY", [v8202(day=workday_saturday)], ctx) == []
@@ -124,14 +126,19 @@ def test_new_or_changed_payee() -> None:
     assert [a.voucher.voucher_no for a in hits] == [changed.voucher_no]
     assert hits[0].evidence.lookups[0][1] == "changed"
     # the changed account is learnt: the next payment to it is known
-    assert fired("NEW_OR_CHANGED_PAYEE", [changed, v8202(payee=(COMPANY[0], "6222000000000777"))], ctx)[1:] == []
+    assert (
+        fired("NEW_OR_CHANGED_PAYEE", [changed, v8202(payee=(COMPANY[0], "6222000000000777"))], ctx)[1:] == []
+    )
 
 
 def test_duplicate_payment_window_is_not_chained() -> None:
     first, second = v8202(amount="8800.00"), v8202(amount="8800.00", day=MONDAY + timedelta(days=2))
     hits = fired("DUPLICATE_PAYMENT", [first, second])
     assert [a.voucher.voucher_no for a in hits] == [second.voucher_no]
-    assert set(hits[0].evidence.aggregates[0].vouchers) == {f"8202/{first.voucher_no}", f"8202/{second.voucher_no}"}
+    assert set(hits[0].evidence.aggregates[0].vouchers) == {
+        f"8202/{first.voucher_no}",
+        f"8202/{second.voucher_no}",
+    }
     # 0, 3 and 6 days: each later payment pairs only with the one 3 days before, never "6 days within 3"
     chain = [v8202(amount="9900.00", day=MONDAY + timedelta(days=d)) for d in (0, 6)]
     assert fired("DUPLICATE_PAYMENT", chain) == []
@@ -144,16 +151,33 @@ def test_receipt_mismatch_and_unpaid_detail() -> None:
     hits = fired("RECEIPT_MISMATCH", [receipt], stage="on_receipt")
     assert len(hits) == 1
     assert hits[0].evidence.field("XPayAmt") == "4500.00"
-    assert fired("RECEIPT_MISMATCH", [v8202(amount="5000.00", XPayAmt="5000.00", XPayeeAcctNo=COMPANY[1])]) == []
+    assert (
+        fired("RECEIPT_MISMATCH", [v8202(amount="5000.00", XPayAmt="5000.00", XPayeeAcctNo=COMPANY[1])]) == []
+    )
     wrong_acct = v8202(amount="5000.00", XPayAmt="5000.00", XPayeeAcctNo="6222000000000999")
     assert len(fired("RECEIPT_MISMATCH", [wrong_acct])) == 1
     assert fired("RECEIPT_MISMATCH", [receipt], stage="pre_sign") == []  # not a pre-sign rule
     rows = [
-        {"Id": "D1", "PayeeAcctName": COMPANY[0], "PayeeAcctNo": COMPANY[1], "PayAmt": "100.00", "XPayAmt": "100.00"},
-        {"Id": "D2", "PayeeAcctName": "李四", "PayeeAcctNo": "1", "PayAmt": "200.00", "XPayAmt": "0.00", "XAddWord": "账户不存在"},
+        {
+            "Id": "D1",
+            "PayeeAcctName": COMPANY[0],
+            "PayeeAcctNo": COMPANY[1],
+            "PayAmt": "100.00",
+            "XPayAmt": "100.00",
+        },
+        {
+            "Id": "D2",
+            "PayeeAcctName": "李四",
+            "PayeeAcctNo": "1",
+            "PayAmt": "200.00",
+            "XPayAmt": "0.00",
+            "XAddWord": "账户不存在",
+        },
     ]
     unpaid = fired("RECEIPT_DETAIL_UNPAID", [v8202(amount="300.00", details=rows)])
-    assert [(a.voucher.detail, a.voucher.detail_id, a.message) for a in unpaid] == [(2, "D2", "明细未支付: 账户不存在")]
+    assert [(a.voucher.detail, a.voucher.detail_id, a.message) for a in unpaid] == [
+        (2, "D2", "明细未支付: 账户不存在")
+    ]
 
 
 def test_purpose_too_short_and_large_authorized() -> None:

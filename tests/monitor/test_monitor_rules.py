@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
 import pytest
@@ -28,7 +29,7 @@ def rule(when: str, *, extra: str = "", applies: str = '["8202"]') -> str:
     quoted = '"' + when.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return (
         '[[rule]]\nid = "R1"\nversion = 1\nlevel = 2\naction = "PROMPT"\nsource = "test"\n'
-        f"applies_to = {applies}\n{extra}when = {quoted}\nmessage = \"m\"\n"
+        f'applies_to = {applies}\n{extra}when = {quoted}\nmessage = "m"\n'
     )
 
 
@@ -56,7 +57,7 @@ def test_unknown_field_names_the_line_and_field() -> None:
     err = refused(text, UnknownRuleField)
     assert err.line == 22  # the `when` of the second rule
     assert "PayAmount" in str(err) and "R2" in str(err)
-    assert "unknown field PayAmount" == err.reason
+    assert err.reason == "unknown field PayAmount"
 
 
 def test_header_only_names_are_checked_against_the_header() -> None:
@@ -88,7 +89,9 @@ def test_code_execution_attempts_are_refused(when: str) -> None:
 
 
 def test_schema_errors_name_the_key_line() -> None:
-    err = refused(HEAD + rule("PayAmt > 1").replace('action = "PROMPT"', 'action = "FREEZE"'), RuleSchemaError)
+    err = refused(
+        HEAD + rule("PayAmt > 1").replace('action = "PROMPT"', 'action = "FREEZE"'), RuleSchemaError
+    )
     assert err.line == 9
     assert "action" in err.reason
     err = refused(HEAD + rule("PayAmt > 1", extra="params = { limit = 1.5 }\n"), RuleSchemaError)
@@ -101,7 +104,10 @@ def test_schema_errors_name_the_key_line() -> None:
 def test_other_refusals() -> None:
     refused(HEAD + rule("PayAmt > param.limit"), UnknownRuleField)  # undefined parameter
     refused(HEAD + rule("count_over(by=[PayeeAcctNo], days=400) > 1"), RuleLimitExceeded)
-    refused(HEAD + rule("count_over(by=[PayeeAcctNo], days=param.d) > 1", extra="params = { d = 0 }\n"), RuleLimitExceeded)
+    refused(
+        HEAD + rule("count_over(by=[PayeeAcctNo], days=param.d) > 1", extra="params = { d = 0 }\n"),
+        RuleLimitExceeded,
+    )
     refused(HEAD + rule("count_over(by=[PayeeAcctNo]) > 1"), RuleSyntaxError)  # no window
     refused(HEAD + rule("PayeeAcctName matches '('"), RuleSyntaxError)  # bad regex
     refused(HEAD + rule("PayeeAcctName matches PayeeAcctNo"), ForbiddenExpression)  # pattern not constant
@@ -128,16 +134,12 @@ def test_parser_builds_the_expected_tree() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=80))
 def test_parser_never_fails_other_than_with_a_rule_error(text: str) -> None:
-    try:
+    with contextlib.suppress(RuleFileError):
         parse(text)
-    except RuleFileError:
-        pass
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="()[],=<>!+-* 'a1._", max_size=60))
 def test_parser_on_operator_soup(text: str) -> None:
-    try:
+    with contextlib.suppress(RuleFileError):
         parse(text)
-    except RuleFileError:
-        pass
