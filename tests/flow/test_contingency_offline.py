@@ -63,7 +63,11 @@ def test_round_trip_duplicate_and_acknowledgement(net: Network) -> None:
     assert len(bank.records(direction="in")) == 2
 
     ack = read_acknowledgement(fin, first.ack_bytes)
-    assert ack.package_sha256 == exported.sha256 and ack.counts() == {"accepted": 2, "duplicate": 0, "rejected": 0}
+    assert ack.package_sha256 == exported.sha256 and ack.counts() == {
+        "accepted": 2,
+        "duplicate": 0,
+        "rejected": 0,
+    }
     forged = json.loads(first.ack_bytes)
     forged["ack"]["items"][0]["outcome"] = "rejected"
     with pytest.raises(OfflinePackageTampered):

@@ -124,9 +124,9 @@ class ResyncReport:
 def _returned_after_sign_in(library: VoucherLibrary, key: RecordKey) -> bool:
     seen_signed = False
     for entry in library.history(key):
-        if entry.to_state is State.SIGNED_IN:
+        if entry.to_state == State.SIGNED_IN:
             seen_signed = True
-        elif entry.to_state is State.RETURNED and seen_signed:
+        elif entry.to_state == State.RETURNED and seen_signed:
             return True
     return False
 
