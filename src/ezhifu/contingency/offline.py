@@ -59,6 +59,7 @@ __all__ = [
     "export_offline",
     "import_offline",
     "read_acknowledgement",
+    "verify_package",
 ]
 
 PACKAGE_FORMAT = "ezhifu-offline-package-1"
@@ -210,30 +211,39 @@ def _read_zip(data: bytes) -> dict[str, bytes]:
     return out
 
 
-def _checked_manifest(library: VoucherLibrary, files: dict[str, bytes]) -> dict[str, Any]:
+def verify_package(package: bytes, sender_cert: Any) -> dict[str, Any]:
+    """The manifest of ``package`` after checking its signature with ``sender_cert`` and every
+    file against its digests (no file added or missing); raises when tampered."""
+    return _verified(_read_zip(package), sender_cert)
+
+
+def _manifest_of(files: dict[str, bytes]) -> dict[str, Any]:
     if _MANIFEST not in files or _SIGNATURE not in files:
         raise OfflinePackageTampered("缺少清单或签名 / manifest or its signature missing")
-    manifest_bytes = files[_MANIFEST]
     try:
-        manifest = json.loads(manifest_bytes)
-        sender, recipient, items = manifest["sender"], manifest["recipient"], manifest["items"]
-    except (ValueError, KeyError, TypeError) as exc:
+        manifest = json.loads(files[_MANIFEST])
+        if (
+            not isinstance(manifest.get("items"), list)
+            or not manifest.get("sender")
+            or not manifest.get("recipient")
+        ):
+            raise ValueError("sender, recipient or items missing")
+    except (ValueError, AttributeError) as exc:
         raise OfflinePackageTampered(f"清单无法读取 / manifest unreadable: {exc}") from exc
     if manifest.get("format") != PACKAGE_FORMAT:
         raise OfflinePackageError(f"未知的包格式 / unknown package format {manifest.get('format')!r}")
-    if recipient != library.party.party_id:
-        raise OfflinePackageError(
-            f"包发给 {recipient}, 不是 {library.party.party_id} / addressed to {recipient}"
-        )
-    cert = library.peers.get(sender)
-    if cert is None:
-        raise OfflinePackageError(f"发送方 {sender!r} 未登记 / sender {sender!r} is not a registered peer")
+    return dict(manifest)
+
+
+def _verified(files: dict[str, bytes], cert: Any) -> dict[str, Any]:
+    manifest = _manifest_of(files)
     try:
-        verify_signature(cert, manifest_bytes, files[_SIGNATURE])
+        verify_signature(cert, files[_MANIFEST], files[_SIGNATURE])
     except (InvalidSignature, InvalidInput) as exc:
         raise OfflinePackageTampered(
-            f"清单签名验证失败 / manifest signature of {sender} does not verify: {exc}"
+            f"清单签名验证失败 / manifest signature of {manifest['sender']} does not verify: {exc}"
         ) from exc
+    items = manifest["items"]
     names = {e.get("name") for e in items if isinstance(e, dict)}
     if names != set(files) - {_MANIFEST, _SIGNATURE} or len(names) != len(items):
         raise OfflinePackageTampered(
@@ -243,7 +253,20 @@ def _checked_manifest(library: VoucherLibrary, files: dict[str, bytes]) -> dict[
         data = files[entry["name"]]
         if hashlib.sha256(data).hexdigest() != entry.get("sha256") or sm3(data).hex() != entry.get("sm3"):
             raise OfflinePackageTampered(f"{entry['name']}: 摘要不符 / digest does not match (altered)")
-    return dict(manifest)
+    return manifest
+
+
+def _checked_manifest(library: VoucherLibrary, files: dict[str, bytes]) -> dict[str, Any]:
+    manifest = _manifest_of(files)
+    sender, recipient = manifest["sender"], manifest["recipient"]
+    if recipient != library.party.party_id:
+        raise OfflinePackageError(
+            f"包发给 {recipient}, 不是 {library.party.party_id} / addressed to {recipient}"
+        )
+    cert = library.peers.get(sender)
+    if cert is None:
+        raise OfflinePackageError(f"发送方 {sender!r} 未登记 / sender {sender!r} is not a registered peer")
+    return _verified(files, cert)
 
 
 def import_offline(library: VoucherLibrary, package: bytes) -> ImportResult:
