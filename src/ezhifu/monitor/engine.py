@@ -58,35 +58,51 @@ Value = Any  # Decimal | str | date | int | bool | None | tuple
 
 
 class _Row:
-    """One evaluation unit: a voucher and optionally one of its detail rows, with typed lookups."""
+    """One evaluation unit: a voucher and optionally one of its detail rows, with typed lookups.
 
-    __slots__ = ("cache", "detail", "index", "voucher")
+    Rows of one voucher share the cache of header values.
+    """
 
-    def __init__(self, voucher: Voucher, detail: Detail | None, index: int | None) -> None:
+    __slots__ = ("cache", "detail", "header", "index", "spec", "voucher")
+
+    def __init__(
+        self,
+        voucher: Voucher,
+        detail: Detail | None,
+        index: int | None,
+        header: dict[str, Value] | None = None,
+    ) -> None:
         self.voucher = voucher
         self.detail = detail
         self.index = index
-        self.cache: dict[tuple[str, bool], Value] = {}
+        self.spec = spec_for(voucher.vt_code)
+        self.header: dict[str, Value] = {} if header is None else header
+        self.cache: dict[str, Value] = {}
 
     def get(self, name: str, header_only: bool = False) -> Value:
-        key = (name, header_only)
-        if key in self.cache:
-            return self.cache[key]
-        spec = spec_for(self.voucher.vt_code)
-        definition: FieldDef | None
-        if not header_only and self.detail is not None and name in self.detail:
+        if not header_only and self.detail is not None:
+            if name in self.cache:
+                return self.cache[name]
             text = self.detail.get(name)
-            definition = spec.detail_field(name) if spec else None
-        else:
-            text = self.voucher.get(name)
-            definition = spec.header_field(name) if spec else None
-        value = _typed(text, definition)
-        self.cache[key] = value
+            if text:  # a detail element that is present and not empty wins over the header
+                value = _typed(text, self.spec.detail_field(name) if self.spec else None)
+                self.cache[name] = value
+                return value
+            value = self._header(name)
+            self.cache[name] = value
+            return value
+        return self._header(name)
+
+    def _header(self, name: str) -> Value:
+        if name in self.header:
+            return self.header[name]
+        value = _typed(self.voucher.get(name), self.spec.header_field(name) if self.spec else None)
+        self.header[name] = value
         return value
 
     @property
     def day(self) -> date | None:
-        value = self.get("VouDate", True)
+        value = self._header("VouDate")
         return value if isinstance(value, date) else None
 
     def ref(self) -> VoucherRef:
@@ -215,12 +231,14 @@ class Monitor:
 
     def check(self, voucher: Voucher, *, stage: str = "batch") -> list[Alert]:
         """Every alert of every applicable rule on ``voucher`` (after adding it to the windows)."""
-        self.observe(voucher)
+        rows = _RowSet(voucher)
+        self._observe(voucher, rows)
         alerts: list[Alert] = []
+        vt_code = voucher.vt_code
         for rule in self.rules.rules:
-            if not rule.applies(voucher.vt_code, stage):
+            if not rule.applies(vt_code, stage):
                 continue
-            for row in _rows(voucher, rule.scope):
+            for row in rows.of(rule.scope):
                 if _truthy(self._eval(rule.when, row, rule, None)):
                     alerts.append(self._alert(rule, row, stage))
         self._learn_payees(voucher)
@@ -232,6 +250,9 @@ class Monitor:
 
     def observe(self, voucher: Voucher) -> bool:
         """Add ``voucher`` to the windows (once); ``False`` when it was already counted."""
+        return self._observe(voucher, _RowSet(voucher))
+
+    def _observe(self, voucher: Voucher, rows: _RowSet) -> bool:
         identity = (voucher.adm_div_code, voucher.st_year, voucher.vt_code, voucher.voucher_no, voucher.id)
         if identity in self._seen:
             return False
@@ -242,7 +263,7 @@ class Monitor:
             vts = agg.vt or rule.applies_to
             if vts and voucher.vt_code not in vts:
                 continue
-            for row in _rows(voucher, rule.scope):
+            for row in rows.of(rule.scope):
                 self._add(rule, agg, window, row)
         return True
 
@@ -393,10 +414,25 @@ class Monitor:
                 self.payees.setdefault(name, set()).add(account)
 
 
-def _rows(voucher: Voucher, scope: str) -> list[_Row]:
-    if scope == "detail" and voucher.details:
-        return [_Row(voucher, d, i) for i, d in enumerate(voucher.details, 1)]
-    return [_Row(voucher, None, None)]
+class _RowSet:
+    """The rows of one voucher for each scope, built once and shared by every rule."""
+
+    __slots__ = ("_detail", "_voucher", "voucher")
+
+    def __init__(self, voucher: Voucher) -> None:
+        self.voucher = voucher
+        self._voucher: list[_Row] | None = None
+        self._detail: list[_Row] | None = None
+
+    def of(self, scope: str) -> list[_Row]:
+        if self._voucher is None:
+            self._voucher = [_Row(self.voucher, None, None)]
+        if scope != "detail" or not self.voucher.details:
+            return self._voucher
+        if self._detail is None:
+            shared = self._voucher[0].header
+            self._detail = [_Row(self.voucher, d, i, shared) for i, d in enumerate(self.voucher.details, 1)]
+        return self._detail
 
 
 def _pattern_of(node: Compare, rule: Rule) -> re.Pattern[str]:

@@ -5,8 +5,9 @@ handed to ``eval`` or ``compile``. The language (docs/monitor.md has the full ta
 
 * literals: numbers (``50000``, ``0.5``, read as :class:`~decimal.Decimal`), strings in ``'…'`` or
   ``"…"``, ``true``, ``false``, ``null``, lists ``[a, b]``;
-* names: a voucher field (``PayAmt``: read from the detail row when the row has it, else from the
-  header), ``voucher.PayAmt`` (the header only), ``param.limit`` (a parameter of the rule);
+* names: a voucher field (``PayAmt``: read from the detail row when the row has it and it is not
+  empty, else from the header), ``voucher.PayAmt`` (the header only), ``param.limit`` (a parameter
+  of the rule);
 * operators: ``or``, ``and``, ``not``, ``== != < <= > >=``, ``in``, ``not in``, ``matches``
   (a regular expression search), ``+ - *``;
 * calls of the functions in :data:`FUNCTIONS` only (``len``, ``present``, ``own_account``,
