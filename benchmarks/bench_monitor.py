@@ -135,7 +135,7 @@ def plain(vouchers: list[Voucher], ctx: MonitorContext) -> set[tuple[str, str, i
             split.add(key, day, amt)
         dup.add((payee_no, f"{amt:.2f}", g("PaySummaryName") or ""), day, D(1))
         rows = [(i, d) for i, d in enumerate(v.details, 1)]
-        for i, d in rows:
+        for _, d in rows:
             damt = D(d.get("PayAmt") or "0")
             plan[(d.get("AgencyCode") or "", d.get("DepProCode") or "")] += damt
         # --- evaluate (same order as the pack)
@@ -223,9 +223,8 @@ def main() -> None:
     print(f"{'parse':<10}{t_parse:>10.2f}{n / t_parse:>14.0f}{1.0:>10.2f}")
     print(f"{'monitor':<10}{t_monitor:>10.2f}{n / t_monitor:>14.0f}{t_monitor / t_parse:>10.2f}")
     print(f"{'plain':<10}{t_plain:>10.2f}{n / t_plain:>14.0f}{t_plain / t_parse:>10.2f}")
-    print(
-        f"alerts {len(alerts)} ({len(alerts) / t_monitor:.0f} alerts/s); monitor/plain = {t_monitor / t_plain:.1f}"
-    )
+    rate = len(alerts) / t_monitor
+    print(f"alerts {len(alerts)} ({rate:.0f} alerts/s); monitor/plain = {t_monitor / t_plain:.1f}")
     print(f"same alerts as the plain loop: {got == expected} (monitor {len(got)}, plain {len(expected)})")
     print(f"peak RSS {rss_after:.0f} MB (before monitoring {rss_before:.0f} MB); window rows held {held}")
 
