@@ -27,12 +27,15 @@ _RANK = {"PROMPT": 1, "HOLD": 2, "BLOCK": 3}
 
 
 def show(value: object) -> str | None:
-    """A value as evidence text: amounts with two decimals, dates ISO, ``None`` kept."""
+    """A value as evidence text: amounts with two decimals, whole numbers as given, dates ISO."""
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= 0:  # a whole number parameter or count: 3, not 3.00
+            return str(value)
         return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else str(value)
     if isinstance(value, date):
         return value.isoformat()
