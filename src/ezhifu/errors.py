@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from cryptography import exceptions as _cryptography_exceptions
 
 __all__ = [
+    "AmountOutOfRange",
     "AuditChainBroken",
     "AuditError",
     "AuditTamperedError",
@@ -32,7 +33,6 @@ __all__ = [
     "ContingencyError",
     "CorruptedKeyFile",
     "DecodingError",
-    "ExpressionError",
     "EzhifuError",
     "FlowError",
     "ForbiddenExpression",
@@ -62,6 +62,8 @@ __all__ = [
     "PositionTaken",
     "ProviderUnavailable",
     "RegisterError",
+    "RenderingError",
+    "ReportError",
     "RuleFileError",
     "RuleLimitExceeded",
     "RuleSchemaError",
@@ -335,6 +337,21 @@ class SealFormatRefused(OcxRefusal, SealFormatError):
     """The configured seal is missing or not a seal of a known format (OCX 114)."""
 
 
+# --- report: the voucher for people ---------------------------------------------------
+
+
+class ReportError(EzhifuError):
+    """A voucher cannot be shown or rendered for people (form, PDF)."""
+
+
+class AmountOutOfRange(ReportError, InvalidInput):
+    """An amount has more than two decimals or more integer digits than a voucher amount allows."""
+
+
+class RenderingError(ReportError):
+    """The PDF renderer (headless Chromium) is missing, failed or produced no PDF."""
+
+
 # --- flow -----------------------------------------------------------------------------
 
 
@@ -392,10 +409,6 @@ class ForbiddenExpression(RuleFileError):
 
 class RuleLimitExceeded(RuleFileError):
     """Too many rules, too long an expression, too wide a window, too deep a nesting."""
-
-
-class ExpressionError(MonitorError):
-    """An expression failed while evaluated (e.g. a value that cannot be compared)."""
 
 
 class ContextFileError(MonitorError, InvalidInput):

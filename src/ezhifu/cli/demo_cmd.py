@@ -34,6 +34,7 @@ def command(out_dir: Path, as_json: bool) -> None:
     verifies the result. The keys exist only in memory; the seal is a software test seal with
     no legal effect. Exit 0 when every step succeeded and everything verified.
     """
+    # deferred: keeps `ezhifu --help` from loading the crypto stack
     from ezhifu.cli.demo import DemoStep, run_demo
 
     def show(step: DemoStep) -> None:

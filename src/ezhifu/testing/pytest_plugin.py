@@ -144,7 +144,7 @@ def ezhifu_schema_version(pytestconfig: pytest.Config) -> str | None:
 def monitor_rules(pytestconfig: pytest.Config) -> MonitorRules:
     """The rule pack of ``--ezhifu-monitor-rules`` (default: the example pack) with
     ``assert_fires(rule_id, *vouchers)`` / ``assert_quiet(...)`` (:mod:`ezhifu.testing.monitor`)."""
-    from ezhifu.testing.monitor import MonitorRules
+    from ezhifu.testing.monitor import MonitorRules  # reason: the plugin loads nothing heavy until used
 
     return MonitorRules.load(
         pytestconfig.getoption("--ezhifu-monitor-rules"), pytestconfig.getoption("--ezhifu-monitor-context")
