@@ -3,6 +3,9 @@
 None of these can be read from a voucher (reference §1.2: 预算指标 / 用款计划 and 银行账户 come from
 outside it), so the caller passes them in, in Python or as a TOML context file::
 
+    history = ["history/"]          # envelopes (files or directories) of earlier payments; top-level
+                                    # keys come before the first [table] in TOML
+
     [accounts]                      # AgencyCode -> the unit's own accounts (基本户, 实有资金, 零余额)
     "101001" = ["11001010100000001", "11001010100000002"]
 
@@ -16,8 +19,6 @@ outside it), so the caller passes them in, in Python or as a TOML context file::
 
     [payees]                        # payee name -> accounts already known (new/changed payee rule)
     "某某科技有限公司" = ["6222020200000001"]
-
-    history = ["history/"]          # envelopes (files or directories) of earlier payments
 
 Relative history paths are read from the context file's directory. Limits:
 :data:`MAX_CONTEXT_ENTRIES` entries per table, :data:`MAX_HISTORY_FILES` history files.
