@@ -101,3 +101,18 @@ def test_on_receipt_block_rejects_the_voucher(net: Network) -> None:
     net.pump()
     assert bank.record(RecordKey("in", "0", ADM, YEAR, "5201", good.voucher_no)) is not None
     assert {a.stage for a in hook.alerts} == {"on_receipt"}
+
+
+def test_history_from_the_store_seeds_the_windows(net: Network) -> None:
+    from ezhifu.monitor import MonitorContext
+    from ezhifu.monitor.context import history_from_store
+
+    fin = net["finance"]
+    sent = [_voucher(10), _voucher(11)]
+    for v in sent:
+        fin.save(v, to="bank")
+    fin.send("5201", [v.voucher_no for v in sent], **IDS)
+    history = history_from_store(fin.store, vt_codes=["5201"])
+    assert {v.voucher_no for v in history} == {v.voucher_no for v in sent}
+    monitor = Monitor(RuleSet.from_text(PACK), MonitorContext(history=history))
+    assert monitor.observe(sent[0]) is False  # already counted from the store

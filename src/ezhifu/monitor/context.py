@@ -37,8 +37,17 @@ from typing import Any
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.models import Voucher
 from ezhifu.errors import ContextFileError, EzhifuError
+from ezhifu.flow.status import State
+from ezhifu.flow.store import VoucherStore
 
-__all__ = ["MAX_CONTEXT_ENTRIES", "MAX_HISTORY_FILES", "MonitorContext", "WorkCalendar", "envelope_files"]
+__all__ = [
+    "MAX_CONTEXT_ENTRIES",
+    "MAX_HISTORY_FILES",
+    "MonitorContext",
+    "WorkCalendar",
+    "envelope_files",
+    "history_from_store",
+]
 
 #: A context table with more entries than this is refused.
 MAX_CONTEXT_ENTRIES = 100_000
@@ -105,6 +114,34 @@ class MonitorContext:
             payees=_string_sets(data.get("payees", {}), f"{p}: [payees]"),
             history=tuple(history),
         )
+
+
+def history_from_store(
+    store: VoucherStore, *, vt_codes: Sequence[str] = (), limit: int = MAX_CONTEXT_ENTRIES
+) -> tuple[Voucher, ...]:
+    """The 发送单 a voucher library holds (sent or received, not discarded) as monitoring history.
+
+    Oldest first, at most ``limit`` (:data:`MAX_CONTEXT_ENTRIES`); receipts are left out (they
+    repeat their voucher). Pass it as ``MonitorContext(history=...)``.
+    """
+    if not 0 < limit <= MAX_CONTEXT_ENTRIES:
+        raise ContextFileError(
+            f"limit 须在 1..{MAX_CONTEXT_ENTRIES} / limit must be 1..{MAX_CONTEXT_ENTRIES}"
+        )
+    wanted = set(vt_codes)
+    out: list[Voucher] = []
+    for record in store.find(voucher_flag="0"):
+        if record.state is State.DISCARDED or (wanted and record.key.vt_code not in wanted):
+            continue
+        try:
+            out.extend(body.voucher for body in Envelope.from_bytes(record.envelope).bodies)
+        except EzhifuError as exc:
+            raise ContextFileError(
+                f"{record.key}: 无法读取库中凭证 / cannot read the stored voucher: {exc}"
+            ) from exc
+        if len(out) >= limit:
+            break
+    return tuple(out[:limit])
 
 
 def envelope_files(targets: Sequence[str | Path]) -> list[Path]:
