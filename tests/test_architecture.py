@@ -153,7 +153,20 @@ LAYOUT: dict[str, frozenset[str]] = {
         }
     ),
     "monitor": frozenset(
-        {"", "rules", "schema", "expr", "engine", "windows", "alerts", "caselog", "pack", "hook", "context"}
+        {
+            "",
+            "rules",
+            "schema",
+            "expr",
+            "engine",
+            "windows",
+            "alerts",
+            "caselog",
+            "pack",
+            "hook",
+            "context",
+            "compiled",
+        }
     ),
     "client": frozenset({"", "operations", "soapenc", "soap_client", "stamp_request", "transport"}),
     "service": frozenset(

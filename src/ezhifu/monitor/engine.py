@@ -10,8 +10,9 @@ The context's ``history`` is added to the windows without being evaluated.
 Window semantics: ``days=N`` covers the voucher's ``VouDate`` and the N−1 days before it
 (``days=1`` is the same day); ``period="month"`` the calendar month of ``VouDate`` (likewise
 ``day``/``year``). A window group keeps at most :data:`MAX_GROUP_ROWS` rows: older rows are
-dropped first and the evidence says so. A rule is evaluated fast first; only when it fires is
-it evaluated again with evidence recording, so clean vouchers cost no evidence.
+dropped first and the evidence says so. A rule is evaluated fast first (closures built once,
+:mod:`ezhifu.monitor.compiled`); only when it fires is it evaluated again by the recording
+evaluator, so clean vouchers cost no evidence.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ezhifu.document.fields import FieldDef, spec_for
 from ezhifu.document.models import Detail, Voucher, parse_amount, parse_date
 from ezhifu.errors import InvalidInput
 from ezhifu.monitor.alerts import AggregateEvidence, Alert, Evidence, VoucherRef, show
+from ezhifu.monitor.compiled import Fast, arith, compile_expr, is_member, ordered, pattern_of, truthy
 from ezhifu.monitor.context import MonitorContext
 from ezhifu.monitor.expr import (
     Aggregate,
@@ -214,12 +216,15 @@ class Monitor:
         self.rules = rules
         self.context = context or MonitorContext()
         self.windows: dict[int, _Window] = {}
-        self._sources: list[tuple[Rule, Aggregate, _Window]] = []
+        self._sources: list[tuple[Rule, Aggregate, _Window, Fast | None]] = []
+        self._fast: dict[int, Fast] = {}
         for rule in rules.rules:
+            self._fast[id(rule)] = compile_expr(rule.when, rule, self)
             for agg in rule.aggregates:
                 window = _Window(agg, rule.window_days(agg))
                 self.windows[id(agg)] = window
-                self._sources.append((rule, agg, window))
+                where = compile_expr(agg.where, rule, self) if agg.where is not None else None
+                self._sources.append((rule, agg, window, where))
         self.payees: dict[str, set[str]] = {k: set(v) for k, v in self.context.payees.items()}
         self._seen: dict[tuple[str, ...], None] = {}
         self._sets: dict[int, frozenset[str]] = {}
@@ -238,8 +243,9 @@ class Monitor:
         for rule in self.rules.rules:
             if not rule.applies(vt_code, stage):
                 continue
+            fast = self._fast[id(rule)]
             for row in rows.of(rule.scope):
-                if _truthy(self._eval(rule.when, row, rule, None)):
+                if truthy(fast(row)):
                     alerts.append(self._alert(rule, row, stage))
         self._learn_payees(voucher)
         return alerts
@@ -259,21 +265,21 @@ class Monitor:
         self._seen[identity] = None
         if len(self._seen) > MAX_SEEN_VOUCHERS:
             del self._seen[next(iter(self._seen))]
-        for rule, agg, window in self._sources:
+        for rule, agg, window, where in self._sources:
             vts = agg.vt or rule.applies_to
             if vts and voucher.vt_code not in vts:
                 continue
             for row in rows.of(rule.scope):
-                self._add(rule, agg, window, row)
+                self._add(agg, window, where, row)
         return True
 
     # --- windows --------------------------------------------------------------------------
 
-    def _add(self, rule: Rule, agg: Aggregate, window: _Window, row: _Row) -> None:
+    def _add(self, agg: Aggregate, window: _Window, where: Fast | None, row: _Row) -> None:
         day = row.day
         if day is None:
             return
-        if agg.where is not None and not _truthy(self._eval(agg.where, row, rule, None)):
+        if where is not None and not truthy(where(row)):
             return
         if agg.field is not None:
             value = row.get(agg.field.name, agg.field.header_only)
@@ -320,14 +326,14 @@ class Monitor:
             return rule.params[node.name]
         if isinstance(node, BoolOp):
             if node.op == "and":
-                return all(_truthy(self._eval(o, row, rule, rec)) for o in node.operands)
-            return any(_truthy(self._eval(o, row, rule, rec)) for o in node.operands)
+                return all(truthy(self._eval(o, row, rule, rec)) for o in node.operands)
+            return any(truthy(self._eval(o, row, rule, rec)) for o in node.operands)
         if isinstance(node, Not):
-            return not _truthy(self._eval(node.operand, row, rule, rec))
+            return not truthy(self._eval(node.operand, row, rule, rec))
         if isinstance(node, Compare):
             return self._compare(node, row, rule, rec)
         if isinstance(node, BinOp):
-            return _arith(
+            return arith(
                 node.op, self._eval(node.left, row, rule, rec), self._eval(node.right, row, rule, rec)
             )
         if isinstance(node, ListLit):
@@ -341,28 +347,30 @@ class Monitor:
     def _compare(self, node: Compare, row: _Row, rule: Rule, rec: _Recorder | None) -> bool:
         left = self._eval(node.left, row, rule, rec)
         if node.op == "matches":
-            pattern = _pattern_of(node, rule)
+            pattern = pattern_of(node, rule)
             return isinstance(left, str) and pattern.search(left) is not None
         right = self._eval(node.right, row, rule, rec)
         if node.op in ("in", "not in"):
             found = self._member(left, right, node.right)
             return found if node.op == "in" else not found
-        return _ordered(node.op, left, right)
+        return ordered(node.op, left, right)
 
     def _member(self, left: Value, right: Value, right_node: Node) -> bool:
-        if left is None:
-            return False
-        if isinstance(right, str):
-            return isinstance(left, str) and left in right
-        if not isinstance(right, tuple):
-            return False
-        if isinstance(left, str) and isinstance(right_node, Param):
-            cached = self._sets.get(id(right))
-            if cached is None:
-                cached = frozenset(show(v) or "" for v in right)
-                self._sets[id(right)] = cached
-            return left in cached
-        return any(_ordered("==", left, item) for item in right)
+        as_set = None
+        if isinstance(left, str) and isinstance(right, tuple) and isinstance(right_node, Param):
+            as_set = self._sets.get(id(right))
+            if as_set is None:
+                as_set = frozenset(show(v) or "" for v in right)
+                self._sets[id(right)] = as_set
+        return is_member(left, right, as_set)
+
+    # the fast path's callbacks (ezhifu.monitor.compiled)
+
+    def aggregate_value(self, agg: Aggregate, row: _Row, rule: Rule) -> Value:
+        return self._aggregate(agg, row, rule, None)
+
+    def call_value(self, node: Call, args: list[Value]) -> Value:
+        return self._call(node, args, None)
 
     def _call(self, node: Call, args: list[Value], rec: _Recorder | None) -> Value:
         ctx = self.context
@@ -433,67 +441,6 @@ class _RowSet:
             shared = self._voucher[0].header
             self._detail = [_Row(self.voucher, d, i, shared) for i, d in enumerate(self.voucher.details, 1)]
         return self._detail
-
-
-def _pattern_of(node: Compare, rule: Rule) -> re.Pattern[str]:
-    right = node.right
-    text = (
-        right.value
-        if isinstance(right, Literal_)
-        else rule.params[right.name]
-        if isinstance(right, Param)
-        else ""
-    )
-    return rule.patterns[str(text)]
-
-
-def _truthy(value: Value) -> bool:
-    return bool(value) if not isinstance(value, Decimal) else value != 0
-
-
-def _coerce(left: Value, right: Value) -> tuple[Value, Value]:
-    """Make a Decimal/date comparable with a string parameter (``"50000.00"``, ``"2026-01-01"``)."""
-    if isinstance(left, str) and isinstance(right, (Decimal, date)):
-        right, left = _coerce(right, left)
-        return left, right
-    if isinstance(left, Decimal) and isinstance(right, str):
-        try:
-            return left, Decimal(right)
-        except InvalidOperation:
-            return str(left), right
-    if isinstance(left, date) and isinstance(right, str):
-        try:
-            return left, date.fromisoformat(right) if "-" in right else parse_date(right)
-        except (ValueError, InvalidInput):
-            return left.isoformat(), right
-    return left, right
-
-
-def _ordered(op: str, left: Value, right: Value) -> bool:
-    left, right = _coerce(left, right)
-    if op == "==":
-        return bool(left == right)
-    if op == "!=":
-        return bool(left != right)
-    if left is None or right is None:
-        return False
-    try:
-        if op == "<":
-            return bool(left < right)
-        if op == "<=":
-            return bool(left <= right)
-        if op == ">":
-            return bool(left > right)
-        return bool(left >= right)
-    except TypeError:
-        return False  # values of kinds that do not order (a code against an amount)
-
-
-def _arith(op: str, left: Value, right: Value) -> Value:
-    left, right = _coerce(left, right)
-    if not isinstance(left, Decimal) or not isinstance(right, Decimal):
-        return None
-    return left + right if op == "+" else left - right if op == "-" else left * right
 
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}")
