@@ -31,6 +31,10 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         ("rules.toml", "cases.db", "alerts.json"),
     ),
+    "audit_trail.py": (
+        ("('key-use', 'finance')", "older keystore refused", "older trail caught: AuditRolledBack"),
+        ("audit.db", "audit.db.head"),
+    ),
     "keystore_file.py": (
         ("signed through the keystore: valid", "wrong password refused"),
         ("keystore/keystore.json",),
