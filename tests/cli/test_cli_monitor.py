@@ -94,3 +94,40 @@ def test_check_rules(files: dict[str, Path], tmp_path: Path) -> None:
     assert bad.read_text("utf-8").splitlines()[data["line"] - 1].startswith("when = ")
     usage = CliRunner().invoke(cli, ["monitor", "run", "--rules", str(bad), str(files["quiet"])])
     assert usage.exit_code == 2 and "PaySummary" in usage.output
+
+
+def test_cases_from_the_command_line(
+    files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EZHIFU_CASE_KEY", "ab" * 20)
+    db = tmp_path / "cases.db"
+    run = CliRunner().invoke(
+        cli, ["monitor", "run", "--rules", "example", "--cases", str(db), str(files["hold"])]
+    )
+    assert run.exit_code == 20, run.output
+    listed = CliRunner().invoke(cli, ["monitor", "cases", str(db), "--json"])
+    assert listed.exit_code == 0, listed.output
+    [case] = [c for c in json.loads(listed.output)["cases"] if c["rule_id"] == "CASH_SINGLE"]
+    step = CliRunner().invoke(
+        cli,
+        [
+            "monitor",
+            "case",
+            str(db),
+            case["case_id"],
+            "dismiss",
+            "--actor",
+            "王审核",
+            "--reason",
+            "备用金, 已审批",
+        ],
+    )
+    assert step.exit_code == 0 and "dismissed" in step.output
+    again = CliRunner().invoke(
+        cli, ["monitor", "case", str(db), case["case_id"], "confirm", "--actor", "王审核", "--reason", "x"]
+    )
+    assert again.exit_code == 1 and "IllegalCaseTransition" in again.output
+    text = CliRunner().invoke(cli, ["monitor", "cases", str(db), "--state", "dismissed"])
+    assert "备用金, 已审批" in text.output and "chain of" in text.output
+    monkeypatch.delenv("EZHIFU_CASE_KEY")
+    assert CliRunner().invoke(cli, ["monitor", "cases", str(db)]).exit_code == 2
