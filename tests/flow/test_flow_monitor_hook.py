@@ -116,3 +116,24 @@ def test_history_from_the_store_seeds_the_windows(net: Network) -> None:
     assert {v.voucher_no for v in history} == {v.voucher_no for v in sent}
     monitor = Monitor(RuleSet.from_text(PACK), MonitorContext(history=history))
     assert monitor.observe(sent[0]) is False  # already counted from the store
+
+
+def test_receipt_mismatch_is_raised_on_receipt(net: Network) -> None:
+    """The bank's 回单 pays less than the voucher: 财政's hook raises RECEIPT_MISMATCH on receipt."""
+    fin, bank = net["finance"], net["bank"]
+    hook = FlowMonitor(Monitor(RuleSet.example()), stages=("on_receipt",))
+    fin.hooks = (hook,)
+    voucher = _voucher(20)
+    fin.save(voucher, to="bank")
+    fin.send("5201", [voucher.voucher_no], **IDS)
+    net.pump()
+    bank.confirm("5201", [voucher.voucher_no], **IDS)
+    net.pump()
+    paid = voucher.pay_amt
+    assert paid is not None
+    short = f"{paid - 1:.2f}"
+    bank.send_receipt("5201", voucher.voucher_no, **IDS, fields={"XPayAmt": short, "XPayDate": "20240506"})
+    net.pump()
+    [alert] = [a for a in hook.alerts if a.rule_id == "RECEIPT_MISMATCH"]
+    assert alert.stage == "on_receipt" and alert.evidence.field("XPayAmt") == short
+    assert fin.record(RecordKey("in", "1", ADM, YEAR, "5201", voucher.voucher_no)) is not None  # HOLD: kept
