@@ -31,6 +31,10 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         ("rules.toml", "cases.db", "alerts.json"),
     ),
+    "position_table.py": (
+        ("stamp at 5201/cz_dwgz: seal 4201000000000001", "refused: OCX 122"),
+        ("positions.toml",),
+    ),
     "audit_trail.py": (
         ("('key-use', 'finance')", "older keystore refused", "older trail caught: AuditRolledBack"),
         ("audit.db", "audit.db.head"),

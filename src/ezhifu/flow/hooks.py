@@ -16,15 +16,22 @@ copy or a custom business check. Hooks must not modify the body.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, Protocol
 
 from ezhifu.document.envelope import VoucherBody
 from ezhifu.flow.status import RecordKey
 
-__all__ = ["HookStage", "VoucherHook"]
+__all__ = ["HookStage", "VoucherHook", "run_hooks"]
 
 HookStage = Literal["pre_sign", "on_receipt"]
 
 
 class VoucherHook(Protocol):
     def __call__(self, stage: HookStage, key: RecordKey, body: VoucherBody) -> None: ...
+
+
+def run_hooks(hooks: Sequence[VoucherHook], stage: HookStage, key: RecordKey, body: VoucherBody) -> None:
+    """Call each hook in order; a :class:`~ezhifu.errors.HookRefused` stops at the first."""
+    for hook in hooks:
+        hook(stage, key, body)

@@ -27,14 +27,24 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, Self
 
 from ezhifu._fileio import create_private
-from ezhifu.errors import StoreError
-from ezhifu.flow.status import Direction, RecordKey, State
+from ezhifu.errors import FlowError, StoreError
+from ezhifu.flow.status import (
+    Action,
+    Direction,
+    HistoryEntry,
+    OutboxItem,
+    Record,
+    RecordKey,
+    Rejection,
+    State,
+    transition,
+    utc_now,
+)
 
 __all__ = [
     "HistoryEntry",
@@ -47,87 +57,6 @@ __all__ = [
     "schema_statements",
     "utc_now",
 ]
-
-
-def utc_now() -> str:
-    """The current time as an ISO 8601 UTC string (what every timestamp column holds)."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One voucher in one party's library, with its current state.
-
-    ``envelope`` is the ``<MOF>`` envelope holding exactly this voucher body, as sent or as
-    accepted: the Base64 voucher text and the signature and seal elements are kept verbatim
-    (they are what the signatures cover); only the envelope XML around them is written anew.
-    ``original`` is, for a receipt, the original signed 发送单 envelope it answers (see
-    docs/flow.md, "Receipts and the original signatures").  ``amount``, ``vou_date``,
-    ``payee_acct_no`` and ``payee_name`` are copied out of the voucher for reconciliation and
-    monitoring queries.
-    """
-
-    key: RecordKey
-    state: State
-    peer: str
-    envelope: bytes
-    revision: int = 1
-    reason: str | None = None
-    original: bytes | None = None
-    amount: str | None = None
-    vou_date: str | None = None
-    payee_acct_no: str | None = None
-    payee_name: str | None = None
-    created_at: str = ""
-    updated_at: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    """One state change (or a noted event that did not change the state)."""
-
-    key: RecordKey
-    seq: int
-    revision: int
-    action: str
-    from_state: str | None
-    to_state: str
-    reason: str | None
-    message_id: str | None
-    at: str
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """An incoming message that was not accepted, with the reason, kept for 差错处理.
-
-    ``raw`` is the message exactly as received so that an operator can inspect or replay it.
-    """
-
-    rejection_id: str
-    message_id: str | None
-    sender: str | None
-    kind: str | None
-    reason: str
-    raw: bytes
-    at: str
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    """Work queued while the link or the keystore is down (应急): sent by a later flush.
-
-    ``kind`` is ``"message"`` (``data`` is a serialised transport message ready to go) or
-    ``"send"`` (``data`` names a draft record still to be signed and sent).
-    """
-
-    item_id: str
-    kind: Literal["message", "send"]
-    recipient: str
-    data: bytes
-    created_at: str
-    attempts: int = 0
-    last_error: str | None = None
 
 
 def schema_statements(dialect: Literal["sqlite", "postgresql"] = "sqlite") -> list[str]:
@@ -289,6 +218,58 @@ class VoucherStore(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def require(self, key: RecordKey, *, library: str = "") -> Record:
+        """The record ``key``; :class:`~ezhifu.errors.FlowError` naming it when absent."""
+        record = self.get(key)
+        if record is None:
+            raise FlowError(f"{key}: not in the library of {library} (status -1 未找到对应凭证)")
+        return record
+
+    def apply(
+        self,
+        record: Record,
+        change: Action | str | None,
+        *,
+        reason: str | None = None,
+        message_id: str | None = None,
+        text: bytes | None = None,
+        new: bool = False,
+    ) -> Record:
+        """The one way a library changes a record: the record, its history entry and, with
+        ``text``, the envelope of its revision, together (call it inside :meth:`transaction`).
+
+        * ``change`` an :class:`Action`: the state machine's transition from ``record.state``
+          (:class:`~ezhifu.errors.IllegalTransition` otherwise), the record stored in the new
+          state (``reason`` replaces the kept reason when given) and the step written to history;
+        * ``new=True``: ``record`` is stored as it is and ``change`` (e.g. ``"save"``,
+          ``"receive"``) is written as its first entry, from no state to ``record.state``;
+        * ``change`` another text: an event noted in the history, the record left unchanged;
+        * ``change`` ``None``: the record stored, nothing noted (a signature added to a draft).
+
+        ``text`` is kept as the envelope of revision ``record.revision`` (spec.md §8.3: a
+        discarded voucher's text survives its re-send).
+        """
+        with self.transaction():
+            before = target = record.state
+            if isinstance(change, Action) and not new:
+                target = transition(record.key, before, change)
+                record = replace(record, state=target, reason=reason if reason else record.reason)
+            if new or change is None or isinstance(change, Action):
+                record = self.put(record)
+            if text is not None:
+                self.save_revision(record.key, record.revision, text)
+            if change is not None:
+                self.add_history(
+                    record.key,
+                    revision=record.revision,
+                    action=change.value if isinstance(change, Action) else change,
+                    from_state=None if new else before,
+                    to_state=target,
+                    reason=reason,
+                    message_id=message_id,
+                )
+        return record
 
     def __enter__(self) -> Self:
         return self
