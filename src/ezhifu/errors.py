@@ -18,6 +18,12 @@ from cryptography import exceptions as _cryptography_exceptions
 
 __all__ = [
     "AmountOutOfRange",
+    "ArchiveDuplicateMember",
+    "ArchiveError",
+    "ArchiveFormatError",
+    "ArchivePathRefused",
+    "ArchiveRegistryError",
+    "ArchiveTooLarge",
     "AuditChainBroken",
     "AuditError",
     "AuditHeadInvalid",
@@ -37,6 +43,7 @@ __all__ = [
     "ContingencyError",
     "CorruptedKeyFile",
     "DecodingError",
+    "DuplicateBooking",
     "EzhifuError",
     "FlowError",
     "ForbiddenExpression",
@@ -54,6 +61,7 @@ __all__ = [
     "MalformedCertificate",
     "MalformedDER",
     "MalformedSignature",
+    "MetadataError",
     "MonitorError",
     "NotASealHolder",
     "OcxRefusal",
@@ -83,6 +91,7 @@ __all__ = [
     "TokenSigningError",
     "TransportError",
     "UnknownRuleField",
+    "UnsafeArchive",
     "UnsupportedAlgorithm",
     "UnsupportedMechanism",
     "ValidationIssue",
@@ -466,3 +475,42 @@ class OfflinePackageTampered(OfflinePackageError):
 
 class RegisterError(ContingencyError):
     """The outage / emergency-payment register refused an entry (unknown outage, bad link ...)."""
+
+
+# --- archive --------------------------------------------------------------------------
+
+
+class ArchiveError(EzhifuError):
+    """A failure creating, reading or checking an archive package (DA/T 95—2022)."""
+
+
+class ArchiveFormatError(ArchiveError, InvalidInput):
+    """Bytes that are not a readable archive package (not a zip, no manifest, bad JSON)."""
+
+
+class UnsafeArchive(ArchiveError, HostileInputError):
+    """An archive package refused for safety before anything in it is used."""
+
+
+class ArchiveTooLarge(UnsafeArchive):
+    """Too many members, a member or the whole package too large, or a zip-bomb ratio."""
+
+
+class ArchivePathRefused(UnsafeArchive):
+    """A member name that is absolute, climbs out (``..``), or is not a plain relative path."""
+
+
+class ArchiveDuplicateMember(UnsafeArchive):
+    """Two members with the same name (exactly, or after case and separator folding)."""
+
+
+class DuplicateBooking(ArchiveError):
+    """A voucher already booked in the archive registry (财会〔2020〕6号: no duplicate booking)."""
+
+
+class ArchiveRegistryError(ArchiveError):
+    """The archive registry (SQLite) cannot be opened, read or written."""
+
+
+class MetadataError(ArchiveError, InvalidInput):
+    """DA/T 95 metadata that cannot be built or read (a mandatory element without a value)."""
