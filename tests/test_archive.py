@@ -22,10 +22,10 @@ from ezhifu.archive.package import create_package, write_package
 from ezhifu.archive.reader import read_members
 from ezhifu.archive.registry import Booking, Registry
 from ezhifu.cli.demo import seal_picture_png
-from ezhifu.crypto import SoftwareSigner
 from ezhifu.document.envelope import Envelope
 from ezhifu.errors import ArchiveError, ArchiveRegistryError, DuplicateBooking, MetadataError
 from ezhifu.keystore.memory import MemoryKeyStore
+from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.seal.apply import apply_seal
 from ezhifu.seal.make import make_seal
 from ezhifu.sign.voucher import sign_envelope

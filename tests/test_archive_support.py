@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 from ezhifu.archive.container import build_zip
 from ezhifu.archive.reader import read_members
-from ezhifu.crypto import SoftwareSigner
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.fields import spec_for
 from ezhifu.document.samples import sample_voucher
 from ezhifu.flow.receipts import build_receipt
+from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.pki.trust import TrustStore
 from ezhifu.sign.voucher import sign_envelope
 from ezhifu.testing.pki import TestPKI, make_pki

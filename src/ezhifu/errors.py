@@ -36,6 +36,7 @@ __all__ = [
     "CertificateError",
     "CertificateExpired",
     "CertificateIdEmpty",
+    "CertificateInputTooLarge",
     "CertificateNotYetValid",
     "ConfigFileRefused",
     "ConfigurationError",
@@ -209,6 +210,12 @@ class CertificateError(EzhifuError):
 
 class MalformedCertificate(CertificateError, MalformedDER):
     """Bytes that are not one well-formed X.509 certificate."""
+
+
+class CertificateInputTooLarge(MalformedCertificate, HostileInputError):
+    """证书输入过大 / certificate input too large: a certificate, bundle or certificate count
+    over its limit (``ezhifu.pki.certs.MAX_CERTIFICATE_BYTES``, ``MAX_BUNDLE_BYTES``,
+    ``MAX_BUNDLE_CERTS``)."""
 
 
 class CertificateExpired(CertificateError):

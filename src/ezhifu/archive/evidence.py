@@ -31,7 +31,8 @@ from asn1crypto import x509
 from ezhifu.archive.gbt7408 import datetime_text
 from ezhifu.document.envelope import Envelope, SignStampElement, decode_element_value
 from ezhifu.errors import ArchiveFormatError, EzhifuError
-from ezhifu.pki.trust import TrustStore, VerifyPolicy, validate_chain
+from ezhifu.pki.path import validate_chain
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.report.html import stamp_picture
 from ezhifu.results import EnvelopeResult
 from ezhifu.seal.model import parse_signature
