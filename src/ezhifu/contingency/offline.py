@@ -34,7 +34,6 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from ezhifu.crypto import verify_signature
 from ezhifu.crypto.sm3 import sm3
 from ezhifu.document.envelope import Envelope
 from ezhifu.errors import (
@@ -47,6 +46,7 @@ from ezhifu.errors import (
 from ezhifu.flow.library import VoucherLibrary
 from ezhifu.flow.store import utc_now
 from ezhifu.flow.transport import MAX_MESSAGE_BYTES, Message
+from ezhifu.pki.signer import verify_signature
 
 __all__ = [
     "ACK_FORMAT",

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ezhifu.crypto.signer import SoftwareSigner
 from ezhifu.document.envelope import VoucherBody
 from ezhifu.flow.library import Party, Sealer, VoucherLibrary
 from ezhifu.flow.store import SQLiteStore
 from ezhifu.flow.transport import InMemoryTransport
+from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.apply import apply_seal
 from ezhifu.seal.make import make_seal
