@@ -22,6 +22,7 @@ __all__ = [
     "AuditTamperedError",
     "BadPassword",
     "BodyNotFound",
+    "BusinessRuleViolated",
     "CertificateError",
     "CertificateExpired",
     "CertificateIdEmpty",
@@ -29,11 +30,14 @@ __all__ = [
     "ConfigurationError",
     "CorruptedKeyFile",
     "DecodingError",
+    "EmptyParameter",
     "EzhifuError",
     "FlowError",
     "HostileInputError",
     "IllegalTransition",
+    "InvalidBusinessYear",
     "InvalidInput",
+    "InvalidParameter",
     "InvalidSeal",
     "InvalidSignature",
     "KeyNotFound",
@@ -43,6 +47,7 @@ __all__ = [
     "MalformedDER",
     "MalformedSignature",
     "NotASealHolder",
+    "NotAuthorised",
     "OcxRefusal",
     "PictureError",
     "PositionAlreadySigned",
@@ -51,11 +56,14 @@ __all__ = [
     "PositionNotInTable",
     "PositionTaken",
     "ProviderUnavailable",
+    "RequestRejected",
     "SchemaValidationError",
     "SealError",
     "SealFormatError",
     "SealFormatRefused",
+    "ServiceFault",
     "SigningError",
+    "SoapError",
     "StoreError",
     "TokenError",
     "TokenSigningError",
@@ -336,3 +344,76 @@ class TransportError(FlowError):
 
 class StoreError(FlowError):
     """The library's store cannot be opened, read or written."""
+
+
+# --- network service and client (spec.md §6) ------------------------------------------
+
+
+class SoapError(InvalidInput):
+    """A SOAP 1.1 message that is not well-formed rpc/encoded (bad envelope, type, array, href)."""
+
+
+class ServiceFault(EzhifuError):
+    """A 凭证库 operation refused with a server code (spec.md §6: ``EVS100`` … ``EVS999``).
+
+    ``code`` is the EVS code, ``zh`` its Chinese text as the published servers answer it, and
+    the message is "中文 / English" with the detail. :meth:`fault_string` is the SOAP
+    ``faultstring``: ``ezhifu.ServiceException:EVS103#业务年度不合法 / ...``, so that the clients'
+    ``substring(indexOf("Exception:") + 10)`` yields ``EVS103#业务年度不合法 / ...``.
+    """
+
+    code = "EVS999"
+    zh = "未定义异常信息"
+
+    def __init__(self, detail: str = "", *, code: str | None = None, zh: str | None = None) -> None:
+        if code is not None:
+            self.code = code
+        if zh is not None:
+            self.zh = zh
+        self.detail = detail
+        super().__init__(f"{self.code}#{self.zh}" + (f" / {detail}" if detail else ""))
+
+    def fault_string(self) -> str:
+        return f"ezhifu.ServiceException:{self}"
+
+
+class InvalidParameter(ServiceFault):
+    """EVS100 参数不合法: a parameter has the wrong type, length or form."""
+
+    code = "EVS100"
+    zh = "参数不合法"
+
+
+class InvalidBusinessYear(ServiceFault):
+    """EVS103 业务年度不合法: ``stYear`` is not a four-digit year in range."""
+
+    code = "EVS103"
+    zh = "业务年度不合法"
+
+
+class EmptyParameter(ServiceFault):
+    """EVS111 参数存在空值: a required parameter is missing or empty."""
+
+    code = "EVS111"
+    zh = "参数存在空值"
+
+
+class NotAuthorised(ServiceFault):
+    """EVS112 凭证类型无对应证书id权限: the certID may not call this operation for this VtCode."""
+
+    code = "EVS112"
+    zh = "凭证类型无对应证书id权限"
+
+
+class BusinessRuleViolated(ServiceFault):
+    """EVS700 业务逻辑不合法: the life cycle refuses the operation (e.g. return before sign-in)."""
+
+    code = "EVS700"
+    zh = "业务逻辑不合法"
+
+
+class RequestRejected(ServiceFault):
+    """EVS100 for a request the service will not read: too large, too slow, unknown operation."""
+
+    code = "EVS100"
+    zh = "参数不合法"
