@@ -24,6 +24,7 @@ _COMMANDS = (
     "ezhifu.cli.keystore_cmd",
     "ezhifu.cli.demo_cmd",
     "ezhifu.cli.view_cmd",
+    "ezhifu.cli.serve_cmd",
 )
 
 

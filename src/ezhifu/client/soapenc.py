@@ -32,10 +32,13 @@ from ezhifu.document.xmlparse import parse_xml
 from ezhifu.errors import HostileInputError, InvalidInput, ServiceFault, SoapError
 
 __all__ = [
+    "APACHESOAP",
     "MAX_ARRAY_ITEMS",
     "MAX_SOAP_BYTES",
     "SOAPENC",
     "SOAPENV",
+    "XSD",
+    "XSI",
     "Fault",
     "SoapRequest",
     "SoapValue",
