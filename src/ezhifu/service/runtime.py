@@ -66,6 +66,26 @@ def open_store(config: ServiceConfig) -> VoucherStore:
     return SQLiteStore(config.store_path or ":memory:", durability="normal")
 
 
+class ServiceLibrary(VoucherLibrary):
+    """A library whose operations only queue: delivery is the flusher thread's job.
+
+    An operation never waits on the network while it holds the library (a peer answering
+    with a notice to us would otherwise wait for us, and we for it); it wakes the flusher,
+    which delivers outside the operation lock (:meth:`deliver`).
+    """
+
+    wake: threading.Event | None = None
+
+    def flush_outbox(self) -> int:
+        if self.wake is not None:
+            self.wake.set()
+        return 0
+
+    def deliver(self) -> int:
+        """Hand what is queued to the transport (the library's own flush)."""
+        return VoucherLibrary.flush_outbox(self)
+
+
 class Runtime:
     """The live objects of one service (see the module docstring)."""
 
@@ -88,7 +108,7 @@ class Runtime:
             for vt in self.positions.vt_codes()
         }
         self.store = open_store(config)
-        self.library = VoucherLibrary(
+        self.library = ServiceLibrary(
             Party(config.party_id, config.org_type, config.name),
             store=self.store,
             transport=self.transport,
@@ -101,7 +121,10 @@ class Runtime:
         )
         self.oplog = OperationLog(config.oplog)
         self._lock = threading.RLock()
+        self._deliver_lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self.library.wake = self._wake
         self._flusher: threading.Thread | None = None
 
     @contextmanager
@@ -131,11 +154,16 @@ class Runtime:
     # --- the outbox flusher -------------------------------------------------------------
 
     def flush(self) -> int:
-        with self._lock:
-            return self.library.flush_outbox()
+        """Deliver the outbox now (store access is serialised by the store itself)."""
+        with self._deliver_lock:
+            return self.library.deliver()
 
     def _flush_loop(self) -> None:
-        while not self._stop.wait(self.config.flush_interval):
+        while not self._stop.is_set():
+            self._wake.wait(self.config.flush_interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.flush()
             except EzhifuError as exc:  # a store hiccup must not kill the flusher
@@ -148,10 +176,11 @@ class Runtime:
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._flusher is not None:
             self._flusher.join(timeout=10)
             self._flusher = None
-        with self._lock:
+        with self._lock, self._deliver_lock:
             self.store.close()
             self.keystore.close()
         self.oplog.close()
