@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from cryptography import exceptions as _cryptography_exceptions
 
 __all__ = [
+    "AmountOutOfRange",
     "AuditChainBroken",
     "AuditError",
     "AuditTamperedError",
@@ -56,6 +57,8 @@ __all__ = [
     "PositionNotInTable",
     "PositionTaken",
     "ProviderUnavailable",
+    "RenderingError",
+    "ReportError",
     "RequestRejected",
     "SchemaValidationError",
     "SealError",
@@ -325,6 +328,21 @@ class VoucherNotInEnvelope(OcxRefusal, InvalidInput):
 
 class SealFormatRefused(OcxRefusal, SealFormatError):
     """The configured seal is missing or not a seal of a known format (OCX 114)."""
+
+
+# --- report: the voucher for people ---------------------------------------------------
+
+
+class ReportError(EzhifuError):
+    """A voucher cannot be shown or rendered for people (form, PDF)."""
+
+
+class AmountOutOfRange(ReportError, InvalidInput):
+    """An amount has more than two decimals or more integer digits than a voucher amount allows."""
+
+
+class RenderingError(ReportError):
+    """The PDF renderer (headless Chromium) is missing, failed or produced no PDF."""
 
 
 # --- flow -----------------------------------------------------------------------------

@@ -170,7 +170,10 @@ def test_cli_takes_passwords_and_pins_only_by_environment_variable_name() -> Non
     def walk(command: click.Command, path: str) -> list[tuple[str, click.Parameter]]:
         found = [(path, p) for p in command.params]
         if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
+            ctx = click.Context(command)
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert sub is not None, name
                 found.extend(walk(sub, f"{path} {name}"))
         return found
 

@@ -49,9 +49,11 @@ def test_streaming_reader_refuses_utf16_with_dtd() -> None:
 
     text = Envelope.build([sample_voucher("5201")]).to_bytes(encoding="UTF-8").decode()
     i = text.index("?>") + 2
-    evil = (text[:i] + '<!DOCTYPE MOF [<!ENTITY x "9">]>' + text[i:]).replace(
-        'encoding="UTF-8"', 'encoding="UTF-16"'
-    ).replace('AdmDivCode="420000"', 'AdmDivCode="42&x;000"')
+    evil = (
+        (text[:i] + '<!DOCTYPE MOF [<!ENTITY x "9">]>' + text[i:])
+        .replace('encoding="UTF-8"', 'encoding="UTF-16"')
+        .replace('AdmDivCode="420000"', 'AdmDivCode="42&x;000"')
+    )
     for data in (evil.encode("utf-16-le"), evil.encode("utf-16")):
         with pytest.raises(InvalidInput):
             list(batch.iter_bodies(io.BytesIO(data)))

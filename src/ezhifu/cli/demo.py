@@ -193,20 +193,15 @@ def _run(
     record: Callable[[str, bool, str], None],
 ) -> None:
     # Imports are local so that ``import ezhifu.cli.demo`` (the CLI's help) stays cheap.
-    from asn1crypto import pem
-
     from ezhifu.crypto import SoftwareSigner
     from ezhifu.document.envelope import Envelope
     from ezhifu.document.samples import sample_voucher
     from ezhifu.document.validation import iter_errors
     from ezhifu.keystore.memory import MemoryKeyStore
-    from ezhifu.pki.trust import TrustStore, VerifyPolicy
-    from ezhifu.report.html import write_envelope_html
     from ezhifu.seal.apply import apply_seal
     from ezhifu.seal.make import make_seal
     from ezhifu.sign.voucher import sign_envelope
     from ezhifu.testing.pki import make_pki
-    from ezhifu.verify.envelope import verify_envelope
 
     out.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -261,6 +256,24 @@ def _run(
         keystore.add_seal(DEMO_SEAL_ID, seal_der)
         apply_seal(body, keystore.seal(DEMO_SEAL_ID), signer, SEAL_POSITION)
         record("sealed", True, f"GB/T 38540 v4 seal {DEMO_SEAL_ID} at position {SEAL_POSITION}")
+
+    _write_and_verify(out, envelope, pki, result, record)
+
+
+def _write_and_verify(
+    out: Path,
+    envelope: Any,
+    pki: Any,
+    result: DemoResult,
+    record: Callable[[str, bool, str], None],
+) -> None:
+    """Steps 5 and 6: write, read back, verify against the demo root only; the HTML view."""
+    # Local for the same reason as in _run: the CLI's help stays cheap.
+    from asn1crypto import pem
+
+    from ezhifu.pki.trust import TrustStore, VerifyPolicy
+    from ezhifu.report.html import write_envelope_html
+    from ezhifu.verify.envelope import verify_envelope
 
     # 5. Write, read back, verify against the demo root only.
     envelope_path = out / "envelope.xml"

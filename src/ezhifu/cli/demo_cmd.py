@@ -42,6 +42,7 @@ def command(out_dir: Path, service_dir: Path | None, base_port: int, as_json: bo
     verifies the result. The keys exist only in memory; the seal is a software test seal with
     no legal effect. Exit 0 when every step succeeded and everything verified.
     """
+    # deferred: keeps `ezhifu --help` from loading the crypto stack
     from ezhifu.cli.demo import DemoStep, run_demo
 
     if service_dir is not None:
@@ -76,8 +77,9 @@ def command(out_dir: Path, service_dir: Path | None, base_port: int, as_json: bo
 
 def _service_setup(directory: Path, base_port: int, as_json: bool) -> None:
     """``--service DIR``: configs, test keystores, trust and peers for three services."""
+    # reason: verbs load lazily; the PKI and keystore code load only when this option is used
     from ezhifu.cli.demo import seal_picture_png
-    from ezhifu.testing.service_setup import write_service_setup
+    from ezhifu.testing.service_setup import write_service_setup  # reason: as above
 
     paths = write_service_setup(directory, picture=seal_picture_png(), base_port=base_port)
     if as_json:

@@ -160,6 +160,7 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
     signer certificate (intermediates to embed). A keystore is closed on exit."""
     source.check()
     if source.keystore is not None and source.alias is not None:
+        # deferred: keeps `ezhifu --help` from loading the crypto stack
         from ezhifu.keystore import load_config, open_keystore
 
         pin = secret_from_env(source.pin_env, "pin")
@@ -170,6 +171,7 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
             yield signer, chain
         return
 
+    # deferred: keeps `ezhifu --help` from loading the crypto stack
     from ezhifu.crypto import SoftwareSigner
     from ezhifu.pki.keys import key_kind, load_certificates, load_private_key
 

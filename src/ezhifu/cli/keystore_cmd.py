@@ -58,12 +58,14 @@ def _unlocked(store: Any, password_env: str | None) -> Any:
 
 
 def _open(config_path: Path, password_env: str | None) -> Any:
+    # deferred: keeps `ezhifu --help` from loading the crypto stack
     from ezhifu.keystore import load_config, open_keystore
 
     return _unlocked(open_keystore(load_config(config_path)), password_env)
 
 
 def _file_store(config_path: Path, password_env: str | None) -> Any:
+    # deferred: keeps `ezhifu --help` from loading the crypto stack
     from ezhifu.keystore import load_config
     from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
 
@@ -87,6 +89,7 @@ def command() -> None:
 @handle_errors
 def init_cmd(config: Path, password_env: str | None) -> None:
     """Create an empty encrypted-file keystore as CONFIG describes."""
+    # deferred: keeps `ezhifu --help` from loading the crypto stack
     from ezhifu.keystore import load_config
     from ezhifu.keystore.base import secret_from_config
     from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
@@ -216,6 +219,7 @@ def export_cert_cmd(
     config: Path, alias: str, whole_chain: bool, output: Path | None, password_env: str | None
 ) -> None:
     """Print (or write) the certificate of ALIAS as PEM."""
+    # deferred: keeps `ezhifu --help` from loading the crypto stack
     from asn1crypto import pem
 
     from ezhifu.errors import KeyNotFound

@@ -62,6 +62,7 @@ def command(
     output: Path,
 ) -> None:
     """Sign the vouchers of envelope FILE at POS (detached CMS, spec.md §5.3)."""
+    # deferred: keeps `ezhifu --help` from loading the crypto stack
     from ezhifu.document.envelope import Envelope
     from ezhifu.sign.voucher import sign_envelope
 

@@ -33,10 +33,16 @@ __all__ = ["command"]
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="HTML file to write (UTF-8, self-contained).",
+    help="HTML file to write (UTF-8, self-contained); with --pdf, the PDF file.",
+)
+@click.option(
+    "--pdf",
+    "as_pdf",
+    is_flag=True,
+    help="Write a PDF of the same page (printed by headless Chromium, CJK fonts embedded).",
 )
 @handle_errors
-def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path) -> None:
+def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path, as_pdf: bool) -> None:
     """Write FILE (a <MOF> envelope) as one self-contained HTML page.
 
     The page shows each voucher's header fields with their Chinese labels, the details with
@@ -44,11 +50,14 @@ def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path) 
     given, its verification status. Exit 0 when written (and, with --trust, all verified),
     1 when verification failed (the page is still written), 2 on usage errors.
     """
-    from ezhifu.report.html import write_envelope_html
+    # deferred: keeps `ezhifu --help` from loading lxml and the crypto stack
+    from ezhifu.report.html import render_envelope_html, write_envelope_html
+    from ezhifu.report.pdf import write_pdf
 
     data = read_input(file)
     result = None
     if trust_files:
+        # deferred: only a verifying view needs the trust and verification layers
         from ezhifu.pki.trust import TrustStore, VerifyPolicy
         from ezhifu.verify.envelope import verify_envelope
 
@@ -56,7 +65,10 @@ def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path) 
         chosen = VerifyPolicy.legacy() if policy == "legacy" else VerifyPolicy()
         result = verify_envelope(data, trust=trust, policy=chosen)
     name = "stdin" if file == "-" else Path(file).name
-    write_envelope_html(output, data, result=result, source_name=name)
+    if as_pdf:
+        write_pdf(output, render_envelope_html(data, result=result, source_name=name))
+    else:
+        write_envelope_html(output, data, result=result, source_name=name)
     if result is None:
         click.echo(f"wrote {output} (not verified: no --trust given)")
         sys.exit(EXIT_OK)

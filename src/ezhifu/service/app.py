@@ -110,19 +110,23 @@ def _receive(rt: Runtime, data: bytes) -> dict[str, Any]:
     return {"accepted": outcome.accepted, "detail": outcome.detail[:500], "duplicate": outcome.duplicate}
 
 
-def create_app(rt: Runtime) -> Starlette:
-    config = rt.config
+class _Handlers:
+    """The route handlers of one service (``rt`` and its configuration)."""
 
-    async def run(func: Callable[..., T], *args: Any) -> T:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.config = rt.config
+
+    async def run(self, func: Callable[..., T], *args: Any) -> T:
         try:
-            return await asyncio.wait_for(run_in_threadpool(func, *args), timeout=config.request_timeout)
+            return await asyncio.wait_for(run_in_threadpool(func, *args), timeout=self.config.request_timeout)
         except TimeoutError as exc:
-            raise ServiceFault(f"no answer within {config.request_timeout}s / 处理超时") from exc
+            raise ServiceFault(f"no answer within {self.config.request_timeout}s / 处理超时") from exc
 
-    def log(kind: str, started: float, **fields: object) -> None:
-        rt.oplog.event(kind, ms=round((time.perf_counter() - started) * 1000, 2), **fields)
+    def log(self, kind: str, started: float, **fields: object) -> None:
+        self.rt.oplog.event(kind, ms=round((time.perf_counter() - started) * 1000, 2), **fields)
 
-    async def soap(request: Request) -> Response:
+    async def soap(self, request: Request) -> Response:
         started = time.perf_counter()
         if request.method == "GET":
             if "wsdl" not in {k.lower() for k in request.query_params}:
@@ -131,37 +135,37 @@ def create_app(rt: Runtime) -> Starlette:
             return Response(build_wsdl(name, str(request.url.replace(query=""))), media_type=_XML)
         operation = "?"
         try:
-            data = await _read_body(request, config.max_request_bytes)
+            data = await _read_body(request, self.config.max_request_bytes)
             call = decode_request(data)
             operation = call.operation
-            value = await run(dispatch, rt, call.operation, call.args)
+            value = await self.run(dispatch, self.rt, call.operation, call.args)
             op = lookup(operation)
             body = encode_response(
                 operation, value, namespace=call.namespace, void=op is None or op.returns == "void"
             )
-            log("soap", started, operation=operation, outcome="ok")
+            self.log("soap", started, operation=operation, outcome="ok")
             return Response(body, media_type=_XML)
         except ServiceFault as fault:
-            log("soap", started, operation=operation, outcome=fault.code, detail=fault.detail)
+            self.log("soap", started, operation=operation, outcome=fault.code, detail=fault.detail)
             return Response(encode_fault(fault.fault_string()), status_code=500, media_type=_XML)
         except EzhifuError as exc:
             refused = InvalidParameter(f"{type(exc).__name__}: {exc}")
-            log("soap", started, operation=operation, outcome=refused.code, detail=refused.detail)
+            self.log("soap", started, operation=operation, outcome=refused.code, detail=refused.detail)
             return Response(
                 encode_fault(refused.fault_string(), faultcode="soapenv:Client"),
                 status_code=500,
                 media_type=_XML,
             )
 
-    async def messages(request: Request) -> Response:
+    async def messages(self, request: Request) -> Response:
         started = time.perf_counter()
         try:
-            data = await _read_body(request, config.max_request_bytes)
-            result = await run(_receive, rt, data)
+            data = await _read_body(request, self.config.max_request_bytes)
+            result = await self.run(_receive, self.rt, data)
         except ServiceFault as fault:
-            log("message", started, outcome=fault.code)
+            self.log("message", started, outcome=fault.code)
             return JSONResponse({"fault": {"code": fault.code, "message": str(fault)}}, status_code=413)
-        log(
+        self.log(
             "message",
             started,
             outcome="accepted" if result["accepted"] else "rejected",
@@ -169,32 +173,32 @@ def create_app(rt: Runtime) -> Starlette:
         )
         return JSONResponse(result)
 
-    async def json_call(request: Request, work: Callable[[bytes], Any], what: str) -> Response:
+    async def json_call(self, request: Request, work: Callable[[bytes], Any], what: str) -> Response:
         started = time.perf_counter()
         try:
-            data = await _read_body(request, config.max_request_bytes)
-            result = await run(work, data)
+            data = await _read_body(request, self.config.max_request_bytes)
+            result = await self.run(work, data)
         except ServiceFault as fault:
-            log("json", started, operation=what, outcome=fault.code, detail=fault.detail)
+            self.log("json", started, operation=what, outcome=fault.code, detail=fault.detail)
             return JSONResponse({"fault": {"code": fault.code, "message": str(fault)}}, status_code=422)
         except EzhifuError as exc:
             refused = InvalidParameter(f"{type(exc).__name__}: {exc}")
-            log("json", started, operation=what, outcome=refused.code, detail=refused.detail)
+            self.log("json", started, operation=what, outcome=refused.code, detail=refused.detail)
             return JSONResponse({"fault": {"code": refused.code, "message": str(refused)}}, status_code=422)
-        log("json", started, operation=what, outcome="ok")
+        self.log("json", started, operation=what, outcome="ok")
         return JSONResponse(result)
 
-    async def api_operation(request: Request) -> Response:
+    async def api_operation(self, request: Request) -> Response:
         name = str(request.path_params["name"])
-        return await json_call(request, lambda data: jsonapi.call_operation(rt, name, data), name)
+        return await self.json_call(request, lambda data: jsonapi.call_operation(self.rt, name, data), name)
 
-    async def api_validate(request: Request) -> Response:
-        return await json_call(request, jsonapi.validate, "validate")
+    async def api_validate(self, request: Request) -> Response:
+        return await self.json_call(request, jsonapi.validate, "validate")
 
-    async def api_verify(request: Request) -> Response:
-        return await json_call(request, lambda data: jsonapi.verify(rt, data), "verify")
+    async def api_verify(self, request: Request) -> Response:
+        return await self.json_call(request, lambda data: jsonapi.verify(self.rt, data), "verify")
 
-    async def api_status(request: Request) -> Response:
+    async def api_status(self, request: Request) -> Response:
         q = request.query_params
         nos = q.getlist("voucherNo")
         args = (
@@ -204,46 +208,47 @@ def create_app(rt: Runtime) -> Starlette:
             q.get("stYear", ""),
             nos,
         )
-        return await json_call(request, lambda _data: jsonapi.status(rt, *args), "status")
+        return await self.json_call(request, lambda _data: jsonapi.status(self.rt, *args), "status")
 
-    async def openapi(request: Request) -> Response:
-        return JSONResponse(jsonapi.openapi_document(f"ezhifu 凭证库 {config.party_id}"))
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(jsonapi.openapi_document(f"ezhifu 凭证库 {self.config.party_id}"))
 
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "party": config.party_id})
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok", "party": self.config.party_id})
 
-    async def readyz(request: Request) -> Response:
+    async def readyz(self, request: Request) -> Response:
         def probe() -> None:
-            with rt.locked() as lib:
-                lib.store.outbox_items()
+            with self.rt.locked() as lib:
+                lib.store.seen("readiness-probe")  # a read that claims nothing
 
         try:
-            await run(probe)
+            await self.run(probe)
         except EzhifuError as exc:
             return JSONResponse({"status": "not ready", "reason": type(exc).__name__}, status_code=503)
-        return JSONResponse(
-            {"status": "ready", "party": config.party_id, "outbox": len(rt.library.pending_outbox())}
-        )
+        return JSONResponse({"status": "ready", "party": self.config.party_id})
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        rt.start()
-        rt.oplog.event("start", party=config.party_id, port=config.port)
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.rt.start()
+        self.rt.oplog.event("start", party=self.config.party_id, port=self.config.port)
         try:
             yield
         finally:
-            rt.oplog.event("stop", party=config.party_id)
-            rt.close()
+            self.rt.oplog.event("stop", party=self.config.party_id)
+            self.rt.close()
 
-    routes = [Route(path, soap, methods=["GET", "POST"]) for path in SERVICE_PATHS]
+
+def create_app(rt: Runtime) -> Starlette:
+    h = _Handlers(rt)
+    routes = [Route(path, h.soap, methods=["GET", "POST"]) for path in SERVICE_PATHS]
     routes += [
-        Route(MESSAGES_PATH, messages, methods=["POST"]),
-        Route("/api/v1/operations/{name}", api_operation, methods=["POST"]),
-        Route("/api/v1/validate", api_validate, methods=["POST"]),
-        Route("/api/v1/verify", api_verify, methods=["POST"]),
-        Route("/api/v1/status/{vt}", api_status, methods=["GET"]),
-        Route("/api/v1/openapi.json", openapi, methods=["GET"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        Route(MESSAGES_PATH, h.messages, methods=["POST"]),
+        Route("/api/v1/operations/{name}", h.api_operation, methods=["POST"]),
+        Route("/api/v1/validate", h.api_validate, methods=["POST"]),
+        Route("/api/v1/verify", h.api_verify, methods=["POST"]),
+        Route("/api/v1/status/{vt}", h.api_status, methods=["GET"]),
+        Route("/api/v1/openapi.json", h.openapi, methods=["GET"]),
+        Route("/healthz", h.healthz, methods=["GET"]),
+        Route("/readyz", h.readyz, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=h.lifespan)
