@@ -48,10 +48,11 @@ class ServiceProcess:
     config: Path
     port: int
     proc: subprocess.Popen[bytes] | None = None
+    extra: tuple[str, ...] = ()
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
-        self.log = self.config.with_suffix(".log")
+        self.log = self.config.with_name(f"{self.config.stem}-{self.port}.log")
 
     @property
     def url(self) -> str:
@@ -61,7 +62,7 @@ class ServiceProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "ezhifu", "serve", str(self.config)],
+                [sys.executable, "-m", "ezhifu", "serve", str(self.config), *self.extra],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,

@@ -58,6 +58,7 @@ _SERVER_KEYS = {
     "max_request_bytes",
     "request_timeout",
     "flush_interval",
+    "backoff_max",
     "tls_cert",
     "tls_key",
     "tls_client_ca",
@@ -99,6 +100,7 @@ class ServiceConfig:
     max_request_bytes: int = 16 * 1024 * 1024
     request_timeout: float = 30.0
     flush_interval: float = 0.5
+    backoff_max: float = 30.0
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
@@ -260,6 +262,7 @@ def load_service_config(path: str | os.PathLike[str]) -> ServiceConfig:
         ),
         request_timeout=r.number(server, "request_timeout", "[server]", 30.0, 0.1, 3600),
         flush_interval=r.number(server, "flush_interval", "[server]", 0.5, 0.01, 3600),
+        backoff_max=r.number(server, "backoff_max", "[server]", 30.0, 0.1, 3600),
         tls_cert=optional.get("tls_cert"),
         tls_key=optional.get("tls_key"),
         tls_client_ca=optional.get("tls_client_ca"),

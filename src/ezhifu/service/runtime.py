@@ -97,7 +97,9 @@ class Runtime:
         self.trust = TrustStore(roots=[c for p in config.trust_roots for c in _certs(p, "[trust].roots")])
         peer_certs = {p: _certs(peer.cert, f"[peers.{p}].cert")[0] for p, peer in config.peers.items()}
         self.transport = HttpTransport(
-            {p: peer.url for p, peer in config.peers.items()}, ssl_context=ssl_context
+            {p: peer.url for p, peer in config.peers.items()},
+            ssl_context=ssl_context,
+            backoff_max=config.backoff_max,
         )
         own = self.keystore.certificate(config.link_alias)
         party_certs = {p: [c] for p, c in peer_certs.items()}

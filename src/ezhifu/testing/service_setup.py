@@ -90,6 +90,7 @@ port = {base_port + me.port_offset}
 max_request_bytes = 16777216
 request_timeout = 60
 flush_interval = 0.2
+backoff_max = 2
 oplog = "{me.party_id}-operations.jsonl"
 
 [store]
