@@ -5,8 +5,8 @@
 (EVS111 参数存在空值), ``stYear`` (EVS103 业务年度不合法), ``admDivCode`` / ``vtCode`` forms
 (EVS100), and the caller's rights: the certID must be configured in ``[rights]`` for the
 operation and the VtCode (EVS112 凭证类型无对应证书id权限). The library's refusals become named
-faults: a life-cycle refusal EVS700 业务逻辑不合法, bad input EVS100, a SafeBox refusal EVS100
-with the control's code (spec.md §7), anything else EVS999.
+faults: a life-cycle refusal or an unknown voucher EVS700 业务逻辑不合法, bad input EVS100, a
+SafeBox refusal EVS100 with the control's code (spec.md §7), anything else EVS999.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from ezhifu.errors import (
     BusinessRuleViolated,
     EmptyParameter,
     EzhifuError,
+    FlowError,
     IllegalTransition,
     InvalidBusinessYear,
     InvalidInput,
@@ -33,6 +34,8 @@ from ezhifu.errors import (
     OcxRefusal,
     RequestRejected,
     ServiceFault,
+    StoreError,
+    TransportError,
 )
 from ezhifu.flow.library import MAX_READ, VoucherLibrary
 from ezhifu.flow.receipts import is_x_field
@@ -109,8 +112,8 @@ def _check(op: Operation, args: list[SoapValue]) -> Call:
 def _fault(exc: EzhifuError) -> ServiceFault:
     if isinstance(exc, ServiceFault):
         return exc
-    if isinstance(exc, IllegalTransition):
-        return BusinessRuleViolated(str(exc))
+    if isinstance(exc, IllegalTransition | FlowError) and not isinstance(exc, StoreError | TransportError):
+        return BusinessRuleViolated(str(exc))  # the life cycle refuses, or no such voucher
     if isinstance(exc, OcxRefusal):
         return InvalidParameter(f"OCX {exc.ocx_code}: {exc}")
     if isinstance(exc, InvalidInput):
