@@ -32,7 +32,7 @@ from starlette.routing import Route
 
 from ezhifu.client.operations import SERVICE_PATHS
 from ezhifu.client.operations import operation as lookup
-from ezhifu.client.soapenc import decode_request, encode_fault, encode_response
+from ezhifu.client.soapenc import SoapValue, decode_request, encode_fault, encode_response
 from ezhifu.client.transport import MESSAGES_PATH
 from ezhifu.document.envelope import Envelope
 from ezhifu.errors import EzhifuError, InvalidParameter, RequestRejected, ServiceFault
@@ -61,6 +61,22 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise RequestRejected(f"request body exceeds {limit} bytes / 请求过大")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _call_fields(name: str, args: list[SoapValue]) -> dict[str, object]:
+    """What the operation log records of a call: certID, VtCode, how many vouchers (no content)."""
+    op = lookup(name)
+    if op is None or len(args) != len(op.params):
+        return {}
+    named = dict(zip(op.param_names(), args, strict=True))
+    fields: dict[str, object] = {
+        "cert_id": named.get("certID", named.get("certid")),
+        "vt_code": named.get("vtCode"),
+    }
+    numbers = named.get("voucherNos")
+    if isinstance(numbers, list):
+        fields["vouchers"] = len(numbers)
+    return fields
 
 
 def _peer_refusal(rt: Runtime, data: bytes) -> tuple[Message, str] | None:
@@ -134,23 +150,25 @@ class _Handlers:
             name = request.url.path.rsplit("/", 1)[-1]
             return Response(build_wsdl(name, str(request.url.replace(query=""))), media_type=_XML)
         operation = "?"
+        who: dict[str, object] = {}
         try:
             data = await _read_body(request, self.config.max_request_bytes)
             call = decode_request(data)
             operation = call.operation
+            who = _call_fields(call.operation, call.args)
             value = await self.run(dispatch, self.rt, call.operation, call.args)
             op = lookup(operation)
             body = encode_response(
                 operation, value, namespace=call.namespace, void=op is None or op.returns == "void"
             )
-            self.log("soap", started, operation=operation, outcome="ok")
+            self.log("soap", started, operation=operation, outcome="ok", **who)
             return Response(body, media_type=_XML)
         except ServiceFault as fault:
-            self.log("soap", started, operation=operation, outcome=fault.code, detail=fault.detail)
+            self.log("soap", started, operation=operation, outcome=fault.code, detail=fault.detail, **who)
             return Response(encode_fault(fault.fault_string()), status_code=500, media_type=_XML)
         except EzhifuError as exc:
             refused = InvalidParameter(f"{type(exc).__name__}: {exc}")
-            self.log("soap", started, operation=operation, outcome=refused.code, detail=refused.detail)
+            self.log("soap", started, operation=operation, outcome=refused.code, detail=refused.detail, **who)
             return Response(
                 encode_fault(refused.fault_string(), faultcode="soapenv:Client"),
                 status_code=500,
