@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -49,6 +50,8 @@ class ServiceProcess:
     port: int
     proc: subprocess.Popen[bytes] | None = None
     extra: tuple[str, ...] = ()
+    #: for a TLS service: the context the readiness probe connects with
+    tls: ssl.SSLContext | None = None
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -56,7 +59,7 @@ class ServiceProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> None:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -73,7 +76,7 @@ class ServiceProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.party} exited: {self.log.read_text(errors='replace')[-3000:]}")
             try:
-                with urllib.request.urlopen(self.url + "/readyz", timeout=2) as response:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=2, context=self.tls) as response:
                     if response.status == 200:
                         return
             except OSError:
