@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -10,7 +11,9 @@ from flow_support import ADM, IDS, YEAR, Material, Network, build_network
 
 from ezhifu.document.samples import sample_voucher
 from ezhifu.errors import TransportError
+from ezhifu.flow.library import VoucherLibrary
 from ezhifu.flow.status import RecordKey
+from ezhifu.flow.store import SQLiteStore
 from ezhifu.flow.transport import DropFolderTransport, InMemoryTransport, Message
 
 
@@ -59,3 +62,79 @@ def test_claims_of_a_crashed_receiver_are_retried_without_recover(
     assert all(net["bank"].record(_in(no)) is not None for no in nos)
     with pytest.raises(Exception, match="claim_timeout"):
         DropFolderTransport(tmp_path, claim_timeout=0)
+
+
+@pytest.fixture
+def partly(pki_material: Material, tmp_path: Path) -> Network:
+    return build_network(pki_material, tmp_path, transport=PartlyDown())
+
+
+def _delivered_signed_in(net: Network, seed: int) -> str:
+    no = _send(net, seed)
+    net.pump()
+    net["bank"].confirm("5201", [no], **IDS)
+    net.pump()
+    return no
+
+
+def _receipt(net: Network, no: str, business_no: str = "BK1") -> None:
+    net["bank"].send_receipt(
+        "5201", no, **IDS, fields={"XAgentBusinessNo": business_no, "XPayDate": "20240506"}
+    )
+
+
+@pytest.mark.parametrize("refusal", ["return", "confirm_fail"])
+def test_an_old_failure_reason_leaves_the_status_text(partly: Network, refusal: str) -> None:
+    fin, bank = partly["finance"], partly["bank"]
+    if refusal == "return":
+        no = _delivered_signed_in(partly, 8)
+        bank.return_voucher("5201", [no], ["收款人账号不存在"], **IDS)
+    else:
+        no = _send(partly, 8)
+        partly.pump()
+        bank.confirm_fail("5201", [no], ["收款人账号不存在"], **IDS)
+    partly.pump()
+    assert "收款人账号不存在" in fin.status(_out(no))[1]
+    fin.discard("5201", [no], **IDS)
+    fixed = sample_voucher("5201", details=1, seed=8).replace(PayeeAcctNo="6222020200001234567")
+    fin.resend(fixed)
+    partly.pump()
+    code, text = fin.status(_out(no))
+    assert code == 1 and "收款人账号不存在" not in text
+
+
+def test_two_flushers_on_one_store_deliver_each_message_once(partly: Network, tmp_path: Path) -> None:
+    fin = partly["finance"]
+    transport = partly.transport
+    assert isinstance(transport, PartlyDown)
+    transport.down.add("bank")
+    for seed in range(120):
+        voucher = sample_voucher("5201", details=0, seed=100 + seed)
+        fin.save(voucher, to="bank")
+    fin.send("5201", [v.key.voucher_no for v in fin.records(direction="out")], **IDS)
+    assert len(fin.pending_outbox()) == 120
+    transport.down.clear()
+    # a second process on the same store file (its own connection, its own claims)
+    second = SQLiteStore(tmp_path / "finance.db")
+    twin = VoucherLibrary(
+        fin.party,
+        store=second,
+        transport=transport,
+        trust=fin.trust,
+        link_signer=fin.link_signer,
+        peers=fin.peers,
+    )
+    barrier = threading.Barrier(2)
+
+    def flush(lib: VoucherLibrary) -> None:
+        barrier.wait()
+        lib.flush_outbox()
+
+    threads = [threading.Thread(target=flush, args=(lib,)) for lib in (fin, twin)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    second.close()
+    assert transport.pending("bank") == 120  # not 197
+    assert fin.pending_outbox() == []

@@ -22,8 +22,12 @@ operation or none of it; the test suite kills a writer in the middle of a transa
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
+import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -197,6 +201,24 @@ _SQL_SEEN_REPLACE = (
 _SQL_REVISIONS = f"SELECT revision, envelope FROM revisions WHERE {_KEY_WHERE} ORDER BY revision"  # noqa: S608
 
 
+#: How long an outbox item stays claimed by the store that took it (its sends in flight).
+OUTBOX_CLAIM_SECONDS = 60.0
+
+
+def _process_alive(owner: str) -> bool:
+    """Whether the process of an outbox claim (``"<pid>-<hex>"``) still runs on this host."""
+    pid_text = owner.split("-", 1)[0]
+    if not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # it exists (another user's) or cannot be checked: keep the claim
+    return True
+
+
 def _key_params(key: RecordKey) -> tuple[str, ...]:
     return (key.direction, key.voucher_flag, key.adm_div_code, key.st_year, key.vt_code, key.voucher_no)
 
@@ -321,6 +343,8 @@ class SQLiteStore(VoucherStore):
         self.path = str(path)
         self._lock = threading.RLock()
         self._depth = 0
+        #: who claims outbox items: this process and this store instance
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex}"
         try:
             if self.path not in (":memory:", ""):
                 create_private(self.path)  # vouchers hold account numbers: not world-readable
@@ -336,6 +360,10 @@ class SQLiteStore(VoucherStore):
             with self.transaction():
                 for statement in schema_statements("sqlite"):
                     self._db.execute(statement)
+                columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)").fetchall()}
+                for column, kind in (("claimed_by", "TEXT"), ("claimed_until", "REAL")):
+                    if column not in columns:  # migration of a store made before outbox claims
+                        self._db.execute(f"ALTER TABLE outbox ADD COLUMN {column} {kind}")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot open the voucher store: {exc}") from exc
 
@@ -591,18 +619,42 @@ class SQLiteStore(VoucherStore):
         )
 
     def outbox_items(self) -> list[OutboxItem]:
-        rows = self._exec(
-            "SELECT item_id, kind, recipient, data, created_at, attempts, last_error FROM outbox "
-            "ORDER BY created_at, item_id"
-        ).fetchall()
+        """The queued items, *claimed* for this store for :data:`OUTBOX_CLAIM_SECONDS`.
+
+        Several processes flushing one store never get the same item (issue 16: two flushers
+        delivered 197 messages for 120): an item claimed by another live process is skipped
+        until its claim is released (:meth:`outbox_failed`, :meth:`close`) or runs out; the
+        claims of a process that died are taken over at once.
+        """
+        now = time.time()
+        with self.transaction():
+            others = self._exec(
+                "SELECT DISTINCT claimed_by FROM outbox WHERE claimed_by IS NOT NULL AND claimed_by != ?",
+                (self.owner,),
+            ).fetchall()
+            for (owner,) in others:
+                if not _process_alive(str(owner)):
+                    self._exec("UPDATE outbox SET claimed_by = NULL WHERE claimed_by = ?", (owner,))
+            self._exec(
+                "UPDATE outbox SET claimed_by = ?, claimed_until = ? "
+                "WHERE claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?",
+                (self.owner, now + OUTBOX_CLAIM_SECONDS, self.owner, now),
+            )
+            rows = self._exec(
+                "SELECT item_id, kind, recipient, data, created_at, attempts, last_error FROM outbox "
+                "WHERE claimed_by = ? ORDER BY created_at, item_id",
+                (self.owner,),
+            ).fetchall()
         return [OutboxItem(r[0], r[1], r[2], bytes(r[3]), r[4], int(r[5]), r[6]) for r in rows]
 
     def outbox_remove(self, item_id: str) -> None:
         self._exec("DELETE FROM outbox WHERE item_id = ?", (item_id,))
 
     def outbox_failed(self, item_id: str, error: str) -> None:
+        # the claim is released: any flusher may try the item again
         self._exec(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE item_id = ?", (error, item_id)
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, claimed_by = NULL WHERE item_id = ?",
+            (error, item_id),
         )
 
     def integrity_check(self) -> str:
@@ -611,4 +663,6 @@ class SQLiteStore(VoucherStore):
 
     def close(self) -> None:
         with self._lock:
+            with contextlib.suppress(sqlite3.Error, StoreError):
+                self._exec("UPDATE outbox SET claimed_by = NULL WHERE claimed_by = ?", (self.owner,))
             self._db.close()

@@ -11,8 +11,8 @@ translated), so the same store test-suite runs against both. What PostgreSQL add
 * **several processes on one database**: :meth:`outbox_items` *claims* what it returns
   (``UPDATE … WHERE item_id IN (SELECT … FOR UPDATE SKIP LOCKED)``) for this store instance
   for :data:`CLAIM_SECONDS`, so two flushers never hand the same message to the transport;
-  an item whose claimer died is claimed again once its lease has run out (at-least-once; the
-  receiver drops copies by message id).
+  a failed item's claim is released at once, and an item whose claimer died is claimed again
+  once its lease has run out (at-least-once; the receiver drops copies by message id).
 
 Within one process the store is shared by threads like the SQLite store: one transaction at
 a time, nested transactions join the outer one.
@@ -20,6 +20,7 @@ a time, nested transactions join the outer one.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -143,10 +144,6 @@ class PostgresStore(SQLiteStore):
             rows = self._run(_CLAIMED, (self.owner,)).fetchall()
         return [OutboxItem(r[0], r[1], r[2], bytes(r[3]), r[4], int(r[5]), r[6]) for r in rows]
 
-    def outbox_failed(self, item_id: str, error: str) -> None:
-        # keep the claim: this process retries it (with its per-peer backoff) until the lease ends
-        super().outbox_failed(item_id, error)
-
     def integrity_check(self) -> str:
         """``"ok"`` when every migration is applied and the server answers."""
         applied = self.migrations()
@@ -154,4 +151,6 @@ class PostgresStore(SQLiteStore):
 
     def close(self) -> None:
         with self._lock:
+            with contextlib.suppress(StoreError):
+                self._exec("UPDATE outbox SET claimed_by = NULL WHERE claimed_by = ?", (self.owner,))
             self._pg.close()
