@@ -40,6 +40,7 @@ keystore is down when a voucher is to be signed, the send itself is queued (应�
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -110,6 +111,9 @@ _STATE_REPORTS = {
     State.SIGN_IN_FAILED: Action.SIGN_IN_FAILED,
     State.RETURNED: Action.RETURNED,
 }
+#: States whose reason (退回 / 签收失败 / 接收失败 text) is kept in the status description.
+_REASON_STATES = frozenset({State.DELIVERY_FAILED, State.SIGN_IN_FAILED, State.RETURNED, State.DISCARDED})
+_LOG = logging.getLogger("ezhifu.flow")
 _REPORTS = {
     Action.SIGN_IN: Action.SIGNED_IN,
     Action.SIGN_IN_FAIL: Action.SIGN_IN_FAILED,
@@ -444,11 +448,16 @@ class VoucherLibrary:
         """
         in_key = self.key("in", "0", vt_code, voucher_no, adm_div_code=adm_div_code, st_year=st_year)
         original = self._require(in_key)
-        transition(in_key, original.state, Action.RECEIPT)  # refuse early
         for party in copies:
             self._peer_cert(party)
         body = build_receipt(_held_body(original.envelope), fields=fields, details=details, attach=attach)
         out_key = self._body_key("out", body)
+        made = self.store.get(out_key)
+        if made is not None:
+            # issue 16: a receipt interrupted before it left (a draft) is finished; one the peer
+            # refused (8 / 10 / 11) is redone as its next revision; anything else is refused.
+            return self._redo_receipt(made, body, copies)
+        transition(in_key, original.state, Action.RECEIPT)  # refuse early
         with self.store.transaction():
             if self.store.get(out_key) is not None:
                 raise IllegalTransition(f"{out_key}: a receipt was already made for this voucher")
@@ -467,6 +476,35 @@ class VoucherLibrary:
         self._send_one(out_key, copies=tuple(copies))
         self.flush_outbox()
         return out_key
+
+    def _redo_receipt(self, made: Record, body: VoucherBody, copies: Sequence[str]) -> RecordKey:
+        """Finish a draft receipt, or re-send a refused one as its next revision."""
+        key = made.key
+        if made.state is State.DRAFT:
+            with self.store.transaction():
+                self.store.put(replace(made, envelope=_one_body_envelope(body)))
+            self._send_one(key, copies=tuple(copies))
+            self.flush_outbox()
+            return key
+        if made.state not in (State.DELIVERY_FAILED, State.SIGN_IN_FAILED, State.RETURNED):
+            raise IllegalTransition(
+                f"{key}: a receipt was already made for this voucher (state {made.state.value}); "
+                "it can be redone only after the peer refused it (status 8, 10 or 11)"
+            )
+        self._sign_if_needed(body, key)
+        envelope = _one_body_envelope(body)
+        with self.store.transaction():
+            discarded = self._apply(self._require(key), Action.DISCARD, reason="receipt redone")
+            self._notify(made.peer, "discarded", [(key, None)])
+            revision = discarded.revision + 1
+            self.store.save_revision(key, revision, envelope)
+            record = self._new_record(key, discarded.state, made.peer, body)
+            self._apply(replace(record, revision=revision, original=made.original), Action.RESEND)
+            self._queue("envelope", made.peer, envelope)
+            for party in copies:
+                self._queue("envelope", party, envelope, attachments=(made.original or b"",))
+        self.flush_outbox()
+        return key
 
     # --- outgoing machinery ---------------------------------------------------------------
 
@@ -516,7 +554,9 @@ class VoucherLibrary:
             self._queue("envelope", updated.peer, envelope)
             if key.voucher_flag == "1" and updated.original is not None:
                 in_key = replace(key, direction="in", voucher_flag="0")
-                self._apply(self._require(in_key), Action.RECEIPT, reason=f"receipt sent to {updated.peer}")
+                answered = self._require(in_key)
+                if answered.state is not State.RECEIPTED:  # a finished draft may find it done
+                    self._apply(answered, Action.RECEIPT, reason=f"receipt sent to {updated.peer}")
                 for party in copies:
                     self._queue("envelope", party, envelope, attachments=(updated.original,))
                     self.store.add_history(
@@ -577,7 +617,10 @@ class VoucherLibrary:
     def _flush_once(self) -> tuple[int, bool]:
         sent = 0
         progressed = False
+        blocked: set[str] = set()  # peers whose link failed in this round: their order is kept
         for item in self.store.outbox_items():
+            if item.recipient in blocked:
+                continue
             if item.kind == "send":
                 data = json.loads(item.data.decode("utf-8"))
                 key = _key_from_json(data["key"])
@@ -607,8 +650,11 @@ class VoucherLibrary:
             try:
                 self.transport.send(message.with_signature(signature))
             except TransportError as exc:
+                # one dead partner must not block the others (issue 16): skip only its messages
                 self.store.outbox_failed(item.item_id, str(exc))
-                return sent, False
+                blocked.add(item.recipient)
+                _LOG.warning("delivery to %s failed, kept in the outbox: %s", item.recipient, exc)
+                continue
             self.store.outbox_remove(item.item_id)
             sent += 1
         return sent, progressed
@@ -766,6 +812,9 @@ class VoucherLibrary:
         elif existing.peer != sender:
             ctx.reject(f"{key}: already received from {existing.peer}, now sent by {sender}")
             return
+        elif existing.state is State.DISCARDED:
+            # the next revision, even with the unchanged text (issue 16: it stayed at 0 for good)
+            self._receive_revision(ctx, existing, body)
         elif _held_body(existing.envelope).voucher_b64 == body.voucher_b64:
             # A re-transmission (e.g. after a damaged copy was refused): nothing changes here,
             # but the sender learns again where the voucher stands.
@@ -774,15 +823,6 @@ class VoucherLibrary:
             if report is not None:
                 self._notify(sender, report.value, [(self._body_key("out", body), existing.reason)])
             return
-        elif existing.state is State.DISCARDED:
-            revision = existing.revision + 1
-            self.store.save_revision(key, revision, _one_body_envelope(body))
-            self._apply(
-                replace(self._new_record(key, existing.state, sender, body), revision=revision),
-                Action.RECEIVE,
-                message_id=ctx.mid,
-                reason=f"revision {revision} after discard",
-            )
         else:
             ctx.reject(
                 f"{key}: a different text arrived while the voucher is {existing.state.value}; "
@@ -790,6 +830,20 @@ class VoucherLibrary:
             )
             return
         self._acknowledge(ctx, key, body)
+
+    def _receive_revision(
+        self, ctx: _Context, existing: Record, body: VoucherBody, original: bytes | None = None
+    ) -> None:
+        """A discarded record takes the re-sent text as its next revision."""
+        revision = existing.revision + 1
+        self.store.save_revision(existing.key, revision, _one_body_envelope(body))
+        record = self._new_record(existing.key, existing.state, existing.peer, body)
+        self._apply(
+            replace(record, revision=revision, original=original or existing.original),
+            Action.RECEIVE,
+            message_id=ctx.mid,
+            reason=f"revision {revision} after discard",
+        )
 
     def _accept_receipt(self, ctx: _Context, body: VoucherBody) -> None:
         key = self._body_key("in", body)
@@ -813,6 +867,11 @@ class VoucherLibrary:
             self._notify(sender, "receive_failed", [(self._body_key("out", body), problems[0])])
             return
         existing = self.store.get(key)
+        if existing is not None and existing.state is State.DISCARDED and existing.peer == sender:
+            # a receipt redone by its sender after we refused it (issue 16)
+            self._receive_revision(ctx, existing, body, original_env)
+            self._acknowledge(ctx, key, body)
+            return
         if existing is not None:
             if _held_body(existing.envelope).voucher_b64 == body.voucher_b64:
                 ctx.note(key, f"{key}: same receipt already held (state {existing.state.value}); no change")
@@ -973,7 +1032,10 @@ class VoucherLibrary:
     ) -> Record:
         """One transition with its history entry (inside the caller's transaction)."""
         target = transition(record.key, record.state, action)
-        updated = self.store.put(replace(record, state=target, reason=reason if reason else record.reason))
+        # a failure's reason stays only while the record is in a failure state (issue 16)
+        kept = record.reason if target in _REASON_STATES else None
+        updated = self.store.put(replace(record, state=target, reason=reason if reason else kept))
+        _LOG.info("%s: %s -> %s (%s)", record.key, record.state.value, target.value, action.value)
         self.store.add_history(
             record.key,
             revision=updated.revision,
