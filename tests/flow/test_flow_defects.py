@@ -259,3 +259,15 @@ def test_two_flushers_on_one_store_deliver_each_message_once(partly: Network, tm
     second.close()
     assert transport.pending("bank") == 120  # not 197
     assert fin.pending_outbox() == []
+
+
+def test_a_peer_may_send_only_its_voucher_types(net: Network) -> None:
+    bank = net["bank"]
+    bank.peer_vt_codes = {"finance": frozenset({"5106", "5108"})}
+    no = _send(net, 11)
+    net.pump()
+    assert bank.record(_in(no)) is None
+    [rejection] = bank.rejections()
+    assert "may not send VtCode 5201" in rejection.reason
+    assert int(net["finance"].status(_out(no))[0]) == 2  # 对方接收失败, with the reason
+    assert "may not send VtCode 5201" in net["finance"].status(_out(no))[1]

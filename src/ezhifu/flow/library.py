@@ -175,7 +175,9 @@ class VoucherLibrary:
     that are not signed yet (vouchers saved unsigned, receipts).  ``party_certs``, when given,
     maps each peer to the certificates its people and seals sign with: every signature and seal
     on a voucher (or receipt) that peer sends must then be made with one of them, so that a
-    trusted certificate of another party cannot stand in for the sender.
+    trusted certificate of another party cannot stand in for the sender.  ``peer_vt_codes``,
+    when given, lists per peer the VtCodes it may send; a voucher of another type from it is
+    refused (rejection log, and the sender is told: 对方接收失败).
     """
 
     def __init__(
@@ -192,6 +194,7 @@ class VoucherLibrary:
         positions: Mapping[str, Mapping[str, str]] | None = None,
         party_certs: Mapping[str, Sequence[x509.Certificate]] | None = None,
         verify_at: datetime | None = None,
+        peer_vt_codes: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.party = party
         self.store = store
@@ -211,6 +214,8 @@ class VoucherLibrary:
             }
         )
         self.verify_at = verify_at
+        #: peer → the VtCodes it may send (a peer not listed may send any)
+        self.peer_vt_codes = {p: frozenset(v) for p, v in (peer_vt_codes or {}).items()}
 
     # --- keys -----------------------------------------------------------------------------
 
@@ -760,7 +765,14 @@ class VoucherLibrary:
             if body.voucher_flag not in ("0", "1"):
                 ctx.reject(f"{label}: VoucherFlag must be 0 or 1")
                 continue
-            problems = self._check_body(body, ctx)
+            allowed = self.peer_vt_codes.get(ctx.message.sender)
+            if allowed is not None and body.vt_code not in allowed:
+                problems = [
+                    f"peer {ctx.message.sender!r} may not send VtCode {body.vt_code} "
+                    f"(allowed: {', '.join(sorted(allowed)) or 'none'})"
+                ]
+            else:
+                problems = self._check_body(body, ctx)
             if problems:
                 ctx.reject(f"{label}: " + "; ".join(problems))
                 # The sender is authenticated, so tell it (status 2/8 对方接收失败).

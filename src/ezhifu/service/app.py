@@ -5,8 +5,8 @@ Routes:
 * ``POST /realware/services/{AsspCBankService,AsspPBankService,AsspFinanceService}``: the 凭证库
   operations as SOAP 1.1 rpc/encoded (:mod:`ezhifu.client.soapenc`); ``GET …?wsdl`` the WSDL;
 * ``POST /ezhifu/messages``: messages from peer libraries (:class:`~ezhifu.client.transport.HttpTransport`),
-  processed in one store transaction and answered 200 only when the outcome is committed;
-  a peer may send only the VtCodes of its ``[peers.ID].vt_codes`` (refused into the rejection log);
+  processed in one store transaction and answered 200 only when the outcome is committed
+  (a peer may send only the VtCodes of its ``[peers.ID].vt_codes``: the library refuses others);
 * the JSON API (:mod:`ezhifu.service.jsonapi`), ``/healthz`` and ``/readyz``.
 
 Every request body is bounded by ``[server].max_request_bytes`` (read in chunks, refused as
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -34,10 +33,7 @@ from ezhifu.client.operations import SERVICE_PATHS
 from ezhifu.client.operations import operation as lookup
 from ezhifu.client.soapenc import SoapValue, decode_request, encode_fault, encode_response
 from ezhifu.client.transport import MESSAGES_PATH
-from ezhifu.document.envelope import Envelope
 from ezhifu.errors import EzhifuError, InvalidParameter, RequestRejected, ServiceFault
-from ezhifu.flow.store import Rejection, utc_now
-from ezhifu.flow.transport import Message
 from ezhifu.service import jsonapi
 from ezhifu.service.operations import dispatch
 from ezhifu.service.runtime import Runtime
@@ -79,49 +75,8 @@ def _call_fields(name: str, args: list[SoapValue]) -> dict[str, object]:
     return fields
 
 
-def _peer_refusal(rt: Runtime, data: bytes) -> tuple[Message, str] | None:
-    """A message whose sender may not send its VtCodes (``[peers.ID].vt_codes``)."""
-    try:
-        message = Message.from_bytes(data)
-    except EzhifuError:
-        return None  # the library rejects it with the reason
-    peer = rt.config.peers.get(message.sender)
-    if peer is None or not peer.vt_codes or message.kind != "envelope":
-        return None
-    try:
-        vt_codes = {b.vt_code for b in Envelope.from_bytes(message.payload).bodies}
-    except EzhifuError:
-        return None
-    refused = sorted(vt_codes - peer.vt_codes)
-    if not refused:
-        return None
-    return (
-        message,
-        f"peer {message.sender!r} may not send VtCode {', '.join(refused)} "
-        f"(allowed: {', '.join(sorted(peer.vt_codes))})",
-    )
-
-
 def _receive(rt: Runtime, data: bytes) -> dict[str, Any]:
     with rt.locked() as lib:
-        refusal = _peer_refusal(rt, data)
-        if refusal is not None:
-            message, reason = refusal
-            with lib.store.transaction():
-                if lib.store.seen(message.message_id) is None:
-                    lib.store.add_rejection(
-                        Rejection(
-                            uuid.uuid4().hex,
-                            message.message_id,
-                            message.sender,
-                            message.kind,
-                            reason,
-                            data,
-                            utc_now(),
-                        )
-                    )
-                    lib.store.mark_seen(message.message_id, f"rejected: {reason}"[:500])
-            return {"accepted": False, "detail": reason, "duplicate": False}
         outcome = lib.receive_bytes(data)
     return {"accepted": outcome.accepted, "detail": outcome.detail[:500], "duplicate": outcome.duplicate}
 

@@ -120,6 +120,7 @@ class Runtime:
             sealer=self.seal_body,
             positions=names,
             party_certs=party_certs,
+            peer_vt_codes={p: peer.vt_codes for p, peer in config.peers.items() if peer.vt_codes},
         )
         self.oplog = OperationLog(config.oplog)
         self._lock = threading.RLock()
