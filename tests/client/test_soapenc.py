@@ -126,3 +126,22 @@ def test_operations_table_is_consistent() -> None:
         assert "admDivCode" in op.param_names()
     with pytest.raises(InvalidInput, match="stYear must be int"):
         check_args(operation("readVoucherAgain"), ["001", "420000", "2024", "5201", 100])  # type: ignore[arg-type]
+
+
+def test_stamp_request_round_trip_and_refusals() -> None:
+    from ezhifu.client.stamp_request import build_stamp_request, parse_stamp_request
+    from ezhifu.errors import EmptyParameter, InvalidParameter
+
+    text = build_stamp_request({"cz_qm": None, "cz_gz": "seal-01"})
+    assert parse_stamp_request(text) == {"cz_qm": None, "cz_gz": "seal-01"}
+    assert parse_stamp_request(
+        '<?xml version="1.0" encoding="GBK"?><Root><Stamp No="rh_ywzqz">x</Stamp></Root>'
+    ) == {"rh_ywzqz": "x"}
+    with pytest.raises(EmptyParameter):
+        parse_stamp_request("<Root/>")
+    with pytest.raises(EmptyParameter):
+        parse_stamp_request('<Root><Stamp No=" ">x</Stamp></Root>')
+    with pytest.raises(InvalidInput):
+        parse_stamp_request("<Root>" + "<Stamp No='a'/>" * 200 + "</Root>")
+    with pytest.raises(InvalidParameter):
+        build_stamp_request({})

@@ -18,9 +18,9 @@ from typing import TypedDict
 
 from ezhifu.client.operations import Operation, operation
 from ezhifu.client.soapenc import SoapValue
+from ezhifu.client.stamp_request import parse_stamp_request
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.models import FieldValue
-from ezhifu.document.xmlparse import element_text, parse_xml
 from ezhifu.errors import (
     BusinessRuleViolated,
     EmptyParameter,
@@ -46,7 +46,6 @@ __all__ = ["MAX_VOUCHER_NOS", "Call", "dispatch"]
 
 #: Voucher numbers in one call (a batch of 100 per readVoucherAgain, some slack for queries).
 MAX_VOUCHER_NOS = 1000
-MAX_STAMP_XML_BYTES = 64 * 1024
 _ADM = re.compile(r"\d{6,9}")
 _VT = re.compile(r"\d{4}")
 _TYPES = {"string": str, "int": int, "bytes": bytes}
@@ -128,20 +127,9 @@ def _envelope(data: SoapValue, name: str) -> Envelope:
 
 
 def _stamp_positions(text: SoapValue) -> dict[str, str | None]:
-    """``<Root><Stamp No="position">id</Stamp></Root>`` (spec.md §2.3) → position → id."""
-    data = str(text).encode("gbk", errors="strict") if isinstance(text, str) else b""
-    if not data.lstrip().startswith(b"<?xml"):
-        data = b'<?xml version="1.0" encoding="GBK"?>' + data
-    root = parse_xml(data, what="stamp position XML", max_bytes=MAX_STAMP_XML_BYTES, max_elements=200)
-    out: dict[str, str | None] = {}
-    for stamp in root.iter("Stamp"):
-        position = (stamp.get("No") or "").strip()
-        if not position:
-            raise EmptyParameter("stamp: a <Stamp> has no No attribute / 签章位置为空")
-        out[position] = element_text(stamp, where=f"Stamp No={position}").strip() or None
-    if not out:
-        raise EmptyParameter("stamp: no <Stamp No=...> position given / 未指定签章位置")
-    return out
+    if not isinstance(text, str):
+        raise InvalidParameter("stamp must be a string")
+    return parse_stamp_request(text)
 
 
 def _check_bodies(call: Call, envelope: Envelope) -> list[VoucherBody]:
