@@ -104,6 +104,9 @@ LAYOUT: dict[str, frozenset[str]] = {
             "audit_head",
             "audit_store",
             "audit_verify",
+            "audit_use",
+            "integrity",
+            "secret",
             "generation",
         }
     ),

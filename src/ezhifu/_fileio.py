@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write", "create_private", "fsync_dir"]
+__all__ = ["atomic_write", "create_private", "exclusive_lock", "fsync_dir"]
 
 
 def fsync_dir(path: Path) -> None:
@@ -35,6 +35,7 @@ def atomic_write(
     *,
     mode: int = 0o600,
     before_replace: Callable[[Path], None] | None = None,
+    sync_dir: bool = True,
 ) -> None:
     """Replace ``path`` with ``data`` atomically.
 
@@ -43,6 +44,8 @@ def atomic_write(
     ``path`` with ``os.replace`` (atomic on POSIX), then the directory is fsynced so the rename
     itself survives a crash. On any error the temporary file is removed and ``path`` is
     untouched. ``before_replace`` is a test hook called between the fsync and the rename.
+    ``sync_dir=False`` skips the directory fsync: after a crash ``path`` then holds the old or
+    the new bytes (never a torn file), the old ones possibly even after the call returned.
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
@@ -60,7 +63,8 @@ def atomic_write(
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    fsync_dir(directory)
+    if sync_dir:
+        fsync_dir(directory)
 
 
 def create_private(path: str | os.PathLike[str]) -> None:
@@ -73,3 +77,23 @@ def create_private(path: str | os.PathLike[str]) -> None:
     """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
     os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive advisory lock on the file ``path`` (created 0600) between processes.
+
+    POSIX ``flock``; a no-op where ``fcntl`` does not exist (Windows). Closing the descriptor
+    releases the lock. Raises ``OSError`` like :func:`os.open`.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            import fcntl  # reason: POSIX only
+        except ImportError:  # pragma: no cover - Windows
+            fcntl = None  # type: ignore[assignment]
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

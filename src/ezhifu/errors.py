@@ -20,6 +20,9 @@ __all__ = [
     "AmountOutOfRange",
     "AuditChainBroken",
     "AuditError",
+    "AuditHeadInvalid",
+    "AuditHeadUnsafe",
+    "AuditRolledBack",
     "AuditTamperedError",
     "BadPassword",
     "BodyNotFound",
@@ -43,6 +46,7 @@ __all__ = [
     "InvalidSignature",
     "KeyNotFound",
     "KeyStoreError",
+    "KeyStoreRolledBack",
     "KeyUsageError",
     "MalformedCertificate",
     "MalformedDER",
@@ -224,6 +228,10 @@ class TokenError(KeyStoreError):
     """A PKCS#11 token failure; the underlying error is chained."""
 
 
+class KeyStoreRolledBack(KeyStoreError):
+    """The keystore's generation is older than the one its audit head remembers (an old copy)."""
+
+
 class PositionNotConfigured(KeyStoreError):
     """A stamp/signature position not in the position table (OCX 121/122)."""
 
@@ -246,6 +254,18 @@ class AuditChainBroken(AuditTamperedError):
     def __init__(self, message: str, *, seq: int | None) -> None:
         super().__init__(message)
         self.seq = seq
+
+
+class AuditRolledBack(AuditTamperedError):
+    """The trail holds fewer entries than, or differs from, a head kept outside it."""
+
+
+class AuditHeadInvalid(AuditTamperedError):
+    """A head file or witness line that is malformed or does not authenticate."""
+
+
+class AuditHeadUnsafe(AuditError, ConfigurationError):
+    """A head file others can write, not a regular file, or too large: refused, not read."""
 
 
 # --- signed artefacts -----------------------------------------------------------------

@@ -293,7 +293,11 @@ def test_getting_started_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert result.exit_code == EXIT_OK, (args, result.output)
     assert Path("sealed.html").read_text(encoding="utf-8").count('data-status="valid"') == 2
 
-    assert runner.invoke(cli, make("root", "root-seal.der")).exit_code == EXIT_OK
+    refused = runner.invoke(cli, make("root", "root-seal.der"))  # issue 13 item 5: refused by default
+    assert refused.exit_code == EXIT_FAILED and "KeyUsageError" in refused.output
+    assert (
+        runner.invoke(cli, [*make("root", "root-seal.der"), "--allow-non-signing-maker"]).exit_code == EXIT_OK
+    )
     assert runner.invoke(cli, apply("root-seal.der", "root-sealed.xml")).exit_code == EXIT_OK
     verified = runner.invoke(cli, ["verify", "root-sealed.xml", "--trust", "pki/root.pem"])
     assert verified.exit_code == EXIT_FAILED

@@ -22,6 +22,10 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("seal at cz_dwgz: valid", "wrote sealed.html"),
         ("seal.der", "sealed.xml", "sealed.html"),
     ),
+    "audit_trail.py": (
+        ("('key-use', 'finance')", "older keystore refused", "older trail caught: AuditRolledBack"),
+        ("audit.db", "audit.db.head"),
+    ),
     "keystore_file.py": (
         ("signed through the keystore: valid", "wrong password refused"),
         ("keystore/keystore.json",),

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from ezhifu.cli.demo import seal_picture_png
 from ezhifu.cli.main import cli
 from ezhifu.crypto import verify_signature
 from ezhifu.errors import ConfigurationError
 from ezhifu.keystore import load_config, open_keystore
 from ezhifu.keystore.base import available_backends, secret_from_config
 from ezhifu.pki.keys import load_certificates
+from ezhifu.seal.make import make_seal
 from ezhifu.testing.pki import TestPKI
 
 
@@ -24,6 +27,21 @@ def _config(tmp_path: Path) -> Path:
         '[keystore]\ntype = "file"\npath = "../keys"\npassword_env = "EZHIFU_TEST_KS_PW"\nscrypt_n = 1024\n'
     )
     return path
+
+
+def _real_seal(pki: TestPKI) -> bytes:
+    now = datetime.now(UTC)
+    return make_seal(
+        pki.signer(),
+        seal_id="S-1",
+        name="测试章",
+        valid_from=now - timedelta(days=1),
+        valid_to=now + timedelta(days=30),
+        holder_certs=[pki.leaf_cert],
+        picture=seal_picture_png(),
+        width_mm=40,
+        height_mm=40,
+    )
 
 
 def test_cli_round_trip(tmp_path: Path, pkis: dict[str, TestPKI], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,6 +60,11 @@ def test_cli_round_trip(tmp_path: Path, pkis: dict[str, TestPKI], monkeypatch: p
     assert result.exit_code == 0, result.output
     assert "imported key 'head' (sm2, 2 certificate(s))" in result.output
     (tmp_path / "seal.der").write_bytes(b"\x30\x03\x02\x01\x07")
+    result = runner.invoke(
+        cli, ["keystore", "import", str(config), "--seal-id", "S-1", "--seal", str(tmp_path / "seal.der")]
+    )
+    assert result.exit_code == 1 and "not a seal" in result.output  # issue 13 item 5: refused
+    (tmp_path / "seal.der").write_bytes(_real_seal(pkis["sm2"]))
     result = runner.invoke(
         cli, ["keystore", "import", str(config), "--seal-id", "S-1", "--seal", str(tmp_path / "seal.der")]
     )

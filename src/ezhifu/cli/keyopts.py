@@ -9,6 +9,12 @@ Two ways to name a key, exactly one of which must be used:
 * a keystore (the safe box): ``--keystore CONFIG.toml --alias A [--pin-env VAR]``, opened
   with :func:`ezhifu.keystore.open_keystore` from the TOML configuration.
 
+Either way, ``--audit TRAIL --audit-key-env VAR`` records every use of the key in an audit
+trail (:mod:`ezhifu.keystore.audit`, with its head file ``TRAIL.head``); a keystore whose
+configuration names an ``audit`` trail records there as well. The signing certificate must be
+valid now: an expired or not-yet-valid one is refused (``CertificateExpired`` /
+``CertificateNotYetValid``, exit 1) before anything is signed.
+
 Usage::
 
     @click.command()
@@ -33,13 +39,26 @@ from asn1crypto import x509
 
 from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, read_input
 from ezhifu.crypto.base import SignatureAlgorithm, Signer
-from ezhifu.errors import ConfigurationError
+from ezhifu.errors import CertificateExpired, CertificateNotYetValid, ConfigurationError
+from ezhifu.keystore.audit_use import audited, open_audit
+from ezhifu.pki.certs import check_validity
 
 __all__ = ["KeySource", "key_options", "open_signer", "secret_from_env"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_OPTION_NAMES = ("key", "password_env", "cert", "keystore", "alias", "pin_env", "digest", "allow_weak")
+_OPTION_NAMES = (
+    "key",
+    "password_env",
+    "cert",
+    "keystore",
+    "alias",
+    "pin_env",
+    "digest",
+    "allow_weak",
+    "audit",
+    "audit_key_env",
+)
 
 #: ``--digest`` choices -> the RSA signature algorithm (SM2 always uses SM3).
 _RSA_DIGESTS = {
@@ -62,6 +81,8 @@ class KeySource:
     pin_env: str | None = None
     digest: str | None = None
     allow_weak: bool = False
+    audit: Path | None = None
+    audit_key_env: str | None = None
 
     def check(self) -> None:
         """Raise :class:`click.UsageError` (exit 2) unless exactly one key source is complete."""
@@ -82,6 +103,11 @@ class KeySource:
                 "a signing key is needed: --key KEY --cert CERT, or --keystore CONFIG --alias A"
             )
 
+    def check_audit(self) -> None:
+        """``--audit`` and ``--audit-key-env`` go together."""
+        if (self.audit is None) != (self.audit_key_env is None):
+            raise click.UsageError("--audit TRAIL and --audit-key-env VAR must be given together")
+
 
 def secret_from_env(var: str | None, what: str) -> str | None:
     """The value of environment variable ``var`` (named by option ``--<what>-env``); ``None`` without one.
@@ -96,6 +122,21 @@ def secret_from_env(var: str | None, what: str) -> str | None:
     return value
 
 
+#: ``--audit TRAIL`` and ``--audit-key-env VAR`` (also used alone by ``seal make``).
+AUDIT_OPTIONS = (
+    click.option(
+        "--audit",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Record every use of the key in this audit trail (SQLite; its head file is TRAIL.head).",
+    ),
+    click.option(
+        "--audit-key-env",
+        metavar="VAR",
+        help="Environment variable holding the audit trail's HMAC key (at least 16 bytes).",
+    ),
+)
+
+
 def key_options(func: F) -> F:
     """Add ``--key/--password-env/--cert`` and ``--keystore/--alias/--pin-env`` to a command.
 
@@ -108,6 +149,7 @@ def key_options(func: F) -> F:
         values = {name: kwargs.pop(name, None) for name in _OPTION_NAMES}
         source = KeySource(**values)
         source.check()
+        source.check_audit()
         return func(*args, key_source=source, **kwargs)
 
     decorators = [
@@ -147,6 +189,7 @@ def key_options(func: F) -> F:
             is_flag=True,
             help="Allow SHA-1 and RSA keys under 2048 bits (legacy partners, spec.md §5.3).",
         ),
+        *AUDIT_OPTIONS,
     ]
     wrapped: Any = wrapper
     for decorator in reversed(decorators):
@@ -154,11 +197,40 @@ def key_options(func: F) -> F:
     return wrapped  # type: ignore[no-any-return]
 
 
+def _check_signing_certificate(cert: x509.Certificate | None, where: str) -> None:
+    """Refuse a signing certificate outside its validity now (issue 13, item 5)."""
+    if cert is None:
+        return
+    try:
+        check_validity(cert)
+    except CertificateExpired as exc:
+        raise CertificateExpired(f"{where}: 签名证书已过期 / signing certificate expired: {exc}") from exc
+    except CertificateNotYetValid as exc:
+        raise CertificateNotYetValid(
+            f"{where}: 签名证书尚未生效 / signing certificate not yet valid: {exc}"
+        ) from exc
+
+
+@contextmanager
+def _audited(source: KeySource, signer: Signer, alias: str) -> Iterator[Signer]:
+    """``signer`` recording into ``--audit`` when given (the trail is closed afterwards)."""
+    if source.audit is None:
+        yield signer
+        return
+    key = secret_from_env(source.audit_key_env, "audit-key")
+    if key is None:  # pragma: no cover - check_audit() guarantees both
+        raise click.UsageError("--audit needs --audit-key-env")
+    with open_audit(str(source.audit), key.encode("utf-8"), actor="ezhifu-cli") as log:
+        yield audited(signer, log, alias=alias, where="ezhifu cli")
+
+
 @contextmanager
 def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certificate, ...]]]:
     """Resolve the options to ``(signer, chain)``; ``chain`` holds the certificates after the
-    signer certificate (intermediates to embed). A keystore is closed on exit."""
+    signer certificate (intermediates to embed). A keystore is closed on exit. The signing
+    certificate must be valid now; with ``--audit`` every use of the key is recorded."""
     source.check()
+    source.check_audit()
     if source.keystore is not None and source.alias is not None:
         # deferred: keeps `ezhifu --help` from loading the crypto stack
         from ezhifu.keystore import load_config, open_keystore
@@ -167,8 +239,10 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
         config = load_config(source.keystore)
         with open_keystore(config) as store:
             signer = store.signer(source.alias, pin=pin)
+            _check_signing_certificate(signer.certificate, f"{source.keystore}, alias {source.alias!r}")
             chain = tuple(store.chain(source.alias)[1:])
-            yield signer, chain
+            with _audited(source, signer, source.alias) as recorded:
+                yield recorded, chain
         return
 
     # deferred: keeps `ezhifu --help` from loading the crypto stack
@@ -185,10 +259,12 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
     certs = load_certificates(read_input(source.cert, max_bytes=MAX_SMALL_FILE_BYTES))
     if not certs:
         raise ConfigurationError(f"{source.cert}: no certificate found")
+    _check_signing_certificate(certs[0], f"--cert {source.cert}")
     algorithm = None
     if source.digest is not None:
         if key_kind(key) != "rsa":
             raise click.UsageError("--digest applies to RSA keys only (SM2 signs with SM3)")
         algorithm = _RSA_DIGESTS[source.digest]
     signer = SoftwareSigner(key, certs[0], algorithm=algorithm, allow_weak=source.allow_weak)
-    yield signer, tuple(certs[1:])
+    with _audited(source, signer, f"file:{source.key.name}") as recorded:
+        yield recorded, tuple(certs[1:])

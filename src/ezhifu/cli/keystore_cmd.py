@@ -32,8 +32,10 @@ import click
 from ezhifu._fileio import atomic_write
 from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, echo_json, handle_errors, read_input
 from ezhifu.cli.keyopts import secret_from_env
-from ezhifu.errors import ConfigurationError
-from ezhifu.seal.detect import MAX_SEAL_BYTES
+from ezhifu.errors import ConfigurationError, SealFormatError
+from ezhifu.seal.detect import MAX_SEAL_BYTES, SealKind, SealVersion, detect
+from ezhifu.seal.model import parse_seal
+from ezhifu.seal.vendor import parse_vendor_seal
 
 __all__ = ["command"]
 
@@ -170,8 +172,25 @@ def import_cmd(
             click.echo(f"imported key {entry.alias!r} ({entry.kind}, {len(entry.chain)} certificate(s))")
         if seal_mode:
             assert seal_id is not None and seal_file is not None
-            store.add_seal(seal_id, read_input(seal_file, max_bytes=MAX_SEAL_BYTES), replace=replace)
+            der = read_input(seal_file, max_bytes=MAX_SEAL_BYTES)
+            _check_is_seal(der, seal_file)
+            store.add_seal(seal_id, der, replace=replace)
             click.echo(f"imported seal {seal_id!r}")
+
+
+def _check_is_seal(der: bytes, path: Path) -> None:
+    """Refuse a file that is not a seal: not DER of a known seal, or a seal signature (stamp)."""
+    where = f"--seal {path}"
+    try:
+        kind, version = detect(der, what=where)
+        if kind is SealKind.SIGNATURE:
+            raise SealFormatError(f"{where}: a seal signature (a stamp), not a seal")
+        if version is SealVersion.VENDOR:
+            parse_vendor_seal(der)
+        else:
+            parse_seal(der, what=where)
+    except SealFormatError as exc:
+        raise SealFormatError(f"不是印章文件 / not a seal file: {exc}") from exc
 
 
 @command.command("list")

@@ -20,6 +20,7 @@ __all__ = ["VERBS", "cli", "main"]
 
 #: verb -> (module providing ``command``, short help shown by ``ezhifu --help``)
 VERBS: dict[str, tuple[str, str]] = {
+    "audit": ("ezhifu.cli.audit_cmd", "Audit trails of key use (审计记录): verify against heads kept..."),
     "demo": ("ezhifu.cli.demo_cmd", "Build, validate, sign, seal (v4) and verify a 5201 voucher..."),
     "inspect": (
         "ezhifu.cli.inspect_cmd",

@@ -33,9 +33,11 @@ from ezhifu.cli.common import (
     handle_errors,
     read_input,
 )
-from ezhifu.cli.keyopts import KeySource, key_options, open_signer
+from ezhifu.cli.keyopts import AUDIT_OPTIONS, KeySource, key_options, open_signer
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
-from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput, SealFormatError
+from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput, KeyUsageError, SealFormatError
+from ezhifu.keystore.audit_use import audit_context
+from ezhifu.pki.certs import check_key_usage
 from ezhifu.pki.keys import load_certificates
 from ezhifu.pki.trust import TrustStore, as_utc
 from ezhifu.seal.detect import MAX_SEAL_BYTES, SealKind, SealVersion, detect
@@ -125,6 +127,13 @@ def command() -> None:
     required=True,
     help="Where to write the seal (DER).",
 )
+@click.option(
+    "--allow-non-signing-maker",
+    is_flag=True,
+    help="Testing only: accept a maker certificate whose keyUsage cannot sign (verifiers must refuse it).",
+)
+@AUDIT_OPTIONS[0]
+@AUDIT_OPTIONS[1]
 @handle_errors
 def make_command(
     maker_key: Path,
@@ -142,8 +151,16 @@ def make_command(
     version: str,
     vid: str,
     output: Path,
+    allow_non_signing_maker: bool,
+    audit: Path | None,
+    audit_key_env: str | None,
 ) -> None:
-    """Make a seal signed by the seal maker (testing and development only with a software key)."""
+    """Make a seal signed by the seal maker (testing and development only with a software key).
+
+    The maker certificate must be valid now and its keyUsage (when present) must allow
+    signing (digitalSignature or nonRepudiation): else ``KeyUsageError``, exit 1 (unless
+    ``--allow-non-signing-maker``, for test fixtures that verifiers must refuse).
+    """
     from ezhifu.seal.make import make_seal
 
     start = _date(valid_from, "--valid-from")
@@ -154,8 +171,16 @@ def make_command(
         if not certs:
             raise ConfigurationError(f"{path}: no certificate found")
         holders.append(certs[0])
-    source = KeySource(key=maker_key, cert=maker_cert, password_env=maker_password_env)
-    with open_signer(source) as (signer, _chain):
+    source = KeySource(
+        key=maker_key,
+        cert=maker_cert,
+        password_env=maker_password_env,
+        audit=audit,
+        audit_key_env=audit_key_env,
+    )
+    with open_signer(source) as (signer, _chain), audit_context("cli seal make", voucher_no=seal_id):
+        if not allow_non_signing_maker:
+            _check_maker_usage(signer.certificate, maker_cert)
         der = make_seal(
             signer,
             seal_id=seal_id,
@@ -172,6 +197,19 @@ def make_command(
         )
     atomic_write(output, der, mode=0o644)
     click.echo(f"wrote {version} seal {seal_id} ({len(der)} bytes) to {output}", err=True)
+
+
+def _check_maker_usage(cert: Any, path: Path) -> None:
+    """Refuse a maker certificate whose keyUsage cannot sign (issue 13, item 5)."""
+    if cert is None:
+        return
+    try:
+        check_key_usage(cert, ("digital_signature", "non_repudiation"))
+    except KeyUsageError as exc:
+        raise KeyUsageError(
+            f"--maker-cert {path}: 制章者证书的密钥用法不允许签名 / the maker certificate's key usage "
+            f"cannot sign: {exc}"
+        ) from exc
 
 
 @command.command("apply")
@@ -210,10 +248,14 @@ def apply_command(
     bodies = [envelope.body(voucher_no)] if voucher_no is not None else list(envelope.bodies)
     if not bodies:
         raise InvalidInput(f"{file}: no voucher to stamp")
+
     seal_der = _read_blob(seal_path)
     with open_signer(key_source) as (signer, _chain):
         for body in bodies:
-            apply_seal(body, seal_der, signer, position)
+            with audit_context(
+                "cli seal apply", position=position, vt_code=body.vt_code, voucher_no=body.voucher_no
+            ):
+                apply_seal(body, seal_der, signer, position)
     atomic_write(output, envelope.to_bytes(), mode=0o644)
     click.echo(f"stamped {len(bodies)} voucher(s) at {position}; wrote {output}", err=True)
 

@@ -22,6 +22,7 @@ from ezhifu._fileio import atomic_write
 from ezhifu.cli.common import handle_errors, read_input
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
+from ezhifu.keystore.audit_use import audit_context
 
 if TYPE_CHECKING:
     from ezhifu.sign.cms import OidStyle
@@ -67,7 +68,10 @@ def command(
     from ezhifu.sign.voucher import sign_envelope
 
     envelope = Envelope.from_bytes(read_input(file, max_bytes=DEFAULT_MAX_BYTES))
-    with open_signer(key_source) as (signer, chain):
+    with (
+        open_signer(key_source) as (signer, chain),
+        audit_context("cli sign", position=position, voucher_no=voucher_no or ""),
+    ):
         if oid_style == "gbt35275" and signer.algorithm.key_kind != "sm2":
             raise click.UsageError("--oid-style gbt35275 applies to SM2 keys only")
         elements = sign_envelope(

@@ -51,6 +51,7 @@ from ezhifu.errors import (
     SigningError,
     VoucherNotInEnvelope,
 )
+from ezhifu.keystore.audit import audit_context
 from ezhifu.keystore.base import read_toml
 
 if TYPE_CHECKING:
@@ -382,8 +383,10 @@ class SafeBox:
             for body in bodies:
                 where = {"alias": rule.alias, "position": position, "vt_code": body.vt_code}
                 try:
-                    # consistency was checked above for every body, under the same lock
-                    element = sign_body(body, signer, position, **{**options, "check_consistency": False})
+                    # consistency was checked above for every body, under the same lock; an audited
+                    # keystore's key-use entry names the position and voucher
+                    with audit_context(position=position, vt_code=body.vt_code, voucher_no=body.voucher_no):
+                        element = sign_body(body, signer, position, **{**options, "check_consistency": False})
                 except EzhifuError as exc:
                     self._record_error("sign", body, exc, where)
                     raise
@@ -428,7 +431,8 @@ class SafeBox:
             for body in bodies:
                 where = {"alias": rule.alias, "position": position, "vt_code": body.vt_code}
                 try:
-                    element = apply_seal(body, seal_der, signer, position, signing_time=signing_time)
+                    with audit_context(position=position, vt_code=body.vt_code, voucher_no=body.voucher_no):
+                        element = apply_seal(body, seal_der, signer, position, signing_time=signing_time)
                 except SealFormatError as exc:
                     refusal = SealFormatRefused(f"seal {rule.seal_id!r}: {exc}", ocx_code=OCX_SEAL_FORMAT)
                     self._record(

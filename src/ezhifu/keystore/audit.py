@@ -14,9 +14,10 @@ does not hold the key cannot rebuild a consistent chain after changing it.
 
 Truncation (dropping the newest entries) leaves a valid prefix chain, so the log also keeps
 an anchored *head* (entry count and last hash, MACed) written in the same transaction as the
-entry. Rolling the head back to an older, genuine head is only detectable against a head kept
-elsewhere: pass it as ``expected_head`` to :func:`verify_audit` (e.g. a head periodically
-copied to another system or printed in a daily report).
+entry. Rolling the database back to an older copy, or deleting every row, is only detectable
+against a head kept elsewhere: the head file beside the database (``head_file``) and witness
+lines copied to another system (:mod:`ezhifu.keystore.audit_head`), passed to
+:func:`verify_audit` as ``anchors`` (or a head as ``expected_head``).
 
 Storage is pluggable (:class:`AuditStorage`); :class:`SQLiteAuditStorage` (stdlib ``sqlite3``)
 is the default and :class:`MemoryAuditStorage` serves tests.
@@ -24,20 +25,47 @@ is the default and :class:`MemoryAuditStorage` serves tests.
 
 from __future__ import annotations
 
-import sqlite3
+import contextlib
+import contextvars
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from ezhifu._fileio import create_private
 from ezhifu.crypto.sm3 import hmac_sm3, sm3
-from ezhifu.errors import AuditChainBroken, AuditError, ConfigurationError
-from ezhifu.keystore.base import canonical_json, same_text
+from ezhifu.errors import (
+    AuditChainBroken,
+    AuditRolledBack,
+    ConfigurationError,
+    EzhifuError,
+    KeyStoreRolledBack,
+)
+from ezhifu.keystore.audit_head import (
+    HeadRecord,
+    check_head_file_current,
+    default_head_path,
+    read_head_file,
+    update_head_file,
+)
+from ezhifu.keystore.audit_store import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditHead,
+    AuditStorage,
+    MemoryAuditStorage,
+    SQLiteAuditStorage,
+    head_message,
+)
+from ezhifu.keystore.integrity import same_text
+
+if TYPE_CHECKING:
+    from asn1crypto import x509
+
+    from ezhifu.crypto.base import SignatureAlgorithm, Signer
 
 __all__ = [
     "GENESIS_HASH",
@@ -46,214 +74,56 @@ __all__ = [
     "AuditHead",
     "AuditLog",
     "AuditReport",
+    "AuditRolledBack",
     "AuditStorage",
+    "AuditedSigner",
+    "HeadRecord",
     "MemoryAuditStorage",
     "SQLiteAuditStorage",
+    "audit_context",
     "verify_audit",
 ]
-
-#: The value chained into the first entry.
-GENESIS_HASH = bytes(32)
 
 _OUTCOMES = ("ok", "refused", "error")
 _MIN_KEY_BYTES = 16
 
 
-def _head_message(head: AuditHead) -> bytes | None:
-    """``head.message()``, or ``None`` when a tampered head does not even have the right form."""
-    try:
-        return head.message()
-    except (ValueError, TypeError, OverflowError, AttributeError):
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One line of the audit trail. ``prev_hash``, ``entry_hash`` and ``mac`` are lower-case hex."""
-
-    seq: int
-    time: str
-    actor: str
-    alias: str
-    operation: str
-    position: str
-    vt_code: str
-    voucher_no: str
-    outcome: str
-    reason: str
-    prev_hash: str
-    entry_hash: str = ""
-    mac: str = ""
-
-    def canonical(self) -> bytes:
-        """The bytes hashed into the chain: every field except ``entry_hash`` and ``mac``."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("entry_hash", "mac")}
-        return canonical_json(data)
-
-    def compute_hash(self) -> bytes:
-        return sm3(bytes.fromhex(self.prev_hash) + self.canonical())
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditHead:
-    """The anchored end of the chain: how many entries and the hash of the last one."""
-
-    count: int
-    last_hash: str
-    mac: str = ""
-
-    def message(self) -> bytes:
-        return b"ezhifu-audit-head\x00" + self.count.to_bytes(8, "big") + bytes.fromhex(self.last_hash)
-
-
 @dataclass(frozen=True, slots=True)
 class AuditReport:
-    """A verified log: ``count`` entries ending in ``head_hash``."""
+    """A verified log: ``count`` entries ending in ``head_hash``.
+
+    ``macs_checked`` is False when verified without the key (hash chain only); ``anchors``
+    names the heads kept outside the trail it was checked against.
+    """
 
     count: int
     head_hash: str
+    macs_checked: bool = True
+    anchors: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "entries": self.count,
+            "head_hash": self.head_hash,
+            "macs_checked": self.macs_checked,
+            "anchors": list(self.anchors),
+        }
 
     @property
     def head(self) -> AuditHead:
         return AuditHead(self.count, self.head_hash)
 
 
-class AuditStorage(Protocol):
-    """Where entries live. ``append`` must be atomic: the entry and the new head together."""
-
-    def append(self, build: Callable[[AuditHead | None], tuple[AuditEntry, AuditHead]]) -> AuditEntry:
-        """Read the current head, call ``build`` with it and store what it returns, atomically."""
-        ...
-
-    def entries(self) -> Iterator[AuditEntry]:
-        """Every entry in stored sequence order."""
-        ...
-
-    def head(self) -> AuditHead | None:
-        """The stored head (``None`` for an empty log)."""
-        ...
-
-    def close(self) -> None: ...
-
-
-class MemoryAuditStorage:
-    """Entries in a list (tests, short-lived processes). ``rows`` is exposed for tests."""
-
-    def __init__(self) -> None:
-        self.rows: list[AuditEntry] = []
-        self.stored_head: AuditHead | None = None
-        self._lock = threading.Lock()
-
-    def append(self, build: Callable[[AuditHead | None], tuple[AuditEntry, AuditHead]]) -> AuditEntry:
-        with self._lock:
-            entry, head = build(self.stored_head)
-            self.rows.append(entry)
-            self.stored_head = head
-            return entry
-
-    def entries(self) -> Iterator[AuditEntry]:
-        with self._lock:
-            rows = list(self.rows)
-        return iter(rows)
-
-    def head(self) -> AuditHead | None:
-        return self.stored_head
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
-_COLUMNS = tuple(f.name for f in fields(AuditEntry))
-
-
-class SQLiteAuditStorage:
-    """Entries in an SQLite database (table ``audit_entry``, head in ``audit_head``).
-
-    Appends run in ``BEGIN IMMEDIATE`` transactions, so several processes may share a file.
-    ``synchronous`` is SQLite's durability setting (``"FULL"`` by default).
-    """
-
-    def __init__(self, path: str | PathLike[str], *, synchronous: str = "FULL") -> None:
-        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-            raise ConfigurationError(f"audit storage: unknown synchronous mode {synchronous!r}")
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        try:
-            if str(path) not in (":memory:", ""):
-                create_private(self.path)  # who used which key, when: not for every local user
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS audit_entry (seq INTEGER PRIMARY KEY, time TEXT NOT NULL, "
-                "actor TEXT NOT NULL, alias TEXT NOT NULL, operation TEXT NOT NULL, position TEXT NOT NULL, "
-                "vt_code TEXT NOT NULL, voucher_no TEXT NOT NULL, outcome TEXT NOT NULL, "
-                "reason TEXT NOT NULL, prev_hash TEXT NOT NULL, entry_hash TEXT NOT NULL, mac TEXT NOT NULL)"
-            )
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), "
-                "count INTEGER NOT NULL, last_hash TEXT NOT NULL, mac TEXT NOT NULL)"
-            )
-        except (sqlite3.Error, OSError) as exc:
-            raise AuditError(f"audit log {self.path}: cannot open: {exc}") from exc
-
-    def append(self, build: Callable[[AuditHead | None], tuple[AuditEntry, AuditHead]]) -> AuditEntry:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    entry, head = build(self._read_head())
-                    placeholders = ", ".join("?" for _ in _COLUMNS)
-                    self._db.execute(
-                        f"INSERT INTO audit_entry ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
-                        tuple(getattr(entry, c) for c in _COLUMNS),
-                    )
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO audit_head (id, count, last_hash, mac) VALUES (1, ?, ?, ?)",
-                        (head.count, head.last_hash, head.mac),
-                    )
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-                return entry
-            except sqlite3.Error as exc:
-                raise AuditError(f"audit log {self.path}: cannot append: {exc}") from exc
-
-    def _read_head(self) -> AuditHead | None:
-        row = self._db.execute("SELECT count, last_hash, mac FROM audit_head WHERE id = 1").fetchone()
-        return None if row is None else AuditHead(int(row[0]), str(row[1]), str(row[2]))
-
-    def entries(self) -> Iterator[AuditEntry]:
-        with self._lock:
-            try:
-                rows = self._db.execute(
-                    f"SELECT {', '.join(_COLUMNS)} FROM audit_entry ORDER BY seq"  # noqa: S608
-                ).fetchall()
-            except sqlite3.Error as exc:
-                raise AuditError(f"audit log {self.path}: cannot read: {exc}") from exc
-        return iter([AuditEntry(*row) for row in rows])
-
-    def head(self) -> AuditHead | None:
-        with self._lock:
-            try:
-                return self._read_head()
-            except sqlite3.Error as exc:
-                raise AuditError(f"audit log {self.path}: cannot read head: {exc}") from exc
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
 class AuditLog:
     """Appends authenticated entries to a storage and verifies them.
 
     ``key`` is the HMAC-SM3 key (at least 16 bytes), held by the caller or derived from
-    the keystore's secret; it is never stored in the log. Thread-safe.
+    the keystore's secret; it is never stored in the log. ``head_file`` (a path, or ``True``
+    for ``<database>.head`` beside an SQLite trail) keeps the head outside the database
+    (:mod:`ezhifu.keystore.audit_head`): it is rewritten after every entry, an append to a
+    trail older than it is refused (:class:`AuditRolledBack`), :meth:`verify` checks against
+    it, and it remembers the generation of every keystore bound with :meth:`bind_keystore`.
+    Thread-safe.
     """
 
     def __init__(
@@ -263,6 +133,7 @@ class AuditLog:
         *,
         actor: str = "",
         clock: Callable[[], datetime] | None = None,
+        head_file: str | PathLike[str] | bool | None = None,
     ) -> None:
         if len(key) < _MIN_KEY_BYTES:
             raise ConfigurationError(f"audit log: the MAC key must be at least {_MIN_KEY_BYTES} bytes")
@@ -272,7 +143,22 @@ class AuditLog:
         self.actor = actor
         self._key = bytes(key)
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self.head_file: Path | None = None
+        if head_file is True:
+            if not isinstance(storage, SQLiteAuditStorage) or str(storage.path) in (":memory:", ""):
+                raise ConfigurationError("audit log: head_file=True needs an SQLite trail in a file")
+            self.head_file = default_head_path(storage.path)
+        elif head_file not in (None, False):
+            self.head_file = Path(head_file)  # type: ignore[arg-type]
+        if self.head_file is not None and read_head_file(self.head_file, self._key) is None:
+            # First use: the head file starts from the trail's current head (trust on first use;
+            # a deleted head file is only noticed against a witness, see audit_head).
+            head = self.storage.head()
+            if head is not None:
+                self._check_head(head)
+            seq, last = (head.count, head.last_hash) if head is not None else (0, GENESIS_HASH.hex())
+            update_head_file(self.head_file, self._key, seq=seq, last_hash=last)
 
     def record(
         self,
@@ -297,6 +183,11 @@ class AuditLog:
             else:
                 self._check_head(head)
                 count, prev = head.count, head.last_hash
+            if outside is not None and count < outside.seq:
+                raise AuditRolledBack(
+                    f"audit log: 审计记录被删除或回滚 / the trail holds {count} entries but its head file "
+                    f"{outside.source} records {outside.seq}: refusing to append to an older copy"
+                )
             draft = AuditEntry(
                 seq=count + 1,
                 time=when,
@@ -318,27 +209,102 @@ class AuditLog:
             return entry, AuditHead(new_head.count, new_head.last_hash, self._head_mac(new_head))
 
         with self._lock:
-            return self.storage.append(build)
+            outside = None if self.head_file is None else read_head_file(self.head_file, self._key)
+            entry = self.storage.append(build)
+            if self.head_file is not None:
+                update_head_file(
+                    self.head_file, self._key, seq=entry.seq, last_hash=entry.entry_hash, time=when
+                )
+            return entry
 
     def _head_mac(self, head: AuditHead) -> str:
         return hmac_sm3(self._key, head.message()).hex()
 
     def _check_head(self, head: AuditHead) -> None:
-        message = _head_message(head)
+        message = head_message(head)
         if message is None or not same_text(hmac_sm3(self._key, message).hex(), head.mac):
-            raise AuditChainBroken("audit log: the stored head does not authenticate (edited)", seq=None)
+            raise AuditChainBroken(
+                "audit log: 链头被修改 / the stored head does not authenticate (edited)", seq=None
+            )
 
     def head(self) -> AuditHead | None:
         """The current authenticated head; keep a copy elsewhere to detect roll-back."""
         return self.storage.head()
 
+    def outside_head(self) -> HeadRecord | None:
+        """The head file's record (``None`` without a head file or before the first entry)."""
+        return None if self.head_file is None else read_head_file(self.head_file, self._key)
+
+    def witness_line(self, witness_key: bytes | None = None) -> str:
+        """The current head as one line for a witness (see :mod:`ezhifu.keystore.audit_head`)."""
+        with self._lock:
+            record = self.outside_head()
+            head = self.storage.head()
+            if head is not None:
+                self._check_head(head)
+                stores = record.keystores if record is not None else {}
+                time = record.time if record is not None and record.seq == head.count else ""
+                record = HeadRecord(head.count, head.last_hash, time, stores)
+            if record is None:
+                record = HeadRecord(0, GENESIS_HASH.hex())
+            return record.witness_line(witness_key)
+
+    # -- keystores bound to the trail ----------------------------------------------------
+
+    def bind_keystore(self, store_id: str, generation: int, *, where: str) -> None:
+        """Refuse a keystore older than the head file remembers (:class:`KeyStoreRolledBack`).
+
+        A newer generation (written while the store was not bound to this trail) is accepted
+        and recorded. Without a head file there is nothing outside the trail to compare with.
+        """
+        if self.head_file is None:
+            return
+        with self._lock:
+            record = self.outside_head()
+            known = None if record is None else record.keystores.get(store_id)
+            if known is not None and generation < known:
+                self.record(
+                    "keystore-open",
+                    "refused",
+                    reason=f"keystore {store_id}: generation {generation} < {known} (older copy)",
+                )
+                raise KeyStoreRolledBack(
+                    f"{where}: 密钥库已回滚到旧副本 / keystore rolled back: generation {generation} is older "
+                    f"than the {known} recorded in {record.source if record else ''}; "
+                    "a removed key or an older key set would come back"
+                )
+            if known is None or generation > known:
+                self.keystore_written(
+                    store_id, generation, note="first seen" if known is None else "advanced"
+                )
+
+    def keystore_written(self, store_id: str, generation: int, *, note: str = "write") -> None:
+        """Record that keystore ``store_id`` reached ``generation`` and remember it in the head file."""
+        with self._lock:
+            self.record(
+                "keystore-write", "ok", reason=f"keystore {store_id} generation {generation} ({note})"
+            )
+            if self.head_file is not None:
+                update_head_file(self.head_file, self._key, keystore=(store_id, generation))
+
+    def wrap_signer(self, signer: Signer, *, alias: str, where: str) -> Signer:
+        """``signer``, recording every use of its private key in this trail."""
+        return AuditedSigner(signer, self, alias=alias, where=where)
+
     def entries(self) -> list[AuditEntry]:
         return list(self.storage.entries())
 
-    def verify(self, *, expected_head: AuditHead | None = None) -> AuditReport:
-        """See :func:`verify_audit`."""
+    def verify(
+        self, *, expected_head: AuditHead | None = None, anchors: Sequence[HeadRecord] = ()
+    ) -> AuditReport:
+        """See :func:`verify_audit`; the head file, when configured, is one of the anchors."""
         with self._lock:
-            return verify_audit(self.storage, self._key, expected_head=expected_head)
+            record = self.outside_head()
+            extra = [record, *anchors] if record is not None else list(anchors)
+            report = verify_audit(self.storage, self._key, expected_head=expected_head, anchors=extra)
+            if record is not None:  # a rolled-back head file hides a keystore rollback
+                check_head_file_current(record, list(anchors))
+            return report
 
     def close(self) -> None:
         self.storage.close()
@@ -355,7 +321,89 @@ class AuditLog:
         self.close()
 
 
-def verify_audit(storage: AuditStorage, key: bytes, *, expected_head: AuditHead | None = None) -> AuditReport:
+@dataclass(frozen=True, slots=True)
+class _Context:
+    operation: str = "key-use"
+    position: str = ""
+    vt_code: str = ""
+    voucher_no: str = ""
+
+
+_NO_CONTEXT = _Context()
+_CONTEXT: contextvars.ContextVar[_Context | None] = contextvars.ContextVar(
+    "ezhifu_audit_context", default=None
+)
+
+
+@contextlib.contextmanager
+def audit_context(
+    operation: str = "key-use", *, position: str = "", vt_code: str = "", voucher_no: str = ""
+) -> Iterator[None]:
+    """Name what the key uses inside the block are for (they are recorded with it)."""
+    token = _CONTEXT.set(_Context(operation, position, vt_code, voucher_no))
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+class AuditedSigner:
+    """A :class:`~ezhifu.crypto.base.Signer` whose every ``sign()`` is appended to an audit trail.
+
+    The signature is returned only after its ``ok`` entry is written; if the trail cannot
+    take it, :class:`ezhifu.errors.AuditError` is raised and the signature is dropped. A
+    failed signature is recorded as ``error``. Other attributes are those of the wrapped signer.
+    """
+
+    def __init__(self, signer: Signer, audit: AuditLog, *, alias: str, where: str = "") -> None:
+        self._inner = signer
+        self._audit = audit
+        self.alias = alias
+        self.where = where
+
+    @property
+    def algorithm(self) -> SignatureAlgorithm:
+        return self._inner.algorithm
+
+    @property
+    def certificate(self) -> x509.Certificate | None:
+        return self._inner.certificate
+
+    @property
+    def wrapped(self) -> Signer:
+        return self._inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def sign(self, data: bytes) -> bytes:
+        context = _CONTEXT.get() or _NO_CONTEXT
+        fields = {
+            "alias": self.alias,
+            "position": context.position,
+            "vt_code": context.vt_code,
+            "voucher_no": context.voucher_no,
+        }
+        where = f"{self.where}; " if self.where else ""
+        what = f"{where}{self.algorithm.name}; sm3(data)={sm3(bytes(data)).hex()}"
+        try:
+            signature = self._inner.sign(data)
+        except EzhifuError as exc:
+            self._audit.record(
+                context.operation, "error", reason=f"{what}; {type(exc).__name__}: {exc}"[:500], **fields
+            )
+            raise
+        self._audit.record(context.operation, "ok", reason=what, **fields)
+        return signature
+
+
+def verify_audit(
+    storage: AuditStorage,
+    key: bytes | None,
+    *,
+    expected_head: AuditHead | None = None,
+    anchors: Sequence[HeadRecord] = (),
+) -> AuditReport:
     """Check the whole chain; raise :class:`AuditChainBroken` naming the first bad entry.
 
     Steps: sequence numbers run 1, 2, 3 ... without gaps (a deleted or reordered entry
@@ -364,7 +412,41 @@ def verify_audit(storage: AuditStorage, key: bytes, *, expected_head: AuditHead 
     authenticates (an edited entry); the stored head authenticates and names the last entry
     and the count (a truncated log). With ``expected_head`` (a head kept elsewhere) the log
     must contain that head at its position, so a log rolled back to an older head is caught.
+    ``anchors`` are heads kept outside the database (the head file, witness lines:
+    :mod:`ezhifu.keystore.audit_head`); each must lie on the chain, else
+    :class:`AuditRolledBack` (fewer entries than the anchor: every row deleted, truncated, an
+    older copy restored) or a rewritten-history break. Without ``key`` (``None``) the MACs are
+    not checked and the report says so: the hash chain alone can be rebuilt by anyone who can
+    write the database.
     """
+    wanted = {a.seq for a in anchors}
+    if expected_head is not None:
+        wanted.add(expected_head.count)
+    count, prev, hashes_at = _check_entries(storage, key, wanted)
+    _check_stored_head(storage.head(), key, count, prev)
+    if expected_head is not None:
+        if count < expected_head.count:
+            raise AuditChainBroken(
+                f"audit log: 审计记录被截断或回滚 / {count} entries, fewer than the "
+                f"{expected_head.count} of the expected head (truncated or rolled back)",
+                seq=count + 1,
+            )
+        expected_hash = hashes_at.get(expected_head.count, "")
+        if expected_head.count and not same_text(expected_hash, expected_head.last_hash):
+            raise AuditChainBroken(
+                f"audit entry {expected_head.count}: 审计历史被改写 / "
+                "differs from the expected head (rewritten history)",
+                seq=expected_head.count,
+            )
+    for anchor in anchors:
+        _check_anchor(anchor, count, hashes_at)
+    return AuditReport(count, prev, key is not None, tuple(a.source for a in anchors))
+
+
+def _check_entries(
+    storage: AuditStorage, key: bytes | None, wanted: set[int]
+) -> tuple[int, str, dict[int, str]]:
+    """Walk the entries: (count, hash of the last, {seq: hash} for the ``wanted`` seqs)."""
     prev = GENESIS_HASH.hex()
     count = 0
     hashes_at: dict[int, str] = {}
@@ -373,50 +455,63 @@ def verify_audit(storage: AuditStorage, key: bytes, *, expected_head: AuditHead 
         where = f"audit entry {count}"
         if entry.seq != count:
             raise AuditChainBroken(
-                f"{where}: has sequence number {entry.seq} (an entry was deleted, inserted or reordered)",
+                f"{where}: 序号不连续 / has sequence number {entry.seq} "
+                "(an entry was deleted, inserted or reordered)",
                 seq=count,
             )
         if not same_text(prev, entry.prev_hash):
             raise AuditChainBroken(
-                f"{where}: does not chain to entry {count - 1} (edited, reordered or an entry deleted)",
+                f"{where}: 哈希链断裂 / does not chain to entry {count - 1} "
+                "(edited, reordered or an entry deleted)",
                 seq=count,
             )
         try:
             digest = entry.compute_hash()
         except (ValueError, TypeError) as exc:  # a field of the wrong type: edited in storage
-            raise AuditChainBroken(f"{where}: damaged ({exc})", seq=count) from exc
+            raise AuditChainBroken(f"{where}: 记录已损坏 / damaged ({exc})", seq=count) from exc
         if not same_text(digest.hex(), entry.entry_hash):
-            raise AuditChainBroken(f"{where}: content does not match its hash (edited)", seq=count)
-        if not same_text(hmac_sm3(key, digest).hex(), entry.mac):
-            raise AuditChainBroken(f"{where}: MAC does not authenticate (edited, or wrong key)", seq=count)
+            raise AuditChainBroken(
+                f"{where}: 记录被修改 / content does not match its hash (edited)", seq=count
+            )
+        if key is not None and not same_text(hmac_sm3(key, digest).hex(), entry.mac):
+            raise AuditChainBroken(
+                f"{where}: MAC 校验失败 / MAC does not authenticate (edited, or wrong key)", seq=count
+            )
         prev = entry.entry_hash
-        if expected_head is not None and count == expected_head.count:
+        if count in wanted:
             hashes_at[count] = prev
-    head = storage.head()
+    return count, prev, hashes_at
+
+
+def _check_stored_head(head: AuditHead | None, key: bytes | None, count: int, prev: str) -> None:
     if head is None:
         if count:
-            raise AuditChainBroken(f"audit log: {count} entries but no head (head deleted)", seq=None)
-    else:
-        message = _head_message(head)
-        if message is None or not same_text(hmac_sm3(key, message).hex(), head.mac):
-            raise AuditChainBroken("audit log: the stored head does not authenticate (edited)", seq=None)
-        if head.count != count or not same_text(prev, head.last_hash):
             raise AuditChainBroken(
-                f"audit log: the head records {head.count} entries but {count} are present "
-                f"(truncated or entries removed after entry {min(count, head.count)})",
-                seq=min(count, head.count) + 1,
+                f"audit log: 链头被删除 / {count} entries but no head (head deleted)", seq=None
             )
-    if expected_head is not None:
-        if count < expected_head.count:
-            raise AuditChainBroken(
-                f"audit log: {count} entries, fewer than the {expected_head.count} of the expected head "
-                "(truncated or rolled back)",
-                seq=count + 1,
-            )
-        expected_hash = hashes_at.get(expected_head.count, "")
-        if expected_head.count and not same_text(expected_hash, expected_head.last_hash):
-            raise AuditChainBroken(
-                f"audit entry {expected_head.count}: differs from the expected head (rewritten history)",
-                seq=expected_head.count,
-            )
-    return AuditReport(count, prev)
+        return
+    message = head_message(head)
+    if message is None or (key is not None and not same_text(hmac_sm3(key, message).hex(), head.mac)):
+        raise AuditChainBroken(
+            "audit log: 链头被修改 / the stored head does not authenticate (edited)", seq=None
+        )
+    if head.count != count or not same_text(prev, head.last_hash):
+        raise AuditChainBroken(
+            f"audit log: 审计记录被截断 / the head records {head.count} entries but {count} are present "
+            f"(truncated or entries removed after entry {min(count, head.count)})",
+            seq=min(count, head.count) + 1,
+        )
+
+
+def _check_anchor(anchor: HeadRecord, count: int, hashes_at: Mapping[int, str]) -> None:
+    if count < anchor.seq:
+        raise AuditRolledBack(
+            f"{anchor.source}: 审计记录被删除或回滚 / the trail holds {count} entries, fewer than the "
+            f"{anchor.seq} this head records (rows deleted, truncated, or an older copy restored)"
+        )
+    if anchor.seq and not same_text(hashes_at.get(anchor.seq, ""), anchor.last_hash):
+        raise AuditChainBroken(
+            f"{anchor.source}: 审计历史被改写 / audit entry {anchor.seq} differs from this head "
+            "(history rewritten after the head was taken)",
+            seq=anchor.seq,
+        )

@@ -15,8 +15,6 @@ keys by name so that a typo in a configuration file is an error, not a silent de
 from __future__ import annotations
 
 import abc
-import hmac
-import json
 import os
 import stat
 import threading
@@ -26,12 +24,18 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from asn1crypto import x509
 
 from ezhifu.crypto.base import OID_SM2, SignatureAlgorithm, Signer
 from ezhifu.errors import BadPassword, ConfigurationError, KeyNotFound, KeyStoreError
+from ezhifu.keystore.audit_use import AUDIT_CONFIG_KEYS, attach_audit_from_config
+from ezhifu.keystore.integrity import canonical_json, same_text
+from ezhifu.keystore.secret import secret_from_config
+
+if TYPE_CHECKING:
+    from ezhifu.keystore.audit import AuditLog
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -64,13 +68,15 @@ ENTRY_POINT_GROUP = "ezhifu.keystores"
 
 #: Configuration keys holding file system paths; ``load_config`` resolves them against the
 #: directory of the TOML file when they are relative.
-PATH_KEYS = frozenset({"path", "password_file", "pin_file", "module"})
+PATH_KEYS = frozenset(
+    {"path", "password_file", "pin_file", "module", "audit", "audit_head", "audit_key_file"}
+)
 
 #: Configuration keys that hold a secret value inline (``load_config`` then requires mode 0600).
-INLINE_SECRET_KEYS = frozenset({"password", "pin"})
+INLINE_SECRET_KEYS = frozenset({"password", "pin", "audit_key"})
 
-#: Optional signing keys every backend accepts (see :meth:`KeyStore.set_signing_policy`).
-SIGNING_CONFIG_KEYS = frozenset({"rsa_digest", "allow_weak"})
+#: Optional keys every backend accepts: signing (:meth:`KeyStore.set_signing_policy`), audit_use's.
+SIGNING_CONFIG_KEYS = frozenset({"rsa_digest", "allow_weak", *AUDIT_CONFIG_KEYS})
 
 #: ``rsa_digest`` values -> the RSA signature algorithm.
 RSA_DIGESTS = {
@@ -145,6 +151,8 @@ class KeyStore(abc.ABC):
         self._signers: dict[str, Signer] = {}
         self._rsa_algorithm = SignatureAlgorithm.RSA_SHA256
         self._allow_weak = False
+        self._audit: AuditLog | None = None
+        self._owns_audit = False
 
     # -- construction -------------------------------------------------------------------
 
@@ -188,6 +196,25 @@ class KeyStore(abc.ABC):
             self._rsa_algorithm = RSA_DIGESTS[rsa_digest]
             self._allow_weak = bool(allow_weak)
             self._signers.clear()
+
+    def attach_audit(self, audit: AuditLog, *, owns: bool = False) -> None:
+        """Record every use of a key of this store in ``audit`` (signers are wrapped).
+
+        With ``owns`` the trail is closed with the store. A store that keeps a generation
+        counter binds it to the trail's head file here (an older copy is refused).
+        """
+        with self._state_lock:
+            self._check_open()
+            self._audit, self._owns_audit = audit, owns
+            self._audit_attached()
+
+    def _audit_attached(self) -> None:  # noqa: B027 - optional hook
+        """Called when a trail is attached (the file store checks its generation)."""
+
+    @property
+    def audit(self) -> AuditLog | None:
+        """The attached audit trail, if any."""
+        return self._audit
 
     def unlock(self, secret: str) -> None:
         """Give the password or PIN of a store opened without it (no-op when unlocked)."""
@@ -247,7 +274,10 @@ class KeyStore(abc.ABC):
         entry = self.entry(alias)
         with self._state_lock:
             self._check_open()
-            return self._signer(entry, pin)
+            signer = self._signer(entry, pin)
+            if self._audit is not None:
+                return self._audit.wrap_signer(signer, alias=alias, where=self.describe())
+            return signer
 
     def seal_ids(self) -> list[str]:
         """The ids of the seals held, sorted."""
@@ -270,6 +300,8 @@ class KeyStore(abc.ABC):
                 return
             self._closed = True
             self._close()
+            if self._audit is not None and self._owns_audit:
+                self._audit.close()
 
     @property
     def closed(self) -> bool:
@@ -338,30 +370,6 @@ class KeyStore(abc.ABC):
             )
 
 
-# --- integrity helpers (file keystore manifest, audit trail) ------------------------------
-
-
-def canonical_json(data: Mapping[str, Any]) -> bytes:
-    """The bytes a MAC or hash covers: UTF-8 JSON, keys sorted, no spaces, non-ASCII kept.
-
-    One writer for the file keystore's manifest MAC and the audit trail's hash chain, so
-    that what is authenticated never depends on how a file happens to be indented.
-    """
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def same_text(expected: str, given: object) -> bool:
-    """Constant-time equality of a computed hex string and a value read from disk or storage.
-
-    Compares the UTF-8 bytes: :func:`hmac.compare_digest` raises ``TypeError`` for ``str``
-    arguments with non-ASCII characters, and a tampered manifest or row may hold anything (or a
-    non-string from SQLite); such a value is simply unequal, so the caller reports tampering
-    (:class:`CorruptedKeyFile`, :class:`BadPassword`, an audit error) instead of letting an
-    exception outside the ezhifu tree escape.
-    """
-    return isinstance(given, str) and hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
-
-
 # --- configuration ------------------------------------------------------------------------
 
 
@@ -386,42 +394,6 @@ def required_text(config: Mapping[str, Any], key: str, *, backend: str, hint: st
         explained = f" ({hint})" if hint else ""
         raise ConfigurationError(f"keystore type {backend!r}: {key!r}{explained} is required")
     return value
-
-
-def secret_from_config(config: Mapping[str, Any], name: str) -> str | None:
-    """A secret given as ``name``, ``name_env`` (environment variable) or ``name_file``.
-
-    At most one of the three may be present. The value is never echoed in an error.
-    """
-    given = [k for k in (name, f"{name}_env", f"{name}_file") if config.get(k) is not None]
-    if len(given) > 1:
-        raise ConfigurationError(f"keystore: give only one of {', '.join(given)}")
-    if not given:
-        return None
-    key = given[0]
-    value = config[key]
-    if not isinstance(value, str):
-        raise ConfigurationError(f"keystore: {key!r} must be a string")
-    if key == name:
-        return value
-    if key.endswith("_env"):
-        secret = os.environ.get(value)
-        if secret is None:
-            raise ConfigurationError(f"keystore: environment variable {value!r} (from {key!r}) is not set")
-        return secret
-    path = Path(value)
-    try:
-        mode = path.stat().st_mode
-        # Like ssh with private keys: a secret file others can read is refused, not used
-        # (security review OPS-1). POSIX only; Windows has no such mode bits.
-        if os.name == "posix" and mode & 0o077:
-            raise ConfigurationError(
-                f"keystore: {key!r} file {value} is readable by others (mode {stat.S_IMODE(mode):o}); "
-                "restrict it with chmod 600"
-            )
-        return path.read_text(encoding="utf-8").rstrip("\r\n")
-    except OSError as exc:
-        raise ConfigurationError(f"keystore: cannot read {key!r} file {value}: {exc.strerror}") from exc
 
 
 def available_backends() -> dict[str, metadata.EntryPoint]:
@@ -549,6 +521,7 @@ def apply_signing_config(store: KeyStore, config: Mapping[str, Any]) -> None:
     if not isinstance(allow_weak, bool):
         raise ConfigurationError("keystore: 'allow_weak' must be true or false")
     store.set_signing_policy(rsa_digest=digest, allow_weak=allow_weak)
+    attach_audit_from_config(store, config)
 
 
 def check_key_matches(key: Any, cert: x509.Certificate, *, where: str) -> None:

@@ -24,6 +24,10 @@ written to a temporary file in the same directory, flushed with ``fsync``, renam
 target with ``os.replace`` and the directory is ``fsync``-ed. A process killed at any point
 leaves either the previous manifest (with all the files it names, which are never modified)
 or the new one. Files no manifest names are swept on the next write.
+
+Rollback: the manifest's ``generation`` counter (MACed) grows on every write; with an audit trail
+attached (``audit`` configuration keys) the trail's head file remembers it, so an older copy of
+the store (a removed key coming back) is refused on open or unlock (:class:`KeyStoreRolledBack`).
 """
 
 from __future__ import annotations
@@ -60,14 +64,13 @@ from ezhifu.keystore.base import (
     KeyEntry,
     KeyStore,
     apply_signing_config,
-    canonical_json,
     check_config_keys,
     check_key_matches,
     key_kind_of_key,
     required_text,
-    same_text,
     secret_from_config,
 )
+from ezhifu.keystore.integrity import canonical_json, same_text
 
 __all__ = ["MANIFEST_NAME", "EncryptedFileKeyStore", "atomic_write"]
 
@@ -241,7 +244,7 @@ class EncryptedFileKeyStore(KeyStore):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             for sub in ("keys", "certs", "seals"):
                 (directory / sub).mkdir(mode=0o700, exist_ok=True)
-            with _FileLock(directory):
+            with _fileio.exclusive_lock(directory / ".lock"):
                 _write_manifest(directory, manifest, mac_key)
         except OSError as exc:
             raise KeyStoreError(f"file keystore {directory}: cannot create: {exc.strerror or exc}") from exc
@@ -312,6 +315,21 @@ class EncryptedFileKeyStore(KeyStore):
             entries[alias] = KeyEntry(alias=alias, kind=kind, chain=chain)
         self._manifest, self._mac_key, self._key_entries = manifest, mac_key, entries
         self._seal_cache = {}
+        self._audit_attached()
+
+    @property
+    def generation(self) -> int:
+        """How many writes the store has seen (covered by the manifest MAC)."""
+        return int(self._manifest["generation"]) if self._manifest else 0
+
+    @property
+    def store_id(self) -> str:
+        """A stable, non-secret id of this store (from its KDF salt), as the audit head names it."""
+        return hashlib.sha256(str(self._manifest.get("kdf", {}).get("salt")).encode()).hexdigest()[:16]
+
+    def _audit_attached(self) -> None:
+        if self._manifest and self._audit is not None:
+            self._audit.bind_keystore(self.store_id, self.generation, where=self._where)
 
     def _read_object(self, name: str, sha256: str, what: str) -> bytes:
         path = self._object_path(name)
@@ -377,12 +395,14 @@ class EncryptedFileKeyStore(KeyStore):
         with self._lock:
             self._check_ready()
             try:
-                with _FileLock(self.path):
+                with _fileio.exclusive_lock(self.path / ".lock"):
                     manifest, mac_key = _read_manifest(self.path, self._password, self._where)
                     draft = json.loads(json.dumps(manifest))
                     yield draft
                     draft["generation"] = int(manifest["generation"]) + 1
                     _write_manifest(self.path, draft, mac_key)
+                    if self._audit is not None:  # before _load binds the new generation
+                        self._audit.keystore_written(self.store_id, draft["generation"])
                     self._load()
                     self._sweep()
             except OSError as exc:  # disk full, permissions, a vanished directory: nothing committed
@@ -561,25 +581,7 @@ def _read_manifest(directory: Path, password: bytes, where: str) -> tuple[dict[s
         raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} was altered (MAC check failed)")
     if not isinstance(manifest.get("keys"), dict) or not isinstance(manifest.get("seals"), dict):
         raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} lacks its keys or seals table")
+    generation = manifest.get("generation")
+    if not isinstance(generation, int) or isinstance(generation, bool) or not 0 <= generation < 2**63:
+        raise CorruptedKeyFile(f"{where}: {MANIFEST_NAME} has no valid generation counter")
     return manifest, mac_key
-
-
-class _FileLock:
-    """An exclusive advisory lock on ``<dir>/.lock`` between processes (no-op without fcntl)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / ".lock"
-        self._fd: int | None = None
-
-    def __enter__(self) -> None:
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows
-            return
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing releases the flock
-            self._fd = None
