@@ -6,16 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from service_support import Services
+from service_support import Services, start_services
 
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    """finance and pbc started (bank written but not started); all stopped afterwards."""
-    setup = Services(tmp_path)
+    """finance and pbc started (bank written but not started) in ``services.directory``;
+    all stopped afterwards."""
+    setup = start_services(tmp_path)
     try:
-        setup["finance"].start()
-        setup["pbc"].start()
         yield setup
     finally:
         setup.close()

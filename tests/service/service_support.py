@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -77,9 +78,9 @@ class ServiceProcess:
                 raise RuntimeError(f"{self.party} exited: {self.log.read_text(errors='replace')[-3000:]}")
             try:
                 with urllib.request.urlopen(self.url + "/readyz", timeout=2, context=self.tls) as response:
-                    if response.status == 200:
+                    if response.status == 200 and b'"ready"' in response.read():
                         return
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 time.sleep(0.1)
         raise RuntimeError(
             f"{self.party} did not become ready: {self.log.read_text(errors='replace')[-3000:]}"
@@ -104,6 +105,7 @@ class ServiceProcess:
 
 class Services:
     def __init__(self, directory: Path, postgres_dsn: dict[str, str] | None = None) -> None:
+        self.directory = directory
         self.base = free_base_port()
         self.paths = write_service_setup(
             directory, picture=seal_picture_png(), base_port=self.base, postgres_dsn=postgres_dsn
@@ -117,6 +119,24 @@ class Services:
     def close(self) -> None:
         for proc in self.procs.values():
             proc.stop()
+
+
+def start_services(
+    directory: Path, parties: tuple[str, ...] = ("finance", "pbc"), attempts: int = 3
+) -> Services:
+    """A setup with ``parties`` started; on a port taken meanwhile by another process, the
+    whole setup is made again on other ports (the machine is shared)."""
+    for attempt in range(attempts):
+        setup = Services(directory / f"setup-{attempt}")
+        try:
+            for party in parties:
+                setup[party].start()
+            return setup
+        except RuntimeError:
+            setup.close()
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def voucher_envelope(seed: int, vt: str = "5201") -> tuple[str, bytes]:

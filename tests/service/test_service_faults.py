@@ -52,7 +52,7 @@ def _finance_status(services: Services, nos: list[str]) -> dict[str, int]:
     }
 
 
-def test_receiver_down_while_50_are_sent(services: Services, tmp_path: Path) -> None:
+def test_receiver_down_while_50_are_sent(services: Services) -> None:
     services["pbc"].stop()
     fin = VoucherServiceClient(services["finance"].url)
     nos = []
@@ -64,11 +64,11 @@ def test_receiver_down_while_50_are_sent(services: Services, tmp_path: Path) -> 
     services["pbc"].start()
     wait_for(lambda: set(_finance_status(services, nos).values()) == {1}, timeout=90, what="50 delivered")
     services["pbc"].stop()
-    received = _received(tmp_path)
+    received = _received(services.directory)
     assert sorted(received) == sorted(nos) and set(received.values()) == {1}
 
 
-def test_sender_killed_mid_sending_and_restarted(services: Services, tmp_path: Path) -> None:
+def test_sender_killed_mid_sending_and_restarted(services: Services) -> None:
     fin = VoucherServiceClient(services["finance"].url, timeout=10)
     envelopes = [voucher_envelope(2000 + seed) for seed in range(40)]
     done: list[str] = []
@@ -94,7 +94,7 @@ def test_sender_killed_mid_sending_and_restarted(services: Services, tmp_path: P
     assert done == nos
     wait_for(lambda: set(_finance_status(services, nos).values()) == {1}, timeout=90, what="40 delivered")
     services["pbc"].stop()
-    received = _received(tmp_path)
+    received = _received(services.directory)
     assert sorted(received) == sorted(nos) and set(received.values()) == {1}
 
 

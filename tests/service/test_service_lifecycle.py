@@ -6,7 +6,6 @@ import http.client
 import json
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from service_support import ADM, FINANCE_STAMP, YEAR, Services, voucher_envelope
@@ -16,7 +15,7 @@ from ezhifu.client.soapenc import decode_response
 from ezhifu.errors import ServiceFault
 
 
-def test_limits_log_and_graceful_shutdown(services: Services, tmp_path: Path) -> None:
+def test_limits_log_and_graceful_shutdown(services: Services) -> None:
     fin = services["finance"]
     with urllib.request.urlopen(fin.url + "/healthz", timeout=10) as response:
         assert json.loads(response.read()) == {"status": "ok", "party": "finance"}
@@ -46,7 +45,7 @@ def test_limits_log_and_graceful_shutdown(services: Services, tmp_path: Path) ->
     _no, envelope = voucher_envelope(61)
     client.sign_stamp_by_nos_and_send("001", ADM, YEAR, "5201", envelope, FINANCE_STAMP, "011", "001")
     fin.stop()  # SIGTERM: graceful
-    log = (tmp_path / "finance-operations.jsonl").read_text(encoding="utf-8")
+    log = (services.directory / "finance-operations.jsonl").read_text(encoding="utf-8")
     entries = [json.loads(line) for line in log.splitlines()]
     events = [e["event"] for e in entries]
     assert events[0] == "start" and events[-1] == "stop"
