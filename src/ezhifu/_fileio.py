@@ -1,18 +1,39 @@
-"""Durable, all-or-nothing file writes (used by keystores, transports and every CLI output).
+"""Durable, all-or-nothing file writes, and the one reader of configuration files.
 
 ezhifu never leaves a half-written file behind: a key file, a signed envelope or a seal is
 either the old bytes or the new bytes, even when the process is killed mid-write.
+
+:func:`read_config` reads every configuration file ezhifu owns (position tables, …): it
+refuses, before parsing, a file that is not a regular file (a FIFO, a device, a directory), one
+larger than :data:`MAX_CONFIG_BYTES`, and on POSIX one that group or others may write (whoever
+can write the position table decides which key signs where).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
+import stat
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["atomic_write", "create_private", "exclusive_lock", "fsync_dir"]
+from ezhifu.errors import ConfigFileRefused, ConfigurationError
+
+__all__ = [
+    "MAX_CONFIG_BYTES",
+    "atomic_write",
+    "create_private",
+    "exclusive_lock",
+    "fsync_dir",
+    "read_config",
+]
+
+#: Largest configuration file read (a position table of every VtCode fits in a few KiB).
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 def fsync_dir(path: Path) -> None:
@@ -77,6 +98,58 @@ def create_private(path: str | os.PathLike[str]) -> None:
     """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
     os.close(fd)
+
+
+def _refusal(path: Path, what: str, fd: int, max_bytes: int) -> str | None:
+    """Why the opened file may not be read as configuration (``None``: it may)."""
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        return f"{what} 不是普通文件 / is not a regular file"
+    if info.st_size > max_bytes:
+        return f"{what} 超过 {max_bytes} 字节 / is larger than {max_bytes} bytes ({info.st_size})"
+    if os.name == "posix" and info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        mode = f"{stat.S_IMODE(info.st_mode):o}"
+        return (
+            f"{what} 可被组或其他用户写入 / is writable by group or others (mode {mode}); chmod go-w {path}"
+        )
+    return None
+
+
+def read_config(
+    path: str | os.PathLike[str], *, what: str = "configuration", max_bytes: int = MAX_CONFIG_BYTES
+) -> dict[str, Any]:
+    """Read a TOML configuration file (JSON when the name ends in ``.json``) into a dict.
+
+    Refuses, with :class:`~ezhifu.errors.ConfigFileRefused` naming the file, what is not a
+    regular file, larger than ``max_bytes`` or writable by group or others (POSIX); a file that
+    cannot be read or parsed, or whose top level is not a table, raises
+    :class:`~ezhifu.errors.ConfigurationError`.
+    """
+    file = Path(path)
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer before fstat can refuse it.
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise ConfigurationError(f"{file}: 无法读取{what} / cannot read {what}: {exc.strerror}") from exc
+    try:
+        refusal = _refusal(file, what, fd, max_bytes)
+        if refusal is not None:
+            raise ConfigFileRefused(f"{file}: {refusal}")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    finally:
+        os.close(fd)
+    if len(raw) > max_bytes:  # grew between fstat and read
+        raise ConfigFileRefused(f"{file}: {what} 超过 {max_bytes} 字节 / is larger than {max_bytes} bytes")
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text) if file.suffix.lower() == ".json" else tomllib.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        kind = "JSON" if file.suffix.lower() == ".json" else "TOML"
+        raise ConfigurationError(f"{file}: {what} 不是有效的 {kind} / is not valid {kind}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{file}: {what} 顶层必须是表 / must be a table at the top level")
+    return data
 
 
 @contextlib.contextmanager

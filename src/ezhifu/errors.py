@@ -31,6 +31,7 @@ __all__ = [
     "CertificateExpired",
     "CertificateIdEmpty",
     "CertificateNotYetValid",
+    "ConfigFileRefused",
     "ConfigurationError",
     "CorruptedKeyFile",
     "DecodingError",
@@ -164,6 +165,11 @@ class SchemaValidationError(InvalidInput):
 
 class ConfigurationError(EzhifuError, ValueError):
     """A configuration file or option that is wrong; the message names the key."""
+
+
+class ConfigFileRefused(ConfigurationError):
+    """A configuration file refused before it is parsed: not a regular file, larger than the
+    limit, or writable by group or others (anyone who can write it could rewrite the rules)."""
 
 
 # --- keys and primitives --------------------------------------------------------------

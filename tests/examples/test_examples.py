@@ -22,6 +22,10 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("seal at cz_dwgz: valid", "wrote sealed.html"),
         ("seal.der", "sealed.xml", "sealed.html"),
     ),
+    "position_table.py": (
+        ("stamp at 5201/cz_dwgz: seal 4201000000000001", "refused: OCX 122"),
+        ("positions.toml",),
+    ),
     "audit_trail.py": (
         ("('key-use', 'finance')", "older keystore refused", "older trail caught: AuditRolledBack"),
         ("audit.db", "audit.db.head"),

@@ -319,3 +319,49 @@ def test_no_signature_leaves_the_box_without_its_audit_entry(
             box.stamp(envelope, "cz_dwgz")
     body = envelope.bodies[0]
     assert body.signatures == [] and body.stamps == []
+
+
+def test_relabelled_voucher_does_not_get_the_other_templates_seal(
+    box_parts: tuple[MemoryKeyStore, TestPKI],
+) -> None:
+    """Issue 13 finding 4: a 5201 voucher whose unsigned VtCode attribute says 8202 must not be
+    stamped with the 8202 seal; the rule is chosen from the SIGNED voucher's VtCode."""
+    from ezhifu.errors import SigningError
+
+    store, _ = box_parts
+    table = {
+        "positions": {
+            "5201": {"cz_dwfz": {"kind": "signature", "alias": "unit-head"}},
+            "8202": {
+                "yh_zfgz": {"kind": "stamp", "alias": "unit-sealer", "seal": "SEAL0001"},
+                "yh_zfqz": {"kind": "signature", "alias": "unit-head"},
+            },
+        }
+    }
+    audit = AuditLog(MemoryAuditStorage(), AUDIT_KEY)
+    box = SafeBox(store, PositionTable.from_mapping(table), audit=audit)
+    envelope = _envelope(11)
+    envelope.bodies[0].vt_code = "8202"  # the label says 8202, the signed voucher is a 5201
+    with pytest.raises((PositionNotInTable, SigningError)):
+        box.stamp(envelope, "yh_zfgz")
+    assert not envelope.bodies[0].stamps
+    # The rule lookup itself follows the signed VtCode, even with the consistency check off.
+    with pytest.raises(PositionNotInTable, match="5201"):
+        box.sign(envelope, "yh_zfqz", check_consistency=False)
+    assert not envelope.bodies[0].signatures
+    # And the signed VtCode's own positions still work for the relabelled body.
+    box.sign(envelope, "cz_dwfz", check_consistency=False)
+    assert [s.no for s in envelope.bodies[0].signatures] == ["cz_dwfz"]
+    assert [e.outcome for e in audit.entries()] == ["refused", "refused", "ok"]
+
+
+def test_stamp_refuses_a_relabelled_body(box_parts: tuple[MemoryKeyStore, TestPKI]) -> None:
+    from ezhifu.errors import SigningError
+
+    store, _ = box_parts
+    box = SafeBox(store, PositionTable.from_mapping(TABLE))
+    envelope = _envelope(12)
+    envelope.bodies[0].voucher_no = "PLACEHOLDER"
+    with pytest.raises(SigningError, match="VoucherNo"):
+        box.stamp(envelope, "cz_dwgz")
+    assert not envelope.bodies[0].stamps

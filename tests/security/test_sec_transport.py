@@ -87,6 +87,27 @@ def test_authenticated_nested_notice_is_rejected_not_raised() -> None:
     assert "notice cannot be read" in outcome.detail
 
 
+_REF = {
+    "voucher_flag": "0",
+    "adm_div_code": "420000",
+    "st_year": "2024",
+    "vt_code": "5201",
+    "voucher_no": "1",
+}
+
+
+@pytest.mark.parametrize("items", ["not a list", {"a": 1}, [_REF] * 10_001])
+def test_authenticated_notice_with_too_many_or_odd_items_is_rejected(items: object) -> None:
+    """A notice's item list is bounded (MAX_NOTICE_ITEMS) and must be a list."""
+    _, b, signer_a = _pair()
+    payload = json.dumps({"action": "delivered", "items": items}).encode()
+    message = Message(new_message_id(), "notice", "A", "B", payload)
+    data = message.with_signature(signer_a.sign(message.signed_bytes())).to_bytes()
+    outcome = b.receive_bytes(data)
+    assert not outcome.accepted
+    assert "notice cannot be read" in outcome.detail
+
+
 def _send(transport: DropFolderTransport) -> None:
     transport.send(Message(new_message_id(), "notice", "A", "B", json.dumps({"x": 1}).encode()))
 

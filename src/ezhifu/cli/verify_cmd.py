@@ -10,8 +10,9 @@ Trust files (PEM, several certificates each allowed) are sorted by
 certificates help build chains, and end-entity certificates are *pinned* (trusted directly;
 partners whose private CA root is not handed out).
 
-``--positions FILE`` is a JSON or TOML table ``{VtCode: [position, ...]}``; a signature or
-seal at any other position then fails.
+``--positions FILE`` is a position table (docs/positions.md): the TOML table
+``[positions."5201".cz_dwfz]`` …, or the short form ``{VtCode: [position, ...]}`` in JSON or
+TOML; a signature or seal at any other position then fails.
 
 A directory stands for every ``*.xml`` file below it (recursively, sorted). With more than one
 file a progress bar is shown while verifying (only when stderr is a terminal), then the details
@@ -41,20 +42,17 @@ name, **result}, ...]}``. The streamed path prints the same shape.
 
 from __future__ import annotations
 
-import json
 import sys
-import tomllib
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    MAX_SMALL_FILE_BYTES,
     echo_json,
     handle_errors,
     iter_input_files,
@@ -62,10 +60,10 @@ from ezhifu.cli.common import (
     mark,
     print_table,
     progress,
-    read_input,
 )
+from ezhifu.document.positions import PositionTable
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
-from ezhifu.errors import ConfigurationError, EzhifuError
+from ezhifu.errors import EzhifuError
 from ezhifu.results import BodyResult, EnvelopeResult
 
 if TYPE_CHECKING:
@@ -91,24 +89,9 @@ _TABLE_HEADERS = ("file", "result", "bodies", "first reason")
 
 
 def load_positions(path: Path) -> dict[str, frozenset[str]]:
-    """Read a position table (JSON or TOML): ``{VtCode: [position, ...]}``."""
-    raw = read_input(path, max_bytes=MAX_SMALL_FILE_BYTES)
-    data: Any
-    try:
-        if path.suffix.lower() == ".toml":
-            data = tomllib.loads(raw.decode("utf-8"))
-        else:
-            data = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{path}: not a valid position table ({exc})") from exc
-    if not isinstance(data, dict):
-        raise ConfigurationError(f"{path}: a position table maps VtCode to a list of positions")
-    table: dict[str, frozenset[str]] = {}
-    for vt_code, positions in data.items():
-        if not isinstance(positions, list) or not all(isinstance(p, str) for p in positions):
-            raise ConfigurationError(f"{path}: positions of VtCode {vt_code!r} must be a list of strings")
-        table[str(vt_code)] = frozenset(positions)
-    return table
+    """Read a position table (:class:`ezhifu.document.positions.PositionTable`, docs/positions.md):
+    VtCode -> the names of its positions."""
+    return PositionTable.from_toml(path).as_positions()
 
 
 def _parse_at(value: str | None) -> datetime | None:
@@ -237,7 +220,7 @@ def _print_text(name: str, result: EnvelopeResult) -> None:
     "--positions",
     "positions_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Position table (JSON or TOML): {VtCode: [position, ...]}.",
+    help="Position table (docs/positions.md; TOML, or JSON {VtCode: [position, ...]}).",
 )
 @click.option("--at", "at_text", metavar="ISO-TIME", help="Validate certificates at this time (default now).")
 @click.option(

@@ -52,6 +52,12 @@ from typing import TypeVar
 from lxml import etree
 
 from ezhifu.document.models import Voucher
+from ezhifu.document.rules import (
+    ENVELOPE_ATTRIBUTES,
+    AttributeMismatch,
+    attribute_mismatches,
+    voucher_count_matches,
+)
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES, element_text, parse_xml, source_line
 from ezhifu.errors import BodyNotFound, DecodingError, InvalidInput
 
@@ -80,16 +86,10 @@ _CHILD_ORDER: tuple[str, ...] = (
     "SignStampList",
     "SignatureList",
 )
-_ATTR_TO_FIELD = {
-    "AdmDivCode": "adm_div_code",
-    "StYear": "st_year",
-    "VtCode": "vt_code",
-    "VoucherNo": "voucher_no",
-}
+_ATTR_TO_FIELD = ENVELOPE_ATTRIBUTES
 _B64_WHITESPACE = " \t\r\n"
 _B64_WHITESPACE_BYTES = b" \t\r\n"
 _B64_BAD = re.compile(r"[^A-Za-z0-9+/=\s]|[^\S \t\r\n]")
-_COUNT = re.compile(r"[0-9]{1,9}")
 _ENCODINGS = {"GBK": "GBK", "UTF-8": "UTF-8", "GB18030": "GB18030"}
 
 
@@ -236,17 +236,13 @@ class VoucherBody:
         self._cache = (self.voucher_b64, model)
         return model
 
-    def attribute_mismatches(self) -> list[tuple[str, str, str]]:
+    def attribute_mismatches(self) -> list[AttributeMismatch]:
         """``(attribute, envelope value, signed inner value)`` for each envelope attribute that
-        differs from the inner voucher (spec.md §5.5: the attributes are not signed)."""
+        differs from the inner voucher (:func:`ezhifu.document.rules.attribute_mismatches`;
+        spec.md §5.5: the attributes are not signed)."""
         inner = self.voucher
-        out = []
-        for attr, name in _ATTR_TO_FIELD.items():
-            outer = getattr(self, name)
-            value = inner.get(attr, "") or ""
-            if outer != value:
-                out.append((attr, outer, value))
-        return out
+        outer = {attr: getattr(self, name) for attr, name in _ATTR_TO_FIELD.items()}
+        return attribute_mismatches(outer, {attr: inner.get(attr, "") for attr in _ATTR_TO_FIELD})
 
     # --- XML ------------------------------------------------------------------------------
 
@@ -439,7 +435,7 @@ class Envelope:
         if check_count:
             if declared is None:
                 raise InvalidInput("/MOF: no <VoucherCount> element")
-            if not _COUNT.fullmatch(declared) or int(declared) != len(bodies):
+            if not voucher_count_matches(declared, len(bodies)):
                 raise InvalidInput(
                     f"/MOF/VoucherCount (line {count_node.sourceline if count_node is not None else '?'}): "
                     f"declares {declared!r} but the envelope holds {len(bodies)} VoucherBody"
@@ -462,7 +458,7 @@ class Envelope:
     @property
     def count_matches(self) -> bool:
         """Whether the ``VoucherCount`` read equals the number of bodies (True when built)."""
-        return self.declared_count is None or self.declared_count == str(len(self.bodies))
+        return voucher_count_matches(self.declared_count, len(self.bodies))
 
     def body(self, voucher_no: str) -> VoucherBody:
         """The body whose ``VoucherNo`` attribute is ``voucher_no``; failing that, the body whose

@@ -1,6 +1,7 @@
 """Field definitions per voucher type (VtCode): the one source of truth.
 
-Every element of every modelled inner voucher is declared here exactly once: its element
+Every element of every modelled inner voucher is declared exactly once, in the data file
+``document/data/fields.toml`` that this module reads once at import: its element
 name, Chinese label, value type, whether it is required, whether it is an X-field (filled by
 the receiver in the 回单), its maximum length, whether it sits in the header or in a
 ``DetailList/Detail`` row, the schema versions it belongs to and the public source that
@@ -31,19 +32,31 @@ Spelling quirks producers really emit are kept (``TaxayerID``, ``ClearAccNanme``
 
 from __future__ import annotations
 
+import os
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+from ezhifu.errors import ConfigurationError
 
 __all__ = [
+    "ADM_DIV",
     "ALL_VERSIONS",
+    "AMOUNT",
+    "DATE",
     "DEFAULT_SCHEMA_VERSION",
+    "INT",
+    "MAX_AMOUNT_INTEGER_DIGITS",
     "MAX_DETAILS",
     "SCHEMA_VERSIONS",
+    "SIGNED_AMOUNT",
+    "YEAR",
     "FieldDef",
     "FieldType",
     "SumRule",
     "VoucherSpec",
+    "field_pattern",
     "known_vt_codes",
     "spec_for",
     "specs",
@@ -64,16 +77,6 @@ DEFAULT_SCHEMA_VERSION = "2024"
 
 #: S1 refuses vouchers with 500 details or more ("明细条数必须小于500", spec.md §4.1).
 MAX_DETAILS = 499
-
-_DEFAULT_MAX: dict[str, int] = {
-    "code": 60,
-    "name": 300,
-    "text": 500,
-    "amount": 21,
-    "date": 8,
-    "int": 10,
-    "guid": 64,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,140 +143,68 @@ class VoucherSpec:
     def has_details(self) -> bool:
         return bool(self.detail)
 
+    def amount_fields(self, *, detail: bool = False) -> tuple[str, ...]:
+        """The header (or ``detail``) element names typed ``amount`` (spec.md §4.1), in order."""
+        return tuple(f.name for f in (self.detail if detail else self.header) if f.type == "amount")
 
-# --- labels and types of every element name -------------------------------------------------
 
-# code/name pairs: base -> Chinese label of the classification
-_PAIRS: dict[str, str] = {
-    "FundType": "资金性质",
-    "BgtType": "预算类型",
-    "PayType": "支付方式",
-    "ProCat": "收支管理",
-    "MOFDep": "业务处室",
-    "FileNo": "指标文号",
-    "SupDep": "一级预算单位",
-    "Agency": "基层预算单位",
-    "ExpFunc": "支出功能分类科目",
-    "ExpEco": "支出经济分类科目",
-    "GovExpEco": "政府预算支出经济分类",
-    "DepExpEco": "部门预算支出经济分类",
-    "DepPro": "预算项目",
-    "SetMode": "结算方式",
-    "PayBank": "代理银行",
-    "ClearBank": "清算银行",
-    "PaySummary": "用途",
-    "BusinessType": "业务类型",
-    "PayKind": "支出类型",
-    "PayMgr": "支付类型",
-    "FundDealMode": "办理方式",
-    "XFundDealMode": "办理方式(回单)",
-    "IncomeSort": "收入分类科目",
-}
-_LEVELS = {"1": "类", "2": "款", "3": "项", "4": "目"}
+# --- value patterns (the XSD restrictions of the typed values, spec.md §4.1) ------------------
 
-_SINGLE: dict[str, tuple[str, FieldType]] = {
-    "Id": ("凭证ID", "guid"),
-    "AdmDivCode": ("行政区划代码", "code"),
-    "StYear": ("业务年度", "int"),
-    "VtCode": ("凭证类型编号", "code"),
-    "VouDate": ("凭证日期", "date"),
-    "VoucherNo": ("凭证号", "code"),
-    "BillNo": ("支付申请号", "code"),
-    "PayAmt": ("支付金额", "amount"),
-    "CheckNo": ("支票号", "code"),
-    "XPayDate": ("实际支付日期", "date"),
-    "XAgentBusinessNo": ("银行交易流水号", "code"),
-    "XCheckNo": ("实际支票号", "code"),
-    "XPayAmt": ("实际支付金额", "amount"),
-    "XpayAmt": ("实际支付金额(小写p)", "amount"),
-    "XPayeeAcctNo": ("实际收款人账号", "code"),
-    "XPayeeAcctName": ("实际收款人名称", "name"),
-    "XPayeeAcctBankName": ("实际收款人开户行", "name"),
-    "XAddWord": ("附言/失败原因", "text"),
-    "XClearDate": ("清算日期", "date"),
-    "XPaySndBnkNo": ("支付发起行行号", "code"),
-    "PayeeAcctNo": ("收款人账号", "code"),
-    "PayeeAcctName": ("收款人名称", "name"),
-    "PayeeAcctBankName": ("收款人开户银行", "name"),
-    "PayeeAcctBankNo": ("收款人开户行行号", "code"),
-    "PayAcctNo": ("付款人账号", "code"),
-    "PayAcctName": ("付款人名称", "name"),
-    "PayAcctBankName": ("付款人开户银行", "name"),
-    "ClearAcctNo": ("清算账号", "code"),
-    "ClearAcctName": ("清算账户名称", "name"),
-    "ClearAcctBankName": ("清算账户开户银行", "name"),
-    "AgentAcctNo": ("代理银行账号", "code"),
-    "AgentAcctName": ("代理银行账户名称", "name"),
-    "AgentAcctBankName": ("代理银行开户银行", "name"),
-    "AcessAuthGroupCode": ("自助柜面业务权限分组标识", "code"),
-    "TaxBillNo": ("完税凭证号", "code"),
-    "TaxayerID": ("纳税人识别号", "code"),
-    "TaxOrgCode": ("征收机关代码", "code"),
-    "PayCode": ("缴款识别码", "code"),
-    "GovProcurementID": ("政府采购交易识别码", "code"),
-    "ForeignAmt": ("外币金额", "amount"),
-    "CurrencyCode": ("币种代码", "code"),
-    "CurrencyName": ("币种名称", "name"),
-    "EstRat": ("汇率", "text"),
-    "AmtUnit": ("金额单位", "code"),
-    "TreCode": ("国库主体代码", "code"),
-    "FinOrgCode": ("财政机关代码", "code"),
-    "PayBankNo": ("代理银行行号", "code"),
-    "Remark": ("备注", "text"),
-    "MoneyCorpCode": ("金融机构编码", "code"),
-    "PayDictateNo": ("支付交易序号", "code"),
-    "PayMsgNo": ("支付报文编号", "code"),
-    "PayEntrustDate": ("委托日期", "date"),
-    "TKLX": ("退款类型", "code"),
-    "PlanAmt": ("清算额度金额", "amount"),
-    "ClearVoucherNo": ("申请划款凭证号", "code"),
-    "SetMonth": ("计划月份", "int"),
-    "DeptNum": ("一级预算单位数量", "int"),
-    "PayVoucherNo": ("支付凭证号", "code"),
-    "ReturnReasonName": ("退付原因", "name"),
-    "AgentBusinessNo": ("原银行交易流水号", "code"),
-    "OriBillNo": ("原凭证号", "code"),
-    "OriVouDate": ("原凭证日期", "date"),
-    "OriPayDate": ("原支付日期", "date"),
-    "PeriodTypeCode": ("业务期间类型代码", "code"),
-    "PeriodType": ("业务期间类型", "name"),
-    "Amt": ("金额", "amount"),
-    "VoucherBillId": ("主单ID", "guid"),
-    "VoucherBillNo": ("主单凭证号", "code"),
-    "VoucherDetailNo": ("明细编号", "code"),
-    "TrackingID": ("业务追溯识别码", "code"),
-    "ReceiverCode": ("收款人代码", "code"),
-    "DirectVoucherNo": ("支付申请序号", "code"),
-    "AgencyAccoCode": ("单位零余额账户", "code"),
-    "AgencyBankName": ("单位零余额账户开户银行", "name"),
-    "PayDate": ("支付日期", "date"),
-    "VoucherCheckNo": ("对账单号", "code"),
-    "ChildPackNum": ("子包总数", "int"),
-    "CurPackNo": ("本包序号", "int"),
-    "ClearAccNo": ("清算账号", "code"),
-    "ClearAccNanme": ("清算账户名称", "name"),
-    "BeginDate": ("对账起始日期", "date"),
-    "EndDate": ("对账终止日期", "date"),
-    "AllNum": ("总笔数", "int"),
-    "AllAmt": ("总金额", "amount"),
-    "PayAgentBillNo": ("代理银行凭证号", "code"),
-    "PayDetailId": ("支付明细ID", "guid"),
-    "PlanRemainAmt": ("额度余额", "amount"),
-    "RefundAmt": ("退款金额", "amount"),
-    "XCheckResult": ("对账结果", "code"),
-    "XCheckReason": ("不符原因", "text"),
-    "XDiffNum": ("不符笔数", "int"),
-    "CheckDate": ("对账日期", "date"),
-    "EVoucherType": ("电子凭证类型", "code"),
-    "ProState": ("处理状态", "code"),
-    "Hold1": ("预留字段1", "text"),
-    "Hold2": ("预留字段2", "text"),
-    "Hold3": ("预留字段3", "text"),
-    "Hold4": ("预留字段4", "text"),
-}
+#: At most 15 integer digits (below 10**15 yuan): no voucher comes near it, and larger values
+#: lose cents in partner systems that hold amounts as IEEE doubles (issue 9 hostile amounts).
+MAX_AMOUNT_INTEGER_DIGITS = 15
+AMOUNT = r"[0-9]{1,15}\.[0-9]{2}"
+SIGNED_AMOUNT = r"-?[0-9]{1,15}\.[0-9]{2}"
+DATE = "[0-9]{8}"
+INT = "[0-9]{1,10}"
+ADM_DIV = "[0-9]{6}([0-9]{3})?"
+YEAR = "[0-9]{4}"
 
-# fixed maximum lengths where the value shape is known (the rest use _DEFAULT_MAX, inferred)
-_MAXLEN: dict[str, int] = {"AdmDivCode": 9, "StYear": 4, "VtCode": 4, "SetMonth": 2}
+
+def field_pattern(f: FieldDef) -> str | None:
+    """The XSD pattern of a field's value (``None``: any text up to the maximum length)."""
+    if f.name == "AdmDivCode":
+        return ADM_DIV
+    if f.name == "StYear":
+        return YEAR
+    if f.type == "amount":
+        return SIGNED_AMOUNT if f.negative else AMOUNT
+    if f.type == "date":
+        return DATE
+    if f.type == "int":
+        return INT
+    return None
+
+
+# --- the field data (data/fields.toml), read once --------------------------------------------
+
+_DATA_FILE = "data/fields.toml"
+_TYPES: frozenset[str] = frozenset({"code", "name", "text", "amount", "date", "int", "guid"})
+#: Most ``{NAME}`` substitutions in one field list (the data nests them two deep).
+_MAX_EXPANSIONS = 8
+
+
+def _load_data() -> dict[str, Any]:
+    """The bundled field data; :class:`ConfigurationError` naming the file when it is broken."""
+    try:
+        # A path next to this module, not importlib.resources: the package is installed as files
+        # (setuptools package-data); importlib.resources would cost every import of the document layer.
+        with open(os.path.join(os.path.dirname(__file__), _DATA_FILE), "rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(
+            f"ezhifu/document/{_DATA_FILE}: 字段数据无法读取 / cannot be read: {exc}"
+        ) from exc
+
+
+_DATA = _load_data()
+_PAIRS: dict[str, str] = dict(_DATA["labels"]["pairs"])
+_LEVELS: dict[str, str] = dict(_DATA["labels"]["levels"])
+_SINGLE: dict[str, tuple[str, FieldType]] = {n: (v[0], v[1]) for n, v in _DATA["labels"]["single"].items()}
+_MAXLEN: dict[str, int] = dict(_DATA["max_length"])
+_DEFAULT_MAX: dict[str, int] = dict(_DATA["default_max_length"])
+if bad := sorted({t for _, t in _SINGLE.values()} - _TYPES):
+    raise ConfigurationError(f"ezhifu/document/{_DATA_FILE}: 未知的值类型 / unknown value type(s) {bad}")
 
 
 def _lookup(name: str) -> tuple[str, FieldType]:
@@ -287,7 +218,16 @@ def _lookup(name: str) -> tuple[str, FieldType]:
                 if name == f"{base}{kind}{level}":
                     suffix = "代码" if kind == "Code" else "名称"
                     return f"{label}({level_label}){suffix}", ftype  # type: ignore[return-value]
-    raise KeyError(f"no label for element {name!r}: add it to ezhifu.document.fields")
+    raise KeyError(f"no label for element {name!r}: add it to ezhifu/document/{_DATA_FILE}")
+
+
+def _substitute(text: str, lists: Mapping[str, str]) -> str:
+    """``{NAME}`` replaced by ``[lists].NAME`` (itself substituted), at most a few levels deep."""
+    for _ in range(_MAX_EXPANSIONS):
+        if "{" not in text:
+            return text
+        text = text.format_map(lists)
+    raise ConfigurationError(f"ezhifu/document/{_DATA_FILE}: {{NAME}} nested too deep in {text[:60]!r}")
 
 
 def _expand(spec: str) -> list[str]:
@@ -307,23 +247,27 @@ def _expand(spec: str) -> list[str]:
     return out
 
 
+def _names(values: Iterable[str], groups: Mapping[str, list[str]]) -> list[str]:
+    """Element names, ``"@NAME"`` standing for the (expanded) names of ``[names].NAME``."""
+    out: list[str] = []
+    for value in values:
+        out.extend(_names(groups[value[1:]], groups) if value.startswith("@") else [value])
+    return out
+
+
 def _fields(
-    spec: str,
-    *,
-    source: str,
-    required: Iterable[str] = (),
-    required_source: str = "I",
-    negative: Iterable[str] = (),
-    only: Mapping[str, str] | None = None,
-    sources: Mapping[str, str] | None = None,
+    section: Mapping[str, Any], lists: Mapping[str, str], groups: Mapping[str, list[str]]
 ) -> tuple[FieldDef, ...]:
-    req = set(required)
-    neg = set(negative)
-    only = only or {}
-    sources = sources or {}
+    """The header or detail fields of one type from its ``[types.header]``/``[types.detail]``."""
+    spec = _substitute(section["fields"], lists)
+    source = section["source"]
+    req = set(_names(section.get("required", ()), groups))
+    neg = set(section.get("negative", ()))
+    only_spec = section.get("only", {})
+    only = set(_expand(_substitute(only_spec.get("fields", ""), lists)))
     names = _expand(spec)
     if len(set(names)) != len(names):
-        raise ValueError(f"duplicate element in field list: {spec}")
+        raise ConfigurationError(f"ezhifu/document/{_DATA_FILE}: duplicate element in field list: {spec}")
     out = []
     for name in names:
         label, ftype = _lookup(name)
@@ -337,18 +281,12 @@ def _fields(
                 x_field=x_field,
                 max_length=_MAXLEN.get(name, 0),
                 negative=ftype == "amount" and name in neg,
-                versions=frozenset({only[name]}) if name in only else ALL_VERSIONS,
-                source=sources.get(name, source),
-                required_source=required_source if name in req else "I",
+                versions=frozenset({only_spec["version"]}) if name in only else ALL_VERSIONS,
+                source=only_spec.get("source", source) if name in only else source,
+                required_source=section.get("required_source", "I") if name in req else "I",
             )
         )
     return tuple(out)
-
-
-_HEAD = "Id AdmDivCode StYear VtCode VouDate VoucherNo"
-_HEAD_REQUIRED = ("Id", "AdmDivCode", "StYear", "VtCode", "VouDate", "VoucherNo")
-_PAY_RECEIPT = "XPayDate XAgentBusinessNo XCheckNo XPayAmt XPayeeAcctBankName XPayeeAcctNo XPayeeAcctName"
-_DETAIL_HOLD = "Hold1 Hold2 Hold3 Hold4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,296 +301,24 @@ class _TypeDef:
 
 
 def _types() -> list[_TypeDef]:
-    pay_sum = SumRule("PayAmt", "PayAmt", source="I")
-    types: list[_TypeDef] = []
-
-    # 4.2 5201 财政直接支付凭证 (S1 Process5201.java)
-    types.append(
-        _TypeDef(
-            "5201",
-            "财政直接支付凭证",
-            "S1 Process5201.java",
-            _fields(
-                f"{_HEAD} FundType* BgtType* PayType* ProCat* MOFDep* FileNo* SupDep* Agency* ExpFunc* "
-                "ExpFunc*1..3 ExpEco* ExpEco*1..2 DepPro* SetMode* PayBank* ClearBank* "
-                "PayeeAcctNo PayeeAcctName PayeeAcctBankName PayeeAcctBankNo PayAcctNo PayAcctName "
-                f"PayAcctBankName PaySummary* PayAmt BusinessType* CheckNo {_PAY_RECEIPT} Hold1 Hold2",
-                source="S1",
-                required=(*_HEAD_REQUIRED, "AgencyCode", "PayeeAcctNo", "PayeeAcctName", "PayAmt"),
-            ),
-            _fields(
-                "Id VoucherBillId VoucherBillNo VoucherNo FundType* BgtType* ProCat* PayKind* MOFDep* "
-                "FileNo* SupDep* Agency* ExpFunc* ExpEco* DepPro* PayeeAcctNo PayeeAcctName "
-                f"PayeeAcctBankName PayeeAcctBankNo PayAmt Remark {_PAY_RECEIPT} XAddWord {_DETAIL_HOLD}",
-                source="S1",
-                required=("Id", "PayAmt"),
-            ),
-            pay_sum,
-        )
-    )
-
-    # 4.3 8202 财政授权支付凭证 (S1 Process8202.java; S13 Table B.1 with 必选 marks)
-    s13_only = {
-        n: "2024"
-        for n in _expand(
-            "PayCode GovProcurementID GovExpEco* DepExpEco* ClearAcctNo ClearAcctName ClearAcctBankName"
-        )
-    }
-    s13_detail_only = {n: "2024" for n in ("VoucherDetailNo", "TrackingID")}
-    types.append(
-        _TypeDef(
-            "8202",
-            "财政授权支付凭证",
-            "S1 Process8202.java; S13 DA/T 95-2022 Table B.1",
-            _fields(
-                f"{_HEAD} FundType* BgtType* PayType* ProCat* MOFDep* FileNo* SupDep* Agency* ExpFunc* "
-                "ExpFunc*1..3 ExpEco* ExpEco*1..2 GovExpEco* DepExpEco* DepPro* SetMode* PayMgr* "
-                "FundDealMode* AcessAuthGroupCode PayBank* ClearBank* ClearAcctNo ClearAcctName "
-                "ClearAcctBankName PayeeAcctNo PayeeAcctName PayeeAcctBankName PayeeAcctBankNo PayAcctNo "
-                "PayAcctName PayAcctBankName PaySummary* PayAmt BusinessType* CheckNo TaxBillNo TaxayerID "
-                f"TaxOrgCode PayCode GovProcurementID {_PAY_RECEIPT} XFundDealMode* Hold1 Hold2",
-                source="S1",
-                sources={**dict.fromkeys(s13_only, "S13")},
-                required=(
-                    *_HEAD_REQUIRED,
-                    "BgtTypeCode",
-                    "ProCatCode",
-                    "AgencyCode",
-                    "AgencyName",
-                    "ExpFuncCode",
-                    "PayAcctNo",
-                    "PayAcctName",
-                    "PayAcctBankName",
-                    "PayAmt",
-                    "Hold1",
-                ),
-                required_source="S13",
-                only=s13_only,
-            ),
-            _fields(
-                "Id VoucherBillId VoucherBillNo VoucherDetailNo FundType* BgtType* ProCat* PayKind* "
-                "MOFDep* FileNo* SupDep* Agency* ExpFunc* ExpEco* DepPro* PayeeAcctNo PayeeAcctName "
-                f"PayeeAcctBankName PayeeAcctBankNo TrackingID PayAmt Remark {_PAY_RECEIPT} XAddWord "
-                f"{_DETAIL_HOLD}",
-                source="S1",
-                sources={n: "S13" for n in s13_detail_only},
-                required=("PayKindCode", "PayeeAcctNo", "PayeeAcctName", "PayeeAcctBankName", "PayAmt"),
-                required_source="S13",
-                only=s13_detail_only,
-            ),
-            pay_sum,
-        )
-    )
-
-    # 4.4 5214 支付凭证 (2024 一体化; S8 decoded samples)
-    x_detail = "XPayDate XAgentBusinessNo XCheckNo XPayAmt XPayeeAcctBankName XPayeeAcctNo XPayeeAcctName"
-    types.append(
-        _TypeDef(
-            "5214",
-            "支付凭证(预算管理一体化)",
-            "S8 public 2024 Hubei treasury test messages",
-            _fields(
-                f"{_HEAD} BillNo FundType* BgtType* PayType* ProCat* MOFDep* SupDep* Agency* ExpFunc* "
-                "ExpFunc*1..3 GovExpEco* DepExpEco* DepPro* SetMode* PayBank* ClearBank* ClearAcctNo "
-                "ClearAcctName ClearAcctBankName PayeeAcctNo PayeeAcctName PayeeAcctBankName "
-                "PayeeAcctBankNo PayAcctNo PayAcctName PayAcctBankName PaySummary* PayAmt BusinessType* "
-                "TaxBillNo TaxayerID TaxOrgCode GovProcurementID CheckNo PayCode ForeignAmt CurrencyCode "
-                f"EstRat AmtUnit {_PAY_RECEIPT} Hold1 Hold2",
-                source="S8",
-                required=(*_HEAD_REQUIRED, "AgencyCode", "PayeeAcctNo", "PayeeAcctName", "PayAmt"),
-            ),
-            _fields(
-                "Id VoucherBillId VoucherBillNo VoucherDetailNo FundType* BgtType* ProCat* PayKind* "
-                "MOFDep* SupDep* Agency* ExpFunc* GovExpEco* DepExpEco* DepPro* PayeeAcctNo PayeeAcctName "
-                "PayeeAcctBankName PayeeAcctBankNo TrackingID PayAmt Remark ForeignAmt CurrencyCode EstRat "
-                f"ReceiverCode AmtUnit {x_detail} XAddWord {_DETAIL_HOLD}",
-                source="S8",
-                required=("Id", "PayAmt"),
-            ),
-            pay_sum,
-            versions=frozenset({"2024"}),
-        )
-    )
-
-    # 4.5 2301 申请划款凭证 / 2302 申请退款凭证 (S1 Process2301.java, voucher_2301/2302_java2xml.ftl)
-    head_2301 = (
-        f"{_HEAD} TreCode FinOrgCode BgtType* FundType* PayType* AgentAcctNo AgentAcctName "
-        "AgentAcctBankName ClearAcctNo ClearAcctName ClearAcctBankName PayAmt PayBankName PayBankNo Remark "
-        "MoneyCorpCode"
-    )
-    detail_2301 = f"Id VoucherNo SupDep* ExpFunc* PayAmt PaySummaryName PayDate {_DETAIL_HOLD}"
-    for vt, name, extra, neg in (
-        ("2301", "申请划款凭证", "", ()),
-        ("2302", "申请退款凭证", " PayDictateNo PayMsgNo PayEntrustDate TKLX", ("PayAmt",)),
-    ):
-        types.append(
+    """Every voucher type of the field data, in file order."""
+    lists: dict[str, str] = dict(_DATA["lists"])
+    groups: dict[str, list[str]] = dict(_DATA["names"])
+    out: list[_TypeDef] = []
+    for t in _DATA["types"]:
+        rule = t.get("sum_rule")
+        out.append(
             _TypeDef(
-                vt,
-                name,
-                f"S1 Process2301.java, voucher_{vt}_java2xml.ftl",
-                _fields(
-                    f"{head_2301}{extra} XPaySndBnkNo XAddWord XClearDate XPayAmt Hold1 Hold2",
-                    source="S1",
-                    required=(*_HEAD_REQUIRED, "TreCode", "PayAmt", "PayBankNo"),
-                    negative=neg,
-                ),
-                _fields(detail_2301, source="S1", required=("PayAmt",), negative=neg),
-                pay_sum,
+                t["vt_code"],
+                t["name"],
+                t["source"],
+                _fields(t["header"], lists, groups),
+                _fields(t["detail"], lists, groups),
+                SumRule(rule[0], rule[1], source="I") if rule else None,
+                frozenset(t.get("versions", SCHEMA_VERSIONS)),
             )
         )
-
-    # 4.6 5106 授权支付清算额度通知单 / 5108 直接支付清算额度通知单 (S1 Voucher5106/5108MsgServer)
-    types.append(
-        _TypeDef(
-            "5106",
-            "授权支付清算额度通知单",
-            "S1 Voucher5106MsgServer",
-            _fields(
-                f"{_HEAD} TreCode FinOrgCode PlanAmt ClearVoucherNo PayAcctNo PayAcctName PayeeAcctNo "
-                "PayeeAcctName SetMonth DeptNum FundType* ClearBank* PayBankCode PayBankName PayBankNo "
-                "Hold1 Hold2",
-                source="S1",
-                required=(*_HEAD_REQUIRED, "TreCode", "PlanAmt"),
-            ),
-            _fields(
-                "Id SupDep* ExpFunc* ExpFunc*1..3 ProCat* PlanAmt FundType* Agency* ExpEco* DepPro* "
-                f"AgencyAccoCode AgencyBankName {_DETAIL_HOLD}",
-                source="S1",
-                required=("PlanAmt",),
-            ),
-            SumRule("PlanAmt", "PlanAmt", source="I"),
-        )
-    )
-    types.append(
-        _TypeDef(
-            "5108",
-            "直接支付清算额度通知单",
-            "S1 Voucher5108MsgServer",
-            _fields(
-                f"{_HEAD} TreCode FinOrgCode PayAmt FundType* PayeeAcctNo PayeeAcctName PayeeAcctBankName "
-                "PayAcctNo PayAcctName PayAcctBankName PayBankCode PayBankName PayBankNo PayVoucherNo "
-                "Hold1 Hold2",
-                source="S1",
-                required=(*_HEAD_REQUIRED, "TreCode", "PayAmt"),
-            ),
-            _fields(
-                "SupDep* ExpFunc* ExpFunc*1..3 ProCat* PayAmt DirectVoucherNo FundType* Agency* ExpEco* "
-                f"PayeeAcctNo PayeeAcctName PayeeAcctBankName {_DETAIL_HOLD}",
-                source="S1",
-                required=("PayAmt",),
-            ),
-            pay_sum,
-        )
-    )
-
-    # 4.7 5207 实拨拨款凭证 / 5209 收入退付凭证 / 3208 实拨退款通知书 (S1)
-    head_5207 = (
-        f"{_HEAD} TreCode FinOrgCode FundType* PayType* ClearBank* PayeeAcctNo PayeeAcctName "
-        "PayeeAcctBankName PayeeAcctBankNo PayAcctNo PayAcctName PayAcctBankName PaySummary* PayAmt "
-        "XAgentBusinessNo Agency* BusinessTypeCode"
-    )
-    req_5207 = (*_HEAD_REQUIRED, "TreCode", "PayeeAcctNo", "PayeeAcctName", "PayAmt")
-    types.append(
-        _TypeDef(
-            "5207",
-            "实拨拨款凭证",
-            "S1 Voucher5207MsgServer",
-            _fields(f"{head_5207} Hold1 Hold2", source="S1", required=req_5207),
-            _fields(
-                "Id VoucherBillId VoucherDetailNo BgtType* ProCat* Agency* ExpFunc* ExpFunc*1..3 ExpEco* "
-                "ExpEco*1..2 PayAmt PayeeAcctNo PayeeAcctName PayeeAcctBankName PaySummary* Remark XpayAmt "
-                f"XPayDate XAgentBusinessNo XAddWord {_DETAIL_HOLD}",
-                source="S1",
-                required=("PayAmt",),
-            ),
-            pay_sum,
-        )
-    )
-    types.append(
-        _TypeDef(
-            "5209",
-            "收入退付凭证",
-            "S1 Voucher5209MsgServer",
-            _fields(f"{head_5207} ReturnReasonName Hold1 Hold2", source="S1", required=req_5207),
-            _fields(
-                "Id VoucherBillId VoucherDetailNo BgtType* IncomeSort* IncomeSort*1..4 PayAmt PayeeAcctNo "
-                "PayeeAcctName PayeeAcctBankName Remark XPayAmt XPayDate XAgentBusinessNo XAddWord "
-                f"{_DETAIL_HOLD}",
-                source="S1",
-                required=("PayAmt",),
-            ),
-            pay_sum,
-        )
-    )
-    types.append(
-        _TypeDef(
-            "3208",
-            "实拨退款通知书",
-            "S1 voucher_3208_java2xml.ftl",
-            _fields(
-                f"{head_5207} AgentBusinessNo OriBillNo OriVouDate OriPayDate CurrencyCode CurrencyName "
-                "PeriodTypeCode PeriodType Hold1 Hold2",
-                source="S1",
-                required=req_5207,
-                negative=("PayAmt",),
-            ),
-            _fields(
-                "Id VoucherBillId VoucherDetailNo BgtType* ProCat* Agency* ExpFunc* GovExpEco* DepExpEco* "
-                f"Amt Remark {_DETAIL_HOLD}",
-                source="S1",
-                required=("Amt",),
-                negative=("Amt",),
-            ),
-            SumRule("PayAmt", "Amt", source="I"),
-        )
-    )
-
-    # 4.8 reconciliation (S1 templates). Multi-package (ChildPackNum/CurPackNo): AllAmt covers
-    # every package, so no per-voucher sum rule.
-    head_3507 = (
-        "AdmDivCode StYear VtCode VouDate VoucherNo VoucherCheckNo ChildPackNum CurPackNo TreCode "
-        "ClearBank* ClearAccNo ClearAccNanme BeginDate EndDate AllNum AllAmt"
-    )
-    detail_3507 = (
-        "Id PayAgentBillNo PayDetailId VoucherNo SupDep* ExpFunc* ProCat* FundType* PayType* PayBankCode "
-        f"PayBankName PayBankNo PayAmt PlanAmt PlanRemainAmt RefundAmt {_DETAIL_HOLD}"
-    )
-    req_3507 = ("AdmDivCode", "StYear", "VtCode", "VouDate", "VoucherNo", "TreCode", "AllNum", "AllAmt")
-    for vt, name, reply in (
-        ("3507", "清算信息对账", ""),
-        ("2507", "清算信息对账回执(代理银行)", " XCheckResult XCheckReason XDiffNum"),
-        ("5507", "清算信息对账回执(财政)", " XCheckResult XCheckReason XDiffNum"),
-    ):
-        types.append(
-            _TypeDef(
-                vt,
-                name,
-                "S1 voucher_3507/2507/5507 templates",
-                _fields(
-                    f"{head_3507}{reply} Hold1 Hold2",
-                    source="S1",
-                    required=req_3507,
-                    negative=("AllAmt",),
-                ),
-                _fields(detail_3507, source="S1", negative=("RefundAmt",)),
-                None,
-            )
-        )
-    types.append(
-        _TypeDef(
-            "3502",
-            "人民银行与代理银行凭证对账",
-            "S1 voucher_3502 template; S3 MsgConstant",
-            _fields(
-                "AdmDivCode StYear VtCode VouDate VoucherNo CheckDate EVoucherType AllNum AllAmt Hold1 Hold2",
-                source="S1",
-                required=("AdmDivCode", "StYear", "VtCode", "VoucherNo", "CheckDate", "AllNum", "AllAmt"),
-            ),
-            _fields("Id VoucherNo Amt ProState Hold1 Hold2", source="S1", required=("VoucherNo", "Amt")),
-            SumRule("AllAmt", "Amt", source="I"),
-        )
-    )
-    return types
+    return out
 
 
 def _build() -> dict[str, dict[str, VoucherSpec]]:

@@ -34,22 +34,25 @@ document**, not in the envelope. Issues on the envelope itself carry envelope li
 
 from __future__ import annotations
 
-import io
-import threading
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
-from importlib import resources
-from typing import Any, Literal
+from typing import Literal
 
 import xmlschema
 from lxml import etree
 
 from ezhifu.document import fields as _fields
 from ezhifu.document.envelope import Envelope, decode_base64_strict
-from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, MAX_DETAILS, SCHEMA_VERSIONS, FieldDef, VoucherSpec
-from ezhifu.document.models import Voucher, parse_amount, parse_date
+from ezhifu.document.fields import MAX_DETAILS, FieldDef, VoucherSpec
+from ezhifu.document.models import Voucher, parse_date
+from ezhifu.document.rules import (
+    ENVELOPE_ATTRIBUTES,
+    attribute_mismatches,
+    classify_refused_value,
+    sum_amounts,
+    voucher_count_matches,
+)
 from ezhifu.document.xmlparse import parse_xml, source_line
-from ezhifu.document.xsdgen import field_pattern
+from ezhifu.document.xsdgen import check_schema_version, lxml_schema, xmlschema_for
 from ezhifu.errors import (
     ConfigurationError,
     HostileInputError,
@@ -95,70 +98,7 @@ ISSUE_CODES: dict[str, str] = {
     "content": "other content-model error reported by the XSD validator",
 }
 
-_BODY_ATTRS = ("AdmDivCode", "StYear", "VtCode", "VoucherNo")
-
-
-def check_schema_version(schema_version: str | None) -> str:
-    """``None`` -> the default version; an unknown version raises ``ConfigurationError``."""
-    version = DEFAULT_SCHEMA_VERSION if schema_version is None else schema_version
-    if version not in SCHEMA_VERSIONS:
-        raise ConfigurationError(
-            f"unknown schema version {schema_version!r} (known: {', '.join(SCHEMA_VERSIONS)})"
-        )
-    return version
-
-
-# --- schema cache ---------------------------------------------------------------------------
-
-_LOCK = threading.Lock()
-_XMLSCHEMA: dict[tuple[str, str], Any] = {}
-# libxml2 validators keep per-object state (error log): one set per thread
-_LXML = threading.local()
-
-
-def _xsd_text(version: str, name: str) -> bytes:
-    resource = resources.files("ezhifu.schemas").joinpath(version, f"{name}.xsd")
-    try:
-        return resource.read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(f"bundled schema {version}/{name}.xsd is missing: {exc}") from exc
-
-
-def xmlschema_for(version: str, name: str) -> Any:
-    """The prebuilt, cached ``xmlschema.XMLSchema`` for ``envelope`` or ``voucher_<vt>``.
-
-    Loaded from the package with importlib.resources, ``allow="none"`` (no file or network
-    access while building), ``defuse="always"``.
-    """
-    key = (version, name)
-    with _LOCK:
-        schema = _XMLSCHEMA.get(key)
-        if schema is None:
-            try:
-                schema = xmlschema.XMLSchema(
-                    io.BytesIO(_xsd_text(version, name)), allow="none", defuse="always", build=True
-                )
-            except xmlschema.XMLSchemaException as exc:
-                raise ConfigurationError(f"bundled schema {version}/{name}.xsd is broken: {exc}") from exc
-            _XMLSCHEMA[key] = schema
-        return schema
-
-
-def _lxml_schema(version: str, name: str) -> etree.XMLSchema:
-    """The libxml2 validator for the fast path, cached per thread."""
-    cache: dict[tuple[str, str], etree.XMLSchema] | None = getattr(_LXML, "schemas", None)
-    if cache is None:
-        cache = _LXML.schemas = {}
-    key = (version, name)
-    schema = cache.get(key)
-    if schema is None:
-        doc = parse_xml(_xsd_text(version, name), what=f"schema {version}/{name}.xsd")
-        try:
-            schema = etree.XMLSchema(doc)
-        except etree.XMLSchemaParseError as exc:
-            raise ConfigurationError(f"bundled schema {version}/{name}.xsd is broken: {exc}") from exc
-        cache[key] = schema
-    return schema
+_BODY_ATTRS = tuple(ENVELOPE_ATTRIBUTES)
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -201,6 +141,18 @@ class _Collector:
         #: XSD validator's content-model error on the same element says the same, less precisely
         self.structural: set[str] = set()
 
+    def at(
+        self,
+        element: etree._Element,
+        root: etree._Element,
+        prefix: str,
+        reason: str,
+        value: str | None,
+        code: str,
+    ) -> None:
+        """:meth:`add` an issue of ``element``, at its path below ``root`` and its line."""
+        self.add(_path(element, root, prefix), source_line(element), reason, value, code)
+
     def add(self, path: str, line: int | None, reason: str, value: str | None, code: str) -> None:
         key = (path, code)
         if key in self._seen:
@@ -210,40 +162,6 @@ class _Collector:
 
 
 # --- inner voucher ----------------------------------------------------------------------------
-
-
-def _classify(f: FieldDef, value: str) -> tuple[str, str]:
-    """(code, reason) for a value the XSD refused."""
-    label = f"{f.name} ({f.label})"
-    if value == "" and f.required:
-        return "required-empty", f"{label} is required and must not be empty"
-    if f.name == "VtCode":
-        return "vtcode-mismatch", f"{label} does not match the schema's VtCode"
-    if f.type == "amount":
-        if not f.negative and value.startswith("-") and value[1:] and _amount_ok(value[1:]):
-            return "negative-amount", f"{label} must not be negative in this voucher type"
-        return (
-            "amount-format",
-            f"{label} {value!r} is not an amount with exactly two decimals and at most 15 integer "
-            "digits ([0-9]{1,15}.[0-9]{2})",
-        )
-    if f.type == "date":
-        return "date-format", f"{label} is not a date yyyyMMdd of ASCII digits"
-    if f.type == "int":
-        return "int-format", f"{label} is not an integer of ASCII digits"
-    if field_pattern(f) is not None:
-        return "value-format", f"{label} does not match {field_pattern(f)}"
-    if len(value) > f.limit():
-        return "max-length", f"{label} is {len(value)} characters long, more than {f.limit()}"
-    return "value-format", f"{label} is not a valid value"
-
-
-def _amount_ok(text: str) -> bool:
-    try:
-        parse_amount(text)
-    except InvalidInput:
-        return False
-    return True
 
 
 def _structure(
@@ -263,28 +181,17 @@ def _structure(
         tag = str(child.tag)
         if tag == container:
             if tag in seen:
-                out.add(
-                    _path(child, root, prefix),
-                    source_line(child),
-                    f"second <{tag}>: it may appear once",
-                    tag,
-                    "duplicate-element",
-                )
+                out.at(child, root, prefix, f"second <{tag}>: it may appear once", tag, "duplicate-element")
             seen[tag] = child
             continue
         if tag not in known:
-            out.add(
-                _path(child, root, prefix),
-                source_line(child),
-                f"unknown element <{tag}>",
-                _text(child),
-                "unknown-element",
-            )
+            out.at(child, root, prefix, f"unknown element <{tag}>", _text(child), "unknown-element")
             continue
         if tag in seen:
-            out.add(
-                _path(child, root, prefix),
-                source_line(child),
+            out.at(
+                child,
+                root,
+                prefix,
                 f"<{tag}> appears again (first at line {source_line(seen[tag])}): single-valued",
                 _text(child),
                 "duplicate-element",
@@ -319,78 +226,89 @@ def _voucher_checks(
     if not detailed:
         # fast path: the XSD enforces the same structure (xs:all: nothing missing, unknown or
         # repeated; Detail maxOccurs 499); only the rules beyond XSD remain
-        if not _lxml_schema(version, f"voucher_{spec.vt_code}").validate(root):
+        if not lxml_schema(version, f"voucher_{spec.vt_code}").validate(root):
             return False
         _rules(root, spec, list(root.iterfind("DetailList/Detail")), prefix, out)
         return True
-    has_details = bool(spec.detail)
-    _structure(root, spec.header, "DetailList" if has_details else None, root, prefix, out)
+    _structure(root, spec.header, "DetailList" if spec.detail else None, root, prefix, out)
+    rows = _detail_rows(root, spec, prefix, out)
+    xsd_ok = _xsd_values(root, spec, prefix, out, version=version, engine=engine)
+    _rules(root, spec, rows, prefix, out)
+    return xsd_ok
+
+
+def _detail_rows(
+    root: etree._Element, spec: VoucherSpec, prefix: str, out: _Collector
+) -> list[etree._Element]:
+    """The ``Detail`` rows of the voucher, their structure checked (at most MAX_DETAILS, S1)."""
     detail_list = [c for c in _children(root) if c.tag == "DetailList"]
     rows: list[etree._Element] = []
-    if detail_list:
-        container = detail_list[0]
-        for child in _children(container):
-            if child.tag != "Detail":
-                out.add(
-                    _path(child, root, prefix),
-                    source_line(child),
-                    f"unknown element <{child.tag}> in DetailList",
-                    str(child.tag),
-                    "unknown-element",
-                )
-                continue
-            rows.append(child)
-        if len(rows) != len(_children(container)):
-            out.structural.add(_path(container, root, prefix))
-        if not rows:
+    if not detail_list:
+        if spec.detail:
             out.add(
-                _path(container, root, prefix) + "/Detail",
-                source_line(container),
-                "DetailList holds no Detail",
+                f"{prefix}/Voucher/DetailList",
+                source_line(root),
+                "required element DetailList is missing",
                 None,
                 "missing-element",
             )
-            out.structural.add(_path(container, root, prefix))
-        if len(rows) > MAX_DETAILS:
-            out.structural.add(_path(container, root, prefix))
-            out.add(
-                _path(container, root, prefix),
-                source_line(container),
-                f"{len(rows)} details: a voucher must have fewer than {MAX_DETAILS + 1} (S1 rule)",
-                str(len(rows)),
-                "too-many-details",
+            out.structural.add(f"{prefix}/Voucher")
+        return rows
+    container = detail_list[0]
+    where = _path(container, root, prefix)
+    for child in _children(container):
+        if child.tag != "Detail":
+            out.at(
+                child,
+                root,
+                prefix,
+                f"unknown element <{child.tag}> in DetailList",
+                str(child.tag),
+                "unknown-element",
             )
-        for row in rows:
-            _structure(row, spec.detail, None, root, prefix, out)
-    elif has_details:
+            continue
+        rows.append(child)
+    if len(rows) != len(_children(container)):
+        out.structural.add(where)
+    if not rows:
         out.add(
-            f"{prefix}/Voucher/DetailList",
-            source_line(root),
-            "required element DetailList is missing",
-            None,
-            "missing-element",
+            where + "/Detail", source_line(container), "DetailList holds no Detail", None, "missing-element"
         )
-        out.structural.add(f"{prefix}/Voucher")
+        out.structural.add(where)
+    if len(rows) > MAX_DETAILS:
+        out.structural.add(where)
+        out.add(
+            where,
+            source_line(container),
+            f"{len(rows)} details: a voucher must have fewer than {MAX_DETAILS + 1} (S1 rule)",
+            str(len(rows)),
+            "too-many-details",
+        )
+    for row in rows:
+        _structure(row, spec.detail, None, root, prefix, out)
+    return rows
 
+
+def _xsd_values(
+    root: etree._Element, spec: VoucherSpec, prefix: str, out: _Collector, *, version: str, engine: str
+) -> bool:
+    """The XSD's verdict on the values, each error classified by the field's type."""
+    if engine == "auto" and lxml_schema(version, f"voucher_{spec.vt_code}").validate(root):
+        return True  # libxml2 found nothing: xmlschema would not either (same XSD, [0-9] patterns only)
     xsd_ok = True
-    if engine == "auto" and _lxml_schema(version, f"voucher_{spec.vt_code}").validate(root):
-        pass  # libxml2 found nothing: xmlschema would not either (same XSD, [0-9] patterns only)
-    else:
-        schema = xmlschema_for(version, f"voucher_{spec.vt_code}")
-        for error in schema.iter_errors(etree.ElementTree(root)):
-            xsd_ok = False
-            elem = error.elem
-            if elem is None or not isinstance(getattr(elem, "tag", None), str):
-                out.add(prefix + (error.path or "/Voucher"), None, str(error.reason), None, "content")
-                continue
-            f = _definition_of(elem, spec)
-            if f is not None and not len(elem):
-                code, reason = _classify(f, _text(elem))
-                out.add(_path(elem, root, prefix), source_line(elem), reason, _text(elem), code)
-            elif _path(elem, root, prefix) not in out.structural:
-                out.add(_path(elem, root, prefix), source_line(elem), str(error.reason), None, "content")
-
-    _rules(root, spec, rows, prefix, out)
+    schema = xmlschema_for(version, f"voucher_{spec.vt_code}")
+    for error in schema.iter_errors(etree.ElementTree(root)):
+        xsd_ok = False
+        elem = error.elem
+        if elem is None or not isinstance(getattr(elem, "tag", None), str):
+            out.add(prefix + (error.path or "/Voucher"), None, str(error.reason), None, "content")
+            continue
+        f = _definition_of(elem, spec)
+        if f is not None and not len(elem):
+            code, reason = classify_refused_value(f, _text(elem))
+            out.add(_path(elem, root, prefix), source_line(elem), reason, _text(elem), code)
+        elif _path(elem, root, prefix) not in out.structural:
+            out.add(_path(elem, root, prefix), source_line(elem), str(error.reason), None, "content")
     return xsd_ok
 
 
@@ -422,12 +340,8 @@ def _rules(
             try:
                 parse_date(value)
             except InvalidInput:
-                out.add(
-                    _path(child, root, prefix),
-                    source_line(child),
-                    f"{f.name} ({f.label}) is not a calendar date",
-                    value,
-                    "date-invalid",
+                out.at(
+                    child, root, prefix, f"{f.name} ({f.label}) is not a calendar date", value, "date-invalid"
                 )
     # header amount = sum of detail amounts
     rule = spec.sum_rule
@@ -436,15 +350,12 @@ def _rules(
     header = [c for c in _children(root) if c.tag == rule.header]
     if len(header) != 1:
         return
-    try:
-        total_header = parse_amount(_text(header[0]))
-        total = Decimal("0.00")
-        for row in rows:
-            cells = [c for c in _children(row) if c.tag == rule.detail]
-            if len(cells) != 1:
-                return
-            total += parse_amount(_text(cells[0]))
-    except InvalidInput:
+    cells = [[c for c in _children(row) if c.tag == rule.detail] for row in rows]
+    if any(len(c) != 1 for c in cells):
+        return
+    total_header = sum_amounts([_text(header[0])], skip_empty=False)
+    total = sum_amounts([_text(c[0]) for c in cells], skip_empty=False)
+    if total is None or total_header is None:
         return  # the format issue is already reported
     if total != total_header:
         out.add(
@@ -506,7 +417,7 @@ def _envelope(
     root: etree._Element, version: str, out: _Collector, *, detailed: bool, engine: str = "auto"
 ) -> bool:
     xsd_ok = True
-    if detailed and engine == "auto" and _lxml_schema(version, "envelope").validate(root):
+    if detailed and engine == "auto" and lxml_schema(version, "envelope").validate(root):
         pass
     elif detailed:
         schema = xmlschema_for(version, "envelope")
@@ -522,13 +433,13 @@ def _envelope(
             value = None if children_error or elem is None else _text(elem)
             out.add(path, line, str(error.reason), value, code)
     else:
-        xsd_ok = bool(_lxml_schema(version, "envelope").validate(root))
+        xsd_ok = bool(lxml_schema(version, "envelope").validate(root))
 
     bodies = [c for c in _children(root) if c.tag == "VoucherBody"]
     counts = [c for c in _children(root) if c.tag == "VoucherCount"]
     if len(counts) == 1:
         declared = _text(counts[0])
-        if declared != str(len(bodies)):
+        if not voucher_count_matches(declared, len(bodies)):
             out.add(
                 "/MOF/VoucherCount",
                 source_line(counts[0]),
@@ -560,18 +471,15 @@ def _envelope(
             continue
         inner_ok, inner_attrs = _inner(inner, prefix, version, out, detailed=detailed, engine=engine)
         xsd_ok = xsd_ok and inner_ok
-        for attr in _BODY_ATTRS:
-            outer = body.get(attr)
-            value = inner_attrs.get(attr)
-            if outer is not None and value is not None and outer != value:
-                out.add(
-                    f"{prefix}/@{attr}",
-                    source_line(body),
-                    f"envelope attribute {attr}={outer!r} differs from the signed inner voucher's {value!r} "
-                    "(envelope attributes are not signed, spec.md 5.5)",
-                    outer,
-                    "attribute-mismatch",
-                )
+        outer_attrs = {attr: body.get(attr) for attr in _BODY_ATTRS}
+        for mismatch in attribute_mismatches(outer_attrs, dict(inner_attrs), only_present=True):
+            out.add(
+                f"{prefix}/@{mismatch.attribute}",
+                source_line(body),
+                mismatch.describe(),
+                mismatch.envelope,
+                "attribute-mismatch",
+            )
     return xsd_ok
 
 

@@ -20,7 +20,7 @@ reference (parsing.md):
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from lxml import etree
 
@@ -33,6 +33,8 @@ __all__ = [
     "SUPPORTED_ENCODINGS",
     "declared_encoding",
     "element_text",
+    "new_parser",
+    "new_pull_parser",
     "parse_xml",
     "source_line",
 ]
@@ -116,19 +118,47 @@ def _line_of(text: str, index: int) -> int:
     return text.count("\n", 0, index) + 1
 
 
-def _new_parser() -> etree.XMLParser:
-    # A fresh parser per call: lxml parsers are not safe to share between threads.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        attribute_defaults=False,
-        huge_tree=False,
-        remove_comments=False,
-        remove_pis=False,
-        collect_ids=False,
-    )
+class _Hardened(TypedDict):
+    resolve_entities: bool
+    no_network: bool
+    load_dtd: bool
+    dtd_validation: bool
+    attribute_defaults: bool
+    huge_tree: bool
+    collect_ids: bool
+
+
+#: The options every parser ezhifu builds has (parsing.md): no entity expansion, no network, no
+#: DTD loading or validation, no attribute defaults, libxml2's size limits kept.
+_HARDENED: Final[_Hardened] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "attribute_defaults": False,
+    "huge_tree": False,
+    "collect_ids": False,
+}
+
+
+def new_parser() -> etree.XMLParser:
+    """A fresh hardened parser for a whole document (lxml parsers are not thread-safe).
+
+    Comments and processing instructions are kept so that :func:`element_text` can refuse them
+    inside a value; :func:`parse_xml` adds the pre-scan and the limits around it.
+    """
+    return etree.XMLParser(remove_comments=False, remove_pis=False, **_HARDENED)
+
+
+def new_pull_parser() -> etree.XMLPullParser:
+    """A fresh hardened pull parser with the same options, for reading a large envelope body by
+    body (:mod:`ezhifu.verify.stream`): "end" events only; comments are dropped, they are not
+    values there."""
+    return etree.XMLPullParser(events=("end",), remove_comments=True, **_HARDENED)
+
+
+#: The former private name, kept for callers of the first release.
+_new_parser = new_parser
 
 
 def parse_xml(
@@ -169,7 +199,7 @@ def parse_xml(
         if index >= 0:
             raise HostileInputError(f"{what}: {description} at line {_line_of(text, index)} is not allowed")
     try:
-        root = etree.fromstring(data, _new_parser())
+        root = etree.fromstring(data, new_parser())
     except etree.XMLSyntaxError as exc:
         message = str(exc.msg or exc)
         kind = HostileInputError if _looks_hostile(message) else InvalidInput

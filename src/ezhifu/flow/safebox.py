@@ -28,19 +28,24 @@ covers the check-sign-append sequence, so two threads can never both sign one po
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
-from os import PathLike
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from ezhifu.document.positions import (
+    OCX_SIGN_POSITION_NOT_CONFIGURED,
+    OCX_STAMP_POSITION_NOT_CONFIGURED,
+    Kind,
+    PositionTable,
+    StampPosition,
+    ocx_not_configured,
+)
 from ezhifu.errors import (
     CertificateIdEmpty,
-    ConfigurationError,
     EzhifuError,
     InvalidInput,
+    KeyNotFound,
     KeyStoreError,
     OcxRefusal,
     PositionEmpty,
@@ -52,7 +57,10 @@ from ezhifu.errors import (
     VoucherNotInEnvelope,
 )
 from ezhifu.keystore.audit import audit_context
-from ezhifu.keystore.base import read_toml
+from ezhifu.seal.apply import apply_seal
+from ezhifu.seal.model import parse_seal
+from ezhifu.sign.voucher import sign_body
+from ezhifu.verify.envelope import verify_envelope
 
 if TYPE_CHECKING:
     from ezhifu.crypto.base import Signer
@@ -80,6 +88,7 @@ __all__ = [
     "PositionTaken",
     "SafeBox",
     "SealFormatRefused",
+    "StampPosition",
     "VoucherNotInEnvelope",
 ]
 
@@ -89,136 +98,19 @@ OCX_VOUCHER_NOT_FOUND = 108
 OCX_ALREADY_SIGNED = 109
 OCX_SEAL_FORMAT = 114
 OCX_ALREADY_STAMPED = 117
-OCX_STAMP_POSITION_NOT_CONFIGURED = 121
-OCX_SIGN_POSITION_NOT_CONFIGURED = 122
-
-Kind = Literal["signature", "stamp"]
-_KIND_ALIASES: dict[str, Kind] = {
-    "signature": "signature",
-    "sign": "signature",
-    "stamp": "stamp",
-    "seal": "stamp",
-}
+#: The former name of :class:`ezhifu.document.positions.StampPosition` (one type, two names).
+PositionRule = StampPosition
 
 
-def _not_configured_code(kind: Kind) -> int:
-    """OCX 122 for a signature position, 121 for a stamp position (spec.md §7)."""
-    return OCX_SIGN_POSITION_NOT_CONFIGURED if kind == "signature" else OCX_STAMP_POSITION_NOT_CONFIGURED
-
-
-@dataclass(frozen=True, slots=True)
-class PositionRule:
-    """One row of a voucher template's position table.
-
-    ``kind`` is ``"signature"`` (a ``<Signature>``) or ``"stamp"`` (a ``<SignStamp>``);
-    ``alias`` the keystore alias allowed there; ``seal_id`` the seal to stamp (stamps only);
-    ``name`` the display name (e.g. ``单位负责人签名``).
-    """
-
-    position: str
-    kind: Kind
-    alias: str
-    seal_id: str | None = None
-    name: str = ""
-
-
-_RULE_KEYS = frozenset({"kind", "alias", "seal", "seal_id", "name"})
-
-
-class PositionTable:
-    """The positions configured per VtCode (``"*"`` holds rules for every VtCode).
-
-    Build it from a mapping (:meth:`from_mapping`) or a TOML file (:meth:`from_toml`)::
-
-        [positions."5201".cz_dwfz]
-        kind = "signature"
-        alias = "unit-head"
-        name = "单位负责人签名"
-
-        [positions."5201".cz_dwgz]
-        kind = "stamp"
-        alias = "unit-sealer"
-        seal = "4201000000000001"
-    """
-
-    def __init__(self, rules: Mapping[str, Iterable[PositionRule]]) -> None:
-        table: dict[str, dict[str, PositionRule]] = {}
-        for vt_code, vt_rules in rules.items():
-            row: dict[str, PositionRule] = {}
-            for rule in vt_rules:
-                if rule.position in row:
-                    raise ConfigurationError(f"position table: {vt_code}/{rule.position} configured twice")
-                row[rule.position] = rule
-            table[str(vt_code)] = row
-        self._table = table
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> PositionTable:
-        """From ``{vt_code: {position: {kind, alias, seal, name}}}`` (optionally under ``positions``)."""
-        source = data.get("positions", data)
-        if not isinstance(source, Mapping):
-            raise ConfigurationError("position table: 'positions' must be a table")
-        rules: dict[str, list[PositionRule]] = {}
-        for vt_code, positions in source.items():
-            if not isinstance(positions, Mapping):
-                raise ConfigurationError(f"position table: VtCode {vt_code!r} must map positions to tables")
-            out: list[PositionRule] = []
-            for position, spec in positions.items():
-                where = f"position table {vt_code}/{position}"
-                if not isinstance(spec, Mapping):
-                    raise ConfigurationError(f"{where}: must be a table with kind and alias")
-                unknown = sorted(set(spec) - _RULE_KEYS)
-                if unknown:
-                    raise ConfigurationError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}")
-                kind = _KIND_ALIASES.get(str(spec.get("kind", "")))
-                if kind is None:
-                    raise ConfigurationError(f"{where}: kind must be 'signature' or 'stamp'")
-                alias = spec.get("alias", "")
-                seal = spec.get("seal", spec.get("seal_id"))
-                name = spec.get("name", "")
-                if not isinstance(alias, str) or not isinstance(name, str):
-                    raise ConfigurationError(f"{where}: alias and name must be strings")
-                if kind == "stamp" and (not isinstance(seal, str) or not seal):
-                    raise ConfigurationError(f"{where}: a stamp position needs 'seal' (the seal id)")
-                if kind == "signature" and seal is not None:
-                    raise ConfigurationError(f"{where}: a signature position takes no seal")
-                out.append(PositionRule(str(position), kind, alias, seal if kind == "stamp" else None, name))
-            rules[str(vt_code)] = out
-        return cls(rules)
-
-    @classmethod
-    def from_toml(cls, path: str | PathLike[str]) -> PositionTable:
-        """Read a position table from TOML (see the class docstring)."""
-        return cls.from_mapping(read_toml(Path(path), "the position table"))
-
-    def vt_codes(self) -> list[str]:
-        return sorted(self._table)
-
-    def positions(self, vt_code: str) -> dict[str, PositionRule]:
-        """The rules that apply to ``vt_code`` (its own and the ``"*"`` ones)."""
-        out = dict(self._table.get("*", {}))
-        out.update(self._table.get(vt_code, {}))
-        return out
-
-    def rule(self, vt_code: str, position: str, kind: Kind) -> PositionRule:
-        """The rule for ``position`` of ``vt_code``; refuses what the template lacks."""
-        code = _not_configured_code(kind)
-        rule = self.positions(vt_code).get(position)
-        what = "signature" if kind == "signature" else "stamp"
-        if rule is None:
-            raise PositionNotInTable(
-                f"VtCode {vt_code}: {what} position {position!r} is not in the position table", ocx_code=code
+def _refuse_relabelled(bodies: Iterable[VoucherBody], operation: str) -> None:
+    """Refuse, before anything is signed, a body whose envelope attributes differ from its signed
+    voucher (:func:`ezhifu.document.rules.attribute_mismatches`, spec.md §5.5)."""
+    for body in bodies:
+        mismatches = [m.describe() for m in body.attribute_mismatches()]
+        if mismatches:
+            raise SigningError(
+                f"voucher {body.voucher_no!r}: refusing to {operation}: " + "; ".join(mismatches)
             )
-        if rule.kind != kind:
-            raise PositionNotInTable(
-                f"VtCode {vt_code}: position {position!r} is configured for a {rule.kind}, not a {what}",
-                ocx_code=code,
-            )
-        return rule
-
-    def as_positions(self) -> dict[str, frozenset[str]]:
-        """VtCode -> positions, the form :func:`ezhifu.verify.envelope.verify_envelope` takes."""
-        return {vt: frozenset(self.positions(vt)) for vt in self._table if vt != "*"}
 
 
 class SafeBox:
@@ -316,7 +208,7 @@ class SafeBox:
         if alias is not None and alias != rule.alias:
             raise PositionNotInTable(
                 f"key {alias!r} may not sign at position {rule.position!r} (configured: {rule.alias!r})",
-                ocx_code=_not_configured_code(rule.kind),
+                ocx_code=ocx_not_configured(rule.kind),
             )
         if pin is not None and self.keystore.locked:
             self.keystore.unlock(pin)  # the PIN opens the store itself (token login, store password)
@@ -339,14 +231,16 @@ class SafeBox:
             code = OCX_POSITION_EMPTY
             raise PositionEmpty("no signature or stamp position given", ocx_code=code)
         bodies = self._bodies(envelope, voucher_no)
-        rules = [self.positions.rule(body.vt_code, position, kind) for body in bodies]
+        # The rule follows the SIGNED voucher's VtCode: the envelope attribute is not signed and
+        # a relabelled body must not obtain another template's key or seal (spec.md §5.5).
+        rules = [self.positions.rule(body.voucher.vt_code, position, kind) for body in bodies]
         for body in bodies:
             self._check_position_free(body, position, kind)
         if len({(r.alias, r.seal_id) for r in rules}) != 1:
             raise PositionNotInTable(
                 f"position {position!r} is configured with different keys for the VtCodes in this envelope; "
                 "sign one voucher at a time",
-                ocx_code=_not_configured_code(kind),
+                ocx_code=ocx_not_configured(kind),
             )
         return bodies, rules[0]
 
@@ -366,18 +260,11 @@ class SafeBox:
         ``options`` go to :func:`ezhifu.sign.voucher.sign_body` (``signed_attributes``,
         ``signing_time`` ...). All checks run before anything is signed.
         """
-        from ezhifu.sign.voucher import body_mismatches, sign_body
-
         with self._lock:
             with self._refusals("sign", position, voucher_no):
                 bodies, rule = self._plan(envelope, position, "signature", voucher_no)
                 if options.get("check_consistency", True):
-                    for body in bodies:  # refuse relabelled envelopes before signing any body
-                        mismatches = body_mismatches(body)
-                        if mismatches:
-                            raise SigningError(
-                                f"voucher {body.voucher_no!r}: refusing to sign: " + "; ".join(mismatches)
-                            )
+                    _refuse_relabelled(bodies, "sign")
                 signer = self._signer_for(rule, alias, pin)
             out: list[SignatureElement] = []
             for body in bodies:
@@ -410,11 +297,10 @@ class SafeBox:
         ``seal_id`` and ``alias``, when given, must be those the table configures (OCX 121).
         A seal that is missing from the keystore or not a seal refuses with OCX 114.
         """
-        from ezhifu.seal.apply import apply_seal
-
         with self._lock:
             with self._refusals("stamp", position, voucher_no):
                 bodies, rule = self._plan(envelope, position, "stamp", voucher_no)
+                _refuse_relabelled(bodies, "stamp")
                 if rule.seal_id is None:  # from_mapping requires it; a hand-built rule may lack it
                     raise SealFormatRefused(
                         f"stamp position {position!r} has no seal configured", ocx_code=OCX_SEAL_FORMAT
@@ -447,9 +333,6 @@ class SafeBox:
             return out
 
     def _seal(self, seal_id: str) -> bytes:
-        from ezhifu.errors import KeyNotFound
-        from ezhifu.seal.model import parse_seal
-
         try:
             der = self.keystore.seal(seal_id)
         except KeyNotFound as exc:
@@ -471,8 +354,6 @@ class SafeBox:
         at: datetime | None = None,
     ) -> EnvelopeResult:
         """Verify every signature and stamp, positions checked against this box's table."""
-        from ezhifu.verify.envelope import verify_envelope
-
         result = verify_envelope(
             envelope, trust=trust, policy=policy, positions=self.positions.as_positions(), at=at
         )

@@ -40,8 +40,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
+from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.errors import IllegalTransition
 
 __all__ = [
@@ -50,13 +52,23 @@ __all__ = [
     "STATUS_MEANINGS",
     "Action",
     "Direction",
+    "HistoryEntry",
+    "OutboxItem",
+    "Party",
+    "Record",
     "RecordKey",
+    "Rejection",
     "State",
     "StatusCode",
+    "body_key",
     "describe",
+    "held_body",
+    "new_record",
+    "one_body_envelope",
     "path_to",
     "status_of",
     "transition",
+    "utc_now",
 ]
 
 Direction = Literal["out", "in"]
@@ -348,3 +360,135 @@ def describe(code: int | StatusCode, state: State | None = None, reason: str | N
     if reason:
         text += f"：{reason}"
     return text
+
+
+# --- records: what a library keeps of each voucher -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """A party running a library: an id used on the wire, its org type (spec.md §1:
+    ``011`` 财政, ``001`` 人行, a bank's 行别代码) and a display name."""
+
+    party_id: str
+    org_type: str
+    name: str = ""
+
+
+def utc_now() -> str:
+    """The current time as an ISO 8601 UTC string (what every timestamp column holds)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One voucher in one party's library, with its current state.
+
+    ``envelope`` is the ``<MOF>`` envelope holding exactly this voucher body, as sent or as
+    accepted: the Base64 voucher text and the signature and seal elements are kept verbatim
+    (they are what the signatures cover); only the envelope XML around them is written anew.
+    ``original`` is, for a receipt, the original signed 发送单 envelope it answers (see
+    docs/flow.md, "Receipts and the original signatures").  ``amount``, ``vou_date``,
+    ``payee_acct_no`` and ``payee_name`` are copied out of the voucher for reconciliation and
+    monitoring queries.
+    """
+
+    key: RecordKey
+    state: State
+    peer: str
+    envelope: bytes
+    revision: int = 1
+    reason: str | None = None
+    original: bytes | None = None
+    amount: str | None = None
+    vou_date: str | None = None
+    payee_acct_no: str | None = None
+    payee_name: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One state change (or a noted event that did not change the state)."""
+
+    key: RecordKey
+    seq: int
+    revision: int
+    action: str
+    from_state: str | None
+    to_state: str
+    reason: str | None
+    message_id: str | None
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An incoming message that was not accepted, with the reason, kept for 差错处理.
+
+    ``raw`` is the message exactly as received so that an operator can inspect or replay it.
+    """
+
+    rejection_id: str
+    message_id: str | None
+    sender: str | None
+    kind: str | None
+    reason: str
+    raw: bytes
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """Work queued while the link or the keystore is down (应急): sent by a later flush.
+
+    ``kind`` is ``"message"`` (``data`` is a serialised transport message ready to go) or
+    ``"send"`` (``data`` names a draft record still to be signed and sent).
+    """
+
+    item_id: str
+    kind: Literal["message", "send"]
+    recipient: str
+    data: bytes
+    created_at: str
+    attempts: int = 0
+    last_error: str | None = None
+
+
+def body_key(direction: str, body: VoucherBody) -> RecordKey:
+    """The key of ``body`` in this library, ``"in"`` or ``"out"``."""
+    return RecordKey(
+        "in" if direction == "in" else "out",
+        body.voucher_flag,
+        body.adm_div_code,
+        body.st_year,
+        body.vt_code,
+        body.voucher_no,
+    )
+
+
+def one_body_envelope(body: VoucherBody) -> bytes:
+    """The ``<MOF>`` envelope holding exactly ``body``: what a :class:`Record` keeps and sends."""
+    return Envelope.build([body]).to_bytes()
+
+
+def held_body(envelope: bytes) -> VoucherBody:
+    """The voucher body of a one-body envelope (a record's, or an original it answers)."""
+    return Envelope.from_bytes(envelope).bodies[0]
+
+
+def new_record(key: RecordKey, state: State, peer: str, body: VoucherBody) -> Record:
+    """A record of ``body`` in ``state``, with the fields reconciliation and monitoring query."""
+    voucher = body.voucher
+    amount = voucher.get("PayAmt") or voucher.get("AllAmt") or voucher.get("Amt") or None
+    return Record(
+        key=key,
+        state=state,
+        peer=peer,
+        envelope=one_body_envelope(body),
+        amount=amount,
+        vou_date=voucher.get("VouDate") or None,
+        payee_acct_no=voucher.get("PayeeAcctNo") or None,
+        payee_name=voucher.get("PayeeAcctName") or None,
+    )

@@ -23,22 +23,33 @@ operation or none of it; the test suite kills a writer in the middle of a transa
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 import threading
-import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, Self
 
 from ezhifu._fileio import create_private
-from ezhifu.errors import StoreError
-from ezhifu.flow.status import Direction, RecordKey, State
+from ezhifu.errors import FlowError, StoreError
+from ezhifu.flow.status import (
+    Action,
+    Direction,
+    HistoryEntry,
+    OutboxItem,
+    Record,
+    RecordKey,
+    Rejection,
+    State,
+    transition,
+    utc_now,
+)
+from ezhifu.flow.store_outbox import SqlOutbox
 
 __all__ = [
     "HistoryEntry",
@@ -51,87 +62,6 @@ __all__ = [
     "schema_statements",
     "utc_now",
 ]
-
-
-def utc_now() -> str:
-    """The current time as an ISO 8601 UTC string (what every timestamp column holds)."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One voucher in one party's library, with its current state.
-
-    ``envelope`` is the ``<MOF>`` envelope holding exactly this voucher body, as sent or as
-    accepted: the Base64 voucher text and the signature and seal elements are kept verbatim
-    (they are what the signatures cover); only the envelope XML around them is written anew.
-    ``original`` is, for a receipt, the original signed 发送单 envelope it answers (see
-    docs/flow.md, "Receipts and the original signatures").  ``amount``, ``vou_date``,
-    ``payee_acct_no`` and ``payee_name`` are copied out of the voucher for reconciliation and
-    monitoring queries.
-    """
-
-    key: RecordKey
-    state: State
-    peer: str
-    envelope: bytes
-    revision: int = 1
-    reason: str | None = None
-    original: bytes | None = None
-    amount: str | None = None
-    vou_date: str | None = None
-    payee_acct_no: str | None = None
-    payee_name: str | None = None
-    created_at: str = ""
-    updated_at: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    """One state change (or a noted event that did not change the state)."""
-
-    key: RecordKey
-    seq: int
-    revision: int
-    action: str
-    from_state: str | None
-    to_state: str
-    reason: str | None
-    message_id: str | None
-    at: str
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """An incoming message that was not accepted, with the reason, kept for 差错处理.
-
-    ``raw`` is the message exactly as received so that an operator can inspect or replay it.
-    """
-
-    rejection_id: str
-    message_id: str | None
-    sender: str | None
-    kind: str | None
-    reason: str
-    raw: bytes
-    at: str
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    """Work queued while the link or the keystore is down (应急): sent by a later flush.
-
-    ``kind`` is ``"message"`` (``data`` is a serialised transport message ready to go) or
-    ``"send"`` (``data`` names a draft record still to be signed and sent).
-    """
-
-    item_id: str
-    kind: Literal["message", "send"]
-    recipient: str
-    data: bytes
-    created_at: str
-    attempts: int = 0
-    last_error: str | None = None
 
 
 def schema_statements(dialect: Literal["sqlite", "postgresql"] = "sqlite") -> list[str]:
@@ -201,22 +131,9 @@ _SQL_SEEN_REPLACE = (
 _SQL_REVISIONS = f"SELECT revision, envelope FROM revisions WHERE {_KEY_WHERE} ORDER BY revision"  # noqa: S608
 
 
-#: How long an outbox item stays claimed by the store that took it (its sends in flight).
-OUTBOX_CLAIM_SECONDS = 60.0
-
-
-def _process_alive(owner: str) -> bool:
-    """Whether the process of an outbox claim (``"<pid>-<hex>"``) still runs on this host."""
-    pid_text = owner.split("-", 1)[0]
-    if not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True  # it exists (another user's) or cannot be checked: keep the claim
-    return True
+#: States whose reason (退回 / 签收失败 / 接收失败 text) is kept in the status description.
+REASON_STATES = frozenset({State.DELIVERY_FAILED, State.SIGN_IN_FAILED, State.RETURNED, State.DISCARDED})
+_LOG = logging.getLogger("ezhifu.flow")
 
 
 def _key_params(key: RecordKey) -> tuple[str, ...]:
@@ -312,6 +229,62 @@ class VoucherStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def require(self, key: RecordKey, *, library: str = "") -> Record:
+        """The record ``key``; :class:`~ezhifu.errors.FlowError` naming it when absent."""
+        record = self.get(key)
+        if record is None:
+            raise FlowError(f"{key}: not in the library of {library} (status -1 未找到对应凭证)")
+        return record
+
+    def apply(
+        self,
+        record: Record,
+        change: Action | str | None,
+        *,
+        reason: str | None = None,
+        message_id: str | None = None,
+        text: bytes | None = None,
+        new: bool = False,
+    ) -> Record:
+        """The one way a library changes a record: the record, its history entry and, with
+        ``text``, the envelope of its revision, together (call it inside :meth:`transaction`).
+
+        * ``change`` an :class:`Action`: the state machine's transition from ``record.state``
+          (:class:`~ezhifu.errors.IllegalTransition` otherwise), the record stored in the new
+          state (``reason`` replaces the kept reason when given; a reason is kept only into the
+          failure states of :data:`REASON_STATES`) and the step written to history;
+        * ``new=True``: ``record`` is stored as it is and ``change`` (e.g. ``"save"``,
+          ``"receive"``) is written as its first entry, from no state to ``record.state``;
+        * ``change`` another text: an event noted in the history, the record left unchanged;
+        * ``change`` ``None``: the record stored, nothing noted (a signature added to a draft).
+
+        ``text`` is kept as the envelope of revision ``record.revision`` (spec.md §8.3: a
+        discarded voucher's text survives its re-send).
+        """
+        with self.transaction():
+            before = target = record.state
+            if isinstance(change, Action) and not new:
+                target = transition(record.key, before, change)
+                # a failure's reason stays only while the record is in a failure state (issue 16)
+                kept = record.reason if target in REASON_STATES else None
+                record = replace(record, state=target, reason=reason if reason else kept)
+                _LOG.info("%s: %s -> %s (%s)", record.key, before.value, target.value, change.value)
+            if new or change is None or isinstance(change, Action):
+                record = self.put(record)
+            if text is not None:
+                self.save_revision(record.key, record.revision, text)
+            if change is not None:
+                self.add_history(
+                    record.key,
+                    revision=record.revision,
+                    action=change.value if isinstance(change, Action) else change,
+                    from_state=None if new else before,
+                    to_state=target,
+                    reason=reason,
+                    message_id=message_id,
+                )
+        return record
+
     def __enter__(self) -> Self:
         return self
 
@@ -319,7 +292,7 @@ class VoucherStore(ABC):
         self.close()
 
 
-class SQLiteStore(VoucherStore):
+class SQLiteStore(SqlOutbox, VoucherStore):
     """The default store: one SQLite database file per party (``":memory:"`` for tests).
 
     Opened in WAL mode and foreign keys on; transactions are explicit (``BEGIN IMMEDIATE`` …
@@ -600,62 +573,6 @@ class SQLiteStore(VoucherStore):
             params = (message_id,)
         rows = self._exec(sql + " ORDER BY at, rejection_id", params).fetchall()
         return [Rejection(r[0], r[1], r[2], r[3], r[4], bytes(r[5]), r[6]) for r in rows]
-
-    # --- outbox ---------------------------------------------------------------------------
-
-    def outbox_put(self, item: OutboxItem) -> None:
-        self._exec(
-            "INSERT INTO outbox (item_id, kind, recipient, data, created_at, attempts, last_error) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (
-                item.item_id,
-                item.kind,
-                item.recipient,
-                item.data,
-                item.created_at,
-                item.attempts,
-                item.last_error,
-            ),
-        )
-
-    def outbox_items(self) -> list[OutboxItem]:
-        """The queued items, *claimed* for this store for :data:`OUTBOX_CLAIM_SECONDS`.
-
-        Several processes flushing one store never get the same item (issue 16: two flushers
-        delivered 197 messages for 120): an item claimed by another live process is skipped
-        until its claim is released (:meth:`outbox_failed`, :meth:`close`) or runs out; the
-        claims of a process that died are taken over at once.
-        """
-        now = time.time()
-        with self.transaction():
-            others = self._exec(
-                "SELECT DISTINCT claimed_by FROM outbox WHERE claimed_by IS NOT NULL AND claimed_by != ?",
-                (self.owner,),
-            ).fetchall()
-            for (owner,) in others:
-                if not _process_alive(str(owner)):
-                    self._exec("UPDATE outbox SET claimed_by = NULL WHERE claimed_by = ?", (owner,))
-            self._exec(
-                "UPDATE outbox SET claimed_by = ?, claimed_until = ? "
-                "WHERE claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?",
-                (self.owner, now + OUTBOX_CLAIM_SECONDS, self.owner, now),
-            )
-            rows = self._exec(
-                "SELECT item_id, kind, recipient, data, created_at, attempts, last_error FROM outbox "
-                "WHERE claimed_by = ? ORDER BY created_at, item_id",
-                (self.owner,),
-            ).fetchall()
-        return [OutboxItem(r[0], r[1], r[2], bytes(r[3]), r[4], int(r[5]), r[6]) for r in rows]
-
-    def outbox_remove(self, item_id: str) -> None:
-        self._exec("DELETE FROM outbox WHERE item_id = ?", (item_id,))
-
-    def outbox_failed(self, item_id: str, error: str) -> None:
-        # the claim is released: any flusher may try the item again
-        self._exec(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, claimed_by = NULL WHERE item_id = ?",
-            (error, item_id),
-        )
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` answer (``"ok"`` when the file is sound)."""

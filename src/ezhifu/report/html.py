@@ -33,6 +33,7 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 
 from ezhifu._fileio import atomic_write
+from ezhifu.document.rules import amount_fields, sum_amounts
 from ezhifu.errors import EzhifuError
 
 if TYPE_CHECKING:
@@ -129,6 +130,8 @@ class _Labels:
     header: Mapping[str, str]
     detail: Mapping[str, str]
     sum_rule: tuple[str, str] | None
+    header_amounts: frozenset[str] = frozenset()
+    detail_amounts: frozenset[str] = frozenset()
 
 
 def _labels(vt_code: str) -> _Labels:
@@ -151,7 +154,8 @@ def _labels(vt_code: str) -> _Labels:
             detail.setdefault(f.name, f.label)
         if sum_rule is None and spec.sum_rule is not None:
             sum_rule = (spec.sum_rule.header, spec.sum_rule.detail)
-    return _Labels(type_name, header, detail, sum_rule)
+    amounts = (amount_fields(vt_code), amount_fields(vt_code, detail=True))
+    return _Labels(type_name, header, detail, sum_rule, *amounts)
 
 
 # --- voucher content ------------------------------------------------------------------------
@@ -199,21 +203,13 @@ def _voucher_content(body: VoucherBody) -> _VoucherContent:
     return _VoucherContent(tuple(header), tuple(columns), tuple(details))
 
 
-def _is_amount_column(name: str) -> bool:
-    # PayAmt, XPayAmt, XpayAmt (spec.md §4.1 spelling quirk), SumAmt, ...
-    return name.lower().endswith("amt")
+def _is_amount_column(name: str, amounts: frozenset[str]) -> bool:
+    # The fields typed ``amount`` in the field data (spec.md §4.1), not a guess from the name.
+    return name in amounts
 
 
 def _sum(values: Iterable[str]) -> Decimal | None:
-    total = Decimal(0)
-    for v in values:
-        if v == "":
-            continue
-        try:
-            total += Decimal(v)
-        except InvalidOperation:
-            return None
-    return total
+    return sum_amounts(values)
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -378,18 +374,20 @@ def _stamp_card(stamp: SignStampElement, item: ItemResult | None, picture_of: Pi
     )
 
 
-def _fields_table(header: Sequence[tuple[str, str]], labels: Mapping[str, str]) -> str:
+def _fields_table(
+    header: Sequence[tuple[str, str]], labels: Mapping[str, str], amounts: frozenset[str]
+) -> str:
     cells: list[str] = []
     for name, value in header:
         zh = labels.get(name)
         head = f'{_e(zh)}<span class="code">{_e(name)}</span>' if zh else _e(name)
-        cls = ' class="num"' if _is_amount_column(name) else ""
+        cls = ' class="num"' if _is_amount_column(name, amounts) else ""
         cells.append(f'<th data-field="{_e(name)}">{head}</th><td{cls}>{_e(value)}</td>')
     rows = ["<tr>" + "".join(cells[i : i + 3]) + "</tr>" for i in range(0, len(cells), 3)]
     return '<table class="fields">' + "".join(rows) + "</table>"
 
 
-def _details_table(content: _VoucherContent, labels: Mapping[str, str]) -> str:
+def _details_table(content: _VoucherContent, labels: Mapping[str, str], amounts: frozenset[str]) -> str:
     """The ``DetailList`` as a table; columns empty in every row are named below it instead.
 
     A sent voucher carries many empty columns (the receiver's X-fields, ``Hold1``..``Hold4``,
@@ -401,23 +399,25 @@ def _details_table(content: _VoucherContent, labels: Mapping[str, str]) -> str:
     filled = [c for c in content.columns if any(row.get(c, "") for row in content.details)]
     # Amounts first, so the sums stay on screen however many columns follow.
     cols = tuple(
-        [c for c in filled if _is_amount_column(c)] + [c for c in filled if not _is_amount_column(c)]
+        [c for c in filled if _is_amount_column(c, amounts)]
+        + [c for c in filled if not _is_amount_column(c, amounts)]
     )
     empty = [c for c in content.columns if c not in cols]
     head = "".join(
-        f'<th data-field="{_e(c)}"{" class=num" if _is_amount_column(c) else ""}>'
+        f'<th data-field="{_e(c)}"{" class=num" if _is_amount_column(c, amounts) else ""}>'
         f'{_e(labels.get(c) or c)}<span class="code">{_e(c)}</span></th>'
         for c in cols
     )
     body_rows = []
     for n, row in enumerate(content.details, 1):
         tds = "".join(
-            f"<td{' class=num' if _is_amount_column(c) else ''}>{_e(row.get(c, ''))}</td>" for c in cols
+            f"<td{' class=num' if _is_amount_column(c, amounts) else ''}>{_e(row.get(c, ''))}</td>"
+            for c in cols
         )
         body_rows.append(f"<tr><td>{n}</td>{tds}</tr>")
     sums = []
     for c in cols:
-        if _is_amount_column(c):
+        if _is_amount_column(c, amounts):
             total = _sum(row.get(c, "") for row in content.details)
             sums.append(f'<td class="num" data-sum="{_e(c)}">{_e(total) if total is not None else "?"}</td>')
         else:
@@ -491,9 +491,9 @@ def _body_html(body: VoucherBody, body_result: BodyResult | None, picture_of: Pi
     else:
         main = (
             "<h3>凭证要素 Header</h3>"
-            + _fields_table(content.header, labels.header)
+            + _fields_table(content.header, labels.header, labels.header_amounts)
             + f"<h3>明细 Details ({len(content.details)})</h3>"
-            + _details_table(content, labels.detail)
+            + _details_table(content, labels.detail, labels.detail_amounts)
             + _sum_check(content, labels.sum_rule)
         )
     status = ""

@@ -22,9 +22,11 @@ from asn1crypto import x509
 
 from ezhifu.client.transport import HttpTransport
 from ezhifu.document.envelope import Envelope, VoucherBody
+from ezhifu.document.positions import PositionTable
 from ezhifu.errors import ConfigurationError, EzhifuError
 from ezhifu.flow.library import Party, VoucherLibrary
-from ezhifu.flow.safebox import PositionTable, SafeBox
+from ezhifu.flow.outbox import Outbox
+from ezhifu.flow.safebox import SafeBox
 from ezhifu.flow.store import SQLiteStore, VoucherStore
 from ezhifu.keystore.base import KeyStore, open_keystore
 from ezhifu.pki.keys import load_certificates
@@ -66,24 +68,25 @@ def open_store(config: ServiceConfig) -> VoucherStore:
     return SQLiteStore(config.store_path or ":memory:", durability="normal")
 
 
-class ServiceLibrary(VoucherLibrary):
-    """A library whose operations only queue: delivery is the flusher thread's job.
+class QueuedOutbox(Outbox):
+    """An outbox whose flush only wakes the flusher: delivery is the flusher thread's job.
 
     An operation never waits on the network while it holds the library (a peer answering
-    with a notice to us would otherwise wait for us, and we for it); it wakes the flusher,
-    which delivers outside the operation lock (:meth:`deliver`).
+    with a notice to us would otherwise wait for us, and we for it); the flusher delivers
+    outside the operation lock (:meth:`deliver`).
     """
 
-    wake: threading.Event | None = None
+    def __init__(self, owner: VoucherLibrary, wake: threading.Event) -> None:
+        super().__init__(owner)
+        self.wake = wake
 
-    def flush_outbox(self) -> int:
-        if self.wake is not None:
-            self.wake.set()
+    def flush(self) -> int:
+        self.wake.set()
         return 0
 
     def deliver(self) -> int:
-        """Hand what is queued to the transport (the library's own flush)."""
-        return VoucherLibrary.flush_outbox(self)
+        """Hand what is queued to the transport (the outbox's own flush)."""
+        return Outbox.flush(self)
 
 
 class Runtime:
@@ -110,7 +113,7 @@ class Runtime:
             for vt in self.positions.vt_codes()
         }
         self.store = open_store(config)
-        self.library = ServiceLibrary(
+        self.library = VoucherLibrary(
             Party(config.party_id, config.org_type, config.name),
             store=self.store,
             transport=self.transport,
@@ -127,7 +130,8 @@ class Runtime:
         self._deliver_lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self.library.wake = self._wake
+        self.outbox = QueuedOutbox(self.library, self._wake)
+        self.library.outbox = self.outbox
         self._flusher: threading.Thread | None = None
 
     @contextmanager
@@ -159,7 +163,7 @@ class Runtime:
     def flush(self) -> int:
         """Deliver the outbox now (store access is serialised by the store itself)."""
         with self._deliver_lock:
-            return self.library.deliver()
+            return self.outbox.deliver()
 
     def _flush_loop(self) -> None:
         while not self._stop.is_set():

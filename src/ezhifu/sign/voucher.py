@@ -33,14 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["body_mismatches", "sign_body", "sign_envelope", "signed_bytes"]
 
-#: Envelope attribute -> (VoucherBody attribute name, inner voucher attribute name).
-_CONSISTENCY_FIELDS = (
-    ("AdmDivCode", "adm_div_code"),
-    ("StYear", "st_year"),
-    ("VtCode", "vt_code"),
-    ("VoucherNo", "voucher_no"),
-)
-
 
 def signed_bytes(body: VoucherBody) -> bytes:
     """The bytes a ``<Signature>`` covers: the ``<Voucher>`` Base64 text, verbatim, as ASCII."""
@@ -62,20 +54,11 @@ def body_mismatches(body: VoucherBody) -> list[str]:
     """Differences between the unsigned envelope attributes and the signed inner voucher.
 
     spec.md §5.5: ``AdmDivCode``, ``StYear``, ``VtCode`` and ``VoucherNo`` of the
-    ``VoucherBody`` are not signed; they must equal the same fields of the decoded voucher.
-    Raises the document layer's error when the inner voucher cannot be decoded.
+    ``VoucherBody`` are not signed; they must equal the same fields of the decoded voucher
+    (the rule is :func:`ezhifu.document.rules.attribute_mismatches`). Raises the document
+    layer's error when the inner voucher cannot be decoded.
     """
-    voucher = body.voucher
-    out: list[str] = []
-    for xml_name, attr in _CONSISTENCY_FIELDS:
-        outer = getattr(body, attr)
-        inner = getattr(voucher, attr)
-        if (outer or "") != (inner or ""):
-            out.append(
-                f"envelope attribute {xml_name}={outer!r} differs from the signed voucher's "
-                f"{xml_name}={inner!r} (envelope attributes are not signed, spec.md §5.5)"
-            )
-    return out
+    return [m.describe() for m in body.attribute_mismatches()]
 
 
 def _check_position(body: VoucherBody, position: str) -> None:

@@ -28,7 +28,8 @@ from typing import IO, Any, cast
 from lxml import etree
 
 from ezhifu.document.envelope import VoucherBody
-from ezhifu.document.xmlparse import declared_encoding, element_text
+from ezhifu.document.rules import voucher_count_matches
+from ezhifu.document.xmlparse import declared_encoding, element_text, new_pull_parser
 from ezhifu.errors import DecodingError, HostileInputError, InvalidInput
 from ezhifu.results import BodyResult
 
@@ -37,18 +38,6 @@ __all__ = ["BatchSummary", "envelope_files", "iter_bodies", "summarize", "verify
 _CHUNK = 1 << 16
 _REFUSED = (b"<!DOCTYPE", b"<!ENTITY")
 _KEEP = max(len(m) for m in _REFUSED) - 1
-
-
-def _pull_parser() -> etree.XMLPullParser:
-    return etree.XMLPullParser(
-        events=("end",),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        collect_ids=False,
-    )
 
 
 def iter_bodies(
@@ -68,7 +57,7 @@ def iter_bodies(
 
 
 def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str) -> Iterator[VoucherBody]:
-    parser = _pull_parser()
+    parser = new_pull_parser()
     tail = b""
     offset = 0
     index = 0
@@ -139,7 +128,7 @@ def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str) -> Iterator[Vouc
         raise InvalidInput(f"{name}: no VoucherBody")
     if declared is None:
         raise InvalidInput(f"{name}: no <VoucherCount> element")
-    if not declared.isdigit() or int(declared) != index:
+    if not voucher_count_matches(declared, index):
         raise InvalidInput(
             f"{name}: VoucherCount declares {declared!r} but the envelope holds {index} VoucherBody"
         )

@@ -1,0 +1,235 @@
+"""The position table: which signature and stamp positions each voucher template has.
+
+A voucher template (凭证模板) configures, per VtCode, the positions a voucher is signed or
+stamped at, with their names (spec.md §5.1; ``queryStampPositionWithName`` answers them,
+spec.md §6). ezhifu has ONE type for a position, :class:`StampPosition`, and ONE table,
+:class:`PositionTable`, read from ONE file format (TOML, documented in docs/positions.md)::
+
+    [positions."5201".cz_dwfz]
+    kind = "signature"          # or "stamp"
+    alias = "unit-head"         # the keystore alias allowed there (the safe box's key)
+    name = "单位负责人签名"
+
+    [positions."5201".cz_dwgz]
+    kind = "stamp"
+    alias = "unit-sealer"
+    seal = "4201000000000001"   # the seal stamped there (stamps only)
+    name = "单位公章"
+
+    [positions."*".rh_ywzqz]    # "*": a position of every VtCode
+    kind = "stamp"
+    alias = "bank-sealer"
+    seal = "4201000000000009"
+
+Every key of a position is optional for a verifier, which needs only the names: an empty
+table ``[positions."5201".cz_dwfz]`` configures the position. A signing safe box needs
+``kind`` and ``alias`` (and ``seal`` for a stamp). The same table is what
+:func:`ezhifu.verify.envelope.verify_envelope` takes as ``positions``: a
+:class:`PositionTable` is a mapping VtCode → the set of its position names.
+
+The older short form ``{VtCode: [position, ...]}`` (JSON or TOML, the command line's
+``--positions``) is read into the same type, positions without kind or key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from os import PathLike
+from typing import Any, Final, Literal
+
+from ezhifu._fileio import read_config
+from ezhifu.errors import ConfigurationError, PositionNotInTable
+
+__all__ = [
+    "ANY_VT_CODE",
+    "MAX_POSITIONS",
+    "OCX_SIGN_POSITION_NOT_CONFIGURED",
+    "OCX_STAMP_POSITION_NOT_CONFIGURED",
+    "Kind",
+    "PositionTable",
+    "StampPosition",
+    "ocx_not_configured",
+]
+
+#: OCX 121 / 122: "凭证模板签章 / 签名位置表未配置" (spec.md §7).
+OCX_STAMP_POSITION_NOT_CONFIGURED: Final = 121
+OCX_SIGN_POSITION_NOT_CONFIGURED: Final = 122
+#: The table key whose positions apply to every VtCode.
+ANY_VT_CODE: Final = "*"
+#: Most positions one table may hold (every VtCode of spec.md §3 has fewer than ten).
+MAX_POSITIONS: Final = 10_000
+
+Kind = Literal["signature", "stamp"]
+_KINDS: dict[str, Kind] = {"signature": "signature", "sign": "signature", "stamp": "stamp", "seal": "stamp"}
+_KEYS = frozenset({"kind", "alias", "seal", "seal_id", "name"})
+
+
+@dataclass(frozen=True, slots=True)
+class StampPosition:
+    """One position of a voucher template.
+
+    ``kind`` is ``"signature"`` (a ``<Signature>``) or ``"stamp"`` (a ``<SignStamp>``),
+    ``None`` when the table only names the position; ``alias`` the keystore alias allowed
+    there; ``seal_id`` the seal to stamp (stamps only); ``name`` the display name (e.g.
+    ``单位负责人签名``).
+    """
+
+    position: str
+    kind: Kind | None = None
+    alias: str = ""
+    seal_id: str | None = None
+    name: str = ""
+
+
+def ocx_not_configured(kind: Kind | None) -> int:
+    """OCX 121 for a stamp position, 122 for a signature position (spec.md §7)."""
+    return OCX_STAMP_POSITION_NOT_CONFIGURED if kind == "stamp" else OCX_SIGN_POSITION_NOT_CONFIGURED
+
+
+def _position(vt_code: str, position: str, spec: object) -> StampPosition:
+    """One position from its table (see the module docstring); refuses what it cannot mean."""
+    where = f"position table {vt_code}/{position}"
+    if not isinstance(spec, Mapping):
+        raise ConfigurationError(f"{where}: 必须是表 / must be a table (kind, alias, seal, name)")
+    unknown = sorted(set(spec) - _KEYS)
+    if unknown:
+        raise ConfigurationError(f"{where}: 未知的键 / unknown key(s) {', '.join(map(repr, unknown))}")
+    raw_kind = spec.get("kind")
+    kind = None if raw_kind is None else _KINDS.get(str(raw_kind))
+    if raw_kind is not None and kind is None:
+        raise ConfigurationError(
+            f"{where}: kind 必须是 signature 或 stamp / kind must be 'signature' or 'stamp'"
+        )
+    alias, name = spec.get("alias", ""), spec.get("name", "")
+    seal = spec.get("seal", spec.get("seal_id"))
+    if not isinstance(alias, str) or not isinstance(name, str):
+        raise ConfigurationError(f"{where}: alias 与 name 必须是字符串 / alias and name must be strings")
+    if kind == "stamp" and (not isinstance(seal, str) or not seal):
+        raise ConfigurationError(f"{where}: 签章位置需要 seal / a stamp position needs 'seal' (the seal id)")
+    if kind != "stamp" and seal is not None:
+        raise ConfigurationError(f"{where}: 只有签章位置有 seal / a signature position takes no seal")
+    if kind is None and alias:
+        raise ConfigurationError(f"{where}: 配置了 alias 须写明 kind / an alias needs its 'kind'")
+    return StampPosition(position, kind, alias, seal if kind == "stamp" else None, name)
+
+
+class PositionTable(Mapping[str, frozenset[str]]):
+    """The positions configured per VtCode (``"*"`` holds positions of every VtCode).
+
+    As a mapping it is VtCode → the names of its positions (its own and the ``"*"`` ones),
+    for every VtCode the table names: the form the verifier takes.
+    """
+
+    def __init__(self, positions: Mapping[str, Iterable[StampPosition]]) -> None:
+        table: dict[str, dict[str, StampPosition]] = {}
+        count = 0
+        for vt_code, entries in positions.items():
+            row: dict[str, StampPosition] = {}
+            for entry in entries:
+                if entry.position in row:
+                    raise ConfigurationError(
+                        f"position table: {vt_code}/{entry.position} 重复配置 / configured twice"
+                    )
+                row[entry.position] = entry
+                count += 1
+                if count > MAX_POSITIONS:
+                    raise ConfigurationError(f"position table: 超过 / more than {MAX_POSITIONS} positions")
+            table[str(vt_code)] = row
+        self._table = table
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> PositionTable:
+        """From ``{vt_code: {position: {kind, alias, seal, name}}}`` (optionally under
+        ``positions``), or the short form ``{vt_code: [position, ...]}``."""
+        source = data.get("positions", data)
+        if not isinstance(source, Mapping):
+            raise ConfigurationError("position table: 'positions' 必须是表 / must be a table")
+        out: dict[str, list[StampPosition]] = {}
+        for vt_code, entries in source.items():
+            if isinstance(entries, list) and all(isinstance(p, str) for p in entries):
+                out[str(vt_code)] = [StampPosition(p) for p in entries]
+            elif isinstance(entries, Mapping):
+                out[str(vt_code)] = [_position(str(vt_code), str(p), spec) for p, spec in entries.items()]
+            else:
+                raise ConfigurationError(
+                    f"position table: VtCode {vt_code!r} 须映射到位置表或位置名列表 / "
+                    "must map positions to tables, or be a list of position names"
+                )
+        return cls(out)
+
+    @classmethod
+    def from_names(cls, names: Mapping[str, Mapping[str, str] | Iterable[str]]) -> PositionTable:
+        """From ``{vt_code: {position: name}}`` (what ``queryStampPositionWithName`` answers)
+        or ``{vt_code: [position, ...]}``: positions that carry only their names."""
+        out: dict[str, list[StampPosition]] = {}
+        for vt_code, entries in names.items():
+            if isinstance(entries, Mapping):
+                out[str(vt_code)] = [StampPosition(str(p), name=str(n)) for p, n in entries.items()]
+            else:
+                out[str(vt_code)] = [StampPosition(str(p)) for p in entries]
+        return cls(out)
+
+    @classmethod
+    def from_toml(cls, path: str | PathLike[str]) -> PositionTable:
+        """Read a position table file (TOML; JSON when named ``*.json``) with
+        :func:`ezhifu._fileio.read_config`, which refuses files others may write."""
+        return cls.from_mapping(read_config(path, what="the position table"))
+
+    load = from_toml
+
+    # --- questions ----------------------------------------------------------------------------
+
+    def vt_codes(self) -> list[str]:
+        """Every key of the table, ``"*"`` included, sorted."""
+        return sorted(self._table)
+
+    def positions(self, vt_code: str) -> dict[str, StampPosition]:
+        """The positions that apply to ``vt_code`` (its own and the ``"*"`` ones)."""
+        out = dict(self._table.get(ANY_VT_CODE, {}))
+        out.update(self._table.get(vt_code, {}))
+        return out
+
+    def names(self, vt_code: str) -> dict[str, str]:
+        """Position → display name for ``vt_code`` (``queryStampPositionWithName``, spec.md §6)."""
+        return {p: entry.name for p, entry in self.positions(vt_code).items()}
+
+    def rule(self, vt_code: str, position: str, kind: Kind) -> StampPosition:
+        """The position ``position`` of ``vt_code`` configured for ``kind``; refuses what the
+        template lacks with :class:`~ezhifu.errors.PositionNotInTable` (OCX 121/122)."""
+        code = ocx_not_configured(kind)
+        entry = self.positions(vt_code).get(position)
+        what = "signature" if kind == "signature" else "stamp"
+        if entry is None:
+            raise PositionNotInTable(
+                f"VtCode {vt_code}: {what} position {position!r} is not in the position table", ocx_code=code
+            )
+        if entry.kind != kind:
+            configured = f"a {entry.kind}" if entry.kind else "no kind"
+            raise PositionNotInTable(
+                f"VtCode {vt_code}: position {position!r} is configured for {configured}, not a {what}",
+                ocx_code=code,
+            )
+        return entry
+
+    def as_positions(self) -> dict[str, frozenset[str]]:
+        """VtCode → position names, as a plain dict (the table itself is that mapping too)."""
+        return dict(self.items())
+
+    # --- Mapping[str, frozenset[str]] ---------------------------------------------------------
+
+    def __getitem__(self, vt_code: str) -> frozenset[str]:
+        if vt_code == ANY_VT_CODE or vt_code not in self._table:
+            raise KeyError(vt_code)
+        return frozenset(self.positions(vt_code))
+
+    def __iter__(self) -> Iterator[str]:
+        return (vt for vt in self._table if vt != ANY_VT_CODE)
+
+    def __len__(self) -> int:
+        return sum(1 for vt in self._table if vt != ANY_VT_CODE)
+
+    def __repr__(self) -> str:
+        return f"PositionTable({ {vt: sorted(p) for vt, p in self._table.items()} })"
