@@ -18,6 +18,12 @@ from cryptography import exceptions as _cryptography_exceptions
 
 __all__ = [
     "AmountOutOfRange",
+    "ArchiveDuplicateMember",
+    "ArchiveError",
+    "ArchiveFormatError",
+    "ArchivePathRefused",
+    "ArchiveRegistryError",
+    "ArchiveTooLarge",
     "AuditChainBroken",
     "AuditError",
     "AuditHeadInvalid",
@@ -30,11 +36,13 @@ __all__ = [
     "CertificateError",
     "CertificateExpired",
     "CertificateIdEmpty",
+    "CertificateInputTooLarge",
     "CertificateNotYetValid",
     "ConfigFileRefused",
     "ConfigurationError",
     "CorruptedKeyFile",
     "DecodingError",
+    "DuplicateBooking",
     "EmptyParameter",
     "EzhifuError",
     "FlowError",
@@ -52,6 +60,7 @@ __all__ = [
     "MalformedCertificate",
     "MalformedDER",
     "MalformedSignature",
+    "MetadataError",
     "NotASealHolder",
     "NotAuthorised",
     "OcxRefusal",
@@ -76,6 +85,7 @@ __all__ = [
     "TokenError",
     "TokenSigningError",
     "TransportError",
+    "UnsafeArchive",
     "UnsupportedAlgorithm",
     "UnsupportedMechanism",
     "ValidationIssue",
@@ -193,6 +203,12 @@ class CertificateError(EzhifuError):
 
 class MalformedCertificate(CertificateError, MalformedDER):
     """Bytes that are not one well-formed X.509 certificate."""
+
+
+class CertificateInputTooLarge(MalformedCertificate, HostileInputError):
+    """证书输入过大 / certificate input too large: a certificate, bundle or certificate count
+    over its limit (``ezhifu.pki.certs.MAX_CERTIFICATE_BYTES``, ``MAX_BUNDLE_BYTES``,
+    ``MAX_BUNDLE_CERTS``)."""
 
 
 class CertificateExpired(CertificateError):
@@ -461,3 +477,42 @@ class RequestRejected(ServiceFault):
 
     code = "EVS100"
     zh = "参数不合法"
+
+
+# --- archive --------------------------------------------------------------------------
+
+
+class ArchiveError(EzhifuError):
+    """A failure creating, reading or checking an archive package (DA/T 95—2022)."""
+
+
+class ArchiveFormatError(ArchiveError, InvalidInput):
+    """Bytes that are not a readable archive package (not a zip, no manifest, bad JSON)."""
+
+
+class UnsafeArchive(ArchiveError, HostileInputError):
+    """An archive package refused for safety before anything in it is used."""
+
+
+class ArchiveTooLarge(UnsafeArchive):
+    """Too many members, a member or the whole package too large, or a zip-bomb ratio."""
+
+
+class ArchivePathRefused(UnsafeArchive):
+    """A member name that is absolute, climbs out (``..``), or is not a plain relative path."""
+
+
+class ArchiveDuplicateMember(UnsafeArchive):
+    """Two members with the same name (exactly, or after case and separator folding)."""
+
+
+class DuplicateBooking(ArchiveError):
+    """A voucher already booked in the archive registry (财会〔2020〕6号: no duplicate booking)."""
+
+
+class ArchiveRegistryError(ArchiveError):
+    """The archive registry (SQLite) cannot be opened, read or written."""
+
+
+class MetadataError(ArchiveError, InvalidInput):
+    """DA/T 95 metadata that cannot be built or read (a mandatory element without a value)."""

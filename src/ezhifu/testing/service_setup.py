@@ -18,8 +18,8 @@ from pathlib import Path
 from asn1crypto import pem
 
 from ezhifu._fileio import atomic_write
-from ezhifu.crypto.signer import SoftwareSigner
 from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
+from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.seal.make import make_seal
 from ezhifu.testing.pki import make_pki
 
