@@ -10,16 +10,17 @@ from typing import Any
 import atheris  # type: ignore[import-not-found]
 
 with atheris.instrument_imports():
+    from ezhifu.document.build import build_voucher, parse_voucher_data
     from ezhifu.document.envelope import Envelope
     from ezhifu.document.validation import iter_errors
     from ezhifu.errors import EzhifuError
     from ezhifu.pki.keys import load_certificate, load_private_key
-    from ezhifu.seal.model import parse_seal, parse_signature
+    from ezhifu.seal.containers import parse_seal, parse_signature
 
 
 def _cms(data: bytes) -> Any:
     from ezhifu.pki.trust import TrustStore
-    from ezhifu.sign.cms import verify_detached
+    from ezhifu.sign.cms_verify import verify_detached
 
     return verify_detached(data, b"content", trust=TrustStore())
 
@@ -27,6 +28,9 @@ def _cms(data: bytes) -> Any:
 TARGETS: dict[str, Callable[[bytes], Any]] = {
     "envelope": Envelope.from_bytes,
     "validate": lambda d: list(iter_errors(d)),
+    "validate-strict": lambda d: list(iter_errors(d, level="strict")),
+    "build-json": lambda d: build_voucher("5201", parse_voucher_data(d, "json")),
+    "build-csv": lambda d: build_voucher("5201", parse_voucher_data(d, "csv")),
     "seal": parse_seal,
     "ses": parse_signature,
     "cms": _cms,

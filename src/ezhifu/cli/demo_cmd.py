@@ -22,6 +22,14 @@ __all__ = ["command"]
     help="Directory for envelope.xml, root.pem and voucher.html (created if needed).",
 )
 @click.option(
+    "--test-keys",
+    "test_keys",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write the throwaway signer key, chain, root and seal to this directory "
+    "(test only: to try ezhifu sign and seal apply).",
+)
+@click.option(
     "--service",
     "service_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -31,7 +39,9 @@ __all__ = ["command"]
 @click.option("--base-port", type=click.IntRange(1, 65000), default=8701, show_default=True)
 @json_option
 @handle_errors
-def command(out_dir: Path, service_dir: Path | None, base_port: int, as_json: bool) -> None:
+def command(
+    out_dir: Path, as_json: bool, test_keys: Path | None, service_dir: Path | None, base_port: int
+) -> None:
     """Build, validate, sign, seal (v4) and verify a 5201 voucher with a throwaway SM2 test PKI.
 
     Writes the signed and sealed envelope (envelope.xml), the demo's root certificate
@@ -39,8 +49,9 @@ def command(out_dir: Path, service_dir: Path | None, base_port: int, as_json: bo
 
         ezhifu verify OUT/envelope.xml --trust OUT/root.pem
 
-    verifies the result. The keys exist only in memory; the seal is a software test seal with
-    no legal effect. Exit 0 when every step succeeded and everything verified.
+    verifies the result. The keys exist only in memory (unless --test-keys DIR writes them);
+    the seal is a software test seal with no legal effect. Exit 0 when every step succeeded
+    and everything verified.
     """
     # deferred: keeps `ezhifu --help` from loading the crypto stack
     from ezhifu.cli.demo import DemoStep, run_demo
@@ -56,7 +67,7 @@ def command(out_dir: Path, service_dir: Path | None, base_port: int, as_json: bo
 
     if not as_json:
         click.echo(f"ezhifu demo -> {out_dir}")
-    result = run_demo(out_dir, on_step=show)
+    result = run_demo(out_dir, on_step=show, test_keys=test_keys)
     if as_json:
         echo_json(result.to_dict())
     else:
