@@ -29,9 +29,9 @@ from typing import Any
 
 import click
 
-from ezhifu._fileio import atomic_write
 from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, echo_json, handle_errors, read_input
 from ezhifu.cli.keyopts import secret_from_env
+from ezhifu.cli.output import force_option, is_stdout, write_output
 from ezhifu.errors import ConfigurationError, SealFormatError
 from ezhifu.pki.certs import describe
 from ezhifu.seal.detect import MAX_SEAL_BYTES, SealKind, SealVersion, detect
@@ -232,7 +232,10 @@ def list_cmd(config: Path, as_json: bool, password_env: str | None) -> None:
 @_CONFIG
 @click.option("--alias", required=True, help="Alias of the key whose certificate to export.")
 @click.option("--chain", "whole_chain", is_flag=True, help="Export the whole chain, leaf first.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file ('-': stdout)."
+)
+@force_option
 @_PASSWORD_ENV
 @handle_errors
 def export_cert_cmd(
@@ -249,8 +252,8 @@ def export_cert_cmd(
         if not certs:
             raise KeyNotFound(f"{store.describe()}: key {alias!r} has no certificate")
         data = b"".join(pem.armor("CERTIFICATE", c.dump()) for c in (certs if whole_chain else certs[:1]))
-    if output is None:
+    if output is None or is_stdout(output):
         click.echo(data.decode("ascii"), nl=False)
     else:
-        atomic_write(output, data, mode=0o644)
+        write_output(output, data, inputs=(config,))
         click.echo(f"wrote {output}")

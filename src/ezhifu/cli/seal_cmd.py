@@ -34,6 +34,7 @@ from ezhifu.cli.common import (
     read_input,
 )
 from ezhifu.cli.keyopts import AUDIT_OPTIONS, KeySource, key_options, open_signer
+from ezhifu.cli.output import check_output, force_option, write_output
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput, KeyUsageError, SealFormatError
 from ezhifu.keystore.audit_use import audit_context
@@ -125,8 +126,9 @@ def command() -> None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Where to write the seal (DER).",
+    help="Where to write the seal (DER; '-' for standard output).",
 )
+@force_option
 @click.option(
     "--allow-non-signing-maker",
     is_flag=True,
@@ -163,6 +165,7 @@ def make_command(
     """
     from ezhifu.seal.make import make_seal
 
+    check_output(output, inputs=(maker_key, maker_cert, image, *holder_certs))
     start = _date(valid_from, "--valid-from")
     end = _date(valid_to, "--valid-to")
     holders = []
@@ -195,7 +198,7 @@ def make_command(
             version="v1" if version == "v1" else "v4",
             vid=vid,
         )
-    atomic_write(output, der, mode=0o644)
+    write_output(output, der, inputs=(maker_key, maker_cert, image, *holder_certs))
     click.echo(f"wrote {version} seal {seal_id} ({len(der)} bytes) to {output}", err=True)
 
 
@@ -229,8 +232,9 @@ def _check_maker_usage(cert: Any, path: Path) -> None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Where to write the stamped envelope.",
+    help="Where to write the stamped envelope ('-' for standard output; never the input file).",
 )
+@force_option
 @handle_errors
 def apply_command(
     file: Path,
@@ -244,6 +248,7 @@ def apply_command(
     from ezhifu.document.envelope import Envelope
     from ezhifu.seal.apply import apply_seal
 
+    check_output(output, inputs=(file, seal_path))
     envelope = Envelope.from_bytes(read_input(file, max_bytes=DEFAULT_MAX_BYTES))
     bodies = [envelope.body(voucher_no)] if voucher_no is not None else list(envelope.bodies)
     if not bodies:
@@ -256,7 +261,7 @@ def apply_command(
                 "cli seal apply", position=position, vt_code=body.vt_code, voucher_no=body.voucher_no
             ):
                 apply_seal(body, seal_der, signer, position)
-    atomic_write(output, envelope.to_bytes(), mode=0o644)
+    write_output(output, envelope.to_bytes(), inputs=(file, seal_path))
     click.echo(f"stamped {len(bodies)} voucher(s) at {position}; wrote {output}", err=True)
 
 

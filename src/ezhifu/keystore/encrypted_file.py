@@ -51,6 +51,7 @@ from asn1crypto import x509
 from ezhifu import _fileio
 from ezhifu.crypto.base import Signer
 from ezhifu.errors import (
+    AliasExists,
     BadPassword,
     ConfigurationError,
     CorruptedKeyFile,
@@ -470,7 +471,7 @@ class EncryptedFileKeyStore(KeyStore):
         )
         with self._writing() as manifest:
             if alias in manifest["keys"] and not replace:
-                raise KeyStoreError(f"{self._where}: alias {alias!r} exists (use replace)")
+                raise AliasExists(f"{self._where}: alias {alias!r} exists (use replace)")
             key_name, key_hash = self._put_object("keys", ".p8", encrypted)
             info: dict[str, Any] = {"kind": kind, "key": key_name, "key_sha256": key_hash}
             if certs:
