@@ -27,6 +27,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from ezhifu._fileio import check_config_file
 from ezhifu.cli.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, cli_wording, exit_code_for
 from ezhifu.errors import ConfigurationError, EzhifuError, HostileInputError, SchemaValidationError
 
@@ -36,6 +37,8 @@ __all__ = [
     "EXIT_USAGE",
     "MAX_SMALL_FILE_BYTES",
     "CliState",
+    "check_config",
+    "cli_state",
     "echo_json",
     "fail_usage",
     "format_table",
@@ -43,6 +46,7 @@ __all__ = [
     "is_verbose",
     "iter_input_files",
     "json_option",
+    "load_keystore_config",
     "mark",
     "print_table",
     "progress",
@@ -63,18 +67,70 @@ json_option = click.option(
 class CliState:
     """Global options, reachable from every command via ``click.get_current_context().obj``."""
 
-    def __init__(self, *, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        verbose: bool = False,
+        insecure_config_ok: bool = False,
+        show_identifiers: bool = False,
+    ) -> None:
         self.verbose = verbose
+        self.insecure_config_ok = insecure_config_ok
+        self.show_identifiers = show_identifiers
+
+
+def cli_state() -> CliState:
+    """The global options of the running command (defaults outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if isinstance(ctx.obj, CliState):
+            return ctx.obj
+        ctx = ctx.parent
+    return CliState()
 
 
 def is_verbose() -> bool:
     """True when the global ``--verbose`` option was given (walks up the click contexts)."""
-    ctx = click.get_current_context(silent=True)
-    while ctx is not None:
-        if isinstance(ctx.obj, CliState):
-            return ctx.obj.verbose
-        ctx = ctx.parent
-    return False
+    return cli_state().verbose
+
+
+def check_config(path: str | os.PathLike[str] | None, what: str) -> None:
+    """Refuse a configuration, key, trust file or PKCS#11 module others may change (exit 2).
+
+    :func:`ezhifu._fileio.check_config_file` (the checks ssh makes), skipped with the global
+    ``--insecure-config-ok`` option.
+    """
+    if path is None or str(path) == "-" or cli_state().insecure_config_ok:
+        return
+    check_config_file(path, what=f"{what} (--insecure-config-ok to accept)")
+
+
+#: Keystore configuration keys naming files whose content decides what is signed with.
+_CHECKED_KEYSTORE_PATHS = {
+    "path": "the keystore file",
+    "password_file": "the password file",
+    "pin_file": "the PIN file",
+    "audit_key_file": "the audit key file",
+    "module": "the PKCS#11 module",
+}
+
+
+def load_keystore_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a keystore configuration after :func:`check_config` on it and on every file it names.
+
+    A ``module`` given as a bare library name is left to the dynamic loader (it is searched in
+    the system's library folders, which only root may write).
+    """
+    # deferred: keeps `ezhifu --help` from loading the keystore backends
+    from ezhifu.keystore import load_config
+
+    check_config(path, "keystore configuration")
+    config = load_config(path)
+    for key, what in _CHECKED_KEYSTORE_PATHS.items():
+        value = config.get(key)
+        if isinstance(value, str) and (key != "module" or os.sep in value or "/" in value):
+            check_config(value, f"{what} ({key} in {path})")
+    return config
 
 
 def _one_line(text: str) -> str:

@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import click
 from asn1crypto import x509
 
-from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, read_input
+from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, check_config, load_keystore_config, read_input
 from ezhifu.crypto.base import SignatureAlgorithm, Signer
 from ezhifu.errors import CertificateExpired, CertificateNotYetValid, ConfigurationError
 from ezhifu.keystore.audit_use import audited, open_audit
@@ -233,10 +233,10 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
     source.check_audit()
     if source.keystore is not None and source.alias is not None:
         # deferred: keeps `ezhifu --help` from loading the crypto stack
-        from ezhifu.keystore import load_config, open_keystore
+        from ezhifu.keystore import open_keystore
 
         pin = secret_from_env(source.pin_env, "pin")
-        config = load_config(source.keystore)
+        config = load_keystore_config(source.keystore)
         with open_keystore(config) as store:
             signer = store.signer(source.alias, pin=pin)
             _check_signing_certificate(signer.certificate, f"{source.keystore}, alias {source.alias!r}")
@@ -252,6 +252,8 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
     if source.key is None or source.cert is None:  # pragma: no cover - check() guarantees both
         raise click.UsageError("--key and --cert are required")
     password = secret_from_env(source.password_env, "password")
+    check_config(source.key, "the key file (--key)")
+    check_config(source.cert, "the certificate file (--cert)")
     key = load_private_key(
         read_input(source.key, max_bytes=MAX_SMALL_FILE_BYTES),
         password=password.encode("utf-8") if password else None,

@@ -29,7 +29,13 @@ from typing import Any
 
 import click
 
-from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, echo_json, handle_errors, read_input
+from ezhifu.cli.common import (
+    MAX_SMALL_FILE_BYTES,
+    echo_json,
+    handle_errors,
+    load_keystore_config,
+    read_input,
+)
 from ezhifu.cli.keyopts import secret_from_env
 from ezhifu.cli.output import force_option, is_stdout, write_output
 from ezhifu.errors import ConfigurationError, SealFormatError
@@ -62,17 +68,16 @@ def _unlocked(store: Any, password_env: str | None) -> Any:
 
 def _open(config_path: Path, password_env: str | None) -> Any:
     # deferred: keeps `ezhifu --help` from loading the crypto stack
-    from ezhifu.keystore import load_config, open_keystore
+    from ezhifu.keystore import open_keystore
 
-    return _unlocked(open_keystore(load_config(config_path)), password_env)
+    return _unlocked(open_keystore(load_keystore_config(config_path)), password_env)
 
 
 def _file_store(config_path: Path, password_env: str | None) -> Any:
     # deferred: keeps `ezhifu --help` from loading the crypto stack
-    from ezhifu.keystore import load_config
     from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
 
-    config = load_config(config_path)
+    config = load_keystore_config(config_path)
     if config.get("type") != "file":
         raise ConfigurationError(
             f"{config_path}: keystore type {config.get('type')!r} is read-only here; "
@@ -93,11 +98,10 @@ def command() -> None:
 def init_cmd(config: Path, password_env: str | None) -> None:
     """Create an empty encrypted-file keystore as CONFIG describes."""
     # deferred: keeps `ezhifu --help` from loading the crypto stack
-    from ezhifu.keystore import load_config
     from ezhifu.keystore.base import secret_from_config
     from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
 
-    settings = load_config(config)
+    settings = load_keystore_config(config)
     if settings.get("type") != "file":
         raise ConfigurationError(f'{config}: init needs type = "file"')
     password = _env_secret(password_env) or secret_from_config(settings, "password")

@@ -64,14 +64,27 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Show full tracebacks on errors.")
+@click.option(
+    "--insecure-config-ok",
+    is_flag=True,
+    help="Accept configuration, key and trust files or PKCS#11 modules that others may write.",
+)
+@click.option(
+    "--show-identifiers",
+    is_flag=True,
+    help="Show resident identity numbers in full (masked by default).",
+)
 @click.version_option(package_name="ezhifu")
 @click.pass_context
-def cli(ctx: click.Context, verbose: bool) -> None:
+def cli(ctx: click.Context, verbose: bool, insecure_config_ok: bool, show_identifiers: bool) -> None:
     """ezhifu: treasury payment e-vouchers (国库集中支付电子凭证).
 
-    Exit codes: 0 ok, 1 validation or verification failed, 2 usage or configuration error.
+    Exit codes: 0 ok, 1 validation or verification failed, 2 usage, configuration or credential
+    error (docs/cli.md, "Exit codes").
     """
-    ctx.obj = CliState(verbose=verbose)
+    ctx.obj = CliState(
+        verbose=verbose, insecure_config_ok=insecure_config_ok, show_identifiers=show_identifiers
+    )
 
 
 def main(*args: Any) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, handle_errors, read_input
+from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, check_config, handle_errors, read_input
 from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
 
 __all__ = ["command"]
@@ -65,6 +65,8 @@ def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path, 
         from ezhifu.pki.trust import TrustStore, VerifyPolicy
         from ezhifu.verify.envelope import verify_envelope
 
+        for path in trust_files:
+            check_config(path, "the trust file (--trust)")
         trust = TrustStore.from_pem_files([Path(p) for p in trust_files])
         chosen = VerifyPolicy.legacy() if policy == "legacy" else VerifyPolicy()
         result = verify_envelope(data, trust=trust, policy=chosen)
