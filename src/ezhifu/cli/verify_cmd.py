@@ -67,6 +67,7 @@ from ezhifu.errors import EzhifuError
 from ezhifu.results import BodyResult, EnvelopeResult
 
 if TYPE_CHECKING:
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
 __all__ = [
@@ -124,10 +125,12 @@ def verify_file(
     ``envelope cannot be read: ...``, as :func:`ezhifu.verify.envelope.verify_envelope` does.
     """
     if not uses_stream(path, stream=stream, jobs=jobs):
+        # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
         from ezhifu.verify.envelope import verify_envelope
 
         return verify_envelope(path.read_bytes(), trust=trust, policy=policy, positions=positions, at=at)
 
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.verify import stream as batch
 
     bodies: list[BodyResult] = []
@@ -189,6 +192,9 @@ def _print_text(name: str, result: EnvelopeResult) -> None:
         for item in body.items:
             who = f" by {item.signer.subject} (serial {item.signer.serial_hex})" if item.signer else ""
             verdict = "ok" if item.valid else f"FAILED: {item.reason}"
+            unchecked = [phase for phase, outcome in item.phases.items() if outcome == "not_checked"]
+            if unchecked:  # what was not checked is said, never implied (docs/verification.md)
+                verdict += f" (not checked: {', '.join(unchecked)})"
             click.echo(f"    {item.kind} at {item.position}{who}: {verdict}")
 
 
@@ -249,6 +255,7 @@ def command(
     as_json: bool,
 ) -> None:
     """Verify the signatures and seals of envelope files (a directory: every *.xml below it)."""
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
     trust = TrustStore.from_pem_files(trust_files)
