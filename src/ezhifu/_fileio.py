@@ -152,8 +152,7 @@ def check_config_file(path: str | os.PathLike[str], *, what: str = "configuratio
     if refusal is None and os.name == "posix" and info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         mode = f"{stat.S_IMODE(info.st_mode):o}"
         refusal = (
-            f"{what} 可被组或其他用户写入 / is writable by group or others (mode {mode}); "
-            f"chmod go-w {file}"
+            f"{what} 可被组或其他用户写入 / is writable by group or others (mode {mode}); chmod go-w {file}"
         )
     if refusal is None and os.name == "posix":
         folder = file.resolve().parent

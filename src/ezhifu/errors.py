@@ -18,7 +18,6 @@ from cryptography import exceptions as _cryptography_exceptions
 
 __all__ = [
     "AliasExists",
-    "OutputRefused",
     "AmountOutOfRange",
     "ArchiveDuplicateMember",
     "ArchiveError",
@@ -61,6 +60,7 @@ __all__ = [
     "MetadataError",
     "NotASealHolder",
     "OcxRefusal",
+    "OutputRefused",
     "PictureError",
     "PositionAlreadySigned",
     "PositionEmpty",

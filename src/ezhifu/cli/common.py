@@ -39,6 +39,7 @@ __all__ = [
     "CliState",
     "check_config",
     "cli_state",
+    "echo",
     "echo_json",
     "fail_usage",
     "format_table",
@@ -52,6 +53,7 @@ __all__ = [
     "progress",
     "quiet_broken_pipe",
     "read_input",
+    "shown",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -141,7 +143,7 @@ def _one_line(text: str) -> str:
 
 def fail_usage(message: str) -> NoReturn:
     """Print a one-line usage/configuration error and exit 2."""
-    click.echo(f"ezhifu: error: {cli_wording(message)}", err=True)
+    click.echo(shown(f"ezhifu: error: {cli_wording(message)}"), err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -171,7 +173,7 @@ def _report(exc: Exception) -> NoReturn:
         fail_usage(_one_line(str(exc)))
     if isinstance(exc, EzhifuError):
         text = str(exc) if isinstance(exc, SchemaValidationError) else _one_line(str(exc))
-        click.echo(f"ezhifu: {type(exc).__name__}: {cli_wording(text)}", err=True)
+        click.echo(shown(f"ezhifu: {type(exc).__name__}: {cli_wording(text)}"), err=True)
         sys.exit(code)
     click.echo(
         f"ezhifu: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
@@ -211,9 +213,25 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def shown(text: str) -> str:
+    """``text`` as the command line shows it: resident identity numbers masked
+    (:func:`ezhifu.report.identifiers.mask_identifiers`) unless ``--show-identifiers``."""
+    if cli_state().show_identifiers:
+        return text
+    # reason: the report package loads lxml; ezhifu --help must not
+    from ezhifu.report.identifiers import mask_identifiers
+
+    return mask_identifiers(text)
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    """``click.echo`` of :func:`shown` text (identifiers masked)."""
+    click.echo(shown(text), err=err)
+
+
 def echo_json(data: Any) -> None:
-    """Print JSON (UTF-8, Chinese kept readable)."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    """Print JSON (UTF-8, Chinese kept readable; identifiers masked as :func:`shown` does)."""
+    click.echo(shown(json.dumps(data, ensure_ascii=False, indent=2, default=str)))
 
 
 def mark(ok: bool) -> str:

@@ -28,6 +28,7 @@ from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     MAX_SMALL_FILE_BYTES,
+    echo,
     echo_json,
     fail_usage,
     handle_errors,
@@ -309,7 +310,7 @@ def _human(info: dict[str, Any], indent: str = "") -> None:
                 click.echo(f"{indent}  [{number}]")
                 _human(item, indent + "    ")
         else:
-            click.echo(f"{indent}{key}: {value}")
+            echo(f"{indent}{key}: {value}")
 
 
 @command.command("show")

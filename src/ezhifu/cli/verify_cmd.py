@@ -53,6 +53,7 @@ import click
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    echo,
     echo_json,
     handle_errors,
     iter_input_files,
@@ -179,23 +180,23 @@ def summary_rows(results: Sequence[tuple[str, EnvelopeResult]]) -> list[tuple[st
 
 def _print_text(name: str, result: EnvelopeResult) -> None:
     status = "OK" if result.valid else "FAILED"
-    click.echo(f"{name}: {status}")
+    echo(f"{name}: {status}")
     for problem in result.problems:
-        click.echo(f"  envelope: {problem}")
+        echo(f"  envelope: {problem}")
     for body in result.bodies:
         verdict = "ok" if body.valid else "FAILED"
-        click.echo(f"  VoucherBody VtCode={body.vt_code} VoucherNo={body.voucher_no}: {verdict}")
+        echo(f"  VoucherBody VtCode={body.vt_code} VoucherNo={body.voucher_no}: {verdict}")
         for problem in body.problems:
-            click.echo(f"    problem: {problem}")
+            echo(f"    problem: {problem}")
         if not body.items:
-            click.echo("    no signature or seal")
+            echo("    no signature or seal")
         for item in body.items:
             who = f" by {item.signer.subject} (serial {item.signer.serial_hex})" if item.signer else ""
             verdict = "ok" if item.valid else f"FAILED: {item.reason}"
             unchecked = [phase for phase, outcome in item.phases.items() if outcome == "not_checked"]
             if unchecked:  # what was not checked is said, never implied (docs/verification.md)
                 verdict += f" (not checked: {', '.join(unchecked)})"
-            click.echo(f"    {item.kind} at {item.position}{who}: {verdict}")
+            echo(f"    {item.kind} at {item.position}{who}: {verdict}")
 
 
 @click.command(name="verify")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, check_config, handle_errors, read_input
+from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, check_config, cli_state, handle_errors, read_input
 from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
 
 __all__ = ["command"]
@@ -71,7 +71,8 @@ def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path, 
         chosen = VerifyPolicy.legacy() if policy == "legacy" else VerifyPolicy()
         result = verify_envelope(data, trust=trust, policy=chosen)
     name = "stdin" if file == "-" else Path(file).name
-    page = render_envelope_html(data, result=result, source_name=name)
+    show = cli_state().show_identifiers
+    page = render_envelope_html(data, result=result, source_name=name, show_identifiers=show)
     write_output(output, html_to_pdf(page) if as_pdf else page.encode("utf-8"), inputs=inputs)
     # With -o - the page is on stdout: the note goes to stderr so the page stays clean.
     to_stderr = is_stdout(output)
