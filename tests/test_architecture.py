@@ -167,7 +167,7 @@ LAYOUT: dict[str, frozenset[str]] = {
     ),
     "contingency": frozenset({"", "ladder", "resync", "records", "catchup", "modes"}),
     "testing": frozenset({"", "pki", "pictures", "pytest_plugin"}),
-    "report": frozenset({"", "html", "html_page", "form", "pdf", "amounts", "identifiers"}),
+    "report": frozenset({"", "html", "html_page", "form", "pdf", "amounts", "identifiers", "localtime"}),
     "archive": frozenset(
         {
             "",

@@ -29,6 +29,7 @@ import click
 
 from ezhifu._fileio import check_config_file
 from ezhifu.cli.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, cli_wording, exit_code_for
+from ezhifu.cli.i18n import _
 from ezhifu.errors import ConfigurationError, EzhifuError, HostileInputError, SchemaValidationError
 
 __all__ = [
@@ -143,7 +144,7 @@ def _one_line(text: str) -> str:
 
 def fail_usage(message: str) -> NoReturn:
     """Print a one-line usage/configuration error and exit 2."""
-    click.echo(shown(f"ezhifu: error: {cli_wording(message)}"), err=True)
+    click.echo(shown(f"ezhifu: {_('error')}: {cli_wording(message)}"), err=True)
     sys.exit(EXIT_USAGE)
 
 

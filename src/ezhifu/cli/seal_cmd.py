@@ -299,6 +299,21 @@ def _show_signature(der: bytes, trust: TrustStore | None) -> tuple[dict[str, Any
     return info, holds, result.seal_facts
 
 
+def _shown_time(value: Any) -> Any:
+    """An ISO 8601 time with an offset (as JSON has it) shown in Beijing time; others as given."""
+    if isinstance(value, str) and len(value) >= 20 and value[4:5] == "-" and value[10:11] == "T":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            # reason: the report package loads lxml; ezhifu --help must not
+            from ezhifu.report.localtime import display_time
+
+            return display_time(moment)
+    return value
+
+
 def _human(info: dict[str, Any], indent: str = "") -> None:
     for key, value in info.items():
         if isinstance(value, dict):
@@ -310,7 +325,7 @@ def _human(info: dict[str, Any], indent: str = "") -> None:
                 click.echo(f"{indent}  [{number}]")
                 _human(item, indent + "    ")
         else:
-            echo(f"{indent}{key}: {value}")
+            echo(f"{indent}{key}: {_shown_time(value)}")
 
 
 @command.command("show")

@@ -62,6 +62,7 @@ from ezhifu.cli.common import (
     print_table,
     progress,
 )
+from ezhifu.cli.i18n import _
 from ezhifu.document.positions import PositionTable
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.errors import EzhifuError
@@ -179,20 +180,20 @@ def summary_rows(results: Sequence[tuple[str, EnvelopeResult]]) -> list[tuple[st
 
 
 def _print_text(name: str, result: EnvelopeResult) -> None:
-    status = "OK" if result.valid else "FAILED"
+    status = _("OK") if result.valid else _("FAILED")
     echo(f"{name}: {status}")
     for problem in result.problems:
         echo(f"  envelope: {problem}")
     for body in result.bodies:
-        verdict = "ok" if body.valid else "FAILED"
+        verdict = _("ok") if body.valid else _("FAILED")
         echo(f"  VoucherBody VtCode={body.vt_code} VoucherNo={body.voucher_no}: {verdict}")
         for problem in body.problems:
             echo(f"    problem: {problem}")
         if not body.items:
-            echo("    no signature or seal")
+            echo(_("    no signature or seal"))
         for item in body.items:
             who = f" by {item.signer.subject} (serial {item.signer.serial_hex})" if item.signer else ""
-            verdict = "ok" if item.valid else f"FAILED: {item.reason}"
+            verdict = _("ok") if item.valid else f"{_('FAILED')}: {item.reason}"
             unchecked = [phase for phase, outcome in item.phases.items() if outcome == "not_checked"]
             if unchecked:  # what was not checked is said, never implied (docs/verification.md)
                 verdict += f" (not checked: {', '.join(unchecked)})"

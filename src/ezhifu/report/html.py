@@ -37,6 +37,7 @@ from ezhifu.errors import EzhifuError, PictureError
 from ezhifu.report.html_page import CSS as _CSS
 from ezhifu.report.html_page import PAGE as _PAGE
 from ezhifu.report.identifiers import mask_identifiers
+from ezhifu.report.localtime import display_time
 from ezhifu.verify.describe import BodyView, describe_envelope
 
 if TYPE_CHECKING:
@@ -243,7 +244,7 @@ def _signer_meta(item: ItemResult | None) -> str:
     if item.signature_algorithm:
         parts.append(f"算法 algorithm: {_e(item.signature_algorithm)}")
     if item.signing_time is not None:
-        parts.append(f"签章时间 time: {_e(item.signing_time.isoformat())}")
+        parts.append(f"签章时间 time: {_e(display_time(item.signing_time))}")
     return "<br>".join(parts)
 
 
