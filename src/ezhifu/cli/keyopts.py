@@ -43,7 +43,7 @@ from ezhifu.errors import CertificateExpired, CertificateNotYetValid, Configurat
 from ezhifu.keystore.audit_use import audited, open_audit
 from ezhifu.pki.certs import check_validity
 
-__all__ = ["KeySource", "key_options", "open_signer", "secret_from_env"]
+__all__ = ["KeySource", "key_options", "keystore_seal", "open_signer", "secret_from_env"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -222,6 +222,23 @@ def _audited(source: KeySource, signer: Signer, alias: str) -> Iterator[Signer]:
         raise click.UsageError("--audit needs --audit-key-env")
     with open_audit(str(source.audit), key.encode("utf-8"), actor="ezhifu-cli") as log:
         yield audited(signer, log, alias=alias, where="ezhifu cli")
+
+
+def keystore_seal(source: KeySource, seal_id: str) -> bytes:
+    """The DER of seal ``seal_id`` held in the ``--keystore`` (unlocked with ``--pin-env``).
+
+    :class:`~ezhifu.errors.KeyNotFound` (exit 2) when the keystore holds no such seal.
+    """
+    if source.keystore is None:
+        raise click.UsageError("--seal-alias needs --keystore CONFIG (the keystore holding the seal)")
+    # deferred: keeps `ezhifu --help` from loading the crypto stack
+    from ezhifu.keystore import open_keystore
+
+    pin = secret_from_env(source.pin_env, "pin")
+    with open_keystore(load_keystore_config(source.keystore)) as store:
+        if pin is not None and getattr(store, "locked", False):
+            store.unlock(pin)
+        return store.seal(seal_id)
 
 
 @contextmanager
