@@ -285,3 +285,17 @@ def test_demo_takes_dash_o(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "-o", str(tmp_path / "d")])
     assert result.exit_code == EXIT_OK, result.output
     assert (tmp_path / "d" / "envelope.xml").is_file()
+
+
+def test_gbk_decoding_error_gives_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b'<?xml version="1.0" encoding="GBK"?>\n<MOF>\n  <VoucherCount>\xff\xff</VoucherCount>\n</MOF>\n')
+    result = CliRunner().invoke(cli, ["validate", str(bad)])
+    assert result.exit_code == EXIT_FAILED
+    assert "line 3, column 17" in result.output, result.output
+
+
+def test_writable_trust_file_is_refused_by_verify(files: dict[str, Path]) -> None:
+    files["root.pem"].chmod(0o666)
+    result = CliRunner().invoke(cli, ["verify", str(files["envelope"]), "--trust", str(files["root.pem"])])
+    assert result.exit_code == EXIT_USAGE and "trust file" in result.output

@@ -53,6 +53,7 @@ import click
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    check_config,
     echo,
     echo_json,
     handle_errors,
@@ -260,6 +261,8 @@ def command(
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
+    for path in trust_files:
+        check_config(path, "the trust file (--trust)")
     trust = TrustStore.from_pem_files(trust_files)
     policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()
     positions = load_positions(positions_file) if positions_file is not None else None
