@@ -289,7 +289,9 @@ def test_demo_takes_dash_o(tmp_path: Path) -> None:
 
 def test_gbk_decoding_error_gives_line_and_column(tmp_path: Path) -> None:
     bad = tmp_path / "bad.xml"
-    bad.write_bytes(b'<?xml version="1.0" encoding="GBK"?>\n<MOF>\n  <VoucherCount>\xff\xff</VoucherCount>\n</MOF>\n')
+    bad.write_bytes(
+        b'<?xml version="1.0" encoding="GBK"?>\n<MOF>\n  <VoucherCount>\xff\xff</VoucherCount>\n</MOF>\n'
+    )
     result = CliRunner().invoke(cli, ["validate", str(bad)])
     assert result.exit_code == EXIT_FAILED
     assert "line 3, column 17" in result.output, result.output

@@ -23,6 +23,7 @@ from typing import Any, cast
 
 import click
 
+from ezhifu.cli.checks import no_validate_option, position_argument, validate_first
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -250,6 +251,7 @@ def _check_maker_usage(cert: Any, path: Path) -> None:
     help="Where to write the stamped envelope ('-' for standard output; never the input file).",
 )
 @force_option
+@no_validate_option
 @handle_errors
 def apply_command(
     file: Path,
@@ -259,18 +261,25 @@ def apply_command(
     position: str,
     voucher_no: str | None,
     output: Path,
+    no_validate: bool,
 ) -> None:
     """Stamp the vouchers of envelope FILE with a seal at a position.
 
     The seal is a file (--seal FILE) or held in the keystore that signs
-    (--keystore CONFIG --alias KEY --seal-alias SEAL).
+    (--keystore CONFIG --alias KEY --seal-alias SEAL). The envelope is validated first and an
+    invalid voucher refused (exit 1) unless --no-validate; the position must be a known
+    position name.
     """
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.document.envelope import Envelope
     from ezhifu.seal.apply import apply_seal
 
     check_output(output, inputs=(file, seal_path))
-    envelope = Envelope.from_bytes(read_input(file, max_bytes=DEFAULT_MAX_BYTES))
+    position_argument(position)
+    data = read_input(file, max_bytes=DEFAULT_MAX_BYTES)
+    if not no_validate:
+        validate_first(data, str(file), verb="seal")
+    envelope = Envelope.from_bytes(data)
     bodies = [envelope.body(voucher_no)] if voucher_no is not None else list(envelope.bodies)
     if not bodies:
         raise InvalidInput(f"{file}: no voucher to stamp")
