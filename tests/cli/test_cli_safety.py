@@ -210,6 +210,7 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
         proc.stdout.read(10)
         proc.stdout.close()
         err = proc.stderr.read().decode()
+        proc.stderr.close()
         assert proc.wait(timeout=120) == EXIT_FAILED, err
         assert "Traceback" not in err and "Broken pipe" not in err and err == ""
 

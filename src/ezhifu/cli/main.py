@@ -14,7 +14,6 @@ from typing import Any
 
 import click
 
-from ezhifu import __version__
 from ezhifu.cli.common import CliState
 from ezhifu.cli.i18n import _, localize, set_language
 
@@ -102,7 +101,7 @@ CLI_HELP = (
     is_flag=True,
     help="Show resident identity numbers in full (masked by default).",
 )
-@click.version_option(version=__version__, prog_name="ezhifu", message="%(prog)s, version %(version)s")
+@click.version_option(package_name="ezhifu")
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool, insecure_config_ok: bool, show_identifiers: bool) -> None:
     """The ``ezhifu`` group: global options into :class:`CliState` (help: :data:`CLI_HELP`)."""
