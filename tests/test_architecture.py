@@ -188,7 +188,7 @@ LAYOUT: dict[str, frozenset[str]] = {
     "testing": frozenset(
         {"", "pki", "pictures", "pytest_plugin", "partner", "monitor", "network", "service_setup"}
     ),
-    "report": frozenset({"", "html", "html_page", "form", "pdf", "amounts"}),
+    "report": frozenset({"", "html", "html_page", "form", "pdf", "amounts", "identifiers", "localtime"}),
     "archive": frozenset(
         {
             "",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from cryptography import exceptions as _cryptography_exceptions
 
 __all__ = [
+    "AliasExists",
     "AmountOutOfRange",
     "ArchiveDuplicateMember",
     "ArchiveError",
@@ -73,6 +74,7 @@ __all__ = [
     "OcxRefusal",
     "OfflinePackageError",
     "OfflinePackageTampered",
+    "OutputRefused",
     "PictureError",
     "PositionAlreadySigned",
     "PositionEmpty",
@@ -221,6 +223,11 @@ class ConfigFileRefused(ConfigurationError):
 # --- keys and primitives --------------------------------------------------------------
 
 
+class OutputRefused(ConfigurationError):
+    """An output the command line will not write: the input itself, a symbolic link, a missing
+    folder, or an existing file without ``--force`` (exit 2)."""
+
+
 class UnsupportedAlgorithm(EzhifuError):
     """An algorithm, curve or key type ezhifu does not implement or does not know."""
 
@@ -272,6 +279,10 @@ class KeyNotFound(KeyStoreError, KeyError):
 
 class BadPassword(KeyStoreError):
     """A wrong password or PIN. The message never contains the secret."""
+
+
+class AliasExists(KeyStoreError):
+    """An alias is already taken in the keystore (add it under another alias, or replace it)."""
 
 
 class CorruptedKeyFile(KeyStoreError):

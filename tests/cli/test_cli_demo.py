@@ -173,14 +173,15 @@ def test_view_writes_the_page_and_exits_by_verification(demo_out: Path, tmp_path
     result = runner.invoke(cli, ["view", str(demo_out / "envelope.xml"), "-o", str(out)])
     assert result.exit_code == EXIT_OK and "not verified" in result.output
     assert 'data-status="unverified"' in out.read_text(encoding="utf-8")
+    # Replacing the page needs --force (docs/cli.md, "Outputs").
     args = ["view", str(demo_out / "envelope.xml"), "--trust", str(demo_out / "root.pem"), "-o", str(out)]
-    result = runner.invoke(cli, args)
+    result = runner.invoke(cli, [*args, "--force"])
     assert result.exit_code == EXIT_OK
     assert out.read_text(encoding="utf-8").count('data-status="valid"') == 2
     tampered = tmp_path / "t.xml"
     tampered.write_bytes(flip_one_voucher_char((demo_out / "envelope.xml").read_bytes()))
     result = runner.invoke(
-        cli, ["view", str(tampered), "--trust", str(demo_out / "root.pem"), "-o", str(out)]
+        cli, ["view", str(tampered), "--trust", str(demo_out / "root.pem"), "-o", str(out), "--force"]
     )
     assert result.exit_code == EXIT_FAILED
     assert out.read_text(encoding="utf-8").count('data-status="invalid"') == 2

@@ -14,12 +14,14 @@ __all__ = ["command"]
 
 @click.command("demo")
 @click.option(
+    "-o",
+    "--output",
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("ezhifu-demo"),
     show_default=True,
-    help="Directory for envelope.xml, root.pem and voucher.html (created if needed).",
+    help="Directory for envelope.xml, root.pem and voucher.html (created if needed; --out is an alias).",
 )
 @click.option(
     "--test-keys",
@@ -45,7 +47,7 @@ def command(
     """Build, validate, sign, seal (v4) and verify a 5201 voucher with a throwaway SM2 test PKI.
 
     Writes the signed and sealed envelope (envelope.xml), the demo's root certificate
-    (root.pem) and an HTML view (voucher.html) to --out, so that
+    (root.pem) and an HTML view (voucher.html) to -o DIR, so that
 
         ezhifu verify OUT/envelope.xml --trust OUT/root.pem
 

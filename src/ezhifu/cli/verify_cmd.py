@@ -53,6 +53,8 @@ import click
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    check_config,
+    echo,
     echo_json,
     handle_errors,
     iter_input_files,
@@ -61,6 +63,7 @@ from ezhifu.cli.common import (
     print_table,
     progress,
 )
+from ezhifu.cli.i18n import _
 from ezhifu.document.positions import PositionTable
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.errors import EzhifuError
@@ -178,24 +181,24 @@ def summary_rows(results: Sequence[tuple[str, EnvelopeResult]]) -> list[tuple[st
 
 
 def _print_text(name: str, result: EnvelopeResult) -> None:
-    status = "OK" if result.valid else "FAILED"
-    click.echo(f"{name}: {status}")
+    status = _("OK") if result.valid else _("FAILED")
+    echo(f"{name}: {status}")
     for problem in result.problems:
-        click.echo(f"  envelope: {problem}")
+        echo(f"  envelope: {problem}")
     for body in result.bodies:
-        verdict = "ok" if body.valid else "FAILED"
-        click.echo(f"  VoucherBody VtCode={body.vt_code} VoucherNo={body.voucher_no}: {verdict}")
+        verdict = _("ok") if body.valid else _("FAILED")
+        echo(f"  VoucherBody VtCode={body.vt_code} VoucherNo={body.voucher_no}: {verdict}")
         for problem in body.problems:
-            click.echo(f"    problem: {problem}")
+            echo(f"    problem: {problem}")
         if not body.items:
-            click.echo("    no signature or seal")
+            echo(_("    no signature or seal"))
         for item in body.items:
             who = f" by {item.signer.subject} (serial {item.signer.serial_hex})" if item.signer else ""
-            verdict = "ok" if item.valid else f"FAILED: {item.reason}"
+            verdict = _("ok") if item.valid else f"{_('FAILED')}: {item.reason}"
             unchecked = [phase for phase, outcome in item.phases.items() if outcome == "not_checked"]
             if unchecked:  # what was not checked is said, never implied (docs/verification.md)
                 verdict += f" (not checked: {', '.join(unchecked)})"
-            click.echo(f"    {item.kind} at {item.position}{who}: {verdict}")
+            echo(f"    {item.kind} at {item.position}{who}: {verdict}")
 
 
 @click.command(name="verify")
@@ -258,6 +261,8 @@ def command(
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
+    for path in trust_files:
+        check_config(path, "the trust file (--trust)")
     trust = TrustStore.from_pem_files(trust_files)
     policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()
     positions = load_positions(positions_file) if positions_file is not None else None

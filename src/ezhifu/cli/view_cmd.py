@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, handle_errors, read_input
+from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, check_config, cli_state, handle_errors, read_input
+from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
 
 __all__ = ["command"]
 
@@ -33,8 +34,9 @@ __all__ = ["command"]
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="HTML file to write (UTF-8, self-contained); with --pdf, the PDF file.",
+    help="HTML file to write (UTF-8, self-contained; '-' for standard output); with --pdf, the PDF file.",
 )
+@force_option
 @click.option(
     "--pdf",
     "as_pdf",
@@ -51,9 +53,11 @@ def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path, 
     1 when verification failed (the page is still written), 2 on usage errors.
     """
     # deferred: keeps `ezhifu --help` from loading lxml and the crypto stack
-    from ezhifu.report.html import render_envelope_html, write_envelope_html
-    from ezhifu.report.pdf import write_pdf
+    from ezhifu.report.html import render_envelope_html
+    from ezhifu.report.pdf import html_to_pdf
 
+    inputs = (file, *trust_files)
+    check_output(output, inputs=inputs)
     data = read_input(file)
     result = None
     if trust_files:
@@ -61,16 +65,19 @@ def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path, 
         from ezhifu.pki.trust import TrustStore, VerifyPolicy
         from ezhifu.verify.envelope import verify_envelope
 
+        for path in trust_files:
+            check_config(path, "the trust file (--trust)")
         trust = TrustStore.from_pem_files([Path(p) for p in trust_files])
         chosen = VerifyPolicy.legacy() if policy == "legacy" else VerifyPolicy()
         result = verify_envelope(data, trust=trust, policy=chosen)
     name = "stdin" if file == "-" else Path(file).name
-    if as_pdf:
-        write_pdf(output, render_envelope_html(data, result=result, source_name=name))
-    else:
-        write_envelope_html(output, data, result=result, source_name=name)
+    show = cli_state().show_identifiers
+    page = render_envelope_html(data, result=result, source_name=name, show_identifiers=show)
+    write_output(output, html_to_pdf(page) if as_pdf else page.encode("utf-8"), inputs=inputs)
+    # With -o - the page is on stdout: the note goes to stderr so the page stays clean.
+    to_stderr = is_stdout(output)
     if result is None:
-        click.echo(f"wrote {output} (not verified: no --trust given)")
+        click.echo(f"wrote {output} (not verified: no --trust given)", err=to_stderr)
         sys.exit(EXIT_OK)
-    click.echo(f"wrote {output} ({'all verified' if result.valid else 'verification FAILED'})")
+    click.echo(f"wrote {output} ({'all verified' if result.valid else 'verification FAILED'})", err=to_stderr)
     sys.exit(EXIT_OK if result.valid else EXIT_FAILED)

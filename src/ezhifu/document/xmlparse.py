@@ -190,8 +190,11 @@ def parse_xml(
         text = data[bom:].decode(codec)
     except UnicodeDecodeError as exc:
         offset = bom + exc.start
+        line = data.count(b"\n", 0, offset) + 1
+        column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1  # in bytes, from 1
         raise DecodingError(
-            f"{what}: byte 0x{data[offset]:02x} at byte offset {offset} is not valid {codec.upper()}",
+            f"{what}: byte 0x{data[offset]:02x} at line {line}, column {column} (byte offset {offset}) "
+            f"is not valid {codec.upper()}",
             offset=offset,
         ) from exc
     for marker, description in _REFUSED:

@@ -37,6 +37,8 @@ from ezhifu.document.rules import amount_fields, sum_amounts
 from ezhifu.errors import EzhifuError, PictureError
 from ezhifu.report.html_page import CSS as _CSS
 from ezhifu.report.html_page import PAGE as _PAGE
+from ezhifu.report.identifiers import mask_identifiers
+from ezhifu.report.localtime import display_time
 from ezhifu.verify.describe import BodyView, describe_envelope
 
 if TYPE_CHECKING:
@@ -224,7 +226,7 @@ def _signer_meta(item: ItemResult | None) -> str:
     if item.signature_algorithm:
         parts.append(f"算法 algorithm: {_e(item.signature_algorithm)}")
     if item.signing_time is not None:
-        parts.append(f"签章时间 time: {_e(item.signing_time.isoformat())}")
+        parts.append(f"签章时间 time: {_e(display_time(item.signing_time))}")
     return "<br>".join(parts)
 
 
@@ -458,8 +460,12 @@ def render_envelope_html(
     title: str | None = None,
     source_name: str | None = None,
     picture_of: PictureSource | None = None,
+    show_identifiers: bool = False,
 ) -> str:
     """Render an envelope as one self-contained HTML page (a ``str``; write it as UTF-8).
+
+    Resident identity numbers (in certificate subjects, reasons or fields) are shown masked
+    (:func:`ezhifu.report.identifiers.mask_identifiers`) unless ``show_identifiers``.
 
     ``result`` is the envelope's verification (:func:`ezhifu.verify.envelope.verify_envelope`); without
     it every signature and seal is shown as "not verified". ``picture_of`` maps a
@@ -495,6 +501,9 @@ def render_envelope_html(
         f"style-src 'sha256-{style_hash}'; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
+    if not show_identifiers:
+        sections = [mask_identifiers(section) for section in sections]
+        banner = mask_identifiers(banner)
     return _PAGE.substitute(
         csp=_e(csp),
         title=_e(title or "国库集中支付电子凭证 Treasury payment e-voucher"),
