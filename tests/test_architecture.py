@@ -62,6 +62,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "codes",
             "envelope",
             "fields",
+            "grammar",
             "models",
             "rules",
             "positions",

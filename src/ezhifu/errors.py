@@ -34,10 +34,12 @@ __all__ = [
     "ConfigurationError",
     "CorruptedKeyFile",
     "DecodingError",
+    "EnvelopeGrammarError",
     "EzhifuError",
     "FlowError",
     "HostileInputError",
     "IllegalTransition",
+    "InputLimitExceeded",
     "InvalidInput",
     "InvalidSeal",
     "InvalidSignature",
@@ -100,6 +102,42 @@ class DecodingError(InvalidInput):
 
 class HostileInputError(InvalidInput):
     """Input refused for safety: a DTD, an entity, excessive size, depth or nesting."""
+
+
+class InputLimitExceeded(HostileInputError):
+    """A stated reading limit was reached (docs/security.md "Limits"): ``limit`` names it
+    (``"max_attributes"``, ``"max_bytes"`` ...), ``value`` is what was found or read."""
+
+    def __init__(self, message: str, *, limit: str, value: int | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
+
+
+class EnvelopeGrammarError(InvalidInput):
+    """An envelope that is outside the one envelope grammar (:mod:`ezhifu.document.grammar`).
+
+    ``code`` is the stable problem code (``"unknown-element"``, ``"duplicate-element"``,
+    ``"text-not-allowed"``, ``"markup-not-allowed"``, ``"missing-element"``,
+    ``"voucher-count"`` ...), ``path`` the element path, ``line`` its line and ``offset`` the
+    byte offset when the problem was found in the raw bytes. Both readers (in memory and
+    streamed) raise the same code, path and line for the same document.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        path: str,
+        line: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.path = path
+        self.line = line
+        self.offset = offset
 
 
 class MalformedDER(InvalidInput):
