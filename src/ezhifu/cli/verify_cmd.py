@@ -60,6 +60,7 @@ from ezhifu.cli.common import (
     mark,
     print_table,
     progress,
+    read_input,
 )
 from ezhifu.document.positions import PositionTable
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
@@ -126,7 +127,11 @@ def verify_file(
     if not uses_stream(path, stream=stream, jobs=jobs):
         from ezhifu.verify.envelope import verify_envelope
 
-        return verify_envelope(path.read_bytes(), trust=trust, policy=policy, positions=positions, at=at)
+        try:  # bounded: a special file such as /dev/zero has st_size 0 (issue 14 finding 6)
+            data = read_input(path, max_bytes=STREAM_THRESHOLD)
+        except EzhifuError as exc:
+            return EnvelopeResult.of([], [f"envelope cannot be read: {exc}"])
+        return verify_envelope(data, trust=trust, policy=policy, positions=positions, at=at)
 
     from ezhifu.verify import stream as batch
 

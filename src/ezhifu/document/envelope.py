@@ -429,7 +429,9 @@ class Envelope:
         if isinstance(data, bytes | bytearray) and 0 < len(data) <= max_bytes:
             # Before parsing, as the streaming reader scans each chunk before feeding it.
             grammar.scan_markup(bytes(data), declared_encoding(bytes(data))[1])
-        root = parse_xml(data, what="envelope", max_bytes=max_bytes)
+        # The grammar (depth 4) refuses any deeper element at the first end tag inside it, as
+        # the streaming reader does; libxml2 still stops nesting past 256 for both.
+        root = parse_xml(data, what="envelope", max_bytes=max_bytes, max_depth=256)
         return cls.from_element(root, check_count=check_count, encoding=_declared(root))
 
     @classmethod

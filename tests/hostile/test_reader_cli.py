@@ -1,0 +1,78 @@
+"""Issue 14 finding 1 through ``ezhifu verify``: the hidden-body forgery is refused in memory and
+streamed (a file above the streaming threshold, lowered for the test), and special files are
+read bounded (exit codes of docs/cli.md: 1 for a failed verification)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ezhifu.cli import verify_cmd
+from ezhifu.cli.main import cli
+from ezhifu.document.envelope import Envelope, VoucherBody
+from ezhifu.document.samples import sample_voucher
+from ezhifu.sign.voucher import sign_envelope
+from ezhifu.testing.pki import make_pki
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    pki = make_pki("sm2")
+    out = tmp_path_factory.mktemp("forgery")
+    envelope = Envelope.build([sample_voucher("5201", seed=1)])
+    sign_envelope(envelope, pki.signer(), "cz_dwfz")
+    good = envelope.to_bytes()
+    forged_body = VoucherBody.from_voucher(sample_voucher("5201", seed=2))
+    forged_body.voucher_no = envelope.bodies[0].voucher_no  # same VoucherNo, another payee
+    hidden = b"<Ext>" + _body_bytes(forged_body) + b"</Ext>"
+    forged = good.replace(b"</VoucherBody>", hidden + b"</VoucherBody>", 1)
+    paths = {"good": out / "good.xml", "forged": out / "forged.xml"}
+    paths["good"].write_bytes(good)
+    paths["forged"].write_bytes(forged)
+    paths["root"] = pki.write_pem(out)["root.pem"]
+    return paths
+
+
+def _body_bytes(body: VoucherBody) -> bytes:
+    data = Envelope.build([body]).to_bytes("UTF-8")
+    start = data.index(b"<VoucherBody")
+    return data[start : data.rindex(b"</VoucherBody>") + len(b"</VoucherBody>")]
+
+
+def _verify(path: Path, root: Path) -> tuple[int, dict[str, object]]:
+    result = CliRunner().invoke(cli, ["verify", str(path), "--trust", str(root), "--json"])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_good_envelope_verifies_both_ways(files: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, report = _verify(files["good"], files["root"])
+    assert (code, report["valid"]) == (0, True)
+    monkeypatch.setattr(verify_cmd, "STREAM_THRESHOLD", 10)
+    assert verify_cmd.uses_stream(files["good"], stream=False, jobs=1)
+    assert _verify(files["good"], files["root"])[0] == 0
+
+
+@pytest.mark.parametrize("threshold", [None, 10])
+def test_hidden_body_refused_in_memory_and_streamed(
+    files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, threshold: int | None
+) -> None:
+    if threshold is not None:  # as if the file were above 64 MiB
+        monkeypatch.setattr(verify_cmd, "STREAM_THRESHOLD", threshold)
+        assert verify_cmd.uses_stream(files["forged"], stream=False, jobs=1)
+    code, report = _verify(files["forged"], files["root"])
+    assert code == 1
+    assert report["valid"] is False
+    (problem,) = report["problems"]  # type: ignore[misc]
+    assert "envelope cannot be read" in problem and "/MOF/VoucherBody[1]/Ext" in problem
+
+
+def test_dev_zero_is_read_bounded(files: dict[str, Path]) -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero on this system")
+    code, report = _verify(Path("/dev/zero"), files["root"])
+    assert code == 1
+    (problem,) = report["problems"]  # type: ignore[misc]
+    assert "limit" in problem or "NUL" in problem
