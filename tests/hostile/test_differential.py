@@ -66,7 +66,9 @@ FINDINGS: dict[str, bytes] = {
     "pi-in-body": VALID.replace(b"<Voucher>", b"<?x y?><Voucher>", 1),
     "cdata-in-voucher": VALID.replace(b"<Voucher>", b"<Voucher><![CDATA[]]>", 1),
     "text-under-mof": VALID.replace(b"<VoucherCount>", b"text<VoucherCount>", 1),
-    "text-in-signature-list": VALID.replace(b"<VoucherFlag>", b"<SignatureList>t</SignatureList><VoucherFlag>"),
+    "text-in-signature-list": VALID.replace(
+        b"<VoucherFlag>", b"<SignatureList>t</SignatureList><VoucherFlag>"
+    ),
     "xinclude": VALID.replace(
         b"</MOF>", b"<xi:include xmlns:xi='http://www.w3.org/2001/XInclude' href='/etc/passwd'/></MOF>"
     ),
