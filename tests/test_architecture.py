@@ -63,6 +63,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "envelope",
             "fields",
             "grammar",
+            "issues",
             "models",
             "rules",
             "positions",

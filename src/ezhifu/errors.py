@@ -37,6 +37,7 @@ __all__ = [
     "EnvelopeGrammarError",
     "EzhifuError",
     "FlowError",
+    "HostileDocumentError",
     "HostileInputError",
     "IllegalTransition",
     "InputLimitExceeded",
@@ -191,6 +192,12 @@ class SchemaValidationError(InvalidInput):
         lines = [f"{head}{count} validation issue{'s' if count != 1 else ''}"]
         lines.extend(f"  - {issue}" for issue in self.issues)
         super().__init__("\n".join(lines))
+
+
+class HostileDocumentError(SchemaValidationError, HostileInputError):
+    """:func:`~ezhifu.document.validation.validate` of a document with a hostile part (an inner
+    voucher with a DOCTYPE, a limit reached): both a validation error carrying the issues and
+    a :class:`HostileInputError`."""
 
 
 class ConfigurationError(EzhifuError, ValueError):
