@@ -8,7 +8,7 @@ For RSA-2048/SHA-256, RSA-1024/SHA-1 (the deployed profile, legacy policy) and S
 4 KB Base64 voucher text, prints medians (ms per operation) of:
 
 * ``sign_detached`` and ``verify_detached`` (CMS parse, signature, policy, chain to the root);
-* the bare primitive: ``Signer.sign`` and ``ezhifu.crypto.verify_signature`` on the same bytes;
+* the bare primitive: ``Signer.sign`` and ``ezhifu.pki.signer.verify_signature`` on the same bytes;
 * the ratio CMS/primitive, i.e. what the CMS layer and the chain check cost on top;
 * ``verify_envelope`` per body for an envelope of ``--bodies`` signed vouchers.
 
@@ -25,9 +25,10 @@ import statistics
 import time
 from collections.abc import Callable
 
-from ezhifu.crypto import SignatureAlgorithm, SoftwareSigner, verify_signature
+from ezhifu.crypto import SignatureAlgorithm
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
+from ezhifu.pki.signer import SoftwareSigner, verify_signature
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.sign import sign_detached, sign_envelope, verify_detached
 from ezhifu.testing.pki import make_pki

@@ -29,9 +29,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from ezhifu.crypto import verify_signature
 from ezhifu.document.envelope import VoucherBody
 from ezhifu.document.samples import sample_voucher
+from ezhifu.pki.signer import verify_signature
 from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.apply import apply_seal
 from ezhifu.seal.make import make_seal

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ezhifu import SoftwareSigner
 from ezhifu.cli.demo import seal_picture_png
-from ezhifu.crypto import SoftwareSigner
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
 from ezhifu.pki.trust import TrustStore

@@ -29,8 +29,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypedDict
 
+from ezhifu import SoftwareSigner
 from ezhifu.cli.demo import seal_picture_png
-from ezhifu.crypto import SoftwareSigner
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.samples import sample_voucher
 from ezhifu.flow.library import Outcome, Party, Sealer, VoucherLibrary

@@ -19,8 +19,8 @@ def test_every_lazy_export_resolves() -> None:
 
 
 def test_issue2_minimum_api_round_trip() -> None:
-    from ezhifu.crypto import SoftwareSigner, verify_signature
     from ezhifu.pki.keys import generate_private_key, load_certificate, load_private_key
+    from ezhifu.pki.signer import SoftwareSigner, verify_signature
 
     assert list(inspect.signature(load_private_key).parameters)[:2] == ["data", "password"]
     assert inspect.signature(load_private_key).parameters["password"].default is None

@@ -28,13 +28,13 @@ _EXPORTS: dict[str, str] = {
     "iter_errors": "ezhifu.document.validation",
     # keys and primitives
     "load_private_key": "ezhifu.pki.keys",
-    "load_certificate": "ezhifu.pki.keys",
+    "load_certificate": "ezhifu.pki.certs",
     "generate_private_key": "ezhifu.pki.keys",
-    "SoftwareSigner": "ezhifu.crypto",
+    "SoftwareSigner": "ezhifu.pki.signer",
     "Signer": "ezhifu.crypto.base",
     "SignatureAlgorithm": "ezhifu.crypto.base",
     "TrustStore": "ezhifu.pki.trust",
-    "VerifyPolicy": "ezhifu.pki.trust",
+    "VerifyPolicy": "ezhifu.pki.policy",
     "open_keystore": "ezhifu.keystore",
     # signed artefacts
     "sign_envelope": "ezhifu.sign.voucher",

@@ -18,6 +18,12 @@ from cryptography import exceptions as _cryptography_exceptions
 
 __all__ = [
     "AmountOutOfRange",
+    "ArchiveDuplicateMember",
+    "ArchiveError",
+    "ArchiveFormatError",
+    "ArchivePathRefused",
+    "ArchiveRegistryError",
+    "ArchiveTooLarge",
     "AuditChainBroken",
     "AuditError",
     "AuditHeadInvalid",
@@ -29,11 +35,13 @@ __all__ = [
     "CertificateError",
     "CertificateExpired",
     "CertificateIdEmpty",
+    "CertificateInputTooLarge",
     "CertificateNotYetValid",
     "ConfigFileRefused",
     "ConfigurationError",
     "CorruptedKeyFile",
     "DecodingError",
+    "DuplicateBooking",
     "EnvelopeGrammarError",
     "EzhifuError",
     "FlowError",
@@ -51,6 +59,7 @@ __all__ = [
     "MalformedCertificate",
     "MalformedDER",
     "MalformedSignature",
+    "MetadataError",
     "NotASealHolder",
     "OcxRefusal",
     "PictureError",
@@ -71,6 +80,7 @@ __all__ = [
     "TokenError",
     "TokenSigningError",
     "TransportError",
+    "UnsafeArchive",
     "UnsupportedAlgorithm",
     "UnsupportedMechanism",
     "ValidationIssue",
@@ -230,6 +240,12 @@ class CertificateError(EzhifuError):
 
 class MalformedCertificate(CertificateError, MalformedDER):
     """Bytes that are not one well-formed X.509 certificate."""
+
+
+class CertificateInputTooLarge(MalformedCertificate, HostileInputError):
+    """证书输入过大 / certificate input too large: a certificate, bundle or certificate count
+    over its limit (``ezhifu.pki.certs.MAX_CERTIFICATE_BYTES``, ``MAX_BUNDLE_BYTES``,
+    ``MAX_BUNDLE_CERTS``)."""
 
 
 class CertificateExpired(CertificateError):
@@ -425,3 +441,42 @@ class TransportError(FlowError):
 
 class StoreError(FlowError):
     """The library's store cannot be opened, read or written."""
+
+
+# --- archive --------------------------------------------------------------------------
+
+
+class ArchiveError(EzhifuError):
+    """A failure creating, reading or checking an archive package (DA/T 95—2022)."""
+
+
+class ArchiveFormatError(ArchiveError, InvalidInput):
+    """Bytes that are not a readable archive package (not a zip, no manifest, bad JSON)."""
+
+
+class UnsafeArchive(ArchiveError, HostileInputError):
+    """An archive package refused for safety before anything in it is used."""
+
+
+class ArchiveTooLarge(UnsafeArchive):
+    """Too many members, a member or the whole package too large, or a zip-bomb ratio."""
+
+
+class ArchivePathRefused(UnsafeArchive):
+    """A member name that is absolute, climbs out (``..``), or is not a plain relative path."""
+
+
+class ArchiveDuplicateMember(UnsafeArchive):
+    """Two members with the same name (exactly, or after case and separator folding)."""
+
+
+class DuplicateBooking(ArchiveError):
+    """A voucher already booked in the archive registry (财会〔2020〕6号: no duplicate booking)."""
+
+
+class ArchiveRegistryError(ArchiveError):
+    """The archive registry (SQLite) cannot be opened, read or written."""
+
+
+class MetadataError(ArchiveError, InvalidInput):
+    """DA/T 95 metadata that cannot be built or read (a mandatory element without a value)."""

@@ -11,10 +11,11 @@ from asn1crypto import pem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ezhifu.crypto import SignatureAlgorithm, Signer, SoftwareSigner, default_algorithm, verify_signature
+from ezhifu.crypto import SignatureAlgorithm, Signer
 from ezhifu.crypto.sm2 import SM2PrivateKey
 from ezhifu.errors import CertificateError, InvalidInput, InvalidSignature, WeakAlgorithm
 from ezhifu.pki import keys
+from ezhifu.pki.signer import SoftwareSigner, default_algorithm, verify_signature
 from ezhifu.testing.pki import TestPKI, make_pki
 
 RunOpenSSL = Callable[..., subprocess.CompletedProcess[bytes]]  # the 'openssl' fixture (conftest.py)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from asn1crypto import x509
 
-from ezhifu.crypto import SoftwareSigner, verify_signature
+from ezhifu import pki as ex509
 from ezhifu.errors import InvalidInput
-from ezhifu.pki import certs as ex509
 from ezhifu.pki import keys
+from ezhifu.pki.signer import SoftwareSigner, verify_signature
 from ezhifu.testing.pki import PKI_KINDS, TestPKI, make_pki
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from asn1crypto import algos, core, pem, x509
 
-from ezhifu.crypto import SignatureAlgorithm, SoftwareSigner, verify_signature
+from ezhifu import pki as ex509
+from ezhifu.crypto import SignatureAlgorithm
 from ezhifu.errors import (
     CertificateError,
     InvalidInput,
@@ -21,8 +22,8 @@ from ezhifu.errors import (
     UnsupportedAlgorithm,
     WeakAlgorithm,
 )
-from ezhifu.pki import certs as ex509
 from ezhifu.pki import keys
+from ezhifu.pki.signer import SoftwareSigner, verify_signature
 from ezhifu.testing.pki import TestPKI, make_pki
 
 RunOpenSSL = Callable[..., subprocess.CompletedProcess[bytes]]  # the 'openssl' fixture (conftest.py)

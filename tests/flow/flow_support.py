@@ -11,11 +11,12 @@ from typing import TypedDict
 from asn1crypto import x509
 
 from ezhifu.cli.demo import seal_picture_png
-from ezhifu.crypto import PrivateKey, SoftwareSigner
+from ezhifu.crypto import PrivateKey
 from ezhifu.document.envelope import VoucherBody
 from ezhifu.flow.library import Party, VoucherLibrary
 from ezhifu.flow.store import SQLiteStore
 from ezhifu.flow.transport import InMemoryTransport, Transport
+from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.apply import apply_seal
 from ezhifu.seal.make import make_seal

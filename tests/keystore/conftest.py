@@ -13,13 +13,13 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import x509
 from keystore_fixtures import Case, SoftHSM
 
-from ezhifu.crypto import SoftwareSigner
 from ezhifu.keystore.base import KeyStore
 from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
 from ezhifu.keystore.memory import MemoryKeyStore
 from ezhifu.keystore.pkcs12 import PKCS12KeyStore, write_pkcs12
-from ezhifu.pki.certs import CertificateBuilder
+from ezhifu.pki.builder import CertificateBuilder
 from ezhifu.pki.keys import load_public_key
+from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.testing.pki import TestPKI, make_pki
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"

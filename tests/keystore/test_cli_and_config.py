@@ -11,11 +11,11 @@ from click.testing import CliRunner
 
 from ezhifu.cli.demo import seal_picture_png
 from ezhifu.cli.main import cli
-from ezhifu.crypto import verify_signature
 from ezhifu.errors import ConfigurationError
 from ezhifu.keystore import load_config, open_keystore
 from ezhifu.keystore.base import available_backends, secret_from_config
 from ezhifu.pki.keys import load_certificates
+from ezhifu.pki.signer import verify_signature
 from ezhifu.seal.make import make_seal
 from ezhifu.testing.pki import TestPKI
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from keystore_fixtures import Case, SoftHSM
 
-from ezhifu.crypto import SignatureAlgorithm, verify_signature
+from ezhifu.crypto import SignatureAlgorithm
 from ezhifu.errors import (
     BadPassword,
     ConfigurationError,
@@ -16,6 +16,7 @@ from ezhifu.errors import (
 )
 from ezhifu.keystore import KeyStore, open_keystore
 from ezhifu.keystore.memory import MemoryKeyStore
+from ezhifu.pki.signer import verify_signature
 from ezhifu.testing.pki import TestPKI, make_pki
 
 MESSAGE = "国库集中支付电子凭证 contract message".encode()

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from ezhifu.crypto import verify_signature
 from ezhifu.errors import BadPassword, CorruptedKeyFile, KeyNotFound, KeyStoreError
 from ezhifu.keystore.encrypted_file import MANIFEST_NAME, EncryptedFileKeyStore
 from ezhifu.pki.keys import dump_private_key, load_private_key
+from ezhifu.pki.signer import verify_signature
 from ezhifu.testing.pki import TestPKI
 
 FAST = 2**10

@@ -11,10 +11,10 @@ import pytest
 from asn1crypto import algos, pem
 from keystore_fixtures import SoftHSM
 
-from ezhifu.crypto import verify_signature
 from ezhifu.errors import BadPassword, ConfigurationError, SigningError, TokenError, UnsupportedMechanism
 from ezhifu.keystore import load_config, open_keystore
 from ezhifu.keystore.pkcs11 import CKM_VENDOR_DEFINED, PKCS11KeyStore, TokenSigningError
+from ezhifu.pki.signer import verify_signature
 from ezhifu.testing.pki import TestPKI
 
 OPENSSL = shutil.which("openssl") or "openssl"

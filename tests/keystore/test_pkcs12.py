@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ezhifu.crypto import verify_signature
 from ezhifu.errors import BadPassword, CorruptedKeyFile
 from ezhifu.keystore.pkcs12 import PKCS12KeyStore, pkcs12_kdf, write_pkcs12
 from ezhifu.pki.keys import dump_private_key, load_private_key, public_key_of, same_public_key
+from ezhifu.pki.signer import verify_signature
 from ezhifu.testing.pki import TestPKI
 
 OPENSSL = shutil.which("openssl") or "openssl"

@@ -183,8 +183,8 @@ def test_any_voucher_text_stays_text(name: str, summary: str, reason: str) -> No
 
 def test_vendor_stamp_picture_is_shown() -> None:
     """The 2024 vendor stamp (spec.md §5.4) carries its image in its own seal layout."""
-    from ezhifu.crypto import SoftwareSigner
     from ezhifu.crypto.base import SignatureAlgorithm
+    from ezhifu.pki.signer import SoftwareSigner
     from ezhifu.seal.vendor import apply_vendor_stamp, build_vendor_seal
     from ezhifu.testing.pki import make_pki
 

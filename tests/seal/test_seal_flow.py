@@ -142,7 +142,7 @@ def test_maker_signature_broken(world: SealWorld, body_factory: BodyFactory, ver
 
 @pytest.mark.parametrize("version", ["v1", "v4"])
 def test_signer_not_a_holder(world: SealWorld, body_factory: BodyFactory, version: str) -> None:
-    from ezhifu.crypto import SoftwareSigner
+    from ezhifu.pki.signer import SoftwareSigner
 
     cert, key = world.holder.issue_leaf("ezhifu seal holder outsider")
     outsider = SoftwareSigner(key, cert)
@@ -368,8 +368,8 @@ def test_rsa_seal_uses_the_signature_digest_for_data_hash(body_factory: BodyFact
 
 
 def test_ecdsa_signer_is_refused_by_the_seal_hash_rule(world: SealWorld) -> None:
-    from ezhifu.crypto import SoftwareSigner
     from ezhifu.errors import UnsupportedAlgorithm
+    from ezhifu.pki.signer import SoftwareSigner
 
     cert, key = world.maker.issue_leaf("ezhifu p256 maker", kind="p256")
     with pytest.raises(UnsupportedAlgorithm, match=r"clause 6\.2\.1"):

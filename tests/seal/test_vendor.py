@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from seal_helpers import GIF_1X1
 
-from ezhifu.crypto import SoftwareSigner
 from ezhifu.crypto.base import SignatureAlgorithm
 from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.document.samples import sample_voucher
+from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.results import ItemResult
 from ezhifu.seal.detect import SealKind, SealVersion, detect

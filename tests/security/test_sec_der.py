@@ -13,12 +13,12 @@ from asn1crypto import core, parser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ezhifu.crypto.der import definite_tlv_end as _definite_tlv_end
 from ezhifu.errors import InvalidInput, MalformedDER
 from ezhifu.pki.keys import (
     MAX_BUNDLE_CERTS,
     MAX_INPUT,
     MalformedCertificate,
-    _definite_tlv_end,
     load_certificate,
     load_certificates,
     load_private_key,

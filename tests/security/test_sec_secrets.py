@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from ezhifu.crypto import SoftwareSigner
 from ezhifu.crypto.sm2 import SM2PrivateKey
 from ezhifu.crypto.sm2.python import PythonProvider
 from ezhifu.document.envelope import Envelope
@@ -27,6 +26,7 @@ from ezhifu.keystore.audit import AuditLog, MemoryAuditStorage
 from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
 from ezhifu.keystore.memory import MemoryKeyStore
 from ezhifu.pki.keys import dump_private_key, generate_private_key, load_private_key
+from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.testing.pki import make_pki
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ezhifu"

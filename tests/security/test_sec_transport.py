@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from ezhifu.crypto import SoftwareSigner
 from ezhifu.errors import InvalidInput
 from ezhifu.flow.library import Party, VoucherLibrary
 from ezhifu.flow.store import SQLiteStore
@@ -25,6 +24,7 @@ from ezhifu.flow.transport import (
     Message,
     new_message_id,
 )
+from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.pki.trust import TrustStore
 from ezhifu.testing.pki import make_pki
 

@@ -7,10 +7,11 @@ exponential: one 5 kB CMS blocked a verifier for 18 s before the bound.
 
 from __future__ import annotations
 
-from ezhifu.crypto import SoftwareSigner
-from ezhifu.pki.certs import CertificateBuilder
+from ezhifu.pki.builder import CertificateBuilder
 from ezhifu.pki.keys import generate_private_key
-from ezhifu.pki.trust import TrustStore, validate_chain
+from ezhifu.pki.path import validate_chain
+from ezhifu.pki.signer import SoftwareSigner
+from ezhifu.pki.trust import TrustStore
 from ezhifu.testing.pki import make_pki
 
 

@@ -16,9 +16,9 @@ from asn1crypto import core
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ezhifu.crypto import verify_signature
 from ezhifu.errors import InvalidSignature
 from ezhifu.pki.certs import shared_certificate
+from ezhifu.pki.signer import verify_signature
 from ezhifu.pki.trust import TrustStore
 from ezhifu.sign import cms
 from ezhifu.sign.cms import sign_detached, verify_detached

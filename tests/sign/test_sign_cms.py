@@ -134,7 +134,7 @@ def test_signing_time_requires_attributes(rsa_pki: TestPKI) -> None:
 
 
 def test_signer_without_certificate_refused(rsa_pki: TestPKI) -> None:
-    from ezhifu.crypto import SoftwareSigner
+    from ezhifu.pki.signer import SoftwareSigner
 
     with pytest.raises(SigningError, match="no certificate"):
         sign_detached(DATA, SoftwareSigner(rsa_pki.leaf_key))

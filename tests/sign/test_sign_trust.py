@@ -8,11 +8,13 @@ import pytest
 from asn1crypto import crl as asn1_crl
 from asn1crypto import pem, x509
 
-from ezhifu.crypto import SignatureAlgorithm, SoftwareSigner
+from ezhifu.crypto import SignatureAlgorithm
 from ezhifu.errors import CertificateError, ConfigurationError
-from ezhifu.pki.certs import CertificateBuilder
+from ezhifu.pki.builder import CertificateBuilder
 from ezhifu.pki.keys import generate_private_key
-from ezhifu.pki.trust import LEGACY_HINT, TrustStore, VerifyPolicy, validate_chain
+from ezhifu.pki.path import validate_chain
+from ezhifu.pki.signer import SoftwareSigner
+from ezhifu.pki.trust import LEGACY_HINT, TrustStore, VerifyPolicy
 from ezhifu.testing.pki import TestPKI, make_pki
 
 

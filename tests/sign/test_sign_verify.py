@@ -269,7 +269,8 @@ def test_all_negative_reasons_are_distinct(
 
 
 def test_legacy_sha1_rsa1024(envelope: Envelope, weak_pki: TestPKI) -> None:
-    from ezhifu.crypto import SignatureAlgorithm, SoftwareSigner
+    from ezhifu.crypto import SignatureAlgorithm
+    from ezhifu.pki.signer import SoftwareSigner
 
     signer = SoftwareSigner(
         weak_pki.leaf_key, weak_pki.leaf_cert, algorithm=SignatureAlgorithm.RSA_SHA1, allow_weak=True

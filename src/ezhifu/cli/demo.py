@@ -193,11 +193,11 @@ def _run(
     record: Callable[[str, bool, str], None],
 ) -> None:
     # Imports are local so that ``import ezhifu.cli.demo`` (the CLI's help) stays cheap.
-    from ezhifu.crypto import SoftwareSigner
     from ezhifu.document.envelope import Envelope
     from ezhifu.document.samples import sample_voucher
     from ezhifu.document.validation import iter_errors
     from ezhifu.keystore.memory import MemoryKeyStore
+    from ezhifu.pki.signer import SoftwareSigner
     from ezhifu.seal.apply import apply_seal
     from ezhifu.seal.make import make_seal
     from ezhifu.sign.voucher import sign_envelope

@@ -246,8 +246,8 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
         return
 
     # deferred: keeps `ezhifu --help` from loading the crypto stack
-    from ezhifu.crypto import SoftwareSigner
     from ezhifu.pki.keys import key_kind, load_certificates, load_private_key
+    from ezhifu.pki.signer import SoftwareSigner
 
     if source.key is None or source.cert is None:  # pragma: no cover - check() guarantees both
         raise click.UsageError("--key and --cert are required")

@@ -33,6 +33,7 @@ from ezhifu._fileio import atomic_write
 from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, echo_json, handle_errors, read_input
 from ezhifu.cli.keyopts import secret_from_env
 from ezhifu.errors import ConfigurationError, SealFormatError
+from ezhifu.pki.certs import describe
 from ezhifu.seal.detect import MAX_SEAL_BYTES, SealKind, SealVersion, detect
 from ezhifu.seal.model import parse_seal
 from ezhifu.seal.vendor import parse_vendor_seal
@@ -204,14 +205,14 @@ def list_cmd(config: Path, as_json: bool, password_env: str | None) -> None:
         keys: list[dict[str, Any]] = []
         for alias in store.aliases():
             entry = store.entry(alias)
-            cert = entry.certificate
+            info = describe(entry.certificate) if entry.certificate is not None else None
             keys.append(
                 {
                     "alias": alias,
                     "kind": entry.kind,
-                    "subject": cert.subject.human_friendly if cert else None,
-                    "serial": format(cert.serial_number, "x") if cert else None,
-                    "not_after": cert.not_valid_after.isoformat() if cert else None,
+                    "subject": info.subject if info else None,
+                    "serial": info.serial_hex if info else None,
+                    "not_after": info.not_after.isoformat() if info else None,
                     "chain_length": len(entry.chain),
                 }
             )

@@ -20,6 +20,10 @@ __all__ = ["VERBS", "cli", "main"]
 
 #: verb -> (module providing ``command``, short help shown by ``ezhifu --help``)
 VERBS: dict[str, tuple[str, str]] = {
+    "archive": (
+        "ezhifu.cli.archive_cmd",
+        "Archive vouchers as DA/T 95—2022 packages and check them (四性)...",
+    ),
     "audit": ("ezhifu.cli.audit_cmd", "Audit trails of key use (审计记录): verify against heads kept..."),
     "demo": ("ezhifu.cli.demo_cmd", "Build, validate, sign, seal (v4) and verify a 5201 voucher..."),
     "inspect": (

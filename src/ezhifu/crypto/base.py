@@ -13,7 +13,22 @@ from __future__ import annotations
 import enum
 from typing import Protocol, runtime_checkable
 
-from asn1crypto import x509
+from asn1crypto import algos, x509
+
+from ezhifu.crypto.oids import (
+    DIGEST_OIDS,
+    OID_SHA1,
+    OID_SHA256,
+    OID_SHA384,
+    OID_SHA512,
+    OID_SM2,
+    OID_SM2_SIGN,
+    OID_SM2_WITH_SM3,
+    OID_SM3,
+    dotted,
+    register,
+)
+from ezhifu.errors import UnsupportedAlgorithm
 
 __all__ = [
     "DEFAULT_SM2_ID",
@@ -27,21 +42,12 @@ __all__ = [
     "OID_SM3",
     "SignatureAlgorithm",
     "Signer",
+    "SignerBase",
+    "signature_algorithm_for",
 ]
 
 #: GM/T 0009-2012 clause 10 default signer ID (ENTL = 0x0080).
 DEFAULT_SM2_ID = b"1234567812345678"
-
-# GB/T 33560-2017 / GM/T 0006 object identifiers.
-OID_SM2 = "1.2.156.10197.1.301"
-OID_SM2_SIGN = "1.2.156.10197.1.301.1"
-OID_SM3 = "1.2.156.10197.1.401"
-OID_SM2_WITH_SM3 = "1.2.156.10197.1.501"
-OID_SHA1 = "1.3.14.3.2.26"
-OID_SHA256 = "2.16.840.1.101.3.4.2.1"
-OID_SHA384 = "2.16.840.1.101.3.4.2.2"
-OID_SHA512 = "2.16.840.1.101.3.4.2.3"
-
 
 class SignatureAlgorithm(enum.Enum):
     """A signature scheme together with its message digest."""
@@ -65,25 +71,14 @@ class SignatureAlgorithm(enum.Enum):
 
     @property
     def digest_oid(self) -> str:
-        return {
-            "sm3": OID_SM3,
-            "sha1": OID_SHA1,
-            "sha256": OID_SHA256,
-            "sha384": OID_SHA384,
-            "sha512": OID_SHA512,
-        }[self.digest_name]
+        """The OID of the digest (:data:`ezhifu.crypto.oids.DIGEST_OIDS`)."""
+        return DIGEST_OIDS[self.digest_name]
 
     @property
     def signature_oid(self) -> str:
-        """The combined signature algorithm OID (as used in X.509 and SES structures)."""
-        return {
-            SignatureAlgorithm.SM2_SM3: OID_SM2_WITH_SM3,
-            SignatureAlgorithm.RSA_SHA1: "1.2.840.113549.1.1.5",
-            SignatureAlgorithm.RSA_SHA256: "1.2.840.113549.1.1.11",
-            SignatureAlgorithm.RSA_SHA384: "1.2.840.113549.1.1.12",
-            SignatureAlgorithm.RSA_SHA512: "1.2.840.113549.1.1.13",
-            SignatureAlgorithm.ECDSA_SHA256: "1.2.840.10045.4.3.2",
-        }[self]
+        """The combined signature algorithm OID (as used in X.509 and SES structures); the
+        registry entry of the same name (``"sm2-with-sm3"`` for SM2_SM3, ``"rsa-sha256"`` ...)."""
+        return dotted("sm2-with-sm3" if self is SignatureAlgorithm.SM2_SM3 else self.value)
 
     @property
     def is_weak(self) -> bool:
@@ -95,7 +90,7 @@ class SignatureAlgorithm(enum.Enum):
 class Signer(Protocol):
     """Anything that can sign a message for ezhifu.
 
-    Implementations: :class:`ezhifu.crypto.SoftwareSigner` (a key in memory) and the
+    Implementations: :class:`ezhifu.pki.signer.SoftwareSigner` (a key in memory) and the
     keystore backends' signers. ``sign`` receives the *message* and returns a DER
     signature value; it raises :class:`ezhifu.errors.SigningError` on failure.
     """
@@ -107,3 +102,44 @@ class Signer(Protocol):
     def certificate(self) -> x509.Certificate | None: ...
 
     def sign(self, data: bytes) -> bytes: ...
+
+
+class SignerBase:
+    """The two :class:`Signer` properties over ``_algorithm`` and ``_certificate``, which a
+    concrete signer sets in its constructor (:class:`ezhifu.pki.signer.SoftwareSigner`, the
+    PKCS#11 signer); it adds ``sign``."""
+
+    __slots__ = ("_algorithm", "_certificate")
+
+    _algorithm: SignatureAlgorithm
+    _certificate: x509.Certificate | None
+
+    @property
+    def algorithm(self) -> SignatureAlgorithm:
+        return self._algorithm
+
+    @property
+    def certificate(self) -> x509.Certificate | None:
+        return self._certificate
+
+
+def signature_algorithm_for(algorithm_identifier: algos.SignedDigestAlgorithm) -> SignatureAlgorithm:
+    """Map an X.509 / CMS signature AlgorithmIdentifier to a :class:`SignatureAlgorithm`.
+
+    SM2-with-SM3 (1.2.156.10197.1.501) is accepted with absent or NULL parameters (both occur
+    in the field, see seal_sm2.md §5.3). Anything else not in :class:`SignatureAlgorithm`
+    (RSASSA-PSS, ECDSA with SHA-384, SM3-with-RSA ...) raises :class:`UnsupportedAlgorithm`.
+    """
+    register()
+    try:
+        dotted = algorithm_identifier["algorithm"].dotted
+    except (KeyError, ValueError, TypeError) as exc:
+        raise UnsupportedAlgorithm(f"unreadable signature algorithm identifier: {exc}") from exc
+    found = _BY_SIGNATURE_OID.get(dotted)
+    if found is None:
+        name = algos.SignedDigestAlgorithmId._map.get(dotted, dotted)
+        raise UnsupportedAlgorithm(f"signature algorithm {name} ({dotted}) is not supported")
+    return found
+
+
+_BY_SIGNATURE_OID: dict[str, SignatureAlgorithm] = {alg.signature_oid: alg for alg in SignatureAlgorithm}

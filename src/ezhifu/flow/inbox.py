@@ -23,7 +23,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from ezhifu.crypto import verify_signature
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.positions import PositionTable
 from ezhifu.document.validation import iter_errors
@@ -46,7 +45,9 @@ from ezhifu.flow.status import (
 )
 from ezhifu.flow.store import VoucherStore
 from ezhifu.flow.transport import Message
-from ezhifu.pki.trust import TrustStore, VerifyPolicy, validate_chain
+from ezhifu.pki.path import validate_chain
+from ezhifu.pki.signer import verify_signature
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.results import SignerInfo
 from ezhifu.verify.envelope import verify_body
 

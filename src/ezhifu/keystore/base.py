@@ -28,11 +28,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from asn1crypto import x509
 
-from ezhifu.crypto.base import OID_SM2, SignatureAlgorithm, Signer
-from ezhifu.errors import BadPassword, ConfigurationError, KeyNotFound, KeyStoreError
+from ezhifu.crypto.base import SignatureAlgorithm, Signer
+from ezhifu.errors import BadPassword, ConfigurationError, EzhifuError, KeyNotFound, KeyStoreError
 from ezhifu.keystore.audit_use import AUDIT_CONFIG_KEYS, attach_audit_from_config
 from ezhifu.keystore.integrity import canonical_json, same_text
 from ezhifu.keystore.secret import secret_from_config
+from ezhifu.pki.certs import key_kind, subject_text
+from ezhifu.pki.keys import public_key_of, same_public_key
+from ezhifu.pki.path import same_name
+from ezhifu.pki.signer import SoftwareSigner
+from ezhifu.pki.trust import same_certificate
 
 if TYPE_CHECKING:
     from ezhifu.keystore.audit import AuditLog
@@ -51,8 +56,6 @@ __all__ = [
     "canonical_json",
     "check_config_keys",
     "check_key_matches",
-    "key_kind_of_certificate",
-    "key_kind_of_key",
     "load_config",
     "open_keystore",
     "order_chain",
@@ -105,26 +108,6 @@ class KeyEntry:
     @property
     def certificate(self) -> x509.Certificate | None:
         return self.chain[0] if self.chain else None
-
-
-def key_kind_of_certificate(cert: x509.Certificate) -> str:
-    """``"sm2"``, ``"rsa"`` or ``"ec"`` from a certificate's SubjectPublicKeyInfo.
-
-    SM2 keys are ``id-ecPublicKey`` with the named curve ``1.2.156.10197.1.301``
-    (GB/T 35276-2017 clause 6); some writers use the SM2 OID as the algorithm itself.
-    """
-    info = cert["tbs_certificate"]["subject_public_key_info"]["algorithm"]
-    algorithm = info["algorithm"].dotted
-    if algorithm == "1.2.840.113549.1.1.1":
-        return "rsa"
-    if algorithm == OID_SM2:
-        return "sm2"
-    if algorithm == "1.2.840.10045.2.1":
-        params = info["parameters"]
-        if params.name == "named" and params.chosen.dotted == OID_SM2:
-            return "sm2"
-        return "ec"
-    raise KeyStoreError(f"certificate {cert.subject.human_friendly!r}: unsupported public key {algorithm}")
 
 
 class StoreLocked(BadPassword):
@@ -238,11 +221,10 @@ class KeyStore(abc.ABC):
         """The :class:`KeyEntry` for ``alias``; :class:`KeyNotFound` when absent."""
         self._check_ready()
         entries = self._entries()
-        try:
-            return entries[alias]
-        except KeyError:
+        if alias not in entries:
             have = ", ".join(sorted(entries)) or "none"
-            raise KeyNotFound(f"{self.describe()}: no key under alias {alias!r} (have: {have})") from None
+            raise KeyNotFound(f"{self.describe()}: no key under alias {alias!r} (have: {have})")
+        return entries[alias]
 
     def certificate(self, alias: str) -> x509.Certificate | None:
         """The certificate of ``alias`` (``None`` when the key has no certificate)."""
@@ -288,10 +270,9 @@ class KeyStore(abc.ABC):
         """The DER of the seal ``seal_id``; :class:`KeyNotFound` when absent."""
         self._check_ready()
         seals = self._seals()
-        try:
-            return seals[seal_id]
-        except KeyError:
-            raise KeyNotFound(f"{self.describe()}: no seal with id {seal_id!r}") from None
+        if seal_id not in seals:
+            raise KeyNotFound(f"{self.describe()}: no seal with id {seal_id!r}")
+        return seals[seal_id]
 
     def close(self) -> None:
         """Release resources; idempotent."""
@@ -480,21 +461,6 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
 # --- software keys (memory, file and PKCS#12 backends) -----------------------------------
 
 
-def key_kind_of_key(key: object) -> str:
-    """``"sm2"``, ``"rsa"`` or ``"ec"`` for a software private key object."""
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
-    from ezhifu.crypto.sm2 import SM2PrivateKey
-
-    if isinstance(key, SM2PrivateKey):
-        return "sm2"
-    if isinstance(key, rsa.RSAPrivateKey):
-        return "rsa"
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return "ec"
-    raise KeyStoreError(f"unsupported private key type {type(key).__name__}")
-
-
 def software_signer(
     key: Any,
     chain: tuple[x509.Certificate, ...],
@@ -502,10 +468,8 @@ def software_signer(
     rsa_algorithm: SignatureAlgorithm = SignatureAlgorithm.RSA_SHA256,
     allow_weak: bool = False,
 ) -> Signer:
-    """A :class:`ezhifu.crypto.SoftwareSigner` over an in-memory key and its leaf certificate."""
-    from ezhifu.crypto import SoftwareSigner
-
-    algorithm = rsa_algorithm if key_kind_of_key(key) == "rsa" else None
+    """A :class:`ezhifu.pki.signer.SoftwareSigner` over an in-memory key and its leaf certificate."""
+    algorithm = rsa_algorithm if key_kind(key) == "rsa" else None
     signer: Signer = SoftwareSigner(
         key, chain[0] if chain else None, algorithm=algorithm, allow_weak=allow_weak
     )
@@ -526,35 +490,23 @@ def apply_signing_config(store: KeyStore, config: Mapping[str, Any]) -> None:
 
 def check_key_matches(key: Any, cert: x509.Certificate, *, where: str) -> None:
     """Refuse a private key whose public half is not the certificate's public key."""
-    from cryptography.hazmat.primitives import serialization
-
-    from ezhifu.crypto.sm2 import SM2PrivateKey
-
-    spki = cert["tbs_certificate"]["subject_public_key_info"]
-    if isinstance(key, SM2PrivateKey):
-        point = spki["public_key"].contents[1:]  # BIT STRING contents after the unused-bits octet
-        same = point == key.public_key().encoded_point
-    else:
-        try:
-            ours_der = key.public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        except AttributeError as exc:
-            raise KeyStoreError(f"{where}: unsupported private key type {type(key).__name__}") from exc
-        same = ours_der == spki.dump()
+    try:
+        same = same_public_key(key, public_key_of(cert))
+    except EzhifuError as exc:
+        raise KeyStoreError(f"{where}: {exc}") from exc
     if not same:
         raise KeyStoreError(
-            f"{where}: the private key does not belong to certificate {cert.subject.human_friendly!r}"
+            f"{where}: the private key does not belong to certificate {subject_text(cert)!r}"
         )
 
 
 def order_chain(leaf: x509.Certificate, others: Iterable[x509.Certificate]) -> tuple[x509.Certificate, ...]:
     """The leaf followed by its issuers found among ``others`` (matched by name), up to a root."""
     chain = [leaf]
-    pool = [c for c in others if c.dump() != leaf.dump()]
+    pool = [c for c in others if not same_certificate(c, leaf)]
     current = leaf
-    while True:
-        issuer = next((c for c in pool if c.subject == current.issuer and c is not current), None)
+    while True:  # bounded: every step takes one certificate out of the pool
+        issuer = next((c for c in pool if same_name(c.subject, current.issuer) and c is not current), None)
         if issuer is None or current.self_signed in ("maybe", "yes"):
             break
         chain.append(issuer)

@@ -66,11 +66,11 @@ from ezhifu.keystore.base import (
     apply_signing_config,
     check_config_keys,
     check_key_matches,
-    key_kind_of_key,
     required_text,
     secret_from_config,
 )
 from ezhifu.keystore.integrity import canonical_json, same_text
+from ezhifu.pki.certs import key_kind
 
 __all__ = ["MANIFEST_NAME", "EncryptedFileKeyStore", "atomic_write"]
 
@@ -458,7 +458,7 @@ class EncryptedFileKeyStore(KeyStore):
         certs = tuple(chain)
         if certs:
             check_key_matches(key, certs[0], where=f"{self._where}, alias {alias!r}")
-        kind = key_kind_of_key(key)
+        kind = key_kind(key)
         password = self._password if key_password is None else key_password.encode("utf-8")
         encrypted = dump_private_key(
             key,

@@ -17,8 +17,8 @@ from ezhifu.keystore.base import (
     apply_signing_config,
     check_config_keys,
     check_key_matches,
-    key_kind_of_key,
 )
+from ezhifu.pki.certs import key_kind
 
 __all__ = ["MemoryKeyStore"]
 
@@ -55,7 +55,7 @@ class MemoryKeyStore(KeyStore):
         certs = tuple(chain)
         if certs:
             check_key_matches(key, certs[0], where=f"memory keystore alias {alias!r}")
-        entry = KeyEntry(alias=alias, kind=key_kind_of_key(key), chain=certs)
+        entry = KeyEntry(alias=alias, kind=key_kind(key), chain=certs)
         with self._lock:
             self._check_open()
             self._keys[alias] = (key, entry)

@@ -39,7 +39,8 @@ from typing import Any, Self
 
 from asn1crypto import algos, core, x509
 
-from ezhifu.crypto.base import DEFAULT_SM2_ID, OID_SM2, SignatureAlgorithm, Signer
+from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm, Signer, SignerBase
+from ezhifu.crypto.oids import OID_SM2
 from ezhifu.errors import (
     BadPassword,
     ConfigurationError,
@@ -56,11 +57,11 @@ from ezhifu.keystore.base import (
     KeyStore,
     apply_signing_config,
     check_config_keys,
-    key_kind_of_certificate,
     order_chain,
     required_text,
     secret_from_config,
 )
+from ezhifu.pki.certs import key_kind, parse_certificate
 
 try:
     import pkcs11
@@ -105,7 +106,7 @@ def _attr(obj: Any, attribute: Any) -> Any:
         return None
 
 
-class PKCS11Signer:
+class PKCS11Signer(SignerBase):
     """A :class:`ezhifu.crypto.base.Signer` whose private key stays on the token."""
 
     def __init__(
@@ -119,14 +120,6 @@ class PKCS11Signer:
         self._key = key
         self._certificate = certificate
         self._algorithm = algorithm
-
-    @property
-    def algorithm(self) -> SignatureAlgorithm:
-        return self._algorithm
-
-    @property
-    def certificate(self) -> x509.Certificate | None:
-        return self._certificate
 
     def sign(self, data: bytes) -> bytes:
         """Sign the message ``data``; the result is DER (see the module docstring)."""
@@ -242,9 +235,8 @@ class PKCS11KeyStore(KeyStore):
             if not value:
                 continue
             try:
-                cert = x509.Certificate.load(bytes(value))
-                cert.native  # noqa: B018 - parse now so a damaged object is skipped here
-            except ValueError:
+                cert = parse_certificate(bytes(value), "PKCS#11 certificate object")
+            except ValueError:  # MalformedCertificate: a damaged object is skipped here
                 continue
             certs.append((_attr(obj, Attribute.ID), _attr(obj, Attribute.LABEL), cert))
         all_certs = [c for _, _, c in certs]
@@ -271,7 +263,7 @@ class PKCS11KeyStore(KeyStore):
             if leaf is None:
                 leaf = next((c for _, lbl, c in certs if label and lbl == label), None)
             chain = order_chain(leaf, all_certs) if leaf is not None else ()
-            if chain and key_kind_of_certificate(chain[0]) != kind:
+            if chain and key_kind(chain[0]) != kind:
                 raise KeyStoreError(f"{self._where}: certificate of {alias!r} is not a {kind} certificate")
             modulus = _attr(key, Attribute.MODULUS) if kind == "rsa" else None
             rsa_bits = len(bytes(modulus).lstrip(b"\x00")) * 8 if modulus else 0

@@ -37,6 +37,7 @@ from typing import Any, Self
 from asn1crypto import algos, cms, core, keys, pkcs12, x509
 
 from ezhifu._fileio import atomic_write
+from ezhifu.crypto import oids
 from ezhifu.crypto.base import Signer
 from ezhifu.errors import (
     BadPassword,
@@ -54,12 +55,11 @@ from ezhifu.keystore.base import (
     apply_signing_config,
     check_config_keys,
     check_key_matches,
-    key_kind_of_certificate,
-    key_kind_of_key,
     order_chain,
     required_text,
     secret_from_config,
 )
+from ezhifu.pki.certs import key_kind, parse_certificate
 from ezhifu.pki.pkcs8 import (
     MAX_PBKDF2_ITERATIONS,
     decrypt_private_key_info,
@@ -88,25 +88,24 @@ _HASHES: dict[str, tuple[str, int]] = {  # asn1crypto name -> (hashlib name, blo
 
 # RFC 7292 Appendix C: OID -> (asn1crypto name, cipher, key bytes)
 _PKCS12_PBE = {
-    "1.2.840.113549.1.12.1.3": ("pbeWithSHAAnd3-KeyTripleDES-CBC", "3des", 24),
-    "1.2.840.113549.1.12.1.4": ("pbeWithSHAAnd2-KeyTripleDES-CBC", "3des", 16),
-    "1.2.840.113549.1.12.1.5": ("pbeWithSHAAnd128BitRC2-CBC", "rc2", 16),
-    "1.2.840.113549.1.12.1.6": ("pbeWithSHAAnd40BitRC2-CBC", "rc2", 5),
+    oids.dotted(name): (oids.BY_NAME[name].means, cipher, size)
+    for name, cipher, size in (
+        ("pkcs12-sha-3des-3key", "3des", 24),
+        ("pkcs12-sha-3des-2key", "3des", 16),
+        ("pkcs12-sha-rc2-128", "rc2", 16),
+        ("pkcs12-sha-rc2-40", "rc2", 5),
+    )
 }
-_OID_PBES2 = "1.2.840.113549.1.5.13"
-_OID_PBKDF2 = "1.2.840.113549.1.5.12"
+_OID_PBES2 = oids.OID_PBES2
+_OID_PBKDF2 = oids.OID_PBKDF2
 _PBES2_CIPHERS = {  # OID -> key bytes (AES per NIST, SM4-CBC per GB/T 33560)
-    "2.16.840.1.101.3.4.1.2": ("aes", 16),
-    "2.16.840.1.101.3.4.1.22": ("aes", 24),
-    "2.16.840.1.101.3.4.1.42": ("aes", 32),
-    "1.2.156.10197.1.104.2": ("sm4", 16),
+    oids.dotted("aes-128-cbc"): ("aes", 16),
+    oids.dotted("aes-192-cbc"): ("aes", 24),
+    oids.dotted("aes-256-cbc"): ("aes", 32),
+    oids.OID_SM4_CBC: ("sm4", 16),
 }
 _PBKDF2_PRFS = {
-    "1.2.840.113549.2.7": "sha1",
-    "1.2.840.113549.2.9": "sha256",
-    "1.2.840.113549.2.10": "sha384",
-    "1.2.840.113549.2.11": "sha512",
-    "1.2.156.10197.1.401.2": "sm3",
+    oids.dotted(f"hmac-{digest}"): digest for digest in ("sha1", "sha256", "sha384", "sha512", "sm3")
 }
 
 
@@ -374,7 +373,7 @@ def _collect(
         elif bag_id == "cert_bag":
             if value["cert_id"].native != "x509":
                 continue  # SDSI certificates are not used here
-            cert = x509.Certificate.load(value["cert_value"].parsed.dump())
+            cert = parse_certificate(value["cert_value"].parsed.dump(), "PKCS#12 certificate bag")
             cert_bags.append(_CertBag(alias, local_id, cert))
         elif bag_id == "safe_contents":
             _collect(value, key_bags, cert_bags, depth + 1)
@@ -448,7 +447,7 @@ class PKCS12KeyStore(KeyStore):
             if alias in bags:
                 raise CorruptedKeyFile(f"{self._where}: two keys named {alias!r}")
             chain = order_chain(leaf.cert, all_certs) if leaf else ()
-            kind = key_kind_of_certificate(chain[0]) if chain else self._kind_without_cert(bag, alias)
+            kind = key_kind(chain[0]) if chain else self._kind_without_cert(bag, alias)
             bags[alias] = bag
             entries[alias] = KeyEntry(alias=alias, kind=kind, chain=chain)
         self._password, self._key_bags, self._key_entries = password, bags, entries
@@ -479,11 +478,7 @@ class PKCS12KeyStore(KeyStore):
 
     def _kind_without_cert(self, bag: _KeyBag, alias: str) -> str:
         if bag.plain is not None:
-            algorithm = keys.PrivateKeyInfo.load(bag.plain)["private_key_algorithm"]
-            if algorithm["algorithm"].native == "rsa":
-                return "rsa"
-            params = algorithm["parameters"]
-            return "sm2" if params.name == "named" and params.chosen.dotted == "1.2.156.10197.1.301" else "ec"
+            return key_kind(keys.PrivateKeyInfo.load(bag.plain))
         raise CorruptedKeyFile(f"{self._where}: key {alias!r} has no certificate (cannot tell its kind)")
 
     def _entries(self) -> Mapping[str, KeyEntry]:
@@ -565,7 +560,7 @@ def write_pkcs12(
         raise InvalidInput("PKCS#12: a non-empty password is required")
     if certs:
         check_key_matches(key, certs[0], where=f"PKCS#12 alias {alias!r}")
-    if key_kind_of_key(key) == "sm2":
+    if key_kind(key) == "sm2":
         data = _write_sm2(alias, key, certs, password, iterations)
     else:
         from cryptography import x509 as cx509

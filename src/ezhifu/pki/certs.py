@@ -1,76 +1,98 @@
-"""X.509 certificates: issuer signature, validity, key usage, and a CertificateBuilder.
+"""X.509 certificates: the one loader, the one describer, the key kind, validity and key usage.
 
-Verification steps follow RFC 5280 clause 6.1.3 (a)(1)-(2) for one link of a chain: the
-certificate's signature verifies under the issuer's public key, and ``at`` lies in the
-validity period. Chain building, trust anchors and policy live in :mod:`ezhifu.pki.trust`.
-
-SM2-with-SM3 certificate signatures (OID 1.2.156.10197.1.501, GB/T 33560-2017) are verified
-over the DER ``tbsCertificate`` with ``Z_A`` computed from the issuer key and the default ID
-``1234567812345678`` (GM/T 0009-2012 clause 10; GB/T 20518-2018). OpenSSL 3.0 without
-``-sigopt distid:1234567812345678`` signs with the *empty* ID; such a certificate is refused
-and the reason says so.
-
-:class:`CertificateBuilder` issues v3 certificates (RFC 5280 clause 4.1) with asn1crypto,
-signed by any :class:`~ezhifu.crypto.base.Signer` (SM2, RSA, ECDSA).
+* Loading (:func:`load_certificate`, :func:`load_certificates`): X.509 v3 (RFC 5280), strictly
+  (no trailing bytes, every field decoded once so that a malformed one fails here and not deep
+  inside a verifier). A bundle is PEM ``CERTIFICATE`` blocks, with or without the text OpenSSL
+  writes before each one (``Bag Attributes``, ``subject=``, ``issuer=``; RFC 7468 clause 2
+  explanatory text), DER certificates concatenated, or a PKCS#7 / CMS ``SignedData`` that only
+  carries certificates (RFC 5652 clause 5.1; PEM label ``PKCS7``, as ``openssl crl2pkcs7``
+  writes). :class:`~ezhifu.pki.trust.TrustStore`, the keystores and the CLI load through it.
+  Sizes are bounded: :data:`MAX_CERTIFICATE_BYTES`, :data:`MAX_BUNDLE_BYTES`,
+  :data:`MAX_BUNDLE_CERTS`; larger input raises :class:`~ezhifu.errors.CertificateInputTooLarge`.
+* Describing (:func:`describe`): subject, issuer, serial, validity, key kind and size, SHA-256
+  fingerprint as one frozen :class:`CertificateDescription`, used by messages, the CLI, seals,
+  CMS and keystores; :func:`cert_info` is its :class:`~ezhifu.results.SignerInfo` view.
+* :func:`key_kind`: ``"sm2"``, ``"rsa"`` or ``"ec"`` of a key, a certificate or an SPKI.
+* Validity and key usage (RFC 5280 clauses 4.1.2.5, 4.2.1.3, 4.2.1.12): :func:`validity_refusal`
+  and :func:`key_usage_refusal` return the reason or ``None``; path validation
+  (:mod:`ezhifu.pki.path`) uses them, and :func:`check_validity` / :func:`check_key_usage`
+  raise the same reasons.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
-from asn1crypto import algos, core, keys, x509
+from asn1crypto import cms, keys, x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ezhifu.crypto import oids
-from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm, Signer
-from ezhifu.crypto.keytypes import PrivateKey, PublicKey
-from ezhifu.crypto.signer import MIN_RSA_BITS, verify_signature
+from ezhifu.crypto.der import check_size, definite_tlv_end, der_children, is_pem, pem_blocks, split_tlvs
+from ezhifu.crypto.keytypes import KeyKind
+from ezhifu.crypto.oids import OID_EC_PUBLIC_KEY, OID_RSA, OID_SIGNED_DATA, OID_SM2, OID_SM2_SIGNED_DATA
+from ezhifu.crypto.sm2 import SM2PrivateKey, SM2PublicKey
 from ezhifu.errors import (
-    CertificateError,
     CertificateExpired,
+    CertificateInputTooLarge,
     CertificateNotYetValid,
     InvalidInput,
-    InvalidSignature,
     KeyUsageError,
-    SigningError,
+    MalformedCertificate,
     UnsupportedAlgorithm,
-    WeakAlgorithm,
 )
-from ezhifu.pki import keys as _keys
-from ezhifu.pki.keys import subject_text
 from ezhifu.results import SignerInfo
 
 __all__ = [
-    "CertificateBuilder",
+    "MAX_BUNDLE_BYTES",
+    "MAX_BUNDLE_CERTS",
+    "MAX_CERTIFICATE_BYTES",
+    "CertLike",
+    "CertificateDescription",
     "CertificateExpired",
     "CertificateNotYetValid",
     "KeyUsageError",
-    "build_name",
+    "MalformedCertificate",
     "cert_info",
-    "certificate_signature_algorithm",
+    "certificate_label",
     "check_key_usage",
     "check_validity",
+    "describe",
     "extended_key_usage",
     "is_ca",
+    "key_kind",
     "key_usage",
+    "key_usage_refusal",
+    "load_certificate",
+    "load_certificates",
+    "parse_certificate",
     "shared_certificate",
     "subject_text",
-    "verify_certificate_signature",
+    "validity_refusal",
 ]
 
-oids.register()
-
+#: One certificate (or key) is a few KiB; more than this is refused before parsing.
+MAX_CERTIFICATE_BYTES = 1024 * 1024
+#: A certificate bundle may hold many certificates ...
+MAX_BUNDLE_BYTES = 16 * 1024 * 1024
+#: ... but not more than this many (a public CA bundle holds about 150; each costs a full parse).
+MAX_BUNDLE_CERTS = 1000
+#: The top SEQUENCE of a key or certificate has at most 9 elements (PKCS#1 RSAPrivateKey,
+#: RFC 8017 App. A.1.2); more is not a key or certificate and is refused early.
+MAX_TOP_CHILDREN = 16
+#: Distinct certificates kept by :func:`shared_certificate` (bounded LRU).
+SHARED_CERTIFICATE_CACHE_SIZE = 256
 
 #: A certificate as an asn1crypto object or PEM/DER bytes.
 CertLike: TypeAlias = x509.Certificate | bytes
 
+_PKCS7_LABELS = ("PKCS7", "CMS")
 
-#: Distinct certificates kept by :func:`shared_certificate` (bounded LRU).
-SHARED_CERTIFICATE_CACHE_SIZE = 256
+
+# --- loading ---------------------------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=SHARED_CERTIFICATE_CACHE_SIZE)
@@ -91,119 +113,364 @@ def shared_certificate(der: bytes) -> x509.Certificate:
     return x509.Certificate.load(der, strict=True)
 
 
-def _cert(value: CertLike) -> x509.Certificate:
-    return _keys.load_certificate(value)
-
-
-def _where(cert: x509.Certificate) -> str:
-    return f"certificate {subject_text(cert)!r} (serial {cert.serial_number:x})"
-
-
-def certificate_signature_algorithm(cert: CertLike) -> SignatureAlgorithm:
-    """The algorithm of the certificate's own signature (its ``signatureAlgorithm`` field)."""
-    certificate = _cert(cert)
+def parse_certificate(der: bytes, what: str) -> x509.Certificate:
+    """Parse one DER certificate strictly, decoding every field once; ``what`` names it in
+    the :class:`~ezhifu.errors.MalformedCertificate` raised otherwise."""
     try:
-        return oids.signature_algorithm_for(certificate["signature_algorithm"])
-    except UnsupportedAlgorithm as exc:
-        raise UnsupportedAlgorithm(f"{_where(certificate)}: {exc}") from exc
+        children = der_children(der, what, max_children=MAX_TOP_CHILDREN)
+    except InvalidInput as exc:
+        raise MalformedCertificate(str(exc)) from exc
+    if len(children) != 3:
+        raise MalformedCertificate(
+            f"{what}: malformed certificate: a Certificate is a SEQUENCE of 3 elements, found {len(children)}"
+        )
+    try:
+        cert = x509.Certificate.load(der, strict=True)
+        tbs = cert["tbs_certificate"]
+        # Parse every field once so malformed contents fail here, not deep inside a verifier.
+        tbs["serial_number"].native  # noqa: B018
+        tbs["subject"].native  # noqa: B018
+        tbs["issuer"].native  # noqa: B018
+        tbs["validity"].native  # noqa: B018
+        tbs["subject_public_key_info"]["algorithm"].native  # noqa: B018
+        tbs["extensions"].native  # noqa: B018
+        cert["signature_algorithm"]["algorithm"].dotted  # noqa: B018
+        cert["signature_value"].native  # noqa: B018
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
+        # RecursionError: values nested thousands deep (e.g. an unknown name attribute) that
+        # asn1crypto parses recursively for .native
+        raise MalformedCertificate(f"{what}: malformed X.509 certificate ({exc})") from exc
+    return cert
 
 
-def verify_certificate_signature(
-    cert: CertLike,
-    issuer_cert: CertLike,
-    *,
-    allow_weak: bool = False,
-) -> None:
-    """Check that ``issuer_cert`` signed ``cert`` (RFC 5280 clause 6.1.3 (a)(1)).
+_TOO_LARGE = "证书输入过大 / certificate input too large"
 
-    Steps: the outer ``signatureAlgorithm`` equals ``tbsCertificate.signature`` (clause
-    4.1.1.2); the issuer name equals the issuer certificate's subject (clause 6.1.3 (a)(4),
-    RFC 5280 name matching); the algorithm is supported and, unless ``allow_weak``, not SHA-1
-    with an issuer RSA key of at least 2048 bits; the signature over the DER
-    ``tbsCertificate`` verifies (SM2 with the default ID).
 
-    Raises :class:`~ezhifu.errors.InvalidSignature` (bad signature),
-    :class:`~ezhifu.errors.CertificateError` (structure or name mismatch),
-    :class:`~ezhifu.errors.WeakAlgorithm` or :class:`~ezhifu.errors.UnsupportedAlgorithm`;
-    each message names the certificate.
+def _sized(data: object, what: str, limit: int) -> bytes:
+    if isinstance(data, bytes | bytearray | memoryview) and len(data) > limit:
+        raise CertificateInputTooLarge(
+            f"{_TOO_LARGE}: {what}: input of {len(data)} bytes exceeds the {limit}-byte limit"
+        )
+    try:
+        return check_size(data, what, limit)
+    except InvalidInput as exc:
+        raise MalformedCertificate(str(exc)) from exc
+
+
+def load_certificate(data: bytes) -> x509.Certificate:
+    """Load exactly one X.509 certificate from PEM (label ``CERTIFICATE``) or DER, strictly."""
+    what = "certificate"
+    if isinstance(data, x509.Certificate):
+        return data
+    data = _sized(data, what, MAX_CERTIFICATE_BYTES)
+    if is_pem(data):
+        try:
+            blocks = pem_blocks(data, what)
+        except (InvalidInput, UnsupportedAlgorithm) as exc:
+            raise MalformedCertificate(str(exc)) from exc
+        if len(blocks) != 1 or blocks[0][0] != "CERTIFICATE":
+            labels = ", ".join(label for label, _ in blocks)
+            raise MalformedCertificate(f"{what}: expected one PEM CERTIFICATE block, found: {labels}")
+        data = blocks[0][1]
+    return parse_certificate(data, what)
+
+
+def load_certificates(
+    data: bytes, *, what: str = "certificate bundle", skip_other_blocks: bool = False
+) -> list[x509.Certificate]:
+    """Load one or more certificates: PEM blocks (OpenSSL's text lines between them are
+    skipped), DER certificates concatenated, or a PKCS#7 certificate bundle (DER or PEM).
+
+    PEM blocks other than ``CERTIFICATE`` / ``PKCS7`` are refused, or skipped with
+    ``skip_other_blocks`` (a trust file that also holds a key). At most
+    :data:`MAX_BUNDLE_BYTES` and :data:`MAX_BUNDLE_CERTS`. Raises
+    :class:`~ezhifu.errors.MalformedCertificate` naming the block or offset, or
+    :class:`~ezhifu.errors.CertificateInputTooLarge`.
     """
-    certificate = _cert(cert)
-    issuer = _cert(issuer_cert)
-    where = _where(certificate)
-    outer = certificate["signature_algorithm"]
-    inner = certificate["tbs_certificate"]["signature"]
-    if outer.dump() != inner.dump():
-        raise CertificateError(
-            f"{where}: signatureAlgorithm differs from tbsCertificate.signature (RFC 5280 clause 4.1.1.2)"
-        )
-    # Byte-equal DER names match at once; only otherwise run RFC 5280 string preparation,
-    # which is slow in asn1crypto and would dominate batch verification.
-    if certificate.issuer.dump() != issuer.subject.dump() and certificate.issuer != issuer.subject:
-        raise CertificateError(
-            f"{where}: issuer name {certificate.issuer.human_friendly!r} does not match the subject of "
-            f"the issuer certificate {subject_text(issuer)!r}"
-        )
-    algorithm = certificate_signature_algorithm(certificate)
-    issuer_key = _keys.public_key_of(issuer)
-    kind = _keys.key_kind(issuer_key)
-    if algorithm.key_kind != kind:
-        raise InvalidSignature(
-            f"{where}: signed with {algorithm.value} but the issuer {subject_text(issuer)!r} has a {kind} key"
-        )
-    if not allow_weak:
-        if algorithm.is_weak:
-            raise WeakAlgorithm(f"{where}: signature algorithm {algorithm.value} is weak")
-        key_size = getattr(issuer_key, "key_size", None)
-        if kind == "rsa" and isinstance(key_size, int) and key_size < MIN_RSA_BITS:
-            raise WeakAlgorithm(f"{where}: issuer RSA key of {key_size} bits is below {MIN_RSA_BITS} bits")
-    tbs = certificate["tbs_certificate"].dump()
-    signature = certificate["signature_value"].native
+    data = _sized(data, what, MAX_BUNDLE_BYTES)
+    # DER starts with a SEQUENCE; only other input is searched for PEM after explanatory text.
+    if data[:1] == b"\x30" or not is_pem(data, allow_text=True):
+        if _is_pkcs7(data):
+            return _pkcs7_certificates(data, what)
+        return _der_bundle(data, what)
     try:
-        verify_signature(issuer_key, tbs, signature, algorithm=algorithm, uid=DEFAULT_SM2_ID)
-    except InvalidSignature as exc:
-        reason = f"{where}: {algorithm.value} signature by {subject_text(issuer)!r} does not verify"
-        if kind == "sm2":
-            reason += f" under the default SM2 ID {DEFAULT_SM2_ID.decode()} (GM/T 0009-2012 clause 10)"
+        blocks = pem_blocks(data, what, allow_text=True)
+    except (InvalidInput, UnsupportedAlgorithm) as exc:
+        raise MalformedCertificate(str(exc)) from exc
+    if len(blocks) > MAX_BUNDLE_CERTS:  # refused before any certificate is parsed
+        raise CertificateInputTooLarge(f"{_TOO_LARGE}: {what}: more than {MAX_BUNDLE_CERTS} certificates")
+    certs: list[x509.Certificate] = []
+    for index, (label, der) in enumerate(blocks, 1):
+        if label in _PKCS7_LABELS:
+            certs.extend(_pkcs7_certificates(der, f"{what}: PEM block {index}"))
+        elif label == "CERTIFICATE":
+            certs.append(parse_certificate(der, f"{what}: certificate {index}"))
+        elif not skip_other_blocks:
+            raise MalformedCertificate(f"{what}: PEM block {index} is {label!r}, not CERTIFICATE")
+        if len(certs) > MAX_BUNDLE_CERTS:
+            raise CertificateInputTooLarge(f"{_TOO_LARGE}: {what}: more than {MAX_BUNDLE_CERTS} certificates")
+    if not certs:
+        raise MalformedCertificate(f"{what}: no CERTIFICATE block found")
+    return certs
+
+
+def _der_bundle(data: bytes, what: str) -> list[x509.Certificate]:
+    certs: list[x509.Certificate] = []
+    pos = 0
+    while pos < len(data):
+        if len(certs) >= MAX_BUNDLE_CERTS:
+            raise CertificateInputTooLarge(f"{_TOO_LARGE}: {what}: more than {MAX_BUNDLE_CERTS} certificates")
+        # The end from the header, so that each step copies one certificate, not the rest of a
+        # 16 MiB bundle (which made a bundle of one certificate repeated quadratic).
+        end = definite_tlv_end(data, pos)
+        if end is None or end > len(data):
             try:
-                verify_signature(issuer_key, tbs, signature, algorithm=algorithm, uid=b"")
-            except InvalidSignature:
-                pass
-            else:
-                reason += (
-                    "; it verifies under the empty ID, i.e. it was made by OpenSSL without "
-                    "'-sigopt distid:1234567812345678', which is not the standard"
-                )
-        raise InvalidSignature(reason) from exc
+                end = pos + len(split_tlvs(data[pos:], what=what, max_items=1, strict=False)[0].element)
+            except InvalidInput as exc:
+                raise MalformedCertificate(f"{what}: malformed DER at offset {pos} ({exc})") from exc
+        certs.append(parse_certificate(data[pos:end], f"{what}: certificate at offset {pos}"))
+        pos = end
+    return certs
+
+
+def _is_pkcs7(data: bytes) -> bool:
+    """True when the first element is a ContentInfo (its first child an OBJECT IDENTIFIER),
+    not a Certificate (whose first child is the tbsCertificate SEQUENCE)."""
+    try:
+        first = split_tlvs(data[: definite_tlv_end(data, 0) or len(data)], what="bundle", max_items=1)[0]
+    except InvalidInput:
+        return False
+    return first.cls == 0 and first.tag == 16 and first.contents[:1] == b"\x06"
+
+
+def _pkcs7_certificates(der: bytes, what: str) -> list[x509.Certificate]:
+    """The certificates of a PKCS#7 / CMS SignedData bundle (RFC 5652 clause 5.1)."""
+    try:
+        info = cms.ContentInfo.load(der, strict=True)
+        if info["content_type"].dotted not in (OID_SIGNED_DATA, OID_SM2_SIGNED_DATA):
+            raise MalformedCertificate(f"{what}: PKCS#7 content is not signedData")
+        choices = list(info["content"]["certificates"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise MalformedCertificate(f"{what}: malformed PKCS#7 certificate bundle ({exc})") from exc
+    if len(choices) > MAX_BUNDLE_CERTS:
+        raise CertificateInputTooLarge(f"{_TOO_LARGE}: {what}: more than {MAX_BUNDLE_CERTS} certificates")
+    certs: list[x509.Certificate] = []
+    for index, choice in enumerate(choices, 1):
+        if choice.name != "certificate":
+            raise MalformedCertificate(f"{what}: PKCS#7 entry {index} is a {choice.name}, not a certificate")
+        certs.append(parse_certificate(choice.chosen.dump(), f"{what}: PKCS#7 certificate {index}"))
+    if not certs:
+        raise MalformedCertificate(f"{what}: the PKCS#7 bundle holds no certificate")
+    return certs
+
+
+# --- describing --------------------------------------------------------------------------------
+
+
+def subject_text(cert: x509.Certificate) -> str:
+    """The subject as readable text (``Common Name: x, Organization: y``), for messages.
+
+    A subject that does not decode (damaged or nested thousands deep, which asn1crypto
+    decodes recursively) gives ``"(unreadable subject)"`` instead of an exception.
+    """
+    return _name_text(cert, "subject")
+
+
+def _name_text(cert: x509.Certificate, which: str) -> str:
+    try:
+        text: str = cert["tbs_certificate"][which].human_friendly
+    except (ValueError, TypeError, KeyError, RecursionError, AttributeError):
+        return f"(unreadable {which})"
+    return text
+
+
+def certificate_label(cert: x509.Certificate) -> str:
+    """A short label for messages: quoted subject and serial (lower-case hex)."""
+    try:
+        serial = f"{cert.serial_number:x}"
+    except (ValueError, TypeError, KeyError):
+        serial = "?"
+    return f"'{subject_text(cert)}' (serial {serial})"
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateDescription:
+    """What ezhifu says about a certificate: names, serial (lower-case hex), validity, key
+    kind (``"sm2"``, ``"rsa"``, ``"ec"``, or the algorithm name of another key), key size in
+    bits, SHA-256 fingerprint of the DER (lower-case hex) and whether it is a CA."""
+
+    subject: str
+    issuer: str
+    serial_hex: str
+    not_before: datetime
+    not_after: datetime
+    key_kind: str
+    key_bits: int | None
+    sha256: str
+    is_ca: bool
+
+    @property
+    def label(self) -> str:
+        """Quoted subject and serial, as in messages (:func:`certificate_label`)."""
+        return f"'{self.subject}' (serial {self.serial_hex})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (times in ISO 8601)."""
+        return {
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "serial": self.serial_hex,
+            "not_before": self.not_before.isoformat(),
+            "not_after": self.not_after.isoformat(),
+            "key_kind": self.key_kind,
+            "key_bits": self.key_bits,
+            "sha256": self.sha256,
+            "is_ca": self.is_ca,
+        }
+
+    def signer_info(self) -> SignerInfo:
+        """The :class:`~ezhifu.results.SignerInfo` view (subject, issuer, serial, validity)."""
+        return SignerInfo(
+            subject=self.subject,
+            issuer=self.issuer,
+            serial_hex=self.serial_hex,
+            not_before=self.not_before,
+            not_after=self.not_after,
+        )
+
+
+def describe(cert: CertLike) -> CertificateDescription:
+    """Describe a certificate (asn1crypto object or PEM/DER bytes); the one describer."""
+    certificate = load_certificate(cert)
+    try:
+        validity = certificate["tbs_certificate"]["validity"]
+        spki = certificate["tbs_certificate"]["subject_public_key_info"]
+        try:
+            kind: str = key_kind(spki)
+        except UnsupportedAlgorithm:
+            kind = str(spki["algorithm"]["algorithm"].native)
+        try:
+            bits: int | None = int(spki.bit_size)
+        except (ValueError, TypeError, KeyError):
+            bits = None
+        return CertificateDescription(
+            subject=subject_text(certificate),
+            issuer=_name_text(certificate, "issuer"),
+            serial_hex=format(certificate.serial_number, "x"),
+            not_before=validity["not_before"].native,
+            not_after=validity["not_after"].native,
+            key_kind=kind,
+            key_bits=bits,
+            sha256=hashlib.sha256(certificate.dump()).hexdigest(),
+            is_ca=is_ca(certificate),
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        label = certificate_label(certificate)
+        raise MalformedCertificate(f"certificate {label}: unreadable ({exc})") from exc
+
+
+def cert_info(cert: CertLike) -> SignerInfo:
+    """Subject, issuer, serial (lower-case hex) and validity of a certificate."""
+    return describe(cert).signer_info()
+
+
+# --- key kind ----------------------------------------------------------------------------------
+
+
+def key_kind(obj: object) -> KeyKind:
+    """``"sm2"``, ``"rsa"`` or ``"ec"`` (P-256 and other curves) of a private or public key, a
+    certificate, a ``SubjectPublicKeyInfo`` or a PKCS#8 ``PrivateKeyInfo``; the one key-kind
+    function.
+
+    SM2 keys are ``id-ecPublicKey`` with the named curve ``1.2.156.10197.1.301``
+    (GB/T 35276-2017 clause 6); some writers use the SM2 OID as the algorithm itself.
+    Anything else raises :class:`~ezhifu.errors.UnsupportedAlgorithm` (an unknown key object:
+    :class:`~ezhifu.errors.InvalidInput`).
+    """
+    if isinstance(obj, SM2PrivateKey | SM2PublicKey):
+        return "sm2"
+    if isinstance(obj, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        return "rsa"
+    if isinstance(obj, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        return "ec"
+    if isinstance(obj, x509.Certificate):
+        return _spki_kind(obj["tbs_certificate"]["subject_public_key_info"], subject_text(obj))
+    if isinstance(obj, keys.PublicKeyInfo):
+        return _spki_kind(obj, "public key")
+    if isinstance(obj, keys.PrivateKeyInfo):
+        return _algorithm_kind(obj["private_key_algorithm"], "PKCS#8 private key")
+    raise InvalidInput(f"not a key ezhifu knows: {type(obj).__name__}")
+
+
+def _spki_kind(spki: keys.PublicKeyInfo, where: str) -> KeyKind:
+    return _algorithm_kind(spki["algorithm"], f"certificate {where!r}")
+
+
+def _algorithm_kind(info: Any, where: str) -> KeyKind:
+    """The kind named by a public or private key AlgorithmIdentifier."""
+    algorithm = info["algorithm"].dotted
+    if algorithm == OID_RSA:
+        return "rsa"
+    if algorithm == OID_SM2:
+        return "sm2"
+    if algorithm == OID_EC_PUBLIC_KEY:
+        params = info["parameters"]
+        if params.name == "named" and params.chosen.dotted == OID_SM2:
+            return "sm2"
+        return "ec"
+    raise UnsupportedAlgorithm(f"{where}: unsupported public key {algorithm}")
+
+
+# --- validity and key usage (RFC 5280 clauses 4.1.2.5, 4.2.1.3, 4.2.1.9, 4.2.1.12) -------------
+
+
+def validity_refusal(
+    cert: x509.Certificate, at: datetime, *, skew: timedelta = timedelta(0), role: str = ""
+) -> str | None:
+    """``None`` when ``notBefore - skew <= at <= notAfter + skew``, otherwise why not.
+
+    ``role`` (``"signer"``, ``"issuer"`` ...) starts the message; ``at`` must be aware.
+    """
+    who = f"{role} certificate" if role else "certificate"
+    try:
+        nb: datetime = cert.not_valid_before
+        na: datetime = cert.not_valid_after
+    except (ValueError, TypeError, KeyError) as exc:
+        return f"{who} {certificate_label(cert)} has an unreadable validity ({exc})"
+    if at + skew < nb:
+        return (
+            f"{who} {certificate_label(cert)} is not yet valid at {at.isoformat()} "
+            f"(not valid before {nb.isoformat()})"
+        )
+    if at - skew > na:
+        return f"{who} {certificate_label(cert)} expired at {na.isoformat()} (checked at {at.isoformat()})"
+    return None
 
 
 def check_validity(cert: CertLike, at: datetime | None = None) -> None:
     """Check ``notBefore <= at <= notAfter`` (RFC 5280 clause 4.1.2.5); ``at`` defaults to now.
 
     ``at`` must be timezone-aware. Raises :class:`CertificateNotYetValid` or
-    :class:`CertificateExpired`.
+    :class:`CertificateExpired` with the reason of :func:`validity_refusal`.
     """
-    certificate = _cert(cert)
+    certificate = load_certificate(cert)
     when = datetime.now(UTC) if at is None else at
     if when.tzinfo is None:
         raise InvalidInput("check_validity: 'at' must be a timezone-aware datetime")
-    validity = certificate["tbs_certificate"]["validity"]
-    not_before: datetime = validity["not_before"].native
-    not_after: datetime = validity["not_after"].native
-    if when < not_before:
-        raise CertificateNotYetValid(
-            f"{_where(certificate)} is not valid before {not_before.isoformat()} "
-            f"(checked at {when.isoformat()})"
-        )
-    if when > not_after:
-        raise CertificateExpired(
-            f"{_where(certificate)} expired at {not_after.isoformat()} (checked at {when.isoformat()})"
-        )
+    reason = validity_refusal(certificate, when)
+    if reason is None:
+        return
+    if when < certificate.not_valid_before:
+        raise CertificateNotYetValid(reason)
+    if when > certificate.not_valid_after:
+        raise CertificateExpired(reason)
+    raise MalformedCertificate(reason)
 
 
 def key_usage(cert: CertLike) -> frozenset[str] | None:
     """The keyUsage bits set (asn1crypto names: ``digital_signature``, ``non_repudiation``,
     ``key_cert_sign`` ...), or None when the extension is absent (RFC 5280 clause 4.2.1.3)."""
-    value = _cert(cert).key_usage_value
+    value = load_certificate(cert).key_usage_value
     if value is None:
         return None
     return frozenset(value.native)
@@ -211,7 +478,7 @@ def key_usage(cert: CertLike) -> frozenset[str] | None:
 
 def extended_key_usage(cert: CertLike) -> frozenset[str] | None:
     """extendedKeyUsage purposes (names or dotted OIDs), or None when absent (clause 4.2.1.12)."""
-    value = _cert(cert).extended_key_usage_value
+    value = load_certificate(cert).extended_key_usage_value
     if value is None:
         return None
     return frozenset(value.native)
@@ -219,8 +486,56 @@ def extended_key_usage(cert: CertLike) -> frozenset[str] | None:
 
 def is_ca(cert: CertLike) -> bool:
     """True when basicConstraints says ``cA = TRUE`` (RFC 5280 clause 4.2.1.9)."""
-    value = _cert(cert).basic_constraints_value
+    value = load_certificate(cert).basic_constraints_value
     return bool(value is not None and value["ca"].native)
+
+
+#: keyUsage bit names as RFC 5280 clause 4.2.1.3 spells them, for messages.
+_RFC_USAGE_NAMES = {
+    "digital_signature": "digitalSignature",
+    "non_repudiation": "nonRepudiation",
+    "key_cert_sign": "keyCertSign",
+    "crl_sign": "cRLSign",
+}
+
+
+def key_usage_refusal(
+    cert: x509.Certificate,
+    required: Iterable[str] = ("digital_signature",),
+    *,
+    any_of: bool = True,
+    extended: Iterable[str] = (),
+    role: str = "",
+) -> str | None:
+    """``None`` when the certificate may be used for ``required`` (keyUsage names), else why not.
+
+    With ``any_of`` (default) one of the names suffices (a signing certificate may carry
+    ``digital_signature`` or ``non_repudiation``); otherwise all are needed. An absent
+    keyUsage extension does not restrict (RFC 5280 clause 4.2.1.3). ``extended`` purposes, if
+    given, must each appear in an extendedKeyUsage extension when one is present
+    (``any_extended_key_usage`` satisfies all).
+    """
+    who = f"{role} certificate" if role else "certificate"
+    wanted = list(required)
+    usage = key_usage(cert)
+    if usage is not None and wanted:
+        ok = any(u in usage for u in wanted) if any_of else all(u in usage for u in wanted)
+        if not ok:
+            names = [_RFC_USAGE_NAMES.get(u, u) for u in wanted]
+            if any_of and len(names) > 1:
+                need = "neither " + " nor ".join(names)
+                verb = "allows"
+            else:
+                need, verb = " and ".join(names), "does not allow"
+            present = ", ".join(sorted(usage)) or "none"
+            return f"{who} {certificate_label(cert)} key usage ({present}) {verb} {need}"
+    purposes = list(extended)
+    eku = extended_key_usage(cert)
+    if eku is not None and purposes and "any_extended_key_usage" not in eku:
+        missing = [p for p in purposes if p not in eku]
+        if missing:
+            return f"{who} {certificate_label(cert)}: extendedKeyUsage {sorted(eku)} lacks {missing}"
+    return None
 
 
 def check_key_usage(
@@ -230,212 +545,7 @@ def check_key_usage(
     any_of: bool = True,
     extended: Iterable[str] = (),
 ) -> None:
-    """Check that the certificate may be used for ``required`` (keyUsage names).
-
-    With ``any_of`` (default) one of the names suffices (a signing certificate may carry
-    ``digital_signature`` or ``non_repudiation``); otherwise all are needed. An absent
-    keyUsage extension does not restrict (RFC 5280 clause 4.2.1.3). ``extended`` purposes, if
-    given, must each appear in an extendedKeyUsage extension when one is present
-    (``any_extended_key_usage`` satisfies all). Raises :class:`KeyUsageError`.
-    """
-    certificate = _cert(cert)
-    wanted = list(required)
-    usage = key_usage(certificate)
-    if usage is not None and wanted:
-        ok = any(u in usage for u in wanted) if any_of else all(u in usage for u in wanted)
-        if not ok:
-            raise KeyUsageError(
-                f"{_where(certificate)}: keyUsage {sorted(usage)} does not allow "
-                f"{' or '.join(wanted) if any_of else ' and '.join(wanted)}"
-            )
-    purposes = list(extended)
-    eku = extended_key_usage(certificate)
-    if eku is not None and purposes and "any_extended_key_usage" not in eku:
-        missing = [p for p in purposes if p not in eku]
-        if missing:
-            raise KeyUsageError(f"{_where(certificate)}: extendedKeyUsage {sorted(eku)} lacks {missing}")
-
-
-def cert_info(cert: CertLike) -> SignerInfo:
-    """Subject, issuer, serial (lower-case hex) and validity of a certificate."""
-    certificate = _cert(cert)
-    validity = certificate["tbs_certificate"]["validity"]
-    return SignerInfo(
-        subject=subject_text(certificate),
-        issuer=certificate.issuer.human_friendly,
-        serial_hex=format(certificate.serial_number, "x"),
-        not_before=validity["not_before"].native,
-        not_after=validity["not_after"].native,
-    )
-
-
-# --- building ---------------------------------------------------------------------------------
-
-
-def build_name(value: str | Mapping[str, str] | x509.Name) -> x509.Name:
-    """An X.501 Name from a common name, a mapping of asn1crypto attribute names
-    (``{"country_name": "CN", "organization_name": "...", "common_name": "..."}``) or a Name.
-    Strings are UTF8String (PrintableString for the country), as RFC 5280 clause 4.1.2.6 asks."""
-    if isinstance(value, x509.Name):
-        return value
-    if isinstance(value, str):
-        value = {"common_name": value}
-    if not isinstance(value, Mapping) or not value:
-        raise InvalidInput("a certificate name must be a non-empty str, mapping or asn1crypto Name")
-    try:
-        return x509.Name.build(dict(value))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise InvalidInput(f"cannot build a certificate name from {dict(value)!r}: {exc}") from exc
-
-
-def _time(value: datetime) -> x509.Time:
-    # RFC 5280 clause 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; whole seconds.
-    value = value.astimezone(UTC).replace(microsecond=0)
-    if value.year < 2050:
-        return x509.Time(name="utc_time", value=value)
-    return x509.Time(name="general_time", value=value)
-
-
-def _key_identifier(spki: keys.PublicKeyInfo) -> bytes:
-    # RFC 5280 clause 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value.
-    # SHA-1 here only names the key; it protects nothing.
-    return hashlib.sha1(spki["public_key"].contents[1:], usedforsecurity=False).digest()
-
-
-class CertificateBuilder:
-    """Issue an X.509 v3 certificate (RFC 5280 clause 4.1) signed by any Signer.
-
-    ``subject`` is a common name, a mapping of attribute names, or an asn1crypto Name;
-    ``public_key`` any ezhifu key (private keys are reduced to their public key). Defaults:
-    a random positive 159-bit serial (clause 4.1.2.2), ``not_before`` now minus five minutes,
-    ``not_after`` one year later. ``is_ca`` adds a critical basicConstraints with ``cA`` and
-    ``path_length``; ``key_usage`` (critical) and ``extended_key_usage`` take asn1crypto names.
-    Subject and authority key identifiers are always written (clause 4.2.1.1-2).
-
-    :meth:`build` signs with the signer's algorithm, then verifies the new certificate under
-    the issuer's key (or its own for a self-signed one), so a signer that does not belong to
-    the issuer is caught at once.
-    """
-
-    def __init__(
-        self,
-        subject: str | Mapping[str, str] | x509.Name,
-        public_key: PublicKey | PrivateKey,
-        *,
-        serial_number: int | None = None,
-        not_before: datetime | None = None,
-        not_after: datetime | None = None,
-        is_ca: bool = False,
-        path_length: int | None = None,
-        key_usage: Iterable[str] | None = None,
-        extended_key_usage: Iterable[str] | None = None,
-    ) -> None:
-        self.subject = build_name(subject)
-        self.public_key: PublicKey = _keys.public_key_of(public_key)
-        if serial_number is None:
-            serial_number = secrets.randbelow(2**159 - 1) + 1
-        if not isinstance(serial_number, int) or not 0 < serial_number < 2**159:
-            raise InvalidInput("serial_number must be a positive integer of at most 20 octets")
-        self.serial_number = serial_number
-        now = datetime.now(UTC)
-        self.not_before = not_before if not_before is not None else now - timedelta(minutes=5)
-        self.not_after = not_after if not_after is not None else self.not_before + timedelta(days=365)
-        if self.not_before.tzinfo is None or self.not_after.tzinfo is None:
-            raise InvalidInput("not_before and not_after must be timezone-aware datetimes")
-        if self.not_after <= self.not_before:
-            raise InvalidInput("not_after must be later than not_before")
-        if path_length is not None and (not is_ca or path_length < 0):
-            raise InvalidInput("path_length needs is_ca=True and must be >= 0")
-        self.is_ca = is_ca
-        self.path_length = path_length
-        self.key_usage = frozenset(key_usage) if key_usage is not None else None
-        self.extended_key_usage = tuple(extended_key_usage) if extended_key_usage is not None else None
-
-    def _extensions(self, spki: keys.PublicKeyInfo, issuer: x509.Certificate | None) -> list[x509.Extension]:
-        ski = _key_identifier(spki)
-        if issuer is None:
-            aki = ski
-        else:
-            issuer_ski = issuer.key_identifier
-            aki = issuer_ski if issuer_ski is not None else _key_identifier(issuer.public_key)
-        extensions = []
-        if self.is_ca:
-            constraints: dict[str, object] = {"ca": True}
-            if self.path_length is not None:
-                constraints["path_len_constraint"] = self.path_length
-            extensions.append(
-                x509.Extension({"extn_id": "basic_constraints", "critical": True, "extn_value": constraints})
-            )
-        if self.key_usage is not None:
-            extensions.append(
-                x509.Extension(
-                    {
-                        "extn_id": "key_usage",
-                        "critical": True,
-                        "extn_value": x509.KeyUsage(set(self.key_usage)),
-                    }
-                )
-            )
-        if self.extended_key_usage is not None:
-            extensions.append(
-                x509.Extension(
-                    {
-                        "extn_id": "extended_key_usage",
-                        "critical": False,
-                        "extn_value": list(self.extended_key_usage),
-                    }
-                )
-            )
-        extensions.append(x509.Extension({"extn_id": "key_identifier", "critical": False, "extn_value": ski}))
-        extensions.append(
-            x509.Extension(
-                {
-                    "extn_id": "authority_key_identifier",
-                    "critical": False,
-                    "extn_value": {"key_identifier": aki},
-                }
-            )
-        )
-        return extensions
-
-    def build(self, signer: Signer, *, issuer: CertLike | None = None) -> x509.Certificate:
-        """Sign and return the certificate. ``issuer`` None means self-signed."""
-        issuer_cert = _cert(issuer) if issuer is not None else None
-        algorithm = signer.algorithm
-        if not isinstance(algorithm, SignatureAlgorithm):
-            raise InvalidInput(f"signer algorithm must be a SignatureAlgorithm, got {algorithm!r}")
-        spki = keys.PublicKeyInfo.load(_keys.public_key_der(self.public_key))
-        signature_algorithm = algos.SignedDigestAlgorithm({"algorithm": algorithm.signature_oid})
-        if algorithm.key_kind == "rsa":
-            # RFC 4055 clause 5 / RFC 8017 App. A.2.4: PKCS#1 v1.5 identifiers carry NULL.
-            signature_algorithm["parameters"] = core.Null()
-        tbs = x509.TbsCertificate(
-            {
-                "version": "v3",
-                "serial_number": self.serial_number,
-                "signature": signature_algorithm,
-                "issuer": issuer_cert.subject if issuer_cert is not None else self.subject,
-                "validity": {"not_before": _time(self.not_before), "not_after": _time(self.not_after)},
-                "subject": self.subject,
-                "subject_public_key_info": spki,
-                "extensions": self._extensions(spki, issuer_cert),
-            }
-        )
-        tbs_der = tbs.dump()
-        signature = signer.sign(tbs_der)
-        certificate = x509.Certificate(
-            {
-                "tbs_certificate": tbs,
-                "signature_algorithm": signature_algorithm,
-                "signature_value": signature,
-            }
-        )
-        result = _keys.load_certificate(certificate.dump())
-        try:
-            verify_certificate_signature(
-                result, issuer_cert if issuer_cert is not None else result, allow_weak=True
-            )
-        except InvalidSignature as exc:
-            which = "the issuer certificate" if issuer_cert is not None else "the subject public key"
-            raise SigningError(f"the signer's key does not match {which}: {exc}") from exc
-        return result
+    """Raise :class:`KeyUsageError` with the reason of :func:`key_usage_refusal`, if any."""
+    reason = key_usage_refusal(load_certificate(cert), required, any_of=any_of, extended=extended)
+    if reason is not None:
+        raise KeyUsageError(reason)

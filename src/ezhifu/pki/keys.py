@@ -25,11 +25,8 @@ ezhifu does not support, :class:`~ezhifu.errors.BadPassword` for a wrong or miss
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from asn1crypto import core, keys, parser, pem, x509
 from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
@@ -37,20 +34,41 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ezhifu.crypto import oids
-from ezhifu.crypto.base import OID_SM2
+from ezhifu.crypto.der import check_size, der_children, is_pem, pem_blocks
 from ezhifu.crypto.keytypes import KeyKind, PrivateKey, PublicKey
+from ezhifu.crypto.oids import OID_SM2
 from ezhifu.crypto.sm2 import SM2PrivateKey, SM2PublicKey
 from ezhifu.errors import (
-    CertificateError,
     EzhifuError,
     InvalidInput,
     MalformedCertificate,
     MalformedDER,
     UnsupportedAlgorithm,
 )
-from ezhifu.pki import pkcs8
+from ezhifu.pki.certs import (
+    MAX_BUNDLE_BYTES,
+    MAX_BUNDLE_CERTS,
+    MAX_CERTIFICATE_BYTES,
+    MAX_TOP_CHILDREN,
+    key_kind,
+    load_certificate,
+    load_certificates,
+    subject_text,
+)
+from ezhifu.pki.pkcs8 import (
+    DEFAULT_PBKDF2_ITERATIONS,
+    DEFAULT_SCRYPT_N,
+    CipherName,
+    KdfName,
+    PasswordRequired,
+    decrypt_private_key_info,
+    encrypt_private_key_info,
+)
 
 __all__ = [
+    "MAX_BUNDLE",
+    "MAX_BUNDLE_CERTS",
+    "MAX_INPUT",
     "KeyKind",
     "MalformedCertificate",
     "PasswordRequired",
@@ -73,149 +91,18 @@ __all__ = [
 
 oids.register()
 
-PasswordRequired = pkcs8.PasswordRequired
 
 #: Inputs larger than this are refused before parsing (a key or certificate is a few KiB).
-MAX_INPUT = 1024 * 1024
-#: A certificate bundle may hold many certificates.
-MAX_BUNDLE = 16 * 1024 * 1024
-#: ... but not more than this many (a public CA bundle holds about 150; each costs a full parse).
-MAX_BUNDLE_CERTS = 1000
-#: The top SEQUENCE of a key or certificate has at most 9 elements (PKCS#1 RSAPrivateKey,
-#: RFC 8017 App. A.1.2); more is not a key, and walking them is refused early (linear cost).
-_MAX_TOP_CHILDREN = 16
+MAX_INPUT = MAX_CERTIFICATE_BYTES
+#: A certificate bundle may hold many certificates (:data:`ezhifu.pki.certs.MAX_BUNDLE_BYTES`).
+MAX_BUNDLE = MAX_BUNDLE_BYTES
 
-_OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-_OID_RSA = "1.2.840.113549.1.1.1"
-_OID_P256 = "1.2.840.10045.3.1.7"
+
+_OID_EC_PUBLIC_KEY = oids.OID_EC_PUBLIC_KEY
+_OID_RSA = oids.OID_RSA
+_OID_P256 = oids.OID_P256
 
 _GENERATE_KINDS = ("sm2", "rsa2048", "rsa3072", "rsa4096", "rsa1024", "p256")
-
-
-# --- PEM --------------------------------------------------------------------------------
-
-_PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,64})-----")
-_PEM_END = re.compile(rb"-----END ([A-Z0-9 ]{1,64})-----")
-
-
-def _is_pem(data: bytes) -> bool:
-    return data.lstrip().startswith(b"-----BEGIN ")
-
-
-def _pem_blocks(data: bytes, what: str) -> list[tuple[str, bytes]]:
-    """Split PEM text into ``(label, der)`` blocks (RFC 7468 clause 2, strict base64).
-
-    Line by line, so the cost is linear in the input. Anything but whitespace outside the
-    blocks is refused, and so are RFC 1421 headers (``Proc-Type`` / ``DEK-Info``: legacy
-    OpenSSL encryption, which ezhifu does not read).
-    """
-    blocks: list[tuple[str, bytes]] = []
-    label: bytes | None = None
-    body: list[bytes] = []
-    for lineno, raw in enumerate(data.splitlines(), 1):
-        line = raw.strip()
-        if label is None:
-            if not line:
-                continue
-            begin = _PEM_BEGIN.fullmatch(line)
-            if begin is None:
-                raise InvalidInput(f"{what}: unexpected text outside PEM blocks at line {lineno}")
-            label, body = begin.group(1), []
-            continue
-        end = _PEM_END.fullmatch(line)
-        if end is not None:
-            if end.group(1) != label:
-                raise InvalidInput(
-                    f"{what}: PEM BEGIN {label.decode()!r} closed by END {end.group(1).decode()!r} "
-                    f"at line {lineno}"
-                )
-            try:
-                der = base64.b64decode(b"".join(body), validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise InvalidInput(f"{what}: bad base64 in PEM block {label.decode()!r}") from exc
-            blocks.append((label.decode("ascii"), der))
-            label = None
-            continue
-        if b":" in line:
-            raise UnsupportedAlgorithm(
-                f"{what}: PEM headers (legacy OpenSSL 'Proc-Type: 4,ENCRYPTED' encryption) are not "
-                "supported; convert the key with 'openssl pkcs8 -topk8 -v2 aes-256-cbc'"
-            )
-        body.append(line)
-    if label is not None:
-        raise InvalidInput(f"{what}: PEM block {label.decode()!r} has no END line")
-    if not blocks:
-        raise InvalidInput(f"{what}: no PEM block found")
-    return blocks
-
-
-def _check_size(data: object, what: str, limit: int = MAX_INPUT) -> bytes:
-    if isinstance(data, bytearray | memoryview):
-        data = bytes(data)
-    if not isinstance(data, bytes):
-        raise InvalidInput(f"{what}: expected bytes, got {type(data).__name__}")
-    if not data:
-        raise InvalidInput(f"{what}: empty input")
-    if len(data) > limit:
-        raise InvalidInput(f"{what}: input of {len(data)} bytes exceeds the {limit}-byte limit")
-    return data
-
-
-# --- DER shape ----------------------------------------------------------------------------
-
-
-def _der_children(der: bytes, what: str) -> list[tuple[int, int, int]]:
-    """Return ``(class, constructed, tag)`` of the children of a top-level DER SEQUENCE.
-
-    Refuses truncated input and trailing bytes (X.690 clause 8.1: one complete TLV).
-    """
-    try:
-        cls, method, tag, _header, contents, trailer = parser.parse(der, strict=True)
-    except ValueError as exc:
-        raise MalformedDER(f"{what}: not DER, truncated, or trailing bytes ({exc})") from exc
-    if (cls, method, tag) != (0, 1, 16) or trailer:
-        raise MalformedDER(f"{what}: DER does not start with a SEQUENCE")
-    children: list[tuple[int, int, int]] = []
-    pos = 0
-    while pos < len(contents):
-        if len(children) >= _MAX_TOP_CHILDREN:
-            # Each step copies the rest of the input: without this bound a 1 MiB SEQUENCE of
-            # 500,000 NULLs cost seconds (quadratic). No key or certificate has this many.
-            raise MalformedDER(f"{what}: more than {_MAX_TOP_CHILDREN} elements in the top SEQUENCE")
-        try:
-            c_cls, c_method, c_tag, c_header, c_contents, c_trailer = parser.parse(contents[pos:])
-        except ValueError as exc:
-            raise MalformedDER(f"{what}: malformed DER inside the top SEQUENCE ({exc})") from exc
-        children.append((c_cls, c_method, c_tag))
-        pos += len(c_header) + len(c_contents) + len(c_trailer)
-    return children
-
-
-def _definite_tlv_end(data: bytes, pos: int) -> int | None:
-    """End offset of the TLV at ``pos`` from its identifier and length octets alone (X.690
-    clauses 8.1.2, 8.1.3), without copying the rest; ``None`` for the indefinite form (BER)
-    or a header this reader does not take, which the caller then hands to asn1crypto."""
-    end = len(data)
-    i = pos + 1
-    if i > end:
-        return None
-    if data[pos] & 0x1F == 0x1F:  # high tag number form: base-128 octets, last one < 0x80
-        while i < end and data[i] & 0x80:
-            i += 1
-        i += 1
-    if i >= end:
-        return None
-    first = data[i]
-    i += 1
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 8 or i + count > end:
-            return None
-        length = int.from_bytes(data[i : i + count], "big")
-        i += count
-    return i + length
 
 
 _INTEGER = (0, 0, 2)
@@ -225,7 +112,7 @@ _SEQUENCE = (0, 1, 16)
 
 def _private_der_kind(der: bytes) -> str:
     """Classify a private key DER by shape: pkcs8, encrypted, sec1 or pkcs1."""
-    children = _der_children(der, "private key")
+    children = der_children(der, "private key", max_children=MAX_TOP_CHILDREN)
     if len(children) == 2 and children[0] == _SEQUENCE and children[1] == _OCTET_STRING:
         return "encrypted"
     if len(children) >= 3 and children[0] == _INTEGER:
@@ -295,55 +182,78 @@ def _sm2_from_ec_private_key(ec_key: keys.ECPrivateKey, what: str) -> SM2Private
     return key
 
 
-def _crypto_private_der(der: bytes, what: str) -> PrivateKey:
-    """Load an RSA / P-256 private key DER through cryptography (which checks consistency)."""
+def _via_cryptography(der: bytes, what: str, *, private: bool) -> PrivateKey | PublicKey:
+    """Load an RSA / P-256 key DER through cryptography (which checks consistency)."""
     try:
-        key = serialization.load_der_private_key(der, password=None)
+        if private:
+            key: Any = serialization.load_der_private_key(der, password=None)
+        else:
+            key = serialization.load_der_public_key(der)
     except _CryptoUnsupported as exc:
         raise UnsupportedAlgorithm(f"{what}: key type not supported ({exc})") from exc
     except (ValueError, TypeError) as exc:
-        raise MalformedDER(f"{what}: the key does not load ({exc})") from exc
-    if isinstance(key, rsa.RSAPrivateKey):
+        error, noun = (MalformedDER, "key") if private else (InvalidInput, "public key")
+        raise error(f"{what}: the {noun} does not load ({exc})") from exc
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
         return key
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        if not isinstance(key.curve, ec.SECP256R1):
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        if isinstance(key.curve, ec.SECP256R1):
+            return key
+        if private:
             raise _refuse_curve("?", key.curve.name, what)
-        return key
     raise UnsupportedAlgorithm(f"{what}: key type {type(key).__name__} is not supported")
 
 
-def _load_pkcs8(der: bytes, what: str) -> PrivateKey:
-    try:
-        info = keys.PrivateKeyInfo.load(der, strict=True)
-        algorithm = info["private_key_algorithm"]
-        alg_oid: str = algorithm["algorithm"].dotted
-    except (ValueError, TypeError, KeyError) as exc:
-        raise MalformedDER(f"{what}: malformed PKCS#8 PrivateKeyInfo ({exc})") from exc
+def _crypto_private_der(der: bytes, what: str) -> PrivateKey:
+    return cast(PrivateKey, _via_cryptography(der, what, private=True))
+
+
+def _algorithm_kind(algorithm: Any, what: str, *, role: str, names: Any, where: str = "") -> str:
+    """``"rsa"``, ``"sm2"`` or ``"p256"`` of a key AlgorithmIdentifier (PKCS#8 or SPKI);
+    other algorithms and curves are refused. ``names`` is asn1crypto's OID name table."""
+    alg_oid: str = algorithm["algorithm"].dotted
     if alg_oid == _OID_RSA:
-        return _crypto_private_der(der, what)
+        return "rsa"
     if alg_oid == OID_SM2:
         # Some GM tools name the key algorithm by the SM2 OID itself instead of id-ecPublicKey.
-        try:
-            ec_key = keys.ECPrivateKey.load(info["private_key"].contents, strict=True)
-        except (ValueError, TypeError) as exc:
-            raise MalformedDER(f"{what}: malformed SM2 ECPrivateKey ({exc})") from exc
-        return _sm2_from_ec_private_key(ec_key, what)
+        return "sm2"
     if alg_oid != _OID_EC_PUBLIC_KEY:
-        name = keys.PrivateKeyAlgorithmId._map.get(alg_oid, alg_oid)
-        raise UnsupportedAlgorithm(f"{what}: key algorithm {name} ({alg_oid}) is not supported")
+        name = names._map.get(alg_oid, alg_oid)
+        raise UnsupportedAlgorithm(f"{what}: {role} algorithm {name} ({alg_oid}) is not supported")
     try:
         dotted, name = _curve_description(algorithm["parameters"])
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise MalformedDER(f"{what}: malformed EC parameters in PKCS#8 ({exc})") from exc
+        raise MalformedDER(f"{what}: malformed EC parameters{where} ({exc})") from exc
     if dotted == OID_SM2:
-        try:
-            ec_key = keys.ECPrivateKey.load(info["private_key"].contents, strict=True)
-        except (ValueError, TypeError) as exc:
-            raise MalformedDER(f"{what}: malformed SM2 ECPrivateKey ({exc})") from exc
-        return _sm2_from_ec_private_key(ec_key, what)
+        return "sm2"
     if dotted == _OID_P256:
-        return _crypto_private_der(der, what)
+        return "p256"
     raise _refuse_curve(dotted, name, what)
+
+
+def _with_algorithm(spec: Any, der: bytes, field: str, what: str, label: str) -> tuple[Any, Any]:
+    """``(structure, its AlgorithmIdentifier)`` of a strict DER PKCS#8 or SPKI."""
+    try:
+        parsed = spec.load(der, strict=True)
+        algorithm = parsed[field]
+        algorithm["algorithm"].dotted  # noqa: B018 - decode it here, inside the try
+    except (ValueError, TypeError, KeyError) as exc:
+        raise MalformedDER(f"{what}: malformed {label} ({exc})") from exc
+    return parsed, algorithm
+
+
+def _load_pkcs8(der: bytes, what: str) -> PrivateKey:
+    info, algorithm = _with_algorithm(
+        keys.PrivateKeyInfo, der, "private_key_algorithm", what, "PKCS#8 PrivateKeyInfo"
+    )
+    kind = _algorithm_kind(algorithm, what, role="key", names=keys.PrivateKeyAlgorithmId, where=" in PKCS#8")
+    if kind != "sm2":
+        return _crypto_private_der(der, what)
+    try:
+        ec_key = keys.ECPrivateKey.load(info["private_key"].contents, strict=True)
+    except (ValueError, TypeError) as exc:
+        raise MalformedDER(f"{what}: malformed SM2 ECPrivateKey ({exc})") from exc
+    return _sm2_from_ec_private_key(ec_key, what)
 
 
 def _load_sec1(der: bytes, what: str) -> PrivateKey:
@@ -367,7 +277,7 @@ def _load_sec1(der: bytes, what: str) -> PrivateKey:
 
 def _load_private_der(der: bytes, password: bytes | None, kind: str, what: str) -> PrivateKey:
     if kind == "encrypted":
-        plain = pkcs8.decrypt_private_key_info(der, password)
+        plain = decrypt_private_key_info(der, password)
         return _load_pkcs8(plain, what)
     if password is not None:
         raise InvalidInput(f"{what}: a password was given but the private key is not encrypted")
@@ -385,14 +295,14 @@ def load_private_key(data: bytes, password: bytes | None = None) -> PrivateKey:
     PEM ``EC PARAMETERS`` blocks (``openssl ecparam -genkey``) before the key are skipped.
     """
     what = "private key"
-    data = _check_size(data, what)
+    data = check_size(data, what, MAX_INPUT)
     if password is not None and not isinstance(password, bytes | bytearray):
         raise InvalidInput(f"{what}: the password must be bytes")
     pw = bytes(password) if password is not None else None
-    if _is_pem(data):
+    if is_pem(data):
         blocks = [
             (label, der)
-            for label, der in _pem_blocks(data, what)
+            for label, der in pem_blocks(data, what)
             if label not in ("EC PARAMETERS", "SM2 PARAMETERS")
         ]
         if len(blocks) != 1:
@@ -411,26 +321,9 @@ def load_private_key(data: bytes, password: bytes | None = None) -> PrivateKey:
 
 
 def _load_spki(der: bytes, what: str) -> PublicKey:
-    try:
-        spki = keys.PublicKeyInfo.load(der, strict=True)
-        algorithm = spki["algorithm"]
-        alg_oid: str = algorithm["algorithm"].dotted
-    except (ValueError, TypeError, KeyError) as exc:
-        raise MalformedDER(f"{what}: malformed SubjectPublicKeyInfo ({exc})") from exc
-    if alg_oid == _OID_RSA:
+    spki, algorithm = _with_algorithm(keys.PublicKeyInfo, der, "algorithm", what, "SubjectPublicKeyInfo")
+    if _algorithm_kind(algorithm, what, role="public key", names=keys.PublicKeyAlgorithmId) != "sm2":
         return _crypto_public_der(der, what)
-    if alg_oid == _OID_EC_PUBLIC_KEY:
-        try:
-            dotted, name = _curve_description(algorithm["parameters"])
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise MalformedDER(f"{what}: malformed EC parameters ({exc})") from exc
-        if dotted == _OID_P256:
-            return _crypto_public_der(der, what)
-        if dotted != OID_SM2:
-            raise _refuse_curve(dotted, name, what)
-    elif alg_oid != OID_SM2:
-        name = keys.PublicKeyAlgorithmId._map.get(alg_oid, alg_oid)
-        raise UnsupportedAlgorithm(f"{what}: public key algorithm {name} ({alg_oid}) is not supported")
     try:
         raw = spki["public_key"].contents
     except (ValueError, TypeError, KeyError) as exc:
@@ -449,26 +342,16 @@ def _sm2_point(point: bytes, what: str) -> SM2PublicKey:
 
 
 def _crypto_public_der(der: bytes, what: str) -> PublicKey:
-    try:
-        key = serialization.load_der_public_key(der)
-    except _CryptoUnsupported as exc:
-        raise UnsupportedAlgorithm(f"{what}: key type not supported ({exc})") from exc
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"{what}: the public key does not load ({exc})") from exc
-    if isinstance(key, rsa.RSAPublicKey):
-        return key
-    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
-        return key
-    raise UnsupportedAlgorithm(f"{what}: key type {type(key).__name__} is not supported")
+    return cast(PublicKey, _via_cryptography(der, what, private=False))
 
 
 def load_public_key(data: bytes) -> PublicKey:
     """Load a public key: SPKI (PEM ``PUBLIC KEY`` or DER), PKCS#1 ``RSA PUBLIC KEY``, or a raw
     SM2 point (65 bytes ``04 || X || Y``, or 33 bytes compressed, GB/T 32918.1 clause 4.2.9)."""
     what = "public key"
-    data = _check_size(data, what)
-    if _is_pem(data):
-        blocks = _pem_blocks(data, what)
+    data = check_size(data, what, MAX_INPUT)
+    if is_pem(data):
+        blocks = pem_blocks(data, what)
         if len(blocks) != 1:
             raise InvalidInput(f"{what}: expected one PEM block, found {len(blocks)}")
         label, der = blocks[0]
@@ -490,93 +373,6 @@ def load_public_key(data: bytes) -> PublicKey:
     return _load_spki(data, what)
 
 
-# --- certificates -----------------------------------------------------------------------------
-
-
-def _parse_certificate(der: bytes, what: str) -> x509.Certificate:
-    try:
-        children = _der_children(der, what)
-    except MalformedDER as exc:
-        raise MalformedCertificate(str(exc)) from exc
-    if len(children) != 3:
-        raise MalformedCertificate(
-            f"{what}: a Certificate is a SEQUENCE of 3 elements, found {len(children)}"
-        )
-    try:
-        cert = x509.Certificate.load(der, strict=True)
-        tbs = cert["tbs_certificate"]
-        # Parse every field once so malformed contents fail here, not deep inside a verifier.
-        tbs["serial_number"].native  # noqa: B018
-        tbs["subject"].native  # noqa: B018
-        tbs["issuer"].native  # noqa: B018
-        tbs["validity"].native  # noqa: B018
-        tbs["subject_public_key_info"]["algorithm"].native  # noqa: B018
-        tbs["extensions"].native  # noqa: B018
-        cert["signature_algorithm"]["algorithm"].dotted  # noqa: B018
-        cert["signature_value"].native  # noqa: B018
-    except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
-        # RecursionError: values nested thousands deep (e.g. an unknown name attribute) that
-        # asn1crypto parses recursively for .native
-        raise MalformedCertificate(f"{what}: malformed X.509 certificate ({exc})") from exc
-    return cert
-
-
-def load_certificate(data: bytes) -> x509.Certificate:
-    """Load exactly one X.509 certificate from PEM (label ``CERTIFICATE``) or DER, strictly."""
-    what = "certificate"
-    if isinstance(data, x509.Certificate):
-        return data
-    try:
-        data = _check_size(data, what)
-        if _is_pem(data):
-            blocks = _pem_blocks(data, what)
-            if len(blocks) != 1 or blocks[0][0] != "CERTIFICATE":
-                labels = ", ".join(label for label, _ in blocks)
-                raise InvalidInput(f"{what}: expected one PEM CERTIFICATE block, found: {labels}")
-            data = blocks[0][1]
-    except (InvalidInput, UnsupportedAlgorithm) as exc:
-        raise MalformedCertificate(str(exc)) from exc
-    return _parse_certificate(data, what)
-
-
-def load_certificates(data: bytes) -> list[x509.Certificate]:
-    """Load one or more certificates: PEM blocks, or DER certificates concatenated."""
-    what = "certificate bundle"
-    try:
-        data = _check_size(data, what, MAX_BUNDLE)
-        if _is_pem(data):
-            certs = []
-            blocks = _pem_blocks(data, what)
-            if len(blocks) > MAX_BUNDLE_CERTS:
-                raise InvalidInput(f"{what}: more than {MAX_BUNDLE_CERTS} certificates")
-            for index, (label, der) in enumerate(blocks, 1):
-                if label != "CERTIFICATE":
-                    raise InvalidInput(f"{what}: PEM block {index} is {label!r}, not CERTIFICATE")
-                certs.append(_parse_certificate(der, f"{what}: certificate {index}"))
-            return certs
-    except (InvalidInput, UnsupportedAlgorithm) as exc:
-        if isinstance(exc, CertificateError):
-            raise
-        raise MalformedCertificate(str(exc)) from exc
-    certs = []
-    pos = 0
-    while pos < len(data):
-        if len(certs) >= MAX_BUNDLE_CERTS:
-            raise MalformedCertificate(f"{what}: more than {MAX_BUNDLE_CERTS} certificates")
-        # Find the end from the header, so that each step copies one certificate, not the rest
-        # of a 16 MiB bundle (which made a bundle of one certificate repeated quadratic).
-        end = _definite_tlv_end(data, pos)
-        if end is None or end > len(data):
-            try:
-                _cls, _method, _tag, header, contents, trailer = parser.parse(data[pos:])
-            except ValueError as exc:
-                raise MalformedCertificate(f"{what}: malformed DER at offset {pos} ({exc})") from exc
-            end = pos + len(header) + len(contents) + len(trailer)
-        certs.append(_parse_certificate(data[pos:end], f"{what}: certificate at offset {pos}"))
-        pos = end
-    return certs
-
-
 # --- generation, conversion ----------------------------------------------------------------
 
 
@@ -590,17 +386,6 @@ def generate_private_key(kind: str) -> PrivateKey:
     if kind == "p256":
         return ec.generate_private_key(ec.SECP256R1())
     raise UnsupportedAlgorithm(f"key kind {kind!r} is not supported; use one of {', '.join(_GENERATE_KINDS)}")
-
-
-def key_kind(key: PrivateKey | PublicKey) -> KeyKind:
-    """``"sm2"``, ``"rsa"`` or ``"ec"`` (P-256) for a private or public key."""
-    if isinstance(key, SM2PrivateKey | SM2PublicKey):
-        return "sm2"
-    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
-        return "rsa"
-    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
-        return "ec"
-    raise InvalidInput(f"not a key ezhifu knows: {type(key).__name__}")
 
 
 def public_key_of(obj: x509.Certificate | keys.PublicKeyInfo | PrivateKey | PublicKey | bytes) -> PublicKey:
@@ -633,19 +418,6 @@ def public_key_of(obj: x509.Certificate | keys.PublicKeyInfo | PrivateKey | Publ
     if isinstance(obj, keys.PublicKeyInfo):
         return _load_spki(obj.dump(), "public key")
     raise InvalidInput(f"cannot take a public key from a {type(obj).__name__}")
-
-
-def subject_text(cert: x509.Certificate) -> str:
-    """The subject as readable text (``Common Name: x, Organization: y``), for messages.
-
-    A subject that does not decode (damaged or nested thousands deep, which asn1crypto
-    decodes recursively) gives ``"(unreadable subject)"`` instead of an exception.
-    """
-    try:
-        text: str = cert.subject.human_friendly
-    except (ValueError, TypeError, KeyError, RecursionError):
-        return "(unreadable subject)"
-    return text
 
 
 def public_key_der(key: PrivateKey | PublicKey) -> bytes:
@@ -722,16 +494,16 @@ def dump_private_key(
     password: bytes | None = None,
     *,
     encoding: Literal["pem", "der"] = "pem",
-    kdf: pkcs8.KdfName = "scrypt",
-    cipher: pkcs8.CipherName = "aes-256-cbc",
-    iterations: int = pkcs8.DEFAULT_PBKDF2_ITERATIONS,
-    scrypt_n: int = pkcs8.DEFAULT_SCRYPT_N,
+    kdf: KdfName = "scrypt",
+    cipher: CipherName = "aes-256-cbc",
+    iterations: int = DEFAULT_PBKDF2_ITERATIONS,
+    scrypt_n: int = DEFAULT_SCRYPT_N,
 ) -> bytes:
     """The private key as PKCS#8 (RFC 5958), PEM by default.
 
     With a ``password`` it is ``EncryptedPrivateKeyInfo`` with PBES2 (RFC 8018 clause 6.2):
     scrypt (default; N = ``scrypt_n`` = 2**14, r = 8, p = 1) or PBKDF2-HMAC-SHA256 (``iterations``),
-    and AES-256-CBC (default) or another cipher of :data:`ezhifu.pki.pkcs8.CipherName`
+    and AES-256-CBC (default) or another cipher of :data:`ezhifu.pki.CipherName`
     such as ``"sm4-cbc"``. OpenSSL 3 reads every combination.
     """
     der = _private_key_info(key)
@@ -739,7 +511,7 @@ def dump_private_key(
     if password is not None:
         if not isinstance(password, bytes | bytearray):
             raise InvalidInput("private key: the password must be bytes")
-        der = pkcs8.encrypt_private_key_info(
+        der = encrypt_private_key_info(
             der, bytes(password), kdf=kdf, cipher=cipher, iterations=iterations, scrypt_n=scrypt_n
         )
         label = "ENCRYPTED PRIVATE KEY"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from asn1crypto import algos, core, keys
 from cryptography.hazmat.primitives import hashes, padding
@@ -44,6 +44,7 @@ __all__ = [
     "CipherName",
     "KdfName",
     "PasswordRequired",
+    "Pbes2Options",
     "decrypt_private_key_info",
     "encrypt_private_key_info",
     "is_encrypted_private_key_info",
@@ -82,26 +83,26 @@ class _CipherSpec:
 
 
 _CIPHERS: dict[str, _CipherSpec] = {
-    "aes-128-cbc": _CipherSpec("2.16.840.1.101.3.4.1.2", 16, algorithms.AES),
-    "aes-192-cbc": _CipherSpec("2.16.840.1.101.3.4.1.22", 24, algorithms.AES),
-    "aes-256-cbc": _CipherSpec("2.16.840.1.101.3.4.1.42", 32, algorithms.AES),
+    "aes-128-cbc": _CipherSpec(oids.dotted("aes-128-cbc"), 16, algorithms.AES),
+    "aes-192-cbc": _CipherSpec(oids.dotted("aes-192-cbc"), 24, algorithms.AES),
+    "aes-256-cbc": _CipherSpec(oids.dotted("aes-256-cbc"), 32, algorithms.AES),
     "sm4-cbc": _CipherSpec(oids.OID_SM4_CBC, 16, algorithms.SM4),
 }
 _CIPHER_BY_OID = {spec.oid: (name, spec) for name, spec in _CIPHERS.items()}
 
 # PBKDF2 PRFs (RFC 8018 App. B.1; HMAC-SM3 per the OpenSSL object table).
 _PRFS: dict[str, tuple[str, type[hashes.HashAlgorithm]]] = {
-    "1.2.840.113549.2.7": ("hmacWithSHA1", hashes.SHA1),
-    "1.2.840.113549.2.8": ("hmacWithSHA224", hashes.SHA224),
-    "1.2.840.113549.2.9": ("hmacWithSHA256", hashes.SHA256),
-    "1.2.840.113549.2.10": ("hmacWithSHA384", hashes.SHA384),
-    "1.2.840.113549.2.11": ("hmacWithSHA512", hashes.SHA512),
+    oids.dotted("hmac-sha1"): ("hmacWithSHA1", hashes.SHA1),
+    oids.dotted("hmac-sha224"): ("hmacWithSHA224", hashes.SHA224),
+    oids.dotted("hmac-sha256"): ("hmacWithSHA256", hashes.SHA256),
+    oids.dotted("hmac-sha384"): ("hmacWithSHA384", hashes.SHA384),
+    oids.dotted("hmac-sha512"): ("hmacWithSHA512", hashes.SHA512),
     oids.OID_HMAC_SM3: ("hmacWithSM3", hashes.SM3),
 }
-_PRF_OID_BY_NAME = {"sha1": "1.2.840.113549.2.7", "sha256": "1.2.840.113549.2.9", "sm3": oids.OID_HMAC_SM3}
+_PRF_OID_BY_NAME = {digest: oids.dotted(f"hmac-{digest}") for digest in ("sha1", "sha256", "sm3")}
 
-_OID_PBES2 = "1.2.840.113549.1.5.13"
-_OID_PBKDF2 = "1.2.840.113549.1.5.12"
+_OID_PBES2 = oids.OID_PBES2
+_OID_PBKDF2 = oids.OID_PBKDF2
 
 
 def is_encrypted_private_key_info(der: bytes) -> bool:
@@ -302,29 +303,24 @@ def pbes2_encrypt(
     return algorithm, ciphertext
 
 
+class Pbes2Options(TypedDict, total=False):
+    """The keyword options of :func:`pbes2_encrypt`, which documents them."""
+
+    kdf: KdfName
+    cipher: CipherName
+    prf: Literal["sha256", "sha1", "sm3"]
+    iterations: int
+    scrypt_n: int
+
+
 def encrypt_private_key_info(
-    private_key_info: bytes,
-    password: bytes,
-    *,
-    kdf: KdfName = "scrypt",
-    cipher: CipherName = "aes-256-cbc",
-    prf: Literal["sha256", "sha1", "sm3"] = "sha256",
-    iterations: int = DEFAULT_PBKDF2_ITERATIONS,
-    scrypt_n: int = DEFAULT_SCRYPT_N,
+    private_key_info: bytes, password: bytes, **options: Unpack[Pbes2Options]
 ) -> bytes:
     """Encrypt a DER ``PrivateKeyInfo`` with PBES2 and return a DER ``EncryptedPrivateKeyInfo``.
 
-    RFC 5958 clause 3 around :func:`pbes2_encrypt` (which documents the parameters).
+    RFC 5958 clause 3 around :func:`pbes2_encrypt` (``options``: its keyword options).
     """
-    algorithm, ciphertext = pbes2_encrypt(
-        private_key_info,
-        password,
-        kdf=kdf,
-        cipher=cipher,
-        prf=prf,
-        iterations=iterations,
-        scrypt_n=scrypt_n,
-    )
+    algorithm, ciphertext = pbes2_encrypt(private_key_info, password, **options)
     info = keys.EncryptedPrivateKeyInfo({"encryption_algorithm": algorithm, "encrypted_data": ciphertext})
     der: bytes = info.dump()
     return der

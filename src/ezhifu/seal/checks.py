@@ -15,13 +15,13 @@ import hmac
 
 from asn1crypto import x509
 
-from ezhifu.crypto import verify_signature
 from ezhifu.crypto.base import SignatureAlgorithm
 from ezhifu.crypto.sm2 import raw_to_der
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.document.envelope import SignStampElement
 from ezhifu.errors import DecodingError, EzhifuError, UnsupportedAlgorithm
 from ezhifu.pki.certs import cert_info, shared_certificate
+from ezhifu.pki.signer import verify_signature
 from ezhifu.results import ItemResult, SignerInfo
 from ezhifu.seal.asn1 import v4 as asn1_v4
 from ezhifu.seal.model import Seal, algorithm_for_oid

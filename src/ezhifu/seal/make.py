@@ -9,7 +9,7 @@ certificates of the signers (签章人) allowed to use it, and signs that bindin
   ``SES_SealInfo``.
 
 .. warning::
-   A seal made with a software key (:class:`ezhifu.crypto.SoftwareSigner`, a key file, a test
+   A seal made with a software key (:class:`ezhifu.pki.signer.SoftwareSigner`, a key file, a test
    PKI) is for **testing and development only and is not legally effective**. A legally effective
    seal is made by an authorised seal-making body with a key protected by certified cryptographic
    hardware, under the Electronic Signature Law and the national seal-management rules.

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from asn1crypto import cms, core, x509
+from asn1crypto import cms, core
 
-from ezhifu.crypto.base import OID_SM2_SIGN, SignatureAlgorithm
-from ezhifu.errors import SealFormatError, UnsupportedAlgorithm
+from ezhifu.crypto.base import SignatureAlgorithm
+from ezhifu.crypto.oids import OID_SM2_SIGN
+from ezhifu.errors import EzhifuError, SealFormatError, UnsupportedAlgorithm
+from ezhifu.pki.certs import describe
 from ezhifu.pki.trust import as_utc
 from ezhifu.seal.asn1 import v1 as asn1_v1
 from ezhifu.seal.asn1 import v4 as asn1_v4
@@ -211,17 +213,17 @@ def describe_certificate(der: bytes) -> dict[str, Any]:
     """Subject, issuer, serial (lower-case hex), validity and SHA-256 of a DER certificate."""
     out: dict[str, Any] = {"sha256": hashlib.sha256(der).hexdigest()}
     try:
-        cert = x509.Certificate.load(der, strict=True)
-        validity = cert["tbs_certificate"]["validity"]
-        out.update(
-            subject=cert.subject.human_friendly,
-            issuer=cert.issuer.human_friendly,
-            serial=f"{cert.serial_number:x}",
-            not_before=validity["not_before"].native.isoformat(),
-            not_after=validity["not_after"].native.isoformat(),
-        )
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        info = describe(der)  # the one describer (ezhifu.pki.certs)
+    except EzhifuError as exc:
         out["error"] = f"unreadable certificate: {exc}"
+        return out
+    out.update(
+        subject=info.subject,
+        issuer=info.issuer,
+        serial=info.serial_hex,
+        not_before=info.not_before.isoformat(),
+        not_after=info.not_after.isoformat(),
+    )
     return out
 
 

@@ -44,7 +44,8 @@ from asn1crypto import x509
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import DecodingError, EzhifuError
-from ezhifu.pki.trust import TrustStore, VerifyPolicy, as_utc, validate_chain
+from ezhifu.pki.path import validate_chain
+from ezhifu.pki.trust import TrustStore, VerifyPolicy, as_utc
 from ezhifu.results import ItemResult
 from ezhifu.seal.apply import parse_property_info, voucher_data
 from ezhifu.seal.checks import (

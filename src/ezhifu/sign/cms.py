@@ -43,17 +43,17 @@ from typing import Any, Literal
 
 from asn1crypto import algos, cms, core, x509
 
-from ezhifu.crypto.base import OID_SM2, OID_SM2_SIGN, OID_SM2_WITH_SM3, SignatureAlgorithm, Signer
+from ezhifu.crypto import oids
+from ezhifu.crypto.base import SignatureAlgorithm, Signer
+from ezhifu.crypto.der import split_tlvs, tlv
+from ezhifu.crypto.oids import OID_DATA, OID_SIGNED_DATA, OID_SM2_SIGN, OID_SM2_WITH_SM3
+from ezhifu.crypto.oids import OID_RSA as OID_RSA_ENCRYPTION
+from ezhifu.crypto.oids import OID_SM2_DATA as OID_GBT_DATA  # GB/T 35275-2017 clause 5
+from ezhifu.crypto.oids import OID_SM2_SIGNED_DATA as OID_GBT_SIGNED_DATA
 from ezhifu.errors import EzhifuError, InvalidInput, SigningError, UnsupportedAlgorithm
-from ezhifu.pki.certs import shared_certificate
-from ezhifu.pki.trust import (
-    ChainResult,
-    TrustStore,
-    VerifyPolicy,
-    certificate_label,
-    same_name,
-    validate_chain,
-)
+from ezhifu.pki.certs import certificate_label, key_kind, shared_certificate
+from ezhifu.pki.path import ChainResult, same_name, validate_chain
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
 __all__ = [
     "DEFAULT_MAX_CMS_BYTES",
@@ -71,46 +71,20 @@ __all__ = [
 OidStyle = Literal["gbt35275", "pkcs7"]
 Sm2SignatureOid = Literal["sm2-with-sm3", "sm2-1"]
 
-OID_DATA = "1.2.840.113549.1.7.1"
-OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
-#: GB/T 35275-2017 clause 5.
-OID_GBT_DATA = "1.2.156.10197.6.1.4.2.1"
-OID_GBT_SIGNED_DATA = "1.2.156.10197.6.1.4.2.2"
-
-OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
 
 #: Largest CMS accepted by :func:`verify_detached` (a signature with a chain is a few KiB).
 DEFAULT_MAX_CMS_BYTES = 1 << 20
 
-_DIGEST_OIDS: dict[str, str] = {
-    "1.2.156.10197.1.401": "sm3",
-    "1.3.14.3.2.26": "sha1",
-    "2.16.840.1.101.3.4.2.1": "sha256",
-    "2.16.840.1.101.3.4.2.2": "sha384",
-    "2.16.840.1.101.3.4.2.3": "sha512",
-}
-_DIGEST_OID_BY_NAME = {name: oid for oid, name in _DIGEST_OIDS.items()}
+_DIGEST_OIDS = oids.DIGEST_NAMES
+_DIGEST_OID_BY_NAME = oids.DIGEST_OIDS
 
 #: digestEncryptionAlgorithm OID -> (key kind, digest implied by the OID or None).
-_SIG_OIDS: dict[str, tuple[str, str | None]] = {
-    OID_RSA_ENCRYPTION: ("rsa", None),
-    "1.2.840.113549.1.1.5": ("rsa", "sha1"),
-    "1.2.840.113549.1.1.11": ("rsa", "sha256"),
-    "1.2.840.113549.1.1.12": ("rsa", "sha384"),
-    "1.2.840.113549.1.1.13": ("rsa", "sha512"),
-    OID_SM2_WITH_SM3: ("sm2", "sm3"),
-    OID_SM2_SIGN: ("sm2", None),
-    OID_SM2: ("sm2", None),
-    OID_EC_PUBLIC_KEY: ("ec", None),
-    "1.2.840.10045.4.3.2": ("ec", "sha256"),
-}
+_SIG_OIDS = oids.SIGNATURE_KINDS
 
 _ALGORITHMS: dict[tuple[str, str], SignatureAlgorithm] = {
     (alg.key_kind, alg.digest_name): alg for alg in SignatureAlgorithm
 }
 
-_SM2_CURVE_OID = OID_SM2
 
 
 class _SignedContentInfo(core.Sequence):  # type: ignore[misc]
@@ -307,30 +281,9 @@ def _assemble(
     return bytes(content_info.dump())
 
 
-def _der_length(length: int) -> bytes:
-    """X.690 clause 8.1.3 definite length (short form below 128, else long form, minimal)."""
-    if length < 0x80:
-        return bytes([length])
-    octets = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(octets)]) + octets
-
-
-def _tlv(tag: int, contents: bytes) -> bytes:
-    return bytes([tag]) + _der_length(len(contents)) + contents
-
-
 def _tlvs(data: bytes) -> list[bytes]:
-    """The complete TLVs of a concatenation of DER elements."""
-    from asn1crypto import parser
-
-    out: list[bytes] = []
-    pointer = 0
-    while pointer < len(data):
-        _, _, _, header, contents, trailer = parser.parse(data[pointer:])
-        size = len(header) + len(contents) + len(trailer)
-        out.append(data[pointer : pointer + size])
-        pointer += size
-    return out
+    """The complete TLVs of a concatenation of DER elements (a CMS has a handful)."""
+    return [item.element for item in split_tlvs(data, what="CMS template", max_items=16)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,9 +302,9 @@ class _Template:
     signer_info_head: bytes  # version .. signatureAlgorithm TLVs
 
     def assemble(self, signature: bytes) -> bytes:
-        signer_info = _tlv(0x30, self.signer_info_head + _tlv(0x04, signature))
-        signed_data = _tlv(0x30, self.signed_data_head + _tlv(0x31, signer_info))
-        return _tlv(0x30, self.content_type + _tlv(0xA0, signed_data))
+        signer_info = tlv(0x30, self.signer_info_head + tlv(0x04, signature))
+        signed_data = tlv(0x30, self.signed_data_head + tlv(0x31, signer_info))
+        return tlv(0x30, self.content_type + tlv(0xA0, signed_data))
 
 
 @functools.lru_cache(maxsize=64)
@@ -384,11 +337,8 @@ def _template(
     return template
 
 
-def _contents(tlv: bytes) -> bytes:
-    from asn1crypto import parser
-
-    _, _, _, _, contents, _ = parser.parse(tlv)
-    return bytes(contents)
+def _contents(element: bytes) -> bytes:
+    return split_tlvs(element, what="CMS template", max_items=1)[0].contents
 
 
 # --------------------------------------------------------------------------- verifying
@@ -465,18 +415,6 @@ def _sid_text(sid: Any) -> str:
         return "unreadable signer identifier"
 
 
-def _key_kind(cert: x509.Certificate) -> str:
-    pk = cert.public_key
-    if pk.algorithm == "rsa":
-        return "rsa"
-    if pk.algorithm == "ec":
-        curve = pk["algorithm"]["parameters"]
-        if curve.name == "named" and curve.chosen.dotted == _SM2_CURVE_OID:
-            return "sm2"
-        return "ec"
-    return str(pk.algorithm)
-
-
 def _rsa_diagnosis(cert: x509.Certificate, signature: bytes, expected_digest: bytes) -> str:
     """Tell *content changed* from *wrong key or corrupted value* for RSA PKCS#1 v1.5.
 
@@ -506,7 +444,7 @@ def _rsa_diagnosis(cert: x509.Certificate, signature: bytes, expected_digest: by
 def _verify_value(
     cert: x509.Certificate, algorithm: SignatureAlgorithm, signed: bytes, signature: bytes
 ) -> None:
-    from ezhifu.crypto import verify_signature
+    from ezhifu.pki.signer import verify_signature
 
     if algorithm.key_kind == "sm2":
         _check_sm2_der(signature)
@@ -543,7 +481,7 @@ def verify_detached(
     algorithms; signer certificate located by ``sid`` among the embedded certificates and
     the trust store; signed attributes (content-type, message-digest, signing-time) when
     present; the signature value; the algorithm policy; the signing time inside the signer
-    certificate's validity; the certificate path (:func:`ezhifu.pki.trust.validate_chain` at
+    certificate's validity; the certificate path (:func:`ezhifu.pki.path.validate_chain` at
     ``at``, default now). Returns a :class:`CmsVerification`; raises only on misuse.
     """
     if not isinstance(trust, TrustStore):
@@ -679,7 +617,9 @@ def _verify(
     state["cert"] = cert
     checks.append(("signer-certificate", f"found {certificate_label(cert)}"))
     try:
-        cert_kind = _key_kind(cert)
+        cert_kind: str = key_kind(cert)
+    except UnsupportedAlgorithm:
+        cert_kind = str(cert.public_key.algorithm)  # a DSA or other key, named in the mismatch below
     except Exception as exc:
         raise _Fail(
             f"signer certificate public key is unreadable ({_short(exc)})", "signer-certificate"
@@ -792,8 +732,8 @@ def _check_signed_attributes(
     found: dict[str, list[Any]] = {}
     for attr in attrs:
         found.setdefault(attr["type"].dotted, []).append(attr["values"])
-    ct = found.get("1.2.840.113549.1.9.3", [])
-    md = found.get("1.2.840.113549.1.9.4", [])
+    ct = found.get(oids.OID_CONTENT_TYPE, [])
+    md = found.get(oids.OID_MESSAGE_DIGEST, [])
     if len(ct) != 1 or len(ct[0]) != 1:
         raise _Fail(
             "signed attributes lack a single content-type attribute (RFC 5652 clause 11.1)", "attributes"
@@ -812,7 +752,7 @@ def _check_signed_attributes(
             "message-digest attribute does not match the digest of the voucher text (content changed)",
             "attributes",
         )
-    st = found.get("1.2.840.113549.1.9.5", [])
+    st = found.get(oids.OID_SIGNING_TIME, [])
     if st:
         try:
             when = st[0][0].native

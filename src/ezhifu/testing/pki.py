@@ -24,10 +24,10 @@ from asn1crypto import pem, x509
 
 from ezhifu._fileio import atomic_write
 from ezhifu.crypto.keytypes import PrivateKey
-from ezhifu.crypto.signer import SoftwareSigner
 from ezhifu.errors import InvalidInput
 from ezhifu.pki import keys as _keys
-from ezhifu.pki.certs import CertificateBuilder
+from ezhifu.pki.builder import CertificateBuilder
+from ezhifu.pki.signer import SoftwareSigner
 
 __all__ = ["PKI_KINDS", "TestPKI", "make_pki"]
 

@@ -38,8 +38,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from ezhifu.crypto.sm2 import SM2_N, ProviderName, ProviderUnavailable, SM2PublicKey
-from ezhifu.errors import InvalidInput, SigningError
+from ezhifu.crypto.sm2.curve import SM2_N, ProviderName, decode_point, encode_point
+from ezhifu.errors import InvalidInput, ProviderUnavailable, SigningError
 
 __all__ = ["OpenSSLProvider", "load_provider"]
 
@@ -222,7 +222,7 @@ class OpenSSLProvider:
             raise SigningError(f"OpenSSL did not return the SM2 public point: {lib.error_text()}")
         point = buf.raw[: size.value]
         # Re-validate what OpenSSL derived rather than trusting it blindly.
-        return SM2PublicKey.from_encoded_point(point).encoded_point
+        return encode_point(*decode_point(point))
 
     def private_handle(self, d: int) -> tuple[object, bytes]:
         der = _PKCS8_PREFIX + d.to_bytes(32, "big")

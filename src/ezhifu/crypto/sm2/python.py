@@ -29,7 +29,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ezhifu.crypto.sm2 import SM2_CURVE, Curve, ProviderName, rs_to_der
+from ezhifu.crypto.sm2.curve import SM2_CURVE, Curve, ProviderName, rs_to_der
 from ezhifu.crypto.sm3 import hmac_sm3, sm3
 from ezhifu.errors import InvalidInput, SigningError
 

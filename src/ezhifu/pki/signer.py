@@ -25,7 +25,7 @@ from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm
+from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm, SignerBase
 from ezhifu.crypto.sm2 import MAX_UID_LENGTH, SM2PrivateKey, SM2PublicKey
 from ezhifu.crypto.sm3 import as_bytes
 from ezhifu.errors import (
@@ -36,7 +36,7 @@ from ezhifu.errors import (
     SigningError,
     WeakAlgorithm,
 )
-from ezhifu.pki import keys as _keys
+from ezhifu.pki.keys import key_kind, load_certificate, public_key_of, same_public_key
 
 if TYPE_CHECKING:
     from asn1crypto import keys as asn1_keys
@@ -75,7 +75,7 @@ def _public_key_from_spki(spki_der: bytes) -> PublicKey:
     verification) once per distinct key instead of once per signature is sound because the key
     depends on nothing but these bytes and the key objects are immutable. Errors are not cached.
     """
-    return _keys.public_key_of(asn1_keys_module.PublicKeyInfo.load(spki_der, strict=True))
+    return public_key_of(asn1_keys_module.PublicKeyInfo.load(spki_der, strict=True))
 
 
 def _public_key(
@@ -88,8 +88,8 @@ def _public_key(
             return _public_key_from_spki(bytes(spki_der))
         except (EzhifuError, ValueError, TypeError, KeyError):
             # An unreadable key: the uncached path below raises the precise error.
-            return _keys.public_key_of(obj)
-    return _keys.public_key_of(obj)
+            return public_key_of(obj)
+    return public_key_of(obj)
 
 
 def default_algorithm(kind: KeyKind) -> SignatureAlgorithm:
@@ -101,7 +101,7 @@ def _hash_for(algorithm: SignatureAlgorithm) -> hashes.HashAlgorithm:
     return _HASHES[algorithm.digest_name]()
 
 
-class SoftwareSigner:
+class SoftwareSigner(SignerBase):
     """A :class:`~ezhifu.crypto.base.Signer` over a private key held in memory.
 
     ``algorithm`` defaults to SM2_SM3 for SM2 keys, RSA_SHA256 for RSA and ECDSA_SHA256 for
@@ -111,7 +111,7 @@ class SoftwareSigner:
     ``uid`` is the SM2 signer ID that enters ``Z_A`` (ignored for RSA and ECDSA).
     """
 
-    __slots__ = ("_algorithm", "_certificate", "_key", "_kind", "_uid")
+    __slots__ = ("_key", "_kind", "_uid")
 
     def __init__(
         self,
@@ -124,7 +124,7 @@ class SoftwareSigner:
     ) -> None:
         if not isinstance(key, SM2PrivateKey | rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             raise InvalidInput(f"SoftwareSigner needs a private key, got {type(key).__name__}")
-        kind = _keys.key_kind(key)
+        kind = key_kind(key)
         if isinstance(key, ec.EllipticCurvePrivateKey) and not isinstance(key.curve, ec.SECP256R1):
             raise InvalidInput(f"SoftwareSigner: EC curve {key.curve.name} is not supported (P-256 only)")
         if algorithm is None:
@@ -146,9 +146,9 @@ class SoftwareSigner:
             )
         cert: x509.Certificate | None = None
         if certificate is not None:
-            cert = _keys.load_certificate(certificate)
-            cert_key = _keys.public_key_of(cert)
-            if not _keys.same_public_key(cert_key, key):
+            cert = load_certificate(certificate)
+            cert_key = public_key_of(cert)
+            if not same_public_key(cert_key, key):
                 raise CertificateError(
                     f"certificate {cert.subject.human_friendly!r} does not carry this signer's public key"
                 )
@@ -157,14 +157,6 @@ class SoftwareSigner:
         self._algorithm = algorithm
         self._certificate = cert
         self._uid = uid
-
-    @property
-    def algorithm(self) -> SignatureAlgorithm:
-        return self._algorithm
-
-    @property
-    def certificate(self) -> x509.Certificate | None:
-        return self._certificate
 
     @property
     def key_kind(self) -> KeyKind:
@@ -176,7 +168,7 @@ class SoftwareSigner:
         return self._uid
 
     def public_key(self) -> PublicKey:
-        return _keys.public_key_of(self._key)
+        return public_key_of(self._key)
 
     def sign(self, data: bytes) -> bytes:
         """Sign the message ``data``; return the DER signature (see the module docstring)."""
@@ -216,7 +208,7 @@ def verify_signature(
     caller's: pass the algorithm the signed structure names, and judge it with the policy.
     """
     public = _public_key(cert_or_public_key)
-    kind = _keys.key_kind(public)
+    kind = key_kind(public)
     if algorithm is None:
         algorithm = _DEFAULTS[kind]
     if not isinstance(algorithm, SignatureAlgorithm):

@@ -1,0 +1,49 @@
+"""ezhifu.archive: DA/T 95—2022 archive packages of vouchers, their 四性 check and re-validation.
+
+* :mod:`~ezhifu.archive.package`: :func:`create_package` / :func:`write_package` (one zip per
+  envelope and its 回单: verbatim envelopes, B.1/D.1/E.1 metadata, evidence, renditions and a
+  signed canonical manifest);
+* :mod:`~ezhifu.archive.registry`: :class:`Registry`, the booking registry refusing a second
+  package for the same voucher;
+* :mod:`~ezhifu.archive.check`: :func:`check_package`, the 四性 items;
+* :mod:`~ezhifu.archive.revalidate`: :func:`revalidate_package` (as of the evidence time and
+  today) and :func:`renew_package` (a fresh signature, nothing rewritten).
+
+See docs/archive.md. Names are loaded on first use so that importing the package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "create_package": "ezhifu.archive.package",
+    "write_package": "ezhifu.archive.package",
+    "CreatedPackage": "ezhifu.archive.package",
+    "Registry": "ezhifu.archive.registry",
+    "Booking": "ezhifu.archive.registry",
+    "check_package": "ezhifu.archive.check",
+    "CheckReport": "ezhifu.archive.check_items",
+    "CheckItem": "ezhifu.archive.check_items",
+    "revalidate_package": "ezhifu.archive.revalidate",
+    "renew_package": "ezhifu.archive.revalidate",
+    "Revalidation": "ezhifu.archive.revalidate",
+    "ZipLimits": "ezhifu.archive.reader",
+    "canonical_json": "ezhifu.archive.manifest",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ezhifu.archive' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
