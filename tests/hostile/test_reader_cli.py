@@ -80,3 +80,11 @@ def test_dev_zero_is_read_bounded(files: dict[str, Path]) -> None:
     assert isinstance(problems, list) and len(problems) == 1
     problem = str(problems[0])
     assert "limit" in problem or "NUL" in problem
+
+
+def test_trust_file_dev_zero_is_refused_bounded(files: dict[str, Path]) -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero on this system")
+    result = CliRunner().invoke(cli, ["verify", str(files["good"]), "--trust", "/dev/zero"])
+    assert result.exit_code == 2, result.output
+    assert "trust file" in result.output
