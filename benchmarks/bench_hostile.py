@@ -23,7 +23,7 @@ from ezhifu.document.envelope import Envelope
 from ezhifu.document.validation import validate
 from ezhifu.errors import EzhifuError
 from ezhifu.pki.keys import load_certificate, load_private_key
-from ezhifu.seal.model import parse_seal
+from ezhifu.seal.containers import parse_seal
 
 TARGETS = {
     "envelope": Envelope.from_bytes,

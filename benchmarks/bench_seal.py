@@ -34,8 +34,8 @@ from ezhifu.document.samples import sample_voucher
 from ezhifu.pki.signer import verify_signature
 from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.apply import apply_seal
+from ezhifu.seal.containers import parse_signature
 from ezhifu.seal.make import make_seal
-from ezhifu.seal.model import parse_signature
 from ezhifu.seal.verify import verify_seal, verify_stamp
 from ezhifu.testing.pki import make_pki
 

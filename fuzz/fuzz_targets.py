@@ -14,12 +14,12 @@ with atheris.instrument_imports():
     from ezhifu.document.validation import iter_errors
     from ezhifu.errors import EzhifuError
     from ezhifu.pki.keys import load_certificate, load_private_key
-    from ezhifu.seal.model import parse_seal, parse_signature
+    from ezhifu.seal.containers import parse_seal, parse_signature
 
 
 def _cms(data: bytes) -> Any:
     from ezhifu.pki.trust import TrustStore
-    from ezhifu.sign.cms import verify_detached
+    from ezhifu.sign.cms_verify import verify_detached
 
     return verify_detached(data, b"content", trust=TrustStore())
 

@@ -84,6 +84,7 @@ __all__ = [
     "UnsupportedAlgorithm",
     "UnsupportedMechanism",
     "ValidationIssue",
+    "VerificationStepFailed",
     "VoucherNotInEnvelope",
     "WeakAlgorithm",
 ]
@@ -340,6 +341,20 @@ class InvalidSignature(EzhifuError, _cryptography_exceptions.InvalidSignature):
     It is also a :class:`cryptography.exceptions.InvalidSignature`, so code written against
     ``cryptography`` catches it unchanged.
     """
+
+
+class VerificationStepFailed(InvalidSignature):
+    """One named step of a verification failed (docs/verification.md).
+
+    Raised and caught inside the verifiers only: the step and its reason become a failed
+    :class:`~ezhifu.results.Step` of the result, never an exception of the caller. ``str()`` is the
+    English reason; :attr:`step` names the step.
+    """
+
+    def __init__(self, reason: str, step: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.step = step
 
 
 class MalformedSignature(InvalidSignature, MalformedDER):

@@ -1,4 +1,13 @@
-"""Frozen verification results shared by signatures and seals (pyHanko-style status objects).
+"""The one verification result shape, shared by signatures, seals, bodies and envelopes.
+
+``EnvelopeResult`` -> ``BodyResult`` -> ``ItemResult`` (one ``<Signature>`` or one ``<SignStamp>``)
+-> ``Step`` (one named check with its outcome, its reason in Chinese and English and its evidence).
+Every verifier records its steps in a :class:`StepLog`, so that a CMS signature, a standard seal
+and a vendor stamp report the same way; ``ItemResult.from_steps`` derives ``valid`` and ``reason``
+from the steps, and every step belongs to one *phase* of the spine (:data:`PHASES`: parse,
+consistency, intact, trusted, time, position), so what was not checked is explicit in
+``to_dict()["phases"]``. The facts a display needs (signer, seal, picture, claimed time, trust
+anchors) ride on the result: nothing downstream parses a signature or a seal again (docs/verification.md).
 
 Verification never raises for a bad signature: it returns these results, each item with its
 reason. It raises only on misuse (wrong argument types, unusable configuration).
@@ -6,13 +15,95 @@ reason. It raises only on misuse (wrong argument types, unusable configuration).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-__all__ = ["BodyResult", "EnvelopeResult", "ItemResult", "SignerInfo"]
+from ezhifu.errors import InvalidInput
+
+__all__ = [
+    "OUTCOMES",
+    "PHASES",
+    "BodyResult",
+    "Claim",
+    "EnvelopeResult",
+    "ItemResult",
+    "Outcome",
+    "SealFacts",
+    "SealImage",
+    "SignerInfo",
+    "Step",
+    "StepLog",
+    "phase_of",
+]
+
+#: How one step ended: passed, failed, could not be run, or failed but accepted by the policy.
+Outcome = Literal["ok", "failed", "not_checked", "waived"]
+OUTCOMES: tuple[Outcome, ...] = ("ok", "failed", "not_checked", "waived")
+
+#: The spine's phases, in order, with their Chinese and English titles (docs/verification.md).
+PHASES: dict[str, tuple[str, str]] = {
+    "parse": ("解析", "the structure parses"),
+    "consistency": ("一致性", "attributes agree with the signed content"),
+    "intact": ("完整性", "the cryptography holds over the bytes as received"),
+    "trusted": ("可信", "certificates chain to the trust store under the policy"),
+    "time": ("时间", "the claimed time fits the certificates and the seal"),
+    "position": ("位置", "the item sits at a position it was made for"),
+}
+
+#: Every step name -> (phase, Chinese title). A step not listed belongs to ``parse``.
+_STEPS: dict[str, tuple[str, str]] = {
+    "parse": ("parse", "CMS 结构"),
+    "base64": ("parse", "Base64 编码"),
+    "content": ("parse", "凭证文本"),
+    "format": ("parse", "印章格式"),
+    "structure": ("parse", "结构"),
+    "content-type": ("parse", "内容类型"),
+    "detached": ("parse", "分离式签名"),
+    "signer-info": ("parse", "签名者信息"),
+    "signature-format": ("parse", "签名值格式"),
+    "seal-header": ("parse", "印章头"),
+    "decode": ("parse", "内层凭证解码"),
+    "attributes-match": ("consistency", "信封属性与签名凭证一致"),
+    "sn": ("consistency", "SN 与证书序列号一致"),
+    "voucher": ("consistency", "签章所属凭证"),
+    "seal-id": ("consistency", "SN 与印章编号一致"),
+    "signature": ("intact", "签名值"),
+    "attributes": ("intact", "签名属性"),
+    "maker-signature": ("intact", "制章人签名"),
+    "data-hash": ("intact", "原文摘要"),
+    "stamp-signature": ("intact", "签章签名"),
+    "algorithms": ("trusted", "算法"),
+    "policy": ("trusted", "算法策略"),
+    "signer-certificate": ("trusted", "签名者证书"),
+    "chain": ("trusted", "证书链"),
+    "maker-certificate": ("trusted", "制章人证书"),
+    "holder": ("trusted", "印章持有者"),
+    "signing-time": ("time", "签名时间"),
+    "seal-validity": ("time", "印章有效期"),
+    "timestamp": ("time", "时间戳"),
+    "position": ("position", "签名位置"),
+}
+
+_OUTCOME_ZH: dict[str, str] = {
+    "ok": "通过",
+    "failed": "失败",
+    "not_checked": "未检查",
+    "waived": "按策略放行",
+}
+
+
+def phase_of(step: str) -> str:
+    """The spine phase a step name belongs to (:data:`PHASES`)."""
+    entry = _STEPS.get(step)
+    return entry[0] if entry else "parse"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +121,168 @@ class SignerInfo:
             "subject": self.subject,
             "issuer": self.issuer,
             "serial": self.serial_hex,
-            "not_before": self.not_before.isoformat() if self.not_before else None,
-            "not_after": self.not_after.isoformat() if self.not_after else None,
+            "not_before": _iso(self.not_before),
+            "not_after": _iso(self.not_after),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class SealImage:
+    """A seal picture ready to save or embed: canonical ``type``, ``mime``, ``extension``, bytes."""
+
+    type: str
+    mime: str
+    extension: str
+    data: bytes
+    width_mm: int
+    height_mm: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The picture described (type, size, SHA-256), never embedded."""
+        return {
+            "type": self.type,
+            "mime": self.mime,
+            "bytes": len(self.data),
+            "sha256": hashlib.sha256(self.data).hexdigest(),
+            "width_mm": self.width_mm,
+            "height_mm": self.height_mm,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A value the signed material *claims* (a signing time), where it came from, and whether a
+    third party vouched for it (a verified time-stamp): ``verified`` is ``False`` for a claim
+    that is only the signer's word."""
+
+    value: datetime
+    source: str
+    verified: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value.isoformat(), "source": self.source, "verified": self.verified}
+
+
+@dataclass(frozen=True, slots=True)
+class SealFacts:
+    """What a display shows of a seal: identity, standard, validity window, maker, picture.
+
+    ``picture`` is the picture identified by its bytes (``picture_error`` says why not)."""
+
+    seal_id: str
+    name: str
+    standard: str
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    maker: SignerInfo | None = None
+    picture: SealImage | None = field(default=None, repr=False)
+    picture_error: str | None = None
+    #: The picture bytes as carried, also when their type is unknown (``picture`` is then ``None``).
+    picture_data: bytes = field(default=b"", repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seal_id": self.seal_id,
+            "name": self.name,
+            "standard": self.standard,
+            "valid_from": _iso(self.valid_from),
+            "valid_to": _iso(self.valid_to),
+            "maker": self.maker.to_dict() if self.maker else None,
+            "picture": self.picture.to_dict() if self.picture else None,
+            "picture_error": self.picture_error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One named check: its outcome, its note or reason (English ``en``, Chinese ``zh``) and evidence.
+
+    ``check`` is the legacy ``(step, outcome)`` pair: ``(name, note)`` unless failed, then
+    ``(name, "failed: <reason>")``.
+    """
+
+    name: str
+    outcome: Outcome
+    en: str = "ok"
+    zh: str | None = None
+    evidence: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def phase(self) -> str:
+        return phase_of(self.name)
+
+    @property
+    def check(self) -> tuple[str, str]:
+        return (self.name, f"failed: {self.en}" if self.outcome == "failed" else self.en)
+
+    @property
+    def chinese(self) -> str:
+        """The Chinese line: the given ``zh`` or the step's title and outcome."""
+        if self.zh:
+            return self.zh
+        title = _STEPS.get(self.name, ("parse", self.name))[1]
+        return f"{title}：{_OUTCOME_ZH[self.outcome]}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "phase": self.phase,
+            "outcome": self.outcome,
+            "reason": {"zh": self.chinese, "en": self.en},
+            "evidence": dict(self.evidence),
+        }
+
+
+class StepLog:
+    """The one step recorder of every verifier (CMS, standard seals, vendor stamps, bodies)."""
+
+    __slots__ = ("steps",)
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+
+    def ok(self, name: str, note: str = "ok", **evidence: str) -> None:
+        self.steps.append(Step(name, "ok", note, None, tuple(evidence.items()) if evidence else ()))
+
+    def fail(self, name: str, reason: str, **evidence: str) -> None:
+        self.steps.append(Step(name, "failed", reason, None, tuple(evidence.items()) if evidence else ()))
+
+    def not_checked(self, name: str, note: str) -> None:
+        self.steps.append(Step(name, "not_checked", note))
+
+    def waived(self, name: str, note: str) -> None:
+        self.steps.append(Step(name, "waived", note))
+
+    @property
+    def failures(self) -> list[tuple[str, str]]:
+        return [(s.name, s.en) for s in self.steps if s.outcome == "failed"]
+
+    def failed(self, *names: str) -> bool:
+        return any(s.outcome == "failed" and s.name in names for s in self.steps)
+
+    @property
+    def reason(self) -> str | None:
+        for s in self.steps:
+            if s.outcome == "failed":
+                return s.en
+        return None
+
+    @property
+    def checks(self) -> list[tuple[str, str]]:
+        return [s.check for s in self.steps]
+
+    def frozen(self) -> tuple[Step, ...]:
+        return tuple(self.steps)
+
+
+def _phases(steps: Iterable[Step]) -> dict[str, Outcome]:
+    """Each phase's outcome: failed > waived > ok > not_checked (no step ran: not checked)."""
+    rank = {"not_checked": 0, "ok": 1, "waived": 2, "failed": 3}
+    out: dict[str, Outcome] = dict.fromkeys(PHASES, "not_checked")
+    for step in steps:
+        if rank[step.outcome] > rank[out[step.phase]]:
+            out[step.phase] = step.outcome
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +292,10 @@ class ItemResult:
     ``intact`` says the cryptography holds over the bytes as received; ``trusted`` that the
     signer chains to the trust store under the policy; ``valid`` is the bottom line
     (intact, trusted and every consistency check passed). ``reason`` is ``None`` only when
-    valid; otherwise it names the first failed check. ``checks`` lists every step taken, in
-    order, as ``(step, outcome)`` pairs, so a report can show the whole path.
+    valid; otherwise it names the first failed step. ``steps`` lists every step taken, in
+    order (``checks`` as ``(step, outcome)`` pairs), so a report can show the whole path.
+    Built by :meth:`from_steps`, ``valid`` and ``reason`` are computed from the steps; a
+    result that claims ``valid`` with a failed step is refused.
     """
 
     kind: Literal["signature", "seal"]
@@ -58,7 +310,39 @@ class ItemResult:
     signing_time: datetime | None = None
     seal_id: str | None = None
     seal_name: str | None = None
-    checks: tuple[tuple[str, str], ...] = ()
+    steps: tuple[Step, ...] = ()
+    claimed_time: Claim | None = None
+    seal_facts: SealFacts | None = None
+    anchors: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.valid and any(s.outcome == "failed" for s in self.steps):
+            raise InvalidInput("结果不一致 / inconsistent result: valid with a failed step")
+
+    @classmethod
+    def from_steps(
+        cls,
+        kind: Literal["signature", "seal"],
+        position: str,
+        steps: StepLog | Iterable[Step],
+        *,
+        intact: bool,
+        trusted: bool,
+        **facts: Any,
+    ) -> ItemResult:
+        """The result of a step log: valid exactly when no step failed; reason the first failure."""
+        frozen = steps.frozen() if isinstance(steps, StepLog) else tuple(steps)
+        reason = next((s.en for s in frozen if s.outcome == "failed"), None)
+        return cls(kind, position, reason is None, reason, intact, trusted, steps=frozen, **facts)
+
+    @property
+    def checks(self) -> tuple[tuple[str, str], ...]:
+        return tuple(s.check for s in self.steps)
+
+    @property
+    def phases(self) -> dict[str, Outcome]:
+        """Each phase of the spine with its outcome; ``not_checked`` where no step ran."""
+        return _phases(self.steps)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -71,12 +355,17 @@ class ItemResult:
             "trusted": self.trusted,
             "digest_algorithm": self.digest_algorithm,
             "signature_algorithm": self.signature_algorithm,
-            "signing_time": self.signing_time.isoformat() if self.signing_time else None,
+            "signing_time": _iso(self.signing_time),
         }
         if self.kind == "seal":
             data["seal_id"] = self.seal_id
             data["seal_name"] = self.seal_name
+            data["seal_facts"] = self.seal_facts.to_dict() if self.seal_facts else None
+        data["claimed_time"] = self.claimed_time.to_dict() if self.claimed_time else None
+        data["anchors"] = list(self.anchors)
+        data["phases"] = self.phases
         data["checks"] = [list(c) for c in self.checks]
+        data["steps"] = [s.to_dict() for s in self.steps]
         return data
 
 
@@ -85,7 +374,8 @@ class BodyResult:
     """The outcome for one ``VoucherBody``: every item plus body-level problems.
 
     ``problems`` holds failures that are not tied to one signature, such as envelope
-    attributes that differ from the signed inner voucher (relabelling, spec.md §5.5).
+    attributes that differ from the signed inner voucher (relabelling, spec.md §5.5);
+    ``steps`` the body-level steps (decode, attributes-match) that produced them.
     A body with no signature and no seal is not valid.
     """
 
@@ -93,6 +383,7 @@ class BodyResult:
     voucher_no: str
     items: tuple[ItemResult, ...]
     problems: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -112,6 +403,7 @@ class BodyResult:
             "voucher_no": self.voucher_no,
             "valid": self.valid,
             "problems": list(self.problems),
+            "steps": [s.to_dict() for s in self.steps],
             "items": [i.to_dict() for i in self.items],
         }
 

@@ -21,7 +21,7 @@ from ezhifu.document.samples import sample_voucher
 from ezhifu.document.validation import iter_errors
 from ezhifu.errors import EzhifuError
 from ezhifu.pki.keys import load_certificate, load_private_key
-from ezhifu.seal.model import parse_seal, parse_signature
+from ezhifu.seal.containers import parse_seal, parse_signature
 
 CONFORMANCE = Path(__file__).parent.parent / "conformance" / "ofdrw"
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -106,7 +106,7 @@ def cms_case() -> tuple[bytes, bytes, Any]:
 
 
 def test_fuzz_cms(cms_case: tuple[bytes, bytes, Any]) -> None:
-    from ezhifu.sign.cms import verify_detached
+    from ezhifu.sign.cms_verify import verify_detached
 
     der, content, trust = cms_case
 

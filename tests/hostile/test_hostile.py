@@ -20,7 +20,7 @@ import ezhifu.errors as errors
 from ezhifu.document.envelope import Envelope, SignatureElement, SignStampElement
 from ezhifu.document.validation import validate
 from ezhifu.pki.keys import load_certificate, load_private_key
-from ezhifu.seal.model import parse_seal
+from ezhifu.seal.containers import parse_seal
 
 HANG_GUARD_S = 20
 

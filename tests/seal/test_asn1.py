@@ -16,8 +16,9 @@ from ezhifu.errors import SealFormatError
 from ezhifu.seal.apply import holder_matches
 from ezhifu.seal.asn1 import v1 as asn1_v1
 from ezhifu.seal.asn1 import v4 as asn1_v4
+from ezhifu.seal.containers import parse_seal
 from ezhifu.seal.detect import SealKind, SealVersion, detect
-from ezhifu.seal.model import decode_v1_time_info, parse_seal
+from ezhifu.seal.model import decode_v1_time_info
 from ezhifu.seal.picture import PictureError, export_picture, sniff_picture, validate_picture
 from ezhifu.seal.verify import verify_seal
 

@@ -13,7 +13,7 @@ from seal_helpers import SealWorld, png_bytes
 from ezhifu.cli.main import cli
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
-from ezhifu.seal.model import parse_seal
+from ezhifu.seal.containers import parse_seal
 
 SHOW = {
     "UserV1.esl": (0, "seal", "v1"),

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from ezhifu.seal.checks import load_certificate, verify_raw_signature
+from ezhifu.seal.containers import parse_seal, parse_signature
 from ezhifu.seal.detect import SealKind, SealVersion, detect
-from ezhifu.seal.model import parse_seal, parse_signature
 from ezhifu.seal.verify import verify_seal, verify_ses_signature
 
 SHA256 = {

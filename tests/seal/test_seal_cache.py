@@ -14,7 +14,7 @@ from ezhifu.document.envelope import VoucherBody
 from ezhifu.errors import SealFormatError
 from ezhifu.seal import model
 from ezhifu.seal.apply import apply_seal
-from ezhifu.seal.model import parse_seal, parse_signature
+from ezhifu.seal.containers import parse_seal, parse_signature
 from ezhifu.seal.verify import verify_stamp
 
 

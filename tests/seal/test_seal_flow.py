@@ -24,9 +24,9 @@ from ezhifu.seal.apply import (
     parse_property_info,
     voucher_data,
 )
+from ezhifu.seal.containers import parse_seal, parse_signature
 from ezhifu.seal.detect import SealVersion, detect_version
 from ezhifu.seal.make import make_seal
-from ezhifu.seal.model import parse_seal, parse_signature
 from ezhifu.seal.verify import verify_seal, verify_stamp
 
 BodyFactory = Callable[[str], VoucherBody]

@@ -21,7 +21,8 @@ from ezhifu.pki.certs import shared_certificate
 from ezhifu.pki.signer import verify_signature
 from ezhifu.pki.trust import TrustStore
 from ezhifu.sign import cms
-from ezhifu.sign.cms import sign_detached, verify_detached
+from ezhifu.sign.cms import sign_detached
+from ezhifu.sign.cms_verify import verify_detached
 from ezhifu.testing.pki import TestPKI, make_pki
 
 DATA = b"PFZvdWNoZXI+dGVzdDwvVm91Y2hlcj4="

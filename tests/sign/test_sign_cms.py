@@ -21,8 +21,8 @@ from ezhifu.sign.cms import (
     OidStyle,
     Sm2SignatureOid,
     sign_detached,
-    verify_detached,
 )
+from ezhifu.sign.cms_verify import verify_detached
 from ezhifu.testing.pki import TestPKI
 
 DATA = base64.b64encode(b"<?xml version='1.0' encoding='GBK'?><Voucher><VtCode>5201</VtCode></Voucher>")

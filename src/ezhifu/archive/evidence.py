@@ -35,8 +35,8 @@ from ezhifu.pki.path import validate_chain
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.report.html import stamp_picture
 from ezhifu.results import EnvelopeResult
-from ezhifu.seal.model import parse_signature
-from ezhifu.sign.cms import verify_detached
+from ezhifu.seal.containers import parse_signature
+from ezhifu.sign.cms_verify import verify_detached
 from ezhifu.verify import Positions
 
 __all__ = [

@@ -29,7 +29,8 @@ from ezhifu.crypto.base import Signer
 from ezhifu.crypto.sm3 import sm3
 from ezhifu.errors import ArchiveFormatError, InvalidInput
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
-from ezhifu.sign.cms import CmsVerification, sign_detached, verify_detached
+from ezhifu.sign.cms import sign_detached
+from ezhifu.sign.cms_verify import CmsVerification, verify_detached
 
 __all__ = [
     "DIGESTS",

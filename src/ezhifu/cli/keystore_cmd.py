@@ -34,9 +34,8 @@ from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, echo_json, handle_errors, re
 from ezhifu.cli.keyopts import secret_from_env
 from ezhifu.errors import ConfigurationError, SealFormatError
 from ezhifu.pki.certs import describe
-from ezhifu.seal.detect import MAX_SEAL_BYTES, SealKind, SealVersion, detect
-from ezhifu.seal.model import parse_seal
-from ezhifu.seal.vendor import parse_vendor_seal
+from ezhifu.seal.containers import detect_container
+from ezhifu.seal.detect import MAX_SEAL_BYTES, SealKind
 
 __all__ = ["command"]
 
@@ -183,13 +182,10 @@ def _check_is_seal(der: bytes, path: Path) -> None:
     """Refuse a file that is not a seal: not DER of a known seal, or a seal signature (stamp)."""
     where = f"--seal {path}"
     try:
-        kind, version = detect(der, what=where)
-        if kind is SealKind.SIGNATURE:
+        container = detect_container(der, what=where)
+        if container.kind is SealKind.SIGNATURE:
             raise SealFormatError(f"{where}: a seal signature (a stamp), not a seal")
-        if version is SealVersion.VENDOR:
-            parse_vendor_seal(der)
-        else:
-            parse_seal(der, what=where)
+        container.parse(der, what=where)
     except SealFormatError as exc:
         raise SealFormatError(f"不是印章文件 / not a seal file: {exc}") from exc
 

@@ -19,7 +19,7 @@ import binascii
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -35,12 +35,15 @@ from ezhifu.cli.common import (
 )
 from ezhifu.cli.keyopts import AUDIT_OPTIONS, KeySource, key_options, open_signer
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
-from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput, KeyUsageError, SealFormatError
+from ezhifu.errors import ConfigurationError, InvalidInput, KeyUsageError, SealFormatError
 from ezhifu.keystore.audit_use import audit_context
 from ezhifu.pki.certs import check_key_usage
 from ezhifu.pki.keys import load_certificates
 from ezhifu.pki.trust import TrustStore, as_utc
-from ezhifu.seal.detect import MAX_SEAL_BYTES, SealKind, SealVersion, detect
+from ezhifu.results import SealFacts
+from ezhifu.seal.containers import detect_container
+from ezhifu.seal.detect import MAX_SEAL_BYTES, SealKind
+from ezhifu.seal.make import SealWriterVersion
 from ezhifu.seal.picture import MAX_PICTURE_BYTES, sniff_picture
 
 __all__ = ["command"]
@@ -161,6 +164,7 @@ def make_command(
     signing (digitalSignature or nonRepudiation): else ``KeyUsageError``, exit 1 (unless
     ``--allow-non-signing-maker``, for test fixtures that verifiers must refuse).
     """
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.seal.make import make_seal
 
     start = _date(valid_from, "--valid-from")
@@ -192,7 +196,7 @@ def make_command(
             picture=read_input(image, max_bytes=MAX_PICTURE_BYTES),
             width_mm=width_mm,
             height_mm=height_mm,
-            version="v1" if version == "v1" else "v4",
+            version=cast("SealWriterVersion", version),  # a click.Choice of the writable versions
             vid=vid,
         )
     atomic_write(output, der, mode=0o644)
@@ -241,6 +245,7 @@ def apply_command(
     output: Path,
 ) -> None:
     """Stamp the vouchers of envelope FILE with a seal at a position."""
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.document.envelope import Envelope
     from ezhifu.seal.apply import apply_seal
 
@@ -260,63 +265,32 @@ def apply_command(
     click.echo(f"stamped {len(bodies)} voucher(s) at {position}; wrote {output}", err=True)
 
 
-def _show_seal(der: bytes, trust: TrustStore | None) -> tuple[dict[str, Any], bool]:
-    from ezhifu.seal.model import parse_seal
+def _show_seal(der: bytes, trust: TrustStore | None) -> tuple[dict[str, Any], bool, SealFacts | None]:
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.seal.verify import verify_seal
 
-    seal = parse_seal(der)
     result = verify_seal(der, trust=trust)
-    info = {"kind": "seal", **seal.to_dict(), "verification": result.to_dict()}
+    if result.seal is None:  # the parse failed: its reason is the format step's
+        raise SealFormatError(result.reason or "seal: not a seal")
+    info = {"kind": "seal", **result.seal.to_dict(), "verification": result.to_dict()}
     info["maker_signature"] = "holds" if result.maker_signature_ok else "does not hold"
-    return info, result.maker_signature_ok and (trust is None or result.maker_trusted is True)
+    holds = result.maker_signature_ok and (trust is None or result.maker_trusted is True)
+    return info, holds, result.seal_facts
 
 
-def _show_signature(der: bytes, trust: TrustStore | None) -> tuple[dict[str, Any], bool]:
-    from ezhifu.seal.model import parse_signature
+def _show_signature(der: bytes, trust: TrustStore | None) -> tuple[dict[str, Any], bool, SealFacts | None]:
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.seal.verify import verify_ses_signature
 
-    sig = parse_signature(der)
     result = verify_ses_signature(der, None, trust=trust)
-    info = {"kind": "signature", **sig.to_dict(), "verification": result.to_dict()}
+    if result.signature is None:  # the parse failed: its reason is the format step's
+        raise SealFormatError(result.reason or "seal signature: not a seal signature")
+    info = {"kind": "signature", **result.signature.to_dict(), "verification": result.to_dict()}
     info["signature"] = "holds" if result.signature_ok else "does not hold"
     maker_ok = result.seal is not None and result.seal.maker_signature_ok
     info["maker_signature"] = "holds" if maker_ok else "does not hold"
-    return info, result.signature_ok and maker_ok and (trust is None or result.trusted)
-
-
-def _show_vendor(der: bytes, kind: SealKind) -> tuple[dict[str, Any], bool]:
-    from ezhifu.seal.model import describe_certificate
-    from ezhifu.seal.vendor import VendorSealInfo, parse_vendor_seal, parse_vendor_stamp
-
-    def seal_dict(seal: VendorSealInfo) -> dict[str, Any]:
-        return {
-            "seal_id": seal.seal_id,
-            "name": seal.name,
-            "type": seal.seal_type,
-            "picture": {
-                "type": seal.image_type,
-                "bytes": len(seal.image),
-                "numbers": list(seal.picture_numbers),
-            },
-            "maker_cert": describe_certificate(seal.maker_cert),
-            "property": seal.property,
-            "dates": list(seal.dates),
-            "maker_signature": "not verifiable: vendor seal format unknown",
-        }
-
-    if kind is SealKind.SIGNATURE:
-        stamp = parse_vendor_stamp(der)
-        info = {
-            "kind": "vendor-stamp",
-            "version": stamp.version,
-            "sign_time": stamp.sign_time_text,
-            "signer_cert": describe_certificate(stamp.signer_cert),
-            "signature": "not checked: needs the voucher's Base64 text (use ezhifu verify on the envelope)",
-            "seal": seal_dict(stamp.seal),
-        }
-    else:
-        info = {"kind": "vendor-seal", **seal_dict(parse_vendor_seal(der))}
-    return info, False
+    holds = result.signature_ok and maker_ok and (trust is None or result.trusted)
+    return info, holds, result.seal_facts
 
 
 def _human(info: dict[str, Any], indent: str = "") -> None:
@@ -359,34 +333,23 @@ def show_command(
 ) -> None:
     """Show a seal, a seal signature or a vendor stamp, and whether its signatures hold."""
     der = _read_blob(file)
-    kind, version = detect(der, what=str(file))
+    container = detect_container(der, what=str(file))
     trust = TrustStore.from_pem_files(trust_files) if trust_files else None
-    image: bytes | None = None
-    if version is SealVersion.VENDOR:
-        info, holds = _show_vendor(der, kind)
-        if image_out is not None:
-            from ezhifu.seal.vendor import parse_vendor_seal, parse_vendor_stamp
-
-            seal = parse_vendor_stamp(der).seal if kind is SealKind.SIGNATURE else parse_vendor_seal(der)
-            image = seal.image
+    facts: SealFacts | None
+    if container.seal_refusal() is not None:
+        # Not verifiable alone (the vendor format): described, never "holds".
+        info, holds, facts = container.describe(der), False, container.facts(der)
+    elif container.kind is SealKind.SEAL:
+        info, holds, facts = _show_seal(der, trust)
     else:
-        from ezhifu.seal.model import parse_seal, parse_signature
-        from ezhifu.seal.picture import export_picture
-
-        if kind is SealKind.SEAL:
-            info, holds = _show_seal(der, trust)
-            parsed = parse_seal(der)
-        else:
-            info, holds = _show_signature(der, trust)
-            parsed = parse_signature(der).seal
-        if image_out is not None:
-            try:
-                picture = export_picture(parsed)
-                info["picture_export"] = {"type": picture.type, "mime": picture.mime}
-                image = picture.data
-            except EzhifuError as exc:
-                info["picture_export"] = {"error": str(exc)}
-                image = parsed.picture.data
+        info, holds, facts = _show_signature(der, trust)
+    image: bytes | None = None
+    if image_out is not None and facts is not None:
+        image = facts.picture_data
+        if facts.picture is not None:
+            info["picture_export"] = {"type": facts.picture.type, "mime": facts.picture.mime}
+        elif facts.picture_error:
+            info["picture_export"] = {"error": facts.picture_error}
     if image_out is not None and image is not None:
         # A seal's picture is partner data; SVG is active content when opened on its own
         # (security review INFO-1), so it is written only when asked for explicitly.

@@ -68,6 +68,7 @@ from ezhifu.errors import EzhifuError
 from ezhifu.results import BodyResult, EnvelopeResult
 
 if TYPE_CHECKING:
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
 __all__ = [
@@ -125,6 +126,7 @@ def verify_file(
     ``envelope cannot be read: ...``, as :func:`ezhifu.verify.envelope.verify_envelope` does.
     """
     if not uses_stream(path, stream=stream, jobs=jobs):
+        # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
         from ezhifu.verify.envelope import verify_envelope
 
         try:  # bounded: a special file such as /dev/zero has st_size 0 (issue 14 finding 6)
@@ -133,6 +135,7 @@ def verify_file(
             return EnvelopeResult.of([], [f"envelope cannot be read: {exc}"])
         return verify_envelope(data, trust=trust, policy=policy, positions=positions, at=at)
 
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.verify import stream as batch
 
     bodies: list[BodyResult] = []
@@ -194,6 +197,9 @@ def _print_text(name: str, result: EnvelopeResult) -> None:
         for item in body.items:
             who = f" by {item.signer.subject} (serial {item.signer.serial_hex})" if item.signer else ""
             verdict = "ok" if item.valid else f"FAILED: {item.reason}"
+            unchecked = [phase for phase, outcome in item.phases.items() if outcome == "not_checked"]
+            if unchecked:  # what was not checked is said, never implied (docs/verification.md)
+                verdict += f" (not checked: {', '.join(unchecked)})"
             click.echo(f"    {item.kind} at {item.position}{who}: {verdict}")
 
 
@@ -254,6 +260,7 @@ def command(
     as_json: bool,
 ) -> None:
     """Verify the signatures and seals of envelope files (a directory: every *.xml below it)."""
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
     trust = TrustStore.from_pem_files(trust_files)

@@ -58,7 +58,7 @@ from ezhifu.errors import (
 )
 from ezhifu.keystore.audit import audit_context
 from ezhifu.seal.apply import apply_seal
-from ezhifu.seal.model import parse_seal
+from ezhifu.seal.containers import parse_seal
 from ezhifu.sign.voucher import sign_body
 from ezhifu.verify.envelope import verify_envelope
 

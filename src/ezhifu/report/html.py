@@ -29,16 +29,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from string import Template
 from typing import TYPE_CHECKING, Any
 
 from ezhifu._fileio import atomic_write
 from ezhifu.document.rules import amount_fields, sum_amounts
-from ezhifu.errors import EzhifuError
+from ezhifu.errors import EzhifuError, PictureError
+from ezhifu.report.html_page import CSS as _CSS
+from ezhifu.report.html_page import PAGE as _PAGE
+from ezhifu.verify.describe import BodyView, describe_envelope
 
 if TYPE_CHECKING:
     from ezhifu.document.envelope import Envelope, SignatureElement, SignStampElement, VoucherBody
-    from ezhifu.results import BodyResult, EnvelopeResult, ItemResult
+    from ezhifu.results import EnvelopeResult, ItemResult
     from ezhifu.seal.picture import SealImage
 
 __all__ = ["PictureSource", "position_label", "render_envelope_html", "stamp_picture", "write_envelope_html"]
@@ -63,6 +65,7 @@ def _data_uri(image: SealImage) -> str | None:
     seal_sm2.md §8), never from the seal's declared type, so a picture cannot pose as another
     type. An SVG is only ever used as an ``<img>`` source, where it cannot run scripts.
     """
+    # reason: the view loads lxml, the field tables and the seal layer on first render
     from ezhifu.seal.picture import PICTURE_TYPES, sniff_picture
 
     found = sniff_picture(image.data)
@@ -136,6 +139,7 @@ class _Labels:
 
 def _labels(vt_code: str) -> _Labels:
     """Field data of ``vt_code``; the default schema version first, then the older ones."""
+    # reason: the view loads lxml, the field tables and the seal layer on first render
     from ezhifu.document import fields
 
     versions = [fields.DEFAULT_SCHEMA_VERSION, *reversed(fields.SCHEMA_VERSIONS)]
@@ -175,6 +179,7 @@ def _text(el: Any) -> str:
 
 def _voucher_content(body: VoucherBody) -> _VoucherContent:
     """Header fields and details read from the decoded inner voucher, in document order."""
+    # reason: the view loads lxml, the field tables and the seal layer on first render
     from ezhifu.document.xmlparse import parse_xml
 
     try:
@@ -214,73 +219,6 @@ def _sum(values: Iterable[str]) -> Decimal | None:
 
 # --- rendering --------------------------------------------------------------------------------
 
-_CSS = """
-:root { --ok: #176f2c; --bad: #8a1020; --muted: #5b6270; --line: #c9ced6; }
-* { box-sizing: border-box; }
-body { margin: 0; padding: 24px 32px; font: 14px/1.45 "Noto Sans CJK SC", "Source Han Sans SC",
-  "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif; color: #1d2129; background: #fff; }
-h1 { font-size: 22px; margin: 0 0 4px; }
-h2 { font-size: 18px; margin: 0 0 12px; }
-h3 { font-size: 15px; margin: 18px 0 8px; }
-.sub { color: var(--muted); margin: 0 0 14px; }
-.banner { padding: 10px 14px; border-radius: 6px; font-weight: 600; margin: 0 0 18px; }
-.banner.ok { background: #e3f4e6; color: var(--ok); }
-.banner.bad { background: #f8e4e6; color: var(--bad); }
-.banner.none { background: #eef0f3; color: var(--muted); }
-.voucher { border: 1px solid var(--line); border-radius: 8px; padding: 18px 20px; margin: 0 0 24px; }
-.attrs { display: flex; flex-wrap: wrap; gap: 6px 22px; margin: 0 0 12px; color: var(--muted); }
-.attrs b { color: #1d2129; font-weight: 600; }
-.problems { color: var(--bad); margin: 6px 0 12px; padding-left: 20px; }
-.marks { display: flex; flex-wrap: wrap; gap: 16px; margin: 0 0 8px; }
-.mark { border: 1px dashed var(--line); border-radius: 8px; padding: 10px 12px; width: 260px;
-  overflow-wrap: anywhere; }
-.mark .pic { height: 170px; display: flex; align-items: center; justify-content: center; }
-.mark .sig { font-size: 28px; color: #1f3c88; font-style: italic; }
-.mark .nopic { color: var(--muted); }
-.mark .pos { font-weight: 600; }
-.mark .meta { color: var(--muted); font-size: 12px; word-break: break-all; }
-.status { display: inline-block; margin: 4px 0; padding: 1px 8px; border-radius: 10px; font-size: 13px; }
-.status.ok { background: #e3f4e6; color: var(--ok); }
-.status.bad { background: #f8e4e6; color: var(--bad); }
-.status.none { background: #eef0f3; color: var(--muted); }
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid var(--line); padding: 4px 8px; vertical-align: top; text-align: left; }
-table.fields th { width: 16%; background: #f5f6f8; font-weight: 600; }
-table.fields td { width: 17%; word-break: break-all; }
-th .code, .code { color: var(--muted); font-weight: 400; font-size: 11px; display: block; }
-.scroll { overflow-x: auto; }
-table.details { font-size: 12.5px; }
-table.details td { word-break: break-all; min-width: 4em; }
-table.details td:first-child, table.details th:first-child { white-space: nowrap; }
-table.details thead th { background: #f5f6f8; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-tfoot td { font-weight: 600; background: #fafbfc; }
-.warn { color: var(--bad); }
-footer { color: var(--muted); font-size: 12px; margin-top: 8px; }
-"""
-
-_PAGE = Template(
-    """<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="$csp">
-<meta name="referrer" content="no-referrer">
-<meta name="generator" content="ezhifu">
-<title>$title</title>
-<style>$css</style>
-</head>
-<body>
-<h1>$title</h1>
-<p class="sub">$subtitle</p>
-$banner
-$bodies
-<footer>$footer</footer>
-</body>
-</html>
-"""
-)
-
 
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
@@ -293,20 +231,6 @@ def _status_html(item: ItemResult | None) -> str:
         return '<span class="status ok" data-status="valid">✓ 有效 valid</span>'
     reason = f": {_e(item.reason)}" if item.reason else ""
     return f'<span class="status bad" data-status="invalid">✗ 无效 invalid{reason}</span>'
-
-
-def _match_items(body_result: BodyResult | None, kind: str) -> list[ItemResult]:
-    if body_result is None:
-        return []
-    return [i for i in body_result.items if i.kind == kind]
-
-
-def _take(items: list[ItemResult], position: str) -> ItemResult | None:
-    """The first unused result for ``position`` (the same position may appear twice)."""
-    for n, item in enumerate(items):
-        if item.position == position:
-            return items.pop(n)
-    return None
 
 
 def _signer_meta(item: ItemResult | None) -> str:
@@ -340,9 +264,9 @@ def _signature_card(sig: SignatureElement, item: ItemResult | None) -> str:
     )
 
 
-def _stamp_card(stamp: SignStampElement, item: ItemResult | None, picture_of: PictureSource) -> str:
+def _stamp_card(stamp: SignStampElement, item: ItemResult | None, picture_of: PictureSource | None) -> str:
     try:
-        picture = picture_of(stamp)
+        picture = _picture(stamp, item, picture_of)
         problem = None
     except EzhifuError as exc:
         picture, problem = None, str(exc)
@@ -454,7 +378,8 @@ def _sum_check(content: _VoucherContent, rule: tuple[str, str] | None) -> str:
     return f'<p class="warn sum-bad">明细合计 {_e(total)} ≠ 凭证金额 {_e(head_name)} {_e(stated)} ✗</p>'
 
 
-def _body_html(body: VoucherBody, body_result: BodyResult | None, picture_of: PictureSource) -> str:
+def _body_html(view: BodyView, picture_of: PictureSource | None) -> str:
+    body, body_result = view.body, view.result
     labels = _labels(body.vt_code)
     vt_name = labels.type_name
     title = f"{body.vt_code} {vt_name}".strip()
@@ -476,10 +401,8 @@ def _body_html(body: VoucherBody, body_result: BodyResult | None, picture_of: Pi
     problems_html = (
         '<ul class="problems">' + "".join(f"<li>{_e(p)}</li>" for p in problems) + "</ul>" if problems else ""
     )
-    sig_items = _match_items(body_result, "signature")
-    seal_items = _match_items(body_result, "seal")
-    cards = [_signature_card(s, _take(sig_items, s.no)) for s in body.signatures]
-    cards += [_stamp_card(s, _take(seal_items, s.no), picture_of) for s in body.stamps]
+    cards = [_signature_card(s, item) for s, item in view.signatures]
+    cards += [_stamp_card(s, item, picture_of) for s, item in view.stamps]
     marks = (
         '<div class="marks">' + "".join(cards) + "</div>"
         if cards
@@ -512,31 +435,38 @@ def _body_html(body: VoucherBody, body_result: BodyResult | None, picture_of: Pi
 
 
 def stamp_picture(stamp: SignStampElement) -> SealImage | None:
-    """The picture of the seal inside a ``<SignStamp>``.
+    """The picture of the seal inside a ``<SignStamp>``, read by its seal container.
 
     The stamp's value is the Base64 DER of a seal signature: a GM/T 0031-2014 / GB/T 38540-2020
     ``SES_Signature``, whose embedded seal's ``SES_ESPictrueInfo`` is exported by
     :func:`ezhifu.seal.picture.export_picture`, or the 2024 vendor stamp (spec.md §5.4), whose seal
     carries an image without a size (shown at the usual 40 mm). A value that is not Base64 or not
-    a seal signature raises an ``EzhifuError``.
+    a seal signature raises an ``EzhifuError``. Used only for stamps without a verification result:
+    a verified stamp's picture rides on its result (``ItemResult.seal_facts``).
     """
+    # reason: the view loads lxml, the field tables and the seal layer on first render
     from ezhifu.document.envelope import decode_element_value
-    from ezhifu.seal.detect import SealVersion, detect
-    from ezhifu.seal.model import parse_signature
-    from ezhifu.seal.picture import PICTURE_TYPES, SealImage, export_picture, sniff_picture
+    from ezhifu.seal.containers import detect_container
 
     where = f"SignStamp at {stamp.no}"
     der = decode_element_value(stamp.value, where=where)
-    if detect(der, what=where)[1] is SealVersion.VENDOR:
-        from ezhifu.seal.vendor import parse_vendor_stamp
+    facts = detect_container(der, what=where).facts(der, what=where)
+    if facts.picture is None and facts.picture_error:
+        raise PictureError(facts.picture_error)
+    return facts.picture
 
-        image = parse_vendor_stamp(der, what=where).seal.image
-        found = sniff_picture(image)
-        if found is None:
-            return None
-        mime, extension = PICTURE_TYPES[found]
-        return SealImage(found, mime, extension, image, 0, 0)
-    return export_picture(parse_signature(der, what=where).seal)
+
+def _picture(
+    stamp: SignStampElement, item: ItemResult | None, picture_of: PictureSource | None
+) -> SealImage | None:
+    """The stamp's picture: from its verification result when there is one (nothing is parsed
+    again), otherwise from ``picture_of`` (default :func:`stamp_picture`)."""
+    facts = item.seal_facts if item is not None else None
+    if picture_of is None and facts is not None:
+        if facts.picture is None and facts.picture_error:
+            raise PictureError(facts.picture_error)
+        return facts.picture
+    return (picture_of or stamp_picture)(stamp)
 
 
 def render_envelope_html(
@@ -555,21 +485,14 @@ def render_envelope_html(
     a stamp whose picture cannot be read is shown with the reason instead of a picture.
     """
     if isinstance(source, bytes | bytearray):
+        # reason: the view loads lxml, the field tables and the seal layer on first render
         from ezhifu.document.envelope import Envelope
 
         envelope = Envelope.from_bytes(bytes(source))
     else:
         envelope = source
-    pictures = picture_of or stamp_picture
-    by_no: dict[str, list[BodyResult]] = {}
-    if result is not None:
-        for b in result.bodies:
-            by_no.setdefault(b.voucher_no, []).append(b)
-
-    sections = []
-    for body in envelope.bodies:
-        found = by_no.get(body.voucher_no) or []
-        sections.append(_body_html(body, found.pop(0) if found else None, pictures))
+    pictures = picture_of
+    sections = [_body_html(view, pictures) for view in describe_envelope(envelope, result)]
 
     if result is None:
         banner = '<div class="banner none">未验证 Not verified: no trust store was given.</div>'

@@ -24,10 +24,7 @@ A seal applied with a software key is for testing and development only and not l
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Callable
-from datetime import UTC, datetime
-from urllib.parse import quote, unquote
+from datetime import datetime
 
 from asn1crypto import core, x509
 
@@ -37,15 +34,23 @@ from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import (
     InvalidInput,
     NotASealHolder,
-    PositionAlreadySigned,
     SealError,
-    SealFormatError,
     SigningError,
 )
-from ezhifu.seal.asn1 import v4 as asn1_v4
 from ezhifu.seal.checks import check_maker_signature, holder_matches, require_seal_algorithm
-from ezhifu.seal.detect import SealVersion
-from ezhifu.seal.model import parse_seal, parse_signature
+from ezhifu.seal.containers import container_for, parse_seal, parse_signature
+from ezhifu.seal.detect import SealKind
+from ezhifu.seal.placement import (
+    PROPERTY_PREFIX,
+    TimestampHook,
+    append_stamp,
+    format_property_info,
+    parse_property_info,
+    refuse_stamped_position,
+    sign_bytes,
+    signing_time_utc,
+    voucher_data,
+)
 
 __all__ = [
     "PROPERTY_PREFIX",
@@ -59,73 +64,6 @@ __all__ = [
     "refuse_stamped_position",
     "voucher_data",
 ]
-
-#: First segment of the ``propertyInfo`` ezhifu writes: the protected range.
-PROPERTY_PREFIX = "ezhifu:VoucherBody/Voucher"
-
-#: Receives the signature value (DER) and returns a GB/T 20520 / RFC 3161 TimeStampToken (DER).
-TimestampHook = Callable[[bytes], bytes]
-
-
-def voucher_data(body: VoucherBody) -> bytes:
-    """The bytes a stamp protects: the exact Base64 text of ``<Voucher>``, as ASCII."""
-    try:
-        return body.voucher_b64.encode("ascii")
-    except UnicodeEncodeError as exc:
-        raise InvalidInput(f"<Voucher> text of voucher {body.voucher_no} is not ASCII Base64") from exc
-
-
-def format_property_info(position: str, vt_code: str, voucher_no: str) -> str:
-    """The ``propertyInfo`` text ezhifu writes (see the module doc)."""
-
-    def enc(value: str) -> str:
-        return quote(value, safe="-_.~")
-
-    return f"{PROPERTY_PREFIX};position={enc(position)};vt={enc(vt_code)};no={enc(voucher_no)}"
-
-
-def parse_property_info(text: str) -> dict[str, str] | None:
-    """Read an ezhifu ``propertyInfo``; ``None`` when the text is not in that format."""
-    parts = text.split(";")
-    if parts[0] != PROPERTY_PREFIX:
-        return None
-    values: dict[str, str] = {}
-    for part in parts[1:]:
-        key, sep, value = part.partition("=")
-        if not sep or not key or key in values:
-            return None
-        values[key] = unquote(value)
-    return values if "position" in values else None
-
-
-def _sign(signer: Signer, data: bytes) -> bytes:
-    try:
-        return bytes(signer.sign(data))
-    except SigningError:
-        raise
-    except Exception as exc:  # any backend failure is reported as a signing error
-        raise SigningError(f"the signer could not sign the seal signature: {exc}") from exc
-
-
-def _signing_time(moment: datetime | None) -> datetime:
-    if moment is None:
-        return datetime.now(UTC).replace(microsecond=0)
-    if moment.tzinfo is None:
-        raise InvalidInput("signing_time must be timezone-aware")
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def refuse_stamped_position(body: VoucherBody, position: str) -> None:
-    """Raise :class:`PositionAlreadySigned` when ``body`` already has a ``<SignStamp>`` at ``position``."""
-    if any(stamp.no == position for stamp in body.stamps):
-        raise PositionAlreadySigned(f"voucher {body.voucher_no}: position {position} is already stamped")
-
-
-def append_stamp(body: VoucherBody, position: str, seal_id: str, der: bytes) -> SignStampElement:
-    """Append ``<SignStamp No=position SN=seal_id>`` holding the Base64 of ``der``; return it."""
-    element = SignStampElement(no=position, sn=seal_id, value=base64.b64encode(der).decode("ascii"))
-    body.stamps.append(element)
-    return element
 
 
 def build_ses_signature(
@@ -151,62 +89,28 @@ def build_ses_signature(
     exact structures, including deliberately invalid ones.
     """
     seal = parse_seal(seal_der, what="seal to apply")
+    container = container_for(seal.version, SealKind.SIGNATURE)
+    container.require_writable()
     cert = signer.certificate
     if cert is None:
         raise SigningError("the signer has no certificate to put in the seal signature")
-    cert_der = bytes(cert.dump())
     algorithm = signer.algorithm
     require_seal_algorithm(algorithm, who="the signer")
-    when = _signing_time(signing_time)
-    data_hash = hash_data(algorithm.digest_name, data)
+    when = signing_time_utc(signing_time)
     try:
-        prop_tlv = core.IA5String(property_info).dump()
+        core.IA5String(property_info).dump()
     except (ValueError, TypeError) as exc:
         raise InvalidInput(f"propertyInfo must be IA5 (ASCII) text: {exc}") from exc
-    if seal.version is SealVersion.V1:
-        if timestamp_hook is not None:
-            raise InvalidInput("a time-stamp hook needs a v4 seal (GM/T 0031-2014 has no timeStamp field)")
-        if not 1950 <= when.year <= 2049:
-            raise InvalidInput(f"signing time {when:%Y-%m-%d} cannot be a UTCTime (v1 seals)")
-        time_text = when.strftime("%y%m%d%H%M%SZ").encode("ascii")
-        tbs_contents = (
-            core.Integer(1).dump()
-            + seal.raw
-            + core.OctetBitString(time_text).dump()
-            + core.OctetBitString(data_hash).dump()
-            + prop_tlv
-            + core.OctetString(cert_der).dump()
-            + core.ObjectIdentifier(algorithm.signature_oid).dump()
-        )
-        tbs = core.Sequence(contents=tbs_contents).dump()
-        signature = _sign(signer, tbs)
-        der = core.Sequence(contents=tbs + core.OctetBitString(signature).dump()).dump()
-    elif seal.version is SealVersion.V4:
-        tbs_contents = (
-            core.Integer(4).dump()
-            + seal.raw
-            + core.GeneralizedTime(when).dump()
-            + core.OctetBitString(data_hash).dump()
-            + prop_tlv
-        )
-        tbs = core.Sequence(contents=tbs_contents).dump()
-        signature = _sign(signer, tbs)
-        tail = b""
-        if timestamp_hook is not None:
-            try:
-                token = bytes(timestamp_hook(signature))
-            except Exception as exc:  # the hook is caller code (a TSA client)
-                raise SigningError(f"time-stamp hook failed: {exc}") from exc
-            tail = asn1_v4.explicit_zero(core.OctetBitString(token)).dump()
-        der = core.Sequence(
-            contents=tbs
-            + core.OctetString(cert_der).dump()
-            + core.ObjectIdentifier(algorithm.signature_oid).dump()
-            + core.OctetBitString(signature).dump()
-            + tail
-        ).dump()
-    else:
-        raise SealFormatError(f"ezhifu applies v1 and v4 seals, not {seal.version.standard}")
+    der = container.build_signature(
+        seal,
+        when=when,
+        data_hash=hash_data(algorithm.digest_name, data),
+        property_info=property_info,
+        signer_cert=bytes(cert.dump()),
+        algorithm_oid=algorithm.signature_oid,
+        sign=lambda tbs: sign_bytes(signer, tbs),
+        time_stamp=timestamp_hook,
+    )
     parsed = parse_signature(der, what="new seal signature")  # read back what was written
     if parsed.dump() != der:
         raise SealError("new seal signature does not read back byte-identical")
@@ -237,12 +141,11 @@ def apply_seal(
         raise InvalidInput("stamp position must be a non-empty string")
     refuse_stamped_position(body, position)
     seal = parse_seal(seal_der, what="seal to apply")
-    if seal.version not in (SealVersion.V1, SealVersion.V4):
-        raise SealFormatError(f"ezhifu applies v1 and v4 seals, not {seal.version.standard}")
+    container_for(seal.version).require_writable()
     failure = check_maker_signature(seal)
     if failure is not None:
         raise SealError(f"seal {seal.seal_id} cannot be applied: {failure}")
-    when = _signing_time(signing_time)
+    when = signing_time_utc(signing_time)
     if not seal.is_valid_at(when):
         raise SealError(
             f"seal {seal.seal_id} is not valid at {when:%Y-%m-%d %H:%M:%S}Z "

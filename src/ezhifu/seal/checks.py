@@ -19,12 +19,13 @@ from ezhifu.crypto.base import SignatureAlgorithm
 from ezhifu.crypto.sm2 import raw_to_der
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.document.envelope import SignStampElement
-from ezhifu.errors import DecodingError, EzhifuError, UnsupportedAlgorithm
+from ezhifu.errors import DecodingError, EzhifuError, PictureError, UnsupportedAlgorithm
 from ezhifu.pki.certs import cert_info, shared_certificate
 from ezhifu.pki.signer import verify_signature
-from ezhifu.results import ItemResult, SignerInfo
+from ezhifu.results import ItemResult, SealFacts, SignerInfo, StepLog
 from ezhifu.seal.asn1 import v4 as asn1_v4
 from ezhifu.seal.model import Seal, algorithm_for_oid
+from ezhifu.seal.picture import export_picture
 
 __all__ = [
     "OK",
@@ -36,6 +37,7 @@ __all__ = [
     "holder_matches",
     "load_certificate",
     "require_seal_algorithm",
+    "seal_facts",
     "signer_info",
     "stamp_der",
     "verify_raw_signature",
@@ -61,32 +63,8 @@ def require_seal_algorithm(algorithm: SignatureAlgorithm, *, who: str) -> None:
 #: The outcome noted for a step that passed.
 OK = "ok"
 
-
-class Steps:
-    """Ordered ``(step, outcome)`` pairs and the failures among them.
-
-    The step log of every seal verifier (standard and vendor stamps), so that all report their
-    steps as ``(step, note)`` or ``(step, "failed: <reason>")`` and take the first failure as the
-    reason.
-    """
-
-    def __init__(self) -> None:
-        self.checks: list[tuple[str, str]] = []
-        self.failures: list[tuple[str, str]] = []
-
-    def ok(self, step: str, note: str = OK) -> None:
-        self.checks.append((step, note))
-
-    def fail(self, step: str, reason: str) -> None:
-        self.checks.append((step, f"failed: {reason}"))
-        self.failures.append((step, reason))
-
-    def failed(self, *steps: str) -> bool:
-        return any(step in steps for step, _ in self.failures)
-
-    @property
-    def reason(self) -> str | None:
-        return self.failures[0][1] if self.failures else None
+#: The step recorder of the seal verifiers is the one of every verifier (ezhifu.results.StepLog).
+Steps = StepLog
 
 
 def check_seal_id(steps: Steps, sn: str, seal_id: str) -> None:
@@ -115,16 +93,9 @@ def format_failure(position: str, reason: str, sn: str | None) -> ItemResult:
 
     Shared by the standard and the vendor stamp verifiers so both report unreadable input alike.
     """
-    return ItemResult(
-        kind="seal",
-        position=position,
-        valid=False,
-        reason=reason,
-        intact=False,
-        trusted=False,
-        seal_id=sn,
-        checks=(("format", f"failed: {reason}"),),
-    )
+    steps = StepLog()
+    steps.fail("format", reason)
+    return ItemResult.from_steps("seal", position, steps, intact=False, trusted=False, seal_id=sn)
 
 
 def load_certificate(der: bytes, what: str) -> tuple[x509.Certificate | None, str | None]:
@@ -216,3 +187,26 @@ def signer_info(cert: x509.Certificate) -> SignerInfo:
     and signatures name their signers alike.
     """
     return cert_info(cert)
+
+
+@functools.lru_cache(maxsize=256)
+def seal_facts(seal: Seal) -> SealFacts:
+    """What a display shows of a standard seal (identity, window, maker, picture), from the parse.
+
+    Cached by the (frozen) seal: one seal stamps every voucher of a batch."""
+    maker, _ = load_certificate(seal.maker_cert, "seal maker certificate")
+    try:
+        picture, error = export_picture(seal), None
+    except PictureError as exc:
+        picture, error = None, str(exc)
+    return SealFacts(
+        seal_id=seal.seal_id,
+        name=seal.name,
+        standard=seal.version.standard,
+        valid_from=seal.valid_from,
+        valid_to=seal.valid_to,
+        maker=cert_info(maker) if maker is not None else None,
+        picture=picture,
+        picture_error=error,
+        picture_data=seal.picture.data,
+    )

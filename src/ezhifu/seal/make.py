@@ -8,6 +8,9 @@ certificates of the signers (签章人) allowed to use it, and signs that bindin
 * v4, GB/T 38540-2020 clause 6.1: ``signedValue`` is the maker's signature over the DER of
   ``SES_SealInfo``.
 
+The structures are built by the format's container (:mod:`ezhifu.seal.containers`) from the
+declared ASN.1 (:mod:`ezhifu.seal.asn1`); this module validates the arguments.
+
 .. warning::
    A seal made with a software key (:class:`ezhifu.pki.signer.SoftwareSigner`, a key file, a test
    PKI) is for **testing and development only and is not legally effective**. A legally effective
@@ -20,19 +23,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
-from asn1crypto import core, x509
+from asn1crypto import x509
 
 from ezhifu.crypto.base import Signer
 from ezhifu.errors import InvalidInput, SealError, SigningError
-from ezhifu.seal.asn1 import v1 as asn1_v1
-from ezhifu.seal.asn1 import v4 as asn1_v4
 from ezhifu.seal.checks import require_seal_algorithm
-from ezhifu.seal.model import parse_seal
+from ezhifu.seal.containers import SealContent, parse_seal, writer_for
 from ezhifu.seal.picture import validate_picture
 
-__all__ = ["MAX_SEAL_ID_LENGTH", "make_seal"]
+__all__ = ["MAX_SEAL_ID_LENGTH", "SealWriterVersion", "make_seal"]
+
+#: The seal versions ezhifu writes (:func:`ezhifu.seal.containers.writer_for`).
+SealWriterVersion = Literal["v1", "v4"]
 
 #: Longest accepted seal id (``esID``); real ids are 10 to 32 characters.
 MAX_SEAL_ID_LENGTH = 128
@@ -97,7 +101,7 @@ def make_seal(
     picture_type: str | None = None,
     width_mm: int,
     height_mm: int,
-    version: Literal["v1", "v4"] = "v4",
+    version: SealWriterVersion = "v4",
     vid: str = "ezhifu",
     created: datetime | None = None,
 ) -> bytes:
@@ -118,8 +122,7 @@ def make_seal(
     Raises :class:`InvalidInput` for a bad argument and :class:`SigningError` when the maker cannot
     sign or has no certificate.
     """
-    if version not in ("v1", "v4"):
-        raise InvalidInput(f"seal version must be 'v1' or 'v4', not {version!r}")
+    container = writer_for(version)
     _text(seal_id, "seal id", ia5=True, limit=MAX_SEAL_ID_LENGTH)
     _text(name, "seal name", ia5=False, limit=_MAX_NAME_LENGTH)
     _text(vid, "vendor id (Vid)", ia5=True, limit=64)
@@ -133,69 +136,31 @@ def make_seal(
     made = _utc(created if created is not None else datetime.now(UTC), "created")
     if end <= start:
         raise InvalidInput(f"seal validity is empty: valid_to {end:%Y-%m-%d %H:%M:%S} <= valid_from")
-    if version == "v1":
-        for moment, what in ((start, "valid_from"), (end, "valid_to"), (made, "created")):
-            if not 1950 <= moment.year <= 2049:
-                raise InvalidInput(f"{what} {moment:%Y-%m-%d} cannot be a UTCTime (v1 seals: 1950..2049)")
+    container.check_times({"valid_from": start, "valid_to": end, "created": made})
     if not holder_certs:
         raise InvalidInput("a seal needs at least one holder certificate (certList)")
-    holders = [_cert_der(c, f"holder certificate {i + 1}") for i, c in enumerate(holder_certs)]
+    holders = tuple(_cert_der(c, f"holder certificate {i + 1}") for i, c in enumerate(holder_certs))
     maker_cert = maker.certificate
     if maker_cert is None:
         raise SigningError("the seal maker's signer has no certificate to embed in the seal")
-    maker_der = bytes(maker_cert.dump())
     require_seal_algorithm(maker.algorithm, who="the seal maker")
-    oid = maker.algorithm.signature_oid
-
-    picture_info = asn1_v1.SES_ESPictrueInfo(
-        {"type": kind, "data": bytes(picture), "width": width_mm, "height": height_mm}
+    content = SealContent(
+        seal_id=seal_id,
+        name=name,
+        seal_type=seal_type,
+        valid_from=start,
+        valid_to=end,
+        created=made,
+        holders=holders,
+        picture_type=kind,
+        picture=bytes(picture),
+        width_mm=width_mm,
+        height_mm=height_mm,
+        vid=vid,
+        maker_cert=bytes(maker_cert.dump()),
+        algorithm_oid=maker.algorithm.signature_oid,
     )
-    if version == "v1":
-        header = asn1_v1.SES_Header({"ID": "ES", "version": 1, "Vid": vid})
-        prop_v1 = asn1_v1.SES_ESPropertyInfo(
-            {
-                "type": seal_type,
-                "name": name,
-                "certList": holders,
-                "createDate": asn1_v1.SES_Time(name="utcTime", value=made),
-                "validStart": asn1_v1.SES_Time(name="utcTime", value=start),
-                "validEnd": asn1_v1.SES_Time(name="utcTime", value=end),
-            }
-        )
-        info: Any = asn1_v1.SES_SealInfo(
-            {"header": header, "esID": seal_id, "property": prop_v1, "picture": picture_info}
-        )
-        cert_tlv = core.OctetString(maker_der)
-        oid_tlv = core.ObjectIdentifier(oid)
-        to_sign = core.Sequence(contents=info.dump() + cert_tlv.dump() + oid_tlv.dump()).dump()
-        signature = _sign(maker, to_sign)
-        seal: Any = asn1_v1.SESeal(
-            {
-                "esealInfo": info,
-                "signInfo": {"cert": cert_tlv, "signatureAlgorithm": oid_tlv, "signData": signature},
-            }
-        )
-    else:
-        header = asn1_v4.SES_Header({"ID": "ES", "version": 4, "Vid": vid})
-        prop_v4 = asn1_v4.SES_ESPropertyInfo(
-            {
-                "type": seal_type,
-                "name": name,
-                "certListType": asn1_v4.CERT_LIST_CERTS,
-                "certList": asn1_v4.CertInfoList(holders),
-                "createDate": made,
-                "validStart": start,
-                "validEnd": end,
-            }
-        )
-        info = asn1_v4.SES_SealInfo(
-            {"header": header, "esID": seal_id, "property": prop_v4, "picture": picture_info}
-        )
-        signature = _sign(maker, info.dump())
-        seal = asn1_v4.SESeal(
-            {"eSealInfo": info, "cert": maker_der, "signAlgID": oid, "signedValue": signature}
-        )
-    der = bytes(seal.dump())
+    der = container.build_seal(content, lambda data: _sign(maker, data))
     _self_check(der)
     return der
 

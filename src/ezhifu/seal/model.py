@@ -1,7 +1,8 @@
 """Friendly, frozen views of seals (电子印章) and seal signatures (电子签章) of every version.
 
-:func:`parse_seal` and :func:`parse_signature` read GM/T 0031-2014 (v1), GB/T 38540-2020 (v4) and
-GM/T 0031-2025 (v5, read only) structures into :class:`Seal` and :class:`SealSignature`. Besides the
+The seal containers (:mod:`ezhifu.seal.containers`, one class per format) read GM/T 0031-2014 (v1),
+GB/T 38540-2020 (v4) and GM/T 0031-2025 (v5, read only) structures into :class:`Seal` and
+:class:`SealSignature`, with the decoding helpers below. Besides the
 decoded fields, each view keeps the **exact bytes as received** that the standards' signatures cover
 (``Seal.signed_bytes``, ``SealSignature.tbs_bytes``), cut out of the input: verifiers hash those,
 never a re-encoding (a DER re-encoder would, for instance, drop an explicitly encoded
@@ -26,10 +27,8 @@ from ezhifu.crypto.oids import OID_SM2_SIGN
 from ezhifu.errors import EzhifuError, SealFormatError, UnsupportedAlgorithm
 from ezhifu.pki.certs import describe
 from ezhifu.pki.trust import as_utc
-from ezhifu.seal.asn1 import v1 as asn1_v1
 from ezhifu.seal.asn1 import v4 as asn1_v4
-from ezhifu.seal.asn1 import v5 as asn1_v5
-from ezhifu.seal.detect import SealKind, SealVersion, detect, split_tlvs
+from ezhifu.seal.detect import SealVersion, split_tlvs
 
 __all__ = [
     "Seal",
@@ -37,11 +36,16 @@ __all__ = [
     "SealPicture",
     "SealSignature",
     "algorithm_for_oid",
+    "children",
     "decode_v1_time_info",
     "describe_certificate",
-    "parse_detected_signature",
-    "parse_seal",
-    "parse_signature",
+    "extensions_of",
+    "load_signature_structure",
+    "load_structure",
+    "optional",
+    "picture_of",
+    "property_common",
+    "time_native",
 ]
 
 _ALGORITHMS: dict[str, SignatureAlgorithm] = {a.signature_oid: a for a in SignatureAlgorithm}
@@ -227,7 +231,7 @@ def describe_certificate(der: bytes) -> dict[str, Any]:
     return out
 
 
-def _children(tlv: bytes, what: str) -> list[bytes]:
+def children(tlv: bytes, what: str) -> list[bytes]:
     """Raw TLVs of the elements of one constructed TLV."""
     outer = split_tlvs(tlv, what=what)
     if len(outer) != 1:
@@ -235,11 +239,12 @@ def _children(tlv: bytes, what: str) -> list[bytes]:
     return [item[3] for item in split_tlvs(outer[0][4], what=what)]
 
 
-def _optional(children: list[bytes], index: int) -> bytes | None:
-    return children[index] if len(children) > index else None
+def optional(items: list[bytes], index: int) -> bytes | None:
+    """The ``index``-th raw element, or ``None`` when the optional element is absent."""
+    return items[index] if len(items) > index else None
 
 
-def _extensions(tlv: bytes | None, what: str) -> tuple[SealExtension, ...]:
+def extensions_of(tlv: bytes | None, what: str) -> tuple[SealExtension, ...]:
     parsed = asn1_v4.decode_ext_datas(tlv, what=what)
     if parsed is None:
         return ()
@@ -249,7 +254,7 @@ def _extensions(tlv: bytes | None, what: str) -> tuple[SealExtension, ...]:
     )
 
 
-def _time_native(value: Any, what: str) -> datetime:
+def time_native(value: Any, what: str) -> datetime:
     if isinstance(value, core.Choice):
         value = value.chosen
     native = value.native
@@ -298,17 +303,17 @@ def decode_v1_time_info(raw: bytes) -> datetime | None:
 # --- seals -----------------------------------------------------------------------------------
 
 
-def _property_common(prop: Any, what: str) -> tuple[int, str, datetime, datetime, datetime]:
+def property_common(prop: Any, what: str) -> tuple[int, str, datetime, datetime, datetime]:
     return (
         int(prop["type"].native),
         str(prop["name"].native),
-        _time_native(prop["createDate"], f"{what}.createDate"),
-        _time_native(prop["validStart"], f"{what}.validStart"),
-        _time_native(prop["validEnd"], f"{what}.validEnd"),
+        time_native(prop["createDate"], f"{what}.createDate"),
+        time_native(prop["validStart"], f"{what}.validStart"),
+        time_native(prop["validEnd"], f"{what}.validEnd"),
     )
 
 
-def _picture(pic: Any) -> SealPicture:
+def picture_of(pic: Any) -> SealPicture:
     return SealPicture(
         type=str(pic["type"].native),
         data=bytes(pic["data"].native),
@@ -317,84 +322,7 @@ def _picture(pic: Any) -> SealPicture:
     )
 
 
-def _seal_from_parsed(obj: Any, version: SealVersion, raw: bytes) -> Seal:
-    what = f"SESeal ({version.value})"
-    top = _children(raw, what)
-    if version is SealVersion.V1:
-        info = obj["esealInfo"]
-        sign_info = obj["signInfo"]
-        sign_children = _children(top[1], f"{what}.signInfo")
-        # GM/T 0031-2014 clause 6.1.1: the maker signs SEQUENCE { SES_SealInfo, cert, signatureAlgorithm },
-        # built from the raw slices (seal_sm2.md §3.5).
-        content = top[0] + sign_children[0] + sign_children[1]
-        signed = core.Sequence(contents=content).dump()
-        maker_cert = bytes(sign_info["cert"].native)
-        oid = sign_info["signatureAlgorithm"].dotted
-        maker_sig = bytes(sign_info["signData"].native)
-        time_stamp = None
-    else:
-        info = obj["eSealInfo"]
-        signed = top[0]  # GB/T 38540-2020 clause 6.1: the maker signs SES_SealInfo as is
-        maker_cert = bytes(obj["cert"].native)
-        oid = obj["signAlgID"].dotted
-        maker_sig = bytes(obj["signedValue"].native)
-        time_stamp = None
-        if version is SealVersion.V5 and len(top) == 5:
-            time_stamp = asn1_v4.decode_time_stamp(top[4], what=f"{what}.timeStamp")
-    header = info["header"]
-    prop = info["property"]
-    seal_type, name, created, valid_from, valid_to = _property_common(prop, f"{what}.property")
-    certs: tuple[bytes, ...] = ()
-    digests: tuple[tuple[str, bytes], ...] = ()
-    if version is SealVersion.V1:
-        list_type = 1
-        certs = tuple(bytes(c.native) for c in prop["certList"])
-    else:
-        list_type = int(prop["certListType"].native)
-        cert_list = prop["certList"]
-        if list_type == asn1_v4.CERT_LIST_CERTS:
-            certs = tuple(bytes(c.native) for c in cert_list)
-        else:
-            digests = tuple((str(d["type"].native), bytes(d["value"].native)) for d in cert_list)
-    return Seal(
-        version=version,
-        header_id=str(header["ID"].native),
-        header_version=int(header["version"].native),
-        vid=str(header["Vid"].native),
-        seal_id=str(info["esID"].native),
-        name=name,
-        seal_type=seal_type,
-        cert_list_type=list_type,
-        holder_certs=certs,
-        holder_cert_digests=digests,
-        created=created,
-        valid_from=valid_from,
-        valid_to=valid_to,
-        picture=_picture(info["picture"]),
-        extensions=_extensions(_optional(_children(top[0], f"{what}.eSealInfo"), 4), f"{what}.extDatas"),
-        maker_cert=maker_cert,
-        algorithm_oid=oid,
-        maker_signature=maker_sig,
-        signed_bytes=signed,
-        seal_info_bytes=top[0],
-        time_stamp=time_stamp,
-        raw=raw,
-    )
-
-
-_SEAL_SPECS: dict[SealVersion, type[core.Sequence]] = {
-    SealVersion.V1: asn1_v1.SESeal,
-    SealVersion.V4: asn1_v4.SESeal,
-    SealVersion.V5: asn1_v5.SESeal,
-}
-_SIGNATURE_SPECS: dict[SealVersion, type[core.Sequence]] = {
-    SealVersion.V1: asn1_v1.SES_Signature,
-    SealVersion.V4: asn1_v4.SES_Signature,
-    SealVersion.V5: asn1_v5.SES_Signature,
-}
-
-
-def _touch(value: Any) -> None:
+def touch(value: Any) -> None:
     """Decode every field now so that errors surface at parse time, with context.
 
     ``Any`` fields (the variously tagged ``[0]`` fields and ``extDatas``) are decoded by their own
@@ -404,20 +332,20 @@ def _touch(value: Any) -> None:
         return
     if isinstance(value, core.Sequence):
         for name in value:
-            _touch(value[name])
+            touch(value[name])
     elif isinstance(value, core.SequenceOf):
         for item in value:
-            _touch(item)
+            touch(item)
     elif isinstance(value, core.Choice):
-        _touch(value.chosen)
+        touch(value.chosen)
     else:
         _ = value.native
 
 
-def _load(spec: type[core.Sequence], raw: bytes, what: str) -> Any:
+def load_structure(spec: type[core.Sequence], raw: bytes, what: str) -> Any:
     try:
         obj = spec.load(raw, strict=True)
-        _touch(obj)
+        touch(obj)
     except SealFormatError:
         raise
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
@@ -425,21 +353,21 @@ def _load(spec: type[core.Sequence], raw: bytes, what: str) -> Any:
     return obj
 
 
-def _load_signature(spec: type[core.Sequence], raw: bytes, what: str, *, skip_seal: bool) -> Any:
+def load_signature_structure(spec: type[core.Sequence], raw: bytes, what: str, *, skip_seal: bool) -> Any:
     """:func:`_load` of an ``SES_Signature``; with ``skip_seal`` the embedded ``eseal`` is not
     decoded again (its exact bytes were decoded before, see :class:`_SealCache`)."""
     if not skip_seal:
-        return _load(spec, raw, what)
+        return load_structure(spec, raw, what)
     try:
         obj = spec.load(raw, strict=True)
         for name in obj:
             if name != "toSign":
-                _touch(obj[name])
+                touch(obj[name])
                 continue
             tbs = obj[name]
             for tbs_name in tbs:
                 if tbs_name != "eseal":
-                    _touch(tbs[tbs_name])
+                    touch(tbs[tbs_name])
     except SealFormatError:
         raise
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
@@ -484,102 +412,6 @@ class _SealCache:
 
 #: Decoded seals kept (a province uses a few hundred seals at most).
 SEAL_CACHE_SIZE = 256
-_SEALS = _SealCache(SEAL_CACHE_SIZE)
-
-
-def parse_seal(der: bytes, *, what: str = "seal") -> Seal:
-    """Parse a ``SESeal`` of version v1, v4 or v5 (raises :class:`SealFormatError`).
-
-    Vendor seals are read by :mod:`ezhifu.seal.vendor`, not here.
-    """
-    raw = bytes(der)
-    kind, version = detect(raw, what=what)
-    if kind is not SealKind.SEAL:
-        raise SealFormatError(f"{what}: this is a seal signature (SES_Signature), not a seal")
-    if version is SealVersion.VENDOR:
-        raise SealFormatError(f"{what}: vendor-format seal; read it with ezhifu.seal.vendor")
-    cached = _SEALS.get(raw, version)
-    if cached is not None:
-        return cached
-    obj = _load(_SEAL_SPECS[version], raw, f"{what} ({version.standard} SESeal)")
-    try:
-        seal = _seal_from_parsed(obj, version, raw)
-    except (ValueError, TypeError, KeyError) as exc:
-        if isinstance(exc, SealFormatError):
-            raise
-        raise SealFormatError(f"{what}: {exc}") from exc
-    _SEALS.put(seal)
-    return seal
-
-
-def parse_signature(der: bytes, *, what: str = "seal signature") -> SealSignature:
-    """Parse an ``SES_Signature`` of version v1, v4 or v5 (raises :class:`SealFormatError`)."""
-    raw = bytes(der)
-    kind, version = detect(raw, what=what)
-    return parse_detected_signature(raw, kind, version, what=what)
-
-
-def parse_detected_signature(
-    raw: bytes, kind: SealKind, version: SealVersion, *, what: str = "seal signature"
-) -> SealSignature:
-    """:func:`parse_signature` for a caller that has already run :func:`detect` on ``raw``
-    (``kind, version`` are its result), so that the outer structure is not walked twice."""
-    if kind is not SealKind.SIGNATURE:
-        raise SealFormatError(f"{what}: this is a seal (SESeal), not a seal signature")
-    if version is SealVersion.VENDOR:
-        raise SealFormatError(f"{what}: vendor-format stamp; read it with ezhifu.seal.vendor")
-    label = f"{what} ({version.standard} SES_Signature)"
-    cached: Seal | None = None
-    try:
-        # The embedded seal's exact bytes, to find it among the seals decoded before. A defect
-        # here is reported below, in the original order (structure first).
-        seal_raw = _children(_children(raw, label)[0], f"{label}.toSign")[1]
-    except (SealFormatError, IndexError):
-        pass
-    else:
-        cached = _SEALS.get(seal_raw, version)
-    obj = _load_signature(_SIGNATURE_SPECS[version], raw, label, skip_seal=cached is not None)
-    try:
-        top = _children(raw, label)
-        tbs_raw = top[0]
-        tbs_children = _children(tbs_raw, f"{label}.toSign")
-        tbs = obj["toSign"]
-        seal = cached if cached is not None else _seal_from_parsed(tbs["eseal"], version, tbs_children[1])
-        extensions: tuple[SealExtension, ...] = ()
-        time_stamp: bytes | None = None
-        if version is SealVersion.V1:
-            time_raw = bytes(tbs["timeInfo"].chosen.native)
-            signing_time = decode_v1_time_info(time_raw)
-            data_hash = bytes(tbs["dataHash"].chosen.native)
-            signer_cert = bytes(tbs["cert"].native)
-            oid = tbs["signatureAlgorithm"].dotted
-        else:
-            time_raw = bytes(tbs["timeInfo"].contents)
-            signing_time = _time_native(tbs["timeInfo"], f"{label}.timeInfo")
-            data_hash = bytes(tbs["dataHash"].native)
-            signer_cert = bytes(obj["cert"].native)
-            oid = obj["signatureAlgID"].dotted
-            extensions = _extensions(_optional(tbs_children, 5), f"{label}.toSign.extDatas")
-            time_stamp = asn1_v4.decode_time_stamp(_optional(top, 4), what=f"{label}.timeStamp")
-        if cached is None:
-            _SEALS.put(seal)
-        return SealSignature(
-            version=version,
-            tbs_version=int(tbs["version"].native),
-            seal=seal,
-            signing_time=signing_time,
-            time_info_raw=time_raw,
-            data_hash=data_hash,
-            property_info=str(tbs["propertyInfo"].native),
-            signer_cert=signer_cert,
-            algorithm_oid=oid,
-            signature=bytes(obj["signature"].native),
-            tbs_bytes=tbs_raw,
-            time_stamp=time_stamp,
-            extensions=extensions,
-            raw=raw,
-        )
-    except SealFormatError:
-        raise
-    except (ValueError, TypeError, KeyError) as exc:
-        raise SealFormatError(f"{label}: {exc}") from exc
+#: The one cache of decoded seals (read by every container, :mod:`ezhifu.seal.containers`).
+SEALS = _SealCache(SEAL_CACHE_SIZE)
+_SEALS = SEALS  # the name tests/seal/test_seal_cache.py clears

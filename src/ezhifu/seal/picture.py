@@ -11,10 +11,10 @@ An exported SVG is returned as is; callers that show it in a web page must embed
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ezhifu.errors import PictureError
+from ezhifu.results import SealImage
 
 if TYPE_CHECKING:
     from ezhifu.seal.model import Seal
@@ -44,18 +44,6 @@ PICTURE_TYPES: dict[str, tuple[str, str]] = {
 }
 
 _ALIASES = {"JPEG": "JPG"}
-
-
-@dataclass(frozen=True, slots=True)
-class SealImage:
-    """A seal picture ready to save or embed: canonical ``type``, ``mime``, ``extension``, bytes."""
-
-    type: str
-    mime: str
-    extension: str
-    data: bytes
-    width_mm: int
-    height_mm: int
 
 
 def _looks_like_svg(data: bytes) -> bool:

@@ -1,7 +1,9 @@
 """The vendor seal-signature ("stamp") of 2024 treasury messages (spec.md §5.4): read, verify, build.
 
 Deployed treasury systems send, in ``<SignStamp>``, a proprietary structure that resembles
-GM/T 0031 but is not it (field names below are descriptive; no published module exists)::
+GM/T 0031 but is not it (field names below are descriptive; no published module exists)
+
+(declared in :mod:`ezhifu.seal.asn1.vendor`)::
 
     VendorStamp ::= SEQUENCE {
         version     INTEGER,        -- 2
@@ -38,7 +40,7 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, ClassVar
+from typing import Any
 
 from asn1crypto import core, x509
 
@@ -46,8 +48,8 @@ from ezhifu.crypto.base import Signer
 from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import EzhifuError, InvalidInput, SealFormatError
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
-from ezhifu.results import ItemResult
-from ezhifu.seal.apply import append_stamp, refuse_stamped_position
+from ezhifu.results import Claim, ItemResult, SealFacts, SealImage
+from ezhifu.seal.asn1.vendor import VendorPicture, VendorSeal, VendorStamp
 from ezhifu.seal.checks import (
     Steps,
     check_seal_id,
@@ -56,9 +58,12 @@ from ezhifu.seal.checks import (
     signer_info,
     stamp_der,
 )
-from ezhifu.seal.detect import MAX_SEAL_BYTES
-from ezhifu.seal.picture import sniff_picture
-from ezhifu.sign.cms import sign_detached, verify_detached
+from ezhifu.seal.detect import MAX_SEAL_BYTES, SealVersion
+from ezhifu.seal.model import describe_certificate
+from ezhifu.seal.picture import PICTURE_TYPES, sniff_picture
+from ezhifu.seal.placement import append_stamp, refuse_stamped_position
+from ezhifu.sign.cms import sign_detached
+from ezhifu.sign.cms_verify import verify_detached
 
 __all__ = [
     "CHINA_STANDARD_TIME",
@@ -70,55 +75,20 @@ __all__ = [
     "apply_vendor_stamp",
     "build_vendor_seal",
     "build_vendor_stamp",
+    "describe_vendor_seal",
+    "describe_vendor_stamp",
     "parse_vendor_seal",
     "parse_vendor_stamp",
     "stamp_signed_content",
+    "vendor_seal_facts",
     "verify_vendor_stamp",
 ]
 
 #: The vendor's time strings carry no zone; they are Beijing time (UTC+8, no daylight saving).
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
 
-_Fields = list[tuple[str, type[core.Asn1Value], dict[str, Any]]]
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 MAKER_NOT_VERIFIABLE = "seal maker's signature not verifiable: vendor seal format unknown"
-
-
-class VendorPicture(core.SequenceOf):  # type: ignore[misc]
-    """The vendor picture block: integers of unknown meaning and one OCTET STRING image."""
-
-    _child_spec = core.Any
-
-
-class VendorSeal(core.Sequence):  # type: ignore[misc]
-    """The vendor seal (spec.md §5.4, "Seal"); names are descriptive, not from a standard."""
-
-    _fields: ClassVar[_Fields] = [
-        ("version", core.Integer, {}),
-        ("sealId", core.OctetString, {}),
-        ("sealName", core.OctetString, {}),
-        ("sealType", core.OctetString, {}),
-        ("unknown1", core.Integer, {}),
-        ("picture", VendorPicture, {}),
-        ("makerCert", core.OctetString, {}),
-        ("property", core.OctetString, {}),
-        ("date1", core.OctetString, {}),
-        ("date2", core.OctetString, {}),
-        ("date3", core.OctetString, {}),
-        ("makerSig", core.OctetString, {}),
-    ]
-
-
-class VendorStamp(core.Sequence):  # type: ignore[misc]
-    """The vendor seal signature (spec.md §5.4, "SignStamp content")."""
-
-    _fields: ClassVar[_Fields] = [
-        ("version", core.Integer, {}),
-        ("seal", core.OctetString, {}),
-        ("signTime", core.OctetString, {}),
-        ("signerCert", core.OctetString, {}),
-        ("signature", core.OctetString, {}),
-    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,7 +299,7 @@ def verify_vendor_stamp(
     Steps: ``format``; ``seal-id`` (``@SN`` equals the seal id); ``signer-certificate`` (the
     ``signerCert`` field is the certificate inside the PKCS#7); ``stamp-signature`` (the PKCS#7 over
     Base64 ‖ signTime ‖ seal DER, with chain and algorithm policy via
-    :func:`ezhifu.sign.cms.verify_detached` at ``at`` or the signing time: the deployed format is
+    :func:`ezhifu.sign.cms_verify.verify_detached` at ``at`` or the signing time: the deployed format is
     SHA-1/RSA-1024, so it passes only under :meth:`VerifyPolicy.legacy`); ``position`` (noted: not
     bound by this format); ``maker-signature``: always "not verifiable: vendor seal format unknown",
     so the result is never ``valid`` (see the module doc).
@@ -366,11 +336,10 @@ def verify_vendor_stamp(
         steps.fail("stamp-signature", f"stamp PKCS#7: {result.reason}")
     steps.ok("position", "not bound: the vendor format does not sign the position")
     steps.fail("maker-signature", MAKER_NOT_VERIFIABLE)
-    return ItemResult(
-        kind="seal",
-        position=position,
-        valid=False,
-        reason=steps.reason,
+    return ItemResult.from_steps(
+        "seal",
+        position,
+        steps,
         intact=result.intact,
         trusted=result.trusted,
         signer=signer_info(signer_cert) if signer_cert is not None else None,
@@ -379,5 +348,55 @@ def verify_vendor_stamp(
         signing_time=info.signing_time,
         seal_id=info.seal.seal_id,
         seal_name=info.seal.name,
-        checks=tuple(steps.checks),
+        claimed_time=(
+            Claim(info.signing_time, "vendor stamp signTime, Beijing time (the signer's claim)")
+            if info.signing_time is not None
+            else None
+        ),
+        seal_facts=vendor_seal_facts(info.seal),
+        anchors=result.anchors,
     )
+
+
+def vendor_seal_facts(seal: VendorSealInfo) -> SealFacts:
+    """What a display shows of a vendor seal; its picture has no size (shown at the usual 40 mm),
+    and an image of unknown type is no picture (no error: the format has no declared type)."""
+    picture = None
+    if seal.image_type is not None:
+        mime, extension = PICTURE_TYPES[seal.image_type]
+        picture = SealImage(seal.image_type, mime, extension, seal.image, 0, 0)
+    maker, _ = load_certificate(seal.maker_cert, "vendor seal maker certificate")
+    return SealFacts(
+        seal_id=seal.seal_id,
+        name=seal.name,
+        standard=SealVersion.VENDOR.standard,
+        maker=signer_info(maker) if maker is not None else None,
+        picture=picture,
+        picture_data=seal.image,
+    )
+
+
+def describe_vendor_seal(seal: VendorSealInfo) -> dict[str, Any]:
+    """A JSON-ready description of a vendor seal (``ezhifu seal show``)."""
+    return {
+        "seal_id": seal.seal_id,
+        "name": seal.name,
+        "type": seal.seal_type,
+        "picture": {"type": seal.image_type, "bytes": len(seal.image), "numbers": list(seal.picture_numbers)},
+        "maker_cert": describe_certificate(seal.maker_cert),
+        "property": seal.property,
+        "dates": list(seal.dates),
+        "maker_signature": "not verifiable: vendor seal format unknown",
+    }
+
+
+def describe_vendor_stamp(stamp: VendorStampInfo) -> dict[str, Any]:
+    """A JSON-ready description of a vendor stamp (``ezhifu seal show``)."""
+    return {
+        "kind": "vendor-stamp",
+        "version": stamp.version,
+        "sign_time": stamp.sign_time_text,
+        "signer_cert": describe_certificate(stamp.signer_cert),
+        "signature": "not checked: needs the voucher's Base64 text (use ezhifu verify on the envelope)",
+        "seal": describe_vendor_seal(stamp.seal),
+    }

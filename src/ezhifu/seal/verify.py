@@ -35,7 +35,7 @@ store; ``valid`` that every step passed.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -44,10 +44,10 @@ from asn1crypto import x509
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import DecodingError, EzhifuError
+from ezhifu.pki.certs import certificate_label
 from ezhifu.pki.path import validate_chain
 from ezhifu.pki.trust import TrustStore, VerifyPolicy, as_utc
-from ezhifu.results import ItemResult
-from ezhifu.seal.apply import parse_property_info, voucher_data
+from ezhifu.results import Claim, ItemResult, StepLog
 from ezhifu.seal.checks import (
     Steps,
     check_maker_signature,
@@ -55,19 +55,19 @@ from ezhifu.seal.checks import (
     format_failure,
     holder_matches,
     load_certificate,
+    seal_facts,
     signer_info,
     stamp_der,
     verify_raw_signature,
 )
-from ezhifu.seal.detect import SealKind, SealVersion, detect
+from ezhifu.seal.containers import detect_container, parse_signature
+from ezhifu.seal.detect import SealKind
 from ezhifu.seal.model import (
     Seal,
     SealSignature,
     algorithm_for_oid,
-    parse_detected_signature,
-    parse_seal,
-    parse_signature,
 )
+from ezhifu.seal.placement import parse_property_info, voucher_data
 
 __all__ = [
     "SealSignatureVerification",
@@ -92,57 +92,43 @@ class _Facts:
 
 
 @dataclass(frozen=True, slots=True)
-class SealVerification:
-    """Outcome of :func:`verify_seal`.
+class SealVerification(ItemResult):
+    """Outcome of :func:`verify_seal`: an :class:`~ezhifu.results.ItemResult` of a seal alone.
 
     ``maker_signature_ok`` is the maker's signature over the raw seal info; ``maker_trusted`` is
     ``None`` when no trust store was given (not checked); ``in_validity`` whether the check time
     lies inside the seal's window. ``valid`` requires all three (and a trust store).
     """
 
-    seal: Seal | None
-    valid: bool
-    reason: str | None
-    maker_signature_ok: bool
-    maker_trusted: bool | None
-    in_validity: bool | None
-    checks: tuple[tuple[str, str], ...] = field(default=())
+    seal: Seal | None = None
+    maker_signature_ok: bool = False
+    maker_trusted: bool | None = None
+    in_validity: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "valid": self.valid,
-            "reason": self.reason,
+            **ItemResult.to_dict(self),
             "maker_signature_ok": self.maker_signature_ok,
             "maker_trusted": self.maker_trusted,
             "in_validity": self.in_validity,
-            "checks": [list(c) for c in self.checks],
         }
 
 
 @dataclass(frozen=True, slots=True)
-class SealSignatureVerification:
+class SealSignatureVerification(ItemResult):
     """Outcome of :func:`verify_ses_signature`; ``data_ok`` is ``None`` when no data was given."""
 
-    signature: SealSignature | None
-    valid: bool
-    reason: str | None
-    intact: bool
-    trusted: bool
-    signature_ok: bool
-    data_ok: bool | None
-    seal: SealVerification | None
-    checks: tuple[tuple[str, str], ...] = field(default=())
+    signature: SealSignature | None = None
+    signature_ok: bool = False
+    data_ok: bool | None = None
+    seal: SealVerification | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "valid": self.valid,
-            "reason": self.reason,
-            "intact": self.intact,
-            "trusted": self.trusted,
+            **ItemResult.to_dict(self),
             "signature_ok": self.signature_ok,
             "data_ok": self.data_ok,
             "seal": self.seal.to_dict() if self.seal else None,
-            "checks": [list(c) for c in self.checks],
         }
 
 
@@ -162,16 +148,17 @@ def _chain(
         steps.fail(step, f"{role} certificate unreadable")
         return False
     if trust is None:
-        steps.ok(step, "not checked: no trust store given")
+        steps.not_checked(step, "not checked: no trust store given")
         return None
     result = validate_chain(cert, trust=trust, policy=policy, at=at, extra_certs=extra)
     if result.trusted:
-        steps.ok(step, "trusted (pinned)" if result.pinned else "trusted")
+        anchor = "pinned certificate" if result.pinned else certificate_label(result.path[-1])
+        steps.ok(step, "trusted (pinned)" if result.pinned else "trusted", anchor=f"{role}: {anchor}")
         return True
     if policy.require_trusted:
         steps.fail(step, f"{role} certificate not trusted: {result.reason}")
     else:
-        steps.ok(step, f"not trusted, allowed by policy: {result.reason}")
+        steps.waived(step, f"not trusted, allowed by policy: {result.reason}")
     return False
 
 
@@ -233,15 +220,17 @@ def verify_seal(
 
     def refuse(reason: str) -> SealVerification:
         steps.fail("format", reason)
-        return SealVerification(None, False, steps.reason, False, None, None, tuple(steps.checks))
+        return SealVerification("seal", "", False, steps.reason, False, False, steps=steps.frozen())
 
     try:
-        kind, version = detect(bytes(seal_der), what="seal")
-        if version is SealVersion.VENDOR:
-            return refuse("vendor-format seal: maker signature not verifiable (vendor seal format unknown)")
-        if kind is not SealKind.SEAL:
+        raw = bytes(seal_der)
+        container = detect_container(raw, what="seal")
+        refusal = container.seal_refusal()
+        if refusal is not None:
+            return refuse(refusal)
+        if container.kind is not SealKind.SEAL:
             return refuse("this is a seal signature (SES_Signature), not a seal")
-        seal = parse_seal(seal_der)
+        seal = container.parse_seal(raw)
     except EzhifuError as exc:
         return refuse(str(exc))
     steps.ok("format", f"{seal.version.standard} seal {seal.seal_id}")
@@ -255,7 +244,22 @@ def verify_seal(
     reason = steps.reason
     if not steps.failures and trust is None:
         reason = "seal maker certificate not checked: no trust store given"
-    return SealVerification(seal, valid, reason, sig_ok, trusted, in_window, tuple(steps.checks))
+    return SealVerification(
+        "seal",
+        "",
+        valid,
+        reason,
+        sig_ok,
+        trusted is True,
+        seal_id=seal.seal_id,
+        seal_name=seal.name,
+        steps=steps.frozen(),
+        seal_facts=seal_facts(seal),
+        seal=seal,
+        maker_signature_ok=sig_ok,
+        maker_trusted=trusted,
+        in_validity=in_window,
+    )
 
 
 def _window_reason(seal: Seal, when: datetime, label: str) -> str:
@@ -307,7 +311,7 @@ def _signature_steps(
     )
     # 7. timestamp
     if sig.time_stamp is not None:
-        steps.ok("timestamp", "present, not verified: the signing time is taken from timeInfo")
+        steps.not_checked("timestamp", "present, not verified: the signing time is taken from timeInfo")
     # 8. seal validity at signing time
     if signing_time is None:
         steps.fail("seal-validity", "signing time (timeInfo) unreadable")
@@ -318,7 +322,7 @@ def _signature_steps(
     # 9. data hash
     data_ok: bool | None = None
     if data is None:
-        steps.ok("data-hash", "not checked: no data given")
+        steps.not_checked("data-hash", "not checked: no data given")
     else:
         try:
             digest_name = sig.algorithm.digest_name
@@ -353,38 +357,60 @@ def verify_ses_signature(
     try:
         sig = parse_signature(der)
     except EzhifuError as exc:
-        return SealSignatureVerification(
-            None, False, str(exc), False, False, False, None, None, (("format", f"failed: {exc}"),)
-        )
+        failed = StepLog()
+        failed.fail("format", str(exc))
+        return SealSignatureVerification("seal", "", False, str(exc), False, False, steps=failed.frozen())
     steps, facts = _signature_steps(sig, data, trust=trust, policy=policy, at=at)
     intact = bool(facts.signature_ok and facts.maker_ok and facts.data_ok is not False)
     trusted = facts.maker_trusted is True and facts.signer_trusted is True
-    seal_steps = tuple(c for c in steps.checks if c[0].startswith(("maker", "seal-")))
-    seal_failed = [c for c in seal_steps if c[1].startswith("failed")]
+    seal_steps = tuple(c for c in steps.steps if c.name.startswith(("maker", "seal-")))
+    seal_failed = [c for c in seal_steps if c.outcome == "failed"]
+    facts_view = seal_facts(sig.seal)
     seal_view = SealVerification(
-        sig.seal,
+        "seal",
+        "",
         not seal_failed and facts.maker_trusted is True,
-        seal_failed[0][1].removeprefix("failed: ") if seal_failed else None,
+        seal_failed[0].en if seal_failed else None,
         bool(facts.maker_ok),
-        facts.maker_trusted,
-        not steps.failed("seal-validity"),
-        seal_steps,
+        facts.maker_trusted is True,
+        seal_id=sig.seal.seal_id,
+        seal_name=sig.seal.name,
+        steps=seal_steps,
+        seal_facts=facts_view,
+        seal=sig.seal,
+        maker_signature_ok=bool(facts.maker_ok),
+        maker_trusted=facts.maker_trusted,
+        in_validity=not steps.failed("seal-validity"),
     )
     valid = not steps.failures and trust is not None
     reason = steps.reason
     if not steps.failures and trust is None:
         reason = "certificates not checked: no trust store given"
     return SealSignatureVerification(
-        sig,
+        "seal",
+        "",
         valid,
         reason,
         intact,
         trusted,
-        bool(facts.signature_ok),
-        facts.data_ok,
-        seal_view,
-        tuple(steps.checks),
+        signer=signer_info(facts.signer) if facts.signer is not None else None,
+        signing_time=sig.signing_time,
+        seal_id=sig.seal.seal_id,
+        seal_name=sig.seal.name,
+        steps=steps.frozen(),
+        claimed_time=_claim(sig),
+        seal_facts=facts_view,
+        signature=sig,
+        signature_ok=bool(facts.signature_ok),
+        data_ok=facts.data_ok,
+        seal=seal_view,
     )
+
+
+def _claim(sig: SealSignature) -> Claim | None:
+    if sig.signing_time is None:
+        return None
+    return Claim(sig.signing_time, f"{sig.version.standard} TBS_Sign.timeInfo (the signer's claim)")
 
 
 def verify_stamp(
@@ -408,17 +434,16 @@ def verify_stamp(
     except DecodingError as exc:
         return format_failure(position, f"SignStamp content is not Base64: {exc}", stamp.sn)
     try:
-        kind, version = detect(der, what=f"SignStamp at {position}")
+        container = detect_container(der, what=f"SignStamp at {position}")
     except EzhifuError as exc:
         return format_failure(position, str(exc), stamp.sn)
-    if version is SealVersion.VENDOR:
-        from ezhifu.seal.vendor import verify_vendor_stamp
-
-        return verify_vendor_stamp(body, stamp, trust=trust, policy=policy, at=at)
-    if kind is not SealKind.SIGNATURE:
+    own = container.verify_stamp(body, stamp, trust=trust, policy=policy, at=at)
+    if own is not None:
+        return own
+    if container.kind is not SealKind.SIGNATURE:
         return format_failure(position, "SignStamp holds a seal, not a seal signature", stamp.sn)
     try:
-        sig = parse_detected_signature(der, kind, version, what=f"SignStamp at {position}")
+        sig = container.parse_signature(der, what=f"SignStamp at {position}")
         data = voucher_data(body)
     except EzhifuError as exc:
         return format_failure(position, str(exc), stamp.sn)
@@ -452,11 +477,10 @@ def verify_stamp(
         digest, sig_alg = algorithm.digest_name, algorithm.value
     except EzhifuError:
         digest, sig_alg = None, sig.algorithm_oid
-    return ItemResult(
-        kind="seal",
-        position=position,
-        valid=not steps.failures,
-        reason=steps.reason,
+    return ItemResult.from_steps(
+        "seal",
+        position,
+        steps,
         intact=intact,
         trusted=trusted,
         signer=signer_info(signer) if signer is not None else None,
@@ -465,5 +489,12 @@ def verify_stamp(
         signing_time=sig.signing_time,
         seal_id=sig.seal.seal_id,
         seal_name=sig.seal.name,
-        checks=tuple(steps.checks),
+        claimed_time=_claim(sig),
+        seal_facts=seal_facts(sig.seal),
+        anchors=_anchors(steps),
     )
+
+
+def _anchors(steps: StepLog) -> tuple[str, ...]:
+    """The trust anchors the chain steps reached (evidence ``anchor``), in step order."""
+    return tuple(dict(s.evidence)["anchor"] for s in steps.steps if any(k == "anchor" for k, _ in s.evidence))

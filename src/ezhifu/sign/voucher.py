@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING
 from asn1crypto import x509
 
 from ezhifu.crypto.base import Signer
+from ezhifu.document.envelope import SignatureElement
 from ezhifu.errors import EzhifuError, InvalidInput, PositionAlreadySigned, SigningError
 from ezhifu.sign.cms import OidStyle, Sm2SignatureOid, sign_detached
 
 if TYPE_CHECKING:
-    from ezhifu.document.envelope import Envelope, SignatureElement, VoucherBody
+    from ezhifu.document.envelope import Envelope, VoucherBody
 
 __all__ = ["body_mismatches", "sign_body", "sign_envelope", "signed_bytes"]
 
@@ -102,8 +103,6 @@ def sign_body(
     are left untouched. Raises :class:`PositionAlreadySigned` when the position is taken and
     :class:`SigningError` when ``check_consistency`` finds relabelled envelope attributes.
     """
-    from ezhifu.document.envelope import SignatureElement
-
     _check_position(body, position)
     data = signed_bytes(body)
     cert = signer.certificate

@@ -92,12 +92,14 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 def _load_trust(paths: list[str]) -> TrustStore | None:
     if not paths:
         return None
+    # reason: the plugin loads in every pytest run; the layers load on first use
     from ezhifu.pki.trust import TrustStore
 
     return TrustStore.from_pem_files([Path(p) for p in paths])
 
 
 def _policy(name: str) -> VerifyPolicy:
+    # reason: the plugin loads in every pytest run; the layers load on first use
     from ezhifu.pki.trust import VerifyPolicy
 
     if name == "legacy":
@@ -147,6 +149,7 @@ def voucher_problems(
     seal verifies against ``trust``). A bare voucher carries no signatures, so only its content
     is checked.
     """
+    # reason: the plugin loads in every pytest run; the layers load on first use
     from ezhifu.document.validation import iter_errors
     from ezhifu.document.xmlparse import parse_xml
     from ezhifu.errors import EzhifuError
@@ -176,6 +179,7 @@ def voucher_problems(
         )
         return problems
 
+    # reason: the plugin loads in every pytest run; the layers load on first use
     from ezhifu.verify.envelope import verify_envelope
 
     try:

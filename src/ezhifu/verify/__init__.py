@@ -1,6 +1,9 @@
 """ezhifu.verify: the one verification spine for envelopes, bodies, signatures and seals.
 
 * :mod:`~ezhifu.verify.envelope`: :func:`verify_envelope` and :func:`verify_body`;
+* :mod:`~ezhifu.verify.steps`: the spine (the named steps, their phases);
+* :mod:`~ezhifu.verify.diagnose`: every diagnosis of a failed signature, under one budget;
+* :mod:`~ezhifu.verify.describe`: :func:`describe_envelope`, each body and mark with its result;
 * :mod:`~ezhifu.verify.stream`: the streaming reader and :func:`verify_stream` for large batches.
 
 Names are loaded on first use so that importing the package stays cheap.
@@ -21,6 +24,9 @@ _EXPORTS: dict[str, str] = {
     "BatchSummary": "ezhifu.verify.stream",
     "summarize": "ezhifu.verify.stream",
     "envelope_files": "ezhifu.verify.stream",
+    "describe_envelope": "ezhifu.verify.describe",
+    "BodyView": "ezhifu.verify.describe",
+    "DiagnosisBudget": "ezhifu.verify.diagnose",
 }
 
 __all__ = sorted(_EXPORTS)

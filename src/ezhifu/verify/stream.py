@@ -32,6 +32,7 @@ from ezhifu.document.grammar import MarkupScanner
 from ezhifu.document.xmlparse import declared_encoding, new_pull_parser
 from ezhifu.errors import DecodingError, HostileInputError, InputLimitExceeded, InvalidInput
 from ezhifu.results import BodyResult
+from ezhifu.verify.envelope import verify_body
 
 __all__ = ["MAX_STREAM_BYTES", "BatchSummary", "envelope_files", "iter_bodies", "summarize", "verify_stream"]
 
@@ -172,8 +173,6 @@ def _worker_init(options: Mapping[str, Any]) -> None:
 
 
 def _verify_chunk(bodies: list[VoucherBody]) -> list[BodyResult]:
-    from ezhifu.verify.envelope import verify_body
-
     return [verify_body(body, **_WORKER) for body in bodies]
 
 
@@ -193,8 +192,6 @@ def verify_stream(
     ``2 * workers`` chunks are in flight, so memory stays bounded. The options are those of
     :func:`ezhifu.verify.envelope.verify_body`.
     """
-    from ezhifu.verify.envelope import verify_body
-
     options: dict[str, Any] = {"trust": trust, "policy": policy, "positions": positions, "at": at}
     bodies: Iterable[VoucherBody]
     if isinstance(source, str | os.PathLike):

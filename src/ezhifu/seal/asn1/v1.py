@@ -26,6 +26,7 @@ __all__ = [
     "CertList",
     "ExtData",
     "ExtensionDatas",
+    "MakerToSign",
     "SES_ESPictrueInfo",
     "SES_ESPropertyInfo",
     "SES_Header",
@@ -150,6 +151,20 @@ class SES_SignInfo(core.Sequence):  # type: ignore[misc]
         ("cert", core.OctetString, {}),
         ("signatureAlgorithm", core.ObjectIdentifier, {}),
         ("signData", core.OctetBitString, {}),
+    ]
+
+
+class MakerToSign(core.Sequence):  # type: ignore[misc]
+    """What the maker signs (clause 6.1.1): ``SEQUENCE { SES_SealInfo, cert, signatureAlgorithm }``.
+
+    Not a field of ``SESeal``: the standard names it in words. A writer builds it from these
+    fields; a reader rebuilds it from the raw slices it received (never a re-encoding).
+    """
+
+    _fields: ClassVar[list[tuple[str, type[core.Asn1Value], dict[str, Any]]]] = [
+        ("esealInfo", SES_SealInfo, {}),
+        ("cert", core.OctetString, {}),
+        ("signatureAlgorithm", core.ObjectIdentifier, {}),
     ]
 
 
