@@ -35,6 +35,7 @@ document**, not in the envelope. Issues on the envelope itself carry envelope li
 from __future__ import annotations
 
 import base64
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
@@ -346,7 +347,11 @@ def _envelope(
     elif detailed:
         schema = xmlschema_for(version, "envelope")
         taken = 0
-        for error in schema.iter_errors(etree.ElementTree(root)):
+        unknown = _hide_unknown_attributes(root)  # reported per attribute below, not per XSD error
+        errors = list(itertools.islice(schema.iter_errors(etree.ElementTree(root)), MAX_XSD_ERRORS + 1))
+        for owner, attribute, text in unknown:
+            owner.set(attribute, text)
+        for error in errors:
             xsd_ok = False
             elem = error.elem
             if (
@@ -434,6 +439,18 @@ def _body(
             "attribute-mismatch",
         )
     return ok and inner_ok
+
+
+def _hide_unknown_attributes(root: etree._Element) -> list[tuple[etree._Element, str, str]]:
+    """Remove (to put back after the XSD pass) the VoucherBody attributes outside the grammar:
+    xmlschema builds one costly error object per attribute."""
+    hidden: list[tuple[etree._Element, str, str]] = []
+    for body in root.iterchildren("VoucherBody"):
+        for name, value in list(body.attrib.items()):
+            if str(name) not in BODY_ATTRIBUTES:
+                hidden.append((body, str(name), str(value)))
+                del body.attrib[name]
+    return hidden
 
 
 def _canonical_base64(text: str, data: bytes) -> bool:

@@ -32,6 +32,7 @@ from ezhifu.document.grammar import MarkupScanner
 from ezhifu.document.xmlparse import declared_encoding, new_pull_parser
 from ezhifu.errors import DecodingError, HostileInputError, InputLimitExceeded, InvalidInput
 from ezhifu.results import BodyResult
+from ezhifu.verify.diagnose import DiagnosisBudget
 from ezhifu.verify.envelope import verify_body
 
 __all__ = ["MAX_STREAM_BYTES", "BatchSummary", "envelope_files", "iter_bodies", "summarize", "verify_stream"]
@@ -170,6 +171,9 @@ _WORKER: dict[str, Any] = {}
 def _worker_init(options: Mapping[str, Any]) -> None:
     _WORKER.clear()
     _WORKER.update(options)
+    # One diagnosis budget per worker for the whole run: the extra work of an envelope of
+    # failing bodies is at most workers x MAX_DIAGNOSIS_VERIFICATIONS (issue 14 item 2).
+    _WORKER["budget"] = DiagnosisBudget()
 
 
 def _verify_chunk(bodies: list[VoucherBody]) -> list[BodyResult]:
@@ -189,10 +193,15 @@ def verify_stream(
     """Verify every body of an envelope file as it streams in, results in document order.
 
     ``workers > 1`` spreads chunks of ``chunk`` bodies over a process pool; at most
-    ``2 * workers`` chunks are in flight, so memory stays bounded. The options are those of
+    ``2 * workers`` chunks are in flight, so memory stays bounded; results are handed on, not
+    kept. Diagnoses of failed signatures draw on one
+    :class:`~ezhifu.verify.diagnose.DiagnosisBudget` for the run (one per worker process), so an
+    envelope of failing bodies costs a constant more than a valid one. The options are those of
     :func:`ezhifu.verify.envelope.verify_body`.
     """
     options: dict[str, Any] = {"trust": trust, "policy": policy, "positions": positions, "at": at}
+    if workers <= 1:  # one diagnosis budget for the envelope, as verify_envelope has
+        options["budget"] = DiagnosisBudget()
     bodies: Iterable[VoucherBody]
     if isinstance(source, str | os.PathLike):
         bodies = iter_bodies(source)
