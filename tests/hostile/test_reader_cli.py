@@ -88,3 +88,41 @@ def test_trust_file_dev_zero_is_refused_bounded(files: dict[str, Path]) -> None:
     result = CliRunner().invoke(cli, ["verify", str(files["good"]), "--trust", "/dev/zero"])
     assert result.exit_code == 2, result.output
     assert "trust file" in result.output
+
+
+def test_view_of_dev_zero_is_read_bounded(tmp_path: Path) -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero on this system")
+    out = tmp_path / "page.html"
+    result = CliRunner().invoke(cli, ["view", "/dev/zero", "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "limit" in result.output
+    assert not out.exists()
+
+
+def test_streamed_diagnosis_work_is_bounded_per_envelope(monkeypatch: pytest.MonkeyPatch) -> None:
+    """40 bodies whose signatures cover another body's text: the diagnoses of the whole stream
+    take at most MAX_DIAGNOSIS_VERIFICATIONS extra verifications (the real ones, counted)."""
+    import io
+
+    from ezhifu.pki.trust import TrustStore
+    from ezhifu.verify import diagnose
+    from ezhifu.verify.stream import verify_stream
+
+    pki = make_pki("sm2")
+    envelope = Envelope.build([sample_voucher("5201", seed=i) for i in range(40)])
+    sign_envelope(envelope, pki.signer(), "cz_dwfz")
+    texts = [body.voucher_b64 for body in envelope.bodies]
+    for i, body in enumerate(envelope.bodies):
+        body.voucher_b64 = texts[(i + 1) % len(texts)] + "\n"  # whitespace: one more attempt each
+    calls = []
+    real = vars(diagnose)["verify_detached"]
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(diagnose, "verify_detached", counting)
+    results = list(verify_stream(io.BytesIO(envelope.to_bytes()), trust=TrustStore(roots=[pki.root_cert])))
+    assert len(results) == 40 and not any(r.valid for r in results)
+    assert 0 < len(calls) <= diagnose.MAX_DIAGNOSIS_VERIFICATIONS
