@@ -120,7 +120,7 @@ def test_streamed_diagnosis_work_is_bounded_per_envelope(monkeypatch: pytest.Mon
 
     def counting(*args: object, **kwargs: object) -> object:
         calls.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(diagnose, "verify_detached", counting)
     results = list(verify_stream(io.BytesIO(envelope.to_bytes()), trust=TrustStore(roots=[pki.root_cert])))
