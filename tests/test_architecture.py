@@ -168,7 +168,7 @@ LAYOUT: dict[str, frozenset[str]] = {
         {"", "app", "calls", "config", "jsonapi", "operations", "oplog", "runtime", "server", "wsdl"}
     ),
     "contingency": frozenset({"", "ladder", "resync", "records", "catchup", "modes"}),
-    "testing": frozenset({"", "pki", "pictures", "pytest_plugin"}),
+    "testing": frozenset({"", "pki", "pictures", "pytest_plugin", "partner"}),
     "report": frozenset({"", "html", "html_page", "form", "pdf", "amounts"}),
     "archive": frozenset(
         {
@@ -214,6 +214,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "contingency_cmd",
             "audit_cmd",
             "build_cmd",
+            "checks",
             "exitcodes",
             "i18n",
             "output",

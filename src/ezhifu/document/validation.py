@@ -26,6 +26,11 @@ envelope attributes equal the signed inner voucher's (``attribute-mismatch``, sp
 fewer than 500 details (``too-many-details``, S1); the VtCode is modelled in the schema
 version (``unknown-vtcode``); dates are real calendar dates (``date-invalid``).
 
+**Levels** (docs/validation.md): ``partner`` (default) accepts amounts ``0``, ``2.0`` and any
+element order, as real messages have them (spec.md §4.4); ``strict`` is what ezhifu writes
+(two decimals, the field-table order, ``element-order``). Each has its own XSDs; every report
+names the level (:func:`check`'s :class:`~ezhifu.results.ValidationReport`, the error).
+
 **Paths and lines.** Issues inside an inner voucher have paths such as
 ``/MOF/VoucherBody[1]/Voucher/DetailList/Detail[2]/PayAmt``. The inner voucher travels as
 Base64 inside the envelope, so its ``line`` is the line **in the decoded inner voucher
@@ -35,7 +40,6 @@ document**, not in the envelope. Issues on the envelope itself carry envelope li
 from __future__ import annotations
 
 import base64
-import itertools
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
@@ -44,28 +48,29 @@ from lxml import etree
 
 from ezhifu.document import fields as _fields
 from ezhifu.document.envelope import Envelope, decode_base64_strict
-from ezhifu.document.fields import MAX_DETAILS, FieldDef, VoucherSpec
-from ezhifu.document.grammar import BODY_ATTRIBUTES
-from ezhifu.document.issues import (
-    BODY_ATTRS,
-    HOSTILE_CODES,
+from ezhifu.document.fields import LEVELS, MAX_DETAILS, FieldDef, Level, VoucherSpec
+from ezhifu.document.issues import HOSTILE_CODES, MAX_ISSUES, MAX_XSD_ERRORS
+from ezhifu.document.issues import Collector as _Collector
+from ezhifu.document.levels import (
     ISSUE_CODES,
-    MAX_ISSUES,
-    MAX_XSD_ERRORS,
-    Collector,
-    child_elements,
-    issue_path,
-    string_value,
+    attribute_of,
+    attribute_reason,
+    check_level,
+    order_violation,
 )
+from ezhifu.document.levels import element_children as _children
+from ezhifu.document.levels import element_path as _path
+from ezhifu.document.levels import element_text as _text
 from ezhifu.document.models import Voucher, parse_date
 from ezhifu.document.rules import (
+    ENVELOPE_ATTRIBUTES,
     attribute_mismatches,
     classify_refused_value,
     sum_amounts,
     voucher_count_matches,
 )
 from ezhifu.document.xmlparse import parse_xml, source_line
-from ezhifu.document.xsdgen import check_schema_version, lxml_schema, xmlschema_for
+from ezhifu.document.xsdgen import check_schema_version, lxml_schema, schema_name, xmlschema_for
 from ezhifu.errors import (
     ConfigurationError,
     HostileDocumentError,
@@ -74,17 +79,29 @@ from ezhifu.errors import (
     SchemaValidationError,
     ValidationIssue,
 )
+from ezhifu.results import ValidationReport
 
 __all__ = [
     "ISSUE_CODES",
+    "LEVELS",
     "MAX_ISSUES",
     "Engine",
+    "Level",
+    "check",
+    "check_level",
     "check_schema_version",
     "is_valid",
     "iter_errors",
     "validate",
     "xmlschema_for",
 ]
+
+
+_BODY_ATTRS = tuple(ENVELOPE_ATTRIBUTES)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
 
 # --- inner voucher ----------------------------------------------------------------------------
 
@@ -95,14 +112,14 @@ def _structure(
     container: str | None,
     root: etree._Element,
     prefix: str,
-    out: Collector,
+    out: _Collector,
 ) -> set[str]:
-    """Missing / unknown / duplicated children of a header or detail row. Returns the names
-    of children that are known leaves (for value checks)."""
+    """Missing / unknown / duplicated children of a header or detail row, and at the strict
+    level the first one out of order. Returns the names of the children that are known leaves."""
     known = {f.name: f for f in defs}
     seen: dict[str, etree._Element] = {}
     before = len(out.issues)
-    for child in child_elements(parent):
+    for child in _children(parent):
         tag = str(child.tag)
         if tag == container:
             if tag in seen:
@@ -110,7 +127,7 @@ def _structure(
             seen[tag] = child
             continue
         if tag not in known:
-            out.at(child, root, prefix, f"unknown element <{tag}>", string_value(child), "unknown-element")
+            out.at(child, root, prefix, f"unknown element <{tag}>", _text(child), "unknown-element")
             continue
         if tag in seen:
             out.at(
@@ -118,22 +135,29 @@ def _structure(
                 root,
                 prefix,
                 f"<{tag}> appears again (first at line {source_line(seen[tag])}): single-valued",
-                string_value(child),
+                _text(child),
                 "duplicate-element",
             )
             continue
         seen[tag] = child
+    if out.level == "strict":
+        children = _children(parent)
+        # DetailList comes after every header field (ezhifu writes it last, as producers do)
+        order = [*defs, *([FieldDef(container, "明细", "text")] if container else [])]
+        wrong = order_violation([str(c.tag) for c in children], order)
+        if wrong is not None:
+            out.at(children[wrong[0]], root, prefix, wrong[1], None, "element-order")
     for f in defs:
         if f.required and f.name not in seen:
             out.add(
-                f"{issue_path(parent, root, prefix)}/{f.name}",
+                f"{_path(parent, root, prefix)}/{f.name}",
                 source_line(parent),
                 f"required element {f.name} ({f.label}) is missing",
                 None,
                 "missing-element",
             )
     if len(out.issues) > before:
-        out.structural.add(issue_path(parent, root, prefix))
+        out.structural.add(_path(parent, root, prefix))
     return set(seen)
 
 
@@ -141,7 +165,7 @@ def _voucher_checks(
     root: etree._Element,
     spec: VoucherSpec,
     prefix: str,
-    out: Collector,
+    out: _Collector,
     *,
     detailed: bool,
     version: str,
@@ -151,7 +175,7 @@ def _voucher_checks(
     if not detailed:
         # fast path: the XSD enforces the same structure (xs:all: nothing missing, unknown or
         # repeated; Detail maxOccurs 499); only the rules beyond XSD remain
-        if not lxml_schema(version, f"voucher_{spec.vt_code}").validate(root):
+        if not lxml_schema(version, schema_name(spec.vt_code, out.level)).validate(root):
             return False
         _rules(root, spec, list(root.iterfind("DetailList/Detail")), prefix, out)
         return True
@@ -163,10 +187,10 @@ def _voucher_checks(
 
 
 def _detail_rows(
-    root: etree._Element, spec: VoucherSpec, prefix: str, out: Collector
+    root: etree._Element, spec: VoucherSpec, prefix: str, out: _Collector
 ) -> list[etree._Element]:
     """The ``Detail`` rows of the voucher, their structure checked (at most MAX_DETAILS, S1)."""
-    detail_list = [c for c in child_elements(root) if c.tag == "DetailList"]
+    detail_list = [c for c in _children(root) if c.tag == "DetailList"]
     rows: list[etree._Element] = []
     if not detail_list:
         if spec.detail:
@@ -180,8 +204,8 @@ def _detail_rows(
             out.structural.add(f"{prefix}/Voucher")
         return rows
     container = detail_list[0]
-    where = issue_path(container, root, prefix)
-    for child in child_elements(container):
+    where = _path(container, root, prefix)
+    for child in _children(container):
         if child.tag != "Detail":
             out.at(
                 child,
@@ -193,7 +217,7 @@ def _detail_rows(
             )
             continue
         rows.append(child)
-    if len(rows) != len(child_elements(container)):
+    if len(rows) != len(_children(container)):
         out.structural.add(where)
     if not rows:
         out.add(
@@ -215,13 +239,14 @@ def _detail_rows(
 
 
 def _xsd_values(
-    root: etree._Element, spec: VoucherSpec, prefix: str, out: Collector, *, version: str, engine: str
+    root: etree._Element, spec: VoucherSpec, prefix: str, out: _Collector, *, version: str, engine: str
 ) -> bool:
     """The XSD's verdict on the values, each error classified by the field's type."""
-    if engine == "auto" and lxml_schema(version, f"voucher_{spec.vt_code}").validate(root):
+    name = schema_name(spec.vt_code, out.level)
+    if engine == "auto" and lxml_schema(version, name).validate(root):
         return True  # libxml2 found nothing: xmlschema would not either (same XSD, [0-9] patterns only)
     xsd_ok = True
-    schema = xmlschema_for(version, f"voucher_{spec.vt_code}")
+    schema = xmlschema_for(version, name)
     for error in schema.iter_errors(etree.ElementTree(root)):
         xsd_ok = False
         elem = error.elem
@@ -230,10 +255,10 @@ def _xsd_values(
             continue
         f = _definition_of(elem, spec)
         if f is not None and not len(elem):
-            code, reason = classify_refused_value(f, string_value(elem))
-            out.add(issue_path(elem, root, prefix), source_line(elem), reason, string_value(elem), code)
-        elif issue_path(elem, root, prefix) not in out.structural:
-            out.add(issue_path(elem, root, prefix), source_line(elem), str(error.reason), None, "content")
+            code, reason = classify_refused_value(f, _text(elem), out.level)
+            out.add(_path(elem, root, prefix), source_line(elem), reason, _text(elem), code)
+        elif _path(elem, root, prefix) not in out.structural:
+            out.add(_path(elem, root, prefix), source_line(elem), str(error.reason), None, "content")
     return xsd_ok
 
 
@@ -249,17 +274,17 @@ def _definition_of(elem: etree._Element, spec: VoucherSpec) -> FieldDef | None:
 
 
 def _rules(
-    root: etree._Element, spec: VoucherSpec, rows: list[etree._Element], prefix: str, out: Collector
+    root: etree._Element, spec: VoucherSpec, rows: list[etree._Element], prefix: str, out: _Collector
 ) -> None:
     # calendar dates (the XSD pattern only checks [0-9]{8})
     header_dates = {f.name: f for f in spec.header if f.type == "date"}
     detail_dates = {f.name: f for f in spec.detail if f.type == "date"}
     for parent, by_name in [(root, header_dates), *((row, detail_dates) for row in rows)]:
-        for child in child_elements(parent):
+        for child in _children(parent):
             f = by_name.get(str(child.tag))
             if f is None:
                 continue
-            value = string_value(child)
+            value = _text(child)
             if len(value) != 8 or not value.isascii() or not value.isdigit():
                 continue
             try:
@@ -272,29 +297,29 @@ def _rules(
     rule = spec.sum_rule
     if rule is None or not rows:
         return
-    header = [c for c in child_elements(root) if c.tag == rule.header]
+    header = [c for c in _children(root) if c.tag == rule.header]
     if len(header) != 1:
         return
-    cells = [[c for c in child_elements(row) if c.tag == rule.detail] for row in rows]
+    cells = [[c for c in _children(row) if c.tag == rule.detail] for row in rows]
     if any(len(c) != 1 for c in cells):
         return
-    total_header = sum_amounts([string_value(header[0])], skip_empty=False)
-    total = sum_amounts([string_value(c[0]) for c in cells], skip_empty=False)
+    total_header = sum_amounts([_text(header[0])], skip_empty=False, level=out.level)
+    total = sum_amounts([_text(c[0]) for c in cells], skip_empty=False, level=out.level)
     if total is None or total_header is None:
         return  # the format issue is already reported
     if total != total_header:
         out.add(
-            issue_path(header[0], root, prefix),
+            _path(header[0], root, prefix),
             source_line(header[0]),
             f"{rule.header} {total_header} differs from the sum of the {len(rows)} detail "
             f"{rule.detail} values {total}",
-            string_value(header[0]),
+            _text(header[0]),
             "sum-mismatch",
         )
 
 
 def _inner(
-    root: etree._Element, prefix: str, version: str, out: Collector, *, detailed: bool, engine: str = "auto"
+    root: etree._Element, prefix: str, version: str, out: _Collector, *, detailed: bool, engine: str = "auto"
 ) -> tuple[bool, dict[str, str]]:
     """Check one inner voucher root. Returns (xsd_ok, its envelope attribute values)."""
     if root.tag != "Voucher":
@@ -303,9 +328,9 @@ def _inner(
         )
         return False, {}
     attrs: dict[str, str] = {}
-    for child in child_elements(root):
-        if child.tag in BODY_ATTRS and child.tag not in attrs:
-            attrs[str(child.tag)] = string_value(child)
+    for child in _children(root):
+        if child.tag in _BODY_ATTRS and child.tag not in attrs:
+            attrs[str(child.tag)] = _text(child)
     vt_code = attrs.get("VtCode")
     if vt_code is None:
         out.add(
@@ -319,7 +344,7 @@ def _inner(
     spec = _fields.spec_for(vt_code, version)
     if spec is None:
         known = ", ".join(_fields.known_vt_codes(version))
-        vt_node = next(c for c in child_elements(root) if c.tag == "VtCode")
+        vt_node = next(c for c in _children(root) if c.tag == "VtCode")
         out.add(
             f"{prefix}/Voucher/VtCode",
             source_line(vt_node),
@@ -328,7 +353,7 @@ def _inner(
             "unknown-vtcode",
         )
         return False, attrs
-    mine = Collector()
+    mine = _Collector(out.level)
     ok = _voucher_checks(root, spec, prefix, mine, detailed=detailed, version=version, engine=engine)
     for issue in sorted(mine.issues, key=lambda i: i.line or 0):  # document order (stable)
         out.add(issue.path, issue.line, issue.reason, issue.value, issue.code)
@@ -338,47 +363,49 @@ def _inner(
 # --- envelope ---------------------------------------------------------------------------------
 
 
+def _envelope_xsd_issues(root: etree._Element, version: str, out: _Collector) -> bool:
+    """The envelope XSD's issues (xmlschema); an attribute issue names ``@Attribute`` and its
+    rule. Returns whether there was none."""
+    ok = True
+    for taken, error in enumerate(xmlschema_for(version, "envelope").iter_errors(etree.ElementTree(root))):
+        ok = False
+        if taken >= MAX_XSD_ERRORS:  # xmlschema's cost is per error object: stop (counted once)
+            out.more, out.truncated = out.more + 1, True
+            break
+        elem = error.elem
+        path = _path(elem, root, "") if elem is not None else (error.path or "/MOF")
+        line = source_line(elem) if elem is not None else None
+        children_error = isinstance(error, xmlschema.XMLSchemaChildrenValidationError)
+        if not children_error and elem is not None and elem.tag == "Voucher":
+            continue  # the Base64 text is checked later, with the offset of the bad character
+        code = "envelope-structure" if children_error else "envelope-value"
+        reason = str(error.reason)
+        attribute = None if children_error or elem is None else attribute_of(reason)
+        if attribute is not None and elem is not None:
+            name, problem = attribute
+            path, reason = f"{path}/@{name}", attribute_reason(name, problem)
+            value = elem.get(name)
+        else:
+            value = None if children_error or elem is None else _text(elem)
+        out.add(path, line, reason, value, code)
+    return ok
+
+
 def _envelope(
-    root: etree._Element, version: str, out: Collector, *, detailed: bool, engine: str = "auto"
+    root: etree._Element, version: str, out: _Collector, *, detailed: bool, engine: str = "auto"
 ) -> bool:
     xsd_ok = True
     if detailed and engine == "auto" and lxml_schema(version, "envelope").validate(root):
         pass
     elif detailed:
-        schema = xmlschema_for(version, "envelope")
-        taken = 0
-        unknown = _hide_unknown_attributes(root)  # reported per attribute below, not per XSD error
-        errors = list(itertools.islice(schema.iter_errors(etree.ElementTree(root)), MAX_XSD_ERRORS + 1))
-        for owner, attribute, text in unknown:
-            owner.set(attribute, text)
-        for error in errors:
-            xsd_ok = False
-            elem = error.elem
-            if (
-                elem is not None
-                and elem.tag == "VoucherBody"
-                and "attribute not allowed" in str(error.reason)
-            ):
-                continue  # reported below as unknown-attribute, with the attribute's own value
-            taken += 1
-            if taken > MAX_XSD_ERRORS:
-                out.more += 1  # not counted further: the cost of xmlschema is per error
-                break
-            path = issue_path(elem, root, "") if elem is not None else (error.path or "/MOF")
-            line = source_line(elem) if elem is not None else None
-            children_error = isinstance(error, xmlschema.XMLSchemaChildrenValidationError)
-            if not children_error and elem is not None and elem.tag == "Voucher":
-                continue  # the Base64 text is checked below, with the offset of the bad character
-            code = "envelope-structure" if children_error else "envelope-value"
-            value = None if children_error or elem is None else string_value(elem)
-            out.add(path, line, str(error.reason), value, code)
+        xsd_ok = _envelope_xsd_issues(root, version, out)
     else:
         xsd_ok = bool(lxml_schema(version, "envelope").validate(root))
 
-    bodies = [c for c in child_elements(root) if c.tag == "VoucherBody"]
-    counts = [c for c in child_elements(root) if c.tag == "VoucherCount"]
+    bodies = [c for c in _children(root) if c.tag == "VoucherBody"]
+    counts = [c for c in _children(root) if c.tag == "VoucherCount"]
     if len(counts) == 1:
-        declared = string_value(counts[0])
+        declared = _text(counts[0])
         if not voucher_count_matches(declared, len(bodies)):
             out.add(
                 "/MOF/VoucherCount",
@@ -388,76 +415,45 @@ def _envelope(
                 "voucher-count",
             )
     for index, body in enumerate(bodies, 1):
-        body_ok = _body(body, index, version, out, detailed=detailed, engine=engine)
-        xsd_ok = xsd_ok and body_ok
+        prefix = f"/MOF/VoucherBody[{index}]"
+        vouchers = [c for c in _children(body) if c.tag == "Voucher"]
+        if len(vouchers) != 1:
+            if not detailed:
+                xsd_ok = False
+            continue  # missing/duplicated: reported by the envelope XSD
+        node = vouchers[0]
+        try:
+            data = decode_base64_strict(_text(node), where="Voucher text")
+        except InvalidInput as exc:
+            out.add(f"{prefix}/Voucher", source_line(node), str(exc), None, "base64")
+            xsd_ok = False
+            continue
+        if base64.b64encode(data).decode("ascii") != "".join(_text(node).split()):
+            reason = "Voucher 的 Base64 不规范 / the Base64 text is not canonical (non-zero padding bits)"
+            out.add(f"{prefix}/Voucher", source_line(node), reason, None, "base64-noncanonical")
+            xsd_ok = False
+        try:
+            inner = parse_xml(data, what=f"inner voucher of {prefix}")
+        except HostileInputError as exc:  # an issue, never raised (issue 14 item 5)
+            out.add(f"{prefix}/Voucher", source_line(node), str(exc), None, "hostile-input")
+            xsd_ok = False
+            continue
+        except InvalidInput as exc:
+            out.add(f"{prefix}/Voucher", source_line(node), str(exc), None, "inner-xml")
+            xsd_ok = False
+            continue
+        inner_ok, inner_attrs = _inner(inner, prefix, version, out, detailed=detailed, engine=engine)
+        xsd_ok = xsd_ok and inner_ok
+        outer_attrs = {attr: body.get(attr) for attr in _BODY_ATTRS}
+        for mismatch in attribute_mismatches(outer_attrs, dict(inner_attrs), only_present=True):
+            out.add(
+                f"{prefix}/@{mismatch.attribute}",
+                source_line(body),
+                mismatch.describe(),
+                mismatch.envelope,
+                "attribute-mismatch",
+            )
     return xsd_ok
-
-
-def _body(
-    body: etree._Element, index: int, version: str, out: Collector, *, detailed: bool, engine: str
-) -> bool:
-    """The checks of one ``VoucherBody`` beyond the envelope XSD; whether it passed."""
-    prefix = f"/MOF/VoucherBody[{index}]"
-    ok = True
-    for name, value in body.attrib.items():
-        if str(name) not in BODY_ATTRIBUTES:
-            ok = False
-            reason = f"VoucherBody 的属性 {name!s} 不属于信封格式 / attribute {name!s} is not in the grammar"
-            out.add(f"{prefix}/@{name!s}", source_line(body), reason, str(value), "unknown-attribute")
-    vouchers = [c for c in child_elements(body) if c.tag == "Voucher"]
-    if len(vouchers) != 1:
-        return ok and detailed  # missing/duplicated: reported by the envelope XSD
-    node = vouchers[0]
-    try:
-        data = decode_base64_strict(string_value(node), where="Voucher text")
-    except InvalidInput as exc:
-        out.add(f"{prefix}/Voucher", source_line(node), str(exc), None, "base64")
-        return False
-    if not _canonical_base64(string_value(node), data):
-        reason = (
-            "Voucher 的 Base64 不规范 / the Base64 text is not canonical (non-zero padding bits): "
-            "another text decodes to the same voucher"
-        )
-        out.add(f"{prefix}/Voucher", source_line(node), reason, None, "base64-noncanonical")
-        ok = False
-    try:
-        inner = parse_xml(data, what=f"inner voucher of {prefix}")
-    except HostileInputError as exc:  # reported, never raised (issue 14 item 5)
-        out.add(f"{prefix}/Voucher", source_line(node), str(exc), None, "hostile-input")
-        return False
-    except InvalidInput as exc:
-        out.add(f"{prefix}/Voucher", source_line(node), str(exc), None, "inner-xml")
-        return False
-    inner_ok, inner_attrs = _inner(inner, prefix, version, out, detailed=detailed, engine=engine)
-    outer_attrs = {attr: body.get(attr) for attr in BODY_ATTRS}
-    for mismatch in attribute_mismatches(outer_attrs, dict(inner_attrs), only_present=True):
-        out.add(
-            f"{prefix}/@{mismatch.attribute}",
-            source_line(body),
-            mismatch.describe(),
-            mismatch.envelope,
-            "attribute-mismatch",
-        )
-    return ok and inner_ok
-
-
-def _hide_unknown_attributes(root: etree._Element) -> list[tuple[etree._Element, str, str]]:
-    """Remove (to put back after the XSD pass) the VoucherBody attributes outside the grammar:
-    xmlschema builds one costly error object per attribute."""
-    hidden: list[tuple[etree._Element, str, str]] = []
-    for body in root.iterchildren("VoucherBody"):
-        for name, value in list(body.attrib.items()):
-            if str(name) not in BODY_ATTRIBUTES:
-                hidden.append((body, str(name), str(value)))
-                del body.attrib[name]
-    return hidden
-
-
-def _canonical_base64(text: str, data: bytes) -> bool:
-    """Whether ``text`` (white space aside, as Java encoders wrap lines) is the one Base64
-    encoding of ``data``: a final group with non-zero padding bits decodes to the same bytes."""
-    compact = "".join(text.split())
-    return base64.b64encode(data).decode("ascii") == compact
 
 
 # --- public API -------------------------------------------------------------------------------
@@ -474,20 +470,22 @@ def _as_bytes(data: bytes | bytearray | Envelope | Voucher) -> bytes:
 
 
 Engine = Literal["auto", "xmlschema"]
+#: What the validator takes: document bytes, an :class:`Envelope` or a :class:`Voucher`.
+Document = bytes | bytearray | Envelope | Voucher
 
 
 def _run(
-    data: bytes | bytearray | Envelope | Voucher,
+    data: Document,
     schema_version: str | None,
     *,
     detailed: bool,
     engine: Engine = "auto",
+    level: Level = "partner",
 ) -> tuple[bool, list[ValidationIssue]]:
     if engine not in ("auto", "xmlschema"):
         raise ConfigurationError(f"unknown validation engine {engine!r} (use 'auto' or 'xmlschema')")
-    version = check_schema_version(schema_version)
+    version, out = check_schema_version(schema_version), _Collector(check_level(level))
     root = parse_xml(_as_bytes(data), what="document")
-    out = Collector()
     if root.tag == "MOF":
         ok = _envelope(root, version, out, detailed=detailed, engine=engine)
     elif root.tag == "Voucher":
@@ -506,10 +504,11 @@ def _run(
 
 
 def iter_errors(
-    data: bytes | bytearray | Envelope | Voucher,
+    data: Document,
     schema_version: str | None = None,
     *,
     engine: Engine = "auto",
+    level: Level = "partner",
 ) -> Iterator[ValidationIssue]:
     """Yield every issue of an envelope (root ``MOF``) or an inner voucher (root ``Voucher``).
 
@@ -520,46 +519,64 @@ def iter_errors(
 
     ``engine="auto"`` first asks libxml2 and runs xmlschema only on a document libxml2
     refuses (both use the same XSD); ``engine="xmlschema"`` always runs xmlschema.
+    ``level`` is ``"partner"`` (default) or ``"strict"`` (module docstring).
     """
-    _, issues = _run(data, schema_version, detailed=True, engine=engine)
+    _, issues = _run(data, schema_version, detailed=True, engine=engine, level=level)
     yield from issues
 
 
+def check(
+    data: Document,
+    schema_version: str | None = None,
+    *,
+    level: Level = "partner",
+    source: str | None = None,
+) -> ValidationReport:
+    """The :class:`~ezhifu.results.ValidationReport` of a document (every issue, the level and
+    schema version used); unreadable input raises as for :func:`iter_errors`."""
+    version = check_schema_version(schema_version)
+    issues = tuple(iter_errors(data, version, level=level))
+    if source is not None:
+        issues = tuple(ValidationIssue(i.path, i.line, i.reason, i.value, i.code, source) for i in issues)
+    return ValidationReport(level=check_level(level), schema_version=version, issues=issues, source=source)
+
+
 def validate(
-    data: bytes | bytearray | Envelope | Voucher,
+    data: Document,
     schema_version: str | None = None,
     *,
     source: str | None = None,
     engine: Engine = "auto",
+    level: Level = "partner",
 ) -> None:
     """Raise :class:`~ezhifu.errors.SchemaValidationError` carrying every issue, if any.
 
     ``source`` (a file name) is put into the error and its issues for messages; ``engine``
-    as for :func:`iter_errors`.
+    and ``level`` as for :func:`iter_errors`; the error names the level.
     """
     if engine == "auto":
         # A valid document (the common case) needs only libxml2's XSD validation and the rules
         # beyond the XSD: the structure checks of the detailed pass find nothing the generated
-        # XSD accepts (xs:all, minOccurs/maxOccurs from the same field data; see is_valid).
+        # XSD accepts (xs:all / xs:sequence, occurrences from the same field data; see is_valid).
         # Anything else, or an invalid document, takes the detailed pass for its messages.
-        ok, fast_issues = _run(data, schema_version, detailed=False)
+        ok, fast_issues = _run(data, schema_version, detailed=False, level=level)
         if ok and not fast_issues:
             return
-    issues = list(iter_errors(data, schema_version, engine=engine))
+    issues = list(iter_errors(data, schema_version, engine=engine, level=level))
     if issues:
         if source is not None:
             issues = [ValidationIssue(i.path, i.line, i.reason, i.value, i.code, source) for i in issues]
-        if any(issue.code in HOSTILE_CODES for issue in issues):
-            raise HostileDocumentError(issues, source=source)
-        raise SchemaValidationError(issues, source=source)
+        kind = HostileDocumentError if any(i.code in HOSTILE_CODES for i in issues) else SchemaValidationError
+        raise kind(issues, source=source, level=level)
 
 
-def is_valid(data: bytes | bytearray | Envelope | Voucher, schema_version: str | None = None) -> bool:
+def is_valid(data: Document, schema_version: str | None = None, *, level: Level = "partner") -> bool:
     """Fast check through libxml2's XSD validator plus the same rules; ``False`` for any
-    invalid or unreadable input (an unknown ``schema_version`` still raises)."""
+    invalid or unreadable input (an unknown ``schema_version`` or ``level`` still raises)."""
     version = check_schema_version(schema_version)
+    level = check_level(level)
     try:
-        ok, _ = _run(data, version, detailed=False)
+        ok, _ = _run(data, version, detailed=False, level=level)
     except InvalidInput:
         return False
     return ok
