@@ -63,6 +63,8 @@ LAYOUT: dict[str, frozenset[str]] = {
             "codes",
             "envelope",
             "fields",
+            "grammar",
+            "issues",
             "models",
             "rules",
             "positions",

@@ -48,13 +48,16 @@ __all__ = [
     "DecodingError",
     "DuplicateBooking",
     "EmptyParameter",
+    "EnvelopeGrammarError",
     "EzhifuError",
     "FlowError",
     "ForbiddenExpression",
     "HookRefused",
+    "HostileDocumentError",
     "HostileInputError",
     "IllegalCaseTransition",
     "IllegalTransition",
+    "InputLimitExceeded",
     "InvalidBusinessYear",
     "InvalidInput",
     "InvalidParameter",
@@ -140,6 +143,42 @@ class HostileInputError(InvalidInput):
     """Input refused for safety: a DTD, an entity, excessive size, depth or nesting."""
 
 
+class InputLimitExceeded(HostileInputError):
+    """A stated reading limit was reached (docs/security.md "Limits"): ``limit`` names it
+    (``"max_attributes"``, ``"max_bytes"`` ...), ``value`` is what was found or read."""
+
+    def __init__(self, message: str, *, limit: str, value: int | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
+
+
+class EnvelopeGrammarError(InvalidInput):
+    """An envelope that is outside the one envelope grammar (:mod:`ezhifu.document.grammar`).
+
+    ``code`` is the stable problem code (``"unknown-element"``, ``"duplicate-element"``,
+    ``"text-not-allowed"``, ``"markup-not-allowed"``, ``"missing-element"``,
+    ``"voucher-count"`` ...), ``path`` the element path, ``line`` its line and ``offset`` the
+    byte offset when the problem was found in the raw bytes. Both readers (in memory and
+    streamed) raise the same code, path and line for the same document.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        path: str,
+        line: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.path = path
+        self.line = line
+        self.offset = offset
+
+
 class MalformedDER(InvalidInput):
     """ASN.1 DER that is truncated, has trailing bytes, bad lengths or a wrong structure."""
 
@@ -195,6 +234,12 @@ class SchemaValidationError(InvalidInput):
         lines = [f"{head}{count} validation issue{'s' if count != 1 else ''} (level {level})"]
         lines.extend(f"  - {issue}" for issue in self.issues)
         super().__init__("\n".join(lines))
+
+
+class HostileDocumentError(SchemaValidationError, HostileInputError):
+    """:func:`~ezhifu.document.validation.validate` of a document with a hostile part (an inner
+    voucher with a DOCTYPE, a limit reached): both a validation error carrying the issues and
+    a :class:`HostileInputError`."""
 
 
 class VoucherDataError(InvalidInput):

@@ -62,6 +62,7 @@ from ezhifu.cli.common import (
     mark,
     print_table,
     progress,
+    read_input,
 )
 from ezhifu.cli.i18n import _
 from ezhifu.document.positions import PositionTable
@@ -131,7 +132,11 @@ def verify_file(
         # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
         from ezhifu.verify.envelope import verify_envelope
 
-        return verify_envelope(path.read_bytes(), trust=trust, policy=policy, positions=positions, at=at)
+        try:  # bounded: a special file such as /dev/zero has st_size 0 (issue 14 finding 6)
+            data = read_input(path, max_bytes=STREAM_THRESHOLD)
+        except EzhifuError as exc:
+            return EnvelopeResult.of([], [f"envelope cannot be read: {exc}"])
+        return verify_envelope(data, trust=trust, policy=policy, positions=positions, at=at)
 
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.verify import stream as batch

@@ -53,12 +53,13 @@ def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path, 
     1 when verification failed (the page is still written), 2 on usage errors.
     """
     # deferred: keeps `ezhifu --help` from loading lxml and the crypto stack
+    from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
     from ezhifu.report.html import render_envelope_html
     from ezhifu.report.pdf import html_to_pdf
 
     inputs = (file, *trust_files)
     check_output(output, inputs=inputs)
-    data = read_input(file)
+    data = read_input(file, max_bytes=DEFAULT_MAX_BYTES)  # bounded: /dev/zero (issue 14 finding 6)
     result = None
     if trust_files:
         # deferred: only a verifying view needs the trust and verification layers
