@@ -41,14 +41,22 @@ __all__ = ["command"]
     is_flag=True,
     help="Write a PDF of the same page (printed by headless Chromium, CJK fonts embedded).",
 )
+@click.option(
+    "--all-fields",
+    is_flag=True,
+    help="Also show the header fields left empty on the form (and open the list of all fields).",
+)
 @handle_errors
-def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path, as_pdf: bool) -> None:
+def command(
+    file: str, trust_files: tuple[str, ...], policy: str, output: Path, as_pdf: bool, all_fields: bool
+) -> None:
     """Write FILE (a <MOF> envelope) as one self-contained HTML page.
 
-    The page shows each voucher's header fields with their Chinese labels, the details with
-    sums, and every signature and seal at its position with its picture and, when --trust is
-    given, its verification status. Exit 0 when written (and, with --trust, all verified),
-    1 when verification failed (the page is still written), 2 on usage errors.
+    The page shows each voucher as its paper form (a layout per VtCode: title, 联, the header
+    fields a clerk reads, the amount with its 大写金额, each seal and signature in its box with
+    its picture and, when --trust is given, its status and trust facts), all header fields
+    with their Chinese labels, and the details with sums. Exit 0 when written (and, with --trust, all
+    verified), 1 when verification failed (the page is still written), 2 on usage errors.
     """
     # deferred: keeps `ezhifu --help` from loading lxml and the crypto stack
     from ezhifu.report.html import render_envelope_html, write_envelope_html
@@ -66,9 +74,9 @@ def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path, 
         result = verify_envelope(data, trust=trust, policy=chosen)
     name = "stdin" if file == "-" else Path(file).name
     if as_pdf:
-        write_pdf(output, render_envelope_html(data, result=result, source_name=name))
+        write_pdf(output, render_envelope_html(data, result=result, source_name=name, all_fields=all_fields))
     else:
-        write_envelope_html(output, data, result=result, source_name=name)
+        write_envelope_html(output, data, result=result, source_name=name, all_fields=all_fields)
     if result is None:
         click.echo(f"wrote {output} (not verified: no --trust given)")
         sys.exit(EXIT_OK)

@@ -240,6 +240,9 @@ def _signer_meta(item: ItemResult | None) -> str:
     parts: list[str] = []
     if item.signer is not None:
         parts.append(f"签名人 signer: {_e(item.signer.subject)}")
+        parts.append(f"签发者 issuer: {_e(item.signer.issuer)}")
+    if item.anchors:
+        parts.append(f"信任锚 anchor: {_e(', '.join(item.anchors))}")
     if item.signature_algorithm:
         parts.append(f"算法 algorithm: {_e(item.signature_algorithm)}")
     if item.signing_time is not None:
