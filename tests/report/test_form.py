@@ -78,8 +78,9 @@ def test_any_text_is_a_layout_or_a_layout_error(text: str) -> None:
 
 
 def _form(html: str) -> lxml.html.HtmlElement:
-    (form,) = lxml.html.fromstring(html).xpath("//div[@class='form']")
-    return form
+    found: list[lxml.html.HtmlElement] = lxml.html.fromstring(html).xpath("//div[@class='form']")
+    assert len(found) == 1
+    return found[0]
 
 
 def test_form_has_title_copies_amount_in_words_and_leaves_empty_fields_out() -> None:
