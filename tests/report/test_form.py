@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 import lxml.html
 import pytest
@@ -78,7 +79,7 @@ def test_any_text_is_a_layout_or_a_layout_error(text: str) -> None:
 
 
 def _form(html: str) -> lxml.html.HtmlElement:
-    found: list[lxml.html.HtmlElement] = lxml.html.fromstring(html).xpath("//div[@class='form']")
+    found = cast("list[lxml.html.HtmlElement]", lxml.html.fromstring(html).xpath("//div[@class='form']"))
     assert len(found) == 1
     return found[0]
 
