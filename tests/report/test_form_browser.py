@@ -144,3 +144,51 @@ def test_no_amount_is_broken_across_lines_in_the_pdf(tmp_path: Path) -> None:
             line.rstrip().endswith(head) and nxt.lstrip().startswith(tail)
             for line, nxt in itertools.pairwise(lines)
         )
+
+
+def _ppm_boxes(
+    pixels: bytes, width: int
+) -> tuple[tuple[int, int, int, int] | None, tuple[int, int, int, int] | None]:
+    """Bounding boxes of the seal box's border colour (±12 per channel) and of seal red."""
+    blue: list[tuple[int, int]] = []
+    red: list[tuple[int, int]] = []
+    for i in range(0, len(pixels), 3):
+        r, g, b = pixels[i], pixels[i + 1], pixels[i + 2]
+        if r <= 12 and abs(g - 96) <= 12 and abs(b - 160) <= 12:
+            blue.append(divmod(i // 3, width)[::-1])
+        elif r >= 180 and g <= 90 and b <= 90:
+            red.append(divmod(i // 3, width)[::-1])
+
+    def bbox(points: list[tuple[int, int]]) -> tuple[int, int, int, int] | None:
+        if not points:
+            return None
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        return min(xs), min(ys), max(xs), max(ys)
+
+    return bbox(blue), bbox(red)
+
+
+def test_pdf_draws_the_seal_inside_its_box(demo_dir: Path, tmp_path: Path) -> None:
+    pdf = tmp_path / "voucher.pdf"
+    pdf.write_bytes(html_to_pdf((demo_dir / "voucher.html").read_text(encoding="utf-8")))
+    subprocess.run(
+        ["pdftoppm", "-r", "72", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    (ppm,) = tmp_path.glob("page*.ppm")
+    data = ppm.read_bytes()
+    header = re.match(rb"P6\s+(\d+)\s+(\d+)\s+255\s", data)
+    assert header is not None
+    width = int(header[1])
+    box, red = _ppm_boxes(data[header.end() :], width)
+    assert box is not None, "the seal's box is not on the PDF page"
+    assert red is not None, "no seal on the PDF page"
+    assert box[0] < red[0] and red[2] < box[2] and box[1] < red[1] and red[3] < box[3], (box, red)
+    # Chromium may shrink the page to fit A4, but seal and box shrink together: the seal's ring
+    # (94 % of its 40 mm picture) keeps its share of the layout's box width.
+    layout = layout_for("5201")
+    width_mm = layout.boxes[layout.box_for(SEAL_POSITION)].width_mm
+    share = (red[2] - red[0] + 1) / (box[2] - box[0] + 1)
+    assert abs(share - 0.94 * 40 / width_mm) <= 0.06, share
