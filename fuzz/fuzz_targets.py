@@ -10,6 +10,7 @@ from typing import Any
 import atheris  # type: ignore[import-not-found]
 
 with atheris.instrument_imports():
+    from ezhifu.document.build import build_voucher, parse_voucher_data
     from ezhifu.document.envelope import Envelope
     from ezhifu.document.validation import iter_errors
     from ezhifu.errors import EzhifuError
@@ -27,6 +28,9 @@ def _cms(data: bytes) -> Any:
 TARGETS: dict[str, Callable[[bytes], Any]] = {
     "envelope": Envelope.from_bytes,
     "validate": lambda d: list(iter_errors(d)),
+    "validate-strict": lambda d: list(iter_errors(d, level="strict")),
+    "build-json": lambda d: build_voucher("5201", parse_voucher_data(d, "json")),
+    "build-csv": lambda d: build_voucher("5201", parse_voucher_data(d, "csv")),
     "seal": parse_seal,
     "ses": parse_signature,
     "cms": _cms,

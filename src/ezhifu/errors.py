@@ -77,11 +77,13 @@ __all__ = [
     "TokenError",
     "TokenSigningError",
     "TransportError",
+    "UnknownPosition",
     "UnsafeArchive",
     "UnsupportedAlgorithm",
     "UnsupportedMechanism",
     "ValidationIssue",
     "VerificationStepFailed",
+    "VoucherDataError",
     "VoucherNotInEnvelope",
     "WeakAlgorithm",
 ]
@@ -156,14 +158,32 @@ class ValidationIssue:
 class SchemaValidationError(InvalidInput):
     """A document that does not conform; ``issues`` carries every problem found."""
 
-    def __init__(self, issues: Sequence[ValidationIssue], *, source: str | None = None) -> None:
+    def __init__(
+        self, issues: Sequence[ValidationIssue], *, source: str | None = None, level: str = "partner"
+    ) -> None:
         self.issues: tuple[ValidationIssue, ...] = tuple(issues)
         self.source = source
+        #: the validation level used, ``"partner"`` or ``"strict"``
+        self.level = level
         head = f"{source}: " if source else ""
         count = len(self.issues)
-        lines = [f"{head}{count} validation issue{'s' if count != 1 else ''}"]
+        lines = [f"{head}{count} validation issue{'s' if count != 1 else ''} (level {level})"]
         lines.extend(f"  - {issue}" for issue in self.issues)
         super().__init__("\n".join(lines))
+
+
+class VoucherDataError(InvalidInput):
+    """Data for :func:`ezhifu.build_voucher` (JSON, TOML, CSV or a mapping) that cannot make a
+    voucher; ``field`` and ``row`` (1-based detail row, ``None`` for the header) say where."""
+
+    def __init__(self, message: str, *, field: str | None = None, row: int | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.row = row
+
+
+class UnknownPosition(InvalidInput):
+    """A signature or seal position that is not a known position name (spec.md §5.1)."""
 
 
 class ConfigurationError(EzhifuError, ValueError):

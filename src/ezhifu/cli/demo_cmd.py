@@ -21,9 +21,17 @@ __all__ = ["command"]
     show_default=True,
     help="Directory for envelope.xml, root.pem and voucher.html (created if needed).",
 )
+@click.option(
+    "--test-keys",
+    "test_keys",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write the throwaway signer key, chain, root and seal to this directory "
+    "(test only: to try ezhifu sign and seal apply).",
+)
 @json_option
 @handle_errors
-def command(out_dir: Path, as_json: bool) -> None:
+def command(out_dir: Path, as_json: bool, test_keys: Path | None) -> None:
     """Build, validate, sign, seal (v4) and verify a 5201 voucher with a throwaway SM2 test PKI.
 
     Writes the signed and sealed envelope (envelope.xml), the demo's root certificate
@@ -31,8 +39,9 @@ def command(out_dir: Path, as_json: bool) -> None:
 
         ezhifu verify OUT/envelope.xml --trust OUT/root.pem
 
-    verifies the result. The keys exist only in memory; the seal is a software test seal with
-    no legal effect. Exit 0 when every step succeeded and everything verified.
+    verifies the result. The keys exist only in memory (unless --test-keys DIR writes them);
+    the seal is a software test seal with no legal effect. Exit 0 when every step succeeded
+    and everything verified.
     """
     # deferred: keeps `ezhifu --help` from loading the crypto stack
     from ezhifu.cli.demo import DemoStep, run_demo
@@ -44,7 +53,7 @@ def command(out_dir: Path, as_json: bool) -> None:
 
     if not as_json:
         click.echo(f"ezhifu demo -> {out_dir}")
-    result = run_demo(out_dir, on_step=show)
+    result = run_demo(out_dir, on_step=show, test_keys=test_keys)
     if as_json:
         echo_json(result.to_dict())
     else:

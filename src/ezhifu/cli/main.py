@@ -25,6 +25,7 @@ VERBS: dict[str, tuple[str, str]] = {
         "Archive vouchers as DA/T 95—2022 packages and check them (四性)...",
     ),
     "audit": ("ezhifu.cli.audit_cmd", "Audit trails of key use (审计记录): verify against heads kept..."),
+    "build": ("ezhifu.cli.build_cmd", "Build a VtCode voucher from DATA (JSON, TOML or CSV) and write..."),
     "demo": ("ezhifu.cli.demo_cmd", "Build, validate, sign, seal (v4) and verify a 5201 voucher..."),
     "inspect": (
         "ezhifu.cli.inspect_cmd",
