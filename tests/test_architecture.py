@@ -157,17 +157,33 @@ LAYOUT: dict[str, frozenset[str]] = {
             "receipts",
             "reconciliation",
             "monitoring",
+            "hooks",
         }
     ),
     "monitor": frozenset(
-        {"", "rules", "schema", "expr", "engine", "windows", "alerts", "caselog", "pack", "hook"}
+        {
+            "",
+            "rules",
+            "schema",
+            "expr",
+            "engine",
+            "windows",
+            "alerts",
+            "caselog",
+            "pack",
+            "hook",
+            "context",
+            "compiled",
+        }
     ),
     "client": frozenset({"", "operations", "soapenc", "soap_client", "stamp_request", "transport"}),
     "service": frozenset(
         {"", "app", "calls", "config", "jsonapi", "operations", "oplog", "runtime", "server", "wsdl"}
     ),
-    "contingency": frozenset({"", "ladder", "resync", "records", "catchup", "modes"}),
-    "testing": frozenset({"", "pki", "pictures", "pytest_plugin", "partner"}),
+    "contingency": frozenset(
+        {"", "ladder", "resync", "records", "catchup", "modes", "offline", "register", "drill"}
+    ),
+    "testing": frozenset({"", "pki", "pictures", "pytest_plugin", "partner", "monitor", "network"}),
     "report": frozenset({"", "html", "html_page", "form", "pdf", "amounts"}),
     "archive": frozenset(
         {

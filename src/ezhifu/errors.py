@@ -32,6 +32,7 @@ __all__ = [
     "AuditTamperedError",
     "BadPassword",
     "BodyNotFound",
+    "CaseLogError",
     "CertificateError",
     "CertificateExpired",
     "CertificateIdEmpty",
@@ -39,12 +40,17 @@ __all__ = [
     "CertificateNotYetValid",
     "ConfigFileRefused",
     "ConfigurationError",
+    "ContextFileError",
+    "ContingencyError",
     "CorruptedKeyFile",
     "DecodingError",
     "DuplicateBooking",
     "EzhifuError",
     "FlowError",
+    "ForbiddenExpression",
+    "HookRefused",
     "HostileInputError",
+    "IllegalCaseTransition",
     "IllegalTransition",
     "InvalidInput",
     "InvalidSeal",
@@ -57,8 +63,11 @@ __all__ = [
     "MalformedDER",
     "MalformedSignature",
     "MetadataError",
+    "MonitorError",
     "NotASealHolder",
     "OcxRefusal",
+    "OfflinePackageError",
+    "OfflinePackageTampered",
     "PictureError",
     "PositionAlreadySigned",
     "PositionEmpty",
@@ -66,8 +75,13 @@ __all__ = [
     "PositionNotInTable",
     "PositionTaken",
     "ProviderUnavailable",
+    "RegisterError",
     "RenderingError",
     "ReportError",
+    "RuleFileError",
+    "RuleLimitExceeded",
+    "RuleSchemaError",
+    "RuleSyntaxError",
     "SchemaValidationError",
     "SealError",
     "SealFormatError",
@@ -78,6 +92,7 @@ __all__ = [
     "TokenSigningError",
     "TransportError",
     "UnknownPosition",
+    "UnknownRuleField",
     "UnsafeArchive",
     "UnsupportedAlgorithm",
     "UnsupportedMechanism",
@@ -435,6 +450,77 @@ class TransportError(FlowError):
 
 class StoreError(FlowError):
     """The library's store cannot be opened, read or written."""
+
+
+class HookRefused(FlowError):
+    """A flow hook (e.g. fund monitoring) refused a voucher before signing or on receipt."""
+
+
+# --- monitor --------------------------------------------------------------------------
+
+
+class MonitorError(EzhifuError):
+    """A failure of fund monitoring (资金监控): rule files, context tables, the case log."""
+
+
+class RuleFileError(MonitorError, InvalidInput):
+    """A monitoring rule file that cannot be used; ``line`` (1-based, when known) and ``reason``."""
+
+    def __init__(self, message: str, *, line: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.line = line
+        self.reason = reason or message
+
+
+class RuleSyntaxError(RuleFileError):
+    """The rule file is not valid TOML, or an expression does not parse."""
+
+
+class RuleSchemaError(RuleFileError):
+    """The rule file does not follow the rule-pack JSON Schema (missing key, wrong type ...)."""
+
+
+class UnknownRuleField(RuleFileError):
+    """An expression names a voucher field that no voucher type of the rule has."""
+
+
+class ForbiddenExpression(RuleFileError):
+    """An expression uses something outside the safe set (an unknown function, ``__`` names ...)."""
+
+
+class RuleLimitExceeded(RuleFileError):
+    """Too many rules, too long an expression, too wide a window, too deep a nesting."""
+
+
+class ContextFileError(MonitorError, InvalidInput):
+    """A monitoring context file (accounts, quotas, calendar, payees) that cannot be used."""
+
+
+class CaseLogError(MonitorError):
+    """The monitoring case log cannot be read or written."""
+
+
+class IllegalCaseTransition(CaseLogError):
+    """A case handling step the case life cycle does not allow (e.g. confirming a closed case)."""
+
+
+# --- contingency ----------------------------------------------------------------------
+
+
+class ContingencyError(EzhifuError):
+    """A failure of the contingency (应急) machinery: offline packages, the outage register."""
+
+
+class OfflinePackageError(ContingencyError, InvalidInput):
+    """An offline exchange package that cannot be read (not a zip, no manifest, too large)."""
+
+
+class OfflinePackageTampered(OfflinePackageError):
+    """An offline package whose manifest signature or digests do not verify."""
+
+
+class RegisterError(ContingencyError):
+    """The outage / emergency-payment register refused an entry (unknown outage, bad link ...)."""
 
 
 # --- archive --------------------------------------------------------------------------

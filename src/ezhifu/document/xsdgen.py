@@ -157,7 +157,8 @@ def schema_name(vt_code: str, level: Level) -> str:
 
 
 #: The ``<MOF>`` envelope schema below the common head (a template: ``str.format`` fields).
-_ENVELOPE_TEMPLATE = """  <xs:annotation><xs:documentation>MOF transmission envelope, schema version {version}.
+_ENVELOPE_TEMPLATE = (
+    """  <xs:annotation><xs:documentation>MOF transmission envelope, schema version {version}.
     spec.md 2.1 (S1, S7, S8, S9, S10) and 5.3 (S8).</xs:documentation></xs:annotation>
   <xs:simpleType name="Base64Text">
     <xs:restriction base="xs:string">
@@ -256,6 +257,7 @@ _ENVELOPE_TEMPLATE = """  <xs:annotation><xs:documentation>MOF transmission enve
   </xs:element>
 </xs:schema>
 """
+)
 
 
 def envelope_xsd(version: str) -> str:

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Protocol
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.positions import PositionTable
 from ezhifu.document.validation import iter_errors
-from ezhifu.errors import EzhifuError, IllegalTransition, InvalidInput, InvalidSignature
+from ezhifu.errors import EzhifuError, HookRefused, IllegalTransition, InvalidInput, InvalidSignature
+from ezhifu.flow.hooks import VoucherHook, run_hooks
 from ezhifu.flow.outbox import Outbox, clip, key_from_json
 from ezhifu.flow.receipts import receipt_problems
 from ezhifu.flow.status import (
@@ -94,6 +95,7 @@ class InboxOwner(Protocol):
     party_certs: dict[str, set[tuple[str, int]]] | None
     verify_at: datetime | None
     stamp_positions: PositionTable
+    hooks: tuple[VoucherHook, ...]
 
     @property
     def outbox(self) -> Outbox: ...
@@ -260,6 +262,12 @@ class Inbox:
                 ctx.reject(f"{label}: " + "; ".join(problems))
                 # The sender is authenticated, so tell it (status 2/8 对方接收失败).
                 self._notify(ctx.message.sender, "receive_failed", [(body_key("out", body), problems[0])])
+                continue
+            try:
+                run_hooks(self._owner.hooks, "on_receipt", body_key("in", body), body)
+            except HookRefused as exc:
+                ctx.reject(f"{label}: {exc}")
+                self._notify(ctx.message.sender, "receive_failed", [(body_key("out", body), str(exc))])
                 continue
             if body.voucher_flag == "0":
                 self._accept_voucher(ctx, body)

@@ -38,6 +38,7 @@ from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.models import FieldValue, Voucher
 from ezhifu.document.positions import PositionTable
 from ezhifu.errors import FlowError, IllegalTransition, InvalidInput
+from ezhifu.flow.hooks import VoucherHook
 from ezhifu.flow.inbox import Inbox, Outcome, party_cert_ids
 from ezhifu.flow.outbox import MAX_REASON_BYTES, Outbox, Sealer, clip
 from ezhifu.flow.receipts import build_receipt
@@ -104,6 +105,7 @@ class VoucherLibrary:
     maps each peer to the certificates its people and seals sign with: every signature and seal
     on a voucher (or receipt) that peer sends must then be made with one of them, so that a
     trusted certificate of another party cannot stand in for the sender.
+    ``hooks`` run before signing and on receipt (:mod:`ezhifu.flow.hooks`, e.g. fund monitoring).
     """
 
     def __init__(
@@ -120,8 +122,10 @@ class VoucherLibrary:
         positions: PositionTable | Mapping[str, Mapping[str, str]] | None = None,
         party_certs: Mapping[str, Sequence[x509.Certificate]] | None = None,
         verify_at: datetime | None = None,
+        hooks: Sequence[VoucherHook] = (),
     ) -> None:
         self.party = party
+        self.hooks: tuple[VoucherHook, ...] = tuple(hooks)
         self.store = store
         self.transport = transport
         self.trust = trust

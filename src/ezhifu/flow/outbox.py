@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ezhifu.document.envelope import VoucherBody
 from ezhifu.errors import EzhifuError, InvalidInput, KeyStoreError, SigningError, TransportError
+from ezhifu.flow.hooks import VoucherHook, run_hooks
 from ezhifu.flow.status import (
     Action,
     OutboxItem,
@@ -66,6 +67,7 @@ class OutboxOwner(Protocol):
     transport: Transport
     link_signer: Signer
     sealer: Sealer | None
+    hooks: tuple[VoucherHook, ...]
 
 
 def clip(reason: str) -> str:
@@ -159,6 +161,8 @@ class Outbox:
         record = self._require(key)
         transition(key, record.state, Action.SEND)  # IllegalTransition before any signing
         body = held_body(record.envelope)
+        if record.state is State.DRAFT:
+            run_hooks(self._owner.hooks, "pre_sign", key, body)  # HookRefused reaches the caller
         try:
             self.sign_if_needed(body, key)
         except (KeyStoreError, SigningError) as exc:
