@@ -34,7 +34,8 @@ def test_every_shipped_layout_loads() -> None:
 
 def test_layout_per_vtcode_and_generic_fallback() -> None:
     assert layout_for("5201").name == "5201.toml"
-    assert layout_for("8202").name == "generic.toml"
+    assert layout_for("8202").name == "8202.toml"
+    assert layout_for("2301").name == "generic.toml"
     assert layout_for("../../etc/passwd").name == "generic.toml"  # never a path
     five = layout_for("5201")
     assert five.boxes[five.box_for("cz_dwgz")].match == "cz_*"
@@ -101,7 +102,7 @@ def test_form_has_title_copies_amount_in_words_and_leaves_empty_fields_out() -> 
 
 
 def test_a_hostile_amount_is_shown_with_the_reason_not_rendered_in_words() -> None:
-    voucher = sample_voucher("8202", details=0, PayAmt="1.005")
+    voucher = sample_voucher("2301", details=0, PayAmt="1.005")
     form = _form(render_envelope_html(Envelope.build([voucher])))
     assert form.get("data-layout") == "generic.toml"
     words = form.xpath(".//td[@data-words]")
