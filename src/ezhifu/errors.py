@@ -32,6 +32,7 @@ __all__ = [
     "AuditTamperedError",
     "BadPassword",
     "BodyNotFound",
+    "BusinessRuleViolated",
     "CaseLogError",
     "CertificateError",
     "CertificateExpired",
@@ -45,6 +46,7 @@ __all__ = [
     "CorruptedKeyFile",
     "DecodingError",
     "DuplicateBooking",
+    "EmptyParameter",
     "EzhifuError",
     "FlowError",
     "ForbiddenExpression",
@@ -52,7 +54,9 @@ __all__ = [
     "HostileInputError",
     "IllegalCaseTransition",
     "IllegalTransition",
+    "InvalidBusinessYear",
     "InvalidInput",
+    "InvalidParameter",
     "InvalidSeal",
     "InvalidSignature",
     "KeyNotFound",
@@ -65,6 +69,7 @@ __all__ = [
     "MetadataError",
     "MonitorError",
     "NotASealHolder",
+    "NotAuthorised",
     "OcxRefusal",
     "OfflinePackageError",
     "OfflinePackageTampered",
@@ -78,6 +83,7 @@ __all__ = [
     "RegisterError",
     "RenderingError",
     "ReportError",
+    "RequestRejected",
     "RuleFileError",
     "RuleLimitExceeded",
     "RuleSchemaError",
@@ -86,7 +92,9 @@ __all__ = [
     "SealError",
     "SealFormatError",
     "SealFormatRefused",
+    "ServiceFault",
     "SigningError",
+    "SoapError",
     "StoreError",
     "TokenError",
     "TokenSigningError",
@@ -521,6 +529,51 @@ class OfflinePackageTampered(OfflinePackageError):
 
 class RegisterError(ContingencyError):
     """The outage / emergency-payment register refused an entry (unknown outage, bad link ...)."""
+# --- network service and client (spec.md §6) ------------------------------------------
+class SoapError(InvalidInput):
+    """A SOAP 1.1 message that is not well-formed rpc/encoded (bad envelope, type, array, href)."""
+class ServiceFault(EzhifuError):
+    """A 凭证库 operation refused with a server code (spec.md §6: ``EVS100`` … ``EVS999``).
+    ``code`` is the EVS code, ``zh`` its Chinese text as the published servers answer it, and
+    the message is "中文 / English" with the detail. :meth:`fault_string` is the SOAP
+    ``faultstring``: ``ezhifu.ServiceException:EVS103#业务年度不合法 / ...``, so that the clients'
+    ``substring(indexOf("Exception:") + 10)`` yields ``EVS103#业务年度不合法 / ...``.
+    """
+    code = "EVS999"
+    zh = "未定义异常信息"
+    def __init__(self, detail: str = "", *, code: str | None = None, zh: str | None = None) -> None:
+        if code is not None:
+            self.code = code
+        if zh is not None:
+            self.zh = zh
+        self.detail = detail
+        super().__init__(f"{self.code}#{self.zh}" + (f" / {detail}" if detail else ""))
+    def fault_string(self) -> str:
+        return f"ezhifu.ServiceException:{self}"
+class InvalidParameter(ServiceFault):
+    """EVS100 参数不合法: a parameter has the wrong type, length or form."""
+    code = "EVS100"
+    zh = "参数不合法"
+class InvalidBusinessYear(ServiceFault):
+    """EVS103 业务年度不合法: ``stYear`` is not a four-digit year in range."""
+    code = "EVS103"
+    zh = "业务年度不合法"
+class EmptyParameter(ServiceFault):
+    """EVS111 参数存在空值: a required parameter is missing or empty."""
+    code = "EVS111"
+    zh = "参数存在空值"
+class NotAuthorised(ServiceFault):
+    """EVS112 凭证类型无对应证书id权限: the certID may not call this operation for this VtCode."""
+    code = "EVS112"
+    zh = "凭证类型无对应证书id权限"
+class BusinessRuleViolated(ServiceFault):
+    """EVS700 业务逻辑不合法: the life cycle refuses the operation (e.g. return before sign-in)."""
+    code = "EVS700"
+    zh = "业务逻辑不合法"
+class RequestRejected(ServiceFault):
+    """EVS100 for a request the service will not read: too large, too slow, unknown operation."""
+    code = "EVS100"
+    zh = "参数不合法"
 
 
 # --- archive --------------------------------------------------------------------------

@@ -41,6 +41,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "sign": ("ezhifu.cli.sign_cmd", "Sign the vouchers of envelope FILE at POS (detached CMS,..."),
     "validate": ("ezhifu.cli.validate_cmd", "Validate envelopes (<MOF>) or inner vouchers (<Voucher>)..."),
     "verify": ("ezhifu.cli.verify_cmd", "Verify the signatures and seals of envelope files (a..."),
+    "serve": ("ezhifu.cli.serve_cmd", "Serve the 凭证库 operations (SOAP at /realware/services/..., WSDL..."),
     "view": ("ezhifu.cli.view_cmd", "Write FILE (a <MOF> envelope) as one self-contained HTML page."),
 }
 
