@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from asn1crypto import pem
@@ -20,8 +20,7 @@ from asn1crypto import pem
 from ezhifu._fileio import atomic_write
 from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
 from ezhifu.pki.signer import SoftwareSigner
-from ezhifu.seal.make import make_seal
-from ezhifu.testing.pki import make_pki
+from ezhifu.testing.pki import make_pki, make_test_seal
 
 __all__ = ["PARTIES", "SERVICE_VT_CODES", "ServiceParty", "write_service_setup"]
 
@@ -148,17 +147,13 @@ def write_service_setup(
         atomic_write(folder / f"{party.party_id}-keystore.password", password.encode() + b"\n", mode=0o600)
         store = EncryptedFileKeyStore.init(folder / f"{party.party_id}-keystore", password, scrypt_n=2**12)
         store.import_key(party.party_id, key, [cert, pki.root_cert])
-        seal = make_seal(
+        seal = make_test_seal(
             maker,
             seal_id=_seal_id(party),
             name=f"{party.name}业务专用章（测试）",
-            valid_from=now - timedelta(days=1),
-            valid_to=now + timedelta(days=365),
-            holder_certs=[cert],
+            holder=cert,
             picture=picture,
-            width_mm=40,
-            height_mm=40,
-            version="v4",
+            now=now,
         )
         store.add_seal(_seal_id(party), seal)
         store.close()
