@@ -489,6 +489,10 @@ class AmountOutOfRange(ReportError, InvalidInput):
     """An amount has more than two decimals or more integer digits than a voucher amount allows."""
 
 
+class LayoutError(ReportError, InvalidInput):
+    """A form layout (``report/layouts/*.toml``) is not valid TOML or breaks the layout schema."""
+
+
 class RenderingError(ReportError):
     """The PDF renderer (headless Chromium) is missing, failed or produced no PDF."""
 

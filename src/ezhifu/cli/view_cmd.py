@@ -43,14 +43,22 @@ __all__ = ["command"]
     is_flag=True,
     help="Write a PDF of the same page (printed by headless Chromium, CJK fonts embedded).",
 )
+@click.option(
+    "--all-fields",
+    is_flag=True,
+    help="Also show the header fields left empty on the form (and open the list of all fields).",
+)
 @handle_errors
-def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path, as_pdf: bool) -> None:
+def command(
+    file: str, trust_files: tuple[str, ...], policy: str, output: Path, as_pdf: bool, all_fields: bool
+) -> None:
     """Write FILE (a <MOF> envelope) as one self-contained HTML page.
 
-    The page shows each voucher's header fields with their Chinese labels, the details with
-    sums, and every signature and seal at its position with its picture and, when --trust is
-    given, its verification status. Exit 0 when written (and, with --trust, all verified),
-    1 when verification failed (the page is still written), 2 on usage errors.
+    The page shows each voucher as its paper form (a layout per VtCode: title, 联, the header
+    fields a clerk reads, the amount with its 大写金额, each seal and signature in its box with
+    its picture and, when --trust is given, its status and trust facts), all header fields
+    with their Chinese labels, and the details with sums. Exit 0 when written (and, with --trust, all
+    verified), 1 when verification failed (the page is still written), 2 on usage errors.
     """
     # deferred: keeps `ezhifu --help` from loading lxml and the crypto stack
     from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
@@ -73,7 +81,9 @@ def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path, 
         result = verify_envelope(data, trust=trust, policy=chosen)
     name = "stdin" if file == "-" else Path(file).name
     show = cli_state().show_identifiers
-    page = render_envelope_html(data, result=result, source_name=name, show_identifiers=show)
+    page = render_envelope_html(
+        data, result=result, source_name=name, show_identifiers=show, all_fields=all_fields
+    )
     write_output(output, html_to_pdf(page) if as_pdf else page.encode("utf-8"), inputs=inputs)
     # With -o - the page is on stdout: the note goes to stderr so the page stays clean.
     to_stderr = is_stdout(output)
