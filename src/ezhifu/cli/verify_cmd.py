@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,6 +70,7 @@ from ezhifu.results import BodyResult, EnvelopeResult
 if TYPE_CHECKING:
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
+    from ezhifu.verify.pool import VerifyPool
 
 __all__ = [
     "STREAM_THRESHOLD",
@@ -118,8 +120,12 @@ def verify_file(
     at: datetime | None,
     stream: bool = False,
     jobs: int = 1,
+    pool: VerifyPool | None = None,
 ) -> EnvelopeResult:
     """Verify one envelope file, in memory or streamed (:func:`uses_stream`).
+
+    ``pool`` is the run's one process pool (:class:`ezhifu.verify.pool.VerifyPool`) when
+    ``jobs > 1``; without it a pool is opened for this file alone.
 
     Never raises for a bad envelope: an unreadable one gives a result with the problem
     ``envelope cannot be read: ...``, as :func:`ezhifu.verify.envelope.verify_envelope` does.
@@ -136,7 +142,7 @@ def verify_file(
     bodies: list[BodyResult] = []
     try:
         for result in batch.verify_stream(
-            path, trust=trust, policy=policy, positions=positions, at=at, workers=jobs
+            path, trust=trust, policy=policy, positions=positions, at=at, workers=jobs, pool=pool
         ):
             bodies.append(result)
     except EzhifuError as exc:
@@ -268,10 +274,26 @@ def command(
     single = len(inputs) == 1 and len(files) == 1 and not inputs[0].is_dir()
 
     results: list[tuple[str, EnvelopeResult]] = []
-    with progress(files, label="verifying") as items:
+    with ExitStack() as stack:
+        pool = None
+        if jobs > 1:  # one pool for the whole run, not one per file (docs/performance.md)
+            # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
+            from ezhifu.verify.pool import VerifyPool
+
+            pool = stack.enter_context(
+                VerifyPool(jobs, trust=trust, policy=policy, positions=positions, at=at)
+            )
+        items = stack.enter_context(progress(files, label="verifying"))
         for path in items:
             result = verify_file(
-                path, trust=trust, policy=policy, positions=positions, at=at, stream=stream, jobs=jobs
+                path,
+                trust=trust,
+                policy=policy,
+                positions=positions,
+                at=at,
+                stream=stream,
+                jobs=jobs,
+                pool=pool,
             )
             results.append((str(path), result))
     all_valid = all(r.valid for _, r in results)

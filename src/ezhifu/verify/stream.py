@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +31,7 @@ from ezhifu.document.xmlparse import declared_encoding, element_text, new_pull_p
 from ezhifu.errors import DecodingError, HostileInputError, InvalidInput
 from ezhifu.results import BodyResult
 from ezhifu.verify.envelope import verify_body
+from ezhifu.verify.pool import VerifyPool
 
 __all__ = ["BatchSummary", "envelope_files", "iter_bodies", "summarize", "verify_stream"]
 
@@ -164,17 +163,6 @@ class BatchSummary:
 
 # --- parallel verification ------------------------------------------------------------
 
-_WORKER: dict[str, Any] = {}
-
-
-def _worker_init(options: Mapping[str, Any]) -> None:
-    _WORKER.clear()
-    _WORKER.update(options)
-
-
-def _verify_chunk(bodies: list[VoucherBody]) -> list[BodyResult]:
-    return [verify_body(body, **_WORKER) for body in bodies]
-
 
 def verify_stream(
     source: str | os.PathLike[str] | IO[bytes] | Iterable[VoucherBody],
@@ -185,12 +173,16 @@ def verify_stream(
     at: datetime | None = None,
     workers: int = 1,
     chunk: int = 32,
+    pool: VerifyPool | None = None,
+    start_method: str | None = None,
 ) -> Iterator[BodyResult]:
     """Verify every body of an envelope file as it streams in, results in document order.
 
-    ``workers > 1`` spreads chunks of ``chunk`` bodies over a process pool; at most
-    ``2 * workers`` chunks are in flight, so memory stays bounded. The options are those of
-    :func:`ezhifu.verify.envelope.verify_body`.
+    ``workers > 1`` spreads chunks of ``chunk`` bodies over a process pool
+    (:class:`~ezhifu.verify.pool.VerifyPool`, any ``start_method``); at most ``2 * workers``
+    chunks are in flight, so memory stays bounded. A ``pool`` opened by the caller is used
+    instead (one pool for a whole run of many files; its own trust, policy, positions and time
+    apply). The options are those of :func:`ezhifu.verify.envelope.verify_body`.
     """
     options: dict[str, Any] = {"trust": trust, "policy": policy, "positions": positions, "at": at}
     bodies: Iterable[VoucherBody]
@@ -200,24 +192,15 @@ def verify_stream(
         bodies = iter_bodies(cast(IO[bytes], source))
     else:
         bodies = source
+    if pool is not None:
+        yield from pool.verify_bodies(bodies, chunk=chunk)
+        return
     if workers <= 1:
         for body in bodies:
             yield verify_body(body, **options)
         return
-    pending: deque[Future[list[BodyResult]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(options,)) as pool:
-        batch: list[VoucherBody] = []
-        for body in bodies:
-            batch.append(body)
-            if len(batch) >= chunk:
-                pending.append(pool.submit(_verify_chunk, batch))
-                batch = []
-                while len(pending) >= 2 * workers:
-                    yield from pending.popleft().result()
-        if batch:
-            pending.append(pool.submit(_verify_chunk, batch))
-        while pending:
-            yield from pending.popleft().result()
+    with VerifyPool(workers, start_method=start_method, **options) as own:
+        yield from own.verify_bodies(bodies, chunk=chunk)
 
 
 def summarize(results: Iterable[BodyResult]) -> BatchSummary:
