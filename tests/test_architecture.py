@@ -141,7 +141,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "containers.detect",
         }
     ),
-    "verify": frozenset({"", "steps", "envelope", "diagnose", "pool", "stream", "describe"}),
+    "verify": frozenset({"", "steps", "envelope", "diagnose", "pool", "cluster", "stream", "describe"}),
     "flow": frozenset(
         {
             "",

@@ -31,7 +31,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from ezhifu.document.envelope import VoucherBody
 from ezhifu.errors import ConfigurationError
@@ -41,7 +41,15 @@ from ezhifu.pki.trust import TrustStore
 from ezhifu.results import BodyResult
 from ezhifu.verify.envelope import verify_body
 
-__all__ = ["MAX_CHUNK", "MAX_WORKERS", "START_METHODS", "VerifyPool", "WorkerConfig"]
+__all__ = [
+    "MAX_CHUNK",
+    "MAX_WORKERS",
+    "START_METHODS",
+    "BodyPool",
+    "VerifyPool",
+    "WorkerConfig",
+    "plain_body",
+]
 
 #: Upper bound on worker processes of one pool (a typo like ``--jobs 10000`` is refused).
 MAX_WORKERS = 256
@@ -97,6 +105,13 @@ class WorkerConfig:
         return {"trust": trust, "policy": self.policy, "positions": positions, "at": self.at}
 
 
+class BodyPool(Protocol):
+    """What :func:`ezhifu.verify.stream.verify_stream` needs of a pool: :class:`VerifyPool`
+    (local processes) or :class:`ezhifu.verify.cluster.ClusterPool` (Dask)."""
+
+    def verify_bodies(self, bodies: Iterable[VoucherBody], *, chunk: int = 32) -> Iterator[BodyResult]: ...
+
+
 _WORKER: dict[str, Any] = {}
 
 
@@ -109,7 +124,7 @@ def _verify_chunk(bodies: list[VoucherBody]) -> list[BodyResult]:
     return [verify_body(body, **_WORKER) for body in bodies]
 
 
-def _plain(body: VoucherBody) -> VoucherBody:
+def plain_body(body: VoucherBody) -> VoucherBody:
     """A copy without the parsed-model cache (``init=False``), so only strings travel."""
     return dataclasses.replace(body)
 
@@ -164,7 +179,7 @@ class VerifyPool:
         try:
             batch: list[VoucherBody] = []
             for body in bodies:
-                batch.append(_plain(body))
+                batch.append(plain_body(body))
                 if len(batch) >= chunk:
                     pending.append(self._executor.submit(_verify_chunk, batch))
                     batch = []

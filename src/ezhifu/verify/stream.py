@@ -31,7 +31,7 @@ from ezhifu.document.xmlparse import declared_encoding, element_text, new_pull_p
 from ezhifu.errors import DecodingError, HostileInputError, InvalidInput
 from ezhifu.results import BodyResult
 from ezhifu.verify.envelope import verify_body
-from ezhifu.verify.pool import VerifyPool
+from ezhifu.verify.pool import BodyPool, VerifyPool
 
 __all__ = ["BatchSummary", "envelope_files", "iter_bodies", "summarize", "verify_stream"]
 
@@ -173,7 +173,7 @@ def verify_stream(
     at: datetime | None = None,
     workers: int = 1,
     chunk: int = 32,
-    pool: VerifyPool | None = None,
+    pool: BodyPool | None = None,
     start_method: str | None = None,
 ) -> Iterator[BodyResult]:
     """Verify every body of an envelope file as it streams in, results in document order.
@@ -181,7 +181,8 @@ def verify_stream(
     ``workers > 1`` spreads chunks of ``chunk`` bodies over a process pool
     (:class:`~ezhifu.verify.pool.VerifyPool`, any ``start_method``); at most ``2 * workers``
     chunks are in flight, so memory stays bounded. A ``pool`` opened by the caller is used
-    instead (one pool for a whole run of many files; its own trust, policy, positions and time
+    instead (one pool for a whole run of many files, or a Dask
+    :class:`~ezhifu.verify.cluster.ClusterPool`; its own trust, policy, positions and time
     apply). The options are those of :func:`ezhifu.verify.envelope.verify_body`.
     """
     options: dict[str, Any] = {"trust": trust, "policy": policy, "positions": positions, "at": at}
