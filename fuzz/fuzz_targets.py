@@ -14,6 +14,7 @@ with atheris.instrument_imports():
     from ezhifu.document.envelope import Envelope
     from ezhifu.document.validation import iter_errors
     from ezhifu.errors import EzhifuError
+    from ezhifu.monitor.rules import RuleSet
     from ezhifu.pki.keys import load_certificate, load_private_key
     from ezhifu.seal.containers import parse_seal, parse_signature
 
@@ -36,6 +37,7 @@ TARGETS: dict[str, Callable[[bytes], Any]] = {
     "cms": _cms,
     "key": load_private_key,
     "cert": load_certificate,
+    "rules": lambda d: RuleSet.from_text(d.decode("utf-8", "replace")),
 }
 
 

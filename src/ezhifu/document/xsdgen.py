@@ -156,11 +156,9 @@ def schema_name(vt_code: str, level: Level) -> str:
     return f"voucher_{vt_code}" if level == "partner" else f"strict/voucher_{vt_code}"
 
 
-def envelope_xsd(version: str) -> str:
-    """The XSD of the ``<MOF>`` envelope (spec.md §2.1, §5.3)."""
-    return (
-        _HEAD
-        + f"""  <xs:annotation><xs:documentation>MOF transmission envelope, schema version {version}.
+#: The ``<MOF>`` envelope schema below the common head (a template: ``str.format`` fields).
+_ENVELOPE_TEMPLATE = (
+    """  <xs:annotation><xs:documentation>MOF transmission envelope, schema version {version}.
     spec.md 2.1 (S1, S7, S8, S9, S10) and 5.3 (S8).</xs:documentation></xs:annotation>
   <xs:simpleType name="Base64Text">
     <xs:restriction base="xs:string">
@@ -259,7 +257,12 @@ def envelope_xsd(version: str) -> str:
   </xs:element>
 </xs:schema>
 """
-    )
+)
+
+
+def envelope_xsd(version: str) -> str:
+    """The XSD of the ``<MOF>`` envelope (spec.md §2.1, §5.3)."""
+    return _HEAD + _ENVELOPE_TEMPLATE.format(version=version, INT=INT, ADM_DIV=ADM_DIV, YEAR=YEAR)
 
 
 def fields_markdown() -> str:
