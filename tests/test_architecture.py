@@ -145,7 +145,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "containers.detect",
         }
     ),
-    "verify": frozenset({"", "steps", "envelope", "diagnose", "stream", "describe"}),
+    "verify": frozenset({"", "steps", "envelope", "diagnose", "pool", "cluster", "stream", "describe"}),
     "flow": frozenset(
         {
             "",

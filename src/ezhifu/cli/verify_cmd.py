@@ -42,11 +42,13 @@ name, **result}, ...]}``. The streamed path prints the same shape.
 
 from __future__ import annotations
 
+import itertools
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -73,6 +75,8 @@ from ezhifu.results import BodyResult, EnvelopeResult
 if TYPE_CHECKING:
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
+    from ezhifu.verify.cluster import ClusterPool
+    from ezhifu.verify.pool import BodyPool
 
 __all__ = [
     "STREAM_THRESHOLD",
@@ -122,8 +126,12 @@ def verify_file(
     at: datetime | None,
     stream: bool = False,
     jobs: int = 1,
+    pool: BodyPool | None = None,
 ) -> EnvelopeResult:
     """Verify one envelope file, in memory or streamed (:func:`uses_stream`).
+
+    ``pool`` is the run's one process pool (:class:`ezhifu.verify.pool.VerifyPool`) when
+    ``jobs > 1``; without it a pool is opened for this file alone.
 
     Never raises for a bad envelope: an unreadable one gives a result with the problem
     ``envelope cannot be read: ...``, as :func:`ezhifu.verify.envelope.verify_envelope` does.
@@ -144,7 +152,7 @@ def verify_file(
     bodies: list[BodyResult] = []
     try:
         for result in batch.verify_stream(
-            path, trust=trust, policy=policy, positions=positions, at=at, workers=jobs
+            path, trust=trust, policy=policy, positions=positions, at=at, workers=jobs, pool=pool
         ):
             bodies.append(result)
     except EzhifuError as exc:
@@ -206,6 +214,56 @@ def _print_text(name: str, result: EnvelopeResult) -> None:
             echo(f"    {item.kind} at {item.position}{who}: {verdict}")
 
 
+def _verify_all(
+    files: Sequence[Path],
+    *,
+    trust: TrustStore,
+    policy: VerifyPolicy,
+    positions: dict[str, frozenset[str]] | None,
+    at: datetime | None,
+    stream: bool,
+    jobs: int,
+    scheduler: str | None,
+) -> list[tuple[str, EnvelopeResult]]:
+    """Verify every file with one pool for the whole run: local processes (``jobs > 1``) or
+    a Dask cluster (``scheduler``), where files read in memory go as one task each."""
+    options: dict[str, Any] = {"trust": trust, "policy": policy, "positions": positions, "at": at}
+    results: list[tuple[str, EnvelopeResult]] = []
+    with ExitStack() as stack:
+        pool: BodyPool | None = None
+        cluster: ClusterPool | None = None
+        if scheduler is not None:
+            # reason: a verb loads its layers when run; distributed is an optional extra
+            from ezhifu.verify.cluster import ClusterPool
+
+            cluster = stack.enter_context(ClusterPool(scheduler, **options))
+            pool, jobs = cluster, 1
+        elif jobs > 1:  # one pool for the whole run, not one per file (docs/performance.md)
+            # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
+            from ezhifu.verify.pool import VerifyPool
+
+            pool = stack.enter_context(VerifyPool(jobs, **options))
+        items = stack.enter_context(progress(files, label="verifying"))
+        for streamed, group in itertools.groupby(
+            items, key=lambda p: uses_stream(p, stream=stream, jobs=jobs)
+        ):
+            if cluster is not None and not streamed:
+                names: list[str] = []
+
+                def read(paths: Iterable[Path], names: list[str] = names) -> Iterator[bytes]:
+                    for path in paths:
+                        names.append(str(path))
+                        yield path.read_bytes()
+
+                for index, result in enumerate(cluster.verify_envelopes(read(group))):
+                    results.append((names[index], result))
+                continue
+            for path in group:
+                result = verify_file(path, stream=stream, jobs=jobs, pool=pool, **options)
+                results.append((str(path), result))
+    return results
+
+
 @click.command(name="verify")
 @click.argument(
     "inputs",
@@ -250,6 +308,11 @@ def _print_text(name: str, result: EnvelopeResult) -> None:
     show_default=True,
     help="Verify the bodies of each envelope in N processes (streamed).",
 )
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Verify as tasks on this Dask scheduler (tcp://host:8786; needs ezhifu[dask], docs/performance.md).",
+)
 @json_option
 @handle_errors
 def command(
@@ -260,6 +323,7 @@ def command(
     at_text: str | None,
     stream: bool,
     jobs: int,
+    scheduler: str | None,
     as_json: bool,
 ) -> None:
     """Verify the signatures and seals of envelope files (a directory: every *.xml below it)."""
@@ -277,13 +341,16 @@ def command(
     # second file is involved, so a script over a directory always reads the same structure.
     single = len(inputs) == 1 and len(files) == 1 and not inputs[0].is_dir()
 
-    results: list[tuple[str, EnvelopeResult]] = []
-    with progress(files, label="verifying") as items:
-        for path in items:
-            result = verify_file(
-                path, trust=trust, policy=policy, positions=positions, at=at, stream=stream, jobs=jobs
-            )
-            results.append((str(path), result))
+    results = _verify_all(
+        files,
+        trust=trust,
+        policy=policy,
+        positions=positions,
+        at=at,
+        stream=stream,
+        jobs=jobs,
+        scheduler=scheduler,
+    )
     all_valid = all(r.valid for _, r in results)
     if as_json:
         if single:

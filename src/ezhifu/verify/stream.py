@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +32,7 @@ from ezhifu.errors import DecodingError, HostileInputError, InputLimitExceeded, 
 from ezhifu.results import BodyResult
 from ezhifu.verify.diagnose import DiagnosisBudget
 from ezhifu.verify.envelope import verify_body
+from ezhifu.verify.pool import BodyPool, VerifyPool
 
 __all__ = ["MAX_STREAM_BYTES", "BatchSummary", "envelope_files", "iter_bodies", "summarize", "verify_stream"]
 
@@ -165,20 +164,6 @@ class BatchSummary:
 
 # --- parallel verification ------------------------------------------------------------
 
-_WORKER: dict[str, Any] = {}
-
-
-def _worker_init(options: Mapping[str, Any]) -> None:
-    _WORKER.clear()
-    _WORKER.update(options)
-    # One diagnosis budget per worker for the whole run: the extra work of an envelope of
-    # failing bodies is at most workers x MAX_DIAGNOSIS_VERIFICATIONS (issue 14 item 2).
-    _WORKER["budget"] = DiagnosisBudget()
-
-
-def _verify_chunk(bodies: list[VoucherBody]) -> list[BodyResult]:
-    return [verify_body(body, **_WORKER) for body in bodies]
-
 
 def verify_stream(
     source: str | os.PathLike[str] | IO[bytes] | Iterable[VoucherBody],
@@ -189,15 +174,20 @@ def verify_stream(
     at: datetime | None = None,
     workers: int = 1,
     chunk: int = 32,
+    pool: BodyPool | None = None,
+    start_method: str | None = None,
 ) -> Iterator[BodyResult]:
     """Verify every body of an envelope file as it streams in, results in document order.
 
-    ``workers > 1`` spreads chunks of ``chunk`` bodies over a process pool; at most
-    ``2 * workers`` chunks are in flight, so memory stays bounded; results are handed on, not
-    kept. Diagnoses of failed signatures draw on one
-    :class:`~ezhifu.verify.diagnose.DiagnosisBudget` for the run (one per worker process), so an
-    envelope of failing bodies costs a constant more than a valid one. The options are those of
-    :func:`ezhifu.verify.envelope.verify_body`.
+    ``workers > 1`` spreads chunks of ``chunk`` bodies over a process pool
+    (:class:`~ezhifu.verify.pool.VerifyPool`, any ``start_method``); at most ``2 * workers``
+    chunks are in flight, so memory stays bounded. A ``pool`` opened by the caller is used
+    instead (one pool for a whole run of many files, or a Dask
+    :class:`~ezhifu.verify.cluster.ClusterPool`; its own trust, policy, positions and time
+    apply). The options are those of :func:`ezhifu.verify.envelope.verify_body`.
+    Diagnoses of failed signatures draw on one :class:`~ezhifu.verify.diagnose.DiagnosisBudget`
+    for the run (one per worker process), so an envelope of failing bodies costs a constant more
+    than a valid one.
     """
     options: dict[str, Any] = {"trust": trust, "policy": policy, "positions": positions, "at": at}
     if workers <= 1:  # one diagnosis budget for the envelope, as verify_envelope has
@@ -209,24 +199,15 @@ def verify_stream(
         bodies = iter_bodies(cast(IO[bytes], source))
     else:
         bodies = source
+    if pool is not None:
+        yield from pool.verify_bodies(bodies, chunk=chunk)
+        return
     if workers <= 1:
         for body in bodies:
             yield verify_body(body, **options)
         return
-    pending: deque[Future[list[BodyResult]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(options,)) as pool:
-        batch: list[VoucherBody] = []
-        for body in bodies:
-            batch.append(body)
-            if len(batch) >= chunk:
-                pending.append(pool.submit(_verify_chunk, batch))
-                batch = []
-                while len(pending) >= 2 * workers:
-                    yield from pending.popleft().result()
-        if batch:
-            pending.append(pool.submit(_verify_chunk, batch))
-        while pending:
-            yield from pending.popleft().result()
+    with VerifyPool(workers, start_method=start_method, **options) as own:
+        yield from own.verify_bodies(bodies, chunk=chunk)
 
 
 def summarize(results: Iterable[BodyResult]) -> BatchSummary:
