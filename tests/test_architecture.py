@@ -141,7 +141,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "containers.detect",
         }
     ),
-    "verify": frozenset({"", "steps", "envelope", "diagnose", "stream", "describe"}),
+    "verify": frozenset({"", "steps", "envelope", "diagnose", "stream", "describe", "parties"}),
     "flow": frozenset(
         {
             "",

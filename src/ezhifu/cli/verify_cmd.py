@@ -69,6 +69,7 @@ from ezhifu.results import BodyResult, EnvelopeResult
 if TYPE_CHECKING:
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
+    from ezhifu.verify.parties import Parties
 
 __all__ = [
     "STREAM_THRESHOLD",
@@ -118,6 +119,7 @@ def verify_file(
     at: datetime | None,
     stream: bool = False,
     jobs: int = 1,
+    parties: Parties | None = None,
 ) -> EnvelopeResult:
     """Verify one envelope file, in memory or streamed (:func:`uses_stream`).
 
@@ -128,7 +130,9 @@ def verify_file(
         # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
         from ezhifu.verify.envelope import verify_envelope
 
-        return verify_envelope(path.read_bytes(), trust=trust, policy=policy, positions=positions, at=at)
+        return verify_envelope(
+            path.read_bytes(), trust=trust, policy=policy, positions=positions, at=at, parties=parties
+        )
 
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.verify import stream as batch
@@ -136,13 +140,15 @@ def verify_file(
     bodies: list[BodyResult] = []
     try:
         for result in batch.verify_stream(
-            path, trust=trust, policy=policy, positions=positions, at=at, workers=jobs
+            path, trust=trust, policy=policy, positions=positions, at=at, workers=jobs, parties=parties
         ):
             bodies.append(result)
     except EzhifuError as exc:
         # Same wording as the in-memory path; the bodies read before the problem are kept.
-        return EnvelopeResult.of(bodies, [f"envelope cannot be read: {exc}"])
-    return EnvelopeResult.of(bodies)
+        return EnvelopeResult.of(
+            bodies, [f"envelope cannot be read: {exc}"], parties_checked=parties is not None
+        )
+    return EnvelopeResult.of(bodies, parties_checked=parties is not None)
 
 
 def first_reason(result: EnvelopeResult) -> str:
@@ -180,11 +186,16 @@ def summary_rows(results: Sequence[tuple[str, EnvelopeResult]]) -> list[tuple[st
 def _print_text(name: str, result: EnvelopeResult) -> None:
     status = "OK" if result.valid else "FAILED"
     click.echo(f"{name}: {status}")
+    if not result.parties_checked:  # a position name is never a party's approval
+        click.echo("  parties not checked: positions were not bound to parties (use --parties FILE)")
     for problem in result.problems:
         click.echo(f"  envelope: {problem}")
     for body in result.bodies:
         verdict = "ok" if body.valid else "FAILED"
         click.echo(f"  VoucherBody VtCode={body.vt_code} VoucherNo={body.voucher_no}: {verdict}")
+        unsigned = ", ".join(f"{k}={v!r}" for k, v in body.unsigned if v is not None)
+        if unsigned:
+            click.echo(f"    unsigned (no signature covers them): {unsigned}")
         for problem in body.problems:
             click.echo(f"    problem: {problem}")
         if not body.items:
@@ -228,6 +239,12 @@ def _print_text(name: str, result: EnvelopeResult) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Position table (docs/positions.md; TOML, or JSON {VtCode: [position, ...]}).",
 )
+@click.option(
+    "--parties",
+    "parties_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Parties file binding positions to parties (docs/parties.md); its [positions] is the table.",
+)
 @click.option("--at", "at_text", metavar="ISO-TIME", help="Validate certificates at this time (default now).")
 @click.option(
     "--stream",
@@ -249,6 +266,7 @@ def command(
     trust_files: tuple[Path, ...],
     policy_name: str,
     positions_file: Path | None,
+    parties_file: Path | None,
     at_text: str | None,
     stream: bool,
     jobs: int,
@@ -261,6 +279,10 @@ def command(
     trust = TrustStore.from_pem_files(trust_files)
     policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()
     positions = load_positions(positions_file) if positions_file is not None else None
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
+    from ezhifu.verify.parties import Parties
+
+    parties = Parties.load(parties_file) if parties_file is not None else None
     at = _parse_at(at_text)
     files = iter_input_files(inputs, "*.xml")
     # One object for one named file (today's shape); the list shape as soon as a directory or a
@@ -271,7 +293,14 @@ def command(
     with progress(files, label="verifying") as items:
         for path in items:
             result = verify_file(
-                path, trust=trust, policy=policy, positions=positions, at=at, stream=stream, jobs=jobs
+                path,
+                trust=trust,
+                policy=policy,
+                positions=positions,
+                at=at,
+                stream=stream,
+                jobs=jobs,
+                parties=parties,
             )
             results.append((str(path), result))
     all_valid = all(r.valid for _, r in results)

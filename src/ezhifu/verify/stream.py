@@ -185,14 +185,22 @@ def verify_stream(
     at: datetime | None = None,
     workers: int = 1,
     chunk: int = 32,
+    parties: Any = None,
 ) -> Iterator[BodyResult]:
     """Verify every body of an envelope file as it streams in, results in document order.
 
     ``workers > 1`` spreads chunks of ``chunk`` bodies over a process pool; at most
     ``2 * workers`` chunks are in flight, so memory stays bounded. The options are those of
-    :func:`ezhifu.verify.envelope.verify_body`.
+    :func:`ezhifu.verify.envelope.verify_body` (``parties``: a
+    :class:`ezhifu.verify.parties.Parties`).
     """
-    options: dict[str, Any] = {"trust": trust, "policy": policy, "positions": positions, "at": at}
+    options: dict[str, Any] = {
+        "trust": trust,
+        "policy": policy,
+        "positions": positions,
+        "at": at,
+        "parties": parties,
+    }
     bodies: Iterable[VoucherBody]
     if isinstance(source, str | os.PathLike):
         bodies = iter_bodies(source)
