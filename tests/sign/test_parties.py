@@ -230,3 +230,18 @@ def test_the_parties_positions_are_the_position_table(world: dict[str, object]) 
         True,
         False,
     )
+
+
+def test_the_html_view_says_whether_parties_were_checked(
+    world: dict[str, object], envelope: Envelope
+) -> None:
+    from ezhifu.report.html import render_envelope_html
+
+    signed = _signed(world, envelope, ("finance", "cz_dwfz"))
+    trust, parties = world["trust"], world["parties"]
+    assert isinstance(trust, TrustStore) and isinstance(parties, Parties)
+    bound = render_envelope_html(signed, result=verify_envelope(signed, trust=trust, parties=parties))
+    unbound = render_envelope_html(signed, result=verify_envelope(signed, trust=trust))
+    notice = "Positions were not bound to parties"
+    assert notice not in bound and notice in unbound
+    assert "未签名 unsigned" in bound  # VoucherFlag is shown as unsigned
