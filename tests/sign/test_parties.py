@@ -245,3 +245,14 @@ def test_the_html_view_says_whether_parties_were_checked(
     notice = "Positions were not bound to parties"
     assert notice not in bound and notice in unbound
     assert "未签名 unsigned" in bound  # VoucherFlag is shown as unsigned
+
+
+def test_the_pytest_plugin_reads_the_same_parties_file(world: dict[str, object], envelope: Envelope) -> None:
+    from ezhifu.testing.pytest_plugin import voucher_problems
+
+    folder, trust = world["dir"], world["trust"]
+    assert isinstance(folder, Path) and isinstance(trust, TrustStore)
+    wrong = _signed(world, envelope, ("pbc", "cz_dwfz")).to_bytes()
+    assert not any("is not of party" in p for p in voucher_problems(wrong, trust=trust))
+    problems = voucher_problems(wrong, trust=trust, parties=folder / "parties.toml")
+    assert any("is not of party 'finance'" in p for p in problems)
