@@ -161,6 +161,7 @@ def run_demo(
     vt_code: str = "5201",
     details: int = 3,
     on_step: Callable[[DemoStep], None] | None = None,
+    test_keys: str | Path | None = None,
 ) -> DemoResult:
     """Run the whole job once and write ``envelope.xml``, ``root.pem`` and ``voucher.html``.
 
@@ -168,6 +169,9 @@ def run_demo(
     for a live report). A step that fails stops the run: its ``EzhifuError`` message becomes the
     step's detail and the result is not ``ok``. Afterwards
     ``ezhifu verify OUT/envelope.xml --trust OUT/root.pem`` verifies the written envelope.
+
+    With ``test_keys`` the demo's throwaway signer key and chain, root and seal are also written
+    to that directory (:func:`write_test_keys`), for trying ``ezhifu sign`` and ``seal apply``.
     """
     out = Path(out_dir)
     result = DemoResult(out_dir=out)
@@ -179,7 +183,7 @@ def run_demo(
             on_step(step)
 
     try:
-        _run(out, vt_code, details, result, record)
+        _run(out, vt_code, details, result, record, None if test_keys is None else Path(test_keys))
     except EzhifuError as exc:
         record("stopped", False, f"{type(exc).__name__}: {exc}")
     return result
@@ -191,6 +195,7 @@ def _run(
     details: int,
     result: DemoResult,
     record: Callable[[str, bool, str], None],
+    test_keys: Path | None = None,
 ) -> None:
     # Imports are local so that ``import ezhifu.cli.demo`` (the CLI's help) stays cheap.
     from ezhifu.document.envelope import Envelope
@@ -256,6 +261,9 @@ def _run(
         keystore.add_seal(DEMO_SEAL_ID, seal_der)
         apply_seal(body, keystore.seal(DEMO_SEAL_ID), signer, SEAL_POSITION)
         record("sealed", True, f"GB/T 38540 v4 seal {DEMO_SEAL_ID} at position {SEAL_POSITION}")
+    if test_keys is not None:
+        written = write_test_keys(test_keys, pki, seal_der)
+        record("test keys written (test only, no legal effect)", True, ", ".join(sorted(written)))
 
     _write_and_verify(out, envelope, pki, result, record)
 
@@ -322,6 +330,28 @@ def _write_parties(out: Path, vt_code: str, signer_pem: bytes) -> Path:
     path = out / "parties.toml"
     atomic_write(path, text.encode("utf-8"), mode=0o644)
     return path
+
+
+def write_test_keys(directory: Path, pki: Any, seal_der: bytes) -> dict[str, Path]:
+    """Write the demo's **throwaway** test material: ``signer.key.pem`` (unencrypted PKCS#8,
+    mode 0600), ``signer-chain.pem``, ``root.pem`` and ``seal.der`` (a v4 test seal held by the
+    signer). The root's key is not written. Test and development only."""
+    from asn1crypto import pem  # reason: keep `import ezhifu.cli.demo` (the CLI's help) cheap
+
+    from ezhifu.pki.keys import dump_certificates, dump_private_key  # reason: as above
+
+    directory.mkdir(parents=True, exist_ok=True)
+    contents = {
+        "signer.key.pem": dump_private_key(pki.leaf_key),
+        "signer-chain.pem": dump_certificates(pki.chain),
+        "root.pem": pem.armor("CERTIFICATE", pki.root_cert.dump()),
+        "seal.der": seal_der,
+    }
+    paths: dict[str, Path] = {}
+    for name, data in contents.items():
+        paths[name] = directory / name
+        atomic_write(paths[name], data, mode=0o600 if name.endswith(".key.pem") else 0o644)
+    return paths
 
 
 def _common_name(cert: Any) -> str:
