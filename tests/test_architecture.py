@@ -145,7 +145,9 @@ LAYOUT: dict[str, frozenset[str]] = {
             "containers.detect",
         }
     ),
-    "verify": frozenset({"", "steps", "envelope", "diagnose", "pool", "cluster", "stream", "describe"}),
+    "verify": frozenset(
+        {"", "steps", "envelope", "diagnose", "pool", "cluster", "stream", "describe", "parties"}
+    ),
     "flow": frozenset(
         {
             "",

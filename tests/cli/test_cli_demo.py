@@ -64,7 +64,13 @@ def _verify(*args: str) -> tuple[int, str]:
 
 
 def test_demo_writes_the_three_files(demo_out: Path) -> None:
-    assert sorted(p.name for p in demo_out.iterdir()) == ["envelope.xml", "root.pem", "voucher.html"]
+    assert sorted(p.name for p in demo_out.iterdir()) == [
+        "envelope.xml",
+        "parties.toml",
+        "root.pem",
+        "signer.pem",
+        "voucher.html",
+    ]
     assert (demo_out / "root.pem").read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
     assert b"PRIVATE KEY" not in b"".join(p.read_bytes() for p in demo_out.iterdir())
     envelope = Envelope.from_bytes((demo_out / "envelope.xml").read_bytes())
@@ -303,3 +309,15 @@ def test_getting_started_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyP
     verified = runner.invoke(cli, ["verify", "root-sealed.xml", "--trust", "pki/root.pem"])
     assert verified.exit_code == EXIT_FAILED
     assert "seal maker" in verified.output and "key usage" in verified.output
+
+
+def test_the_readme_command_verifies_the_demo_with_its_parties_file(demo_out: Path) -> None:
+    """Issue 13 "must show": the demo's parties file binds its positions; parties_checked true."""
+    args = [str(demo_out / "envelope.xml"), "--trust", str(demo_out / "root.pem")]
+    code, output = _verify(*args, "--parties", str(demo_out / "parties.toml"), "--json")
+    assert code == EXIT_OK, output
+    data = json.loads(output)
+    assert data["parties_checked"] is True and data["valid"] is True
+    assert all(i["valid"] for b in data["bodies"] for i in b["items"])
+    code, output = _verify(*args, "--json")
+    assert json.loads(output)["parties_checked"] is False

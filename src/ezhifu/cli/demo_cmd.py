@@ -49,7 +49,7 @@ def command(
     Writes the signed and sealed envelope (envelope.xml), the demo's root certificate
     (root.pem) and an HTML view (voucher.html) to -o DIR, so that
 
-        ezhifu verify OUT/envelope.xml --trust OUT/root.pem
+        ezhifu verify OUT/envelope.xml --trust OUT/root.pem --parties OUT/parties.toml
 
     verifies the result. The keys exist only in memory (unless --test-keys DIR writes them);
     the seal is a software test seal with no legal effect. Exit 0 when every step succeeded
@@ -81,7 +81,11 @@ def command(
                     click.echo(f"  {mark(item.valid)} {item.kind} at {item.position}{why}")
         click.echo("")
         if result.ok:
-            click.echo(f"All verified. Try: ezhifu verify {result.envelope_path} --trust {result.root_path}")
+            parties = result.root_path.parent / "parties.toml" if result.root_path else "parties.toml"
+            click.echo(
+                f"All verified. Try: ezhifu verify {result.envelope_path} --trust {result.root_path}"
+                f" --parties {parties}"
+            )
             click.echo(f"Open the view: {result.html_path}")
         else:
             click.echo("The demo did not complete: see the ✗ step above.", err=True)

@@ -58,6 +58,7 @@ from ezhifu.cli.common import (
     check_config,
     echo,
     echo_json,
+    fail_usage,
     handle_errors,
     iter_input_files,
     json_option,
@@ -76,6 +77,7 @@ if TYPE_CHECKING:
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
     from ezhifu.verify.cluster import ClusterPool
+    from ezhifu.verify.parties import Parties
     from ezhifu.verify.pool import BodyPool
 
 __all__ = [
@@ -127,6 +129,7 @@ def verify_file(
     stream: bool = False,
     jobs: int = 1,
     pool: BodyPool | None = None,
+    parties: Parties | None = None,
 ) -> EnvelopeResult:
     """Verify one envelope file, in memory or streamed (:func:`uses_stream`).
 
@@ -144,7 +147,7 @@ def verify_file(
             data = read_input(path, max_bytes=STREAM_THRESHOLD)
         except EzhifuError as exc:
             return EnvelopeResult.of([], [f"envelope cannot be read: {exc}"])
-        return verify_envelope(data, trust=trust, policy=policy, positions=positions, at=at)
+        return verify_envelope(data, trust=trust, policy=policy, positions=positions, at=at, parties=parties)
 
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.verify import stream as batch
@@ -152,13 +155,22 @@ def verify_file(
     bodies: list[BodyResult] = []
     try:
         for result in batch.verify_stream(
-            path, trust=trust, policy=policy, positions=positions, at=at, workers=jobs, pool=pool
+            path,
+            trust=trust,
+            policy=policy,
+            positions=positions,
+            at=at,
+            workers=jobs,
+            pool=pool,
+            parties=parties,
         ):
             bodies.append(result)
     except EzhifuError as exc:
         # Same wording as the in-memory path; the bodies read before the problem are kept.
-        return EnvelopeResult.of(bodies, [f"envelope cannot be read: {exc}"])
-    return EnvelopeResult.of(bodies)
+        return EnvelopeResult.of(
+            bodies, [f"envelope cannot be read: {exc}"], parties_checked=parties is not None
+        )
+    return EnvelopeResult.of(bodies, parties_checked=parties is not None)
 
 
 def first_reason(result: EnvelopeResult) -> str:
@@ -196,11 +208,16 @@ def summary_rows(results: Sequence[tuple[str, EnvelopeResult]]) -> list[tuple[st
 def _print_text(name: str, result: EnvelopeResult) -> None:
     status = _("OK") if result.valid else _("FAILED")
     echo(f"{name}: {status}")
+    if not result.parties_checked:  # a position name is never a party's approval
+        echo("  parties not checked: positions were not bound to parties (use --parties FILE)")
     for problem in result.problems:
         echo(f"  envelope: {problem}")
     for body in result.bodies:
         verdict = _("ok") if body.valid else _("FAILED")
         echo(f"  VoucherBody VtCode={body.vt_code} VoucherNo={body.voucher_no}: {verdict}")
+        unsigned = ", ".join(f"{k}={v!r}" for k, v in body.unsigned if v is not None)
+        if unsigned:
+            echo(f"    unsigned (no signature covers them): {unsigned}")
         for problem in body.problems:
             echo(f"    problem: {problem}")
         if not body.items:
@@ -224,6 +241,7 @@ def _verify_all(
     stream: bool,
     jobs: int,
     scheduler: str | None,
+    parties: Parties | None = None,
 ) -> list[tuple[str, EnvelopeResult]]:
     """Verify every file with one pool for the whole run: local processes (``jobs > 1``) or
     a Dask cluster (``scheduler``), where files read in memory go as one task each."""
@@ -259,7 +277,7 @@ def _verify_all(
                     results.append((names[index], result))
                 continue
             for path in group:
-                result = verify_file(path, stream=stream, jobs=jobs, pool=pool, **options)
+                result = verify_file(path, stream=stream, jobs=jobs, pool=pool, parties=parties, **options)
                 results.append((str(path), result))
     return results
 
@@ -294,6 +312,12 @@ def _verify_all(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Position table (docs/positions.md; TOML, or JSON {VtCode: [position, ...]}).",
 )
+@click.option(
+    "--parties",
+    "parties_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Parties file binding positions to parties (docs/parties.md); its [positions] is the table.",
+)
 @click.option("--at", "at_text", metavar="ISO-TIME", help="Validate certificates at this time (default now).")
 @click.option(
     "--stream",
@@ -320,6 +344,7 @@ def command(
     trust_files: tuple[Path, ...],
     policy_name: str,
     positions_file: Path | None,
+    parties_file: Path | None,
     at_text: str | None,
     stream: bool,
     jobs: int,
@@ -335,12 +360,20 @@ def command(
     trust = TrustStore.from_pem_files(trust_files)
     policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()
     positions = load_positions(positions_file) if positions_file is not None else None
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
+    from ezhifu.verify.parties import Parties
+
+    parties = Parties.load(parties_file) if parties_file is not None else None
     at = _parse_at(at_text)
     files = iter_input_files(inputs, "*.xml")
     # One object for one named file (today's shape); the list shape as soon as a directory or a
     # second file is involved, so a script over a directory always reads the same structure.
     single = len(inputs) == 1 and len(files) == 1 and not inputs[0].is_dir()
 
+    if parties is not None and (jobs > 1 or scheduler is not None):
+        fail_usage(
+            "--parties cannot be combined with --jobs or --scheduler yet / --parties 暂不能与 --jobs 或 --scheduler 同用"
+        )
     results = _verify_all(
         files,
         trust=trust,
@@ -350,6 +383,7 @@ def command(
         stream=stream,
         jobs=jobs,
         scheduler=scheduler,
+        parties=parties,
     )
     all_valid = all(r.valid for _, r in results)
     if as_json:

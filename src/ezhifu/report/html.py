@@ -416,7 +416,13 @@ def _body_html(view: BodyView, options: _Options) -> str:
         attrs["Return_Reason"] = body.return_reason
     if body.attach:
         attrs["Attach"] = body.attach
-    attrs_html = "".join(f"<span>{_e(_ENVELOPE_LABELS[k])} <b>{_e(v)}</b></span>" for k, v in attrs.items())
+    unsigned = {"VoucherFlag", "Return_Reason", "Attach"}  # no signature covers them (spec.md §5.5)
+    attrs_html = "".join(
+        f"<span>{_e(_ENVELOPE_LABELS[k])} <b>{_e(v)}</b>"
+        + (' <i class="unsigned">（未签名 unsigned）</i>' if k in unsigned else "")
+        + "</span>"
+        for k, v in attrs.items()
+    )
     content = _voucher_content(body)
     if content.error is not None:
         main = f'<p class="warn">凭证无法读取 voucher cannot be read: {_e(content.error)}</p>'
@@ -526,6 +532,11 @@ def render_envelope_html(
         reasons = [*result.problems, *(f"{b.voucher_no}: {r}" for b in result.bodies for r in b.reasons)]
         items = "".join(f"<li>{_e(r)}</li>" for r in reasons)
         banner = f'<div class="banner bad">✗ 验证失败 Verification failed<ul>{items}</ul></div>'
+    if result is not None and not result.parties_checked:  # a position name is no party's approval
+        banner = banner.removesuffix("</div>") + (
+            '<p class="notice">签名位置未与参与方绑定 Positions were not bound to parties '
+            "(no parties file): a position name does not say whose approval it is.</p></div>"
+        )
 
     count = len(envelope.bodies)
     subtitle = f"{count} 张凭证 voucher{'s' if count != 1 else ''}"

@@ -28,7 +28,13 @@ from lxml import etree
 from ezhifu.document.envelope import EnvelopeReader, VoucherBody
 from ezhifu.document.grammar import MarkupScanner
 from ezhifu.document.xmlparse import declared_encoding, new_pull_parser
-from ezhifu.errors import DecodingError, HostileInputError, InputLimitExceeded, InvalidInput
+from ezhifu.errors import (
+    ConfigurationError,
+    DecodingError,
+    HostileInputError,
+    InputLimitExceeded,
+    InvalidInput,
+)
 from ezhifu.results import BodyResult
 from ezhifu.verify.diagnose import DiagnosisBudget
 from ezhifu.verify.envelope import verify_body
@@ -176,6 +182,7 @@ def verify_stream(
     chunk: int = 32,
     pool: BodyPool | None = None,
     start_method: str | None = None,
+    parties: Any = None,
 ) -> Iterator[BodyResult]:
     """Verify every body of an envelope file as it streams in, results in document order.
 
@@ -184,12 +191,19 @@ def verify_stream(
     chunks are in flight, so memory stays bounded. A ``pool`` opened by the caller is used
     instead (one pool for a whole run of many files, or a Dask
     :class:`~ezhifu.verify.cluster.ClusterPool`; its own trust, policy, positions and time
-    apply). The options are those of :func:`ezhifu.verify.envelope.verify_body`.
+    apply). The options are those of :func:`ezhifu.verify.envelope.verify_body` (``parties``: a
+    :class:`ezhifu.verify.parties.Parties`, in-process only for now).
     Diagnoses of failed signatures draw on one :class:`~ezhifu.verify.diagnose.DiagnosisBudget`
     for the run (one per worker process), so an envelope of failing bodies costs a constant more
     than a valid one.
     """
     options: dict[str, Any] = {"trust": trust, "policy": policy, "positions": positions, "at": at}
+    if parties is not None:
+        if pool is not None or workers > 1:
+            raise ConfigurationError(
+                "参与方文件暂不能与进程池同用 / a parties file is not supported with a worker pool yet"
+            )
+        options["parties"] = parties
     if workers <= 1:  # one diagnosis budget for the envelope, as verify_envelope has
         options["budget"] = DiagnosisBudget()
     bodies: Iterable[VoucherBody]
