@@ -372,7 +372,8 @@ def command(
 
     if parties is not None and (jobs > 1 or scheduler is not None):
         fail_usage(
-            "--parties cannot be combined with --jobs or --scheduler yet / --parties 暂不能与 --jobs 或 --scheduler 同用"
+            "--parties 暂不能与 --jobs 或 --scheduler 同用 / "
+            "--parties cannot be combined with --jobs or --scheduler yet"
         )
     results = _verify_all(
         files,
