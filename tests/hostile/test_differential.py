@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ezhifu.document.envelope import Envelope
+from ezhifu.document.samples import sample_voucher
 from ezhifu.errors import EnvelopeGrammarError, EzhifuError, InputLimitExceeded
 from ezhifu.verify.stream import iter_bodies
 
@@ -166,3 +167,17 @@ def assert_agree(data: bytes, chunk: int = 97) -> None:
     if first[0] in ("InvalidInput", "DecodingError") and second != ("accepted",):
         return
     assert first == second
+
+
+@pytest.mark.parametrize("text", [b"x", b"&amp;", b"&#65;"])
+@pytest.mark.parametrize("where", ["after the last body", "between two bodies"])
+def test_text_beside_a_body_refused_by_both_readers(text: bytes, where: str) -> None:
+    """Found by the mutation test: the streaming reader freed a body with its tail, so text
+    after the last <VoucherBody> passed there while the in-memory reader refused it."""
+    if "between" in where:
+        data = Envelope.build([sample_voucher("5201"), sample_voucher("5201")]).to_bytes()
+        bad = data.replace(b"</VoucherBody>", b"</VoucherBody>" + text, 1)
+    else:
+        bad = sample_envelope_bytes().replace(b"</MOF>", text + b"</MOF>")
+    assert in_memory(bad)[0] == "grammar"
+    assert_agree(bad, chunk=7)

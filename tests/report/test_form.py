@@ -113,7 +113,7 @@ def test_view_all_fields_flag(tmp_path: Path) -> None:
     source = tmp_path / "env.xml"
     source.write_bytes(Envelope.build([sample_voucher("5201", details=1)]).to_bytes())
     for extra, present in (([], False), (["--all-fields"], True)):
-        out = tmp_path / "v.html"
+        out = tmp_path / f"v{len(extra)}.html"  # a new file each time: replacing one needs --force
         result = CliRunner().invoke(cli, ["view", str(source), "-o", str(out), *extra])
         assert result.exit_code == 0, result.output
         assert ('data-form-field="XPayDate"' in out.read_text(encoding="utf-8")) is present

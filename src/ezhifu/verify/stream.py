@@ -94,7 +94,7 @@ def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str, max_bytes: int) 
             if body is not None:
                 # Free what was read: the element and every earlier sibling.
                 parent = node.getparent()
-                node.clear()
+                node.clear(keep_tail=True)  # the tail is checked when the next sibling or <MOF> ends
                 while parent is not None and node.getprevious() is not None:
                     del parent[0]
                 yield body
