@@ -94,7 +94,9 @@ def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str, max_bytes: int) 
             if body is not None:
                 # Free what was read: the element and every earlier sibling.
                 parent = node.getparent()
-                node.clear(keep_tail=True)  # the tail is checked when the next sibling or <MOF> ends
+                # Keep the tail: it is checked when the next sibling or <MOF> ends (lxml-stubs
+                # 0.5.1 lack keep_tail, which lxml has had since 4.4).
+                node.clear(keep_tail=True)  # type: ignore[call-arg]
                 while parent is not None and node.getprevious() is not None:
                     del parent[0]
                 yield body
