@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import enum
 
-from asn1crypto import parser
-
+from ezhifu.crypto.der import Tlv
+from ezhifu.crypto.der import split_tlvs as der_split_tlvs
 from ezhifu.errors import SealFormatError
 
 __all__ = [
@@ -62,22 +62,14 @@ class SealKind(enum.Enum):
     SIGNATURE = "signature"
 
 
-def split_tlvs(data: bytes, *, what: str) -> list[tuple[int, int, int, bytes, bytes]]:
-    """Split concatenated DER TLVs into ``(class, method, tag, full_tlv, contents)`` tuples."""
-    out: list[tuple[int, int, int, bytes, bytes]] = []
-    pointer = 0
-    while pointer < len(data):
-        try:
-            class_, method, tag, header, contents, trailer = parser.parse(data[pointer:], strict=False)
-        except ValueError as exc:
-            raise SealFormatError(f"{what}: malformed DER at byte {pointer}: {exc}") from exc
-        pointer_new = pointer + len(header) + len(contents) + len(trailer)
-        out.append((class_, method, tag, data[pointer:pointer_new], contents))
-        pointer = pointer_new
-    return out
+def split_tlvs(data: bytes, *, what: str) -> list[Tlv]:
+    """Split concatenated DER TLVs into ``(class, method, tag, full_tlv, contents)`` tuples
+    (:func:`ezhifu.crypto.der.split_tlvs`: the fast reader, asn1crypto for anything unusual)."""
+    # Each element takes at least two bytes, so the bound never refuses a seal within the limit.
+    return der_split_tlvs(data, what=what, max_items=MAX_SEAL_BYTES // 2 + 1, error=SealFormatError)
 
 
-def _outer(der: bytes, what: str) -> list[tuple[int, int, int, bytes, bytes]]:
+def _outer(der: bytes, what: str) -> list[Tlv]:
     if not isinstance(der, bytes | bytearray | memoryview):
         raise TypeError(f"{what} must be bytes, not {type(der).__name__}")
     der = bytes(der)
@@ -94,7 +86,7 @@ def _outer(der: bytes, what: str) -> list[tuple[int, int, int, bytes, bytes]]:
     return split_tlvs(contents, what=what)
 
 
-def _is(item: tuple[int, int, int, bytes, bytes], tag: int) -> bool:
+def _is(item: Tlv, tag: int) -> bool:
     return item[0] == 0 and item[2] == tag
 
 
@@ -108,7 +100,7 @@ def _seal_header_version(seal_info_contents: bytes, what: str) -> int:
     return int.from_bytes(header[1][4], "big", signed=True)
 
 
-def _seal_version(children: list[tuple[int, int, int, bytes, bytes]], what: str) -> SealVersion:
+def _seal_version(children: list[Tlv], what: str) -> SealVersion:
     if len(children) == 2:
         return SealVersion.V1
     if len(children) == 5:
