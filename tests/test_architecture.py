@@ -143,6 +143,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "containers.v5",
             "containers.vendor",
             "containers.detect",
+            "containers.fast",
         }
     ),
     "verify": frozenset(

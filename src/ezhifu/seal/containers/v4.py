@@ -23,8 +23,9 @@ from ezhifu.seal.containers.base import (
     Signing,
     picture_info,
 )
+from ezhifu.seal.containers.fast import read_v4_signature
 from ezhifu.seal.detect import SealVersion
-from ezhifu.seal.model import Seal, extensions_of, optional, time_native
+from ezhifu.seal.model import Seal, SealSignature, extensions_of, optional, time_native
 
 __all__ = ["V4Container"]
 
@@ -59,6 +60,11 @@ class V4Container(SealContainer):
             extensions=extensions_of(optional(tbs_children, 5), f"{label}.toSign.extDatas"),
             time_stamp=asn1_v4.decode_time_stamp(optional(top, 4), what=f"{label}.timeStamp"),
         )
+
+    def fast_signature(self, raw: bytes, seal: Seal, label: str) -> SealSignature | None:
+        if self.version is not SealVersion.V4:  # v5 (a subclass) has no fast reader
+            return None
+        return read_v4_signature(raw, seal, label)
 
     def build_seal(self, content: SealContent, sign: Signing) -> bytes:
         self.require_writable()

@@ -1,0 +1,169 @@
+"""The fast v4 ``SES_Signature`` reader against asn1crypto (ezhifu.seal.containers.fast).
+
+For every v4 seal signature of the suite (ofdrw's ``SignedValueV4.dat``, ezhifu's own with and
+without a time stamp, with SM2 and RSA signers) and for hypothesis mutations of them, the fast
+reader gives the :class:`~ezhifu.seal.model.SealSignature` the asn1crypto path gives, or declines
+(``None``); it never gives a different answer, and never an answer where asn1crypto refuses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from seal_helpers import SealWorld
+
+from ezhifu.errors import SealFormatError
+from ezhifu.pki.trust import TrustStore
+from ezhifu.seal.apply import build_ses_signature
+from ezhifu.seal.containers import container_for, parse_seal, parse_signature
+from ezhifu.seal.containers.fast import read_v4_signature
+from ezhifu.seal.detect import SealKind, SealVersion
+from ezhifu.seal.model import SEALS, Seal, SealSignature, children, load_signature_structure
+from ezhifu.sign.cms import sign_detached
+from ezhifu.testing.pki import make_pki
+
+OFDRW = Path(__file__).resolve().parents[1] / "conformance" / "ofdrw" / "SignedValueV4.dat"
+V4 = container_for(SealVersion.V4, SealKind.SIGNATURE)
+LABEL = "seal signature (GB/T 38540-2020 SES_Signature)"
+
+
+def _slow(raw: bytes, seal: Seal) -> SealSignature | None:
+    """The asn1crypto path with the same cached seal; ``None`` when it refuses the bytes."""
+    try:
+        obj = load_signature_structure(V4.signature_spec, raw, LABEL, skip_seal=True)
+        return V4._signature_from_parsed(obj, raw, LABEL, seal)
+    except SealFormatError:
+        return None
+
+
+def _agree(raw: bytes, seal: Seal) -> SealSignature | None:
+    try:
+        fast = read_v4_signature(raw, seal, LABEL)
+    except SealFormatError:  # only from the shared extDatas / timeStamp helpers
+        assert _slow(raw, seal) is None
+        return None
+    if fast is not None:
+        assert fast == _slow(raw, seal)
+    return fast
+
+
+@cache
+def signatures() -> tuple[tuple[str, bytes, bytes], ...]:
+    """(name, SES_Signature DER, embedded seal DER)."""
+    maker, holder = make_pki("sm2"), make_pki("sm2", subject_prefix="holder")
+    now = datetime.now(UTC).replace(microsecond=0)
+    world = SealWorld(maker, holder, TrustStore(roots=[maker.root_cert, holder.root_cert]), now)
+    out: list[tuple[str, bytes, bytes]] = []
+    raw = OFDRW.read_bytes()
+    out.append(("ofdrw SignedValueV4.dat", raw, children(children(raw, "ofdrw")[0], "ofdrw")[1]))
+    seal = world.seal("v4")
+    signer = world.holder.signer()
+    out.append(("ezhifu sm2", build_ses_signature(seal, signer, b"voucher text", "cz_dwgz"), seal))
+
+    def stamp(value: bytes) -> bytes:  # a DER token over the signature value (any DER will do)
+        return sign_detached(value, world.maker.signer())
+
+    stamped = build_ses_signature(seal, signer, b"voucher", "rh_zqz", timestamp_hook=stamp)
+    out.append(("ezhifu sm2 + timeStamp", stamped, seal))
+    rsa = make_pki("rsa2048")
+    rsa_seal = world.seal("v4", holder_certs=[rsa.leaf_cert])
+    out.append(("ezhifu rsa", build_ses_signature(rsa_seal, rsa.signer(), b"x" * 500, "cz_dwgz"), rsa_seal))
+    return tuple(out)
+
+
+def _seal(seal_der: bytes) -> Seal:
+    return parse_seal(seal_der)
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_fast_reader_reads_each_v4_signature_as_asn1crypto_does(index: int) -> None:
+    name, raw, seal_der = signatures()[index]
+    seal = _seal(seal_der)
+    fast = read_v4_signature(raw, seal, LABEL)
+    assert fast is not None, name  # the usual layout is read fast, not declined
+    assert fast == _slow(raw, seal)
+    if "timeStamp" in name:
+        assert fast.time_stamp is not None
+
+
+def test_parse_signature_takes_the_fast_path_when_the_seal_is_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    _name, raw, _seal_der = signatures()[1]
+    SEALS.clear()
+    first = parse_signature(raw)  # decodes the seal with asn1crypto and keeps it
+    calls: list[SealSignature | None] = []
+
+    def spy(raw: bytes, seal: Seal, label: str) -> SealSignature | None:
+        calls.append(result := read_v4_signature(raw, seal, label))
+        return result
+
+    monkeypatch.setattr("ezhifu.seal.containers.v4.read_v4_signature", spy)
+    assert parse_signature(raw) == first
+    assert calls and calls[0] == first
+
+
+def test_a_different_seal_is_declined() -> None:
+    _name, raw, seal_der = signatures()[1]
+    other = _seal(signatures()[3][2])
+    assert read_v4_signature(raw, other, LABEL) is None
+    v1_world_seal = dataclasses.replace(_seal(seal_der), version=SealVersion.V1)
+    assert read_v4_signature(raw, v1_world_seal, LABEL) is None
+
+
+def _replace_once(raw: bytes, old: bytes, new: bytes) -> bytes:
+    assert raw.count(old) >= 1
+    return raw.replace(old, new, 1)
+
+
+def test_unusual_fields_are_declined_or_agree() -> None:
+    _name, raw, seal_der = signatures()[1]
+    seal = _seal(seal_der)
+    good = read_v4_signature(raw, seal, LABEL)
+    assert good is not None
+    when = good.time_info_raw
+    cases = [
+        _replace_once(raw, b"\x18\x0f" + when, b"\x18\x0f" + when[:-1] + b"+"),  # not ...Z
+        _replace_once(raw, b"\x18\x0f" + when, b"\x18\x0f" + b"20261340000000Z"),  # month 13
+        raw + b"\x00",  # trailing byte
+        raw[:-1],  # truncated
+    ]
+    for case in cases:
+        assert _agree(case, seal) is None
+
+
+_SEEDS = st.sampled_from(range(4))
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> tuple[bytes, bytes]:
+    _name, raw, seal_der = signatures()[draw(_SEEDS)]
+    data = bytearray(raw)
+    keep = raw.index(seal_der), raw.index(seal_der) + len(seal_der)  # mutate around the seal too
+    for _ in range(draw(st.integers(1, 3))):
+        pos = draw(st.integers(0, len(data) - 1))
+        if keep[0] <= pos < keep[1] and draw(st.booleans()):
+            pos = draw(st.sampled_from([0, 1, 2, 3, 4, len(data) - 1, len(data) - 20]))
+        op = draw(st.sampled_from(["flip", "set", "insert", "delete"]))
+        if op == "flip":
+            data[pos] ^= 1 << draw(st.integers(0, 7))
+        elif op == "set":
+            data[pos] = draw(
+                st.sampled_from([0x00, 0x03, 0x04, 0x06, 0x16, 0x18, 0x30, 0x80, 0x81, 0x82, 0xA0, 0xFF])
+            )
+        elif op == "insert":
+            data[pos:pos] = draw(st.binary(min_size=1, max_size=3))
+        else:
+            del data[pos : pos + draw(st.integers(1, 3))]
+    return bytes(data), seal_der
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_fast_reader_agrees_on_mutated_signatures(case: tuple[bytes, bytes]) -> None:
+    raw, seal_der = case
+    _agree(raw, _seal(seal_der))
