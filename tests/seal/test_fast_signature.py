@@ -23,6 +23,7 @@ from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.apply import build_ses_signature
 from ezhifu.seal.containers import container_for, parse_seal, parse_signature
 from ezhifu.seal.containers.fast import read_v4_signature
+from ezhifu.seal.containers.v4 import V4Container
 from ezhifu.seal.detect import SealKind, SealVersion
 from ezhifu.seal.model import SEALS, Seal, SealSignature, children, load_signature_structure
 from ezhifu.sign.cms import sign_detached
@@ -167,3 +168,53 @@ def mutated(draw: st.DrawFn) -> tuple[bytes, bytes]:
 def test_fast_reader_agrees_on_mutated_signatures(case: tuple[bytes, bytes]) -> None:
     raw, seal_der = case
     _agree(raw, _seal(seal_der))
+
+
+# --- the writer: the direct DER of build_signature against asn1crypto's encoding -------------
+
+_TIMES = st.datetimes(
+    min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(UTC)
+) | st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)).map(
+    lambda t: t.replace(microsecond=0)
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    when=_TIMES,
+    data_hash=st.binary(max_size=300),
+    prop=st.text(max_size=200) | st.text(alphabet=st.characters(max_codepoint=127), max_size=300),
+    value=st.binary(max_size=300),
+    token=st.none() | st.binary(min_size=1, max_size=300),
+    seed=st.sampled_from(range(4)),
+)
+def test_build_signature_writes_what_asn1crypto_writes(
+    when: datetime, data_hash: bytes, prop: str, value: bytes, token: bytes | None, seed: int
+) -> None:
+    _name, raw, seal_der = signatures()[seed]
+    seal = _seal(seal_der)
+    cert = parse_signature(raw).signer_cert
+    signed: list[bytes] = []
+
+    def sign(tbs: bytes) -> bytes:
+        signed.append(tbs)
+        return value
+
+    stamp = None if token is None else (lambda _value: token)
+    args = (seal, when, data_hash, prop, cert, "1.2.156.10197.1.501", sign, stamp)
+    try:
+        assert isinstance(V4, V4Container)
+        expected = V4._asn1_signature(*args)
+    except (ValueError, TypeError):  # what asn1crypto cannot encode (non-ASCII IA5String)
+        with pytest.raises((ValueError, TypeError)):
+            V4.build_signature(
+                seal, when=when, data_hash=data_hash, property_info=prop, signer_cert=cert,
+                algorithm_oid="1.2.156.10197.1.501", sign=sign, time_stamp=stamp,
+            )  # fmt: skip
+        return
+    got = V4.build_signature(
+        seal, when=when, data_hash=data_hash, property_info=prop, signer_cert=cert,
+        algorithm_oid="1.2.156.10197.1.501", sign=sign, time_stamp=stamp,
+    )  # fmt: skip
+    assert got == expected
+    assert signed[0] == signed[1]  # the same TBS_Sign bytes were signed

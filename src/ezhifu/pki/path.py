@@ -349,9 +349,10 @@ class _PathCache:
     (``extra_certs``), of the trust store's roots and intermediates, and the policy: all that the
     path *search* depends on, but not the time. Only a path found at the first try (no dead end)
     is kept, so a later search with the same key would try exactly this path first; a hit
-    re-runs every check of every link at the new time (signature outcome, algorithm policy,
-    validity, critical extensions, CA constraints, key usage, CRLs) and falls back to the full
-    search when one fails. So a cached path gives the verdict, reason and path of an uncached
+    re-runs every check of every link at the new time (algorithm policy, validity, critical
+    extensions, CA constraints, key usage, CRLs; the links' signatures depend only on the bytes
+    in the key and verified when the path was kept) and falls back to the full search when one
+    fails. So a cached path gives the verdict, reason and path of an uncached
     run, and one input cannot change another's verdict: different bytes are a different key.
     """
 
@@ -412,9 +413,9 @@ class _PathCache:
             issuer = by_der[der]
             anchor = trust.is_root(issuer)
             new_path = (*path, issuer)
-            if _verify_cert_sig(path[-1], issuer) is not None or _link_refusal(
-                path[-1], issuer, new_path, when, policy, anchor=anchor
-            ):
+            # Each link's signature verified when the path was kept, and its outcome depends on
+            # nothing but the two certificates' bytes, which are part of the key.
+            if _link_refusal(path[-1], issuer, new_path, when, policy, anchor=anchor):
                 return None
             path = new_path
         return ChainResult(True, None, path) if trust.is_root(path[-1]) and len(path) > 1 else None
