@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -341,6 +342,18 @@ def validate_chain(
 
 _PathKey = tuple[bytes, tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...], VerifyPolicy]
 
+#: The DER of each certificate object met, by identity: the parsed certificates are shared and
+#: read-only (:func:`ezhifu.pki.certs.shared_certificate`; :func:`same_certificate` already takes
+#: one object as equal to itself), and asn1crypto re-checks its whole tree on every ``dump()``.
+_DERS: weakref.WeakKeyDictionary[x509.Certificate, bytes] = weakref.WeakKeyDictionary()
+
+
+def _der(cert: x509.Certificate) -> bytes:
+    der = _DERS.get(cert)
+    if der is None:
+        der = _DERS[cert] = bytes(cert.dump())
+    return der
+
 
 class _PathCache:
     """Bounded LRU of certification paths found by :func:`validate_chain`, by exact bytes.
@@ -367,10 +380,10 @@ class _PathCache:
     ) -> _PathKey | None:
         try:
             key = (
-                cert.dump(),
-                tuple(c.dump() for c in extra),
-                tuple(c.dump() for c in trust.roots),
-                tuple(c.dump() for c in trust.intermediates),
+                _der(cert),
+                tuple(_der(c) for c in extra),
+                tuple(_der(c) for c in trust.roots),
+                tuple(_der(c) for c in trust.intermediates),
                 policy,
             )
             hash(key)
