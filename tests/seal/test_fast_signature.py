@@ -20,6 +20,7 @@ from seal_helpers import SealWorld
 
 from ezhifu.errors import SealFormatError
 from ezhifu.pki.trust import TrustStore
+from ezhifu.seal import detect
 from ezhifu.seal.apply import build_ses_signature
 from ezhifu.seal.containers import container_for, parse_seal, parse_signature
 from ezhifu.seal.containers.fast import read_v4_signature
@@ -218,3 +219,48 @@ def test_build_signature_writes_what_asn1crypto_writes(
     )  # fmt: skip
     assert got == expected
     assert signed[0] == signed[1]  # the same TBS_Sign bytes were signed
+
+
+# --- remembered seal detections -------------------------------------------------------------
+
+
+def test_seal_detections_are_remembered_by_exact_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    _name, raw, seal_der = signatures()[1]
+    detect.DETECTED_SEALS.clear()
+    assert detect.detect(seal_der) == (SealKind.SEAL, SealVersion.V4)
+    assert detect.detect(raw) == (SealKind.SIGNATURE, SealVersion.V4)
+    assert list(detect.DETECTED_SEALS._items) == [seal_der]  # the seal only, not the signature
+    calls: list[bytes] = []
+    original = detect._detect
+
+    def counting(der: bytes, what: str) -> tuple[SealKind, SealVersion]:
+        calls.append(der)
+        return original(der, what)
+
+    monkeypatch.setattr(detect, "_detect", counting)
+    assert detect.detect(bytes(seal_der)) == (SealKind.SEAL, SealVersion.V4)  # equal bytes: remembered
+    assert calls == []
+    broken = seal_der[:-1]  # one byte less: detected again, and refused again on every call
+    for _ in range(2):
+        with pytest.raises(SealFormatError):
+            detect.detect(broken)
+    assert calls == [broken, broken]
+    v1 = signatures_v1_seal()
+    assert detect.detect(v1) == (SealKind.SEAL, SealVersion.V1)  # another seal, its own answer
+
+
+def signatures_v1_seal() -> bytes:
+    maker = make_pki("sm2")
+    world = SealWorld(
+        maker, maker, TrustStore(roots=[maker.root_cert]), datetime.now(UTC).replace(microsecond=0)
+    )
+    return world.seal("v1")
+
+
+def test_remembered_seal_detections_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    remembered = detect._SealDetections(2)
+    for i in range(4):
+        remembered.put(bytes([i]) * 10, SealVersion.V4)
+    assert len(remembered._items) == 2
+    remembered.put(b"x" * (detect.MAX_REMEMBERED_SEAL + 1), SealVersion.V4)
+    assert len(remembered._items) == 2 and b"x" * (detect.MAX_REMEMBERED_SEAL + 1) not in remembered._items

@@ -15,6 +15,8 @@ messages (:mod:`ezhifu.seal.vendor`) starts with ``INTEGER 2`` directly under th
 from __future__ import annotations
 
 import enum
+import threading
+from collections import OrderedDict
 
 from ezhifu.crypto.der import Tlv
 from ezhifu.crypto.der import split_tlvs as der_split_tlvs
@@ -111,11 +113,64 @@ def _seal_version(children: list[Tlv], what: str) -> SealVersion:
     raise SealFormatError(f"{what}: SESeal with {len(children)} elements (expected 2, 4 or 5)")
 
 
+class _SealDetections:
+    """Bounded LRU of the versions of seals detected before, by their exact bytes.
+
+    Applying a seal detects the same seal bytes twice per voucher (the seal to apply, then the
+    one to embed). The answer depends on nothing but the bytes, so it is kept for seals (not
+    seal signatures, which differ every time) of at most :data:`MAX_REMEMBERED_SEAL` bytes;
+    refusals are never kept (they are raised again, with their context, on every call).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[bytes, SealVersion] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, raw: bytes) -> SealVersion | None:
+        with self._lock:
+            version = self._items.get(raw)
+            if version is not None:
+                self._items.move_to_end(raw)
+            return version
+
+    def put(self, raw: bytes, version: SealVersion) -> None:
+        if len(raw) > MAX_REMEMBERED_SEAL:
+            return
+        with self._lock:
+            self._items[raw] = version
+            self._items.move_to_end(raw)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+#: Largest seal whose detection is remembered (a seal with its picture is a few tens of kB).
+MAX_REMEMBERED_SEAL = 256 * 1024
+#: Seals whose detection is remembered: at most 64 x 256 KiB.
+DETECTED_SEALS = _SealDetections(64)
+
+
 def detect(der: bytes, *, what: str = "seal data") -> tuple[SealKind, SealVersion]:
     """Return whether ``der`` is a seal or a seal signature and which standard it follows.
 
     Raises :class:`SealFormatError` (OCX error 114, "不是合法的印章/签章数据") when it is neither.
     """
+    raw = der if type(der) is bytes else None
+    if raw is not None:
+        known = DETECTED_SEALS.get(raw)
+        if known is not None:
+            return SealKind.SEAL, known
+    kind, version = _detect(der, what)
+    if raw is not None and kind is SealKind.SEAL:
+        DETECTED_SEALS.put(raw, version)
+    return kind, version
+
+
+def _detect(der: bytes, what: str) -> tuple[SealKind, SealVersion]:
     children = _outer(der, what)
     if not children:
         raise SealFormatError(f"{what}: empty SEQUENCE")
