@@ -44,6 +44,7 @@ __all__ = [
     "mark",
     "print_table",
     "progress",
+    "purpose_trust_options",
     "read_input",
 ]
 
@@ -62,6 +63,26 @@ T = TypeVar("T")
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON (UTF-8) on stdout."
 )
+
+
+def purpose_trust_options(function: F) -> F:
+    """``--seal-maker-trust`` and ``--tsa-trust`` (repeatable): the anchors of the seal makers
+    and of the time-stamping authorities, beside ``--trust`` (the signers; issue 13 item 1)."""
+    pem = click.Path(exists=True, dir_okay=False, path_type=Path)
+    function = click.option(
+        "--tsa-trust",
+        "tsa_trust_files",
+        multiple=True,
+        type=pem,
+        help="PEM file of trusted time-stamping authorities (RFC 3161; repeatable).",
+    )(function)
+    return click.option(
+        "--seal-maker-trust",
+        "seal_maker_trust_files",
+        multiple=True,
+        type=pem,
+        help="PEM file of trusted seal makers (制章者) roots or certificates (repeatable).",
+    )(function)
 
 
 class CliState:

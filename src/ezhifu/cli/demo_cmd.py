@@ -19,17 +19,18 @@ __all__ = ["command"]
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("ezhifu-demo"),
     show_default=True,
-    help="Directory for envelope.xml, root.pem and voucher.html (created if needed).",
+    help="Directory for envelope.xml, root.pem, seal-maker-root.pem and voucher.html (created if needed).",
 )
 @json_option
 @handle_errors
 def command(out_dir: Path, as_json: bool) -> None:
     """Build, validate, sign, seal (v4) and verify a 5201 voucher with a throwaway SM2 test PKI.
 
-    Writes the signed and sealed envelope (envelope.xml), the demo's root certificate
-    (root.pem) and an HTML view (voucher.html) to --out, so that
+    Writes the signed and sealed envelope (envelope.xml), the demo's root certificates by
+    purpose (root.pem for the signer, seal-maker-root.pem for the seal maker) and an HTML view
+    (voucher.html) to --out, so that
 
-        ezhifu verify OUT/envelope.xml --trust OUT/root.pem
+        ezhifu verify OUT/envelope.xml --trust OUT/root.pem --seal-maker-trust OUT/seal-maker-root.pem
 
     verifies the result. The keys exist only in memory; the seal is a software test seal with
     no legal effect. Exit 0 when every step succeeded and everything verified.
@@ -56,7 +57,10 @@ def command(out_dir: Path, as_json: bool) -> None:
                     click.echo(f"  {mark(item.valid)} {item.kind} at {item.position}{why}")
         click.echo("")
         if result.ok:
-            click.echo(f"All verified. Try: ezhifu verify {result.envelope_path} --trust {result.root_path}")
+            click.echo(
+                f"All verified. Try: ezhifu verify {result.envelope_path} --trust {result.root_path}"
+                f" --seal-maker-trust {result.seal_maker_root_path}"
+            )
             click.echo(f"Open the view: {result.html_path}")
         else:
             click.echo("The demo did not complete: see the ✗ step above.", err=True)

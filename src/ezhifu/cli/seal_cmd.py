@@ -31,6 +31,7 @@ from ezhifu.cli.common import (
     echo_json,
     fail_usage,
     handle_errors,
+    purpose_trust_options,
     read_input,
 )
 from ezhifu.cli.keyopts import AUDIT_OPTIONS, KeySource, key_options, open_signer
@@ -327,14 +328,24 @@ def _human(info: dict[str, Any], indent: str = "") -> None:
     help="Also write an SVG picture (SVG can carry script that runs when the file is opened in a browser).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@purpose_trust_options
 @handle_errors
 def show_command(
-    file: Path, image_out: Path | None, trust_files: tuple[Path, ...], allow_svg: bool, as_json: bool
+    file: Path,
+    image_out: Path | None,
+    trust_files: tuple[Path, ...],
+    allow_svg: bool,
+    as_json: bool,
+    seal_maker_trust_files: tuple[Path, ...],
+    tsa_trust_files: tuple[Path, ...],
 ) -> None:
     """Show a seal, a seal signature or a vendor stamp, and whether its signatures hold."""
     der = _read_blob(file)
     container = detect_container(der, what=str(file))
-    trust = TrustStore.from_pem_files(trust_files) if trust_files else None
+    given = trust_files or seal_maker_trust_files or tsa_trust_files
+    trust = (
+        TrustStore.from_purpose_files(trust_files, seal_maker_trust_files, tsa_trust_files) if given else None
+    )
     facts: SealFacts | None
     if container.seal_refusal() is not None:
         # Not verifiable alone (the vendor format): described, never "holds".

@@ -60,6 +60,7 @@ from ezhifu.cli.common import (
     mark,
     print_table,
     progress,
+    purpose_trust_options,
 )
 from ezhifu.document.positions import PositionTable
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
@@ -242,11 +243,14 @@ def _print_text(name: str, result: EnvelopeResult) -> None:
     show_default=True,
     help="Verify the bodies of each envelope in N processes (streamed).",
 )
+@purpose_trust_options
 @json_option
 @handle_errors
 def command(
     inputs: tuple[Path, ...],
     trust_files: tuple[Path, ...],
+    seal_maker_trust_files: tuple[Path, ...],
+    tsa_trust_files: tuple[Path, ...],
     policy_name: str,
     positions_file: Path | None,
     at_text: str | None,
@@ -258,7 +262,7 @@ def command(
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
-    trust = TrustStore.from_pem_files(trust_files)
+    trust = TrustStore.from_purpose_files(trust_files, seal_maker_trust_files, tsa_trust_files)
     policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()
     positions = load_positions(positions_file) if positions_file is not None else None
     at = _parse_at(at_text)

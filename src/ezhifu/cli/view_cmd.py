@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, handle_errors, read_input
+from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, handle_errors, purpose_trust_options, read_input
 
 __all__ = ["command"]
 
@@ -41,8 +41,17 @@ __all__ = ["command"]
     is_flag=True,
     help="Write a PDF of the same page (printed by headless Chromium, CJK fonts embedded).",
 )
+@purpose_trust_options
 @handle_errors
-def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path, as_pdf: bool) -> None:
+def command(
+    file: str,
+    trust_files: tuple[str, ...],
+    seal_maker_trust_files: tuple[Path, ...],
+    tsa_trust_files: tuple[Path, ...],
+    policy: str,
+    output: Path,
+    as_pdf: bool,
+) -> None:
     """Write FILE (a <MOF> envelope) as one self-contained HTML page.
 
     The page shows each voucher's header fields with their Chinese labels, the details with
@@ -61,7 +70,9 @@ def command(file: str, trust_files: tuple[str, ...], policy: str, output: Path, 
         from ezhifu.pki.trust import TrustStore, VerifyPolicy
         from ezhifu.verify.envelope import verify_envelope
 
-        trust = TrustStore.from_pem_files([Path(p) for p in trust_files])
+        trust = TrustStore.from_purpose_files(
+            [Path(p) for p in trust_files], seal_maker_trust_files, tsa_trust_files
+        )
         chosen = VerifyPolicy.legacy() if policy == "legacy" else VerifyPolicy()
         result = verify_envelope(data, trust=trust, policy=chosen)
     name = "stdin" if file == "-" else Path(file).name
