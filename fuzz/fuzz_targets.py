@@ -10,9 +10,11 @@ from typing import Any
 import atheris  # type: ignore[import-not-found]
 
 with atheris.instrument_imports():
+    from ezhifu.document.build import build_voucher, parse_voucher_data
     from ezhifu.document.envelope import Envelope
     from ezhifu.document.validation import iter_errors
     from ezhifu.errors import EzhifuError
+    from ezhifu.monitor.rules import RuleSet
     from ezhifu.pki.keys import load_certificate, load_private_key
     from ezhifu.seal.containers import parse_seal, parse_signature
 
@@ -27,11 +29,15 @@ def _cms(data: bytes) -> Any:
 TARGETS: dict[str, Callable[[bytes], Any]] = {
     "envelope": Envelope.from_bytes,
     "validate": lambda d: list(iter_errors(d)),
+    "validate-strict": lambda d: list(iter_errors(d, level="strict")),
+    "build-json": lambda d: build_voucher("5201", parse_voucher_data(d, "json")),
+    "build-csv": lambda d: build_voucher("5201", parse_voucher_data(d, "csv")),
     "seal": parse_seal,
     "ses": parse_signature,
     "cms": _cms,
     "key": load_private_key,
     "cert": load_certificate,
+    "rules": lambda d: RuleSet.from_text(d.decode("utf-8", "replace")),
 }
 
 

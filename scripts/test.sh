@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(openssl softhsm2 default-jre-headless default-jdk-headless libbcprov-java libbcpkix-java libbcutil-java chromium fonts-wqy-microhei poppler-utils)
+APT_PACKAGES=(openssl softhsm2 default-jre-headless default-jdk-headless libbcprov-java libbcpkix-java libbcutil-java chromium fonts-wqy-microhei poppler-utils postgresql libaxis-java)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

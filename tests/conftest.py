@@ -14,3 +14,7 @@ CONFORMANCE = TESTS / "conformance"
 def conformance_dir() -> Path:
     """Folder of third-party fixtures (see tests/conformance/README.md)."""
     return CONFORMANCE
+
+
+# A real PostgreSQL server (tests/pg_support.py) for the stores and services that use one.
+from pg_support import postgres_admin_dsn, postgres_dsn  # noqa: E402, F401

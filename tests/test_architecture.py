@@ -102,6 +102,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "memory",
             "encrypted_file",
             "pkcs12",
+            "pkcs12_crypto",
             "pkcs11",
             "audit",
             "audit_head",
@@ -152,21 +153,40 @@ LAYOUT: dict[str, frozenset[str]] = {
             "status",
             "store",
             "store_postgres",
+            "store_outbox",
             "transport",
             "receipts",
             "reconciliation",
             "monitoring",
+            "hooks",
         }
     ),
     "monitor": frozenset(
-        {"", "rules", "schema", "expr", "engine", "windows", "alerts", "caselog", "pack", "hook"}
+        {
+            "",
+            "rules",
+            "schema",
+            "expr",
+            "engine",
+            "windows",
+            "alerts",
+            "caselog",
+            "pack",
+            "hook",
+            "context",
+            "compiled",
+        }
     ),
     "client": frozenset({"", "operations", "soapenc", "soap_client", "stamp_request", "transport"}),
     "service": frozenset(
         {"", "app", "calls", "config", "jsonapi", "operations", "oplog", "runtime", "server", "wsdl"}
     ),
-    "contingency": frozenset({"", "ladder", "resync", "records", "catchup", "modes"}),
-    "testing": frozenset({"", "pki", "pictures", "pytest_plugin"}),
+    "contingency": frozenset(
+        {"", "ladder", "resync", "records", "catchup", "modes", "offline", "register", "drill"}
+    ),
+    "testing": frozenset(
+        {"", "pki", "pictures", "pytest_plugin", "partner", "monitor", "network", "service_setup"}
+    ),
     "report": frozenset({"", "html", "html_page", "form", "pdf", "amounts"}),
     "archive": frozenset(
         {
@@ -212,6 +232,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "contingency_cmd",
             "audit_cmd",
             "build_cmd",
+            "checks",
             "exitcodes",
             "i18n",
             "output",
@@ -221,7 +242,10 @@ LAYOUT: dict[str, frozenset[str]] = {
 }
 
 #: Modules that are pure data tables and may exceed the size limits (with the reason).
-DATA_TABLES: dict[str, str] = {}
+DATA_TABLES: dict[str, str] = {
+    # Declarations only: issue 12 item 6 puts every exception class of the tree in one module.
+    "errors": "the exception tree (class declarations and their docstrings)",
+}
 
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
@@ -481,23 +505,7 @@ def exceptions_outside_errors(modules: dict[str, Module]) -> list[str]:
 #: Problems present when this test landed, being removed by the issue 12 work. Nothing may be
 #: added here; an entry is deleted when its problem is fixed. docs/architecture.md lists any
 #: entry that stays, with the reason.
-BASELINE: frozenset[str] = frozenset(
-    {
-        'document/xsdgen.py: envelope_xsd() over 80 lines',
-        "keystore/encrypted_file.py: import inside _load() has no '# reason'",
-        "keystore/encrypted_file.py: import inside _load_key() has no '# reason'",
-        "keystore/encrypted_file.py: import inside derive() has no '# reason'",
-        "keystore/encrypted_file.py: import inside export_certificate() has no '# reason'",
-        "keystore/encrypted_file.py: import inside import_key() has no '# reason'",
-        "keystore/pkcs11.py: import inside _sign() has no '# reason'",
-        "keystore/pkcs11.py: import inside _sm2_signature_der() has no '# reason'",
-        "keystore/pkcs12.py: import inside _cbc_decrypt() has no '# reason'",
-        "keystore/pkcs12.py: import inside _der_private_key_info() has no '# reason'",
-        "keystore/pkcs12.py: import inside _load_key() has no '# reason'",
-        "keystore/pkcs12.py: import inside write_pkcs12() has no '# reason'",
-        'keystore/pkcs12.py: module over 600 lines',
-    }
-)
+BASELINE: frozenset[str] = frozenset()
 
 
 def new_problems(problems: Iterable[str]) -> list[str]:

@@ -23,6 +23,8 @@ _EXPORTS: dict[str, str] = {
     "SignatureElement": "ezhifu.document.envelope",
     "SignStampElement": "ezhifu.document.envelope",
     "Voucher": "ezhifu.document.models",
+    "build_voucher": "ezhifu.document.build",
+    "load_voucher_data": "ezhifu.document.build",
     "validate": "ezhifu.document.validation",
     "is_valid": "ezhifu.document.validation",
     "iter_errors": "ezhifu.document.validation",

@@ -32,6 +32,8 @@ __all__ = [
     "AuditTamperedError",
     "BadPassword",
     "BodyNotFound",
+    "BusinessRuleViolated",
+    "CaseLogError",
     "CertificateError",
     "CertificateExpired",
     "CertificateIdEmpty",
@@ -39,14 +41,22 @@ __all__ = [
     "CertificateNotYetValid",
     "ConfigFileRefused",
     "ConfigurationError",
+    "ContextFileError",
+    "ContingencyError",
     "CorruptedKeyFile",
     "DecodingError",
     "DuplicateBooking",
+    "EmptyParameter",
     "EzhifuError",
     "FlowError",
+    "ForbiddenExpression",
+    "HookRefused",
     "HostileInputError",
+    "IllegalCaseTransition",
     "IllegalTransition",
+    "InvalidBusinessYear",
     "InvalidInput",
+    "InvalidParameter",
     "InvalidSeal",
     "InvalidSignature",
     "KeyNotFound",
@@ -57,8 +67,12 @@ __all__ = [
     "MalformedDER",
     "MalformedSignature",
     "MetadataError",
+    "MonitorError",
     "NotASealHolder",
+    "NotAuthorised",
     "OcxRefusal",
+    "OfflinePackageError",
+    "OfflinePackageTampered",
     "PictureError",
     "PositionAlreadySigned",
     "PositionEmpty",
@@ -66,22 +80,33 @@ __all__ = [
     "PositionNotInTable",
     "PositionTaken",
     "ProviderUnavailable",
+    "RegisterError",
     "RenderingError",
     "ReportError",
+    "RequestRejected",
+    "RuleFileError",
+    "RuleLimitExceeded",
+    "RuleSchemaError",
+    "RuleSyntaxError",
     "SchemaValidationError",
     "SealError",
     "SealFormatError",
     "SealFormatRefused",
+    "ServiceFault",
     "SigningError",
+    "SoapError",
     "StoreError",
     "TokenError",
     "TokenSigningError",
     "TransportError",
+    "UnknownPosition",
+    "UnknownRuleField",
     "UnsafeArchive",
     "UnsupportedAlgorithm",
     "UnsupportedMechanism",
     "ValidationIssue",
     "VerificationStepFailed",
+    "VoucherDataError",
     "VoucherNotInEnvelope",
     "WeakAlgorithm",
 ]
@@ -156,14 +181,32 @@ class ValidationIssue:
 class SchemaValidationError(InvalidInput):
     """A document that does not conform; ``issues`` carries every problem found."""
 
-    def __init__(self, issues: Sequence[ValidationIssue], *, source: str | None = None) -> None:
+    def __init__(
+        self, issues: Sequence[ValidationIssue], *, source: str | None = None, level: str = "partner"
+    ) -> None:
         self.issues: tuple[ValidationIssue, ...] = tuple(issues)
         self.source = source
+        #: the validation level used, ``"partner"`` or ``"strict"``
+        self.level = level
         head = f"{source}: " if source else ""
         count = len(self.issues)
-        lines = [f"{head}{count} validation issue{'s' if count != 1 else ''}"]
+        lines = [f"{head}{count} validation issue{'s' if count != 1 else ''} (level {level})"]
         lines.extend(f"  - {issue}" for issue in self.issues)
         super().__init__("\n".join(lines))
+
+
+class VoucherDataError(InvalidInput):
+    """Data for :func:`ezhifu.build_voucher` (JSON, TOML, CSV or a mapping) that cannot make a
+    voucher; ``field`` and ``row`` (1-based detail row, ``None`` for the header) say where."""
+
+    def __init__(self, message: str, *, field: str | None = None, row: int | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.row = row
+
+
+class UnknownPosition(InvalidInput):
+    """A signature or seal position that is not a known position name (spec.md §5.1)."""
 
 
 class ConfigurationError(EzhifuError, ValueError):
@@ -411,6 +454,122 @@ class TransportError(FlowError):
 
 class StoreError(FlowError):
     """The library's store cannot be opened, read or written."""
+
+
+class HookRefused(FlowError):
+    """A flow hook (e.g. fund monitoring) refused a voucher before signing or on receipt."""
+
+
+# --- monitor --------------------------------------------------------------------------
+
+
+class MonitorError(EzhifuError):
+    """A failure of fund monitoring (资金监控): rule files, context tables, the case log."""
+
+
+class RuleFileError(MonitorError, InvalidInput):
+    """A monitoring rule file that cannot be used; ``line`` (1-based, when known) and ``reason``."""
+
+    def __init__(self, message: str, *, line: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.line = line
+        self.reason = reason or message
+
+
+class RuleSyntaxError(RuleFileError):
+    """The rule file is not valid TOML, or an expression does not parse."""
+
+
+class RuleSchemaError(RuleFileError):
+    """The rule file does not follow the rule-pack JSON Schema (missing key, wrong type ...)."""
+
+
+class UnknownRuleField(RuleFileError):
+    """An expression names a voucher field that no voucher type of the rule has."""
+
+
+class ForbiddenExpression(RuleFileError):
+    """An expression uses something outside the safe set (an unknown function, ``__`` names ...)."""
+
+
+class RuleLimitExceeded(RuleFileError):
+    """Too many rules, too long an expression, too wide a window, too deep a nesting."""
+
+
+class ContextFileError(MonitorError, InvalidInput):
+    """A monitoring context file (accounts, quotas, calendar, payees) that cannot be used."""
+
+
+class CaseLogError(MonitorError):
+    """The monitoring case log cannot be read or written."""
+
+
+class IllegalCaseTransition(CaseLogError):
+    """A case handling step the case life cycle does not allow (e.g. confirming a closed case)."""
+
+
+# --- contingency ----------------------------------------------------------------------
+
+
+class ContingencyError(EzhifuError):
+    """A failure of the contingency (应急) machinery: offline packages, the outage register."""
+
+
+class OfflinePackageError(ContingencyError, InvalidInput):
+    """An offline exchange package that cannot be read (not a zip, no manifest, too large)."""
+
+
+class OfflinePackageTampered(OfflinePackageError):
+    """An offline package whose manifest signature or digests do not verify."""
+
+
+class RegisterError(ContingencyError):
+    """The outage / emergency-payment register refused an entry (unknown outage, bad link ...)."""
+# --- network service and client (spec.md §6) ------------------------------------------
+class SoapError(InvalidInput):
+    """A SOAP 1.1 message that is not well-formed rpc/encoded (bad envelope, type, array, href)."""
+class ServiceFault(EzhifuError):
+    """A 凭证库 operation refused with a server code (spec.md §6: ``EVS100`` … ``EVS999``).
+    ``code`` is the EVS code, ``zh`` its Chinese text as the published servers answer it, and
+    the message is "中文 / English" with the detail. :meth:`fault_string` is the SOAP
+    ``faultstring``: ``ezhifu.ServiceException:EVS103#业务年度不合法 / ...``, so that the clients'
+    ``substring(indexOf("Exception:") + 10)`` yields ``EVS103#业务年度不合法 / ...``.
+    """
+    code = "EVS999"
+    zh = "未定义异常信息"
+    def __init__(self, detail: str = "", *, code: str | None = None, zh: str | None = None) -> None:
+        if code is not None:
+            self.code = code
+        if zh is not None:
+            self.zh = zh
+        self.detail = detail
+        super().__init__(f"{self.code}#{self.zh}" + (f" / {detail}" if detail else ""))
+    def fault_string(self) -> str:
+        return f"ezhifu.ServiceException:{self}"
+class InvalidParameter(ServiceFault):
+    """EVS100 参数不合法: a parameter has the wrong type, length or form."""
+    code = "EVS100"
+    zh = "参数不合法"
+class InvalidBusinessYear(ServiceFault):
+    """EVS103 业务年度不合法: ``stYear`` is not a four-digit year in range."""
+    code = "EVS103"
+    zh = "业务年度不合法"
+class EmptyParameter(ServiceFault):
+    """EVS111 参数存在空值: a required parameter is missing or empty."""
+    code = "EVS111"
+    zh = "参数存在空值"
+class NotAuthorised(ServiceFault):
+    """EVS112 凭证类型无对应证书id权限: the certID may not call this operation for this VtCode."""
+    code = "EVS112"
+    zh = "凭证类型无对应证书id权限"
+class BusinessRuleViolated(ServiceFault):
+    """EVS700 业务逻辑不合法: the life cycle refuses the operation (e.g. return before sign-in)."""
+    code = "EVS700"
+    zh = "业务逻辑不合法"
+class RequestRejected(ServiceFault):
+    """EVS100 for a request the service will not read: too large, too slow, unknown operation."""
+    code = "EVS100"
+    zh = "参数不合法"
 
 
 # --- archive --------------------------------------------------------------------------

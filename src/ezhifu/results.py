@@ -20,9 +20,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ezhifu.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from ezhifu.errors import ValidationIssue
 
 __all__ = [
     "OUTCOMES",
@@ -37,6 +40,7 @@ __all__ = [
     "SignerInfo",
     "Step",
     "StepLog",
+    "ValidationReport",
     "phase_of",
 ]
 
@@ -428,6 +432,36 @@ class EnvelopeResult:
             "valid": self.valid,
             "problems": list(self.problems),
             "bodies": [b.to_dict() for b in self.bodies],
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """The outcome of validating one document (:func:`ezhifu.document.validation.check`):
+    every issue, and the validation level (``partner`` or ``strict``) and schema version used."""
+
+    level: str
+    schema_version: str
+    issues: tuple[ValidationIssue, ...] = ()
+    source: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not self.issues
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "level": self.level,
+            "schema_version": self.schema_version,
+            "file": self.source,
+            "issues": [
+                {"path": i.path, "line": i.line, "code": i.code, "reason": i.reason, "value": i.value}
+                for i in self.issues
+            ],
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:

@@ -22,6 +22,15 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("seal at cz_dwgz: valid", "wrote sealed.html"),
         ("seal.der", "sealed.xml", "sealed.html"),
     ),
+    "fund_monitoring.py": (
+        (
+            "单笔提现 30000.00 元超过 20000.00 元",
+            "疑似拆分支付",
+            "confirmed: 1",
+            "exit code a CLI run would give: 20",
+        ),
+        ("rules.toml", "cases.db", "alerts.json"),
+    ),
     "position_table.py": (
         ("stamp at 5201/cz_dwgz: seal 4201000000000001", "refused: OCX 122"),
         ("positions.toml",),

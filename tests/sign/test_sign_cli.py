@@ -219,7 +219,11 @@ def test_legacy_sha1_rsa1024_cli(
     default = runner.invoke(cli, verify)
     assert default.exit_code == 1
     reason = json.loads(default.stdout)["bodies"][0]["items"][0]["reason"]
-    assert reason == "digest sha1 refused by policy (use VerifyPolicy.legacy() for legacy partners)"
+    # issue 15 finding 2: a SHA-1 signature by an RSA-1024 key names both refusals
+    assert reason == (
+        "digest sha1 refused by policy and RSA key of 1024 bits refused by policy (minimum 2048) "
+        "(use VerifyPolicy.legacy() for legacy partners)"
+    )
     assert runner.invoke(cli, [*verify, "--policy", "legacy"]).exit_code == 0
 
 

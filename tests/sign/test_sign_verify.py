@@ -19,6 +19,11 @@ from ezhifu.sign import sign_body, sign_envelope
 from ezhifu.testing.pki import TestPKI, make_pki
 from ezhifu.verify.envelope import verify_body, verify_envelope
 
+_BOTH = (
+    "digest sha1 refused by policy and RSA key of 1024 bits refused by policy (minimum 2048) "
+    f"({LEGACY_HINT})"
+)
+
 
 def _signed(envelope: Envelope, pki: TestPKI, position: str = "cz_dwfz", **opts: Any) -> Envelope:
     sign_envelope(envelope, pki.signer(), position, **opts)
@@ -281,7 +286,7 @@ def test_legacy_sha1_rsa1024(envelope: Envelope, weak_pki: TestPKI) -> None:
     refused = verify_envelope(envelope, trust=trust)
     item = refused.bodies[0].items[0]
     assert item.intact and not item.valid
-    assert item.reason == f"digest sha1 refused by policy ({LEGACY_HINT})"
+    assert item.reason == _BOTH  # issue 15 finding 2: SHA-1 and RSA-1024 both named
 
 
 def test_stamps_are_delegated_to_the_seal_verifier(signed_pair: Envelope, rsa_pki: TestPKI) -> None:

@@ -164,6 +164,7 @@ def run_demo(
     vt_code: str = "5201",
     details: int = 3,
     on_step: Callable[[DemoStep], None] | None = None,
+    test_keys: str | Path | None = None,
 ) -> DemoResult:
     """Run the whole job once and write ``envelope.xml``, ``root.pem`` and ``voucher.html``.
 
@@ -173,6 +174,9 @@ def run_demo(
     ``ezhifu verify OUT/envelope.xml --trust OUT/root.pem --seal-maker-trust OUT/seal-maker-root.pem``
     verifies the written envelope (anchors by purpose: the signers' root and the seal maker's root;
     with the signer root alone the seal's maker is reported untrusted).
+
+    With ``test_keys`` the demo's throwaway signer key and chain, root and seal are also written
+    to that directory (:func:`write_test_keys`), for trying ``ezhifu sign`` and ``seal apply``.
     """
     out = Path(out_dir)
     result = DemoResult(out_dir=out)
@@ -184,7 +188,7 @@ def run_demo(
             on_step(step)
 
     try:
-        _run(out, vt_code, details, result, record)
+        _run(out, vt_code, details, result, record, None if test_keys is None else Path(test_keys))
     except EzhifuError as exc:
         record("stopped", False, f"{type(exc).__name__}: {exc}")
     return result
@@ -196,6 +200,7 @@ def _run(
     details: int,
     result: DemoResult,
     record: Callable[[str, bool, str], None],
+    test_keys: Path | None = None,
 ) -> None:
     # Imports are local so that ``import ezhifu.cli.demo`` (the CLI's help) stays cheap.
     from ezhifu.document.envelope import Envelope
@@ -263,6 +268,9 @@ def _run(
         keystore.add_seal(DEMO_SEAL_ID, seal_der)
         apply_seal(body, keystore.seal(DEMO_SEAL_ID), signer, SEAL_POSITION)
         record("sealed", True, f"GB/T 38540 v4 seal {DEMO_SEAL_ID} at position {SEAL_POSITION}")
+    if test_keys is not None:
+        written = write_test_keys(test_keys, pki, seal_der, maker_root=maker_pki.root_cert)
+        record("test keys written (test only, no legal effect)", True, ", ".join(sorted(written)))
 
     _write_and_verify(out, envelope, (pki, maker_pki), result, record)
 
@@ -309,6 +317,31 @@ def _write_and_verify(
     )
     result.html_path = html_path
     record("HTML view written", True, str(html_path))
+
+
+def write_test_keys(directory: Path, pki: Any, seal_der: bytes, *, maker_root: Any = None) -> dict[str, Path]:
+    """Write the demo's **throwaway** test material: ``signer.key.pem`` (unencrypted PKCS#8,
+    mode 0600), ``signer-chain.pem``, ``root.pem``, ``seal.der`` (a v4 test seal held by the
+    signer) and, given ``maker_root``, ``seal-maker-root.pem`` (the seal maker's anchor). The
+    roots' keys are not written. Test and development only."""
+    from asn1crypto import pem  # reason: keep `import ezhifu.cli.demo` (the CLI's help) cheap
+
+    from ezhifu.pki.keys import dump_certificates, dump_private_key  # reason: as above
+
+    directory.mkdir(parents=True, exist_ok=True)
+    contents = {
+        "signer.key.pem": dump_private_key(pki.leaf_key),
+        "signer-chain.pem": dump_certificates(pki.chain),
+        "root.pem": pem.armor("CERTIFICATE", pki.root_cert.dump()),
+        "seal.der": seal_der,
+    }
+    if maker_root is not None:
+        contents["seal-maker-root.pem"] = pem.armor("CERTIFICATE", maker_root.dump())
+    paths: dict[str, Path] = {}
+    for name, data in contents.items():
+        paths[name] = directory / name
+        atomic_write(paths[name], data, mode=0o600 if name.endswith(".key.pem") else 0o644)
+    return paths
 
 
 def _common_name(cert: Any) -> str:

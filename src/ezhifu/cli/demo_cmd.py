@@ -21,9 +21,27 @@ __all__ = ["command"]
     show_default=True,
     help="Directory for envelope.xml, root.pem, seal-maker-root.pem and voucher.html (created if needed).",
 )
+@click.option(
+    "--test-keys",
+    "test_keys",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write the throwaway signer key, chain, root and seal to this directory "
+    "(test only: to try ezhifu sign and seal apply).",
+)
+@click.option(
+    "--service",
+    "service_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Instead: write a three-party service setup (finance, pbc, bank) into this directory.",
+)
+@click.option("--base-port", type=click.IntRange(1, 65000), default=8701, show_default=True)
 @json_option
 @handle_errors
-def command(out_dir: Path, as_json: bool) -> None:
+def command(
+    out_dir: Path, as_json: bool, test_keys: Path | None, service_dir: Path | None, base_port: int
+) -> None:
     """Build, validate, sign, seal (v4) and verify a 5201 voucher with a throwaway SM2 test PKI.
 
     Writes the signed and sealed envelope (envelope.xml), the demo's root certificates by
@@ -32,11 +50,16 @@ def command(out_dir: Path, as_json: bool) -> None:
 
         ezhifu verify OUT/envelope.xml --trust OUT/root.pem --seal-maker-trust OUT/seal-maker-root.pem
 
-    verifies the result. The keys exist only in memory; the seal is a software test seal with
-    no legal effect. Exit 0 when every step succeeded and everything verified.
+    verifies the result. The keys exist only in memory (unless --test-keys DIR writes them);
+    the seal is a software test seal with no legal effect. Exit 0 when every step succeeded
+    and everything verified.
     """
     # deferred: keeps `ezhifu --help` from loading the crypto stack
     from ezhifu.cli.demo import DemoStep, run_demo
+
+    if service_dir is not None:
+        _service_setup(service_dir, base_port, as_json)
+        return
 
     def show(step: DemoStep) -> None:
         if not as_json:
@@ -45,7 +68,7 @@ def command(out_dir: Path, as_json: bool) -> None:
 
     if not as_json:
         click.echo(f"ezhifu demo -> {out_dir}")
-    result = run_demo(out_dir, on_step=show)
+    result = run_demo(out_dir, on_step=show, test_keys=test_keys)
     if as_json:
         echo_json(result.to_dict())
     else:
@@ -65,3 +88,19 @@ def command(out_dir: Path, as_json: bool) -> None:
         else:
             click.echo("The demo did not complete: see the ✗ step above.", err=True)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
+
+
+def _service_setup(directory: Path, base_port: int, as_json: bool) -> None:
+    """``--service DIR``: configs, test keystores, trust and peers for three services."""
+    # reason: verbs load lazily; the PKI and keystore code load only when this option is used
+    from ezhifu.cli.demo import seal_picture_png
+    from ezhifu.testing.service_setup import write_service_setup  # reason: as above
+
+    paths = write_service_setup(directory, picture=seal_picture_png(), base_port=base_port)
+    if as_json:
+        echo_json({party: str(path) for party, path in paths.items()})
+        return
+    click.echo(f"Three-party service setup (TEST keys and seals only) in {directory}:")
+    for party, path in paths.items():
+        click.echo(f"  ezhifu serve {path}        # {party}")
+    click.echo("Then follow docs/service.md for one voucher from finance to the People's Bank and back.")

@@ -25,16 +25,23 @@ VERBS: dict[str, tuple[str, str]] = {
         "Archive vouchers as DA/T 95—2022 packages and check them (四性)...",
     ),
     "audit": ("ezhifu.cli.audit_cmd", "Audit trails of key use (审计记录): verify against heads kept..."),
+    "build": ("ezhifu.cli.build_cmd", "Build a VtCode voucher from DATA (JSON, TOML or CSV) and write..."),
     "demo": ("ezhifu.cli.demo_cmd", "Build, validate, sign, seal (v4) and verify a 5201 voucher..."),
+    "contingency": (
+        "ezhifu.cli.contingency_cmd",
+        "Contingency (应急): drills and offline exchange packages.",
+    ),
     "inspect": (
         "ezhifu.cli.inspect_cmd",
         "Show the bodies, header fields (with Chinese labels), details...",
     ),
     "keystore": ("ezhifu.cli.keystore_cmd", "Create, fill and list keystores (the safe box): keys,..."),
+    "monitor": ("ezhifu.cli.monitor_cmd", "Fund monitoring: run a rule pack over envelopes, check a rule..."),
     "seal": ("ezhifu.cli.seal_cmd", "Electronic seals (GM/T 0031-2014, GB/T 38540-2020; vendor..."),
     "sign": ("ezhifu.cli.sign_cmd", "Sign the vouchers of envelope FILE at POS (detached CMS,..."),
     "validate": ("ezhifu.cli.validate_cmd", "Validate envelopes (<MOF>) or inner vouchers (<Voucher>)..."),
     "verify": ("ezhifu.cli.verify_cmd", "Verify the signatures and seals of envelope files (a..."),
+    "serve": ("ezhifu.cli.serve_cmd", "Serve the 凭证库 operations (SOAP at /realware/services/..., WSDL..."),
     "view": ("ezhifu.cli.view_cmd", "Write FILE (a <MOF> envelope) as one self-contained HTML page."),
 }
 

@@ -24,6 +24,7 @@ from typing import Any, cast
 import click
 
 from ezhifu._fileio import atomic_write
+from ezhifu.cli.checks import no_validate_option, position_argument, validate_first
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -236,6 +237,7 @@ def _check_maker_usage(cert: Any, path: Path) -> None:
     required=True,
     help="Where to write the stamped envelope.",
 )
+@no_validate_option
 @handle_errors
 def apply_command(
     file: Path,
@@ -244,13 +246,22 @@ def apply_command(
     position: str,
     voucher_no: str | None,
     output: Path,
+    no_validate: bool,
 ) -> None:
-    """Stamp the vouchers of envelope FILE with a seal at a position."""
+    """Stamp the vouchers of envelope FILE with a seal at a position.
+
+    The envelope is validated first and an invalid voucher refused (exit 1) unless
+    --no-validate; the position must be a known position name.
+    """
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.document.envelope import Envelope
     from ezhifu.seal.apply import apply_seal
 
-    envelope = Envelope.from_bytes(read_input(file, max_bytes=DEFAULT_MAX_BYTES))
+    position_argument(position)
+    data = read_input(file, max_bytes=DEFAULT_MAX_BYTES)
+    if not no_validate:
+        validate_first(data, str(file), verb="seal")
+    envelope = Envelope.from_bytes(data)
     bodies = [envelope.body(voucher_no)] if voucher_no is not None else list(envelope.bodies)
     if not bodies:
         raise InvalidInput(f"{file}: no voucher to stamp")

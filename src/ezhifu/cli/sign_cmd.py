@@ -4,6 +4,10 @@ Example::
 
     ezhifu sign in.xml --key key.pem --password-env KEY_PW --cert cert.pem --position cz_dwfz -o out.xml
 
+The envelope is validated first (partner level) and an invalid voucher is refused, exit 1,
+every problem listed, unless ``--no-validate``; the position must be a known position name
+(:mod:`ezhifu.cli.checks`).
+
 The signature is a detached CMS over the exact Base64 text of ``<Voucher>`` (spec.md §5.3);
 without ``--signed-attributes`` it has none, as the deployed partners expect. The output file
 is written atomically (a temporary file in the same directory, then renamed), so a failure
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from ezhifu._fileio import atomic_write
+from ezhifu.cli.checks import no_validate_option, position_argument, validate_first
 from ezhifu.cli.common import handle_errors, read_input
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
@@ -52,6 +57,7 @@ __all__ = ["command"]
     type=click.Path(dir_okay=False, path_type=Path),
     help="Output envelope ('-' for standard output).",
 )
+@no_validate_option
 @handle_errors
 def command(
     file: Path,
@@ -61,13 +67,18 @@ def command(
     signed_attributes: bool,
     oid_style: str | None,
     output: Path,
+    no_validate: bool,
 ) -> None:
     """Sign the vouchers of envelope FILE at POS (detached CMS, spec.md §5.3)."""
     # deferred: keeps `ezhifu --help` from loading the crypto stack
     from ezhifu.document.envelope import Envelope
     from ezhifu.sign.voucher import sign_envelope
 
-    envelope = Envelope.from_bytes(read_input(file, max_bytes=DEFAULT_MAX_BYTES))
+    position_argument(position)
+    data = read_input(file, max_bytes=DEFAULT_MAX_BYTES)
+    if not no_validate:
+        validate_first(data, str(file), verb="sign")
+    envelope = Envelope.from_bytes(data)
     with (
         open_signer(key_source) as (signer, chain),
         audit_context("cli sign", position=position, voucher_no=voucher_no or ""),

@@ -1,4 +1,8 @@
-"""``ezhifu validate FILE_OR_DIR... [--schema-version V] [--json]``.
+"""``ezhifu validate FILE_OR_DIR... [--strict] [--schema-version V] [--json]``.
+
+The level is ``partner`` (what real partners send: amounts ``0``, ``2.0``; any element order)
+unless ``--strict`` (what ezhifu writes: two decimals, the field-table order); every report
+names it (a first line ``level partner, schema version 2024``; ``"level"`` in JSON).
 
 Directories are expanded to the ``*.xml`` files below them (recursively, sorted; see
 :func:`ezhifu.cli.common.iter_input_files`). With more than one file a progress bar is shown
@@ -9,9 +13,8 @@ Exit 0 when every file is valid, 1 when any is invalid or unreadable (hostile, b
 not well-formed), 2 on usage errors (missing file, empty directory, unknown schema version).
 Never a traceback: every problem is printed as one line with its path and line.
 
-``--json`` prints ``{"schema_version": V, "files": [report, ...]}`` whatever the number of
-files, each report being :func:`validate_file`'s dict (``file``, ``valid``, ``issues``,
-``error``).
+``--json`` prints ``{"schema_version": V, "level": L, "files": [report, ...]}`` whatever the number of
+files, each report being :func:`validate_file`'s dict (``file``, ``valid``, ``issues``, ``error``).
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ from ezhifu.cli.common import (
     read_input,
 )
 from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, SCHEMA_VERSIONS
-from ezhifu.document.validation import iter_errors
+from ezhifu.document.validation import Level, check
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
-from ezhifu.errors import DecodingError, InvalidInput, ValidationIssue
+from ezhifu.errors import DecodingError, InvalidInput
 
 __all__ = ["command", "summary_rows", "validate_file"]
 
@@ -46,23 +49,21 @@ _INNER_NOTE = "note: lines of paths under /MOF/VoucherBody[n]/Voucher/ are lines
 _TABLE_HEADERS = ("file", "result", "issues")
 
 
-def validate_file(path: Path, schema_version: str | None) -> dict[str, Any]:
-    """Validate one file; a dict with ``file``, ``valid``, ``issues`` and ``error``."""
+def validate_file(path: Path, schema_version: str | None, level: Level = "partner") -> dict[str, Any]:
+    """Validate one file at ``level``; a dict with ``file``, ``valid``, ``issues`` and ``error``."""
     try:
         data = read_input(path, max_bytes=DEFAULT_MAX_BYTES)
-        issues: list[ValidationIssue] = list(iter_errors(data, schema_version))
+        report = check(data, schema_version, level=level)
     except InvalidInput as exc:  # hostile, undecodable or not well-formed: unreadable
         error: dict[str, Any] = {"kind": type(exc).__name__, "message": str(exc)}
         if isinstance(exc, DecodingError) and exc.offset is not None:
             error["offset"] = exc.offset
         return {"file": str(path), "valid": False, "issues": [], "error": error}
+    result = report.to_dict()
     return {
         "file": str(path),
-        "valid": not issues,
-        "issues": [
-            {"path": i.path, "line": i.line, "code": i.code, "reason": i.reason, "value": i.value}
-            for i in issues
-        ],
+        "valid": result["valid"],
+        "issues": result["issues"],
         "error": None,
     }
 
@@ -113,23 +114,33 @@ def _print_report(report: dict[str, Any]) -> bool:
     default=None,
     help=f"Schema version to validate against (default {DEFAULT_SCHEMA_VERSION}).",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Strict level: amounts with two decimals and the field-table order (what ezhifu writes). "
+    "Default: the partner level (amounts 0, 2.0 accepted; any element order).",
+)
 @json_option
 @handle_errors
-def command(inputs: tuple[Path, ...], schema_version: str | None, as_json: bool) -> None:
+def command(inputs: tuple[Path, ...], schema_version: str | None, strict: bool, as_json: bool) -> None:
     """Validate envelopes (<MOF>) or inner vouchers (<Voucher>) against the bundled schemas.
 
     A directory stands for every *.xml file below it. Reports every issue with its path and
     line, and a summary table for several files. Exit 0 all valid, 1 any invalid, 2 usage error.
     """
     files = iter_input_files(inputs, "*.xml")
+    level: Level = "strict" if strict else "partner"
     reports: list[dict[str, Any]] = []
     with progress(files, label="validating") as items:
         for path in items:
-            reports.append(validate_file(path, schema_version))
+            reports.append(validate_file(path, schema_version, level))
     all_valid = all(r["valid"] for r in reports)
     if as_json:
-        echo_json({"schema_version": schema_version or DEFAULT_SCHEMA_VERSION, "files": reports})
-    elif len(reports) == 1:
+        version = schema_version or DEFAULT_SCHEMA_VERSION
+        echo_json({"schema_version": version, "level": level, "files": reports})
+        sys.exit(EXIT_OK if all_valid else EXIT_FAILED)
+    click.echo(f"level {level}, schema version {schema_version or DEFAULT_SCHEMA_VERSION}")
+    if len(reports) == 1:
         if _print_report(reports[0]):
             click.echo(_INNER_NOTE)
     else:

@@ -47,13 +47,17 @@ __all__ = [
     "DATE",
     "DEFAULT_SCHEMA_VERSION",
     "INT",
+    "LEVELS",
     "MAX_AMOUNT_INTEGER_DIGITS",
     "MAX_DETAILS",
+    "PARTNER_AMOUNT",
+    "PARTNER_SIGNED_AMOUNT",
     "SCHEMA_VERSIONS",
     "SIGNED_AMOUNT",
     "YEAR",
     "FieldDef",
     "FieldType",
+    "Level",
     "SumRule",
     "VoucherSpec",
     "field_pattern",
@@ -155,19 +159,33 @@ class VoucherSpec:
 MAX_AMOUNT_INTEGER_DIGITS = 15
 AMOUNT = r"[0-9]{1,15}\.[0-9]{2}"
 SIGNED_AMOUNT = r"-?[0-9]{1,15}\.[0-9]{2}"
+#: ``partner`` level: what the XSD decimal type allows that a money amount can mean (``0``,
+#: ``2.0``, ``2.00``); no exponent, sign ``+``, spaces or more than two decimals (cents).
+PARTNER_AMOUNT = r"[0-9]{1,15}(\.[0-9]{1,2})?"
+PARTNER_SIGNED_AMOUNT = r"-?[0-9]{1,15}(\.[0-9]{1,2})?"
 DATE = "[0-9]{8}"
 INT = "[0-9]{1,10}"
 ADM_DIV = "[0-9]{6}([0-9]{3})?"
 YEAR = "[0-9]{4}"
 
 
-def field_pattern(f: FieldDef) -> str | None:
-    """The XSD pattern of a field's value (``None``: any text up to the maximum length)."""
+#: Validation levels (docs/validation.md): ``partner`` reads what real partners send (amounts
+#: ``0``, ``2.0``; any element order, spec.md §4.4), ``strict`` is what ezhifu writes.
+Level = Literal["partner", "strict"]
+#: The validation levels, default first.
+LEVELS: tuple[Level, ...] = ("partner", "strict")
+
+
+def field_pattern(f: FieldDef, level: Level = "strict") -> str | None:
+    """The XSD pattern of a field's value at ``level`` (``None``: any text up to the maximum
+    length). Only amounts differ between the levels."""
     if f.name == "AdmDivCode":
         return ADM_DIV
     if f.name == "StYear":
         return YEAR
     if f.type == "amount":
+        if level == "partner":
+            return PARTNER_SIGNED_AMOUNT if f.negative else PARTNER_AMOUNT
         return SIGNED_AMOUNT if f.negative else AMOUNT
     if f.type == "date":
         return DATE

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from lxml import etree
 
 from ezhifu.document import fields as _fields
-from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, FieldDef, VoucherSpec
+from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, FieldDef, Level, VoucherSpec
 from ezhifu.document.xmlparse import parse_xml
 from ezhifu.errors import InvalidInput
 
@@ -48,6 +48,7 @@ FieldValue = str | Decimal | int | date | None
 
 #: Two decimals, at most 15 integer digits (see xsdgen.MAX_AMOUNT_INTEGER_DIGITS).
 _AMOUNT = re.compile(r"-?[0-9]{1,15}\.[0-9]{2}")
+_PARTNER_AMOUNT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,2})?")
 _DATE = re.compile(r"[0-9]{8}")
 _INT = re.compile(r"[0-9]+")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -55,12 +56,16 @@ _CENT = Decimal("0.01")
 _GBK_DECL = b'<?xml version="1.0" encoding="GBK"?>\n'
 
 
-def parse_amount(text: str, *, where: str = "amount") -> Decimal:
-    """Parse ``-?[0-9]{1,15}\\.[0-9]{2}`` strictly (no spaces, signs, exponents or Unicode digits)."""
-    if not _AMOUNT.fullmatch(text):
-        raise InvalidInput(
-            f"{where}: {text!r} is not an amount with exactly two decimals and at most 15 integer digits"
-        )
+def parse_amount(text: str, *, where: str = "amount", level: Level = "strict") -> Decimal:
+    """Parse an amount without spaces, ``+``, exponents or Unicode digits.
+
+    ``level="strict"``: ``-?[0-9]{1,15}\\.[0-9]{2}`` (what ezhifu writes); ``level="partner"``:
+    also ``0`` and ``2.0`` (what real partners send, spec.md §4.4).
+    """
+    regex = _AMOUNT if level == "strict" else _PARTNER_AMOUNT
+    if not regex.fullmatch(text):
+        rule = "exactly two decimals" if level == "strict" else "at most two decimals"
+        raise InvalidInput(f"{where}: {text!r} is not an amount with {rule} and at most 15 integer digits")
     return Decimal(text)
 
 
@@ -120,7 +125,7 @@ def _typed(text: str, definition: FieldDef | None, where: str) -> str | Decimal 
     if text == "":
         return None
     if definition.type == "amount":
-        return parse_amount(text, where=where)
+        return parse_amount(text, where=where, level="partner")  # read what partners send
     if definition.type == "date":
         return parse_date(text, where=where)
     if definition.type == "int":
@@ -182,7 +187,7 @@ class Detail:
     def amount(self, name: str) -> Decimal | None:
         """The amount in ``name`` (``None`` when absent or empty); strict two-decimal grammar."""
         text = self._index.get(name)
-        return parse_amount(text, where=f"Detail/{name}") if text else None
+        return parse_amount(text, where=f"Detail/{name}", level="partner") if text else None
 
     def replace(self, **fields: FieldValue) -> Detail:
         """A copy with ``fields`` changed; new elements are appended in call order."""
@@ -439,7 +444,7 @@ class Voucher:
 
     def amount(self, name: str) -> Decimal | None:
         text = self._index.get(name)
-        return parse_amount(text, where=f"/Voucher/{name}") if text else None
+        return parse_amount(text, where=f"/Voucher/{name}", level="partner") if text else None
 
     def date_value(self, name: str) -> date | None:
         text = self._index.get(name)

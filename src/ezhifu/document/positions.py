@@ -33,24 +33,75 @@ The older short form ``{VtCode: [position, ...]}`` (JSON or TOML, the command li
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any, Final, Literal
 
 from ezhifu._fileio import read_config
-from ezhifu.errors import ConfigurationError, PositionNotInTable
+from ezhifu.errors import ConfigurationError, PositionNotInTable, UnknownPosition
 
 __all__ = [
     "ANY_VT_CODE",
+    "INFERRED_POSITION_KINDS",
     "MAX_POSITIONS",
     "OCX_SIGN_POSITION_NOT_CONFIGURED",
     "OCX_STAMP_POSITION_NOT_CONFIGURED",
+    "POSITION_KINDS",
+    "POSITION_PARTIES",
     "Kind",
     "PositionTable",
     "StampPosition",
+    "check_position_name",
     "ocx_not_configured",
 ]
+
+# --- the position vocabulary (spec.md §5.1) ----------------------------------------------------
+# Position names are ``<party>_<kind>``. The kinds from S3 ``VOUCHERSAMP_*`` and the party ``rh``
+# are confirmed; ``cz`` and the readings of names only observed in messages (``cz_dwgz``,
+# ``cz_dwfz``, ``cz_jb``, ``rh_ywzqz``) are inferred. The bank's party prefix is unknown (§11).
+
+#: Confirmed kinds (S3 ``VOUCHERSAMP_*``) and their Chinese names.
+POSITION_KINDS: Final[dict[str, str]] = {
+    "zqz": "转讫章",
+    "gz": "公章",
+    "fjz": "附件章",
+    "ywzyz": "业务专用章",
+    "sz": "私章",
+    "qm": "签名",
+    "jzysz": "记账员私章",
+    "fhysz": "复核员私章",
+    "jzyqm": "记账员签名",
+    "fhyqm": "复核员签名",
+}
+#: Kinds read from names observed in messages (S4, S5, S8, S11), their readings inferred.
+INFERRED_POSITION_KINDS: Final[dict[str, str]] = {
+    "ywzqz": "业务转讫章",
+    "dwgz": "单位公章",
+    "dwsz": "单位私章",
+    "dwfz": "单位负责人签名",
+    "jb": "经办人签名",
+}
+#: Party prefixes with a known reading.
+POSITION_PARTIES: Final[dict[str, str]] = {"cz": "财政", "rh": "人民银行"}
+_POSITION_NAME = re.compile(r"([a-z]{2,8})_([a-z]{1,12})")
+
+
+def check_position_name(position: str) -> str:
+    """``position`` if it is ``<party>_<kind>`` with a kind of the vocabulary (:data:`POSITION_KINDS`,
+    :data:`INFERRED_POSITION_KINDS`), else :class:`~ezhifu.errors.UnknownPosition`."""
+    match = _POSITION_NAME.fullmatch(position)
+    if match and (match.group(2) in POSITION_KINDS or match.group(2) in INFERRED_POSITION_KINDS):
+        return position
+    shown = position if len(position) <= 24 else position[:24] + "…"
+    kinds = ", ".join([*POSITION_KINDS, *INFERRED_POSITION_KINDS])
+    raise UnknownPosition(
+        f"未知的签章位置 {shown!r}：应为 <单位>_<类型>，类型为 {kinds} / unknown position {shown!r}: "
+        f"use <party>_<kind> (e.g. cz_dwfz, cz_dwgz, rh_ywzqz) with kind one of {kinds} "
+        "(docs/positions.md, spec.md §5.1)"
+    )
+
 
 #: OCX 121 / 122: "凭证模板签章 / 签名位置表未配置" (spec.md §7).
 OCX_STAMP_POSITION_NOT_CONFIGURED: Final = 121

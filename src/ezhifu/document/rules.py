@@ -23,11 +23,12 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from ezhifu.document import fields as _fields
-from ezhifu.document.fields import FieldDef, field_pattern
+from ezhifu.document.fields import AMOUNT, PARTNER_AMOUNT, FieldDef, Level, field_pattern
 from ezhifu.document.models import parse_amount
 from ezhifu.errors import InvalidInput
 
 __all__ = [
+    "ATTRIBUTE_RULES",
     "ENVELOPE_ATTRIBUTES",
     "MAX_VOUCHER_COUNT_DIGITS",
     "AttributeMismatch",
@@ -45,6 +46,17 @@ ENVELOPE_ATTRIBUTES: Mapping[str, str] = {
     "StYear": "st_year",
     "VtCode": "vt_code",
     "VoucherNo": "voucher_no",
+}
+_AMOUNT_RULE = {
+    "partner": "an amount of at most 15 integer digits and at most two decimals (0, 2.0, 2.00)",
+    "strict": "an amount with exactly two decimals and at most 15 integer digits (2.00)",
+}
+#: The rule of each ``VoucherBody`` attribute (spec.md §2.1), as reports state it (zh, en).
+ATTRIBUTE_RULES: dict[str, tuple[str, str]] = {
+    "AdmDivCode": ("6 位数字（或 9 位）的行政区划代码", "6 ASCII digits (or 9), the administrative division"),
+    "StYear": ("4 位数字的业务年度", "4 ASCII digits (yyyy), the budget year"),
+    "VtCode": ("4 位字母或数字的凭证类型", "4 ASCII letters or digits, the voucher type"),
+    "VoucherNo": ("1 至 60 个字符的凭证号", "1 to 60 characters, the voucher number"),
 }
 #: ``VoucherCount`` has at most this many digits (a billion bodies is beyond any message size).
 MAX_VOUCHER_COUNT_DIGITS = 9
@@ -105,7 +117,7 @@ def amount_fields(vt_code: str, *, detail: bool = False, version: str | None = N
     return frozenset(out)
 
 
-def sum_amounts(values: Iterable[str], *, skip_empty: bool = True) -> Decimal | None:
+def sum_amounts(values: Iterable[str], *, skip_empty: bool = True, level: Level = "strict") -> Decimal | None:
     """The sum of amount texts (spec.md §4.1 format, :func:`~ezhifu.document.models.parse_amount`);
     ``None`` when one is not an amount. Empty texts are skipped unless ``skip_empty`` is False,
     in which case they make the sum ``None`` too."""
@@ -114,42 +126,42 @@ def sum_amounts(values: Iterable[str], *, skip_empty: bool = True) -> Decimal | 
         if text == "" and skip_empty:
             continue
         try:
-            total += parse_amount(text)
+            total += parse_amount(text, level=level)
         except InvalidInput:
             return None
     return total
 
 
-def classify_refused_value(f: FieldDef, value: str) -> tuple[str, str]:
-    """(issue code, reason) for a value of field ``f`` that its XSD type refused: the reason
-    named by the field's type (spec.md §4.1), e.g. ``negative-amount`` or ``date-format``."""
+def classify_refused_value(f: FieldDef, value: str, level: Level = "strict") -> tuple[str, str]:
+    """(issue code, reason) for a value of field ``f`` that the XSD of ``level`` refused: the
+    reason states the rule (spec.md §4.1, §2.1), e.g. ``negative-amount`` or ``date-format``."""
     label = f"{f.name} ({f.label})"
     if value == "" and f.required:
         return "required-empty", f"{label} is required and must not be empty"
     if f.name == "VtCode":
         return "vtcode-mismatch", f"{label} does not match the schema's VtCode"
+    if f.name in ("StYear", "AdmDivCode"):
+        return "value-format", f"{label} must be {ATTRIBUTE_RULES[f.name][1]}"
     if f.type == "amount":
-        if not f.negative and value.startswith("-") and value[1:] and _amount_ok(value[1:]):
+        unsigned = value[1:] if value.startswith("-") else value
+        negative = not f.negative and value.startswith("-")
+        # "-2.00": only the sign is wrong; "-1" is reported as a format issue (stable codes)
+        if negative and unsigned and _amount_ok(unsigned, "strict"):
             return "negative-amount", f"{label} must not be negative in this voucher type"
-        return (
-            "amount-format",
-            f"{label} {value!r} is not an amount with exactly two decimals and at most 15 integer "
-            "digits ([0-9]{1,15}.[0-9]{2})",
-        )
+        pattern = field_pattern(f, level)
+        sign = "; negative amounts are not allowed in this voucher type" if negative else ""
+        return "amount-format", f"{label} is not {_AMOUNT_RULE[level]} ({pattern}, level {level}){sign}"
     if f.type == "date":
-        return "date-format", f"{label} is not a date yyyyMMdd of ASCII digits"
+        return "date-format", f"{label} is not a date yyyyMMdd of 8 ASCII digits"
     if f.type == "int":
-        return "int-format", f"{label} is not an integer of ASCII digits"
-    if field_pattern(f) is not None:
-        return "value-format", f"{label} does not match {field_pattern(f)}"
+        return "int-format", f"{label} is not an integer of at most 10 ASCII digits"
+    pattern = field_pattern(f, level)
+    if pattern is not None:
+        return "value-format", f"{label} does not match {pattern}"
     if len(value) > f.limit():
         return "max-length", f"{label} is {len(value)} characters long, more than {f.limit()}"
     return "value-format", f"{label} is not a valid value"
 
 
-def _amount_ok(text: str) -> bool:
-    try:
-        parse_amount(text)
-    except InvalidInput:
-        return False
-    return True
+def _amount_ok(text: str, level: Level) -> bool:
+    return re.fullmatch(AMOUNT if level == "strict" else PARTNER_AMOUNT, text) is not None

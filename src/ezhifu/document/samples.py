@@ -32,13 +32,25 @@ _OBSERVED: dict[str, tuple[str, str]] = {
     "FundDealMode": ("2", "自助柜面"),
     "ProCat": ("4", "公用支出"),
 }
-_NAMES = [
-    "湖北省财政厅",
-    "武汉市第一中学",
-    "省直机关事务管理局",
-    "中国工商银行武汉分行",
-    "国家金库湖北省分库",
-]
+# Realistic roles (issue 15 item 9): a budget unit receives the payment, a commercial bank is
+# the agent bank, the People's Bank clears; the payer is the unit's zero-balance account.
+_UNITS = ["武汉市第一中学", "湖北省水利厅机关服务中心", "武汉市江汉区人民医院"]
+_ROLE_NAMES: dict[str, tuple[str, ...]] = {
+    "PayeeAcctName": tuple(_UNITS),
+    "AgencyName": tuple(_UNITS),
+    "SupDepName": ("武汉市教育局", "湖北省水利厅", "武汉市卫生健康委员会"),
+    "PayeeAcctBankName": ("中国工商银行武汉东湖支行", "中国建设银行武汉江汉支行"),
+    "PayAcctName": ("武汉市第一中学零余额账户", "湖北省水利厅零余额账户"),
+    "PayAcctBankName": ("中国工商银行股份有限公司武汉分行",),
+    "PayBankName": ("中国工商银行股份有限公司武汉分行", "中国建设银行股份有限公司湖北省分行"),
+    "ClearBankName": ("中国人民银行湖北省分行",),
+    "ClearAcctName": ("湖北省财政厅国库支付中心清算账户",),
+    "ClearAcctBankName": ("中国人民银行湖北省分行",),
+    "AgentAcctName": ("中国工商银行股份有限公司武汉分行",),
+    "AgentAcctBankName": ("中国工商银行股份有限公司武汉分行",),
+    "MOFDepName": ("湖北省财政厅教科文处",),
+}
+_NAMES = [*_UNITS, "中国工商银行股份有限公司武汉分行", "国家金库湖北省分库"]
 
 
 def _code_for(field: FieldDef, rng: random.Random) -> str:
@@ -57,6 +69,9 @@ def _name_for(field: FieldDef, rng: random.Random) -> str:
     for base, (_, label) in _OBSERVED.items():
         if field.name == f"{base}Name":
             return label
+    role = _ROLE_NAMES.get(field.name) or _ROLE_NAMES.get(field.name.removeprefix("X"))
+    if role is not None:
+        return rng.choice(role)
     if field.name.endswith(("AcctName", "AccNanme", "BankName")):
         return rng.choice(_NAMES)
     return field.label.removesuffix("名称") + "示例"

@@ -26,6 +26,11 @@ envelope attributes equal the signed inner voucher's (``attribute-mismatch``, sp
 fewer than 500 details (``too-many-details``, S1); the VtCode is modelled in the schema
 version (``unknown-vtcode``); dates are real calendar dates (``date-invalid``).
 
+**Levels** (docs/validation.md): ``partner`` (default) accepts amounts ``0``, ``2.0`` and any
+element order, as real messages have them (spec.md §4.4); ``strict`` is what ezhifu writes
+(two decimals, the field-table order, ``element-order``). Each has its own XSDs; every report
+names the level (:func:`check`'s :class:`~ezhifu.results.ValidationReport`, the error).
+
 **Paths and lines.** Issues inside an inner voucher have paths such as
 ``/MOF/VoucherBody[1]/Voucher/DetailList/Detail[2]/PayAmt``. The inner voucher travels as
 Base64 inside the envelope, so its ``line`` is the line **in the decoded inner voucher
@@ -42,7 +47,18 @@ from lxml import etree
 
 from ezhifu.document import fields as _fields
 from ezhifu.document.envelope import Envelope, decode_base64_strict
-from ezhifu.document.fields import MAX_DETAILS, FieldDef, VoucherSpec
+from ezhifu.document.fields import LEVELS, MAX_DETAILS, FieldDef, Level, VoucherSpec
+from ezhifu.document.levels import (
+    ISSUE_CODES,
+    attribute_of,
+    attribute_reason,
+    check_level,
+    excerpt,
+    order_violation,
+)
+from ezhifu.document.levels import element_children as _children
+from ezhifu.document.levels import element_path as _path
+from ezhifu.document.levels import element_text as _text
 from ezhifu.document.models import Voucher, parse_date
 from ezhifu.document.rules import (
     ENVELOPE_ATTRIBUTES,
@@ -52,7 +68,7 @@ from ezhifu.document.rules import (
     voucher_count_matches,
 )
 from ezhifu.document.xmlparse import parse_xml, source_line
-from ezhifu.document.xsdgen import check_schema_version, lxml_schema, xmlschema_for
+from ezhifu.document.xsdgen import check_schema_version, lxml_schema, schema_name, xmlschema_for
 from ezhifu.errors import (
     ConfigurationError,
     HostileInputError,
@@ -60,10 +76,15 @@ from ezhifu.errors import (
     SchemaValidationError,
     ValidationIssue,
 )
+from ezhifu.results import ValidationReport
 
 __all__ = [
     "ISSUE_CODES",
+    "LEVELS",
     "Engine",
+    "Level",
+    "check",
+    "check_level",
     "check_schema_version",
     "is_valid",
     "iter_errors",
@@ -71,32 +92,6 @@ __all__ = [
     "xmlschema_for",
 ]
 
-#: Every ``ValidationIssue.code`` this module emits, with its meaning.
-ISSUE_CODES: dict[str, str] = {
-    "not-a-voucher": "the root element is neither MOF nor Voucher",
-    "unknown-vtcode": "VtCode not modelled in the schema version",
-    "missing-element": "a required element is absent",
-    "unknown-element": "an element the type does not define",
-    "duplicate-element": "a single-valued element appears more than once",
-    "required-empty": "a required element is empty",
-    "amount-format": "an amount that is not -?[0-9]+.[0-9]{2}",
-    "negative-amount": "a negative amount where the type does not allow one",
-    "date-format": "a date that is not [0-9]{8}",
-    "date-invalid": "a date yyyyMMdd that is not a calendar date",
-    "int-format": "an integer that is not [0-9]+",
-    "value-format": "a value that does not match its pattern",
-    "max-length": "a value longer than its maximum length",
-    "vtcode-mismatch": "an inner VtCode different from the schema's",
-    "sum-mismatch": "header amount differs from the sum of the details",
-    "too-many-details": "500 or more details",
-    "voucher-count": "VoucherCount differs from the number of VoucherBody",
-    "attribute-mismatch": "an envelope attribute differs from the signed inner voucher",
-    "base64": "the Voucher text is not strict Base64",
-    "inner-xml": "the decoded inner voucher is not well-formed XML in its declared encoding",
-    "envelope-structure": "envelope elements missing, unknown, duplicated or misplaced",
-    "envelope-value": "an envelope element or attribute value that does not match its type",
-    "content": "other content-model error reported by the XSD validator",
-}
 
 _BODY_ATTRS = tuple(ENVELOPE_ATTRIBUTES)
 
@@ -104,37 +99,10 @@ _BODY_ATTRS = tuple(ENVELOPE_ATTRIBUTES)
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _path(element: etree._Element, stop: etree._Element, prefix: str) -> str:
-    """``prefix`` + XPath-like path of ``element`` below and including ``stop``."""
-    parts: list[str] = []
-    node: etree._Element | None = element
-    while node is not None:
-        tag = str(node.tag)
-        parent = node.getparent()
-        if tag in ("Detail", "VoucherBody", "Signature", "SignStamp") and parent is not None:
-            same = [c for c in parent if c.tag == tag]
-            tag = f"{tag}[{same.index(node) + 1}]"
-        parts.append(tag)
-        if node is stop:
-            break
-        node = parent
-    return prefix + "/" + "/".join(reversed(parts))
-
-
-def _children(element: etree._Element) -> list[etree._Element]:
-    return list(element.iterchildren(etree.Element))  # elements only, filtered in C
-
-
-def _text(element: etree._Element) -> str:
-    # Comments/PIs inside values were refused by the parser; child elements are reported
-    # by the XSD. Join the text pieces so a value with child markup is still shown.
-    if not len(element):
-        return element.text or ""
-    return "".join(str(piece) for piece in element.itertext())
-
-
 class _Collector:
-    def __init__(self) -> None:
+    def __init__(self, level: Level = "partner") -> None:
+        #: the validation level every check of this run applies
+        self.level: Level = level
         self.issues: list[ValidationIssue] = []
         self._seen: set[tuple[str, str]] = set()
         #: paths of elements whose children ezhifu's structural check already reported: the
@@ -158,7 +126,10 @@ class _Collector:
         if key in self._seen:
             return
         self._seen.add(key)
-        self.issues.append(ValidationIssue(path=path, line=line, reason=reason, value=value, code=code))
+        # a value is quoted as a short excerpt, never whole (a VoucherBody holds kilobytes)
+        self.issues.append(
+            ValidationIssue(path=path, line=line, reason=reason, value=excerpt(value), code=code)
+        )
 
 
 # --- inner voucher ----------------------------------------------------------------------------
@@ -172,8 +143,8 @@ def _structure(
     prefix: str,
     out: _Collector,
 ) -> set[str]:
-    """Missing / unknown / duplicated children of a header or detail row. Returns the names
-    of children that are known leaves (for value checks)."""
+    """Missing / unknown / duplicated children of a header or detail row, and at the strict
+    level the first one out of order. Returns the names of the children that are known leaves."""
     known = {f.name: f for f in defs}
     seen: dict[str, etree._Element] = {}
     before = len(out.issues)
@@ -198,6 +169,13 @@ def _structure(
             )
             continue
         seen[tag] = child
+    if out.level == "strict":
+        children = _children(parent)
+        # DetailList comes after every header field (ezhifu writes it last, as producers do)
+        order = [*defs, *([FieldDef(container, "明细", "text")] if container else [])]
+        wrong = order_violation([str(c.tag) for c in children], order)
+        if wrong is not None:
+            out.at(children[wrong[0]], root, prefix, wrong[1], None, "element-order")
     for f in defs:
         if f.required and f.name not in seen:
             out.add(
@@ -226,7 +204,7 @@ def _voucher_checks(
     if not detailed:
         # fast path: the XSD enforces the same structure (xs:all: nothing missing, unknown or
         # repeated; Detail maxOccurs 499); only the rules beyond XSD remain
-        if not lxml_schema(version, f"voucher_{spec.vt_code}").validate(root):
+        if not lxml_schema(version, schema_name(spec.vt_code, out.level)).validate(root):
             return False
         _rules(root, spec, list(root.iterfind("DetailList/Detail")), prefix, out)
         return True
@@ -293,10 +271,11 @@ def _xsd_values(
     root: etree._Element, spec: VoucherSpec, prefix: str, out: _Collector, *, version: str, engine: str
 ) -> bool:
     """The XSD's verdict on the values, each error classified by the field's type."""
-    if engine == "auto" and lxml_schema(version, f"voucher_{spec.vt_code}").validate(root):
+    name = schema_name(spec.vt_code, out.level)
+    if engine == "auto" and lxml_schema(version, name).validate(root):
         return True  # libxml2 found nothing: xmlschema would not either (same XSD, [0-9] patterns only)
     xsd_ok = True
-    schema = xmlschema_for(version, f"voucher_{spec.vt_code}")
+    schema = xmlschema_for(version, name)
     for error in schema.iter_errors(etree.ElementTree(root)):
         xsd_ok = False
         elem = error.elem
@@ -305,7 +284,7 @@ def _xsd_values(
             continue
         f = _definition_of(elem, spec)
         if f is not None and not len(elem):
-            code, reason = classify_refused_value(f, _text(elem))
+            code, reason = classify_refused_value(f, _text(elem), out.level)
             out.add(_path(elem, root, prefix), source_line(elem), reason, _text(elem), code)
         elif _path(elem, root, prefix) not in out.structural:
             out.add(_path(elem, root, prefix), source_line(elem), str(error.reason), None, "content")
@@ -353,8 +332,8 @@ def _rules(
     cells = [[c for c in _children(row) if c.tag == rule.detail] for row in rows]
     if any(len(c) != 1 for c in cells):
         return
-    total_header = sum_amounts([_text(header[0])], skip_empty=False)
-    total = sum_amounts([_text(c[0]) for c in cells], skip_empty=False)
+    total_header = sum_amounts([_text(header[0])], skip_empty=False, level=out.level)
+    total = sum_amounts([_text(c[0]) for c in cells], skip_empty=False, level=out.level)
     if total is None or total_header is None:
         return  # the format issue is already reported
     if total != total_header:
@@ -403,7 +382,7 @@ def _inner(
             "unknown-vtcode",
         )
         return False, attrs
-    mine = _Collector()
+    mine = _Collector(out.level)
     ok = _voucher_checks(root, spec, prefix, mine, detailed=detailed, version=version, engine=engine)
     for issue in sorted(mine.issues, key=lambda i: i.line or 0):  # document order (stable)
         out.add(issue.path, issue.line, issue.reason, issue.value, issue.code)
@@ -413,6 +392,31 @@ def _inner(
 # --- envelope ---------------------------------------------------------------------------------
 
 
+def _envelope_xsd_issues(root: etree._Element, version: str, out: _Collector) -> bool:
+    """The envelope XSD's issues (xmlschema); an attribute issue names ``@Attribute`` and its
+    rule. Returns whether there was none."""
+    ok = True
+    for error in xmlschema_for(version, "envelope").iter_errors(etree.ElementTree(root)):
+        ok = False
+        elem = error.elem
+        path = _path(elem, root, "") if elem is not None else (error.path or "/MOF")
+        line = source_line(elem) if elem is not None else None
+        children_error = isinstance(error, xmlschema.XMLSchemaChildrenValidationError)
+        if not children_error and elem is not None and elem.tag == "Voucher":
+            continue  # the Base64 text is checked later, with the offset of the bad character
+        code = "envelope-structure" if children_error else "envelope-value"
+        reason = str(error.reason)
+        attribute = None if children_error or elem is None else attribute_of(reason)
+        if attribute is not None and elem is not None:
+            name, problem = attribute
+            path, reason = f"{path}/@{name}", attribute_reason(name, problem)
+            value = elem.get(name)
+        else:
+            value = None if children_error or elem is None else _text(elem)
+        out.add(path, line, reason, value, code)
+    return ok
+
+
 def _envelope(
     root: etree._Element, version: str, out: _Collector, *, detailed: bool, engine: str = "auto"
 ) -> bool:
@@ -420,18 +424,7 @@ def _envelope(
     if detailed and engine == "auto" and lxml_schema(version, "envelope").validate(root):
         pass
     elif detailed:
-        schema = xmlschema_for(version, "envelope")
-        for error in schema.iter_errors(etree.ElementTree(root)):
-            xsd_ok = False
-            elem = error.elem
-            path = _path(elem, root, "") if elem is not None else (error.path or "/MOF")
-            line = source_line(elem) if elem is not None else None
-            children_error = isinstance(error, xmlschema.XMLSchemaChildrenValidationError)
-            if not children_error and elem is not None and elem.tag == "Voucher":
-                continue  # the Base64 text is checked below, with the offset of the bad character
-            code = "envelope-structure" if children_error else "envelope-value"
-            value = None if children_error or elem is None else _text(elem)
-            out.add(path, line, str(error.reason), value, code)
+        xsd_ok = _envelope_xsd_issues(root, version, out)
     else:
         xsd_ok = bool(lxml_schema(version, "envelope").validate(root))
 
@@ -497,20 +490,22 @@ def _as_bytes(data: bytes | bytearray | Envelope | Voucher) -> bytes:
 
 
 Engine = Literal["auto", "xmlschema"]
+#: What the validator takes: document bytes, an :class:`Envelope` or a :class:`Voucher`.
+Document = bytes | bytearray | Envelope | Voucher
 
 
 def _run(
-    data: bytes | bytearray | Envelope | Voucher,
+    data: Document,
     schema_version: str | None,
     *,
     detailed: bool,
     engine: Engine = "auto",
+    level: Level = "partner",
 ) -> tuple[bool, list[ValidationIssue]]:
     if engine not in ("auto", "xmlschema"):
         raise ConfigurationError(f"unknown validation engine {engine!r} (use 'auto' or 'xmlschema')")
-    version = check_schema_version(schema_version)
+    version, out = check_schema_version(schema_version), _Collector(check_level(level))
     root = parse_xml(_as_bytes(data), what="document")
-    out = _Collector()
     if root.tag == "MOF":
         ok = _envelope(root, version, out, detailed=detailed, engine=engine)
     elif root.tag == "Voucher":
@@ -528,10 +523,11 @@ def _run(
 
 
 def iter_errors(
-    data: bytes | bytearray | Envelope | Voucher,
+    data: Document,
     schema_version: str | None = None,
     *,
     engine: Engine = "auto",
+    level: Level = "partner",
 ) -> Iterator[ValidationIssue]:
     """Yield every issue of an envelope (root ``MOF``) or an inner voucher (root ``Voucher``).
 
@@ -542,44 +538,63 @@ def iter_errors(
 
     ``engine="auto"`` first asks libxml2 and runs xmlschema only on a document libxml2
     refuses (both use the same XSD); ``engine="xmlschema"`` always runs xmlschema.
+    ``level`` is ``"partner"`` (default) or ``"strict"`` (module docstring).
     """
-    _, issues = _run(data, schema_version, detailed=True, engine=engine)
+    _, issues = _run(data, schema_version, detailed=True, engine=engine, level=level)
     yield from issues
 
 
+def check(
+    data: Document,
+    schema_version: str | None = None,
+    *,
+    level: Level = "partner",
+    source: str | None = None,
+) -> ValidationReport:
+    """The :class:`~ezhifu.results.ValidationReport` of a document (every issue, the level and
+    schema version used); unreadable input raises as for :func:`iter_errors`."""
+    version = check_schema_version(schema_version)
+    issues = tuple(iter_errors(data, version, level=level))
+    if source is not None:
+        issues = tuple(ValidationIssue(i.path, i.line, i.reason, i.value, i.code, source) for i in issues)
+    return ValidationReport(level=check_level(level), schema_version=version, issues=issues, source=source)
+
+
 def validate(
-    data: bytes | bytearray | Envelope | Voucher,
+    data: Document,
     schema_version: str | None = None,
     *,
     source: str | None = None,
     engine: Engine = "auto",
+    level: Level = "partner",
 ) -> None:
     """Raise :class:`~ezhifu.errors.SchemaValidationError` carrying every issue, if any.
 
     ``source`` (a file name) is put into the error and its issues for messages; ``engine``
-    as for :func:`iter_errors`.
+    and ``level`` as for :func:`iter_errors`; the error names the level.
     """
     if engine == "auto":
         # A valid document (the common case) needs only libxml2's XSD validation and the rules
         # beyond the XSD: the structure checks of the detailed pass find nothing the generated
-        # XSD accepts (xs:all, minOccurs/maxOccurs from the same field data; see is_valid).
+        # XSD accepts (xs:all / xs:sequence, occurrences from the same field data; see is_valid).
         # Anything else, or an invalid document, takes the detailed pass for its messages.
-        ok, fast_issues = _run(data, schema_version, detailed=False)
+        ok, fast_issues = _run(data, schema_version, detailed=False, level=level)
         if ok and not fast_issues:
             return
-    issues = list(iter_errors(data, schema_version, engine=engine))
+    issues = list(iter_errors(data, schema_version, engine=engine, level=level))
     if issues:
         if source is not None:
             issues = [ValidationIssue(i.path, i.line, i.reason, i.value, i.code, source) for i in issues]
-        raise SchemaValidationError(issues, source=source)
+        raise SchemaValidationError(issues, source=source, level=level)
 
 
-def is_valid(data: bytes | bytearray | Envelope | Voucher, schema_version: str | None = None) -> bool:
+def is_valid(data: Document, schema_version: str | None = None, *, level: Level = "partner") -> bool:
     """Fast check through libxml2's XSD validator plus the same rules; ``False`` for any
-    invalid or unreadable input (an unknown ``schema_version`` still raises)."""
+    invalid or unreadable input (an unknown ``schema_version`` or ``level`` still raises)."""
     version = check_schema_version(schema_version)
+    level = check_level(level)
     try:
-        ok, _ = _run(data, version, detailed=False)
+        ok, _ = _run(data, version, detailed=False, level=level)
     except InvalidInput:
         return False
     return ok

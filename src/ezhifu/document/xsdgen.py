@@ -7,11 +7,20 @@ element lists are never maintained by hand in three places. Run::
     python -m ezhifu.document.xsdgen            # rewrite schemas/ and docs/fields.md
     python -m ezhifu.document.xsdgen --check    # exit 1 when a committed file is stale
 
-Design of the schemas (the official XSD is not public, spec.md §11):
+Design of the schemas (the official XSD is not public, spec.md §11). There are two
+**validation levels**, each with its own generated inner-voucher XSDs:
 
-* inner voucher: ``xs:all`` for the header and for each ``Detail`` (the element order of the
-  reconstructed lists is not confirmed, so order is not enforced; the models keep whatever
-  order a producer used); required elements ``minOccurs="1"`` with a non-empty value, others
+* ``partner`` (``schemas/<version>/voucher_<vt>.xsd``, the default for input): what real
+  producers send. ``xs:all`` for the header and for each ``Detail`` (element order is not
+  enforced: real 5214 messages put ``XAddWord`` before the X-payee fields, spec.md §4.4, and
+  the reconstructed lists of other types are not confirmed); amounts ``0``, ``2.0`` or
+  ``2.00`` (at most two decimals, :data:`PARTNER_AMOUNT`: the real messages carry
+  ``<ForeignAmt>0</ForeignAmt>``, spec.md §4.4);
+* ``strict`` (``schemas/<version>/strict/voucher_<vt>.xsd``): what ezhifu writes. ``xs:sequence``
+  in the order of the field tables (for 5214 the order of the real messages) and amounts with
+  exactly two decimals.
+
+Common to both levels: required elements ``minOccurs="1"`` with a non-empty value, others
   ``minOccurs="0"`` and may be empty (producers write empty elements, spec.md §2.2);
   ``Detail`` ``maxOccurs="499"`` (S1: fewer than 500 details);
 * value patterns use ``[0-9]``, never ``\\d`` (``\\d`` accepts full-width and Arabic-Indic
@@ -41,11 +50,13 @@ from ezhifu.document.fields import (
     ADM_DIV,
     DEFAULT_SCHEMA_VERSION,
     INT,
+    LEVELS,
     MAX_AMOUNT_INTEGER_DIGITS,
     MAX_DETAILS,
     SCHEMA_VERSIONS,
     YEAR,
     FieldDef,
+    Level,
     VoucherSpec,
     field_pattern,
     known_vt_codes,
@@ -56,7 +67,9 @@ from ezhifu.document.xmlparse import parse_xml
 from ezhifu.errors import ConfigurationError
 
 __all__ = [
+    "LEVELS",
     "MAX_AMOUNT_INTEGER_DIGITS",
+    "Level",
     "check_schema_version",
     "envelope_xsd",
     "field_pattern",
@@ -64,6 +77,7 @@ __all__ = [
     "generated_files",
     "lxml_schema",
     "main",
+    "schema_name",
     "voucher_xsd",
     "write_all",
     "xmlschema_for",
@@ -75,7 +89,7 @@ _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def _element(f: FieldDef, indent: str, *, fixed: str | None = None) -> str:
+def _element(f: FieldDef, indent: str, *, level: Level, fixed: str | None = None) -> str:
     occurs = "" if f.required else ' minOccurs="0"'
     doc = f"{f.label}{' [X: 回单补录]' if f.x_field else ''}"
     lines = [f"{indent}<xs:element name={quoteattr(f.name)}{occurs}>"]
@@ -87,7 +101,7 @@ def _element(f: FieldDef, indent: str, *, fixed: str | None = None) -> str:
     if fixed is not None:
         lines.append(f"{indent}      <xs:enumeration value={quoteattr(fixed)}/>")
     else:
-        pattern = field_pattern(f)
+        pattern = field_pattern(f, level)
         if pattern is not None:
             if not f.required:
                 pattern = f"({pattern})?"
@@ -102,45 +116,49 @@ def _element(f: FieldDef, indent: str, *, fixed: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def voucher_xsd(spec: VoucherSpec) -> str:
-    """The XSD of one inner voucher type (root element ``Voucher``)."""
+def voucher_xsd(spec: VoucherSpec, level: Level = "partner") -> str:
+    """The XSD of one inner voucher type (root element ``Voucher``) at ``level``."""
+    group = "xs:all" if level == "partner" else "xs:sequence"
     out = [_HEAD]
     out.append(
         f"  <xs:annotation><xs:documentation>VtCode {spec.vt_code} {escape(spec.name)}, schema version "
-        f"{spec.version}. Fields: {escape(spec.source)}.</xs:documentation></xs:annotation>"
+        f"{spec.version}, level {level}. Fields: {escape(spec.source)}.</xs:documentation></xs:annotation>"
     )
     out.append('  <xs:element name="Voucher">')
     out.append("    <xs:complexType>")
-    out.append("      <xs:all>")
+    out.append(f"      <{group}>")
     for f in spec.header:
-        out.append(_element(f, " " * 8, fixed=spec.vt_code if f.name == "VtCode" else None))
+        out.append(_element(f, " " * 8, level=level, fixed=spec.vt_code if f.name == "VtCode" else None))
     if spec.detail:
         out.append('        <xs:element name="DetailList">')
         out.append("          <xs:complexType>")
         out.append("            <xs:sequence>")
         out.append(f'              <xs:element name="Detail" minOccurs="1" maxOccurs="{MAX_DETAILS}">')
         out.append("                <xs:complexType>")
-        out.append("                  <xs:all>")
+        out.append(f"                  <{group}>")
         for f in spec.detail:
-            out.append(_element(f, " " * 20))
-        out.append("                  </xs:all>")
+            out.append(_element(f, " " * 20, level=level))
+        out.append(f"                  </{group}>")
         out.append("                </xs:complexType>")
         out.append("              </xs:element>")
         out.append("            </xs:sequence>")
         out.append("          </xs:complexType>")
         out.append("        </xs:element>")
-    out.append("      </xs:all>")
+    out.append(f"      </{group}>")
     out.append("    </xs:complexType>")
     out.append("  </xs:element>")
     out.append("</xs:schema>\n")
     return "\n".join(out)
 
 
-def envelope_xsd(version: str) -> str:
-    """The XSD of the ``<MOF>`` envelope (spec.md §2.1, §5.3)."""
-    return (
-        _HEAD
-        + f"""  <xs:annotation><xs:documentation>MOF transmission envelope, schema version {version}.
+def schema_name(vt_code: str, level: Level) -> str:
+    """Resource name (below ``schemas/<version>/``, without ``.xsd``) of a voucher XSD."""
+    return f"voucher_{vt_code}" if level == "partner" else f"strict/voucher_{vt_code}"
+
+
+#: The ``<MOF>`` envelope schema below the common head (a template: ``str.format`` fields).
+_ENVELOPE_TEMPLATE = (
+    """  <xs:annotation><xs:documentation>MOF transmission envelope, schema version {version}.
     spec.md 2.1 (S1, S7, S8, S9, S10) and 5.3 (S8).</xs:documentation></xs:annotation>
   <xs:simpleType name="Base64Text">
     <xs:restriction base="xs:string">
@@ -239,7 +257,12 @@ def envelope_xsd(version: str) -> str:
   </xs:element>
 </xs:schema>
 """
-    )
+)
+
+
+def envelope_xsd(version: str) -> str:
+    """The XSD of the ``<MOF>`` envelope (spec.md §2.1, §5.3)."""
+    return _HEAD + _ENVELOPE_TEMPLATE.format(version=version, INT=INT, ADM_DIV=ADM_DIV, YEAR=YEAR)
 
 
 def fields_markdown() -> str:
@@ -295,7 +318,8 @@ def generated_files() -> dict[str, str]:
         base = f"src/ezhifu/schemas/{version}"
         files[f"{base}/envelope.xsd"] = envelope_xsd(version)
         for vt, spec in sorted(specs(version).items()):
-            files[f"{base}/voucher_{vt}.xsd"] = voucher_xsd(spec)
+            for level in LEVELS:
+                files[f"{base}/{schema_name(vt, level)}.xsd"] = voucher_xsd(spec, level)
     files["docs/fields.md"] = fields_markdown()
     return files
 
@@ -336,7 +360,8 @@ _LXML = threading.local()
 
 
 def _xsd_text(version: str, name: str) -> bytes:
-    resource = resources.files("ezhifu.schemas").joinpath(version, f"{name}.xsd")
+    *folders, leaf = name.split("/")  # "strict/voucher_5214": the strict level's folder
+    resource = resources.files("ezhifu.schemas").joinpath(version, *folders, f"{leaf}.xsd")
     try:
         return resource.read_bytes()
     except OSError as exc:

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Protocol
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.positions import PositionTable
 from ezhifu.document.validation import iter_errors
-from ezhifu.errors import EzhifuError, IllegalTransition, InvalidInput, InvalidSignature
+from ezhifu.errors import EzhifuError, HookRefused, IllegalTransition, InvalidInput, InvalidSignature
+from ezhifu.flow.hooks import VoucherHook, run_hooks
 from ezhifu.flow.outbox import Outbox, clip, key_from_json
 from ezhifu.flow.receipts import receipt_problems
 from ezhifu.flow.status import (
@@ -94,6 +95,8 @@ class InboxOwner(Protocol):
     party_certs: dict[str, set[tuple[str, int]]] | None
     verify_at: datetime | None
     stamp_positions: PositionTable
+    hooks: tuple[VoucherHook, ...]
+    peer_vt_codes: dict[str, frozenset[str]]
 
     @property
     def outbox(self) -> Outbox: ...
@@ -255,11 +258,24 @@ class Inbox:
             if body.voucher_flag not in ("0", "1"):
                 ctx.reject(f"{label}: VoucherFlag must be 0 or 1")
                 continue
-            problems = self._check_body(body, ctx)
+            allowed = self._owner.peer_vt_codes.get(ctx.message.sender)
+            if allowed is not None and body.vt_code not in allowed:
+                problems = [
+                    f"peer {ctx.message.sender!r} may not send VtCode {body.vt_code} "
+                    f"(allowed: {', '.join(sorted(allowed)) or 'none'})"
+                ]
+            else:
+                problems = self._check_body(body, ctx)
             if problems:
                 ctx.reject(f"{label}: " + "; ".join(problems))
                 # The sender is authenticated, so tell it (status 2/8 对方接收失败).
                 self._notify(ctx.message.sender, "receive_failed", [(body_key("out", body), problems[0])])
+                continue
+            try:
+                run_hooks(self._owner.hooks, "on_receipt", body_key("in", body), body)
+            except HookRefused as exc:
+                ctx.reject(f"{label}: {exc}")
+                self._notify(ctx.message.sender, "receive_failed", [(body_key("out", body), str(exc))])
                 continue
             if body.voucher_flag == "0":
                 self._accept_voucher(ctx, body)
@@ -306,6 +322,9 @@ class Inbox:
         elif existing.peer != sender:
             ctx.reject(f"{key}: already received from {existing.peer}, now sent by {sender}")
             return
+        elif existing.state is State.DISCARDED:
+            # the next revision, even with the unchanged text (issue 16: it stayed at 0 for good)
+            self._receive_revision(ctx, existing, body)
         elif held_body(existing.envelope).voucher_b64 == body.voucher_b64:
             # A re-transmission (e.g. after a damaged copy was refused): nothing changes here,
             # but the sender learns again where the voucher stands.
@@ -314,15 +333,6 @@ class Inbox:
             if report is not None:
                 self._notify(sender, report.value, [(body_key("out", body), existing.reason)])
             return
-        elif existing.state is State.DISCARDED:
-            revision = existing.revision + 1
-            self._store.apply(
-                replace(new_record(key, existing.state, sender, body), revision=revision),
-                Action.RECEIVE,
-                message_id=ctx.mid,
-                reason=f"revision {revision} after discard",
-                text=one_body_envelope(body),
-            )
         else:
             ctx.reject(
                 f"{key}: a different text arrived while the voucher is {existing.state.value}; "
@@ -330,6 +340,20 @@ class Inbox:
             )
             return
         self._acknowledge(ctx, key, body)
+
+    def _receive_revision(
+        self, ctx: _Context, existing: Record, body: VoucherBody, original: bytes | None = None
+    ) -> None:
+        """A discarded record takes the re-sent text as its next revision."""
+        revision = existing.revision + 1
+        record = new_record(existing.key, existing.state, existing.peer, body)
+        self._store.apply(
+            replace(record, revision=revision, original=original or existing.original),
+            Action.RECEIVE,
+            message_id=ctx.mid,
+            reason=f"revision {revision} after discard",
+            text=one_body_envelope(body),
+        )
 
     def _accept_receipt(self, ctx: _Context, body: VoucherBody) -> None:
         key = body_key("in", body)
@@ -351,6 +375,11 @@ class Inbox:
             self._notify(sender, "receive_failed", [(body_key("out", body), problems[0])])
             return
         existing = self._store.get(key)
+        if existing is not None and existing.state is State.DISCARDED and existing.peer == sender:
+            # a receipt redone by its sender after this library refused it (issue 16)
+            self._receive_revision(ctx, existing, body, original_env)
+            self._acknowledge(ctx, key, body)
+            return
         if existing is not None:
             if held_body(existing.envelope).voucher_b64 == body.voucher_b64:
                 ctx.note(key, f"{key}: same receipt already held (state {existing.state.value}); no change")

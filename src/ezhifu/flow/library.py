@@ -38,6 +38,7 @@ from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.models import FieldValue, Voucher
 from ezhifu.document.positions import PositionTable
 from ezhifu.errors import FlowError, IllegalTransition, InvalidInput
+from ezhifu.flow.hooks import VoucherHook
 from ezhifu.flow.inbox import Inbox, Outcome, party_cert_ids
 from ezhifu.flow.outbox import MAX_REASON_BYTES, Outbox, Sealer, clip
 from ezhifu.flow.receipts import build_receipt
@@ -55,6 +56,7 @@ from ezhifu.flow.status import (
     describe,
     held_body,
     new_record,
+    one_body_envelope,
     status_of,
     transition,
 )
@@ -104,6 +106,10 @@ class VoucherLibrary:
     maps each peer to the certificates its people and seals sign with: every signature and seal
     on a voucher (or receipt) that peer sends must then be made with one of them, so that a
     trusted certificate of another party cannot stand in for the sender.
+    ``hooks`` run before signing and on receipt (:mod:`ezhifu.flow.hooks`, e.g. fund monitoring).
+    ``peer_vt_codes``,
+    when given, lists per peer the VtCodes it may send; a voucher of another type from it is
+    refused (rejection log, and the sender is told: 对方接收失败).
     """
 
     def __init__(
@@ -120,8 +126,11 @@ class VoucherLibrary:
         positions: PositionTable | Mapping[str, Mapping[str, str]] | None = None,
         party_certs: Mapping[str, Sequence[x509.Certificate]] | None = None,
         verify_at: datetime | None = None,
+        hooks: Sequence[VoucherHook] = (),
+        peer_vt_codes: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.party = party
+        self.hooks: tuple[VoucherHook, ...] = tuple(hooks)
         self.store = store
         self.transport = transport
         self.trust = trust
@@ -134,6 +143,8 @@ class VoucherLibrary:
         )
         self.party_certs = None if party_certs is None else party_cert_ids(party_certs)
         self.verify_at = verify_at
+        #: peer → the VtCodes it may send (a peer not listed may send any)
+        self.peer_vt_codes = {p: frozenset(v) for p, v in (peer_vt_codes or {}).items()}
         self.outbox = Outbox(self)
         self.inbox = Inbox(self)
 
@@ -353,11 +364,16 @@ class VoucherLibrary:
         """
         in_key = self.key("in", "0", vt_code, voucher_no, adm_div_code=adm_div_code, st_year=st_year)
         original = self._require(in_key)
-        transition(in_key, original.state, Action.RECEIPT)  # refuse early
         for party in copies:
             self._peer_cert(party)
         body = build_receipt(held_body(original.envelope), fields=fields, details=details, attach=attach)
         out_key = body_key("out", body)
+        made = self.store.get(out_key)
+        if made is not None:
+            # issue 16: a receipt interrupted before it left (a draft) is finished; one the peer
+            # refused (8 / 10 / 11) is redone as its next revision; anything else is refused.
+            return self._redo_receipt(made, body, copies)
+        transition(in_key, original.state, Action.RECEIPT)  # refuse early
         with self.store.transaction():
             if self.store.get(out_key) is not None:
                 raise IllegalTransition(f"{out_key}: a receipt was already made for this voucher")
@@ -369,6 +385,34 @@ class VoucherLibrary:
         self.outbox.send(out_key, copies=tuple(copies))
         self.flush_outbox()
         return out_key
+
+    def _redo_receipt(self, made: Record, body: VoucherBody, copies: Sequence[str]) -> RecordKey:
+        """Finish a draft receipt, or re-send a refused one as its next revision."""
+        key = made.key
+        if made.state is State.DRAFT:
+            with self.store.transaction():
+                self.store.apply(replace(made, envelope=one_body_envelope(body)), None)
+            self.outbox.send(key, copies=tuple(copies))
+            self.flush_outbox()
+            return key
+        if made.state not in (State.DELIVERY_FAILED, State.SIGN_IN_FAILED, State.RETURNED):
+            raise IllegalTransition(
+                f"{key}: a receipt was already made for this voucher (state {made.state.value}); "
+                "it can be redone only after the peer refused it (status 8, 10 or 11)"
+            )
+        self.outbox.sign_if_needed(body, key)
+        envelope = one_body_envelope(body)
+        with self.store.transaction():
+            discarded = self.store.apply(self._require(key), Action.DISCARD, reason="receipt redone")
+            self.outbox.notify(made.peer, "discarded", [(key, None)])
+            record = new_record(key, discarded.state, made.peer, body)
+            record = replace(record, revision=discarded.revision + 1, original=made.original)
+            self.store.apply(record, Action.RESEND, text=envelope)
+            self.outbox.queue("envelope", made.peer, envelope)
+            for party in copies:
+                self.outbox.queue("envelope", party, envelope, attachments=(made.original or b"",))
+        self.flush_outbox()
+        return key
 
     # --- delivery and arrival -------------------------------------------------------------
 

@@ -14,13 +14,15 @@ and of a reason (:func:`clip`, S2's 190 GBK bytes), which the inbox reads back.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ezhifu.document.envelope import VoucherBody
 from ezhifu.errors import EzhifuError, InvalidInput, KeyStoreError, SigningError, TransportError
+from ezhifu.flow.hooks import VoucherHook, run_hooks
 from ezhifu.flow.status import (
     Action,
     OutboxItem,
@@ -54,6 +56,8 @@ MAX_REASON_BYTES = 190
 #: Most outbox items one flush pass looks at (the rest wait for the next pass of the same flush).
 MAX_FLUSH_PASSES = 10_000
 
+_LOG = logging.getLogger("ezhifu.flow")
+
 #: Applies this party's signatures and seals to a body (appends to ``signatures``/``stamps``).
 Sealer = Callable[[VoucherBody], None]
 
@@ -66,6 +70,7 @@ class OutboxOwner(Protocol):
     transport: Transport
     link_signer: Signer
     sealer: Sealer | None
+    hooks: tuple[VoucherHook, ...]
 
 
 def clip(reason: str) -> str:
@@ -159,6 +164,8 @@ class Outbox:
         record = self._require(key)
         transition(key, record.state, Action.SEND)  # IllegalTransition before any signing
         body = held_body(record.envelope)
+        if record.state is State.DRAFT:
+            run_hooks(self._owner.hooks, "pre_sign", key, body)  # HookRefused reaches the caller
         try:
             self.sign_if_needed(body, key)
         except (KeyStoreError, SigningError) as exc:
@@ -178,7 +185,9 @@ class Outbox:
     def _receipt_sent(self, receipt: Record, envelope: bytes, copies: tuple[str, ...]) -> None:
         """The answered voucher becomes RECEIPTED; copies go out with the original attached."""
         in_key = replace(receipt.key, direction="in", voucher_flag="0")
-        self._store.apply(self._require(in_key), Action.RECEIPT, reason=f"receipt sent to {receipt.peer}")
+        answered = self._require(in_key)
+        if answered.state is not State.RECEIPTED:  # a redone or finished receipt finds it done
+            self._store.apply(answered, Action.RECEIPT, reason=f"receipt sent to {receipt.peer}")
         for party in copies:
             self.queue("envelope", party, envelope, attachments=(receipt.original or b"",))
             self._store.apply(receipt, "copy", reason=f"copy sent to {party} with the original voucher")
@@ -205,7 +214,8 @@ class Outbox:
     # --- flushing -----------------------------------------------------------------------------
 
     def flush(self) -> int:
-        """Send what is queued; stops at the first link failure (kept for the next flush).
+        """Send what is queued; a peer whose link fails is skipped (its messages kept, in order,
+        for the next flush) and the others go on; only an unavailable link key stops it all.
 
         Returns how many messages were handed to the transport. Deferred sends (keystore down)
         are signed and turned into messages first, which are then sent in the same call.
@@ -224,12 +234,20 @@ class Outbox:
     def _flush_once(self) -> tuple[int, bool]:
         sent = 0
         progressed = False
+        blocked: set[str] = set()  # peers whose link failed in this pass: their order is kept
         for item in self._store.outbox_items():
+            if item.recipient in blocked:
+                continue
             if item.kind == "send":
                 progressed = self._run_deferred(item) or progressed
                 continue
-            if not self._deliver(item):
+            outcome = self._deliver(item)
+            if outcome == "stop":
                 return sent, False
+            if outcome == "peer":
+                # one dead partner must not block the others (issue 16): skip only its messages
+                blocked.add(item.recipient)
+                continue
             sent += 1
         return sent, progressed
 
@@ -253,22 +271,24 @@ class Outbox:
         self.send(key, copies=tuple(data.get("copies", ())))
         return True
 
-    def _deliver(self, item: OutboxItem) -> bool:
-        """Link-sign and hand one message to the transport; ``False`` stops the flush."""
+    def _deliver(self, item: OutboxItem) -> Literal["sent", "peer", "stop"]:
+        """Link-sign and hand one message to the transport: ``"sent"``; ``"peer"`` when the
+        link to its recipient failed; ``"stop"`` when nothing can go (the link key is down)."""
         message = Message.from_bytes(item.data)
         try:
             signature = self._owner.link_signer.sign(message.signed_bytes())
         except EzhifuError as exc:
             # the link key is unavailable: everything waits (all messages need it)
             self._store.outbox_failed(item.item_id, f"link signature: {type(exc).__name__}: {exc}")
-            return False
+            return "stop"
         try:
             self._owner.transport.send(message.with_signature(signature))
         except TransportError as exc:
             self._store.outbox_failed(item.item_id, str(exc))
-            return False
+            _LOG.warning("delivery to %s failed, kept in the outbox: %s", item.recipient, exc)
+            return "peer"
         self._store.outbox_remove(item.item_id)
-        return True
+        return "sent"
 
     def _require(self, key: RecordKey) -> Record:
         return self._store.require(key, library=self._owner.party.party_id)

@@ -22,8 +22,12 @@ operation or none of it; the test suite kills a writer in the middle of a transa
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import sqlite3
 import threading
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -45,6 +49,7 @@ from ezhifu.flow.status import (
     transition,
     utc_now,
 )
+from ezhifu.flow.store_outbox import SqlOutbox
 
 __all__ = [
     "HistoryEntry",
@@ -124,6 +129,11 @@ _SQL_SEEN_REPLACE = (
     "ON CONFLICT (message_id) DO UPDATE SET outcome = excluded.outcome, at = excluded.at"
 )
 _SQL_REVISIONS = f"SELECT revision, envelope FROM revisions WHERE {_KEY_WHERE} ORDER BY revision"  # noqa: S608
+
+
+#: States whose reason (退回 / 签收失败 / 接收失败 text) is kept in the status description.
+REASON_STATES = frozenset({State.DELIVERY_FAILED, State.SIGN_IN_FAILED, State.RETURNED, State.DISCARDED})
+_LOG = logging.getLogger("ezhifu.flow")
 
 
 def _key_params(key: RecordKey) -> tuple[str, ...]:
@@ -241,7 +251,8 @@ class VoucherStore(ABC):
 
         * ``change`` an :class:`Action`: the state machine's transition from ``record.state``
           (:class:`~ezhifu.errors.IllegalTransition` otherwise), the record stored in the new
-          state (``reason`` replaces the kept reason when given) and the step written to history;
+          state (``reason`` replaces the kept reason when given; a reason is kept only into the
+          failure states of :data:`REASON_STATES`) and the step written to history;
         * ``new=True``: ``record`` is stored as it is and ``change`` (e.g. ``"save"``,
           ``"receive"``) is written as its first entry, from no state to ``record.state``;
         * ``change`` another text: an event noted in the history, the record left unchanged;
@@ -254,7 +265,10 @@ class VoucherStore(ABC):
             before = target = record.state
             if isinstance(change, Action) and not new:
                 target = transition(record.key, before, change)
-                record = replace(record, state=target, reason=reason if reason else record.reason)
+                # a failure's reason stays only while the record is in a failure state (issue 16)
+                kept = record.reason if target in REASON_STATES else None
+                record = replace(record, state=target, reason=reason if reason else kept)
+                _LOG.info("%s: %s -> %s (%s)", record.key, before.value, target.value, change.value)
             if new or change is None or isinstance(change, Action):
                 record = self.put(record)
             if text is not None:
@@ -278,7 +292,7 @@ class VoucherStore(ABC):
         self.close()
 
 
-class SQLiteStore(VoucherStore):
+class SQLiteStore(SqlOutbox, VoucherStore):
     """The default store: one SQLite database file per party (``":memory:"`` for tests).
 
     Opened in WAL mode and foreign keys on; transactions are explicit (``BEGIN IMMEDIATE`` …
@@ -302,6 +316,8 @@ class SQLiteStore(VoucherStore):
         self.path = str(path)
         self._lock = threading.RLock()
         self._depth = 0
+        #: who claims outbox items: this process and this store instance
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex}"
         try:
             if self.path not in (":memory:", ""):
                 create_private(self.path)  # vouchers hold account numbers: not world-readable
@@ -317,6 +333,10 @@ class SQLiteStore(VoucherStore):
             with self.transaction():
                 for statement in schema_statements("sqlite"):
                     self._db.execute(statement)
+                columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)").fetchall()}
+                for column, kind in (("claimed_by", "TEXT"), ("claimed_until", "REAL")):
+                    if column not in columns:  # migration of a store made before outbox claims
+                        self._db.execute(f"ALTER TABLE outbox ADD COLUMN {column} {kind}")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot open the voucher store: {exc}") from exc
 
@@ -554,42 +574,12 @@ class SQLiteStore(VoucherStore):
         rows = self._exec(sql + " ORDER BY at, rejection_id", params).fetchall()
         return [Rejection(r[0], r[1], r[2], r[3], r[4], bytes(r[5]), r[6]) for r in rows]
 
-    # --- outbox ---------------------------------------------------------------------------
-
-    def outbox_put(self, item: OutboxItem) -> None:
-        self._exec(
-            "INSERT INTO outbox (item_id, kind, recipient, data, created_at, attempts, last_error) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (
-                item.item_id,
-                item.kind,
-                item.recipient,
-                item.data,
-                item.created_at,
-                item.attempts,
-                item.last_error,
-            ),
-        )
-
-    def outbox_items(self) -> list[OutboxItem]:
-        rows = self._exec(
-            "SELECT item_id, kind, recipient, data, created_at, attempts, last_error FROM outbox "
-            "ORDER BY created_at, item_id"
-        ).fetchall()
-        return [OutboxItem(r[0], r[1], r[2], bytes(r[3]), r[4], int(r[5]), r[6]) for r in rows]
-
-    def outbox_remove(self, item_id: str) -> None:
-        self._exec("DELETE FROM outbox WHERE item_id = ?", (item_id,))
-
-    def outbox_failed(self, item_id: str, error: str) -> None:
-        self._exec(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE item_id = ?", (error, item_id)
-        )
-
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` answer (``"ok"`` when the file is sound)."""
         return str(self._exec("PRAGMA integrity_check").fetchone()[0])
 
     def close(self) -> None:
         with self._lock:
+            with contextlib.suppress(sqlite3.Error, StoreError):
+                self._exec("UPDATE outbox SET claimed_by = NULL WHERE claimed_by = ?", (self.owner,))
             self._db.close()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import errno
 import json
 import os
@@ -49,6 +50,10 @@ __all__ = [
 
 #: Upper bound of one serialised message (a 100-voucher envelope of large vouchers fits).
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+#: A claimed drop-folder file not acknowledged within this many seconds is delivered again.
+DEFAULT_CLAIM_TIMEOUT = 300.0
+#: Stale claims put back per receive() call.
+MAX_RECLAIM = 10_000
 
 MessageKind = Literal["envelope", "notice"]
 
@@ -256,7 +261,10 @@ class DropFolderTransport(Transport):
     into ``inbox`` (atomic within one file system), so a consumer never sees a partial file.
     A consumer claims a file by moving it to ``processing`` (if two consumers race, one move
     fails and that one skips it) and acknowledges by moving it to ``done``.  Files left in
-    ``processing`` by a consumer that died are put back by :meth:`recover`: at-least-once.
+    ``processing`` by a consumer that died are put back by :meth:`recover`, and by every
+    :meth:`receive` once their claim is older than ``claim_timeout`` seconds (the claim time is
+    the file's mtime, set when it is claimed), so nothing stays stuck without the
+    application's help: at-least-once.
 
     The folder ``root`` must exist: a missing or unwritable root (an unmounted share) is a
     link failure, :class:`TransportError`.
@@ -264,8 +272,11 @@ class DropFolderTransport(Transport):
 
     _STAGES = ("tmp", "inbox", "processing", "done")
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, *, claim_timeout: float = DEFAULT_CLAIM_TIMEOUT) -> None:
+        if not claim_timeout > 0:
+            raise InvalidInput(f"claim_timeout must be positive, not {claim_timeout!r}")
         self.root = Path(root)
+        self.claim_timeout = claim_timeout
 
     @staticmethod
     def _check_token(delivery: Delivery) -> str:
@@ -304,8 +315,27 @@ class DropFolderTransport(Transport):
             tmp.unlink(missing_ok=True)
             raise TransportError(f"drop folder {dirs['inbox']}: cannot deliver {name}: {exc}") from exc
 
+    def _reclaim_stale(self, dirs: dict[str, Path]) -> int:
+        """Put back claims older than :attr:`claim_timeout` (their consumer died)."""
+        oldest = time.time() - self.claim_timeout
+        count = 0
+        try:
+            stale = [p for p in dirs["processing"].glob("*.msg") if p.lstat().st_mtime < oldest]
+        except OSError as exc:
+            raise TransportError(f"drop folder {dirs['processing']}: cannot list: {exc}") from exc
+        for path in sorted(stale)[:MAX_RECLAIM]:
+            try:
+                os.replace(path, dirs["inbox"] / path.name)
+                count += 1
+            except FileNotFoundError:
+                continue  # acknowledged or reclaimed by another consumer meanwhile
+            except OSError as exc:
+                raise TransportError(f"drop folder {path}: cannot return to inbox: {exc}") from exc
+        return count
+
     def receive(self, party: str, *, limit: int = 100) -> list[Delivery]:
         dirs = self._dirs(party)
+        self._reclaim_stale(dirs)
         out: list[Delivery] = []
         try:
             # Only names send() makes: anything else planted in the shared folder is left alone.
@@ -322,6 +352,8 @@ class DropFolderTransport(Transport):
                 continue  # another consumer claimed it first
             except OSError as exc:
                 raise TransportError(f"drop folder {dirs['inbox']}: cannot claim {name}: {exc}") from exc
+            with contextlib.suppress(OSError):
+                os.utime(claimed, follow_symlinks=False)  # the claim time, for _reclaim_stale
             data = self._read_claimed(claimed)
             out.append(Delivery(party, data, name))
         return out

@@ -495,9 +495,7 @@ def check_key_matches(key: Any, cert: x509.Certificate, *, where: str) -> None:
     except EzhifuError as exc:
         raise KeyStoreError(f"{where}: {exc}") from exc
     if not same:
-        raise KeyStoreError(
-            f"{where}: the private key does not belong to certificate {subject_text(cert)!r}"
-        )
+        raise KeyStoreError(f"{where}: the private key does not belong to certificate {subject_text(cert)!r}")
 
 
 def order_chain(leaf: x509.Certificate, others: Iterable[x509.Certificate]) -> tuple[x509.Certificate, ...]:

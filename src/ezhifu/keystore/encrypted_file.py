@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from asn1crypto import x509
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ezhifu import _fileio
 from ezhifu.crypto.base import Signer
@@ -71,6 +72,7 @@ from ezhifu.keystore.base import (
 )
 from ezhifu.keystore.integrity import canonical_json, same_text
 from ezhifu.pki.certs import key_kind
+from ezhifu.pki.keys import dump_certificates, dump_private_key, load_certificates, load_private_key
 
 __all__ = ["MANIFEST_NAME", "EncryptedFileKeyStore", "atomic_write"]
 
@@ -110,7 +112,6 @@ class _Kdf:
     p: int
 
     def derive(self, password: bytes) -> bytes:
-        from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
         return Scrypt(self.salt, 32, self.n, self.r, self.p).derive(password)
 
@@ -300,8 +301,6 @@ class EncryptedFileKeyStore(KeyStore):
         for alias, info in manifest["keys"].items():
             chain: tuple[x509.Certificate, ...] = ()
             if info.get("certs"):
-                from ezhifu.pki.keys import load_certificates
-
                 data = self._read_object(info["certs"], info["certs_sha256"], f"certificates of {alias!r}")
                 try:
                     chain = tuple(load_certificates(data))
@@ -375,7 +374,6 @@ class EncryptedFileKeyStore(KeyStore):
             )
 
     def _load_key(self, alias: str, pin: str | None) -> Any:
-        from ezhifu.pki.keys import load_private_key
 
         info = self._manifest["keys"][alias]
         data = self._read_object(info["key"], info["key_sha256"], f"key {alias!r}")
@@ -451,7 +449,6 @@ class EncryptedFileKeyStore(KeyStore):
         The key is encrypted with the store password, or with ``key_password`` (then
         :meth:`signer` needs it as ``pin``). An existing alias is refused unless ``replace``.
         """
-        from ezhifu.pki.keys import dump_certificates, dump_private_key
 
         if not alias or any(ord(ch) < 32 for ch in alias):
             raise InvalidInput(f"{self._where}: invalid alias {alias!r}")
@@ -490,7 +487,6 @@ class EncryptedFileKeyStore(KeyStore):
         replace: bool = False,
     ) -> KeyEntry:
         """Import a PEM or DER private key (PKCS#8, SEC 1, PKCS#1) and PEM certificates."""
-        from ezhifu.pki.keys import load_certificates, load_private_key
 
         key = load_private_key(key_data, source_password)
         certs = load_certificates(cert_data) if cert_data.strip() else []
@@ -518,7 +514,6 @@ class EncryptedFileKeyStore(KeyStore):
         certs = self.chain(alias)
         if not certs:
             raise KeyNotFound(f"{self._where}: key {alias!r} has no certificate")
-        from ezhifu.pki.keys import dump_certificates
 
         return dump_certificates(certs if chain else certs[:1])
 

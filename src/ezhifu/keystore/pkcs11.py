@@ -41,6 +41,8 @@ from asn1crypto import algos, core, x509
 
 from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm, Signer, SignerBase
 from ezhifu.crypto.oids import OID_SM2
+from ezhifu.crypto.sm2 import SM2PublicKey, compute_z, der_to_rs, raw_to_der, rs_to_der
+from ezhifu.crypto.sm3 import sm3
 from ezhifu.errors import (
     BadPassword,
     ConfigurationError,
@@ -342,9 +344,6 @@ class PKCS11KeyStore(KeyStore):
             mechanism = self._sm2_mechanism
             payload = data
             if self._sm2_prehash:
-                from ezhifu.crypto.sm2 import SM2PublicKey, compute_z
-                from ezhifu.crypto.sm3 import sm3
-
                 if key.ec_point is None:  # explicit: an assert vanishes under python -O
                     raise TokenSigningError(f"{self._where}: {key.alias!r} has no EC point to compute Z_A")
                 z = compute_z(SM2PublicKey.from_encoded_point(key.ec_point), DEFAULT_SM2_ID)
@@ -399,7 +398,6 @@ class PKCS11KeyStore(KeyStore):
 
 def _sm2_signature_der(raw: bytes, where: str) -> bytes:
     """SM2 vendor mechanisms return 64 bytes ``r || s`` (most) or the DER SEQUENCE (some)."""
-    from ezhifu.crypto.sm2 import der_to_rs, raw_to_der, rs_to_der
 
     try:
         if len(raw) == 64:

@@ -29,15 +29,17 @@ import hmac
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from asn1crypto import algos, cms, core, keys, pkcs12, x509
+from asn1crypto import cms, core, keys, pkcs12, x509
+from cryptography import x509 as cx509
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
+from cryptography.hazmat.primitives.serialization import pkcs12 as cpkcs12
 
 from ezhifu._fileio import atomic_write
-from ezhifu.crypto import oids
 from ezhifu.crypto.base import Signer
 from ezhifu.errors import (
     BadPassword,
@@ -45,7 +47,6 @@ from ezhifu.errors import (
     EzhifuError,
     InvalidInput,
     KeyStoreError,
-    MalformedDER,
     UnsupportedAlgorithm,
 )
 from ezhifu.keystore.base import (
@@ -59,9 +60,17 @@ from ezhifu.keystore.base import (
     required_text,
     secret_from_config,
 )
+from ezhifu.keystore.pkcs12_crypto import (
+    MAX_PKCS12_ITERATIONS,
+    OID_PBES2,
+    PKCS12_HASHES,
+    bmp_password,
+    pkcs12_kdf,
+)
+from ezhifu.keystore.pkcs12_crypto import decrypt as _decrypt
 from ezhifu.pki.certs import key_kind, parse_certificate
+from ezhifu.pki.keys import dump_private_key, load_private_key
 from ezhifu.pki.pkcs8 import (
-    MAX_PBKDF2_ITERATIONS,
     decrypt_private_key_info,
     encrypt_private_key_info,
     pbes2_encrypt,
@@ -69,186 +78,9 @@ from ezhifu.pki.pkcs8 import (
 
 __all__ = ["MAX_PKCS12_BYTES", "MAX_PKCS12_ITERATIONS", "PKCS12KeyStore", "pkcs12_kdf", "write_pkcs12"]
 
-#: Hostile files must not make us spin: bound the PKCS#12 KDF iteration count. The KDF of
-#: RFC 7292 Appendix B.2 runs in Python here (about 0.7 s per million SHA-1 iterations), and the
-#: MAC check may run it twice before the password is known to be right; writers use 1,024
-#: (Bouncy Castle) to 10,000 (Java keytool), OpenSSL 3 uses 2,048.
-MAX_PKCS12_ITERATIONS = 2_000_000
 #: Upper bound on a PKCS#12 file (a key and a certificate chain are a few kilobytes).
 MAX_PKCS12_BYTES = 16 * 1024 * 1024
 _MAX_SAFE_CONTENTS_NESTING = 8
-
-_HASHES: dict[str, tuple[str, int]] = {  # asn1crypto name -> (hashlib name, block size v)
-    "sha1": ("sha1", 64),
-    "sha224": ("sha224", 64),
-    "sha256": ("sha256", 64),
-    "sha384": ("sha384", 128),
-    "sha512": ("sha512", 128),
-}
-
-# RFC 7292 Appendix C: OID -> (asn1crypto name, cipher, key bytes)
-_PKCS12_PBE = {
-    oids.dotted(name): (oids.BY_NAME[name].means, cipher, size)
-    for name, cipher, size in (
-        ("pkcs12-sha-3des-3key", "3des", 24),
-        ("pkcs12-sha-3des-2key", "3des", 16),
-        ("pkcs12-sha-rc2-128", "rc2", 16),
-        ("pkcs12-sha-rc2-40", "rc2", 5),
-    )
-}
-_OID_PBES2 = oids.OID_PBES2
-_OID_PBKDF2 = oids.OID_PBKDF2
-_PBES2_CIPHERS = {  # OID -> key bytes (AES per NIST, SM4-CBC per GB/T 33560)
-    oids.dotted("aes-128-cbc"): ("aes", 16),
-    oids.dotted("aes-192-cbc"): ("aes", 24),
-    oids.dotted("aes-256-cbc"): ("aes", 32),
-    oids.OID_SM4_CBC: ("sm4", 16),
-}
-_PBKDF2_PRFS = {
-    oids.dotted(f"hmac-{digest}"): digest for digest in ("sha1", "sha256", "sha384", "sha512", "sm3")
-}
-
-
-# --- RFC 7292 Appendix B.2 key derivation ------------------------------------------------
-
-
-def _bmp_password(password: str) -> bytes:
-    """RFC 7292 Appendix B.1: a BMPString (UTF-16BE) with a two-octet NUL terminator."""
-    return password.encode("utf-16-be") + b"\x00\x00"
-
-
-def pkcs12_kdf(
-    hash_name: str, password: bytes, salt: bytes, purpose: int, iterations: int, size: int
-) -> bytes:
-    """The PKCS#12 key derivation of RFC 7292 Appendix B.2.
-
-    ``purpose`` is the ID byte: 1 encryption key, 2 IV, 3 MAC key. ``password`` is the
-    already formatted BMPString (see Appendix B.1).
-    """
-    if hash_name not in _HASHES:
-        raise UnsupportedAlgorithm(f"PKCS#12 KDF: digest {hash_name} is not supported")
-    if not 1 <= iterations <= MAX_PKCS12_ITERATIONS:
-        raise InvalidInput(f"PKCS#12 KDF: iteration count {iterations} outside 1..{MAX_PKCS12_ITERATIONS}")
-    name, v = _HASHES[hash_name]
-    u = hashlib.new(name).digest_size
-
-    def fill(data: bytes) -> bytes:
-        if not data:
-            return b""
-        length = v * ((len(data) + v - 1) // v)
-        return (data * (length // len(data) + 1))[:length]
-
-    d = bytes([purpose]) * v
-    i = bytearray(fill(salt) + fill(password))
-    out = b""
-    while len(out) < size:
-        a = hashlib.new(name, d + bytes(i)).digest()
-        for _ in range(iterations - 1):
-            a = hashlib.new(name, a).digest()
-        out += a
-        if len(out) >= size:
-            break
-        b = int.from_bytes((a * (v // u + 1))[:v], "big")
-        for j in range(0, len(i), v):
-            block = (int.from_bytes(i[j : j + v], "big") + b + 1) % (1 << (8 * v))
-            i[j : j + v] = block.to_bytes(v, "big")
-    return out[:size]
-
-
-# --- decryption --------------------------------------------------------------------------
-
-
-def _cbc_decrypt(cipher: str, key: bytes, iv: bytes, data: bytes, *, block: int) -> bytes:
-    from cryptography.hazmat.primitives.ciphers import Cipher, modes
-
-    if not data or len(data) % block:
-        raise MalformedDER(f"encrypted content of {len(data)} bytes is not whole {cipher} blocks")
-    if cipher == "rc2":
-        # cryptography only offers 128-bit RC2; RFC 7292 40-bit RC2 needs RC2 with effective
-        # key bits = 40 (RFC 2268), which pycryptodomex implements.
-        try:
-            from Cryptodome.Cipher import ARC2
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise UnsupportedAlgorithm(
-                "PKCS#12 RC2 encryption needs the 'pycryptodomex' package (pip install pycryptodomex)"
-            ) from exc
-        effective: dict[str, Any] = {"effective_keylen": len(key) * 8}  # missing from the type stub
-        rc2 = ARC2.new(key, ARC2.MODE_CBC, iv=iv, **effective)  # noqa: S304 - reading legacy files
-        padded: bytes = rc2.decrypt(data)
-    else:
-        algorithm: Any
-        if cipher == "3des":
-            from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-
-            algorithm = TripleDES(key)
-        elif cipher == "aes":
-            from cryptography.hazmat.primitives.ciphers.algorithms import AES
-
-            algorithm = AES(key)
-        elif cipher == "sm4":
-            from cryptography.hazmat.primitives.ciphers.algorithms import SM4
-
-            algorithm = SM4(key)
-        else:  # pragma: no cover - table driven
-            raise UnsupportedAlgorithm(f"cipher {cipher}")
-        decryptor = Cipher(algorithm, modes.CBC(iv)).decryptor()
-        padded = decryptor.update(data) + decryptor.finalize()
-    pad = padded[-1]
-    if not 1 <= pad <= block or padded[-pad:] != bytes([pad]) * pad:
-        raise BadPassword("wrong password, or the PKCS#12 content is damaged (bad padding)")
-    return padded[:-pad]
-
-
-def _decrypt(algorithm: algos.EncryptionAlgorithm, data: bytes, password: str) -> bytes:
-    """Decrypt content encrypted under a PKCS#12 PBE (Appendix C) or PBES2 algorithm."""
-    oid = algorithm["algorithm"].dotted
-    if oid in _PKCS12_PBE:
-        _, cipher, key_size = _PKCS12_PBE[oid]
-        params = algorithm["parameters"]
-        salt = params["salt"].native
-        iterations = params["iterations"].native
-        bmp = _bmp_password(password)
-        key = pkcs12_kdf("sha1", bmp, salt, 1, iterations, key_size)
-        iv = pkcs12_kdf("sha1", bmp, salt, 2, iterations, 8)
-        return _cbc_decrypt(cipher, key, iv, data, block=8)
-    if oid == _OID_PBES2:
-        return _pbes2_decrypt(algorithm["parameters"], data, password.encode("utf-8"))
-    raise UnsupportedAlgorithm(f"PKCS#12 encryption algorithm {oid} is not supported")
-
-
-def _pbes2_decrypt(params: Any, data: bytes, password: bytes) -> bytes:
-    """RFC 8018 clause 6.2.2 with PBKDF2 (clause 5.2) for PKCS#12 ``encryptedData``."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
-
-    kdf = params["key_derivation_func"]
-    if kdf["algorithm"].dotted != _OID_PBKDF2:
-        raise UnsupportedAlgorithm(f"PBES2 key derivation {kdf['algorithm'].dotted} in encryptedData")
-    kdf_params = kdf["parameters"]
-    enc = params["encryption_scheme"]
-    cipher_oid = enc["algorithm"].dotted
-    if cipher_oid not in _PBES2_CIPHERS:
-        raise UnsupportedAlgorithm(f"PBES2 cipher {cipher_oid} is not supported")
-    cipher, key_size = _PBES2_CIPHERS[cipher_oid]
-    iterations = kdf_params["iteration_count"].native
-    if not 1 <= iterations <= MAX_PBKDF2_ITERATIONS:
-        raise InvalidInput(f"PBKDF2 iteration count {iterations} outside 1..{MAX_PBKDF2_ITERATIONS}")
-    prf_oid = kdf_params["prf"]["algorithm"].dotted
-    if prf_oid not in _PBKDF2_PRFS:
-        raise UnsupportedAlgorithm(f"PBKDF2 PRF {prf_oid} is not supported")
-    hash_type: Callable[[], hashes.HashAlgorithm] = {
-        "sha1": hashes.SHA1,
-        "sha256": hashes.SHA256,
-        "sha384": hashes.SHA384,
-        "sha512": hashes.SHA512,
-        "sm3": hashes.SM3,
-    }[_PBKDF2_PRFS[prf_oid]]
-    salt = kdf_params["salt"].chosen.native
-    key = PBKDF2HMAC(hash_type(), key_size, salt, iterations).derive(password)
-    iv = enc["parameters"].native
-    if not isinstance(iv, bytes) or len(iv) != 16:
-        raise MalformedDER("PBES2: the IV must be 16 bytes")
-    return _cbc_decrypt(cipher, key, iv, data, block=16)
 
 
 # --- parsed contents -----------------------------------------------------------------------
@@ -290,16 +122,16 @@ def _attributes(bag: Any) -> tuple[str | None, bytes | None]:
 def _mac_ok(pfx: pkcs12.Pfx, content: bytes, password: str) -> bool:
     mac_data = pfx["mac_data"]
     digest_name = mac_data["mac"]["digest_algorithm"]["algorithm"].native
-    if digest_name not in _HASHES:
+    if digest_name not in PKCS12_HASHES:
         raise UnsupportedAlgorithm(f"PKCS#12 MAC digest {digest_name} is not supported")
     salt = mac_data["mac_salt"].native
     iterations = mac_data["iterations"].native
     expected = mac_data["mac"]["digest"].native
-    hash_name = _HASHES[digest_name][0]
+    hash_name = PKCS12_HASHES[digest_name][0]
     size = hashlib.new(hash_name).digest_size
     # An empty password is written either as the two NUL octets of an empty BMPString or as
     # no octets at all (OpenSSL tries both, crypto/pkcs12/p12_mutl.c); accept either.
-    candidates = [_bmp_password(password)] + ([b""] if password == "" else [])
+    candidates = [bmp_password(password)] + ([b""] if password == "" else [])
     for bmp in candidates:
         key = pkcs12_kdf(digest_name, bmp, salt, 3, iterations, size)
         if hmac.compare_digest(hmac.new(key, content, hash_name).digest(), expected):
@@ -492,7 +324,6 @@ class PKCS12KeyStore(KeyStore):
             )
 
     def _load_key(self, alias: str, pin: str | None, where: str) -> Any:
-        from ezhifu.pki.keys import load_private_key
 
         bag = self._key_bags[alias]
         secret = self._password if pin is None else pin
@@ -518,7 +349,7 @@ def _decrypt_key_bag(encrypted: bytes, password: str, where: str) -> bytes:
     try:
         info = keys.EncryptedPrivateKeyInfo.load(encrypted)
         algorithm = info["encryption_algorithm"]
-        if algorithm["algorithm"].dotted == _OID_PBES2:
+        if algorithm["algorithm"].dotted == OID_PBES2:
             return decrypt_private_key_info(encrypted, password.encode("utf-8"))
         return _decrypt(algorithm, info["encrypted_data"].native, password)
     except BadPassword as exc:
@@ -533,7 +364,6 @@ def _decrypt_key_bag(encrypted: bytes, password: str, where: str) -> bytes:
 
 
 def _der_private_key_info(key: Any) -> bytes:
-    from ezhifu.pki.keys import dump_private_key
 
     return dump_private_key(key, encoding="der")
 
@@ -563,10 +393,6 @@ def write_pkcs12(
     if key_kind(key) == "sm2":
         data = _write_sm2(alias, key, certs, password, iterations)
     else:
-        from cryptography import x509 as cx509
-        from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
-        from cryptography.hazmat.primitives.serialization import pkcs12 as cpkcs12
-
         crypto_certs = [cx509.load_der_x509_certificate(c.dump()) for c in certs]
         data = cpkcs12.serialize_key_and_certificates(
             alias.encode("utf-8"),
@@ -643,7 +469,7 @@ def _write_sm2(
         ]
     ).dump()
     mac_salt = secrets.token_bytes(16)
-    mac_key = pkcs12_kdf("sha256", _bmp_password(password), mac_salt, 3, iterations, 32)
+    mac_key = pkcs12_kdf("sha256", bmp_password(password), mac_salt, 3, iterations, 32)
     pfx = pkcs12.Pfx(
         {
             "version": "v3",

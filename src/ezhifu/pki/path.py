@@ -102,6 +102,13 @@ def certificate_signature_algorithm(cert: CertLike) -> SignatureAlgorithm:
         raise UnsupportedAlgorithm(f"{_where(certificate)}: {exc}") from exc
 
 
+def _mismatch_cause(failure: str) -> str:
+    """Why an issuer of the right name did not sign: a wrong SM2 ID is the issuer itself."""
+    if "verifies under the empty ID" in failure:
+        return ""  # the failure already says it: this CA signed, with the non-standard empty ID
+    return ": perhaps a different CA with the same name"
+
+
 def verify_certificate_signature(
     cert: CertLike,
     issuer_cert: CertLike,
@@ -145,11 +152,12 @@ def verify_certificate_signature(
             f"{where}: signed with {algorithm.value} but the issuer {subject_text(issuer)!r} has a {kind} key"
         )
     if not allow_weak:
-        if algorithm.is_weak:
-            raise WeakAlgorithm(f"{where}: signature algorithm {algorithm.value} is weak")
+        weak = [f"signature algorithm {algorithm.value} is weak"] if algorithm.is_weak else []
         key_size = getattr(issuer_key, "key_size", None)
         if kind == "rsa" and isinstance(key_size, int) and key_size < MIN_RSA_BITS:
-            raise WeakAlgorithm(f"{where}: issuer RSA key of {key_size} bits is below {MIN_RSA_BITS} bits")
+            weak.append(f"issuer RSA key of {key_size} bits is below {MIN_RSA_BITS} bits")
+        if weak:  # a SHA-1 signature by an RSA-1024 key names both
+            raise WeakAlgorithm(f"{where}: {' and '.join(weak)}")
     tbs = certificate["tbs_certificate"].dump()
     signature = certificate["signature_value"].native
     try:
@@ -381,8 +389,8 @@ class _PathSearch:
         if failure is not None:
             reason = (
                 f"signature on {certificate_label(current)} does not verify with the certificate of "
-                f"'{issuer.subject.human_friendly}' (serial {issuer.serial_number:x}) ({failure}): "
-                "a different CA with the same name"
+                f"'{issuer.subject.human_friendly}' (serial {issuer.serial_number:x}) ({failure})"
+                + _mismatch_cause(failure)
             )
             self.best.append((len(path), reason, path))
             return None
@@ -414,13 +422,14 @@ def _link_refusal(
     digest = signature_digest(cert)
     if digest is None:
         return f"certificate {certificate_label(cert)} uses an unknown signature algorithm"
-    refusal = policy.digest_refusal(digest, what=f"certificate {certificate_label(cert)} signature digest")
+    refusal = policy.algorithm_refusal(
+        digest, issuer, what=f"certificate {certificate_label(cert)} signature digest", role="issuer"
+    )
     if refusal is not None:
         return refusal
     intermediates_below = sum(1 for c in path[1:-1] if not same_name(c.subject, c.issuer))
     return (
-        policy.key_refusal(issuer, role="issuer")
-        or validity_refusal(issuer, at, skew=policy.clock_skew, role="issuer")
+        validity_refusal(issuer, at, skew=policy.clock_skew, role="issuer")
         or critical_refusal(issuer, role="issuer")
         or _issuer_refusal(issuer, intermediates_below, policy, anchor=anchor)
         or (_crl_refusal(cert, issuer, at, policy) if policy.check_crl else None)

@@ -118,6 +118,20 @@ class VerifyPolicy:
         hint = f" ({LEGACY_HINT})" if digest == "sha1" and self.name != "legacy" else ""
         return f"{what} {digest} refused by policy{hint}"
 
+    def algorithm_refusal(
+        self, digest: str, cert: x509.Certificate, *, what: str = "digest", role: str = "signer"
+    ) -> str | None:
+        """``None`` if both the digest and the certificate's key are accepted, otherwise one
+        reason naming **every** refusal (a SHA-1 signature by an RSA-1024 key names both)."""
+        digest_reason = self.digest_refusal(digest, what=what)
+        key_reason = self.key_refusal(cert, role=role)
+        if digest_reason is None or key_reason is None:
+            return digest_reason or key_reason
+        hint = f" ({LEGACY_HINT})"
+        key_reason = key_reason.replace(f"; {LEGACY_HINT}", "")
+        both = f"{digest_reason.replace(hint, '')} and {key_reason}"
+        return both + (hint if hint in digest_reason or LEGACY_HINT in both else "")
+
     def key_refusal(self, cert: x509.Certificate, *, role: str = "signer") -> str | None:
         """``None`` if the certificate's public key is accepted, otherwise the reason."""
         try:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ezhifu._fileio import atomic_write
+from ezhifu.document.positions import INFERRED_POSITION_KINDS, POSITION_KINDS, POSITION_PARTIES
 from ezhifu.document.rules import amount_fields, sum_amounts
 from ezhifu.errors import EzhifuError, PictureError
 from ezhifu.report.html_page import CSS as _CSS
@@ -77,29 +78,10 @@ def _data_uri(image: SealImage) -> str | None:
 
 # --- labels -----------------------------------------------------------------------------
 
-# Position names are ``<party>_<kind>`` (spec.md §5.1). The kinds from S3 ``VOUCHERSAMP_*`` and
-# the party ``rh`` are confirmed; ``cz`` and the readings of names only observed in messages
-# (``cz_dwgz``, ``cz_dwfz``, ``cz_jb``, ``rh_ywzqz``) are inferred, and the page says so in a tooltip.
-_POSITION_KINDS: dict[str, str] = {
-    "zqz": "转讫章",
-    "gz": "公章",
-    "fjz": "附件章",
-    "ywzyz": "业务专用章",
-    "sz": "私章",
-    "qm": "签名",
-    "jzysz": "记账员私章",
-    "fhysz": "复核员私章",
-    "jzyqm": "记账员签名",
-    "fhyqm": "复核员签名",
-}
-_INFERRED_KINDS: dict[str, str] = {
-    "ywzqz": "业务转讫章",
-    "dwgz": "单位公章",
-    "dwsz": "单位私章",
-    "dwfz": "单位负责人签名",
-    "jb": "经办人签名",
-}
-_PARTIES: dict[str, str] = {"cz": "财政", "rh": "人民银行"}
+# Position names and their readings: the vocabulary of ezhifu.document.positions (spec.md §5.1).
+_POSITION_KINDS = POSITION_KINDS
+_INFERRED_KINDS = INFERRED_POSITION_KINDS
+_PARTIES = POSITION_PARTIES
 
 _ENVELOPE_LABELS: dict[str, str] = {
     "AdmDivCode": "行政区划",

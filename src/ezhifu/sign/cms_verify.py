@@ -473,7 +473,7 @@ def _step_policy(ctx: _Ctx) -> None:
     """Algorithms and key size allowed by the policy; the claimed signing time in the validity."""
     cert, digest, policy = ctx.cert, ctx.digest, ctx.policy
     assert cert is not None and digest is not None  # set by _step_signer
-    refusal = policy.digest_refusal(digest) or policy.key_refusal(cert)
+    refusal = policy.algorithm_refusal(digest, cert)
     if refusal is not None:
         raise _Fail(refusal, "policy")
     ctx.allowed = True

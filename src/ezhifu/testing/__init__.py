@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "PKI_KINDS": "ezhifu.testing.pki",
     "TestPKI": "ezhifu.testing.pki",
     "make_pki": "ezhifu.testing.pki",
+    "partner_5214_inner": "ezhifu.testing.partner",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -10,7 +10,9 @@ Fixtures: ``ezhifu_trust_store`` (a :class:`~ezhifu.pki.trust.TrustStore` from e
 ``--ezhifu-trust`` file, or ``None`` when none was given), ``ezhifu_policy`` (the
 :class:`~ezhifu.pki.trust.VerifyPolicy` named by ``--ezhifu-policy``: ``default`` is the secure
 default, ``legacy`` also accepts SHA-1 and RSA-1024 for partners still on the 2024 vendor
-format) and ``ezhifu_schema_version``. The assertion helper::
+format) and ``ezhifu_schema_version``; ``monitor_rules`` (:mod:`ezhifu.testing.monitor`) asserts
+that a voucher triggers a fund-monitoring rule of ``--ezhifu-monitor-rules`` (default: the example
+pack). The assertion helper::
 
     from ezhifu.testing.pytest_plugin import assert_valid_voucher
 
@@ -33,12 +35,14 @@ import pytest
 
 if TYPE_CHECKING:
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
+    from ezhifu.testing.monitor import MonitorRules
 
 __all__ = [
     "assert_valid_voucher",
     "ezhifu_policy",
     "ezhifu_schema_version",
     "ezhifu_trust_store",
+    "monitor_rules",
     "voucher_problems",
 ]
 
@@ -84,6 +88,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="V",
         help="Interface schema version vouchers are validated against (default: ezhifu's default).",
+    )
+    group.addoption(
+        "--ezhifu-monitor-rules",
+        default=None,
+        metavar="RULES",
+        help="Fund-monitoring rule pack (TOML) for the monitor_rules fixture (default: the example pack).",
+    )
+    group.addoption(
+        "--ezhifu-monitor-context",
+        default=None,
+        metavar="CTX",
+        help="Monitoring context file (TOML) for the monitor_rules fixture.",
     )
 
 
@@ -144,6 +160,17 @@ def ezhifu_schema_version(pytestconfig: pytest.Config) -> str | None:
     """The schema version given by ``--ezhifu-schema-version`` (``None``: ezhifu's default)."""
     value = pytestconfig.getoption("--ezhifu-schema-version")
     return None if value is None else str(value)
+
+
+@pytest.fixture(scope="session")
+def monitor_rules(pytestconfig: pytest.Config) -> MonitorRules:
+    """The rule pack of ``--ezhifu-monitor-rules`` (default: the example pack) with
+    ``assert_fires(rule_id, *vouchers)`` / ``assert_quiet(...)`` (:mod:`ezhifu.testing.monitor`)."""
+    from ezhifu.testing.monitor import MonitorRules  # reason: the plugin loads nothing heavy until used
+
+    return MonitorRules.load(
+        pytestconfig.getoption("--ezhifu-monitor-rules"), pytestconfig.getoption("--ezhifu-monitor-context")
+    )
 
 
 def _read(path_or_bytes: str | Path | bytes) -> bytes:
