@@ -1,11 +1,13 @@
 """Start-up of the command line (issue 15 item 6, issue 17 item 2).
 
-Times ``ezhifu --version``, ``ezhifu --help`` and ``ezhifu verify --help`` as whole processes, and
-the reference in the same run: ``python -c pass`` (the interpreter's own start-up, which no CLI
-can beat) and ``python -c "import click"``. Prints the median of N runs and the ratio to the
-interpreter start-up.
+Times ``ezhifu --version``, ``ezhifu --help``, ``ezhifu verify --help``, ``ezhifu verify`` of one
+small signed envelope and of a directory of 200 with ``-j1`` and ``-j2`` (one process pool for
+the run, ezhifu.verify.pool) as whole processes, and the reference in the same run:
+``python -c pass`` (the interpreter's own start-up, which no CLI can beat) and
+``python -c "import click"``. Prints the median of N runs and the ratio to the interpreter
+start-up.
 
-    python benchmarks/bench_cli.py [--runs 15]
+    python benchmarks/bench_cli.py [--runs 15] [--files 200]
 """
 
 from __future__ import annotations
@@ -14,8 +16,14 @@ import argparse
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+from ezhifu.document.envelope import Envelope
+from ezhifu.document.samples import sample_voucher
+from ezhifu.sign.voucher import sign_envelope
+from ezhifu.testing.pki import make_pki
 
 EZHIFU = str(Path(sys.executable).with_name("ezhifu"))
 
@@ -29,16 +37,35 @@ def _median(cmd: list[str], runs: int) -> float:
     return statistics.median(times)
 
 
+def _envelopes(folder: Path, files: int) -> tuple[Path, Path, Path]:
+    """``files`` signed one-voucher envelopes under folder/many, one more in folder/one.xml."""
+    pki = make_pki("sm2")
+    many = folder / "many"
+    many.mkdir()
+    for i in range(files + 1):
+        envelope = Envelope.build([sample_voucher("5201", seed=i)])
+        sign_envelope(envelope, pki.signer(), "cz_dwfz")
+        (many / f"e{i:04d}.xml" if i else folder / "one.xml").write_bytes(envelope.to_bytes())
+    return folder / "one.xml", many, pki.write_pem(folder)["root.pem"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--files", type=int, default=200)
     args = parser.parse_args()
+    tmp = tempfile.TemporaryDirectory()
+    one, many, root = _envelopes(Path(tmp.name), args.files)
+    verify = [EZHIFU, "verify", "--trust", str(root)]
     cases = {
         "python -c pass (reference)": [sys.executable, "-c", "pass"],
         "python -c 'import click'": [sys.executable, "-c", "import click"],
         "ezhifu --version": [EZHIFU, "--version"],
         "ezhifu --help": [EZHIFU, "--help"],
         "ezhifu verify --help": [EZHIFU, "verify", "--help"],
+        "ezhifu verify one envelope": [*verify, str(one)],
+        f"ezhifu verify {args.files} files -j1": [*verify, str(many), "-j", "1"],
+        f"ezhifu verify {args.files} files -j2": [*verify, str(many), "-j", "2"],
     }
     # Interleave the cases so that load on this shared machine hits them alike.
     results: dict[str, list[float]] = {name: [] for name in cases}
@@ -50,6 +77,7 @@ def main() -> None:
     for name, values in results.items():
         med = statistics.median(values)
         print(f"{name:32} {med:9.3f} {med / ref:18.2f}")
+    tmp.cleanup()
 
 
 if __name__ == "__main__":

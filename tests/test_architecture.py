@@ -29,7 +29,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "ezhifu"
 #: The layers, lowest first. A module of layer N may import layers 0..N (its own included).
 #: "" is the package root (``ezhifu/__init__`` and ``__main__``), the curated API on top.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "results", "_fileio", "schemas"),
+    ("errors", "results", "_fileio", "_lazy", "schemas"),
     ("document",),
     ("crypto",),
     ("pki",),
@@ -55,6 +55,7 @@ LAYOUT: dict[str, frozenset[str]] = {
     "errors": frozenset({""}),
     "results": frozenset({""}),
     "_fileio": frozenset({""}),
+    "_lazy": frozenset({""}),
     "schemas": frozenset({""}),
     "document": frozenset(
         {
@@ -62,6 +63,8 @@ LAYOUT: dict[str, frozenset[str]] = {
             "codes",
             "envelope",
             "fields",
+            "grammar",
+            "issues",
             "models",
             "rules",
             "positions",
@@ -142,7 +145,9 @@ LAYOUT: dict[str, frozenset[str]] = {
             "containers.detect",
         }
     ),
-    "verify": frozenset({"", "steps", "envelope", "diagnose", "stream", "describe"}),
+    "verify": frozenset(
+        {"", "steps", "envelope", "diagnose", "pool", "cluster", "stream", "describe", "parties"}
+    ),
     "flow": frozenset(
         {
             "",
@@ -187,7 +192,7 @@ LAYOUT: dict[str, frozenset[str]] = {
     "testing": frozenset(
         {"", "pki", "pictures", "pytest_plugin", "partner", "monitor", "network", "service_setup"}
     ),
-    "report": frozenset({"", "html", "html_page", "form", "pdf", "amounts"}),
+    "report": frozenset({"", "html", "html_page", "form", "pdf", "amounts", "identifiers", "localtime"}),
     "archive": frozenset(
         {
             "",

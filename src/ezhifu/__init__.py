@@ -11,8 +11,7 @@ layer loads only when used::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ezhifu._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -52,14 +51,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ezhifu' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports("ezhifu", _EXPORTS, globals(), __all__)

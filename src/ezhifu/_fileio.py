@@ -26,6 +26,7 @@ from ezhifu.errors import ConfigFileRefused, ConfigurationError
 __all__ = [
     "MAX_CONFIG_BYTES",
     "atomic_write",
+    "check_config_file",
     "create_private",
     "exclusive_lock",
     "fsync_dir",
@@ -100,9 +101,22 @@ def create_private(path: str | os.PathLike[str]) -> None:
     os.close(fd)
 
 
+def _owner_refusal(path: Path, what: str, info: os.stat_result) -> str | None:
+    """Why a file owned by someone else may not be trusted (POSIX; ``None``: it may).
+
+    Like ssh: a file owned by another non-root user is refused, since that user can change it.
+    """
+    if os.name != "posix" or info.st_uid in (0, os.geteuid()):
+        return None
+    return f"{what} 属于其他用户 / is owned by another user (uid {info.st_uid}); chown it or copy it"
+
+
 def _refusal(path: Path, what: str, fd: int, max_bytes: int) -> str | None:
     """Why the opened file may not be read as configuration (``None``: it may)."""
     info = os.fstat(fd)
+    owner = _owner_refusal(path, what, info)
+    if owner is not None:
+        return owner
     if not stat.S_ISREG(info.st_mode):
         return f"{what} 不是普通文件 / is not a regular file"
     if info.st_size > max_bytes:
@@ -113,6 +127,44 @@ def _refusal(path: Path, what: str, fd: int, max_bytes: int) -> str | None:
             f"{what} 可被组或其他用户写入 / is writable by group or others (mode {mode}); chmod go-w {path}"
         )
     return None
+
+
+def check_config_file(path: str | os.PathLike[str], *, what: str = "configuration") -> None:
+    """Refuse, like ssh does, a file whose content decides what ezhifu trusts or loads.
+
+    For a keystore configuration, a key file or folder, a trust file or a PKCS#11 module:
+    raises :class:`~ezhifu.errors.ConfigFileRefused` when it is not a regular file or a
+    folder, when group or
+    others may write it, or when another non-root user owns it (POSIX); and when its folder may
+    be written by group or others without the sticky bit (they could replace the file). A file
+    that does not exist is left to the reader to report.
+    """
+    file = Path(path)
+    try:
+        info = file.stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigurationError(f"{file}: 无法读取{what} / cannot read {what}: {exc.strerror}") from exc
+    refusal = _owner_refusal(file, what, info)
+    if refusal is None and not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+        refusal = f"{what} 不是普通文件或目录 / is not a regular file or folder"
+    if refusal is None and os.name == "posix" and info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        mode = f"{stat.S_IMODE(info.st_mode):o}"
+        refusal = (
+            f"{what} 可被组或其他用户写入 / is writable by group or others (mode {mode}); chmod go-w {file}"
+        )
+    if refusal is None and os.name == "posix":
+        folder = file.resolve().parent
+        dinfo = folder.stat()
+        if dinfo.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not dinfo.st_mode & stat.S_ISVTX:
+            mode = f"{stat.S_IMODE(dinfo.st_mode):o}"
+            refusal = (
+                f"{what} 所在目录可被组或其他用户写入 / is in a folder writable by group or others "
+                f"({folder}, mode {mode}); chmod go-w {folder}"
+            )
+    if refusal is not None:
+        raise ConfigFileRefused(f"{file}: {refusal}")
 
 
 def read_config(

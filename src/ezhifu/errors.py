@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from cryptography import exceptions as _cryptography_exceptions
 
 __all__ = [
+    "AliasExists",
     "AmountOutOfRange",
     "ArchiveDuplicateMember",
     "ArchiveError",
@@ -47,13 +48,16 @@ __all__ = [
     "DecodingError",
     "DuplicateBooking",
     "EmptyParameter",
+    "EnvelopeGrammarError",
     "EzhifuError",
     "FlowError",
     "ForbiddenExpression",
     "HookRefused",
+    "HostileDocumentError",
     "HostileInputError",
     "IllegalCaseTransition",
     "IllegalTransition",
+    "InputLimitExceeded",
     "InvalidBusinessYear",
     "InvalidInput",
     "InvalidParameter",
@@ -73,6 +77,7 @@ __all__ = [
     "OcxRefusal",
     "OfflinePackageError",
     "OfflinePackageTampered",
+    "OutputRefused",
     "PictureError",
     "PositionAlreadySigned",
     "PositionEmpty",
@@ -138,6 +143,42 @@ class HostileInputError(InvalidInput):
     """Input refused for safety: a DTD, an entity, excessive size, depth or nesting."""
 
 
+class InputLimitExceeded(HostileInputError):
+    """A stated reading limit was reached (docs/security.md "Limits"): ``limit`` names it
+    (``"max_attributes"``, ``"max_bytes"`` ...), ``value`` is what was found or read."""
+
+    def __init__(self, message: str, *, limit: str, value: int | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
+
+
+class EnvelopeGrammarError(InvalidInput):
+    """An envelope that is outside the one envelope grammar (:mod:`ezhifu.document.grammar`).
+
+    ``code`` is the stable problem code (``"unknown-element"``, ``"duplicate-element"``,
+    ``"text-not-allowed"``, ``"markup-not-allowed"``, ``"missing-element"``,
+    ``"voucher-count"`` ...), ``path`` the element path, ``line`` its line and ``offset`` the
+    byte offset when the problem was found in the raw bytes. Both readers (in memory and
+    streamed) raise the same code, path and line for the same document.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        path: str,
+        line: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.path = path
+        self.line = line
+        self.offset = offset
+
+
 class MalformedDER(InvalidInput):
     """ASN.1 DER that is truncated, has trailing bytes, bad lengths or a wrong structure."""
 
@@ -195,6 +236,12 @@ class SchemaValidationError(InvalidInput):
         super().__init__("\n".join(lines))
 
 
+class HostileDocumentError(SchemaValidationError, HostileInputError):
+    """:func:`~ezhifu.document.validation.validate` of a document with a hostile part (an inner
+    voucher with a DOCTYPE, a limit reached): both a validation error carrying the issues and
+    a :class:`HostileInputError`."""
+
+
 class VoucherDataError(InvalidInput):
     """Data for :func:`ezhifu.build_voucher` (JSON, TOML, CSV or a mapping) that cannot make a
     voucher; ``field`` and ``row`` (1-based detail row, ``None`` for the header) say where."""
@@ -219,6 +266,11 @@ class ConfigFileRefused(ConfigurationError):
 
 
 # --- keys and primitives --------------------------------------------------------------
+
+
+class OutputRefused(ConfigurationError):
+    """An output the command line will not write: the input itself, a symbolic link, a missing
+    folder, or an existing file without ``--force`` (exit 2)."""
 
 
 class UnsupportedAlgorithm(EzhifuError):
@@ -272,6 +324,10 @@ class KeyNotFound(KeyStoreError, KeyError):
 
 class BadPassword(KeyStoreError):
     """A wrong password or PIN. The message never contains the secret."""
+
+
+class AliasExists(KeyStoreError):
+    """An alias is already taken in the keystore (add it under another alias, or replace it)."""
 
 
 class CorruptedKeyFile(KeyStoreError):
@@ -431,6 +487,10 @@ class ReportError(EzhifuError):
 
 class AmountOutOfRange(ReportError, InvalidInput):
     """An amount has more than two decimals or more integer digits than a voucher amount allows."""
+
+
+class LayoutError(ReportError, InvalidInput):
+    """A form layout (``report/layouts/*.toml``) is not valid TOML or breaks the layout schema."""
 
 
 class RenderingError(ReportError):

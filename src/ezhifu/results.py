@@ -90,6 +90,7 @@ _STEPS: dict[str, tuple[str, str]] = {
     "seal-validity": ("time", "印章有效期"),
     "timestamp": ("time", "时间戳"),
     "position": ("position", "签名位置"),
+    "party": ("position", "位置所属方"),
 }
 
 _OUTCOME_ZH: dict[str, str] = {
@@ -388,6 +389,9 @@ class BodyResult:
     items: tuple[ItemResult, ...]
     problems: tuple[str, ...] = ()
     steps: tuple[Step, ...] = ()
+    #: The envelope fields no signature covers (VoucherFlag, Attach, Return_Reason), as
+    #: received: shown as unsigned, never as signed facts (spec.md §5.5).
+    unsigned: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -408,6 +412,7 @@ class BodyResult:
             "valid": self.valid,
             "problems": list(self.problems),
             "steps": [s.to_dict() for s in self.steps],
+            "unsigned": dict(self.unsigned),
             "items": [i.to_dict() for i in self.items],
         }
 
@@ -418,10 +423,19 @@ class EnvelopeResult:
 
     bodies: tuple[BodyResult, ...]
     problems: tuple[str, ...] = field(default=())
+    #: Whether positions were bound to parties (a parties file, docs/parties.md); when not,
+    #: a position name says where an item sits, never whose approval it is.
+    parties_checked: bool = False
 
     @classmethod
-    def of(cls, bodies: Iterable[BodyResult], problems: Iterable[str] = ()) -> EnvelopeResult:
-        return cls(tuple(bodies), tuple(problems))
+    def of(
+        cls,
+        bodies: Iterable[BodyResult],
+        problems: Iterable[str] = (),
+        *,
+        parties_checked: bool = False,
+    ) -> EnvelopeResult:
+        return cls(tuple(bodies), tuple(problems), parties_checked)
 
     @property
     def valid(self) -> bool:
@@ -431,6 +445,7 @@ class EnvelopeResult:
         return {
             "valid": self.valid,
             "problems": list(self.problems),
+            "parties_checked": self.parties_checked,
             "bodies": [b.to_dict() for b in self.bodies],
         }
 

@@ -85,8 +85,10 @@ def _verify(*args: str) -> tuple[int, str]:
 def test_demo_writes_the_three_files(demo_out: Path) -> None:
     assert sorted(p.name for p in demo_out.iterdir()) == [
         "envelope.xml",
+        "parties.toml",
         "root.pem",
         "seal-maker-root.pem",
+        "signer.pem",
         "voucher.html",
     ]
     assert (demo_out / "root.pem").read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
@@ -199,13 +201,14 @@ def test_view_writes_the_page_and_exits_by_verification(demo_out: Path, tmp_path
     result = runner.invoke(cli, ["view", str(demo_out / "envelope.xml"), "-o", str(out)])
     assert result.exit_code == EXIT_OK and "not verified" in result.output
     assert 'data-status="unverified"' in out.read_text(encoding="utf-8")
+    # Replacing the page needs --force (docs/cli.md, "Outputs").
     args = ["view", str(demo_out / "envelope.xml"), *_demo_trust(demo_out), "-o", str(out)]
-    result = runner.invoke(cli, args)
+    result = runner.invoke(cli, [*args, "--force"])
     assert result.exit_code == EXIT_OK
     assert out.read_text(encoding="utf-8").count('data-status="valid"') == 2
     tampered = tmp_path / "t.xml"
     tampered.write_bytes(flip_one_voucher_char((demo_out / "envelope.xml").read_bytes()))
-    result = runner.invoke(cli, ["view", str(tampered), *_demo_trust(demo_out), "-o", str(out)])
+    result = runner.invoke(cli, ["view", str(tampered), *_demo_trust(demo_out), "-o", str(out), "--force"])
     assert result.exit_code == EXIT_FAILED
     assert out.read_text(encoding="utf-8").count('data-status="invalid"') == 2
 
@@ -339,3 +342,15 @@ def test_getting_started_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyP
     )
     assert verified.exit_code == EXIT_FAILED
     assert "seal maker" in verified.output and "key usage" in verified.output
+
+
+def test_the_readme_command_verifies_the_demo_with_its_parties_file(demo_out: Path) -> None:
+    """Issue 13 "must show": the demo's parties file binds its positions; parties_checked true."""
+    args = [str(demo_out / "envelope.xml"), *_demo_trust(demo_out)]
+    code, output = _verify(*args, "--parties", str(demo_out / "parties.toml"), "--json")
+    assert code == EXIT_OK, output
+    data = json.loads(output)
+    assert data["parties_checked"] is True and data["valid"] is True
+    assert all(i["valid"] for b in data["bodies"] for i in b["items"])
+    code, output = _verify(*args, "--json")
+    assert json.loads(output)["parties_checked"] is False

@@ -94,13 +94,14 @@ def test_cli_errors_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert runner.invoke(cli, ["keystore", "init", str(config)]).exit_code == 0
     monkeypatch.setenv("EZHIFU_TEST_KS_PW", "S3cr3t-wrong-value")
     result = runner.invoke(cli, ["keystore", "list", str(config)])
-    assert result.exit_code == 1 and "BadPassword" in result.output
+    # A wrong password is a credential error: exit 2 (issue 15 item 6, docs/cli.md "Exit codes").
+    assert result.exit_code == 2 and "BadPassword" in result.output
     assert "S3cr3t" not in result.output  # the secret is never echoed
     result = runner.invoke(cli, ["keystore", "import", str(config)])
     assert result.exit_code == 2 and "nothing to import" in result.output
     monkeypatch.setenv("EZHIFU_TEST_KS_PW", "right")
     result = runner.invoke(cli, ["keystore", "export-cert", str(config), "--alias", "ghost"])
-    assert result.exit_code == 1 and "KeyNotFound" in result.output
+    assert result.exit_code == 2 and "KeyNotFound" in result.output  # unknown alias: exit 2
 
 
 def test_load_config_resolves_paths_and_refuses_bad_files(tmp_path: Path) -> None:

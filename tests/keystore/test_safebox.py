@@ -353,6 +353,7 @@ def test_relabelled_voucher_does_not_get_the_other_templates_seal(
     box.sign(envelope, "cz_dwfz", check_consistency=False)
     assert [s.no for s in envelope.bodies[0].signatures] == ["cz_dwfz"]
     assert [e.outcome for e in audit.entries()] == ["refused", "refused", "ok"]
+    assert audit.entries()[-1].vt_code == "5201"  # the audit trail records the signed VtCode
 
 
 def test_stamp_refuses_a_relabelled_body(box_parts: tuple[MemoryKeyStore, TestPKI]) -> None:

@@ -27,11 +27,11 @@ from ezhifu.keystore.pkcs12 import (
     MAX_PKCS12_BYTES,
     MAX_PKCS12_ITERATIONS,
     PKCS12KeyStore,
-    _bmp_password,
     _KeyBag,
     pkcs12_kdf,
     write_pkcs12,
 )
+from ezhifu.keystore.pkcs12_crypto import bmp_password
 from ezhifu.testing.pki import TestPKI, make_pki
 
 FAST = 2**10
@@ -193,7 +193,7 @@ def test_pkcs12_nested_safe_contents_is_corruption(depth: int) -> None:
     data_oid = core.ObjectIdentifier("1.2.840.113549.1.7.1").dump()
     content = _tlv(0x30, _tlv(0x30, data_oid + _tlv(0xA0, _tlv(0x04, inner))))
     salt = b"12345678"
-    mac = hmac.new(pkcs12_kdf("sha256", _bmp_password("pw"), salt, 3, 2048, 32), content, "sha256").digest()
+    mac = hmac.new(pkcs12_kdf("sha256", bmp_password("pw"), salt, 3, 2048, 32), content, "sha256").digest()
     pfx = asn1_pkcs12.Pfx(
         {
             "version": "v3",

@@ -14,8 +14,7 @@ See docs/archive.md. Names are loaded on first use so that importing the package
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ezhifu._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "create_package": "ezhifu.archive.package",
@@ -36,14 +35,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ezhifu.archive' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports("ezhifu.archive", _EXPORTS, globals(), __all__)

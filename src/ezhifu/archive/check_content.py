@@ -15,7 +15,7 @@ from typing import Any
 
 import lxml.html
 
-from ezhifu.archive.check_items import CheckItem, Property
+from ezhifu.archive.check_items import CheckItem, Property, all_failed
 from ezhifu.archive.evidence import (
     EVIDENCE_NAME,
     policy_from_evidence,
@@ -94,6 +94,14 @@ def _link_failures(vouchers: Sequence[Mapping[str, str]], envelope: Envelope | N
     return failures
 
 
+#: the items :func:`metadata_items` reports, failed together when dat95.xml is missing or unreadable
+_METADATA_ROWS: tuple[tuple[Property, str, str], ...] = (
+    ("complete", "metadata-schema", "元数据完整性"),
+    ("authentic", "metadata-content-link", "元数据与内容关联"),
+    ("complete", "events", "业务实体完整"),
+)
+
+
 def metadata_items(
     members: Mapping[str, bytes], manifest: Mapping[str, Any], envelopes: Mapping[str, Envelope]
 ) -> list[CheckItem]:
@@ -101,21 +109,13 @@ def metadata_items(
     data = members.get(METADATA_NAME)
     if data is None:
         reason = f"{METADATA_NAME} is missing"
-        return [
-            CheckItem("complete", "metadata-schema", "元数据完整性", "fail", reason),
-            CheckItem("authentic", "metadata-content-link", "元数据与内容关联", "fail", reason),
-            CheckItem("complete", "events", "业务实体完整", "fail", reason),
-        ]
+        return all_failed(_METADATA_ROWS, reason)
     try:
         issues = metadata_issues(data)
         parsed = read_metadata(data)
     except EzhifuError as exc:
         reason = str(exc)
-        return [
-            CheckItem("complete", "metadata-schema", "元数据完整性", "fail", reason),
-            CheckItem("authentic", "metadata-content-link", "元数据与内容关联", "fail", reason),
-            CheckItem("complete", "events", "业务实体完整", "fail", reason),
-        ]
+        return all_failed(_METADATA_ROWS, reason)
     links = _link_failures(parsed.vouchers, envelopes.get("content/envelope.xml"))
     if parsed.package != manifest.get("package"):
         links.insert(

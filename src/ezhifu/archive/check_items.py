@@ -9,11 +9,11 @@ and a reason that names the file or element concerned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["PROPERTIES", "CheckItem", "CheckReport", "Outcome", "Property"]
+__all__ = ["PROPERTIES", "CheckItem", "CheckReport", "Outcome", "Property", "all_failed"]
 
 Property = Literal["authentic", "complete", "usable", "secure"]
 Outcome = Literal["pass", "fail", "skip"]
@@ -49,6 +49,12 @@ class CheckItem:
             "outcome": self.outcome,
             "reason": self.reason,
         }
+
+
+def all_failed(rows: Sequence[tuple[Property, str, str]], reason: str) -> list[CheckItem]:
+    """Each ``(property, name, label)`` of *rows* as a failed item for the one *reason*
+    (the items a missing or unreadable member makes impossible to check)."""
+    return [CheckItem(quality, name, label, "fail", reason) for quality, name, label in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,13 @@ table says it may be empty (:attr:`Element.may_be_empty`). Dates are ``YYYY-MM-D
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from ezhifu.archive.dat95 import B1_DETAIL, B1_HEADER, B1_ITEMS, B1_ROOT, D1_AGENT, E1_EVENT, Element
+from ezhifu.document.xsdgen import generator_main
 
 __all__ = [
     "MAX_AGENTS",
@@ -135,14 +135,7 @@ def write_schema(root: Path, *, check: bool = False) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ezhifu.archive.xsdgen", description=__doc__)
-    parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root (default: cwd)")
-    parser.add_argument("--check", action="store_true", help="only report a stale file (exit 1 if so)")
-    args = parser.parse_args(argv)
-    stale = write_schema(args.root, check=args.check)
-    for rel in stale:
-        print(("stale: " if args.check else "wrote: ") + rel)
-    return 1 if args.check and stale else 0
+    return generator_main("python -m ezhifu.archive.xsdgen", __doc__, write_schema, argv)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,12 @@ field and row); 2 usage errors (missing file, unknown type).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from ezhifu._fileio import atomic_write
 from ezhifu.cli.common import handle_errors
+from ezhifu.cli.output import check_output, force_option, write_output
 from ezhifu.document.build import DATA_FORMATS, DataFormat, build_voucher, load_voucher_data
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, SCHEMA_VERSIONS, known_vt_codes
@@ -53,8 +52,9 @@ __all__ = ["command"]
     "--output",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Output file ('-' for standard output).",
+    help="Output file ('-' for standard output; never the input file).",
 )
+@force_option
 @handle_errors
 def command(
     data: Path,
@@ -65,13 +65,10 @@ def command(
     output: Path,
 ) -> None:
     """Build a VtCode voucher from DATA (JSON, TOML or CSV) and write an unsigned envelope."""
+    check_output(output, inputs=(data,))
     voucher = build_voucher(vt_code, load_voucher_data(data, data_format), schema_version=schema_version)
     payload = voucher.to_xml() if voucher_only else Envelope.build([voucher]).to_bytes()
-    if str(output) == "-":
-        sys.stdout.buffer.write(payload)
-        sys.stdout.buffer.flush()
-    else:
-        atomic_write(output, payload, mode=0o644)
+    write_output(output, payload, inputs=(data,))
     details = len(voucher.details)
     click.echo(
         f"built {vt_code} voucher {voucher.voucher_no} ({details} detail{'s' if details != 1 else ''}, "

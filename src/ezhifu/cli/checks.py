@@ -26,6 +26,7 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
 def check_position(position: str) -> str:
     """The position vocabulary's check (:func:`ezhifu.document.positions.check_position_name`)."""
     from ezhifu.document.positions import check_position_name  # reason: keep `ezhifu --help` cheap

@@ -2,8 +2,9 @@
 
 Every verb uses the same conventions so the tool reads as one:
 
-* exit codes: :data:`EXIT_OK` (0) everything valid or verified, :data:`EXIT_FAILED` (1) a
-  validation or verification failed, :data:`EXIT_USAGE` (2) a usage or configuration error;
+* exit codes: the one table of :mod:`ezhifu.cli.exitcodes` — :data:`EXIT_OK` (0) everything
+  valid or verified, :data:`EXIT_FAILED` (1) a validation or verification failed,
+  :data:`EXIT_USAGE` (2) a usage, configuration or credential error;
 * errors are one line (``ezhifu: <Kind>: <what is wrong and where>``), without a traceback
   unless the global ``--verbose`` option is given;
 * ``--json`` (:data:`json_option`) wherever a result is printed, through :func:`echo_json`;
@@ -22,11 +23,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from ezhifu._fileio import check_config_file
+from ezhifu.cli.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, cli_wording, exit_code_for
+from ezhifu.cli.i18n import _
 from ezhifu.errors import ConfigurationError, EzhifuError, HostileInputError, SchemaValidationError
+
+if TYPE_CHECKING:
+    from ezhifu.pki.trust import TrustStore
 
 __all__ = [
     "EXIT_FAILED",
@@ -34,6 +41,9 @@ __all__ = [
     "EXIT_USAGE",
     "MAX_SMALL_FILE_BYTES",
     "CliState",
+    "check_config",
+    "cli_state",
+    "echo",
     "echo_json",
     "fail_usage",
     "format_table",
@@ -41,19 +51,16 @@ __all__ = [
     "is_verbose",
     "iter_input_files",
     "json_option",
+    "load_keystore_config",
+    "load_purpose_trust",
     "mark",
     "print_table",
     "progress",
     "purpose_trust_options",
+    "quiet_broken_pipe",
     "read_input",
+    "shown",
 ]
-
-#: Everything valid / verified.
-EXIT_OK = 0
-#: A validation or verification failed.
-EXIT_FAILED = 1
-#: Usage or configuration error (also click's own usage errors).
-EXIT_USAGE = 2
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -88,18 +95,85 @@ def purpose_trust_options(function: F) -> F:
 class CliState:
     """Global options, reachable from every command via ``click.get_current_context().obj``."""
 
-    def __init__(self, *, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        verbose: bool = False,
+        insecure_config_ok: bool = False,
+        show_identifiers: bool = False,
+    ) -> None:
         self.verbose = verbose
+        self.insecure_config_ok = insecure_config_ok
+        self.show_identifiers = show_identifiers
+
+
+def cli_state() -> CliState:
+    """The global options of the running command (defaults outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if isinstance(ctx.obj, CliState):
+            return ctx.obj
+        ctx = ctx.parent
+    return CliState()
 
 
 def is_verbose() -> bool:
     """True when the global ``--verbose`` option was given (walks up the click contexts)."""
-    ctx = click.get_current_context(silent=True)
-    while ctx is not None:
-        if isinstance(ctx.obj, CliState):
-            return ctx.obj.verbose
-        ctx = ctx.parent
-    return False
+    return cli_state().verbose
+
+
+def check_config(path: str | os.PathLike[str] | None, what: str) -> None:
+    """Refuse a configuration, key, trust file or PKCS#11 module others may change (exit 2).
+
+    :func:`ezhifu._fileio.check_config_file` (the checks ssh makes), skipped with the global
+    ``--insecure-config-ok`` option.
+    """
+    if path is None or str(path) == "-" or cli_state().insecure_config_ok:
+        return
+    check_config_file(path, what=f"{what} (--insecure-config-ok to accept)")
+
+
+def load_purpose_trust(
+    trust_files: Sequence[Path], seal_maker_files: Sequence[Path], tsa_files: Sequence[Path]
+) -> TrustStore:
+    """The trust store of ``--trust``, ``--seal-maker-trust`` and ``--tsa-trust`` (anchors by
+    purpose, issue 13 item 1), each file checked first like a configuration (:func:`check_config`)."""
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
+    from ezhifu.pki.trust import TrustStore
+
+    given = (("--trust", trust_files), ("--seal-maker-trust", seal_maker_files), ("--tsa-trust", tsa_files))
+    for option, paths in given:
+        for path in paths:
+            check_config(path, f"the trust file ({option})")
+    return TrustStore.from_purpose_files(trust_files, seal_maker_files, tsa_files)
+
+
+#: Keystore configuration keys naming files whose content decides what is signed with.
+_CHECKED_KEYSTORE_PATHS = {
+    "path": "the keystore file",
+    "password_file": "the password file",
+    "pin_file": "the PIN file",
+    "audit_key_file": "the audit key file",
+    "module": "the PKCS#11 module",
+}
+
+
+def load_keystore_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a keystore configuration after :func:`check_config` on it and on every file it names.
+
+    A ``module`` given as a bare library name is left to the dynamic loader (it is searched in
+    the system's library folders, which only root may write).
+    """
+    # deferred: keeps `ezhifu --help` from loading the keystore backends
+    from ezhifu.keystore import load_config
+
+    check_config(path, "keystore configuration")
+    config = load_config(path)
+    for key, what in _CHECKED_KEYSTORE_PATHS.items():
+        value = config.get(key)
+        if isinstance(value, str) and (key != "module" or os.sep in value or "/" in value):
+            check_config(value, f"{what} ({key} in {path})")
+    return config
 
 
 def _one_line(text: str) -> str:
@@ -110,18 +184,58 @@ def _one_line(text: str) -> str:
 
 def fail_usage(message: str) -> NoReturn:
     """Print a one-line usage/configuration error and exit 2."""
-    click.echo(f"ezhifu: error: {message}", err=True)
+    click.echo(shown(f"ezhifu: {_('error')}: {cli_wording(message)}"), err=True)
     sys.exit(EXIT_USAGE)
+
+
+def quiet_broken_pipe() -> NoReturn:
+    """The reader of stdout went away (``ezhifu ... | head``): end quietly, exit 1.
+
+    Points stdout at /dev/null so the interpreter's final flush does not fail again (Python
+    docs, "Note on SIGPIPE"); exit 1 because the verdict was not all delivered.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a descriptor (a test runner's buffer)
+        pass
+    finally:
+        os.close(devnull)
+    sys.exit(EXIT_FAILED)
+
+
+def _report(exc: Exception) -> NoReturn:
+    """One line (every issue for a schema validation error) and the exit code of the table."""
+    code = exit_code_for(exc)
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail_usage(f"{where}{exc.strerror or exc}")
+    if code == EXIT_USAGE and isinstance(exc, ConfigurationError):
+        fail_usage(_one_line(str(exc)))
+    if isinstance(exc, EzhifuError):
+        text = str(exc) if isinstance(exc, SchemaValidationError) else _one_line(str(exc))
+        click.echo(shown(f"ezhifu: {type(exc).__name__}: {cli_wording(text)}"), err=True)
+        sys.exit(code)
+    click.echo(
+        f"ezhifu: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+        "(run 'ezhifu --verbose ...' for the traceback)",
+        err=True,
+    )
+    sys.exit(EXIT_FAILED)
 
 
 def handle_errors(func: F) -> F:
     """Turn every ``EzhifuError`` (and OS errors on files) into a short message and an exit code.
 
-    Configuration and usage problems (``ConfigurationError``, unreadable files) exit 2; any other
-    ``EzhifuError`` means the input failed (validation, verification) and exits 1. A
-    :class:`~ezhifu.errors.SchemaValidationError` keeps its list of issues, one per line, since
-    that list *is* the answer. Anything else is a bug in ezhifu: it is reported in one line too,
-    exit 1, so a script never takes a crash for success. ``--verbose`` re-raises for a traceback.
+    The code comes from :func:`ezhifu.cli.exitcodes.exit_code_for`: configuration, usage and
+    credential problems (``ConfigurationError``, unreadable files, a wrong password, an unknown
+    alias, a PKCS#11 failure) exit 2; any other ``EzhifuError`` means the input failed
+    (validation, verification) and exits 1. A :class:`~ezhifu.errors.SchemaValidationError`
+    keeps its list of issues, one per line, since that list *is* the answer. Anything else is a
+    bug in ezhifu: it is reported in one line too, exit 1, so a script never takes a crash for
+    success. ``--verbose`` re-raises for a traceback. Messages name CLI options, not Python
+    (:func:`~ezhifu.cli.exitcodes.cli_wording`). A closed pipe ends quietly
+    (:func:`quiet_broken_pipe`).
     """
 
     @wraps(func)
@@ -131,43 +245,34 @@ def handle_errors(func: F) -> F:
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except BrokenPipeError:
-            # The reader went away (``ezhifu ... | head``): nothing left to tell it. Point stdout
-            # at /dev/null so the interpreter's final flush does not fail again (Python docs,
-            # "Note on SIGPIPE").
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(EXIT_FAILED)
-        except ConfigurationError as exc:
-            if is_verbose():
-                raise
-            fail_usage(_one_line(str(exc)))
-        except OSError as exc:
-            if is_verbose():
-                raise
-            where = f"{exc.filename}: " if exc.filename else ""
-            fail_usage(f"{where}{exc.strerror or exc}")
-        except EzhifuError as exc:
-            if is_verbose():
-                raise
-            text = str(exc) if isinstance(exc, SchemaValidationError) else _one_line(str(exc))
-            click.echo(f"ezhifu: {type(exc).__name__}: {text}", err=True)
-            sys.exit(EXIT_FAILED)
+            quiet_broken_pipe()
         except Exception as exc:
             if is_verbose():
                 raise
-            click.echo(
-                f"ezhifu: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
-                "(run 'ezhifu --verbose ...' for the traceback)",
-                err=True,
-            )
-            sys.exit(EXIT_FAILED)
+            _report(exc)
 
     return wrapper  # type: ignore[return-value]
 
 
+def shown(text: str) -> str:
+    """``text`` as the command line shows it: resident identity numbers masked
+    (:func:`ezhifu.report.identifiers.mask_identifiers`) unless ``--show-identifiers``."""
+    if cli_state().show_identifiers:
+        return text
+    # reason: the report package loads lxml; ezhifu --help must not
+    from ezhifu.report.identifiers import mask_identifiers
+
+    return mask_identifiers(text)
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    """``click.echo`` of :func:`shown` text (identifiers masked)."""
+    click.echo(shown(text), err=err)
+
+
 def echo_json(data: Any) -> None:
-    """Print JSON (UTF-8, Chinese kept readable)."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    """Print JSON (UTF-8, Chinese kept readable; identifiers masked as :func:`shown` does)."""
+    click.echo(shown(json.dumps(data, ensure_ascii=False, indent=2, default=str)))
 
 
 def mark(ok: bool) -> str:

@@ -289,6 +289,7 @@ def _write_and_verify(
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
     from ezhifu.report.html import write_envelope_html
     from ezhifu.verify.envelope import verify_envelope
+    from ezhifu.verify.parties import Parties
 
     # 5. Write, read back, verify against the demo roots only (signers' and seal maker's).
     pki, maker_pki = pkis
@@ -299,8 +300,13 @@ def _write_and_verify(
     atomic_write(maker_root_path, pem.armor("CERTIFICATE", maker_pki.root_cert.dump()), mode=0o644)
     result.envelope_path, result.root_path = envelope_path, root_path
     result.seal_maker_root_path = maker_root_path
+    parties_path = _write_parties(
+        out, envelope.bodies[0].voucher.vt_code, pem.armor("CERTIFICATE", pki.leaf_cert.dump())
+    )
     trust = TrustStore(roots=[pki.root_cert], seal_makers=[maker_pki.root_cert])
-    verification = verify_envelope(envelope_path.read_bytes(), trust=trust, policy=VerifyPolicy())
+    verification = verify_envelope(
+        envelope_path.read_bytes(), trust=trust, policy=VerifyPolicy(), parties=Parties.load(parties_path)
+    )
     result.verification = verification
     items = [i for b in verification.bodies for i in b.items]
     record(
@@ -317,6 +323,23 @@ def _write_and_verify(
     )
     result.html_path = html_path
     record("HTML view written", True, str(html_path))
+
+
+def _write_parties(out: Path, vt_code: str, signer_pem: bytes) -> Path:
+    """The demo's parties file (docs/parties.md): the demo signer is the finance party, which
+    must sign at :data:`SIGNATURE_POSITION` and stamp at :data:`SEAL_POSITION`."""
+    atomic_write(out / "signer.pem", signer_pem, mode=0o644)
+    text = (
+        "# ezhifu demo parties file (docs/parties.md)\n"
+        "[parties.finance]                 # 财政 (the demo signer)\n"
+        'certs = ["signer.pem"]\n'
+        f'[positions."{vt_code}"]\n'
+        f'{SIGNATURE_POSITION} = {{ party = "finance", kind = "signature", required = true }}\n'
+        f'{SEAL_POSITION} = {{ party = "finance", kind = "seal", required = true }}\n'
+    )
+    path = out / "parties.toml"
+    atomic_write(path, text.encode("utf-8"), mode=0o644)
+    return path
 
 
 def write_test_keys(directory: Path, pki: Any, seal_der: bytes, *, maker_root: Any = None) -> dict[str, Path]:

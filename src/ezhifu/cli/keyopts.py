@@ -37,13 +37,13 @@ from typing import Any, TypeVar
 import click
 from asn1crypto import x509
 
-from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, read_input
+from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, check_config, load_keystore_config, read_input
 from ezhifu.crypto.base import SignatureAlgorithm, Signer
 from ezhifu.errors import CertificateExpired, CertificateNotYetValid, ConfigurationError
 from ezhifu.keystore.audit_use import audited, open_audit
 from ezhifu.pki.certs import check_validity
 
-__all__ = ["KeySource", "key_options", "open_signer", "secret_from_env"]
+__all__ = ["KeySource", "key_options", "keystore_seal", "open_signer", "secret_from_env"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -224,6 +224,23 @@ def _audited(source: KeySource, signer: Signer, alias: str) -> Iterator[Signer]:
         yield audited(signer, log, alias=alias, where="ezhifu cli")
 
 
+def keystore_seal(source: KeySource, seal_id: str) -> bytes:
+    """The DER of seal ``seal_id`` held in the ``--keystore`` (unlocked with ``--pin-env``).
+
+    :class:`~ezhifu.errors.KeyNotFound` (exit 2) when the keystore holds no such seal.
+    """
+    if source.keystore is None:
+        raise click.UsageError("--seal-alias needs --keystore CONFIG (the keystore holding the seal)")
+    # deferred: keeps `ezhifu --help` from loading the crypto stack
+    from ezhifu.keystore import open_keystore
+
+    pin = secret_from_env(source.pin_env, "pin")
+    with open_keystore(load_keystore_config(source.keystore)) as store:
+        if pin is not None and getattr(store, "locked", False):
+            store.unlock(pin)
+        return store.seal(seal_id)
+
+
 @contextmanager
 def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certificate, ...]]]:
     """Resolve the options to ``(signer, chain)``; ``chain`` holds the certificates after the
@@ -233,10 +250,10 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
     source.check_audit()
     if source.keystore is not None and source.alias is not None:
         # deferred: keeps `ezhifu --help` from loading the crypto stack
-        from ezhifu.keystore import load_config, open_keystore
+        from ezhifu.keystore import open_keystore
 
         pin = secret_from_env(source.pin_env, "pin")
-        config = load_config(source.keystore)
+        config = load_keystore_config(source.keystore)
         with open_keystore(config) as store:
             signer = store.signer(source.alias, pin=pin)
             _check_signing_certificate(signer.certificate, f"{source.keystore}, alias {source.alias!r}")
@@ -252,6 +269,8 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
     if source.key is None or source.cert is None:  # pragma: no cover - check() guarantees both
         raise click.UsageError("--key and --cert are required")
     password = secret_from_env(source.password_env, "password")
+    check_config(source.key, "the key file (--key)")
+    check_config(source.cert, "the certificate file (--cert)")
     key = load_private_key(
         read_input(source.key, max_bytes=MAX_SMALL_FILE_BYTES),
         password=password.encode("utf-8") if password else None,

@@ -29,9 +29,15 @@ from typing import Any
 
 import click
 
-from ezhifu._fileio import atomic_write
-from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, echo_json, handle_errors, read_input
+from ezhifu.cli.common import (
+    MAX_SMALL_FILE_BYTES,
+    echo_json,
+    handle_errors,
+    load_keystore_config,
+    read_input,
+)
 from ezhifu.cli.keyopts import secret_from_env
+from ezhifu.cli.output import force_option, is_stdout, write_output
 from ezhifu.errors import ConfigurationError, SealFormatError
 from ezhifu.pki.certs import describe
 from ezhifu.seal.containers import detect_container
@@ -61,17 +67,16 @@ def _unlocked(store: Any, password_env: str | None) -> Any:
 
 def _open(config_path: Path, password_env: str | None) -> Any:
     # deferred: keeps `ezhifu --help` from loading the crypto stack
-    from ezhifu.keystore import load_config, open_keystore
+    from ezhifu.keystore import open_keystore
 
-    return _unlocked(open_keystore(load_config(config_path)), password_env)
+    return _unlocked(open_keystore(load_keystore_config(config_path)), password_env)
 
 
 def _file_store(config_path: Path, password_env: str | None) -> Any:
     # deferred: keeps `ezhifu --help` from loading the crypto stack
-    from ezhifu.keystore import load_config
     from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
 
-    config = load_config(config_path)
+    config = load_keystore_config(config_path)
     if config.get("type") != "file":
         raise ConfigurationError(
             f"{config_path}: keystore type {config.get('type')!r} is read-only here; "
@@ -92,11 +97,10 @@ def command() -> None:
 def init_cmd(config: Path, password_env: str | None) -> None:
     """Create an empty encrypted-file keystore as CONFIG describes."""
     # deferred: keeps `ezhifu --help` from loading the crypto stack
-    from ezhifu.keystore import load_config
     from ezhifu.keystore.base import secret_from_config
     from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
 
-    settings = load_config(config)
+    settings = load_keystore_config(config)
     if settings.get("type") != "file":
         raise ConfigurationError(f'{config}: init needs type = "file"')
     password = _env_secret(password_env) or secret_from_config(settings, "password")
@@ -228,7 +232,10 @@ def list_cmd(config: Path, as_json: bool, password_env: str | None) -> None:
 @_CONFIG
 @click.option("--alias", required=True, help="Alias of the key whose certificate to export.")
 @click.option("--chain", "whole_chain", is_flag=True, help="Export the whole chain, leaf first.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file ('-': stdout)."
+)
+@force_option
 @_PASSWORD_ENV
 @handle_errors
 def export_cert_cmd(
@@ -245,8 +252,8 @@ def export_cert_cmd(
         if not certs:
             raise KeyNotFound(f"{store.describe()}: key {alias!r} has no certificate")
         data = b"".join(pem.armor("CERTIFICATE", c.dump()) for c in (certs if whole_chain else certs[:1]))
-    if output is None:
+    if output is None or is_stdout(output):
         click.echo(data.decode("ascii"), nl=False)
     else:
-        atomic_write(output, data, mode=0o644)
+        write_output(output, data, inputs=(config,))
         click.echo(f"wrote {output}")

@@ -15,8 +15,9 @@ from typing import Any
 import click
 
 from ezhifu.cli.common import CliState
+from ezhifu.cli.i18n import _, localize, set_language
 
-__all__ = ["VERBS", "cli", "main"]
+__all__ = ["CLI_HELP", "VERBS", "cli", "main"]
 
 #: verb -> (module providing ``command``, short help shown by ``ezhifu --help``)
 VERBS: dict[str, tuple[str, str]] = {
@@ -58,27 +59,61 @@ class LazyGroup(click.Group):
         entry = VERBS.get(cmd_name)
         if entry is None:
             return None
-        command: click.Command = importlib.import_module(entry[0]).command
+        command: click.Command = localize(importlib.import_module(entry[0]).command)
         self.commands[cmd_name] = command
         return command
 
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        localize(self)
+        super().format_help(ctx, formatter)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, VERBS[name][1]) for name in sorted(VERBS)]
+        rows = [(name, _(VERBS[name][1])) for name in sorted(VERBS)]
         if rows:
-            with formatter.section("Commands"):
+            with formatter.section(_("Commands")):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def _choose_language(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    set_language(value)
+    return value
+
+
+#: The group's help (one string, so that the catalogue can translate it as a whole).
+CLI_HELP = (
+    "ezhifu: treasury payment e-vouchers (国库集中支付电子凭证).\n\n"
+    "Exit codes: 0 ok, 1 validation or verification failed, 2 usage, configuration or credential "
+    'error (docs/cli.md, "Exit codes").'
+)
+
+
+@click.group(cls=LazyGroup, help=CLI_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    is_eager=True,
+    expose_value=False,
+    callback=_choose_language,
+    help="Language of help and messages (default: zh when the locale is Chinese, e.g. LANG=zh_CN.UTF-8).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show full tracebacks on errors.")
+@click.option(
+    "--insecure-config-ok",
+    is_flag=True,
+    help="Accept configuration, key and trust files or PKCS#11 modules that others may write.",
+)
+@click.option(
+    "--show-identifiers",
+    is_flag=True,
+    help="Show resident identity numbers in full (masked by default).",
+)
 @click.version_option(package_name="ezhifu")
 @click.pass_context
-def cli(ctx: click.Context, verbose: bool) -> None:
-    """ezhifu: treasury payment e-vouchers (国库集中支付电子凭证).
-
-    Exit codes: 0 ok, 1 validation or verification failed, 2 usage or configuration error.
-    """
-    ctx.obj = CliState(verbose=verbose)
+def cli(ctx: click.Context, verbose: bool, insecure_config_ok: bool, show_identifiers: bool) -> None:
+    """The ``ezhifu`` group: global options into :class:`CliState` (help: :data:`CLI_HELP`)."""
+    ctx.obj = CliState(
+        verbose=verbose, insecure_config_ok=insecure_config_ok, show_identifiers=show_identifiers
+    )
 
 
 def main(*args: Any) -> None:

@@ -23,21 +23,23 @@ from typing import Any, cast
 
 import click
 
-from ezhifu._fileio import atomic_write
 from ezhifu.cli.checks import no_validate_option, position_argument, validate_first
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     MAX_SMALL_FILE_BYTES,
+    echo,
     echo_json,
     fail_usage,
     handle_errors,
+    load_purpose_trust,
     purpose_trust_options,
     read_input,
 )
-from ezhifu.cli.keyopts import AUDIT_OPTIONS, KeySource, key_options, open_signer
+from ezhifu.cli.keyopts import AUDIT_OPTIONS, KeySource, key_options, keystore_seal, open_signer
+from ezhifu.cli.output import check_output, force_option, write_output
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
-from ezhifu.errors import ConfigurationError, InvalidInput, KeyUsageError, SealFormatError
+from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput, KeyUsageError, SealFormatError
 from ezhifu.keystore.audit_use import audit_context
 from ezhifu.pki.certs import check_key_usage
 from ezhifu.pki.keys import load_certificates
@@ -64,7 +66,13 @@ def _date(value: str, option: str) -> datetime:
 def _read_blob(path: Path) -> bytes:
     """A seal/stamp file: DER, or Base64 text of DER (as found inside ``<SignStamp>``)."""
     # Base64 text of a seal is 4/3 of its DER (plus line breaks).
-    data = read_input(path, max_bytes=2 * MAX_SEAL_BYTES)
+    return _blob_of(read_input(path, max_bytes=2 * MAX_SEAL_BYTES), path)
+
+
+def _blob_of(data: bytes, path: Path) -> bytes:
+    """DER as given, or decoded from Base64 text (at most twice :data:`MAX_SEAL_BYTES`)."""
+    if len(data) > 2 * MAX_SEAL_BYTES:
+        raise SealFormatError(f"{path}: {len(data)} bytes is larger than a seal ({2 * MAX_SEAL_BYTES} bytes)")
     if data[:1] == b"\x30":
         return data
     try:
@@ -130,8 +138,9 @@ def command() -> None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Where to write the seal (DER).",
+    help="Where to write the seal (DER; '-' for standard output).",
 )
+@force_option
 @click.option(
     "--allow-non-signing-maker",
     is_flag=True,
@@ -169,6 +178,7 @@ def make_command(
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.seal.make import make_seal
 
+    check_output(output, inputs=(maker_key, maker_cert, image, *holder_certs))
     start = _date(valid_from, "--valid-from")
     end = _date(valid_to, "--valid-to")
     holders = []
@@ -201,7 +211,7 @@ def make_command(
             version=cast("SealWriterVersion", version),  # a click.Choice of the writable versions
             vid=vid,
         )
-    atomic_write(output, der, mode=0o644)
+    write_output(output, der, inputs=(maker_key, maker_cert, image, *holder_certs))
     click.echo(f"wrote {version} seal {seal_id} ({len(der)} bytes) to {output}", err=True)
 
 
@@ -224,8 +234,12 @@ def _check_maker_usage(cert: Any, path: Path) -> None:
     "--seal",
     "seal_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="The seal (DER) to apply.",
+    help="The seal (DER) to apply (or --seal-alias).",
+)
+@click.option(
+    "--seal-alias",
+    metavar="A",
+    help="Id of the seal to apply as held in the --keystore (instead of --seal FILE).",
 )
 @key_options
 @click.option("--position", required=True, help="Stamp position, e.g. cz_dwgz.")
@@ -235,13 +249,15 @@ def _check_maker_usage(cert: Any, path: Path) -> None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Where to write the stamped envelope.",
+    help="Where to write the stamped envelope ('-' for standard output; never the input file).",
 )
+@force_option
 @no_validate_option
 @handle_errors
 def apply_command(
     file: Path,
-    seal_path: Path,
+    seal_path: Path | None,
+    seal_alias: str | None,
     key_source: KeySource,
     position: str,
     voucher_no: str | None,
@@ -250,13 +266,16 @@ def apply_command(
 ) -> None:
     """Stamp the vouchers of envelope FILE with a seal at a position.
 
-    The envelope is validated first and an invalid voucher refused (exit 1) unless
-    --no-validate; the position must be a known position name.
+    The seal is a file (--seal FILE) or held in the keystore that signs
+    (--keystore CONFIG --alias KEY --seal-alias SEAL). The envelope is validated first and an
+    invalid voucher refused (exit 1) unless --no-validate; the position must be a known
+    position name.
     """
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.document.envelope import Envelope
     from ezhifu.seal.apply import apply_seal
 
+    check_output(output, inputs=(file, seal_path))
     position_argument(position)
     data = read_input(file, max_bytes=DEFAULT_MAX_BYTES)
     if not no_validate:
@@ -266,14 +285,16 @@ def apply_command(
     if not bodies:
         raise InvalidInput(f"{file}: no voucher to stamp")
 
-    seal_der = _read_blob(seal_path)
+    if (seal_path is None) == (seal_alias is None):
+        raise click.UsageError("give exactly one of --seal FILE and --seal-alias A")
+    seal_der = _read_blob(seal_path) if seal_path is not None else keystore_seal(key_source, str(seal_alias))
     with open_signer(key_source) as (signer, _chain):
         for body in bodies:
             with audit_context(
                 "cli seal apply", position=position, vt_code=body.vt_code, voucher_no=body.voucher_no
             ):
                 apply_seal(body, seal_der, signer, position)
-    atomic_write(output, envelope.to_bytes(), mode=0o644)
+    write_output(output, envelope.to_bytes(), inputs=(file, seal_path))
     click.echo(f"stamped {len(bodies)} voucher(s) at {position}; wrote {output}", err=True)
 
 
@@ -305,6 +326,21 @@ def _show_signature(der: bytes, trust: TrustStore | None) -> tuple[dict[str, Any
     return info, holds, result.seal_facts
 
 
+def _shown_time(value: Any) -> Any:
+    """An ISO 8601 time with an offset (as JSON has it) shown in Beijing time; others as given."""
+    if isinstance(value, str) and len(value) >= 20 and value[4:5] == "-" and value[10:11] == "T":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            # reason: the report package loads lxml; ezhifu --help must not
+            from ezhifu.report.localtime import display_time
+
+            return display_time(moment)
+    return value
+
+
 def _human(info: dict[str, Any], indent: str = "") -> None:
     for key, value in info.items():
         if isinstance(value, dict):
@@ -316,7 +352,7 @@ def _human(info: dict[str, Any], indent: str = "") -> None:
                 click.echo(f"{indent}  [{number}]")
                 _human(item, indent + "    ")
         else:
-            click.echo(f"{indent}{key}: {value}")
+            echo(f"{indent}{key}: {_shown_time(value)}")
 
 
 @command.command("show")
@@ -340,6 +376,7 @@ def _human(info: dict[str, Any], indent: str = "") -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @purpose_trust_options
+@force_option
 @handle_errors
 def show_command(
     file: Path,
@@ -350,13 +387,62 @@ def show_command(
     seal_maker_trust_files: tuple[Path, ...],
     tsa_trust_files: tuple[Path, ...],
 ) -> None:
-    """Show a seal, a seal signature or a vendor stamp, and whether its signatures hold."""
-    der = _read_blob(file)
-    container = detect_container(der, what=str(file))
+    """Show a seal, a seal signature or a vendor stamp, and whether its signatures hold.
+
+    FILE may also be an envelope (<MOF>): every <SignStamp> of every voucher is shown, with its
+    voucher and position; exit 0 only when there is at least one and every one holds.
+    """
     given = trust_files or seal_maker_trust_files or tsa_trust_files
-    trust = (
-        TrustStore.from_purpose_files(trust_files, seal_maker_trust_files, tsa_trust_files) if given else None
-    )
+    trust = load_purpose_trust(trust_files, seal_maker_trust_files, tsa_trust_files) if given else None
+    if image_out is not None:
+        check_output(image_out, inputs=(file,))
+    data = read_input(file, max_bytes=DEFAULT_MAX_BYTES)
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+        if image_out is not None:
+            raise click.UsageError("--image-out takes a seal file, not an envelope (one picture per file)")
+        info, holds = _show_envelope(data, file, trust)
+    else:
+        info, holds = _show_one(_blob_of(data, file), file, trust, image_out, allow_svg)
+    info["file"] = str(file)
+    if as_json:
+        echo_json(info)
+    else:
+        _human(info)
+    sys.exit(EXIT_OK if holds else EXIT_FAILED)
+
+
+def _show_envelope(data: bytes, file: Path, trust: TrustStore | None) -> tuple[dict[str, Any], bool]:
+    """Every seal of an envelope: one entry per <SignStamp>, with its voucher and position."""
+    # reason: a verb loads its layers when run (ezhifu --help imports no lxml)
+    from ezhifu.document.envelope import Envelope, decode_element_value
+
+    envelope = Envelope.from_bytes(data)
+    stamps: list[dict[str, Any]] = []
+    all_hold = True
+    for index, body in enumerate(envelope.bodies, start=1):
+        for stamp in body.stamps:
+            where = f"{file}: VoucherBody {index} (VoucherNo {body.voucher_no}), SignStamp {stamp.no}"
+            head = {
+                "voucher_no": body.voucher_no,
+                "vt_code": body.vt_code,
+                "position": stamp.no,
+                "sn": stamp.sn,
+            }
+            try:
+                der = decode_element_value(stamp.value, where=where)
+                info, holds = _show_one(der, Path(where), trust, None, False)
+            except EzhifuError as exc:
+                info, holds = {"error": str(exc)}, False
+            all_hold = all_hold and holds
+            stamps.append({**head, "holds": holds, **info})
+    return {"kind": "envelope", "stamps": stamps}, bool(stamps) and all_hold
+
+
+def _show_one(
+    der: bytes, file: Path, trust: TrustStore | None, image_out: Path | None, allow_svg: bool
+) -> tuple[dict[str, Any], bool]:
+    """One seal, seal signature or vendor stamp: its description and whether it holds."""
+    container = detect_container(der, what=str(file))
     facts: SealFacts | None
     if container.seal_refusal() is not None:
         # Not verifiable alone (the vendor format): described, never "holds".
@@ -380,11 +466,6 @@ def show_command(
                 f"{file}: the seal picture is SVG, which can carry script when opened in a browser; "
                 "pass --allow-svg to write it anyway"
             )
-        atomic_write(image_out, image, mode=0o644)
+        write_output(image_out, image, inputs=(file,))
         info["image_out"] = str(image_out)
-    info["file"] = str(file)
-    if as_json:
-        echo_json(info)
-    else:
-        _human(info)
-    sys.exit(EXIT_OK if holds else EXIT_FAILED)
+    return info, holds

@@ -16,16 +16,15 @@ never leaves a half-written envelope behind.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import click
 
-from ezhifu._fileio import atomic_write
 from ezhifu.cli.checks import no_validate_option, position_argument, validate_first
 from ezhifu.cli.common import handle_errors, read_input
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
+from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.keystore.audit_use import audit_context
 
@@ -55,8 +54,9 @@ __all__ = ["command"]
     "--output",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Output envelope ('-' for standard output).",
+    help="Output envelope ('-' for standard output; never the input file).",
 )
+@force_option
 @no_validate_option
 @handle_errors
 def command(
@@ -74,6 +74,7 @@ def command(
     from ezhifu.document.envelope import Envelope
     from ezhifu.sign.voucher import sign_envelope
 
+    check_output(output, inputs=(file,))
     position_argument(position)
     data = read_input(file, max_bytes=DEFAULT_MAX_BYTES)
     if not no_validate:
@@ -96,13 +97,9 @@ def command(
         )
     # Keep the input's declared encoding (GBK in every observed deployment, spec.md §2.1).
     data = envelope.to_bytes(encoding=envelope.encoding)
-    if str(output) == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        atomic_write(output, data, mode=0o644)
+    write_output(output, data, inputs=(file,))
     click.echo(
         f"signed {len(elements)} voucher{'s' if len(elements) != 1 else ''} at position {position}"
-        + ("" if str(output) == "-" else f" -> {output}"),
+        + ("" if is_stdout(output) else f" -> {output}"),
         err=True,
     )

@@ -42,26 +42,33 @@ name, **result}, ...]}``. The streamed path prints the same shape.
 
 from __future__ import annotations
 
+import itertools
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    echo,
     echo_json,
+    fail_usage,
     handle_errors,
     iter_input_files,
     json_option,
+    load_purpose_trust,
     mark,
     print_table,
     progress,
     purpose_trust_options,
+    read_input,
 )
+from ezhifu.cli.i18n import _
 from ezhifu.document.positions import PositionTable
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.errors import EzhifuError
@@ -70,6 +77,9 @@ from ezhifu.results import BodyResult, EnvelopeResult
 if TYPE_CHECKING:
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
+    from ezhifu.verify.cluster import ClusterPool
+    from ezhifu.verify.parties import Parties
+    from ezhifu.verify.pool import BodyPool
 
 __all__ = [
     "STREAM_THRESHOLD",
@@ -119,8 +129,13 @@ def verify_file(
     at: datetime | None,
     stream: bool = False,
     jobs: int = 1,
+    pool: BodyPool | None = None,
+    parties: Parties | None = None,
 ) -> EnvelopeResult:
     """Verify one envelope file, in memory or streamed (:func:`uses_stream`).
+
+    ``pool`` is the run's one process pool (:class:`ezhifu.verify.pool.VerifyPool`) when
+    ``jobs > 1``; without it a pool is opened for this file alone.
 
     Never raises for a bad envelope: an unreadable one gives a result with the problem
     ``envelope cannot be read: ...``, as :func:`ezhifu.verify.envelope.verify_envelope` does.
@@ -129,7 +144,11 @@ def verify_file(
         # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
         from ezhifu.verify.envelope import verify_envelope
 
-        return verify_envelope(path.read_bytes(), trust=trust, policy=policy, positions=positions, at=at)
+        try:  # bounded: a special file such as /dev/zero has st_size 0 (issue 14 finding 6)
+            data = read_input(path, max_bytes=STREAM_THRESHOLD)
+        except EzhifuError as exc:
+            return EnvelopeResult.of([], [f"envelope cannot be read: {exc}"])
+        return verify_envelope(data, trust=trust, policy=policy, positions=positions, at=at, parties=parties)
 
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.verify import stream as batch
@@ -137,13 +156,22 @@ def verify_file(
     bodies: list[BodyResult] = []
     try:
         for result in batch.verify_stream(
-            path, trust=trust, policy=policy, positions=positions, at=at, workers=jobs
+            path,
+            trust=trust,
+            policy=policy,
+            positions=positions,
+            at=at,
+            workers=jobs,
+            pool=pool,
+            parties=parties,
         ):
             bodies.append(result)
     except EzhifuError as exc:
         # Same wording as the in-memory path; the bodies read before the problem are kept.
-        return EnvelopeResult.of(bodies, [f"envelope cannot be read: {exc}"])
-    return EnvelopeResult.of(bodies)
+        return EnvelopeResult.of(
+            bodies, [f"envelope cannot be read: {exc}"], parties_checked=parties is not None
+        )
+    return EnvelopeResult.of(bodies, parties_checked=parties is not None)
 
 
 def first_reason(result: EnvelopeResult) -> str:
@@ -179,24 +207,80 @@ def summary_rows(results: Sequence[tuple[str, EnvelopeResult]]) -> list[tuple[st
 
 
 def _print_text(name: str, result: EnvelopeResult) -> None:
-    status = "OK" if result.valid else "FAILED"
-    click.echo(f"{name}: {status}")
+    status = _("OK") if result.valid else _("FAILED")
+    echo(f"{name}: {status}")
+    if not result.parties_checked:  # a position name is never a party's approval
+        echo("  parties not checked: positions were not bound to parties (use --parties FILE)")
     for problem in result.problems:
-        click.echo(f"  envelope: {problem}")
+        echo(f"  envelope: {problem}")
     for body in result.bodies:
-        verdict = "ok" if body.valid else "FAILED"
-        click.echo(f"  VoucherBody VtCode={body.vt_code} VoucherNo={body.voucher_no}: {verdict}")
+        verdict = _("ok") if body.valid else _("FAILED")
+        echo(f"  VoucherBody VtCode={body.vt_code} VoucherNo={body.voucher_no}: {verdict}")
+        unsigned = ", ".join(f"{k}={v!r}" for k, v in body.unsigned if v is not None)
+        if unsigned:
+            echo(f"    unsigned (no signature covers them): {unsigned}")
         for problem in body.problems:
-            click.echo(f"    problem: {problem}")
+            echo(f"    problem: {problem}")
         if not body.items:
-            click.echo("    no signature or seal")
+            echo(_("    no signature or seal"))
         for item in body.items:
             who = f" by {item.signer.subject} (serial {item.signer.serial_hex})" if item.signer else ""
-            verdict = "ok" if item.valid else f"FAILED: {item.reason}"
+            verdict = _("ok") if item.valid else f"{_('FAILED')}: {item.reason}"
             unchecked = [phase for phase, outcome in item.phases.items() if outcome == "not_checked"]
             if unchecked:  # what was not checked is said, never implied (docs/verification.md)
                 verdict += f" (not checked: {', '.join(unchecked)})"
-            click.echo(f"    {item.kind} at {item.position}{who}: {verdict}")
+            echo(f"    {item.kind} at {item.position}{who}: {verdict}")
+
+
+def _verify_all(
+    files: Sequence[Path],
+    *,
+    trust: TrustStore,
+    policy: VerifyPolicy,
+    positions: dict[str, frozenset[str]] | None,
+    at: datetime | None,
+    stream: bool,
+    jobs: int,
+    scheduler: str | None,
+    parties: Parties | None = None,
+) -> list[tuple[str, EnvelopeResult]]:
+    """Verify every file with one pool for the whole run: local processes (``jobs > 1``) or
+    a Dask cluster (``scheduler``), where files read in memory go as one task each."""
+    options: dict[str, Any] = {"trust": trust, "policy": policy, "positions": positions, "at": at}
+    results: list[tuple[str, EnvelopeResult]] = []
+    with ExitStack() as stack:
+        pool: BodyPool | None = None
+        cluster: ClusterPool | None = None
+        if scheduler is not None:
+            # reason: a verb loads its layers when run; distributed is an optional extra
+            from ezhifu.verify.cluster import ClusterPool
+
+            cluster = stack.enter_context(ClusterPool(scheduler, **options))
+            pool, jobs = cluster, 1
+        elif jobs > 1:  # one pool for the whole run, not one per file (docs/performance.md)
+            # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
+            from ezhifu.verify.pool import VerifyPool
+
+            pool = stack.enter_context(VerifyPool(jobs, **options))
+        items = stack.enter_context(progress(files, label="verifying"))
+        for streamed, group in itertools.groupby(
+            items, key=lambda p: uses_stream(p, stream=stream, jobs=jobs)
+        ):
+            if cluster is not None and not streamed:
+                names: list[str] = []
+
+                def read(paths: Iterable[Path], names: list[str] = names) -> Iterator[bytes]:
+                    for path in paths:
+                        names.append(str(path))
+                        yield path.read_bytes()
+
+                for index, result in enumerate(cluster.verify_envelopes(read(group))):
+                    results.append((names[index], result))
+                continue
+            for path in group:
+                result = verify_file(path, stream=stream, jobs=jobs, pool=pool, parties=parties, **options)
+                results.append((str(path), result))
+    return results
 
 
 @click.command(name="verify")
@@ -229,6 +313,12 @@ def _print_text(name: str, result: EnvelopeResult) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Position table (docs/positions.md; TOML, or JSON {VtCode: [position, ...]}).",
 )
+@click.option(
+    "--parties",
+    "parties_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Parties file binding positions to parties (docs/parties.md); its [positions] is the table.",
+)
 @click.option("--at", "at_text", metavar="ISO-TIME", help="Validate certificates at this time (default now).")
 @click.option(
     "--stream",
@@ -244,6 +334,11 @@ def _print_text(name: str, result: EnvelopeResult) -> None:
     help="Verify the bodies of each envelope in N processes (streamed).",
 )
 @purpose_trust_options
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Verify as tasks on this Dask scheduler (tcp://host:8786; needs ezhifu[dask], docs/performance.md).",
+)
 @json_option
 @handle_errors
 def command(
@@ -253,31 +348,46 @@ def command(
     tsa_trust_files: tuple[Path, ...],
     policy_name: str,
     positions_file: Path | None,
+    parties_file: Path | None,
     at_text: str | None,
     stream: bool,
     jobs: int,
+    scheduler: str | None,
     as_json: bool,
 ) -> None:
     """Verify the signatures and seals of envelope files (a directory: every *.xml below it)."""
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
-    from ezhifu.pki.trust import TrustStore, VerifyPolicy
+    from ezhifu.pki.trust import VerifyPolicy
 
-    trust = TrustStore.from_purpose_files(trust_files, seal_maker_trust_files, tsa_trust_files)
+    trust = load_purpose_trust(trust_files, seal_maker_trust_files, tsa_trust_files)
     policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()
     positions = load_positions(positions_file) if positions_file is not None else None
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
+    from ezhifu.verify.parties import Parties
+
+    parties = Parties.load(parties_file) if parties_file is not None else None
     at = _parse_at(at_text)
     files = iter_input_files(inputs, "*.xml")
     # One object for one named file (today's shape); the list shape as soon as a directory or a
     # second file is involved, so a script over a directory always reads the same structure.
     single = len(inputs) == 1 and len(files) == 1 and not inputs[0].is_dir()
 
-    results: list[tuple[str, EnvelopeResult]] = []
-    with progress(files, label="verifying") as items:
-        for path in items:
-            result = verify_file(
-                path, trust=trust, policy=policy, positions=positions, at=at, stream=stream, jobs=jobs
-            )
-            results.append((str(path), result))
+    if parties is not None and (jobs > 1 or scheduler is not None):
+        fail_usage(
+            "--parties 暂不能与 --jobs 或 --scheduler 同用 / "
+            "--parties cannot be combined with --jobs or --scheduler yet"
+        )
+    results = _verify_all(
+        files,
+        trust=trust,
+        policy=policy,
+        positions=positions,
+        at=at,
+        stream=stream,
+        jobs=jobs,
+        scheduler=scheduler,
+        parties=parties,
+    )
     all_valid = all(r.valid for _, r in results)
     if as_json:
         if single:

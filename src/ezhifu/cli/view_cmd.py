@@ -7,7 +7,16 @@ from pathlib import Path
 
 import click
 
-from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, handle_errors, purpose_trust_options, read_input
+from ezhifu.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    cli_state,
+    handle_errors,
+    load_purpose_trust,
+    purpose_trust_options,
+    read_input,
+)
+from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
 
 __all__ = ["command"]
 
@@ -33,13 +42,19 @@ __all__ = ["command"]
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="HTML file to write (UTF-8, self-contained); with --pdf, the PDF file.",
+    help="HTML file to write (UTF-8, self-contained; '-' for standard output); with --pdf, the PDF file.",
 )
+@force_option
 @click.option(
     "--pdf",
     "as_pdf",
     is_flag=True,
     help="Write a PDF of the same page (printed by headless Chromium, CJK fonts embedded).",
+)
+@click.option(
+    "--all-fields",
+    is_flag=True,
+    help="Also show the header fields left empty on the form (and open the list of all fields).",
 )
 @purpose_trust_options
 @handle_errors
@@ -51,37 +66,43 @@ def command(
     policy: str,
     output: Path,
     as_pdf: bool,
+    all_fields: bool,
 ) -> None:
     """Write FILE (a <MOF> envelope) as one self-contained HTML page.
 
-    The page shows each voucher's header fields with their Chinese labels, the details with
-    sums, and every signature and seal at its position with its picture and, when --trust is
-    given, its verification status. Exit 0 when written (and, with --trust, all verified),
-    1 when verification failed (the page is still written), 2 on usage errors.
+    The page shows each voucher as its paper form (a layout per VtCode: title, 联, the header
+    fields a clerk reads, the amount with its 大写金额, each seal and signature in its box with
+    its picture and, when --trust is given, its status and trust facts), all header fields
+    with their Chinese labels, and the details with sums. Exit 0 when written (and, with --trust, all
+    verified), 1 when verification failed (the page is still written), 2 on usage errors.
     """
     # deferred: keeps `ezhifu --help` from loading lxml and the crypto stack
-    from ezhifu.report.html import render_envelope_html, write_envelope_html
-    from ezhifu.report.pdf import write_pdf
+    from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
+    from ezhifu.report.html import render_envelope_html
+    from ezhifu.report.pdf import html_to_pdf
 
-    data = read_input(file)
+    inputs: tuple[str | Path, ...] = (file, *trust_files, *seal_maker_trust_files, *tsa_trust_files)
+    check_output(output, inputs=inputs)
+    data = read_input(file, max_bytes=DEFAULT_MAX_BYTES)  # bounded: /dev/zero (issue 14 finding 6)
     result = None
     if trust_files:
         # deferred: only a verifying view needs the trust and verification layers
-        from ezhifu.pki.trust import TrustStore, VerifyPolicy
+        from ezhifu.pki.trust import VerifyPolicy
         from ezhifu.verify.envelope import verify_envelope
 
-        trust = TrustStore.from_purpose_files(
-            [Path(p) for p in trust_files], seal_maker_trust_files, tsa_trust_files
-        )
+        trust = load_purpose_trust([Path(p) for p in trust_files], seal_maker_trust_files, tsa_trust_files)
         chosen = VerifyPolicy.legacy() if policy == "legacy" else VerifyPolicy()
         result = verify_envelope(data, trust=trust, policy=chosen)
     name = "stdin" if file == "-" else Path(file).name
-    if as_pdf:
-        write_pdf(output, render_envelope_html(data, result=result, source_name=name))
-    else:
-        write_envelope_html(output, data, result=result, source_name=name)
+    show = cli_state().show_identifiers
+    page = render_envelope_html(
+        data, result=result, source_name=name, show_identifiers=show, all_fields=all_fields
+    )
+    write_output(output, html_to_pdf(page) if as_pdf else page.encode("utf-8"), inputs=inputs)
+    # With -o - the page is on stdout: the note goes to stderr so the page stays clean.
+    to_stderr = is_stdout(output)
     if result is None:
-        click.echo(f"wrote {output} (not verified: no --trust given)")
+        click.echo(f"wrote {output} (not verified: no --trust given)", err=to_stderr)
         sys.exit(EXIT_OK)
-    click.echo(f"wrote {output} ({'all verified' if result.valid else 'verification FAILED'})")
+    click.echo(f"wrote {output} ({'all verified' if result.valid else 'verification FAILED'})", err=to_stderr)
     sys.exit(EXIT_OK if result.valid else EXIT_FAILED)

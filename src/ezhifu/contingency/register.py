@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from os import PathLike
 from typing import Any
 
 from ezhifu.document.models import FieldValue, Voucher
 from ezhifu.errors import RegisterError
-from ezhifu.keystore.audit import AuditLog, AuditReport, AuditStorage
+from ezhifu.keystore.audit import AuditJournal
 
 __all__ = [
     "BACKFILL_MARK",
@@ -99,17 +98,10 @@ class EmergencyPayment:
         return data
 
 
-class ContingencyRegister:
+class ContingencyRegister(AuditJournal):
     """Outages, emergency payments, offline packages and drills on an audit chain."""
 
-    def __init__(
-        self,
-        storage: AuditStorage | str | PathLike[str],
-        key: bytes,
-        *,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        self._log = AuditLog(storage, key, actor="contingency", clock=clock)
+    ACTOR = "contingency"
 
     # --- writing --------------------------------------------------------------------------
 
@@ -289,12 +281,6 @@ class ContingencyRegister:
 
     def events(self) -> list[dict[str, Any]]:
         return self._state()[2]
-
-    def verify(self) -> AuditReport:
-        return self._log.verify()
-
-    def close(self) -> None:
-        self._log.close()
 
 
 def _payment(payment_id: str, data: Mapping[str, Any], actor: str) -> EmergencyPayment:

@@ -51,6 +51,8 @@ from typing import TypeVar
 
 from lxml import etree
 
+from ezhifu.document import grammar
+from ezhifu.document.grammar import BODY_ATTRIBUTES
 from ezhifu.document.models import Voucher
 from ezhifu.document.rules import (
     ENVELOPE_ATTRIBUTES,
@@ -58,14 +60,22 @@ from ezhifu.document.rules import (
     attribute_mismatches,
     voucher_count_matches,
 )
-from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES, element_text, parse_xml, source_line
-from ezhifu.errors import BodyNotFound, DecodingError, InvalidInput
+from ezhifu.document.xmlparse import (
+    DEFAULT_MAX_BYTES,
+    check_attributes,
+    declared_encoding,
+    element_text,
+    parse_xml,
+    source_line,
+)
+from ezhifu.errors import BodyNotFound, DecodingError, EnvelopeGrammarError, InvalidInput
 
 __all__ = [
     "BODY_ATTRIBUTES",
     "MAX_VOUCHER_BYTES",
     "BodyNotFound",
     "Envelope",
+    "EnvelopeReader",
     "SignStampElement",
     "SignatureElement",
     "VoucherBody",
@@ -73,19 +83,11 @@ __all__ = [
     "decode_element_value",
 ]
 
-#: The four ``VoucherBody`` attributes, in the order ezhifu writes them for a new body.
-BODY_ATTRIBUTES: tuple[str, ...] = ("AdmDivCode", "StYear", "VtCode", "VoucherNo")
 #: Largest decoded inner voucher accepted (a 499-detail voucher is well under 2 MiB).
 MAX_VOUCHER_BYTES = 16 * 1024 * 1024
 
-_CHILD_ORDER: tuple[str, ...] = (
-    "VoucherFlag",
-    "Return_Reason",
-    "Attach",
-    "Voucher",
-    "SignStampList",
-    "SignatureList",
-)
+#: The children of a body, in the order ezhifu writes them (the grammar allows any order).
+_CHILD_ORDER: tuple[str, ...] = tuple(grammar.CHILDREN["VoucherBody"])
 _ATTR_TO_FIELD = ENVELOPE_ATTRIBUTES
 _B64_WHITESPACE = " \t\r\n"
 _B64_WHITESPACE_BYTES = b" \t\r\n"
@@ -248,29 +250,48 @@ class VoucherBody:
 
     @classmethod
     def from_element(cls, element: etree._Element, *, index: int = 1) -> VoucherBody:
+        """Read one body element (its children already checked by :func:`grammar.check_end`
+        when it comes from :class:`EnvelopeReader`): attributes, duplicates, ``<Voucher>``."""
         where = f"/MOF/VoucherBody[{index}]"
+        line = source_line(element)
         attrs = {str(k): str(v) for k, v in element.attrib.items()}
         missing = [a for a in BODY_ATTRIBUTES if a not in attrs]
         if missing:
-            raise InvalidInput(f"{where} (line {element.sourceline}): missing attribute {', '.join(missing)}")
+            raise EnvelopeGrammarError(
+                f"{where} (line {line}): 缺少属性 / missing attribute {', '.join(missing)}",
+                code="missing-attribute",
+                path=where,
+                line=line,
+            )
         _only_elements(element, where)
         seen: dict[str, etree._Element] = {}
         order: list[str] = []
-        for child in element:
-            if not isinstance(child.tag, str):
-                continue
-            tag = child.tag
+        for child in element.iterchildren(etree.Element):
+            tag = str(child.tag)
             if tag not in _CHILD_ORDER:
-                raise InvalidInput(f"{where}: unexpected element <{tag}> at line {child.sourceline}")
+                raise EnvelopeGrammarError(
+                    f"{where}: unexpected element <{tag}> at line {child.sourceline}",
+                    code="unknown-element",
+                    path=f"{where}/{tag}",
+                    line=source_line(child),
+                )
             if tag in seen:
-                raise InvalidInput(
+                raise EnvelopeGrammarError(
                     f"{where}: second <{tag}> at line {child.sourceline} "
-                    f"(first at line {seen[tag].sourceline}); duplicated elements are refused"
+                    f"(first at line {seen[tag].sourceline}); duplicated elements are refused / 元素重复",
+                    code="duplicate-element",
+                    path=f"{where}/{tag}",
+                    line=source_line(child),
                 )
             seen[tag] = child
             order.append(tag)
         if "Voucher" not in seen:
-            raise InvalidInput(f"{where} (line {element.sourceline}): no <Voucher> element")
+            raise EnvelopeGrammarError(
+                f"{where} (line {line}): 缺少 <Voucher> / no <Voucher> element",
+                code="missing-element",
+                path=f"{where}/Voucher",
+                line=line,
+            )
 
         def text(tag: str) -> str | None:
             node = seen.get(tag)
@@ -405,43 +426,39 @@ class Envelope:
         ``VoucherCount`` that differs from the number of bodies is kept in
         :attr:`declared_count` instead of refused (the validator reports it).
         """
-        root = parse_xml(data, what="envelope", max_bytes=max_bytes)
+        if isinstance(data, bytes | bytearray) and 0 < len(data) <= max_bytes:
+            # Before parsing, as the streaming reader scans each chunk before feeding it.
+            grammar.scan_markup(bytes(data), declared_encoding(bytes(data))[1])
+        # The grammar (depth 4) refuses any deeper element at the first end tag inside it, as
+        # the streaming reader does; libxml2 still stops nesting past 256 for both.
+        root = parse_xml(data, what="envelope", max_bytes=max_bytes, max_depth=256)
         return cls.from_element(root, check_count=check_count, encoding=_declared(root))
 
     @classmethod
     def from_element(
         cls, root: etree._Element, *, check_count: bool = True, encoding: str = "GBK"
     ) -> Envelope:
-        if root.tag != "MOF":
-            raise InvalidInput(f"envelope: root element is <{root.tag}>, expected <MOF>")
-        _only_elements(root, "/MOF")
-        count_node: etree._Element | None = None
+        """Read a parsed tree with :class:`EnvelopeReader` (the elements in end-tag order,
+        as the streaming reader sees them)."""
+        markup = root.xpath("//comment() | //processing-instruction()")
+        if isinstance(markup, list) and markup:
+            node = markup[0]
+            line = source_line(node) if isinstance(node, etree._Element) else None
+            raise EnvelopeGrammarError(
+                f"/ (line {line}): 信封中不允许注释或处理指令 / a comment or processing instruction "
+                "is not allowed in an envelope",
+                code="markup-not-allowed",
+                path="/",
+                line=line,
+            )
+        reader = EnvelopeReader()
         bodies: list[VoucherBody] = []
-        for child in root:
-            if not isinstance(child.tag, str):
-                continue
-            if child.tag == "VoucherCount":
-                if count_node is not None:
-                    raise InvalidInput(
-                        f"/MOF: second <VoucherCount> at line {child.sourceline}; "
-                        "duplicated elements are refused"
-                    )
-                count_node = child
-            elif child.tag == "VoucherBody":
-                bodies.append(VoucherBody.from_element(child, index=len(bodies) + 1))
-            else:
-                raise InvalidInput(f"/MOF: unexpected element <{child.tag}> at line {child.sourceline}")
-        declared = None if count_node is None else element_text(count_node, where="/MOF/VoucherCount")
-        if check_count:
-            if declared is None:
-                raise InvalidInput("/MOF: no <VoucherCount> element")
-            if not voucher_count_matches(declared, len(bodies)):
-                raise InvalidInput(
-                    f"/MOF/VoucherCount (line {count_node.sourceline if count_node is not None else '?'}): "
-                    f"declares {declared!r} but the envelope holds {len(bodies)} VoucherBody"
-                )
-        if not bodies and check_count:
-            raise InvalidInput("/MOF: no VoucherBody")
+        for _event, element in etree.iterwalk(root, events=("end",)):
+            if isinstance(element, etree._Element):
+                body = reader.end(element)
+                if body is not None:
+                    bodies.append(body)
+        declared = reader.finish(check_count=check_count)
         return cls(bodies=bodies, declared_count=declared, encoding=encoding)
 
     @classmethod
@@ -490,6 +507,73 @@ class Envelope:
             raise InvalidInput(f"envelope: cannot serialise: {exc}") from exc
         assert isinstance(data, bytes)
         return f'<?xml version="1.0" encoding="{codec}"?>\n'.encode("ascii") + data
+
+
+class EnvelopeReader:
+    """The one envelope reader: fed every element when its end tag is read, in document order.
+
+    :meth:`Envelope.from_element` feeds it the tree (``iterwalk``), the streaming reader
+    (:func:`ezhifu.verify.stream.iter_bodies`) the pull parser's "end" events, so both refuse
+    the same documents with the same :class:`~ezhifu.errors.EnvelopeGrammarError` (code, path,
+    line; :mod:`ezhifu.document.grammar`). :meth:`end` returns each complete body.
+    """
+
+    def __init__(self) -> None:
+        self.bodies = 0
+        self.declared: str | None = None
+        self._count_line: int | None = None
+        self._root_checked = False
+
+    def end(self, element: etree._Element) -> VoucherBody | None:
+        """Check ``element`` (its end tag was just read); a complete top-level body is returned."""
+        if not self._root_checked:
+            root = element.getroottree().getroot()
+            grammar.check_root(root)
+            check_attributes(root, what="/MOF")
+            self._root_checked = True
+        check_attributes(element, what=str(element.tag))
+        grammar.check_end(element, self.bodies + 1)
+        parent = element.getparent()
+        if parent is None or parent.getparent() is not None:
+            return None  # deeper elements are read with their body; the root ends last
+        if element.tag == "VoucherBody":
+            self.bodies += 1
+            return VoucherBody.from_element(element, index=self.bodies)
+        if self.declared is not None:  # the grammar allows only these two under <MOF>
+            raise EnvelopeGrammarError(
+                f"/MOF: second <VoucherCount> at line {element.sourceline}; duplicated elements "
+                "are refused / 元素重复",
+                code="duplicate-element",
+                path="/MOF/VoucherCount",
+                line=source_line(element),
+            )
+        self.declared = element_text(element, where="/MOF/VoucherCount")
+        self._count_line = source_line(element)
+        return None
+
+    def finish(self, *, check_count: bool = True) -> str | None:
+        """After the last element: the ``VoucherCount`` text, checked against the bodies read."""
+        if not check_count:
+            return self.declared
+        if self.declared is None:
+            raise EnvelopeGrammarError(
+                "/MOF: 缺少 <VoucherCount> / no <VoucherCount> element",
+                code="missing-element",
+                path="/MOF/VoucherCount",
+            )
+        if not voucher_count_matches(self.declared, self.bodies):
+            raise EnvelopeGrammarError(
+                f"/MOF/VoucherCount (line {self._count_line}): declares {self.declared!r} but the envelope "
+                f"holds {self.bodies} VoucherBody / 凭证数不符",
+                code="voucher-count",
+                path="/MOF/VoucherCount",
+                line=self._count_line,
+            )
+        if not self.bodies:
+            raise EnvelopeGrammarError(
+                "/MOF: no VoucherBody / 没有 VoucherBody", code="missing-element", path="/MOF/VoucherBody"
+            )
+        return self.declared
 
 
 def _declared(root: etree._Element) -> str:

@@ -113,7 +113,7 @@ MAX_POSITIONS: Final = 10_000
 
 Kind = Literal["signature", "stamp"]
 _KINDS: dict[str, Kind] = {"signature": "signature", "sign": "signature", "stamp": "stamp", "seal": "stamp"}
-_KEYS = frozenset({"kind", "alias", "seal", "seal_id", "name"})
+_KEYS = frozenset({"kind", "alias", "seal", "seal_id", "name", "party", "required", "on_receipt"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +123,9 @@ class StampPosition:
     ``kind`` is ``"signature"`` (a ``<Signature>``) or ``"stamp"`` (a ``<SignStamp>``),
     ``None`` when the table only names the position; ``alias`` the keystore alias allowed
     there; ``seal_id`` the seal to stamp (stamps only); ``name`` the display name (e.g.
-    ``单位负责人签名``).
+    ``单位负责人签名``). ``party`` names the party of the parties file whose certificates may
+    sign or stamp there; ``required`` says every body of the VtCode must carry it and
+    ``on_receipt`` that every receipt (``VoucherFlag`` 1) must (docs/parties.md).
     """
 
     position: str
@@ -131,6 +133,9 @@ class StampPosition:
     alias: str = ""
     seal_id: str | None = None
     name: str = ""
+    party: str = ""
+    required: bool = False
+    on_receipt: bool = False
 
 
 def ocx_not_configured(kind: Kind | None) -> int:
@@ -156,13 +161,24 @@ def _position(vt_code: str, position: str, spec: object) -> StampPosition:
     seal = spec.get("seal", spec.get("seal_id"))
     if not isinstance(alias, str) or not isinstance(name, str):
         raise ConfigurationError(f"{where}: alias 与 name 必须是字符串 / alias and name must be strings")
-    if kind == "stamp" and (not isinstance(seal, str) or not seal):
+    party, required, on_receipt = (
+        spec.get("party", ""),
+        spec.get("required", False),
+        spec.get("on_receipt", False),
+    )
+    if not isinstance(party, str) or not isinstance(required, bool) or not isinstance(on_receipt, bool):
+        raise ConfigurationError(
+            f"{where}: party 须为字符串, required/on_receipt 须为布尔值 / "
+            "party must be a string, required and on_receipt booleans"
+        )
+    if kind == "stamp" and alias and (not isinstance(seal, str) or not seal):
         raise ConfigurationError(f"{where}: 签章位置需要 seal / a stamp position needs 'seal' (the seal id)")
     if kind != "stamp" and seal is not None:
         raise ConfigurationError(f"{where}: 只有签章位置有 seal / a signature position takes no seal")
     if kind is None and alias:
         raise ConfigurationError(f"{where}: 配置了 alias 须写明 kind / an alias needs its 'kind'")
-    return StampPosition(position, kind, alias, seal if kind == "stamp" else None, name)
+    sealed = seal if kind == "stamp" and isinstance(seal, str) else None
+    return StampPosition(position, kind, alias, sealed, name, party, required, on_receipt)
 
 
 class PositionTable(Mapping[str, frozenset[str]]):

@@ -39,6 +39,7 @@ document**, not in the envelope. Issues on the envelope itself carry envelope li
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
@@ -48,12 +49,13 @@ from lxml import etree
 from ezhifu.document import fields as _fields
 from ezhifu.document.envelope import Envelope, decode_base64_strict
 from ezhifu.document.fields import LEVELS, MAX_DETAILS, FieldDef, Level, VoucherSpec
+from ezhifu.document.issues import HOSTILE_CODES, MAX_ISSUES, MAX_XSD_ERRORS
+from ezhifu.document.issues import Collector as _Collector
 from ezhifu.document.levels import (
     ISSUE_CODES,
     attribute_of,
     attribute_reason,
     check_level,
-    excerpt,
     order_violation,
 )
 from ezhifu.document.levels import element_children as _children
@@ -71,6 +73,7 @@ from ezhifu.document.xmlparse import parse_xml, source_line
 from ezhifu.document.xsdgen import check_schema_version, lxml_schema, schema_name, xmlschema_for
 from ezhifu.errors import (
     ConfigurationError,
+    HostileDocumentError,
     HostileInputError,
     InvalidInput,
     SchemaValidationError,
@@ -81,6 +84,7 @@ from ezhifu.results import ValidationReport
 __all__ = [
     "ISSUE_CODES",
     "LEVELS",
+    "MAX_ISSUES",
     "Engine",
     "Level",
     "check",
@@ -97,39 +101,6 @@ _BODY_ATTRS = tuple(ENVELOPE_ATTRIBUTES)
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-class _Collector:
-    def __init__(self, level: Level = "partner") -> None:
-        #: the validation level every check of this run applies
-        self.level: Level = level
-        self.issues: list[ValidationIssue] = []
-        self._seen: set[tuple[str, str]] = set()
-        #: paths of elements whose children ezhifu's structural check already reported: the
-        #: XSD validator's content-model error on the same element says the same, less precisely
-        self.structural: set[str] = set()
-
-    def at(
-        self,
-        element: etree._Element,
-        root: etree._Element,
-        prefix: str,
-        reason: str,
-        value: str | None,
-        code: str,
-    ) -> None:
-        """:meth:`add` an issue of ``element``, at its path below ``root`` and its line."""
-        self.add(_path(element, root, prefix), source_line(element), reason, value, code)
-
-    def add(self, path: str, line: int | None, reason: str, value: str | None, code: str) -> None:
-        key = (path, code)
-        if key in self._seen:
-            return
-        self._seen.add(key)
-        # a value is quoted as a short excerpt, never whole (a VoucherBody holds kilobytes)
-        self.issues.append(
-            ValidationIssue(path=path, line=line, reason=reason, value=excerpt(value), code=code)
-        )
 
 
 # --- inner voucher ----------------------------------------------------------------------------
@@ -396,8 +367,11 @@ def _envelope_xsd_issues(root: etree._Element, version: str, out: _Collector) ->
     """The envelope XSD's issues (xmlschema); an attribute issue names ``@Attribute`` and its
     rule. Returns whether there was none."""
     ok = True
-    for error in xmlschema_for(version, "envelope").iter_errors(etree.ElementTree(root)):
+    for taken, error in enumerate(xmlschema_for(version, "envelope").iter_errors(etree.ElementTree(root))):
         ok = False
+        if taken >= MAX_XSD_ERRORS:  # xmlschema's cost is per error object: stop (counted once)
+            out.more, out.truncated = out.more + 1, True
+            break
         elem = error.elem
         path = _path(elem, root, "") if elem is not None else (error.path or "/MOF")
         line = source_line(elem) if elem is not None else None
@@ -454,10 +428,16 @@ def _envelope(
             out.add(f"{prefix}/Voucher", source_line(node), str(exc), None, "base64")
             xsd_ok = False
             continue
+        if base64.b64encode(data).decode("ascii") != "".join(_text(node).split()):
+            reason = "Voucher 的 Base64 不规范 / the Base64 text is not canonical (non-zero padding bits)"
+            out.add(f"{prefix}/Voucher", source_line(node), reason, None, "base64-noncanonical")
+            xsd_ok = False
         try:
             inner = parse_xml(data, what=f"inner voucher of {prefix}")
-        except HostileInputError:
-            raise  # refused outright, as for the envelope itself
+        except HostileInputError as exc:  # an issue, never raised (issue 14 item 5)
+            out.add(f"{prefix}/Voucher", source_line(node), str(exc), None, "hostile-input")
+            xsd_ok = False
+            continue
         except InvalidInput as exc:
             out.add(f"{prefix}/Voucher", source_line(node), str(exc), None, "inner-xml")
             xsd_ok = False
@@ -519,7 +499,8 @@ def _run(
             "not-a-voucher",
         )
         ok = False
-    return ok and not out.issues, out.issues
+    issues = out.final()
+    return ok and not issues, issues
 
 
 def iter_errors(
@@ -585,7 +566,8 @@ def validate(
     if issues:
         if source is not None:
             issues = [ValidationIssue(i.path, i.line, i.reason, i.value, i.code, source) for i in issues]
-        raise SchemaValidationError(issues, source=source, level=level)
+        kind = HostileDocumentError if any(i.code in HOSTILE_CODES for i in issues) else SchemaValidationError
+        raise kind(issues, source=source, level=level)
 
 
 def is_valid(data: Document, schema_version: str | None = None, *, level: Level = "partner") -> bool:

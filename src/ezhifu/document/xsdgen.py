@@ -38,6 +38,7 @@ import argparse
 import io
 import sys
 import threading
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -157,8 +158,8 @@ def schema_name(vt_code: str, level: Level) -> str:
 
 
 #: The ``<MOF>`` envelope schema below the common head (a template: ``str.format`` fields).
-_ENVELOPE_TEMPLATE = (
-    """  <xs:annotation><xs:documentation>MOF transmission envelope, schema version {version}.
+_ENVELOPE_TEMPLATE = """\
+  <xs:annotation><xs:documentation>MOF transmission envelope, schema version {version}.
     spec.md 2.1 (S1, S7, S8, S9, S10) and 5.3 (S8).</xs:documentation></xs:annotation>
   <xs:simpleType name="Base64Text">
     <xs:restriction base="xs:string">
@@ -257,7 +258,6 @@ _ENVELOPE_TEMPLATE = (
   </xs:element>
 </xs:schema>
 """
-)
 
 
 def envelope_xsd(version: str) -> str:
@@ -405,15 +405,23 @@ def lxml_schema(version: str, name: str) -> etree.XMLSchema:
     return schema
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ezhifu.document.xsdgen", description=__doc__)
+def generator_main(
+    prog: str, description: str | None, write: Callable[..., list[str]], argv: list[str] | None
+) -> int:
+    """The command line of a generator of committed files: write them, or with ``--check`` only
+    report the stale ones (exit 1 if any). Shared by this module and ``ezhifu.archive.xsdgen``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root (default: cwd)")
     parser.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
     args = parser.parse_args(argv)
-    stale = write_all(args.root, check=args.check)
+    stale = write(args.root, check=args.check)
     for rel in stale:
         print(("stale: " if args.check else "wrote: ") + rel)
     return 1 if args.check and stale else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return generator_main("python -m ezhifu.document.xsdgen", __doc__, write_all, argv)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ from ezhifu.seal.apply import apply_seal
 from ezhifu.seal.containers import parse_seal
 from ezhifu.sign.voucher import sign_body
 from ezhifu.verify.envelope import verify_envelope
+from ezhifu.verify.parties import Parties
 
 if TYPE_CHECKING:
     from ezhifu.crypto.base import Signer
@@ -268,11 +269,12 @@ class SafeBox:
                 signer = self._signer_for(rule, alias, pin)
             out: list[SignatureElement] = []
             for body in bodies:
-                where = {"alias": rule.alias, "position": position, "vt_code": body.vt_code}
+                vt_code = body.voucher.vt_code  # the signed one (spec.md §5.5), never the attribute
+                where = {"alias": rule.alias, "position": position, "vt_code": vt_code}
                 try:
                     # consistency was checked above for every body, under the same lock; an audited
                     # keystore's key-use entry names the position and voucher
-                    with audit_context(position=position, vt_code=body.vt_code, voucher_no=body.voucher_no):
+                    with audit_context(position=position, vt_code=vt_code, voucher_no=body.voucher_no):
                         element = sign_body(body, signer, position, **{**options, "check_consistency": False})
                 except EzhifuError as exc:
                     self._record_error("sign", body, exc, where)
@@ -315,9 +317,10 @@ class SafeBox:
                 signer = self._signer_for(rule, alias, pin)
             out: list[SignStampElement] = []
             for body in bodies:
-                where = {"alias": rule.alias, "position": position, "vt_code": body.vt_code}
+                vt_code = body.voucher.vt_code  # the signed one (spec.md §5.5), never the attribute
+                where = {"alias": rule.alias, "position": position, "vt_code": vt_code}
                 try:
-                    with audit_context(position=position, vt_code=body.vt_code, voucher_no=body.voucher_no):
+                    with audit_context(position=position, vt_code=vt_code, voucher_no=body.voucher_no):
                         element = apply_seal(body, seal_der, signer, position, signing_time=signing_time)
                 except SealFormatError as exc:
                     refusal = SealFormatRefused(f"seal {rule.seal_id!r}: {exc}", ocx_code=OCX_SEAL_FORMAT)
@@ -352,10 +355,17 @@ class SafeBox:
         policy: VerifyPolicy | None = None,
         *,
         at: datetime | None = None,
+        parties: Parties | None = None,
     ) -> EnvelopeResult:
-        """Verify every signature and stamp, positions checked against this box's table."""
+        """Verify every signature and stamp, positions checked against this box's table; with
+        ``parties`` (a parties file, docs/parties.md) each position is also bound to its party."""
         result = verify_envelope(
-            envelope, trust=trust, policy=policy, positions=self.positions.as_positions(), at=at
+            envelope,
+            trust=trust,
+            policy=policy,
+            positions=self.positions.as_positions(),
+            at=at,
+            parties=parties,
         )
         for body in result.bodies:
             reason = "valid" if body.valid else "invalid: " + "; ".join(body.reasons)

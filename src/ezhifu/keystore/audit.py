@@ -321,6 +321,30 @@ class AuditLog:
         self.close()
 
 
+class AuditJournal:
+    """A register kept on its own :class:`AuditLog` (the monitor's case log, the contingency
+    register): opens the chain under :attr:`ACTOR`, and verifies and closes it."""
+
+    #: the ``actor`` of the chain's entries (set by each subclass)
+    ACTOR: str = "audit"
+
+    def __init__(
+        self,
+        storage: AuditStorage | str | PathLike[str],
+        key: bytes,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._log = AuditLog(storage, key, actor=self.ACTOR, clock=clock)
+
+    def verify(self) -> AuditReport:
+        """Check the whole chain (:func:`verify_audit`)."""
+        return self._log.verify()
+
+    def close(self) -> None:
+        self._log.close()
+
+
 @dataclass(frozen=True, slots=True)
 class _Context:
     operation: str = "key-use"

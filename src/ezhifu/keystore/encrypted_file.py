@@ -52,6 +52,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from ezhifu import _fileio
 from ezhifu.crypto.base import Signer
 from ezhifu.errors import (
+    AliasExists,
     BadPassword,
     ConfigurationError,
     CorruptedKeyFile,
@@ -467,7 +468,7 @@ class EncryptedFileKeyStore(KeyStore):
         )
         with self._writing() as manifest:
             if alias in manifest["keys"] and not replace:
-                raise KeyStoreError(f"{self._where}: alias {alias!r} exists (use replace)")
+                raise AliasExists(f"{self._where}: alias {alias!r} exists (use replace)")
             key_name, key_hash = self._put_object("keys", ".p8", encrypted)
             info: dict[str, Any] = {"kind": kind, "key": key_name, "key_sha256": key_hash}
             if certs:

@@ -19,14 +19,11 @@ Life cycle (reference §1.4: 预警 → 核实 → 确认违规 / 排除 → 纠
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from os import PathLike
 from typing import Any
 
 from ezhifu.errors import CaseLogError, IllegalCaseTransition
-from ezhifu.keystore.audit import AuditEntry, AuditLog, AuditReport, AuditStorage
+from ezhifu.keystore.audit import AuditEntry, AuditJournal
 from ezhifu.monitor.alerts import Alert
 
 __all__ = ["CASE_STATES", "MAX_REASON_CHARS", "Case", "CaseEvent", "CaseLog"]
@@ -77,17 +74,10 @@ class Case:
         }
 
 
-class CaseLog:
+class CaseLog(AuditJournal):
     """Alerts and their handling on an authenticated audit chain (see the module documentation)."""
 
-    def __init__(
-        self,
-        storage: AuditStorage | str | PathLike[str],
-        key: bytes,
-        *,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        self._log = AuditLog(storage, key, actor="monitor", clock=clock)
+    ACTOR = "monitor"
 
     def open(self, alert: Alert, *, actor: str = "monitor") -> Case:
         """Open a case for ``alert``; an alert already open (same id) returns its case unchanged."""
@@ -160,13 +150,6 @@ class CaseLog:
 
     def cases(self, *, state: str | None = None) -> list[Case]:
         return [c for c in self._cases().values() if state is None or c.state == state]
-
-    def verify(self) -> AuditReport:
-        """Check the whole chain (:func:`~ezhifu.keystore.audit.verify_audit`)."""
-        return self._log.verify()
-
-    def close(self) -> None:
-        self._log.close()
 
     def _cases(self) -> dict[str, Case]:
         cases: dict[str, Case] = {}

@@ -28,7 +28,7 @@ from pathlib import Path
 from asn1crypto import x509
 
 from ezhifu.errors import CertificateError, ConfigurationError
-from ezhifu.pki.certs import load_certificates
+from ezhifu.pki.certs import MAX_BUNDLE_BYTES, load_certificates
 from ezhifu.pki.policy import LEGACY_HINT, VerifyPolicy, as_utc
 
 __all__ = [
@@ -123,10 +123,15 @@ class TrustStore:
         store = cls()
         for path in paths:
             p = Path(path)
-            try:
-                data = p.read_bytes()
+            try:  # bounded: a special file such as /dev/zero has no size (issue 14 item 2)
+                with p.open("rb") as handle:
+                    data = handle.read(MAX_BUNDLE_BYTES + 1)
             except OSError as exc:
                 raise ConfigurationError(f"cannot read trust file {p}: {exc.strerror or exc}") from exc
+            if len(data) > MAX_BUNDLE_BYTES:
+                raise ConfigurationError(
+                    f"信任文件过大 / trust file {p}: more than the limit of {MAX_BUNDLE_BYTES} bytes"
+                )
             try:
                 store = store.merge(cls.from_pem_bytes(data, source=str(p), purpose=purpose))
             except CertificateError as exc:

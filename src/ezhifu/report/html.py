@@ -35,8 +35,11 @@ from ezhifu._fileio import atomic_write
 from ezhifu.document.positions import INFERRED_POSITION_KINDS, POSITION_KINDS, POSITION_PARTIES
 from ezhifu.document.rules import amount_fields, sum_amounts
 from ezhifu.errors import EzhifuError, PictureError
+from ezhifu.report.form import box_css, boxes_html, form_head_html, layout_for
 from ezhifu.report.html_page import CSS as _CSS
 from ezhifu.report.html_page import PAGE as _PAGE
+from ezhifu.report.identifiers import mask_identifiers
+from ezhifu.report.localtime import display_time
 from ezhifu.verify.describe import BodyView, describe_envelope
 
 if TYPE_CHECKING:
@@ -221,10 +224,13 @@ def _signer_meta(item: ItemResult | None) -> str:
     parts: list[str] = []
     if item.signer is not None:
         parts.append(f"签名人 signer: {_e(item.signer.subject)}")
+        parts.append(f"签发者 issuer: {_e(item.signer.issuer)}")
+    if item.anchors:
+        parts.append(f"信任锚 anchor: {_e(', '.join(item.anchors))}")
     if item.signature_algorithm:
         parts.append(f"算法 algorithm: {_e(item.signature_algorithm)}")
     if item.signing_time is not None:
-        parts.append(f"签章时间 time: {_e(item.signing_time.isoformat())}")
+        parts.append(f"签章时间 time: {_e(display_time(item.signing_time))}")
     return "<br>".join(parts)
 
 
@@ -360,11 +366,45 @@ def _sum_check(content: _VoucherContent, rule: tuple[str, str] | None) -> str:
     return f'<p class="warn sum-bad">明细合计 {_e(total)} ≠ 凭证金额 {_e(head_name)} {_e(stated)} ✗</p>'
 
 
-def _body_html(view: BodyView, picture_of: PictureSource | None) -> str:
+def _body_problems(view: BodyView) -> str:
+    body_result = view.result
+    problems = list(body_result.problems) if body_result is not None else []
+    if body_result is not None and not body_result.items:
+        problems.append("no signature or seal on this voucher")
+    if not problems:
+        return ""
+    return '<ul class="problems">' + "".join(f"<li>{_e(p)}</li>" for p in problems) + "</ul>"
+
+
+def _form_html(view: BodyView, labels: _Labels, content: _VoucherContent, options: _Options) -> str:
+    """The paper form (:mod:`ezhifu.report.form`): title, 联, header grid, amount in words and the
+    seals and signatures each in its layout box."""
+    layout = layout_for(view.body.vt_code)
+    marks = [(s.no, "signature", _signature_card(s, item)) for s, item in view.signatures]
+    marks += [(s.no, "seal", _stamp_card(s, item, options.picture_of)) for s, item in view.stamps]
+    boxes = boxes_html(layout, marks, _e) if marks else '<p class="sub">无签名或印章 no signature or seal</p>'
+    head = ""
+    if content.error is None:
+        head = form_head_html(
+            layout,
+            type_name=labels.type_name,
+            header=content.header,
+            labels=labels.header,
+            amounts=labels.header_amounts,
+            amount=labels.sum_rule[0] if labels.sum_rule else "",
+            all_fields=options.all_fields,
+            e=_e,
+        )
+    return (
+        f'<div class="form" data-layout="{_e(layout.name)}">{head}'
+        f"<h3>签名与印章 Signatures and seals</h3>{boxes}</div>"
+    )
+
+
+def _body_html(view: BodyView, options: _Options) -> str:
     body, body_result = view.body, view.result
     labels = _labels(body.vt_code)
-    vt_name = labels.type_name
-    title = f"{body.vt_code} {vt_name}".strip()
+    title = f"{body.vt_code} {labels.type_name}".strip()
     attrs = {
         "AdmDivCode": body.adm_div_code,
         "StYear": body.st_year,
@@ -376,27 +416,22 @@ def _body_html(view: BodyView, picture_of: PictureSource | None) -> str:
         attrs["Return_Reason"] = body.return_reason
     if body.attach:
         attrs["Attach"] = body.attach
-    attrs_html = "".join(f"<span>{_e(_ENVELOPE_LABELS[k])} <b>{_e(v)}</b></span>" for k, v in attrs.items())
-    problems = list(body_result.problems) if body_result is not None else []
-    if body_result is not None and not body_result.items:
-        problems.append("no signature or seal on this voucher")
-    problems_html = (
-        '<ul class="problems">' + "".join(f"<li>{_e(p)}</li>" for p in problems) + "</ul>" if problems else ""
-    )
-    cards = [_signature_card(s, item) for s, item in view.signatures]
-    cards += [_stamp_card(s, item, picture_of) for s, item in view.stamps]
-    marks = (
-        '<div class="marks">' + "".join(cards) + "</div>"
-        if cards
-        else '<p class="sub">无签名或印章 no signature or seal</p>'
+    unsigned = {"VoucherFlag", "Return_Reason", "Attach"}  # no signature covers them (spec.md §5.5)
+    attrs_html = "".join(
+        f"<span>{_e(_ENVELOPE_LABELS[k])} <b>{_e(v)}</b>"
+        + (' <i class="unsigned">（未签名 unsigned）</i>' if k in unsigned else "")
+        + "</span>"
+        for k, v in attrs.items()
     )
     content = _voucher_content(body)
     if content.error is not None:
         main = f'<p class="warn">凭证无法读取 voucher cannot be read: {_e(content.error)}</p>'
     else:
+        opened = " open" if options.all_fields else ""
         main = (
-            "<h3>凭证要素 Header</h3>"
+            f'<details class="all-fields"{opened}><summary>全部要素 All header fields</summary>'
             + _fields_table(content.header, labels.header, labels.header_amounts)
+            + "</details>"
             + f"<h3>明细 Details ({len(content.details)})</h3>"
             + _details_table(content, labels.detail, labels.detail_amounts)
             + _sum_check(content, labels.sum_rule)
@@ -411,9 +446,15 @@ def _body_html(view: BodyView, picture_of: PictureSource | None) -> str:
     return (
         f'<section class="voucher" data-voucher-no="{_e(body.voucher_no)}">'
         f"<h2>{_e(title)} · {_e(body.voucher_no)} {status}</h2>"
-        f'<div class="attrs">{attrs_html}</div>{problems_html}'
-        f"<h3>签名与印章 Signatures and seals</h3>{marks}{main}</section>"
+        f'<div class="attrs">{attrs_html}</div>{_body_problems(view)}'
+        f"{_form_html(view, labels, content, options)}{main}</section>"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    picture_of: PictureSource | None
+    all_fields: bool
 
 
 def stamp_picture(stamp: SignStampElement) -> SealImage | None:
@@ -458,13 +499,19 @@ def render_envelope_html(
     title: str | None = None,
     source_name: str | None = None,
     picture_of: PictureSource | None = None,
+    show_identifiers: bool = False,
+    all_fields: bool = False,
 ) -> str:
     """Render an envelope as one self-contained HTML page (a ``str``; write it as UTF-8).
+
+    Resident identity numbers (in certificate subjects, reasons or fields) are shown masked
+    (:func:`ezhifu.report.identifiers.mask_identifiers`) unless ``show_identifiers``.
 
     ``result`` is the envelope's verification (:func:`ezhifu.verify.envelope.verify_envelope`); without
     it every signature and seal is shown as "not verified". ``picture_of`` maps a
     ``<SignStamp>`` to its :class:`~ezhifu.seal.picture.SealImage` (default: :func:`stamp_picture`);
     a stamp whose picture cannot be read is shown with the reason instead of a picture.
+    ``all_fields`` also shows the form's empty header fields and opens the list of all fields.
     """
     if isinstance(source, bytes | bytearray):
         # reason: the view loads lxml, the field tables and the seal layer on first render
@@ -473,8 +520,9 @@ def render_envelope_html(
         envelope = Envelope.from_bytes(bytes(source))
     else:
         envelope = source
-    pictures = picture_of
-    sections = [_body_html(view, pictures) for view in describe_envelope(envelope, result)]
+    options = _Options(picture_of, all_fields)
+    sections = [_body_html(view, options) for view in describe_envelope(envelope, result)]
+    css = "\n".join([_CSS, *sorted({box_css(layout_for(b.vt_code)) for b in envelope.bodies})])
 
     if result is None:
         banner = '<div class="banner none">未验证 Not verified: no trust store was given.</div>'
@@ -484,21 +532,29 @@ def render_envelope_html(
         reasons = [*result.problems, *(f"{b.voucher_no}: {r}" for b in result.bodies for r in b.reasons)]
         items = "".join(f"<li>{_e(r)}</li>" for r in reasons)
         banner = f'<div class="banner bad">✗ 验证失败 Verification failed<ul>{items}</ul></div>'
+    if result is not None and not result.parties_checked:  # a position name is no party's approval
+        banner = banner.removesuffix("</div>") + (
+            '<p class="notice">签名位置未与参与方绑定 Positions were not bound to parties '
+            "(no parties file): a position name does not say whose approval it is.</p></div>"
+        )
 
     count = len(envelope.bodies)
     subtitle = f"{count} 张凭证 voucher{'s' if count != 1 else ''}"
     if source_name:
         subtitle = f"{source_name} · {subtitle}"
-    style_hash = base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
+    style_hash = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
     csp = (
         "default-src 'none'; img-src data:; "
         f"style-src 'sha256-{style_hash}'; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
+    if not show_identifiers:
+        sections = [mask_identifiers(section) for section in sections]
+        banner = mask_identifiers(banner)
     return _PAGE.substitute(
         csp=_e(csp),
         title=_e(title or "国库集中支付电子凭证 Treasury payment e-voucher"),
-        css=_CSS,
+        css=css,
         subtitle=_e(subtitle),
         banner=banner,
         bodies="\n".join(sections),

@@ -53,6 +53,32 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tfoot td { font-weight: 600; background: #fafbfc; }
 .warn { color: var(--bad); }
 footer { color: var(--muted); font-size: 12px; margin-top: 8px; }
+.form { border: 2px solid #1d2129; padding: 10px 14px; margin: 0 0 14px; }
+.form-title { display: flex; align-items: baseline; justify-content: center; gap: 18px; margin: 0 0 8px; }
+.form-name { font-size: 20px; font-weight: 700; letter-spacing: 4px; }
+.copies { display: flex; gap: 8px; color: var(--muted); font-size: 12px; }
+table.form-grid th { width: 12%; background: #f5f6f8; font-weight: 600; white-space: nowrap; }
+table.form-grid td { width: 21%; overflow-wrap: anywhere; }
+table.form-grid td.words { font-weight: 600; letter-spacing: 1px; }
+td.amount { font-weight: 700; }
+td.num, th.num, td[data-sum] { white-space: nowrap; }
+.boxes { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.box { padding: 4px; overflow: hidden; }
+.box.seal-box { border: 2px solid rgb(0, 96, 160); }
+.box.signature-box { border: 2px solid rgb(0, 128, 96); }
+.box-label { color: var(--muted); font-size: 12px; }
+.box .mark { width: auto; border: none; padding: 2px 4px; }
+details.all-fields { margin: 10px 0 0; }
+details.all-fields > summary { cursor: default; font-weight: 600; margin: 0 0 6px; }
+@page { size: A4; margin: 12mm; }
+@media print {
+  body { padding: 0; font-size: 11px; }
+  .scroll { overflow: visible; }
+  thead { display: table-header-group; }
+  tfoot { display: table-footer-group; }
+  tr, .box, .form-title { break-inside: avoid; }
+  .voucher { border: none; padding: 0; break-after: page; }
+}
 """
 
 PAGE = Template(

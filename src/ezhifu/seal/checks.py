@@ -28,11 +28,13 @@ from ezhifu.seal.model import Seal, algorithm_for_oid
 from ezhifu.seal.picture import export_picture
 
 __all__ = [
+    "KNOWN_SEAL_EXTENSIONS",
     "OK",
     "SEAL_ALGORITHMS",
     "Steps",
     "check_maker_signature",
     "check_seal_id",
+    "critical_extension_refusal",
     "format_failure",
     "holder_matches",
     "load_certificate",
@@ -141,6 +143,21 @@ def verify_raw_signature(
     except EzhifuError as exc:
         return f"{what} does not verify ({exc})"
     return None
+
+
+#: Seal extensions (``ExtData.extnID``) ezhifu understands; none yet (GB/T 38540-2020 6.1 leaves
+#: them to the issuer), so every critical one is unknown and makes the seal invalid.
+KNOWN_SEAL_EXTENSIONS: frozenset[str] = frozenset()
+
+
+def critical_extension_refusal(seal: Seal) -> str | None:
+    """Why ``seal`` is invalid because of an unknown critical extension (``None`` when it is
+    not): a critical extension must be understood, as in X.509 (RFC 5280 §4.2), whichever
+    container format (GM/T 0031 v1, GB/T 38540 v4) carries it."""
+    unknown = sorted(e.oid for e in seal.extensions if e.critical and e.oid not in KNOWN_SEAL_EXTENSIONS)
+    if not unknown:
+        return None
+    return f"seal {seal.seal_id} carries unknown critical extension(s) {', '.join(unknown)}"
 
 
 def check_maker_signature(seal: Seal) -> str | None:

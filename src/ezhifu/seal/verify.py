@@ -52,6 +52,7 @@ from ezhifu.seal.checks import (
     Steps,
     check_maker_signature,
     check_seal_id,
+    critical_extension_refusal,
     format_failure,
     holder_matches,
     load_certificate,
@@ -202,6 +203,9 @@ def _seal_steps(
         steps.ok("maker-signature", f"ok ({seal.version.standard}, over the seal info as received)")
     else:
         steps.fail("maker-signature", failure)
+    critical = critical_extension_refusal(seal)
+    if critical is not None:
+        steps.fail("seal-header", critical)
     maker, reason = load_certificate(seal.maker_cert, "seal maker certificate")
     if maker is None and reason:
         steps.fail("maker-certificate", reason)

@@ -11,8 +11,7 @@ not pull in the crypto or document layers by itself.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ezhifu._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "PKI_KINDS": "ezhifu.testing.pki",
@@ -24,14 +23,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ezhifu.testing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports("ezhifu.testing", _EXPORTS, globals(), __all__)

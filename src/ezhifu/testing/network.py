@@ -9,7 +9,7 @@ can be cut (:meth:`DemoNetwork.set_link`). ``ezhifu contingency drill`` runs its
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ezhifu.document.envelope import VoucherBody
@@ -19,9 +19,8 @@ from ezhifu.flow.transport import InMemoryTransport
 from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.apply import apply_seal
-from ezhifu.seal.make import make_seal
 from ezhifu.sign.voucher import sign_body
-from ezhifu.testing.pki import make_pki
+from ezhifu.testing.pki import make_pki, make_test_seal
 
 __all__ = ["DEMO_PARTIES", "DemoNetwork", "demo_network"]
 
@@ -58,8 +57,10 @@ class DemoNetwork:
 def demo_network(directory: str | Path | None = None) -> DemoNetwork:
     """Three libraries on a fresh SM2 test PKI (see the module documentation)."""
     pki = make_pki("sm2")
-    trust = TrustStore(roots=[pki.root_cert])
-    maker_cert, maker_key = pki.issue_leaf("演示制章机构 demo seal maker")
+    # The seal maker (制章者) has its own root: anchors by purpose (docs/security.md).
+    maker_pki = make_pki("sm2")
+    trust = TrustStore(roots=[pki.root_cert], seal_makers=[maker_pki.root_cert])
+    maker_cert, maker_key = maker_pki.issue_leaf("演示制章机构 demo seal maker")
     maker = SoftwareSigner(maker_key, maker_cert)
     now = datetime.now(UTC).replace(microsecond=0)
     signers: dict[str, SoftwareSigner] = {}
@@ -67,17 +68,13 @@ def demo_network(directory: str | Path | None = None) -> DemoNetwork:
     for i, (party, (_, name, _)) in enumerate(DEMO_PARTIES.items()):
         cert, key = pki.issue_leaf(f"{name} {party}")
         signers[party] = SoftwareSigner(key, cert)
-        seals[party] = make_seal(
+        seals[party] = make_test_seal(
             maker,
             seal_id=f"{party}-demo-{i:02d}",
             name=f"{name}业务专用章",
-            valid_from=now - timedelta(days=1),
-            valid_to=now + timedelta(days=365),
-            holder_certs=[cert],
+            holder=cert,
             picture=_PICTURE,
-            width_mm=40,
-            height_mm=40,
-            version="v4",
+            now=now,
         )
     names = {f"{p}_qm": f"{n}签名" for _, n, p in DEMO_PARTIES.values()}
     names |= {f"{p}_gz": f"{n}业务专用章" for _, n, p in DEMO_PARTIES.values()}

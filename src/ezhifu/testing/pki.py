@@ -28,6 +28,7 @@ from ezhifu.errors import InvalidInput
 from ezhifu.pki import keys as _keys
 from ezhifu.pki.builder import CertificateBuilder
 from ezhifu.pki.signer import SoftwareSigner
+from ezhifu.seal.make import make_seal
 
 __all__ = ["PKI_KINDS", "TestPKI", "make_pki"]
 
@@ -221,4 +222,31 @@ def make_pki(
         leaf_cert=leaf_cert,
         leaf_key=leaf_key,
         subject_prefix=subject_prefix,
+    )
+
+
+def make_test_seal(
+    maker: SoftwareSigner,
+    *,
+    seal_id: str,
+    name: str,
+    holder: x509.Certificate,
+    picture: bytes,
+    now: datetime,
+) -> bytes:
+    """A v4 test seal (40 × 40 mm, valid from a day before *now* for a year) held by *holder*.
+
+    One recipe for the demo network and the service demo set-up, so both sign alike.
+    """
+    return make_seal(
+        maker,
+        seal_id=seal_id,
+        name=name,
+        valid_from=now - timedelta(days=1),
+        valid_to=now + timedelta(days=365),
+        holder_certs=[holder],
+        picture=picture,
+        width_mm=40,
+        height_mm=40,
+        version="v4",
     )

@@ -36,6 +36,7 @@ import pytest
 if TYPE_CHECKING:
     from ezhifu.pki.trust import TrustStore, VerifyPolicy
     from ezhifu.testing.monitor import MonitorRules
+    from ezhifu.verify.parties import Parties
 
 __all__ = [
     "assert_valid_voucher",
@@ -82,6 +83,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=_POLICIES,
         default="default",
         help="ezhifu verification policy: 'default' (secure) or 'legacy' (also SHA-1, RSA-1024).",
+    )
+    group.addoption(
+        "--ezhifu-parties",
+        default=None,
+        metavar="FILE",
+        help="Parties file binding positions to parties (docs/parties.md).",
     )
     group.addoption(
         "--ezhifu-schema-version",
@@ -186,6 +193,7 @@ def voucher_problems(
     policy: VerifyPolicy | None = None,
     schema_version: str | None = None,
     verify_signatures: bool = True,
+    parties: Parties | str | Path | None = None,
 ) -> list[str]:
     """Every problem of an envelope (``<MOF>``) or a bare voucher, as lines of text.
 
@@ -228,9 +236,14 @@ def voucher_problems(
 
     # reason: the plugin loads in every pytest run; the layers load on first use
     from ezhifu.verify.envelope import verify_envelope
+    from ezhifu.verify.parties import Parties
 
+    if parties is None and opts is not None:
+        parties = opts.getoption("--ezhifu-parties", default=None)
     try:
-        result = verify_envelope(data, trust=trust, policy=policy)
+        if parties is not None and not isinstance(parties, Parties):
+            parties = Parties.load(parties)
+        result = verify_envelope(data, trust=trust, policy=policy, parties=parties)
     except EzhifuError as exc:
         return [*problems, f"verification: {type(exc).__name__}: {exc}"]
     problems.extend(f"envelope: {p}" for p in result.problems)
@@ -248,6 +261,7 @@ def assert_valid_voucher(
     policy: VerifyPolicy | None = None,
     schema_version: str | None = None,
     verify_signatures: bool = True,
+    parties: Parties | str | Path | None = None,
 ) -> None:
     """Fail the current test with the full list of problems, one per line (see :func:`voucher_problems`)."""
     problems = voucher_problems(
@@ -256,6 +270,7 @@ def assert_valid_voucher(
         policy=policy,
         schema_version=schema_version,
         verify_signatures=verify_signatures,
+        parties=parties,
     )
     if problems:
         name = "<bytes>" if isinstance(path_or_bytes, bytes | bytearray) else str(path_or_bytes)

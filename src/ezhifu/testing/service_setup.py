@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from asn1crypto import pem
@@ -20,8 +20,7 @@ from asn1crypto import pem
 from ezhifu._fileio import atomic_write
 from ezhifu.keystore.encrypted_file import EncryptedFileKeyStore
 from ezhifu.pki.signer import SoftwareSigner
-from ezhifu.seal.make import make_seal
-from ezhifu.testing.pki import make_pki
+from ezhifu.testing.pki import make_pki, make_test_seal
 
 __all__ = ["PARTIES", "SERVICE_VT_CODES", "ServiceParty", "write_service_setup"]
 
@@ -103,6 +102,7 @@ password_file = "{me.party_id}-keystore.password"
 
 [trust]
 roots = ["root.pem"]
+seal_makers = ["seal-maker-root.pem"]
 
 [signing]
 link_alias = "{me.party_id}"
@@ -137,7 +137,11 @@ def write_service_setup(
     folder.mkdir(parents=True, exist_ok=True)
     pki = make_pki("sm2")
     atomic_write(folder / "root.pem", pem.armor("CERTIFICATE", pki.root_cert.dump()), mode=0o644)
-    maker_cert, maker_key = pki.issue_leaf("ezhifu 测试制章机构 (test only)")
+    # The seal maker (制章者) under its own root: anchors by purpose (docs/security.md).
+    maker_pki = make_pki("sm2")
+    maker_root = pem.armor("CERTIFICATE", maker_pki.root_cert.dump())
+    atomic_write(folder / "seal-maker-root.pem", maker_root, mode=0o644)
+    maker_cert, maker_key = maker_pki.issue_leaf("ezhifu 测试制章机构 (test only)")
     maker = SoftwareSigner(maker_key, maker_cert)
     now = datetime.now(UTC).replace(microsecond=0)
     paths: dict[str, Path] = {}
@@ -148,17 +152,13 @@ def write_service_setup(
         atomic_write(folder / f"{party.party_id}-keystore.password", password.encode() + b"\n", mode=0o600)
         store = EncryptedFileKeyStore.init(folder / f"{party.party_id}-keystore", password, scrypt_n=2**12)
         store.import_key(party.party_id, key, [cert, pki.root_cert])
-        seal = make_seal(
+        seal = make_test_seal(
             maker,
             seal_id=_seal_id(party),
             name=f"{party.name}业务专用章（测试）",
-            valid_from=now - timedelta(days=1),
-            valid_to=now + timedelta(days=365),
-            holder_certs=[cert],
+            holder=cert,
             picture=picture,
-            width_mm=40,
-            height_mm=40,
-            version="v4",
+            now=now,
         )
         store.add_seal(_seal_id(party), seal)
         store.close()

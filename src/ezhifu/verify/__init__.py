@@ -11,8 +11,7 @@ Names are loaded on first use so that importing the package stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ezhifu._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "verify_envelope": "ezhifu.verify.envelope",
@@ -32,14 +31,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ezhifu.verify' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports("ezhifu.verify", _EXPORTS, globals(), __all__)

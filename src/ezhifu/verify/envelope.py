@@ -34,6 +34,7 @@ from ezhifu.results import BodyResult, EnvelopeResult, ItemResult, SignerInfo, S
 from ezhifu.seal.verify import verify_stamp
 from ezhifu.sign.cms_verify import verify_detached
 from ezhifu.verify.diagnose import DiagnosisBudget, diagnose_signature, needs_diagnosis
+from ezhifu.verify.parties import Parties, bind_body
 from ezhifu.verify.steps import Positions, body_steps, position_step, sn_step
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
     from ezhifu.document.envelope import SignatureElement, SignStampElement, VoucherBody
 
-__all__ = ["Positions", "signer_info_of", "verify_body", "verify_envelope"]
+__all__ = ["Positions", "envelope_problems", "signer_info_of", "verify_body", "verify_envelope"]
 
 
 def signer_info_of(cert: x509.Certificate) -> SignerInfo:
@@ -134,6 +135,7 @@ def verify_body(
     at: datetime | None = None,
     siblings: Sequence[VoucherBody] = (),
     budget: DiagnosisBudget | None = None,
+    parties: Parties | None = None,
 ) -> BodyResult:
     """Verify one ``VoucherBody``: consistency, every ``<Signature>`` and ``<SignStamp>``.
 
@@ -141,8 +143,12 @@ def verify_body(
     other position fails. ``at`` is the validation time for certificates (default now).
     ``siblings`` are the other bodies of the same envelope, used only to explain a
     signature moved between vouchers; ``budget`` bounds such diagnoses (default: a fresh
-    :class:`~ezhifu.verify.diagnose.DiagnosisBudget` for this body).
+    :class:`~ezhifu.verify.diagnose.DiagnosisBudget` for this body). ``parties`` (a parties
+    file, :mod:`ezhifu.verify.parties`) binds every position to a party; its position table
+    is used when ``positions`` is not given.
     """
+    if parties is not None and positions is None:
+        positions = parties.positions
     if not isinstance(trust, TrustStore):
         raise InvalidInput(f"verify_body: trust must be a TrustStore, not {type(trust).__name__}")
     vt_code, log = body_steps(body)
@@ -151,13 +157,42 @@ def verify_body(
     )
     items = [_verify_signature(element, run) for element in body.signatures]
     items.extend(_verify_stamp(element, run) for element in body.stamps)
-    return BodyResult(
+    result = BodyResult(
         vt_code=body.vt_code,
         voucher_no=body.voucher_no,
         items=tuple(items),
         problems=tuple(reason for _, reason in log.failures),
         steps=log.frozen(),
+        unsigned=(
+            ("VoucherFlag", body.voucher_flag),
+            ("Attach", body.attach),
+            ("Return_Reason", body.return_reason),
+        ),
     )
+    return result if parties is None else bind_body(result, body, vt_code, parties)
+
+
+def envelope_problems(bodies: Sequence[VoucherBody]) -> list[str]:
+    """Envelope-level facts: the same VtCode+VoucherNo, or the same signed Base64 text, twice
+    in one envelope (a replayed payment) is a problem (spec.md §5.5)."""
+    problems: list[str] = []
+    keys: dict[tuple[str, str], int] = {}
+    texts: dict[str, int] = {}
+    for index, body in enumerate(bodies, start=1):
+        try:
+            key = (body.voucher.vt_code or body.vt_code, body.voucher.voucher_no or body.voucher_no)
+        except EzhifuError:
+            key = (body.vt_code, body.voucher_no)
+        first = keys.setdefault(key, index)
+        if first != index:
+            problems.append(
+                f"VoucherBody {index} repeats VtCode {key[0]} VoucherNo {key[1]} of VoucherBody {first}"
+            )
+        text = "".join(body.voucher_b64.split())
+        first = texts.setdefault(text, index)
+        if first != index:
+            problems.append(f"VoucherBody {index} repeats the signed voucher text of VoucherBody {first}")
+    return problems
 
 
 def verify_envelope(
@@ -167,6 +202,7 @@ def verify_envelope(
     policy: VerifyPolicy | None = None,
     positions: Positions | None = None,
     at: datetime | None = None,
+    parties: Parties | None = None,
 ) -> EnvelopeResult:
     """Verify every body of a ``<MOF>`` envelope (given parsed, or as the raw bytes).
 
@@ -188,8 +224,19 @@ def verify_envelope(
     bodies = list(envelope.bodies)
     budget = DiagnosisBudget()
     return EnvelopeResult.of(
-        verify_body(
-            body, trust=trust, policy=policy, positions=positions, at=at, siblings=bodies, budget=budget
-        )
-        for body in bodies
+        (
+            verify_body(
+                body,
+                trust=trust,
+                policy=policy,
+                positions=positions,
+                at=at,
+                siblings=bodies,
+                budget=budget,
+                parties=parties,
+            )
+            for body in bodies
+        ),
+        envelope_problems(bodies),
+        parties_checked=parties is not None,
     )

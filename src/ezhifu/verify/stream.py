@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,72 +25,81 @@ from typing import IO, Any, cast
 
 from lxml import etree
 
-from ezhifu.document.envelope import VoucherBody
-from ezhifu.document.rules import voucher_count_matches
-from ezhifu.document.xmlparse import declared_encoding, element_text, new_pull_parser
-from ezhifu.errors import DecodingError, HostileInputError, InvalidInput
+from ezhifu.document.envelope import EnvelopeReader, VoucherBody
+from ezhifu.document.grammar import MarkupScanner
+from ezhifu.document.xmlparse import declared_encoding, new_pull_parser
+from ezhifu.errors import (
+    ConfigurationError,
+    DecodingError,
+    HostileInputError,
+    InputLimitExceeded,
+    InvalidInput,
+)
 from ezhifu.results import BodyResult
+from ezhifu.verify.diagnose import DiagnosisBudget
 from ezhifu.verify.envelope import verify_body
+from ezhifu.verify.pool import BodyPool, VerifyPool
 
-__all__ = ["BatchSummary", "envelope_files", "iter_bodies", "summarize", "verify_stream"]
+__all__ = ["MAX_STREAM_BYTES", "BatchSummary", "envelope_files", "iter_bodies", "summarize", "verify_stream"]
 
 _CHUNK = 1 << 16
 _REFUSED = (b"<!DOCTYPE", b"<!ENTITY")
 _KEEP = max(len(m) for m in _REFUSED) - 1
 
 
+#: Largest envelope the streaming reader reads (docs/security.md "Limits"): 4 GiB, 40 times a
+#: province's daily batch; the memory used does not grow with it.
+MAX_STREAM_BYTES = 4 * 1024 * 1024 * 1024
+
+
 def iter_bodies(
-    source: str | os.PathLike[str] | IO[bytes], *, chunk_size: int = _CHUNK
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    chunk_size: int = _CHUNK,
+    max_bytes: int = MAX_STREAM_BYTES,
 ) -> Iterator[VoucherBody]:
     """Yield the bodies of an envelope file one by one, in document order.
 
-    Raises :class:`~ezhifu.errors.InvalidInput` (or ``HostileInputError`` /
-    ``DecodingError``) naming the line or byte offset, as soon as the problem is reached;
-    bodies yielded before it were complete and well-formed.
+    The document is read with the one envelope reader
+    (:class:`~ezhifu.document.envelope.EnvelopeReader`, :mod:`ezhifu.document.grammar`), so
+    it is refused exactly where :meth:`Envelope.from_bytes` refuses it, with the same
+    :class:`~ezhifu.errors.EnvelopeGrammarError` code, path and line. Raises
+    :class:`~ezhifu.errors.InvalidInput` (or ``HostileInputError`` / ``DecodingError`` /
+    ``InputLimitExceeded`` past ``max_bytes``) as soon as the problem is reached; bodies
+    yielded before it were complete and well-formed.
     """
     if isinstance(source, str | os.PathLike):
         with open(source, "rb") as handle:
-            yield from _iter_bodies(handle, chunk_size, str(source))
+            yield from _iter_bodies(handle, chunk_size, str(source), max_bytes)
     else:
-        yield from _iter_bodies(source, chunk_size, getattr(source, "name", "envelope"))
+        yield from _iter_bodies(source, chunk_size, getattr(source, "name", "envelope"), max_bytes)
 
 
-def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str) -> Iterator[VoucherBody]:
-    parser = new_pull_parser()
+def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str, max_bytes: int) -> Iterator[VoucherBody]:
+    parser = new_pull_parser()  # "end" events; comments are refused by the byte scan below
+    reader = EnvelopeReader()
+    scanner: MarkupScanner | None = None
     tail = b""
     offset = 0
-    index = 0
-    declared: str | None = None
-    root_checked = False
 
     def drain() -> Iterator[VoucherBody]:
-        nonlocal index, declared, root_checked
         for _event, node in parser.read_events():
             if not isinstance(node, etree._Element):  # only "end" events were asked for
                 continue
-            element = node
-            tag = element.tag
-            if not root_checked:
-                docinfo: Any = element.getroottree().docinfo  # lxml-stubs lack DocInfo.doctype
+            if not reader.bodies and node.getparent() is None:
+                docinfo: Any = node.getroottree().docinfo  # lxml-stubs lack DocInfo.doctype
                 if docinfo.doctype or docinfo.internalDTD is not None:
                     raise HostileInputError(f"{name}: a DOCTYPE declaration is not allowed")
-                root = element.getroottree().getroot()
-                if root.tag != "MOF":
-                    raise InvalidInput(f"{name}: root element is <{root.tag}>, expected <MOF>")
-                root_checked = True
-            parent = element.getparent()
-            if tag == "VoucherBody" and parent is not None and parent.getparent() is None:
-                index += 1
-                body = VoucherBody.from_element(element, index=index)
+            body = reader.end(node)
+            if body is not None:
                 # Free what was read: the element and every earlier sibling.
-                element.clear()
-                while element.getprevious() is not None:
+                parent = node.getparent()
+                # Keep the tail: it is checked when the next sibling or <MOF> ends (lxml-stubs
+                # 0.5.1 lack keep_tail, which lxml has had since 4.4).
+                node.clear(keep_tail=True)  # type: ignore[call-arg]
+                while parent is not None and node.getprevious() is not None:
                     del parent[0]
                 yield body
-            elif tag == "VoucherCount" and parent is not None and parent.getparent() is None:
-                if declared is not None:
-                    raise InvalidInput(f"{name}: second <VoucherCount> at line {element.sourceline}")
-                declared = element_text(element, where="/MOF/VoucherCount")
 
     while True:
         chunk = handle.read(chunk_size)
@@ -100,9 +107,15 @@ def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str) -> Iterator[Vouc
             break
         if offset == 0:
             # Refuses UTF-16/32 (with or without a byte-order mark), EBCDIC and undeclared
-            # encodings before libxml2 guesses one: the byte scan below is only sound for
+            # encodings before libxml2 guesses one: the byte scans below are only sound for
             # ASCII-compatible encodings (security review XML-2).
-            declared_encoding(chunk)
+            scanner = MarkupScanner(declared_encoding(chunk)[1])
+        if offset + len(chunk) > max_bytes:
+            raise InputLimitExceeded(
+                f"{name}: 信封过大 / more than the limit of {max_bytes} bytes",
+                limit="max_stream_bytes",
+                value=offset,
+            )
         nul = chunk.find(b"\x00")
         if nul >= 0:
             raise HostileInputError(f"{name}: NUL octet at byte offset {offset + nul} is not allowed")
@@ -114,6 +127,8 @@ def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str) -> Iterator[Vouc
                     f"{name}: {marker.decode()} at byte offset {offset - len(tail) + at} is not allowed"
                 )
         tail = window[-_KEEP:]
+        assert scanner is not None
+        scanner.feed(chunk)
         try:
             parser.feed(chunk)
         except etree.XMLSyntaxError as exc:
@@ -125,14 +140,7 @@ def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str) -> Iterator[Vouc
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(name, exc, offset) from exc
     yield from drain()
-    if index == 0:
-        raise InvalidInput(f"{name}: no VoucherBody")
-    if declared is None:
-        raise InvalidInput(f"{name}: no <VoucherCount> element")
-    if not voucher_count_matches(declared, index):
-        raise InvalidInput(
-            f"{name}: VoucherCount declares {declared!r} but the envelope holds {index} VoucherBody"
-        )
+    reader.finish()
 
 
 def _syntax_error(name: str, exc: etree.XMLSyntaxError, offset: int) -> InvalidInput:
@@ -164,17 +172,6 @@ class BatchSummary:
 
 # --- parallel verification ------------------------------------------------------------
 
-_WORKER: dict[str, Any] = {}
-
-
-def _worker_init(options: Mapping[str, Any]) -> None:
-    _WORKER.clear()
-    _WORKER.update(options)
-
-
-def _verify_chunk(bodies: list[VoucherBody]) -> list[BodyResult]:
-    return [verify_body(body, **_WORKER) for body in bodies]
-
 
 def verify_stream(
     source: str | os.PathLike[str] | IO[bytes] | Iterable[VoucherBody],
@@ -185,14 +182,32 @@ def verify_stream(
     at: datetime | None = None,
     workers: int = 1,
     chunk: int = 32,
+    pool: BodyPool | None = None,
+    start_method: str | None = None,
+    parties: Any = None,
 ) -> Iterator[BodyResult]:
     """Verify every body of an envelope file as it streams in, results in document order.
 
-    ``workers > 1`` spreads chunks of ``chunk`` bodies over a process pool; at most
-    ``2 * workers`` chunks are in flight, so memory stays bounded. The options are those of
-    :func:`ezhifu.verify.envelope.verify_body`.
+    ``workers > 1`` spreads chunks of ``chunk`` bodies over a process pool
+    (:class:`~ezhifu.verify.pool.VerifyPool`, any ``start_method``); at most ``2 * workers``
+    chunks are in flight, so memory stays bounded. A ``pool`` opened by the caller is used
+    instead (one pool for a whole run of many files, or a Dask
+    :class:`~ezhifu.verify.cluster.ClusterPool`; its own trust, policy, positions and time
+    apply). The options are those of :func:`ezhifu.verify.envelope.verify_body` (``parties``: a
+    :class:`ezhifu.verify.parties.Parties`, in-process only for now).
+    Diagnoses of failed signatures draw on one :class:`~ezhifu.verify.diagnose.DiagnosisBudget`
+    for the run (one per worker process), so an envelope of failing bodies costs a constant more
+    than a valid one.
     """
     options: dict[str, Any] = {"trust": trust, "policy": policy, "positions": positions, "at": at}
+    if parties is not None:
+        if pool is not None or workers > 1:
+            raise ConfigurationError(
+                "参与方文件暂不能与进程池同用 / a parties file is not supported with a worker pool yet"
+            )
+        options["parties"] = parties
+    if workers <= 1:  # one diagnosis budget for the envelope, as verify_envelope has
+        options["budget"] = DiagnosisBudget()
     bodies: Iterable[VoucherBody]
     if isinstance(source, str | os.PathLike):
         bodies = iter_bodies(source)
@@ -200,24 +215,15 @@ def verify_stream(
         bodies = iter_bodies(cast(IO[bytes], source))
     else:
         bodies = source
+    if pool is not None:
+        yield from pool.verify_bodies(bodies, chunk=chunk)
+        return
     if workers <= 1:
         for body in bodies:
             yield verify_body(body, **options)
         return
-    pending: deque[Future[list[BodyResult]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(options,)) as pool:
-        batch: list[VoucherBody] = []
-        for body in bodies:
-            batch.append(body)
-            if len(batch) >= chunk:
-                pending.append(pool.submit(_verify_chunk, batch))
-                batch = []
-                while len(pending) >= 2 * workers:
-                    yield from pending.popleft().result()
-        if batch:
-            pending.append(pool.submit(_verify_chunk, batch))
-        while pending:
-            yield from pending.popleft().result()
+    with VerifyPool(workers, start_method=start_method, **options) as own:
+        yield from own.verify_bodies(bodies, chunk=chunk)
 
 
 def summarize(results: Iterable[BodyResult]) -> BatchSummary:
