@@ -88,7 +88,8 @@ class Setup:
             width_mm=40,
             height_mm=40,
         )
-        self.trust = TrustStore(roots=[self.pki.root_cert])
+        # The seal's maker is the same test PKI: its root anchors signers and seal makers.
+        self.trust = TrustStore(roots=[self.pki.root_cert], seal_makers=[self.pki.root_cert])
 
 
 BusinessData = tuple[dict[str, str], list[dict[str, str]]]
@@ -175,7 +176,8 @@ from ezhifu.verify.stream import verify_stream
 from ezhifu.document.envelope import Envelope
 from ezhifu.verify.envelope import verify_envelope
 mode, path, root, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-trust = TrustStore(roots=[load_certificate(open(root, 'rb').read())])
+root_cert = load_certificate(open(root, 'rb').read())
+trust = TrustStore(roots=[root_cert], seal_makers=[root_cert])
 t = time.perf_counter()
 if mode == 'memory':
     data = open(path, 'rb').read()
