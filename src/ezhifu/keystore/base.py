@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from asn1crypto import x509
 
+from ezhifu._closing import Closing
 from ezhifu.crypto.base import SignatureAlgorithm, Signer
 from ezhifu.errors import BadPassword, ConfigurationError, EzhifuError, KeyNotFound, KeyStoreError
 from ezhifu.keystore.audit_use import AUDIT_CONFIG_KEYS, attach_audit_from_config
@@ -114,7 +114,7 @@ class StoreLocked(BadPassword):
     """The store was opened without its password or PIN and has not been unlocked."""
 
 
-class KeyStore(abc.ABC):
+class KeyStore(Closing, abc.ABC):
     """A safe box of keys (by alias) and seals (by seal id).
 
     Implementations are thread-safe for reading and signing. ``close()`` releases files,
@@ -158,7 +158,7 @@ class KeyStore(abc.ABC):
         """Seal DER by seal id; backends without seals hold none."""
         return {}
 
-    def _close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to release
+    def _close(self) -> None:
         """Release backend resources (called once)."""
 
     def _unlock(self, secret: str) -> None:
@@ -191,7 +191,7 @@ class KeyStore(abc.ABC):
             self._audit, self._owns_audit = audit, owns
             self._audit_attached()
 
-    def _audit_attached(self) -> None:  # noqa: B027 - optional hook
+    def _audit_attached(self) -> None:
         """Called when a trail is attached (the file store checks its generation)."""
 
     @property
@@ -295,14 +295,6 @@ class KeyStore(abc.ABC):
     def __enter__(self) -> Self:
         self._check_open()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "locked" if self._locked else "open"
