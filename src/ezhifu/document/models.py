@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 from lxml import etree
 
@@ -233,6 +233,22 @@ def _replace_pairs(
         out.insert(position, (name, text))
         index = {n: i for i, (n, _) in enumerate(out)}
     return out
+
+
+class _HeaderText:
+    """A voucher's header element read as an attribute: its text, ``""`` when absent."""
+
+    __slots__ = ("element",)
+
+    def __init__(self, element: str) -> None:
+        self.element = element
+
+    @overload
+    def __get__(self, voucher: None, owner: type) -> _HeaderText: ...
+    @overload
+    def __get__(self, voucher: Voucher, owner: type) -> str: ...
+    def __get__(self, voucher: Voucher | None, owner: type) -> _HeaderText | str:
+        return self if voucher is None else voucher._index.get(self.element, "")
 
 
 class Voucher:
@@ -450,25 +466,11 @@ class Voucher:
         text = self._index.get(name)
         return parse_date(text, where=f"/Voucher/{name}") if text else None
 
-    @property
-    def vt_code(self) -> str:
-        return self._index.get("VtCode", "")
-
-    @property
-    def voucher_no(self) -> str:
-        return self._index.get("VoucherNo", "")
-
-    @property
-    def adm_div_code(self) -> str:
-        return self._index.get("AdmDivCode", "")
-
-    @property
-    def st_year(self) -> str:
-        return self._index.get("StYear", "")
-
-    @property
-    def id(self) -> str:
-        return self._index.get("Id", "")
+    vt_code = _HeaderText("VtCode")
+    voucher_no = _HeaderText("VoucherNo")
+    adm_div_code = _HeaderText("AdmDivCode")
+    st_year = _HeaderText("StYear")
+    id = _HeaderText("Id")
 
     @property
     def vou_date(self) -> date | None:
