@@ -213,20 +213,7 @@ _ENVELOPE_TEMPLATE = """\
                   </xs:restriction>
                 </xs:simpleType>
               </xs:element>
-              <xs:element name="SignStampList" minOccurs="0">
-                <xs:complexType>
-                  <xs:sequence>
-                    <xs:element name="SignStamp" type="SignedItem" minOccurs="0" maxOccurs="unbounded"/>
-                  </xs:sequence>
-                </xs:complexType>
-              </xs:element>
-              <xs:element name="SignatureList" minOccurs="0">
-                <xs:complexType>
-                  <xs:sequence>
-                    <xs:element name="Signature" type="SignedItem" minOccurs="0" maxOccurs="unbounded"/>
-                  </xs:sequence>
-                </xs:complexType>
-              </xs:element>
+{signed_lists}
             </xs:all>
 {body_attributes}
             <xs:attribute name="VoucherNo" type="Token60" use="required"/>
@@ -239,6 +226,19 @@ _ENVELOPE_TEMPLATE = """\
 """
 
 
+def _signed_list(item: str, indent: str) -> str:
+    """The optional ``<{item}List>`` of ``SignedItem`` elements (``SignStampList``, ``SignatureList``)."""
+    return (
+        f'{indent}<xs:element name="{item}List" minOccurs="0">\n'
+        f"{indent}  <xs:complexType>\n"
+        f"{indent}    <xs:sequence>\n"
+        f'{indent}      <xs:element name="{item}" type="SignedItem" minOccurs="0" maxOccurs="unbounded"/>\n'
+        f"{indent}    </xs:sequence>\n"
+        f"{indent}  </xs:complexType>\n"
+        f"{indent}</xs:element>"
+    )
+
+
 def envelope_xsd(version: str) -> str:
     """The XSD of the ``<MOF>`` envelope (spec.md §2.1, §5.3)."""
     required = ' use="required"'
@@ -246,6 +246,7 @@ def envelope_xsd(version: str) -> str:
     return _HEAD + _ENVELOPE_TEMPLATE.format(
         version=version,
         voucher_count=_restricted("element", "VoucherCount", [f"pattern value={quoteattr(INT)}"], " " * 8),
+        signed_lists="\n".join(_signed_list(item, " " * 14) for item in ("SignStamp", "Signature")),
         voucher_flag=_restricted("element", "VoucherFlag", ['pattern value="[01]"'], " " * 14),
         body_attributes="\n".join(
             _restricted("attribute", name, [f"pattern value={quoteattr(p)}"], " " * 12, extra=required)
