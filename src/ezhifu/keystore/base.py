@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from asn1crypto import x509
 
@@ -65,6 +65,8 @@ __all__ = [
     "secret_from_config",
     "software_signer",
 ]
+
+_T = TypeVar("_T")
 
 #: Entry-point group in which keystore backends register (``type = module:Class``).
 ENTRY_POINT_GROUP = "ezhifu.keystores"
@@ -219,12 +221,16 @@ class KeyStore(Closing, abc.ABC):
 
     def entry(self, alias: str) -> KeyEntry:
         """The :class:`KeyEntry` for ``alias``; :class:`KeyNotFound` when absent."""
+        return self._held(self._entries, alias, "key under alias")
+
+    def _held(self, held: Callable[[], Mapping[str, _T]], name: str, what: str) -> _T:
+        """``held()[name]`` of a ready store; :class:`KeyNotFound` naming what it holds instead."""
         self._check_ready()
-        entries = self._entries()
-        if alias not in entries:
-            have = ", ".join(sorted(entries)) or "none"
-            raise KeyNotFound(f"{self.describe()}: no key under alias {alias!r} (have: {have})")
-        return entries[alias]
+        items = held()
+        if name not in items:
+            have = ", ".join(sorted(items)) or "none"
+            raise KeyNotFound(f"{self.describe()}: no {what} {name!r} (have: {have})")
+        return items[name]
 
     def certificate(self, alias: str) -> x509.Certificate | None:
         """The certificate of ``alias`` (``None`` when the key has no certificate)."""
@@ -268,11 +274,7 @@ class KeyStore(Closing, abc.ABC):
 
     def seal(self, seal_id: str) -> bytes:
         """The DER of the seal ``seal_id``; :class:`KeyNotFound` when absent."""
-        self._check_ready()
-        seals = self._seals()
-        if seal_id not in seals:
-            raise KeyNotFound(f"{self.describe()}: no seal with id {seal_id!r}")
-        return seals[seal_id]
+        return self._held(self._seals, seal_id, "seal with id")
 
     def close(self) -> None:
         """Release resources; idempotent."""
