@@ -14,7 +14,10 @@ Prints three tables:
 
 Run::
 
-    python benchmarks/bench_limits.py [--gigabyte] [--bodies 200]
+    python benchmarks/bench_limits.py [--gigabyte] [--sizes 10,100,1024] [--bodies 200]
+
+``--sizes`` (MB, comma-separated) replaces the default 10 and 100 MB (``--sizes 1024`` alone is
+the 1 GB run); each generated envelope is deleted as soon as it has been verified.
 """
 
 from __future__ import annotations
@@ -201,15 +204,20 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--gigabyte", action="store_true", help="also stream a 1 GB envelope")
     parser.add_argument("--bodies", type=int, default=200, help="bodies of the failing/valid envelope")
+    parser.add_argument("--sizes", help="envelope sizes in MB, comma-separated (default 10,100)")
     parser.add_argument("--skip-stream", action="store_true", help="only tables 2 and 3")
+    parser.add_argument("--only-stream", action="store_true", help="only table 1")
     args = parser.parse_args()
     pki = make_pki("sm2")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         root_pem = pki.write_pem(workdir)["root.pem"]
         if not args.skip_stream:
-            sizes = [10 * MB, 100 * MB] + ([1024 * MB] if args.gigabyte else [])
+            sizes = [int(s) * MB for s in args.sizes.split(",")] if args.sizes else [10 * MB, 100 * MB]
+            sizes += [1024 * MB] if args.gigabyte and 1024 * MB not in sizes else []
             stream_table(pki, root_pem, sizes, workdir)
+    if args.only_stream:
+        return 0
     failing_table(pki, args.bodies)
     limits_table()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

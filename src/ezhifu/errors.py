@@ -206,6 +206,8 @@ class ValidationIssue:
     value: str | None = None
     code: str = "schema"
     source: str | None = None
+    #: byte offset of the first bad byte, for a document refused for its bytes (``decoding``)
+    offset: int | None = None
 
     def __str__(self) -> str:
         where = self.path

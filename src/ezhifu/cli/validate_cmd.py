@@ -39,9 +39,10 @@ from ezhifu.cli.common import (
     read_input,
 )
 from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, SCHEMA_VERSIONS
+from ezhifu.document.issues import UNREADABLE_CODES, unreadable_of
 from ezhifu.document.validation import Level, check
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
-from ezhifu.errors import DecodingError, InvalidInput
+from ezhifu.errors import InvalidInput
 
 __all__ = ["command", "summary_rows", "validate_file"]
 
@@ -53,12 +54,12 @@ def validate_file(path: Path, schema_version: str | None, level: Level = "partne
     """Validate one file at ``level``; a dict with ``file``, ``valid``, ``issues`` and ``error``."""
     try:
         data = read_input(path, max_bytes=DEFAULT_MAX_BYTES)
-        report = check(data, schema_version, level=level)
-    except InvalidInput as exc:  # hostile, undecodable or not well-formed: unreadable
-        error: dict[str, Any] = {"kind": type(exc).__name__, "message": str(exc)}
-        if isinstance(exc, DecodingError) and exc.offset is not None:
-            error["offset"] = exc.offset
-        return {"file": str(path), "valid": False, "issues": [], "error": error}
+    except InvalidInput as exc:  # over the size limit: refused before reading
+        return _unreadable(path, type(exc).__name__, str(exc), None)
+    report = check(data, schema_version, level=level)
+    refused = unreadable_of(report.issues)
+    if refused is not None:  # hostile, undecodable or not well-formed: unreadable
+        return _unreadable(path, UNREADABLE_CODES[refused.code].__name__, refused.reason, refused.offset)
     result = report.to_dict()
     return {
         "file": str(path),
@@ -66,6 +67,13 @@ def validate_file(path: Path, schema_version: str | None, level: Level = "partne
         "issues": result["issues"],
         "error": None,
     }
+
+
+def _unreadable(path: Path, kind: str, message: str, offset: int | None) -> dict[str, Any]:
+    error: dict[str, Any] = {"kind": kind, "message": message}
+    if offset is not None:
+        error["offset"] = offset
+    return {"file": str(path), "valid": False, "issues": [], "error": error}
 
 
 def summary_rows(reports: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:

@@ -40,6 +40,7 @@ document**, not in the envelope. Issues on the envelope itself carry envelope li
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
@@ -49,7 +50,7 @@ from lxml import etree
 from ezhifu.document import fields as _fields
 from ezhifu.document.envelope import Envelope, decode_base64_strict
 from ezhifu.document.fields import LEVELS, MAX_DETAILS, FieldDef, Level, VoucherSpec
-from ezhifu.document.issues import HOSTILE_CODES, MAX_ISSUES, MAX_XSD_ERRORS
+from ezhifu.document.issues import HOSTILE_CODES, MAX_ISSUES, MAX_XSD_ERRORS, unreadable_issue
 from ezhifu.document.issues import Collector as _Collector
 from ezhifu.document.levels import (
     ISSUE_CODES,
@@ -485,7 +486,11 @@ def _run(
     if engine not in ("auto", "xmlschema"):
         raise ConfigurationError(f"unknown validation engine {engine!r} (use 'auto' or 'xmlschema')")
     version, out = check_schema_version(schema_version), _Collector(check_level(level))
-    root = parse_xml(_as_bytes(data), what="document")
+    raw = _as_bytes(data)  # a wrong argument type is misuse of the API: it raises
+    try:
+        root = parse_xml(raw, what="document")
+    except InvalidInput as exc:  # unreadable: one issue, never parsed further (issue 14 item 5)
+        return False, [unreadable_issue(exc, raw)]
     if root.tag == "MOF":
         ok = _envelope(root, version, out, detailed=detailed, engine=engine)
     elif root.tag == "Voucher":
@@ -513,9 +518,13 @@ def iter_errors(
     """Yield every issue of an envelope (root ``MOF``) or an inner voucher (root ``Voucher``).
 
     ``schema_version`` is ``"2014"`` or ``"2024"`` (default :data:`DEFAULT_SCHEMA_VERSION`);
-    an unknown version raises :class:`~ezhifu.errors.ConfigurationError`. Input that cannot
-    be read at all raises :class:`~ezhifu.errors.HostileInputError`,
-    :class:`~ezhifu.errors.DecodingError` or :class:`~ezhifu.errors.InvalidInput`.
+    an unknown version raises :class:`~ezhifu.errors.ConfigurationError`, an argument that is
+    not bytes, an Envelope or a Voucher :class:`~ezhifu.errors.InvalidInput` (misuse of the
+    API). Nothing else raises: a document that cannot be read at all (DOCTYPE or entity, bad
+    bytes in its encoding, not XML, over a size limit) is one issue at ``/`` with the code of
+    :data:`~ezhifu.document.issues.UNREADABLE_CODES` (``hostile-input``, ``input-limit``,
+    ``decoding``, ``not-xml``), its line when known and the refusal as its reason: it is refused,
+    never parsed further.
 
     ``engine="auto"`` first asks libxml2 and runs xmlschema only on a document libxml2
     refuses (both use the same XSD); ``engine="xmlschema"`` always runs xmlschema.
@@ -533,11 +542,11 @@ def check(
     source: str | None = None,
 ) -> ValidationReport:
     """The :class:`~ezhifu.results.ValidationReport` of a document (every issue, the level and
-    schema version used); unreadable input raises as for :func:`iter_errors`."""
+    schema version used); unreadable input is its one issue, as for :func:`iter_errors`."""
     version = check_schema_version(schema_version)
     issues = tuple(iter_errors(data, version, level=level))
     if source is not None:
-        issues = tuple(ValidationIssue(i.path, i.line, i.reason, i.value, i.code, source) for i in issues)
+        issues = tuple(dataclasses.replace(i, source=source) for i in issues)
     return ValidationReport(level=check_level(level), schema_version=version, issues=issues, source=source)
 
 
@@ -550,6 +559,10 @@ def validate(
     level: Level = "partner",
 ) -> None:
     """Raise :class:`~ezhifu.errors.SchemaValidationError` carrying every issue, if any.
+
+    It raises nothing else for any document (as :func:`iter_errors`): an unreadable or hostile
+    one is the error carrying its issue, :class:`~ezhifu.errors.HostileDocumentError` (also a
+    :class:`~ezhifu.errors.HostileInputError`) for the codes of ``HOSTILE_CODES``.
 
     ``source`` (a file name) is put into the error and its issues for messages; ``engine``
     and ``level`` as for :func:`iter_errors`; the error names the level.
@@ -565,18 +578,15 @@ def validate(
     issues = list(iter_errors(data, schema_version, engine=engine, level=level))
     if issues:
         if source is not None:
-            issues = [ValidationIssue(i.path, i.line, i.reason, i.value, i.code, source) for i in issues]
+            issues = [dataclasses.replace(i, source=source) for i in issues]
         kind = HostileDocumentError if any(i.code in HOSTILE_CODES for i in issues) else SchemaValidationError
         raise kind(issues, source=source, level=level)
 
 
 def is_valid(data: Document, schema_version: str | None = None, *, level: Level = "partner") -> bool:
     """Fast check through libxml2's XSD validator plus the same rules; ``False`` for any
-    invalid or unreadable input (an unknown ``schema_version`` or ``level`` still raises)."""
+    invalid or unreadable input (an unknown ``schema_version`` or ``level``, or an argument of
+    the wrong type, still raises: misuse of the API)."""
     version = check_schema_version(schema_version)
-    level = check_level(level)
-    try:
-        ok, _ = _run(data, version, detailed=False, level=level)
-    except InvalidInput:
-        return False
+    ok, _ = _run(data, version, detailed=False, level=check_level(level))
     return ok
