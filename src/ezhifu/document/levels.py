@@ -87,6 +87,13 @@ def check_level(level: str) -> Level:
     )
 
 
+#: Elements that repeat under their parent: their path carries the 1-based index.
+_INDEXED: dict[str, etree.XPath] = {
+    tag: etree.XPath(f"count(preceding-sibling::{tag})")
+    for tag in ("Detail", "VoucherBody", "Signature", "SignStamp")
+}
+
+
 def element_path(element: etree._Element, stop: etree._Element, prefix: str) -> str:
     """``prefix`` + XPath-like path of ``element`` below and including ``stop``."""
     parts: list[str] = []
@@ -94,9 +101,11 @@ def element_path(element: etree._Element, stop: etree._Element, prefix: str) -> 
     while node is not None:
         tag = str(node.tag)
         parent = node.getparent()
-        if tag in ("Detail", "VoucherBody", "Signature", "SignStamp") and parent is not None:
-            same = [c for c in parent if c.tag == tag]
-            tag = f"{tag}[{same.index(node) + 1}]"
+        if tag in _INDEXED and parent is not None:
+            # counted in C: a list of every sibling per issue made 1,000 issues among 1,200
+            # bodies quadratic (issue 14)
+            before = _INDEXED[tag](node)
+            tag = f"{tag}[{int(before) + 1 if isinstance(before, float) else 1}]"
         parts.append(tag)
         if node is stop:
             break
