@@ -203,14 +203,34 @@ def limits_table() -> None:
         print(f"   {name:38s} {elapsed:7.3f} s  x{elapsed / reference:6.1f}  {outcome}")
 
 
+#: ``ezhifu`` in a child that reports its own peak RSS (VmHWM: this process image only; Linux
+#: carries ``ru_maxrss`` across ``execve``, docs/performance.md) on stderr when it exits.
+_CLI_CHILD = """
+import atexit, sys
+def _hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            sys.stderr.write("HWM " + line.split()[1] + "\\n")
+atexit.register(_hwm)
+from ezhifu.cli.main import main
+sys.argv[0] = "ezhifu"
+main()
+"""
+
+
 def _child_run(args: list[str]) -> tuple[float, float]:
-    """Run ``args``, stdout discarded: (seconds, peak RSS in MB) of that child alone."""
+    """Run ``ezhifu ARGS``, stdout discarded: (seconds, peak RSS in MB) of that child alone."""
     start = time.perf_counter()
-    child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    assert child.returncode == 0, child.stderr.read() if child.stderr else status
-    return time.perf_counter() - start, usage.ru_maxrss / 1024
+    child = subprocess.run(
+        [sys.executable, "-c", _CLI_CHILD, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    elapsed = time.perf_counter() - start
+    assert child.returncode == 0, child.stderr
+    (hwm,) = [line.split()[1] for line in child.stderr.splitlines() if line.startswith("HWM ")]
+    return elapsed, int(hwm) / 1024
 
 
 def run_table(pki: TestPKI, root_pem: Path, files: int, workdir: Path) -> None:
@@ -226,8 +246,7 @@ def run_table(pki: TestPKI, root_pem: Path, files: int, workdir: Path) -> None:
         folder.mkdir()
         for i in range(count):
             os.link(first, folder / f"e{i:05d}.xml")
-        cmd = [sys.executable, "-m", "ezhifu", "verify", str(folder), "--trust", str(root_pem), "--json"]
-        elapsed, rss = _child_run(cmd)
+        elapsed, rss = _child_run(["verify", str(folder), "--trust", str(root_pem), "--json"])
         reference = reference or rss
         print(f"{count:8d} {elapsed / count:8.3f} {rss:8.0f}M {rss / reference:9.2f}")
 
