@@ -62,6 +62,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "",
             "codes",
             "envelope",
+            "envelope_xsd",
             "fields",
             "grammar",
             "issues",

@@ -41,23 +41,19 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import re
 from collections.abc import Iterator, Sequence
-from copy import deepcopy
 from typing import Literal
 
-import xmlschema
 from lxml import etree
 
 from ezhifu.document import fields as _fields
 from ezhifu.document.envelope import Envelope, decode_base64_strict
+from ezhifu.document.envelope_xsd import envelope_xsd_issues, flagged_bodies
 from ezhifu.document.fields import LEVELS, MAX_DETAILS, FieldDef, Level, VoucherSpec
-from ezhifu.document.issues import HOSTILE_CODES, MAX_ISSUES, MAX_XSD_ERRORS, unreadable_issue
+from ezhifu.document.issues import HOSTILE_CODES, MAX_ISSUES, unreadable_issue
 from ezhifu.document.issues import Collector as _Collector
 from ezhifu.document.levels import (
     ISSUE_CODES,
-    attribute_of,
-    attribute_reason,
     check_level,
     order_violation,
 )
@@ -369,76 +365,6 @@ def _inner(
 # --- envelope ---------------------------------------------------------------------------------
 
 
-_BODY_PATH = re.compile(r"/MOF/VoucherBody(?:\[([0-9]+)\])?(?:/|$)")
-
-
-def _flagged_bodies(log: etree._ListErrorLog) -> set[int] | None:
-    """The 1-based indexes of the bodies libxml2's errors lie in, or ``None`` when one lies
-    outside every body (then xmlschema reads the whole envelope)."""
-    flagged: set[int] = set()
-    for entry in log:
-        found = _BODY_PATH.match(entry.path or "")
-        if found is None:
-            return None
-        flagged.add(int(found.group(1) or 1))
-    return flagged or None
-
-
-def _pruned(
-    root: etree._Element, flagged: set[int]
-) -> tuple[etree._Element, dict[etree._Element, etree._Element]]:
-    """A copy of the envelope with only the ``flagged`` bodies (and every other child), and the
-    map from each copied element to the original one (for paths and lines)."""
-    copy = etree.Element(str(root.tag), {str(k): str(v) for k, v in root.attrib.items()})
-    originals: dict[etree._Element, etree._Element] = {copy: root}
-    index = 0
-    for child in _children(root):
-        if child.tag == "VoucherBody":
-            index += 1
-            if index not in flagged:
-                continue
-        copied = deepcopy(child)
-        copy.append(copied)
-        originals.update(zip(copied.iter(), child.iter(), strict=True))
-    return copy, originals
-
-
-def _envelope_xsd_issues(
-    root: etree._Element, version: str, out: _Collector, *, only: set[int] | None
-) -> bool:
-    """The envelope XSD's issues (xmlschema); an attribute issue names ``@Attribute`` and its
-    rule. Returns whether there was none.
-
-    xmlschema costs about 0.6 ms per body: with ``only`` (the bodies libxml2 refused, same XSD)
-    it reads a copy holding just those bodies, each element mapped back to the original."""
-    checked, originals = _pruned(root, only) if only is not None else (root, {})
-    ok = True
-    for taken, error in enumerate(xmlschema_for(version, "envelope").iter_errors(etree.ElementTree(checked))):
-        ok = False
-        if taken >= MAX_XSD_ERRORS:  # xmlschema's cost is per error object: stop (counted once)
-            out.more, out.truncated = out.more + 1, True
-            break
-        elem = error.elem if only is None else originals.get(error.elem) if error.elem is not None else None
-        if only is not None and elem is None:
-            elem = root  # (not expected: every copied element is mapped)
-        path = _path(elem, root, "") if elem is not None else (error.path or "/MOF")
-        line = source_line(elem) if elem is not None else None
-        children_error = isinstance(error, xmlschema.XMLSchemaChildrenValidationError)
-        if not children_error and elem is not None and elem.tag == "Voucher":
-            continue  # the Base64 text is checked later, with the offset of the bad character
-        code = "envelope-structure" if children_error else "envelope-value"
-        reason = str(error.reason)
-        attribute = None if children_error or elem is None else attribute_of(reason)
-        if attribute is not None and elem is not None:
-            name, problem = attribute
-            path, reason = f"{path}/@{name}", attribute_reason(name, problem)
-            value = elem.get(name)
-        else:
-            value = None if children_error or elem is None else _text(elem)
-        out.add(path, line, reason, value, code)
-    return ok
-
-
 def _envelope(
     root: etree._Element, version: str, out: _Collector, *, detailed: bool, engine: str = "auto"
 ) -> bool:
@@ -446,9 +372,9 @@ def _envelope(
     if detailed and engine == "auto":
         schema = lxml_schema(version, "envelope")
         if not schema.validate(root):  # xmlschema only on the bodies libxml2 refused
-            xsd_ok = _envelope_xsd_issues(root, version, out, only=_flagged_bodies(schema.error_log))
+            xsd_ok = envelope_xsd_issues(root, version, out, only=flagged_bodies(schema.error_log))
     elif detailed:
-        xsd_ok = _envelope_xsd_issues(root, version, out, only=None)
+        xsd_ok = envelope_xsd_issues(root, version, out, only=None)
     else:
         xsd_ok = bool(lxml_schema(version, "envelope").validate(root))
         if not xsd_ok:
