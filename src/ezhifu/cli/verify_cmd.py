@@ -276,7 +276,7 @@ def _verify_all(
                 def read(paths: Iterable[Path], names: list[str] = names) -> Iterator[bytes]:
                     for path in paths:
                         names.append(str(path))
-                        yield path.read_bytes()
+                        yield read_input(path, max_bytes=STREAM_THRESHOLD)  # bounded (a FIFO too)
 
                 for index, result in enumerate(cluster.verify_envelopes(read(group))):
                     yield names[index], result
@@ -411,6 +411,8 @@ def _report(
     summary rows (file, mark, counts, a shortened reason): whether everything verified."""
     if single or not many:
         name, result = next(results)
+        for _extra in results:  # none (one file): ends the run, closing its pool now
+            pass
         if not as_json:
             _print_text(name, result)
         elif single:
