@@ -11,10 +11,16 @@ Prints three tables:
    envelope signed correctly. Target ratio <= 2 (the diagnosis budget is per envelope).
 3. **Limit cases** (docs/security.md "Limits"): each document, the named error it gets and the
    time, against validating the valid sample in the same run. Target < 2 s each.
+4. **Many files in one run** (``--run-files N``): ``ezhifu verify DIR --json`` over N/10 and N
+   copies of a 30-body envelope (hard links), stdout to /dev/null: the child's peak RSS and time
+   per file. Each file's result is printed when done and not kept, so the RSS stays flat.
 
 Run::
 
-    python benchmarks/bench_limits.py [--gigabyte] [--bodies 200]
+    python benchmarks/bench_limits.py [--gigabyte] [--sizes 10,100,1024] [--bodies 200] [--run-files 500]
+
+``--sizes`` (MB, comma-separated) replaces the default 10 and 100 MB (``--sizes 1024`` alone is
+the 1 GB run); each generated envelope is deleted as soon as it has been verified.
 """
 
 from __future__ import annotations
@@ -197,19 +203,78 @@ def limits_table() -> None:
         print(f"   {name:38s} {elapsed:7.3f} s  x{elapsed / reference:6.1f}  {outcome}")
 
 
+#: ``ezhifu`` in a child that reports its own peak RSS (VmHWM: this process image only; Linux
+#: carries ``ru_maxrss`` across ``execve``, docs/performance.md) on stderr when it exits.
+_CLI_CHILD = """
+import atexit, sys
+def _hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            sys.stderr.write("HWM " + line.split()[1] + "\\n")
+atexit.register(_hwm)
+from ezhifu.cli.main import main
+sys.argv[0] = "ezhifu"
+main()
+"""
+
+
+def _child_run(args: list[str]) -> tuple[float, float]:
+    """Run ``ezhifu ARGS``, stdout discarded: (seconds, peak RSS in MB) of that child alone."""
+    start = time.perf_counter()
+    child = subprocess.run(
+        [sys.executable, "-c", _CLI_CHILD, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    elapsed = time.perf_counter() - start
+    assert child.returncode == 0, child.stderr
+    (hwm,) = [line.split()[1] for line in child.stderr.splitlines() if line.startswith("HWM ")]
+    return elapsed, int(hwm) / 1024
+
+
+def run_table(pki: TestPKI, root_pem: Path, files: int, workdir: Path) -> None:
+    envelope = Envelope.build([sample_voucher("5201", seed=i) for i in range(30)])
+    sign_envelope(envelope, pki.signer(), "cz_dwfz")
+    first = workdir / "one.xml"
+    first.write_bytes(envelope.to_bytes())
+    print(f"\n4. ezhifu verify DIR --json over many files ({first.stat().st_size} bytes, 30 bodies each)")
+    print(f"{'files':>8s} {'s/file':>8s} {'peak RSS':>9s} {'RSS ratio':>9s}")
+    reference = 0.0
+    for count in (max(1, files // 10), files):
+        folder = workdir / f"run{count}"
+        folder.mkdir()
+        for i in range(count):
+            os.link(first, folder / f"e{i:05d}.xml")
+        elapsed, rss = _child_run(["verify", str(folder), "--trust", str(root_pem), "--json"])
+        reference = reference or rss
+        print(f"{count:8d} {elapsed / count:8.3f} {rss:8.0f}M {rss / reference:9.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--gigabyte", action="store_true", help="also stream a 1 GB envelope")
     parser.add_argument("--bodies", type=int, default=200, help="bodies of the failing/valid envelope")
+    parser.add_argument("--sizes", help="envelope sizes in MB, comma-separated (default 10,100)")
     parser.add_argument("--skip-stream", action="store_true", help="only tables 2 and 3")
+    parser.add_argument("--only-stream", action="store_true", help="only table 1")
+    parser.add_argument("--run-files", type=int, default=0, help="table 4 over N files (0: skip)")
+    parser.add_argument("--only-run", action="store_true", help="only table 4")
     args = parser.parse_args()
     pki = make_pki("sm2")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         root_pem = pki.write_pem(workdir)["root.pem"]
+        if args.run_files:
+            run_table(pki, root_pem, args.run_files, workdir)
+        if args.only_run:
+            return 0
         if not args.skip_stream:
-            sizes = [10 * MB, 100 * MB] + ([1024 * MB] if args.gigabyte else [])
+            sizes = [int(s) * MB for s in args.sizes.split(",")] if args.sizes else [10 * MB, 100 * MB]
+            sizes += [1024 * MB] if args.gigabyte and 1024 * MB not in sizes else []
             stream_table(pki, root_pem, sizes, workdir)
+    if args.only_stream:
+        return 0
     failing_table(pki, args.bodies)
     limits_table()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

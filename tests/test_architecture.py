@@ -63,6 +63,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "",
             "codes",
             "envelope",
+            "envelope_xsd",
             "fields",
             "grammar",
             "issues",

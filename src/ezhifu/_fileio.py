@@ -17,14 +17,17 @@ import os
 import secrets
 import stat
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ezhifu.errors import ConfigFileRefused, ConfigurationError
+from ezhifu.errors import ConfigFileRefused, ConfigurationError, RunLimitExceeded
 
 __all__ = [
     "MAX_CONFIG_BYTES",
+    "MAX_RUN_BYTES",
+    "MAX_RUN_FILES",
+    "RunBudget",
     "atomic_write",
     "check_config_file",
     "create_private",
@@ -37,6 +40,59 @@ __all__ = [
 
 #: Largest configuration file read (a position table of every VtCode fits in a few KiB).
 MAX_CONFIG_BYTES = 1024 * 1024
+#: Most files one run reads (``ezhifu verify DIR``, ``validate``, the batch API): a year of a
+#: province's daily batches many times over (docs/security.md "Limits").
+MAX_RUN_FILES = 100_000
+#: Most bytes one run reads in all: 16 of the largest streamed envelopes (4 GiB each).
+MAX_RUN_BYTES = 64 * 1024 * 1024 * 1024
+
+
+class RunBudget:
+    """The per-run limits across many files: at most ``max_files`` files and ``max_bytes``
+    bytes in all, else :class:`~ezhifu.errors.RunLimitExceeded` naming the limit.
+
+    A regular file counts its size; anything else (standard input ``-``, a FIFO, a device) counts
+    ``unknown_size``, the bound its reader applies, so the bytes a run can read are bounded too.
+    """
+
+    def __init__(self, max_files: int = MAX_RUN_FILES, max_bytes: int = MAX_RUN_BYTES) -> None:
+        if max_files < 1 or max_bytes < 1:
+            raise ConfigurationError("run limits must be positive / 运行限额必须为正数")
+        self.max_files, self.max_bytes = max_files, max_bytes
+        self.files = 0
+        self.bytes = 0
+
+    def count_file(self, count: int = 1) -> None:
+        """Count ``count`` more files (while listing a directory: refuse before listing it all)."""
+        self.files += count
+        if self.files > self.max_files:
+            raise RunLimitExceeded(
+                f"本次运行文件过多 / more than {self.max_files} files in one run "
+                "(split the run, or raise the limit: --max-files)",
+                limit="max_run_files",
+                value=self.files,
+            )
+
+    def take(self, path: str | os.PathLike[str], *, unknown_size: int) -> None:
+        """Count ``path`` (one file and its bytes)."""
+        self.count_file()
+        size = unknown_size
+        if str(path) != "-":
+            info = os.stat(path)
+            size = info.st_size if stat.S_ISREG(info.st_mode) else unknown_size
+        self.bytes += size
+        if self.bytes > self.max_bytes:
+            raise RunLimitExceeded(
+                f"本次运行数据过多 / more than {self.max_bytes} bytes in one run at {os.fspath(path)} "
+                "(split the run, or raise the limit: --max-run-bytes)",
+                limit="max_run_bytes",
+                value=self.bytes,
+            )
+
+    def check_all(self, paths: Iterable[str | os.PathLike[str]], *, unknown_size: int) -> None:
+        """:meth:`take` every path of a run, before any is read."""
+        for path in paths:
+            self.take(path, unknown_size=unknown_size)
 
 
 def fsync_dir(path: Path) -> None:

@@ -93,6 +93,7 @@ __all__ = [
     "RuleLimitExceeded",
     "RuleSchemaError",
     "RuleSyntaxError",
+    "RunLimitExceeded",
     "SchemaValidationError",
     "SealError",
     "SealFormatError",
@@ -206,6 +207,8 @@ class ValidationIssue:
     value: str | None = None
     code: str = "schema"
     source: str | None = None
+    #: byte offset of the first bad byte, for a document refused for its bytes (``decoding``)
+    offset: int | None = None
 
     def __str__(self) -> str:
         where = self.path
@@ -258,6 +261,12 @@ class UnknownPosition(InvalidInput):
 
 class ConfigurationError(EzhifuError, ValueError):
     """A configuration file or option that is wrong; the message names the key."""
+
+
+class RunLimitExceeded(InputLimitExceeded, ConfigurationError):
+    """A per-run limit across many files was reached (docs/security.md "Limits"): more files
+    (``limit="max_run_files"``) or more bytes in all (``limit="max_run_bytes"``) than one run
+    reads. A usage error (exit 2): the command line checks it before verifying anything."""
 
 
 class ConfigFileRefused(ConfigurationError):

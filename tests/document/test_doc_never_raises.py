@@ -2,8 +2,9 @@
 
 A document that parses is answered with issues, never an exception: a hostile inner voucher is a
 ``hostile-input`` issue, non-canonical Base64 and unknown ``VoucherBody`` attributes are
-reported, the number of issues is bounded ("and K more"). Only a document that cannot be read at
-all raises (its own named error, as documented and tested in test_doc_validation.py).
+reported, the number of issues is bounded ("and K more"). A document that cannot be read at all
+is one issue (its code, line and the reader's refusal as reason), never an exception either: only
+misuse of the API (an argument of the wrong type, an unknown schema version or level) raises.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ezhifu.document.envelope import Envelope
+from ezhifu.document.issues import UNREADABLE_CODES
 from ezhifu.document.samples import sample_voucher
 from ezhifu.document.validation import MAX_ISSUES, is_valid, iter_errors, validate
 from ezhifu.document.xmlparse import parse_xml
@@ -78,10 +80,19 @@ def test_unknown_voucher_body_attribute_is_reported_with_its_value() -> None:
 
 
 def test_50000_attributes_answer_with_the_named_limit() -> None:
+    # Changed by issue 14 item 5 (validation never raises for a document): validate used to
+    # raise InputLimitExceeded itself; the limit is now its reported issue, with the reader's
+    # refusal (the named limit max_attributes) as the reason, inside the validation error.
     data = VALID.replace(b"<MOF>", b"<MOF " + b" ".join(b"a%d='1'" % i for i in range(50_000)) + b">", 1)
-    with pytest.raises(InputLimitExceeded) as caught:
+    with pytest.raises(InputLimitExceeded) as refused:
+        parse_xml(data)  # the reader's own refusal (Envelope.from_bytes raises it too)
+    assert refused.value.limit == "max_attributes"
+    with pytest.raises(HostileDocumentError) as caught:
         validate(data)
-    assert caught.value.limit == "max_attributes"
+    assert [(i.code, i.path, i.line, i.reason) for i in caught.value.issues] == [
+        ("input-limit", "/", 2, str(refused.value))
+    ]
+    assert [(i.code, i.reason) for i in iter_errors(data)] == [("input-limit", str(refused.value))]
     assert is_valid(data) is False
 
 
@@ -101,12 +112,54 @@ _FRAGMENTS = [b"<!-- c -->", b"<Ext/>", b"text", b"<Voucher>QUJD</Voucher>", b"<
 
 @settings(max_examples=60, deadline=None)
 @given(at=st.integers(min_value=0, max_value=len(VALID)), fragment=st.sampled_from(_FRAGMENTS))
-def test_iter_errors_raises_only_for_an_unreadable_document(at: int, fragment: bytes) -> None:
+def test_iter_errors_reports_an_unreadable_document_as_its_issue(at: int, fragment: bytes) -> None:
+    # Changed by issue 14 item 5: iter_errors used to raise the reader's error for a document
+    # that cannot be read; it now reports that refusal (same reason) as the document's one issue.
     data = VALID[:at] + fragment + VALID[at:]
+    issues = list(iter_errors(data))
     try:
-        issues = list(iter_errors(data))
-    except InvalidInput:
-        with pytest.raises(InvalidInput):
-            parse_xml(data)  # the document itself cannot be read
+        parse_xml(data)
+    except InvalidInput as exc:  # the document itself cannot be read
+        assert [(i.path, i.reason) for i in issues] == [("/", str(exc))]
+        assert issues[0].code in UNREADABLE_CODES and isinstance(exc, UNREADABLE_CODES[issues[0].code])
+        assert is_valid(data) is False
         return
     assert all(i.code for i in issues)
+
+
+def _answers(data: bytes) -> None:
+    """The three answer ``data`` without raising (validate: only its validation error)."""
+    issues = list(iter_errors(data))
+    assert all(isinstance(i.code, str) and i.code and i.reason for i in issues)
+    assert is_valid(data) == (not issues)
+    try:
+        validate(data)
+    except SchemaValidationError as exc:
+        assert exc.issues
+    else:
+        assert is_valid(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2048))
+def test_arbitrary_bytes_never_raise(data: bytes) -> None:
+    _answers(data)
+
+
+_PREFIXES = [b"", b'<?xml version="1.0" encoding="GBK"?>', b"\xef\xbb\xbf", b"<MOF>", b"<Voucher>"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    prefix=st.sampled_from(_PREFIXES),
+    at=st.integers(min_value=0, max_value=len(VALID)),
+    cut=st.integers(min_value=0, max_value=64),
+    noise=st.binary(max_size=64),
+)
+def test_mutated_envelopes_and_inner_vouchers_never_raise(
+    prefix: bytes, at: int, cut: int, noise: bytes
+) -> None:
+    _answers(prefix + VALID[:at] + noise + VALID[at + cut :])
+    inner = sample_voucher("5201").to_xml()
+    at_inner = at % (len(inner) + 1)
+    _answers(_with_inner(inner[:at_inner] + noise + inner[at_inner + cut :]))

@@ -12,9 +12,11 @@ from lxml import etree
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
 from ezhifu.document.validation import ISSUE_CODES, is_valid, iter_errors, validate, xmlschema_for
+from ezhifu.document.xmlparse import parse_xml
 from ezhifu.errors import (
     ConfigurationError,
     DecodingError,
+    HostileDocumentError,
     HostileInputError,
     InvalidInput,
     SchemaValidationError,
@@ -187,12 +189,25 @@ def test_accepts_models_and_envelopes() -> None:
 
 
 def test_unreadable_input_raises_its_own_error() -> None:
-    with pytest.raises(HostileInputError):
+    # Changed by issue 14 item 5 (iter_errors never raises for a document): the undecodable
+    # document used to raise DecodingError from iter_errors; it is now its one issue, with the
+    # same reason and the byte offset. validate still raises a HostileInputError (the
+    # HostileDocumentError carrying the issue) for the DOCTYPE, refused before parsing.
+    with pytest.raises(HostileInputError) as hostile:
         validate(b"<!DOCTYPE MOF><MOF/>")
-    with pytest.raises(DecodingError):
-        list(iter_errors(b'<?xml version="1.0" encoding="GBK"?><Voucher>\xff</Voucher>'))
+    assert isinstance(hostile.value, HostileDocumentError)
+    assert [(i.code, i.path, i.line) for i in hostile.value.issues] == [("hostile-input", "/", 1)]
+    assert "DOCTYPE" in hostile.value.issues[0].reason
+    bad = b'<?xml version="1.0" encoding="GBK"?><Voucher>\xff</Voucher>'
+    with pytest.raises(DecodingError) as refused:
+        parse_xml(bad)
+    issues = list(iter_errors(bad))
+    assert [(i.code, i.path, i.line, i.reason, i.offset) for i in issues] == [
+        ("decoding", "/", 1, str(refused.value), refused.value.offset)
+    ]
     assert is_valid(b"<!DOCTYPE MOF><MOF/>") is False
     assert is_valid(b"<a") is False
+    assert [i.code for i in iter_errors(b"<a")] == ["not-xml"]
 
 
 def test_other_root_element() -> None:

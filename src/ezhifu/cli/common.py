@@ -15,6 +15,7 @@ Every verb uses the same conventions so the tool reads as one:
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from ezhifu._fileio import check_config_file
+from ezhifu._fileio import MAX_RUN_BYTES, MAX_RUN_FILES, RunBudget, check_config_file
 from ezhifu.cli.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, cli_wording, exit_code_for
 from ezhifu.cli.i18n import _
 from ezhifu.errors import ConfigurationError, EzhifuError, HostileInputError, SchemaValidationError
@@ -41,6 +42,7 @@ __all__ = [
     "EXIT_USAGE",
     "MAX_SMALL_FILE_BYTES",
     "CliState",
+    "JsonListWriter",
     "check_config",
     "cli_state",
     "echo",
@@ -59,6 +61,7 @@ __all__ = [
     "purpose_trust_options",
     "quiet_broken_pipe",
     "read_input",
+    "run_limit_options",
     "shown",
 ]
 
@@ -70,6 +73,25 @@ T = TypeVar("T")
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON (UTF-8) on stdout."
 )
+
+
+def run_limit_options(func: F) -> F:
+    """``--max-files N`` and ``--max-run-bytes N``: the per-run limits across many files
+    (:class:`ezhifu._fileio.RunBudget`, docs/security.md "Limits"); reaching one is exit 2."""
+    func = click.option(
+        "--max-run-bytes",
+        type=click.IntRange(min=1),
+        default=MAX_RUN_BYTES,
+        show_default=True,
+        help="Most bytes read in all by this run (a special file or stdin counts its read bound).",
+    )(func)
+    return click.option(
+        "--max-files",
+        type=click.IntRange(min=1),
+        default=MAX_RUN_FILES,
+        show_default=True,
+        help="Most files read by this run (a directory counts every *.xml below it).",
+    )(func)
 
 
 def purpose_trust_options(function: F) -> F:
@@ -275,6 +297,34 @@ def echo_json(data: Any) -> None:
     click.echo(shown(json.dumps(data, ensure_ascii=False, indent=2, default=str)))
 
 
+class JsonListWriter:
+    """Print ``{"<key>": [item, ...], **tail}`` one item at a time, as :func:`echo_json` would
+    print the whole object (indent 2, UTF-8, identifiers masked): a run over many files prints
+    each file's result when it is done instead of keeping them all for the end."""
+
+    def __init__(self, key: str, *, head: dict[str, Any] | None = None) -> None:
+        self.count = 0
+        opening = "{"
+        for name, value in (head or {}).items():  # keys known before the list
+            opening += (
+                "\n  " + json.dumps(name) + ": " + json.dumps(value, ensure_ascii=False, default=str) + ","
+            )
+        click.echo(opening + "\n  " + json.dumps(key) + ": [", nl=False)
+
+    def add(self, item: Any) -> None:
+        text = json.dumps(item, ensure_ascii=False, indent=2, default=str)
+        lines = "\n".join("    " + line for line in text.splitlines())
+        click.echo(("," if self.count else "") + "\n" + shown(lines), nl=False)
+        self.count += 1
+
+    def close(self, **tail: Any) -> None:
+        """End the list and the object with the ``tail`` keys (known only at the end)."""
+        ending = "\n  ]" if self.count else "]"
+        for name, value in tail.items():
+            ending += ",\n  " + json.dumps(name) + ": " + json.dumps(value, ensure_ascii=False, default=str)
+        click.echo(ending + "\n}")
+
+
 def mark(ok: bool) -> str:
     """``✓`` or ``✗``, the marks every verb uses in text reports."""
     return "✓" if ok else "✗"
@@ -285,6 +335,22 @@ def mark(ok: bool) -> str:
 
 #: Largest key, certificate or position-table file read by the command line.
 MAX_SMALL_FILE_BYTES = 1 << 20
+
+
+def _read_bounded(handle: Any, limit: int) -> bytes:
+    """At most ``limit`` bytes (all with -1), in chunks: ``read(limit)`` would allocate the
+    whole bound (64 MiB) for every small file of a run."""
+    if limit < 0:
+        return bytes(handle.read())
+    chunks: list[bytes] = []
+    total = 0
+    while total < limit:
+        chunk = handle.read(min(1 << 20, limit - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def read_input(path: str | Path, *, max_bytes: int | None = None) -> bytes:
@@ -298,7 +364,7 @@ def read_input(path: str | Path, *, max_bytes: int | None = None) -> bytes:
     limit = -1 if max_bytes is None else max_bytes + 1
     name = "standard input" if str(path) == "-" else str(path)
     if str(path) == "-":
-        data = sys.stdin.buffer.read(limit)
+        data = _read_bounded(sys.stdin.buffer, limit)
     else:
         file = Path(path)
         if max_bytes is not None and file.stat().st_size > max_bytes:
@@ -306,14 +372,18 @@ def read_input(path: str | Path, *, max_bytes: int | None = None) -> bytes:
                 f"{name}: {file.stat().st_size} bytes exceeds the limit of {max_bytes} bytes"
             )
         with file.open("rb") as handle:
-            data = handle.read(limit)
+            data = _read_bounded(handle, limit)
     if max_bytes is not None and len(data) > max_bytes:
         raise HostileInputError(f"{name}: more than {max_bytes} bytes exceeds the limit")
     return data
 
 
 def iter_input_files(
-    paths: Iterable[str | Path], pattern: str = "*.xml", *, recursive: bool = True
+    paths: Iterable[str | Path],
+    pattern: str = "*.xml",
+    *,
+    recursive: bool = True,
+    max_files: int | None = None,
 ) -> list[Path]:
     """Expand the command line's inputs into a list of files, in a stable order.
 
@@ -324,13 +394,18 @@ def iter_input_files(
 
     Raises :class:`~ezhifu.errors.ConfigurationError` (exit 2) for a path that does not
     exist or a directory without any matching file: an empty run must not look like success.
+    With ``max_files``, more files than that is :class:`~ezhifu.errors.RunLimitExceeded`
+    (exit 2), raised while listing, so a huge directory is never listed whole.
     """
     out: list[Path] = []
     seen: set[Path] = set()
+    budget = RunBudget(max_files=max_files) if max_files is not None else None
 
     def add(p: Path) -> None:
         key = p.resolve() if str(p) != "-" else p
         if key not in seen:
+            if budget is not None:
+                budget.count_file()
             seen.add(key)
             out.append(p)
 
@@ -339,8 +414,14 @@ def iter_input_files(
         if str(raw) == "-":
             add(path)
         elif path.is_dir():
-            found = sorted(path.rglob(pattern) if recursive else path.glob(pattern))
-            files = [f for f in found if f.is_file()]
+            listed: Iterable[Path] = (
+                f for f in (path.rglob(pattern) if recursive else path.glob(pattern)) if f.is_file()
+            )
+            if budget is not None:  # stop listing past the limit (the files are sorted after)
+                listed = itertools.islice(listed, budget.max_files - budget.files + 1)
+            files = sorted(listed)
+            if budget is not None and len(files) > budget.max_files - budget.files:
+                budget.count_file(len(files))
             if not files:
                 raise ConfigurationError(f"{path}: no files matching {pattern!r} in this directory")
             for f in files:

@@ -48,7 +48,7 @@ from ezhifu.results import SealFacts
 from ezhifu.seal.containers import detect_container
 from ezhifu.seal.detect import MAX_SEAL_BYTES, SealKind
 from ezhifu.seal.make import SealWriterVersion
-from ezhifu.seal.picture import MAX_PICTURE_BYTES, sniff_picture
+from ezhifu.seal.picture import MAX_PICTURE_BYTES, is_markup, sniff_picture
 
 __all__ = ["command"]
 
@@ -461,10 +461,11 @@ def _show_one(
     if image_out is not None and image is not None:
         # A seal's picture is partner data; SVG is active content when opened on its own
         # (security review INFO-1), so it is written only when asked for explicitly.
-        if sniff_picture(image) == "SVG" and not allow_svg:
+        # Any markup counts (an SVG behind a comment, HTML under a PNG label): issue 14 finding 6.
+        if (sniff_picture(image) == "SVG" or is_markup(image)) and not allow_svg:
             fail_usage(
-                f"{file}: the seal picture is SVG, which can carry script when opened in a browser; "
-                "pass --allow-svg to write it anyway"
+                f"{file}: the seal picture is SVG (or other markup), which can carry script when opened "
+                "in a browser; pass --allow-svg to write it anyway"
             )
         write_output(image_out, image, inputs=(file,))
         info["image_out"] = str(image_out)

@@ -26,10 +26,11 @@ from typing import Any
 
 import click
 
+from ezhifu._fileio import MAX_RUN_BYTES, MAX_RUN_FILES, RunBudget
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    echo_json,
+    JsonListWriter,
     handle_errors,
     iter_input_files,
     json_option,
@@ -37,11 +38,13 @@ from ezhifu.cli.common import (
     print_table,
     progress,
     read_input,
+    run_limit_options,
 )
 from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, SCHEMA_VERSIONS
+from ezhifu.document.issues import UNREADABLE_CODES, unreadable_of
 from ezhifu.document.validation import Level, check
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
-from ezhifu.errors import DecodingError, InvalidInput
+from ezhifu.errors import InvalidInput
 
 __all__ = ["command", "summary_rows", "validate_file"]
 
@@ -53,12 +56,12 @@ def validate_file(path: Path, schema_version: str | None, level: Level = "partne
     """Validate one file at ``level``; a dict with ``file``, ``valid``, ``issues`` and ``error``."""
     try:
         data = read_input(path, max_bytes=DEFAULT_MAX_BYTES)
-        report = check(data, schema_version, level=level)
-    except InvalidInput as exc:  # hostile, undecodable or not well-formed: unreadable
-        error: dict[str, Any] = {"kind": type(exc).__name__, "message": str(exc)}
-        if isinstance(exc, DecodingError) and exc.offset is not None:
-            error["offset"] = exc.offset
-        return {"file": str(path), "valid": False, "issues": [], "error": error}
+    except InvalidInput as exc:  # over the size limit: refused before reading
+        return _unreadable(path, type(exc).__name__, str(exc), None)
+    report = check(data, schema_version, level=level)
+    refused = unreadable_of(report.issues)
+    if refused is not None:  # hostile, undecodable or not well-formed: unreadable
+        return _unreadable(path, UNREADABLE_CODES[refused.code].__name__, refused.reason, refused.offset)
     result = report.to_dict()
     return {
         "file": str(path),
@@ -66,6 +69,13 @@ def validate_file(path: Path, schema_version: str | None, level: Level = "partne
         "issues": result["issues"],
         "error": None,
     }
+
+
+def _unreadable(path: Path, kind: str, message: str, offset: int | None) -> dict[str, Any]:
+    error: dict[str, Any] = {"kind": kind, "message": message}
+    if offset is not None:
+        error["offset"] = offset
+    return {"file": str(path), "valid": False, "issues": [], "error": error}
 
 
 def summary_rows(reports: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
@@ -120,40 +130,52 @@ def _print_report(report: dict[str, Any]) -> bool:
     help="Strict level: amounts with two decimals and the field-table order (what ezhifu writes). "
     "Default: the partner level (amounts 0, 2.0 accepted; any element order).",
 )
+@run_limit_options
 @json_option
 @handle_errors
-def command(inputs: tuple[Path, ...], schema_version: str | None, strict: bool, as_json: bool) -> None:
+def command(
+    inputs: tuple[Path, ...],
+    schema_version: str | None,
+    strict: bool,
+    as_json: bool,
+    max_files: int = MAX_RUN_FILES,
+    max_run_bytes: int = MAX_RUN_BYTES,
+) -> None:
     """Validate envelopes (<MOF>) or inner vouchers (<Voucher>) against the bundled schemas.
 
     A directory stands for every *.xml file below it. Reports every issue with its path and
     line, and a summary table for several files. Exit 0 all valid, 1 any invalid, 2 usage error.
     """
-    files = iter_input_files(inputs, "*.xml")
+    files = iter_input_files(inputs, "*.xml", max_files=max_files)
+    RunBudget(max_files, max_run_bytes).check_all(files, unknown_size=DEFAULT_MAX_BYTES)
     level: Level = "strict" if strict else "partner"
-    reports: list[dict[str, Any]] = []
+    version = schema_version or DEFAULT_SCHEMA_VERSION
+    # Each file's report is printed when it is done; only its summary row is kept.
+    rows: list[tuple[str, str, str]] = []
+    listing: JsonListWriter | None = None
+    if as_json:
+        listing = JsonListWriter("files", head={"schema_version": version, "level": level})
+    else:
+        click.echo(f"level {level}, schema version {version}")
+    noted = False
     with progress(files, label="validating") as items:
         for path in items:
-            reports.append(validate_file(path, schema_version, level))
-    all_valid = all(r["valid"] for r in reports)
-    if as_json:
-        version = schema_version or DEFAULT_SCHEMA_VERSION
-        echo_json({"schema_version": version, "level": level, "files": reports})
-        sys.exit(EXIT_OK if all_valid else EXIT_FAILED)
-    click.echo(f"level {level}, schema version {schema_version or DEFAULT_SCHEMA_VERSION}")
-    if len(reports) == 1:
-        if _print_report(reports[0]):
-            click.echo(_INNER_NOTE)
-    else:
-        # Several files: details only where something is wrong, then the table of all.
-        noted = False
-        for report in reports:
-            if not report["valid"]:
+            report = validate_file(path, schema_version, level)
+            rows.extend(summary_rows([report]))
+            if listing is not None:
+                listing.add(report)
+            elif len(files) == 1 or not report["valid"]:  # several files: details only if wrong
                 noted = _print_report(report) or noted
-        if noted:
-            click.echo(_INNER_NOTE)
+    all_valid = all(row[1] == mark(True) for row in rows)
+    if listing is not None:
+        listing.close()
+        sys.exit(EXIT_OK if all_valid else EXIT_FAILED)
+    if noted:
+        click.echo(_INNER_NOTE)
+    if len(files) > 1:
         if not all_valid:
             click.echo("")
-        print_table(_TABLE_HEADERS, summary_rows(reports))
-        valid = sum(1 for r in reports if r["valid"])
-        click.echo(f"{len(reports)} files: {valid} valid, {len(reports) - valid} not valid")
+        print_table(_TABLE_HEADERS, rows)
+        valid = sum(1 for row in rows if row[1] == mark(True))
+        click.echo(f"{len(rows)} files: {valid} valid, {len(rows) - valid} not valid")
     sys.exit(EXIT_OK if all_valid else EXIT_FAILED)

@@ -52,9 +52,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ezhifu._fileio import MAX_RUN_BYTES, MAX_RUN_FILES, RunBudget
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    JsonListWriter,
     echo,
     echo_json,
     handle_errors,
@@ -66,6 +68,7 @@ from ezhifu.cli.common import (
     progress,
     purpose_trust_options,
     read_input,
+    run_limit_options,
 )
 from ezhifu.cli.i18n import _
 from ezhifu.document.positions import PositionTable
@@ -242,11 +245,13 @@ def _verify_all(
     jobs: int,
     scheduler: str | None,
     parties: Parties | None = None,
-) -> list[tuple[str, EnvelopeResult]]:
+) -> Iterator[tuple[str, EnvelopeResult]]:
     """Verify every file with one pool for the whole run: local processes (``jobs > 1``) or
-    a Dask cluster (``scheduler``), where files read in memory go as one task each."""
+    a Dask cluster (``scheduler``), where files read in memory go as one task each.
+
+    Yields each file's result when it is done (in order): the caller prints it and keeps only
+    its summary row, so a run's memory does not grow with its results."""
     options: dict[str, Any] = {"trust": trust, "policy": policy, "positions": positions, "at": at}
-    results: list[tuple[str, EnvelopeResult]] = []
     with ExitStack() as stack:
         pool: BodyPool | None = None
         cluster: ClusterPool | None = None
@@ -271,15 +276,14 @@ def _verify_all(
                 def read(paths: Iterable[Path], names: list[str] = names) -> Iterator[bytes]:
                     for path in paths:
                         names.append(str(path))
-                        yield path.read_bytes()
+                        yield read_input(path, max_bytes=STREAM_THRESHOLD)  # bounded (a FIFO too)
 
                 for index, result in enumerate(cluster.verify_envelopes(read(group))):
-                    results.append((names[index], result))
+                    yield names[index], result
                 continue
             for path in group:
                 result = verify_file(path, stream=stream, jobs=jobs, pool=pool, parties=parties, **options)
-                results.append((str(path), result))
-    return results
+                yield str(path), result
 
 
 @click.command(name="verify")
@@ -338,6 +342,7 @@ def _verify_all(
     metavar="ADDRESS",
     help="Verify as tasks on this Dask scheduler (tcp://host:8786; needs ezhifu[dask], docs/performance.md).",
 )
+@run_limit_options
 @json_option
 @handle_errors
 def command(
@@ -353,6 +358,8 @@ def command(
     jobs: int,
     scheduler: str | None,
     as_json: bool,
+    max_files: int = MAX_RUN_FILES,
+    max_run_bytes: int = MAX_RUN_BYTES,
 ) -> None:
     """Verify the signatures and seals of envelope files (a directory: every *.xml below it)."""
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
@@ -366,7 +373,13 @@ def command(
 
     parties = Parties.load(parties_file) if parties_file is not None else None
     at = _parse_at(at_text)
-    files = iter_input_files(inputs, "*.xml")
+    files = iter_input_files(inputs, "*.xml", max_files=max_files)
+    # Per-run limits, checked before anything is verified (a special file counts its read bound).
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
+    from ezhifu.verify.stream import MAX_STREAM_BYTES
+
+    bound = MAX_STREAM_BYTES if stream or jobs > 1 else STREAM_THRESHOLD
+    RunBudget(max_files, max_run_bytes).check_all(files, unknown_size=bound)
     # One object for one named file (today's shape); the list shape as soon as a directory or a
     # second file is involved, so a script over a directory always reads the same structure.
     single = len(inputs) == 1 and len(files) == 1 and not inputs[0].is_dir()
@@ -382,23 +395,44 @@ def command(
         scheduler=scheduler,
         parties=parties,
     )
-    all_valid = all(r.valid for _, r in results)
-    if as_json:
-        if single:
-            name, result = results[0]
+    sys.exit(
+        EXIT_OK if _report(results, single=single, many=len(files) > 1, as_json=as_json) else EXIT_FAILED
+    )
+
+
+def _report(
+    results: Iterator[tuple[str, EnvelopeResult]], *, single: bool, many: bool, as_json: bool
+) -> bool:
+    """Print each result as it comes (a file's details, or its JSON object), keeping only the
+    summary rows (file, mark, counts, a shortened reason): whether everything verified."""
+    if single or not many:
+        name, result = next(results)
+        for _extra in results:  # none (one file): ends the run, closing its pool now
+            pass
+        if not as_json:
+            _print_text(name, result)
+        elif single:
             echo_json({**result.to_dict(), "file": name})
         else:
-            echo_json({"valid": all_valid, "files": [{"file": name, **r.to_dict()} for name, r in results]})
-    elif len(results) == 1:
-        _print_text(*results[0])
-    else:
-        # Several files: details only where something failed, then the table of all.
-        for name, result in results:
-            if not result.valid:
-                _print_text(name, result)
-        if not all_valid:
-            click.echo("")
-        print_table(_TABLE_HEADERS, summary_rows(results))
-        ok = sum(1 for _, r in results if r.valid)
-        click.echo(f"{len(results)} files: {ok} verified, {len(results) - ok} failed")
-    sys.exit(EXIT_OK if all_valid else EXIT_FAILED)
+            writer = JsonListWriter("files")
+            writer.add({"file": name, **result.to_dict()})
+            writer.close(valid=result.valid)
+        return result.valid
+    rows: list[tuple[str, str, str, str]] = []
+    listing = JsonListWriter("files") if as_json else None
+    for name, result in results:
+        rows.extend(summary_rows([(name, result)]))
+        if listing is not None:
+            listing.add({"file": name, **result.to_dict()})
+        elif not result.valid:  # several files: details only where something failed
+            _print_text(name, result)
+        del result  # only the summary row is kept
+    ok = sum(1 for row in rows if row[1] == mark(True))
+    if listing is not None:
+        listing.close(valid=ok == len(rows))
+        return ok == len(rows)
+    if ok < len(rows):
+        click.echo("")
+    print_table(_TABLE_HEADERS, rows)
+    click.echo(f"{len(rows)} files: {ok} verified, {len(rows) - ok} failed")
+    return ok == len(rows)

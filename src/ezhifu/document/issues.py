@@ -3,14 +3,31 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from lxml import etree
 
 from ezhifu.document.fields import Level
 from ezhifu.document.levels import element_path, excerpt
 from ezhifu.document.xmlparse import source_line
-from ezhifu.errors import ValidationIssue
+from ezhifu.errors import (
+    DecodingError,
+    HostileInputError,
+    InputLimitExceeded,
+    InvalidInput,
+    ValidationIssue,
+)
 
-__all__ = ["HOSTILE_CODES", "MAX_ISSUES", "MAX_XSD_ERRORS", "Collector"]
+__all__ = [
+    "HOSTILE_CODES",
+    "MAX_ISSUES",
+    "MAX_XSD_ERRORS",
+    "UNREADABLE_CODES",
+    "Collector",
+    "unreadable_issue",
+    "unreadable_of",
+]
 
 #: Issues reported per document: the first MAX_ISSUES, then one ``too-many-issues`` issue.
 MAX_ISSUES = 1000
@@ -18,7 +35,32 @@ MAX_ISSUES = 1000
 #: attributes took over 60 s, issue 14 finding 5), so its iteration stops there.
 MAX_XSD_ERRORS = MAX_ISSUES
 #: Issue codes that make ``validate`` raise :class:`~ezhifu.errors.HostileDocumentError`.
-HOSTILE_CODES = frozenset({"hostile-input"})
+HOSTILE_CODES = frozenset({"hostile-input", "input-limit"})
+#: Code of the one issue of a document that cannot be read at all -> the error the reader
+#: refused it with (checked most specific first).
+UNREADABLE_CODES: dict[str, type[InvalidInput]] = {
+    "input-limit": InputLimitExceeded,
+    "hostile-input": HostileInputError,
+    "decoding": DecodingError,
+    "not-xml": InvalidInput,
+}
+_LINE = re.compile(r"\bline (\d+)")
+
+
+def unreadable_issue(exc: InvalidInput, data: bytes) -> ValidationIssue:
+    """The one issue of a document the reader refused (:func:`~ezhifu.document.xmlparse.parse_xml`
+    raised ``exc``): its code (:data:`UNREADABLE_CODES`), path ``/``, the line of the refusal
+    when known and the refusal as its reason. Used by ``iter_errors``/``is_valid``/``validate``,
+    which never raise for a document (issue 14 item 5)."""
+    code = next(c for c, kind in UNREADABLE_CODES.items() if isinstance(exc, kind))
+    line: int | None = None
+    if isinstance(exc, DecodingError) and exc.offset is not None:
+        line = data.count(b"\n", 0, exc.offset) + 1
+    else:
+        found = _LINE.search(str(exc))
+        line = int(found.group(1)) if found else None
+    offset = exc.offset if isinstance(exc, DecodingError) else None
+    return ValidationIssue(path="/", line=line, reason=str(exc), code=code, offset=offset)
 
 
 class Collector:
@@ -73,3 +115,10 @@ class Collector:
             code="too-many-issues",
         )
         return [*self.issues, note]
+
+
+def unreadable_of(issues: Sequence[ValidationIssue]) -> ValidationIssue | None:
+    """The issue of :func:`unreadable_issue` when ``issues`` are those of an unreadable document."""
+    if len(issues) == 1 and issues[0].path == "/" and issues[0].code in UNREADABLE_CODES:
+        return issues[0]
+    return None

@@ -11,6 +11,7 @@ An exported SVG is returned as is; callers that show it in a web page must embed
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ezhifu.errors import PictureError
@@ -26,6 +27,7 @@ __all__ = [
     "SealImage",
     "canonical_type",
     "export_picture",
+    "is_markup",
     "sniff_picture",
     "validate_picture",
 ]
@@ -46,11 +48,30 @@ PICTURE_TYPES: dict[str, tuple[str, str]] = {
 _ALIASES = {"JPEG": "JPG"}
 
 
+#: An ``<svg`` start tag, with or without a namespace prefix (``<s:svg``), in any case.
+_SVG_TAG = re.compile(rb"<(?:[A-Za-z_][-\w.]*:)?svg[\s/>]", re.IGNORECASE)
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _as_ascii_markup(data: bytes) -> bytes:
+    """``data`` with a UTF-16 text re-encoded (browsers read UTF-16 SVG), BOM and leading white
+    space removed."""
+    if data.startswith(_UTF16_BOMS):
+        data = data.decode("utf-16", errors="ignore").encode("utf-8", errors="ignore")
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n")
+
+
+def is_markup(data: bytes) -> bool:
+    """Whether ``data`` is text markup (XML, SVG, HTML): it starts with ``<`` once a byte-order
+    mark and white space are skipped. Such a picture is active content when opened alone."""
+    return _as_ascii_markup(data[:4096]).startswith(b"<")
+
+
 def _looks_like_svg(data: bytes) -> bool:
-    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"<svg"):
-        return True
-    return head.startswith(b"<?xml") and b"<svg" in data[:4096]
+    # Anything before the <svg> tag (an XML declaration, a comment of any length, a DOCTYPE, a
+    # processing instruction) still makes an SVG document: issue 14 finding 6 was a leading
+    # comment that hid the picture's type from ``seal show --image-out``.
+    return is_markup(data) and _SVG_TAG.search(_as_ascii_markup(data)) is not None
 
 
 def sniff_picture(data: bytes) -> str | None:

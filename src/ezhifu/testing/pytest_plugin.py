@@ -205,6 +205,7 @@ def voucher_problems(
     is checked.
     """
     # reason: the plugin loads in every pytest run; the layers load on first use
+    from ezhifu.document.issues import UNREADABLE_CODES, unreadable_of
     from ezhifu.document.validation import iter_errors
     from ezhifu.document.xmlparse import parse_xml
     from ezhifu.errors import EzhifuError
@@ -215,10 +216,14 @@ def voucher_problems(
         schema_version = opts.getoption("--ezhifu-schema-version", default=None)
     problems: list[str] = []
     try:
-        problems.extend(str(issue) for issue in iter_errors(data, schema_version=schema_version))
+        issues = list(iter_errors(data, schema_version=schema_version))
+        refused = unreadable_of(issues)
+        if refused is not None:
+            # Not even readable (hostile, not XML, bad encoding): that is the one problem.
+            return [f"{UNREADABLE_CODES[refused.code].__name__}: {refused.reason}"]
+        problems.extend(str(issue) for issue in issues)
         is_envelope = parse_xml(data, what="document").tag == "MOF"
     except EzhifuError as exc:
-        # Not even readable (hostile, not XML, bad encoding): that is the one problem.
         return [*problems, f"{type(exc).__name__}: {exc}"]
     if not verify_signatures or not is_envelope:
         return problems

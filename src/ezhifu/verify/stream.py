@@ -15,6 +15,7 @@ declaration anywhere (checked on the raw bytes as they stream in: in GBK and UTF
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -25,6 +26,7 @@ from typing import IO, Any, cast
 
 from lxml import etree
 
+from ezhifu._fileio import MAX_RUN_BYTES, MAX_RUN_FILES, RunBudget
 from ezhifu.document.envelope import EnvelopeReader, VoucherBody
 from ezhifu.document.grammar import MarkupScanner
 from ezhifu.document.xmlparse import declared_encoding, new_pull_parser
@@ -263,11 +265,28 @@ def summarize(results: Iterable[BodyResult]) -> BatchSummary:
     return BatchSummary(total=total, valid=valid, elapsed_s=time.perf_counter() - start)
 
 
-def envelope_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
-    """Expand directories into the ``*.xml`` files below them (sorted)."""
+def envelope_files(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    max_files: int = MAX_RUN_FILES,
+    max_bytes: int = MAX_RUN_BYTES,
+) -> Iterator[Path]:
+    """Expand directories into the ``*.xml`` files below them (sorted), within the per-run
+    limits (docs/security.md "Limits"): more than ``max_files`` files or ``max_bytes`` bytes in
+    all raises :class:`~ezhifu.errors.RunLimitExceeded` (``limit="max_run_files"`` /
+    ``"max_run_bytes"``) when it is reached; a special file counts :data:`MAX_STREAM_BYTES`.
+    A directory is listed only up to the limit."""
+    budget = RunBudget(max_files, max_bytes)
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            yield from sorted(path.rglob("*.xml"))
+            listed = (f for f in path.rglob("*.xml") if f.is_file())
+            found = sorted(itertools.islice(listed, budget.max_files - budget.files + 1))
+            if len(found) > budget.max_files - budget.files:
+                budget.count_file(len(found))
+            for file in found:
+                budget.take(file, unknown_size=MAX_STREAM_BYTES)
+                yield file
         else:
+            budget.take(path, unknown_size=MAX_STREAM_BYTES)
             yield path
