@@ -7,12 +7,20 @@ the run, ezhifu.verify.pool) as whole processes, and the reference in the same r
 ``python -c "import click"``. Prints the median of N runs and the ratio to the interpreter
 start-up.
 
+Before timing, the package's bytecode is compiled (``compileall``), as an installed wheel has
+it; the children run with ``PYTHONDONTWRITEBYTECODE`` removed, so a development tree where
+that variable is set does not pay the compilation of every module on every start. Then
+``python -X importtime -m ezhifu verify`` of the one envelope prints the sum of the top-level
+import times and the heaviest packages (issue 17 item 2: what the start-up consists of).
+
     python benchmarks/bench_cli.py [--runs 15] [--files 200]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
+import os
 import statistics
 import subprocess
 import sys
@@ -20,21 +28,39 @@ import tempfile
 import time
 from pathlib import Path
 
+import ezhifu
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.samples import sample_voucher
 from ezhifu.sign.voucher import sign_envelope
 from ezhifu.testing.pki import make_pki
 
 EZHIFU = str(Path(sys.executable).with_name("ezhifu"))
+#: The children's environment: bytecode read from (and written to) __pycache__.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def _median(cmd: list[str], runs: int) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True)
+        # exit status 1 is "something did not verify" (the 200-file case has none; kept general)
+        done = subprocess.run(cmd, capture_output=True, env=ENV)
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"{cmd} failed: {done.stderr.decode(errors='replace')}")
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def _imports(cmd: list[str]) -> None:
+    """Top-level import time of one run (``-X importtime``) and the heaviest packages."""
+    err = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "ezhifu", *cmd[1:]], capture_output=True, env=ENV
+    ).stderr.decode(errors="replace")
+    rows = [line.split("|") for line in err.splitlines() if line.startswith("import time:")]
+    top = [(int(r[1]), r[2].rstrip()) for r in rows[1:] if len(r) == 3 and not r[2].startswith("  ")]
+    total = sum(t for t, _ in top) / 1e6
+    heavy = ", ".join(f"{name.strip()} {t / 1e3:.0f} ms" for t, name in sorted(top, reverse=True)[:5])
+    print(f"imports of 'ezhifu verify' (one envelope): {total:.3f} s top-level; heaviest: {heavy}")
 
 
 def _envelopes(folder: Path, files: int) -> tuple[Path, Path, Path]:
@@ -54,6 +80,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--files", type=int, default=200)
     args = parser.parse_args()
+    compileall.compile_dir(Path(ezhifu.__file__).parent, quiet=1)
     tmp = tempfile.TemporaryDirectory()
     one, many, root = _envelopes(Path(tmp.name), args.files)
     verify = [EZHIFU, "verify", "--trust", str(root)]
@@ -77,6 +104,7 @@ def main() -> None:
     for name, values in results.items():
         med = statistics.median(values)
         print(f"{name:32} {med:9.3f} {med / ref:18.2f}")
+    _imports(cases["ezhifu verify one envelope"])
     tmp.cleanup()
 
 

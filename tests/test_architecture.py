@@ -145,6 +145,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "containers.v5",
             "containers.vendor",
             "containers.detect",
+            "containers.fast",
         }
     ),
     "verify": frozenset(

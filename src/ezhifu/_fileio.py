@@ -33,7 +33,9 @@ __all__ = [
     "create_private",
     "exclusive_lock",
     "fsync_dir",
+    "parse_config",
     "read_config",
+    "read_config_bytes",
 ]
 
 #: Largest configuration file read (a position table of every VtCode fits in a few KiB).
@@ -234,6 +236,14 @@ def read_config(
     :class:`~ezhifu.errors.ConfigurationError`.
     """
     file = Path(path)
+    return parse_config(read_config_bytes(file, what=what, max_bytes=max_bytes), file, what=what)
+
+
+def read_config_bytes(
+    path: str | os.PathLike[str], *, what: str = "configuration", max_bytes: int = MAX_CONFIG_BYTES
+) -> bytes:
+    """The bytes of a configuration file, with the refusals of :func:`read_config`."""
+    file = Path(path)
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer before fstat can refuse it.
         fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -249,6 +259,11 @@ def read_config(
         os.close(fd)
     if len(raw) > max_bytes:  # grew between fstat and read
         raise ConfigFileRefused(f"{file}: {what} 超过 {max_bytes} 字节 / is larger than {max_bytes} bytes")
+    return raw
+
+
+def parse_config(raw: bytes, file: Path, *, what: str = "configuration") -> dict[str, Any]:
+    """Parse the bytes of a configuration file named ``file`` (TOML, JSON for ``*.json``)."""
     try:
         text = raw.decode("utf-8")
         data = json.loads(text) if file.suffix.lower() == ".json" else tomllib.loads(text)

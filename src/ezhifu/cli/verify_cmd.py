@@ -59,7 +59,6 @@ from ezhifu.cli.common import (
     JsonListWriter,
     echo,
     echo_json,
-    fail_usage,
     handle_errors,
     iter_input_files,
     json_option,
@@ -260,13 +259,13 @@ def _verify_all(
             # reason: a verb loads its layers when run; distributed is an optional extra
             from ezhifu.verify.cluster import ClusterPool
 
-            cluster = stack.enter_context(ClusterPool(scheduler, **options))
+            cluster = stack.enter_context(ClusterPool(scheduler, parties=parties, **options))
             pool, jobs = cluster, 1
         elif jobs > 1:  # one pool for the whole run, not one per file (docs/performance.md)
             # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
             from ezhifu.verify.pool import VerifyPool
 
-            pool = stack.enter_context(VerifyPool(jobs, **options))
+            pool = stack.enter_context(VerifyPool(jobs, parties=parties, **options))
         items = stack.enter_context(progress(files, label="verifying"))
         for streamed, group in itertools.groupby(
             items, key=lambda p: uses_stream(p, stream=stream, jobs=jobs)
@@ -385,11 +384,6 @@ def command(
     # second file is involved, so a script over a directory always reads the same structure.
     single = len(inputs) == 1 and len(files) == 1 and not inputs[0].is_dir()
 
-    if parties is not None and (jobs > 1 or scheduler is not None):
-        fail_usage(
-            "--parties 暂不能与 --jobs 或 --scheduler 同用 / "
-            "--parties cannot be combined with --jobs or --scheduler yet"
-        )
     results = _verify_all(
         files,
         trust=trust,

@@ -33,6 +33,7 @@ __all__ = [
     "definite_tlv_end",
     "der_children",
     "encode_length",
+    "fast_tlv",
     "is_pem",
     "pem_blocks",
     "split_tlvs",
@@ -94,6 +95,34 @@ def definite_tlv_end(data: bytes, pos: int) -> int | None:
     return i + length
 
 
+def fast_tlv(data: bytes, pos: int) -> tuple[int, int, int, int, int] | None:
+    """The fast reader of one DER element at ``pos``: ``(cls, method, tag, contents start, end)``
+    read from the identifier and length octets without copying anything, or ``None`` ("decline")
+    for whatever is not plain DER: a high tag number, the indefinite form, a long-form length that
+    is not minimal or longer than 4 octets, or an element running past the end of ``data``. A
+    caller hands a declined element to asn1crypto's parser, whose answer (or error) then stands;
+    ``tests/crypto/test_der_fast.py`` checks that the two never give different answers."""
+    end = len(data)
+    if pos + 2 > end:
+        return None
+    first = data[pos]
+    if first & 0x1F == 0x1F:
+        return None
+    length = data[pos + 1]
+    start = pos + 2
+    if length >= 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4 or start + count > end or data[start] == 0:
+            return None
+        length = int.from_bytes(data[start : start + count], "big")
+        if length < 0x80:
+            return None
+        start += count
+    if start + length > end:
+        return None
+    return first >> 6, (first >> 5) & 1, first & 0x1F, start, start + length
+
+
 def split_tlvs(
     data: bytes,
     *,
@@ -114,6 +143,12 @@ def split_tlvs(
     while pos < len(data):
         if len(out) >= max_items:
             raise error(f"{what}: more than {max_items} elements")
+        fast = fast_tlv(data, pos)
+        if fast is not None:  # plain DER: no asn1crypto call, no copy of the rest
+            f_cls, f_method, f_tag, f_start, f_end = fast
+            out.append(Tlv(f_cls, f_method, f_tag, data[pos:f_end], data[f_start:f_end]))
+            pos = f_end
+            continue
         end = definite_tlv_end(data, pos)
         window = data[pos:end] if end is not None and end <= len(data) else data[pos:]
         try:

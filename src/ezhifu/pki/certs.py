@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -369,9 +370,20 @@ def describe(cert: CertLike) -> CertificateDescription:
         raise MalformedCertificate(f"certificate {label}: unreadable ({exc})") from exc
 
 
+#: Signer descriptions of parsed certificate objects, by identity: the parsed certificates are
+#: shared by exact DER (:func:`shared_certificate`) and read-only, so the signer of every seal
+#: signature of a batch is described once. Only successes are kept.
+_INFOS: weakref.WeakKeyDictionary[x509.Certificate, SignerInfo] = weakref.WeakKeyDictionary()
+
+
 def cert_info(cert: CertLike) -> SignerInfo:
     """Subject, issuer, serial (lower-case hex) and validity of a certificate."""
-    return describe(cert).signer_info()
+    if not isinstance(cert, x509.Certificate):
+        return describe(cert).signer_info()
+    info = _INFOS.get(cert)
+    if info is None:
+        info = _INFOS[cert] = describe(cert).signer_info()
+    return info
 
 
 # --- key kind ----------------------------------------------------------------------------------

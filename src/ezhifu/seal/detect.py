@@ -15,9 +15,11 @@ messages (:mod:`ezhifu.seal.vendor`) starts with ``INTEGER 2`` directly under th
 from __future__ import annotations
 
 import enum
+import threading
+from collections import OrderedDict
 
-from asn1crypto import parser
-
+from ezhifu.crypto.der import Tlv
+from ezhifu.crypto.der import split_tlvs as der_split_tlvs
 from ezhifu.errors import SealFormatError
 
 __all__ = [
@@ -62,22 +64,14 @@ class SealKind(enum.Enum):
     SIGNATURE = "signature"
 
 
-def split_tlvs(data: bytes, *, what: str) -> list[tuple[int, int, int, bytes, bytes]]:
-    """Split concatenated DER TLVs into ``(class, method, tag, full_tlv, contents)`` tuples."""
-    out: list[tuple[int, int, int, bytes, bytes]] = []
-    pointer = 0
-    while pointer < len(data):
-        try:
-            class_, method, tag, header, contents, trailer = parser.parse(data[pointer:], strict=False)
-        except ValueError as exc:
-            raise SealFormatError(f"{what}: malformed DER at byte {pointer}: {exc}") from exc
-        pointer_new = pointer + len(header) + len(contents) + len(trailer)
-        out.append((class_, method, tag, data[pointer:pointer_new], contents))
-        pointer = pointer_new
-    return out
+def split_tlvs(data: bytes, *, what: str) -> list[Tlv]:
+    """Split concatenated DER TLVs into ``(class, method, tag, full_tlv, contents)`` tuples
+    (:func:`ezhifu.crypto.der.split_tlvs`: the fast reader, asn1crypto for anything unusual)."""
+    # Each element takes at least two bytes, so the bound never refuses a seal within the limit.
+    return der_split_tlvs(data, what=what, max_items=MAX_SEAL_BYTES // 2 + 1, error=SealFormatError)
 
 
-def _outer(der: bytes, what: str) -> list[tuple[int, int, int, bytes, bytes]]:
+def _outer(der: bytes, what: str) -> list[Tlv]:
     if not isinstance(der, bytes | bytearray | memoryview):
         raise TypeError(f"{what} must be bytes, not {type(der).__name__}")
     der = bytes(der)
@@ -94,7 +88,7 @@ def _outer(der: bytes, what: str) -> list[tuple[int, int, int, bytes, bytes]]:
     return split_tlvs(contents, what=what)
 
 
-def _is(item: tuple[int, int, int, bytes, bytes], tag: int) -> bool:
+def _is(item: Tlv, tag: int) -> bool:
     return item[0] == 0 and item[2] == tag
 
 
@@ -108,7 +102,7 @@ def _seal_header_version(seal_info_contents: bytes, what: str) -> int:
     return int.from_bytes(header[1][4], "big", signed=True)
 
 
-def _seal_version(children: list[tuple[int, int, int, bytes, bytes]], what: str) -> SealVersion:
+def _seal_version(children: list[Tlv], what: str) -> SealVersion:
     if len(children) == 2:
         return SealVersion.V1
     if len(children) == 5:
@@ -119,11 +113,64 @@ def _seal_version(children: list[tuple[int, int, int, bytes, bytes]], what: str)
     raise SealFormatError(f"{what}: SESeal with {len(children)} elements (expected 2, 4 or 5)")
 
 
+class _SealDetections:
+    """Bounded LRU of the versions of seals detected before, by their exact bytes.
+
+    Applying a seal detects the same seal bytes twice per voucher (the seal to apply, then the
+    one to embed). The answer depends on nothing but the bytes, so it is kept for seals (not
+    seal signatures, which differ every time) of at most :data:`MAX_REMEMBERED_SEAL` bytes;
+    refusals are never kept (they are raised again, with their context, on every call).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[bytes, SealVersion] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, raw: bytes) -> SealVersion | None:
+        with self._lock:
+            version = self._items.get(raw)
+            if version is not None:
+                self._items.move_to_end(raw)
+            return version
+
+    def put(self, raw: bytes, version: SealVersion) -> None:
+        if len(raw) > MAX_REMEMBERED_SEAL:
+            return
+        with self._lock:
+            self._items[raw] = version
+            self._items.move_to_end(raw)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+#: Largest seal whose detection is remembered (a seal with its picture is a few tens of kB).
+MAX_REMEMBERED_SEAL = 256 * 1024
+#: Seals whose detection is remembered: at most 64 x 256 KiB.
+DETECTED_SEALS = _SealDetections(64)
+
+
 def detect(der: bytes, *, what: str = "seal data") -> tuple[SealKind, SealVersion]:
     """Return whether ``der`` is a seal or a seal signature and which standard it follows.
 
     Raises :class:`SealFormatError` (OCX error 114, "不是合法的印章/签章数据") when it is neither.
     """
+    raw = der if type(der) is bytes else None
+    if raw is not None:
+        known = DETECTED_SEALS.get(raw)
+        if known is not None:
+            return SealKind.SEAL, known
+    kind, version = _detect(der, what)
+    if raw is not None and kind is SealKind.SEAL:
+        DETECTED_SEALS.put(raw, version)
+    return kind, version
+
+
+def _detect(der: bytes, what: str) -> tuple[SealKind, SealVersion]:
     children = _outer(der, what)
     if not children:
         raise SealFormatError(f"{what}: empty SEQUENCE")

@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from asn1crypto import algos, cms, core, x509
-from cryptography import x509 as cx509
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ezhifu.crypto import oids
@@ -35,6 +34,7 @@ from ezhifu.crypto.base import SignatureAlgorithm
 from ezhifu.crypto.sm2 import der_to_rs
 from ezhifu.errors import EzhifuError, InvalidInput, UnsupportedAlgorithm, VerificationStepFailed
 from ezhifu.pki.certs import cert_info, certificate_label, key_kind, shared_certificate
+from ezhifu.pki.keys import public_key_of
 from ezhifu.pki.path import ChainResult, same_name, validate_chain
 from ezhifu.pki.signer import verify_signature
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
@@ -183,7 +183,7 @@ def _rsa_diagnosis(cert: x509.Certificate, signature: bytes, expected_digest: by
     """
 
     try:
-        key = cx509.load_der_x509_certificate(cert.dump()).public_key()
+        key = public_key_of(cert)  # the one key loader (no cryptography.x509 import: start-up)
         if not isinstance(key, rsa.RSAPublicKey):
             return "signature does not verify"
         recovered = key.recover_data_from_signature(signature, padding.PKCS1v15(), None)

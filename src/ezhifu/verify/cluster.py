@@ -34,6 +34,7 @@ from ezhifu.pki.policy import VerifyPolicy
 from ezhifu.pki.trust import TrustStore
 from ezhifu.results import BodyResult, EnvelopeResult
 from ezhifu.verify.envelope import verify_body, verify_envelope
+from ezhifu.verify.parties import Parties
 from ezhifu.verify.pool import MAX_CHUNK, WorkerConfig, plain_body
 
 __all__ = ["MAX_WINDOW", "ClusterPool"]
@@ -75,6 +76,7 @@ class ClusterPool:
         at: datetime | None = None,
         window: int | None = None,
         connect_timeout: float = 30.0,
+        parties: Parties | None = None,
     ) -> None:
         try:
             # reason: distributed is an optional, heavy dependency (the extra "dask")
@@ -84,7 +86,8 @@ class ClusterPool:
                 "Dask 未安装 / Dask distributed is not installed: pip install 'ezhifu[dask]'"
             ) from exc
 
-        config = WorkerConfig.of(trust=trust, policy=policy, positions=positions, at=at)
+        config = WorkerConfig.of(trust=trust, policy=policy, positions=positions, at=at, parties=parties)
+        self.config = config
         self._owned = isinstance(scheduler, str)
         try:
             client: Any = scheduler

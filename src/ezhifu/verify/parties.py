@@ -16,18 +16,24 @@ paths are relative to the parties file. :func:`bind_body` is the ``party`` step 
 (spec.md §5.1): it refuses an item by a certificate not of the position's party, the wrong kind
 at a position, one signature counted at two positions, a body missing a ``required`` position
 and a receipt (``VoucherFlag`` 1) missing an ``on_receipt`` position.
+
+For worker processes and Dask tasks a loaded :class:`Parties` keeps its
+:class:`PartiesSource`: the bytes of the parties file and of every certificate file it names,
+plain data that pickles under any start method. A worker rebuilds the same :class:`Parties`
+from those bytes with the same code (:meth:`PartiesSource.parse`), so its verdicts are those of
+a single-process run.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from ezhifu._fileio import read_config
+from ezhifu._fileio import parse_config, read_config_bytes
 from ezhifu.document.positions import PositionTable
 from ezhifu.errors import ConfigurationError, EzhifuError
 from ezhifu.pki.certs import cert_info, certificate_label, load_certificates
@@ -38,7 +44,7 @@ if TYPE_CHECKING:
 
     from ezhifu.document.envelope import VoucherBody
 
-__all__ = ["MAX_PARTIES", "MAX_PARTY_FILES", "Parties", "Party", "bind_body"]
+__all__ = ["MAX_PARTIES", "MAX_PARTY_FILES", "Parties", "PartiesSource", "Party", "bind_body"]
 
 #: Most parties one file may name.
 MAX_PARTIES: Final = 1_000
@@ -71,15 +77,18 @@ class Party:
         return any(signer.issuer == a.subject for a in self.anchors)
 
 
-def _cert_files(file: Path, party: str, key: str, value: object) -> list[x509.Certificate]:
+#: Reads a certificate file named in a parties file (the name as written there).
+_Reader = Callable[[str], bytes]
+
+
+def _cert_files(file: Path, party: str, key: str, value: object, read: _Reader) -> list[x509.Certificate]:
     where = f"{file}: parties.{party}.{key}"
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigurationError(f"{where}: 必须是文件名列表 / must be a list of file names")
     certs: list[x509.Certificate] = []
     for index, name in enumerate(value):
-        path = file.parent / name
         try:
-            certs.extend(load_certificates(path.read_bytes(), what=f"{where}[{index}] {name}"))
+            certs.extend(load_certificates(read(name), what=f"{where}[{index}] {name}"))
         except OSError as exc:
             raise ConfigurationError(
                 f"{where}[{index}]: 无法读取 / cannot read {name}: {exc.strerror}"
@@ -89,7 +98,7 @@ def _cert_files(file: Path, party: str, key: str, value: object) -> list[x509.Ce
     return certs
 
 
-def _party(file: Path, name: str, spec: object) -> Party:
+def _party(file: Path, name: str, spec: object, read: _Reader) -> Party:
     where = f"{file}: parties.{name}"
     if not isinstance(spec, Mapping):
         raise ConfigurationError(f"{where}: 必须是表 / must be a table (certs, anchors)")
@@ -102,8 +111,8 @@ def _party(file: Path, name: str, spec: object) -> Party:
             raise ConfigurationError(f"{where}: 超过 / more than {MAX_PARTY_FILES} certificate files")
         if not certs_spec and not anchors_spec:
             raise ConfigurationError(f"{where}: 需要 certs 或 anchors / needs 'certs' or 'anchors'")
-    certs = _cert_files(file, name, "certs", certs_spec)
-    anchors = _cert_files(file, name, "anchors", anchors_spec)
+    certs = _cert_files(file, name, "certs", certs_spec, read)
+    anchors = _cert_files(file, name, "anchors", anchors_spec, read)
     return Party(
         name,
         tuple(cert_info(c) for c in certs),
@@ -113,40 +122,76 @@ def _party(file: Path, name: str, spec: object) -> Party:
 
 
 @dataclass(frozen=True, slots=True)
+class PartiesSource:
+    """A parties file as plain data: its name (for messages), its bytes and the bytes of every
+    certificate file it names (``(name as written, bytes)``). Picklable under every
+    multiprocessing start method and hashable (one worker cache entry per configuration)."""
+
+    file: str
+    data: bytes
+    files: tuple[tuple[str, bytes], ...] = ()
+
+    def parse(self) -> Parties:
+        """The :class:`Parties` of these bytes, built by the code :meth:`Parties.load` uses."""
+        files = dict(self.files)
+
+        def read(name: str) -> bytes:
+            if name not in files:
+                raise ConfigurationError(f"{self.file}: 缺少证书文件 / certificate file {name!r} not shipped")
+            return files[name]
+
+        return _parse(Path(self.file), self.data, read, self)
+
+
+@dataclass(frozen=True, slots=True)
 class Parties:
-    """The parties and the position table of one parties file."""
+    """The parties and the position table of one parties file (``source``: its bytes, for
+    worker processes; ``None`` for a :class:`Parties` built in code)."""
 
     parties: Mapping[str, Party]
     positions: PositionTable
+    source: PartiesSource | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @classmethod
     def load(cls, path: str | PathLike[str]) -> Parties:
         """Read a parties file; errors (:class:`~ezhifu.errors.ConfigurationError`) name the
         file and the key (a TOML syntax error its line)."""
         file = Path(path)
-        data = read_config(file, what="the parties file")
-        raw = data.get("parties", {})
-        if not isinstance(raw, Mapping):
-            raise ConfigurationError(f"{file}: parties 必须是表 / 'parties' must be a table")
-        if len(raw) > MAX_PARTIES:
-            raise ConfigurationError(f"{file}: 超过 / more than {MAX_PARTIES} parties")
-        parties = {str(n): _party(file, str(n), spec) for n, spec in raw.items()}
-        try:
-            table = PositionTable.from_mapping({"positions": data.get("positions", {})})
-        except ConfigurationError as exc:
-            raise ConfigurationError(f"{file}: {exc}") from exc
-        for vt_code in table.vt_codes():
-            for position, entry in table.positions(vt_code).items():
-                if entry.party not in parties:
-                    raise ConfigurationError(
-                        f"{file}: positions.{vt_code}.{position}: 未知的 party / unknown party "
-                        f"{entry.party!r} (parties: {', '.join(sorted(parties)) or 'none'})"
-                    )
-                if entry.kind is None:
-                    raise ConfigurationError(
-                        f"{file}: positions.{vt_code}.{position}: 需要 kind / needs kind (signature or seal)"
-                    )
-        return cls(parties, table)
+        raw = read_config_bytes(file, what="the parties file")
+        read: dict[str, bytes] = {}
+
+        def reader(name: str) -> bytes:
+            read[name] = (file.parent / name).read_bytes()
+            return read[name]
+
+        parties = _parse(file, raw, reader, None)
+        return dataclasses.replace(parties, source=PartiesSource(str(file), raw, tuple(read.items())))
+
+
+def _parse(file: Path, raw: bytes, read: _Reader, source: PartiesSource | None) -> Parties:
+    data = parse_config(raw, file, what="the parties file")
+    table_data = data.get("parties", {})
+    if not isinstance(table_data, Mapping):
+        raise ConfigurationError(f"{file}: parties 必须是表 / 'parties' must be a table")
+    if len(table_data) > MAX_PARTIES:
+        raise ConfigurationError(f"{file}: 超过 / more than {MAX_PARTIES} parties")
+    parties = {str(n): _party(file, str(n), spec, read) for n, spec in table_data.items()}
+    try:
+        table = PositionTable.from_mapping({"positions": data.get("positions", {})})
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{file}: {exc}") from exc
+    for vt_code in table.vt_codes():
+        for position, entry in table.positions(vt_code).items():
+            if entry.party not in parties:
+                raise ConfigurationError(
+                    f"{file}: positions.{vt_code}.{position}: 未知的 party / unknown party "
+                    f"{entry.party!r} (parties: {', '.join(sorted(parties)) or 'none'})"
+                )
+            if entry.kind is None:
+                raise ConfigurationError(
+                    f"{file}: positions.{vt_code}.{position}: 需要 kind / needs kind (signature or seal)"
+                )
+    return Parties(parties, table, source)
 
 
 def _bound(item: ItemResult, log: StepLog) -> ItemResult:

@@ -8,7 +8,9 @@ only bytes and plain data:
 
 * :class:`WorkerConfig`: the trust store as DER bytes (roots, intermediates, pinned), the
   :class:`~ezhifu.pki.policy.VerifyPolicy` (frozen plain data, CRLs as DER bytes), the
-  position table as ``{VtCode: (position, ...)}`` and the validation time. It is sent once
+  position table as ``{VtCode: (position, ...)}``, the validation time and the parties file
+  as its bytes and those of its certificate files (:class:`~ezhifu.verify.parties.PartiesSource`).
+  It is sent once
   per worker (the pool's initializer), and each worker rebuilds its
   :class:`~ezhifu.pki.trust.TrustStore` with the one certificate loader
   (:func:`ezhifu.pki.certs.shared_certificate`).
@@ -41,6 +43,7 @@ from ezhifu.pki.trust import TrustStore
 from ezhifu.results import BodyResult
 from ezhifu.verify.diagnose import DiagnosisBudget
 from ezhifu.verify.envelope import verify_body
+from ezhifu.verify.parties import Parties, PartiesSource
 
 __all__ = [
     "MAX_CHUNK",
@@ -72,6 +75,7 @@ class WorkerConfig:
     policy: VerifyPolicy | None = None
     positions: tuple[tuple[str, tuple[str, ...]], ...] | None = None
     at: datetime | None = None
+    parties: PartiesSource | None = None
 
     @classmethod
     def of(
@@ -81,10 +85,21 @@ class WorkerConfig:
         policy: VerifyPolicy | None = None,
         positions: Mapping[str, Iterable[str]] | None = None,
         at: datetime | None = None,
+        parties: Parties | None = None,
     ) -> WorkerConfig:
-        """The plain form of the options of :func:`ezhifu.verify.envelope.verify_body`."""
+        """The plain form of the options of :func:`ezhifu.verify.envelope.verify_body`
+        (``parties`` must come from :meth:`~ezhifu.verify.parties.Parties.load`, which keeps
+        the bytes it was read from)."""
         if not isinstance(trust, TrustStore):
             raise ConfigurationError(f"VerifyPool: trust must be a TrustStore, not {type(trust).__name__}")
+        source = None
+        if parties is not None:
+            if not isinstance(parties, Parties) or parties.source is None:
+                raise ConfigurationError(
+                    "VerifyPool: 参与方须由文件读取 / parties must be read with Parties.load "
+                    "(workers receive the file's bytes)"
+                )
+            source = parties.source
         table = None
         if positions is not None:
             table = tuple(sorted((str(vt), tuple(sorted(names))) for vt, names in positions.items()))
@@ -97,6 +112,7 @@ class WorkerConfig:
             policy=policy,
             positions=table,
             at=at,
+            parties=source,
         )
 
     def options(self) -> dict[str, Any]:
@@ -109,12 +125,22 @@ class WorkerConfig:
             tsas=[shared_certificate(d) for d in self.tsas],
         )
         positions = None if self.positions is None else {vt: frozenset(p) for vt, p in self.positions}
-        return {"trust": trust, "policy": self.policy, "positions": positions, "at": self.at}
+        parties = None if self.parties is None else self.parties.parse()
+        return {
+            "trust": trust,
+            "policy": self.policy,
+            "positions": positions,
+            "at": self.at,
+            "parties": parties,
+        }
 
 
 class BodyPool(Protocol):
     """What :func:`ezhifu.verify.stream.verify_stream` needs of a pool: :class:`VerifyPool`
-    (local processes) or :class:`ezhifu.verify.cluster.ClusterPool` (Dask)."""
+    (local processes) or :class:`ezhifu.verify.cluster.ClusterPool` (Dask); ``config`` is what
+    its workers verify with."""
+
+    config: WorkerConfig
 
     def verify_bodies(self, bodies: Iterable[VoucherBody], *, chunk: int = 32) -> Iterator[BodyResult]: ...
 
@@ -154,6 +180,7 @@ class VerifyPool:
         positions: Mapping[str, Iterable[str]] | None = None,
         at: datetime | None = None,
         start_method: str | None = None,
+        parties: Parties | None = None,
     ) -> None:
         if not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
             raise ConfigurationError(f"VerifyPool: workers must be 1..{MAX_WORKERS}, not {workers!r}")
@@ -162,7 +189,7 @@ class VerifyPool:
                 f"VerifyPool: start method {start_method!r} is not one of {', '.join(sorted(START_METHODS))}"
             )
         self.workers = workers
-        self.config = WorkerConfig.of(trust=trust, policy=policy, positions=positions, at=at)
+        self.config = WorkerConfig.of(trust=trust, policy=policy, positions=positions, at=at, parties=parties)
         context = multiprocessing.get_context(start_method)
         self._executor = ProcessPoolExecutor(
             max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(self.config,)

@@ -220,16 +220,19 @@ def verify_stream(
     instead (one pool for a whole run of many files, or a Dask
     :class:`~ezhifu.verify.cluster.ClusterPool`; its own trust, policy, positions and time
     apply). The options are those of :func:`ezhifu.verify.envelope.verify_body` (``parties``: a
-    :class:`ezhifu.verify.parties.Parties`, in-process only for now).
+    :class:`ezhifu.verify.parties.Parties` read from a file, shipped to workers as its bytes;
+    a caller's ``pool`` must have been opened with the same parties file).
     Diagnoses of failed signatures draw on one :class:`~ezhifu.verify.diagnose.DiagnosisBudget`
     for the run (one per worker process), so an envelope of failing bodies costs a constant more
     than a valid one.
     """
     options: dict[str, Any] = {"trust": trust, "policy": policy, "positions": positions, "at": at}
     if parties is not None:
-        if pool is not None or workers > 1:
+        shipped = getattr(parties, "source", None)
+        if pool is not None and pool.config.parties != shipped:
             raise ConfigurationError(
-                "参与方文件暂不能与进程池同用 / a parties file is not supported with a worker pool yet"
+                "进程池的参与方文件与此不同 / the pool was opened without this parties file "
+                "(open it with parties=...)"
             )
         options["parties"] = parties
     if workers <= 1:  # one diagnosis budget for the envelope, as verify_envelope has

@@ -204,6 +204,11 @@ class SealContainer:
         """The signer's fields of a parsed ``SES_Signature`` (per format)."""
         raise NotImplementedError
 
+    def fast_signature(self, raw: bytes, seal: Seal, label: str) -> SealSignature | None:
+        """``raw`` read by a fast reader of this format's fixed layout embedding the decoded
+        ``seal`` (:mod:`ezhifu.seal.containers.fast`), or ``None`` to decode with asn1crypto."""
+        return None
+
     def parse_signature(self, raw: bytes, *, what: str = "seal signature") -> SealSignature:
         if self.kind is not SealKind.SIGNATURE:
             raise SealFormatError(f"{what}: this is a seal (SESeal), not a seal signature")
@@ -217,6 +222,10 @@ class SealContainer:
             pass
         else:
             cached = SEALS.get(seal_raw, self.version)
+        if cached is not None:  # the fixed layout without asn1crypto, or None: decode below
+            fast = self.fast_signature(raw, cached, label)
+            if fast is not None:
+                return fast
         obj = load_signature_structure(self.signature_spec, raw, label, skip_seal=cached is not None)
         try:
             return self._signature_from_parsed(obj, raw, label, cached)

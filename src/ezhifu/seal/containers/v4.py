@@ -7,12 +7,14 @@ it. Holder certificates are listed as certificates (``certListType`` 1) or diges
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from asn1crypto import core
 
+from ezhifu.crypto.der import tlv
 from ezhifu.errors import SigningError
 from ezhifu.seal.asn1 import v4 as asn1_v4
 from ezhifu.seal.containers.base import (
@@ -23,8 +25,9 @@ from ezhifu.seal.containers.base import (
     Signing,
     picture_info,
 )
+from ezhifu.seal.containers.fast import read_v4_signature
 from ezhifu.seal.detect import SealVersion
-from ezhifu.seal.model import Seal, extensions_of, optional, time_native
+from ezhifu.seal.model import Seal, SealSignature, extensions_of, optional, time_native
 
 __all__ = ["V4Container"]
 
@@ -59,6 +62,11 @@ class V4Container(SealContainer):
             extensions=extensions_of(optional(tbs_children, 5), f"{label}.toSign.extDatas"),
             time_stamp=asn1_v4.decode_time_stamp(optional(top, 4), what=f"{label}.timeStamp"),
         )
+
+    def fast_signature(self, raw: bytes, seal: Seal, label: str) -> SealSignature | None:
+        if self.version is not SealVersion.V4:  # v5 (a subclass) has no fast reader
+            return None
+        return read_v4_signature(raw, seal, label)
 
     def build_seal(self, content: SealContent, sign: Signing) -> bytes:
         self.require_writable()
@@ -104,7 +112,33 @@ class V4Container(SealContainer):
         sign: Signing,
         time_stamp: Callable[[bytes], bytes] | None,
     ) -> bytes:
+        """The DER ``SES_Signature``. The usual fields (a whole-second UTC time, ASCII
+        ``propertyInfo``) are written with :func:`ezhifu.crypto.der.tlv` around the seal's bytes;
+        anything else with asn1crypto (``tests/seal/test_fast_signature.py`` checks that both
+        write the same bytes)."""
         self.require_writable()
+        tbs_der = _tbs_der(seal, when, data_hash, property_info)
+        if tbs_der is None:
+            return self._asn1_signature(
+                seal, when, data_hash, property_info, signer_cert, algorithm_oid, sign, time_stamp
+            )
+        signature = sign(tbs_der)
+        parts = [tbs_der, tlv(0x04, signer_cert), _oid_der(algorithm_oid), tlv(0x03, b"\x00" + signature)]
+        if time_stamp is not None:
+            parts.append(tlv(0xA0, tlv(0x03, b"\x00" + _stamp(time_stamp, signature))))
+        return tlv(0x30, b"".join(parts))
+
+    def _asn1_signature(
+        self,
+        seal: Seal,
+        when: datetime,
+        data_hash: bytes,
+        property_info: str,
+        signer_cert: bytes,
+        algorithm_oid: str,
+        sign: Signing,
+        time_stamp: Callable[[bytes], bytes] | None,
+    ) -> bytes:
         tbs = asn1_v4.TBS_Sign(
             {
                 "version": 4,
@@ -122,9 +156,40 @@ class V4Container(SealContainer):
             "signature": signature,
         }
         if time_stamp is not None:
-            try:
-                token = bytes(time_stamp(signature))
-            except Exception as exc:  # the hook is caller code (a TSA client)
-                raise SigningError(f"time-stamp hook failed: {exc}") from exc
-            fields["timeStamp"] = asn1_v4.explicit_zero(core.OctetBitString(token))
+            fields["timeStamp"] = asn1_v4.explicit_zero(core.OctetBitString(_stamp(time_stamp, signature)))
         return bytes(asn1_v4.SES_Signature(fields).dump())
+
+
+def _stamp(time_stamp: Callable[[bytes], bytes], signature: bytes) -> bytes:
+    try:
+        return bytes(time_stamp(signature))
+    except Exception as exc:  # the hook is caller code (a TSA client)
+        raise SigningError(f"time-stamp hook failed: {exc}") from exc
+
+
+def _tbs_der(seal: Seal, when: datetime, data_hash: bytes, property_info: str) -> bytes | None:
+    """``TBS_Sign`` written directly, or ``None`` for what asn1crypto writes differently
+    (fractions of a second, a time outside years 1000-9999 or not in UTC, non-ASCII text)."""
+    if (
+        when.tzinfo is None
+        or when.utcoffset() != timedelta(0)
+        or when.microsecond
+        or not 1000 <= when.year <= 9999
+    ):
+        return None
+    if not property_info.isascii():
+        return None
+    return tlv(
+        0x30,
+        b"\x02\x01\x04"  # version INTEGER 4
+        + seal.raw
+        + tlv(0x18, when.strftime("%Y%m%d%H%M%SZ").encode("ascii"))
+        + tlv(0x03, b"\x00" + data_hash)
+        + tlv(0x16, property_info.encode("ascii")),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _oid_der(dotted: str) -> bytes:
+    """The DER OBJECT IDENTIFIER of an algorithm (a handful of values: cached)."""
+    return bytes(core.ObjectIdentifier(dotted).dump())
