@@ -58,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
 
     maker, holder = make_pki("sm2"), make_pki("sm2")
-    trust = TrustStore([maker.root_cert, holder.root_cert])
+    trust = TrustStore([holder.root_cert], seal_makers=[maker.root_cert])  # anchors by purpose
     now = datetime.now(UTC)
     picture = b"GIF89a" + bytes(16 * 1024)
     body = VoucherBody.from_voucher(sample_voucher("5201", details=20))
