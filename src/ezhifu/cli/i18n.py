@@ -8,20 +8,39 @@ when the locale is Chinese (``LC_ALL``, ``LC_MESSAGES`` or ``LANG`` starting wit
 checks the two agree and that every help string of the command line is translated).
 
 Help texts are translated when a command is shown (:func:`localize` on a click command and its
-options), so the verb modules keep plain English strings; messages are translated by
-:func:`_` where they are printed.
+options, looked up by their :func:`inspect.cleandoc` text), so the verb modules keep plain English
+strings; messages are translated by :func:`_` where they are printed.
+
+click's own words ("Usage:", "Options", "Error: ...", "Show this message and exit.", its usage
+errors) go through the same catalogue by click's own mechanism: click calls the stdlib's global
+``gettext.gettext``/``ngettext``, so under Chinese :func:`set_language` makes ``ezhifu`` the global
+text domain (``gettext.bindtextdomain``/``gettext.textdomain``) and sets ``LANGUAGE=zh_CN`` in the
+process environment (the variable the stdlib reads first to choose the catalogue, so that
+``--lang zh`` wins over ``LANG=C``); under English the default domain is restored (click's
+strings stay English) and ``LANGUAGE`` gets back its earlier value. Only the command line calls
+:func:`set_language`: importing ezhifu as a library changes no global state.
 """
 
 from __future__ import annotations
 
 import gettext
+import inspect
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
-__all__ = ["DOMAIN", "LOCALE_DIR", "_", "current_language", "language_from_env", "localize", "set_language"]
+__all__ = [
+    "DOMAIN",
+    "HELP_OPTION_HELP",
+    "LOCALE_DIR",
+    "_",
+    "current_language",
+    "language_from_env",
+    "localize",
+    "set_language",
+]
 
 #: gettext domain of the command line's catalogue.
 DOMAIN = "ezhifu"
@@ -34,6 +53,8 @@ class _Language:
 
     code: str | None = None
     translations: gettext.NullTranslations = gettext.NullTranslations()
+    #: ``LANGUAGE`` before :func:`set_language` first changed it (``None``: unset); restored under English.
+    saved_env: tuple[bool, str | None] = (False, None)
 
 
 _LANGUAGE = _Language()
@@ -54,10 +75,31 @@ def set_language(language: str | None) -> str:
     chosen = language_from_env() if language is None else language
     if chosen == "zh":
         _LANGUAGE.translations = gettext.translation(DOMAIN, LOCALE_DIR, languages=["zh_CN"], fallback=True)
+        _global_gettext(chinese=True)
     else:
         _LANGUAGE.translations = gettext.NullTranslations()
+        _global_gettext(chinese=False)
     _LANGUAGE.code = chosen
     return chosen
+
+
+def _global_gettext(*, chinese: bool) -> None:
+    """Point the stdlib's global gettext (which click calls) at the catalogue, or away from it."""
+    if chinese:
+        if not _LANGUAGE.saved_env[0]:
+            _LANGUAGE.saved_env = (True, os.environ.get("LANGUAGE"))
+        gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+        gettext.textdomain(DOMAIN)
+        os.environ["LANGUAGE"] = "zh_CN"
+        return
+    gettext.textdomain("messages")  # the stdlib's default domain: click's words stay English
+    saved, value = _LANGUAGE.saved_env
+    if saved:
+        if value is None:
+            os.environ.pop("LANGUAGE", None)
+        else:
+            os.environ["LANGUAGE"] = value
+        _LANGUAGE.saved_env = (False, None)
 
 
 def current_language() -> str:
@@ -73,22 +115,35 @@ def _(message: str) -> str:
     return _LANGUAGE.translations.gettext(message)
 
 
-def localize(command: click.Command) -> click.Command:
+def _help(text: str | None) -> str | None:
+    """``text`` (a help string, perhaps an indented docstring) in the language in use."""
+    return _(inspect.cleandoc(text)) if text else text
+
+
+#: English help of click's ``--help`` option (click creates it once, in the language of that moment).
+HELP_OPTION_HELP = "Show this message and exit."
+
+
+def localize(command: click.Command, ctx: click.Context | None = None) -> click.Command:
     """Translate ``command``'s help, short help and option help in place (and its subcommands').
 
     The English originals are kept in ``command.__dict__`` so that switching language
-    (tests, ``--lang``) translates from English again.
+    (tests, ``--lang``) translates from English again. With ``ctx``, the ``--help`` option click
+    adds is translated too.
     """
     originals: dict[str, str | None] = command.__dict__.setdefault(
         "_ezhifu_en", {"help": command.help, "short_help": command.short_help}
     )
-    command.help = _(originals["help"]) if originals["help"] else originals["help"]
-    command.short_help = _(originals["short_help"]) if originals["short_help"] else originals["short_help"]
+    command.help = _help(originals["help"])
+    command.short_help = _help(originals["short_help"])
     for param in command.params:
         if isinstance(param, click.Option):
             english = param.__dict__.setdefault("_ezhifu_en", param.help)
-            param.help = _(english) if english else english
+            param.help = _help(english)
+    help_option = command.get_help_option(ctx) if ctx is not None else None
+    if help_option is not None:
+        help_option.help = _(HELP_OPTION_HELP)
     if isinstance(command, click.Group):
         for sub in command.commands.values():
-            localize(sub)
+            localize(sub, ctx)
     return command
