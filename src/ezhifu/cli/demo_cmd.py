@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors, json_option, mark
+from ezhifu.cli.i18n import current_language
 
 __all__ = ["command"]
 
@@ -69,7 +70,7 @@ def command(
 
     if not as_json:
         click.echo(f"ezhifu demo -> {out_dir}")
-    result = run_demo(out_dir, on_step=show, test_keys=test_keys)
+    result = run_demo(out_dir, on_step=show, test_keys=test_keys, language=current_language())
     if as_json:
         echo_json(result.to_dict())
     else:

@@ -70,15 +70,19 @@ def language_from_env(environ: Mapping[str, str] | None = None) -> str:
     return "en"
 
 
-def set_language(language: str | None) -> str:
-    """Use ``language`` (``"zh"``/``"en"``; ``None``: from the environment); returns the one chosen."""
+def set_language(language: str | None, *, for_click: bool = True) -> str:
+    """Use ``language`` (``"zh"``/``"en"``; ``None``: from the environment); returns the one chosen.
+
+    ``for_click`` also points the stdlib's global gettext (click's words) at the catalogue; only
+    the command line does so (:func:`current_language` alone never changes global state).
+    """
     chosen = language_from_env() if language is None else language
     if chosen == "zh":
         _LANGUAGE.translations = gettext.translation(DOMAIN, LOCALE_DIR, languages=["zh_CN"], fallback=True)
-        _global_gettext(chinese=True)
     else:
         _LANGUAGE.translations = gettext.NullTranslations()
-        _global_gettext(chinese=False)
+    if for_click:
+        _global_gettext(chinese=chosen == "zh")
     _LANGUAGE.code = chosen
     return chosen
 
@@ -105,7 +109,7 @@ def _global_gettext(*, chinese: bool) -> None:
 def current_language() -> str:
     """The language in use (``"zh"`` or ``"en"``)."""
     if _LANGUAGE.code is None:
-        return set_language(None)
+        return set_language(None, for_click=False)
     return _LANGUAGE.code
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, check_config, cli_state, handle_errors, read_input
+from ezhifu.cli.i18n import current_language
 from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
 
 __all__ = ["command"]
@@ -82,7 +83,12 @@ def command(
     name = "stdin" if file == "-" else Path(file).name
     show = cli_state().show_identifiers
     page = render_envelope_html(
-        data, result=result, source_name=name, show_identifiers=show, all_fields=all_fields
+        data,
+        result=result,
+        source_name=name,
+        show_identifiers=show,
+        all_fields=all_fields,
+        language=current_language(),
     )
     write_output(output, html_to_pdf(page) if as_pdf else page.encode("utf-8"), inputs=inputs)
     # With -o - the page is on stdout: the note goes to stderr so the page stays clean.
