@@ -23,7 +23,13 @@ from typing import Any, cast
 
 import click
 
-from ezhifu.cli.checks import no_validate_option, position_argument, validate_first
+from ezhifu.cli.checks import (
+    no_validate_option,
+    parties_option,
+    position_argument,
+    position_for_bodies,
+    validate_first,
+)
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -242,6 +248,7 @@ def _check_maker_usage(cert: Any, path: Path) -> None:
 )
 @key_options
 @click.option("--position", required=True, help="Stamp position, e.g. cz_dwgz.")
+@parties_option
 @click.option("--voucher-no", help="Stamp only this voucher (default: every voucher in the envelope).")
 @click.option(
     "-o",
@@ -268,7 +275,7 @@ def apply_command(
     The seal is a file (--seal FILE) or held in the keystore that signs
     (--keystore CONFIG --alias KEY --seal-alias SEAL). The envelope is validated first and an
     invalid voucher refused (exit 1) unless --no-validate; the position must be a known
-    position name.
+    position name (or one declared in the --parties file).
     """
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.document.envelope import Envelope
@@ -283,6 +290,7 @@ def apply_command(
     bodies = [envelope.body(voucher_no)] if voucher_no is not None else list(envelope.bodies)
     if not bodies:
         raise InvalidInput(f"{file}: no voucher to stamp")
+    position_for_bodies(position, bodies)
 
     if (seal_path is None) == (seal_alias is None):
         raise click.UsageError("give exactly one of --seal FILE and --seal-alias A")
