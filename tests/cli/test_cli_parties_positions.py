@@ -100,7 +100,7 @@ def test_undeclared_position_is_still_a_usage_error(keys: Path, tmp_path: Path, 
         result = CliRunner().invoke(cli, make(keys, _envelope(tmp_path), out, name, *extra))
         assert result.exit_code == 2, result.output
         assert "unknown position" in result.output and "未知的签章位置" in result.output
-        assert "dwfz" in result.output and "--parties" in result.output  # names the vocabulary and the way out
+        assert "dwfz" in result.output and "--parties" in result.output  # the vocabulary, the way out
     assert not out.exists()
 
 
