@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -42,7 +43,7 @@ from ezhifu.cli.common import (
     read_input,
 )
 from ezhifu.cli.keyopts import AUDIT_OPTIONS, KeySource, key_options, keystore_seal, open_signer
-from ezhifu.cli.output import check_output, force_option, write_output
+from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput, KeyUsageError, SealFormatError
 from ezhifu.keystore.audit_use import audit_context
@@ -367,7 +368,8 @@ def _human(info: dict[str, Any], indent: str = "") -> None:
 @click.option(
     "--image-out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the seal picture here (the extension is not changed; see 'picture.type').",
+    help="Write the seal picture here (the extension is not changed; see 'picture.type'; '-' for standard "
+    "output).",
 )
 @click.option(
     "--trust",
@@ -405,10 +407,12 @@ def show_command(
     else:
         info, holds = _show_one(_blob_of(data, file), file, trust, image_out, allow_svg)
     info["file"] = str(file)
-    if as_json:
-        echo_json(info)
-    else:
-        _human(info)
+    # With --image-out - the picture is on stdout: the description goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if is_stdout(image_out) else contextlib.nullcontext():
+        if as_json:
+            echo_json(info)
+        else:
+            _human(info)
     sys.exit(EXIT_OK if holds else EXIT_FAILED)
 
 
