@@ -14,6 +14,7 @@ English running-text words below, which is what the test looks for.
 from __future__ import annotations
 
 import importlib
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,3 +127,38 @@ def test_english_again_after_chinese() -> None:
     result = CliRunner().invoke(cli_main.cli, ["--lang", "en", "verify", "--help"], prog_name="ezhifu")
     assert result.output.startswith("Usage: ezhifu verify") and "Show this message and exit." in result.output
     assert "用法" not in result.output and "显示" not in result.output
+
+
+def test_verb_messages_are_chinese_under_lang_zh(tmp_path: Path) -> None:
+    """The verbs' own result lines (validate, build, view, demo) come from the same catalogue."""
+    runner = CliRunner()
+    demo = runner.invoke(cli_main.cli, ["--lang", "zh", "demo", "-o", str(tmp_path / "d")])
+    assert demo.exit_code == 0, demo.output
+    assert "全部验证通过。可试：ezhifu verify" in demo.output and "打开视图：" in demo.output
+    envelope = tmp_path / "d" / "envelope.xml"
+    valid = runner.invoke(cli_main.cli, ["--lang", "zh", "validate", str(envelope)])
+    assert valid.exit_code == 0 and valid.output.startswith("校验级别 partner，Schema 版本 2024\n")
+    assert f"{envelope}：有效" in valid.output
+    second = tmp_path / "second.xml"
+    second.write_bytes(envelope.read_bytes())
+    both = runner.invoke(cli_main.cli, ["--lang", "zh", "validate", str(envelope), str(second)])
+    assert "2 个文件：2 个有效，0 个无效" in both.output
+    page = tmp_path / "v.html"
+    view = runner.invoke(cli_main.cli, ["--lang", "zh", "view", str(envelope), "-o", str(page)])
+    assert view.exit_code == 0 and f"已写出 {page}（未验证：未给出 --trust）" in view.output
+    data = tmp_path / "data.json"
+    fields = {
+        "AdmDivCode": "420100",
+        "VouDate": "20240315",
+        "VoucherNo": "V1",
+        "AgencyCode": "205001",
+        "PayeeAcctNo": "3202001109000012345",
+        "PayeeAcctName": "武汉市第一中学",
+        "DetailList": [{"PayAmt": "10"}],
+    }
+    data.write_text(json.dumps(fields, ensure_ascii=False), encoding="utf-8")
+    built = runner.invoke(cli_main.cli, ["--lang", "zh", "build", "--type", "5201", str(data), "-o", "-"])
+    assert built.exit_code == 0, built.output
+    assert "已生成 5201 凭证" in built.stderr and "1 条明细" in built.stderr
+    english = runner.invoke(cli_main.cli, ["--lang", "en", "validate", str(envelope)])
+    assert english.output.startswith("level partner, schema version 2024\n") and ": valid" in english.output

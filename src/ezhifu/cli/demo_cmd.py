@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors, json_option, mark
-from ezhifu.cli.i18n import current_language
+from ezhifu.cli.i18n import _, current_language
 
 __all__ = ["command"]
 
@@ -84,12 +84,13 @@ def command(
         if result.ok:
             parties = result.root_path.parent / "parties.toml" if result.root_path else "parties.toml"
             click.echo(
-                f"All verified. Try: ezhifu verify {result.envelope_path} --trust {result.root_path}"
-                f" --parties {parties}"
+                _("All verified. Try: ezhifu verify {envelope} --trust {root} --parties {parties}").format(
+                    envelope=result.envelope_path, root=result.root_path, parties=parties
+                )
             )
-            click.echo(f"Open the view: {result.html_path}")
+            click.echo(_("Open the view: {path}").format(path=result.html_path))
         else:
-            click.echo("The demo did not complete: see the ✗ step above.", err=True)
+            click.echo(_("The demo did not complete: see the ✗ step above."), err=True)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
 
 

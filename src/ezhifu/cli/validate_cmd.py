@@ -38,6 +38,7 @@ from ezhifu.cli.common import (
     progress,
     read_input,
 )
+from ezhifu.cli.i18n import _
 from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, SCHEMA_VERSIONS
 from ezhifu.document.validation import Level, check
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
@@ -82,13 +83,18 @@ def _print_report(report: dict[str, Any]) -> bool:
     """Print one file's result; True when an issue lies in a decoded inner voucher."""
     name = report["file"]
     if report["error"] is not None:
-        click.echo(f"{name}: unreadable: {report['error']['kind']}: {report['error']['message']}")
+        error = report["error"]
+        click.echo(_("{name}: unreadable: {kind}: {message}").format(name=name, **error))
         return False
     if report["valid"]:
-        click.echo(f"{name}: valid")
+        click.echo(_("{name}: valid").format(name=name))
         return False
     count = len(report["issues"])
-    click.echo(f"{name}: invalid, {count} issue{'s' if count != 1 else ''}")
+    click.echo(
+        (_("{name}: invalid, {count} issue") if count == 1 else _("{name}: invalid, {count} issues")).format(
+            name=name, count=count
+        )
+    )
     noted = False
     for issue in report["issues"]:
         where = f"line {issue['line']}" if issue["line"] is not None else "line ?"
@@ -139,7 +145,11 @@ def command(inputs: tuple[Path, ...], schema_version: str | None, strict: bool, 
         version = schema_version or DEFAULT_SCHEMA_VERSION
         echo_json({"schema_version": version, "level": level, "files": reports})
         sys.exit(EXIT_OK if all_valid else EXIT_FAILED)
-    click.echo(f"level {level}, schema version {schema_version or DEFAULT_SCHEMA_VERSION}")
+    click.echo(
+        _("level {level}, schema version {version}").format(
+            level=level, version=schema_version or DEFAULT_SCHEMA_VERSION
+        )
+    )
     if len(reports) == 1:
         if _print_report(reports[0]):
             click.echo(_INNER_NOTE)
@@ -155,5 +165,9 @@ def command(inputs: tuple[Path, ...], schema_version: str | None, strict: bool, 
             click.echo("")
         print_table(_TABLE_HEADERS, summary_rows(reports))
         valid = sum(1 for r in reports if r["valid"])
-        click.echo(f"{len(reports)} files: {valid} valid, {len(reports) - valid} not valid")
+        click.echo(
+            _("{files} files: {valid} valid, {invalid} not valid").format(
+                files=len(reports), valid=valid, invalid=len(reports) - valid
+            )
+        )
     sys.exit(EXIT_OK if all_valid else EXIT_FAILED)

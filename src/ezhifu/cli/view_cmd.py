@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, check_config, cli_state, handle_errors, read_input
-from ezhifu.cli.i18n import current_language
+from ezhifu.cli.i18n import _, current_language
 from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
 
 __all__ = ["command"]
@@ -94,7 +94,8 @@ def command(
     # With -o - the page is on stdout: the note goes to stderr so the page stays clean.
     to_stderr = is_stdout(output)
     if result is None:
-        click.echo(f"wrote {output} (not verified: no --trust given)", err=to_stderr)
+        click.echo(_("wrote {output} (not verified: no --trust given)").format(output=output), err=to_stderr)
         sys.exit(EXIT_OK)
-    click.echo(f"wrote {output} ({'all verified' if result.valid else 'verification FAILED'})", err=to_stderr)
+    done = _("wrote {output} (all verified)") if result.valid else _("wrote {output} (verification FAILED)")
+    click.echo(done.format(output=output), err=to_stderr)
     sys.exit(EXIT_OK if result.valid else EXIT_FAILED)
