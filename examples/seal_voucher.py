@@ -46,7 +46,8 @@ print(f"stamped at {stamp.no} with seal {stamp.sn}")
 data = envelope.to_bytes()
 Path("sealed.xml").write_bytes(data)
 
-result = verify_envelope(data, trust=TrustStore(roots=[pki.root_cert]))
+# Anchors by purpose: the signers' root, and the seal maker's (here the same test root).
+result = verify_envelope(data, trust=TrustStore(roots=[pki.root_cert], seal_makers=[pki.root_cert]))
 item = result.bodies[0].items[0]
 print(f"{item.kind} at {item.position}: {'valid' if item.valid else item.reason} ({item.seal_name})")
 assert result.valid

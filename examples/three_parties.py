@@ -69,7 +69,7 @@ class Ids(TypedDict):
 def build(workdir: Path) -> dict[str, VoucherLibrary]:
     """The PKI, the seals and one library per party, wired over a drop folder."""
     pki = make_pki("sm2")
-    trust = TrustStore(roots=[pki.root_cert])
+    trust = TrustStore(roots=[pki.root_cert], seal_makers=[pki.root_cert])
     maker_cert, maker_key = pki.issue_leaf("示例制章机构 seal maker")
     maker = SoftwareSigner(maker_key, maker_cert)
     now = datetime.now(UTC).replace(microsecond=0)

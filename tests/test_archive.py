@@ -26,6 +26,7 @@ from ezhifu.document.envelope import Envelope
 from ezhifu.errors import ArchiveError, ArchiveRegistryError, DuplicateBooking, MetadataError
 from ezhifu.keystore.memory import MemoryKeyStore
 from ezhifu.pki.signer import SoftwareSigner
+from ezhifu.pki.trust import TrustStore
 from ezhifu.seal.apply import apply_seal
 from ezhifu.seal.make import make_seal
 from ezhifu.sign.voucher import sign_envelope
@@ -379,9 +380,8 @@ def test_a_sealed_voucher_keeps_its_seal_picture_and_path(parties: Parties) -> N
         version="v4",
     )
     apply_seal(envelope.bodies[0], seal, parties.finance.signer(), "cz_dwgz")
-    created = create_package(
-        envelope.to_bytes(), receipt, trust=parties.trust, signer=parties.archive_signer()
-    )
+    trust = parties.trust.merge(TrustStore(seal_makers=[parties.finance.root_cert]))
+    created = create_package(envelope.to_bytes(), receipt, trust=trust, signer=parties.archive_signer())
     members = read_members(created.data)
     record = json.loads(members["evidence/verification.json"])["envelopes"][0]
     (stamp,) = [i for i in record["items"] if i["kind"] == "seal"]

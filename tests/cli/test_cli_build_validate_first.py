@@ -51,6 +51,7 @@ def _seal_args(keys: Path, src: Path, out: Path, position: str = "cz_dwgz") -> l
 def test_demo_writes_test_keys_only_when_asked(keys: Path) -> None:
     assert sorted(p.name for p in keys.iterdir()) == [
         "root.pem",
+        "seal-maker-root.pem",
         "seal.der",
         "signer-chain.pem",
         "signer.key.pem",
@@ -90,7 +91,8 @@ def test_valid_voucher_signs_and_seals_and_verifies(keys: Path, tmp_path: Path) 
     runner = CliRunner()
     assert runner.invoke(cli, _sign_args(keys, good, tmp_path / "s.xml")).exit_code == 0
     assert runner.invoke(cli, _seal_args(keys, tmp_path / "s.xml", tmp_path / "ss.xml")).exit_code == 0
-    verified = runner.invoke(cli, ["verify", str(tmp_path / "ss.xml"), "--trust", str(keys / "root.pem")])
+    trust = ["--trust", str(keys / "root.pem"), "--seal-maker-trust", str(keys / "seal-maker-root.pem")]
+    verified = runner.invoke(cli, ["verify", str(tmp_path / "ss.xml"), *trust])
     assert verified.exit_code == 0, verified.output
 
 

@@ -57,6 +57,25 @@ def flip_one_voucher_char(envelope: bytes) -> bytes:
     return envelope[: match.start(2)] + changed.encode("ascii") + envelope[match.end(2) :]
 
 
+def _demo_trust(demo_out: Path) -> list[str]:
+    """The demo's anchors by purpose: the signer root and the seal maker's root."""
+    return [
+        "--trust",
+        str(demo_out / "root.pem"),
+        "--seal-maker-trust",
+        str(demo_out / "seal-maker-root.pem"),
+    ]
+
+
+def test_verify_with_the_signer_root_alone_reports_the_maker_untrusted(demo_out: Path) -> None:
+    """Issue 13 item 1: the signer root does not vouch for the seal maker."""
+    code, output = _verify(str(demo_out / "envelope.xml"), "--trust", str(demo_out / "root.pem"), "--json")
+    assert code == EXIT_FAILED
+    data = json.loads(output)
+    items = [(i["kind"], i["valid"], i["reason"]) for b in data["bodies"] for i in b["items"]]
+    assert items == [("signature", True, None), ("seal", False, "maker not trusted: no seal-maker anchors")]
+
+
 def _verify(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, ["verify", *args])
     assert "Traceback" not in result.output
@@ -68,10 +87,13 @@ def test_demo_writes_the_three_files(demo_out: Path) -> None:
         "envelope.xml",
         "parties.toml",
         "root.pem",
+        "seal-maker-root.pem",
         "signer.pem",
         "voucher.html",
     ]
     assert (demo_out / "root.pem").read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
+    assert (demo_out / "seal-maker-root.pem").read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
+    assert (demo_out / "root.pem").read_bytes() != (demo_out / "seal-maker-root.pem").read_bytes()
     assert b"PRIVATE KEY" not in b"".join(p.read_bytes() for p in demo_out.iterdir())
     envelope = Envelope.from_bytes((demo_out / "envelope.xml").read_bytes())
     (body,) = envelope.bodies
@@ -99,7 +121,7 @@ def test_demo_report_marks_every_step(tmp_path: Path) -> None:
     assert any("verified" in line for line in steps)
     assert (
         f"ezhifu verify {tmp_path / 'd' / 'envelope.xml'} --trust {tmp_path / 'd' / 'root.pem'}"
-        in result.output
+        f" --seal-maker-trust {tmp_path / 'd' / 'seal-maker-root.pem'}" in result.output
     )
 
 
@@ -116,12 +138,12 @@ def test_demo_json(tmp_path: Path) -> None:
 
 
 def test_verify_accepts_the_demo_envelope(demo_out: Path) -> None:
-    code, output = _verify(str(demo_out / "envelope.xml"), "--trust", str(demo_out / "root.pem"))
+    code, output = _verify(str(demo_out / "envelope.xml"), *_demo_trust(demo_out))
     assert code == EXIT_OK, output
 
 
 def test_verify_json_lists_every_signature_and_seal(demo_out: Path) -> None:
-    code, output = _verify(str(demo_out / "envelope.xml"), "--trust", str(demo_out / "root.pem"), "--json")
+    code, output = _verify(str(demo_out / "envelope.xml"), *_demo_trust(demo_out), "--json")
     assert code == EXIT_OK
     data = json.loads(output)
     results = data if isinstance(data, list) else [data]
@@ -137,12 +159,12 @@ def test_verify_json_lists_every_signature_and_seal(demo_out: Path) -> None:
 def test_verify_rejects_a_flipped_voucher_character(demo_out: Path, tmp_path: Path) -> None:
     tampered = tmp_path / "tampered.xml"
     tampered.write_bytes(flip_one_voucher_char((demo_out / "envelope.xml").read_bytes()))
-    code, output = _verify(str(tampered), "--trust", str(demo_out / "root.pem"))
+    code, output = _verify(str(tampered), *_demo_trust(demo_out))
     assert code == EXIT_FAILED
     assert SIGNATURE_POSITION in output and SEAL_POSITION in output
     assert re.search(r"digest|signature|hash", output, re.IGNORECASE)
     # the same through JSON: both items invalid, each with a reason
-    code, output = _verify(str(tampered), "--trust", str(demo_out / "root.pem"), "--json")
+    code, output = _verify(str(tampered), *_demo_trust(demo_out), "--json")
     assert code == EXIT_FAILED
     data = json.loads(output)
     results = data if isinstance(data, list) else [data]
@@ -160,7 +182,7 @@ def test_verify_rejects_a_changed_signature(demo_out: Path, tmp_path: Path) -> N
     changed = base64.b64encode(bytes(der)).decode()
     tampered = tmp_path / "sig.xml"
     tampered.write_bytes(data.replace(value.encode(), changed.encode()))
-    code, output = _verify(str(tampered), "--trust", str(demo_out / "root.pem"))
+    code, output = _verify(str(tampered), *_demo_trust(demo_out))
     assert code == EXIT_FAILED
     assert SIGNATURE_POSITION in output
 
@@ -180,15 +202,13 @@ def test_view_writes_the_page_and_exits_by_verification(demo_out: Path, tmp_path
     assert result.exit_code == EXIT_OK and "not verified" in result.output
     assert 'data-status="unverified"' in out.read_text(encoding="utf-8")
     # Replacing the page needs --force (docs/cli.md, "Outputs").
-    args = ["view", str(demo_out / "envelope.xml"), "--trust", str(demo_out / "root.pem"), "-o", str(out)]
+    args = ["view", str(demo_out / "envelope.xml"), *_demo_trust(demo_out), "-o", str(out)]
     result = runner.invoke(cli, [*args, "--force"])
     assert result.exit_code == EXIT_OK
     assert out.read_text(encoding="utf-8").count('data-status="valid"') == 2
     tampered = tmp_path / "t.xml"
     tampered.write_bytes(flip_one_voucher_char((demo_out / "envelope.xml").read_bytes()))
-    result = runner.invoke(
-        cli, ["view", str(tampered), "--trust", str(demo_out / "root.pem"), "-o", str(out), "--force"]
-    )
+    result = runner.invoke(cli, ["view", str(tampered), *_demo_trust(demo_out), "-o", str(out), "--force"])
     assert result.exit_code == EXIT_FAILED
     assert out.read_text(encoding="utf-8").count('data-status="invalid"') == 2
 
@@ -225,6 +245,8 @@ def test_real_console_script_demo_then_verify(tmp_path: Path) -> None:
             "ezhifu-demo/envelope.xml",
             "--trust",
             "ezhifu-demo/root.pem",
+            "--seal-maker-trust",
+            "ezhifu-demo/seal-maker-root.pem",
         ],
         capture_output=True,
         text=True,
@@ -291,8 +313,17 @@ def test_getting_started_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyP
         ],
         make("leaf", "seal.der"),
         apply("seal.der", "sealed.xml"),
-        ["verify", "sealed.xml", "--trust", "pki/root.pem"],
-        ["view", "sealed.xml", "--trust", "pki/root.pem", "-o", "sealed.html"],
+        ["verify", "sealed.xml", "--trust", "pki/root.pem", "--seal-maker-trust", "pki/root.pem"],
+        [
+            "view",
+            "sealed.xml",
+            "--trust",
+            "pki/root.pem",
+            "--seal-maker-trust",
+            "pki/root.pem",
+            "-o",
+            "sealed.html",
+        ],
     ]
     runner = CliRunner()
     for args in steps:
@@ -306,14 +337,16 @@ def test_getting_started_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyP
         runner.invoke(cli, [*make("root", "root-seal.der"), "--allow-non-signing-maker"]).exit_code == EXIT_OK
     )
     assert runner.invoke(cli, apply("root-seal.der", "root-sealed.xml")).exit_code == EXIT_OK
-    verified = runner.invoke(cli, ["verify", "root-sealed.xml", "--trust", "pki/root.pem"])
+    verified = runner.invoke(
+        cli, ["verify", "root-sealed.xml", "--trust", "pki/root.pem", "--seal-maker-trust", "pki/root.pem"]
+    )
     assert verified.exit_code == EXIT_FAILED
     assert "seal maker" in verified.output and "key usage" in verified.output
 
 
 def test_the_readme_command_verifies_the_demo_with_its_parties_file(demo_out: Path) -> None:
     """Issue 13 "must show": the demo's parties file binds its positions; parties_checked true."""
-    args = [str(demo_out / "envelope.xml"), "--trust", str(demo_out / "root.pem")]
+    args = [str(demo_out / "envelope.xml"), *_demo_trust(demo_out)]
     code, output = _verify(*args, "--parties", str(demo_out / "parties.toml"), "--json")
     assert code == EXIT_OK, output
     data = json.loads(output)

@@ -122,7 +122,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_chinese_messages_with_lang_zh_cn(demo: Path) -> None:
-    proc = _run("verify", str(demo / "envelope.xml"), "--trust", str(demo / "root.pem"), lang="zh_CN.UTF-8")
+    anchors = ("--trust", str(demo / "root.pem"), "--seal-maker-trust", str(demo / "seal-maker-root.pem"))
+    proc = _run("verify", str(demo / "envelope.xml"), *anchors, lang="zh_CN.UTF-8")
     assert proc.returncode == 0, proc.stderr
     assert f"{demo / 'envelope.xml'}: 通过" in proc.stdout
     helped = _run("--help", lang="zh_CN.UTF-8")
@@ -132,7 +133,14 @@ def test_chinese_messages_with_lang_zh_cn(demo: Path) -> None:
 
 
 def test_lang_option_wins_over_the_locale(demo: Path) -> None:
-    args = ("verify", str(demo / "envelope.xml"), "--trust", str(demo / "root.pem"))
+    args = (
+        "verify",
+        str(demo / "envelope.xml"),
+        "--trust",
+        str(demo / "root.pem"),
+        "--seal-maker-trust",
+        str(demo / "seal-maker-root.pem"),
+    )
     english = _run("--lang", "en", *args, lang="zh_CN.UTF-8")
     assert english.returncode == 0 and ": OK" in english.stdout
     chinese = _run("--lang", "zh", *args, lang="C.UTF-8")

@@ -84,8 +84,12 @@ def test_declared_positions_sign_seal_and_verify(keys: Path, tmp_path: Path) -> 
     body = Envelope.from_bytes(sealed.read_bytes()).bodies[0]
     assert [s.no for s in body.signatures] == [SIGN_AT] and [s.no for s in body.stamps] == [STAMP_AT]
     verified = runner.invoke(
-        cli, ["verify", str(sealed), "--trust", str(keys / "root.pem"), "--parties", str(parties)]
-    )
+        cli,
+        [
+            "verify", str(sealed), "--trust", str(keys / "root.pem"),
+            "--seal-maker-trust", str(keys / "seal-maker-root.pem"), "--parties", str(parties),
+        ],
+    )  # fmt: skip
     assert verified.exit_code == 0, verified.output
 
 

@@ -73,7 +73,9 @@ def test_seal_apply_with_a_seal_held_in_the_keystore_then_show_the_envelope(
     assert result.exit_code == 0, result.output
     sealed = Envelope.from_bytes(out.read_bytes())
     assert [len(b.stamps) for b in sealed.bodies] == [1, 1]
-    shown = CliRunner().invoke(cli, ["seal", "show", str(out), "--trust", str(store["root.pem"]), "--json"])
+    # The test seal's maker is the leaf under the same root: that root anchors signers and makers.
+    anchors = ["--trust", str(store["root.pem"]), "--seal-maker-trust", str(store["root.pem"])]
+    shown = CliRunner().invoke(cli, ["seal", "show", str(out), *anchors, "--json"])
     assert shown.exit_code == 0, shown.output
     data = json.loads(shown.stdout)
     assert data["kind"] == "envelope" and len(data["stamps"]) == 2

@@ -110,7 +110,9 @@ def build_network(
 ) -> Network:
     pki, leaves, seals = material
     net = Network(
-        pki=pki, trust=TrustStore(roots=[pki.root_cert]), transport=transport or InMemoryTransport()
+        pki=pki,
+        trust=TrustStore(roots=[pki.root_cert], seal_makers=[pki.root_cert]),
+        transport=transport or InMemoryTransport(),
     )
     for party, (cert, key) in leaves.items():
         net.signers[party] = SoftwareSigner(key, cert)

@@ -93,7 +93,7 @@ def test_sign_stamp_verify_and_audit(box_parts: tuple[MemoryKeyStore, TestPKI]) 
     assert [s.no for s in signatures] == ["cz_dwfz", "cz_dwfz"]
     assert [s.sn for s in stamps] == ["SEAL0001", "SEAL0001"]
     reparsed = Envelope.from_bytes(envelope.to_bytes())
-    result = box.verify(reparsed, TrustStore(roots=[pki.root_cert]))
+    result = box.verify(reparsed, TrustStore(roots=[pki.root_cert], seal_makers=[pki.root_cert]))
     assert result.valid, result.to_json()
     entries = audit.entries()
     assert [(e.operation, e.outcome) for e in entries[:4]] == [("sign", "ok")] * 2 + [("stamp", "ok")] * 2
@@ -109,7 +109,7 @@ def test_verify_flags_position_outside_table(box_parts: tuple[MemoryKeyStore, Te
     box = SafeBox(store, PositionTable.from_mapping(TABLE))
     envelope = _envelope(3)
     sign_body(envelope.bodies[0], pki.signer(), "cz_elsewhere")  # signed outside the box
-    result = box.verify(envelope, TrustStore(roots=[pki.root_cert]))
+    result = box.verify(envelope, TrustStore(roots=[pki.root_cert], seal_makers=[pki.root_cert]))
     assert not result.valid
     assert "cz_elsewhere" in " ".join(result.bodies[0].reasons)
 

@@ -92,7 +92,8 @@ def test_with_fixture(ezhifu_trust_store):
 def test_from_options_and_bytes():
     assert_valid_voucher(ENVELOPE.read_bytes())
 """
-    _run(pytester, source, "--ezhifu-trust", str(demo / "root.pem")).assert_outcomes(passed=2)
+    maker = ("--ezhifu-seal-maker-trust", str(demo / "seal-maker-root.pem"))
+    _run(pytester, source, "--ezhifu-trust", str(demo / "root.pem"), *maker).assert_outcomes(passed=2)
 
 
 def test_assert_valid_voucher_fails_with_every_problem_one_per_line(
@@ -106,7 +107,8 @@ from ezhifu.testing.pytest_plugin import assert_valid_voucher
 def test_bad():
     assert_valid_voucher({str(bad)!r})
 """
-    result = _run(pytester, source, "--ezhifu-trust", str(demo / "root.pem"))
+    maker = ("--ezhifu-seal-maker-trust", str(demo / "seal-maker-root.pem"))
+    result = _run(pytester, source, "--ezhifu-trust", str(demo / "root.pem"), *maker)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -145,7 +147,11 @@ def test_envelope_without_trust_is_a_problem(demo: Path) -> None:
 
 
 def test_voucher_problems_direct(demo: Path) -> None:
-    trust = TrustStore.from_pem_files([demo / "root.pem"])
+    trust = TrustStore.from_purpose_files([demo / "root.pem"], [demo / "seal-maker-root.pem"])
+    signer_only = TrustStore.from_pem_files([demo / "root.pem"])
+    assert voucher_problems(demo / "envelope.xml", trust=signer_only, policy=VerifyPolicy()) == [
+        f"voucher 5201/{_voucher_no(demo)}: seal at {SEAL_POSITION}: maker not trusted: no seal-maker anchors"
+    ]
     assert voucher_problems(demo / "envelope.xml", trust=trust, policy=VerifyPolicy()) == []
     tampered = _tampered((demo / "envelope.xml").read_bytes())
     problems = voucher_problems(tampered, trust=trust)
@@ -192,3 +198,10 @@ def test_outer_run_options_survive_an_inner_run(
 
     _run(pytester, "def test_x():\n    pass\n").assert_outcomes(passed=1)
     assert pytest_plugin._configs[-1] is request.config
+
+
+def _voucher_no(demo: Path) -> str:
+    # reason: only this helper needs the envelope reader
+    from ezhifu.document.envelope import Envelope
+
+    return Envelope.from_bytes((demo / "envelope.xml").read_bytes()).bodies[0].voucher_no

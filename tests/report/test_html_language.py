@@ -111,7 +111,8 @@ def test_view_verb_follows_lang(
 ) -> None:
     out, _ = demo
     page_path = tmp_path / "v.html"
-    args = ["--lang", lang, "view", str(out / "envelope.xml"), "--trust", str(out / "root.pem")]
+    trust = ["--trust", str(out / "root.pem"), "--seal-maker-trust", str(out / "seal-maker-root.pem")]
+    args = ["--lang", lang, "view", str(out / "envelope.xml"), *trust]
     try:
         result = CliRunner().invoke(cli_main.cli, [*args, "-o", str(page_path)])
     finally:

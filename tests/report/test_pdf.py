@@ -46,7 +46,10 @@ def test_view_pdf_embeds_cjk_fonts_and_draws_the_seal(demo: Path, tmp_path: Path
     pdf = tmp_path / "voucher.pdf"
     result = CliRunner().invoke(
         cli,
-        ["view", str(demo / "envelope.xml"), "--trust", str(demo / "root.pem"), "--pdf", "-o", str(pdf)],
+        [
+            *("view", str(demo / "envelope.xml"), "--trust", str(demo / "root.pem")),
+            *("--seal-maker-trust", str(demo / "seal-maker-root.pem"), "--pdf", "-o", str(pdf)),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert pdf.read_bytes().startswith(b"%PDF-")

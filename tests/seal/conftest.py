@@ -21,7 +21,12 @@ OFDRW = Path(__file__).parents[1] / "conformance" / "ofdrw"
 def world() -> SealWorld:
     maker = make_pki("sm2", subject_prefix="ezhifu seal maker")
     holder = make_pki("sm2", subject_prefix="ezhifu seal holder")
-    return SealWorld(maker, holder, TrustStore([maker.root_cert, holder.root_cert]), datetime.now(UTC))
+    return SealWorld(
+        maker,
+        holder,
+        TrustStore([maker.root_cert, holder.root_cert], seal_makers=[maker.root_cert]),
+        datetime.now(UTC),
+    )
 
 
 @pytest.fixture

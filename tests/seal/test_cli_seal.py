@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -85,9 +86,18 @@ def test_make_apply_show_and_verify(world: SealWorld, tmp_path: Path, fmt: str) 
     assert (seal.version.value, seal.seal_id, seal.name) == (fmt, "CZ0001", "财政局业务专用章")
     assert seal.dump() == seal_file.read_bytes()
 
-    shown = runner.invoke(cli, ["seal", "show", str(seal_file), "--json", "--trust", str(maker["root.pem"])])
+    maker_trust = ["--seal-maker-trust", str(maker["root.pem"])]
+    shown = runner.invoke(cli, ["seal", "show", str(seal_file), "--json", *maker_trust])
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.output)["verification"]["valid"] is True
+    # Issue 13 item 1: the maker's root given as a *signer* anchor does not vouch for the seal.
+    as_signer = runner.invoke(
+        cli, ["seal", "show", str(seal_file), "--json", "--trust", str(maker["root.pem"])]
+    )
+    assert as_signer.exit_code == 1, as_signer.output
+    assert (
+        json.loads(as_signer.output)["verification"]["reason"] == "maker not trusted: no seal-maker anchors"
+    )
 
     envelope = tmp_path / "in.xml"
     envelope.write_bytes(Envelope.build([sample_voucher("5201"), sample_voucher("5214")]).to_bytes())
@@ -104,15 +114,17 @@ def test_make_apply_show_and_verify(world: SealWorld, tmp_path: Path, fmt: str) 
     bodies = Envelope.from_bytes(stamped.read_bytes()).bodies
     assert [[s.no for s in b.stamps] for b in bodies] == [["cz_dwgz"], ["cz_dwgz"]]
 
-    trust = ["--trust", str(maker["root.pem"]), "--trust", str(holder["root.pem"])]
+    signer_only = ["--trust", str(maker["root.pem"]), "--trust", str(holder["root.pem"])]
+    refused = runner.invoke(cli, ["verify", str(stamped), *signer_only, "--json"])
+    assert refused.exit_code == 1, refused.output
+    assert [(i["valid"], i["reason"]) for i in _items(json.loads(refused.output))] == [
+        (False, "maker not trusted: no seal-maker anchors"),
+        (False, "maker not trusted: no seal-maker anchors"),
+    ]
+    trust = ["--trust", str(holder["root.pem"]), *maker_trust]
     verified = runner.invoke(cli, ["verify", str(stamped), *trust, "--json"])
     assert verified.exit_code == 0, verified.output
-    report = json.loads(verified.output)
-    items = (
-        [item for body in report["files"][0]["bodies"] for item in body["items"]]
-        if "files" in report
-        else [item for body in report["bodies"] for item in body["items"]]
-    )
+    items = _items(json.loads(verified.output))
     assert [(i["kind"], i["position"], i["valid"], i["reason"]) for i in items] == [
         ("seal", "cz_dwgz", True, None),
         ("seal", "cz_dwgz", True, None),
@@ -145,7 +157,7 @@ def test_verify_json_reports_a_moved_stamp(world: SealWorld, tmp_path: Path) -> 
         [
             "verify",
             str(path),
-            "--trust",
+            "--seal-maker-trust",
             str(maker["root.pem"]),
             "--trust",
             str(holder["root.pem"]),
@@ -188,3 +200,9 @@ def test_show_image_out_refuses_svg_unless_allowed(tmp_path: Path) -> None:
     allowed = CliRunner().invoke(cli, ["seal", "show", str(seal), "--image-out", str(out), "--allow-svg"])
     assert allowed.exit_code == 0, allowed.output
     assert out.read_bytes() == svg
+
+
+def _items(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The items of a one-file ``verify --json`` report (either shape)."""
+    bodies = report["files"][0]["bodies"] if "files" in report else report["bodies"]
+    return [item for body in bodies for item in body["items"]]

@@ -236,16 +236,34 @@ def test_stamp_copied_to_another_voucher(world: SealWorld, body_factory: BodyFac
 def test_untrusted_maker(world: SealWorld, body_factory: BodyFactory) -> None:
     body = body_factory("5201")
     stamp = apply_seal(body, world.seal(), world.holder.signer(), "cz_dwgz")
-    result = verify_stamp(body, stamp, trust=TrustStore([world.holder.root_cert]))
+    result = verify_stamp(
+        body, stamp, trust=TrustStore([world.holder.root_cert], seal_makers=[world.holder.root_cert])
+    )
     assert failed_steps(result) == ["maker-certificate"]
     assert result.intact and not result.trusted
     assert result.reason is not None and result.reason.startswith("seal maker certificate not trusted")
 
 
+def test_maker_needs_a_seal_maker_anchor(world: SealWorld, body_factory: BodyFactory) -> None:
+    """Issue 13 item 1: the maker's root among the *signer* anchors does not make it trusted."""
+    body = body_factory("5201")
+    stamp = apply_seal(body, world.seal(), world.holder.signer(), "cz_dwgz")
+    trust = TrustStore([world.holder.root_cert, world.maker.root_cert])
+    result = verify_stamp(body, stamp, trust=trust)
+    assert failed_steps(result) == ["maker-certificate"]
+    assert result.intact and not result.trusted
+    assert result.reason == "maker not trusted: no seal-maker anchors"
+    # The same root given for its purpose makes the maker trusted.
+    fixed = trust.merge(TrustStore(seal_makers=[world.maker.root_cert]))
+    assert verify_stamp(body, stamp, trust=fixed).valid
+
+
 def test_untrusted_signer(world: SealWorld, body_factory: BodyFactory) -> None:
     body = body_factory("5201")
     stamp = apply_seal(body, world.seal(), world.holder.signer(), "cz_dwgz")
-    result = verify_stamp(body, stamp, trust=TrustStore([world.maker.root_cert]))
+    result = verify_stamp(
+        body, stamp, trust=TrustStore([world.maker.root_cert], seal_makers=[world.maker.root_cert])
+    )
     assert failed_steps(result) == ["signer-certificate"]
     assert result.reason is not None and result.reason.startswith("signer certificate not trusted")
 
@@ -356,7 +374,8 @@ def test_rsa_seal_uses_the_signature_digest_for_data_hash(body_factory: BodyFact
     from ezhifu.testing.pki import make_pki
 
     maker, holder = make_pki("rsa2048"), make_pki("rsa2048")
-    world = SealWorld(maker, holder, TrustStore([maker.root_cert, holder.root_cert]), datetime.now(UTC))
+    trust = TrustStore([maker.root_cert, holder.root_cert], seal_makers=[maker.root_cert])
+    world = SealWorld(maker, holder, trust, datetime.now(UTC))
     body = body_factory("5201")
     stamp = apply_seal(body, world.seal("v4"), holder.signer(), "cz_dwgz")
     sig = parse_signature(stamp_der(stamp))

@@ -91,6 +91,8 @@ def test_axis_client_scenario(services: Services, axis_client: list[str], tmp_pa
     assert statuses[1].startswith("STATUS 5|发送单状态：对方已退回") and "收款人账号错误" in statuses[1]
     assert lines["POSITION"] == "cz_gz=财政业务专用章"
     assert lines["FAULT"].startswith("EVS103#业务年度不合法")
-    root = load_certificates((services.paths["finance"].parent / "root.pem").read_bytes())
-    result = verify_envelope(read_file.read_bytes(), trust=TrustStore(roots=root))
+    folder = services.paths["finance"].parent
+    root = load_certificates((folder / "root.pem").read_bytes())
+    makers = load_certificates((folder / "seal-maker-root.pem").read_bytes())
+    result = verify_envelope(read_file.read_bytes(), trust=TrustStore(roots=root, seal_makers=makers))
     assert result.valid and [b.voucher_no for b in result.bodies] == [no]

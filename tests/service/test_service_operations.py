@@ -112,6 +112,8 @@ def test_wsdl_names_every_operation() -> None:
         (('"5201" = "pbc"', '"5201" = "nobody"'), "configured peer"),
         (('url = "http://127.0.0.1:40001"', 'url = "ftp://x"'), "http"),
         (("[trust]", "[nonsense]\n[trust]"), "unknown table"),
+        (('seal_makers = ["seal-maker-root.pem"]', 'seal_makers = "seal-maker-root.pem"'), "seal_makers"),
+        (("[trust]", "[trust]\ncolour = 1"), "unknown key"),
     ],
 )
 def test_bad_configurations_name_the_key(
@@ -134,3 +136,16 @@ def test_oversized_and_non_toml_configurations(tmp_path: Path) -> None:
     bad.write_bytes(b"\xff\xfe[party")
     with pytest.raises(ConfigurationError, match="not valid UTF-8 TOML"):
         load_service_config(bad)
+
+
+def test_trust_anchors_by_purpose_from_the_configuration(setup_dir: Path, tmp_path: Path) -> None:
+    """Issue 13 item 1: ``[trust]`` gives the seal makers' anchors apart from the signers' roots;
+    without ``seal_makers`` the service's trust store has no seal-maker anchor (every seal refused)."""
+    config = load_service_config(setup_dir / "finance.toml")
+    assert config.trust_roots == (setup_dir / "root.pem",)
+    assert config.trust_seal_makers == (setup_dir / "seal-maker-root.pem",)
+    assert config.trust_tsas == ()
+    text = (setup_dir / "finance.toml").read_text(encoding="utf-8")
+    without = tmp_path / "finance.toml"
+    without.write_text(text.replace('seal_makers = ["seal-maker-root.pem"]\n', ""), encoding="utf-8")
+    assert load_service_config(without).trust_seal_makers == ()

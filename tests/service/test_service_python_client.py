@@ -26,8 +26,10 @@ from ezhifu.verify.envelope import verify_envelope
 
 
 def _verify(data: bytes, services: Services) -> None:
-    root = load_certificates((services.paths["finance"].parent / "root.pem").read_bytes())
-    result = verify_envelope(data, trust=TrustStore(roots=root))
+    folder = services.paths["finance"].parent
+    root = load_certificates((folder / "root.pem").read_bytes())
+    makers = load_certificates((folder / "seal-maker-root.pem").read_bytes())
+    result = verify_envelope(data, trust=TrustStore(roots=root, seal_makers=makers))
     assert result.valid, [b.reasons for b in result.bodies]
     assert data.startswith(b'<?xml version="1.0" encoding="GBK"?>')
 

@@ -49,7 +49,8 @@ __all__ = [
 ]
 
 EVIDENCE_NAME = "evidence/verification.json"
-_TRUST_KINDS = ("root", "intermediate", "pinned")
+#: File-name kinds of the recorded anchors (by purpose: signer roots/pinned, seal makers, TSAs).
+_TRUST_KINDS = ("root", "intermediate", "pinned", "sealmaker", "tsa")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 #: Most certificates kept per path (a longer path is cut; real treasury paths have 2 or 3).
 MAX_PATH = 8
@@ -82,7 +83,8 @@ def _policy_record(policy: VerifyPolicy, crl_names: Sequence[str]) -> dict[str, 
 
 def _trust_files(evidence: EvidenceFiles, trust: TrustStore) -> list[str]:
     names = []
-    for kind, certs in zip(_TRUST_KINDS, (trust.roots, trust.intermediates, trust.pinned), strict=True):
+    stores = (trust.roots, trust.intermediates, trust.pinned, trust.seal_makers, trust.tsas)
+    for kind, certs in zip(_TRUST_KINDS, stores, strict=True):
         for index, cert in enumerate(certs, start=1):
             name = f"evidence/trust/{kind}-{index:02d}.der"
             evidence.files[name] = bytes(cert.dump())
@@ -223,7 +225,13 @@ def trust_from_evidence(members: Mapping[str, bytes], record: Mapping[str, Any])
         if kind not in lists:
             raise ArchiveFormatError(f"证据无效 / {name} is not a trust anchor file")
         lists[kind].append(_load_cert(members, str(name)))
-    return TrustStore(lists["root"], lists["intermediate"], lists["pinned"])
+    return TrustStore(
+        lists["root"],
+        lists["intermediate"],
+        lists["pinned"],
+        seal_makers=lists["sealmaker"],
+        tsas=lists["tsa"],
+    )
 
 
 def positions_from_evidence(record: Mapping[str, Any]) -> Positions | None:

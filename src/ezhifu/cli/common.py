@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -31,6 +31,9 @@ from ezhifu._fileio import check_config_file
 from ezhifu.cli.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, cli_wording, exit_code_for
 from ezhifu.cli.i18n import _
 from ezhifu.errors import ConfigurationError, EzhifuError, HostileInputError, SchemaValidationError
+
+if TYPE_CHECKING:
+    from ezhifu.pki.trust import TrustStore
 
 __all__ = [
     "EXIT_FAILED",
@@ -49,9 +52,11 @@ __all__ = [
     "iter_input_files",
     "json_option",
     "load_keystore_config",
+    "load_purpose_trust",
     "mark",
     "print_table",
     "progress",
+    "purpose_trust_options",
     "quiet_broken_pipe",
     "read_input",
     "shown",
@@ -65,6 +70,26 @@ T = TypeVar("T")
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON (UTF-8) on stdout."
 )
+
+
+def purpose_trust_options(function: F) -> F:
+    """``--seal-maker-trust`` and ``--tsa-trust`` (repeatable): the anchors of the seal makers
+    and of the time-stamping authorities, beside ``--trust`` (the signers; issue 13 item 1)."""
+    pem = click.Path(exists=True, dir_okay=False, path_type=Path)
+    function = click.option(
+        "--tsa-trust",
+        "tsa_trust_files",
+        multiple=True,
+        type=pem,
+        help="PEM file of trusted time-stamping authorities (RFC 3161; repeatable).",
+    )(function)
+    return click.option(
+        "--seal-maker-trust",
+        "seal_maker_trust_files",
+        multiple=True,
+        type=pem,
+        help="PEM file of trusted seal makers (制章者) roots or certificates (repeatable).",
+    )(function)
 
 
 class CliState:
@@ -106,6 +131,21 @@ def check_config(path: str | os.PathLike[str] | None, what: str) -> None:
     if path is None or str(path) == "-" or cli_state().insecure_config_ok:
         return
     check_config_file(path, what=f"{what} (--insecure-config-ok to accept)")
+
+
+def load_purpose_trust(
+    trust_files: Sequence[Path], seal_maker_files: Sequence[Path], tsa_files: Sequence[Path]
+) -> TrustStore:
+    """The trust store of ``--trust``, ``--seal-maker-trust`` and ``--tsa-trust`` (anchors by
+    purpose, issue 13 item 1), each file checked first like a configuration (:func:`check_config`)."""
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
+    from ezhifu.pki.trust import TrustStore
+
+    given = (("--trust", trust_files), ("--seal-maker-trust", seal_maker_files), ("--tsa-trust", tsa_files))
+    for option, paths in given:
+        for path in paths:
+            check_config(path, f"the trust file ({option})")
+    return TrustStore.from_purpose_files(trust_files, seal_maker_files, tsa_files)
 
 
 #: Keystore configuration keys naming files whose content decides what is signed with.

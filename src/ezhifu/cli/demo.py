@@ -13,7 +13,8 @@ command exercises every layer for real:
 4. a GB/T 38540-2020 (v4) seal, made by the seal maker with a generated round red picture, and
    applied at position ``cz_dwgz`` (seal_sm2.md §2-4);
 5. the envelope written, read back from disk and verified against the demo's root only;
-6. the root certificate and an HTML view written next to it.
+6. the root certificates (``root.pem`` for the signer, ``seal-maker-root.pem`` for the seal
+   maker: anchors by purpose) and an HTML view written next to it.
 
 Everything is generated at run time and nothing secret is written: the private keys live only in
 the memory keystore. A seal made with a software key is for testing and development only and is
@@ -136,6 +137,7 @@ class DemoResult:
     steps: list[DemoStep] = field(default_factory=list)
     envelope_path: Path | None = None
     root_path: Path | None = None
+    seal_maker_root_path: Path | None = None
     html_path: Path | None = None
     verification: EnvelopeResult | None = None
     #: Language of the HTML view's labels ("zh", "en"; ``None``: both, see ezhifu.report.wording).
@@ -152,6 +154,7 @@ class DemoResult:
             "steps": [{"name": s.name, "ok": s.ok, "detail": s.detail} for s in self.steps],
             "envelope": str(self.envelope_path) if self.envelope_path else None,
             "root": str(self.root_path) if self.root_path else None,
+            "seal_maker_root": str(self.seal_maker_root_path) if self.seal_maker_root_path else None,
             "html": str(self.html_path) if self.html_path else None,
             "verification": self.verification.to_dict() if self.verification else None,
         }
@@ -171,7 +174,9 @@ def run_demo(
     Each step is recorded in :attr:`DemoResult.steps` (and passed to ``on_step`` as it finishes,
     for a live report). A step that fails stops the run: its ``EzhifuError`` message becomes the
     step's detail and the result is not ``ok``. Afterwards
-    ``ezhifu verify OUT/envelope.xml --trust OUT/root.pem`` verifies the written envelope.
+    ``ezhifu verify OUT/envelope.xml --trust OUT/root.pem --seal-maker-trust OUT/seal-maker-root.pem``
+    verifies the written envelope (anchors by purpose: the signers' root and the seal maker's root;
+    with the signer root alone the seal's maker is reported untrusted).
 
     With ``test_keys`` the demo's throwaway signer key and chain, root and seal are also written
     to that directory (:func:`write_test_keys`), for trying ``ezhifu sign`` and ``seal apply``.
@@ -217,15 +222,17 @@ def _run(
 
     # 1. Test PKI and the safe box.
     pki = make_pki("sm2", depth=2)
-    maker_cert, maker_key = pki.issue_leaf("ezhifu demo seal maker")
-    maker = SoftwareSigner(maker_key, maker_cert)
+    # The seal maker (制章者) has a root of its own: anchors are kept by purpose.
+    maker_pki = make_pki("sm2", subject_prefix="ezhifu demo seal maker")
+    maker_cert = maker_pki.leaf_cert
+    maker = SoftwareSigner(maker_pki.leaf_key, maker_cert)
     with MemoryKeyStore() as keystore:
         keystore.add_key(_SIGNER_ALIAS, pki.leaf_key, pki.chain)
         signer = keystore.signer(_SIGNER_ALIAS)
         record(
             "test PKI and keystore",
             True,
-            f"SM2 root -> signer {_common_name(pki.leaf_cert)!r}, seal maker "
+            f"SM2 root -> signer {_common_name(pki.leaf_cert)!r}, seal-maker root -> seal maker "
             f"{_common_name(maker_cert)!r}; memory keystore alias {_SIGNER_ALIAS!r}",
         )
 
@@ -266,20 +273,20 @@ def _run(
         apply_seal(body, keystore.seal(DEMO_SEAL_ID), signer, SEAL_POSITION)
         record("sealed", True, f"GB/T 38540 v4 seal {DEMO_SEAL_ID} at position {SEAL_POSITION}")
     if test_keys is not None:
-        written = write_test_keys(test_keys, pki, seal_der)
+        written = write_test_keys(test_keys, pki, seal_der, maker_root=maker_pki.root_cert)
         record("test keys written (test only, no legal effect)", True, ", ".join(sorted(written)))
 
-    _write_and_verify(out, envelope, pki, result, record)
+    _write_and_verify(out, envelope, (pki, maker_pki), result, record)
 
 
 def _write_and_verify(
     out: Path,
     envelope: Any,
-    pki: Any,
+    pkis: tuple[Any, Any],
     result: DemoResult,
     record: Callable[[str, bool, str], None],
 ) -> None:
-    """Steps 5 and 6: write, read back, verify against the demo root only; the HTML view."""
+    """Steps 5 and 6: write, read back, verify against the demo roots only; the HTML view."""
     # Local for the same reason as in _run: the CLI's help stays cheap.
     from asn1crypto import pem
 
@@ -288,16 +295,19 @@ def _write_and_verify(
     from ezhifu.verify.envelope import verify_envelope
     from ezhifu.verify.parties import Parties
 
-    # 5. Write, read back, verify against the demo root only.
+    # 5. Write, read back, verify against the demo roots only (signers' and seal maker's).
+    pki, maker_pki = pkis
     envelope_path = out / "envelope.xml"
     atomic_write(envelope_path, envelope.to_bytes(), mode=0o644)
-    root_path = out / "root.pem"
+    root_path, maker_root_path = out / "root.pem", out / "seal-maker-root.pem"
     atomic_write(root_path, pem.armor("CERTIFICATE", pki.root_cert.dump()), mode=0o644)
+    atomic_write(maker_root_path, pem.armor("CERTIFICATE", maker_pki.root_cert.dump()), mode=0o644)
     result.envelope_path, result.root_path = envelope_path, root_path
+    result.seal_maker_root_path = maker_root_path
     parties_path = _write_parties(
         out, envelope.bodies[0].voucher.vt_code, pem.armor("CERTIFICATE", pki.leaf_cert.dump())
     )
-    trust = TrustStore(roots=[pki.root_cert])
+    trust = TrustStore(roots=[pki.root_cert], seal_makers=[maker_pki.root_cert])
     verification = verify_envelope(
         envelope_path.read_bytes(), trust=trust, policy=VerifyPolicy(), parties=Parties.load(parties_path)
     )
@@ -340,10 +350,11 @@ def _write_parties(out: Path, vt_code: str, signer_pem: bytes) -> Path:
     return path
 
 
-def write_test_keys(directory: Path, pki: Any, seal_der: bytes) -> dict[str, Path]:
+def write_test_keys(directory: Path, pki: Any, seal_der: bytes, *, maker_root: Any = None) -> dict[str, Path]:
     """Write the demo's **throwaway** test material: ``signer.key.pem`` (unencrypted PKCS#8,
-    mode 0600), ``signer-chain.pem``, ``root.pem`` and ``seal.der`` (a v4 test seal held by the
-    signer). The root's key is not written. Test and development only."""
+    mode 0600), ``signer-chain.pem``, ``root.pem``, ``seal.der`` (a v4 test seal held by the
+    signer) and, given ``maker_root``, ``seal-maker-root.pem`` (the seal maker's anchor). The
+    roots' keys are not written. Test and development only."""
     from asn1crypto import pem  # reason: keep `import ezhifu.cli.demo` (the CLI's help) cheap
 
     from ezhifu.pki.keys import dump_certificates, dump_private_key  # reason: as above
@@ -355,6 +366,8 @@ def write_test_keys(directory: Path, pki: Any, seal_der: bytes) -> dict[str, Pat
         "root.pem": pem.armor("CERTIFICATE", pki.root_cert.dump()),
         "seal.der": seal_der,
     }
+    if maker_root is not None:
+        contents["seal-maker-root.pem"] = pem.armor("CERTIFICATE", maker_root.dump())
     paths: dict[str, Path] = {}
     for name, data in contents.items():
         paths[name] = directory / name

@@ -22,7 +22,10 @@ __all__ = ["command"]
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("ezhifu-demo"),
     show_default=True,
-    help="Directory for envelope.xml, root.pem and voucher.html (created if needed; --out is an alias).",
+    help=(
+        "Directory for envelope.xml, root.pem, seal-maker-root.pem, parties.toml and voucher.html"
+        " (created if needed; --out is an alias)."
+    ),
 )
 @click.option(
     "--test-keys",
@@ -47,10 +50,12 @@ def command(
 ) -> None:
     """Build, validate, sign, seal (v4) and verify a 5201 voucher with a throwaway SM2 test PKI.
 
-    Writes the signed and sealed envelope (envelope.xml), the demo's root certificate
-    (root.pem) and an HTML view (voucher.html) to -o DIR, so that
+    Writes the signed and sealed envelope (envelope.xml), the demo's root certificates by
+    purpose (root.pem for the signer, seal-maker-root.pem for the seal maker), the parties file
+    (parties.toml) and an HTML view (voucher.html) to -o DIR, so that
 
-        ezhifu verify OUT/envelope.xml --trust OUT/root.pem --parties OUT/parties.toml
+        ezhifu verify OUT/envelope.xml --trust OUT/root.pem
+            --seal-maker-trust OUT/seal-maker-root.pem --parties OUT/parties.toml
 
     verifies the result. The keys exist only in memory (unless --test-keys DIR writes them);
     the seal is a software test seal with no legal effect. Exit 0 when every step succeeded
@@ -84,8 +89,14 @@ def command(
         if result.ok:
             parties = result.root_path.parent / "parties.toml" if result.root_path else "parties.toml"
             click.echo(
-                _("All verified. Try: ezhifu verify {envelope} --trust {root} --parties {parties}").format(
-                    envelope=result.envelope_path, root=result.root_path, parties=parties
+                _(
+                    "All verified. Try: ezhifu verify {envelope} --trust {root} --seal-maker-trust "
+                    "{seal_maker_root} --parties {parties}"
+                ).format(
+                    envelope=result.envelope_path,
+                    root=result.root_path,
+                    seal_maker_root=result.seal_maker_root_path,
+                    parties=parties,
                 )
             )
             click.echo(_("Open the view: {path}").format(path=result.html_path))

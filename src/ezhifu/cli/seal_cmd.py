@@ -35,11 +35,12 @@ from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     MAX_SMALL_FILE_BYTES,
-    check_config,
     echo,
     echo_json,
     fail_usage,
     handle_errors,
+    load_purpose_trust,
+    purpose_trust_options,
     read_input,
 )
 from ezhifu.cli.keyopts import AUDIT_OPTIONS, KeySource, key_options, keystore_seal, open_signer
@@ -384,19 +385,25 @@ def _human(info: dict[str, Any], indent: str = "") -> None:
     help="Also write an SVG picture (SVG can carry script that runs when the file is opened in a browser).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@purpose_trust_options
 @force_option
 @handle_errors
 def show_command(
-    file: Path, image_out: Path | None, trust_files: tuple[Path, ...], allow_svg: bool, as_json: bool
+    file: Path,
+    image_out: Path | None,
+    trust_files: tuple[Path, ...],
+    allow_svg: bool,
+    as_json: bool,
+    seal_maker_trust_files: tuple[Path, ...],
+    tsa_trust_files: tuple[Path, ...],
 ) -> None:
     """Show a seal, a seal signature or a vendor stamp, and whether its signatures hold.
 
     FILE may also be an envelope (<MOF>): every <SignStamp> of every voucher is shown, with its
     voucher and position; exit 0 only when there is at least one and every one holds.
     """
-    for path in trust_files:
-        check_config(path, "the trust file (--trust)")
-    trust = TrustStore.from_pem_files(trust_files) if trust_files else None
+    given = trust_files or seal_maker_trust_files or tsa_trust_files
+    trust = load_purpose_trust(trust_files, seal_maker_trust_files, tsa_trust_files) if given else None
     if image_out is not None:
         check_output(image_out, inputs=(file,))
     data = read_input(file, max_bytes=DEFAULT_MAX_BYTES)

@@ -55,16 +55,17 @@ import click
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    check_config,
     echo,
     echo_json,
     fail_usage,
     handle_errors,
     iter_input_files,
     json_option,
+    load_purpose_trust,
     mark,
     print_table,
     progress,
+    purpose_trust_options,
     read_input,
 )
 from ezhifu.cli.i18n import _
@@ -332,6 +333,7 @@ def _verify_all(
     show_default=True,
     help="Verify the bodies of each envelope in N processes (streamed).",
 )
+@purpose_trust_options
 @click.option(
     "--scheduler",
     metavar="ADDRESS",
@@ -342,6 +344,8 @@ def _verify_all(
 def command(
     inputs: tuple[Path, ...],
     trust_files: tuple[Path, ...],
+    seal_maker_trust_files: tuple[Path, ...],
+    tsa_trust_files: tuple[Path, ...],
     policy_name: str,
     positions_file: Path | None,
     parties_file: Path | None,
@@ -353,11 +357,9 @@ def command(
 ) -> None:
     """Verify the signatures and seals of envelope files (a directory: every *.xml below it)."""
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
-    from ezhifu.pki.trust import TrustStore, VerifyPolicy
+    from ezhifu.pki.trust import VerifyPolicy
 
-    for path in trust_files:
-        check_config(path, "the trust file (--trust)")
-    trust = TrustStore.from_pem_files(trust_files)
+    trust = load_purpose_trust(trust_files, seal_maker_trust_files, tsa_trust_files)
     policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()
     positions = load_positions(positions_file) if positions_file is not None else None
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, check_config, cli_state, handle_errors, read_input
+from ezhifu.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    cli_state,
+    handle_errors,
+    load_purpose_trust,
+    purpose_trust_options,
+    read_input,
+)
 from ezhifu.cli.i18n import _, current_language
 from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
 
@@ -49,9 +57,17 @@ __all__ = ["command"]
     is_flag=True,
     help="Also show the header fields left empty on the form (and open the list of all fields).",
 )
+@purpose_trust_options
 @handle_errors
 def command(
-    file: str, trust_files: tuple[str, ...], policy: str, output: Path, as_pdf: bool, all_fields: bool
+    file: str,
+    trust_files: tuple[str, ...],
+    seal_maker_trust_files: tuple[Path, ...],
+    tsa_trust_files: tuple[Path, ...],
+    policy: str,
+    output: Path,
+    as_pdf: bool,
+    all_fields: bool,
 ) -> None:
     """Write FILE (a <MOF> envelope) as one self-contained HTML page.
 
@@ -66,18 +82,16 @@ def command(
     from ezhifu.report.html import render_envelope_html
     from ezhifu.report.pdf import html_to_pdf
 
-    inputs = (file, *trust_files)
+    inputs: tuple[str | Path, ...] = (file, *trust_files, *seal_maker_trust_files, *tsa_trust_files)
     check_output(output, inputs=inputs)
     data = read_input(file, max_bytes=DEFAULT_MAX_BYTES)  # bounded: /dev/zero (issue 14 finding 6)
     result = None
     if trust_files:
         # deferred: only a verifying view needs the trust and verification layers
-        from ezhifu.pki.trust import TrustStore, VerifyPolicy
+        from ezhifu.pki.trust import VerifyPolicy
         from ezhifu.verify.envelope import verify_envelope
 
-        for path in trust_files:
-            check_config(path, "the trust file (--trust)")
-        trust = TrustStore.from_pem_files([Path(p) for p in trust_files])
+        trust = load_purpose_trust([Path(p) for p in trust_files], seal_maker_trust_files, tsa_trust_files)
         chosen = VerifyPolicy.legacy() if policy == "legacy" else VerifyPolicy()
         result = verify_envelope(data, trust=trust, policy=chosen)
     name = "stdin" if file == "-" else Path(file).name

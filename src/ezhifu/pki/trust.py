@@ -9,6 +9,12 @@ Partners' certificates often come from a private CA whose root is never handed o
 :class:`TrustStore` may therefore also *pin* end-entity certificates, trusted directly when
 the certificate presented is byte-for-byte the pinned one.
 
+Anchors are kept **by purpose** (issue 13 item 1): ``roots``/``pinned`` anchor voucher
+*signers*; ``seal_makers`` anchor the seal makers (制章者) whose signature makes a seal; ``tsas``
+anchor the time-stamping authorities. A seal is trusted only when its maker chains to a
+seal-maker anchor (:meth:`TrustStore.for_purpose`); a store without them refuses every maker
+with :data:`NO_SEAL_MAKER_ANCHORS`.
+
 Trust files load through the one certificate loader (:func:`ezhifu.pki.certs.load_certificates`):
 PEM with or without OpenSSL's text lines, DER, or PKCS#7 bundles.
 """
@@ -25,29 +31,59 @@ from ezhifu.errors import CertificateError, ConfigurationError
 from ezhifu.pki.certs import MAX_BUNDLE_BYTES, load_certificates
 from ezhifu.pki.policy import LEGACY_HINT, VerifyPolicy, as_utc
 
-__all__ = ["LEGACY_HINT", "TrustStore", "VerifyPolicy", "as_utc", "same_certificate"]
+__all__ = [
+    "LEGACY_HINT",
+    "NO_SEAL_MAKER_ANCHORS",
+    "NO_TSA_ANCHORS",
+    "PURPOSES",
+    "TrustStore",
+    "VerifyPolicy",
+    "as_utc",
+    "same_certificate",
+]
+
+#: The anchor purposes: voucher signers, seal makers (制章者), time-stamping authorities.
+PURPOSES = ("signer", "seal-maker", "tsa")
+#: Why a seal maker is refused when the store holds no seal-maker anchor.
+NO_SEAL_MAKER_ANCHORS = "maker not trusted: no seal-maker anchors"
+#: Why a time-stamp token's TSA is refused when the store holds no TSA anchor.
+NO_TSA_ANCHORS = "time-stamping authority not trusted: no TSA anchors"
 
 
 @dataclass(frozen=True, slots=True)
 class TrustStore:
-    """Trusted roots, helper intermediates and pinned end-entity certificates.
+    """Trusted anchors by purpose, helper intermediates and pinned end-entity certificates.
 
-    ``roots`` are trust anchors (RFC 5280 clause 6.1.1 (d)); ``intermediates`` are only
-    candidates for chain building and are *not* trusted by themselves; ``pinned``
-    end-entity certificates are trusted directly when presented byte-for-byte.
+    ``roots`` are the signers' trust anchors (RFC 5280 clause 6.1.1 (d)); ``intermediates`` are
+    only candidates for chain building and are *not* trusted by themselves; ``pinned``
+    end-entity certificates are trusted directly as signers when presented byte-for-byte (they
+    can sign, never issue). ``seal_makers`` and ``tsas`` are the anchors (CA or pinned) of the
+    seal makers and of the time-stamping authorities.
     """
 
     roots: tuple[x509.Certificate, ...] = ()
     intermediates: tuple[x509.Certificate, ...] = ()
     pinned: tuple[x509.Certificate, ...] = ()
+    seal_makers: tuple[x509.Certificate, ...] = ()
+    tsas: tuple[x509.Certificate, ...] = ()
 
     def __init__(
         self,
         roots: Iterable[x509.Certificate] = (),
         intermediates: Iterable[x509.Certificate] = (),
         pinned: Iterable[x509.Certificate] = (),
+        *,
+        seal_makers: Iterable[x509.Certificate] = (),
+        tsas: Iterable[x509.Certificate] = (),
     ) -> None:
-        for attr, value in (("roots", roots), ("intermediates", intermediates), ("pinned", pinned)):
+        fields = (
+            ("roots", roots),
+            ("intermediates", intermediates),
+            ("pinned", pinned),
+            ("seal_makers", seal_makers),
+            ("tsas", tsas),
+        )
+        for attr, value in fields:
             certs = tuple(value)
             for cert in certs:
                 if not isinstance(cert, x509.Certificate):
@@ -57,9 +93,12 @@ class TrustStore:
             object.__setattr__(self, attr, certs)
 
     @classmethod
-    def from_pem_bytes(cls, data: bytes, *, source: str = "PEM data") -> TrustStore:
+    def from_pem_bytes(cls, data: bytes, *, source: str = "PEM data", purpose: str = "signer") -> TrustStore:
         """Sort the certificates of a PEM (or single DER) blob: CA certificates become roots
-        (self-signed) or intermediates, end-entity certificates are pinned."""
+        (self-signed) or intermediates, end-entity certificates are pinned. For ``purpose``
+        ``"seal-maker"`` or ``"tsa"`` the roots and pinned certificates become that purpose's
+        anchors instead (intermediates still only help build chains)."""
+        _check_purpose(purpose)
         roots: list[x509.Certificate] = []
         intermediates: list[x509.Certificate] = []
         pinned: list[x509.Certificate] = []
@@ -71,11 +110,16 @@ class TrustStore:
                 roots.append(cert)
             else:
                 pinned.append(cert)
+        if purpose == "seal-maker":
+            return cls((), intermediates, (), seal_makers=roots + pinned)
+        if purpose == "tsa":
+            return cls((), intermediates, (), tsas=roots + pinned)
         return cls(roots, intermediates, pinned)
 
     @classmethod
-    def from_pem_files(cls, paths: Iterable[str | Path]) -> TrustStore:
-        """Load trust from PEM files (``--trust`` options); see :meth:`from_pem_bytes`."""
+    def from_pem_files(cls, paths: Iterable[str | Path], *, purpose: str = "signer") -> TrustStore:
+        """Load trust from PEM files (``--trust``, ``--seal-maker-trust``, ``--tsa-trust``
+        options, by ``purpose``); see :meth:`from_pem_bytes`."""
         store = cls()
         for path in paths:
             p = Path(path)
@@ -89,16 +133,49 @@ class TrustStore:
                     f"信任文件过大 / trust file {p}: more than the limit of {MAX_BUNDLE_BYTES} bytes"
                 )
             try:
-                store = store.merge(cls.from_pem_bytes(data, source=str(p)))
+                store = store.merge(cls.from_pem_bytes(data, source=str(p), purpose=purpose))
             except CertificateError as exc:
                 raise ConfigurationError(f"trust file {exc}") from exc
         return store
 
-    def merge(self, other: TrustStore) -> TrustStore:
-        """The union of two stores."""
-        return TrustStore(
-            self.roots + other.roots, self.intermediates + other.intermediates, self.pinned + other.pinned
+    @classmethod
+    def from_purpose_files(
+        cls,
+        signers: Iterable[str | Path] = (),
+        seal_makers: Iterable[str | Path] = (),
+        tsas: Iterable[str | Path] = (),
+    ) -> TrustStore:
+        """One store from the three option lists (``--trust``, ``--seal-maker-trust``, ``--tsa-trust``)."""
+        return (
+            cls.from_pem_files(signers)
+            .merge(cls.from_pem_files(seal_makers, purpose="seal-maker"))
+            .merge(cls.from_pem_files(tsas, purpose="tsa"))
         )
+
+    def merge(self, other: TrustStore) -> TrustStore:
+        """The union of two stores (purpose by purpose)."""
+        return TrustStore(
+            self.roots + other.roots,
+            self.intermediates + other.intermediates,
+            self.pinned + other.pinned,
+            seal_makers=self.seal_makers + other.seal_makers,
+            tsas=self.tsas + other.tsas,
+        )
+
+    def for_purpose(self, purpose: str) -> TrustStore:
+        """The store chain validation uses for ``purpose``: that purpose's anchors as roots (CA
+        certificates) or pinned certificates (end entities), with every intermediate as a helper."""
+        _check_purpose(purpose)
+        if purpose == "signer":
+            return TrustStore(self.roots, self.intermediates, self.pinned)
+        anchors = self.seal_makers if purpose == "seal-maker" else self.tsas
+        cas = [c for c in anchors if _acts_as_root(c)]
+        ends = [c for c in anchors if not _acts_as_root(c)]
+        return TrustStore(cas, self.intermediates, ends)
+
+    def has_anchors(self, purpose: str) -> bool:
+        store = self.for_purpose(purpose)
+        return bool(store.roots or store.pinned)
 
     def is_root(self, cert: x509.Certificate) -> bool:
         return any(same_certificate(cert, r) for r in self.roots)
@@ -108,7 +185,19 @@ class TrustStore:
 
     @property
     def all_certificates(self) -> tuple[x509.Certificate, ...]:
-        return self.roots + self.intermediates + self.pinned
+        return self.roots + self.intermediates + self.pinned + self.seal_makers + self.tsas
+
+
+def _check_purpose(purpose: str) -> None:
+    if purpose not in PURPOSES:
+        raise ConfigurationError(
+            f"未知的信任用途 {purpose!r} / unknown trust purpose {purpose!r} (one of {', '.join(PURPOSES)})"
+        )
+
+
+def _acts_as_root(cert: x509.Certificate) -> bool:
+    """A CA certificate, or a v1 / extension-less self-signed one (old private CAs)."""
+    return bool(cert.ca) or (cert.self_signed != "no" and cert.basic_constraints_value is None)
 
 
 def same_certificate(a: x509.Certificate, b: x509.Certificate) -> bool:
@@ -123,5 +212,3 @@ def same_certificate(a: x509.Certificate, b: x509.Certificate) -> bool:
     except Exception:  # an unreadable serial: compare the bytes, as always
         different_serial = False
     return not different_serial and bool(a.dump() == b.dump())
-
-

@@ -46,7 +46,7 @@ from ezhifu.document.envelope import SignStampElement, VoucherBody
 from ezhifu.errors import DecodingError, EzhifuError
 from ezhifu.pki.certs import certificate_label
 from ezhifu.pki.path import validate_chain
-from ezhifu.pki.trust import TrustStore, VerifyPolicy, as_utc
+from ezhifu.pki.trust import NO_SEAL_MAKER_ANCHORS, TrustStore, VerifyPolicy, as_utc
 from ezhifu.results import Claim, ItemResult, StepLog
 from ezhifu.seal.checks import (
     Steps,
@@ -143,15 +143,26 @@ def _chain(
     policy: VerifyPolicy,
     at: datetime,
     extra: tuple[x509.Certificate, ...] = (),
+    purpose: str = "signer",
 ) -> bool | None:
-    """Run chain validation; ``None`` when not checked (no trust store)."""
+    """Run chain validation against ``purpose``'s anchors; ``None`` when not checked (no trust store).
+
+    A seal maker chains only to seal-maker anchors (:meth:`TrustStore.for_purpose`, issue 13
+    item 1); without any the step fails with :data:`~ezhifu.pki.trust.NO_SEAL_MAKER_ANCHORS`.
+    """
     if cert is None:
         steps.fail(step, f"{role} certificate unreadable")
         return False
     if trust is None:
         steps.not_checked(step, "not checked: no trust store given")
         return None
-    result = validate_chain(cert, trust=trust, policy=policy, at=at, extra_certs=extra)
+    if purpose == "seal-maker" and not trust.has_anchors(purpose):
+        if policy.require_trusted:
+            steps.fail(step, NO_SEAL_MAKER_ANCHORS)
+        else:
+            steps.waived(step, f"not trusted, allowed by policy: {NO_SEAL_MAKER_ANCHORS}")
+        return False
+    result = validate_chain(cert, trust=trust.for_purpose(purpose), policy=policy, at=at, extra_certs=extra)
     if result.trusted:
         anchor = "pinned certificate" if result.pinned else certificate_label(result.path[-1])
         steps.ok(step, "trusted (pinned)" if result.pinned else "trusted", anchor=f"{role}: {anchor}")
@@ -199,7 +210,16 @@ def _seal_steps(
     if maker is None and reason:
         steps.fail("maker-certificate", reason)
         return failure is None, False
-    trusted = _chain(steps, "maker-certificate", "seal maker", maker, trust=trust, policy=policy, at=chain_at)
+    trusted = _chain(
+        steps,
+        "maker-certificate",
+        "seal maker",
+        maker,
+        trust=trust,
+        policy=policy,
+        at=chain_at,
+        purpose="seal-maker",
+    )
     return failure is None, trusted
 
 

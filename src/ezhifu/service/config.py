@@ -8,7 +8,8 @@ Unknown keys, wrong types and out-of-range numbers raise
 
 Tables: ``[party]`` (id, org_type, name), ``[server]`` (host, port, limits, TLS),
 ``[store]`` (``kind = "sqlite"`` with ``path``, or ``"postgresql"`` with ``dsn``),
-``[keystore]`` (the SafeBox's keystore, spec.md §7), ``[trust]`` (roots),
+``[keystore]`` (the SafeBox's keystore, spec.md §7),
+``[trust]`` (anchors by purpose: roots, seal_makers, tsas),
 ``[positions."VtCode".position]`` (the SafeBox position table, spec.md §5.1), ``[signing]``
 (link key alias and the positions outgoing vouchers and receipts are signed at),
 ``[peers.ID]`` (url, cert, org_type, vt_codes it may send), ``[rights."certID"]``
@@ -110,6 +111,10 @@ class ServiceConfig:
     store_dsn: str | None = None
     keystore: Mapping[str, Any] = field(default_factory=dict)
     trust_roots: tuple[Path, ...] = ()
+    #: Seal makers' (制章者) anchors; none means every seal is refused (docs/security.md).
+    trust_seal_makers: tuple[Path, ...] = ()
+    #: Time-stamping authorities' anchors (RFC 3161).
+    trust_tsas: tuple[Path, ...] = ()
     positions: Mapping[str, Any] = field(default_factory=dict)
     link_alias: str = ""
     sign_positions: tuple[str, ...] = ()
@@ -230,7 +235,7 @@ def load_service_config(path: str | os.PathLike[str]) -> ServiceConfig:
     party = r.table(data, "party", {"id", "org_type", "name"})
     server = r.table(data, "server", _SERVER_KEYS)
     store = r.table(data, "store", {"kind", "path", "dsn"})
-    trust = r.table(data, "trust", {"roots"})
+    trust = r.table(data, "trust", {"roots", "seal_makers", "tsas"})
     signing = r.table(data, "signing", {"link_alias", "positions"})
     routes = r.table(data, "routes")
     kind = store.get("kind", "sqlite")
@@ -246,6 +251,9 @@ def load_service_config(path: str | os.PathLike[str]) -> ServiceConfig:
     roots = trust.get("roots", [])
     if not isinstance(roots, list) or not roots:
         raise r.fail("[trust].roots", "must list at least one root certificate file")
+    for key in ("seal_makers", "tsas"):
+        if not isinstance(trust.get(key, []), list):
+            raise r.fail(f"[trust].{key}", "must be a list of certificate files")
     peers = _peers(r, data)
     for vt_code, peer in routes.items():
         if not isinstance(peer, str) or peer not in peers:
@@ -272,6 +280,8 @@ def load_service_config(path: str | os.PathLike[str]) -> ServiceConfig:
         store_dsn=r.text(store, "dsn", "[store]") if kind == "postgresql" else None,
         keystore=load_config(file) if "keystore" in data else {},
         trust_roots=tuple(r.path(p, "[trust].roots") for p in roots),
+        trust_seal_makers=tuple(r.path(p, "[trust].seal_makers") for p in trust.get("seal_makers", [])),
+        trust_tsas=tuple(r.path(p, "[trust].tsas") for p in trust.get("tsas", [])),
         positions=r.table(data, "positions"),
         link_alias=r.text(signing, "link_alias", "[signing]"),
         sign_positions=tuple(sorted(r.names(signing, "positions", "[signing]"), key=str)),

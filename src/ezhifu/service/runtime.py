@@ -97,7 +97,11 @@ class Runtime:
         self.keystore: KeyStore = open_keystore(config.keystore)
         self.positions = PositionTable.from_mapping(config.positions)
         self.safebox = SafeBox(self.keystore, self.positions, actor=f"ezhifu serve {config.party_id}")
-        self.trust = TrustStore(roots=[c for p in config.trust_roots for c in _certs(p, "[trust].roots")])
+        self.trust = TrustStore(
+            roots=[c for p in config.trust_roots for c in _certs(p, "[trust].roots")],
+            seal_makers=[c for p in config.trust_seal_makers for c in _certs(p, "[trust].seal_makers")],
+            tsas=[c for p in config.trust_tsas for c in _certs(p, "[trust].tsas")],
+        )
         peer_certs = {p: _certs(peer.cert, f"[peers.{p}].cert")[0] for p, peer in config.peers.items()}
         self.transport = HttpTransport(
             {p: peer.url for p, peer in config.peers.items()},

@@ -57,8 +57,10 @@ class DemoNetwork:
 def demo_network(directory: str | Path | None = None) -> DemoNetwork:
     """Three libraries on a fresh SM2 test PKI (see the module documentation)."""
     pki = make_pki("sm2")
-    trust = TrustStore(roots=[pki.root_cert])
-    maker_cert, maker_key = pki.issue_leaf("演示制章机构 demo seal maker")
+    # The seal maker (制章者) has its own root: anchors by purpose (docs/security.md).
+    maker_pki = make_pki("sm2")
+    trust = TrustStore(roots=[pki.root_cert], seal_makers=[maker_pki.root_cert])
+    maker_cert, maker_key = maker_pki.issue_leaf("演示制章机构 demo seal maker")
     maker = SoftwareSigner(maker_key, maker_cert)
     now = datetime.now(UTC).replace(microsecond=0)
     signers: dict[str, SoftwareSigner] = {}

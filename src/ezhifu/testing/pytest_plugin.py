@@ -65,6 +65,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="PEM file of trusted root certificates for ezhifu verification (repeatable).",
     )
     group.addoption(
+        "--ezhifu-seal-maker-trust",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="PEM file of trusted seal makers (制章者) for ezhifu verification (repeatable).",
+    )
+    group.addoption(
+        "--ezhifu-tsa-trust",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="PEM file of trusted time-stamping authorities for ezhifu verification (repeatable).",
+    )
+    group.addoption(
         "--ezhifu-policy",
         choices=_POLICIES,
         default="default",
@@ -112,13 +126,19 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"ezhifu: trust={', '.join(trust) or '-'} policy={config.getoption('--ezhifu-policy')}"
 
 
-def _load_trust(paths: list[str]) -> TrustStore | None:
-    if not paths:
+def _load_trust(config: pytest.Config) -> TrustStore | None:
+    """The anchors by purpose from ``--ezhifu-trust``, ``--ezhifu-seal-maker-trust`` and
+    ``--ezhifu-tsa-trust`` (``None`` when none was given)."""
+    lists = [
+        [Path(p) for p in config.getoption(name, default=[]) or []]
+        for name in ("--ezhifu-trust", "--ezhifu-seal-maker-trust", "--ezhifu-tsa-trust")
+    ]
+    if not any(lists):
         return None
     # reason: the plugin loads in every pytest run; the layers load on first use
     from ezhifu.pki.trust import TrustStore
 
-    return TrustStore.from_pem_files([Path(p) for p in paths])
+    return TrustStore.from_purpose_files(*lists)
 
 
 def _policy(name: str) -> VerifyPolicy:
@@ -133,7 +153,7 @@ def _policy(name: str) -> VerifyPolicy:
 @pytest.fixture(scope="session")
 def ezhifu_trust_store(pytestconfig: pytest.Config) -> TrustStore | None:
     """The trust store built from ``--ezhifu-trust`` files (``None`` when none was given)."""
-    return _load_trust(list(pytestconfig.getoption("--ezhifu-trust")))
+    return _load_trust(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -204,7 +224,7 @@ def voucher_problems(
         return problems
 
     if trust is None and opts is not None:
-        trust = _load_trust(list(opts.getoption("--ezhifu-trust", default=[])))
+        trust = _load_trust(opts)
     if policy is None:
         policy = _policy(str(opts.getoption("--ezhifu-policy", default="default")) if opts else "default")
     if trust is None:

@@ -102,6 +102,7 @@ password_file = "{me.party_id}-keystore.password"
 
 [trust]
 roots = ["root.pem"]
+seal_makers = ["seal-maker-root.pem"]
 
 [signing]
 link_alias = "{me.party_id}"
@@ -136,7 +137,11 @@ def write_service_setup(
     folder.mkdir(parents=True, exist_ok=True)
     pki = make_pki("sm2")
     atomic_write(folder / "root.pem", pem.armor("CERTIFICATE", pki.root_cert.dump()), mode=0o644)
-    maker_cert, maker_key = pki.issue_leaf("ezhifu 测试制章机构 (test only)")
+    # The seal maker (制章者) under its own root: anchors by purpose (docs/security.md).
+    maker_pki = make_pki("sm2")
+    maker_root = pem.armor("CERTIFICATE", maker_pki.root_cert.dump())
+    atomic_write(folder / "seal-maker-root.pem", maker_root, mode=0o644)
+    maker_cert, maker_key = maker_pki.issue_leaf("ezhifu 测试制章机构 (test only)")
     maker = SoftwareSigner(maker_key, maker_cert)
     now = datetime.now(UTC).replace(microsecond=0)
     paths: dict[str, Path] = {}

@@ -67,6 +67,8 @@ class WorkerConfig:
     roots: tuple[bytes, ...] = ()
     intermediates: tuple[bytes, ...] = ()
     pinned: tuple[bytes, ...] = ()
+    seal_makers: tuple[bytes, ...] = ()
+    tsas: tuple[bytes, ...] = ()
     policy: VerifyPolicy | None = None
     positions: tuple[tuple[str, tuple[str, ...]], ...] | None = None
     at: datetime | None = None
@@ -90,6 +92,8 @@ class WorkerConfig:
             roots=tuple(c.dump() for c in trust.roots),
             intermediates=tuple(c.dump() for c in trust.intermediates),
             pinned=tuple(c.dump() for c in trust.pinned),
+            seal_makers=tuple(c.dump() for c in trust.seal_makers),
+            tsas=tuple(c.dump() for c in trust.tsas),
             policy=policy,
             positions=table,
             at=at,
@@ -101,6 +105,8 @@ class WorkerConfig:
             [shared_certificate(d) for d in self.roots],
             [shared_certificate(d) for d in self.intermediates],
             [shared_certificate(d) for d in self.pinned],
+            seal_makers=[shared_certificate(d) for d in self.seal_makers],
+            tsas=[shared_certificate(d) for d in self.tsas],
         )
         positions = None if self.positions is None else {vt: frozenset(p) for vt, p in self.positions}
         return {"trust": trust, "policy": self.policy, "positions": positions, "at": self.at}
