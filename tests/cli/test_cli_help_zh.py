@@ -13,8 +13,10 @@ English running-text words below, which is what the test looks for.
 
 from __future__ import annotations
 
+import gettext
 import importlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,3 +164,18 @@ def test_verb_messages_are_chinese_under_lang_zh(tmp_path: Path) -> None:
     assert "已生成 5201 凭证" in built.stderr and "1 条明细" in built.stderr
     english = runner.invoke(cli_main.cli, ["--lang", "en", "validate", str(envelope)])
     assert english.output.startswith("level partner, schema version 2024\n") and ": valid" in english.output
+
+
+def test_the_host_programs_gettext_state_is_given_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A program that runs the command line in-process keeps its text domain and LANGUAGE."""
+    monkeypatch.setenv("LANGUAGE", "fr")
+    previous = gettext.textdomain("host-program")
+    try:
+        english = CliRunner().invoke(cli_main.cli, ["--lang", "en", "verify", "--help"])
+        assert english.exit_code == 0 and gettext.textdomain() == "host-program"
+        chinese = CliRunner().invoke(cli_main.cli, ["--lang", "zh", "verify", "--help"])
+        assert "用法" in chinese.output and os.environ["LANGUAGE"] == "zh_CN"
+        set_language("en")
+        assert gettext.textdomain() == "host-program" and os.environ["LANGUAGE"] == "fr"
+    finally:
+        gettext.textdomain(previous)

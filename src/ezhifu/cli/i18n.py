@@ -16,8 +16,9 @@ errors) go through the same catalogue by click's own mechanism: click calls the 
 ``gettext.gettext``/``ngettext``, so under Chinese :func:`set_language` makes ``ezhifu`` the global
 text domain (``gettext.bindtextdomain``/``gettext.textdomain``) and sets ``LANGUAGE=zh_CN`` in the
 process environment (the variable the stdlib reads first to choose the catalogue, so that
-``--lang zh`` wins over ``LANG=C``); under English the default domain is restored (click's
-strings stay English) and ``LANGUAGE`` gets back its earlier value. Only the command line calls
+``--lang zh`` wins over ``LANG=C``); under English the earlier domain is restored (click's
+strings stay English) and ``LANGUAGE`` gets back its earlier value; a process that never chose
+Chinese keeps its gettext state untouched. Only the command line calls
 :func:`set_language`: importing ezhifu as a library changes no global state.
 """
 
@@ -53,8 +54,9 @@ class _Language:
 
     code: str | None = None
     translations: gettext.NullTranslations = gettext.NullTranslations()
-    #: ``LANGUAGE`` before :func:`set_language` first changed it (``None``: unset); restored under English.
-    saved_env: tuple[bool, str | None] = (False, None)
+    #: ``LANGUAGE`` (``None``: unset) and the global text domain before :func:`set_language` first
+    #: changed them; both restored under English (``None``: nothing changed).
+    saved: tuple[str | None, str] | None = None
 
 
 _LANGUAGE = _Language()
@@ -90,20 +92,21 @@ def set_language(language: str | None, *, for_click: bool = True) -> str:
 def _global_gettext(*, chinese: bool) -> None:
     """Point the stdlib's global gettext (which click calls) at the catalogue, or away from it."""
     if chinese:
-        if not _LANGUAGE.saved_env[0]:
-            _LANGUAGE.saved_env = (True, os.environ.get("LANGUAGE"))
+        if _LANGUAGE.saved is None:
+            _LANGUAGE.saved = (os.environ.get("LANGUAGE"), gettext.textdomain())
         gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
         gettext.textdomain(DOMAIN)
         os.environ["LANGUAGE"] = "zh_CN"
         return
-    gettext.textdomain("messages")  # the stdlib's default domain: click's words stay English
-    saved, value = _LANGUAGE.saved_env
-    if saved:
-        if value is None:
-            os.environ.pop("LANGUAGE", None)
-        else:
-            os.environ["LANGUAGE"] = value
-        _LANGUAGE.saved_env = (False, None)
+    if _LANGUAGE.saved is None:
+        return  # never switched: the host program's gettext state is left as it is
+    value, domain = _LANGUAGE.saved
+    gettext.textdomain(domain)  # the domain before ezhifu's (the stdlib default "messages")
+    if value is None:
+        os.environ.pop("LANGUAGE", None)
+    else:
+        os.environ["LANGUAGE"] = value
+    _LANGUAGE.saved = None
 
 
 def current_language() -> str:
