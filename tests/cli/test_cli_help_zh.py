@@ -26,7 +26,7 @@ import pytest
 from click.testing import CliRunner
 
 from ezhifu.cli import main as cli_main
-from ezhifu.cli.i18n import set_language
+from ezhifu.cli.i18n import localize, set_language
 
 #: Words of English running text (function words and click's own words). A help line holding one
 #: of them as a word of its own (outside option names, metavars, paths and quoted literals) was
@@ -77,6 +77,7 @@ def _english_left(text: str) -> list[str]:
 def _english_afterwards() -> Iterator[None]:
     yield
     set_language("en")
+    localize(cli_main.cli)  # the help strings back in English, in place, for the tests that follow
 
 
 ALL_COMMANDS = list(_commands())

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from ezhifu.cli import main as cli_main
 from ezhifu.cli.demo import run_demo
-from ezhifu.cli.i18n import set_language
+from ezhifu.cli.i18n import localize, set_language
 from ezhifu.report import html as html_module
 from ezhifu.report.html import render_envelope_html
 from ezhifu.results import EnvelopeResult
@@ -117,6 +117,7 @@ def test_view_verb_follows_lang(
         result = CliRunner().invoke(cli_main.cli, [*args, "-o", str(page_path)])
     finally:
         set_language("en")
+        localize(cli_main.cli)  # the help strings back in English for the tests that follow
     assert result.exit_code == 0, result.output
     page = page_path.read_text(encoding="utf-8")
     assert expected in page and absent not in page
