@@ -1,6 +1,7 @@
 """Start-up of the command line (issue 15 item 6, issue 17 item 2).
 
-Times ``ezhifu --version``, ``ezhifu --help``, ``ezhifu verify --help``, ``ezhifu verify`` of one
+Times ``ezhifu --version``, ``ezhifu --help``, ``ezhifu verify --help`` (also under ``--lang zh``:
+the gettext catalogue for the help and click's words), ``ezhifu verify`` of one
 small signed envelope and of a directory of 200 with ``-j1`` and ``-j2`` (one process pool for
 the run, ezhifu.verify.pool) as whole processes, and the reference in the same run:
 ``python -c pass`` (the interpreter's own start-up, which no CLI can beat) and
@@ -90,6 +91,8 @@ def main() -> None:
         "ezhifu --version": [EZHIFU, "--version"],
         "ezhifu --help": [EZHIFU, "--help"],
         "ezhifu verify --help": [EZHIFU, "verify", "--help"],
+        "ezhifu --lang zh --help": [EZHIFU, "--lang", "zh", "--help"],
+        "ezhifu --lang zh verify --help": [EZHIFU, "--lang", "zh", "verify", "--help"],
         "ezhifu verify one envelope": [*verify, str(one)],
         f"ezhifu verify {args.files} files -j1": [*verify, str(many), "-j", "1"],
         f"ezhifu verify {args.files} files -j2": [*verify, str(many), "-j", "2"],

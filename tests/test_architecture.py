@@ -195,7 +195,9 @@ LAYOUT: dict[str, frozenset[str]] = {
     "testing": frozenset(
         {"", "pki", "pictures", "pytest_plugin", "partner", "monitor", "network", "service_setup"}
     ),
-    "report": frozenset({"", "html", "html_page", "form", "pdf", "amounts", "identifiers", "localtime"}),
+    "report": frozenset(
+        {"", "html", "html_page", "form", "pdf", "amounts", "identifiers", "localtime", "wording", "pictures"}
+    ),
     "archive": frozenset(
         {
             "",

@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "sign_envelope": "ezhifu.sign.voucher",
     "make_seal": "ezhifu.seal.make",
     "apply_seal": "ezhifu.seal.apply",
+    "stamp_envelope": "ezhifu.seal.apply",
     "verify_envelope": "ezhifu.verify.envelope",
     "EnvelopeResult": "ezhifu.results",
     "SafeBox": "ezhifu.flow.safebox",

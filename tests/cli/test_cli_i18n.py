@@ -26,7 +26,7 @@ MO = PO.with_suffix(".mo")
 
 
 def _parse_po(text: str) -> dict[str, str]:
-    """msgid -> msgstr of a .po file (the subset of the format the catalogue uses)."""
+    """msgid -> msgstr of a .po file (the subset of the format the catalogue uses; plural: msgstr[0])."""
     entries: dict[str, str] = {}
     key: str | None = None
     current: dict[str, list[str]] = {}
@@ -37,8 +37,11 @@ def _parse_po(text: str) -> dict[str, str]:
                 entries["".join(current["msgid"])] = "".join(current["msgstr"])
             current = {"msgid": [ast.literal_eval(stripped[6:])]}
             key = "msgid"
-        elif stripped.startswith("msgstr "):
-            current["msgstr"] = [ast.literal_eval(stripped[7:])]
+        elif stripped.startswith("msgid_plural "):
+            current["plural"] = [ast.literal_eval(stripped[13:])]
+            key = "plural"
+        elif stripped.startswith(("msgstr ", "msgstr[0] ")):
+            current["msgstr"] = [ast.literal_eval(stripped.split(" ", 1)[1])]
             key = "msgstr"
         elif stripped.startswith('"') and key is not None:
             current[key].append(ast.literal_eval(stripped))

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.fields import known_vt_codes, spec_for
@@ -58,6 +59,22 @@ def test_reference_order_is_the_field_table_order() -> None:
     assert [f.name for f in spec.detail] == DETAIL_ORDER
     assert DETAIL_ORDER.index("XAddWord") < DETAIL_ORDER.index("XPayeeAcctBankName")
     assert len(HEADER_ORDER) == 75 and len(DETAIL_ORDER) == 50
+
+
+def test_the_89_elements_of_a_real_5214() -> None:
+    """Issue 15's "89 elements" (docs/spec.md §4.4, "Element count"): the real-shaped 5214 uses
+    89 distinct element names, the 86 distinct field names of the header (75) and detail (50)
+    orders, 39 shared, plus ``Voucher``, ``DetailList`` and ``Detail``; with one detail the
+    document holds 1 + 75 + 1 + (1 + 50) = 128 elements."""
+    shared = set(HEADER_ORDER) & set(DETAIL_ORDER)
+    assert (len(HEADER_ORDER), len(DETAIL_ORDER), len(shared)) == (75, 50, 39)
+    assert len(set(HEADER_ORDER) | set(DETAIL_ORDER)) == 86
+    root = etree.fromstring(real_5214_inner())
+    tags = [el.tag for el in root.iter()]
+    assert len(set(tags)) == 89
+    assert set(tags) == {*HEADER_ORDER, *DETAIL_ORDER, "Voucher", "DetailList", "Detail"}
+    details = len(root.findall("DetailList/Detail"))
+    assert details >= 1 and len(tags) == 1 + 75 + 1 + details * (1 + 50)
 
 
 def test_writer_emits_the_order_of_real_messages() -> None:

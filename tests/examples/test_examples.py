@@ -39,6 +39,14 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("('key-use', 'finance')", "older keystore refused", "older trail caught: AuditRolledBack"),
         ("audit.db", "audit.db.head"),
     ),
+    "keys_and_types.py": (
+        (
+            "cryptography RSA key and certificate: valid",
+            "PEM key and chain: RSAPrivateKey + 2 certificates: valid",
+            "SM2 PEM key: SM2PrivateKey sm2-sm3 valid",
+        ),
+        ("signer.key.pem", "chain.pem", "sm2.key.pem"),
+    ),
     "keystore_file.py": (
         ("signed through the keystore: valid", "wrong password refused"),
         ("keystore/keystore.json",),

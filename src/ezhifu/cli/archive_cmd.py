@@ -34,11 +34,13 @@ from ezhifu.cli.common import (
     read_input,
 )
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
-from ezhifu.cli.output import output_option
+from ezhifu.cli.output import is_stdout, output_option, write_output
 from ezhifu.cli.verify_cmd import _parse_at, load_positions
 from ezhifu.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from ezhifu.archive.package import CreatedPackage
+    from ezhifu.archive.registry import Registry
     from ezhifu.pki.trust import TrustStore  # reason: loaded when the verb runs
 
 __all__ = ["command"]
@@ -66,6 +68,8 @@ def _archive_trust_option(help: str) -> Callable[[F], F]:
 
 def _refuse_existing(output: Path) -> None:
     """An archive never replaces a stored package: ``-o`` must name a new file (exit 2)."""
+    if is_stdout(output):
+        return
     if output.exists():
         raise ConfigurationError(
             f"{output}: 文件已存在 / already exists; an archive package is never overwritten"
@@ -103,7 +107,7 @@ def command() -> None:
     type=_in_file,
     help="DER CRL to check revocation against; stored in the package as evidence (repeatable).",
 )
-@output_option("Package file to write (zip; written atomically).")
+@output_option("Package file to write (zip; written atomically; '-' for standard output).")
 @click.option(
     "--registry",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -143,7 +147,6 @@ def create_command(
     as_json: bool,
 ) -> None:
     """Write one package for ENVELOPE (and the RECEIPT answering it), signed with the archive's key."""
-    from ezhifu.archive.package import write_package  # reason: loaded when the verb runs
     from ezhifu.archive.registry import Registry  # reason: loaded when the verb runs
     from ezhifu.pki.trust import TrustStore, VerifyPolicy  # reason: loaded when the verb runs
 
@@ -166,19 +169,13 @@ def create_command(
     }
     with open_signer(key_source) as (signer, chain):
         if registry is None:
-            package = write_package(
-                output, envelope_bytes, receipt_bytes, signer=signer, chain=chain, **options
+            package = _write_package(
+                output, envelope_bytes, receipt_bytes, None, signer=signer, chain=chain, **options
             )
         else:
             with Registry(registry) as books:
-                package = write_package(
-                    output,
-                    envelope_bytes,
-                    receipt_bytes,
-                    registry=books,
-                    signer=signer,
-                    chain=chain,
-                    **options,
+                package = _write_package(
+                    output, envelope_bytes, receipt_bytes, books, signer=signer, chain=chain, **options
                 )
     summary = {
         "package": package.package_id,
@@ -196,9 +193,28 @@ def create_command(
         booked = f", booked in {registry}" if registry else ""
         click.echo(
             f"wrote {output}: package {package.package_id}, "
-            f"{len(package.bookings)} voucher(s){booked}; {verdict}"
+            f"{len(package.bookings)} voucher(s){booked}; {verdict}",
+            err=is_stdout(output),  # with -o - the package is on stdout
         )
     sys.exit(EXIT_OK)
+
+
+def _write_package(
+    output: Path, envelope: bytes, receipt: bytes | None, registry: Registry | None, **options: Any
+) -> CreatedPackage:
+    """:func:`ezhifu.archive.package.write_package`, or with ``-o -`` the package on stdout (booked
+    in ``registry`` around the write, as the file is)."""
+    from ezhifu.archive.package import create_package, write_package  # reason: loaded when the verb runs
+
+    if not is_stdout(output):
+        return write_package(output, envelope, receipt, registry=registry, **options)
+    package = create_package(envelope, receipt, **options)
+    if registry is None:
+        write_output(output, package.data)
+    else:
+        with registry.booking(package.bookings):
+            write_output(output, package.data)
+    return package
 
 
 def _print_check(report_items: list[dict[str, str]]) -> None:
@@ -299,7 +315,7 @@ def revalidate_command(
 
 @command.command("renew")
 @_PACKAGE
-@output_option("Renewed package to write (the original stays as it is).")
+@output_option("Renewed package to write (the original stays as it is; '-' for standard output).")
 @key_options
 @handle_errors
 def renew_command(package: Path, output: Path, key_source: KeySource) -> None:
@@ -311,6 +327,9 @@ def renew_command(package: Path, output: Path, key_source: KeySource) -> None:
     data = read_input(package, max_bytes=MAX_PACKAGE_FILE_BYTES)
     with open_signer(key_source) as (signer, chain):
         renewed = renew_package(data, signer, chain=chain)
-    write_atomically(output, renewed)
-    click.echo(f"wrote {output}: {package} with one more renewal signature")
+    if is_stdout(output):
+        write_output(output, renewed)
+    else:
+        write_atomically(output, renewed)
+    click.echo(f"wrote {output}: {package} with one more renewal signature", err=is_stdout(output))
     sys.exit(EXIT_OK)

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from ezhifu.cli.common import handle_errors
+from ezhifu.cli.i18n import _
 from ezhifu.cli.output import check_output, force_option, output_option, write_output
 from ezhifu.document.build import DATA_FORMATS, DataFormat, build_voucher, load_voucher_data
 from ezhifu.document.envelope import Envelope
@@ -64,8 +65,10 @@ def command(
     payload = voucher.to_xml() if voucher_only else Envelope.build([voucher]).to_bytes()
     write_output(output, payload, inputs=(data,))
     details = len(voucher.details)
-    click.echo(
-        f"built {vt_code} voucher {voucher.voucher_no} ({details} detail{'s' if details != 1 else ''}, "
-        f"PayAmt {voucher.get('PayAmt', '')})" + ("" if str(output) == "-" else f" -> {output}"),
-        err=True,
+    built = _("built {vt_code} voucher {voucher_no} ({details} detail, PayAmt {amount})")
+    if details != 1:
+        built = _("built {vt_code} voucher {voucher_no} ({details} details, PayAmt {amount})")
+    text = built.format(
+        vt_code=vt_code, voucher_no=voucher.voucher_no, details=details, amount=voucher.get("PayAmt", "")
     )
+    click.echo(text + ("" if str(output) == "-" else f" -> {output}"), err=True)

@@ -140,6 +140,8 @@ class DemoResult:
     seal_maker_root_path: Path | None = None
     html_path: Path | None = None
     verification: EnvelopeResult | None = None
+    #: Language of the HTML view's labels ("zh", "en"; ``None``: both, see ezhifu.report.wording).
+    language: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -165,6 +167,7 @@ def run_demo(
     details: int = 3,
     on_step: Callable[[DemoStep], None] | None = None,
     test_keys: str | Path | None = None,
+    language: str | None = None,
 ) -> DemoResult:
     """Run the whole job once and write ``envelope.xml``, ``root.pem`` and ``voucher.html``.
 
@@ -177,9 +180,10 @@ def run_demo(
 
     With ``test_keys`` the demo's throwaway signer key and chain, root and seal are also written
     to that directory (:func:`write_test_keys`), for trying ``ezhifu sign`` and ``seal apply``.
+    ``language`` is the HTML view's (``ezhifu demo`` passes the command line's).
     """
     out = Path(out_dir)
-    result = DemoResult(out_dir=out)
+    result = DemoResult(out_dir=out, language=language)
 
     def record(name: str, ok: bool, detail: str = "") -> None:
         step = DemoStep(name, ok, detail)
@@ -319,7 +323,11 @@ def _write_and_verify(
 
     # 6. The HTML view.
     html_path = write_envelope_html(
-        out / "voucher.html", envelope_path.read_bytes(), result=verification, source_name="envelope.xml"
+        out / "voucher.html",
+        envelope_path.read_bytes(),
+        result=verification,
+        source_name="envelope.xml",
+        language=result.language,
     )
     result.html_path = html_path
     record("HTML view written", True, str(html_path))

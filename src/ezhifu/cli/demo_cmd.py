@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors, json_option, mark
+from ezhifu.cli.i18n import _, current_language
 
 __all__ = ["command"]
 
@@ -74,7 +75,7 @@ def command(
 
     if not as_json:
         click.echo(f"ezhifu demo -> {out_dir}")
-    result = run_demo(out_dir, on_step=show, test_keys=test_keys)
+    result = run_demo(out_dir, on_step=show, test_keys=test_keys, language=current_language())
     if as_json:
         echo_json(result.to_dict())
     else:
@@ -88,12 +89,19 @@ def command(
         if result.ok:
             parties = result.root_path.parent / "parties.toml" if result.root_path else "parties.toml"
             click.echo(
-                f"All verified. Try: ezhifu verify {result.envelope_path} --trust {result.root_path}"
-                f" --seal-maker-trust {result.seal_maker_root_path} --parties {parties}"
+                _(
+                    "All verified. Try: ezhifu verify {envelope} --trust {root} --seal-maker-trust "
+                    "{seal_maker_root} --parties {parties}"
+                ).format(
+                    envelope=result.envelope_path,
+                    root=result.root_path,
+                    seal_maker_root=result.seal_maker_root_path,
+                    parties=parties,
+                )
             )
-            click.echo(f"Open the view: {result.html_path}")
+            click.echo(_("Open the view: {path}").format(path=result.html_path))
         else:
-            click.echo("The demo did not complete: see the ✗ step above.", err=True)
+            click.echo(_("The demo did not complete: see the ✗ step above."), err=True)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
 
 

@@ -8,7 +8,8 @@ code      meaning
 2         usage, configuration or credential error: a bad option, a missing or unreadable
           file, a configuration file refused (others may write it), a wrong or missing
           password or PIN, an unknown alias, an alias that exists, a PKCS#11 module or token
-          problem, an output that exists (without ``--force``) or is the input
+          problem, an output that exists (without ``--force``) or is the input, a
+          signature or stamp position that is not a known position name
 ========  ===============================================================================
 
 A closed pipe (``ezhifu verify ... | head``) ends quietly with :data:`EXIT_FAILED`: the
@@ -29,6 +30,7 @@ from ezhifu.errors import (
     EzhifuError,
     KeyNotFound,
     TokenError,
+    UnknownPosition,
 )
 
 __all__ = [
@@ -62,7 +64,7 @@ CREDENTIAL_ERRORS: tuple[type[EzhifuError], ...] = (BadPassword, KeyNotFound, Al
 
 def exit_code_for(exc: BaseException) -> int:
     """The exit code for an exception raised by a verb (see the module table)."""
-    if isinstance(exc, (ConfigurationError, OSError, *CREDENTIAL_ERRORS)):
+    if isinstance(exc, (ConfigurationError, OSError, UnknownPosition, *CREDENTIAL_ERRORS)):
         return EXIT_USAGE
     return EXIT_FAILED
 

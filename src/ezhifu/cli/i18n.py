@@ -8,20 +8,40 @@ when the locale is Chinese (``LC_ALL``, ``LC_MESSAGES`` or ``LANG`` starting wit
 checks the two agree and that every help string of the command line is translated).
 
 Help texts are translated when a command is shown (:func:`localize` on a click command and its
-options), so the verb modules keep plain English strings; messages are translated by
-:func:`_` where they are printed.
+options, looked up by their :func:`inspect.cleandoc` text), so the verb modules keep plain English
+strings; messages are translated by :func:`_` where they are printed.
+
+click's own words ("Usage:", "Options", "Error: ...", "Show this message and exit.", its usage
+errors) go through the same catalogue by click's own mechanism: click calls the stdlib's global
+``gettext.gettext``/``ngettext``, so under Chinese :func:`set_language` makes ``ezhifu`` the global
+text domain (``gettext.bindtextdomain``/``gettext.textdomain``) and sets ``LANGUAGE=zh_CN`` in the
+process environment (the variable the stdlib reads first to choose the catalogue, so that
+``--lang zh`` wins over ``LANG=C``); under English the earlier domain is restored (click's
+strings stay English) and ``LANGUAGE`` gets back its earlier value; a process that never chose
+Chinese keeps its gettext state untouched. Only the command line calls
+:func:`set_language`: importing ezhifu as a library changes no global state.
 """
 
 from __future__ import annotations
 
 import gettext
+import inspect
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
-__all__ = ["DOMAIN", "LOCALE_DIR", "_", "current_language", "language_from_env", "localize", "set_language"]
+__all__ = [
+    "DOMAIN",
+    "HELP_OPTION_HELP",
+    "LOCALE_DIR",
+    "_",
+    "current_language",
+    "language_from_env",
+    "localize",
+    "set_language",
+]
 
 #: gettext domain of the command line's catalogue.
 DOMAIN = "ezhifu"
@@ -34,6 +54,9 @@ class _Language:
 
     code: str | None = None
     translations: gettext.NullTranslations = gettext.NullTranslations()
+    #: ``LANGUAGE`` (``None``: unset) and the global text domain before :func:`set_language` first
+    #: changed them; both restored under English (``None``: nothing changed).
+    saved: tuple[str | None, str] | None = None
 
 
 _LANGUAGE = _Language()
@@ -49,21 +72,47 @@ def language_from_env(environ: Mapping[str, str] | None = None) -> str:
     return "en"
 
 
-def set_language(language: str | None) -> str:
-    """Use ``language`` (``"zh"``/``"en"``; ``None``: from the environment); returns the one chosen."""
+def set_language(language: str | None, *, for_click: bool = True) -> str:
+    """Use ``language`` (``"zh"``/``"en"``; ``None``: from the environment); returns the one chosen.
+
+    ``for_click`` also points the stdlib's global gettext (click's words) at the catalogue; only
+    the command line does so (:func:`current_language` alone never changes global state).
+    """
     chosen = language_from_env() if language is None else language
     if chosen == "zh":
         _LANGUAGE.translations = gettext.translation(DOMAIN, LOCALE_DIR, languages=["zh_CN"], fallback=True)
     else:
         _LANGUAGE.translations = gettext.NullTranslations()
+    if for_click:
+        _global_gettext(chinese=chosen == "zh")
     _LANGUAGE.code = chosen
     return chosen
+
+
+def _global_gettext(*, chinese: bool) -> None:
+    """Point the stdlib's global gettext (which click calls) at the catalogue, or away from it."""
+    if chinese:
+        if _LANGUAGE.saved is None:
+            _LANGUAGE.saved = (os.environ.get("LANGUAGE"), gettext.textdomain())
+        gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+        gettext.textdomain(DOMAIN)
+        os.environ["LANGUAGE"] = "zh_CN"
+        return
+    if _LANGUAGE.saved is None:
+        return  # never switched: the host program's gettext state is left as it is
+    value, domain = _LANGUAGE.saved
+    gettext.textdomain(domain)  # the domain before ezhifu's (the stdlib default "messages")
+    if value is None:
+        os.environ.pop("LANGUAGE", None)
+    else:
+        os.environ["LANGUAGE"] = value
+    _LANGUAGE.saved = None
 
 
 def current_language() -> str:
     """The language in use (``"zh"`` or ``"en"``)."""
     if _LANGUAGE.code is None:
-        return set_language(None)
+        return set_language(None, for_click=False)
     return _LANGUAGE.code
 
 
@@ -73,22 +122,35 @@ def _(message: str) -> str:
     return _LANGUAGE.translations.gettext(message)
 
 
-def localize(command: click.Command) -> click.Command:
+def _help(text: str | None) -> str | None:
+    """``text`` (a help string, perhaps an indented docstring) in the language in use."""
+    return _(inspect.cleandoc(text)) if text else text
+
+
+#: English help of click's ``--help`` option (click creates it once, in the language of that moment).
+HELP_OPTION_HELP = "Show this message and exit."
+
+
+def localize(command: click.Command, ctx: click.Context | None = None) -> click.Command:
     """Translate ``command``'s help, short help and option help in place (and its subcommands').
 
     The English originals are kept in ``command.__dict__`` so that switching language
-    (tests, ``--lang``) translates from English again.
+    (tests, ``--lang``) translates from English again. With ``ctx``, the ``--help`` option click
+    adds is translated too.
     """
     originals: dict[str, str | None] = command.__dict__.setdefault(
         "_ezhifu_en", {"help": command.help, "short_help": command.short_help}
     )
-    command.help = _(originals["help"]) if originals["help"] else originals["help"]
-    command.short_help = _(originals["short_help"]) if originals["short_help"] else originals["short_help"]
+    command.help = _help(originals["help"])
+    command.short_help = _help(originals["short_help"])
     for param in command.params:
         if isinstance(param, click.Option):
             english = param.__dict__.setdefault("_ezhifu_en", param.help)
-            param.help = _(english) if english else english
+            param.help = _help(english)
+    help_option = command.get_help_option(ctx) if ctx is not None else None
+    if help_option is not None:
+        help_option.help = _(HELP_OPTION_HELP)
     if isinstance(command, click.Group):
         for sub in command.commands.values():
-            localize(sub)
+            localize(sub, ctx)
     return command

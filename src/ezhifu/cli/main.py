@@ -59,12 +59,18 @@ class LazyGroup(click.Group):
         entry = VERBS.get(cmd_name)
         if entry is None:
             return None
-        command: click.Command = localize(importlib.import_module(entry[0]).command)
+        command: click.Command = localize(importlib.import_module(entry[0]).command, ctx)
         self.commands[cmd_name] = command
         return command
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # The language first, so that click's own words (usage errors included) are in it.
+        set_language(_lang_in(args))
+        localize(self, ctx)
+        return super().parse_args(ctx, args)
+
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        localize(self)
+        localize(self, ctx)
         super().format_help(ctx, formatter)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -72,6 +78,21 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section(_("Commands")):
                 formatter.write_dl(rows)
+
+
+def _lang_in(args: list[str]) -> str | None:
+    """The value of a global ``--lang zh|en`` among ``args`` (before the verb), else ``None``."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            value: str | None = args[i + 1]
+        elif arg.startswith("--lang="):
+            value = arg.removeprefix("--lang=")
+        elif arg in VERBS:
+            return None
+        else:
+            continue
+        return value if value in ("zh", "en") else None
+    return None
 
 
 def _choose_language(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,13 @@ from typing import Any, cast
 
 import click
 
-from ezhifu.cli.checks import no_validate_option, position_argument, validate_first
+from ezhifu.cli.checks import (
+    no_validate_option,
+    parties_option,
+    position_argument,
+    position_for_bodies,
+    validate_first,
+)
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -37,7 +44,7 @@ from ezhifu.cli.common import (
     read_input,
 )
 from ezhifu.cli.keyopts import AUDIT_OPTIONS, KeySource, key_options, keystore_seal, open_signer
-from ezhifu.cli.output import check_output, force_option, write_output
+from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput, KeyUsageError, SealFormatError
 from ezhifu.keystore.audit_use import audit_context
@@ -243,6 +250,7 @@ def _check_maker_usage(cert: Any, path: Path) -> None:
 )
 @key_options
 @click.option("--position", required=True, help="Stamp position, e.g. cz_dwgz.")
+@parties_option
 @click.option("--voucher-no", help="Stamp only this voucher (default: every voucher in the envelope).")
 @click.option(
     "-o",
@@ -269,7 +277,7 @@ def apply_command(
     The seal is a file (--seal FILE) or held in the keystore that signs
     (--keystore CONFIG --alias KEY --seal-alias SEAL). The envelope is validated first and an
     invalid voucher refused (exit 1) unless --no-validate; the position must be a known
-    position name.
+    position name (or one declared in the --parties file).
     """
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.document.envelope import Envelope
@@ -284,6 +292,7 @@ def apply_command(
     bodies = [envelope.body(voucher_no)] if voucher_no is not None else list(envelope.bodies)
     if not bodies:
         raise InvalidInput(f"{file}: no voucher to stamp")
+    position_for_bodies(position, bodies)
 
     if (seal_path is None) == (seal_alias is None):
         raise click.UsageError("give exactly one of --seal FILE and --seal-alias A")
@@ -360,7 +369,8 @@ def _human(info: dict[str, Any], indent: str = "") -> None:
 @click.option(
     "--image-out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the seal picture here (the extension is not changed; see 'picture.type').",
+    help="Write the seal picture here (the extension is not changed; see 'picture.type'; '-' for standard "
+    "output).",
 )
 @click.option(
     "--trust",
@@ -404,10 +414,12 @@ def show_command(
     else:
         info, holds = _show_one(_blob_of(data, file), file, trust, image_out, allow_svg)
     info["file"] = str(file)
-    if as_json:
-        echo_json(info)
-    else:
-        _human(info)
+    # With --image-out - the picture is on stdout: the description goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if is_stdout(image_out) else contextlib.nullcontext():
+        if as_json:
+            echo_json(info)
+        else:
+            _human(info)
     sys.exit(EXIT_OK if holds else EXIT_FAILED)
 
 

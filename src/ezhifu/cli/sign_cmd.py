@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from ezhifu.cli.checks import no_validate_option, position_argument, validate_first
+from ezhifu.cli.checks import (
+    declared_positions,
+    no_validate_option,
+    parties_option,
+    position_argument,
+    validate_first,
+)
 from ezhifu.cli.common import handle_errors, read_input
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
 from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
@@ -38,6 +44,7 @@ __all__ = ["command"]
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @key_options
 @click.option("--position", required=True, metavar="POS", help="Signature position (e.g. cz_dwfz).")
+@parties_option
 @click.option("--voucher-no", metavar="N", help="Sign only the VoucherBody with this VoucherNo.")
 @click.option(
     "--signed-attributes",
@@ -94,6 +101,8 @@ def command(
             signed_attributes=signed_attributes,
             oid_style=cast("OidStyle | None", oid_style),
             chain=chain,
+            validate=False,  # validated above (validate_first), or --no-validate
+            positions=declared_positions(),
         )
     # Keep the input's declared encoding (GBK in every observed deployment, spec.md §2.1).
     data = envelope.to_bytes(encoding=envelope.encoding)

@@ -40,6 +40,7 @@ from ezhifu.cli.common import (
     read_input,
     run_limit_options,
 )
+from ezhifu.cli.i18n import _
 from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, SCHEMA_VERSIONS
 from ezhifu.document.issues import UNREADABLE_CODES, unreadable_of
 from ezhifu.document.validation import Level, check
@@ -92,13 +93,18 @@ def _print_report(report: dict[str, Any]) -> bool:
     """Print one file's result; True when an issue lies in a decoded inner voucher."""
     name = report["file"]
     if report["error"] is not None:
-        click.echo(f"{name}: unreadable: {report['error']['kind']}: {report['error']['message']}")
+        error = report["error"]
+        click.echo(_("{name}: unreadable: {kind}: {message}").format(name=name, **error))
         return False
     if report["valid"]:
-        click.echo(f"{name}: valid")
+        click.echo(_("{name}: valid").format(name=name))
         return False
     count = len(report["issues"])
-    click.echo(f"{name}: invalid, {count} issue{'s' if count != 1 else ''}")
+    click.echo(
+        (_("{name}: invalid, {count} issue") if count == 1 else _("{name}: invalid, {count} issues")).format(
+            name=name, count=count
+        )
+    )
     noted = False
     for issue in report["issues"]:
         where = f"line {issue['line']}" if issue["line"] is not None else "line ?"
@@ -156,7 +162,7 @@ def command(
     if as_json:
         listing = JsonListWriter("files", head={"schema_version": version, "level": level})
     else:
-        click.echo(f"level {level}, schema version {version}")
+        click.echo(_("level {level}, schema version {version}").format(level=level, version=version))
     noted = False
     with progress(files, label="validating") as items:
         for path in items:
@@ -177,5 +183,9 @@ def command(
             click.echo("")
         print_table(_TABLE_HEADERS, rows)
         valid = sum(1 for row in rows if row[1] == mark(True))
-        click.echo(f"{len(rows)} files: {valid} valid, {len(rows) - valid} not valid")
+        click.echo(
+            _("{files} files: {valid} valid, {invalid} not valid").format(
+                files=len(rows), valid=valid, invalid=len(rows) - valid
+            )
+        )
     sys.exit(EXIT_OK if all_valid else EXIT_FAILED)

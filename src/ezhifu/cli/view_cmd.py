@@ -16,6 +16,7 @@ from ezhifu.cli.common import (
     purpose_trust_options,
     read_input,
 )
+from ezhifu.cli.i18n import _, current_language
 from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
 
 __all__ = ["command"]
@@ -96,13 +97,19 @@ def command(
     name = "stdin" if file == "-" else Path(file).name
     show = cli_state().show_identifiers
     page = render_envelope_html(
-        data, result=result, source_name=name, show_identifiers=show, all_fields=all_fields
+        data,
+        result=result,
+        source_name=name,
+        show_identifiers=show,
+        all_fields=all_fields,
+        language=current_language(),
     )
     write_output(output, html_to_pdf(page) if as_pdf else page.encode("utf-8"), inputs=inputs)
     # With -o - the page is on stdout: the note goes to stderr so the page stays clean.
     to_stderr = is_stdout(output)
     if result is None:
-        click.echo(f"wrote {output} (not verified: no --trust given)", err=to_stderr)
+        click.echo(_("wrote {output} (not verified: no --trust given)").format(output=output), err=to_stderr)
         sys.exit(EXIT_OK)
-    click.echo(f"wrote {output} ({'all verified' if result.valid else 'verification FAILED'})", err=to_stderr)
+    done = _("wrote {output} (all verified)") if result.valid else _("wrote {output} (verification FAILED)")
+    click.echo(done.format(output=output), err=to_stderr)
     sys.exit(EXIT_OK if result.valid else EXIT_FAILED)

@@ -88,17 +88,30 @@ POSITION_PARTIES: Final[dict[str, str]] = {"cz": "财政", "rh": "人民银行"}
 _POSITION_NAME = re.compile(r"([a-z]{2,8})_([a-z]{1,12})")
 
 
-def check_position_name(position: str) -> str:
+#: A position a parties file or position table may declare beyond the vocabulary: a name of ASCII
+#: letters, digits and ``_`` starting with a letter, at most 64 characters (no blank, no markup).
+_DECLARABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
+
+def check_position_name(position: str, declared: Iterable[str] = ()) -> str:
     """``position`` if it is ``<party>_<kind>`` with a kind of the vocabulary (:data:`POSITION_KINDS`,
-    :data:`INFERRED_POSITION_KINDS`), else :class:`~ezhifu.errors.UnknownPosition`."""
+    :data:`INFERRED_POSITION_KINDS`) or one of ``declared`` (the positions a parties file or
+    position table declares, docs/parties.md), else :class:`~ezhifu.errors.UnknownPosition`.
+
+    A declared name extends the vocabulary only if it is itself a plain name
+    (``[A-Za-z][A-Za-z0-9_]{0,63}``): a table cannot make ``bad pos<>`` a position.
+    """
     match = _POSITION_NAME.fullmatch(position)
     if match and (match.group(2) in POSITION_KINDS or match.group(2) in INFERRED_POSITION_KINDS):
+        return position
+    if _DECLARABLE_NAME.fullmatch(position) and position in set(declared):
         return position
     shown = position if len(position) <= 24 else position[:24] + "…"
     kinds = ", ".join([*POSITION_KINDS, *INFERRED_POSITION_KINDS])
     raise UnknownPosition(
-        f"未知的签章位置 {shown!r}：应为 <单位>_<类型>，类型为 {kinds} / unknown position {shown!r}: "
-        f"use <party>_<kind> (e.g. cz_dwfz, cz_dwgz, rh_ywzqz) with kind one of {kinds} "
+        f"未知的签章位置 {shown!r}：应为 <单位>_<类型>，类型为 {kinds}，或在参与方文件 [positions.VtCode] "
+        f"中声明 / unknown position {shown!r}: use <party>_<kind> (e.g. cz_dwfz, cz_dwgz, rh_ywzqz) with "
+        f"kind one of {kinds}, or declare it under [positions.VTCODE] of a parties file (--parties) "
         "(docs/positions.md, spec.md §5.1)"
     )
 
@@ -258,6 +271,15 @@ class PositionTable(Mapping[str, frozenset[str]]):
         out = dict(self._table.get(ANY_VT_CODE, {}))
         out.update(self._table.get(vt_code, {}))
         return out
+
+    def declared(self, vt_codes: Iterable[str] | None = None) -> frozenset[str]:
+        """The position names the table declares for every one of ``vt_codes`` (its own and the
+        ``"*"`` ones); ``None``: for any VtCode (every name in the table). The names that
+        :func:`check_position_name` accepts beyond the vocabulary."""
+        if vt_codes is None:
+            return frozenset(p for row in self._table.values() for p in row)
+        sets = [frozenset(self.positions(vt)) for vt in vt_codes]
+        return frozenset.intersection(*sets) if sets else frozenset()
 
     def names(self, vt_code: str) -> dict[str, str]:
         """Position → display name for ``vt_code`` (``queryStampPositionWithName``, spec.md §6)."""

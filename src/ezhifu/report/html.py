@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -34,18 +34,22 @@ from typing import TYPE_CHECKING, Any
 from ezhifu._fileio import atomic_write
 from ezhifu.document.positions import INFERRED_POSITION_KINDS, POSITION_KINDS, POSITION_PARTIES
 from ezhifu.document.rules import amount_fields, sum_amounts
-from ezhifu.errors import EzhifuError, PictureError
+from ezhifu.errors import EzhifuError
 from ezhifu.report.form import box_css, boxes_html, form_head_html, layout_for
 from ezhifu.report.html_page import CSS as _CSS
 from ezhifu.report.html_page import PAGE as _PAGE
 from ezhifu.report.identifiers import mask_identifiers
 from ezhifu.report.localtime import display_time
+from ezhifu.report.pictures import PictureSource, data_uri, picture_for, stamp_picture
+from ezhifu.report.wording import current as _language
+from ezhifu.report.wording import name as _name
+from ezhifu.report.wording import page_language
+from ezhifu.report.wording import say as _say
 from ezhifu.verify.describe import BodyView, describe_envelope
 
 if TYPE_CHECKING:
     from ezhifu.document.envelope import Envelope, SignatureElement, SignStampElement, VoucherBody
     from ezhifu.results import EnvelopeResult, ItemResult
-    from ezhifu.seal.picture import SealImage
 
 __all__ = ["PictureSource", "position_label", "render_envelope_html", "stamp_picture", "write_envelope_html"]
 
@@ -53,31 +57,6 @@ __all__ = ["PictureSource", "position_label", "render_envelope_html", "stamp_pic
 _PX_PER_MM = 96 / 25.4
 #: Nominal size of a seal when its picture does not say (seal_sm2.md §8: 40 or 42 mm is usual).
 _DEFAULT_SEAL_MM = 40.0
-
-#: Picture types a browser draws as an image (an OFD picture is a vector document: not shown).
-_DISPLAYABLE = frozenset({"PNG", "GIF", "JPG", "BMP", "SVG"})
-
-#: Returns the picture of a ``<SignStamp>``'s seal, or ``None`` when it has none. Raising an
-#: ``EzhifuError`` shows the reason in place of the picture.
-PictureSource = Callable[["SignStampElement"], "SealImage | None"]
-
-
-def _data_uri(image: SealImage) -> str | None:
-    """A ``data:`` URI for the picture, or ``None`` when it is not an image a page can show.
-
-    The MIME type comes from the magic bytes (:func:`ezhifu.seal.picture.sniff_picture`,
-    seal_sm2.md §8), never from the seal's declared type, so a picture cannot pose as another
-    type. An SVG is only ever used as an ``<img>`` source, where it cannot run scripts.
-    """
-    # reason: the view loads lxml, the field tables and the seal layer on first render
-    from ezhifu.seal.picture import PICTURE_TYPES, sniff_picture
-
-    found = sniff_picture(image.data)
-    if found is None or found not in _DISPLAYABLE:
-        return None
-    mime = PICTURE_TYPES[found][0]
-    return f"data:{mime};base64,{base64.b64encode(image.data).decode('ascii')}"
-
 
 # --- labels -----------------------------------------------------------------------------
 
@@ -211,11 +190,11 @@ def _e(value: object) -> str:
 
 def _status_html(item: ItemResult | None) -> str:
     if item is None:
-        return '<span class="status none" data-status="unverified">未验证 not verified</span>'
+        return f'<span class="status none" data-status="unverified">{_say("未验证", "not verified")}</span>'
     if item.valid:
-        return '<span class="status ok" data-status="valid">✓ 有效 valid</span>'
+        return f'<span class="status ok" data-status="valid">✓ {_say("有效", "valid")}</span>'
     reason = f": {_e(item.reason)}" if item.reason else ""
-    return f'<span class="status bad" data-status="invalid">✗ 无效 invalid{reason}</span>'
+    return f'<span class="status bad" data-status="invalid">✗ {_say("无效", "invalid")}{reason}</span>'
 
 
 def _signer_meta(item: ItemResult | None) -> str:
@@ -223,14 +202,14 @@ def _signer_meta(item: ItemResult | None) -> str:
         return ""
     parts: list[str] = []
     if item.signer is not None:
-        parts.append(f"签名人 signer: {_e(item.signer.subject)}")
-        parts.append(f"签发者 issuer: {_e(item.signer.issuer)}")
+        parts.append(f"{_say('签名人', 'signer')}: {_e(item.signer.subject)}")
+        parts.append(f"{_say('签发者', 'issuer')}: {_e(item.signer.issuer)}")
     if item.anchors:
-        parts.append(f"信任锚 anchor: {_e(', '.join(item.anchors))}")
+        parts.append(f"{_say('信任锚', 'anchor')}: {_e(', '.join(item.anchors))}")
     if item.signature_algorithm:
-        parts.append(f"算法 algorithm: {_e(item.signature_algorithm)}")
+        parts.append(f"{_say('算法', 'algorithm')}: {_e(item.signature_algorithm)}")
     if item.signing_time is not None:
-        parts.append(f"签章时间 time: {_e(display_time(item.signing_time))}")
+        parts.append(f"{_say('签章时间', 'time')}: {_e(display_time(item.signing_time))}")
     return "<br>".join(parts)
 
 
@@ -238,7 +217,7 @@ def _position_html(position: str) -> str:
     label = position_label(position)
     if not label:
         return f'<div class="pos">{_e(position)}</div>'
-    tip = "推断的含义 inferred reading of the position name" if _position_inferred(position) else ""
+    tip = _say("推断的含义", "inferred reading of the position name") if _position_inferred(position) else ""
     title = f' title="{_e(tip)}"' if tip else ""
     return f'<div class="pos">{_e(position)} <span{title}>{_e(label)}</span></div>'
 
@@ -246,42 +225,42 @@ def _position_html(position: str) -> str:
 def _signature_card(sig: SignatureElement, item: ItemResult | None) -> str:
     return (
         f'<div class="mark signature" data-kind="signature" data-position="{_e(sig.no)}">'
-        f'<div class="pic"><span class="sig">签名 ✍</span></div>'
-        f"{_position_html(sig.no)}<div>数字签名 signature · SN {_e(sig.sn)}</div>"
+        f'<div class="pic"><span class="sig">{_say("签名", "signature")} ✍</span></div>'
+        f"{_position_html(sig.no)}<div>{_say('数字签名', 'signature')} · SN {_e(sig.sn)}</div>"
         f'{_status_html(item)}<div class="meta">{_signer_meta(item)}</div></div>'
     )
 
 
 def _stamp_card(stamp: SignStampElement, item: ItemResult | None, picture_of: PictureSource | None) -> str:
     try:
-        picture = _picture(stamp, item, picture_of)
+        picture = picture_for(stamp, item, picture_of)
         problem = None
     except EzhifuError as exc:
         picture, problem = None, str(exc)
-    uri = _data_uri(picture) if picture is not None else None
+    uri = data_uri(picture) if picture is not None else None
     if picture is not None and uri is not None:
         w_mm = float(picture.width_mm or _DEFAULT_SEAL_MM)
         h_mm = float(picture.height_mm or w_mm)
         scale = min(1.0, 160 / max(w_mm * _PX_PER_MM, h_mm * _PX_PER_MM))  # fit the card
         w_px = max(1, round(w_mm * _PX_PER_MM * scale))
         h_px = max(1, round(h_mm * _PX_PER_MM * scale))
-        alt = f"印章 seal {stamp.no}"
+        alt = f"{_say('印章', 'seal')} {stamp.no}"
         pic = (
             f'<img class="seal" alt="{_e(alt)}" width="{w_px}" height="{h_px}" '
             f'data-width-mm="{_e(f"{w_mm:g}")}" data-height-mm="{_e(f"{h_mm:g}")}" src="{uri}">'
         )
     else:
         if picture is not None and problem is None:
-            problem = f"{picture.type} picture not shown"
+            problem = f"{picture.type} {_say('图片不显示', 'picture not shown')}"
         why = f"（{_e(problem)}）" if problem else ""
-        pic = f'<span class="nopic">无印章图片 no picture{why}</span>'
+        pic = f'<span class="nopic">{_say("无印章图片", "no picture")}{why}</span>'
     name = ""
     if item is not None and item.seal_name:
-        name = f"<div>{_e(item.seal_name)}</div>"
+        name = f'<div class="seal-name">{_e(item.seal_name)}</div>'
     return (
         f'<div class="mark seal" data-kind="seal" data-position="{_e(stamp.no)}">'
         f'<div class="pic">{pic}</div>{_position_html(stamp.no)}{name}'
-        f"<div>电子印章 seal · ID {_e(stamp.sn)}</div>"
+        f"<div>{_say('电子印章', 'seal')} · ID {_e(stamp.sn)}</div>"
         f'{_status_html(item)}<div class="meta">{_signer_meta(item)}</div></div>'
     )
 
@@ -307,7 +286,7 @@ def _details_table(content: _VoucherContent, labels: Mapping[str, str], amounts:
     screen.
     """
     if not content.details:
-        return '<p class="sub">无明细 no details</p>'
+        return f'<p class="sub">{_say("无明细", "no details")}</p>'
     filled = [c for c in content.columns if any(row.get(c, "") for row in content.details)]
     # Amounts first, so the sums stay on screen however many columns follow.
     cols = tuple(
@@ -334,10 +313,11 @@ def _details_table(content: _VoucherContent, labels: Mapping[str, str], amounts:
             sums.append(f'<td class="num" data-sum="{_e(c)}">{_e(total) if total is not None else "?"}</td>')
         else:
             sums.append("<td></td>")
-    foot = f"<tr><td>合计</td>{''.join(sums)}</tr>"
+    foot = f"<tr><td>{_say('合计', 'Total')}</td>{''.join(sums)}</tr>"
     note = ""
     if empty:
-        note = f'<p class="sub empty-columns">空白栏目 empty in every row: {_e(", ".join(empty))}</p>'
+        empty_note = _say("空白栏目", "empty in every row")
+        note = f'<p class="sub empty-columns">{empty_note}: {_e(", ".join(empty))}</p>'
     return (
         f'<div class="scroll"><table class="details"><thead><tr><th>#</th>{head}</tr></thead>'
         f"<tbody>{''.join(body_rows)}</tbody><tfoot>{foot}</tfoot></table></div>{note}"
@@ -360,17 +340,23 @@ def _sum_check(content: _VoucherContent, rule: tuple[str, str] | None) -> str:
     try:
         stated = Decimal(header[head_name])
     except InvalidOperation:
-        return f'<p class="warn">{_e(head_name)} 不是金额 is not an amount</p>'
+        return f'<p class="warn">{_e(head_name)} {_say("不是金额", "is not an amount")}</p>'
     if total is not None and total == stated:
-        return f'<p class="sub sum-ok">明细合计 {_e(total)} = 凭证金额 {_e(head_name)} {_e(stated)} ✓</p>'
-    return f'<p class="warn sum-bad">明细合计 {_e(total)} ≠ 凭证金额 {_e(head_name)} {_e(stated)} ✗</p>'
+        return (
+            f'<p class="sub sum-ok">{_say("明细合计", "details total")} {_e(total)} = '
+            f"{_say('凭证金额', 'voucher amount')} {_e(head_name)} {_e(stated)} ✓</p>"
+        )
+    return (
+        f'<p class="warn sum-bad">{_say("明细合计", "details total")} {_e(total)} ≠ '
+        f"{_say('凭证金额', 'voucher amount')} {_e(head_name)} {_e(stated)} ✗</p>"
+    )
 
 
 def _body_problems(view: BodyView) -> str:
     body_result = view.result
     problems = list(body_result.problems) if body_result is not None else []
     if body_result is not None and not body_result.items:
-        problems.append("no signature or seal on this voucher")
+        problems.append(_say("此凭证无签名或印章", "no signature or seal on this voucher"))
     if not problems:
         return ""
     return '<ul class="problems">' + "".join(f"<li>{_e(p)}</li>" for p in problems) + "</ul>"
@@ -382,7 +368,8 @@ def _form_html(view: BodyView, labels: _Labels, content: _VoucherContent, option
     layout = layout_for(view.body.vt_code)
     marks = [(s.no, "signature", _signature_card(s, item)) for s, item in view.signatures]
     marks += [(s.no, "seal", _stamp_card(s, item, options.picture_of)) for s, item in view.stamps]
-    boxes = boxes_html(layout, marks, _e) if marks else '<p class="sub">无签名或印章 no signature or seal</p>'
+    none = f'<p class="sub">{_say("无签名或印章", "no signature or seal")}</p>'
+    boxes = boxes_html(layout, marks, _e) if marks else none
     head = ""
     if content.error is None:
         head = form_head_html(
@@ -397,7 +384,7 @@ def _form_html(view: BodyView, labels: _Labels, content: _VoucherContent, option
         )
     return (
         f'<div class="form" data-layout="{_e(layout.name)}">{head}'
-        f"<h3>签名与印章 Signatures and seals</h3>{boxes}</div>"
+        f"<h3>{_say('签名与印章', 'Signatures and seals')}</h3>{boxes}</div>"
     )
 
 
@@ -410,7 +397,9 @@ def _body_html(view: BodyView, options: _Options) -> str:
         "StYear": body.st_year,
         "VtCode": body.vt_code,
         "VoucherNo": body.voucher_no,
-        "VoucherFlag": {"0": "0 发送单", "1": "1 回单"}.get(body.voucher_flag, body.voucher_flag),
+        "VoucherFlag": {"0": f"0 {_name('发送单', 'sent')}", "1": f"1 {_name('回单', 'receipt')}"}.get(
+            body.voucher_flag, body.voucher_flag
+        ),
     }
     if body.return_reason:
         attrs["Return_Reason"] = body.return_reason
@@ -418,30 +407,30 @@ def _body_html(view: BodyView, options: _Options) -> str:
         attrs["Attach"] = body.attach
     unsigned = {"VoucherFlag", "Return_Reason", "Attach"}  # no signature covers them (spec.md §5.5)
     attrs_html = "".join(
-        f"<span>{_e(_ENVELOPE_LABELS[k])} <b>{_e(v)}</b>"
-        + (' <i class="unsigned">（未签名 unsigned）</i>' if k in unsigned else "")
+        f"<span>{_e(_name(_ENVELOPE_LABELS[k], k))} <b>{_e(v)}</b>"
+        + (f' <i class="unsigned">（{_say("未签名", "unsigned")}）</i>' if k in unsigned else "")
         + "</span>"
         for k, v in attrs.items()
     )
     content = _voucher_content(body)
     if content.error is not None:
-        main = f'<p class="warn">凭证无法读取 voucher cannot be read: {_e(content.error)}</p>'
+        main = f'<p class="warn">{_say("凭证无法读取", "voucher cannot be read")}: {_e(content.error)}</p>'
     else:
         opened = " open" if options.all_fields else ""
         main = (
-            f'<details class="all-fields"{opened}><summary>全部要素 All header fields</summary>'
+            f'<details class="all-fields"{opened}><summary>{_say("全部要素", "All header fields")}</summary>'
             + _fields_table(content.header, labels.header, labels.header_amounts)
             + "</details>"
-            + f"<h3>明细 Details ({len(content.details)})</h3>"
+            + f"<h3>{_say('明细', 'Details')} ({len(content.details)})</h3>"
             + _details_table(content, labels.detail, labels.detail_amounts)
             + _sum_check(content, labels.sum_rule)
         )
     status = ""
     if body_result is not None:
         status = (
-            '<span class="status ok">✓ 已验证 verified</span>'
+            f'<span class="status ok">✓ {_say("已验证", "verified")}</span>'
             if body_result.valid
-            else '<span class="status bad">✗ 验证失败 not verified</span>'
+            else f'<span class="status bad">✗ {_say("验证失败", "not verified")}</span>'
         )
     return (
         f'<section class="voucher" data-voucher-no="{_e(body.voucher_no)}">'
@@ -457,41 +446,6 @@ class _Options:
     all_fields: bool
 
 
-def stamp_picture(stamp: SignStampElement) -> SealImage | None:
-    """The picture of the seal inside a ``<SignStamp>``, read by its seal container.
-
-    The stamp's value is the Base64 DER of a seal signature: a GM/T 0031-2014 / GB/T 38540-2020
-    ``SES_Signature``, whose embedded seal's ``SES_ESPictrueInfo`` is exported by
-    :func:`ezhifu.seal.picture.export_picture`, or the 2024 vendor stamp (spec.md §5.4), whose seal
-    carries an image without a size (shown at the usual 40 mm). A value that is not Base64 or not
-    a seal signature raises an ``EzhifuError``. Used only for stamps without a verification result:
-    a verified stamp's picture rides on its result (``ItemResult.seal_facts``).
-    """
-    # reason: the view loads lxml, the field tables and the seal layer on first render
-    from ezhifu.document.envelope import decode_element_value
-    from ezhifu.seal.containers import detect_container
-
-    where = f"SignStamp at {stamp.no}"
-    der = decode_element_value(stamp.value, where=where)
-    facts = detect_container(der, what=where).facts(der, what=where)
-    if facts.picture is None and facts.picture_error:
-        raise PictureError(facts.picture_error)
-    return facts.picture
-
-
-def _picture(
-    stamp: SignStampElement, item: ItemResult | None, picture_of: PictureSource | None
-) -> SealImage | None:
-    """The stamp's picture: from its verification result when there is one (nothing is parsed
-    again), otherwise from ``picture_of`` (default :func:`stamp_picture`)."""
-    facts = item.seal_facts if item is not None else None
-    if picture_of is None and facts is not None:
-        if facts.picture is None and facts.picture_error:
-            raise PictureError(facts.picture_error)
-        return facts.picture
-    return (picture_of or stamp_picture)(stamp)
-
-
 def render_envelope_html(
     source: Envelope | bytes,
     *,
@@ -501,8 +455,13 @@ def render_envelope_html(
     picture_of: PictureSource | None = None,
     show_identifiers: bool = False,
     all_fields: bool = False,
+    language: str | None = None,
 ) -> str:
     """Render an envelope as one self-contained HTML page (a ``str``; write it as UTF-8).
+
+    ``language`` is the language of the page's own labels (banner, statuses, signer facts,
+    headings): ``"zh"`` Chinese, ``"en"`` English, ``None`` both (Chinese first). The paper form
+    itself (its title, 联, the spec's field labels, 大写金额) is the Chinese form in every language.
 
     Resident identity numbers (in certificate subjects, reasons or fields) are shown masked
     (:func:`ezhifu.report.identifiers.mask_identifiers`) unless ``show_identifiers``.
@@ -520,26 +479,42 @@ def render_envelope_html(
         envelope = Envelope.from_bytes(bytes(source))
     else:
         envelope = source
-    options = _Options(picture_of, all_fields)
+    with page_language(language):
+        return _page(envelope, result, title, source_name, _Options(picture_of, all_fields), show_identifiers)
+
+
+def _page(
+    envelope: Envelope,
+    result: EnvelopeResult | None,
+    title: str | None,
+    source_name: str | None,
+    options: _Options,
+    show_identifiers: bool,
+) -> str:
+    """The page of :func:`render_envelope_html` (in the language of :func:`page_language`)."""
     sections = [_body_html(view, options) for view in describe_envelope(envelope, result)]
     css = "\n".join([_CSS, *sorted({box_css(layout_for(b.vt_code)) for b in envelope.bodies})])
 
     if result is None:
-        banner = '<div class="banner none">未验证 Not verified: no trust store was given.</div>'
+        unverified = _say("未验证：未给出信任库。", "Not verified: no trust store was given.")
+        banner = f'<div class="banner none">{unverified}</div>'
     elif result.valid:
-        banner = '<div class="banner ok">✓ 全部签名与印章有效 All signatures and seals are valid.</div>'
+        all_valid = _say("全部签名与印章有效。", "All signatures and seals are valid.")
+        banner = f'<div class="banner ok">✓ {all_valid}</div>'
     else:
         reasons = [*result.problems, *(f"{b.voucher_no}: {r}" for b in result.bodies for r in b.reasons)]
         items = "".join(f"<li>{_e(r)}</li>" for r in reasons)
-        banner = f'<div class="banner bad">✗ 验证失败 Verification failed<ul>{items}</ul></div>'
+        banner = f'<div class="banner bad">✗ {_say("验证失败", "Verification failed")}<ul>{items}</ul></div>'
     if result is not None and not result.parties_checked:  # a position name is no party's approval
-        banner = banner.removesuffix("</div>") + (
-            '<p class="notice">签名位置未与参与方绑定 Positions were not bound to parties '
-            "(no parties file): a position name does not say whose approval it is.</p></div>"
+        notice = _say(
+            "签名位置未与参与方绑定（未给出参与方文件）：位置名称并不说明是谁的批准。",
+            "Positions were not bound to parties (no parties file): a position name does not say "
+            "whose approval it is.",
         )
+        banner = banner.removesuffix("</div>") + f'<p class="notice">{notice}</p></div>'
 
     count = len(envelope.bodies)
-    subtitle = f"{count} 张凭证 voucher{'s' if count != 1 else ''}"
+    subtitle = _say(f"{count} 张凭证", f"{count} voucher{'s' if count != 1 else ''}")
     if source_name:
         subtitle = f"{source_name} · {subtitle}"
     style_hash = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
@@ -552,15 +527,19 @@ def render_envelope_html(
         sections = [mask_identifiers(section) for section in sections]
         banner = mask_identifiers(banner)
     return _PAGE.substitute(
+        lang="en" if _language() == "en" else "zh-CN",
         csp=_e(csp),
-        title=_e(title or "国库集中支付电子凭证 Treasury payment e-voucher"),
+        title=_e(title or _say("国库集中支付电子凭证", "Treasury payment e-voucher")),
         css=css,
         subtitle=_e(subtitle),
         banner=banner,
         bodies="\n".join(sections),
         footer=_e(
-            "ezhifu view. Seals made with software keys are for testing and development only. "
-            "软件密钥制作的印章仅用于测试与开发。"
+            "ezhifu view. "
+            + _say(
+                "软件密钥制作的印章仅用于测试与开发。",
+                "Seals made with software keys are for testing and development only.",
+            )
         ),
     )
 

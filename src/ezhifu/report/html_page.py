@@ -83,7 +83,7 @@ details.all-fields > summary { cursor: default; font-weight: 600; margin: 0 0 6p
 
 PAGE = Template(
     """<!DOCTYPE html>
-<html lang="zh-CN">
+<html lang="$lang">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="$csp">

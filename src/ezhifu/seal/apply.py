@@ -25,12 +25,15 @@ A seal applied with a software key is for testing and development only and not l
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from asn1crypto import core, x509
 
 from ezhifu.crypto.base import Signer
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.document.envelope import SignStampElement, VoucherBody
+from ezhifu.document.positions import PositionTable, check_position_name
+from ezhifu.document.validation import validate as validate_document
 from ezhifu.errors import (
     InvalidInput,
     NotASealHolder,
@@ -52,6 +55,9 @@ from ezhifu.seal.placement import (
     voucher_data,
 )
 
+if TYPE_CHECKING:
+    from ezhifu.document.envelope import Envelope
+
 __all__ = [
     "PROPERTY_PREFIX",
     "NotASealHolder",
@@ -62,6 +68,7 @@ __all__ = [
     "format_property_info",
     "parse_property_info",
     "refuse_stamped_position",
+    "stamp_envelope",
     "voucher_data",
 ]
 
@@ -176,3 +183,42 @@ def apply_seal(
         timestamp_hook=timestamp_hook,
     )
     return append_stamp(body, position, seal.seal_id, der)
+
+
+def stamp_envelope(
+    envelope: Envelope,
+    seal_der: bytes,
+    signer: Signer,
+    position: str,
+    *,
+    voucher_no: str | None = None,
+    validate: bool = True,
+    positions: PositionTable | None = None,
+    signing_time: datetime | None = None,
+    timestamp_hook: TimestampHook | None = None,
+) -> list[SignStampElement]:
+    """Stamp every body of ``envelope`` (or the one ``voucher_no`` names) with :func:`apply_seal`:
+    the API of ``ezhifu seal apply``. Returns the new ``<SignStamp>`` elements, in body order.
+
+    As the command line does, the envelope is validated first (partner level): an invalid voucher
+    is refused with :class:`~ezhifu.errors.SchemaValidationError` carrying every problem, unless
+    ``validate=False``; with ``positions`` (e.g. ``Parties.load(path).positions``) ``position``
+    must be a name of the vocabulary or one the table declares for every body's VtCode
+    (:class:`~ezhifu.errors.UnknownPosition`, docs/parties.md). The position is checked free on
+    every body before any is stamped.
+    """
+    bodies = [envelope.body(voucher_no)] if voucher_no is not None else list(envelope.bodies)
+    if not bodies:
+        raise InvalidInput("the envelope has no VoucherBody to stamp")
+    if positions is not None:
+        check_position_name(position, positions.declared(b.vt_code for b in bodies))
+    if not isinstance(position, str) or not position.strip():
+        raise InvalidInput("stamp position must be a non-empty string")
+    for body in bodies:
+        refuse_stamped_position(body, position)
+    if validate:
+        validate_document(envelope.to_bytes(encoding=envelope.encoding), level="partner")
+    return [
+        apply_seal(body, seal_der, signer, position, signing_time=signing_time, timestamp_hook=timestamp_hook)
+        for body in bodies
+    ]

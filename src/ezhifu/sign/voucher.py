@@ -26,6 +26,8 @@ from asn1crypto import x509
 
 from ezhifu.crypto.base import Signer
 from ezhifu.document.envelope import SignatureElement
+from ezhifu.document.positions import PositionTable, check_position_name
+from ezhifu.document.validation import validate as validate_document
 from ezhifu.errors import EzhifuError, InvalidInput, PositionAlreadySigned, SigningError
 from ezhifu.sign.cms import OidStyle, Sm2SignatureOid, sign_detached
 
@@ -138,11 +140,20 @@ def sign_envelope(
     sm2_signature_oid: Sm2SignatureOid = "sm2-with-sm3",
     chain: Sequence[x509.Certificate] = (),
     check_consistency: bool = True,
+    validate: bool = True,
+    positions: PositionTable | None = None,
 ) -> list[SignatureElement]:
     """Sign every body of ``envelope`` at ``position`` (or only the one whose ``VoucherNo``
     attribute is ``voucher_no``). Returns the new elements, in body order.
 
     All bodies are checked before any is signed, so a refusal leaves the envelope unchanged.
+    Like ``ezhifu sign``, the envelope is validated first (partner level,
+    :func:`ezhifu.document.validation.validate`): an invalid voucher is refused with
+    :class:`~ezhifu.errors.SchemaValidationError` carrying every problem, unless
+    ``validate=False``. With ``positions`` (a :class:`~ezhifu.document.positions.PositionTable`,
+    e.g. ``Parties.load(path).positions``, docs/parties.md) ``position`` must be a name of the
+    vocabulary or one the table declares for the VtCode of every body signed
+    (:class:`~ezhifu.errors.UnknownPosition` otherwise), as ``ezhifu sign --parties`` checks.
     """
     bodies = list(envelope.bodies)
     if voucher_no is not None:
@@ -151,11 +162,15 @@ def sign_envelope(
             raise InvalidInput(f"no VoucherBody with VoucherNo {voucher_no!r} in the envelope")
     if not bodies:
         raise InvalidInput("the envelope has no VoucherBody to sign")
+    if positions is not None:
+        check_position_name(position, positions.declared(b.vt_code for b in bodies))
     for body in bodies:
         _check_position(body, position)
         signed_bytes(body)
         if check_consistency:
             _refuse_relabelled(body)
+    if validate:
+        validate_document(envelope.to_bytes(encoding=envelope.encoding), level="partner")
     return [
         sign_body(
             body,
