@@ -303,8 +303,12 @@ def validate_chain(
     policy: VerifyPolicy | None = None,
     at: datetime | None = None,
     extra_certs: Sequence[x509.Certificate] = (),
+    purpose: str = "signer",
 ) -> ChainResult:
     """Validate ``cert`` as a signer certificate (RFC 5280 clause 6.1, subset above).
+
+    ``purpose`` (``"signer"``, ``"seal-maker"``, ``"tsa"``) says what an extendedKeyUsage
+    extension on ``cert`` must allow (:data:`ezhifu.pki.policy.PURPOSE_EKUS`).
 
     ``extra_certs`` are untrusted candidates (for example the certificates embedded in a
     CMS SignedData). Never raises for a bad chain; returns a :class:`ChainResult` whose
@@ -313,7 +317,7 @@ def validate_chain(
     policy = policy or VerifyPolicy()
     when = as_utc(at)
 
-    reason = signer_refusal(cert, when, policy)
+    reason = signer_refusal(cert, when, policy, purpose=purpose)
     if reason is not None:
         return ChainResult(False, reason, (cert,))
 
@@ -343,7 +347,9 @@ class _PathSearch:
         self.policy = policy
         self.when = when
         self.candidates: list[x509.Certificate] = []
-        for c in (*extra, *trust.intermediates, *trust.roots):
+        # Pinned certificates are candidates too, so that a chain through one is refused with
+        # the reason (a pinned end entity can sign, it cannot issue) instead of "no issuer".
+        for c in (*extra, *trust.intermediates, *trust.roots, *trust.pinned):
             if not any(same_certificate(c, seen) for seen in self.candidates):
                 self.candidates.append(c)
         self.best: list[tuple[int, str, tuple[x509.Certificate, ...]]] = []
@@ -396,6 +402,13 @@ class _PathSearch:
             return None
         new_path = (*path, issuer)
         anchor = self.trust.is_root(issuer)
+        if not anchor and not issuer.ca and self.trust.is_pinned(issuer):
+            reason = (
+                f"issuer certificate {certificate_label(issuer)} is a pinned end-entity certificate "
+                "(not a CA): it can sign, it cannot issue"
+            )
+            self.best.append((_MAX_PATH + 1, reason, new_path))
+            return None
         refusal = _link_refusal(current, issuer, new_path, self.when, self.policy, anchor=anchor)
         if refusal is not None:
             self.best.append((len(new_path) + 1, refusal, new_path))

@@ -31,6 +31,7 @@ __all__ = [
     "VerifyPolicy",
     "as_utc",
     "critical_refusal",
+    "eku_refusal",
     "signature_digest",
     "signer_refusal",
 ]
@@ -176,13 +177,47 @@ def critical_refusal(cert: x509.Certificate, *, role: str) -> str | None:
     return None
 
 
-def signer_refusal(cert: x509.Certificate, at: datetime, policy: VerifyPolicy) -> str | None:
+#: What each anchor purpose needs from an extendedKeyUsage extension, when one is present.
+PURPOSE_EKUS: dict[str, tuple[frozenset[str], str]] = {
+    "signer": (
+        oids.DOCUMENT_SIGNING_EKUS,
+        "document signing (anyExtendedKeyUsage, emailProtection or a document-signing purpose)",
+    ),
+    "seal-maker": (
+        oids.DOCUMENT_SIGNING_EKUS,
+        "document signing (anyExtendedKeyUsage, emailProtection or a document-signing purpose)",
+    ),
+    "tsa": (frozenset({oids.dotted("eku-time-stamping")}), "time stamping (RFC 3161 clause 2.3)"),
+}
+
+
+def eku_refusal(cert: x509.Certificate, *, purpose: str = "signer", role: str = "signer") -> str | None:
+    """``None`` unless ``cert`` carries an extendedKeyUsage extension that allows none of the
+    purposes :data:`PURPOSE_EKUS` lists for ``purpose`` (for signers and seal makers
+    :data:`ezhifu.crypto.oids.DOCUMENT_SIGNING_EKUS`: anyExtendedKeyUsage, emailProtection or a
+    document-signing purpose; RFC 5280 clause 4.2.1.12, issue 13 item 1), else the reason. A
+    certificate without the extension is not restricted."""
+    value = cert.extended_key_usage_value
+    if value is None:
+        return None
+    allowed, what = PURPOSE_EKUS.get(purpose, PURPOSE_EKUS["signer"])
+    present = [item.dotted for item in value]
+    if any(oid in allowed for oid in present):
+        return None
+    names = ", ".join(oids.name_of(oid) for oid in present) or "none"
+    return f"{role} certificate {certificate_label(cert)}: extended key usage ({names}) does not allow {what}"
+
+
+def signer_refusal(
+    cert: x509.Certificate, at: datetime, policy: VerifyPolicy, *, purpose: str = "signer"
+) -> str | None:
     """``None`` when ``policy`` accepts ``cert`` as a signer certificate at ``at``, else why not:
     its key, its validity (with the policy's clock skew), unknown critical extensions, and its
-    key usage when the policy honours it."""
+    key usage and extended key usage (:func:`eku_refusal`) when the policy honours them."""
     return (
         policy.key_refusal(cert)
         or validity_refusal(cert, at, skew=policy.clock_skew, role="signer")
         or critical_refusal(cert, role="signer")
         or (key_usage_refusal(cert, SIGNER_KEY_USAGE, role="signer") if policy.require_key_usage else None)
+        or (eku_refusal(cert, purpose=purpose) if policy.require_key_usage else None)
     )
