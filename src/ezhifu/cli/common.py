@@ -51,6 +51,7 @@ __all__ = [
     "is_verbose",
     "iter_input_files",
     "json_option",
+    "load_crl_files",
     "load_keystore_config",
     "load_purpose_trust",
     "mark",
@@ -146,6 +147,15 @@ def load_purpose_trust(
         for path in paths:
             check_config(path, f"the trust file ({option})")
     return TrustStore.from_purpose_files(trust_files, seal_maker_files, tsa_files)
+
+
+def load_crl_files(paths: Sequence[Path]) -> tuple[bytes, ...]:
+    """The DER of each ``--crl`` file (DER or PEM, :func:`ezhifu.pki.revocation.load_crl`),
+    each read bounded by :data:`ezhifu.pki.revocation.MAX_CRL_BYTES`."""
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
+    from ezhifu.pki.revocation import MAX_CRL_BYTES, load_crl
+
+    return tuple(load_crl(read_input(p, max_bytes=MAX_CRL_BYTES), what=f"CRL file {p}") for p in paths)
 
 
 #: Keystore configuration keys naming files whose content decides what is signed with.

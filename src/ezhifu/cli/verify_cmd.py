@@ -10,6 +10,11 @@ Trust files (PEM, several certificates each allowed) are sorted by
 certificates help build chains, and end-entity certificates are *pinned* (trusted directly;
 partners whose private CA root is not handed out).
 
+``--crl FILE`` (repeatable, DER or PEM) checks the revocation of every certificate on each
+trusted path at the check time (:mod:`ezhifu.pki.revocation`); ``--revocation-unavailable``
+says what a certificate without a usable CRL gets: ``hard-fail`` (refused, the default) or
+``soft-fail`` (accepted; the ``chain`` step's ``revocation`` evidence says it was unavailable).
+
 ``--positions FILE`` is a position table (docs/positions.md): the TOML table
 ``[positions."5201".cz_dwfz]`` …, or the short form ``{VtCode: [position, ...]}`` in JSON or
 TOML; a signature or seal at any other position then fails.
@@ -61,6 +66,7 @@ from ezhifu.cli.common import (
     handle_errors,
     iter_input_files,
     json_option,
+    load_crl_files,
     load_purpose_trust,
     mark,
     print_table,
@@ -335,6 +341,22 @@ def _verify_all(
 )
 @purpose_trust_options
 @click.option(
+    "--crl",
+    "crl_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Check revocation against this CRL, DER or PEM (repeatable; docs/security.md).",
+)
+@click.option(
+    "--revocation-unavailable",
+    "revocation_unavailable",
+    type=click.Choice(["hard-fail", "soft-fail"]),
+    default="hard-fail",
+    show_default=True,
+    help="With --crl: refuse (hard-fail) or accept and report (soft-fail) a certificate whose "
+    "revocation status cannot be established.",
+)
+@click.option(
     "--scheduler",
     metavar="ADDRESS",
     help="Verify as tasks on this Dask scheduler (tcp://host:8786; needs ezhifu[dask], docs/performance.md).",
@@ -346,6 +368,8 @@ def command(
     trust_files: tuple[Path, ...],
     seal_maker_trust_files: tuple[Path, ...],
     tsa_trust_files: tuple[Path, ...],
+    crl_files: tuple[Path, ...],
+    revocation_unavailable: str,
     policy_name: str,
     positions_file: Path | None,
     parties_file: Path | None,
@@ -361,6 +385,10 @@ def command(
 
     trust = load_purpose_trust(trust_files, seal_maker_trust_files, tsa_trust_files)
     policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()
+    if crl_files:
+        policy = policy.replace(
+            check_crl=True, crls=load_crl_files(crl_files), revocation_unavailable=revocation_unavailable
+        )
     positions = load_positions(positions_file) if positions_file is not None else None
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.verify.parties import Parties

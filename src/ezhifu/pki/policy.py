@@ -28,6 +28,7 @@ from ezhifu.pki.certs import certificate_label, key_usage_refusal, validity_refu
 
 __all__ = [
     "LEGACY_HINT",
+    "UNAVAILABLE_POLICIES",
     "VerifyPolicy",
     "as_utc",
     "critical_refusal",
@@ -53,6 +54,9 @@ _UNDERSTOOD_CRITICAL = frozenset(
     }
 )
 
+#: The choices of ``VerifyPolicy.revocation_unavailable`` (``--revocation-unavailable``).
+UNAVAILABLE_POLICIES = ("hard-fail", "soft-fail")
+
 #: A signer certificate must allow one of these (RFC 5280 clause 4.2.1.3).
 SIGNER_KEY_USAGE = ("digital_signature", "non_repudiation")
 
@@ -72,8 +76,10 @@ class VerifyPolicy:
     * ``check_signing_time``: a claimed signing time (signed attribute) must lie inside the
       signer certificate's validity (default ``True``).
     * ``require_key_usage``: honour the key usage extension when present (default ``True``).
-    * ``check_crl`` / ``crls``: check revocation against these DER CRLs; a certificate with
-      no matching, current CRL then fails (RFC 5280 clause 6.3).
+    * ``check_crl`` / ``crls``: check revocation against these DER CRLs (RFC 5280 clause 6.3,
+      :mod:`ezhifu.pki.revocation`).
+    * ``revocation_unavailable``: ``"hard-fail"`` (default: a certificate with no matching,
+      current CRL fails) or ``"soft-fail"`` (accepted, reported as unavailable).
     """
 
     allowed_digests: frozenset[str] = _SECURE_DIGESTS
@@ -85,6 +91,7 @@ class VerifyPolicy:
     require_key_usage: bool = True
     check_crl: bool = False
     crls: tuple[bytes, ...] = ()
+    revocation_unavailable: str = "hard-fail"
     name: str = "default"
 
     def __post_init__(self) -> None:
@@ -92,6 +99,11 @@ class VerifyPolicy:
             raise ConfigurationError(f"VerifyPolicy.min_rsa_bits={self.min_rsa_bits} is below 512")
         if self.clock_skew < timedelta(0):
             raise ConfigurationError("VerifyPolicy.clock_skew must not be negative")
+        if self.revocation_unavailable not in UNAVAILABLE_POLICIES:
+            raise ConfigurationError(
+                f"VerifyPolicy.revocation_unavailable={self.revocation_unavailable!r}: "
+                "expected 'hard-fail' or 'soft-fail'"
+            )
         if self.check_crl and not self.crls:
             raise ConfigurationError("VerifyPolicy.check_crl is set but no CRLs were supplied (crls=...)")
 

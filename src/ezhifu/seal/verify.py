@@ -167,7 +167,10 @@ def _chain(
     )
     if result.trusted:
         anchor = "pinned certificate" if result.pinned else certificate_label(result.path[-1])
-        steps.ok(step, "trusted (pinned)" if result.pinned else "trusted", anchor=f"{role}: {anchor}")
+        evidence = {"revocation": "; ".join(result.revocation)} if result.revocation else {}
+        steps.ok(
+            step, "trusted (pinned)" if result.pinned else "trusted", anchor=f"{role}: {anchor}", **evidence
+        )
         return True
     if policy.require_trusted:
         steps.fail(step, f"{role} certificate not trusted: {result.reason}")
