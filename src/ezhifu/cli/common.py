@@ -155,7 +155,13 @@ def load_crl_files(paths: Sequence[Path]) -> tuple[bytes, ...]:
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.pki.revocation import MAX_CRL_BYTES, load_crl
 
-    return tuple(load_crl(read_input(p, max_bytes=MAX_CRL_BYTES), what=f"CRL file {p}") for p in paths)
+    crls: list[bytes] = []
+    for path in paths:
+        try:
+            crls.append(load_crl(read_input(path, max_bytes=MAX_CRL_BYTES), what=f"CRL file {path} (--crl)"))
+        except EzhifuError as exc:  # a bad --crl file is a usage error (exit 2), like a bad --trust file
+            fail_usage(str(exc))
+    return tuple(crls)
 
 
 #: Keystore configuration keys naming files whose content decides what is signed with.
