@@ -10,7 +10,9 @@ Trust files (PEM, several certificates each allowed) are sorted by
 certificates help build chains, and end-entity certificates are *pinned* (trusted directly;
 partners whose private CA root is not handed out).
 
-``--crl FILE`` (repeatable, DER or PEM) checks the revocation of every certificate on each
+``--ocsp`` (the responder in each certificate's AIA) or ``--ocsp-url URL`` asks an OCSP
+responder (:mod:`ezhifu.pki.ocsp`) when no CRL answered. ``--crl FILE`` (repeatable, DER or PEM)
+checks the revocation of every certificate on each
 trusted path at the check time (:mod:`ezhifu.pki.revocation`); ``--revocation-unavailable``
 says what a certificate without a usable CRL gets: ``hard-fail`` (refused, the default) or
 ``soft-fail`` (accepted; the ``chain`` step's ``revocation`` evidence says it was unavailable).
@@ -348,12 +350,18 @@ def _verify_all(
     help="Check revocation against this CRL, DER or PEM (repeatable; docs/security.md).",
 )
 @click.option(
+    "--ocsp", "use_ocsp", is_flag=True, help="Ask the OCSP responder named in each certificate's AIA."
+)
+@click.option(
+    "--ocsp-url", metavar="URL", help="Ask this OCSP responder (http or https) for every certificate."
+)
+@click.option(
     "--revocation-unavailable",
     "revocation_unavailable",
     type=click.Choice(["hard-fail", "soft-fail"]),
     default="hard-fail",
     show_default=True,
-    help="With --crl: refuse (hard-fail) or accept and report (soft-fail) a certificate whose "
+    help="With --crl/--ocsp: refuse (hard-fail) or accept and report (soft-fail) a certificate whose "
     "revocation status cannot be established.",
 )
 @click.option(
@@ -369,6 +377,8 @@ def command(
     seal_maker_trust_files: tuple[Path, ...],
     tsa_trust_files: tuple[Path, ...],
     crl_files: tuple[Path, ...],
+    use_ocsp: bool,
+    ocsp_url: str | None,
     revocation_unavailable: str,
     policy_name: str,
     positions_file: Path | None,
@@ -386,9 +396,12 @@ def command(
     trust = load_purpose_trust(trust_files, seal_maker_trust_files, tsa_trust_files)
     policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()
     if crl_files:
-        policy = policy.replace(
-            check_crl=True, crls=load_crl_files(crl_files), revocation_unavailable=revocation_unavailable
-        )
+        policy = policy.replace(check_crl=True, crls=load_crl_files(crl_files))
+    if use_ocsp or ocsp_url:
+        if ocsp_url is not None and not ocsp_url.startswith(("http://", "https://")):
+            fail_usage(f"--ocsp-url {ocsp_url!r}: 需要 http(s) 地址 / expected an http(s) URL")
+        policy = policy.replace(check_ocsp=True, ocsp_url=ocsp_url)
+    policy = policy.replace(revocation_unavailable=revocation_unavailable)
     positions = load_positions(positions_file) if positions_file is not None else None
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.verify.parties import Parties

@@ -53,8 +53,8 @@ from ezhifu.pki.certs import (
     validity_refusal,
 )
 from ezhifu.pki.keys import public_key_of
+from ezhifu.pki.ocsp import revocation_status
 from ezhifu.pki.policy import VerifyPolicy, as_utc, critical_refusal, signature_digest, signer_refusal
-from ezhifu.pki.revocation import crl_status
 from ezhifu.pki.signer import MIN_RSA_BITS, verify_signature
 from ezhifu.pki.trust import TrustStore, same_certificate
 
@@ -250,14 +250,14 @@ def _with_revocation(result: ChainResult, at: datetime, policy: VerifyPolicy) ->
     """Revocation of every link of a trusted path at ``at`` (:mod:`ezhifu.pki.revocation`):
     a revoked certificate, or an unavailable status under ``"hard-fail"``, makes it untrusted;
     the outcome of each link is kept in ``revocation``."""
-    if not policy.check_crl:
+    if not (policy.check_crl or policy.check_ocsp):
         return result
     if len(result.path) < 2:
         note = "revocation not checked: pinned certificate (no issuer to ask)"
         return dataclasses.replace(result, revocation=(note,))
     notes: list[str] = []
     for cert, issuer in itertools.pairwise(result.path):
-        status = crl_status(cert, issuer, at, policy)
+        status = revocation_status(cert, issuer, at, policy)
         detail = f"{status.note} [{status.evidence}]" if status.evidence else status.note
         if status.status == "revoked" or (
             status.status == "unavailable" and policy.revocation_unavailable == "hard-fail"

@@ -92,6 +92,9 @@ class VerifyPolicy:
     check_crl: bool = False
     crls: tuple[bytes, ...] = ()
     revocation_unavailable: str = "hard-fail"
+    check_ocsp: bool = False
+    ocsp_url: str | None = None
+    ocsp_timeout: float = 10.0
     name: str = "default"
 
     def __post_init__(self) -> None:
@@ -104,6 +107,10 @@ class VerifyPolicy:
                 f"VerifyPolicy.revocation_unavailable={self.revocation_unavailable!r}: "
                 "expected 'hard-fail' or 'soft-fail'"
             )
+        if self.ocsp_url is not None and not self.ocsp_url.startswith(("http://", "https://")):
+            raise ConfigurationError(f"VerifyPolicy.ocsp_url={self.ocsp_url!r}: expected an http(s) URL")
+        if not 0 < self.ocsp_timeout <= 120:
+            raise ConfigurationError("VerifyPolicy.ocsp_timeout must be in (0, 120] seconds")
         if self.check_crl and not self.crls:
             raise ConfigurationError("VerifyPolicy.check_crl is set but no CRLs were supplied (crls=...)")
 
