@@ -274,3 +274,12 @@ def test_hostile_crl_files_are_refused_with_named_errors(tmp_path: Path) -> None
         ],
     )
     assert out.exit_code == 2 and "CRL" in out.output
+
+
+def test_view_takes_the_same_revocation_options(ca: CaDir, tmp_path: Path, envelope: Envelope) -> None:
+    (tmp_path / "env.xml").write_bytes(_signed(envelope, ca.revoked).to_bytes())
+    base = ["view", str(tmp_path / "env.xml"), "--trust", str(ca.folder / "root.pem")]
+    plain = CliRunner().invoke(main, [*base, "-o", str(tmp_path / "plain.html")])
+    assert plain.exit_code == 0
+    revoked = CliRunner().invoke(main, [*base, "--crl", str(ca.crl_pem), "-o", str(tmp_path / "crl.html")])
+    assert revoked.exit_code == 1 and "revoked on" in (tmp_path / "crl.html").read_text(encoding="utf-8")

@@ -68,13 +68,14 @@ from ezhifu.cli.common import (
     handle_errors,
     iter_input_files,
     json_option,
-    load_crl_files,
     load_purpose_trust,
     mark,
     print_table,
     progress,
     purpose_trust_options,
     read_input,
+    revocation_options,
+    with_revocation,
 )
 from ezhifu.cli.i18n import _
 from ezhifu.document.positions import PositionTable
@@ -342,28 +343,7 @@ def _verify_all(
     help="Verify the bodies of each envelope in N processes (streamed).",
 )
 @purpose_trust_options
-@click.option(
-    "--crl",
-    "crl_files",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Check revocation against this CRL, DER or PEM (repeatable; docs/security.md).",
-)
-@click.option(
-    "--ocsp", "use_ocsp", is_flag=True, help="Ask the OCSP responder named in each certificate's AIA."
-)
-@click.option(
-    "--ocsp-url", metavar="URL", help="Ask this OCSP responder (http or https) for every certificate."
-)
-@click.option(
-    "--revocation-unavailable",
-    "revocation_unavailable",
-    type=click.Choice(["hard-fail", "soft-fail"]),
-    default="hard-fail",
-    show_default=True,
-    help="With --crl/--ocsp: refuse (hard-fail) or accept and report (soft-fail) a certificate whose "
-    "revocation status cannot be established.",
-)
+@revocation_options
 @click.option(
     "--scheduler",
     metavar="ADDRESS",
@@ -395,13 +375,7 @@ def command(
 
     trust = load_purpose_trust(trust_files, seal_maker_trust_files, tsa_trust_files)
     policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()
-    if crl_files:
-        policy = policy.replace(check_crl=True, crls=load_crl_files(crl_files))
-    if use_ocsp or ocsp_url:
-        if ocsp_url is not None and not ocsp_url.startswith(("http://", "https://")):
-            fail_usage(f"--ocsp-url {ocsp_url!r}: 需要 http(s) 地址 / expected an http(s) URL")
-        policy = policy.replace(check_ocsp=True, ocsp_url=ocsp_url)
-    policy = policy.replace(revocation_unavailable=revocation_unavailable)
+    policy = with_revocation(policy, crl_files, use_ocsp, ocsp_url, revocation_unavailable)
     positions = load_positions(positions_file) if positions_file is not None else None
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.verify.parties import Parties
