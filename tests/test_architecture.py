@@ -97,7 +97,20 @@ LAYOUT: dict[str, frozenset[str]] = {
         }
     ),
     "pki": frozenset(
-        {"", "certs", "keys", "pkcs8", "signer", "policy", "trust", "path", "builder", "revocation", "tsp"}
+        {
+            "",
+            "certs",
+            "keys",
+            "pkcs8",
+            "signer",
+            "policy",
+            "trust",
+            "path",
+            "builder",
+            "revocation",
+            "ocsp",
+            "tsp",
+        }
     ),
     "keystore": frozenset(
         {

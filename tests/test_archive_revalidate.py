@@ -150,3 +150,12 @@ def test_a_damaged_package_is_not_renewed(package: bytes, short_lived: Parties) 
     broken = rezip(package, {"rendition/envelope.html": b"<html></html>"})
     with pytest.raises(ArchiveError, match="fixity"):
         renew_package(broken, short_lived.archive_signer())
+
+
+def test_the_revocation_statuses_are_recorded(with_crls: tuple[Parties, bytes]) -> None:
+    """Issue 13 item 6: archive create keeps each checked path's revocation evidence."""
+    _, data = with_crls
+    record = json.loads(read_members(data)["evidence/verification.json"])
+    text = json.dumps(record, ensure_ascii=False)
+    assert '"statuses"' in text and "not revoked" in text and "sha256=" in text
+    assert '"unavailable": "hard-fail"' in text

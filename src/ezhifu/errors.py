@@ -308,6 +308,11 @@ class CertificateInputTooLarge(MalformedCertificate, HostileInputError):
     ``MAX_BUNDLE_CERTS``)."""
 
 
+class MalformedCRL(CertificateError, MalformedDER):
+    """吊销列表格式错误 / malformed CRL: a ``--crl`` file that is not one DER or PEM X.509 CRL
+    (RFC 5280 clause 5), or one over ``ezhifu.pki.revocation.MAX_CRL_BYTES``."""
+
+
 class CertificateExpired(CertificateError):
     """The time of use is after the certificate's notAfter."""
 
@@ -594,9 +599,13 @@ class OfflinePackageTampered(OfflinePackageError):
 
 class RegisterError(ContingencyError):
     """The outage / emergency-payment register refused an entry (unknown outage, bad link ...)."""
+
+
 # --- network service and client (spec.md §6) ------------------------------------------
 class SoapError(InvalidInput):
     """A SOAP 1.1 message that is not well-formed rpc/encoded (bad envelope, type, array, href)."""
+
+
 class ServiceFault(EzhifuError):
     """A 凭证库 operation refused with a server code (spec.md §6: ``EVS100`` … ``EVS999``).
     ``code`` is the EVS code, ``zh`` its Chinese text as the published servers answer it, and
@@ -604,8 +613,10 @@ class ServiceFault(EzhifuError):
     ``faultstring``: ``ezhifu.ServiceException:EVS103#业务年度不合法 / ...``, so that the clients'
     ``substring(indexOf("Exception:") + 10)`` yields ``EVS103#业务年度不合法 / ...``.
     """
+
     code = "EVS999"
     zh = "未定义异常信息"
+
     def __init__(self, detail: str = "", *, code: str | None = None, zh: str | None = None) -> None:
         if code is not None:
             self.code = code
@@ -613,30 +624,49 @@ class ServiceFault(EzhifuError):
             self.zh = zh
         self.detail = detail
         super().__init__(f"{self.code}#{self.zh}" + (f" / {detail}" if detail else ""))
+
     def fault_string(self) -> str:
         return f"ezhifu.ServiceException:{self}"
+
+
 class InvalidParameter(ServiceFault):
     """EVS100 参数不合法: a parameter has the wrong type, length or form."""
+
     code = "EVS100"
     zh = "参数不合法"
+
+
 class InvalidBusinessYear(ServiceFault):
     """EVS103 业务年度不合法: ``stYear`` is not a four-digit year in range."""
+
     code = "EVS103"
     zh = "业务年度不合法"
+
+
 class EmptyParameter(ServiceFault):
     """EVS111 参数存在空值: a required parameter is missing or empty."""
+
     code = "EVS111"
     zh = "参数存在空值"
+
+
 class NotAuthorised(ServiceFault):
     """EVS112 凭证类型无对应证书id权限: the certID may not call this operation for this VtCode."""
+
     code = "EVS112"
     zh = "凭证类型无对应证书id权限"
+
+
 class BusinessRuleViolated(ServiceFault):
     """EVS700 业务逻辑不合法: the life cycle refuses the operation (e.g. return before sign-in)."""
+
     code = "EVS700"
     zh = "业务逻辑不合法"
+
+
 class RequestRejected(ServiceFault):
     """EVS100 for a request the service will not read: too large, too slow, unknown operation."""
+
     code = "EVS100"
     zh = "参数不合法"
 

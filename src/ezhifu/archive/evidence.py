@@ -159,6 +159,26 @@ def _items(
     return items
 
 
+def _revocation_statuses(result: EnvelopeResult) -> list[dict[str, str]]:
+    """The revocation evidence of every checked certificate path in ``result`` (the ``revocation``
+    evidence of its chain steps, :mod:`ezhifu.pki.revocation` / :mod:`ezhifu.pki.ocsp`)."""
+    statuses: list[dict[str, str]] = []
+    for body in result.bodies:
+        for item in body.items:
+            for step in item.steps:
+                for key, value in step.evidence:
+                    if key == "revocation":
+                        statuses.append(
+                            {
+                                "voucher_no": body.voucher_no or "",
+                                "position": item.position,
+                                "step": step.name,
+                                "status": value,
+                            }
+                        )
+    return statuses
+
+
 def collect_evidence(
     evidence: EvidenceFiles,
     file_name: str,
@@ -186,8 +206,14 @@ def collect_evidence(
         "positions": None if positions is None else {vt: sorted(p) for vt, p in sorted(positions.items())},
         "trust": trust_names,
         "revocation": (
-            {"checked": True, "crls": crl_names}
-            if policy.check_crl
+            {
+                "checked": True,
+                "crls": crl_names,
+                "ocsp": {"asked": policy.check_ocsp, "url": policy.ocsp_url},
+                "unavailable": policy.revocation_unavailable,
+                "statuses": _revocation_statuses(result),
+            }
+            if policy.check_crl or policy.check_ocsp
             else {
                 "checked": False,
                 "reason": "no CRL or OCSP response was given when archiving (未提供吊销信息)",

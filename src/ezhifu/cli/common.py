@@ -34,7 +34,7 @@ from ezhifu.cli.i18n import _
 from ezhifu.errors import ConfigurationError, EzhifuError, HostileInputError, SchemaValidationError
 
 if TYPE_CHECKING:
-    from ezhifu.pki.trust import TrustStore
+    from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
 __all__ = [
     "EXIT_FAILED",
@@ -53,6 +53,7 @@ __all__ = [
     "is_verbose",
     "iter_input_files",
     "json_option",
+    "load_crl_files",
     "load_keystore_config",
     "load_purpose_trust",
     "mark",
@@ -61,8 +62,10 @@ __all__ = [
     "purpose_trust_options",
     "quiet_broken_pipe",
     "read_input",
+    "revocation_options",
     "run_limit_options",
     "shown",
+    "with_revocation",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -168,6 +171,71 @@ def load_purpose_trust(
         for path in paths:
             check_config(path, f"the trust file ({option})")
     return TrustStore.from_purpose_files(trust_files, seal_maker_files, tsa_files)
+
+
+def load_crl_files(paths: Sequence[Path]) -> tuple[bytes, ...]:
+    """The DER of each ``--crl`` file (DER or PEM, :func:`ezhifu.pki.revocation.load_crl`),
+    each read bounded by :data:`ezhifu.pki.revocation.MAX_CRL_BYTES`."""
+    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
+    from ezhifu.pki.revocation import MAX_CRL_BYTES, load_crl
+
+    crls: list[bytes] = []
+    for path in paths:
+        try:
+            crls.append(load_crl(read_input(path, max_bytes=MAX_CRL_BYTES), what=f"CRL file {path} (--crl)"))
+        except EzhifuError as exc:  # a bad --crl file is a usage error (exit 2), like a bad --trust file
+            fail_usage(str(exc))
+    return tuple(crls)
+
+
+def revocation_options(function: F) -> F:
+    """``--crl FILE`` (repeatable), ``--ocsp``, ``--ocsp-url URL`` and ``--revocation-unavailable``
+    (issue 13 item 6; docs/security.md), in the command's ``revocation`` parameter as a dict."""
+    pem = click.Path(exists=True, dir_okay=False, path_type=Path)
+    options = [
+        click.option(
+            "--crl",
+            "crl_files",
+            multiple=True,
+            type=pem,
+            help="Check revocation against this CRL, DER or PEM (repeatable; docs/security.md).",
+        ),
+        click.option(
+            "--ocsp", "use_ocsp", is_flag=True, help="Ask the OCSP responder named in each certificate's AIA."
+        ),
+        click.option(
+            "--ocsp-url", metavar="URL", help="Ask this OCSP responder (http or https) for every certificate."
+        ),
+        click.option(
+            "--revocation-unavailable",
+            type=click.Choice(["hard-fail", "soft-fail"]),
+            default="hard-fail",
+            show_default=True,
+            help="With --crl/--ocsp: refuse (hard-fail) or accept and report (soft-fail) a certificate "
+            "whose revocation status cannot be established.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def with_revocation(
+    policy: VerifyPolicy,
+    crl_files: Sequence[Path],
+    use_ocsp: bool,
+    ocsp_url: str | None,
+    revocation_unavailable: str,
+) -> VerifyPolicy:
+    """``policy`` with the revocation sources of :func:`revocation_options` (a bad file or URL
+    is a usage error, exit 2)."""
+    if crl_files:
+        policy = policy.replace(check_crl=True, crls=load_crl_files(crl_files))
+    if use_ocsp or ocsp_url:
+        if ocsp_url is not None and not ocsp_url.startswith(("http://", "https://")):
+            fail_usage(f"--ocsp-url {ocsp_url!r}: 需要 http(s) 地址 / expected an http(s) URL")
+        policy = policy.replace(check_ocsp=True, ocsp_url=ocsp_url)
+    return policy.replace(revocation_unavailable=revocation_unavailable)
 
 
 #: Keystore configuration keys naming files whose content decides what is signed with.

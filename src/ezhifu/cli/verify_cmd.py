@@ -10,6 +10,13 @@ Trust files (PEM, several certificates each allowed) are sorted by
 certificates help build chains, and end-entity certificates are *pinned* (trusted directly;
 partners whose private CA root is not handed out).
 
+``--ocsp`` (the responder in each certificate's AIA) or ``--ocsp-url URL`` asks an OCSP
+responder (:mod:`ezhifu.pki.ocsp`) when no CRL answered. ``--crl FILE`` (repeatable, DER or PEM)
+checks the revocation of every certificate on each
+trusted path at the check time (:mod:`ezhifu.pki.revocation`); ``--revocation-unavailable``
+says what a certificate without a usable CRL gets: ``hard-fail`` (refused, the default) or
+``soft-fail`` (accepted; the ``chain`` step's ``revocation`` evidence says it was unavailable).
+
 ``--positions FILE`` is a position table (docs/positions.md): the TOML table
 ``[positions."5201".cz_dwfz]`` …, or the short form ``{VtCode: [position, ...]}`` in JSON or
 TOML; a signature or seal at any other position then fails.
@@ -68,7 +75,9 @@ from ezhifu.cli.common import (
     progress,
     purpose_trust_options,
     read_input,
+    revocation_options,
     run_limit_options,
+    with_revocation,
 )
 from ezhifu.cli.i18n import _
 from ezhifu.document.positions import PositionTable
@@ -337,6 +346,7 @@ def _verify_all(
     help="Verify the bodies of each envelope in N processes (streamed).",
 )
 @purpose_trust_options
+@revocation_options
 @click.option(
     "--scheduler",
     metavar="ADDRESS",
@@ -350,6 +360,10 @@ def command(
     trust_files: tuple[Path, ...],
     seal_maker_trust_files: tuple[Path, ...],
     tsa_trust_files: tuple[Path, ...],
+    crl_files: tuple[Path, ...],
+    use_ocsp: bool,
+    ocsp_url: str | None,
+    revocation_unavailable: str,
     policy_name: str,
     positions_file: Path | None,
     parties_file: Path | None,
@@ -367,6 +381,7 @@ def command(
 
     trust = load_purpose_trust(trust_files, seal_maker_trust_files, tsa_trust_files)
     policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()
+    policy = with_revocation(policy, crl_files, use_ocsp, ocsp_url, revocation_unavailable)
     positions = load_positions(positions_file) if positions_file is not None else None
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.verify.parties import Parties

@@ -15,6 +15,8 @@ from ezhifu.cli.common import (
     load_purpose_trust,
     purpose_trust_options,
     read_input,
+    revocation_options,
+    with_revocation,
 )
 from ezhifu.cli.i18n import _, current_language
 from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
@@ -58,12 +60,17 @@ __all__ = ["command"]
     help="Also show the header fields left empty on the form (and open the list of all fields).",
 )
 @purpose_trust_options
+@revocation_options
 @handle_errors
 def command(
     file: str,
     trust_files: tuple[str, ...],
     seal_maker_trust_files: tuple[Path, ...],
     tsa_trust_files: tuple[Path, ...],
+    crl_files: tuple[Path, ...],
+    use_ocsp: bool,
+    ocsp_url: str | None,
+    revocation_unavailable: str,
     policy: str,
     output: Path,
     as_pdf: bool,
@@ -82,7 +89,13 @@ def command(
     from ezhifu.report.html import render_envelope_html
     from ezhifu.report.pdf import html_to_pdf
 
-    inputs: tuple[str | Path, ...] = (file, *trust_files, *seal_maker_trust_files, *tsa_trust_files)
+    inputs: tuple[str | Path, ...] = (
+        file,
+        *trust_files,
+        *seal_maker_trust_files,
+        *tsa_trust_files,
+        *crl_files,
+    )
     check_output(output, inputs=inputs)
     data = read_input(file, max_bytes=DEFAULT_MAX_BYTES)  # bounded: /dev/zero (issue 14 finding 6)
     result = None
@@ -93,6 +106,7 @@ def command(
 
         trust = load_purpose_trust([Path(p) for p in trust_files], seal_maker_trust_files, tsa_trust_files)
         chosen = VerifyPolicy.legacy() if policy == "legacy" else VerifyPolicy()
+        chosen = with_revocation(chosen, crl_files, use_ocsp, ocsp_url, revocation_unavailable)
         result = verify_envelope(data, trust=trust, policy=chosen)
     name = "stdin" if file == "-" else Path(file).name
     show = cli_state().show_identifiers

@@ -37,6 +37,7 @@ __all__ = [
     "CONTENT_TYPE_NAMES",
     "DIGEST_NAMES",
     "DIGEST_OIDS",
+    "DOCUMENT_SIGNING_EKUS",
     "REGISTRY",
     "SIGNATURE_DIGESTS",
     "SIGNATURE_KINDS",
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 OidKind = Literal[
-    "curve", "key", "digest", "signature", "content-type", "attribute", "cipher", "kdf", "prf", "pbe"
+    "curve", "key", "digest", "signature", "content-type", "attribute", "cipher", "kdf", "prf", "pbe", "eku"
 ]
 
 _GM = "GM/T 0006-2012; GB/T 33560-2017 App. A"
@@ -129,6 +130,15 @@ REGISTRY: tuple[OidEntry, ...] = (
     OidEntry("pkcs12-sha-3des-3key", "1.2.840.113549.1.12.1.3", "pbe", "pbeWithSHAAnd3-KeyTripleDES-CBC", "RFC 7292 App. C"),
     OidEntry("pkcs12-sha-3des-2key", "1.2.840.113549.1.12.1.4", "pbe", "pbeWithSHAAnd2-KeyTripleDES-CBC", "RFC 7292 App. C"),
     OidEntry("pkcs12-sha-rc2-128", "1.2.840.113549.1.12.1.5", "pbe", "pbeWithSHAAnd128BitRC2-CBC", "RFC 7292 App. C"),
+    # extended key usage purposes a voucher signer's certificate may carry (issue 13 item 1)
+    OidEntry("eku-any", "2.5.29.37.0", "eku", "anyExtendedKeyUsage", "RFC 5280 clause 4.2.1.12"),
+    OidEntry("eku-email-protection", "1.3.6.1.5.5.7.3.4", "eku", "id-kp-emailProtection (S/MIME, CMS signing)", "RFC 5280 clause 4.2.1.12"),
+    OidEntry("eku-document-signing", "1.3.6.1.5.5.7.3.36", "eku", "id-kp-documentSigning", "RFC 9336 clause 3.1"),
+    OidEntry("eku-ms-document-signing", "1.3.6.1.4.1.311.10.3.12", "eku", "Microsoft document signing (szOID_KP_DOCUMENT_SIGNING)", "Microsoft Learn, Object IDs associated with Microsoft cryptography"),
+    OidEntry("eku-adobe-authentic-documents", "1.2.840.113583.1.1.5", "eku", "Adobe Authentic Documents Trust", "Adobe Approved Trust List technical requirements"),
+    OidEntry("eku-server-auth", "1.3.6.1.5.5.7.3.1", "eku", "id-kp-serverAuth (TLS server)", "RFC 5280 clause 4.2.1.12"),
+    OidEntry("eku-time-stamping", "1.3.6.1.5.5.7.3.8", "eku", "id-kp-timeStamping", "RFC 5280 clause 4.2.1.12; RFC 3161 clause 2.3"),
+    OidEntry("eku-ocsp-signing", "1.3.6.1.5.5.7.3.9", "eku", "id-kp-OCSPSigning", "RFC 5280 clause 4.2.1.12; RFC 6960 clause 4.2.2.2"),
     OidEntry("pkcs12-sha-rc2-40", "1.2.840.113549.1.12.1.6", "pbe", "pbeWithSHAAnd40BitRC2-CBC", "RFC 7292 App. C"),
 )
 # fmt: on
@@ -148,6 +158,20 @@ def name_of(oid: str) -> str:
     entry = BY_DOTTED.get(oid)
     return entry.name if entry is not None else oid
 
+
+#: Extended key usages that allow signing vouchers (issue 13 item 1; docs/security.md): any,
+#: emailProtection, and the document-signing purposes. A certificate with an extendedKeyUsage
+#: extension naming none of these (e.g. only TLS serverAuth) is refused as a signer.
+DOCUMENT_SIGNING_EKUS: frozenset[str] = frozenset(
+    dotted(name)
+    for name in (
+        "eku-any",
+        "eku-email-protection",
+        "eku-document-signing",
+        "eku-ms-document-signing",
+        "eku-adobe-authentic-documents",
+    )
+)
 
 OID_SM2 = dotted("sm2")
 OID_SM2_SIGN = dotted("sm2-sign")

@@ -12,8 +12,8 @@ deployments need).
   ``keyCertSign`` on issuers and ``digitalSignature`` / ``nonRepudiation`` on the signer when
   the key usage extension is present (clause 4.2.1.3), refusal of unknown critical
   extensions (clause 6.1.4 (o));
-* optionally, revocation against CRLs supplied by the caller (clause 6.3), the CRL's own
-  signature checked against the issuer;
+* optionally, revocation of every link of the trusted path against CRLs supplied by the
+  caller (clause 6.3; :mod:`ezhifu.pki.revocation`), with the policy for an unavailable status;
 * the algorithm policy of :class:`~ezhifu.pki.policy.VerifyPolicy`.
 
 One link's signature (:func:`verify_certificate_signature`, RFC 5280 clause 6.1.3 (a)(1)):
@@ -26,7 +26,9 @@ and the reason says so.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import itertools
 import threading
 import weakref
 from collections import OrderedDict
@@ -34,7 +36,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from asn1crypto import crl as asn1_crl
 from asn1crypto import x509
 
 from ezhifu.crypto.base import DEFAULT_SM2_ID, SignatureAlgorithm, signature_algorithm_for
@@ -55,6 +56,7 @@ from ezhifu.pki.certs import (
     validity_refusal,
 )
 from ezhifu.pki.keys import public_key_of
+from ezhifu.pki.ocsp import revocation_status
 from ezhifu.pki.policy import VerifyPolicy, as_utc, critical_refusal, signature_digest, signer_refusal
 from ezhifu.pki.signer import MIN_RSA_BITS, verify_signature
 from ezhifu.pki.trust import TrustStore, same_certificate
@@ -188,12 +190,15 @@ class ChainResult:
     ``path`` runs from the signer certificate to the trust anchor (a root, or the pinned
     certificate itself); it is the best partial path when not trusted. ``reason`` is
     ``None`` exactly when ``trusted``. ``pinned`` tells the anchor was a pinned certificate.
+    ``revocation`` holds one line per link when revocation was checked (the status, the CRL
+    used as evidence, or why it was unavailable; :mod:`ezhifu.pki.revocation`).
     """
 
     trusted: bool
     reason: str | None
     path: tuple[x509.Certificate, ...] = field(default=())
     pinned: bool = False
+    revocation: tuple[str, ...] = ()
 
 
 def _issuer_refusal(
@@ -244,59 +249,27 @@ def _cert_sig_outcome(cert_der: bytes, issuer_der: bytes) -> str | None:
     return None
 
 
-def _crl_refusal(
-    cert: x509.Certificate, issuer: x509.Certificate, at: datetime, policy: VerifyPolicy
-) -> str | None:
-    """RFC 5280 clause 6.3: find a CRL by the issuer, check its signature and freshness,
-    then look the serial up."""
-    problems: list[str] = []
-    for index, der in enumerate(policy.crls):
-        try:
-            crl = asn1_crl.CertificateList.load(der, strict=True)
-            tbs = crl["tbs_cert_list"]
-            if not same_name(tbs["issuer"], issuer.subject):
-                continue
-            digest = signature_digest(crl)
-            if digest is None:
-                problems.append(f"CRL #{index} uses an unknown signature algorithm")
-                continue
-            refusal = policy.digest_refusal(digest, what="CRL signature digest")
-            if refusal is not None:
-                problems.append(refusal)
-                continue
-            usage = None
-            if policy.require_key_usage:
-                usage = key_usage_refusal(issuer, ("crl_sign",), role="CRL issuer")
-            if usage is not None:
-                problems.append(f"CRL #{index}: {usage}")
-                continue
-            try:
-                verify_signature(issuer, tbs.dump(), crl["signature"].native)
-            except EzhifuError:
-                problems.append(f"CRL #{index} signature does not verify with {certificate_label(issuer)}")
-                continue
-            next_update = tbs["next_update"].native
-            if next_update is not None and at - policy.clock_skew > next_update:
-                problems.append(
-                    f"CRL #{index} of {issuer.subject.human_friendly} is outdated "
-                    f"(next update {next_update.isoformat()})"
-                )
-                continue
-            for revoked in tbs["revoked_certificates"]:
-                if revoked["user_certificate"].native == cert.serial_number:
-                    when = revoked["revocation_date"].native
-                    if when is not None and when > at + policy.clock_skew:
-                        continue  # revoked only after the validation time
-                    why = revoked.crl_reason_value
-                    why_text = f", reason {why.native}" if why is not None else ""
-                    when_text = when.isoformat() if when else "?"
-                    return f"certificate {certificate_label(cert)} revoked on {when_text}{why_text}"
-            return None
-        except Exception as exc:
-            problems.append(f"CRL #{index} is malformed ({type(exc).__name__})")
-    if problems:
-        return problems[0]
-    return f"no CRL from issuer '{issuer.subject.human_friendly}' for certificate {certificate_label(cert)}"
+def _with_revocation(result: ChainResult, at: datetime, policy: VerifyPolicy) -> ChainResult:
+    """Revocation of every link of a trusted path at ``at`` (:mod:`ezhifu.pki.revocation`):
+    a revoked certificate, or an unavailable status under ``"hard-fail"``, makes it untrusted;
+    the outcome of each link is kept in ``revocation``."""
+    if not (policy.check_crl or policy.check_ocsp):
+        return result
+    if len(result.path) < 2:
+        note = "revocation not checked: pinned certificate (no issuer to ask)"
+        return dataclasses.replace(result, revocation=(note,))
+    notes: list[str] = []
+    for cert, issuer in itertools.pairwise(result.path):
+        status = revocation_status(cert, issuer, at, policy)
+        detail = f"{status.note} [{status.evidence}]" if status.evidence else status.note
+        if status.status == "revoked" or (
+            status.status == "unavailable" and policy.revocation_unavailable == "hard-fail"
+        ):
+            return ChainResult(False, status.note, result.path, result.pinned, (*notes, detail))
+        if status.status == "unavailable":
+            detail = f"revocation unavailable (accepted: soft-fail): {detail}"
+        notes.append(detail)
+    return dataclasses.replace(result, revocation=tuple(notes))
 
 
 def validate_chain(
@@ -306,8 +279,12 @@ def validate_chain(
     policy: VerifyPolicy | None = None,
     at: datetime | None = None,
     extra_certs: Sequence[x509.Certificate] = (),
+    purpose: str = "signer",
 ) -> ChainResult:
     """Validate ``cert`` as a signer certificate (RFC 5280 clause 6.1, subset above).
+
+    ``purpose`` (``"signer"``, ``"seal-maker"``, ``"tsa"``) says what an extendedKeyUsage
+    extension on ``cert`` must allow (:data:`ezhifu.pki.policy.PURPOSE_EKUS`).
 
     ``extra_certs`` are untrusted candidates (for example the certificates embedded in a
     CMS SignedData). Never raises for a bad chain; returns a :class:`ChainResult` whose
@@ -316,25 +293,26 @@ def validate_chain(
     policy = policy or VerifyPolicy()
     when = as_utc(at)
 
-    reason = signer_refusal(cert, when, policy)
+    reason = signer_refusal(cert, when, policy, purpose=purpose)
     if reason is not None:
         return ChainResult(False, reason, (cert,))
 
     if policy.allow_pinned and trust.is_pinned(cert):
-        return ChainResult(True, None, (cert,), pinned=True)
+        return _with_revocation(ChainResult(True, None, (cert,), pinned=True), when, policy)
     if trust.is_root(cert):
-        return ChainResult(True, None, (cert,))
+        return _with_revocation(ChainResult(True, None, (cert,)), when, policy)
 
     key = PATHS.key(cert, trust, policy, extra_certs)
     replayed = PATHS.replay(key, cert, trust, policy, when, extra_certs)
     if replayed is not None:
-        return replayed
+        # A cached path is never cached revocation: the status is checked again each time.
+        return _with_revocation(replayed, when, policy)
     search = _PathSearch(trust, policy, when, extra_certs)
     result = search.walk((cert,))
     if result is not None:
         if not search.best:  # found without a dead end: every later search tries this path first
             PATHS.put(key, result.path)
-        return result
+        return _with_revocation(result, when, policy)
     search.best.sort(key=lambda item: item[0], reverse=True)
     _, reason, path = search.best[0]
     return ChainResult(False, reason, path)
@@ -456,7 +434,9 @@ class _PathSearch:
         self.policy = policy
         self.when = when
         self.candidates: list[x509.Certificate] = []
-        for c in (*extra, *trust.intermediates, *trust.roots):
+        # Pinned certificates are candidates too, so that a chain through one is refused with
+        # the reason (a pinned end entity can sign, it cannot issue) instead of "no issuer".
+        for c in (*extra, *trust.intermediates, *trust.roots, *trust.pinned):
             if not any(same_certificate(c, seen) for seen in self.candidates):
                 self.candidates.append(c)
         self.best: list[tuple[int, str, tuple[x509.Certificate, ...]]] = []
@@ -509,6 +489,13 @@ class _PathSearch:
             return None
         new_path = (*path, issuer)
         anchor = self.trust.is_root(issuer)
+        if not anchor and not issuer.ca and self.trust.is_pinned(issuer):
+            reason = (
+                f"issuer certificate {certificate_label(issuer)} is a pinned end-entity certificate "
+                "(not a CA): it can sign, it cannot issue"
+            )
+            self.best.append((_MAX_PATH + 1, reason, new_path))
+            return None
         refusal = _link_refusal(current, issuer, new_path, self.when, self.policy, anchor=anchor)
         if refusal is not None:
             self.best.append((len(new_path) + 1, refusal, new_path))
@@ -545,5 +532,4 @@ def _link_refusal(
         validity_refusal(issuer, at, skew=policy.clock_skew, role="issuer")
         or critical_refusal(issuer, role="issuer")
         or _issuer_refusal(issuer, intermediates_below, policy, anchor=anchor)
-        or (_crl_refusal(cert, issuer, at, policy) if policy.check_crl else None)
     )

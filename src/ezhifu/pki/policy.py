@@ -28,9 +28,11 @@ from ezhifu.pki.certs import certificate_label, key_usage_refusal, validity_refu
 
 __all__ = [
     "LEGACY_HINT",
+    "UNAVAILABLE_POLICIES",
     "VerifyPolicy",
     "as_utc",
     "critical_refusal",
+    "eku_refusal",
     "signature_digest",
     "signer_refusal",
 ]
@@ -52,6 +54,9 @@ _UNDERSTOOD_CRITICAL = frozenset(
     }
 )
 
+#: The choices of ``VerifyPolicy.revocation_unavailable`` (``--revocation-unavailable``).
+UNAVAILABLE_POLICIES = ("hard-fail", "soft-fail")
+
 #: A signer certificate must allow one of these (RFC 5280 clause 4.2.1.3).
 SIGNER_KEY_USAGE = ("digital_signature", "non_repudiation")
 
@@ -71,8 +76,10 @@ class VerifyPolicy:
     * ``check_signing_time``: a claimed signing time (signed attribute) must lie inside the
       signer certificate's validity (default ``True``).
     * ``require_key_usage``: honour the key usage extension when present (default ``True``).
-    * ``check_crl`` / ``crls``: check revocation against these DER CRLs; a certificate with
-      no matching, current CRL then fails (RFC 5280 clause 6.3).
+    * ``check_crl`` / ``crls``: check revocation against these DER CRLs (RFC 5280 clause 6.3,
+      :mod:`ezhifu.pki.revocation`).
+    * ``revocation_unavailable``: ``"hard-fail"`` (default: a certificate with no matching,
+      current CRL fails) or ``"soft-fail"`` (accepted, reported as unavailable).
     """
 
     allowed_digests: frozenset[str] = _SECURE_DIGESTS
@@ -84,6 +91,10 @@ class VerifyPolicy:
     require_key_usage: bool = True
     check_crl: bool = False
     crls: tuple[bytes, ...] = ()
+    revocation_unavailable: str = "hard-fail"
+    check_ocsp: bool = False
+    ocsp_url: str | None = None
+    ocsp_timeout: float = 10.0
     name: str = "default"
 
     def __post_init__(self) -> None:
@@ -91,6 +102,15 @@ class VerifyPolicy:
             raise ConfigurationError(f"VerifyPolicy.min_rsa_bits={self.min_rsa_bits} is below 512")
         if self.clock_skew < timedelta(0):
             raise ConfigurationError("VerifyPolicy.clock_skew must not be negative")
+        if self.revocation_unavailable not in UNAVAILABLE_POLICIES:
+            raise ConfigurationError(
+                f"VerifyPolicy.revocation_unavailable={self.revocation_unavailable!r}: "
+                "expected 'hard-fail' or 'soft-fail'"
+            )
+        if self.ocsp_url is not None and not self.ocsp_url.startswith(("http://", "https://")):
+            raise ConfigurationError(f"VerifyPolicy.ocsp_url={self.ocsp_url!r}: expected an http(s) URL")
+        if not 0 < self.ocsp_timeout <= 120:
+            raise ConfigurationError("VerifyPolicy.ocsp_timeout must be in (0, 120] seconds")
         if self.check_crl and not self.crls:
             raise ConfigurationError("VerifyPolicy.check_crl is set but no CRLs were supplied (crls=...)")
 
@@ -176,13 +196,47 @@ def critical_refusal(cert: x509.Certificate, *, role: str) -> str | None:
     return None
 
 
-def signer_refusal(cert: x509.Certificate, at: datetime, policy: VerifyPolicy) -> str | None:
+#: What each anchor purpose needs from an extendedKeyUsage extension, when one is present.
+PURPOSE_EKUS: dict[str, tuple[frozenset[str], str]] = {
+    "signer": (
+        oids.DOCUMENT_SIGNING_EKUS,
+        "document signing (anyExtendedKeyUsage, emailProtection or a document-signing purpose)",
+    ),
+    "seal-maker": (
+        oids.DOCUMENT_SIGNING_EKUS,
+        "document signing (anyExtendedKeyUsage, emailProtection or a document-signing purpose)",
+    ),
+    "tsa": (frozenset({oids.dotted("eku-time-stamping")}), "time stamping (RFC 3161 clause 2.3)"),
+}
+
+
+def eku_refusal(cert: x509.Certificate, *, purpose: str = "signer", role: str = "signer") -> str | None:
+    """``None`` unless ``cert`` carries an extendedKeyUsage extension that allows none of the
+    purposes :data:`PURPOSE_EKUS` lists for ``purpose`` (for signers and seal makers
+    :data:`ezhifu.crypto.oids.DOCUMENT_SIGNING_EKUS`: anyExtendedKeyUsage, emailProtection or a
+    document-signing purpose; RFC 5280 clause 4.2.1.12, issue 13 item 1), else the reason. A
+    certificate without the extension is not restricted."""
+    value = cert.extended_key_usage_value
+    if value is None:
+        return None
+    allowed, what = PURPOSE_EKUS.get(purpose, PURPOSE_EKUS["signer"])
+    present = [item.dotted for item in value]
+    if any(oid in allowed for oid in present):
+        return None
+    names = ", ".join(oids.name_of(oid) for oid in present) or "none"
+    return f"{role} certificate {certificate_label(cert)}: extended key usage ({names}) does not allow {what}"
+
+
+def signer_refusal(
+    cert: x509.Certificate, at: datetime, policy: VerifyPolicy, *, purpose: str = "signer"
+) -> str | None:
     """``None`` when ``policy`` accepts ``cert`` as a signer certificate at ``at``, else why not:
     its key, its validity (with the policy's clock skew), unknown critical extensions, and its
-    key usage when the policy honours it."""
+    key usage and extended key usage (:func:`eku_refusal`) when the policy honours them."""
     return (
         policy.key_refusal(cert)
         or validity_refusal(cert, at, skew=policy.clock_skew, role="signer")
         or critical_refusal(cert, role="signer")
         or (key_usage_refusal(cert, SIGNER_KEY_USAGE, role="signer") if policy.require_key_usage else None)
+        or (eku_refusal(cert, purpose=purpose) if policy.require_key_usage else None)
     )

@@ -95,7 +95,8 @@ class TrustStore:
     @classmethod
     def from_pem_bytes(cls, data: bytes, *, source: str = "PEM data", purpose: str = "signer") -> TrustStore:
         """Sort the certificates of a PEM (or single DER) blob: CA certificates become roots
-        (self-signed) or intermediates, end-entity certificates are pinned. For ``purpose``
+        (self-signed) or intermediates, every other certificate (no basicConstraints cA, even
+        self-signed) is pinned. For ``purpose``
         ``"seal-maker"`` or ``"tsa"`` the roots and pinned certificates become that purpose's
         anchors instead (intermediates still only help build chains)."""
         _check_purpose(purpose)
@@ -105,10 +106,11 @@ class TrustStore:
         for cert in load_certificates(data, what=source, skip_other_blocks=True):
             if cert.ca:
                 (roots if cert.self_signed != "no" else intermediates).append(cert)
-            elif cert.self_signed != "no" and cert.basic_constraints_value is None:
-                # v1 / extension-less self-signed certificates (old private CAs) act as roots.
-                roots.append(cert)
             else:
+                # Not a CA (no basicConstraints cA, e.g. a v1 / extension-less self-signed
+                # certificate): a pinned end entity that can sign, never issue (issue 13 item 1).
+                # An old private CA without extensions is trusted as an issuer only when the
+                # caller passes it as a root explicitly (TrustStore(roots=...)).
                 pinned.append(cert)
         if purpose == "seal-maker":
             return cls((), intermediates, (), seal_makers=roots + pinned)
@@ -169,8 +171,8 @@ class TrustStore:
         if purpose == "signer":
             return TrustStore(self.roots, self.intermediates, self.pinned)
         anchors = self.seal_makers if purpose == "seal-maker" else self.tsas
-        cas = [c for c in anchors if _acts_as_root(c)]
-        ends = [c for c in anchors if not _acts_as_root(c)]
+        cas = [c for c in anchors if c.ca]
+        ends = [c for c in anchors if not c.ca]
         return TrustStore(cas, self.intermediates, ends)
 
     def has_anchors(self, purpose: str) -> bool:
@@ -193,11 +195,6 @@ def _check_purpose(purpose: str) -> None:
         raise ConfigurationError(
             f"未知的信任用途 {purpose!r} / unknown trust purpose {purpose!r} (one of {', '.join(PURPOSES)})"
         )
-
-
-def _acts_as_root(cert: x509.Certificate) -> bool:
-    """A CA certificate, or a v1 / extension-less self-signed one (old private CAs)."""
-    return bool(cert.ca) or (cert.self_signed != "no" and cert.basic_constraints_value is None)
 
 
 def same_certificate(a: x509.Certificate, b: x509.Certificate) -> bool:

@@ -162,10 +162,15 @@ def _chain(
         else:
             steps.waived(step, f"not trusted, allowed by policy: {NO_SEAL_MAKER_ANCHORS}")
         return False
-    result = validate_chain(cert, trust=trust.for_purpose(purpose), policy=policy, at=at, extra_certs=extra)
+    result = validate_chain(
+        cert, trust=trust.for_purpose(purpose), policy=policy, at=at, extra_certs=extra, purpose=purpose
+    )
     if result.trusted:
         anchor = "pinned certificate" if result.pinned else certificate_label(result.path[-1])
-        steps.ok(step, "trusted (pinned)" if result.pinned else "trusted", anchor=f"{role}: {anchor}")
+        evidence = {"revocation": "; ".join(result.revocation)} if result.revocation else {}
+        steps.ok(
+            step, "trusted (pinned)" if result.pinned else "trusted", anchor=f"{role}: {anchor}", **evidence
+        )
         return True
     if policy.require_trusted:
         steps.fail(step, f"{role} certificate not trusted: {result.reason}")

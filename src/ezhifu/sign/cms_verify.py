@@ -504,7 +504,12 @@ def _step_chain(ctx: _Ctx) -> None:
     else:
         anchor = "pinned certificate" if chain.pinned else certificate_label(chain.path[-1])
         ctx.anchor = anchor
-        ctx.log.ok("chain", f"trusted via {anchor}", anchor=anchor)
+        if chain.revocation:  # the evidence of the revocation check (issue 13 item 6)
+            ctx.log.ok(
+                "chain", f"trusted via {anchor}", anchor=anchor, revocation="; ".join(chain.revocation)
+            )
+        else:
+            ctx.log.ok("chain", f"trusted via {anchor}", anchor=anchor)
 
 
 #: The steps of a detached CMS signature, in order (docs/verification.md).
