@@ -89,6 +89,7 @@ _STEPS: dict[str, tuple[str, str]] = {
     "signing-time": ("time", "签名时间"),
     "seal-validity": ("time", "印章有效期"),
     "timestamp": ("time", "时间戳"),
+    "time-basis": ("time", "验证时间依据"),
     "position": ("position", "签名位置"),
     "party": ("position", "位置所属方"),
 }
