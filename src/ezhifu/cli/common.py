@@ -60,6 +60,7 @@ __all__ = [
     "quiet_broken_pipe",
     "read_input",
     "shown",
+    "tsa_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,6 +70,17 @@ T = TypeVar("T")
 #: command's ``as_json`` parameter.
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON (UTF-8) on stdout."
+)
+
+
+#: ``--tsa URL``: obtain an RFC 3161 time-stamp token over the new signature value from this
+#: time-stamping authority (HTTP, RFC 3161 clause 3.4) and embed it (docs/cli.md). The value
+#: lands in the command's ``tsa_url`` parameter.
+tsa_option = click.option(
+    "--tsa",
+    "tsa_url",
+    metavar="URL",
+    help="Time-stamp the new signature at this RFC 3161 TSA (http:// or https://) and embed the token.",
 )
 
 

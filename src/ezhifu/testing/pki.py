@@ -101,6 +101,7 @@ class TestPKI:
         not_after: datetime | None = None,
         key_usage: tuple[str, ...] | None = _DEFAULT_LEAF_USAGE,
         extended_key_usage: tuple[str, ...] | None = None,
+        extended_key_usage_critical: bool = False,
     ) -> tuple[x509.Certificate, PrivateKey]:
         """Issue one more end-entity certificate under the issuing CA; return (cert, key).
 
@@ -117,6 +118,7 @@ class TestPKI:
             not_after=not_after,
             key_usage=key_usage,
             extended_key_usage=extended_key_usage,
+            extended_key_usage_critical=extended_key_usage_critical,
         ).build(ca_signer, issuer=self.issuing_cert)
         return cert, key
 

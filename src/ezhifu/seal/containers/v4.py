@@ -13,7 +13,7 @@ from typing import Any
 
 from asn1crypto import core
 
-from ezhifu.errors import SigningError
+from ezhifu.errors import SigningError, TimeStampError
 from ezhifu.seal.asn1 import v4 as asn1_v4
 from ezhifu.seal.containers.base import (
     MakerPart,
@@ -124,6 +124,8 @@ class V4Container(SealContainer):
         if time_stamp is not None:
             try:
                 token = bytes(time_stamp(signature))
+            except TimeStampError:  # ezhifu's own TSA client: its named error (ezhifu.pki.tsp)
+                raise
             except Exception as exc:  # the hook is caller code (a TSA client)
                 raise SigningError(f"time-stamp hook failed: {exc}") from exc
             fields["timeStamp"] = asn1_v4.explicit_zero(core.OctetBitString(token))
