@@ -315,7 +315,9 @@ def test_timestamp_hook_v4(world: SealWorld, body_factory: BodyFactory) -> None:
     assert result.valid, result.reason
     # No TSA anchors in this world: the token is not trusted, the verification time is used.
     checks = dict(result.checks)
-    assert checks["timestamp"] == "time-stamp not checked: time-stamping authority not trusted: no TSA anchors"
+    assert checks["timestamp"] == (
+        "time-stamp not checked: time-stamping authority not trusted: no TSA anchors"
+    )
     assert checks["time-basis"].endswith("(the verification time)")
 
 

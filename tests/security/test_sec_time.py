@@ -30,7 +30,9 @@ from ezhifu.seal.apply import apply_seal, build_ses_signature, format_property_i
 from ezhifu.seal.containers import parse_seal, parse_signature
 from ezhifu.seal.make import make_seal
 from ezhifu.seal.verify import verify_stamp
+from ezhifu.sign.voucher import sign_envelope
 from ezhifu.testing.pki import TestPKI, make_pki
+from ezhifu.verify.envelope import verify_envelope
 from tsa_support import RealTsa, free_port
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -337,3 +339,91 @@ def test_cli_seal_apply_with_tsa_embeds_a_token(
     code, item = _cli_verify(tmp_path, body, maker, holder, "--tsa-trust", str(tsa.root_pem))
     assert code == 0, item
     assert _cli_steps(item)["time-basis"]["evidence"]["basis"] == "token"
+
+
+# --------------------------------------------------------------------------- CMS signatures
+
+
+@pytest.fixture(scope="module")
+def signer_pki() -> TestPKI:
+    return make_pki("sm2", subject_prefix="time cms signer")
+
+
+def _cms_cli(
+    tmp_path: Path, envelope: Envelope, signer_pki: TestPKI, *extra: str
+) -> tuple[int, dict[str, Any]]:
+    path = tmp_path / "signed.xml"
+    path.write_bytes(envelope.to_bytes())
+    args = [
+        "verify",
+        str(path),
+        "--json",
+        "--trust",
+        _pem(tmp_path / "signer.pem", signer_pki.root_cert),
+        *extra,
+    ]
+    result = CliRunner().invoke(cli, args)
+    return result.exit_code, json.loads(result.output)["bodies"][0]["items"][0]
+
+
+def test_cms_signing_time_in_the_future_is_a_problem(tmp_path: Path, signer_pki: TestPKI) -> None:
+    envelope = Envelope.build([sample_voucher("5201")])
+    later = NOW + timedelta(days=2)  # inside the certificate's validity, after the verification time
+    sign_envelope(envelope, signer_pki.signer(), "cz_dwfz", signed_attributes=True, signing_time=later)
+    result = verify_envelope(envelope.to_bytes(), trust=TrustStore([signer_pki.root_cert]))
+    item = result.bodies[0].items[0]
+    assert not item.valid
+    assert _steps(item)["signing-time"].outcome == "failed"
+    assert "later than the verification time" in _steps(item)["signing-time"].en
+    assert (
+        item.claimed_time is not None and item.claimed_time.value == later and not item.claimed_time.verified
+    )
+    code, data = _cms_cli(tmp_path, envelope, signer_pki)
+    assert code == 1 and _cli_steps(data)["signing-time"]["outcome"] == "failed"
+    assert data["claimed_time"]["verified"] is False
+
+
+def test_cms_token_from_the_tsa_is_the_time_basis(tmp_path: Path, tsa: RealTsa, signer_pki: TestPKI) -> None:
+    envelope = Envelope.build([sample_voucher("5201")])
+    sign_envelope(envelope, signer_pki.signer(), "cz_dwfz", timestamp_hook=lambda v: fetch_token(tsa.url, v))
+    trust = TrustStore([signer_pki.root_cert], tsas=[tsa.pki.root_cert])
+    item = verify_envelope(envelope.to_bytes(), trust=trust).bodies[0].items[0]
+    assert item.valid, item.reason
+    assert dict(_steps(item)["time-basis"].evidence)["basis"] == "token"
+    code, data = _cms_cli(tmp_path, envelope, signer_pki, "--tsa-trust", str(tsa.root_pem))
+    assert code == 0 and _cli_steps(data)["time-basis"]["evidence"]["basis"] == "token"
+    # Without TSA anchors: reported, and checked at the verification time.
+    code, data = _cms_cli(tmp_path, envelope, signer_pki)
+    assert code == 0 and _cli_steps(data)["timestamp"]["outcome"] == "not_checked"
+    assert _cli_steps(data)["time-basis"]["evidence"]["basis"] == "verification"
+
+
+def test_cms_token_over_other_bytes_fails(tmp_path: Path, tsa: RealTsa, signer_pki: TestPKI) -> None:
+    envelope = Envelope.build([sample_voucher("5201")])
+    sign_envelope(
+        envelope, signer_pki.signer(), "cz_dwfz", timestamp_hook=lambda v: fetch_token(tsa.url, v[:-1])
+    )
+    trust = TrustStore([signer_pki.root_cert], tsas=[tsa.pki.root_cert])
+    item = verify_envelope(envelope.to_bytes(), trust=trust).bodies[0].items[0]
+    assert not item.valid and "imprint does not match" in _steps(item)["timestamp"].en
+    code, data = _cms_cli(tmp_path, envelope, signer_pki, "--tsa-trust", str(tsa.root_pem))
+    assert code == 1 and "imprint does not match" in _cli_steps(data)["timestamp"]["reason"]["en"]
+
+
+def test_cli_sign_with_tsa(tmp_path: Path, tsa: RealTsa, signer_pki: TestPKI) -> None:
+    files = signer_pki.write_pem(tmp_path / "signer")
+    source = tmp_path / "in.xml"
+    source.write_bytes(Envelope.build([sample_voucher("5201")]).to_bytes())
+    out = tmp_path / "out.xml"
+    args = ["sign", str(source), "--key", str(files["leaf.key.pem"]), "--cert", str(files["leaf.pem"])]
+    result = CliRunner().invoke(cli, [*args, "--position", "cz_dwfz", "-o", str(out), "--tsa", tsa.url])
+    assert result.exit_code == 0, result.output
+    code, data = _cms_cli(
+        tmp_path, Envelope.from_bytes(out.read_bytes()), signer_pki, "--tsa-trust", str(tsa.root_pem)
+    )
+    assert code == 0 and _cli_steps(data)["time-basis"]["evidence"]["basis"] == "token"
+    unreachable = f"http://127.0.0.1:{free_port()}/"
+    refused = CliRunner().invoke(
+        cli, [*args, "--position", "cz_dwfz", "-o", str(tmp_path / "x.xml"), "--tsa", unreachable]
+    )
+    assert refused.exit_code == 1 and "TsaUnreachable" in refused.output
