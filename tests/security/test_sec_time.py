@@ -25,6 +25,7 @@ from ezhifu.errors import TsaUnreachable
 from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.pki.trust import TrustStore
 from ezhifu.pki.tsp import fetch_token, verify_token
+from ezhifu.report.html import render_envelope_html
 from ezhifu.results import ItemResult
 from ezhifu.seal.apply import apply_seal, build_ses_signature, format_property_info, voucher_data
 from ezhifu.seal.containers import parse_seal, parse_signature
@@ -219,6 +220,13 @@ def test_good_token_is_the_time_basis(tmp_path: Path, tsa: RealTsa, maker: TestP
     assert code == 0, item
     assert _cli_steps(item)["timestamp"]["outcome"] == "ok"
     assert _cli_steps(item)["time-basis"]["evidence"]["basis"] == "token"
+    # The HTML view shows the claim as a claim and the time basis with its TSA.
+    envelope = Envelope.build([body])
+    page = render_envelope_html(
+        envelope, result=verify_envelope(envelope.to_bytes(), trust=_trust(maker, holder, tsa.pki))
+    )
+    assert "claimed time" in page and "验证时间依据 time basis: 可信时间戳 verified time-stamp" in page
+    assert "ezhifu test TSA" in page
 
 
 def test_token_with_imprint_over_other_bytes_fails(

@@ -27,6 +27,7 @@ import hashlib
 import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -230,8 +231,24 @@ def _signer_meta(item: ItemResult | None) -> str:
     if item.signature_algorithm:
         parts.append(f"算法 algorithm: {_e(item.signature_algorithm)}")
     if item.signing_time is not None:
-        parts.append(f"签章时间 time: {_e(display_time(item.signing_time))}")
+        # issue 13 item 2: the signer's time is a claim, shown as such; validity was decided
+        # at the time basis (a verified time-stamp, an asserted time or the verification time)
+        parts.append(f"签章时间（签章人声称）claimed time: {_e(display_time(item.signing_time))}")
+    basis = next((dict(s.evidence) for s in item.steps if s.name == "time-basis"), None)
+    if basis:
+        by = f" ({basis['tsa']})" if basis.get("tsa") else ""
+        when = datetime.fromisoformat(basis["at"])
+        label = _BASIS_LABELS.get(basis["basis"], basis["basis"])
+        parts.append(f"验证时间依据 time basis: {_e(label)} {_e(display_time(when))}{_e(by)}")
     return "<br>".join(parts)
+
+
+#: How the HTML view names each time basis (ezhifu.pki.tsp.TimeBasis).
+_BASIS_LABELS = {
+    "token": "可信时间戳 verified time-stamp",
+    "asserted": "调用方指定 asserted",
+    "verification": "验证时间 verification time",
+}
 
 
 def _position_html(position: str) -> str:
