@@ -18,6 +18,8 @@ import pytest
 from asn1crypto import pem
 from click.testing import CliRunner
 
+from ezhifu.archive.package import create_package
+from ezhifu.archive.reader import read_members
 from ezhifu.cli.main import cli
 from ezhifu.document.envelope import Envelope, SignStampElement, VoucherBody
 from ezhifu.document.samples import sample_voucher
@@ -31,9 +33,11 @@ from ezhifu.seal.apply import apply_seal, build_ses_signature, format_property_i
 from ezhifu.seal.containers import parse_seal, parse_signature
 from ezhifu.seal.make import make_seal
 from ezhifu.seal.verify import verify_stamp
+from ezhifu.sign.cms import timestamp_tokens
 from ezhifu.sign.voucher import sign_envelope
 from ezhifu.testing.pki import TestPKI, make_pki
 from ezhifu.verify.envelope import verify_envelope
+from test_archive_support import make_parties, signed_pair
 from tsa_support import RealTsa, free_port
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -435,3 +439,18 @@ def test_cli_sign_with_tsa(tmp_path: Path, tsa: RealTsa, signer_pki: TestPKI) ->
         cli, [*args, "--position", "cz_dwfz", "-o", str(tmp_path / "x.xml"), "--tsa", unreachable]
     )
     assert refused.exit_code == 1 and "TsaUnreachable" in refused.output
+
+
+def test_archive_evidence_keeps_the_token(tsa: RealTsa) -> None:
+    parties = make_parties()
+    envelope, receipt = signed_pair(parties, seed=13)
+    env = Envelope.from_bytes(envelope)
+    sign_envelope(env, parties.finance.signer(), "cz_dwgz", timestamp_hook=lambda v: fetch_token(tsa.url, v))
+    created = create_package(env.to_bytes(), receipt, trust=parties.trust, signer=parties.archive_signer())
+    members = read_members(created.data)
+    record = json.loads(members["evidence/verification.json"])["envelopes"][0]
+    stamped = [i for i in record["items"] if i["position"] == "cz_dwgz"]
+    (name,) = stamped[0]["timestamps"]
+    der = base64.b64decode(env.bodies[0].signatures[-1].value)
+    assert timestamp_tokens(der) == [members[name]]
+    assert all(i["timestamps"] == [] for i in record["items"] if i["position"] != "cz_dwgz")

@@ -60,6 +60,8 @@ __all__ = [
     "Sm2SignatureOid",
     "add_timestamp",
     "sign_detached",
+    "signer_info_tokens",
+    "timestamp_tokens",
 ]
 
 OidStyle = Literal["gbt35275", "pkcs7"]
@@ -212,6 +214,23 @@ def add_timestamp(der: bytes, hook: Callable[[bytes], bytes]) -> bytes:
     signed_data["signer_infos"] = signer_infos
     info["content"] = signed_data
     return bytes(info.dump())
+
+
+def signer_info_tokens(signer_info: Any) -> list[bytes]:
+    """The DER of every id-aa-timeStampToken unsigned attribute value of a SignerInfo."""
+    unsigned = signer_info["unsigned_attrs"]
+    return [
+        bytes(value.dump())
+        for attr in (() if isinstance(unsigned, core.Void) else unsigned)
+        if attr["type"].dotted == oids.OID_TIME_STAMP_TOKEN
+        for value in attr["values"]
+    ]
+
+
+def timestamp_tokens(der: bytes) -> list[bytes]:
+    """The RFC 3161 tokens a detached CMS carries (every SignerInfo), e.g. for archive evidence."""
+    signed_data = SignedContentInfo.load(der)["content"]
+    return [token for si in signed_data["signer_infos"] for token in signer_info_tokens(si)]
 
 
 def _signature_algorithm(algorithm: SignatureAlgorithm, sm2_signature_oid: str) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from ezhifu.sign.cms import (
     SIG_OIDS,
     SignedContentInfo,
     content_hash,
+    signer_info_tokens,
 )
 
 __all__ = ["DEFAULT_MAX_CMS_BYTES", "CmsVerification", "verify_detached"]
@@ -494,13 +495,7 @@ def _step_time(ctx: _Ctx) -> None:
     """The time basis (issue 13 item 2): a verified id-aa-timeStampToken over the signature
     value (RFC 3161 Appendix A), else an asserted ``at``, else now; the claimed signing time
     must not lie after it (plus the clock skew). The chain is then checked at that time."""
-    unsigned = ctx.signer_info["unsigned_attrs"]
-    tokens = [
-        bytes(value.dump())
-        for attr in (() if isinstance(unsigned, core.Void) else unsigned)
-        if attr["type"].dotted == oids.OID_TIME_STAMP_TOKEN
-        for value in attr["values"]
-    ]
+    tokens = signer_info_tokens(ctx.signer_info)
     if len(tokens) > 1:
         raise _Fail(f"{len(tokens)} time-stamp tokens; at most one is expected", "timestamp")
     value = bytes(ctx.signer_info["signature"].native)
