@@ -181,3 +181,16 @@ def test_text_beside_a_body_refused_by_both_readers(text: bytes, where: str) -> 
         bad = sample_envelope_bytes().replace(b"</MOF>", text + b"</MOF>")
     assert in_memory(bad)[0] == "grammar"
     assert_agree(bad, chunk=7)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 16])
+def test_markup_after_an_early_grammar_problem_is_reported_by_both_readers(chunk: int) -> None:
+    """Found by the mutation test: ``<Ext/>`` before the XML declaration. The in-memory reader
+    scans the bytes for markup before parsing (``markup-not-allowed``); the streaming reader met
+    the root ``<Ext>`` first when its first chunk ended before ``<?xml`` (``not-an-envelope``).
+    Now both report the markup, whatever the chunk size."""
+    bad = b"<Ext/>" + sample_envelope_bytes()
+    assert in_memory(bad) == ("grammar", "markup-not-allowed", "/", 1)
+    assert streamed(bad, chunk_size=chunk) == in_memory(bad)
+    late = sample_envelope_bytes().replace(b"<VoucherCount>", b"<Bogus/><VoucherCount>", 1) + b"<!--x-->"
+    assert streamed(late, chunk_size=chunk)[:2] == in_memory(late)[:2] == ("grammar", "markup-not-allowed")

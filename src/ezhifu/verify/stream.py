@@ -31,6 +31,7 @@ from ezhifu.document.xmlparse import declared_encoding, new_pull_parser
 from ezhifu.errors import (
     ConfigurationError,
     DecodingError,
+    EnvelopeGrammarError,
     HostileInputError,
     InputLimitExceeded,
     InvalidInput,
@@ -134,13 +135,36 @@ def _iter_bodies(handle: IO[bytes], chunk_size: int, name: str, max_bytes: int) 
         except etree.XMLSyntaxError as exc:
             raise _syntax_error(name, exc, offset) from exc
         offset += len(chunk)
-        yield from drain()
+        try:
+            yield from drain()
+        except EnvelopeGrammarError as exc:
+            raise _markup_first(exc, scanner, handle, chunk_size, max_bytes - offset) from exc
     try:
         parser.close()
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(name, exc, offset) from exc
     yield from drain()
     reader.finish()
+
+
+def _markup_first(
+    error: EnvelopeGrammarError, scanner: MarkupScanner, handle: IO[bytes], chunk_size: int, budget: int
+) -> EnvelopeGrammarError:
+    """The problem to report when a grammar problem is met before the end: a comment,
+    processing instruction or CDATA section anywhere in the rest of the bytes wins, as in the
+    in-memory reader, which scans the whole document before parsing it (grammar.scan_markup).
+    Without this the reported code would depend on where the chunks happen to end. Bounded:
+    at most ``budget`` more bytes (what remains of the envelope's byte limit) are scanned."""
+    while budget > 0:
+        chunk = handle.read(min(chunk_size, budget))
+        if not chunk:
+            break
+        budget -= len(chunk)
+        try:
+            scanner.feed(chunk)
+        except EnvelopeGrammarError as markup:
+            return markup
+    return error
 
 
 def _syntax_error(name: str, exc: etree.XMLSyntaxError, offset: int) -> InvalidInput:
