@@ -163,7 +163,7 @@ def test_cli_text_says_what_was_not_checked(
     out = capsys.readouterr().out
     assert "signature at cz_dwfz by " in out and ": ok (not checked: position)" in out
     # issue 13 item 2: the time basis is said (here the verification time)
-    assert "      time basis: verification " in out
+    assert "      time basis: verification\n" in out
 
 
 def test_describe_envelope_pairs_marks_with_their_items(envelope: Envelope, rsa_pki: TestPKI) -> None:

@@ -238,8 +238,9 @@ def _print_time(item: ItemResult) -> None:
     a claim, the basis as what the certificates and the seal were checked at."""
     basis = next((dict(s.evidence) for s in item.steps if s.name == "time-basis"), None)
     if basis:
+        at = f" {basis['at']}" if basis.get("at") else ""
         tsa = f" by {basis['tsa']}" if basis.get("tsa") else ""
-        echo(f"      time basis: {basis['basis']} {basis['at']}{tsa}")
+        echo(f"      time basis: {basis['basis']}{at}{tsa}")
     if item.claimed_time is not None:
         echo(f"      claimed time: {item.claimed_time.value.isoformat()} ({item.claimed_time.source})")
 

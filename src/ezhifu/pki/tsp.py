@@ -91,8 +91,20 @@ class TimeBasis:
     at: datetime
     tsa: str = ""
 
+    @property
+    def text(self) -> str:
+        """``"the verification time"``, or the proven / asserted time itself. The verification
+        time is not written out, so that the same input verifies to the same result."""
+        if self.basis == "verification":
+            return "the verification time"
+        how = "proven by a verified time-stamp" if self.basis == "token" else "asserted by the caller"
+        return f"{self.at.isoformat()} ({how})"
+
     def evidence(self) -> dict[str, str]:
-        out = {"basis": self.basis, "at": self.at.isoformat()}
+        """``basis``, and ``at`` (a token's or the asserted time) and ``tsa`` when known."""
+        out = {"basis": self.basis}
+        if self.basis != "verification":
+            out["at"] = self.at.isoformat()
         if self.tsa:
             out["tsa"] = self.tsa
         return out
@@ -371,12 +383,7 @@ def time_basis(
             basis = TimeBasis("asserted", as_utc(at))
         else:
             basis = TimeBasis("verification", datetime.now(UTC).replace(microsecond=0))
-    labels = {
-        "token": "proven by a verified time-stamp",
-        "asserted": "asserted by the caller",
-        "verification": "the verification time",
-    }
-    log.ok("time-basis", f"checked at {basis.at.isoformat()} ({labels[basis.basis]})", **basis.evidence())
+    log.ok("time-basis", f"checked at {basis.text}", **basis.evidence())
     return basis
 
 
@@ -397,8 +404,8 @@ def claim_step(
     if claimed > latest + skew:
         log.fail(
             "signing-time",
-            f"claimed time {claimed.isoformat()} is later than the {basis.basis} time "
-            f"{basis.at.isoformat()} (beyond {int(skew.total_seconds())} s of skew)",
+            f"claimed time {claimed.isoformat()} is later than {basis.text} "
+            f"(beyond {int(skew.total_seconds())} s of skew)",
         )
         return
     for what, start, end in windows:

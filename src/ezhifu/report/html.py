@@ -237,9 +237,9 @@ def _signer_meta(item: ItemResult | None) -> str:
     basis = next((dict(s.evidence) for s in item.steps if s.name == "time-basis"), None)
     if basis:
         by = f" ({basis['tsa']})" if basis.get("tsa") else ""
-        when = datetime.fromisoformat(basis["at"])
+        when = f" {display_time(datetime.fromisoformat(basis['at']))}" if basis.get("at") else ""
         label = _BASIS_LABELS.get(basis["basis"], basis["basis"])
-        parts.append(f"验证时间依据 time basis: {_e(label)} {_e(display_time(when))}{_e(by)}")
+        parts.append(f"验证时间依据 time basis: {_e(label)}{_e(when)}{_e(by)}")
     return "<br>".join(parts)
 
 

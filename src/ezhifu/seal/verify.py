@@ -341,7 +341,7 @@ def _signature_steps(
     )
     # 8. seal validity at the basis time; the claimed timeInfo is a claim of its own
     if sig.seal.is_valid_at(chain_at):
-        steps.ok("seal-validity", f"seal valid at {chain_at:%Y-%m-%d %H:%M:%S}Z ({basis.basis} time)")
+        steps.ok("seal-validity", f"seal valid at {basis.text}")
     else:
         steps.fail("seal-validity", _window_reason(sig.seal, chain_at, f"at the {basis.basis} time"))
     if signing_time is None:
