@@ -29,7 +29,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "ezhifu"
 #: The layers, lowest first. A module of layer N may import layers 0..N (its own included).
 #: "" is the package root (``ezhifu/__init__`` and ``__main__``), the curated API on top.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "results", "_fileio", "_lazy", "schemas"),
+    ("errors", "results", "_fileio", "_lazy", "_closing", "schemas"),
     ("document",),
     ("crypto",),
     ("pki",),
@@ -56,6 +56,7 @@ LAYOUT: dict[str, frozenset[str]] = {
     "results": frozenset({""}),
     "_fileio": frozenset({""}),
     "_lazy": frozenset({""}),
+    "_closing": frozenset({""}),
     "schemas": frozenset({""}),
     "document": frozenset(
         {

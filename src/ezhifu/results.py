@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -42,6 +42,7 @@ __all__ = [
     "StepLog",
     "ValidationReport",
     "phase_of",
+    "record_dict",
 ]
 
 #: How one step ended: passed, failed, could not be run, or failed but accepted by the policy.
@@ -106,6 +107,26 @@ def phase_of(step: str) -> str:
     """The spine phase a step name belongs to (:data:`PHASES`)."""
     entry = _STEPS.get(step)
     return entry[0] if entry else "parse"
+
+
+def record_dict(record: Any, **first: Any) -> dict[str, Any]:
+    """The plain dict of a record (a dataclass instance) for JSON: ``first`` (computed values such
+    as an id), then every field by its name; a value with ``to_dict()`` becomes that, another
+    dataclass its own record dict, a tuple or list a list of those; anything else stays as is.
+
+    The one ``to_dict`` of the records whose JSON is their fields (alerts, cases, drill reports).
+    """
+    return {**first, **{f.name: _plain(getattr(record, f.name)) for f in fields(record)}}
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if is_dataclass(value) and not isinstance(value, type):
+        return record_dict(value)
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _iso(value: datetime | None) -> str | None:

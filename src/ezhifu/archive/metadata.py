@@ -48,6 +48,15 @@ _FROM_HEADER: dict[str, str] = {
 }
 
 
+def _row(table: tuple[Element, ...], *values: str) -> tuple[tuple[str, str], ...]:
+    """``(element, value)`` pairs of one D.1 or E.1 row: the names come from the table (dat95)."""
+    if len(values) != len(table):  # a programming error: a row must fill every column
+        raise MetadataError(
+            f"DA/T 95 行的值数不符 / {len(values)} values for the {len(table)} elements of a DA/T 95 row"
+        )
+    return tuple((element.name, value) for element, value in zip(table, values, strict=True))
+
+
 @dataclass(frozen=True, slots=True)
 class Agent:
     """One D.1 机构人员实体 row."""
@@ -59,12 +68,8 @@ class Agent:
     position: str = ""
 
     def values(self) -> tuple[tuple[str, str], ...]:
-        return (
-            ("AgentType", self.type),
-            ("AgentName", self.name),
-            ("OrganizationCode", self.organization_code),
-            ("FinanceDivisionCode", self.finance_division_code),
-            ("PositionName", self.position),
+        return _row(
+            D1_AGENT, self.type, self.name, self.organization_code, self.finance_division_code, self.position
         )
 
 
@@ -79,12 +84,8 @@ class Event:
     description: str = ""
 
     def values(self) -> tuple[tuple[str, str], ...]:
-        return (
-            ("BusinessStatus", self.status),
-            ("BusinessActivity", self.activity),
-            ("ActionTime", datetime_text(self.time)),
-            ("ActionMandate", self.mandate),
-            ("ActionDescription", self.description),
+        return _row(
+            E1_EVENT, self.status, self.activity, datetime_text(self.time), self.mandate, self.description
         )
 
 

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ezhifu._closing import Closing
 from ezhifu._fileio import create_private
 from ezhifu.errors import ArchiveRegistryError, DuplicateBooking
 
@@ -61,7 +62,7 @@ class Booking:
         return f"{self.adm_div_code}/{self.st_year}/{self.vt_code}/{self.voucher_no} (Id {self.voucher_id})"
 
 
-class Registry:
+class Registry(Closing):
     """The SQLite booking registry at ``path`` (created on first use); ``timeout`` is the longest
     wait in seconds for another process's booking to finish before :class:`ArchiveRegistryError`."""
 
@@ -78,12 +79,6 @@ class Registry:
 
     def close(self) -> None:
         self._db.close()
-
-    def __enter__(self) -> Registry:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def find(self, booking: Booking) -> Booking | None:
         """The booking that already holds ``booking``'s voucher identity or content, if any."""

@@ -16,8 +16,9 @@ zip); 2 usage or configuration error. See docs/archive.md.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -33,6 +34,7 @@ from ezhifu.cli.common import (
     read_input,
 )
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
+from ezhifu.cli.output import output_option
 from ezhifu.cli.verify_cmd import _parse_at, load_positions
 from ezhifu.errors import ConfigurationError
 
@@ -41,16 +43,25 @@ if TYPE_CHECKING:
 
 __all__ = ["command"]
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 #: Largest package or envelope file read by these verbs (bytes; the zip reader's own limit).
 MAX_PACKAGE_FILE_BYTES = 256 << 20
 
-_trust_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+_in_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+#: An existing file to read; the PACKAGE argument of the verbs that read a package.
+_PACKAGE = click.argument("package", type=_in_file)
 
 
 def _trust(paths: tuple[Path, ...]) -> TrustStore | None:
     from ezhifu.pki.trust import TrustStore  # reason: keep the CLI's help fast (no crypto import)
 
     return TrustStore.from_pem_files(paths) if paths else None
+
+
+def _archive_trust_option(help: str) -> Callable[[F], F]:
+    """``--archive-trust FILE`` (repeatable) of ``check`` and ``revalidate``: the archiving party's root."""
+    return click.option("--archive-trust", "archive_trust_files", multiple=True, type=_in_file, help=help)
 
 
 def _refuse_existing(output: Path) -> None:
@@ -67,14 +78,14 @@ def command() -> None:
 
 
 @command.command("create")
-@click.argument("envelope", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("receipt", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("envelope", type=_in_file)
+@click.argument("receipt", required=False, type=_in_file)
 @click.option(
     "--trust",
     "trust_files",
     multiple=True,
     required=True,
-    type=_trust_file,
+    type=_in_file,
     help="PEM file of trusted roots for the voucher signatures and seals (repeatable).",
 )
 @click.option(
@@ -89,16 +100,10 @@ def command() -> None:
     "--crl",
     "crl_files",
     multiple=True,
-    type=_trust_file,
+    type=_in_file,
     help="DER CRL to check revocation against; stored in the package as evidence (repeatable).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Package file to write (zip; written atomically).",
-)
+@output_option("Package file to write (zip; written atomically).")
 @click.option(
     "--registry",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -111,7 +116,7 @@ def command() -> None:
 @click.option(
     "--positions",
     "positions_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=_in_file,
     help="Position table (JSON or TOML) {VtCode: [position, ...]}, as for ezhifu verify; recorded.",
 )
 @click.option("--pdf", is_flag=True, help="Also store a PDF rendition of each envelope (headless Chromium).")
@@ -214,14 +219,8 @@ def _print_check(report_items: list[dict[str, str]]) -> None:
 
 
 @command.command("check")
-@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--archive-trust",
-    "archive_trust_files",
-    multiple=True,
-    type=_trust_file,
-    help="PEM file of the archiving party's root: the manifest signer must chain to it.",
-)
+@_PACKAGE
+@_archive_trust_option("PEM file of the archiving party's root: the manifest signer must chain to it.")
 @json_option
 @handle_errors
 def check_command(package: Path, archive_trust_files: tuple[Path, ...], as_json: bool) -> None:
@@ -245,19 +244,13 @@ def check_command(package: Path, archive_trust_files: tuple[Path, ...], as_json:
 
 
 @command.command("revalidate")
-@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--archive-trust",
-    "archive_trust_files",
-    multiple=True,
-    type=_trust_file,
-    help="PEM file of the archiving party's root (needed for a valid verdict).",
-)
+@_PACKAGE
+@_archive_trust_option("PEM file of the archiving party's root (needed for a valid verdict).")
 @click.option(
     "--trust",
     "trust_files",
     multiple=True,
-    type=_trust_file,
+    type=_in_file,
     help="Trust for today's verdict (default: the anchors stored in the package).",
 )
 @click.option(
@@ -305,14 +298,8 @@ def revalidate_command(
 
 
 @command.command("renew")
-@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Renewed package to write (the original stays as it is).",
-)
+@_PACKAGE
+@output_option("Renewed package to write (the original stays as it is).")
 @key_options
 @handle_errors
 def renew_command(package: Path, output: Path, key_source: KeySource) -> None:

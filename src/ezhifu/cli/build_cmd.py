@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from ezhifu.cli.common import handle_errors
-from ezhifu.cli.output import check_output, force_option, write_output
+from ezhifu.cli.output import check_output, force_option, output_option, write_output
 from ezhifu.document.build import DATA_FORMATS, DataFormat, build_voucher, load_voucher_data
 from ezhifu.document.envelope import Envelope
 from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, SCHEMA_VERSIONS, known_vt_codes
@@ -47,13 +47,7 @@ __all__ = ["command"]
     help="Schema version of the voucher.",
 )
 @click.option("--voucher-only", is_flag=True, help="Write the inner <Voucher> document, not an envelope.")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output file ('-' for standard output; never the input file).",
-)
+@output_option("Output file ('-' for standard output; never the input file).")
 @force_option
 @handle_errors
 def command(

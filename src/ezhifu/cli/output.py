@@ -28,7 +28,7 @@ import click
 from ezhifu._fileio import atomic_write
 from ezhifu.errors import OutputRefused
 
-__all__ = ["PUBLIC_MODE", "check_output", "force_option", "is_stdout", "write_output"]
+__all__ = ["PUBLIC_MODE", "check_output", "force_option", "is_stdout", "output_option", "write_output"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,6 +52,16 @@ force_option = click.option(
     callback=_remember_force,
     help="Replace an existing output file (never the input file, never through a symbolic link).",
 )
+
+
+def output_option(help: str) -> Callable[[F], F]:
+    """``-o/--output FILE``, required: the one output option of the verbs that write one file.
+
+    ``help`` says what is written there (and whether ``-`` means standard output for the verb).
+    """
+    return click.option(
+        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help=help
+    )
 
 
 def _force_given() -> bool:

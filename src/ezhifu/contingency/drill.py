@@ -36,6 +36,7 @@ from ezhifu.document.models import Voucher
 from ezhifu.errors import ContingencyError
 from ezhifu.flow.library import VoucherLibrary
 from ezhifu.flow.store import utc_now
+from ezhifu.results import record_dict
 
 __all__ = ["MAX_PUMP_ROUNDS", "DrillReport", "DrillStep", "run_drill"]
 
@@ -65,15 +66,7 @@ class DrillReport:
         return all(s.ok for s in self.steps)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "drill_id": self.drill_id,
-            "started": self.started,
-            "finished": self.finished,
-            "sender": self.sender,
-            "receiver": self.receiver,
-            "ok": self.ok,
-            "steps": [{"name": s.name, "ok": s.ok, "detail": s.detail, "data": s.data} for s in self.steps],
-        }
+        return record_dict(self, ok=self.ok)
 
     def to_markdown(self) -> str:
         lines = [

@@ -307,54 +307,30 @@ def _fields(
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True)
-class _TypeDef:
-    vt_code: str
-    name: str
-    source: str
-    header: tuple[FieldDef, ...]
-    detail: tuple[FieldDef, ...]
-    sum_rule: SumRule | None
-    versions: frozenset[str] = ALL_VERSIONS
-
-
-def _types() -> list[_TypeDef]:
-    """Every voucher type of the field data, in file order."""
+def _build() -> dict[str, dict[str, VoucherSpec]]:
+    """Every voucher type of the field data (in file order) as one spec per schema version."""
     lists: dict[str, str] = dict(_DATA["lists"])
     groups: dict[str, list[str]] = dict(_DATA["names"])
-    out: list[_TypeDef] = []
+    out: dict[str, dict[str, VoucherSpec]] = {v: {} for v in SCHEMA_VERSIONS}
     for t in _DATA["types"]:
         rule = t.get("sum_rule")
-        out.append(
-            _TypeDef(
-                t["vt_code"],
-                t["name"],
-                t["source"],
-                _fields(t["header"], lists, groups),
-                _fields(t["detail"], lists, groups),
-                SumRule(rule[0], rule[1], source="I") if rule else None,
-                frozenset(t.get("versions", SCHEMA_VERSIONS)),
-            )
-        )
-    return out
-
-
-def _build() -> dict[str, dict[str, VoucherSpec]]:
-    out: dict[str, dict[str, VoucherSpec]] = {v: {} for v in SCHEMA_VERSIONS}
-    for t in _types():
+        sum_rule = SumRule(rule[0], rule[1], source="I") if rule else None
+        all_header = _fields(t["header"], lists, groups)
+        all_detail = _fields(t["detail"], lists, groups)
+        versions = frozenset(t.get("versions", SCHEMA_VERSIONS))
         for version in SCHEMA_VERSIONS:
-            if version not in t.versions:
+            if version not in versions:
                 continue
-            header = tuple(f for f in t.header if version in f.versions)
-            detail = tuple(f for f in t.detail if version in f.versions)
-            out[version][t.vt_code] = VoucherSpec(
-                vt_code=t.vt_code,
-                name=t.name,
+            header = tuple(f for f in all_header if version in f.versions)
+            detail = tuple(f for f in all_detail if version in f.versions)
+            out[version][t["vt_code"]] = VoucherSpec(
+                vt_code=t["vt_code"],
+                name=t["name"],
                 version=version,
                 header=header,
                 detail=detail,
-                sum_rule=t.sum_rule,
-                source=t.source,
+                sum_rule=sum_rule,
+                source=t["source"],
                 _index={f.name: f for f in header},
                 _dindex={f.name: f for f in detail},
             )

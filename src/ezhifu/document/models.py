@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 from lxml import etree
 
@@ -154,10 +154,36 @@ def _check_pairs(pairs: Iterable[tuple[str, str]], where: str) -> tuple[tuple[st
     return out
 
 
-class Detail:
-    """One ``DetailList/Detail`` row: ordered ``(element, text)`` pairs, immutable."""
+class _Elements:
+    """Ordered ``(element, text)`` pairs and their index by name: a voucher header, a detail row."""
 
     __slots__ = ("_fields", "_index")
+    _WHERE: ClassVar[str]  # the path prefix named in amount errors
+    _fields: tuple[tuple[str, str], ...]
+    _index: dict[str, str]
+
+    @property
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        return self._fields
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The text of element ``name`` (``default`` when absent)."""
+        return self._index.get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def amount(self, name: str) -> Decimal | None:
+        """The amount in ``name`` (``None`` when absent or empty); strict two-decimal grammar."""
+        text = self._index.get(name)
+        return parse_amount(text, where=f"{self._WHERE}{name}", level="partner") if text else None
+
+
+class Detail(_Elements):
+    """One ``DetailList/Detail`` row: ordered ``(element, text)`` pairs, immutable."""
+
+    __slots__ = ()
+    _WHERE = "Detail/"
 
     def __init__(self, fields: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
         items = fields.items() if isinstance(fields, Mapping) else fields
@@ -165,29 +191,14 @@ class Detail:
         self._index = dict(self._fields)
 
     @property
-    def fields(self) -> tuple[tuple[str, str], ...]:
-        return self._fields
-
-    @property
     def names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self._fields)
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        return self._index.get(name, default)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._index
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._fields)
 
     def __len__(self) -> int:
         return len(self._fields)
-
-    def amount(self, name: str) -> Decimal | None:
-        """The amount in ``name`` (``None`` when absent or empty); strict two-decimal grammar."""
-        text = self._index.get(name)
-        return parse_amount(text, where=f"Detail/{name}", level="partner") if text else None
 
     def replace(self, **fields: FieldValue) -> Detail:
         """A copy with ``fields`` changed; new elements are appended in call order."""
@@ -235,7 +246,23 @@ def _replace_pairs(
     return out
 
 
-class Voucher:
+class _HeaderText:
+    """A voucher's header element read as an attribute: its text, ``""`` when absent."""
+
+    __slots__ = ("element",)
+
+    def __init__(self, element: str) -> None:
+        self.element = element
+
+    @overload
+    def __get__(self, voucher: None, owner: type) -> _HeaderText: ...
+    @overload
+    def __get__(self, voucher: Voucher, owner: type) -> str: ...
+    def __get__(self, voucher: Voucher | None, owner: type) -> _HeaderText | str:
+        return self if voucher is None else voucher._index.get(self.element, "")
+
+
+class Voucher(_Elements):
     """A generic inner voucher: ordered header fields plus detail rows.
 
     ``fields`` are ``(element, text)`` pairs in document order, ``""`` for an empty element;
@@ -246,7 +273,8 @@ class Voucher:
 
     VT_CODE: ClassVar[str | None] = None
 
-    __slots__ = ("_attributes", "_detail_index", "_detail_list", "_details", "_fields", "_index")
+    __slots__ = ("_attributes", "_detail_index", "_detail_list", "_details")
+    _WHERE = "/Voucher/"
 
     def __init__(
         self,
@@ -401,10 +429,6 @@ class Voucher:
         return _fields.spec_for(cls.VT_CODE, schema_version) if cls.VT_CODE else None
 
     @property
-    def fields(self) -> tuple[tuple[str, str], ...]:
-        return self._fields
-
-    @property
     def field_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self._fields)
 
@@ -424,13 +448,6 @@ class Voucher:
     def attributes(self) -> tuple[tuple[str, str], ...]:
         return self._attributes
 
-    def get(self, name: str, default: str | None = None) -> str | None:
-        """The text of header element ``name`` (``default`` when absent)."""
-        return self._index.get(name, default)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._index
-
     def _definition(self, name: str) -> FieldDef | None:
         spec = type(self).spec() or _fields.spec_for(self.vt_code)
         return spec.header_field(name) if spec else None
@@ -442,33 +459,15 @@ class Voucher:
             return None
         return _typed(text, self._definition(name), f"/Voucher/{name}")
 
-    def amount(self, name: str) -> Decimal | None:
-        text = self._index.get(name)
-        return parse_amount(text, where=f"/Voucher/{name}", level="partner") if text else None
-
     def date_value(self, name: str) -> date | None:
         text = self._index.get(name)
         return parse_date(text, where=f"/Voucher/{name}") if text else None
 
-    @property
-    def vt_code(self) -> str:
-        return self._index.get("VtCode", "")
-
-    @property
-    def voucher_no(self) -> str:
-        return self._index.get("VoucherNo", "")
-
-    @property
-    def adm_div_code(self) -> str:
-        return self._index.get("AdmDivCode", "")
-
-    @property
-    def st_year(self) -> str:
-        return self._index.get("StYear", "")
-
-    @property
-    def id(self) -> str:
-        return self._index.get("Id", "")
+    vt_code = _HeaderText("VtCode")
+    voucher_no = _HeaderText("VoucherNo")
+    adm_div_code = _HeaderText("AdmDivCode")
+    st_year = _HeaderText("StYear")
+    id = _HeaderText("Id")
 
     @property
     def vou_date(self) -> date | None:

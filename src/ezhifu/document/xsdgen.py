@@ -90,31 +90,42 @@ _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+def _restricted(
+    kind: str, name: str, facets: list[str], indent: str, *, extra: str = "", doc: str | None = None
+) -> str:
+    """An ``xs:element`` or ``xs:attribute`` (``kind``) whose value is an ``xs:string`` restricted
+    by ``facets`` (``pattern value="..."`` …): the one shape of every constrained value."""
+    lines = [f"{indent}<xs:{kind} name={quoteattr(name)}{extra}>"]
+    if doc is not None:
+        lines.append(
+            f"{indent}  <xs:annotation><xs:documentation>{escape(doc)}</xs:documentation></xs:annotation>"
+        )
+    lines.append(f"{indent}  <xs:simpleType>")
+    lines.append(f'{indent}    <xs:restriction base="xs:string">')
+    lines.extend(f"{indent}      <xs:{facet}/>" for facet in facets)
+    lines.append(f"{indent}    </xs:restriction>")
+    lines.append(f"{indent}  </xs:simpleType>")
+    lines.append(f"{indent}</xs:{kind}>")
+    return "\n".join(lines)
+
+
 def _element(f: FieldDef, indent: str, *, level: Level, fixed: str | None = None) -> str:
     occurs = "" if f.required else ' minOccurs="0"'
     doc = f"{f.label}{' [X: 回单补录]' if f.x_field else ''}"
-    lines = [f"{indent}<xs:element name={quoteattr(f.name)}{occurs}>"]
-    lines.append(
-        f"{indent}  <xs:annotation><xs:documentation>{escape(doc)}</xs:documentation></xs:annotation>"
-    )
-    lines.append(f"{indent}  <xs:simpleType>")
-    lines.append(f'{indent}    <xs:restriction base="xs:string">')
+    facets: list[str] = []
     if fixed is not None:
-        lines.append(f"{indent}      <xs:enumeration value={quoteattr(fixed)}/>")
+        facets.append(f"enumeration value={quoteattr(fixed)}")
     else:
         pattern = field_pattern(f, level)
         if pattern is not None:
             if not f.required:
                 pattern = f"({pattern})?"
-            lines.append(f"{indent}      <xs:pattern value={quoteattr(pattern)}/>")
+            facets.append(f"pattern value={quoteattr(pattern)}")
         else:
             if f.required:
-                lines.append(f'{indent}      <xs:minLength value="1"/>')
-            lines.append(f'{indent}      <xs:maxLength value="{f.limit()}"/>')
-    lines.append(f"{indent}    </xs:restriction>")
-    lines.append(f"{indent}  </xs:simpleType>")
-    lines.append(f"{indent}</xs:element>")
-    return "\n".join(lines)
+                facets.append('minLength value="1"')
+            facets.append(f'maxLength value="{f.limit()}"')
+    return _restricted("element", f.name, facets, indent, extra=occurs, doc=doc)
 
 
 def voucher_xsd(spec: VoucherSpec, level: Level = "partner") -> str:
@@ -183,23 +194,11 @@ _ENVELOPE_TEMPLATE = """\
   <xs:element name="MOF">
     <xs:complexType>
       <xs:sequence>
-        <xs:element name="VoucherCount">
-          <xs:simpleType>
-            <xs:restriction base="xs:string">
-              <xs:pattern value="{INT}"/>
-            </xs:restriction>
-          </xs:simpleType>
-        </xs:element>
+{voucher_count}
         <xs:element name="VoucherBody" maxOccurs="unbounded">
           <xs:complexType>
             <xs:all>
-              <xs:element name="VoucherFlag">
-                <xs:simpleType>
-                  <xs:restriction base="xs:string">
-                    <xs:pattern value="[01]"/>
-                  </xs:restriction>
-                </xs:simpleType>
-              </xs:element>
+{voucher_flag}
               <xs:element name="Return_Reason" type="xs:string" minOccurs="0"/>
               <xs:element name="Attach" type="xs:string" minOccurs="0"/>
               <xs:element name="Voucher">
@@ -214,42 +213,9 @@ _ENVELOPE_TEMPLATE = """\
                   </xs:restriction>
                 </xs:simpleType>
               </xs:element>
-              <xs:element name="SignStampList" minOccurs="0">
-                <xs:complexType>
-                  <xs:sequence>
-                    <xs:element name="SignStamp" type="SignedItem" minOccurs="0" maxOccurs="unbounded"/>
-                  </xs:sequence>
-                </xs:complexType>
-              </xs:element>
-              <xs:element name="SignatureList" minOccurs="0">
-                <xs:complexType>
-                  <xs:sequence>
-                    <xs:element name="Signature" type="SignedItem" minOccurs="0" maxOccurs="unbounded"/>
-                  </xs:sequence>
-                </xs:complexType>
-              </xs:element>
+{signed_lists}
             </xs:all>
-            <xs:attribute name="AdmDivCode" use="required">
-              <xs:simpleType>
-                <xs:restriction base="xs:string">
-                  <xs:pattern value="{ADM_DIV}"/>
-                </xs:restriction>
-              </xs:simpleType>
-            </xs:attribute>
-            <xs:attribute name="StYear" use="required">
-              <xs:simpleType>
-                <xs:restriction base="xs:string">
-                  <xs:pattern value="{YEAR}"/>
-                </xs:restriction>
-              </xs:simpleType>
-            </xs:attribute>
-            <xs:attribute name="VtCode" use="required">
-              <xs:simpleType>
-                <xs:restriction base="xs:string">
-                  <xs:pattern value="[0-9A-Za-z]{{4}}"/>
-                </xs:restriction>
-              </xs:simpleType>
-            </xs:attribute>
+{body_attributes}
             <xs:attribute name="VoucherNo" type="Token60" use="required"/>
           </xs:complexType>
         </xs:element>
@@ -260,9 +226,33 @@ _ENVELOPE_TEMPLATE = """\
 """
 
 
+def _signed_list(item: str, indent: str) -> str:
+    """The optional ``<{item}List>`` of ``SignedItem`` elements (``SignStampList``, ``SignatureList``)."""
+    return (
+        f'{indent}<xs:element name="{item}List" minOccurs="0">\n'
+        f"{indent}  <xs:complexType>\n"
+        f"{indent}    <xs:sequence>\n"
+        f'{indent}      <xs:element name="{item}" type="SignedItem" minOccurs="0" maxOccurs="unbounded"/>\n'
+        f"{indent}    </xs:sequence>\n"
+        f"{indent}  </xs:complexType>\n"
+        f"{indent}</xs:element>"
+    )
+
+
 def envelope_xsd(version: str) -> str:
     """The XSD of the ``<MOF>`` envelope (spec.md §2.1, §5.3)."""
-    return _HEAD + _ENVELOPE_TEMPLATE.format(version=version, INT=INT, ADM_DIV=ADM_DIV, YEAR=YEAR)
+    required = ' use="required"'
+    attributes = (("AdmDivCode", ADM_DIV), ("StYear", YEAR), ("VtCode", "[0-9A-Za-z]{4}"))
+    return _HEAD + _ENVELOPE_TEMPLATE.format(
+        version=version,
+        voucher_count=_restricted("element", "VoucherCount", [f"pattern value={quoteattr(INT)}"], " " * 8),
+        signed_lists="\n".join(_signed_list(item, " " * 14) for item in ("SignStamp", "Signature")),
+        voucher_flag=_restricted("element", "VoucherFlag", ['pattern value="[01]"'], " " * 14),
+        body_attributes="\n".join(
+            _restricted("attribute", name, [f"pattern value={quoteattr(p)}"], " " * 12, extra=required)
+            for name, p in attributes
+        ),
+    )
 
 
 def fields_markdown() -> str:

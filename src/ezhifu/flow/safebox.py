@@ -28,10 +28,10 @@ covers the check-sign-append sequence, so two threads can never both sign one po
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ezhifu.document.positions import (
     OCX_SIGN_POSITION_NOT_CONFIGURED,
@@ -101,6 +101,9 @@ OCX_SEAL_FORMAT = 114
 OCX_ALREADY_STAMPED = 117
 #: The former name of :class:`ezhifu.document.positions.StampPosition` (one type, two names).
 PositionRule = StampPosition
+
+#: A signature or stamp element made by the safe box.
+_Placed = TypeVar("_Placed")
 
 
 def _refuse_relabelled(bodies: Iterable[VoucherBody], operation: str) -> None:
@@ -267,21 +270,16 @@ class SafeBox:
                 if options.get("check_consistency", True):
                     _refuse_relabelled(bodies, "sign")
                 signer = self._signer_for(rule, alias, pin)
-            out: list[SignatureElement] = []
-            for body in bodies:
-                vt_code = body.voucher.vt_code  # the signed one (spec.md §5.5), never the attribute
-                where = {"alias": rule.alias, "position": position, "vt_code": vt_code}
-                try:
-                    # consistency was checked above for every body, under the same lock; an audited
-                    # keystore's key-use entry names the position and voucher
-                    with audit_context(position=position, vt_code=vt_code, voucher_no=body.voucher_no):
-                        element = sign_body(body, signer, position, **{**options, "check_consistency": False})
-                except EzhifuError as exc:
-                    self._record_error("sign", body, exc, where)
-                    raise
-                self._audited(body.signatures, element, "sign", body.voucher_no, f"SN={element.sn}", where)
-                out.append(element)
-            return out
+            # consistency was checked above for every body, under the same lock
+            return self._place_each(
+                "sign",
+                bodies,
+                rule,
+                position,
+                lambda body: sign_body(body, signer, position, **{**options, "check_consistency": False}),
+                lambda body: body.signatures,
+                lambda element: f"SN={element.sn}",
+            )
 
     def stamp(
         self,
@@ -315,25 +313,57 @@ class SafeBox:
                     )
                 seal_der = self._seal(rule.seal_id)
                 signer = self._signer_for(rule, alias, pin)
-            out: list[SignStampElement] = []
-            for body in bodies:
-                vt_code = body.voucher.vt_code  # the signed one (spec.md §5.5), never the attribute
-                where = {"alias": rule.alias, "position": position, "vt_code": vt_code}
-                try:
-                    with audit_context(position=position, vt_code=vt_code, voucher_no=body.voucher_no):
-                        element = apply_seal(body, seal_der, signer, position, signing_time=signing_time)
-                except SealFormatError as exc:
-                    refusal = SealFormatRefused(f"seal {rule.seal_id!r}: {exc}", ocx_code=OCX_SEAL_FORMAT)
-                    self._record(
-                        "stamp", "refused", voucher_no=body.voucher_no, reason=f"OCX 114: {refusal}", **where
-                    )
-                    raise refusal from exc
-                except EzhifuError as exc:
-                    self._record_error("stamp", body, exc, where)
+            return self._place_each(
+                "stamp",
+                bodies,
+                rule,
+                position,
+                lambda body: apply_seal(body, seal_der, signer, position, signing_time=signing_time),
+                lambda body: body.stamps,
+                lambda element: f"seal={element.sn}",
+                refuse_format=f"seal {rule.seal_id!r}",
+            )
+
+    def _place_each(
+        self,
+        operation: str,
+        bodies: list[VoucherBody],
+        rule: PositionRule,
+        position: str,
+        make: Callable[[VoucherBody], _Placed],
+        placed_in: Callable[[VoucherBody], list[Any]],
+        label: Callable[[_Placed], str],
+        *,
+        refuse_format: str | None = None,
+    ) -> list[_Placed]:
+        """Make one signature or stamp per body, each audited; the one loop of sign and stamp.
+
+        An audited keystore's key-use entry names the position and voucher; a failure is
+        recorded ("error") and re-raised. With ``refuse_format`` (the seal named in the message),
+        a :class:`SealFormatError` is recorded "refused" and raised as OCX 114.
+        """
+        out: list[_Placed] = []
+        for body in bodies:
+            vt_code = body.voucher.vt_code  # the signed one (spec.md §5.5), never the attribute
+            where = {"alias": rule.alias, "position": position, "vt_code": vt_code}
+            try:
+                with audit_context(position=position, vt_code=vt_code, voucher_no=body.voucher_no):
+                    element = make(body)
+            except SealFormatError as exc:
+                if refuse_format is None:
+                    self._record_error(operation, body, exc, where)
                     raise
-                self._audited(body.stamps, element, "stamp", body.voucher_no, f"seal={element.sn}", where)
-                out.append(element)
-            return out
+                refusal = SealFormatRefused(f"{refuse_format}: {exc}", ocx_code=OCX_SEAL_FORMAT)
+                self._record(
+                    operation, "refused", voucher_no=body.voucher_no, reason=f"OCX 114: {refusal}", **where
+                )
+                raise refusal from exc
+            except EzhifuError as exc:
+                self._record_error(operation, body, exc, where)
+                raise
+            self._audited(placed_in(body), element, operation, body.voucher_no, label(element), where)
+            out.append(element)
+        return out
 
     def _seal(self, seal_id: str) -> bytes:
         try:

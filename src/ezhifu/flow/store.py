@@ -33,8 +33,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
+from ezhifu._closing import Closing
 from ezhifu._fileio import create_private
 from ezhifu.errors import FlowError, StoreError
 from ezhifu.flow.status import (
@@ -140,7 +141,7 @@ def _key_params(key: RecordKey) -> tuple[str, ...]:
     return (key.direction, key.voucher_flag, key.adm_div_code, key.st_year, key.vt_code, key.voucher_no)
 
 
-class VoucherStore(ABC):
+class VoucherStore(Closing, ABC):
     """What a voucher library needs from its storage.
 
     Every method is atomic on its own; :meth:`transaction` groups several calls into one
@@ -284,12 +285,6 @@ class VoucherStore(ABC):
                     message_id=message_id,
                 )
         return record
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class SQLiteStore(SqlOutbox, VoucherStore):

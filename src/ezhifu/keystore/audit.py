@@ -33,9 +33,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
+from ezhifu._closing import Closing
 from ezhifu.crypto.sm3 import hmac_sm3, sm3
 from ezhifu.errors import (
     AuditChainBroken,
@@ -114,7 +114,7 @@ class AuditReport:
         return AuditHead(self.count, self.head_hash)
 
 
-class AuditLog:
+class AuditLog(Closing):
     """Appends authenticated entries to a storage and verifies them.
 
     ``key`` is the HMAC-SM3 key (at least 16 bytes), held by the caller or derived from
@@ -308,17 +308,6 @@ class AuditLog:
 
     def close(self) -> None:
         self.storage.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class AuditJournal:

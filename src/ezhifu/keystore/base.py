@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from asn1crypto import x509
 
+from ezhifu._closing import Closing
 from ezhifu.crypto.base import SignatureAlgorithm, Signer
 from ezhifu.errors import BadPassword, ConfigurationError, EzhifuError, KeyNotFound, KeyStoreError
 from ezhifu.keystore.audit_use import AUDIT_CONFIG_KEYS, attach_audit_from_config
@@ -65,6 +65,8 @@ __all__ = [
     "secret_from_config",
     "software_signer",
 ]
+
+_T = TypeVar("_T")
 
 #: Entry-point group in which keystore backends register (``type = module:Class``).
 ENTRY_POINT_GROUP = "ezhifu.keystores"
@@ -114,7 +116,7 @@ class StoreLocked(BadPassword):
     """The store was opened without its password or PIN and has not been unlocked."""
 
 
-class KeyStore(abc.ABC):
+class KeyStore(Closing, abc.ABC):
     """A safe box of keys (by alias) and seals (by seal id).
 
     Implementations are thread-safe for reading and signing. ``close()`` releases files,
@@ -158,7 +160,7 @@ class KeyStore(abc.ABC):
         """Seal DER by seal id; backends without seals hold none."""
         return {}
 
-    def _close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to release
+    def _close(self) -> None:
         """Release backend resources (called once)."""
 
     def _unlock(self, secret: str) -> None:
@@ -191,7 +193,7 @@ class KeyStore(abc.ABC):
             self._audit, self._owns_audit = audit, owns
             self._audit_attached()
 
-    def _audit_attached(self) -> None:  # noqa: B027 - optional hook
+    def _audit_attached(self) -> None:
         """Called when a trail is attached (the file store checks its generation)."""
 
     @property
@@ -219,12 +221,16 @@ class KeyStore(abc.ABC):
 
     def entry(self, alias: str) -> KeyEntry:
         """The :class:`KeyEntry` for ``alias``; :class:`KeyNotFound` when absent."""
+        return self._held(self._entries, alias, "key under alias")
+
+    def _held(self, held: Callable[[], Mapping[str, _T]], name: str, what: str) -> _T:
+        """``held()[name]`` of a ready store; :class:`KeyNotFound` naming what it holds instead."""
         self._check_ready()
-        entries = self._entries()
-        if alias not in entries:
-            have = ", ".join(sorted(entries)) or "none"
-            raise KeyNotFound(f"{self.describe()}: no key under alias {alias!r} (have: {have})")
-        return entries[alias]
+        items = held()
+        if name not in items:
+            have = ", ".join(sorted(items)) or "none"
+            raise KeyNotFound(f"{self.describe()}: no {what} {name!r} (have: {have})")
+        return items[name]
 
     def certificate(self, alias: str) -> x509.Certificate | None:
         """The certificate of ``alias`` (``None`` when the key has no certificate)."""
@@ -268,11 +274,7 @@ class KeyStore(abc.ABC):
 
     def seal(self, seal_id: str) -> bytes:
         """The DER of the seal ``seal_id``; :class:`KeyNotFound` when absent."""
-        self._check_ready()
-        seals = self._seals()
-        if seal_id not in seals:
-            raise KeyNotFound(f"{self.describe()}: no seal with id {seal_id!r}")
-        return seals[seal_id]
+        return self._held(self._seals, seal_id, "seal with id")
 
     def close(self) -> None:
         """Release resources; idempotent."""
@@ -295,14 +297,6 @@ class KeyStore(abc.ABC):
     def __enter__(self) -> Self:
         self._check_open()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "locked" if self._locked else "open"

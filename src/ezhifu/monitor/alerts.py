@@ -19,6 +19,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ezhifu.results import record_dict
+
 __all__ = ["EXIT_CODES", "AggregateEvidence", "Alert", "Evidence", "VoucherRef", "exit_code", "worst_action"]
 
 #: CLI exit code by the strongest action among the alerts (reference §1.6).
@@ -156,20 +158,7 @@ class Alert:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "alert_id": self.alert_id,
-            "pack": self.pack,
-            "rule_id": self.rule_id,
-            "rule_version": self.rule_version,
-            "level": self.level,
-            "category": self.category,
-            "action": self.action,
-            "source": self.source,
-            "stage": self.stage,
-            "voucher": self.voucher.to_dict(),
-            "message": self.message,
-            "evidence": self.evidence.to_dict(),
-        }
+        return record_dict(self, alert_id=self.alert_id)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)

@@ -25,6 +25,7 @@ from typing import Any
 from ezhifu.errors import CaseLogError, IllegalCaseTransition
 from ezhifu.keystore.audit import AuditEntry, AuditJournal
 from ezhifu.monitor.alerts import Alert
+from ezhifu.results import record_dict
 
 __all__ = ["CASE_STATES", "MAX_REASON_CHARS", "Case", "CaseEvent", "CaseLog"]
 
@@ -63,15 +64,7 @@ class Case:
     events: tuple[CaseEvent, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "case_id": self.case_id,
-            "rule_id": self.rule_id,
-            "action": self.action,
-            "voucher": self.voucher,
-            "state": self.state,
-            "alert": self.alert,
-            "events": [e.to_dict() for e in self.events],
-        }
+        return record_dict(self)
 
 
 class CaseLog(AuditJournal):

@@ -21,6 +21,7 @@ at load time with :class:`~ezhifu.errors.ForbiddenExpression` naming the column.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -282,18 +283,18 @@ class _Parser:
             self.depth -= 1
 
     def or_(self) -> Node:
-        first = self.and_()
-        items = [first]
-        while self.accept("or"):
-            items.append(self.and_())
-        return first if len(items) == 1 else BoolOp(first.col, "or", tuple(items))
+        return self._chain("or", self.and_)
 
     def and_(self) -> Node:
-        first = self.not_()
+        return self._chain("and", self.not_)
+
+    def _chain(self, op: Literal["and", "or"], operand: Callable[[], Node]) -> Node:
+        """``operand (op operand)*``: one operand as itself, several as one :class:`BoolOp`."""
+        first = operand()
         items = [first]
-        while self.accept("and"):
-            items.append(self.not_())
-        return first if len(items) == 1 else BoolOp(first.col, "and", tuple(items))
+        while self.accept(op):
+            items.append(operand())
+        return first if len(items) == 1 else BoolOp(first.col, op, tuple(items))
 
     def not_(self) -> Node:
         tok = self.peek()

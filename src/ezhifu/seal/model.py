@@ -84,8 +84,25 @@ class SealExtension:
         return {"oid": self.oid, "critical": self.critical, "value_hex": self.value.hex()}
 
 
+class _Parsed:
+    """What a parsed seal and a parsed seal signature share: their DER and signature algorithm."""
+
+    __slots__ = ()
+    raw: bytes
+    algorithm_oid: str
+
+    def dump(self) -> bytes:
+        """The DER exactly as parsed."""
+        return self.raw
+
+    @property
+    def algorithm(self) -> SignatureAlgorithm:
+        """The signature algorithm (raises :class:`UnsupportedAlgorithm` if unknown)."""
+        return algorithm_for_oid(self.algorithm_oid)
+
+
 @dataclass(frozen=True, slots=True)
-class Seal:
+class Seal(_Parsed):
     """A decoded electronic seal (``SESeal``) of any version.
 
     ``holder_certs`` are the DER certificates of the signers allowed to use the seal
@@ -117,15 +134,6 @@ class Seal:
     seal_info_bytes: bytes = field(repr=False)
     time_stamp: bytes | None = field(repr=False)
     raw: bytes = field(repr=False)
-
-    def dump(self) -> bytes:
-        """The seal's DER exactly as parsed."""
-        return self.raw
-
-    @property
-    def algorithm(self) -> SignatureAlgorithm:
-        """The maker's signature algorithm (raises :class:`UnsupportedAlgorithm` if unknown)."""
-        return algorithm_for_oid(self.algorithm_oid)
 
     def is_valid_at(self, moment: datetime) -> bool:
         """Whether ``moment`` lies in ``validStart <= moment <= validEnd``."""
@@ -161,7 +169,7 @@ class Seal:
 
 
 @dataclass(frozen=True, slots=True)
-class SealSignature:
+class SealSignature(_Parsed):
     """A decoded seal signature (``SES_Signature``) of any version.
 
     ``tbs_bytes`` is the raw ``TBS_Sign`` slice that ``signature`` covers; ``seal`` the embedded
@@ -184,14 +192,6 @@ class SealSignature:
     time_stamp: bytes | None = field(repr=False)
     extensions: tuple[SealExtension, ...]
     raw: bytes = field(repr=False)
-
-    def dump(self) -> bytes:
-        """The signature's DER exactly as parsed."""
-        return self.raw
-
-    @property
-    def algorithm(self) -> SignatureAlgorithm:
-        return algorithm_for_oid(self.algorithm_oid)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description, the embedded seal included."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,6 +141,22 @@ class _Reader:
                 raise self.fail(f"[{name}]", f"unknown key(s) {', '.join(unknown)}")
         return value
 
+    def tables(
+        self, data: Mapping[str, Any], name: str, allowed: set[str], limit: int, what: str
+    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """``(key, where, table)`` of each ``[name.key]`` table: at most ``limit``, only ``allowed`` keys."""
+        tables = self.table(data, name)
+        if len(tables) > limit:
+            raise self.fail(f"[{name}]", f"at most {limit} {what}")
+        for key, spec in tables.items():
+            where = f"[{name}.{key}]"
+            if not isinstance(spec, dict):
+                raise self.fail(where, "must be a table")
+            unknown = sorted(set(spec) - allowed)
+            if unknown:
+                raise self.fail(where, f"unknown key(s) {', '.join(unknown)}")
+            yield key, where, spec
+
     def text(self, table: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
         value = table.get(key, default)
         if not isinstance(value, str) or not value or len(value) > 4096:
@@ -187,17 +203,10 @@ def _read_toml(file: Path) -> dict[str, Any]:
 
 
 def _peers(r: _Reader, data: Mapping[str, Any]) -> dict[str, PeerConfig]:
-    peers = r.table(data, "peers")
-    if len(peers) > MAX_PEERS:
-        raise r.fail("[peers]", f"at most {MAX_PEERS} peers")
     out = {}
-    for party, spec in peers.items():
-        where = f"[peers.{party}]"
-        if not isinstance(spec, dict):
-            raise r.fail(where, "must be a table")
-        unknown = sorted(set(spec) - {"url", "cert", "org_type", "vt_codes"})
-        if unknown:
-            raise r.fail(where, f"unknown key(s) {', '.join(unknown)}")
+    for party, where, spec in r.tables(
+        data, "peers", {"url", "cert", "org_type", "vt_codes"}, MAX_PEERS, "peers"
+    ):
         url = r.text(spec, "url", where)
         if not url.startswith(("http://", "https://")):
             raise r.fail(f"{where}.url", "must start with http:// or https://")
@@ -212,14 +221,8 @@ def _peers(r: _Reader, data: Mapping[str, Any]) -> dict[str, PeerConfig]:
 
 
 def _rights(r: _Reader, data: Mapping[str, Any]) -> dict[str, Rights]:
-    rights = r.table(data, "rights")
-    if len(rights) > MAX_RIGHTS:
-        raise r.fail("[rights]", f"at most {MAX_RIGHTS} certIDs")
     out = {}
-    for cert_id, spec in rights.items():
-        where = f"[rights.{cert_id}]"
-        if not isinstance(spec, dict) or sorted(set(spec) - {"operations", "vt_codes"}):
-            raise r.fail(where, "must be a table with operations and vt_codes")
+    for cert_id, where, spec in r.tables(data, "rights", {"operations", "vt_codes"}, MAX_RIGHTS, "certIDs"):
         out[cert_id] = Rights(r.names(spec, "operations", where), r.names(spec, "vt_codes", where))
     return out
 

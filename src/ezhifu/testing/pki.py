@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from asn1crypto import pem, x509
@@ -41,6 +42,43 @@ _DEFAULT_LEAF_USAGE = ("digital_signature", "non_repudiation")
 
 def _name(prefix: str, common_name: str) -> dict[str, str]:
     return {"country_name": "CN", "organization_name": prefix, "common_name": common_name}
+
+
+def _issue(
+    kind: str,
+    subject: dict[str, str],
+    issuer: tuple[PrivateKey, x509.Certificate] | None,
+    *,
+    weak: bool,
+    not_before: datetime | None,
+    not_after: datetime | None,
+    is_ca: bool = False,
+    path_length: int | None = None,
+    key_usage: tuple[str, ...] | None = None,
+    extended_key_usage: tuple[str, ...] | None = None,
+    extended_key_usage_critical: bool = False,
+) -> tuple[x509.Certificate, PrivateKey]:
+    """A fresh ``kind`` key and its certificate, signed by ``issuer`` (key, cert) or self-signed.
+
+    The one certificate recipe of the test PKI: root, intermediate, leaf and extra leaves.
+    """
+    key = _keys.generate_private_key(kind)
+    if issuer is None:
+        signer, issuer_cert = SoftwareSigner(key, allow_weak=weak), None
+    else:
+        signer, issuer_cert = SoftwareSigner(issuer[0], issuer[1], allow_weak=weak), issuer[1]
+    cert = CertificateBuilder(
+        subject,
+        key,
+        not_before=not_before,
+        not_after=not_after,
+        is_ca=is_ca,
+        path_length=path_length,
+        key_usage=key_usage,
+        extended_key_usage=extended_key_usage,
+        extended_key_usage_critical=extended_key_usage_critical,
+    ).build(signer, issuer=issuer_cert)
+    return cert, key
 
 
 def _check_kind(kind: str) -> None:
@@ -109,18 +147,17 @@ class TestPKI:
         """
         key_kind = kind or self.kind
         _check_kind(key_kind)
-        key = _keys.generate_private_key(key_kind)
-        ca_signer = SoftwareSigner(self.issuing_key, self.issuing_cert, allow_weak=self.weak)
-        cert = CertificateBuilder(
+        return _issue(
+            key_kind,
             _name(self.subject_prefix, common_name),
-            key,
+            (self.issuing_key, self.issuing_cert),
+            weak=self.weak,
             not_before=not_before,
             not_after=not_after,
             key_usage=key_usage,
             extended_key_usage=extended_key_usage,
             extended_key_usage_critical=extended_key_usage_critical,
-        ).build(ca_signer, issuer=self.issuing_cert)
-        return cert, key
+        )
 
     def write_pem(self, directory: str | Path) -> dict[str, Path]:
         """Write PEM files into ``directory`` and return ``{file name: path}``.
@@ -178,42 +215,29 @@ def make_pki(
     ca_na = max(leaf_na, now) + timedelta(days=3650)
     weak = kind == "rsa1024"
 
-    root_key = _keys.generate_private_key(kind)
-    root_signer = SoftwareSigner(root_key, allow_weak=weak)
-    root_cert = CertificateBuilder(
-        _name(subject_prefix, f"{subject_prefix} root CA"),
-        root_key,
-        not_before=ca_nb,
-        not_after=ca_na,
-        is_ca=True,
-        key_usage=_CA_USAGE,
-    ).build(root_signer)
+    # the root and the intermediate: the same CA recipe, the intermediate signed by the root
+    ca = partial(_issue, kind, weak=weak, not_before=ca_nb, not_after=ca_na, is_ca=True, key_usage=_CA_USAGE)
+    root_cert, root_key = ca(_name(subject_prefix, f"{subject_prefix} root CA"), None)
 
     intermediate_cert: x509.Certificate | None = None
     intermediate_key: PrivateKey | None = None
     issuer_cert, issuer_key = root_cert, root_key
     if depth == 3:
-        intermediate_key = _keys.generate_private_key(kind)
-        intermediate_cert = CertificateBuilder(
-            _name(subject_prefix, f"{subject_prefix} intermediate CA"),
-            intermediate_key,
-            not_before=ca_nb,
-            not_after=ca_na,
-            is_ca=True,
-            path_length=0,
-            key_usage=_CA_USAGE,
-        ).build(SoftwareSigner(root_key, root_cert, allow_weak=weak), issuer=root_cert)
+        intermediate_cert, intermediate_key = ca(
+            _name(subject_prefix, f"{subject_prefix} intermediate CA"), (root_key, root_cert), path_length=0
+        )
         issuer_cert, issuer_key = intermediate_cert, intermediate_key
 
-    leaf_key = _keys.generate_private_key(kind)
-    leaf_cert = CertificateBuilder(
+    leaf_cert, leaf_key = _issue(
+        kind,
         _name(subject_prefix, f"{subject_prefix} signer"),
-        leaf_key,
+        (issuer_key, issuer_cert),
+        weak=weak,
         not_before=leaf_nb,
         not_after=leaf_na,
         key_usage=leaf_key_usage,
         extended_key_usage=leaf_extended_key_usage,
-    ).build(SoftwareSigner(issuer_key, issuer_cert, allow_weak=weak), issuer=issuer_cert)
+    )
 
     return TestPKI(
         kind=kind,
