@@ -102,9 +102,13 @@ __all__ = [
     "SigningError",
     "SoapError",
     "StoreError",
+    "TimeStampError",
+    "TimeStampTooLarge",
     "TokenError",
     "TokenSigningError",
     "TransportError",
+    "TsaResponseRefused",
+    "TsaUnreachable",
     "UnknownPosition",
     "UnknownRuleField",
     "UnsafeArchive",
@@ -280,6 +284,22 @@ class ConfigFileRefused(ConfigurationError):
 class OutputRefused(ConfigurationError):
     """An output the command line will not write: the input itself, a symbolic link, a missing
     folder, or an existing file without ``--force`` (exit 2)."""
+
+
+class TimeStampError(EzhifuError):
+    """An RFC 3161 time-stamp could not be obtained or read (ezhifu.pki.tsp)."""
+
+
+class TsaUnreachable(TimeStampError):
+    """The time-stamping authority did not answer (connection refused, timeout, HTTP error)."""
+
+
+class TsaResponseRefused(TimeStampError):
+    """The time-stamping authority's answer is not a granted, well-formed RFC 3161 response."""
+
+
+class TimeStampTooLarge(TimeStampError, InputLimitExceeded):
+    """A time-stamp response or token exceeds its size limit."""
 
 
 class UnsupportedAlgorithm(EzhifuError):

@@ -55,7 +55,7 @@ PHASES: dict[str, tuple[str, str]] = {
     "consistency": ("一致性", "attributes agree with the signed content"),
     "intact": ("完整性", "the cryptography holds over the bytes as received"),
     "trusted": ("可信", "certificates chain to the trust store under the policy"),
-    "time": ("时间", "the claimed time fits the certificates and the seal"),
+    "time": ("时间", "checked at a proven, asserted or verification time; claimed times are claims"),
     "position": ("位置", "the item sits at a position it was made for"),
 }
 
@@ -90,6 +90,7 @@ _STEPS: dict[str, tuple[str, str]] = {
     "signing-time": ("time", "签名时间"),
     "seal-validity": ("time", "印章有效期"),
     "timestamp": ("time", "时间戳"),
+    "time-basis": ("time", "验证时间依据"),
     "position": ("position", "签名位置"),
     "party": ("position", "位置所属方"),
 }

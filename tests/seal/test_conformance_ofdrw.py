@@ -124,15 +124,18 @@ def test_signed_value_v4_signature_and_embedded_seal(ofdrw: Path) -> None:
     assert sig.seal.seal_id == "51f044b76510434e9bc67a1185c2fba5"
     # The fixture's dataHash is test data: 32 zero bytes (README).
     assert sig.data_hash == bytes(32)
-    result = verify_ses_signature(data, None)
+    # The seal expired in 2022: checked at the verification time it is expired (issue 13 item 2:
+    # timeInfo is a claim); at the claimed time, asserted by the caller, it was valid.
+    assert dict(verify_ses_signature(data, None).checks)["seal-validity"].startswith("failed: seal ")
+    result = verify_ses_signature(data, None, at=sig.signing_time)
     assert result.signature_ok
     assert result.seal is not None and result.seal.maker_signature_ok
     steps = dict(result.checks)
     assert steps["holder"].startswith("signer certificate is in")
-    assert steps["seal-validity"].startswith("seal valid at signing time")
+    assert steps["seal-validity"] == "seal valid at 2020-10-12T11:14:03+00:00 (asserted by the caller)"
     assert steps["data-hash"] == "not checked: no data given"
     # Any real data hashes to something else: the data check fails with its own reason, the rest holds.
-    with_data = verify_ses_signature(data, b"<Signature.xml/>")
+    with_data = verify_ses_signature(data, b"<Signature.xml/>", at=sig.signing_time)
     assert with_data.data_ok is False
     assert with_data.signature_ok
     assert with_data.reason is not None and "data changed" in with_data.reason

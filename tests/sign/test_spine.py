@@ -90,19 +90,23 @@ def test_envelope_result_walks_the_spine(envelope: Envelope, rsa_pki: TestPKI) -
     assert [s.name for s in body.steps] == ["decode", "attributes-match"]
     item = body.items[0]
     cms_steps = ["parse", "content-type", "detached", "signer-certificate", "algorithms", "signature"]
-    assert [s.name for s in item.steps] == [*cms_steps, "policy", "chain", "sn", "position"]
+    assert [s.name for s in item.steps] == [*cms_steps, "policy", "time-basis", "chain", "sn", "position"]
     assert item.phases == {
         "parse": "ok",
         "consistency": "ok",
         "intact": "ok",
         "trusted": "ok",
-        "time": "not_checked",  # no signed signing-time attribute: nothing claimed, nothing checked
+        # no signed signing-time attribute: nothing claimed; the time basis (the verification
+        # time, issue 13 item 2) is recorded
+        "time": "ok",
         "position": "ok",
     }
     assert item.anchors and "root" in item.anchors[0]
     data = json.loads(result.to_json())
     (first,) = data["bodies"][0]["items"]
-    assert first["phases"]["time"] == "not_checked"
+    assert first["phases"]["time"] == "ok"
+    bases = [s["evidence"].get("basis") for s in first["steps"] if s["name"] == "time-basis"]
+    assert bases == ["verification"]
     assert [s["name"] for s in first["steps"]][-2:] == ["sn", "position"]
     assert first["checks"][-1] == ["position", "ok"]
 
@@ -157,7 +161,9 @@ def test_cli_text_says_what_was_not_checked(
     result = verify_envelope(_signed(envelope, rsa_pki), trust=TrustStore(roots=[rsa_pki.root_cert]))
     _print_text("e.xml", result)
     out = capsys.readouterr().out
-    assert "signature at cz_dwfz by " in out and ": ok (not checked: time, position)" in out
+    assert "signature at cz_dwfz by " in out and ": ok (not checked: position)" in out
+    # issue 13 item 2: the time basis is said (here the verification time)
+    assert "      time basis: verification\n" in out
 
 
 def test_describe_envelope_pairs_marks_with_their_items(envelope: Envelope, rsa_pki: TestPKI) -> None:

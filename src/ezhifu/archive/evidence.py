@@ -11,7 +11,9 @@ keeps what the verdict was based on (issue 19 item 3; the reference's §3.5 cons
 * ``evidence/trust/{root,intermediate,pinned}-NN.der``: the trust store as given;
 * ``evidence/crl/crl-NN.der``: the CRLs the policy checked against;
 * ``evidence/certs/<sha256>.der``: every certificate of a path (signer to anchor);
-* ``evidence/seals/<n>-<position>.<ext>``: each seal's picture.
+* ``evidence/seals/<n>-<position>.<ext>``: each seal's picture;
+* ``evidence/timestamps/<sha256>.tst``: every RFC 3161 token an item carries (the CMS
+  id-aa-timeStampToken, the seal's ``timeStamp``), listed by the item's ``timestamps``.
 
 :func:`policy_from_evidence` and :func:`trust_from_evidence` rebuild the policy and the trust
 store from these files for re-validation, without the network.
@@ -36,6 +38,7 @@ from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.report.html import stamp_picture
 from ezhifu.results import EnvelopeResult
 from ezhifu.seal.containers import parse_signature
+from ezhifu.sign.cms import timestamp_tokens
 from ezhifu.sign.cms_verify import verify_detached
 from ezhifu.verify import Positions
 
@@ -135,6 +138,23 @@ def _picture(evidence: EvidenceFiles, stamp: SignStampElement, prefix: str) -> s
     return name
 
 
+def _tokens(evidence: EvidenceFiles, value: str, kind: str) -> list[str]:
+    """Keep the RFC 3161 tokens an item carries as ``evidence/timestamps/<sha256>.tst``
+    (issue 13 item 2: the proof of time survives beside the path it proves)."""
+    try:
+        der = decode_element_value(value, where=kind)
+        tokens = timestamp_tokens(der) if kind == "Signature" else [parse_signature(der).time_stamp or b""]
+    except (EzhifuError, ValueError, TypeError, KeyError):
+        return []
+    names = []
+    for token in tokens[:MAX_PATH]:
+        if token:
+            name = f"evidence/timestamps/{hashlib.sha256(token).hexdigest()[:32]}.tst"
+            evidence.files[name] = token
+            names.append(name)
+    return names
+
+
 def _items(
     evidence: EvidenceFiles, envelope: Envelope, trust: TrustStore, policy: VerifyPolicy, at: datetime
 ) -> list[dict[str, Any]]:
@@ -143,7 +163,13 @@ def _items(
         for sig in body.signatures:
             path = _signature_path(sig.value, body.voucher_b64, trust, policy, at)
             items.append(
-                {"body": number, "kind": "signature", "position": sig.no, "path": _path_names(evidence, path)}
+                {
+                    "body": number,
+                    "kind": "signature",
+                    "position": sig.no,
+                    "path": _path_names(evidence, path),
+                    "timestamps": _tokens(evidence, sig.value, "Signature"),
+                }
             )
         for stamp in body.stamps:
             path = _stamp_path(stamp, trust, policy, at)
@@ -153,6 +179,7 @@ def _items(
                     "kind": "seal",
                     "position": stamp.no,
                     "path": _path_names(evidence, path),
+                    "timestamps": _tokens(evidence, stamp.value, f"SignStamp at {stamp.no}"),
                     "picture": _picture(evidence, stamp, f"{len(evidence.envelopes) + 1}-{number}"),
                 }
             )

@@ -65,6 +65,7 @@ __all__ = [
     "revocation_options",
     "run_limit_options",
     "shown",
+    "tsa_option",
     "with_revocation",
 ]
 
@@ -95,6 +96,17 @@ def run_limit_options(func: F) -> F:
         show_default=True,
         help="Most files read by this run (a directory counts every *.xml below it).",
     )(func)
+
+
+#: ``--tsa URL``: obtain an RFC 3161 time-stamp token over the new signature value from this
+#: time-stamping authority (HTTP, RFC 3161 clause 3.4) and embed it (docs/cli.md). The value
+#: lands in the command's ``tsa_url`` parameter.
+tsa_option = click.option(
+    "--tsa",
+    "tsa_url",
+    metavar="URL",
+    help="Time-stamp the new signature at this RFC 3161 TSA (http:// or https://) and embed the token.",
+)
 
 
 def purpose_trust_options(function: F) -> F:

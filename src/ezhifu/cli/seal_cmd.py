@@ -42,6 +42,7 @@ from ezhifu.cli.common import (
     load_purpose_trust,
     purpose_trust_options,
     read_input,
+    tsa_option,
 )
 from ezhifu.cli.keyopts import AUDIT_OPTIONS, KeySource, key_options, keystore_seal, open_signer
 from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
@@ -259,6 +260,7 @@ def _check_maker_usage(cert: Any, path: Path) -> None:
     required=True,
     help="Where to write the stamped envelope ('-' for standard output; never the input file).",
 )
+@tsa_option
 @force_option
 @no_validate_option
 @handle_errors
@@ -270,6 +272,7 @@ def apply_command(
     position: str,
     voucher_no: str | None,
     output: Path,
+    tsa_url: str | None,
     no_validate: bool,
 ) -> None:
     """Stamp the vouchers of envelope FILE with a seal at a position.
@@ -277,10 +280,13 @@ def apply_command(
     The seal is a file (--seal FILE) or held in the keystore that signs
     (--keystore CONFIG --alias KEY --seal-alias SEAL). The envelope is validated first and an
     invalid voucher refused (exit 1) unless --no-validate; the position must be a known
-    position name (or one declared in the --parties file).
+    position name (or one declared in the --parties file). With --tsa URL each v4 stamp carries an
+    RFC 3161 token over its signature value (the seal's timeStamp field); an unreachable TSA is
+    refused (exit 1).
     """
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.document.envelope import Envelope
+    from ezhifu.pki.tsp import fetch_token
     from ezhifu.seal.apply import apply_seal
 
     check_output(output, inputs=(file, seal_path))
@@ -302,7 +308,8 @@ def apply_command(
             with audit_context(
                 "cli seal apply", position=position, vt_code=body.vt_code, voucher_no=body.voucher_no
             ):
-                apply_seal(body, seal_der, signer, position)
+                hook = (lambda value: fetch_token(tsa_url, value)) if tsa_url else None
+                apply_seal(body, seal_der, signer, position, timestamp_hook=hook)
     write_output(output, envelope.to_bytes(), inputs=(file, seal_path))
     click.echo(f"stamped {len(bodies)} voucher(s) at {position}; wrote {output}", err=True)
 

@@ -83,7 +83,7 @@ from ezhifu.cli.i18n import _
 from ezhifu.document.positions import PositionTable
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.errors import EzhifuError
-from ezhifu.results import BodyResult, EnvelopeResult
+from ezhifu.results import BodyResult, EnvelopeResult, ItemResult
 
 if TYPE_CHECKING:
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
@@ -241,6 +241,19 @@ def _print_text(name: str, result: EnvelopeResult) -> None:
             if unchecked:  # what was not checked is said, never implied (docs/verification.md)
                 verdict += f" (not checked: {', '.join(unchecked)})"
             echo(f"    {item.kind} at {item.position}{who}: {verdict}")
+            _print_time(item)
+
+
+def _print_time(item: ItemResult) -> None:
+    """The time basis and the claimed time of an item (issue 13 item 2): the claim is shown as
+    a claim, the basis as what the certificates and the seal were checked at."""
+    basis = next((dict(s.evidence) for s in item.steps if s.name == "time-basis"), None)
+    if basis:
+        at = f" {basis['at']}" if basis.get("at") else ""
+        tsa = f" by {basis['tsa']}" if basis.get("tsa") else ""
+        echo(f"      time basis: {basis['basis']}{at}{tsa}")
+    if item.claimed_time is not None:
+        echo(f"      claimed time: {item.claimed_time.value.isoformat()} ({item.claimed_time.source})")
 
 
 def _verify_all(

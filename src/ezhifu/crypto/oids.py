@@ -115,6 +115,10 @@ REGISTRY: tuple[OidEntry, ...] = (
     OidEntry("content-type", "1.2.840.113549.1.9.3", "attribute", "contentType signed attribute", "RFC 5652 clause 11.1"),
     OidEntry("message-digest", "1.2.840.113549.1.9.4", "attribute", "messageDigest signed attribute", "RFC 5652 clause 11.2"),
     OidEntry("signing-time", "1.2.840.113549.1.9.5", "attribute", "signingTime signed attribute", "RFC 5652 clause 11.3"),
+    # time-stamping (RFC 3161)
+    OidEntry("tst-info", "1.2.840.113549.1.9.16.1.4", "content-type", "id-ct-TSTInfo", "RFC 3161 clause 2.4.2"),
+    OidEntry("time-stamp-token", "1.2.840.113549.1.9.16.2.14", "attribute", "id-aa-timeStampToken unsigned attribute", "RFC 3161 Appendix A"),
+    OidEntry("kp-time-stamping", "1.3.6.1.5.5.7.3.8", "eku", "id-kp-timeStamping", "RFC 3161 clause 2.3"),
     # password-based encryption (PKCS#8, PKCS#12)
     OidEntry("pbes2", "1.2.840.113549.1.5.13", "pbe", "PBES2", "RFC 8018 App. A.4"),
     OidEntry("pbkdf2", "1.2.840.113549.1.5.12", "kdf", "PBKDF2", "RFC 8018 App. A.2"),
@@ -194,6 +198,9 @@ OID_SIGNED_DATA = dotted("signed-data")
 OID_CONTENT_TYPE = dotted("content-type")
 OID_MESSAGE_DIGEST = dotted("message-digest")
 OID_SIGNING_TIME = dotted("signing-time")
+OID_TST_INFO = dotted("tst-info")
+OID_TIME_STAMP_TOKEN = dotted("time-stamp-token")
+OID_KP_TIME_STAMPING = dotted("kp-time-stamping")
 OID_PBES2 = dotted("pbes2")
 OID_PBKDF2 = dotted("pbkdf2")
 OID_SCRYPT = dotted("scrypt")

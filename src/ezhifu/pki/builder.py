@@ -61,7 +61,8 @@ class CertificateBuilder:
     ``public_key`` any ezhifu key (private keys are reduced to their public key). Defaults:
     a random positive 159-bit serial (clause 4.1.2.2), ``not_before`` now minus five minutes,
     ``not_after`` one year later. ``is_ca`` adds a critical basicConstraints with ``cA`` and
-    ``path_length``; ``key_usage`` (critical) and ``extended_key_usage`` take asn1crypto names.
+    ``path_length``; ``key_usage`` (critical) and ``extended_key_usage`` take asn1crypto names; the latter is
+    critical with ``extended_key_usage_critical`` (a TSA's id-kp-timeStamping, RFC 3161 clause 2.3).
     Subject and authority key identifiers are always written (clause 4.2.1.1-2).
 
     :meth:`build` signs with the signer's algorithm, then verifies the new certificate under
@@ -81,6 +82,7 @@ class CertificateBuilder:
         path_length: int | None = None,
         key_usage: Iterable[str] | None = None,
         extended_key_usage: Iterable[str] | None = None,
+        extended_key_usage_critical: bool = False,
     ) -> None:
         self.subject = build_name(subject)
         self.public_key: PublicKey = public_key_of(public_key)
@@ -102,6 +104,7 @@ class CertificateBuilder:
         self.path_length = path_length
         self.key_usage = frozenset(key_usage) if key_usage is not None else None
         self.extended_key_usage = tuple(extended_key_usage) if extended_key_usage is not None else None
+        self.extended_key_usage_critical = extended_key_usage_critical
 
     def _extensions(self, spki: keys.PublicKeyInfo, issuer: x509.Certificate | None) -> list[x509.Extension]:
         ski = _key_identifier(spki)
@@ -133,7 +136,7 @@ class CertificateBuilder:
                 x509.Extension(
                     {
                         "extn_id": "extended_key_usage",
-                        "critical": False,
+                        "critical": self.extended_key_usage_critical,
                         "extn_value": list(self.extended_key_usage),
                     }
                 )

@@ -27,6 +27,7 @@ import hashlib
 import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -209,8 +210,26 @@ def _signer_meta(item: ItemResult | None) -> str:
     if item.signature_algorithm:
         parts.append(f"{_say('算法', 'algorithm')}: {_e(item.signature_algorithm)}")
     if item.signing_time is not None:
-        parts.append(f"{_say('签章时间', 'time')}: {_e(display_time(item.signing_time))}")
+        # issue 13 item 2: the signer's time is a claim, shown as such; validity was decided
+        # at the time basis (a verified time-stamp, an asserted time or the verification time)
+        claimed = _say("签章时间（签章人声称）", "claimed time")
+        parts.append(f"{claimed}: {_e(display_time(item.signing_time))}")
+    basis = next((dict(s.evidence) for s in item.steps if s.name == "time-basis"), None)
+    if basis:
+        by = f" ({basis['tsa']})" if basis.get("tsa") else ""
+        when = f" {display_time(datetime.fromisoformat(basis['at']))}" if basis.get("at") else ""
+        named = _BASIS_LABELS.get(basis["basis"])
+        label = _say(*named) if named else basis["basis"]
+        parts.append(f"{_say('验证时间依据', 'time basis')}: {_e(label)}{_e(when)}{_e(by)}")
     return "<br>".join(parts)
+
+
+#: How the HTML view names each time basis (ezhifu.pki.tsp.TimeBasis).
+_BASIS_LABELS = {
+    "token": ("可信时间戳", "verified time-stamp"),
+    "asserted": ("调用方指定", "asserted"),
+    "verification": ("验证时间", "verification time"),
+}
 
 
 def _position_html(position: str) -> str:

@@ -12,11 +12,14 @@
   3. ``holder``: the signer certificate is one of the seal's holder certificates;
   4. ``seal-header`` (``SES_Header.ID`` is "ES") and ``maker-signature``: the seal maker's
      signature over the raw seal info;
-  5. ``maker-certificate``: the maker certificate chains to the trust store (at signing time);
-  6. ``signer-certificate``: the signer certificate chains to the trust store at signing time;
-  7. ``timestamp``: a ``timeStamp`` token is reported, not verified (the signing time used is
-     ``timeInfo``);
-  8. ``seal-validity``: the signing time lies inside the seal's ``validStart..validEnd``;
+  5. ``timestamp`` and ``time-basis`` (:func:`ezhifu.pki.tsp.time_basis`): a ``timeStamp``
+     token over the signature value is verified; its ``genTime`` (else an asserted ``at``, else
+     now) is the time everything below is checked at. ``timeInfo`` is only a claim;
+  6. ``maker-certificate``: the maker certificate chains to the seal-maker anchors at that time;
+  7. ``signer-certificate``: the signer certificate chains to the trust store at that time;
+  8. ``seal-validity``: that time lies inside the seal's ``validStart..validEnd``;
+     ``signing-time``: the claimed ``timeInfo`` lies inside the seal's and the signer
+     certificate's validity and not after that time plus the clock skew;
   9. ``data-hash``: the hash of the protected data equals ``dataHash``.
 
 * :func:`verify_stamp`: a ``<SignStamp>`` of a voucher: the steps above with the data being the
@@ -47,6 +50,7 @@ from ezhifu.errors import DecodingError, EzhifuError
 from ezhifu.pki.certs import certificate_label
 from ezhifu.pki.path import validate_chain
 from ezhifu.pki.trust import NO_SEAL_MAKER_ANCHORS, TrustStore, VerifyPolicy, as_utc
+from ezhifu.pki.tsp import claim_step, time_basis
 from ezhifu.results import Claim, ItemResult, StepLog
 from ezhifu.seal.checks import (
     Steps,
@@ -308,6 +312,7 @@ def _signature_steps(
     at: datetime | None,
 ) -> tuple[Steps, _Facts]:
     steps = Steps()
+    signing_time = sig.signing_time
     steps.ok("format", f"{sig.version.standard} SES_Signature, seal {sig.seal.seal_id}")
     signer, reason = load_certificate(sig.signer_cert, "signer certificate")
     # 2. the signature over TBS_Sign as received
@@ -331,23 +336,27 @@ def _signature_steps(
         steps.fail(
             "holder", f"signer certificate is not among the holder certificates of seal {sig.seal.seal_id}"
         )
-    # 4-6. the seal, its maker certificate, the signer certificate (at signing time)
-    signing_time = sig.signing_time
-    chain_at = as_utc(at if at is not None else signing_time)
+    # 4-7. the time basis (a verified timeStamp over the signature value, GB/T 38540-2020
+    # clause 7.1; an asserted ``at``; else now), never the claimed timeInfo (issue 13 item 2)
+    basis = time_basis(steps, sig.time_stamp, bytes(sig.signature), trust=trust, policy=policy, at=at)
+    chain_at = basis.at
     maker_ok, maker_trusted = _seal_steps(steps, sig.seal, trust=trust, policy=policy, chain_at=chain_at)
     signer_trusted = _chain(
         steps, "signer-certificate", "signer", signer, trust=trust, policy=policy, at=chain_at
     )
-    # 7. timestamp
-    if sig.time_stamp is not None:
-        steps.not_checked("timestamp", "present, not verified: the signing time is taken from timeInfo")
-    # 8. seal validity at signing time
-    if signing_time is None:
-        steps.fail("seal-validity", "signing time (timeInfo) unreadable")
-    elif sig.seal.is_valid_at(signing_time):
-        steps.ok("seal-validity", f"seal valid at signing time {signing_time:%Y-%m-%d %H:%M:%S}Z")
+    # 8. seal validity at the basis time; the claimed timeInfo is a claim of its own
+    if sig.seal.is_valid_at(chain_at):
+        steps.ok("seal-validity", f"seal valid at {basis.text}")
     else:
-        steps.fail("seal-validity", _window_reason(sig.seal, signing_time, "at signing time"))
+        steps.fail("seal-validity", _window_reason(sig.seal, chain_at, f"at the {basis.basis} time"))
+    if signing_time is None:
+        steps.fail("signing-time", "claimed signing time (timeInfo) unreadable")
+    windows: tuple[tuple[str, datetime, datetime], ...] = (
+        (f"seal {sig.seal.seal_id}", sig.seal.valid_from, sig.seal.valid_to),
+    )
+    if signer is not None:
+        windows += (("signer certificate", signer.not_valid_before, signer.not_valid_after),)
+    claim_step(steps, signing_time, basis, windows, skew=policy.clock_skew)
     # 9. data hash
     data_ok: bool | None = None
     if data is None:
@@ -380,7 +389,7 @@ def verify_ses_signature(
 ) -> SealSignatureVerification:
     """Verify a standard seal signature over ``data`` (the protected bytes; ``None`` skips step 9).
 
-    ``at`` overrides the time used for the certificate chains (default: the signing time).
+    ``at`` is an asserted check time (default: a verified time-stamp's, else now).
     """
     policy = policy or VerifyPolicy()
     try:

@@ -34,7 +34,7 @@ the object identifiers and algorithm tables here are shared by both sides.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -58,7 +58,10 @@ __all__ = [
     "OID_SIGNED_DATA",
     "OidStyle",
     "Sm2SignatureOid",
+    "add_timestamp",
     "sign_detached",
+    "signer_info_tokens",
+    "timestamp_tokens",
 ]
 
 OidStyle = Literal["gbt35275", "pkcs7"]
@@ -188,6 +191,46 @@ def sign_detached(
         )
         return template.assemble(bytes(signature))
     return _assemble(certificates, digest_oid, sig_alg, content_oid, signed_data_oid, signature, attrs)
+
+
+def add_timestamp(der: bytes, hook: Callable[[bytes], bytes]) -> bytes:
+    """``der`` with an RFC 3161 token over its SignerInfo signature value as the unsigned
+    attribute id-aa-timeStampToken (RFC 3161 Appendix A). ``hook`` gets the signature value and
+    returns the token DER (e.g. :func:`ezhifu.pki.tsp.fetch_token` with the TSA's URL). Only the
+    SignerInfo's unsigned attributes change; what the signature covers stays byte for byte."""
+    info = SignedContentInfo.load(der)
+    signed_data = info["content"]
+    signer_infos = signed_data["signer_infos"]
+    if len(signer_infos) != 1:
+        raise InvalidInput(f"add_timestamp: the CMS has {len(signer_infos)} SignerInfos, expected one")
+    signer_info = signer_infos[0]
+    token = bytes(hook(bytes(signer_info["signature"].native)))
+    try:
+        token_info = cms.ContentInfo.load(token, strict=True)
+    except ValueError as exc:
+        raise SigningError(f"add_timestamp: the time-stamp token is not a ContentInfo ({exc})") from exc
+    signer_info["unsigned_attrs"] = [{"type": oids.OID_TIME_STAMP_TOKEN, "values": [token_info]}]
+    signer_infos[0] = signer_info
+    signed_data["signer_infos"] = signer_infos
+    info["content"] = signed_data
+    return bytes(info.dump())
+
+
+def signer_info_tokens(signer_info: Any) -> list[bytes]:
+    """The DER of every id-aa-timeStampToken unsigned attribute value of a SignerInfo."""
+    unsigned = signer_info["unsigned_attrs"]
+    return [
+        bytes(value.dump())
+        for attr in (() if isinstance(unsigned, core.Void) else unsigned)
+        if attr["type"].dotted == oids.OID_TIME_STAMP_TOKEN
+        for value in attr["values"]
+    ]
+
+
+def timestamp_tokens(der: bytes) -> list[bytes]:
+    """The RFC 3161 tokens a detached CMS carries (every SignerInfo), e.g. for archive evidence."""
+    signed_data = SignedContentInfo.load(der)["content"]
+    return [token for si in signed_data["signer_infos"] for token in signer_info_tokens(si)]
 
 
 def _signature_algorithm(algorithm: SignatureAlgorithm, sm2_signature_oid: str) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from ezhifu.pki.keys import public_key_of
 from ezhifu.pki.path import ChainResult, same_name, validate_chain
 from ezhifu.pki.signer import verify_signature
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
+from ezhifu.pki.tsp import claim_step, time_basis
 from ezhifu.results import Claim, ItemResult, SignerInfo, StepLog
 from ezhifu.sign.cms import (
     ALGORITHMS_BY_KIND_DIGEST,
@@ -49,6 +50,7 @@ from ezhifu.sign.cms import (
     SIG_OIDS,
     SignedContentInfo,
     content_hash,
+    signer_info_tokens,
 )
 
 __all__ = ["DEFAULT_MAX_CMS_BYTES", "CmsVerification", "verify_detached"]
@@ -487,7 +489,22 @@ def _step_policy(ctx: _Ctx) -> None:
                 f"({cert.not_valid_before.isoformat()} .. {cert.not_valid_after.isoformat()})",
                 "signing-time",
             )
-        ctx.log.ok("signing-time", "inside the certificate validity")
+
+
+def _step_time(ctx: _Ctx) -> None:
+    """The time basis (issue 13 item 2): a verified id-aa-timeStampToken over the signature
+    value (RFC 3161 Appendix A), else an asserted ``at``, else now; the claimed signing time
+    must not lie after it (plus the clock skew). The chain is then checked at that time."""
+    tokens = signer_info_tokens(ctx.signer_info)
+    if len(tokens) > 1:
+        raise _Fail(f"{len(tokens)} time-stamp tokens; at most one is expected", "timestamp")
+    value = bytes(ctx.signer_info["signature"].native)
+    basis = time_basis(
+        ctx.log, tokens[0] if tokens else None, value, trust=ctx.trust, policy=ctx.policy, at=ctx.at
+    )
+    ctx.at = basis.at
+    if ctx.policy.check_signing_time:
+        claim_step(ctx.log, ctx.signing_time, basis, (), skew=ctx.policy.clock_skew)
 
 
 def _step_chain(ctx: _Ctx) -> None:
@@ -520,6 +537,7 @@ CMS_STEPS = (
     _step_attributes,
     _step_signature,
     _step_policy,
+    _step_time,
     _step_chain,
 )
 

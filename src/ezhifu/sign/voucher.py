@@ -18,7 +18,7 @@ otherwise vouch for a label it never signed.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -29,7 +29,7 @@ from ezhifu.document.envelope import SignatureElement
 from ezhifu.document.positions import PositionTable, check_position_name
 from ezhifu.document.validation import validate as validate_document
 from ezhifu.errors import EzhifuError, InvalidInput, PositionAlreadySigned, SigningError
-from ezhifu.sign.cms import OidStyle, Sm2SignatureOid, sign_detached
+from ezhifu.sign.cms import OidStyle, Sm2SignatureOid, add_timestamp, sign_detached
 
 if TYPE_CHECKING:
     from ezhifu.document.envelope import Envelope, VoucherBody
@@ -96,6 +96,7 @@ def sign_body(
     sm2_signature_oid: Sm2SignatureOid = "sm2-with-sm3",
     chain: Sequence[x509.Certificate] = (),
     check_consistency: bool = True,
+    timestamp_hook: Callable[[bytes], bytes] | None = None,
 ) -> SignatureElement:
     """Sign ``body`` at ``position`` and append the new ``<Signature>`` to ``body.signatures``.
 
@@ -104,6 +105,8 @@ def sign_body(
     GB/T 35275 OIDs for SM2, PKCS#7 OIDs for RSA). The Base64 text and the other signatures
     are left untouched. Raises :class:`PositionAlreadySigned` when the position is taken and
     :class:`SigningError` when ``check_consistency`` finds relabelled envelope attributes.
+    ``timestamp_hook`` (the signature value -> an RFC 3161 token, e.g. ``lambda v:
+    fetch_token(url, v)``) embeds a token as an unsigned attribute (:func:`add_timestamp`).
     """
     _check_position(body, position)
     data = signed_bytes(body)
@@ -121,6 +124,8 @@ def sign_body(
         sm2_signature_oid=sm2_signature_oid,
         chain=chain,
     )
+    if timestamp_hook is not None:
+        der = add_timestamp(der, timestamp_hook)
     element = SignatureElement(
         no=position, sn=format(cert.serial_number, "x"), value=base64.b64encode(der).decode("ascii")
     )
@@ -142,6 +147,7 @@ def sign_envelope(
     check_consistency: bool = True,
     validate: bool = True,
     positions: PositionTable | None = None,
+    timestamp_hook: Callable[[bytes], bytes] | None = None,
 ) -> list[SignatureElement]:
     """Sign every body of ``envelope`` at ``position`` (or only the one whose ``VoucherNo``
     attribute is ``voucher_no``). Returns the new elements, in body order.
@@ -182,6 +188,7 @@ def sign_envelope(
             sm2_signature_oid=sm2_signature_oid,
             chain=chain,
             check_consistency=False,
+            timestamp_hook=timestamp_hook,
         )
         for body in bodies
     ]

@@ -56,6 +56,7 @@ def _issue(
     path_length: int | None = None,
     key_usage: tuple[str, ...] | None = None,
     extended_key_usage: tuple[str, ...] | None = None,
+    extended_key_usage_critical: bool = False,
 ) -> tuple[x509.Certificate, PrivateKey]:
     """A fresh ``kind`` key and its certificate, signed by ``issuer`` (key, cert) or self-signed.
 
@@ -75,6 +76,7 @@ def _issue(
         path_length=path_length,
         key_usage=key_usage,
         extended_key_usage=extended_key_usage,
+        extended_key_usage_critical=extended_key_usage_critical,
     ).build(signer, issuer=issuer_cert)
     return cert, key
 
@@ -137,6 +139,7 @@ class TestPKI:
         not_after: datetime | None = None,
         key_usage: tuple[str, ...] | None = _DEFAULT_LEAF_USAGE,
         extended_key_usage: tuple[str, ...] | None = None,
+        extended_key_usage_critical: bool = False,
     ) -> tuple[x509.Certificate, PrivateKey]:
         """Issue one more end-entity certificate under the issuing CA; return (cert, key).
 
@@ -153,6 +156,7 @@ class TestPKI:
             not_after=not_after,
             key_usage=key_usage,
             extended_key_usage=extended_key_usage,
+            extended_key_usage_critical=extended_key_usage_critical,
         )
 
     def write_pem(self, directory: str | Path) -> dict[str, Path]:

@@ -15,7 +15,7 @@ from typing import Any
 from asn1crypto import core
 
 from ezhifu.crypto.der import tlv
-from ezhifu.errors import SigningError
+from ezhifu.errors import SigningError, TimeStampError
 from ezhifu.seal.asn1 import v4 as asn1_v4
 from ezhifu.seal.containers.base import (
     MakerPart,
@@ -163,6 +163,8 @@ class V4Container(SealContainer):
 def _stamp(time_stamp: Callable[[bytes], bytes], signature: bytes) -> bytes:
     try:
         return bytes(time_stamp(signature))
+    except TimeStampError:  # ezhifu's own TSA client: its named error (ezhifu.pki.tsp)
+        raise
     except Exception as exc:  # the hook is caller code (a TSA client)
         raise SigningError(f"time-stamp hook failed: {exc}") from exc
 
