@@ -9,6 +9,8 @@ standard SM2 ID, so these run with RSA (the SM2 path of revocation is covered by
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import socket
 import subprocess
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import pem, x509
 from click.testing import CliRunner
 
@@ -162,6 +165,10 @@ def _envelope_bytes() -> bytes:
 def test_good_revoked_and_unknown(world: World, urls: dict[str, str]) -> None:
     ok, _, evidence = _status(world, world.good, urls["root"])
     assert ok and "not revoked (OCSP)" in evidence and "sha256=" in evidence
+    # The response bytes themselves are kept (issue 13 item 6: evidence for archiving).
+    kept = base64.b64decode(evidence.split("response=", 1)[1].split()[0].rstrip("]"))
+    assert hashlib.sha256(kept).hexdigest() in evidence
+    assert asn1_ocsp.OCSPResponse.load(kept)["response_status"].native == "successful"
     ok, reason, _ = _status(world, world.revoked, urls["root"])
     assert not ok and "revoked on" in reason and "key_compromise" in reason
     ok, reason, _ = _status(world, world.unknown, urls["root"])

@@ -15,11 +15,13 @@ response (:data:`MAX_OCSP_RESPONSE_BYTES`). The response is accepted only when:
 
 The outcome is a :class:`~ezhifu.pki.revocation.RevocationStatus` (good, revoked, or unavailable
 with the reason: responder down, timeout, too large, bad signature, unauthorised signer, nonce
-mismatch, ``unknown``); the evidence names the responder and the SHA-256 of the response bytes.
+mismatch, ``unknown``); the evidence names the responder, the SHA-256 of the response bytes and the
+response itself (Base64, ``response=``), for archiving.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import urllib.error
@@ -121,7 +123,10 @@ def ocsp_status(
         return RevocationStatus("unavailable", f"OCSP responder {url} unreachable ({exc})")
     except EzhifuError as exc:
         return RevocationStatus("unavailable", str(exc))
-    evidence = f"OCSP {url} sha256={hashlib.sha256(data).hexdigest()}"
+    # The response itself (bounded by the response size limit) travels with the result, so an
+    # archive keeps what the verdict rested on (issue 13 item 6), not only its digest.
+    digest = hashlib.sha256(data).hexdigest()
+    evidence = f"OCSP {url} sha256={digest} response={base64.b64encode(data).decode('ascii')}"
     try:
         problem, status = _judge(data, cert, issuer, cert_id, nonce, at, policy)
     except Exception as exc:  # a malformed response is one reason, not a crash
