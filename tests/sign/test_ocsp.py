@@ -66,10 +66,21 @@ class World:
             SoftwareSigner(revoked_key, revoked),
             SoftwareSigner(unknown_key, unknown),
         )
+        # Two signers whose AIA names a responder (id-ad-ocsp), for `--ocsp` without a URL; its
+        # port is chosen now because the address is inside the certificates.
+        self.aia_port = _free_port()
+        aia = f"http://127.0.0.1:{self.aia_port}/"
+        aia_good, aia_good_key = self.pki.issue_leaf("aia good signer", ocsp_url=aia)
+        aia_revoked, aia_revoked_key = self.pki.issue_leaf("aia revoked signer", ocsp_url=aia)
+        self.aia_good = SoftwareSigner(aia_good_key, aia_good)
+        self.aia_revoked = SoftwareSigner(aia_revoked_key, aia_revoked)
         lines = [
             f"V\t{_t(good.not_valid_after)}\t\t{_hex(good.serial_number)}\tunknown\t/CN=good\n",
             f"R\t{_t(revoked.not_valid_after)}\t{_t(now - timedelta(days=10))},keyCompromise\t"
             f"{_hex(revoked.serial_number)}\tunknown\t/CN=revoked\n",
+            f"V\t{_t(aia_good.not_valid_after)}\t\t{_hex(aia_good.serial_number)}\tunknown\t/CN=aia good\n",
+            f"R\t{_t(aia_revoked.not_valid_after)}\t{_t(now - timedelta(days=3))},keyCompromise\t"
+            f"{_hex(aia_revoked.serial_number)}\tunknown\t/CN=aia revoked\n",
         ]
         (folder / "index.txt").write_text("".join(lines))
         self._write("delegated", *self.pki.issue_leaf("ocsp responder", extended_key_usage=("ocsp_signing",)))
@@ -84,9 +95,9 @@ class World:
         (self.folder / f"{name}.pem").write_bytes(dump_certificates([cert]))
         (self.folder / f"{name}.key.pem").write_bytes(dump_private_key(key))
 
-    def responder(self, signer: str = "root") -> str:
+    def responder(self, signer: str = "root", port: int | None = None) -> str:
         """Start ``openssl ocsp`` signing with ``signer``'s certificate; return its URL."""
-        port = _free_port()
+        port = port or _free_port()
         process = subprocess.Popen(
             [
                 "openssl",
@@ -227,3 +238,21 @@ def test_verify_json_with_ocsp(world: World, urls: dict[str, str], tmp_path: Pat
     )
     assert out.exit_code == 2
     assert pem.detect((world.folder / "root.pem").read_bytes())
+
+
+def test_ocsp_asks_the_responder_named_in_the_aia(world: World, tmp_path: Path) -> None:
+    """``--ocsp`` without a URL: the responder comes from each certificate's Authority
+    Information Access (RFC 5280 clause 4.2.2.1), through the API and ``verify --json``."""
+    url = world.responder("root", port=world.aia_port)
+    assert url == f"http://127.0.0.1:{world.aia_port}/"
+    policy = VerifyPolicy(check_ocsp=True, ocsp_timeout=5)
+    trust = TrustStore(roots=[world.pki.root_cert])
+    for signer, trusted in ((world.aia_good, True), (world.aia_revoked, False)):
+        cert = signer.certificate
+        assert cert is not None and cert.ocsp_urls == [url]
+        chain = validate_chain(cert, trust=trust, policy=policy)
+        assert chain.trusted is trusted, chain.reason
+    code, report = _cli(world, tmp_path, world.aia_good, "--ocsp")
+    assert code == 0 and f"OCSP {url} sha256=" in json.dumps(report)
+    code, report = _cli(world, tmp_path, world.aia_revoked, "--ocsp")
+    assert code == 1 and "revoked on" in json.dumps(report)

@@ -63,6 +63,8 @@ class CertificateBuilder:
     ``not_after`` one year later. ``is_ca`` adds a critical basicConstraints with ``cA`` and
     ``path_length``; ``key_usage`` (critical) and ``extended_key_usage`` take asn1crypto names; the latter is
     critical with ``extended_key_usage_critical`` (a TSA's id-kp-timeStamping, RFC 3161 clause 2.3).
+    ``ocsp_url`` writes an Authority Information Access extension naming that OCSP responder
+    (id-ad-ocsp, RFC 5280 clause 4.2.2.1).
     Subject and authority key identifiers are always written (clause 4.2.1.1-2).
 
     :meth:`build` signs with the signer's algorithm, then verifies the new certificate under
@@ -83,6 +85,7 @@ class CertificateBuilder:
         key_usage: Iterable[str] | None = None,
         extended_key_usage: Iterable[str] | None = None,
         extended_key_usage_critical: bool = False,
+        ocsp_url: str | None = None,
     ) -> None:
         self.subject = build_name(subject)
         self.public_key: PublicKey = public_key_of(public_key)
@@ -105,6 +108,9 @@ class CertificateBuilder:
         self.key_usage = frozenset(key_usage) if key_usage is not None else None
         self.extended_key_usage = tuple(extended_key_usage) if extended_key_usage is not None else None
         self.extended_key_usage_critical = extended_key_usage_critical
+        if ocsp_url is not None and not ocsp_url.startswith(("http://", "https://")):
+            raise InvalidInput("ocsp_url must be an http:// or https:// URL")
+        self.ocsp_url = ocsp_url
 
     def _extensions(self, spki: keys.PublicKeyInfo, issuer: x509.Certificate | None) -> list[x509.Extension]:
         ski = _key_identifier(spki)
@@ -141,6 +147,11 @@ class CertificateBuilder:
                     }
                 )
             )
+        if self.ocsp_url is not None:
+            where = {"uniform_resource_identifier": self.ocsp_url}
+            access = [{"access_method": "ocsp", "access_location": where}]
+            aia = {"extn_id": "authority_information_access", "critical": False, "extn_value": access}
+            extensions.append(x509.Extension(aia))
         extensions.append(x509.Extension({"extn_id": "key_identifier", "critical": False, "extn_value": ski}))
         extensions.append(
             x509.Extension(

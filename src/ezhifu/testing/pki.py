@@ -57,6 +57,7 @@ def _issue(
     key_usage: tuple[str, ...] | None = None,
     extended_key_usage: tuple[str, ...] | None = None,
     extended_key_usage_critical: bool = False,
+    ocsp_url: str | None = None,
 ) -> tuple[x509.Certificate, PrivateKey]:
     """A fresh ``kind`` key and its certificate, signed by ``issuer`` (key, cert) or self-signed.
 
@@ -77,6 +78,7 @@ def _issue(
         key_usage=key_usage,
         extended_key_usage=extended_key_usage,
         extended_key_usage_critical=extended_key_usage_critical,
+        ocsp_url=ocsp_url,
     ).build(signer, issuer=issuer_cert)
     return cert, key
 
@@ -140,10 +142,12 @@ class TestPKI:
         key_usage: tuple[str, ...] | None = _DEFAULT_LEAF_USAGE,
         extended_key_usage: tuple[str, ...] | None = None,
         extended_key_usage_critical: bool = False,
+        ocsp_url: str | None = None,
     ) -> tuple[x509.Certificate, PrivateKey]:
         """Issue one more end-entity certificate under the issuing CA; return (cert, key).
 
-        ``kind`` defaults to the PKI's kind (an SM2 CA may also certify an RSA key and so on).
+        ``kind`` defaults to the PKI's kind (an SM2 CA may also certify an RSA key and so on);
+        ``ocsp_url`` names an OCSP responder in the certificate's AIA.
         """
         key_kind = kind or self.kind
         _check_kind(key_kind)
@@ -157,6 +161,7 @@ class TestPKI:
             key_usage=key_usage,
             extended_key_usage=extended_key_usage,
             extended_key_usage_critical=extended_key_usage_critical,
+            ocsp_url=ocsp_url,
         )
 
     def write_pem(self, directory: str | Path) -> dict[str, Path]:
