@@ -118,7 +118,6 @@ REGISTRY: tuple[OidEntry, ...] = (
     # time-stamping (RFC 3161)
     OidEntry("tst-info", "1.2.840.113549.1.9.16.1.4", "content-type", "id-ct-TSTInfo", "RFC 3161 clause 2.4.2"),
     OidEntry("time-stamp-token", "1.2.840.113549.1.9.16.2.14", "attribute", "id-aa-timeStampToken unsigned attribute", "RFC 3161 Appendix A"),
-    OidEntry("kp-time-stamping", "1.3.6.1.5.5.7.3.8", "eku", "id-kp-timeStamping", "RFC 3161 clause 2.3"),
     # password-based encryption (PKCS#8, PKCS#12)
     OidEntry("pbes2", "1.2.840.113549.1.5.13", "pbe", "PBES2", "RFC 8018 App. A.4"),
     OidEntry("pbkdf2", "1.2.840.113549.1.5.12", "kdf", "PBKDF2", "RFC 8018 App. A.2"),
@@ -200,7 +199,7 @@ OID_MESSAGE_DIGEST = dotted("message-digest")
 OID_SIGNING_TIME = dotted("signing-time")
 OID_TST_INFO = dotted("tst-info")
 OID_TIME_STAMP_TOKEN = dotted("time-stamp-token")
-OID_KP_TIME_STAMPING = dotted("kp-time-stamping")
+OID_KP_TIME_STAMPING = dotted("eku-time-stamping")
 OID_PBES2 = dotted("pbes2")
 OID_PBKDF2 = dotted("pbkdf2")
 OID_SCRYPT = dotted("scrypt")
