@@ -338,8 +338,9 @@ def verify_token(
         return TokenCheck(eku, gen_time, label)
     if not trust.has_anchors("tsa"):
         return TokenCheck(NO_TSA_ANCHORS, gen_time, label)
+    # purpose "tsa": the TSA certificate's EKU must allow time-stamping, not document signing
     chain = validate_chain(
-        cert, trust=trust.for_purpose("tsa"), policy=policy, at=gen_time, extra_certs=certs
+        cert, trust=trust.for_purpose("tsa"), policy=policy, at=gen_time, extra_certs=certs, purpose="tsa"
     )
     if not chain.trusted:
         return TokenCheck(f"time-stamping authority not trusted: {chain.reason}", gen_time, label)
