@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import distributed  # a real Dask cluster: the test group installs it; never skipped
 import pytest
 from click.testing import CliRunner
 
@@ -20,8 +21,6 @@ from ezhifu.sign.voucher import sign_envelope
 from ezhifu.testing.pki import TestPKI, make_pki
 from ezhifu.verify.cluster import ClusterPool
 from ezhifu.verify.stream import verify_stream
-
-distributed = pytest.importorskip("distributed")  # the test group installs it (pyproject.toml)
 
 VT_CODES = ("5201", "5214", "8202")
 

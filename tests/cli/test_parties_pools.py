@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import distributed  # a real Dask cluster: the test group installs it; never skipped
 import pytest
 from click.testing import CliRunner
 
@@ -120,7 +121,6 @@ def _verdicts(stdout: str) -> dict[str, bool]:
     return {Path(f["file"]).name: f["valid"] for f in json.loads(stdout)["files"]}
 
 
-distributed = pytest.importorskip("distributed")  # the test group installs it (pyproject.toml)
 
 EXPECTED = {"batch.xml": False, "good.xml": True, "missing.xml": False, "wrong.xml": False}
 
