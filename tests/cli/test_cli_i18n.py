@@ -155,3 +155,17 @@ def test_display_time_is_beijing_with_offset() -> None:
     other = timezone(timedelta(hours=-5))
     assert display_time(datetime(2026, 1, 1, 0, 0, 0, tzinfo=other)) == "2026-01-01 13:00:00 +08:00"
     assert display_time(None) == ""
+
+
+def test_verify_result_lines_in_chinese(demo: Path) -> None:
+    """Issue 15 point 8: the result lines of ``verify`` (not only 通过/未通过) under zh; the
+    English lines stay the default."""
+    args = ("verify", str(demo / "envelope.xml"), "--trust", str(demo / "root.pem"))
+    chinese = _run("--lang", "zh", *args, lang="C.UTF-8")
+    assert chinese.returncode == 1  # no seal-maker anchor: the seal's maker is not trusted
+    lines = ("未核对参与方：位置未与参与方绑定", "位置 cz_dwfz 的签名", "位置 cz_dwgz 的印章", "时间依据：验证时间")
+    for line in lines:
+        assert line in chinese.stdout, chinese.stdout
+    english = _run("--lang", "en", *args, lang="zh_CN.UTF-8")
+    assert "parties not checked" in english.stdout and "signature at cz_dwfz" in english.stdout
+    assert "time basis: verification time" in english.stdout

@@ -217,30 +217,50 @@ def summary_rows(results: Sequence[tuple[str, EnvelopeResult]]) -> list[tuple[st
     ]
 
 
+#: The item kinds as the text output names them (translated when printed).
+_KINDS = {"signature": lambda: _("signature"), "seal": lambda: _("seal")}
+#: The time bases (ezhifu.pki.tsp) as the text output names them.
+_BASES = {
+    "verification": lambda: _("verification time"),
+    "token": lambda: _("verified time-stamp"),
+    "asserted": lambda: _("asserted"),
+}
+
+
 def _print_text(name: str, result: EnvelopeResult) -> None:
     status = _("OK") if result.valid else _("FAILED")
     echo(f"{name}: {status}")
     if not result.parties_checked:  # a position name is never a party's approval
-        echo("  parties not checked: positions were not bound to parties (use --parties FILE)")
+        echo(_("  parties not checked: positions were not bound to parties (use --parties FILE)"))
     for problem in result.problems:
-        echo(f"  envelope: {problem}")
+        echo(_("  envelope: {problem}").format(problem=problem))
     for body in result.bodies:
         verdict = _("ok") if body.valid else _("FAILED")
-        echo(f"  VoucherBody VtCode={body.vt_code} VoucherNo={body.voucher_no}: {verdict}")
+        line = _("  VoucherBody VtCode={vt_code} VoucherNo={voucher_no}: {verdict}")
+        echo(line.format(vt_code=body.vt_code, voucher_no=body.voucher_no, verdict=verdict))
         unsigned = ", ".join(f"{k}={v!r}" for k, v in body.unsigned if v is not None)
         if unsigned:
-            echo(f"    unsigned (no signature covers them): {unsigned}")
+            echo(_("    unsigned (no signature covers them): {fields}").format(fields=unsigned))
         for problem in body.problems:
-            echo(f"    problem: {problem}")
+            echo(_("    problem: {problem}").format(problem=problem))
         if not body.items:
             echo(_("    no signature or seal"))
         for item in body.items:
-            who = f" by {item.signer.subject} (serial {item.signer.serial_hex})" if item.signer else ""
+            who = ""
+            if item.signer:
+                who = _(" by {subject} (serial {serial})").format(
+                    subject=item.signer.subject, serial=item.signer.serial_hex
+                )
             verdict = _("ok") if item.valid else f"{_('FAILED')}: {item.reason}"
             unchecked = [phase for phase, outcome in item.phases.items() if outcome == "not_checked"]
             if unchecked:  # what was not checked is said, never implied (docs/verification.md)
-                verdict += f" (not checked: {', '.join(unchecked)})"
-            echo(f"    {item.kind} at {item.position}{who}: {verdict}")
+                verdict += _(" (not checked: {phases})").format(phases=", ".join(unchecked))
+            kind = _KINDS[item.kind]() if item.kind in _KINDS else item.kind
+            echo(
+                _("    {kind} at {position}{who}: {verdict}").format(
+                    kind=kind, position=item.position, who=who, verdict=verdict
+                )
+            )
             _print_time(item)
 
 
@@ -250,10 +270,17 @@ def _print_time(item: ItemResult) -> None:
     basis = next((dict(s.evidence) for s in item.steps if s.name == "time-basis"), None)
     if basis:
         at = f" {basis['at']}" if basis.get("at") else ""
-        tsa = f" by {basis['tsa']}" if basis.get("tsa") else ""
-        echo(f"      time basis: {basis['basis']}{at}{tsa}")
+        tsa = _(" by {tsa}").format(tsa=basis["tsa"]) if basis.get("tsa") else ""
+        named = _BASES.get(basis["basis"])
+        said = named() if named else basis["basis"]
+        echo(_("      time basis: {basis}{at}{tsa}").format(basis=said, at=at, tsa=tsa))
     if item.claimed_time is not None:
-        echo(f"      claimed time: {item.claimed_time.value.isoformat()} ({item.claimed_time.source})")
+        claimed = item.claimed_time
+        echo(
+            _("      claimed time: {time} ({source})").format(
+                time=claimed.value.isoformat(), source=claimed.source
+            )
+        )
 
 
 def _verify_all(
@@ -462,5 +489,9 @@ def _report(
     if ok < len(rows):
         click.echo("")
     print_table(_TABLE_HEADERS, rows)
-    click.echo(f"{len(rows)} files: {ok} verified, {len(rows) - ok} failed")
+    click.echo(
+        _("{files} files: {ok} verified, {failed} failed").format(
+            files=len(rows), ok=ok, failed=len(rows) - ok
+        )
+    )
     return ok == len(rows)
