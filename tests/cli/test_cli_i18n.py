@@ -163,7 +163,12 @@ def test_verify_result_lines_in_chinese(demo: Path) -> None:
     args = ("verify", str(demo / "envelope.xml"), "--trust", str(demo / "root.pem"))
     chinese = _run("--lang", "zh", *args, lang="C.UTF-8")
     assert chinese.returncode == 1  # no seal-maker anchor: the seal's maker is not trusted
-    lines = ("未核对参与方：位置未与参与方绑定", "位置 cz_dwfz 的签名", "位置 cz_dwgz 的印章", "时间依据：验证时间")
+    lines = (
+        "未核对参与方：位置未与参与方绑定",
+        "位置 cz_dwfz 的签名",
+        "位置 cz_dwgz 的印章",
+        "时间依据：验证时间",
+    )
     for line in lines:
         assert line in chinese.stdout, chinese.stdout
     english = _run("--lang", "en", *args, lang="zh_CN.UTF-8")
