@@ -173,4 +173,4 @@ def test_verify_result_lines_in_chinese(demo: Path) -> None:
         assert line in chinese.stdout, chinese.stdout
     english = _run("--lang", "en", *args, lang="zh_CN.UTF-8")
     assert "parties not checked" in english.stdout and "signature at cz_dwfz" in english.stdout
-    assert "time basis: verification time" in english.stdout
+    assert "time basis: verification\n" in english.stdout

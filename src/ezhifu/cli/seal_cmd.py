@@ -44,6 +44,7 @@ from ezhifu.cli.common import (
     read_input,
     tsa_option,
 )
+from ezhifu.cli.i18n import _
 from ezhifu.cli.keyopts import AUDIT_OPTIONS, KeySource, key_options, keystore_seal, open_signer
 from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
@@ -220,7 +221,8 @@ def make_command(
             vid=vid,
         )
     write_output(output, der, inputs=(maker_key, maker_cert, image, *holder_certs))
-    click.echo(f"wrote {version} seal {seal_id} ({len(der)} bytes) to {output}", err=True)
+    said = _("wrote {version} seal {seal_id} ({size} bytes) to {output}")
+    click.echo(said.format(version=version, seal_id=seal_id, size=len(der), output=output), err=True)
 
 
 def _check_maker_usage(cert: Any, path: Path) -> None:
@@ -311,7 +313,8 @@ def apply_command(
                 hook = (lambda value: fetch_token(tsa_url, value)) if tsa_url else None
                 apply_seal(body, seal_der, signer, position, timestamp_hook=hook)
     write_output(output, envelope.to_bytes(), inputs=(file, seal_path))
-    click.echo(f"stamped {len(bodies)} voucher(s) at {position}; wrote {output}", err=True)
+    said = _("stamped {n} voucher(s) at {position}; wrote {output}")
+    click.echo(said.format(n=len(bodies), position=position, output=output), err=True)
 
 
 def _show_seal(der: bytes, trust: TrustStore | None) -> tuple[dict[str, Any], bool, SealFacts | None]:

@@ -29,6 +29,7 @@ from ezhifu.cli.checks import (
     validate_first,
 )
 from ezhifu.cli.common import handle_errors, read_input, tsa_option
+from ezhifu.cli.i18n import _
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
 from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
@@ -114,8 +115,11 @@ def command(
     # Keep the input's declared encoding (GBK in every observed deployment, spec.md §2.1).
     data = envelope.to_bytes(encoding=envelope.encoding)
     write_output(output, data, inputs=(file,))
+    one = len(elements) == 1
+    said = _("signed {n} voucher at position {position}")
+    if not one:
+        said = _("signed {n} vouchers at position {position}")
     click.echo(
-        f"signed {len(elements)} voucher{'s' if len(elements) != 1 else ''} at position {position}"
-        + ("" if is_stdout(output) else f" -> {output}"),
+        said.format(n=len(elements), position=position) + ("" if is_stdout(output) else f" -> {output}"),
         err=True,
     )

@@ -221,8 +221,8 @@ def summary_rows(results: Sequence[tuple[str, EnvelopeResult]]) -> list[tuple[st
 _KINDS = {"signature": lambda: _("signature"), "seal": lambda: _("seal")}
 #: The time bases (ezhifu.pki.tsp) as the text output names them.
 _BASES = {
-    "verification": lambda: _("verification time"),
-    "token": lambda: _("verified time-stamp"),
+    "verification": lambda: _("verification"),
+    "token": lambda: _("token"),
     "asserted": lambda: _("asserted"),
 }
 
