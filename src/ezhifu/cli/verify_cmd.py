@@ -79,7 +79,7 @@ from ezhifu.cli.common import (
     run_limit_options,
     with_revocation,
 )
-from ezhifu.cli.i18n import _
+from ezhifu.cli.i18n import _, current_language
 from ezhifu.document.positions import PositionTable
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.errors import EzhifuError
@@ -251,7 +251,7 @@ def _print_text(name: str, result: EnvelopeResult) -> None:
                 who = _(" by {subject} (serial {serial})").format(
                     subject=item.signer.subject, serial=item.signer.serial_hex
                 )
-            verdict = _("ok") if item.valid else f"{_('FAILED')}: {item.reason}"
+            verdict = _("ok") if item.valid else f"{_('FAILED')}: {_said_reason(item)}"
             unchecked = [phase for phase, outcome in item.phases.items() if outcome == "not_checked"]
             if unchecked:  # what was not checked is said, never implied (docs/verification.md)
                 verdict += _(" (not checked: {phases})").format(phases=", ".join(unchecked))
@@ -262,6 +262,17 @@ def _print_text(name: str, result: EnvelopeResult) -> None:
                 )
             )
             _print_time(item)
+
+
+def _said_reason(item: ItemResult) -> str | None:
+    """The reason of a failed item; under Chinese the failed step's Chinese line with the
+    English detail beside it (results.Step.chinese), so nothing of the reason is lost."""
+    if current_language() != "zh":
+        return item.reason
+    failed = next((step for step in item.steps if step.outcome == "failed"), None)
+    if failed is None or failed.chinese == failed.en:
+        return item.reason
+    return f"{failed.chinese}（{failed.en}）"
 
 
 def _print_time(item: ItemResult) -> None:
