@@ -8,7 +8,7 @@ it. Holder certificates are listed as certificates (``certListType`` 1) or diges
 from __future__ import annotations
 
 import functools
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from asn1crypto import core
@@ -127,11 +127,20 @@ class V4Container(SealContainer):
             parts.append(tlv(0xA0, tlv(0x03, b"\x00" + stamp_token(time_stamp, signature))))
         return tlv(0x30, b"".join(parts))
 
-    def _asn1_signature(self, *request: Any) -> bytes:
-        """:meth:`asn1_signature` of ``(seal, when, data_hash, property_info, signer_cert,
-        algorithm_oid, sign, time_stamp)``: the encoding the direct writer must match (tests)."""
-        *content, sign, time_stamp = request
-        return self.asn1_signature(SignatureContent(*content), sign, time_stamp)
+    def _asn1_signature(
+        self,
+        seal: Seal,
+        when: datetime,
+        data_hash: bytes,
+        property_info: str,
+        signer_cert: bytes,
+        algorithm_oid: str,
+        sign: Signing,
+        time_stamp: TimestampHook | None,
+    ) -> bytes:
+        """:meth:`asn1_signature`: the encoding the direct writer must match (the tests' seam)."""
+        content = SignatureContent(seal, when, data_hash, property_info, signer_cert, algorithm_oid)
+        return self.asn1_signature(content, sign, time_stamp)
 
 
 def _tbs_der(content: SignatureContent) -> bytes | None:
