@@ -25,6 +25,7 @@ import click
 
 from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors
 from ezhifu.cli.keyopts import secret_from_env
+from ezhifu.cli.options import FILE_PATH, env_option, json_option
 from ezhifu.errors import AuditChainBroken, AuditTamperedError, ConfigurationError
 from ezhifu.keystore.audit import AuditLog, SQLiteAuditStorage, verify_audit
 from ezhifu.keystore.audit_head import (
@@ -37,15 +38,8 @@ from ezhifu.keystore.audit_head import (
 
 __all__ = ["command"]
 
-_TRAIL = click.argument("trail", type=click.Path(dir_okay=False, path_type=Path))
-_KEY_ENV = click.option(
-    "--key-env", metavar="VAR", help="Environment variable holding the trail's HMAC key (checks the MACs)."
-)
-_WITNESS_KEY_ENV = click.option(
-    "--witness-key-env",
-    metavar="VAR",
-    help="Environment variable holding the key that authenticates witness lines (hmac-sm3=).",
-)
+_KEY_ENV = env_option("--key-env", "the trail's HMAC key (checks the MACs)")
+_WITNESS_KEY_ENV = env_option("--witness-key-env", "the key that authenticates witness lines (hmac-sm3=)")
 
 
 def _key(var: str | None, option: str) -> bytes | None:
@@ -107,18 +101,18 @@ def _report(trail: Path, outcome: dict[str, Any], as_json: bool) -> None:
 
 
 @command.command("verify")
-@_TRAIL
+@click.argument("trail", type=FILE_PATH)
 @click.option(
     "--head",
     "heads",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE_PATH,
     multiple=True,
     help="A head file or a file of witness lines the trail must contain (repeatable).",
 )
 @click.option("--no-head-file", is_flag=True, help="Do not use TRAIL.head automatically.")
 @_KEY_ENV
 @_WITNESS_KEY_ENV
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @handle_errors
 def verify_command(
     trail: Path,
@@ -157,7 +151,7 @@ def verify_command(
 
 
 @command.command("head")
-@_TRAIL
+@click.argument("trail", type=FILE_PATH)
 @_KEY_ENV
 @_WITNESS_KEY_ENV
 @handle_errors

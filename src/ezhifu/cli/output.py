@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import click
 
 from ezhifu._fileio import atomic_write
+from ezhifu.cli.options import FILE_PATH
 from ezhifu.errors import OutputRefused
 
 __all__ = ["PUBLIC_MODE", "check_output", "force_option", "is_stdout", "output_option", "write_output"]
@@ -54,14 +55,13 @@ force_option = click.option(
 )
 
 
-def output_option(help: str) -> Callable[[F], F]:
-    """``-o/--output FILE``, required: the one output option of the verbs that write one file.
+def output_option(help: str, *, required: bool = True) -> Callable[[F], F]:
+    """``-o/--output FILE`` (required unless ``required=False``): the one output option of the
+    verbs that write one file.
 
     ``help`` says what is written there (and whether ``-`` means standard output for the verb).
     """
-    return click.option(
-        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help=help
-    )
+    return click.option("-o", "--output", type=FILE_PATH, required=required, help=help)
 
 
 def _force_given() -> bool:
