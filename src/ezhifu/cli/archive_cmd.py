@@ -44,7 +44,7 @@ from ezhifu.cli.options import (
     trust_option,
     verify_policy,
 )
-from ezhifu.cli.output import is_stdout, output_option, write_output
+from ezhifu.cli.output import is_stdout, note, output_option, write_output
 from ezhifu.cli.verify_cmd import load_positions
 from ezhifu.errors import ConfigurationError
 
@@ -181,11 +181,8 @@ def create_command(
             "all signatures and seals valid" if package.valid else "verification FAILED (archived as such)"
         )
         booked = f", booked in {registry}" if registry else ""
-        click.echo(
-            f"wrote {output}: package {package.package_id}, "
-            f"{len(package.bookings)} voucher(s){booked}; {verdict}",
-            err=is_stdout(output),  # with -o - the package is on stdout
-        )
+        said = f"wrote {output}: package {package.package_id}, {len(package.bookings)} voucher(s){booked}"
+        note(f"{said}; {verdict}", output)  # with -o - the package is on stdout
     sys.exit(EXIT_OK)
 
 
@@ -302,16 +299,12 @@ def revalidate_command(
 @handle_errors
 def renew_command(package: Path, output: Path, key_source: KeySource) -> None:
     """Add a fresh signature over every stored file of PACKAGE (before keys or algorithms expire)."""
-    from ezhifu.archive.container import write_atomically  # reason: loaded when the verb runs
     from ezhifu.archive.revalidate import renew_package  # reason: loaded when the verb runs
 
     _refuse_existing(output)
     data = read_input(package, max_bytes=MAX_PACKAGE_FILE_BYTES)
     with open_signer(key_source) as (signer, chain):
         renewed = renew_package(data, signer, chain=chain)
-    if is_stdout(output):
-        write_output(output, renewed)
-    else:
-        write_atomically(output, renewed)
-    click.echo(f"wrote {output}: {package} with one more renewal signature", err=is_stdout(output))
+    write_output(output, renewed, inputs=(package,))  # atomically, 0644 (archive.container)
+    note(f"wrote {output}: {package} with one more renewal signature", output)
     sys.exit(EXIT_OK)

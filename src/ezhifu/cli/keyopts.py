@@ -50,6 +50,7 @@ __all__ = [
     "AUDIT_OPTIONS",
     "KEY_FILE_HELP",
     "KeySource",
+    "hmac_key_from_env",
     "key_options",
     "keystore_seal",
     "maker_key_options",
@@ -137,6 +138,19 @@ def secret_from_env(var: str | None, what: str) -> str | None:
     if value is None:
         raise ConfigurationError(f"environment variable {var} (named by --{what}-env) is not set")
     return value
+
+
+def hmac_key_from_env(var: str | None, what: str) -> bytes | None:
+    """The HMAC-SM3 key of an audit trail held in environment variable ``var`` (named by option
+    ``--<what>-env``; :mod:`ezhifu.keystore.audit`), UTF-8; ``None`` without one. A key under 16
+    bytes is a configuration error (exit 2), like an unset variable."""
+    value = secret_from_env(var, what)
+    if value is None:
+        return None
+    key = value.encode("utf-8")
+    if len(key) < 16:
+        raise ConfigurationError(f"--{what}-env {var}: 密钥太短 / the key must be at least 16 bytes")
+    return key
 
 
 #: ``--audit TRAIL`` and ``--audit-key-env VAR`` (also used alone by ``seal make``).
@@ -264,10 +278,10 @@ def _audited(source: KeySource, signer: Signer, alias: str) -> Iterator[Signer]:
     if source.audit is None:
         yield signer
         return
-    key = secret_from_env(source.audit_key_env, "audit-key")
+    key = hmac_key_from_env(source.audit_key_env, "audit-key")
     if key is None:  # pragma: no cover - check_audit() guarantees both
         raise click.UsageError("--audit needs --audit-key-env")
-    with open_audit(str(source.audit), key.encode("utf-8"), actor="ezhifu-cli") as log:
+    with open_audit(str(source.audit), key, actor="ezhifu-cli") as log:
         yield audited(signer, log, alias=alias, where="ezhifu cli")
 
 

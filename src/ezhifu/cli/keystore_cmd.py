@@ -37,7 +37,7 @@ from ezhifu.cli.common import (
 )
 from ezhifu.cli.keyopts import KEY_FILE_HELP, open_configured, secret_from_env, unlocked
 from ezhifu.cli.options import EXISTING_FILE, FILE_PATH, env_option, json_option
-from ezhifu.cli.output import force_option, is_stdout, output_option, write_output
+from ezhifu.cli.output import force_option, is_stdout, note, output_option, write_output
 from ezhifu.errors import ConfigurationError, SealFormatError
 from ezhifu.pki.certs import describe
 from ezhifu.seal.containers import detect_container
@@ -221,4 +221,4 @@ def export_cert_cmd(
         click.echo(data.decode("ascii"), nl=False)
     else:
         write_output(output, data, inputs=(config,))
-        click.echo(f"wrote {output}")
+        note(f"wrote {output}", output)

@@ -29,7 +29,15 @@ from ezhifu._fileio import atomic_write
 from ezhifu.cli.options import FILE_PATH
 from ezhifu.errors import OutputRefused
 
-__all__ = ["PUBLIC_MODE", "check_output", "force_option", "is_stdout", "output_option", "write_output"]
+__all__ = [
+    "PUBLIC_MODE",
+    "check_output",
+    "force_option",
+    "is_stdout",
+    "note",
+    "output_option",
+    "write_output",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,3 +137,9 @@ def write_output(
         sys.stdout.buffer.flush()
         return
     atomic_write(output, data, mode=mode)
+
+
+def note(text: str, output: str | os.PathLike[str] | None) -> None:
+    """Say what a verb wrote to ``output``: on standard error when the data itself went to
+    standard output (``-o -``), so that it stays clean; on standard output otherwise."""
+    click.echo(text, err=is_stdout(output))

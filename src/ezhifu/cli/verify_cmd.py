@@ -8,7 +8,8 @@ Example::
 Trust files (PEM, several certificates each allowed) are sorted by
 :meth:`ezhifu.pki.trust.TrustStore.from_pem_bytes`: self-signed CA certificates are roots, other CA
 certificates help build chains, and end-entity certificates are *pinned* (trusted directly;
-partners whose private CA root is not handed out).
+partners whose private CA root is not handed out). ``--policy legacy`` also accepts SHA-1 and
+RSA-1024, as the deployed partners sign (spec.md §5.3).
 
 ``--ocsp`` (the responder in each certificate's AIA) or ``--ocsp-url URL`` asks an OCSP
 responder (:mod:`ezhifu.pki.ocsp`) when no CRL answered. ``--crl FILE`` (repeatable, DER or PEM)

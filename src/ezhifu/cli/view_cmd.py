@@ -18,7 +18,7 @@ from ezhifu.cli.options import (
     trust_option,
     verify_policy,
 )
-from ezhifu.cli.output import check_output, force_option, is_stdout, output_option, write_output
+from ezhifu.cli.output import check_output, force_option, note, output_option, write_output
 
 __all__ = ["command"]
 
@@ -88,11 +88,9 @@ def command(
         language=current_language(),
     )
     write_output(output, html_to_pdf(page) if as_pdf else page.encode("utf-8"), inputs=inputs)
-    # With -o - the page is on stdout: the note goes to stderr so the page stays clean.
-    to_stderr = is_stdout(output)
     if result is None:
-        click.echo(_("wrote {output} (not verified: no --trust given)").format(output=output), err=to_stderr)
+        note(_("wrote {output} (not verified: no --trust given)").format(output=output), output)
         sys.exit(EXIT_OK)
     done = _("wrote {output} (all verified)") if result.valid else _("wrote {output} (verification FAILED)")
-    click.echo(done.format(output=output), err=to_stderr)
+    note(done.format(output=output), output)
     sys.exit(EXIT_OK if result.valid else EXIT_FAILED)
