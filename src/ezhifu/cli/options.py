@@ -127,23 +127,21 @@ def env_option(name: str, holding: str) -> Callable[[F], F]:
     return click.option(name, metavar="VAR", help=f"Environment variable holding {holding}.")
 
 
-#: ``--max-files N`` and ``--max-run-bytes N``: the per-run limits across many files
-#: (:class:`ezhifu._fileio.RunBudget`, docs/security.md "Limits"); reaching one is exit 2.
+#: The per-run limits across many files (:class:`ezhifu._fileio.RunBudget`, docs/security.md
+#: "Limits"): option, default, help.
+_RUN_LIMITS = (
+    ("--max-files", MAX_RUN_FILES, "Most files read by this run (a directory counts every *.xml below it)."),
+    (
+        "--max-run-bytes",
+        MAX_RUN_BYTES,
+        "Most bytes read in all by this run (a special file or stdin counts its read bound).",
+    ),
+)
+#: ``--max-files N`` and ``--max-run-bytes N`` (:data:`_RUN_LIMITS`); reaching one is exit 2.
 run_limit_options = stacked(
     *(
         click.option(name, type=click.IntRange(min=1), default=default, show_default=True, help=said)
-        for name, default, said in (
-            (
-                "--max-files",
-                MAX_RUN_FILES,
-                "Most files read by this run (a directory counts every *.xml below it).",
-            ),
-            (
-                "--max-run-bytes",
-                MAX_RUN_BYTES,
-                "Most bytes read in all by this run (a special file or stdin counts its read bound).",
-            ),
-        )
+        for name, default, said in _RUN_LIMITS
     )
 )
 
