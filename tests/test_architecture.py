@@ -258,6 +258,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "checks",
             "exitcodes",
             "i18n",
+            "options",
             "output",
         }
     ),
