@@ -41,5 +41,7 @@ def test_fast_path_equals_the_recording_evaluator(items: list[tuple[int, str, st
         for rule in monitor.rules.rules:
             for row in rows.of(rule.scope):
                 fast = truthy(monitor._fast[id(rule)](row))
-                slow = truthy(monitor._eval(rule.when, row, rule, None))
+                rec, recording = monitor._recorder(rule)  # the closures that note the evidence
+                rec.reset()
+                slow = truthy(recording(row))
                 assert fast == slow, (rule.id, voucher.voucher_no)
