@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -196,8 +197,8 @@ class Monitor:
         self.windows: dict[int, _Window] = {}
         self._sources: list[tuple[Rule, Aggregate, _Window, Fast | None]] = []
         self._fast: dict[int, Fast] = {}
-        #: per rule, its closures compiled with a recorder (on the rule's first alert)
-        self._recording: dict[int, tuple[Recorder, Fast]] = {}
+        #: per thread, per rule: its recorder and its closures compiled with it (at its first alert)
+        self._recording = threading.local()
         for rule in rules.rules:
             self._fast[id(rule)] = compile_expr(rule.when, rule, self)
             for agg in rule.aggregates:
@@ -337,11 +338,15 @@ class Monitor:
         )
 
     def _recorder(self, rule: Rule) -> tuple[Recorder, Fast]:
-        """The rule's recorder and its condition compiled to note the evidence in it."""
-        recording = self._recording.get(id(rule))
+        """The rule's recorder and its condition compiled to note the evidence in it (one of each
+        per thread: evidence noted for one alert never mixes with another thread's)."""
+        by_rule: dict[int, tuple[Recorder, Fast]] | None = getattr(self._recording, "by_rule", None)
+        if by_rule is None:
+            by_rule = self._recording.by_rule = {}
+        recording = by_rule.get(id(rule))
         if recording is None:
             rec = Recorder()
-            recording = self._recording[id(rule)] = (rec, compile_expr(rule.when, rule, self, rec))
+            recording = by_rule[id(rule)] = (rec, compile_expr(rule.when, rule, self, rec))
         return recording
 
     def _learn_payees(self, voucher: Voucher) -> None:
