@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,7 @@ from typing import Any
 from ezhifu.document.models import FieldValue, Voucher
 from ezhifu.errors import RegisterError
 from ezhifu.keystore.audit import AuditJournal
+from ezhifu.results import record_dict
 
 __all__ = [
     "BACKFILL_MARK",
@@ -52,8 +53,17 @@ OUTAGE_SCOPES = (
 )
 
 
+class _Entry:
+    """A record of the register whose JSON is its fields (:func:`~ezhifu.results.record_dict`)."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return record_dict(self)
+
+
 @dataclass(frozen=True, slots=True)
-class Outage:
+class Outage(_Entry):
     outage_id: str
     scope: str
     started: str
@@ -63,12 +73,9 @@ class Outage:
     ended: str | None = None
     ended_by: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True, slots=True)
-class EmergencyPayment:
+class EmergencyPayment(_Entry):
     """A payment made on paper during an outage, and the electronic voucher back-filled for it."""
 
     payment_id: str
@@ -90,12 +97,6 @@ class EmergencyPayment:
     backfill_id: str | None = None
     backfilled_by: str | None = None
     backfilled_at: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["hand_signers"] = list(self.hand_signers)
-        data["seal_refs"] = list(self.seal_refs)
-        return data
 
 
 class ContingencyRegister(AuditJournal):
