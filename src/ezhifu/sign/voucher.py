@@ -18,7 +18,7 @@ otherwise vouch for a label it never signed.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ from ezhifu.sign.cms import OidStyle, Sm2SignatureOid, add_timestamp, sign_detac
 
 if TYPE_CHECKING:
     from ezhifu.document.envelope import Envelope, VoucherBody
+    from ezhifu.document.rules import ValidatedVoucher
 
 __all__ = ["body_mismatches", "sign_body", "sign_envelope", "signed_bytes"]
 
@@ -97,6 +98,7 @@ def sign_body(
     chain: Sequence[x509.Certificate] = (),
     check_consistency: bool = True,
     timestamp_hook: Callable[[bytes], bytes] | None = None,
+    validated: Iterable[ValidatedVoucher] = (),
 ) -> SignatureElement:
     """Sign ``body`` at ``position`` and append the new ``<Signature>`` to ``body.signatures``.
 
@@ -107,8 +109,13 @@ def sign_body(
     :class:`SigningError` when ``check_consistency`` finds relabelled envelope attributes.
     ``timestamp_hook`` (the signature value -> an RFC 3161 token, e.g. ``lambda v:
     fetch_token(url, v)``) embeds a token as an unsigned attribute (:func:`add_timestamp`).
+    ``validated`` (what :func:`ezhifu.document.validation.validate` returned for the envelope)
+    lets the consistency check, here and in a later verification of ``body``, read the inner
+    voucher's attributes from validate's parse of the same exact text instead of parsing it
+    again (:meth:`~ezhifu.document.envelope.VoucherBody.adopt`).
     """
     _check_position(body, position)
+    body.adopt(validated)
     data = signed_bytes(body)
     cert = signer.certificate
     if cert is None:
