@@ -37,7 +37,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from asn1crypto import cms, core, x509
 
@@ -56,6 +56,7 @@ __all__ = [
     "OID_GBT_DATA",
     "OID_GBT_SIGNED_DATA",
     "OID_SIGNED_DATA",
+    "CmsOptions",
     "OidStyle",
     "Sm2SignatureOid",
     "add_timestamp",
@@ -66,6 +67,19 @@ __all__ = [
 
 OidStyle = Literal["gbt35275", "pkcs7"]
 Sm2SignatureOid = Literal["sm2-with-sm3", "sm2-1"]
+
+
+class CmsOptions(TypedDict, total=False):
+    """The CMS options of :func:`sign_detached` (its defaults apply to any not given), taken as
+    keywords and passed on unchanged by :func:`ezhifu.sign.voucher.sign_body` and
+    :func:`ezhifu.sign.voucher.sign_envelope`."""
+
+    signed_attributes: bool
+    signing_time: datetime | None
+    oid_style: OidStyle | None
+    sm2_signature_oid: Sm2SignatureOid
+    chain: Sequence[x509.Certificate]
+
 
 #: Digest OID -> name, and name -> OID (the OID registry, :mod:`ezhifu.crypto.oids`).
 DIGEST_OIDS = oids.DIGEST_NAMES

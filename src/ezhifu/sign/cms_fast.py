@@ -45,13 +45,13 @@ _Element = tuple[int, int, int, int]
 class FastSignedData:
     """The parts of a detached one-signer ``SignedData`` (each the exact DER received)."""
 
-    content_type: str
-    e_content_type: str
-    certificates: tuple[bytes, ...]
-    sid: bytes
-    digest_algorithm: bytes
-    signature_algorithm: bytes
-    signature: bytes
+    content_type: str  # ContentInfo.contentType, dotted: (GB/T 35275) signedData
+    e_content_type: str  # encapContentInfo.eContentType, dotted: (GB/T 35275) data
+    certificates: tuple[bytes, ...]  # each Certificate of the [0] IMPLICIT set, in order
+    sid: bytes  # SignerInfo.sid, an IssuerAndSerialNumber
+    digest_algorithm: bytes  # SignerInfo.digestAlgorithm
+    signature_algorithm: bytes  # SignerInfo.signatureAlgorithm
+    signature: bytes  # the contents of SignerInfo.signature (the value itself)
 
 
 def _children(data: bytes, start: int, end: int) -> list[_Element] | None:
