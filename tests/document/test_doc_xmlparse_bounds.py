@@ -72,3 +72,13 @@ def test_refusals_follow_the_document_not_the_shortcut(count: int, extra_equals:
             parse_xml(data)
     else:
         parse_xml(data)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 4, 5])
+def test_element_count_at_and_past_the_limit(limit: int) -> None:
+    data = (DECL + "<a><b/><b>1</b></a>").encode()  # 3 elements, 5 "<" with the declaration
+    if limit < 3:
+        with pytest.raises(InputLimitExceeded, match="elements"):
+            parse_xml(data, max_elements=limit)
+    else:
+        assert len(parse_xml(data, max_elements=limit)) == 2

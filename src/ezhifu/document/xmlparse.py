@@ -19,6 +19,7 @@ reference (parsing.md):
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Final, TypedDict
 
@@ -233,14 +234,21 @@ def _looks_hostile(message: str) -> bool:
     return any(s in lowered for s in ("huge", "too long", "excessive depth", "amplification", "limit"))
 
 
+@functools.lru_cache(maxsize=16)
+def _xpath(expression: str) -> etree.XPath:
+    """The compiled expression (lxml locks around each evaluation, so one object is shared)."""
+    return etree.XPath(expression)
+
+
 def _check_tree(root: etree._Element, text: str, *, what: str, max_depth: int, max_elements: int) -> None:
     # XPath runs in C: a few milliseconds even for a 500-detail voucher.
-    too_deep = root.xpath("/*" + "/*" * max_depth)
+    too_deep = _xpath("/*" + "/*" * max_depth)(root)
     if isinstance(too_deep, list) and too_deep:
         first = too_deep[0]
         line = first.sourceline if isinstance(first, etree._Element) else "?"
         raise HostileInputError(f"{what}: nesting deeper than {max_depth} levels at line {line}")
-    count = root.xpath("count(//*)")
+    # Each element starts with a "<" in the text: a text with fewer cannot hold too many.
+    count = _xpath("count(//*)")(root) if text.count("<") > max_elements else 0.0
     if isinstance(count, float) and count > max_elements:
         raise InputLimitExceeded(
             f"{what}: 元素过多 / more than {max_elements} elements", limit="max_elements", value=int(count)
