@@ -50,6 +50,7 @@ from ezhifu.crypto.oids import OID_SM2_DATA as OID_GBT_DATA  # GB/T 35275-2017 c
 from ezhifu.crypto.oids import OID_SM2_SIGNED_DATA as OID_GBT_SIGNED_DATA
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.errors import EzhifuError, InvalidInput, SigningError
+from ezhifu.pki.path import certificate_der
 
 __all__ = [
     "OID_DATA",
@@ -191,12 +192,12 @@ def sign_detached(
     except Exception as exc:
         raise SigningError(f"sign_detached: the signer failed ({type(exc).__name__}: {exc})") from exc
 
-    certificates = [cert, *(c for c in chain if c.dump() != cert.dump())]
+    certificates = [cert, *(c for c in chain if certificate_der(c) != certificate_der(cert))]
     if attrs is None:
         # The usual case (spec.md §5.3): everything but the signature value is the same for
         # every voucher a signer signs, so it is encoded once (see _template).
         template = _template(
-            tuple(bytes(c.dump()) for c in certificates),
+            tuple(certificate_der(c) for c in certificates),
             digest_oid,
             sig_alg["algorithm"],
             "parameters" in sig_alg,
