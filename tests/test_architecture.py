@@ -132,7 +132,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "generation",
         }
     ),
-    "sign": frozenset({"", "cms", "cms_verify", "voucher"}),
+    "sign": frozenset({"", "cms", "cms_fast", "cms_verify", "voucher"}),
     "seal": frozenset(
         {
             "",
