@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-import xmlschema
 from lxml import etree
 
 from ezhifu.document.fields import (
@@ -364,6 +363,9 @@ def xmlschema_for(version: str, name: str) -> Any:
     Loaded from the package with importlib.resources, ``allow="none"`` (no file or network
     access while building), ``defuse="always"``.
     """
+    # why: xmlschema and elementpath (110-150 ms) load only when a refused document needs its messages
+    import xmlschema
+
     key = (version, name)
     with _LOCK:
         schema = _XMLSCHEMA.get(key)
