@@ -587,8 +587,31 @@ def _make_class(vt_code: str) -> type[Voucher]:
     return type(f"Voucher{vt_code}", (Voucher,), {"VT_CODE": vt_code, "__doc__": doc, "__slots__": ()})
 
 
+class _VoucherClasses(Mapping[str, type[Voucher]]):
+    """VtCode -> typed model class, each made on first use (with its spec, :func:`fields.spec_for`:
+    building every type at import is a tenth of ``ezhifu verify``'s start-up)."""
+
+    def __init__(self) -> None:
+        self._codes = _fields.known_vt_codes()
+        self._made: dict[str, type[Voucher]] = {}
+
+    def __getitem__(self, vt_code: str) -> type[Voucher]:
+        made = self._made.get(vt_code)
+        if made is None:
+            if vt_code not in self._codes:
+                raise KeyError(vt_code)
+            made = self._made.setdefault(vt_code, _make_class(vt_code))  # one class per VtCode
+        return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._codes)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+
 #: VtCode -> typed model class, for every VtCode in any schema version.
-VOUCHER_CLASSES: Mapping[str, type[Voucher]] = {vt: _make_class(vt) for vt in _fields.known_vt_codes()}
+VOUCHER_CLASSES: Mapping[str, type[Voucher]] = _VoucherClasses()
 
 
 def voucher_class(vt_code: str) -> type[Voucher]:
