@@ -79,8 +79,10 @@ def test_importing_a_lazy_package_loads_none_of_its_sources(module: str) -> None
 
 def test_an_unknown_name_is_an_attribute_error_naming_the_package() -> None:
     namespace: dict[str, object] = {}
-    public, getattr_, dir_ = lazy_exports("pkg", namespace, {"json": "dumps loads"}, also=("VERSION",))
+    public, getattr_, dir_ = lazy_exports("pkg", namespace, "json: dumps\n  loads", also=("VERSION",))
     assert public == ["VERSION", "dumps", "loads"] and dir_() == public
     assert getattr_("dumps") is json.dumps and namespace["dumps"] is json.dumps  # cached
     with pytest.raises(AttributeError, match="module 'pkg' has no attribute 'nope'"):
         getattr_("nope")
+    with pytest.raises(ValueError, match="'dumps' before any module"):
+        lazy_exports("pkg", {}, "dumps json: loads")

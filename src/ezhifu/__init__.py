@@ -14,6 +14,27 @@ from __future__ import annotations
 from ezhifu._lazy import TYPE_CHECKING, lazy_exports
 from ezhifu._version import __version__ as __version__
 
+_EXPORTS = """
+    ezhifu.crypto.base: SignatureAlgorithm Signer
+    ezhifu.document.build: build_voucher load_voucher_data
+    ezhifu.document.envelope: Envelope SignStampElement SignatureElement VoucherBody
+    ezhifu.document.models: Voucher
+    ezhifu.document.validation: is_valid iter_errors validate
+    ezhifu.flow.library: VoucherLibrary
+    ezhifu.flow.safebox: SafeBox
+    ezhifu.keystore: open_keystore
+    ezhifu.pki.certs: load_certificate
+    ezhifu.pki.keys: generate_private_key load_private_key
+    ezhifu.pki.policy: VerifyPolicy
+    ezhifu.pki.signer: SoftwareSigner
+    ezhifu.pki.trust: TrustStore
+    ezhifu.results: EnvelopeResult
+    ezhifu.seal.apply: apply_seal stamp_envelope
+    ezhifu.seal.make: make_seal
+    ezhifu.sign.voucher: sign_envelope
+    ezhifu.verify.envelope: verify_envelope
+"""
+
 if TYPE_CHECKING:
     from ezhifu.crypto.base import SignatureAlgorithm as SignatureAlgorithm
     from ezhifu.crypto.base import Signer as Signer
@@ -43,28 +64,4 @@ if TYPE_CHECKING:
     from ezhifu.sign.voucher import sign_envelope as sign_envelope
     from ezhifu.verify.envelope import verify_envelope as verify_envelope
 
-__all__, __getattr__, __dir__ = lazy_exports(
-    __name__,
-    globals(),
-    {
-        "ezhifu.crypto.base": "SignatureAlgorithm Signer",
-        "ezhifu.document.build": "build_voucher load_voucher_data",
-        "ezhifu.document.envelope": "Envelope SignStampElement SignatureElement VoucherBody",
-        "ezhifu.document.models": "Voucher",
-        "ezhifu.document.validation": "is_valid iter_errors validate",
-        "ezhifu.flow.library": "VoucherLibrary",
-        "ezhifu.flow.safebox": "SafeBox",
-        "ezhifu.keystore": "open_keystore",
-        "ezhifu.pki.certs": "load_certificate",
-        "ezhifu.pki.keys": "generate_private_key load_private_key",
-        "ezhifu.pki.policy": "VerifyPolicy",
-        "ezhifu.pki.signer": "SoftwareSigner",
-        "ezhifu.pki.trust": "TrustStore",
-        "ezhifu.results": "EnvelopeResult",
-        "ezhifu.seal.apply": "apply_seal stamp_envelope",
-        "ezhifu.seal.make": "make_seal",
-        "ezhifu.sign.voucher": "sign_envelope",
-        "ezhifu.verify.envelope": "verify_envelope",
-    },
-    also=("__version__",),
-)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS, also=("__version__",))

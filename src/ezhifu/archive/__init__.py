@@ -16,6 +16,16 @@ from __future__ import annotations
 
 from ezhifu._lazy import TYPE_CHECKING, lazy_exports
 
+_EXPORTS = """
+    ezhifu.archive.check: check_package
+    ezhifu.archive.check_items: CheckItem CheckReport
+    ezhifu.archive.manifest: canonical_json
+    ezhifu.archive.package: CreatedPackage create_package write_package
+    ezhifu.archive.reader: ZipLimits
+    ezhifu.archive.registry: Booking Registry
+    ezhifu.archive.revalidate: Revalidation renew_package revalidate_package
+"""
+
 if TYPE_CHECKING:
     from ezhifu.archive.check import check_package as check_package
     from ezhifu.archive.check_items import CheckItem as CheckItem
@@ -31,16 +41,4 @@ if TYPE_CHECKING:
     from ezhifu.archive.revalidate import renew_package as renew_package
     from ezhifu.archive.revalidate import revalidate_package as revalidate_package
 
-__all__, __getattr__, __dir__ = lazy_exports(
-    __name__,
-    globals(),
-    {
-        "ezhifu.archive.check": "check_package",
-        "ezhifu.archive.check_items": "CheckItem CheckReport",
-        "ezhifu.archive.manifest": "canonical_json",
-        "ezhifu.archive.package": "CreatedPackage create_package write_package",
-        "ezhifu.archive.reader": "ZipLimits",
-        "ezhifu.archive.registry": "Booking Registry",
-        "ezhifu.archive.revalidate": "Revalidation renew_package revalidate_package",
-    },
-)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

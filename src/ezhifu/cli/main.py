@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from ezhifu.cli.group import VERBS as VERBS
     from ezhifu.cli.group import cli as cli
 
-__all__, __getattr__, __dir__ = lazy_exports(
-    __name__, globals(), {"ezhifu.cli.group": "CLI_HELP VERBS cli"}, also=("main",)
-)
+_EXPORTS = "ezhifu.cli.group: CLI_HELP VERBS cli"
+
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS, also=("main",))
 
 
 def main(*args: Any) -> None:

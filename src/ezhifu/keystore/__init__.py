@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from ezhifu._lazy import TYPE_CHECKING, lazy_exports
 
+_EXPORTS = """
+    ezhifu.keystore.base: ENTRY_POINT_GROUP KeyEntry KeyStore available_backends load_config open_keystore
+"""
+
 if TYPE_CHECKING:
     from ezhifu.keystore.base import ENTRY_POINT_GROUP as ENTRY_POINT_GROUP
     from ezhifu.keystore.base import KeyEntry as KeyEntry
@@ -20,12 +24,4 @@ if TYPE_CHECKING:
     from ezhifu.keystore.base import load_config as load_config
     from ezhifu.keystore.base import open_keystore as open_keystore
 
-__all__, __getattr__, __dir__ = lazy_exports(
-    __name__,
-    globals(),
-    {
-        "ezhifu.keystore.base": (
-            "ENTRY_POINT_GROUP KeyEntry KeyStore available_backends load_config open_keystore"
-        ),
-    },
-)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

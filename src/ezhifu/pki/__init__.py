@@ -21,6 +21,22 @@ from __future__ import annotations
 
 from ezhifu._lazy import TYPE_CHECKING, lazy_exports
 
+_EXPORTS = """
+    ezhifu.errors: CertificateExpired CertificateNotYetValid KeyUsageError
+    ezhifu.pki.builder: CertificateBuilder build_name
+    ezhifu.pki.certs:
+        CertificateDescription cert_info certificate_label check_key_usage check_validity describe
+        extended_key_usage is_ca key_kind key_usage load_certificate load_certificates shared_certificate
+        subject_text
+    ezhifu.pki.keys:
+        dump_certificates dump_private_key dump_public_key generate_private_key load_private_key
+        load_public_key public_key_of
+    ezhifu.pki.path: ChainResult certificate_signature_algorithm validate_chain verify_certificate_signature
+    ezhifu.pki.policy: LEGACY_HINT VerifyPolicy
+    ezhifu.pki.signer: SoftwareSigner verify_signature
+    ezhifu.pki.trust: TrustStore
+"""
+
 if TYPE_CHECKING:
     from ezhifu.errors import CertificateExpired as CertificateExpired
     from ezhifu.errors import CertificateNotYetValid as CertificateNotYetValid
@@ -58,26 +74,4 @@ if TYPE_CHECKING:
     from ezhifu.pki.signer import verify_signature as verify_signature
     from ezhifu.pki.trust import TrustStore as TrustStore
 
-__all__, __getattr__, __dir__ = lazy_exports(
-    __name__,
-    globals(),
-    {
-        "ezhifu.errors": "CertificateExpired CertificateNotYetValid KeyUsageError",
-        "ezhifu.pki.builder": "CertificateBuilder build_name",
-        "ezhifu.pki.certs": (
-            "CertificateDescription cert_info certificate_label check_key_usage check_validity describe "
-            "extended_key_usage is_ca key_kind key_usage load_certificate load_certificates "
-            "shared_certificate subject_text"
-        ),
-        "ezhifu.pki.keys": (
-            "dump_certificates dump_private_key dump_public_key generate_private_key load_private_key "
-            "load_public_key public_key_of"
-        ),
-        "ezhifu.pki.path": (
-            "ChainResult certificate_signature_algorithm validate_chain verify_certificate_signature"
-        ),
-        "ezhifu.pki.policy": "LEGACY_HINT VerifyPolicy",
-        "ezhifu.pki.signer": "SoftwareSigner verify_signature",
-        "ezhifu.pki.trust": "TrustStore",
-    },
-)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

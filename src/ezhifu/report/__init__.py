@@ -12,16 +12,14 @@ from __future__ import annotations
 
 from ezhifu._lazy import TYPE_CHECKING, lazy_exports
 
+_EXPORTS = """
+    ezhifu.report.html: PictureSource render_envelope_html stamp_picture write_envelope_html
+"""
+
 if TYPE_CHECKING:
     from ezhifu.report.html import PictureSource as PictureSource
     from ezhifu.report.html import render_envelope_html as render_envelope_html
     from ezhifu.report.html import stamp_picture as stamp_picture
     from ezhifu.report.html import write_envelope_html as write_envelope_html
 
-__all__, __getattr__, __dir__ = lazy_exports(
-    __name__,
-    globals(),
-    {
-        "ezhifu.report.html": "PictureSource render_envelope_html stamp_picture write_envelope_html",
-    },
-)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

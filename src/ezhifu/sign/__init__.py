@@ -11,6 +11,12 @@ from __future__ import annotations
 
 from ezhifu._lazy import TYPE_CHECKING, lazy_exports
 
+_EXPORTS = """
+    ezhifu.sign.cms: sign_detached
+    ezhifu.sign.cms_verify: CmsVerification verify_detached
+    ezhifu.sign.voucher: body_mismatches sign_body sign_envelope signed_bytes
+"""
+
 if TYPE_CHECKING:
     from ezhifu.sign.cms import sign_detached as sign_detached
     from ezhifu.sign.cms_verify import CmsVerification as CmsVerification
@@ -20,12 +26,4 @@ if TYPE_CHECKING:
     from ezhifu.sign.voucher import sign_envelope as sign_envelope
     from ezhifu.sign.voucher import signed_bytes as signed_bytes
 
-__all__, __getattr__, __dir__ = lazy_exports(
-    __name__,
-    globals(),
-    {
-        "ezhifu.sign.cms": "sign_detached",
-        "ezhifu.sign.cms_verify": "CmsVerification verify_detached",
-        "ezhifu.sign.voucher": "body_mismatches sign_body sign_envelope signed_bytes",
-    },
-)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

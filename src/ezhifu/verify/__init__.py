@@ -13,6 +13,13 @@ from __future__ import annotations
 
 from ezhifu._lazy import TYPE_CHECKING, lazy_exports
 
+_EXPORTS = """
+    ezhifu.verify.describe: BodyView describe_envelope
+    ezhifu.verify.diagnose: DiagnosisBudget
+    ezhifu.verify.envelope: Positions signer_info_of verify_body verify_envelope
+    ezhifu.verify.stream: BatchSummary envelope_files iter_bodies summarize verify_stream
+"""
+
 if TYPE_CHECKING:
     from ezhifu.verify.describe import BodyView as BodyView
     from ezhifu.verify.describe import describe_envelope as describe_envelope
@@ -27,13 +34,4 @@ if TYPE_CHECKING:
     from ezhifu.verify.stream import summarize as summarize
     from ezhifu.verify.stream import verify_stream as verify_stream
 
-__all__, __getattr__, __dir__ = lazy_exports(
-    __name__,
-    globals(),
-    {
-        "ezhifu.verify.describe": "BodyView describe_envelope",
-        "ezhifu.verify.diagnose": "DiagnosisBudget",
-        "ezhifu.verify.envelope": "Positions signer_info_of verify_body verify_envelope",
-        "ezhifu.verify.stream": "BatchSummary envelope_files iter_bodies summarize verify_stream",
-    },
-)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
