@@ -65,6 +65,7 @@ __all__ = [
     "known_vt_codes",
     "spec_for",
     "specs",
+    "type_name",
 ]
 
 #: Value types. ``code``: identifiers and classification codes (strings, never numbers);
@@ -365,6 +366,12 @@ def spec_for(vt_code: str, version: str = DEFAULT_SCHEMA_VERSION) -> VoucherSpec
     if version not in ALL_VERSIONS:
         raise KeyError(version)
     return _type_specs(vt_code).get(version) if vt_code in _VOUCHER_TYPES else None
+
+
+def type_name(vt_code: str) -> tuple[str, str]:
+    """``(name, source)`` of a VtCode of the field data, without building its specs."""
+    t = _VOUCHER_TYPES[vt_code]
+    return t["name"], t["source"]
 
 
 def known_vt_codes(version: str | None = None) -> tuple[str, ...]:

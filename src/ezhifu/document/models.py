@@ -581,37 +581,13 @@ def _no_duplicates(pairs: list[tuple[str, str]], what: str, path: str, parent: e
 
 
 def _make_class(vt_code: str) -> type[Voucher]:
-    spec = _fields.spec_for(vt_code) or _fields.spec_for(vt_code, _fields.SCHEMA_VERSIONS[0])
-    assert spec is not None
-    doc = f"VtCode {vt_code} {spec.name} (fields: {spec.source}; generated from ezhifu.document.fields)."
+    name, source = _fields.type_name(vt_code)  # not its spec: specs are built on first use
+    doc = f"VtCode {vt_code} {name} (fields: {source}; generated from ezhifu.document.fields)."
     return type(f"Voucher{vt_code}", (Voucher,), {"VT_CODE": vt_code, "__doc__": doc, "__slots__": ()})
 
 
-class _VoucherClasses(Mapping[str, type[Voucher]]):
-    """VtCode -> typed model class, each made on first use (with its spec, :func:`fields.spec_for`:
-    building every type at import is a tenth of ``ezhifu verify``'s start-up)."""
-
-    def __init__(self) -> None:
-        self._codes = _fields.known_vt_codes()
-        self._made: dict[str, type[Voucher]] = {}
-
-    def __getitem__(self, vt_code: str) -> type[Voucher]:
-        made = self._made.get(vt_code)
-        if made is None:
-            if vt_code not in self._codes:
-                raise KeyError(vt_code)
-            made = self._made.setdefault(vt_code, _make_class(vt_code))  # one class per VtCode
-        return made
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._codes)
-
-    def __len__(self) -> int:
-        return len(self._codes)
-
-
 #: VtCode -> typed model class, for every VtCode in any schema version.
-VOUCHER_CLASSES: Mapping[str, type[Voucher]] = _VoucherClasses()
+VOUCHER_CLASSES: Mapping[str, type[Voucher]] = {vt: _make_class(vt) for vt in _fields.known_vt_codes()}
 
 
 def voucher_class(vt_code: str) -> type[Voucher]:
