@@ -315,7 +315,7 @@ _VOUCHER_TYPES: dict[str, dict[str, Any]] = {t["vt_code"]: t for t in _DATA["typ
 
 @functools.cache
 def _type_specs(vt_code: str) -> dict[str, VoucherSpec]:
-    """``vt_code``'s spec in each schema version it has, built on first use (all 27 types take
+    """``vt_code``'s spec in each schema version it has, built on first use (all 27 specs take
     about 12 ms, a tenth of ``ezhifu verify``'s start-up; docs/performance.md "The command line")."""
     t = _VOUCHER_TYPES[vt_code]
     lists: dict[str, str] = dict(_DATA["lists"])
