@@ -42,10 +42,10 @@ from ezhifu.results import BodyResult
 from ezhifu.verify.diagnose import DiagnosisBudget
 from ezhifu.verify.envelope import verify_body
 
-if TYPE_CHECKING:
-    from ezhifu.verify.pool import BodyPool
-
 __all__ = ["MAX_STREAM_BYTES", "BatchSummary", "envelope_files", "iter_bodies", "summarize", "verify_stream"]
+
+if TYPE_CHECKING:  # the pool (multiprocessing) is imported where a parallel run starts
+    from ezhifu.verify.pool import BodyPool
 
 _CHUNK = 1 << 16
 _REFUSED = (b"<!DOCTYPE", b"<!ENTITY")
