@@ -29,7 +29,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "ezhifu"
 #: The layers, lowest first. A module of layer N may import layers 0..N (its own included).
 #: "" is the package root (``ezhifu/__init__`` and ``__main__``), the curated API on top.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "results", "_fileio", "_lazy", "_closing", "schemas"),
+    ("errors", "results", "_fileio", "_lazy", "_closing", "_version", "schemas"),
     ("document",),
     ("crypto",),
     ("pki",),
@@ -57,6 +57,7 @@ LAYOUT: dict[str, frozenset[str]] = {
     "_fileio": frozenset({""}),
     "_lazy": frozenset({""}),
     "_closing": frozenset({""}),
+    "_version": frozenset({""}),
     "schemas": frozenset({""}),
     "document": frozenset(
         {
@@ -238,6 +239,7 @@ LAYOUT: dict[str, frozenset[str]] = {
         {
             "",
             "main",
+            "group",
             "common",
             "demo",
             "demo_cmd",

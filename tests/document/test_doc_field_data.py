@@ -54,3 +54,25 @@ def test_reading_an_envelope_loads_no_schema_machinery() -> None:
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     for heavy in ("'xmlschema'", "'ezhifu.document.xsdgen'", "'ezhifu.document.validation'", "'zipfile'"):
         assert heavy not in loaded, heavy
+
+
+def test_specs_are_built_on_first_use_and_agree_with_the_type_names() -> None:
+    """Importing the document layer builds no spec (start-up, docs/performance.md "The command
+    line"); a spec built later is the one :func:`fields.specs` lists, named as the file names it."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, ezhifu.document.envelope, ezhifu.document.models\n"
+        "from ezhifu.document import fields\n"
+        "print(json.dumps(fields._type_specs.cache_info().currsize))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == 0
+    for vt_code in fields.known_vt_codes():
+        specs = [s for v in fields.SCHEMA_VERSIONS if (s := fields.spec_for(vt_code, v)) is not None]
+        assert specs and all(s is fields.specs(s.version)[vt_code] for s in specs)
+        assert {(s.name, s.source) for s in specs} == {fields.type_name(vt_code)}
+    assert fields.spec_for("9999") is None

@@ -14,23 +14,31 @@ See docs/archive.md. Names are loaded on first use so that importing the package
 
 from __future__ import annotations
 
-from ezhifu._lazy import lazy_exports
+from ezhifu._lazy import TYPE_CHECKING, lazy_exports
 
-#: The public names by the module of this package that defines them.
-_MODULES: dict[str, tuple[str, ...]] = {
-    "package": ("create_package", "write_package", "CreatedPackage"),
-    "registry": ("Registry", "Booking"),
-    "check": ("check_package",),
-    "check_items": ("CheckReport", "CheckItem"),
-    "revalidate": ("revalidate_package", "renew_package", "Revalidation"),
-    "reader": ("ZipLimits",),
-    "manifest": ("canonical_json",),
-}
-_EXPORTS: dict[str, str] = {
-    name: f"ezhifu.archive.{module}" for module, names in _MODULES.items() for name in names
-}
+_EXPORTS = """
+    ezhifu.archive.check: check_package
+    ezhifu.archive.check_items: CheckItem CheckReport
+    ezhifu.archive.manifest: canonical_json
+    ezhifu.archive.package: CreatedPackage create_package write_package
+    ezhifu.archive.reader: ZipLimits
+    ezhifu.archive.registry: Booking Registry
+    ezhifu.archive.revalidate: Revalidation renew_package revalidate_package
+"""
 
-__all__ = sorted(_EXPORTS)
+if TYPE_CHECKING:
+    from ezhifu.archive.check import check_package as check_package
+    from ezhifu.archive.check_items import CheckItem as CheckItem
+    from ezhifu.archive.check_items import CheckReport as CheckReport
+    from ezhifu.archive.manifest import canonical_json as canonical_json
+    from ezhifu.archive.package import CreatedPackage as CreatedPackage
+    from ezhifu.archive.package import create_package as create_package
+    from ezhifu.archive.package import write_package as write_package
+    from ezhifu.archive.reader import ZipLimits as ZipLimits
+    from ezhifu.archive.registry import Booking as Booking
+    from ezhifu.archive.registry import Registry as Registry
+    from ezhifu.archive.revalidate import Revalidation as Revalidation
+    from ezhifu.archive.revalidate import renew_package as renew_package
+    from ezhifu.archive.revalidate import revalidate_package as revalidate_package
 
-
-__getattr__, __dir__ = lazy_exports("ezhifu.archive", _EXPORTS, globals(), __all__)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

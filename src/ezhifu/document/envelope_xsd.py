@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from copy import deepcopy
 
-import xmlschema
 from lxml import etree
 
 from ezhifu.document.issues import MAX_XSD_ERRORS, Collector
@@ -67,6 +66,9 @@ def envelope_xsd_issues(root: etree._Element, version: str, out: Collector, *, o
 
     xmlschema costs about 0.6 ms per body: with ``only`` (the bodies libxml2 refused, same XSD)
     it reads a copy holding just those bodies, each element mapped back to the original."""
+    # why: xmlschema (110-150 ms) loads only for a document libxml2 refused, never on the fast path
+    import xmlschema
+
     checked, originals = pruned_envelope(root, only) if only is not None else (root, {})
     ok = True
     for taken, error in enumerate(xmlschema_for(version, "envelope").iter_errors(etree.ElementTree(checked))):

@@ -32,6 +32,7 @@ Spelling quirks producers really emit are kept (``TaxayerID``, ``ClearAccNanme``
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -64,6 +65,7 @@ __all__ = [
     "known_vt_codes",
     "spec_for",
     "specs",
+    "type_name",
 ]
 
 #: Value types. ``code``: identifiers and classification codes (strings, never numbers);
@@ -307,51 +309,73 @@ def _fields(
     return tuple(out)
 
 
-def _build() -> dict[str, dict[str, VoucherSpec]]:
-    """Every voucher type of the field data (in file order) as one spec per schema version."""
+#: Each VtCode's entry of the field data, in file order.
+_VOUCHER_TYPES: dict[str, dict[str, Any]] = {t["vt_code"]: t for t in _DATA["types"]}
+
+
+@functools.cache
+def _type_specs(vt_code: str) -> dict[str, VoucherSpec]:
+    """``vt_code``'s spec in each schema version it has, built on first use (all 27 specs take
+    about 12 ms, a tenth of ``ezhifu verify``'s start-up; docs/performance.md "The command line")."""
+    t = _VOUCHER_TYPES[vt_code]
     lists: dict[str, str] = dict(_DATA["lists"])
     groups: dict[str, list[str]] = dict(_DATA["names"])
-    out: dict[str, dict[str, VoucherSpec]] = {v: {} for v in SCHEMA_VERSIONS}
-    for t in _DATA["types"]:
-        rule = t.get("sum_rule")
-        sum_rule = SumRule(rule[0], rule[1], source="I") if rule else None
-        all_header = _fields(t["header"], lists, groups)
-        all_detail = _fields(t["detail"], lists, groups)
-        versions = frozenset(t.get("versions", SCHEMA_VERSIONS))
-        for version in SCHEMA_VERSIONS:
-            if version not in versions:
-                continue
-            header = tuple(f for f in all_header if version in f.versions)
-            detail = tuple(f for f in all_detail if version in f.versions)
-            out[version][t["vt_code"]] = VoucherSpec(
-                vt_code=t["vt_code"],
-                name=t["name"],
-                version=version,
-                header=header,
-                detail=detail,
-                sum_rule=sum_rule,
-                source=t["source"],
-                _index={f.name: f for f in header},
-                _dindex={f.name: f for f in detail},
-            )
+    rule = t.get("sum_rule")
+    sum_rule = SumRule(rule[0], rule[1], source="I") if rule else None
+    all_header = _fields(t["header"], lists, groups)
+    all_detail = _fields(t["detail"], lists, groups)
+    out: dict[str, VoucherSpec] = {}
+    for version in _versions_of(t):
+        header = tuple(f for f in all_header if version in f.versions)
+        detail = tuple(f for f in all_detail if version in f.versions)
+        out[version] = VoucherSpec(
+            vt_code=vt_code,
+            name=t["name"],
+            version=version,
+            header=header,
+            detail=detail,
+            sum_rule=sum_rule,
+            source=t["source"],
+            _index={f.name: f for f in header},
+            _dindex={f.name: f for f in detail},
+        )
     return out
 
 
-_SPECS = _build()
+def _versions_of(t: Mapping[str, Any]) -> tuple[str, ...]:
+    """The schema versions a type of the field data belongs to, in :data:`SCHEMA_VERSIONS` order."""
+    versions = frozenset(t.get("versions", SCHEMA_VERSIONS))
+    return tuple(v for v in SCHEMA_VERSIONS if v in versions)
 
 
+def _known(version: str) -> list[str]:
+    """VtCodes of ``version`` in file order (``KeyError`` for an unknown version)."""
+    if version not in ALL_VERSIONS:
+        raise KeyError(version)
+    return [vt for vt, t in _VOUCHER_TYPES.items() if version in _versions_of(t)]
+
+
+@functools.cache
 def specs(version: str = DEFAULT_SCHEMA_VERSION) -> Mapping[str, VoucherSpec]:
     """Every modelled VtCode of a schema version (``KeyError`` for an unknown version)."""
-    return _SPECS[version]
+    return {vt: _type_specs(vt)[version] for vt in _known(version)}
 
 
 def spec_for(vt_code: str, version: str = DEFAULT_SCHEMA_VERSION) -> VoucherSpec | None:
     """The spec of ``vt_code`` in ``version``, or ``None`` when the version has no such type."""
-    return _SPECS[version].get(vt_code)
+    if version not in ALL_VERSIONS:
+        raise KeyError(version)
+    return _type_specs(vt_code).get(version) if vt_code in _VOUCHER_TYPES else None
+
+
+def type_name(vt_code: str) -> tuple[str, str]:
+    """``(name, source)`` of a VtCode of the field data, without building its specs."""
+    t = _VOUCHER_TYPES[vt_code]
+    return t["name"], t["source"]
 
 
 def known_vt_codes(version: str | None = None) -> tuple[str, ...]:
     """VtCodes modelled in ``version`` (all versions when ``None``), sorted."""
     if version is not None:
-        return tuple(sorted(_SPECS[version]))
-    return tuple(sorted({vt for by_vt in _SPECS.values() for vt in by_vt}))
+        return tuple(sorted(_known(version)))
+    return tuple(sorted(vt for vt, t in _VOUCHER_TYPES.items() if _versions_of(t)))

@@ -581,9 +581,8 @@ def _no_duplicates(pairs: list[tuple[str, str]], what: str, path: str, parent: e
 
 
 def _make_class(vt_code: str) -> type[Voucher]:
-    spec = _fields.spec_for(vt_code) or _fields.spec_for(vt_code, _fields.SCHEMA_VERSIONS[0])
-    assert spec is not None
-    doc = f"VtCode {vt_code} {spec.name} (fields: {spec.source}; generated from ezhifu.document.fields)."
+    name, source = _fields.type_name(vt_code)  # not its spec: specs are built on first use
+    doc = f"VtCode {vt_code} {name} (fields: {source}; generated from ezhifu.document.fields)."
     return type(f"Voucher{vt_code}", (Voucher,), {"VT_CODE": vt_code, "__doc__": doc, "__slots__": ()})
 
 

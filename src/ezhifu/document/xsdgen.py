@@ -42,9 +42,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
-import xmlschema
 from lxml import etree
 
 from ezhifu.document.fields import (
@@ -90,15 +88,31 @@ _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+def _escape(text: str) -> str:
+    """``text`` as XML character data (:func:`xml.sax.saxutils.escape`)."""
+    # why: xml.sax.saxutils imports urllib.request (15-20 ms); only writing a schema needs it
+    from xml.sax import saxutils
+
+    return saxutils.escape(text)
+
+
+def _quoteattr(text: str) -> str:
+    """``text`` as a quoted XML attribute value (:func:`xml.sax.saxutils.quoteattr`)."""
+    # why: as for _escape, only writing a schema loads xml.sax.saxutils
+    from xml.sax import saxutils
+
+    return saxutils.quoteattr(text)
+
+
 def _restricted(
     kind: str, name: str, facets: list[str], indent: str, *, extra: str = "", doc: str | None = None
 ) -> str:
     """An ``xs:element`` or ``xs:attribute`` (``kind``) whose value is an ``xs:string`` restricted
     by ``facets`` (``pattern value="..."`` …): the one shape of every constrained value."""
-    lines = [f"{indent}<xs:{kind} name={quoteattr(name)}{extra}>"]
+    lines = [f"{indent}<xs:{kind} name={_quoteattr(name)}{extra}>"]
     if doc is not None:
         lines.append(
-            f"{indent}  <xs:annotation><xs:documentation>{escape(doc)}</xs:documentation></xs:annotation>"
+            f"{indent}  <xs:annotation><xs:documentation>{_escape(doc)}</xs:documentation></xs:annotation>"
         )
     lines.append(f"{indent}  <xs:simpleType>")
     lines.append(f'{indent}    <xs:restriction base="xs:string">')
@@ -114,13 +128,13 @@ def _element(f: FieldDef, indent: str, *, level: Level, fixed: str | None = None
     doc = f"{f.label}{' [X: 回单补录]' if f.x_field else ''}"
     facets: list[str] = []
     if fixed is not None:
-        facets.append(f"enumeration value={quoteattr(fixed)}")
+        facets.append(f"enumeration value={_quoteattr(fixed)}")
     else:
         pattern = field_pattern(f, level)
         if pattern is not None:
             if not f.required:
                 pattern = f"({pattern})?"
-            facets.append(f"pattern value={quoteattr(pattern)}")
+            facets.append(f"pattern value={_quoteattr(pattern)}")
         else:
             if f.required:
                 facets.append('minLength value="1"')
@@ -133,8 +147,8 @@ def voucher_xsd(spec: VoucherSpec, level: Level = "partner") -> str:
     group = "xs:all" if level == "partner" else "xs:sequence"
     out = [_HEAD]
     out.append(
-        f"  <xs:annotation><xs:documentation>VtCode {spec.vt_code} {escape(spec.name)}, schema version "
-        f"{spec.version}, level {level}. Fields: {escape(spec.source)}.</xs:documentation></xs:annotation>"
+        f"  <xs:annotation><xs:documentation>VtCode {spec.vt_code} {_escape(spec.name)}, schema version "
+        f"{spec.version}, level {level}. Fields: {_escape(spec.source)}.</xs:documentation></xs:annotation>"
     )
     out.append('  <xs:element name="Voucher">')
     out.append("    <xs:complexType>")
@@ -245,11 +259,11 @@ def envelope_xsd(version: str) -> str:
     attributes = (("AdmDivCode", ADM_DIV), ("StYear", YEAR), ("VtCode", "[0-9A-Za-z]{4}"))
     return _HEAD + _ENVELOPE_TEMPLATE.format(
         version=version,
-        voucher_count=_restricted("element", "VoucherCount", [f"pattern value={quoteattr(INT)}"], " " * 8),
+        voucher_count=_restricted("element", "VoucherCount", [f"pattern value={_quoteattr(INT)}"], " " * 8),
         signed_lists="\n".join(_signed_list(item, " " * 14) for item in ("SignStamp", "Signature")),
         voucher_flag=_restricted("element", "VoucherFlag", ['pattern value="[01]"'], " " * 14),
         body_attributes="\n".join(
-            _restricted("attribute", name, [f"pattern value={quoteattr(p)}"], " " * 12, extra=required)
+            _restricted("attribute", name, [f"pattern value={_quoteattr(p)}"], " " * 12, extra=required)
             for name, p in attributes
         ),
     )
@@ -364,6 +378,9 @@ def xmlschema_for(version: str, name: str) -> Any:
     Loaded from the package with importlib.resources, ``allow="none"`` (no file or network
     access while building), ``defuse="always"``.
     """
+    # why: xmlschema and elementpath (110-150 ms) load only when a refused document needs its messages
+    import xmlschema
+
     key = (version, name)
     with _LOCK:
         schema = _XMLSCHEMA.get(key)

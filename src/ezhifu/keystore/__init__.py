@@ -10,20 +10,18 @@ Backends (registered in the ``ezhifu.keystores`` entry-point group): ``memory``
 
 from __future__ import annotations
 
-from ezhifu.keystore.base import (
-    ENTRY_POINT_GROUP,
-    KeyEntry,
-    KeyStore,
-    available_backends,
-    load_config,
-    open_keystore,
-)
+from ezhifu._lazy import TYPE_CHECKING, lazy_exports
 
-__all__ = [
-    "ENTRY_POINT_GROUP",
-    "KeyEntry",
-    "KeyStore",
-    "available_backends",
-    "load_config",
-    "open_keystore",
-]
+_EXPORTS = """
+    ezhifu.keystore.base: ENTRY_POINT_GROUP KeyEntry KeyStore available_backends load_config open_keystore
+"""
+
+if TYPE_CHECKING:
+    from ezhifu.keystore.base import ENTRY_POINT_GROUP as ENTRY_POINT_GROUP
+    from ezhifu.keystore.base import KeyEntry as KeyEntry
+    from ezhifu.keystore.base import KeyStore as KeyStore
+    from ezhifu.keystore.base import available_backends as available_backends
+    from ezhifu.keystore.base import load_config as load_config
+    from ezhifu.keystore.base import open_keystore as open_keystore
+
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -174,6 +172,10 @@ def fetch_token(
     """
     if not url.startswith(("http://", "https://")):
         raise InvalidInput(f"时间戳服务地址无效 / TSA URL {url!r}: only http:// and https:// are supported")
+    # why: urllib (http.client, ssl, email: 15-20 ms) loads only when a TSA is asked, not to verify
+    import urllib.error
+    import urllib.request
+
     nonce = secrets.randbits(63)
     request = urllib.request.Request(  # noqa: S310 (scheme checked above)
         url,

@@ -10,15 +10,16 @@ Names are loaded on first use, so that a verb which only masks identifiers in it
 
 from __future__ import annotations
 
-from ezhifu._lazy import lazy_exports
+from ezhifu._lazy import TYPE_CHECKING, lazy_exports
 
-_EXPORTS: dict[str, str] = {
-    "PictureSource": "ezhifu.report.html",
-    "render_envelope_html": "ezhifu.report.html",
-    "stamp_picture": "ezhifu.report.html",
-    "write_envelope_html": "ezhifu.report.html",
-}
+_EXPORTS = """
+    ezhifu.report.html: PictureSource render_envelope_html stamp_picture write_envelope_html
+"""
 
-__all__ = ["PictureSource", "render_envelope_html", "stamp_picture", "write_envelope_html"]
+if TYPE_CHECKING:
+    from ezhifu.report.html import PictureSource as PictureSource
+    from ezhifu.report.html import render_envelope_html as render_envelope_html
+    from ezhifu.report.html import stamp_picture as stamp_picture
+    from ezhifu.report.html import write_envelope_html as write_envelope_html
 
-__getattr__, __dir__ = lazy_exports("ezhifu.report", _EXPORTS, globals(), __all__)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

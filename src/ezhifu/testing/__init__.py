@@ -11,16 +11,17 @@ not pull in the crypto or document layers by itself.
 
 from __future__ import annotations
 
-from ezhifu._lazy import lazy_exports
+from ezhifu._lazy import TYPE_CHECKING, lazy_exports
 
-_EXPORTS: dict[str, str] = {
-    "PKI_KINDS": "ezhifu.testing.pki",
-    "TestPKI": "ezhifu.testing.pki",
-    "make_pki": "ezhifu.testing.pki",
-    "partner_5214_inner": "ezhifu.testing.partner",
-}
+_EXPORTS = """
+    ezhifu.testing.partner: partner_5214_inner
+    ezhifu.testing.pki: PKI_KINDS TestPKI make_pki
+"""
 
-__all__ = sorted(_EXPORTS)
+if TYPE_CHECKING:
+    from ezhifu.testing.partner import partner_5214_inner as partner_5214_inner
+    from ezhifu.testing.pki import PKI_KINDS as PKI_KINDS
+    from ezhifu.testing.pki import TestPKI as TestPKI
+    from ezhifu.testing.pki import make_pki as make_pki
 
-
-__getattr__, __dir__ = lazy_exports("ezhifu.testing", _EXPORTS, globals(), __all__)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -11,24 +11,27 @@ Names are loaded on first use so that importing the package stays cheap.
 
 from __future__ import annotations
 
-from ezhifu._lazy import lazy_exports
+from ezhifu._lazy import TYPE_CHECKING, lazy_exports
 
-_EXPORTS: dict[str, str] = {
-    "verify_envelope": "ezhifu.verify.envelope",
-    "verify_body": "ezhifu.verify.envelope",
-    "Positions": "ezhifu.verify.envelope",
-    "signer_info_of": "ezhifu.verify.envelope",
-    "iter_bodies": "ezhifu.verify.stream",
-    "verify_stream": "ezhifu.verify.stream",
-    "BatchSummary": "ezhifu.verify.stream",
-    "summarize": "ezhifu.verify.stream",
-    "envelope_files": "ezhifu.verify.stream",
-    "describe_envelope": "ezhifu.verify.describe",
-    "BodyView": "ezhifu.verify.describe",
-    "DiagnosisBudget": "ezhifu.verify.diagnose",
-}
+_EXPORTS = """
+    ezhifu.verify.describe: BodyView describe_envelope
+    ezhifu.verify.diagnose: DiagnosisBudget
+    ezhifu.verify.envelope: Positions signer_info_of verify_body verify_envelope
+    ezhifu.verify.stream: BatchSummary envelope_files iter_bodies summarize verify_stream
+"""
 
-__all__ = sorted(_EXPORTS)
+if TYPE_CHECKING:
+    from ezhifu.verify.describe import BodyView as BodyView
+    from ezhifu.verify.describe import describe_envelope as describe_envelope
+    from ezhifu.verify.diagnose import DiagnosisBudget as DiagnosisBudget
+    from ezhifu.verify.envelope import Positions as Positions
+    from ezhifu.verify.envelope import signer_info_of as signer_info_of
+    from ezhifu.verify.envelope import verify_body as verify_body
+    from ezhifu.verify.envelope import verify_envelope as verify_envelope
+    from ezhifu.verify.stream import BatchSummary as BatchSummary
+    from ezhifu.verify.stream import envelope_files as envelope_files
+    from ezhifu.verify.stream import iter_bodies as iter_bodies
+    from ezhifu.verify.stream import summarize as summarize
+    from ezhifu.verify.stream import verify_stream as verify_stream
 
-
-__getattr__, __dir__ = lazy_exports("ezhifu.verify", _EXPORTS, globals(), __all__)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

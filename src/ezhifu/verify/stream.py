@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from lxml import etree
 
@@ -41,9 +41,11 @@ from ezhifu.errors import (
 from ezhifu.results import BodyResult
 from ezhifu.verify.diagnose import DiagnosisBudget
 from ezhifu.verify.envelope import verify_body
-from ezhifu.verify.pool import BodyPool, VerifyPool
 
 __all__ = ["MAX_STREAM_BYTES", "BatchSummary", "envelope_files", "iter_bodies", "summarize", "verify_stream"]
+
+if TYPE_CHECKING:  # the pool (multiprocessing) is imported where a parallel run starts
+    from ezhifu.verify.pool import BodyPool
 
 _CHUNK = 1 << 16
 _REFUSED = (b"<!DOCTYPE", b"<!ENTITY")
@@ -251,6 +253,9 @@ def verify_stream(
         for body in bodies:
             yield verify_body(body, **options)
         return
+    # why: multiprocessing and the process pool load only for a parallel run
+    from ezhifu.verify.pool import VerifyPool
+
     with VerifyPool(workers, start_method=start_method, **options) as own:
         yield from own.verify_bodies(bodies, chunk=chunk)
 

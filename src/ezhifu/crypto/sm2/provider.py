@@ -6,7 +6,6 @@ See :mod:`ezhifu.crypto.sm2` for the two providers and what each guarantees.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 
@@ -17,7 +16,6 @@ from ezhifu.errors import ConfigurationError, ProviderUnavailable
 
 __all__ = ["ENV_PROVIDER", "active_provider", "available_providers", "current", "use_provider"]
 
-_log = logging.getLogger("ezhifu.crypto.sm2")
 
 #: Environment variable that forces a provider: ``openssl``, ``python`` or ``auto``.
 ENV_PROVIDER = "EZHIFU_SM2_PROVIDER"
@@ -61,7 +59,11 @@ def _resolve(choice: str, origin: str) -> Provider:
         try:
             return _openssl()
         except ProviderUnavailable as exc:
-            _log.info("SM2: falling back to the pure-Python provider: %s", exc)
+            # why: logging (~3 ms of every start) loads only when OpenSSL's SM2 is missing
+            import logging
+
+            log = logging.getLogger("ezhifu.crypto.sm2")
+            log.info("SM2: falling back to the pure-Python provider: %s", exc)
             return _python()
     raise ConfigurationError(f"{origin}: unknown SM2 provider {choice!r}; use 'openssl', 'python' or 'auto'")
 

@@ -1,0 +1,96 @@
+"""Start-up of the command line stays cheap (issue 17 point 2, docs/performance.md "The command line").
+
+Each case runs the console script's entry point (:func:`ezhifu.cli.main.main`, what the
+``ezhifu`` script and ``python -m ezhifu`` call) in a fresh interpreter and reads ``sys.modules``
+after it: ``--version`` loads no click at all, ``--help`` only click, the catalogue and the
+command table, and verifying a signed envelope none of the libraries only other paths need.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ezhifu import __version__
+from ezhifu.cli.main import cli
+
+#: Run main() on argv and print the modules then loaded, as JSON, on the last line of stdout.
+_PROBE = (
+    "import json, sys\n"
+    "sys.argv = ['ezhifu', *json.loads(sys.argv[1])]\n"
+    "from ezhifu.cli.main import main\n"
+    "try:\n"
+    "    main()\n"
+    "except SystemExit as exc:\n"
+    "    assert exc.code in (0, None), exc.code\n"
+    "print()\n"
+    "print(json.dumps(sorted(sys.modules)))\n"
+)
+
+#: The ezhifu modules ``ezhifu --version`` may load: the packages, the entry point, the version.
+_VERSION_EZHIFU = {"ezhifu", "ezhifu._lazy", "ezhifu._version", "ezhifu.cli", "ezhifu.cli.main"}
+#: ... and ``ezhifu --help``: also the group (with the command table) and the catalogue.
+_HELP_EZHIFU = _VERSION_EZHIFU | {"ezhifu.cli.group", "ezhifu.cli.i18n"}
+
+
+def _loaded(*argv: str) -> tuple[str, set[str]]:
+    """(what main() printed, the modules it left loaded) for ``ezhifu argv``."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(argv)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    out, _, modules = proc.stdout.rpartition("\n\n")
+    return out, set(json.loads(modules))
+
+
+def _top(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
+def test_version_is_answered_before_click_loads() -> None:
+    out, modules = _loaded("--version")
+    assert out == f"ezhifu, version {__version__}"
+    assert "click" not in _top(modules)
+    assert {m for m in modules if m.startswith("ezhifu")} <= _VERSION_EZHIFU
+
+
+def test_version_line_is_clicks() -> None:
+    """The early answer is the line click's own ``--version`` prints (in either language)."""
+    out, _ = _loaded("--version")
+    for argv in (["--version"], ["--lang", "zh", "--version"], ["--lang", "en", "--version"]):
+        result = CliRunner().invoke(cli, argv, prog_name="ezhifu")
+        assert result.exit_code == 0, result.output
+        assert result.output == out + "\n", argv
+
+
+@pytest.mark.parametrize("argv", [("--help",), ("--lang", "zh", "--help"), ("--lang", "zh", "--version")])
+def test_help_loads_click_and_the_catalogue_only(argv: tuple[str, ...]) -> None:
+    out, modules = _loaded(*argv)
+    assert out
+    assert {m for m in modules if m.startswith("ezhifu")} <= _HELP_EZHIFU
+    assert not _top(modules) & {"lxml", "asn1crypto", "cryptography", "xmlschema", "elementpath"}
+
+
+def test_verify_loads_no_schema_network_or_pool_library(tmp_path: Path) -> None:
+    """Verifying a signed envelope loads neither xmlschema (refused documents only), urllib
+    (a TSA or OCSP responder), multiprocessing (``--jobs``), nor any other verb's module."""
+    from ezhifu.document.envelope import Envelope
+    from ezhifu.document.samples import sample_voucher
+    from ezhifu.sign.voucher import sign_envelope
+    from ezhifu.testing.pki import make_pki
+
+    pki = make_pki("sm2")
+    envelope = Envelope.build([sample_voucher("5201", seed=1)])
+    sign_envelope(envelope, pki.signer(), "cz_dwfz")
+    (tmp_path / "one.xml").write_bytes(envelope.to_bytes())
+    root = pki.write_pem(tmp_path)["root.pem"]
+    out, modules = _loaded("verify", "--trust", str(root), str(tmp_path / "one.xml"))
+    assert ": OK" in out
+    assert not _top(modules) & {"xmlschema", "elementpath", "multiprocessing"}
+    assert not {"urllib.request", "http.client", "ctypes.util", "xml.sax.saxutils"} & modules
+    assert {m for m in modules if m.endswith("_cmd")} == {"ezhifu.cli.verify_cmd"}
