@@ -14,9 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import stat
-import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -129,7 +127,7 @@ def atomic_write(
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    tmp = directory / f".tmp-{target.name}-{secrets.token_hex(8)}"
+    tmp = directory / f".tmp-{target.name}-{os.urandom(8).hex()}"  # what secrets.token_hex(8) is
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -266,7 +264,13 @@ def parse_config(raw: bytes, file: Path, *, what: str = "configuration") -> dict
     """Parse the bytes of a configuration file named ``file`` (TOML, JSON for ``*.json``)."""
     try:
         text = raw.decode("utf-8")
-        data = json.loads(text) if file.suffix.lower() == ".json" else tomllib.loads(text)
+        if file.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            # why: tomllib (pure Python) loads when a TOML file is read, not on every start-up
+            import tomllib
+
+            data = tomllib.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         kind = "JSON" if file.suffix.lower() == ".json" else "TOML"
         raise ConfigurationError(f"{file}: {what} 不是有效的 {kind} / is not valid {kind}: {exc}") from exc

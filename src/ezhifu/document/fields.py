@@ -1,7 +1,8 @@
 """Field definitions per voucher type (VtCode): the one source of truth.
 
 Every element of every modelled inner voucher is declared exactly once, in the data file
-``document/data/fields.toml`` that this module reads once at import: its element
+``document/data/fields.toml`` that this module reads once at import (as its generated JSON copy
+``fields.json``, see :data:`_READ_FILE`): its element
 name, Chinese label, value type, whether it is required, whether it is an X-field (filled by
 the receiver in the 回单), its maximum length, whether it sits in the header or in a
 ``DetailList/Detail`` row, the schema versions it belongs to and the public source that
@@ -34,7 +35,7 @@ from __future__ import annotations
 
 import functools
 import os
-import tomllib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -199,6 +200,10 @@ def field_pattern(f: FieldDef, level: Level = "strict") -> str | None:
 # --- the field data (data/fields.toml), read once --------------------------------------------
 
 _DATA_FILE = "data/fields.toml"
+#: What is read at import: the same data as JSON, generated from :data:`_DATA_FILE` by
+#: :mod:`ezhifu.document.xsdgen` (a test keeps the two equal). The C JSON reader takes ~0.2 ms
+#: where tomllib, pure Python, took ~8 ms of every start-up (docs/performance.md "The command line").
+_READ_FILE = "data/fields.json"
 _TYPES: frozenset[str] = frozenset({"code", "name", "text", "amount", "date", "int", "guid"})
 #: Most ``{NAME}`` substitutions in one field list (the data nests them two deep).
 _MAX_EXPANSIONS = 8
@@ -209,11 +214,12 @@ def _load_data() -> dict[str, Any]:
     try:
         # A path next to this module, not importlib.resources: the package is installed as files
         # (setuptools package-data); importlib.resources would cost every import of the document layer.
-        with open(os.path.join(os.path.dirname(__file__), _DATA_FILE), "rb") as handle:
-            return tomllib.load(handle)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        with open(os.path.join(os.path.dirname(__file__), _READ_FILE), "rb") as handle:
+            data: dict[str, Any] = json.load(handle)
+            return data
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ConfigurationError(
-            f"ezhifu/document/{_DATA_FILE}: 字段数据无法读取 / cannot be read: {exc}"
+            f"ezhifu/document/{_READ_FILE}: 字段数据无法读取 / cannot be read: {exc}"
         ) from exc
 
 

@@ -7,6 +7,10 @@ element lists are never maintained by hand in three places. Run::
     python -m ezhifu.document.xsdgen            # rewrite schemas/ and docs/fields.md
     python -m ezhifu.document.xsdgen --check    # exit 1 when a committed file is stale
 
+``src/ezhifu/document/data/fields.json`` is generated too: the JSON copy of ``fields.toml`` that
+:mod:`ezhifu.document.fields` reads at import (tomllib would cost every start-up ~8 ms). After
+an edit of ``fields.toml`` run the generator twice (the second run generates from the new data).
+
 Design of the schemas (the official XSD is not public, spec.md §11). There are two
 **validation levels**, each with its own generated inner-voucher XSDs:
 
@@ -36,8 +40,10 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import sys
 import threading
+import tomllib
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -315,9 +321,20 @@ def fields_markdown() -> str:
     return "\n".join(out)
 
 
+def fields_json(toml_text: str) -> str:
+    """``document/data/fields.json``, what :mod:`ezhifu.document.fields` reads: the tables of
+    ``fields.toml`` (the source, edited by hand) in the same order, as JSON."""
+    return json.dumps(tomllib.loads(toml_text), ensure_ascii=False, indent=1) + "\n"
+
+
 def generated_files() -> dict[str, str]:
-    """Relative path (from the repository root) -> generated text."""
-    files: dict[str, str] = {}
+    """Relative path (from the repository root) -> generated text. ``fields.json`` comes first:
+    the rest is generated from the data read at import, so after an edit of ``fields.toml`` a
+    second run writes the XSDs and tables of the new data."""
+    data = Path(__file__).with_name("data")
+    files: dict[str, str] = {
+        "src/ezhifu/document/data/fields.json": fields_json((data / "fields.toml").read_text("utf-8"))
+    }
     for version in SCHEMA_VERSIONS:
         base = f"src/ezhifu/schemas/{version}"
         files[f"{base}/envelope.xsd"] = envelope_xsd(version)

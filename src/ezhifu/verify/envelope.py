@@ -31,7 +31,6 @@ from ezhifu.errors import DecodingError, EzhifuError, InvalidInput
 from ezhifu.pki.certs import cert_info
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.results import BodyResult, EnvelopeResult, ItemResult, SignerInfo, StepLog
-from ezhifu.seal.verify import verify_stamp
 from ezhifu.sign.cms_verify import verify_detached
 from ezhifu.verify.diagnose import DiagnosisBudget, diagnose_signature, needs_diagnosis
 from ezhifu.verify.parties import Parties, bind_body
@@ -111,6 +110,9 @@ def _verify_signature(element: SignatureElement, run: _Run) -> ItemResult:
 
 
 def _verify_stamp(element: SignStampElement, run: _Run) -> ItemResult:
+    # why: the seal layer (asn1 containers, seal model) loads only for an envelope with a SignStamp
+    from ezhifu.seal.verify import verify_stamp
+
     try:
         item = verify_stamp(run.body, element, trust=run.trust, policy=run.policy, at=run.at)
     except EzhifuError as exc:

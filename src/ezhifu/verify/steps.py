@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING
 
 from ezhifu.errors import EzhifuError
 from ezhifu.results import StepLog
-from ezhifu.sign.voucher import body_mismatches
 
 if TYPE_CHECKING:
     from asn1crypto import x509
@@ -68,7 +67,7 @@ def body_steps(body: VoucherBody) -> tuple[str, StepLog]:
     log = StepLog()
     vt_code = body.vt_code
     try:
-        mismatches = body_mismatches(body)
+        mismatches = [m.describe() for m in body.attribute_mismatches()]
         vt_code = body.signed_attributes()["VtCode"] or vt_code
     except EzhifuError as exc:
         log.fail("decode", f"inner voucher cannot be decoded: {exc}")
