@@ -76,9 +76,8 @@ def test_help_loads_click_and_the_catalogue_only(argv: tuple[str, ...]) -> None:
     assert not _top(modules) & {"lxml", "asn1crypto", "cryptography", "xmlschema", "elementpath"}
 
 
-def test_verify_loads_no_schema_network_or_pool_library(tmp_path: Path) -> None:
-    """Verifying a signed envelope loads neither xmlschema (refused documents only), urllib
-    (a TSA or OCSP responder), multiprocessing (``--jobs``), nor any other verb's module."""
+def _signed_envelope(folder: Path) -> tuple[Path, Path]:
+    """(one signed 5201 envelope without seals, the trust root) written under folder."""
     from ezhifu.document.envelope import Envelope
     from ezhifu.document.samples import sample_voucher
     from ezhifu.sign.voucher import sign_envelope
@@ -87,10 +86,63 @@ def test_verify_loads_no_schema_network_or_pool_library(tmp_path: Path) -> None:
     pki = make_pki("sm2")
     envelope = Envelope.build([sample_voucher("5201", seed=1)])
     sign_envelope(envelope, pki.signer(), "cz_dwfz")
-    (tmp_path / "one.xml").write_bytes(envelope.to_bytes())
-    root = pki.write_pem(tmp_path)["root.pem"]
-    out, modules = _loaded("verify", "--trust", str(root), str(tmp_path / "one.xml"))
+    (folder / "one.xml").write_bytes(envelope.to_bytes())
+    return folder / "one.xml", pki.write_pem(folder)["root.pem"]
+
+
+def test_verify_loads_no_schema_network_or_pool_library(tmp_path: Path) -> None:
+    """Verifying a signed envelope loads neither xmlschema (refused documents only), urllib
+    (a TSA or OCSP responder), multiprocessing (``--jobs``), nor any other verb's module."""
+    one, root = _signed_envelope(tmp_path)
+    out, modules = _loaded("verify", "--trust", str(root), str(one))
     assert ": OK" in out
     assert not _top(modules) & {"xmlschema", "elementpath", "multiprocessing"}
     assert not {"urllib.request", "http.client", "ctypes.util", "xml.sax.saxutils"} & modules
     assert {m for m in modules if m.endswith("_cmd")} == {"ezhifu.cli.verify_cmd"}
+
+
+def test_verify_loads_only_the_layers_the_envelope_needs(tmp_path: Path) -> None:
+    """An envelope without ``<SignStamp>`` loads no seal layer; signatures that all hold load no
+    diagnosis; without ``--parties`` / ``--positions`` no parties layer or position-table
+    reader; the spine's consistency step no validation or XSD machinery; the field data is
+    read as JSON (no tomllib) and the SM2 provider is OpenSSL's (no pure-Python SM2)."""
+    one, root = _signed_envelope(tmp_path)
+    out, modules = _loaded("verify", "--trust", str(root), str(one))
+    assert ": OK" in out
+    assert not {m for m in modules if m == "ezhifu.seal" or m.startswith("ezhifu.seal.")}
+    deferred = {
+        "ezhifu.verify.diagnose",
+        "ezhifu.verify.parties",
+        "ezhifu.document.positions",
+        "ezhifu.document.validation",
+        "ezhifu.document.xsdgen",
+        "ezhifu.sign.voucher",
+        "ezhifu.crypto.sm2.python",
+        "tomllib",
+        "argparse",
+    }
+    assert not deferred & modules
+
+
+def test_a_failed_signature_still_gets_its_diagnosis(tmp_path: Path) -> None:
+    """The diagnosis loads when a signature fails, and explains it as before: a trailing newline
+    added to the signed ``<Voucher>`` text (docs/verification.md)."""
+    one, root = _signed_envelope(tmp_path)
+    text = one.read_bytes()
+    end = text.index(b"</Voucher>")
+    one.write_bytes(text[:end] + b"\n" + text[end:])
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _PROBE.replace("assert exc.code in (0, None)", "assert exc.code == 1"),
+            json.dumps(["verify", "--trust", str(root), str(one)]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out, _, loaded = proc.stdout.rpartition("\n\n")
+    assert "FAILED" in out and "whitespace" in out, out
+    assert "ezhifu.verify.diagnose" in json.loads(loaded)

@@ -90,7 +90,6 @@ from ezhifu.cli.options import (
     trust_option,
     verify_policy,
 )
-from ezhifu.document.positions import PositionTable
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.errors import EzhifuError
 from ezhifu.results import BodyResult, EnvelopeResult, ItemResult
@@ -124,6 +123,9 @@ _TABLE_HEADERS = ("file", "result", "bodies", "first reason")
 def load_positions(path: Path) -> dict[str, frozenset[str]]:
     """Read a position table (:class:`ezhifu.document.positions.PositionTable`, docs/positions.md):
     VtCode -> the names of its positions."""
+    # why: the position-table reader loads only when --positions names a file
+    from ezhifu.document.positions import PositionTable
+
     return PositionTable.from_toml(path).as_positions()
 
 
@@ -407,10 +409,12 @@ def command(
     trust = anchors.load()
     policy = revocation.applied(verify_policy(policy_name))
     positions = load_positions(positions_file) if positions_file is not None else None
-    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
-    from ezhifu.verify.parties import Parties
+    parties: Parties | None = None
+    if parties_file is not None:
+        # why: the parties layer (position tables, certificate files) loads only for --parties
+        from ezhifu.verify.parties import Parties
 
-    parties = Parties.load(parties_file) if parties_file is not None else None
+        parties = Parties.load(parties_file)
     at = parse_time(at_text)
     # Per-run limits, checked before anything is verified (a special file counts its read bound).
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)

@@ -34,8 +34,8 @@ Spelling quirks producers really emit are kept (``TaxayerID``, ``ClearAccNanme``
 from __future__ import annotations
 
 import functools
-import os
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal

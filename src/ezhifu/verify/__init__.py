@@ -15,19 +15,19 @@ from ezhifu._lazy import TYPE_CHECKING, lazy_exports
 
 _EXPORTS = """
     ezhifu.verify.describe: BodyView describe_envelope
-    ezhifu.verify.diagnose: DiagnosisBudget
     ezhifu.verify.envelope: Positions signer_info_of verify_body verify_envelope
+    ezhifu.verify.steps: DiagnosisBudget
     ezhifu.verify.stream: BatchSummary envelope_files iter_bodies summarize verify_stream
 """
 
 if TYPE_CHECKING:
     from ezhifu.verify.describe import BodyView as BodyView
     from ezhifu.verify.describe import describe_envelope as describe_envelope
-    from ezhifu.verify.diagnose import DiagnosisBudget as DiagnosisBudget
     from ezhifu.verify.envelope import Positions as Positions
     from ezhifu.verify.envelope import signer_info_of as signer_info_of
     from ezhifu.verify.envelope import verify_body as verify_body
     from ezhifu.verify.envelope import verify_envelope as verify_envelope
+    from ezhifu.verify.steps import DiagnosisBudget as DiagnosisBudget
     from ezhifu.verify.stream import BatchSummary as BatchSummary
     from ezhifu.verify.stream import envelope_files as envelope_files
     from ezhifu.verify.stream import iter_bodies as iter_bodies

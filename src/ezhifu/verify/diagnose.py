@@ -11,9 +11,10 @@ on (spec.md §5.3):
 
 Each attempt is one more :func:`~ezhifu.sign.cms_verify.verify_detached`. All attempts of one
 envelope draw on one :class:`DiagnosisBudget` of :data:`MAX_DIAGNOSIS_VERIFICATIONS` extra
-verifications, so a hostile envelope of many broken signatures costs at most that much more than
-an honest one; when the budget is spent, the signature keeps the reason of its failed step.
-A diagnosis never makes a signature valid: it only replaces the failed step's reason (the
+verifications (both declared in :mod:`ezhifu.verify.steps`, so that a run whose signatures all
+hold never loads this module), so a hostile envelope of many broken signatures costs at most
+that much more than an honest one; when the budget is spent, the signature keeps the reason of
+its failed step. A diagnosis never makes a signature valid: it only replaces the failed step's reason (the
 original reason stays in the step's evidence).
 
 The RSA PKCS#1 v1.5 recovery that tells *content changed* from *wrong key* is part of the
@@ -31,6 +32,7 @@ from ezhifu.errors import EzhifuError
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.results import ItemResult
 from ezhifu.sign.cms_verify import verify_detached
+from ezhifu.verify.steps import MAX_DIAGNOSIS_VERIFICATIONS, DiagnosisBudget
 
 if TYPE_CHECKING:
     from ezhifu.document.envelope import VoucherBody
@@ -44,30 +46,10 @@ __all__ = [
     "needs_diagnosis",
 ]
 
-#: Extra verifications spent on diagnoses per envelope (all signatures together).
-MAX_DIAGNOSIS_VERIFICATIONS = 32
 #: At most this many other bodies are tried when explaining one moved signature.
 MAX_SIBLINGS_TRIED = 16
 #: Failed steps that mean "the bytes do not match" (worth a diagnosis).
 MISMATCH_STEPS = ("signature", "attributes")
-
-
-class DiagnosisBudget:
-    """The extra verifications left for diagnoses (one per envelope, or one per lone body)."""
-
-    __slots__ = ("remaining", "spent")
-
-    def __init__(self, limit: int = MAX_DIAGNOSIS_VERIFICATIONS) -> None:
-        self.remaining = limit
-        self.spent = 0
-
-    def take(self) -> bool:
-        """Use one verification; ``False`` when none is left."""
-        if self.remaining <= 0:
-            return False
-        self.remaining -= 1
-        self.spent += 1
-        return True
 
 
 def needs_diagnosis(result: ItemResult) -> bool:

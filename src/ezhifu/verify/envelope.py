@@ -32,14 +32,13 @@ from ezhifu.pki.certs import cert_info
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.results import BodyResult, EnvelopeResult, ItemResult, SignerInfo, StepLog
 from ezhifu.sign.cms_verify import verify_detached
-from ezhifu.verify.diagnose import DiagnosisBudget, diagnose_signature, needs_diagnosis
-from ezhifu.verify.parties import Parties, bind_body
-from ezhifu.verify.steps import Positions, body_steps, position_step, sn_step
+from ezhifu.verify.steps import DiagnosisBudget, Positions, body_steps, position_step, sn_step
 
 if TYPE_CHECKING:
     from asn1crypto import x509
 
     from ezhifu.document.envelope import SignatureElement, SignStampElement, VoucherBody
+    from ezhifu.verify.parties import Parties
 
 __all__ = ["Positions", "envelope_problems", "signer_info_of", "verify_body", "verify_envelope"]
 
@@ -69,6 +68,24 @@ def _unreadable(position: str, step: str, reason: str) -> ItemResult:
     return ItemResult.from_steps("signature", position, log, intact=False, trusted=False)
 
 
+def _explain_mismatch(log: StepLog, der: bytes, cms: ItemResult, run: _Run) -> None:
+    """A failed signature's diagnosis, when there is one, as the reason of its failed step
+    (the CMS reason kept in the step's evidence)."""
+    # why: the diagnoses (verify.diagnose) load only when a signature failed
+    from ezhifu.verify.diagnose import diagnose_signature, needs_diagnosis
+
+    if not needs_diagnosis(cms):
+        return
+    diagnosis = diagnose_signature(
+        der, run.body, run.siblings, trust=run.trust, policy=run.policy, at=run.at, budget=run.budget
+    )
+    if diagnosis is not None:
+        last = log.steps[-1]
+        log.steps[-1] = dataclasses.replace(
+            last, en=diagnosis, evidence=(*last.evidence, ("cms_reason", last.en))
+        )
+
+
 def _verify_signature(element: SignatureElement, run: _Run) -> ItemResult:
     position = element.no
     try:
@@ -83,15 +100,8 @@ def _verify_signature(element: SignatureElement, run: _Run) -> ItemResult:
     cms = verify_detached(der, text.encode("ascii"), trust=run.trust, policy=run.policy, at=run.at)
     log = StepLog()
     log.steps.extend(cms.steps)
-    if needs_diagnosis(cms):
-        diagnosis = diagnose_signature(
-            der, run.body, run.siblings, trust=run.trust, policy=run.policy, at=run.at, budget=run.budget
-        )
-        if diagnosis is not None:
-            last = log.steps[-1]
-            log.steps[-1] = dataclasses.replace(
-                last, en=diagnosis, evidence=(*last.evidence, ("cms_reason", last.en))
-            )
+    if not cms.intact:
+        _explain_mismatch(log, der, cms, run)
     sn_step(log, element.sn, cms.signer_certificate)
     position_step(log, position, run.vt_code, run.positions)
     return ItemResult.from_steps(
@@ -145,7 +155,7 @@ def verify_body(
     other position fails. ``at`` is the validation time for certificates (default now).
     ``siblings`` are the other bodies of the same envelope, used only to explain a
     signature moved between vouchers; ``budget`` bounds such diagnoses (default: a fresh
-    :class:`~ezhifu.verify.diagnose.DiagnosisBudget` for this body). ``parties`` (a parties
+    :class:`~ezhifu.verify.steps.DiagnosisBudget` for this body). ``parties`` (a parties
     file, :mod:`ezhifu.verify.parties`) binds every position to a party; its position table
     is used when ``positions`` is not given.
     """
@@ -171,7 +181,12 @@ def verify_body(
             ("Return_Reason", body.return_reason),
         ),
     )
-    return result if parties is None else bind_body(result, body, vt_code, parties)
+    if parties is None:
+        return result
+    # why: the parties layer (position tables, certificate files) loads only for a parties file
+    from ezhifu.verify.parties import bind_body
+
+    return bind_body(result, body, vt_code, parties)
 
 
 def envelope_problems(bodies: Sequence[VoucherBody]) -> list[str]:
@@ -210,7 +225,7 @@ def verify_envelope(
 
     Bytes that do not parse as an envelope give a result with that problem and no bodies
     (not valid); see :func:`verify_body` for the rest. Diagnoses of failed signatures share one
-    budget for the whole envelope (:data:`ezhifu.verify.diagnose.MAX_DIAGNOSIS_VERIFICATIONS`).
+    budget for the whole envelope (:data:`ezhifu.verify.steps.MAX_DIAGNOSIS_VERIFICATIONS`).
     """
     if isinstance(envelope_or_bytes, bytes | bytearray | memoryview):
         try:

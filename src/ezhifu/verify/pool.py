@@ -41,9 +41,9 @@ from ezhifu.pki.certs import shared_certificate
 from ezhifu.pki.policy import VerifyPolicy
 from ezhifu.pki.trust import TrustStore
 from ezhifu.results import BodyResult
-from ezhifu.verify.diagnose import DiagnosisBudget
 from ezhifu.verify.envelope import verify_body
 from ezhifu.verify.parties import Parties, PartiesSource
+from ezhifu.verify.steps import DiagnosisBudget
 
 __all__ = [
     "MAX_CHUNK",

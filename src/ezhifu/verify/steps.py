@@ -38,8 +38,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BODY_SPINE",
+    "MAX_DIAGNOSIS_VERIFICATIONS",
     "SIGNATURE_SPINE",
     "STAMP_SPINE",
+    "DiagnosisBudget",
     "Positions",
     "body_steps",
     "position_refusal",
@@ -56,6 +58,29 @@ BODY_SPINE = ("decode", "attributes-match", "signatures", "stamps")
 SIGNATURE_SPINE = ("base64", "content", "cms", "diagnosis", "sn", "position")
 #: A stamp: the container's steps (format .. data-hash, position binding, seal id), position table.
 STAMP_SPINE = ("container", "position")
+
+
+#: Extra verifications spent on diagnoses per envelope (all signatures together).
+MAX_DIAGNOSIS_VERIFICATIONS = 32
+
+
+class DiagnosisBudget:
+    """The extra verifications left for diagnoses (one per envelope, or one per lone body;
+    :mod:`ezhifu.verify.diagnose` spends them)."""
+
+    __slots__ = ("remaining", "spent")
+
+    def __init__(self, limit: int = MAX_DIAGNOSIS_VERIFICATIONS) -> None:
+        self.remaining = limit
+        self.spent = 0
+
+    def take(self) -> bool:
+        """Use one verification; ``False`` when none is left."""
+        if self.remaining <= 0:
+            return False
+        self.remaining -= 1
+        self.spent += 1
+        return True
 
 
 def body_steps(body: VoucherBody) -> tuple[str, StepLog]:

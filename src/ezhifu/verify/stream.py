@@ -39,8 +39,8 @@ from ezhifu.errors import (
     InvalidInput,
 )
 from ezhifu.results import BodyResult
-from ezhifu.verify.diagnose import DiagnosisBudget
 from ezhifu.verify.envelope import verify_body
+from ezhifu.verify.steps import DiagnosisBudget
 
 __all__ = ["MAX_STREAM_BYTES", "BatchSummary", "envelope_files", "iter_bodies", "summarize", "verify_stream"]
 
@@ -224,7 +224,7 @@ def verify_stream(
     apply). The options are those of :func:`ezhifu.verify.envelope.verify_body` (``parties``: a
     :class:`ezhifu.verify.parties.Parties` read from a file, shipped to workers as its bytes;
     a caller's ``pool`` must have been opened with the same parties file).
-    Diagnoses of failed signatures draw on one :class:`~ezhifu.verify.diagnose.DiagnosisBudget`
+    Diagnoses of failed signatures draw on one :class:`~ezhifu.verify.steps.DiagnosisBudget`
     for the run (one per worker process), so an envelope of failing bodies costs a constant more
     than a valid one.
     """

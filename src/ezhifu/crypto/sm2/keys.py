@@ -22,7 +22,6 @@ from ezhifu.crypto.sm2.curve import (
     rs_to_der,
 )
 from ezhifu.crypto.sm2.provider import current
-from ezhifu.crypto.sm2.python import sign_deterministic, warn_not_constant_time
 from ezhifu.crypto.sm3 import as_bytes, sm3
 from ezhifu.errors import InvalidInput, InvalidSignature, SigningError
 
@@ -240,6 +239,9 @@ class SM2PrivateKey:
         uid = _check_uid(uid)
         message = as_bytes(data, "data to sign")
         if deterministic:
+            # why: the pure-Python SM2 loads only for deterministic signing or without OpenSSL's SM2
+            from ezhifu.crypto.sm2.python import sign_deterministic, warn_not_constant_time
+
             warn_not_constant_time(stacklevel=3)  # point at our caller
             e = _e_value(self.public_key(), uid, message)
             r, s = sign_deterministic(SM2_CURVE, self._d, e)

@@ -11,7 +11,6 @@ import threading
 
 from ezhifu.crypto.sm2.curve import Provider, ProviderName
 from ezhifu.crypto.sm2.openssl import load_provider
-from ezhifu.crypto.sm2.python import PythonProvider
 from ezhifu.errors import ConfigurationError, ProviderUnavailable
 
 __all__ = ["ENV_PROVIDER", "active_provider", "available_providers", "current", "use_provider"]
@@ -30,6 +29,9 @@ def _python() -> Provider:
     global _python_provider
     with _state_lock:
         if _python_provider is None:
+            # why: the pure-Python provider's tables load only when it is chosen or OpenSSL lacks SM2
+            from ezhifu.crypto.sm2.python import PythonProvider
+
             _python_provider = PythonProvider()
         return _python_provider
 
