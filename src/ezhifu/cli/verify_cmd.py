@@ -417,10 +417,12 @@ def command(
         parties = Parties.load(parties_file)
     at = parse_time(at_text)
     # Per-run limits, checked before anything is verified (a special file counts its read bound).
-    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
-    from ezhifu.verify.stream import MAX_STREAM_BYTES
+    bound = STREAM_THRESHOLD
+    if stream or jobs > 1:
+        # why: the streaming reader loads only for a streamed run (or a file above the threshold)
+        from ezhifu.verify.stream import MAX_STREAM_BYTES
 
-    bound = MAX_STREAM_BYTES if stream or jobs > 1 else STREAM_THRESHOLD
+        bound = MAX_STREAM_BYTES
     files = run_inputs(inputs, max_files, max_run_bytes, unknown_size=bound)
     # One object for one named file (today's shape); the list shape as soon as a directory or a
     # second file is involved, so a script over a directory always reads the same structure.

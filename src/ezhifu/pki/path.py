@@ -56,7 +56,6 @@ from ezhifu.pki.certs import (
     validity_refusal,
 )
 from ezhifu.pki.keys import public_key_of
-from ezhifu.pki.ocsp import revocation_status
 from ezhifu.pki.policy import VerifyPolicy, as_utc, critical_refusal, signature_digest, signer_refusal
 from ezhifu.pki.signer import MIN_RSA_BITS, verify_signature
 from ezhifu.pki.trust import TrustStore, same_certificate
@@ -259,6 +258,9 @@ def _with_revocation(result: ChainResult, at: datetime, policy: VerifyPolicy) ->
     if len(result.path) < 2:
         note = "revocation not checked: pinned certificate (no issuer to ask)"
         return dataclasses.replace(result, revocation=(note,))
+    # why: the CRL and OCSP readers load only when revocation is checked (--crl, --ocsp)
+    from ezhifu.pki.ocsp import revocation_status
+
     notes: list[str] = []
     for cert, issuer in itertools.pairwise(result.path):
         status = revocation_status(cert, issuer, at, policy)
