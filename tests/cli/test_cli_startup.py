@@ -104,7 +104,8 @@ def test_verify_loads_no_schema_network_or_pool_library(tmp_path: Path) -> None:
 def test_verify_loads_only_the_layers_the_envelope_needs(tmp_path: Path) -> None:
     """An envelope without ``<SignStamp>`` loads no seal layer; signatures that all hold load no
     diagnosis; without ``--parties`` / ``--positions`` no parties layer or position-table
-    reader; the spine's consistency step no validation or XSD machinery; the field data is
+    reader; a file read in memory no streaming reader; without ``--crl`` / ``--ocsp`` no CRL or
+    OCSP reader; the spine's consistency step no validation or XSD machinery; the field data is
     read as JSON (no tomllib) and the SM2 provider is OpenSSL's (no pure-Python SM2)."""
     one, root = _signed_envelope(tmp_path)
     out, modules = _loaded("verify", "--trust", str(root), str(one))
@@ -113,6 +114,9 @@ def test_verify_loads_only_the_layers_the_envelope_needs(tmp_path: Path) -> None
     deferred = {
         "ezhifu.verify.diagnose",
         "ezhifu.verify.parties",
+        "ezhifu.verify.stream",
+        "ezhifu.pki.ocsp",
+        "ezhifu.pki.revocation",
         "ezhifu.document.positions",
         "ezhifu.document.validation",
         "ezhifu.document.xsdgen",
