@@ -17,7 +17,7 @@ import os
 import secrets
 import stat
 import tomllib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "RunBudget",
     "atomic_write",
     "check_config_file",
+    "config_table",
     "create_private",
     "exclusive_lock",
     "fsync_dir",
@@ -282,6 +283,17 @@ def parse_config(raw: bytes, file: Path, *, what: str = "configuration") -> dict
     if not isinstance(data, dict):
         raise ConfigurationError(f"{file}: {what} 顶层必须是表 / must be a table at the top level")
     return data
+
+
+def config_table(spec: object, where: str, keys: Collection[str], *, hint: str) -> Mapping[str, Any]:
+    """``spec`` as a table of a configuration file whose keys are all among ``keys``; else a
+    :class:`~ezhifu.errors.ConfigurationError` at ``where`` (``hint`` names the keys it takes)."""
+    if not isinstance(spec, Mapping):
+        raise ConfigurationError(f"{where}: 必须是表 / must be a table ({hint})")
+    unknown = sorted(set(spec) - set(keys))
+    if unknown:
+        raise ConfigurationError(f"{where}: 未知的键 / unknown key(s) {', '.join(map(repr, unknown))}")
+    return spec
 
 
 @contextlib.contextmanager
