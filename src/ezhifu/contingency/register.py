@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,7 @@ from typing import Any
 from ezhifu.document.models import FieldValue, Voucher
 from ezhifu.errors import RegisterError
 from ezhifu.keystore.audit import AuditJournal
+from ezhifu.results import Record
 
 __all__ = [
     "BACKFILL_MARK",
@@ -53,7 +54,7 @@ OUTAGE_SCOPES = (
 
 
 @dataclass(frozen=True, slots=True)
-class Outage:
+class Outage(Record):
     outage_id: str
     scope: str
     started: str
@@ -63,12 +64,9 @@ class Outage:
     ended: str | None = None
     ended_by: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True, slots=True)
-class EmergencyPayment:
+class EmergencyPayment(Record):
     """A payment made on paper during an outage, and the electronic voucher back-filled for it."""
 
     payment_id: str
@@ -90,12 +88,6 @@ class EmergencyPayment:
     backfill_id: str | None = None
     backfilled_by: str | None = None
     backfilled_at: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["hand_signers"] = list(self.hand_signers)
-        data["seal_refs"] = list(self.seal_refs)
-        return data
 
 
 class ContingencyRegister(AuditJournal):
