@@ -15,6 +15,7 @@ reason. It raises only on misuse (wrong argument types, unusable configuration).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -126,11 +127,16 @@ def record_dict(record: Any, **first: Any) -> dict[str, Any]:
     certificate descriptions, alerts, cases, drill reports).
     """
     out = dict(first)
-    for f in fields(record):
-        name = f.metadata.get(JSON_NAME, f.name)
-        if name is not None:
-            out[name] = _plain(getattr(record, f.name))
+    for attribute, name in _json_names(record.__class__):
+        out[name] = _plain(getattr(record, attribute))
     return out
+
+
+@functools.cache
+def _json_names(cls: type) -> tuple[tuple[str, str], ...]:
+    """(attribute, JSON name) of each field of a record class that its JSON shows, in order."""
+    named = ((f.name, f.metadata.get(JSON_NAME, f.name)) for f in fields(cls))
+    return tuple((attribute, name) for attribute, name in named if name is not None)
 
 
 class Record:
