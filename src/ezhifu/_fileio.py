@@ -37,7 +37,6 @@ __all__ = [
     "parse_config",
     "read_config",
     "read_config_bytes",
-    "read_limited",
 ]
 
 #: Largest configuration file read (a position table of every VtCode fits in a few KiB).
@@ -271,15 +270,6 @@ def read_config_bytes(
     if len(raw) > max_bytes:  # grew between fstat and read
         raise ConfigFileRefused(f"{file}: {what} 超过 {max_bytes} 字节 / is larger than {max_bytes} bytes")
     return raw
-
-
-def read_limited(path: str | os.PathLike[str], max_bytes: int) -> bytes | None:
-    """The bytes of the file ``path`` when it holds at most ``max_bytes``, else ``None``; reads
-    at most one byte past the limit, so a special file without a size (``/dev/zero``) is
-    bounded too (docs/security.md "Limits"). Raises ``OSError`` like :func:`open`."""
-    with open(path, "rb") as handle:
-        data = handle.read(max_bytes + 1)
-    return data if len(data) <= max_bytes else None
 
 
 def parse_config(raw: bytes, file: Path, *, what: str = "configuration") -> dict[str, Any]:

@@ -27,7 +27,6 @@ from pathlib import Path
 
 from asn1crypto import x509
 
-from ezhifu._fileio import read_limited
 from ezhifu.errors import CertificateError, ConfigurationError
 from ezhifu.pki.certs import MAX_BUNDLE_BYTES, load_certificates
 from ezhifu.pki.policy import LEGACY_HINT, VerifyPolicy, as_utc
@@ -127,10 +126,11 @@ class TrustStore:
         for path in paths:
             p = Path(path)
             try:  # bounded: a special file such as /dev/zero has no size (issue 14 item 2)
-                data = read_limited(p, MAX_BUNDLE_BYTES)
+                with p.open("rb") as handle:
+                    data = handle.read(MAX_BUNDLE_BYTES + 1)
             except OSError as exc:
                 raise ConfigurationError(f"cannot read trust file {p}: {exc.strerror or exc}") from exc
-            if data is None:
+            if len(data) > MAX_BUNDLE_BYTES:
                 raise ConfigurationError(
                     f"信任文件过大 / trust file {p}: more than the limit of {MAX_BUNDLE_BYTES} bytes"
                 )
