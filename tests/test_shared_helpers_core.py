@@ -1,7 +1,7 @@
 """The shared pieces of the core that replaced repeated code (issue 12, duplicate count).
 
 ``results.Record`` (the JSON of a result whose JSON is its fields), ``ServiceFault`` subclasses
-named in their class header, ``_fileio.config_table`` / ``read_limited`` / ``RunBudget``,
+named in their class header, ``_fileio.config_table`` / ``RunBudget``,
 ``Closing`` on the verification pools, and the pytest plugin's one set of keyword options.
 """
 
@@ -11,13 +11,12 @@ import inspect
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
 from ezhifu import errors
 from ezhifu._closing import Closing
-from ezhifu._fileio import RunBudget, config_table, read_limited
+from ezhifu._fileio import RunBudget, config_table
 from ezhifu.errors import ConfigurationError, RunLimitExceeded, ServiceFault
 from ezhifu.pki.certs import describe
 from ezhifu.pki.trust import TrustStore
@@ -117,17 +116,6 @@ def test_config_table_refuses_a_non_table_and_unknown_keys() -> None:
         config_table(["certs"], "f: parties.bank", {"certs"}, hint="certs")
     with pytest.raises(ConfigurationError, match="unknown key\\(s\\) 'pins', 'roots'"):
         config_table({"roots": 1, "pins": 2, "certs": 3}, "f", {"certs"}, hint="certs")
-
-
-def test_read_limited_reads_at_most_one_byte_past_the_limit(tmp_path: Path) -> None:
-    small = tmp_path / "small.pem"
-    small.write_bytes(b"x" * 10)
-    assert read_limited(small, 10) == b"x" * 10
-    assert read_limited(small, 9) is None
-    if Path("/dev/zero").exists():  # no size: bounded by the read itself
-        assert read_limited("/dev/zero", 1024) is None
-    with pytest.raises(OSError):
-        read_limited(tmp_path / "missing.pem", 10)
 
 
 def test_run_budget_names_the_limit_and_the_option() -> None:
