@@ -19,6 +19,8 @@ from ezhifu._closing import Closing
 from ezhifu._fileio import RunBudget, config_table
 from ezhifu.errors import ConfigurationError, RunLimitExceeded, ServiceFault
 from ezhifu.pki.certs import describe
+from ezhifu.pki.keys import generate_private_key
+from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.pki.trust import TrustStore
 from ezhifu.results import JSON_NAME, Record, SealFacts, SignerInfo
 from ezhifu.testing import make_pki
@@ -147,3 +149,9 @@ def test_assert_valid_voucher_takes_exactly_the_options_of_voucher_problems() ->
     ]
     assert set(VoucherChecks.__optional_keys__) == set(keyword_only)
     assert not VoucherChecks.__required_keys__
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("sm2", "sm2"), ("rsa2048", "rsa"), ("p256", "ec")])
+def test_a_signers_key_kind_is_its_algorithms(kind: str, expected: str) -> None:
+    signer = SoftwareSigner(generate_private_key(kind))
+    assert signer.key_kind == signer.algorithm.key_kind == expected
