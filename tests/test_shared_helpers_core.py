@@ -1,6 +1,6 @@
 """The shared pieces of the core that replaced repeated code (issue 12, duplicate count).
 
-``results.Record`` (the JSON of a result whose JSON is its fields), ``ServiceFault`` subclasses
+``results.JsonFields`` (the JSON of a result whose JSON is its fields), ``ServiceFault`` subclasses
 named in their class header, ``_fileio.config_table`` / ``RunBudget``,
 ``Closing`` on the verification pools, and the pytest plugin's one set of keyword options.
 """
@@ -22,14 +22,14 @@ from ezhifu.pki.certs import describe
 from ezhifu.pki.keys import generate_private_key
 from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.pki.trust import TrustStore
-from ezhifu.results import JSON_NAME, Record, SealFacts, SignerInfo
+from ezhifu.results import JSON_NAME, JsonFields, SealFacts, SignerInfo
 from ezhifu.testing import make_pki
 from ezhifu.testing.pytest_plugin import VoucherChecks, voucher_problems
 from ezhifu.verify.pool import VerifyPool
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry(Record):
+class _Entry(JsonFields):
     serial_hex: str = field(metadata={JSON_NAME: "serial"})
     at: datetime
     on: date

@@ -36,8 +36,8 @@ __all__ = [
     "Claim",
     "EnvelopeResult",
     "ItemResult",
+    "JsonFields",
     "Outcome",
-    "Record",
     "SealFacts",
     "SealImage",
     "SignerInfo",
@@ -139,7 +139,7 @@ def _json_names(cls: type) -> tuple[tuple[str, str], ...]:
     return tuple((attribute, name) for attribute, name in named if name is not None)
 
 
-class Record:
+class JsonFields:
     """A result whose JSON is its fields: ``to_dict()`` is :func:`record_dict` of it."""
 
     __slots__ = ()
@@ -165,7 +165,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class SignerInfo(Record):
+class SignerInfo(JsonFields):
     """Who signed: the signer certificate's subject, issuer and serial (lower-case hex)."""
 
     subject: str
@@ -199,7 +199,7 @@ class SealImage:
 
 
 @dataclass(frozen=True, slots=True)
-class Claim(Record):
+class Claim(JsonFields):
     """A value the signed material *claims* (a signing time), where it came from, and whether a
     third party vouched for it (a verified time-stamp): ``verified`` is ``False`` for a claim
     that is only the signer's word."""
@@ -210,7 +210,7 @@ class Claim(Record):
 
 
 @dataclass(frozen=True, slots=True)
-class SealFacts(Record):
+class SealFacts(JsonFields):
     """What a display shows of a seal: identity, standard, validity window, maker, picture.
 
     ``picture`` is the picture identified by its bytes (``picture_error`` says why not)."""

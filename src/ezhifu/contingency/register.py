@@ -29,7 +29,7 @@ from typing import Any
 from ezhifu.document.models import FieldValue, Voucher
 from ezhifu.errors import RegisterError
 from ezhifu.keystore.audit import AuditJournal
-from ezhifu.results import Record
+from ezhifu.results import JsonFields
 
 __all__ = [
     "BACKFILL_MARK",
@@ -54,7 +54,7 @@ OUTAGE_SCOPES = (
 
 
 @dataclass(frozen=True, slots=True)
-class Outage(Record):
+class Outage(JsonFields):
     outage_id: str
     scope: str
     started: str
@@ -66,7 +66,7 @@ class Outage(Record):
 
 
 @dataclass(frozen=True, slots=True)
-class EmergencyPayment(Record):
+class EmergencyPayment(JsonFields):
     """A payment made on paper during an outage, and the electronic voucher back-filled for it."""
 
     payment_id: str

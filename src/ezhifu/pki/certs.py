@@ -45,7 +45,7 @@ from ezhifu.errors import (
     MalformedCertificate,
     UnsupportedAlgorithm,
 )
-from ezhifu.results import JSON_NAME, Record, SignerInfo
+from ezhifu.results import JSON_NAME, JsonFields, SignerInfo
 
 __all__ = [
     "MAX_BUNDLE_BYTES",
@@ -295,7 +295,7 @@ def certificate_label(cert: x509.Certificate) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class CertificateDescription(Record):
+class CertificateDescription(JsonFields):
     """What ezhifu says about a certificate: names, serial (lower-case hex), validity, key
     kind (``"sm2"``, ``"rsa"``, ``"ec"``, or the algorithm name of another key), key size in
     bits, SHA-256 fingerprint of the DER (lower-case hex) and whether it is a CA."""
