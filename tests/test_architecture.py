@@ -132,7 +132,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "generation",
         }
     ),
-    "sign": frozenset({"", "cms", "cms_verify", "voucher"}),
+    "sign": frozenset({"", "cms", "cms_fast", "cms_verify", "voucher"}),
     "seal": frozenset(
         {
             "",
@@ -258,6 +258,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "checks",
             "exitcodes",
             "i18n",
+            "options",
             "output",
         }
     ),

@@ -16,8 +16,8 @@ import click
 import pytest
 
 from ezhifu.cli import main as cli_main
-from ezhifu.cli.common import json_option
 from ezhifu.cli.i18n import LOCALE_DIR, _, language_from_env, set_language
+from ezhifu.cli.options import json_option
 from ezhifu.cli.output import force_option
 from ezhifu.report.localtime import display_time
 

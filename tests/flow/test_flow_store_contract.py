@@ -53,6 +53,15 @@ def test_record_round_trip_update_and_find(store: VoucherStore) -> None:
     assert store.find(states=[]) == [] and store.find(direction="in") == []
 
 
+def test_find_filters_by_payee_and_refuses_a_filter_it_does_not_know(store: VoucherStore) -> None:
+    store.put(_record("A", payee_acct_no="622"))
+    store.put(_record("B", payee_acct_no="621"))
+    assert [r.key.voucher_no for r in store.find(payee_acct_no="622", vt_code="5201")] == ["A"]
+    assert store.find(voucher_flag="1") == [] and len(store.find(adm_div_code="420000", st_year="2024")) == 2
+    with pytest.raises(TypeError, match="vtcode"):  # a misspelt filter is an error, not "no filter"
+        store.find(vtcode="5202")  # type: ignore[call-arg]
+
+
 def test_history_and_rollback(store: VoucherStore) -> None:
     store.put(_record("A"))
     store.add_history(_key("A"), revision=1, action="save", from_state=None, to_state=State.DRAFT)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from datetime import timedelta
 
 from hypothesis import given, settings
@@ -41,5 +43,42 @@ def test_fast_path_equals_the_recording_evaluator(items: list[tuple[int, str, st
         for rule in monitor.rules.rules:
             for row in rows.of(rule.scope):
                 fast = truthy(monitor._fast[id(rule)](row))
-                slow = truthy(monitor._eval(rule.when, row, rule, None))
+                rec, recording = monitor._recorder(rule)  # the closures that note the evidence
+                rec.reset()
+                slow = truthy(recording(row))
                 assert fast == slow, (rule.id, voucher.voucher_no)
+
+
+def test_alerts_checked_from_several_threads_keep_their_own_evidence() -> None:
+    """Each thread notes an alert's evidence in its own recorder: run together, the threads give
+    exactly the alerts (with their evidence) that one thread gives alone."""
+    ctx = MonitorContext(accounts={"101001": frozenset({"6217000000000123"})})
+    monitor = Monitor(RuleSet.example(), ctx)
+    vouchers = [
+        v8202(
+            day=MONDAY + timedelta(days=n % 5),
+            amount=("50000.01", "1.00", "99999.99", "4500.00")[n % 4],
+            payee=(("张三", "6217000000000123"), COMPANY, ("李四有限公司", f"62220000000{n:05d}"))[n % 3],
+            set_mode=("9", ("现金", "备用金", "电子转账支付")[n % 3]),
+            VoucherNo=f"T{n:04d}",
+        )
+        for n in range(24)
+    ]
+    monitor.run(vouchers)  # windows filled and payees learnt: from here on a run reads only
+    expected = [a.to_dict() for a in monitor.run(vouchers)]
+    assert expected and any(a["evidence"]["fields"] for a in expected)
+    results: list[list[dict[str, object]]] = []
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [
+            threading.Thread(target=lambda: results.append([a.to_dict() for a in monitor.run(vouchers)]))
+            for _ in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert len(results) == 4 and all(result == expected for result in results)

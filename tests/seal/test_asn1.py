@@ -186,6 +186,14 @@ def test_v1_time_info_from_a_time_stamp_token() -> None:
         (b"not a time", None),
         (b"2026-13-05 08:30:00", None),
         (b"\x30\x00", None),
+        # UTCTime text of 2000-2009 starts with "0", the byte of a DER SEQUENCE: text, not a token
+        (b"050105083000Z", datetime(2005, 1, 5, 8, 30, tzinfo=UTC)),
+        (b"000102000000Z", datetime(2000, 1, 2, tzinfo=UTC)),
+        # UTCTime YY 50-99 are 1950-1999 (RFC 5280 4.1.2.5.1), 00-49 are 2000-2049
+        (b"680102000000Z", datetime(1968, 1, 2, tzinfo=UTC)),
+        (b"500101000000Z", datetime(1950, 1, 1, tzinfo=UTC)),
+        (b"491231235959Z", datetime(2049, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        (b"520229000000Z", datetime(1952, 2, 29, tzinfo=UTC)),
     ],
 )
 def test_v1_time_info_variants(raw: bytes, expected: datetime | None) -> None:

@@ -16,20 +16,18 @@ from __future__ import annotations
 
 from ezhifu._lazy import lazy_exports
 
+#: The public names by the module of this package that defines them.
+_MODULES: dict[str, tuple[str, ...]] = {
+    "package": ("create_package", "write_package", "CreatedPackage"),
+    "registry": ("Registry", "Booking"),
+    "check": ("check_package",),
+    "check_items": ("CheckReport", "CheckItem"),
+    "revalidate": ("revalidate_package", "renew_package", "Revalidation"),
+    "reader": ("ZipLimits",),
+    "manifest": ("canonical_json",),
+}
 _EXPORTS: dict[str, str] = {
-    "create_package": "ezhifu.archive.package",
-    "write_package": "ezhifu.archive.package",
-    "CreatedPackage": "ezhifu.archive.package",
-    "Registry": "ezhifu.archive.registry",
-    "Booking": "ezhifu.archive.registry",
-    "check_package": "ezhifu.archive.check",
-    "CheckReport": "ezhifu.archive.check_items",
-    "CheckItem": "ezhifu.archive.check_items",
-    "revalidate_package": "ezhifu.archive.revalidate",
-    "renew_package": "ezhifu.archive.revalidate",
-    "Revalidation": "ezhifu.archive.revalidate",
-    "ZipLimits": "ezhifu.archive.reader",
-    "canonical_json": "ezhifu.archive.manifest",
+    name: f"ezhifu.archive.{module}" for module, names in _MODULES.items() for name in names
 }
 
 __all__ = sorted(_EXPORTS)

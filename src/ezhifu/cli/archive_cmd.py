@@ -28,14 +28,24 @@ from ezhifu.cli.common import (
     MAX_SMALL_FILE_BYTES,
     echo_json,
     handle_errors,
-    json_option,
     mark,
     print_table,
     read_input,
 )
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
-from ezhifu.cli.output import is_stdout, output_option, write_output
-from ezhifu.cli.verify_cmd import _parse_at, load_positions
+from ezhifu.cli.options import (
+    EXISTING_FILE,
+    FILE_PATH,
+    at_option,
+    json_option,
+    parse_time,
+    policy_option,
+    positions_option,
+    trust_option,
+    verify_policy,
+)
+from ezhifu.cli.output import is_stdout, note, output_option, write_output
+from ezhifu.cli.verify_cmd import load_positions
 from ezhifu.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -50,9 +60,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Largest package or envelope file read by these verbs (bytes; the zip reader's own limit).
 MAX_PACKAGE_FILE_BYTES = 256 << 20
 
-_in_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 #: An existing file to read; the PACKAGE argument of the verbs that read a package.
-_PACKAGE = click.argument("package", type=_in_file)
+_PACKAGE = click.argument("package", type=EXISTING_FILE)
 
 
 def _trust(paths: tuple[Path, ...]) -> TrustStore | None:
@@ -63,7 +72,9 @@ def _trust(paths: tuple[Path, ...]) -> TrustStore | None:
 
 def _archive_trust_option(help: str) -> Callable[[F], F]:
     """``--archive-trust FILE`` (repeatable) of ``check`` and ``revalidate``: the archiving party's root."""
-    return click.option("--archive-trust", "archive_trust_files", multiple=True, type=_in_file, help=help)
+    return click.option(
+        "--archive-trust", "archive_trust_files", multiple=True, type=EXISTING_FILE, help=help
+    )
 
 
 def _refuse_existing(output: Path) -> None:
@@ -82,47 +93,26 @@ def command() -> None:
 
 
 @command.command("create")
-@click.argument("envelope", type=_in_file)
-@click.argument("receipt", required=False, type=_in_file)
-@click.option(
-    "--trust",
-    "trust_files",
-    multiple=True,
-    required=True,
-    type=_in_file,
-    help="PEM file of trusted roots for the voucher signatures and seals (repeatable).",
-)
-@click.option(
-    "--policy",
-    "policy_name",
-    type=click.Choice(["default", "legacy"]),
-    default="default",
-    show_default=True,
-    help="legacy also accepts SHA-1 and RSA-1024 (spec.md §5.3).",
-)
+@click.argument("envelope", type=EXISTING_FILE)
+@click.argument("receipt", required=False, type=EXISTING_FILE)
+@trust_option("PEM file of trusted roots for the voucher signatures and seals (repeatable).", required=True)
+@policy_option()
 @click.option(
     "--crl",
     "crl_files",
     multiple=True,
-    type=_in_file,
+    type=EXISTING_FILE,
     help="DER CRL to check revocation against; stored in the package as evidence (repeatable).",
 )
 @output_option("Package file to write (zip; written atomically; '-' for standard output).")
 @click.option(
-    "--registry",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite booking registry: a voucher already booked there is refused.",
+    "--registry", type=FILE_PATH, help="SQLite booking registry: a voucher already booked there is refused."
 )
 @click.option(
     "--received-at", "received_text", metavar="ISO-TIME", help="When the envelope was received (E.1 接收)."
 )
 @click.option("--archivist", help="Archiving party's name (D.1; default: the signing certificate's CN).")
-@click.option(
-    "--positions",
-    "positions_file",
-    type=_in_file,
-    help="Position table (JSON or TOML) {VtCode: [position, ...]}, as for ezhifu verify; recorded.",
-)
+@positions_option("Position table (JSON or TOML) {VtCode: [position, ...]}, as for ezhifu verify; recorded.")
 @click.option("--pdf", is_flag=True, help="Also store a PDF rendition of each envelope (headless Chromium).")
 @click.option(
     "--allow-invalid", is_flag=True, help="Archive even when a signature or seal fails (verdict kept)."
@@ -148,14 +138,14 @@ def create_command(
 ) -> None:
     """Write one package for ENVELOPE (and the RECEIPT answering it), signed with the archive's key."""
     from ezhifu.archive.registry import Registry  # reason: loaded when the verb runs
-    from ezhifu.pki.trust import TrustStore, VerifyPolicy  # reason: loaded when the verb runs
+    from ezhifu.pki.trust import TrustStore  # reason: loaded when the verb runs
 
-    policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()
+    policy = verify_policy(policy_name)
     if crl_files:
         crls = tuple(read_input(p, max_bytes=MAX_SMALL_FILE_BYTES) for p in crl_files)
         policy = policy.replace(check_crl=True, crls=crls)
     _refuse_existing(output)
-    received = _parse_at(received_text)
+    received = parse_time(received_text, "--received-at")
     envelope_bytes = read_input(envelope, max_bytes=MAX_PACKAGE_FILE_BYTES)
     receipt_bytes = read_input(receipt, max_bytes=MAX_PACKAGE_FILE_BYTES) if receipt else None
     options: dict[str, Any] = {
@@ -191,11 +181,8 @@ def create_command(
             "all signatures and seals valid" if package.valid else "verification FAILED (archived as such)"
         )
         booked = f", booked in {registry}" if registry else ""
-        click.echo(
-            f"wrote {output}: package {package.package_id}, "
-            f"{len(package.bookings)} voucher(s){booked}; {verdict}",
-            err=is_stdout(output),  # with -o - the package is on stdout
-        )
+        said = f"wrote {output}: package {package.package_id}, {len(package.bookings)} voucher(s){booked}"
+        note(f"{said}; {verdict}", output)  # with -o - the package is on stdout
     sys.exit(EXIT_OK)
 
 
@@ -262,16 +249,8 @@ def check_command(package: Path, archive_trust_files: tuple[Path, ...], as_json:
 @command.command("revalidate")
 @_PACKAGE
 @_archive_trust_option("PEM file of the archiving party's root (needed for a valid verdict).")
-@click.option(
-    "--trust",
-    "trust_files",
-    multiple=True,
-    type=_in_file,
-    help="Trust for today's verdict (default: the anchors stored in the package).",
-)
-@click.option(
-    "--at", "at_text", metavar="ISO-TIME", help="Evaluate at this time instead of the evidence time."
-)
+@trust_option("Trust for today's verdict (default: the anchors stored in the package).")
+@at_option("Evaluate at this time instead of the evidence time.")
 @json_option
 @handle_errors
 def revalidate_command(
@@ -288,7 +267,7 @@ def revalidate_command(
         read_input(package, max_bytes=MAX_PACKAGE_FILE_BYTES),
         archive_trust=_trust(archive_trust_files),
         trust=_trust(trust_files),
-        at=_parse_at(at_text),
+        at=parse_time(at_text),
     )
     if as_json:
         echo_json({**result.to_dict(), "file": str(package)})
@@ -320,16 +299,12 @@ def revalidate_command(
 @handle_errors
 def renew_command(package: Path, output: Path, key_source: KeySource) -> None:
     """Add a fresh signature over every stored file of PACKAGE (before keys or algorithms expire)."""
-    from ezhifu.archive.container import write_atomically  # reason: loaded when the verb runs
     from ezhifu.archive.revalidate import renew_package  # reason: loaded when the verb runs
 
     _refuse_existing(output)
     data = read_input(package, max_bytes=MAX_PACKAGE_FILE_BYTES)
     with open_signer(key_source) as (signer, chain):
         renewed = renew_package(data, signer, chain=chain)
-    if is_stdout(output):
-        write_output(output, renewed)
-    else:
-        write_atomically(output, renewed)
-    click.echo(f"wrote {output}: {package} with one more renewal signature", err=is_stdout(output))
+    write_output(output, renewed, inputs=(package,))  # atomically, 0644 (archive.container)
+    note(f"wrote {output}: {package} with one more renewal signature", output)
     sys.exit(EXIT_OK)

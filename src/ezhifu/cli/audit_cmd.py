@@ -24,7 +24,8 @@ from typing import Any
 import click
 
 from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors
-from ezhifu.cli.keyopts import secret_from_env
+from ezhifu.cli.keyopts import hmac_key_from_env
+from ezhifu.cli.options import FILE_PATH, env_option, json_option
 from ezhifu.errors import AuditChainBroken, AuditTamperedError, ConfigurationError
 from ezhifu.keystore.audit import AuditLog, SQLiteAuditStorage, verify_audit
 from ezhifu.keystore.audit_head import (
@@ -37,25 +38,8 @@ from ezhifu.keystore.audit_head import (
 
 __all__ = ["command"]
 
-_TRAIL = click.argument("trail", type=click.Path(dir_okay=False, path_type=Path))
-_KEY_ENV = click.option(
-    "--key-env", metavar="VAR", help="Environment variable holding the trail's HMAC key (checks the MACs)."
-)
-_WITNESS_KEY_ENV = click.option(
-    "--witness-key-env",
-    metavar="VAR",
-    help="Environment variable holding the key that authenticates witness lines (hmac-sm3=).",
-)
-
-
-def _key(var: str | None, option: str) -> bytes | None:
-    value = secret_from_env(var, option)
-    if value is None:
-        return None
-    key = value.encode("utf-8")
-    if len(key) < 16:
-        raise ConfigurationError(f"--{option}-env {var}: 密钥太短 / the key must be at least 16 bytes")
-    return key
+_KEY_ENV = env_option("--key-env", "the trail's HMAC key (checks the MACs)")
+_WITNESS_KEY_ENV = env_option("--witness-key-env", "the key that authenticates witness lines (hmac-sm3=)")
 
 
 def _trail(path: Path) -> SQLiteAuditStorage:
@@ -107,18 +91,18 @@ def _report(trail: Path, outcome: dict[str, Any], as_json: bool) -> None:
 
 
 @command.command("verify")
-@_TRAIL
+@click.argument("trail", type=FILE_PATH)
 @click.option(
     "--head",
     "heads",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE_PATH,
     multiple=True,
     help="A head file or a file of witness lines the trail must contain (repeatable).",
 )
 @click.option("--no-head-file", is_flag=True, help="Do not use TRAIL.head automatically.")
 @_KEY_ENV
 @_WITNESS_KEY_ENV
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @handle_errors
 def verify_command(
     trail: Path,
@@ -129,8 +113,8 @@ def verify_command(
     as_json: bool,
 ) -> None:
     """Check the audit trail TRAIL (exit 0 intact, 1 tampered or rolled back, 2 usage)."""
-    key = _key(key_env, "key")
-    witness_key = _key(witness_key_env, "witness-key")
+    key = hmac_key_from_env(key_env, "key")
+    witness_key = hmac_key_from_env(witness_key_env, "witness-key")
     storage = _trail(trail)
     outcome: dict[str, Any] = {"trail": str(trail), "macs_checked": key is not None}
     anchors: list[HeadRecord] = []
@@ -157,16 +141,16 @@ def verify_command(
 
 
 @command.command("head")
-@_TRAIL
+@click.argument("trail", type=FILE_PATH)
 @_KEY_ENV
 @_WITNESS_KEY_ENV
 @handle_errors
 def head_command(trail: Path, key_env: str | None, witness_key_env: str | None) -> None:
     """Print the trail's current head as one witness line (copy it to another system)."""
-    key = _key(key_env, "key")
+    key = hmac_key_from_env(key_env, "key")
     if key is None:
         raise click.UsageError("--key-env is needed to authenticate the head before exporting it")
-    witness_key = _key(witness_key_env, "witness-key")
+    witness_key = hmac_key_from_env(witness_key_env, "witness-key")
     head = default_head_path(trail)
     log = AuditLog(_trail(trail), key, head_file=head if head.exists() else None)
     try:

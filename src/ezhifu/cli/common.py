@@ -7,7 +7,7 @@ Every verb uses the same conventions so the tool reads as one:
   :data:`EXIT_USAGE` (2) a usage, configuration or credential error;
 * errors are one line (``ezhifu: <Kind>: <what is wrong and where>``), without a traceback
   unless the global ``--verbose`` option is given;
-* ``--json`` (:data:`json_option`) wherever a result is printed, through :func:`echo_json`;
+* ``--json`` (:data:`ezhifu.cli.options.json_option`) wherever a result is printed, through :func:`echo_json`;
 * many inputs at once: files and directories, expanded by :func:`iter_input_files`, walked
   with :func:`progress` (a progress bar only when stderr is a terminal) and summed up with
   :func:`print_table`.
@@ -24,17 +24,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
-from ezhifu._fileio import MAX_RUN_BYTES, MAX_RUN_FILES, RunBudget, check_config_file
+from ezhifu._fileio import RunBudget, check_config_file
 from ezhifu.cli.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, cli_wording, exit_code_for
 from ezhifu.cli.i18n import _
 from ezhifu.errors import ConfigurationError, EzhifuError, HostileInputError, SchemaValidationError
-
-if TYPE_CHECKING:
-    from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
 __all__ = [
     "EXIT_FAILED",
@@ -52,81 +49,17 @@ __all__ = [
     "handle_errors",
     "is_verbose",
     "iter_input_files",
-    "json_option",
-    "load_crl_files",
     "load_keystore_config",
-    "load_purpose_trust",
     "mark",
     "print_table",
     "progress",
-    "purpose_trust_options",
     "quiet_broken_pipe",
     "read_input",
-    "revocation_options",
-    "run_limit_options",
     "shown",
-    "tsa_option",
-    "with_revocation",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
-
-#: ``--json``: print the result as JSON on stdout instead of text. The flag lands in the
-#: command's ``as_json`` parameter.
-json_option = click.option(
-    "--json", "as_json", is_flag=True, help="Print the result as JSON (UTF-8) on stdout."
-)
-
-
-def run_limit_options(func: F) -> F:
-    """``--max-files N`` and ``--max-run-bytes N``: the per-run limits across many files
-    (:class:`ezhifu._fileio.RunBudget`, docs/security.md "Limits"); reaching one is exit 2."""
-    func = click.option(
-        "--max-run-bytes",
-        type=click.IntRange(min=1),
-        default=MAX_RUN_BYTES,
-        show_default=True,
-        help="Most bytes read in all by this run (a special file or stdin counts its read bound).",
-    )(func)
-    return click.option(
-        "--max-files",
-        type=click.IntRange(min=1),
-        default=MAX_RUN_FILES,
-        show_default=True,
-        help="Most files read by this run (a directory counts every *.xml below it).",
-    )(func)
-
-
-#: ``--tsa URL``: obtain an RFC 3161 time-stamp token over the new signature value from this
-#: time-stamping authority (HTTP, RFC 3161 clause 3.4) and embed it (docs/cli.md). The value
-#: lands in the command's ``tsa_url`` parameter.
-tsa_option = click.option(
-    "--tsa",
-    "tsa_url",
-    metavar="URL",
-    help="Time-stamp the new signature at this RFC 3161 TSA (http:// or https://) and embed the token.",
-)
-
-
-def purpose_trust_options(function: F) -> F:
-    """``--seal-maker-trust`` and ``--tsa-trust`` (repeatable): the anchors of the seal makers
-    and of the time-stamping authorities, beside ``--trust`` (the signers; issue 13 item 1)."""
-    pem = click.Path(exists=True, dir_okay=False, path_type=Path)
-    function = click.option(
-        "--tsa-trust",
-        "tsa_trust_files",
-        multiple=True,
-        type=pem,
-        help="PEM file of trusted time-stamping authorities (RFC 3161; repeatable).",
-    )(function)
-    return click.option(
-        "--seal-maker-trust",
-        "seal_maker_trust_files",
-        multiple=True,
-        type=pem,
-        help="PEM file of trusted seal makers (制章者) roots or certificates (repeatable).",
-    )(function)
 
 
 class CliState:
@@ -168,86 +101,6 @@ def check_config(path: str | os.PathLike[str] | None, what: str) -> None:
     if path is None or str(path) == "-" or cli_state().insecure_config_ok:
         return
     check_config_file(path, what=f"{what} (--insecure-config-ok to accept)")
-
-
-def load_purpose_trust(
-    trust_files: Sequence[Path], seal_maker_files: Sequence[Path], tsa_files: Sequence[Path]
-) -> TrustStore:
-    """The trust store of ``--trust``, ``--seal-maker-trust`` and ``--tsa-trust`` (anchors by
-    purpose, issue 13 item 1), each file checked first like a configuration (:func:`check_config`)."""
-    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
-    from ezhifu.pki.trust import TrustStore
-
-    given = (("--trust", trust_files), ("--seal-maker-trust", seal_maker_files), ("--tsa-trust", tsa_files))
-    for option, paths in given:
-        for path in paths:
-            check_config(path, f"the trust file ({option})")
-    return TrustStore.from_purpose_files(trust_files, seal_maker_files, tsa_files)
-
-
-def load_crl_files(paths: Sequence[Path]) -> tuple[bytes, ...]:
-    """The DER of each ``--crl`` file (DER or PEM, :func:`ezhifu.pki.revocation.load_crl`),
-    each read bounded by :data:`ezhifu.pki.revocation.MAX_CRL_BYTES`."""
-    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
-    from ezhifu.pki.revocation import MAX_CRL_BYTES, load_crl
-
-    crls: list[bytes] = []
-    for path in paths:
-        try:
-            crls.append(load_crl(read_input(path, max_bytes=MAX_CRL_BYTES), what=f"CRL file {path} (--crl)"))
-        except EzhifuError as exc:  # a bad --crl file is a usage error (exit 2), like a bad --trust file
-            fail_usage(str(exc))
-    return tuple(crls)
-
-
-def revocation_options(function: F) -> F:
-    """``--crl FILE`` (repeatable), ``--ocsp``, ``--ocsp-url URL`` and ``--revocation-unavailable``
-    (issue 13 item 6; docs/security.md), in the command's ``revocation`` parameter as a dict."""
-    pem = click.Path(exists=True, dir_okay=False, path_type=Path)
-    options = [
-        click.option(
-            "--crl",
-            "crl_files",
-            multiple=True,
-            type=pem,
-            help="Check revocation against this CRL, DER or PEM (repeatable; docs/security.md).",
-        ),
-        click.option(
-            "--ocsp", "use_ocsp", is_flag=True, help="Ask the OCSP responder named in each certificate's AIA."
-        ),
-        click.option(
-            "--ocsp-url", metavar="URL", help="Ask this OCSP responder (http or https) for every certificate."
-        ),
-        click.option(
-            "--revocation-unavailable",
-            type=click.Choice(["hard-fail", "soft-fail"]),
-            default="hard-fail",
-            show_default=True,
-            help="With --crl/--ocsp: refuse (hard-fail) or accept and report (soft-fail) a certificate "
-            "whose revocation status cannot be established.",
-        ),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
-
-
-def with_revocation(
-    policy: VerifyPolicy,
-    crl_files: Sequence[Path],
-    use_ocsp: bool,
-    ocsp_url: str | None,
-    revocation_unavailable: str,
-) -> VerifyPolicy:
-    """``policy`` with the revocation sources of :func:`revocation_options` (a bad file or URL
-    is a usage error, exit 2)."""
-    if crl_files:
-        policy = policy.replace(check_crl=True, crls=load_crl_files(crl_files))
-    if use_ocsp or ocsp_url:
-        if ocsp_url is not None and not ocsp_url.startswith(("http://", "https://")):
-            fail_usage(f"--ocsp-url {ocsp_url!r}: 需要 http(s) 地址 / expected an http(s) URL")
-        policy = policy.replace(check_ocsp=True, ocsp_url=ocsp_url)
-    return policy.replace(revocation_unavailable=revocation_unavailable)
 
 
 #: Keystore configuration keys naming files whose content decides what is signed with.

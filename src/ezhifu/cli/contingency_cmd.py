@@ -19,7 +19,8 @@ from pathlib import Path
 
 import click
 
-from ezhifu.cli.common import echo_json, fail_usage, handle_errors, json_option, read_input
+from ezhifu.cli.common import echo_json, fail_usage, handle_errors, read_input
+from ezhifu.cli.options import json_option
 from ezhifu.contingency import ContingencyRegister, run_drill
 from ezhifu.contingency.offline import verify_package
 from ezhifu.document.samples import sample_voucher

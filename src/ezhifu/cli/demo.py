@@ -133,15 +133,18 @@ class DemoStep:
 class DemoResult:
     """What :func:`run_demo` did and wrote. ``ok`` is true when every step succeeded."""
 
+    # What was asked: where to write, and the language of the HTML view's labels ("zh", "en";
+    # ``None``: both, see ezhifu.report.wording).
     out_dir: Path
+    language: str | None = None
+    # What happened: the steps, and the verification of the written envelope.
     steps: list[DemoStep] = field(default_factory=list)
+    verification: EnvelopeResult | None = None
+    # What was written (``None`` until it is).
     envelope_path: Path | None = None
     root_path: Path | None = None
     seal_maker_root_path: Path | None = None
     html_path: Path | None = None
-    verification: EnvelopeResult | None = None
-    #: Language of the HTML view's labels ("zh", "en"; ``None``: both, see ezhifu.report.wording).
-    language: str | None = None
 
     @property
     def ok(self) -> bool:

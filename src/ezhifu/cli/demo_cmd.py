@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors, json_option, mark
+from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo_json, handle_errors, mark
 from ezhifu.cli.i18n import _, current_language
+from ezhifu.cli.options import DIR_PATH, json_option
 
 __all__ = ["command"]
 
@@ -19,7 +20,7 @@ __all__ = ["command"]
     "--output",
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=DIR_PATH,
     default=Path("ezhifu-demo"),
     show_default=True,
     help=(
@@ -29,8 +30,7 @@ __all__ = ["command"]
 )
 @click.option(
     "--test-keys",
-    "test_keys",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=DIR_PATH,
     default=None,
     help="Also write the throwaway signer key, chain, root and seal to this directory "
     "(test only: to try ezhifu sign and seal apply).",
@@ -38,7 +38,7 @@ __all__ = ["command"]
 @click.option(
     "--service",
     "service_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=DIR_PATH,
     default=None,
     help="Instead: write a three-party service setup (finance, pbc, bank) into this directory.",
 )

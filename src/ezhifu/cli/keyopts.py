@@ -26,39 +26,51 @@ Usage::
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from asn1crypto import x509
 
 from ezhifu.cli.common import MAX_SMALL_FILE_BYTES, check_config, load_keystore_config, read_input
+from ezhifu.cli.options import EXISTING_FILE, FILE_PATH, env_option, gathered, stacked
 from ezhifu.crypto.base import SignatureAlgorithm, Signer
 from ezhifu.errors import CertificateExpired, CertificateNotYetValid, ConfigurationError
 from ezhifu.keystore.audit_use import audited, open_audit
 from ezhifu.pki.certs import check_validity
 
-__all__ = ["KeySource", "key_options", "keystore_seal", "open_signer", "secret_from_env"]
+if TYPE_CHECKING:
+    from ezhifu.keystore.base import KeyStore
+
+__all__ = [
+    "AUDIT_OPTIONS",
+    "KEY_FILE_HELP",
+    "KeySource",
+    "hmac_key_from_env",
+    "key_options",
+    "keystore_seal",
+    "maker_key_options",
+    "open_configured",
+    "open_signer",
+    "read_certificates",
+    "secret_from_env",
+    "unlocked",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_OPTION_NAMES = (
-    "key",
-    "password_env",
-    "cert",
-    "keystore",
-    "alias",
-    "pin_env",
-    "digest",
-    "allow_weak",
-    "audit",
-    "audit_key_env",
-)
+#: The parameters of :func:`maker_key_options` -> the :class:`KeySource` field each fills.
+_MAKER_FIELDS = {
+    "maker_key": "key",
+    "maker_cert": "cert",
+    "maker_password_env": "password_env",
+    "audit": "audit",
+    "audit_key_env": "audit_key_env",
+}
 
 #: ``--digest`` choices -> the RSA signature algorithm (SM2 always uses SM3).
 _RSA_DIGESTS = {
@@ -69,18 +81,20 @@ _RSA_DIGESTS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class KeySource:
-    """The key-selection options as given on the command line (no secrets, only names)."""
+    """The key-selection options as given on the command line (no secrets, only names): a key
+    file (with its digest choice), or a keystore alias; and the audit trail either way."""
 
     key: Path | None = None
     password_env: str | None = None
     cert: Path | None = None
+    digest: str | None = None
+    allow_weak: bool = False
+
     keystore: Path | None = None
     alias: str | None = None
     pin_env: str | None = None
-    digest: str | None = None
-    allow_weak: bool = False
     audit: Path | None = None
     audit_key_env: str | None = None
 
@@ -109,6 +123,10 @@ class KeySource:
             raise click.UsageError("--audit TRAIL and --audit-key-env VAR must be given together")
 
 
+#: The parameters of :func:`key_options`: named as the :class:`KeySource` fields they fill.
+_KEY_FIELDS = {field.name: field.name for field in dataclasses.fields(KeySource)}
+
+
 def secret_from_env(var: str | None, what: str) -> str | None:
     """The value of environment variable ``var`` (named by option ``--<what>-env``); ``None`` without one.
 
@@ -122,63 +140,62 @@ def secret_from_env(var: str | None, what: str) -> str | None:
     return value
 
 
+def hmac_key_from_env(var: str | None, what: str) -> bytes | None:
+    """The HMAC-SM3 key of an audit trail held in environment variable ``var`` (named by option
+    ``--<what>-env``; :mod:`ezhifu.keystore.audit`), UTF-8; ``None`` without one. A key under 16
+    bytes is a configuration error (exit 2), like an unset variable."""
+    value = secret_from_env(var, what)
+    if value is None:
+        return None
+    key = value.encode("utf-8")
+    if len(key) < 16:
+        raise ConfigurationError(f"--{what}-env {var}: 密钥太短 / the key must be at least 16 bytes")
+    return key
+
+
 #: ``--audit TRAIL`` and ``--audit-key-env VAR`` (also used alone by ``seal make``).
 AUDIT_OPTIONS = (
     click.option(
         "--audit",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=FILE_PATH,
         help="Record every use of the key in this audit trail (SQLite; its head file is TRAIL.head).",
     ),
-    click.option(
-        "--audit-key-env",
-        metavar="VAR",
-        help="Environment variable holding the audit trail's HMAC key (at least 16 bytes).",
-    ),
+    env_option("--audit-key-env", "the audit trail's HMAC key (at least 16 bytes)"),
 )
+
+#: ``--key FILE``: a private key file (``ezhifu sign``, ``seal apply``, ``archive``, ``keystore import``).
+KEY_FILE_HELP = "Private key file (PEM or DER, PKCS#8/PKCS#1/SEC1; may be encrypted)."
+
+
+def _checked(**fields: Any) -> KeySource:
+    """The :class:`KeySource` of the options, refused (exit 2) unless it names one key."""
+    source = KeySource(**fields)
+    source.check()
+    source.check_audit()
+    return source
 
 
 def key_options(func: F) -> F:
     """Add ``--key/--password-env/--cert`` and ``--keystore/--alias/--pin-env`` to a command.
 
     The decorated function receives one keyword argument ``key_source`` (a :class:`KeySource`)
-    instead of the six options.
+    instead of the options.
     """
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name, None) for name in _OPTION_NAMES}
-        source = KeySource(**values)
-        source.check()
-        source.check_audit()
-        return func(*args, key_source=source, **kwargs)
-
-    decorators = [
-        click.option(
-            "--key",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Private key file (PEM or DER, PKCS#8/PKCS#1/SEC1; may be encrypted).",
-        ),
-        click.option(
-            "--password-env",
-            metavar="VAR",
-            help="Environment variable holding the key file password.",
-        ),
+    options = stacked(
+        click.option("--key", type=EXISTING_FILE, help=KEY_FILE_HELP),
+        env_option("--password-env", "the key file password"),
         click.option(
             "--cert",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            type=EXISTING_FILE,
             help="Signer certificate (PEM/DER); further certificates in the file are embedded as the chain.",
         ),
         click.option(
             "--keystore",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            type=EXISTING_FILE,
             help="Keystore configuration (TOML) to sign with instead of a key file.",
         ),
         click.option("--alias", metavar="A", help="Key alias inside the keystore."),
-        click.option(
-            "--pin-env",
-            metavar="VAR",
-            help="Environment variable holding the keystore PIN or password.",
-        ),
+        env_option("--pin-env", "the keystore PIN or password"),
         click.option(
             "--digest",
             type=click.Choice(sorted(_RSA_DIGESTS)),
@@ -190,11 +207,55 @@ def key_options(func: F) -> F:
             help="Allow SHA-1 and RSA keys under 2048 bits (legacy partners, spec.md §5.3).",
         ),
         *AUDIT_OPTIONS,
-    ]
-    wrapped: Any = wrapper
-    for decorator in reversed(decorators):
-        wrapped = decorator(wrapped)
-    return wrapped  # type: ignore[no-any-return]
+        gathered("key_source", _checked, _KEY_FIELDS),
+    )
+    return options(func)
+
+
+def maker_key_options(func: F) -> F:
+    """Add ``--maker-key``, ``--maker-cert`` (both required) and ``--maker-password-env``: the seal
+    maker's key file (``seal make``). The function receives them, with ``--audit`` and
+    ``--audit-key-env`` (:data:`AUDIT_OPTIONS`, placed by the command), as one keyword argument
+    ``maker`` (a :class:`KeySource`)."""
+    options = stacked(
+        click.option(
+            "--maker-key", type=EXISTING_FILE, required=True, help="Seal maker's private key file (PEM/DER)."
+        ),
+        click.option(
+            "--maker-cert", type=EXISTING_FILE, required=True, help="Seal maker's certificate (PEM/DER)."
+        ),
+        env_option("--maker-password-env", "the key password"),
+        gathered("maker", _checked, _MAKER_FIELDS),
+    )
+    return options(func)
+
+
+def read_certificates(path: Path) -> list[x509.Certificate]:
+    """The certificates of a ``--cert``-like file (PEM or DER, leaf first; at most
+    :data:`~ezhifu.cli.common.MAX_SMALL_FILE_BYTES`); none is a configuration error (exit 2)."""
+    # deferred: keeps `ezhifu --help` from loading the crypto stack
+    from ezhifu.pki.keys import load_certificates
+
+    certs = load_certificates(read_input(path, max_bytes=MAX_SMALL_FILE_BYTES))
+    if not certs:
+        raise ConfigurationError(f"{path}: no certificate found")
+    return certs
+
+
+def unlocked(store: KeyStore, secret: str | None) -> KeyStore:
+    """``store``, unlocked with ``secret`` when one is given and the store waits for it."""
+    if secret is not None and getattr(store, "locked", False):
+        store.unlock(secret)
+    return store
+
+
+def open_configured(config: Path, secret: str | None = None) -> KeyStore:
+    """The keystore a configuration file describes (:func:`ezhifu.keystore.open_keystore` after
+    :func:`~ezhifu.cli.common.load_keystore_config`'s checks), unlocked with ``secret`` when given."""
+    # deferred: keeps `ezhifu --help` from loading the crypto stack
+    from ezhifu.keystore import open_keystore
+
+    return unlocked(open_keystore(load_keystore_config(config)), secret)
 
 
 def _check_signing_certificate(cert: x509.Certificate | None, where: str) -> None:
@@ -217,10 +278,10 @@ def _audited(source: KeySource, signer: Signer, alias: str) -> Iterator[Signer]:
     if source.audit is None:
         yield signer
         return
-    key = secret_from_env(source.audit_key_env, "audit-key")
+    key = hmac_key_from_env(source.audit_key_env, "audit-key")
     if key is None:  # pragma: no cover - check_audit() guarantees both
         raise click.UsageError("--audit needs --audit-key-env")
-    with open_audit(str(source.audit), key.encode("utf-8"), actor="ezhifu-cli") as log:
+    with open_audit(str(source.audit), key, actor="ezhifu-cli") as log:
         yield audited(signer, log, alias=alias, where="ezhifu cli")
 
 
@@ -231,13 +292,7 @@ def keystore_seal(source: KeySource, seal_id: str) -> bytes:
     """
     if source.keystore is None:
         raise click.UsageError("--seal-alias needs --keystore CONFIG (the keystore holding the seal)")
-    # deferred: keeps `ezhifu --help` from loading the crypto stack
-    from ezhifu.keystore import open_keystore
-
-    pin = secret_from_env(source.pin_env, "pin")
-    with open_keystore(load_keystore_config(source.keystore)) as store:
-        if pin is not None and getattr(store, "locked", False):
-            store.unlock(pin)
+    with open_configured(source.keystore, secret_from_env(source.pin_env, "pin")) as store:
         return store.seal(seal_id)
 
 
@@ -249,12 +304,8 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
     source.check()
     source.check_audit()
     if source.keystore is not None and source.alias is not None:
-        # deferred: keeps `ezhifu --help` from loading the crypto stack
-        from ezhifu.keystore import open_keystore
-
         pin = secret_from_env(source.pin_env, "pin")
-        config = load_keystore_config(source.keystore)
-        with open_keystore(config) as store:
+        with open_configured(source.keystore) as store:
             signer = store.signer(source.alias, pin=pin)
             _check_signing_certificate(signer.certificate, f"{source.keystore}, alias {source.alias!r}")
             chain = tuple(store.chain(source.alias)[1:])
@@ -263,7 +314,7 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
         return
 
     # deferred: keeps `ezhifu --help` from loading the crypto stack
-    from ezhifu.pki.keys import key_kind, load_certificates, load_private_key
+    from ezhifu.pki.keys import key_kind, load_private_key
     from ezhifu.pki.signer import SoftwareSigner
 
     if source.key is None or source.cert is None:  # pragma: no cover - check() guarantees both
@@ -275,9 +326,7 @@ def open_signer(source: KeySource) -> Iterator[tuple[Signer, tuple[x509.Certific
         read_input(source.key, max_bytes=MAX_SMALL_FILE_BYTES),
         password=password.encode("utf-8") if password else None,
     )
-    certs = load_certificates(read_input(source.cert, max_bytes=MAX_SMALL_FILE_BYTES))
-    if not certs:
-        raise ConfigurationError(f"{source.cert}: no certificate found")
+    certs = read_certificates(source.cert)
     _check_signing_certificate(certs[0], f"--cert {source.cert}")
     algorithm = None
     if source.digest is not None:

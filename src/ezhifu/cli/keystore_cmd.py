@@ -23,7 +23,6 @@ show in the process list and the shell history).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +35,9 @@ from ezhifu.cli.common import (
     load_keystore_config,
     read_input,
 )
-from ezhifu.cli.keyopts import secret_from_env
-from ezhifu.cli.output import force_option, is_stdout, write_output
+from ezhifu.cli.keyopts import KEY_FILE_HELP, open_configured, secret_from_env, unlocked
+from ezhifu.cli.options import EXISTING_FILE, FILE_PATH, env_option, json_option
+from ezhifu.cli.output import force_option, is_stdout, note, output_option, write_output
 from ezhifu.errors import ConfigurationError, SealFormatError
 from ezhifu.pki.certs import describe
 from ezhifu.seal.containers import detect_container
@@ -45,31 +45,11 @@ from ezhifu.seal.detect import MAX_SEAL_BYTES, SealKind
 
 __all__ = ["command"]
 
-_CONFIG = click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-_PASSWORD_ENV = click.option(
-    "--password-env",
-    metavar="VAR",
-    help="Environment variable holding the keystore password or PIN (instead of the configuration).",
-)
+_PASSWORD_ENV = env_option("--password-env", "the keystore password or PIN (instead of the configuration)")
 
 
 def _env_secret(var: str | None) -> str | None:
     return secret_from_env(var, "password")
-
-
-def _unlocked(store: Any, password_env: str | None) -> Any:
-    """``store``, unlocked with the secret of ``--password-env`` when one is given and needed."""
-    secret = _env_secret(password_env)
-    if secret is not None and store.locked:
-        store.unlock(secret)
-    return store
-
-
-def _open(config_path: Path, password_env: str | None) -> Any:
-    # deferred: keeps `ezhifu --help` from loading the crypto stack
-    from ezhifu.keystore import open_keystore
-
-    return _unlocked(open_keystore(load_keystore_config(config_path)), password_env)
 
 
 def _file_store(config_path: Path, password_env: str | None) -> Any:
@@ -82,7 +62,7 @@ def _file_store(config_path: Path, password_env: str | None) -> Any:
             f"{config_path}: keystore type {config.get('type')!r} is read-only here; "
             'init and import need type = "file"'
         )
-    return _unlocked(EncryptedFileKeyStore.from_config(config), password_env)
+    return unlocked(EncryptedFileKeyStore.from_config(config), _env_secret(password_env))
 
 
 @click.group("keystore")
@@ -91,7 +71,7 @@ def command() -> None:
 
 
 @command.command("init")
-@_CONFIG
+@click.argument("config", type=FILE_PATH)
 @_PASSWORD_ENV
 @handle_errors
 def init_cmd(config: Path, password_env: str | None) -> None:
@@ -115,27 +95,16 @@ def init_cmd(config: Path, password_env: str | None) -> None:
 
 
 @command.command("import")
-@_CONFIG
+@click.argument("config", type=FILE_PATH)
 @click.option("--alias", help="Alias for the key.")
+@click.option("--key", "key_file", type=EXISTING_FILE, help=KEY_FILE_HELP)
 @click.option(
-    "--key",
-    "key_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Private key file (PEM or DER; PKCS#8, PKCS#1 or SEC 1; may be encrypted).",
+    "--cert", "cert_file", type=EXISTING_FILE, help="Certificate chain (PEM), signer certificate first."
 )
-@click.option(
-    "--cert",
-    "cert_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Certificate chain (PEM), signer certificate first.",
-)
-@click.option("--key-password-env", metavar="VAR", help="Environment variable with the key file's password.")
+@env_option("--key-password-env", "the key file password")
 @click.option("--seal-id", help="Id of a seal to import.")
 @click.option(
-    "--seal",
-    "seal_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Seal file (DER of a GM/T 0031 / GB/T 38540 seal).",
+    "--seal", "seal_file", type=EXISTING_FILE, help="Seal file (DER of a GM/T 0031 / GB/T 38540 seal)."
 )
 @click.option("--replace", is_flag=True, help="Replace an existing alias or seal id.")
 @_PASSWORD_ENV
@@ -163,9 +132,7 @@ def import_cmd(
     with _file_store(config, password_env) as store:
         if key_mode:
             assert alias is not None and key_file is not None
-            source_password = os.environ.get(key_password_env) if key_password_env else None
-            if key_password_env and source_password is None:
-                raise ConfigurationError(f"environment variable {key_password_env} is not set")
+            source_password = secret_from_env(key_password_env, "key-password")
             entry = store.import_pem(
                 alias,
                 read_input(key_file, max_bytes=MAX_SMALL_FILE_BYTES),
@@ -195,13 +162,13 @@ def _check_is_seal(der: bytes, path: Path) -> None:
 
 
 @command.command("list")
-@_CONFIG
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.argument("config", type=FILE_PATH)
+@json_option
 @_PASSWORD_ENV
 @handle_errors
 def list_cmd(config: Path, as_json: bool, password_env: str | None) -> None:
     """List the keys (alias, kind, certificate) and seals of a keystore."""
-    with _open(config, password_env) as store:
+    with open_configured(config, _env_secret(password_env)) as store:
         keys: list[dict[str, Any]] = []
         for alias in store.aliases():
             entry = store.entry(alias)
@@ -229,12 +196,10 @@ def list_cmd(config: Path, as_json: bool, password_env: str | None) -> None:
 
 
 @command.command("export-cert")
-@_CONFIG
+@click.argument("config", type=FILE_PATH)
 @click.option("--alias", required=True, help="Alias of the key whose certificate to export.")
 @click.option("--chain", "whole_chain", is_flag=True, help="Export the whole chain, leaf first.")
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file ('-': stdout)."
-)
+@output_option("Write to a file ('-': stdout).", required=False)
 @force_option
 @_PASSWORD_ENV
 @handle_errors
@@ -247,7 +212,7 @@ def export_cert_cmd(
 
     from ezhifu.errors import KeyNotFound
 
-    with _open(config, password_env) as store:
+    with open_configured(config, _env_secret(password_env)) as store:
         certs = store.chain(alias)
         if not certs:
             raise KeyNotFound(f"{store.describe()}: key {alias!r} has no certificate")
@@ -256,4 +221,4 @@ def export_cert_cmd(
         click.echo(data.decode("ascii"), nl=False)
     else:
         write_output(output, data, inputs=(config,))
-        click.echo(f"wrote {output}")
+        note(f"wrote {output}", output)

@@ -32,7 +32,8 @@ from pathlib import Path
 
 import click
 
-from ezhifu.cli.common import echo_json, fail_usage, handle_errors, iter_input_files, json_option, read_input
+from ezhifu.cli.common import echo_json, fail_usage, handle_errors, iter_input_files, read_input
+from ezhifu.cli.options import json_option
 from ezhifu.document.envelope import Envelope
 from ezhifu.errors import ContextFileError, RuleFileError
 from ezhifu.monitor import CaseLog, Monitor, MonitorContext, RuleSet, exit_code

@@ -26,9 +26,18 @@ from typing import Any, TypeVar
 import click
 
 from ezhifu._fileio import atomic_write
+from ezhifu.cli.options import FILE_PATH
 from ezhifu.errors import OutputRefused
 
-__all__ = ["PUBLIC_MODE", "check_output", "force_option", "is_stdout", "output_option", "write_output"]
+__all__ = [
+    "PUBLIC_MODE",
+    "check_output",
+    "force_option",
+    "is_stdout",
+    "note",
+    "output_option",
+    "write_output",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,14 +63,13 @@ force_option = click.option(
 )
 
 
-def output_option(help: str) -> Callable[[F], F]:
-    """``-o/--output FILE``, required: the one output option of the verbs that write one file.
+def output_option(help: str, *, required: bool = True) -> Callable[[F], F]:
+    """``-o/--output FILE`` (required unless ``required=False``): the one output option of the
+    verbs that write one file.
 
     ``help`` says what is written there (and whether ``-`` means standard output for the verb).
     """
-    return click.option(
-        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help=help
-    )
+    return click.option("-o", "--output", type=FILE_PATH, required=required, help=help)
 
 
 def _force_given() -> bool:
@@ -129,3 +137,9 @@ def write_output(
         sys.stdout.buffer.flush()
         return
     atomic_write(output, data, mode=mode)
+
+
+def note(text: str, output: str | os.PathLike[str] | None) -> None:
+    """Say what a verb wrote to ``output``: on standard error when the data itself went to
+    standard output (``-o -``), so that it stays clean; on standard output otherwise."""
+    click.echo(text, err=is_stdout(output))

@@ -31,27 +31,31 @@ from ezhifu.cli.checks import (
     position_for_bodies,
     validate_first,
 )
-from ezhifu.cli.common import (
-    EXIT_FAILED,
-    EXIT_OK,
-    MAX_SMALL_FILE_BYTES,
-    echo,
-    echo_json,
-    fail_usage,
-    handle_errors,
-    load_purpose_trust,
+from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, echo, echo_json, fail_usage, handle_errors, read_input
+from ezhifu.cli.i18n import _
+from ezhifu.cli.keyopts import (
+    AUDIT_OPTIONS,
+    KeySource,
+    key_options,
+    keystore_seal,
+    maker_key_options,
+    open_signer,
+    read_certificates,
+)
+from ezhifu.cli.options import (
+    EXISTING_FILE,
+    FILE_PATH,
+    TrustFiles,
+    parse_time,
     purpose_trust_options,
-    read_input,
+    trust_option,
     tsa_option,
 )
-from ezhifu.cli.i18n import _
-from ezhifu.cli.keyopts import AUDIT_OPTIONS, KeySource, key_options, keystore_seal, open_signer
-from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
+from ezhifu.cli.output import check_output, force_option, is_stdout, output_option, write_output
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
-from ezhifu.errors import ConfigurationError, EzhifuError, InvalidInput, KeyUsageError, SealFormatError
+from ezhifu.errors import EzhifuError, InvalidInput, KeyUsageError, SealFormatError
 from ezhifu.keystore.audit_use import audit_context
 from ezhifu.pki.certs import check_key_usage
-from ezhifu.pki.keys import load_certificates
 from ezhifu.pki.trust import TrustStore, as_utc
 from ezhifu.results import SealFacts
 from ezhifu.seal.containers import detect_container
@@ -60,16 +64,6 @@ from ezhifu.seal.make import SealWriterVersion
 from ezhifu.seal.picture import MAX_PICTURE_BYTES, is_markup, sniff_picture
 
 __all__ = ["command"]
-
-
-def _date(value: str, option: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 date or date-time", param_hint=option
-        ) from exc
-    return as_utc(moment)
 
 
 def _read_blob(path: Path) -> bytes:
@@ -99,23 +93,11 @@ def command() -> None:
 
 
 @command.command("make")
-@click.option(
-    "--maker-key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="Seal maker's private key file (PEM/DER).",
-)
-@click.option(
-    "--maker-cert",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="Seal maker's certificate (PEM/DER).",
-)
-@click.option("--maker-password-env", metavar="VAR", help="Environment variable holding the key password.")
+@maker_key_options
 @click.option(
     "--holder-cert",
     "holder_certs",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=EXISTING_FILE,
     multiple=True,
     required=True,
     help="Certificate of a signer allowed to use the seal (repeatable).",
@@ -124,10 +106,7 @@ def command() -> None:
 @click.option("--name", required=True, help="Seal name.")
 @click.option("--type", "seal_type", type=int, default=1, show_default=True, help="Seal type (integer).")
 @click.option(
-    "--image",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="Seal picture: PNG, GIF, JPG, BMP, SVG or OFD.",
+    "--image", type=EXISTING_FILE, required=True, help="Seal picture: PNG, GIF, JPG, BMP, SVG or OFD."
 )
 @click.option("--width-mm", type=int, required=True, help="Display width in millimetres.")
 @click.option("--height-mm", type=int, required=True, help="Display height in millimetres.")
@@ -142,13 +121,7 @@ def command() -> None:
     help="v1 = GM/T 0031-2014, v4 = GB/T 38540-2020.",
 )
 @click.option("--vid", default="ezhifu", show_default=True, help="Vendor id written in the seal header.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Where to write the seal (DER; '-' for standard output).",
-)
+@output_option("Where to write the seal (DER; '-' for standard output).")
 @force_option
 @click.option(
     "--allow-non-signing-maker",
@@ -159,9 +132,7 @@ def command() -> None:
 @AUDIT_OPTIONS[1]
 @handle_errors
 def make_command(
-    maker_key: Path,
-    maker_cert: Path,
-    maker_password_env: str | None,
+    maker: KeySource,
     holder_certs: tuple[Path, ...],
     seal_id: str,
     name: str,
@@ -175,8 +146,6 @@ def make_command(
     vid: str,
     output: Path,
     allow_non_signing_maker: bool,
-    audit: Path | None,
-    audit_key_env: str | None,
 ) -> None:
     """Make a seal signed by the seal maker (testing and development only with a software key).
 
@@ -187,25 +156,14 @@ def make_command(
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.seal.make import make_seal
 
-    check_output(output, inputs=(maker_key, maker_cert, image, *holder_certs))
-    start = _date(valid_from, "--valid-from")
-    end = _date(valid_to, "--valid-to")
-    holders = []
-    for path in holder_certs:
-        certs = load_certificates(read_input(path, max_bytes=MAX_SMALL_FILE_BYTES))
-        if not certs:
-            raise ConfigurationError(f"{path}: no certificate found")
-        holders.append(certs[0])
-    source = KeySource(
-        key=maker_key,
-        cert=maker_cert,
-        password_env=maker_password_env,
-        audit=audit,
-        audit_key_env=audit_key_env,
-    )
-    with open_signer(source) as (signer, _chain), audit_context("cli seal make", voucher_no=seal_id):
+    inputs = (maker.key, maker.cert, image, *holder_certs)
+    check_output(output, inputs=inputs)
+    start = as_utc(parse_time(valid_from, "--valid-from"))
+    end = as_utc(parse_time(valid_to, "--valid-to"))
+    holders = [read_certificates(path)[0] for path in holder_certs]
+    with open_signer(maker) as (signer, _chain), audit_context("cli seal make", voucher_no=seal_id):
         if not allow_non_signing_maker:
-            _check_maker_usage(signer.certificate, maker_cert)
+            _check_maker_usage(signer.certificate, maker.cert)
         der = make_seal(
             signer,
             seal_id=seal_id,
@@ -220,12 +178,12 @@ def make_command(
             version=cast("SealWriterVersion", version),  # a click.Choice of the writable versions
             vid=vid,
         )
-    write_output(output, der, inputs=(maker_key, maker_cert, image, *holder_certs))
+    write_output(output, der, inputs=inputs)
     said = _("wrote {version} seal {seal_id} ({size} bytes) to {output}")
     click.echo(said.format(version=version, seal_id=seal_id, size=len(der), output=output), err=True)
 
 
-def _check_maker_usage(cert: Any, path: Path) -> None:
+def _check_maker_usage(cert: Any, path: Path | None) -> None:
     """Refuse a maker certificate whose keyUsage cannot sign (issue 13, item 5)."""
     if cert is None:
         return
@@ -239,13 +197,8 @@ def _check_maker_usage(cert: Any, path: Path) -> None:
 
 
 @command.command("apply")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--seal",
-    "seal_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The seal (DER) to apply (or --seal-alias).",
-)
+@click.argument("file", type=EXISTING_FILE)
+@click.option("--seal", "seal_path", type=EXISTING_FILE, help="The seal (DER) to apply (or --seal-alias).")
 @click.option(
     "--seal-alias",
     metavar="A",
@@ -255,13 +208,7 @@ def _check_maker_usage(cert: Any, path: Path) -> None:
 @click.option("--position", required=True, help="Stamp position, e.g. cz_dwgz.")
 @parties_option
 @click.option("--voucher-no", help="Stamp only this voucher (default: every voucher in the envelope).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Where to write the stamped envelope ('-' for standard output; never the input file).",
-)
+@output_option("Where to write the stamped envelope ('-' for standard output; never the input file).")
 @tsa_option
 @force_option
 @no_validate_option
@@ -375,20 +322,14 @@ def _human(info: dict[str, Any], indent: str = "") -> None:
 
 
 @command.command("show")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=EXISTING_FILE)
 @click.option(
     "--image-out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE_PATH,
     help="Write the seal picture here (the extension is not changed; see 'picture.type'; '-' for standard "
     "output).",
 )
-@click.option(
-    "--trust",
-    "trust_files",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    multiple=True,
-    help="PEM file(s) of trusted certificates, to also check the certificate chains.",
-)
+@trust_option("PEM file(s) of trusted certificates, to also check the certificate chains.")
 @click.option(
     "--allow-svg",
     is_flag=True,
@@ -401,19 +342,16 @@ def _human(info: dict[str, Any], indent: str = "") -> None:
 def show_command(
     file: Path,
     image_out: Path | None,
-    trust_files: tuple[Path, ...],
+    anchors: TrustFiles,
     allow_svg: bool,
     as_json: bool,
-    seal_maker_trust_files: tuple[Path, ...],
-    tsa_trust_files: tuple[Path, ...],
 ) -> None:
     """Show a seal, a seal signature or a vendor stamp, and whether its signatures hold.
 
     FILE may also be an envelope (<MOF>): every <SignStamp> of every voucher is shown, with its
     voucher and position; exit 0 only when there is at least one and every one holds.
     """
-    given = trust_files or seal_maker_trust_files or tsa_trust_files
-    trust = load_purpose_trust(trust_files, seal_maker_trust_files, tsa_trust_files) if given else None
+    trust = anchors.load() if anchors.files else None
     if image_out is not None:
         check_output(image_out, inputs=(file,))
     data = read_input(file, max_bytes=DEFAULT_MAX_BYTES)

@@ -28,10 +28,11 @@ from ezhifu.cli.checks import (
     position_argument,
     validate_first,
 )
-from ezhifu.cli.common import handle_errors, read_input, tsa_option
+from ezhifu.cli.common import handle_errors, read_input
 from ezhifu.cli.i18n import _
 from ezhifu.cli.keyopts import KeySource, key_options, open_signer
-from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
+from ezhifu.cli.options import EXISTING_FILE, tsa_option
+from ezhifu.cli.output import check_output, force_option, is_stdout, output_option, write_output
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.keystore.audit_use import audit_context
 
@@ -42,7 +43,7 @@ __all__ = ["command"]
 
 
 @click.command(name="sign")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=EXISTING_FILE)
 @key_options
 @click.option("--position", required=True, metavar="POS", help="Signature position (e.g. cz_dwfz).")
 @parties_option
@@ -57,13 +58,7 @@ __all__ = ["command"]
     type=click.Choice(["gbt35275", "pkcs7"]),
     help="CMS object identifiers for SM2 (default gbt35275; RSA always uses pkcs7).",
 )
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output envelope ('-' for standard output; never the input file).",
-)
+@output_option("Output envelope ('-' for standard output; never the input file).")
 @tsa_option
 @force_option
 @no_validate_option

@@ -26,21 +26,19 @@ from typing import Any
 
 import click
 
-from ezhifu._fileio import MAX_RUN_BYTES, MAX_RUN_FILES, RunBudget
+from ezhifu._fileio import MAX_RUN_BYTES, MAX_RUN_FILES
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     JsonListWriter,
     handle_errors,
-    iter_input_files,
-    json_option,
     mark,
     print_table,
     progress,
     read_input,
-    run_limit_options,
 )
 from ezhifu.cli.i18n import _
+from ezhifu.cli.options import json_option, run_inputs, run_limit_options
 from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, SCHEMA_VERSIONS
 from ezhifu.document.issues import UNREADABLE_CODES, unreadable_of
 from ezhifu.document.validation import Level, check
@@ -152,8 +150,7 @@ def command(
     A directory stands for every *.xml file below it. Reports every issue with its path and
     line, and a summary table for several files. Exit 0 all valid, 1 any invalid, 2 usage error.
     """
-    files = iter_input_files(inputs, "*.xml", max_files=max_files)
-    RunBudget(max_files, max_run_bytes).check_all(files, unknown_size=DEFAULT_MAX_BYTES)
+    files = run_inputs(inputs, max_files, max_run_bytes, unknown_size=DEFAULT_MAX_BYTES)
     level: Level = "strict" if strict else "partner"
     version = schema_version or DEFAULT_SCHEMA_VERSION
     # Each file's report is printed when it is done; only its summary row is kept.

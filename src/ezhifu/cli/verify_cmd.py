@@ -8,7 +8,8 @@ Example::
 Trust files (PEM, several certificates each allowed) are sorted by
 :meth:`ezhifu.pki.trust.TrustStore.from_pem_bytes`: self-signed CA certificates are roots, other CA
 certificates help build chains, and end-entity certificates are *pinned* (trusted directly;
-partners whose private CA root is not handed out).
+partners whose private CA root is not handed out). ``--policy legacy`` also accepts SHA-1 and
+RSA-1024, as the deployed partners sign (spec.md §5.3).
 
 ``--ocsp`` (the responder in each certificate's AIA) or ``--ocsp-url URL`` asks an OCSP
 responder (:mod:`ezhifu.pki.ocsp`) when no CRL answered. ``--crl FILE`` (repeatable, DER or PEM)
@@ -59,7 +60,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ezhifu._fileio import MAX_RUN_BYTES, MAX_RUN_FILES, RunBudget
+from ezhifu._fileio import MAX_RUN_BYTES, MAX_RUN_FILES
 from ezhifu.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -67,19 +68,28 @@ from ezhifu.cli.common import (
     echo,
     echo_json,
     handle_errors,
-    iter_input_files,
-    json_option,
-    load_purpose_trust,
     mark,
     print_table,
     progress,
-    purpose_trust_options,
     read_input,
-    revocation_options,
-    run_limit_options,
-    with_revocation,
 )
 from ezhifu.cli.i18n import _, current_language
+from ezhifu.cli.options import (
+    EXISTING_FILE,
+    Revocation,
+    TrustFiles,
+    at_option,
+    json_option,
+    parse_time,
+    policy_option,
+    positions_option,
+    purpose_trust_options,
+    revocation_options,
+    run_inputs,
+    run_limit_options,
+    trust_option,
+    verify_policy,
+)
 from ezhifu.document.positions import PositionTable
 from ezhifu.document.xmlparse import DEFAULT_MAX_BYTES
 from ezhifu.errors import EzhifuError
@@ -115,15 +125,6 @@ def load_positions(path: Path) -> dict[str, frozenset[str]]:
     """Read a position table (:class:`ezhifu.document.positions.PositionTable`, docs/positions.md):
     VtCode -> the names of its positions."""
     return PositionTable.from_toml(path).as_positions()
-
-
-def _parse_at(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"not an ISO 8601 date/time: {value!r}", param_hint="--at") from exc
 
 
 def uses_stream(path: Path, *, stream: bool, jobs: int) -> bool:
@@ -354,35 +355,16 @@ def _verify_all(
     required=True,
     type=click.Path(exists=True, file_okay=True, dir_okay=True, path_type=Path),
 )
-@click.option(
-    "--trust",
-    "trust_files",
-    multiple=True,
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="PEM file of trusted roots, intermediates or pinned partner certificates (repeatable).",
-)
-@click.option(
-    "--policy",
-    "policy_name",
-    type=click.Choice(["default", "legacy"]),
-    default="default",
-    show_default=True,
-    help="legacy also accepts SHA-1 and RSA-1024 (the deployed partners, spec.md §5.3).",
-)
-@click.option(
-    "--positions",
-    "positions_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Position table (docs/positions.md; TOML, or JSON {VtCode: [position, ...]}).",
-)
+@trust_option(required=True)
+@policy_option()
+@positions_option()
 @click.option(
     "--parties",
     "parties_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=EXISTING_FILE,
     help="Parties file binding positions to parties (docs/parties.md); its [positions] is the table.",
 )
-@click.option("--at", "at_text", metavar="ISO-TIME", help="Validate certificates at this time (default now).")
+@at_option("Validate certificates at this time (default now).")
 @click.option(
     "--stream",
     is_flag=True,
@@ -408,13 +390,8 @@ def _verify_all(
 @handle_errors
 def command(
     inputs: tuple[Path, ...],
-    trust_files: tuple[Path, ...],
-    seal_maker_trust_files: tuple[Path, ...],
-    tsa_trust_files: tuple[Path, ...],
-    crl_files: tuple[Path, ...],
-    use_ocsp: bool,
-    ocsp_url: str | None,
-    revocation_unavailable: str,
+    anchors: TrustFiles,
+    revocation: Revocation,
     policy_name: str,
     positions_file: Path | None,
     parties_file: Path | None,
@@ -427,25 +404,20 @@ def command(
     max_run_bytes: int = MAX_RUN_BYTES,
 ) -> None:
     """Verify the signatures and seals of envelope files (a directory: every *.xml below it)."""
-    # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
-    from ezhifu.pki.trust import VerifyPolicy
-
-    trust = load_purpose_trust(trust_files, seal_maker_trust_files, tsa_trust_files)
-    policy = VerifyPolicy.legacy() if policy_name == "legacy" else VerifyPolicy()
-    policy = with_revocation(policy, crl_files, use_ocsp, ocsp_url, revocation_unavailable)
+    trust = anchors.load()
+    policy = revocation.applied(verify_policy(policy_name))
     positions = load_positions(positions_file) if positions_file is not None else None
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.verify.parties import Parties
 
     parties = Parties.load(parties_file) if parties_file is not None else None
-    at = _parse_at(at_text)
-    files = iter_input_files(inputs, "*.xml", max_files=max_files)
+    at = parse_time(at_text)
     # Per-run limits, checked before anything is verified (a special file counts its read bound).
     # reason: a verb loads its layers when run (ezhifu --help imports no crypto)
     from ezhifu.verify.stream import MAX_STREAM_BYTES
 
     bound = MAX_STREAM_BYTES if stream or jobs > 1 else STREAM_THRESHOLD
-    RunBudget(max_files, max_run_bytes).check_all(files, unknown_size=bound)
+    files = run_inputs(inputs, max_files, max_run_bytes, unknown_size=bound)
     # One object for one named file (today's shape); the list shape as soon as a directory or a
     # second file is involved, so a script over a directory always reads the same structure.
     single = len(inputs) == 1 and len(files) == 1 and not inputs[0].is_dir()

@@ -7,45 +7,28 @@ from pathlib import Path
 
 import click
 
-from ezhifu.cli.common import (
-    EXIT_FAILED,
-    EXIT_OK,
-    cli_state,
-    handle_errors,
-    load_purpose_trust,
-    purpose_trust_options,
-    read_input,
-    revocation_options,
-    with_revocation,
-)
+from ezhifu.cli.common import EXIT_FAILED, EXIT_OK, cli_state, handle_errors, read_input
 from ezhifu.cli.i18n import _, current_language
-from ezhifu.cli.output import check_output, force_option, is_stdout, write_output
+from ezhifu.cli.options import (
+    Revocation,
+    TrustFiles,
+    policy_option,
+    purpose_trust_options,
+    revocation_options,
+    trust_option,
+    verify_policy,
+)
+from ezhifu.cli.output import check_output, force_option, note, output_option, write_output
 
 __all__ = ["command"]
 
 
 @click.command("view")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option(
-    "--trust",
-    "trust_files",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="PEM file of trusted root certificates (repeatable); without it nothing is verified.",
-)
-@click.option(
-    "--policy",
-    type=click.Choice(["default", "legacy"]),
-    default="default",
-    show_default=True,
-    help="Verification policy: 'legacy' also accepts SHA-1 and RSA-1024 (2024 vendor format).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="HTML file to write (UTF-8, self-contained; '-' for standard output); with --pdf, the PDF file.",
+@trust_option("PEM file of trusted root certificates (repeatable); without it nothing is verified.")
+@policy_option("policy")
+@output_option(
+    "HTML file to write (UTF-8, self-contained; '-' for standard output); with --pdf, the PDF file."
 )
 @force_option
 @click.option(
@@ -64,13 +47,8 @@ __all__ = ["command"]
 @handle_errors
 def command(
     file: str,
-    trust_files: tuple[str, ...],
-    seal_maker_trust_files: tuple[Path, ...],
-    tsa_trust_files: tuple[Path, ...],
-    crl_files: tuple[Path, ...],
-    use_ocsp: bool,
-    ocsp_url: str | None,
-    revocation_unavailable: str,
+    anchors: TrustFiles,
+    revocation: Revocation,
     policy: str,
     output: Path,
     as_pdf: bool,
@@ -89,25 +67,16 @@ def command(
     from ezhifu.report.html import render_envelope_html
     from ezhifu.report.pdf import html_to_pdf
 
-    inputs: tuple[str | Path, ...] = (
-        file,
-        *trust_files,
-        *seal_maker_trust_files,
-        *tsa_trust_files,
-        *crl_files,
-    )
+    inputs: tuple[str | Path, ...] = (file, *anchors.files, *revocation.crl_files)
     check_output(output, inputs=inputs)
     data = read_input(file, max_bytes=DEFAULT_MAX_BYTES)  # bounded: /dev/zero (issue 14 finding 6)
     result = None
-    if trust_files:
-        # deferred: only a verifying view needs the trust and verification layers
-        from ezhifu.pki.trust import VerifyPolicy
+    if anchors.signers:
+        # deferred: only a verifying view needs the verification layer
         from ezhifu.verify.envelope import verify_envelope
 
-        trust = load_purpose_trust([Path(p) for p in trust_files], seal_maker_trust_files, tsa_trust_files)
-        chosen = VerifyPolicy.legacy() if policy == "legacy" else VerifyPolicy()
-        chosen = with_revocation(chosen, crl_files, use_ocsp, ocsp_url, revocation_unavailable)
-        result = verify_envelope(data, trust=trust, policy=chosen)
+        trust = anchors.load()
+        result = verify_envelope(data, trust=trust, policy=revocation.applied(verify_policy(policy)))
     name = "stdin" if file == "-" else Path(file).name
     show = cli_state().show_identifiers
     page = render_envelope_html(
@@ -119,11 +88,9 @@ def command(
         language=current_language(),
     )
     write_output(output, html_to_pdf(page) if as_pdf else page.encode("utf-8"), inputs=inputs)
-    # With -o - the page is on stdout: the note goes to stderr so the page stays clean.
-    to_stderr = is_stdout(output)
     if result is None:
-        click.echo(_("wrote {output} (not verified: no --trust given)").format(output=output), err=to_stderr)
+        note(_("wrote {output} (not verified: no --trust given)").format(output=output), output)
         sys.exit(EXIT_OK)
     done = _("wrote {output} (all verified)") if result.valid else _("wrote {output} (verification FAILED)")
-    click.echo(done.format(output=output), err=to_stderr)
+    note(done.format(output=output), output)
     sys.exit(EXIT_OK if result.valid else EXIT_FAILED)

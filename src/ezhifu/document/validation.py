@@ -47,7 +47,7 @@ from typing import Literal
 from lxml import etree
 
 from ezhifu.document import fields as _fields
-from ezhifu.document.envelope import Envelope, decode_base64_strict
+from ezhifu.document.envelope import MAX_VOUCHER_BYTES, Envelope, decode_base64_strict
 from ezhifu.document.envelope_xsd import envelope_xsd_issues, flagged_bodies
 from ezhifu.document.fields import LEVELS, MAX_DETAILS, FieldDef, Level, VoucherSpec
 from ezhifu.document.issues import HOSTILE_CODES, MAX_ISSUES, unreadable_issue
@@ -63,6 +63,7 @@ from ezhifu.document.levels import element_text as _text
 from ezhifu.document.models import Voucher, parse_date
 from ezhifu.document.rules import (
     ENVELOPE_ATTRIBUTES,
+    ValidatedVoucher,
     attribute_mismatches,
     classify_refused_value,
     sum_amounts,
@@ -366,7 +367,13 @@ def _inner(
 
 
 def _envelope(
-    root: etree._Element, version: str, out: _Collector, *, detailed: bool, engine: str = "auto"
+    root: etree._Element,
+    version: str,
+    out: _Collector,
+    *,
+    detailed: bool,
+    engine: str = "auto",
+    read: list[ValidatedVoucher] | None = None,
 ) -> bool:
     xsd_ok = True
     if detailed and engine == "auto":
@@ -422,6 +429,9 @@ def _envelope(
             continue
         inner_ok, inner_attrs = _inner(inner, prefix, version, out, detailed=detailed, engine=engine)
         xsd_ok = xsd_ok and inner_ok
+        if read is not None and inner_ok and len(data) <= MAX_VOUCHER_BYTES:
+            signed = tuple((a, inner_attrs.get(a, "")) for a in _BODY_ATTRS)
+            read.append(ValidatedVoucher(_text(node), signed))
         if not detailed and not (xsd_ok and not out.issues):
             return False
         outer_attrs = {attr: body.get(attr) for attr in _BODY_ATTRS}
@@ -470,10 +480,11 @@ def _run(
     detailed: bool,
     engine: Engine = "auto",
     level: Level = "partner",
+    read: list[ValidatedVoucher] | None = None,
 ) -> tuple[bool, list[ValidationIssue]]:
     """Check ``data`` (or its root or unreadable issue from :func:`_read`, so that ``validate``
     parses once for both passes). The fast pass (``detailed=False``) stops at the first problem:
-    its callers only need the yes/no."""
+    its callers only need the yes/no. ``read`` collects each inner voucher's reading."""
     if engine not in ("auto", "xmlschema"):
         raise ConfigurationError(f"unknown validation engine {engine!r} (use 'auto' or 'xmlschema')")
     version, out = check_schema_version(schema_version), _Collector(check_level(level))
@@ -481,7 +492,7 @@ def _run(
     if isinstance(root, ValidationIssue):
         return False, [root]
     if root.tag == "MOF":
-        ok = _envelope(root, version, out, detailed=detailed, engine=engine)
+        ok = _envelope(root, version, out, detailed=detailed, engine=engine, read=read)
     elif root.tag == "Voucher":
         ok, _ = _inner(root, "", version, out, detailed=detailed, engine=engine)
     else:
@@ -546,7 +557,7 @@ def validate(
     source: str | None = None,
     engine: Engine = "auto",
     level: Level = "partner",
-) -> None:
+) -> tuple[ValidatedVoucher, ...]:
     """Raise :class:`~ezhifu.errors.SchemaValidationError` carrying every issue, if any.
 
     It raises nothing else for any document (as :func:`iter_errors`): an unreadable or hostile
@@ -555,22 +566,29 @@ def validate(
 
     ``source`` (a file name) is put into the error and its issues for messages; ``engine``
     and ``level`` as for :func:`iter_errors`; the error names the level.
+
+    A valid envelope returns what was read of each inner voucher, in body order (a
+    :class:`~ezhifu.document.rules.ValidatedVoucher` each, ``()`` for a lone voucher), so that
+    ``sign_body(..., validated=...)`` does not parse the same text again.
     """
     root = _read(data)  # parsed once for both passes
+    read: list[ValidatedVoucher] = []
     if engine == "auto":
         # A valid document (the common case) needs only libxml2's XSD validation and the rules
         # beyond the XSD: the structure checks of the detailed pass find nothing the generated
         # XSD accepts (xs:all / xs:sequence, occurrences from the same field data; see is_valid).
         # Anything else, or an invalid document, takes the detailed pass for its messages.
-        ok, fast_issues = _run(root, schema_version, detailed=False, level=level)
+        ok, fast_issues = _run(root, schema_version, detailed=False, level=level, read=read)
         if ok and not fast_issues:
-            return
-    _, issues = _run(root, schema_version, detailed=True, engine=engine, level=level)
+            return tuple(read)
+        read.clear()
+    _, issues = _run(root, schema_version, detailed=True, engine=engine, level=level, read=read)
     if issues:
         if source is not None:
             issues = [dataclasses.replace(i, source=source) for i in issues]
         kind = HostileDocumentError if any(i.code in HOSTILE_CODES for i in issues) else SchemaValidationError
         raise kind(issues, source=source, level=level)
+    return tuple(read)
 
 
 def is_valid(data: Document, schema_version: str | None = None, *, level: Level = "partner") -> bool:

@@ -28,11 +28,10 @@ from ezhifu.document.positions import PositionTable
 from ezhifu.document.validation import iter_errors
 from ezhifu.errors import EzhifuError, HookRefused, IllegalTransition, InvalidInput, InvalidSignature
 from ezhifu.flow.hooks import VoucherHook, run_hooks
-from ezhifu.flow.outbox import Outbox, clip, key_from_json
+from ezhifu.flow.outbox import LibraryOwner, LibraryPart, Outbox, clip, key_from_json
 from ezhifu.flow.receipts import receipt_problems
 from ezhifu.flow.status import (
     Action,
-    Party,
     Record,
     RecordKey,
     Rejection,
@@ -84,11 +83,9 @@ _STATE_REPORTS = {
 }
 
 
-class InboxOwner(Protocol):
+class InboxOwner(LibraryOwner, Protocol):
     """What the inbox reads of its library (read at each message: configuration may change)."""
 
-    party: Party
-    store: VoucherStore
     trust: TrustStore
     policy: VerifyPolicy
     peers: dict[str, x509.Certificate]
@@ -177,15 +174,8 @@ def _peer_reason(value: object) -> str | None:
     return clip(value)
 
 
-class Inbox:
+class Inbox(LibraryPart[InboxOwner]):
     """Accepts and checks what arrives for one library (see the module docstring)."""
-
-    def __init__(self, owner: InboxOwner) -> None:
-        self._owner = owner
-
-    @property
-    def _store(self) -> VoucherStore:
-        return self._owner.store
 
     def _notify(self, recipient: str, action: str, items: Sequence[tuple[RecordKey, str | None]]) -> None:
         self._owner.outbox.notify(recipient, action, items)

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Unpack
 
 from ezhifu.document.envelope import Envelope, VoucherBody
 from ezhifu.document.models import FieldValue, Voucher
@@ -60,7 +60,7 @@ from ezhifu.flow.status import (
     status_of,
     transition,
 )
-from ezhifu.flow.store import VoucherStore
+from ezhifu.flow.store import RecordFilter, VoucherStore
 from ezhifu.flow.transport import Transport
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
@@ -165,8 +165,8 @@ class VoucherLibrary:
     def record(self, key: RecordKey) -> Record | None:
         return self.store.get(key)
 
-    def records(self, **filters: Any) -> list[Record]:
-        """Records matching :meth:`VoucherStore.find` filters (``vt_code``, ``states`` …)."""
+    def records(self, **filters: Unpack[RecordFilter]) -> list[Record]:
+        """Records matching :meth:`VoucherStore.find` filters (:class:`~ezhifu.flow.store.RecordFilter`)."""
         return self.store.find(**filters)
 
     def history(self, key: RecordKey) -> list[HistoryEntry]:

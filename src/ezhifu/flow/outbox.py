@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from ezhifu.document.envelope import VoucherBody
 from ezhifu.errors import EzhifuError, InvalidInput, KeyStoreError, SigningError, TransportError
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_REASON_BYTES",
+    "LibraryOwner",
+    "LibraryPart",
     "Outbox",
     "OutboxOwner",
     "Sealer",
@@ -62,11 +64,31 @@ _LOG = logging.getLogger("ezhifu.flow")
 Sealer = Callable[[VoucherBody], None]
 
 
-class OutboxOwner(Protocol):
-    """What the outbox reads of its library (read at each use: an operator may swap a key)."""
+class LibraryOwner(Protocol):
+    """What every part of a library reads of it: the party it is and the store it keeps."""
 
     party: Party
     store: VoucherStore
+
+
+_Owner = TypeVar("_Owner", bound=LibraryOwner)
+
+
+class LibraryPart(Generic[_Owner]):
+    """One job of a voucher library (its :class:`Outbox`, its :class:`~ezhifu.flow.inbox.Inbox`),
+    reading what it needs of the library, its owner, at each use: configuration may change."""
+
+    def __init__(self, owner: _Owner) -> None:
+        self._owner = owner
+
+    @property
+    def _store(self) -> VoucherStore:
+        return self._owner.store
+
+
+class OutboxOwner(LibraryOwner, Protocol):
+    """What the outbox reads of its library (read at each use: an operator may swap a key)."""
+
     transport: Transport
     link_signer: Signer
     sealer: Sealer | None
@@ -107,15 +129,8 @@ def key_from_json(data: Mapping[str, Any]) -> RecordKey:
     )
 
 
-class Outbox:
+class Outbox(LibraryPart[OutboxOwner]):
     """Delivery for one library: queue, notify, send (signing first), flush and retry."""
-
-    def __init__(self, owner: OutboxOwner) -> None:
-        self._owner = owner
-
-    @property
-    def _store(self) -> VoucherStore:
-        return self._owner.store
 
     # --- queueing (inside the caller's transaction) -------------------------------------------
 

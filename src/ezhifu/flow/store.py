@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict, Unpack
 
 from ezhifu._closing import Closing
 from ezhifu._fileio import create_private
@@ -54,8 +54,10 @@ from ezhifu.flow.store_outbox import SqlOutbox
 
 __all__ = [
     "HistoryEntry",
+    "HistoryStep",
     "OutboxItem",
     "Record",
+    "RecordFilter",
     "Rejection",
     "SQLiteStore",
     "StoreError",
@@ -137,6 +139,40 @@ REASON_STATES = frozenset({State.DELIVERY_FAILED, State.SIGN_IN_FAILED, State.RE
 _LOG = logging.getLogger("ezhifu.flow")
 
 
+class RecordFilter(TypedDict, total=False):
+    """The filters of :meth:`VoucherStore.find`, each optional: equal to the value given (the
+    identifiers and ``payee_acct_no``), one of ``states`` (none matches an empty list), a
+    ``vou_date`` from ``date_from`` to ``date_to`` inclusive, at most ``limit`` records."""
+
+    direction: Direction | None
+    voucher_flag: str | None
+    adm_div_code: str | None
+    st_year: str | None
+    vt_code: str | None
+    states: Sequence[State] | None
+    date_from: str | None
+    date_to: str | None
+    payee_acct_no: str | None
+    limit: int | None
+
+
+#: The :class:`RecordFilter` keys compared for equality, as the columns of the same name.
+_EQUAL_COLUMNS = ("direction", "voucher_flag", "adm_div_code", "st_year", "vt_code", "payee_acct_no")
+
+
+class HistoryStep(TypedDict):
+    """One step given to :meth:`VoucherStore.add_history`: the record's revision, the action
+    (an :class:`Action` value or a noted event), the states before and after, and optionally the
+    reason and the message it came with."""
+
+    revision: int
+    action: str
+    from_state: State | None
+    to_state: State
+    reason: NotRequired[str | None]
+    message_id: NotRequired[str | None]
+
+
 def _key_params(key: RecordKey) -> tuple[str, ...]:
     return (key.direction, key.voucher_flag, key.adm_div_code, key.st_year, key.vt_code, key.voucher_no)
 
@@ -161,34 +197,12 @@ class VoucherStore(Closing, ABC):
         """Insert or replace a record; returns it with its timestamps set."""
 
     @abstractmethod
-    def find(
-        self,
-        *,
-        direction: Direction | None = None,
-        voucher_flag: str | None = None,
-        adm_div_code: str | None = None,
-        st_year: str | None = None,
-        vt_code: str | None = None,
-        states: Sequence[State] | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        payee_acct_no: str | None = None,
-        limit: int | None = None,
-    ) -> list[Record]:
-        """Records matching every given filter, oldest first (``vou_date`` range inclusive)."""
+    def find(self, **filters: Unpack[RecordFilter]) -> list[Record]:
+        """Records matching every given filter (:class:`RecordFilter`), oldest first."""
 
     @abstractmethod
-    def add_history(
-        self,
-        key: RecordKey,
-        *,
-        revision: int,
-        action: str,
-        from_state: State | None,
-        to_state: State,
-        reason: str | None = None,
-        message_id: str | None = None,
-    ) -> HistoryEntry: ...
+    def add_history(self, key: RecordKey, **step: Unpack[HistoryStep]) -> HistoryEntry:
+        """Append the next history entry of ``key`` (its ``seq`` and time are the store's)."""
 
     @abstractmethod
     def history(self, key: RecordKey) -> list[HistoryEntry]: ...
@@ -437,33 +451,19 @@ class SQLiteStore(SqlOutbox, VoucherStore):
                 self._exec(_SQL_UPDATE, (*values[6:16], stored.updated_at, *_key_params(stored.key)))
         return stored
 
-    def find(
-        self,
-        *,
-        direction: Direction | None = None,
-        voucher_flag: str | None = None,
-        adm_div_code: str | None = None,
-        st_year: str | None = None,
-        vt_code: str | None = None,
-        states: Sequence[State] | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        payee_acct_no: str | None = None,
-        limit: int | None = None,
-    ) -> list[Record]:
+    def find(self, **filters: Unpack[RecordFilter]) -> list[Record]:
+        unknown = set(filters) - RecordFilter.__optional_keys__
+        if unknown:  # what the keyword parameters of a signature refused before
+            raise TypeError(f"find() got unexpected keyword argument(s) {', '.join(sorted(unknown))}")
         clauses: list[str] = []
         params: list[Any] = []
-        for column, value in (
-            ("direction", direction),
-            ("voucher_flag", voucher_flag),
-            ("adm_div_code", adm_div_code),
-            ("st_year", st_year),
-            ("vt_code", vt_code),
-            ("payee_acct_no", payee_acct_no),
-        ):
+        for column in _EQUAL_COLUMNS:
+            value = filters.get(column)
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        states, date_from, date_to = filters.get("states"), filters.get("date_from"), filters.get("date_to")
+        limit = filters.get("limit")
         if states is not None:
             if not states:
                 return []
@@ -486,28 +486,19 @@ class SQLiteStore(SqlOutbox, VoucherStore):
 
     # --- history and revisions ------------------------------------------------------------
 
-    def add_history(
-        self,
-        key: RecordKey,
-        *,
-        revision: int,
-        action: str,
-        from_state: State | None,
-        to_state: State,
-        reason: str | None = None,
-        message_id: str | None = None,
-    ) -> HistoryEntry:
+    def add_history(self, key: RecordKey, **step: Unpack[HistoryStep]) -> HistoryEntry:
+        from_state = step["from_state"]
         with self.transaction():
             row = self._exec(_SQL_MAXSEQ, _key_params(key)).fetchone()
             entry = HistoryEntry(
                 key=key,
                 seq=int(row[0] or 0) + 1,
-                revision=revision,
-                action=action,
+                revision=step["revision"],
+                action=step["action"],
                 from_state=from_state.value if from_state is not None else None,
-                to_state=to_state.value,
-                reason=reason,
-                message_id=message_id,
+                to_state=step["to_state"].value,
+                reason=step.get("reason"),
+                message_id=step.get("message_id"),
                 at=utc_now(),
             )
             self._exec(

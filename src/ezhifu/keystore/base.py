@@ -50,6 +50,7 @@ __all__ = [
     "SIGNING_CONFIG_KEYS",
     "KeyEntry",
     "KeyStore",
+    "SoftwareKeyStore",
     "StoreLocked",
     "apply_signing_config",
     "available_backends",
@@ -138,19 +139,34 @@ class KeyStore(Closing, abc.ABC):
         self._allow_weak = False
         self._audit: AuditLog | None = None
         self._owns_audit = False
+        #: the backend's own lock, and its index of the keys it holds (by alias)
+        self._lock = threading.RLock()
+        self._key_entries: dict[str, KeyEntry] = {}
 
     # -- construction -------------------------------------------------------------------
 
     @classmethod
-    @abc.abstractmethod
     def from_config(cls, config: Mapping[str, Any]) -> Self:
-        """Build the backend from a configuration mapping (see each backend's docs)."""
+        """Build the backend from a configuration mapping (see each backend's docs): keys it
+        does not know are refused by name (:attr:`config_keys`), the backend is opened from its
+        own keys (:meth:`_from_settings`), then the optional keys of :data:`SIGNING_CONFIG_KEYS`
+        (signing policy, audit trail) are applied."""
+        check_config_keys(config, cls.config_keys, backend=cls.type_name)
+        store = cls._from_settings(config)
+        apply_signing_config(store, config)
+        return store
+
+    @classmethod
+    def _from_settings(cls, config: Mapping[str, Any]) -> Self:
+        """The backend opened from its own keys of ``config`` (already checked by name)."""
+        raise NotImplementedError(f"{cls.__name__} is built by its own from_config")
 
     # -- what every backend answers ------------------------------------------------------
 
-    @abc.abstractmethod
     def _entries(self) -> Mapping[str, KeyEntry]:
-        """All key entries by alias (cheap: no private key is touched)."""
+        """All key entries by alias (cheap: no private key is touched): the backend's index."""
+        with self._lock:
+            return dict(self._key_entries)
 
     @abc.abstractmethod
     def _signer(self, entry: KeyEntry, pin: str | None) -> Signer:
@@ -302,37 +318,6 @@ class KeyStore(Closing, abc.ABC):
         state = "closed" if self._closed else "locked" if self._locked else "open"
         return f"<{type(self).__name__} {self.describe()} ({state})>"
 
-    def _software_signer(
-        self,
-        entry: KeyEntry,
-        pin: str | None,
-        load_key: Callable[[], Any],
-        *,
-        where: str,
-        check_certificate: bool = True,
-    ) -> Signer:
-        """The :func:`software_signer` of a software backend's ``_signer`` (memory, file, PKCS#12).
-
-        ``load_key`` returns the private key object (decrypting it when the backend keeps it
-        encrypted); it is only called when no signer is cached. Signers made with the store's
-        own secret are cached per alias; one made with a per-key ``pin`` is not, so a wrong pin
-        can never be answered from the cache. ``check_certificate`` refuses a key that is not the
-        leaf certificate's (backends that checked this when the key was added pass False).
-        The caller holds its lock.
-        """
-        cached = self._signers.get(entry.alias) if pin is None else None
-        if cached is not None:
-            return cached
-        key = load_key()
-        if check_certificate and entry.chain:
-            check_key_matches(key, entry.chain[0], where=where)
-        signer = software_signer(
-            key, entry.chain, rsa_algorithm=self._rsa_algorithm, allow_weak=self._allow_weak
-        )
-        if pin is None:
-            self._signers[entry.alias] = signer
-        return signer
-
     def _check_open(self) -> None:
         if self._closed:
             raise KeyStoreError(f"{self.describe()} is closed")
@@ -343,6 +328,44 @@ class KeyStore(Closing, abc.ABC):
             raise StoreLocked(
                 f"{self.describe()} is locked: give its password or PIN (configuration, unlock() or pin)"
             )
+
+
+class SoftwareKeyStore(KeyStore):
+    """A backend whose private keys are objects in this process (memory, file, PKCS#12): it
+    loads a key (:meth:`_load_key`) and signs with a :func:`software_signer` over it.
+
+    Signers made with the store's own secret are cached per alias; one made with a per-key
+    ``pin`` is not, so a wrong pin can never be answered from the cache. A loaded key that is
+    not its leaf certificate's is refused, unless the backend checked that when the key was
+    added (:attr:`checked_when_added`); a backend without per-key passwords
+    (:attr:`key_passwords` false) ignores ``pin`` and always caches.
+    """
+
+    #: The backend refused a key that is not its certificate's when it was added.
+    checked_when_added: ClassVar[bool] = False
+    #: A key may have a password of its own (``pin`` of :meth:`KeyStore.signer`).
+    key_passwords: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def _load_key(self, alias: str, pin: str | None) -> Any:
+        """The private key object of ``alias`` (decrypted with ``pin`` or the store's secret);
+        called under the store's lock, only when no signer is cached."""
+
+    def _signer(self, entry: KeyEntry, pin: str | None) -> Signer:
+        pin = pin if self.key_passwords else None
+        with self._lock:
+            cached = self._signers.get(entry.alias) if pin is None else None
+            if cached is not None:
+                return cached
+            key = self._load_key(entry.alias, pin)
+            if not self.checked_when_added and entry.chain:
+                check_key_matches(key, entry.chain[0], where=f"{self.describe()}, key {entry.alias!r}")
+            signer = software_signer(
+                key, entry.chain, rsa_algorithm=self._rsa_algorithm, allow_weak=self._allow_weak
+            )
+            if pin is None:
+                self._signers[entry.alias] = signer
+            return signer
 
 
 # --- configuration ------------------------------------------------------------------------

@@ -40,7 +40,6 @@ import json
 import os
 import secrets
 import stat
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +49,6 @@ from asn1crypto import x509
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ezhifu import _fileio
-from ezhifu.crypto.base import Signer
 from ezhifu.errors import (
     AliasExists,
     BadPassword,
@@ -64,9 +62,7 @@ from ezhifu.errors import (
 from ezhifu.keystore.base import (
     SIGNING_CONFIG_KEYS,
     KeyEntry,
-    KeyStore,
-    apply_signing_config,
-    check_config_keys,
+    SoftwareKeyStore,
     check_key_matches,
     required_text,
     secret_from_config,
@@ -143,7 +139,7 @@ class _Kdf:
         return kdf
 
 
-class EncryptedFileKeyStore(KeyStore):
+class EncryptedFileKeyStore(SoftwareKeyStore):
     """A directory keystore (see the module docstring for the layout and guarantees).
 
     Configuration (``type = "file"``): ``path`` (the directory) and the store password as one
@@ -199,10 +195,8 @@ class EncryptedFileKeyStore(KeyStore):
         self._cipher: CipherName = cipher
         self._scrypt_n = scrypt_n
         self._pbkdf2_iterations = pbkdf2_iterations
-        self._lock = threading.RLock()
         self._manifest: dict[str, Any] = {}
         self._mac_key = b""
-        self._key_entries: dict[str, KeyEntry] = {}
         self._seal_cache: dict[str, bytes] = {}
         if password is None:
             self._locked = True  # opened without the password: unlock() or signer(pin=...)
@@ -255,8 +249,7 @@ class EncryptedFileKeyStore(KeyStore):
         )
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Self:
-        check_config_keys(config, cls.config_keys, backend=cls.type_name)
+    def _from_settings(cls, config: Mapping[str, Any]) -> Self:
         path = required_text(config, "path", backend=cls.type_name, hint="the directory")
         password = secret_from_config(config, "password")
         options: dict[str, Any] = {}
@@ -278,7 +271,6 @@ class EncryptedFileKeyStore(KeyStore):
                 raise ConfigurationError(f"{cls.__name__}.init returned {type(store).__name__}")
         else:
             store = cls(path, password, **options)
-        apply_signing_config(store, config)
         return store
 
     def describe(self) -> str:
@@ -352,10 +344,6 @@ class EncryptedFileKeyStore(KeyStore):
             raise CorruptedKeyFile(f"{self._where}: manifest names an unexpected file {name!r}")
         return self.path / name
 
-    def _entries(self) -> Mapping[str, KeyEntry]:
-        with self._lock:
-            return dict(self._key_entries)
-
     def _seals(self) -> Mapping[str, bytes]:
         with self._lock:
             for seal_id, info in self._manifest["seals"].items():
@@ -364,15 +352,6 @@ class EncryptedFileKeyStore(KeyStore):
                         info["file"], info["sha256"], f"seal {seal_id!r}"
                     )
             return dict(self._seal_cache)
-
-    def _signer(self, entry: KeyEntry, pin: str | None) -> Signer:
-        with self._lock:
-            return self._software_signer(
-                entry,
-                pin,
-                lambda: self._load_key(entry.alias, pin),
-                where=f"{self._where}, key {entry.alias!r}",
-            )
 
     def _load_key(self, alias: str, pin: str | None) -> Any:
 

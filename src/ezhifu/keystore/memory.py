@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Self
 
 from asn1crypto import x509
 
-from ezhifu.crypto.base import Signer
 from ezhifu.errors import InvalidInput, KeyNotFound
-from ezhifu.keystore.base import (
-    SIGNING_CONFIG_KEYS,
-    KeyEntry,
-    KeyStore,
-    apply_signing_config,
-    check_config_keys,
-    check_key_matches,
-)
+from ezhifu.keystore.base import SIGNING_CONFIG_KEYS, KeyEntry, SoftwareKeyStore, check_key_matches
 from ezhifu.pki.certs import key_kind
 
 __all__ = ["MemoryKeyStore"]
 
 
-class MemoryKeyStore(KeyStore):
+class MemoryKeyStore(SoftwareKeyStore):
     """Keys and seals added at run time with :meth:`add_key` and :meth:`add_seal`.
 
     Nothing is persisted. Configuration: ``{"type": "memory"}`` (no other key).
@@ -31,19 +22,18 @@ class MemoryKeyStore(KeyStore):
 
     type_name = "memory"
     config_keys = SIGNING_CONFIG_KEYS
+    # add_key checks the key against its certificate; there are no per-key passwords
+    checked_when_added = True
+    key_passwords = False
 
     def __init__(self) -> None:
         super().__init__()
-        self._lock = threading.RLock()
-        self._keys: dict[str, tuple[Any, KeyEntry]] = {}
+        self._keys: dict[str, Any] = {}
         self._seal_data: dict[str, bytes] = {}
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Self:
-        check_config_keys(config, cls.config_keys, backend=cls.type_name)
-        store = cls()
-        apply_signing_config(store, config)
-        return store
+    def _from_settings(cls, config: Mapping[str, Any]) -> Self:
+        return cls()
 
     def add_key(self, alias: str, key: Any, chain: Iterable[x509.Certificate] = ()) -> KeyEntry:
         """Hold ``key`` (SM2, RSA or EC private key) under ``alias`` with its chain, leaf first.
@@ -58,7 +48,7 @@ class MemoryKeyStore(KeyStore):
         entry = KeyEntry(alias=alias, kind=key_kind(key), chain=certs)
         with self._lock:
             self._check_open()
-            self._keys[alias] = (key, entry)
+            self._keys[alias], self._key_entries[alias] = key, entry
             self._signers.pop(alias, None)
         return entry
 
@@ -67,6 +57,7 @@ class MemoryKeyStore(KeyStore):
         with self._lock:
             if self._keys.pop(alias, None) is None:
                 raise KeyNotFound(f"memory keystore: no key under alias {alias!r}")
+            del self._key_entries[alias]
             self._signers.pop(alias, None)
 
     def add_seal(self, seal_id: str, der: bytes) -> None:
@@ -77,28 +68,16 @@ class MemoryKeyStore(KeyStore):
             self._check_open()
             self._seal_data[seal_id] = bytes(der)
 
-    def _entries(self) -> Mapping[str, KeyEntry]:
-        with self._lock:
-            return {alias: entry for alias, (_, entry) in self._keys.items()}
-
     def _seals(self) -> Mapping[str, bytes]:
         with self._lock:
             return dict(self._seal_data)
 
-    def _signer(self, entry: KeyEntry, pin: str | None) -> Signer:
-        # A memory store has no per-key passwords: ``pin`` is ignored and the signer is always
-        # cached; add_key already checked the key against its certificate.
-        with self._lock:
-            return self._software_signer(
-                entry,
-                None,
-                lambda: self._keys[entry.alias][0],
-                where=f"memory keystore alias {entry.alias!r}",
-                check_certificate=False,
-            )
+    def _load_key(self, alias: str, pin: str | None) -> Any:
+        return self._keys[alias]
 
     def _close(self) -> None:
         with self._lock:
             self._keys.clear()
+            self._key_entries.clear()
             self._signers.clear()
             self._seal_data.clear()

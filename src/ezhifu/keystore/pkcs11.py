@@ -32,7 +32,6 @@ sessions are not). The PIN is used to log in and then dropped; it is never logge
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Self
@@ -57,8 +56,6 @@ from ezhifu.keystore.base import (
     SIGNING_CONFIG_KEYS,
     KeyEntry,
     KeyStore,
-    apply_signing_config,
-    check_config_keys,
     order_chain,
     required_text,
     secret_from_config,
@@ -161,7 +158,6 @@ class PKCS11KeyStore(KeyStore):
         self._where = f"PKCS#11 token {token_label!r}"
         self._sm2_mechanism = sm2_mechanism
         self._sm2_prehash = sm2_prehash
-        self._lock = threading.RLock()
         try:
             library = pkcs11.lib(module)
         except p11_errors.PKCS11Error as exc:
@@ -174,7 +170,6 @@ class PKCS11KeyStore(KeyStore):
             raise TokenError(f"{self._where}: cannot find the token ({type(exc).__name__})") from exc
         self._session: Any = None
         self._objects: dict[str, _KeyObject] = {}
-        self._key_entries: dict[str, KeyEntry] = {}
         self._handles: dict[str, Any] = {}  # private key objects, valid for the session's life
         if pin is None:
             self._locked = True  # no PIN yet: unlock() or signer(pin=...) logs in
@@ -208,8 +203,7 @@ class PKCS11KeyStore(KeyStore):
             raise TokenError(f"{self._where}: cannot list objects ({type(exc).__name__})") from exc
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Self:
-        check_config_keys(config, cls.config_keys, backend=cls.type_name)
+    def _from_settings(cls, config: Mapping[str, Any]) -> Self:
         module = required_text(config, "module", backend=cls.type_name, hint="the PKCS#11 library path")
         label = required_text(config, "token_label", backend=cls.type_name)
         pin = secret_from_config(config, "pin")
@@ -221,9 +215,7 @@ class PKCS11KeyStore(KeyStore):
         prehash = config.get("sm2_prehash", False)
         if not isinstance(prehash, bool):
             raise ConfigurationError("keystore type 'pkcs11': 'sm2_prehash' must be true or false")
-        store = cls(module, label, pin, sm2_mechanism=mechanism, sm2_prehash=prehash)
-        apply_signing_config(store, config)
-        return store
+        return cls(module, label, pin, sm2_mechanism=mechanism, sm2_prehash=prehash)
 
     def describe(self) -> str:
         return self._where
@@ -287,9 +279,6 @@ class PKCS11KeyStore(KeyStore):
                 # CKA_EC_POINT is the DER OCTET STRING of the point (PKCS#11 v2.40 clause 2.3.3).
                 return bytes(core.OctetString.load(bytes(point)).native)
         return None
-
-    def _entries(self) -> Mapping[str, KeyEntry]:
-        return self._key_entries
 
     def _signer(self, entry: KeyEntry, pin: str | None) -> Signer:
         with self._lock:

@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import os
 import secrets
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +39,6 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 from cryptography.hazmat.primitives.serialization import pkcs12 as cpkcs12
 
 from ezhifu._fileio import atomic_write
-from ezhifu.crypto.base import Signer
 from ezhifu.errors import (
     BadPassword,
     CorruptedKeyFile,
@@ -52,9 +50,7 @@ from ezhifu.errors import (
 from ezhifu.keystore.base import (
     SIGNING_CONFIG_KEYS,
     KeyEntry,
-    KeyStore,
-    apply_signing_config,
-    check_config_keys,
+    SoftwareKeyStore,
     check_key_matches,
     order_chain,
     required_text,
@@ -225,7 +221,7 @@ def _spki_of_private_key_info(der: bytes) -> bytes | None:
     return None
 
 
-class PKCS12KeyStore(KeyStore):
+class PKCS12KeyStore(SoftwareKeyStore):
     """One PKCS#12 file, opened read-only.
 
     Configuration (``type = "pkcs12"``): ``path`` (the file) and the password as one of
@@ -252,10 +248,8 @@ class PKCS12KeyStore(KeyStore):
         if len(data) > MAX_PKCS12_BYTES:
             raise CorruptedKeyFile(f"{self._where}: larger than {MAX_PKCS12_BYTES} bytes; not a key file")
         self._data = data
-        self._lock = threading.Lock()
         self._password = ""
         self._key_bags: dict[str, _KeyBag] = {}
-        self._key_entries: dict[str, KeyEntry] = {}
         if password is None:
             self._locked = True  # opened without the password: unlock() or signer(pin=...)
         else:
@@ -285,12 +279,9 @@ class PKCS12KeyStore(KeyStore):
         self._password, self._key_bags, self._key_entries = password, bags, entries
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Self:
-        check_config_keys(config, cls.config_keys, backend=cls.type_name)
+    def _from_settings(cls, config: Mapping[str, Any]) -> Self:
         path = required_text(config, "path", backend=cls.type_name, hint="the .p12 file")
-        store = cls(path, secret_from_config(config, "password"))
-        apply_signing_config(store, config)
-        return store
+        return cls(path, secret_from_config(config, "password"))
 
     def describe(self) -> str:
         return self._where
@@ -313,17 +304,8 @@ class PKCS12KeyStore(KeyStore):
             return key_kind(keys.PrivateKeyInfo.load(bag.plain))
         raise CorruptedKeyFile(f"{self._where}: key {alias!r} has no certificate (cannot tell its kind)")
 
-    def _entries(self) -> Mapping[str, KeyEntry]:
-        return self._key_entries
-
-    def _signer(self, entry: KeyEntry, pin: str | None) -> Signer:
-        where = f"{self._where}, key {entry.alias!r}"
-        with self._lock:
-            return self._software_signer(
-                entry, pin, lambda: self._load_key(entry.alias, pin, where), where=where
-            )
-
-    def _load_key(self, alias: str, pin: str | None, where: str) -> Any:
+    def _load_key(self, alias: str, pin: str | None) -> Any:
+        where = f"{self._where}, key {alias!r}"
 
         bag = self._key_bags[alias]
         secret = self._password if pin is None else pin

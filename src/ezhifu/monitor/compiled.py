@@ -1,13 +1,13 @@
-"""The fast path of rule evaluation: an expression tree turned into nested Python closures.
+"""The one evaluator of rule expressions: an expression tree turned into nested Python closures.
 
 :func:`compile_expr` walks a parsed expression once (:mod:`ezhifu.monitor.expr`) and returns a
-function of a row; calling it does what the tree-walking evaluator of
-:class:`~ezhifu.monitor.engine.Monitor` does without recording evidence, minus the per-node
-dispatch. No source text is generated and nothing is ``eval``-ed or ``compile``-d: each node becomes
-a closure over its children. The engine uses it to decide whether a rule fires and whether a row
-enters a window; a rule that fires is evaluated again by the recording evaluator for its evidence,
-so the two must agree (tests/monitor check they do on the example pack and on random vouchers).
-The value helpers shared by both (:func:`ordered`, :func:`arith`, :func:`truthy`) live here.
+function of a row, without a per-node dispatch at each call. No source text is generated and
+nothing is ``eval``-ed or ``compile``-d: each node becomes a closure over its children. Compiled
+without a :class:`Recorder` it is the fast path :class:`~ezhifu.monitor.engine.Monitor` uses to
+decide whether a rule fires and whether a row enters a window; compiled with one, the same
+closures also note the evidence of an alert (the fields read, the aggregates computed, the context
+looked up), so deciding and explaining cannot disagree (tests/monitor check it on the example pack
+and on random vouchers). The value helpers (:func:`ordered`, :func:`arith`, :func:`truthy`) are here.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from ezhifu.document.models import parse_date
 from ezhifu.errors import InvalidInput
-from ezhifu.monitor.alerts import show
+from ezhifu.monitor.alerts import AggregateEvidence, Evidence, show
 from ezhifu.monitor.expr import (
     Aggregate,
     BinOp,
@@ -36,7 +36,17 @@ from ezhifu.monitor.expr import (
 )
 from ezhifu.monitor.rules import Rule
 
-__all__ = ["Fast", "RowLike", "arith", "coerce", "compile_expr", "ordered", "pattern_of", "truthy"]
+__all__ = [
+    "Fast",
+    "Recorder",
+    "RowLike",
+    "arith",
+    "coerce",
+    "compile_expr",
+    "ordered",
+    "pattern_of",
+    "truthy",
+]
 
 Value = Any
 
@@ -45,20 +55,38 @@ class RowLike(Protocol):
     def get(self, name: str, header_only: bool = False) -> Value: ...
 
 
-class _Env(Protocol):
-    def aggregate_value(self, agg: Aggregate, row: Any, rule: Rule) -> Value: ...
+class Recorder:
+    """The evidence of one evaluation: field values read (``voucher.`` before a header-only
+    name), aggregates computed, context look-ups made; :meth:`reset` before each evaluation."""
 
-    def call_value(self, node: Call, args: list[Value]) -> Value: ...
+    def __init__(self) -> None:
+        self.fields: dict[str, str | None] = {}
+        self.aggregates: list[AggregateEvidence] = []
+        self.lookups: dict[str, str | None] = {}
+
+    def reset(self) -> None:
+        self.fields.clear()
+        self.aggregates.clear()
+        self.lookups.clear()
+
+    def evidence(self) -> Evidence:
+        return Evidence(tuple(self.fields.items()), tuple(self.aggregates), tuple(self.lookups.items()))
+
+
+class _Env(Protocol):
+    def aggregate_value(self, agg: Aggregate, row: Any, rule: Rule, rec: Recorder | None) -> Value: ...
+
+    def call_value(self, node: Call, args: list[Value], rec: Recorder | None) -> Value: ...
 
 
 Fast = Callable[[Any], Value]
 
 
-def compile_expr(node: Node, rule: Rule, env: _Env) -> Fast:
-    """A closure computing ``node`` for a row (see the module documentation)."""
+def compile_expr(node: Node, rule: Rule, env: _Env, rec: Recorder | None = None) -> Fast:
+    """A closure computing ``node`` for a row, noting the evidence in ``rec`` when given
+    (see the module documentation)."""
     if isinstance(node, Field):
-        name, header_only = node.name, node.header_only
-        return lambda row: row.get(name, header_only)
+        return _field(node, rec)
     if isinstance(node, Literal_):
         literal = node.value
         return lambda row: literal
@@ -66,29 +94,44 @@ def compile_expr(node: Node, rule: Rule, env: _Env) -> Fast:
         param = rule.params[node.name]
         return lambda row: param
     if isinstance(node, BoolOp):
-        return _boolop(node, rule, env)
+        return _boolop(node, rule, env, rec)
     if isinstance(node, Not):
-        inner = compile_expr(node.operand, rule, env)
+        inner = compile_expr(node.operand, rule, env, rec)
         return lambda row: not truthy(inner(row))
     if isinstance(node, Compare):
-        return _compare(node, rule, env)
+        return _compare(node, rule, env, rec)
     if isinstance(node, BinOp):
-        op, left, right = node.op, compile_expr(node.left, rule, env), compile_expr(node.right, rule, env)
+        op = node.op
+        left, right = compile_expr(node.left, rule, env, rec), compile_expr(node.right, rule, env, rec)
         return lambda row: arith(op, left(row), right(row))
     if isinstance(node, ListLit):
-        items = [compile_expr(i, rule, env) for i in node.items]
+        items = [compile_expr(i, rule, env, rec) for i in node.items]
         return lambda row: tuple(f(row) for f in items)
     if isinstance(node, Aggregate):
         agg = node
-        return lambda row: env.aggregate_value(agg, row, rule)
+        return lambda row: env.aggregate_value(agg, row, rule, rec)
     if isinstance(node, Call):
-        call, args = node, [compile_expr(a, rule, env) for a in node.args]
-        return lambda row: env.call_value(call, [f(row) for f in args])
+        call, args = node, [compile_expr(a, rule, env, rec) for a in node.args]
+        return lambda row: env.call_value(call, [f(row) for f in args], rec)
     raise InvalidInput(f"unknown expression node {type(node).__name__}")  # pragma: no cover
 
 
-def _boolop(node: BoolOp, rule: Rule, env: _Env) -> Fast:
-    parts = [compile_expr(o, rule, env) for o in node.operands]
+def _field(node: Field, rec: Recorder | None) -> Fast:
+    name, header_only = node.name, node.header_only
+    if rec is None:
+        return lambda row: row.get(name, header_only)
+    fields, label = rec.fields, ("voucher." if header_only else "") + name
+
+    def noted(row: Any) -> Value:
+        value = row.get(name, header_only)
+        fields[label] = show(value)
+        return value
+
+    return noted
+
+
+def _boolop(node: BoolOp, rule: Rule, env: _Env, rec: Recorder | None) -> Fast:
+    parts = [compile_expr(o, rule, env, rec) for o in node.operands]
     if node.op == "and":
 
         def all_of(row: Any) -> bool:
@@ -102,8 +145,8 @@ def _boolop(node: BoolOp, rule: Rule, env: _Env) -> Fast:
     return any_of
 
 
-def _compare(node: Compare, rule: Rule, env: _Env) -> Fast:
-    left = compile_expr(node.left, rule, env)
+def _compare(node: Compare, rule: Rule, env: _Env, rec: Recorder | None) -> Fast:
+    left = compile_expr(node.left, rule, env, rec)
     op = node.op
     if op == "matches":
         pattern = pattern_of(node, rule)
@@ -113,7 +156,7 @@ def _compare(node: Compare, rule: Rule, env: _Env) -> Fast:
             return isinstance(value, str) and pattern.search(value) is not None
 
         return matches
-    right = compile_expr(node.right, rule, env)
+    right = compile_expr(node.right, rule, env, rec)
     if op in ("in", "not in"):
         member = _member(node.right, rule)
         if op == "in":

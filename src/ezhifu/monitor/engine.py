@@ -11,14 +11,15 @@ Window semantics: ``days=N`` covers the voucher's ``VouDate`` and the N−1 days
 (``days=1`` is the same day); ``period="month"`` the calendar month of ``VouDate`` (likewise
 ``day``/``year``). A window group keeps at most :data:`MAX_GROUP_ROWS` rows: older rows are
 dropped first and the evidence says so. A rule is evaluated fast first (closures built once,
-:mod:`ezhifu.monitor.compiled`); only when it fires is it evaluated again by the recording
-evaluator, so clean vouchers cost no evidence.
+:mod:`ezhifu.monitor.compiled`); only when it fires is it evaluated again by the same closures
+compiled with a recorder, so clean vouchers cost no evidence.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,21 +31,9 @@ from ezhifu.document.fields import FieldDef, spec_for
 from ezhifu.document.models import Detail, Voucher, parse_amount, parse_date
 from ezhifu.errors import InvalidInput
 from ezhifu.monitor.alerts import AggregateEvidence, Alert, Evidence, VoucherRef, show
-from ezhifu.monitor.compiled import Fast, arith, compile_expr, is_member, ordered, pattern_of, truthy
+from ezhifu.monitor.compiled import Fast, Recorder, compile_expr, truthy
 from ezhifu.monitor.context import MonitorContext
-from ezhifu.monitor.expr import (
-    Aggregate,
-    BinOp,
-    BoolOp,
-    Call,
-    Compare,
-    Field,
-    ListLit,
-    Literal_,
-    Node,
-    Not,
-    Param,
-)
+from ezhifu.monitor.expr import Aggregate, Call
 from ezhifu.monitor.rules import Rule, RuleSet
 
 __all__ = ["MAX_GROUP_ROWS", "MAX_SEEN_VOUCHERS", "Monitor"]
@@ -199,16 +188,6 @@ class _Window:
         return sum(g.values[lo:hi], Decimal(0)), hi - lo, g.refs[lo:hi][:_EVIDENCE_REFS], label
 
 
-class _Recorder:
-    def __init__(self) -> None:
-        self.fields: dict[str, str | None] = {}
-        self.aggregates: list[AggregateEvidence] = []
-        self.lookups: dict[str, str | None] = {}
-
-    def evidence(self) -> Evidence:
-        return Evidence(tuple(self.fields.items()), tuple(self.aggregates), tuple(self.lookups.items()))
-
-
 class Monitor:
     """Runs ``rules`` with ``context``; keeps windows and the payee register between calls."""
 
@@ -218,6 +197,8 @@ class Monitor:
         self.windows: dict[int, _Window] = {}
         self._sources: list[tuple[Rule, Aggregate, _Window, Fast | None]] = []
         self._fast: dict[int, Fast] = {}
+        #: per thread, per rule: its recorder and its closures compiled with it (at its first alert)
+        self._recording = threading.local()
         for rule in rules.rules:
             self._fast[id(rule)] = compile_expr(rule.when, rule, self)
             for agg in rule.aggregates:
@@ -227,7 +208,6 @@ class Monitor:
                 self._sources.append((rule, agg, window, where))
         self.payees: dict[str, set[str]] = {k: set(v) for k, v in self.context.payees.items()}
         self._seen: dict[tuple[str, ...], None] = {}
-        self._sets: dict[int, frozenset[str]] = {}
         for voucher in self.context.history:
             self.observe(voucher)
             self._learn_payees(voucher)
@@ -290,7 +270,9 @@ class Monitor:
         group = tuple(show(row.get(b.name, b.header_only)) or "" for b in agg.by)
         window.add(group, day, value, str(row.ref()))
 
-    def _aggregate(self, agg: Aggregate, row: _Row, rule: Rule, rec: _Recorder | None) -> Value:
+    # --- what the compiled closures call (ezhifu.monitor.compiled) -------------------------
+
+    def aggregate_value(self, agg: Aggregate, row: _Row, rule: Rule, rec: Recorder | None) -> Value:
         day = row.day
         if day is None:
             return None
@@ -312,67 +294,7 @@ class Monitor:
             )
         return value
 
-    # --- evaluation -----------------------------------------------------------------------
-
-    def _eval(self, node: Node, row: _Row, rule: Rule, rec: _Recorder | None) -> Value:
-        if isinstance(node, Field):
-            value = row.get(node.name, node.header_only)
-            if rec is not None:
-                rec.fields[("voucher." if node.header_only else "") + node.name] = show(value)
-            return value
-        if isinstance(node, Literal_):
-            return node.value
-        if isinstance(node, Param):
-            return rule.params[node.name]
-        if isinstance(node, BoolOp):
-            if node.op == "and":
-                return all(truthy(self._eval(o, row, rule, rec)) for o in node.operands)
-            return any(truthy(self._eval(o, row, rule, rec)) for o in node.operands)
-        if isinstance(node, Not):
-            return not truthy(self._eval(node.operand, row, rule, rec))
-        if isinstance(node, Compare):
-            return self._compare(node, row, rule, rec)
-        if isinstance(node, BinOp):
-            return arith(
-                node.op, self._eval(node.left, row, rule, rec), self._eval(node.right, row, rule, rec)
-            )
-        if isinstance(node, ListLit):
-            return tuple(self._eval(i, row, rule, rec) for i in node.items)
-        if isinstance(node, Aggregate):
-            return self._aggregate(node, row, rule, rec)
-        if isinstance(node, Call):
-            return self._call(node, [self._eval(a, row, rule, rec) for a in node.args], rec)
-        raise InvalidInput(f"unknown expression node {type(node).__name__}")  # pragma: no cover
-
-    def _compare(self, node: Compare, row: _Row, rule: Rule, rec: _Recorder | None) -> bool:
-        left = self._eval(node.left, row, rule, rec)
-        if node.op == "matches":
-            pattern = pattern_of(node, rule)
-            return isinstance(left, str) and pattern.search(left) is not None
-        right = self._eval(node.right, row, rule, rec)
-        if node.op in ("in", "not in"):
-            found = self._member(left, right, node.right)
-            return found if node.op == "in" else not found
-        return ordered(node.op, left, right)
-
-    def _member(self, left: Value, right: Value, right_node: Node) -> bool:
-        as_set = None
-        if isinstance(left, str) and isinstance(right, tuple) and isinstance(right_node, Param):
-            as_set = self._sets.get(id(right))
-            if as_set is None:
-                as_set = frozenset(show(v) or "" for v in right)
-                self._sets[id(right)] = as_set
-        return is_member(left, right, as_set)
-
-    # the fast path's callbacks (ezhifu.monitor.compiled)
-
-    def aggregate_value(self, agg: Aggregate, row: _Row, rule: Rule) -> Value:
-        return self._aggregate(agg, row, rule, None)
-
-    def call_value(self, node: Call, args: list[Value]) -> Value:
-        return self._call(node, args, None)
-
-    def _call(self, node: Call, args: list[Value], rec: _Recorder | None) -> Value:
+    def call_value(self, node: Call, args: list[Value], rec: Recorder | None) -> Value:
         ctx = self.context
         result: Value
         if node.name == "len":
@@ -397,8 +319,9 @@ class Monitor:
     # --- alerts ---------------------------------------------------------------------------
 
     def _alert(self, rule: Rule, row: _Row, stage: str) -> Alert:
-        rec = _Recorder()
-        self._eval(rule.when, row, rule, rec)
+        rec, recording = self._recorder(rule)
+        rec.reset()
+        recording(row)
         evidence = rec.evidence()
         return Alert(
             rule.id,
@@ -413,6 +336,18 @@ class Monitor:
             evidence,
             self.rules.info.id,
         )
+
+    def _recorder(self, rule: Rule) -> tuple[Recorder, Fast]:
+        """The rule's recorder and its condition compiled to note the evidence in it (one of each
+        per thread: evidence noted for one alert never mixes with another thread's)."""
+        by_rule: dict[int, tuple[Recorder, Fast]] | None = getattr(self._recording, "by_rule", None)
+        if by_rule is None:
+            by_rule = self._recording.by_rule = {}
+        recording = by_rule.get(id(rule))
+        if recording is None:
+            rec = Recorder()
+            recording = by_rule[id(rule)] = (rec, compile_expr(rule.when, rule, self, rec))
+        return recording
 
     def _learn_payees(self, voucher: Voucher) -> None:
         rows: Sequence[Detail | Voucher] = (voucher, *voucher.details)

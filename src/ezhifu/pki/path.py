@@ -63,6 +63,7 @@ from ezhifu.pki.trust import TrustStore, same_certificate
 
 __all__ = [
     "ChainResult",
+    "certificate_der",
     "certificate_signature_algorithm",
     "same_name",
     "validate_chain",
@@ -326,7 +327,8 @@ _PathKey = tuple[bytes, tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...],
 _DERS: weakref.WeakKeyDictionary[x509.Certificate, bytes] = weakref.WeakKeyDictionary()
 
 
-def _der(cert: x509.Certificate) -> bytes:
+def certificate_der(cert: x509.Certificate) -> bytes:
+    """The DER of a (shared, read-only) certificate object, taken once per object."""
     der = _DERS.get(cert)
     if der is None:
         der = _DERS[cert] = bytes(cert.dump())
@@ -358,10 +360,10 @@ class _PathCache:
     ) -> _PathKey | None:
         try:
             key = (
-                _der(cert),
-                tuple(_der(c) for c in extra),
-                tuple(_der(c) for c in trust.roots),
-                tuple(_der(c) for c in trust.intermediates),
+                certificate_der(cert),
+                tuple(certificate_der(c) for c in extra),
+                tuple(certificate_der(c) for c in trust.roots),
+                tuple(certificate_der(c) for c in trust.intermediates),
                 policy,
             )
             hash(key)

@@ -114,12 +114,14 @@ def _seal_version(children: list[Tlv], what: str) -> SealVersion:
 
 
 class _SealDetections:
-    """Bounded LRU of the versions of seals detected before, by their exact bytes.
+    """Bounded LRU of the versions of seals (or of seal signatures) detected before, by their
+    exact bytes.
 
     Applying a seal detects the same seal bytes twice per voucher (the seal to apply, then the
-    one to embed). The answer depends on nothing but the bytes, so it is kept for seals (not
-    seal signatures, which differ every time) of at most :data:`MAX_REMEMBERED_SEAL` bytes;
-    refusals are never kept (they are raised again, with their context, on every call).
+    one to embed), and a new seal signature is detected when it is read back after writing and
+    again when the stamp is verified. The answer depends on nothing but the bytes, so it is kept
+    for inputs of at most :data:`MAX_REMEMBERED_SEAL` bytes; refusals are never kept (they are
+    raised again, with their context, on every call).
     """
 
     def __init__(self, size: int) -> None:
@@ -152,6 +154,9 @@ class _SealDetections:
 MAX_REMEMBERED_SEAL = 256 * 1024
 #: Seals whose detection is remembered: at most 64 x 256 KiB.
 DETECTED_SEALS = _SealDetections(64)
+#: Seal signatures whose detection is remembered (each differs, but is read back after writing
+#: and detected again when verified): the last 16, kept apart so they never push out a seal.
+DETECTED_SIGNATURES = _SealDetections(16)
 
 
 def detect(der: bytes, *, what: str = "seal data") -> tuple[SealKind, SealVersion]:
@@ -164,9 +169,12 @@ def detect(der: bytes, *, what: str = "seal data") -> tuple[SealKind, SealVersio
         known = DETECTED_SEALS.get(raw)
         if known is not None:
             return SealKind.SEAL, known
+        known = DETECTED_SIGNATURES.get(raw)
+        if known is not None:
+            return SealKind.SIGNATURE, known
     kind, version = _detect(der, what)
-    if raw is not None and kind is SealKind.SEAL:
-        DETECTED_SEALS.put(raw, version)
+    if raw is not None:
+        (DETECTED_SEALS if kind is SealKind.SEAL else DETECTED_SIGNATURES).put(raw, version)
     return kind, version
 
 

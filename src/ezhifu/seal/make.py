@@ -32,6 +32,7 @@ from ezhifu.errors import InvalidInput, SealError, SigningError
 from ezhifu.seal.checks import require_seal_algorithm
 from ezhifu.seal.containers import SealContent, parse_seal, writer_for
 from ezhifu.seal.picture import validate_picture
+from ezhifu.seal.placement import sign_bytes
 
 __all__ = ["MAX_SEAL_ID_LENGTH", "SealWriterVersion", "make_seal"]
 
@@ -160,18 +161,11 @@ def make_seal(
         maker_cert=bytes(maker_cert.dump()),
         algorithm_oid=maker.algorithm.signature_oid,
     )
-    der = container.build_seal(content, lambda data: _sign(maker, data))
+    der = container.build_seal(
+        content, lambda data: sign_bytes(maker, data, who="the seal maker", what="the seal")
+    )
     _self_check(der)
     return der
-
-
-def _sign(signer: Signer, data: bytes) -> bytes:
-    try:
-        return bytes(signer.sign(data))
-    except SigningError:
-        raise
-    except Exception as exc:  # a signer backend failure of any kind: report it as a signing error
-        raise SigningError(f"the seal maker could not sign the seal: {exc}") from exc
 
 
 def _self_check(der: bytes) -> None:

@@ -270,23 +270,28 @@ _TEXT_FORMATS = (
 )
 
 
+def _token_gen_time(raw: bytes) -> datetime | None:
+    """The ``genTime`` of a DER time-stamp token (RFC 3161 clause 2.4.2), or ``None``."""
+    try:
+        info = cms.ContentInfo.load(raw, strict=True)
+        gen = info["content"]["encap_content_info"]["content"].parsed["gen_time"].native
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return as_utc(gen) if isinstance(gen, datetime) else None
+
+
 def decode_v1_time_info(raw: bytes) -> datetime | None:
     """Decode a GM/T 0031-2014 ``timeInfo`` (clause 6.2.1: "时间戳，也可以是UTCTIME时间").
 
     Accepted: UTCTime text ``YYMMDDhhmmssZ`` (what ezhifu writes), GeneralizedTime text,
     ofdrw's ``yyyy-MM-dd HH:mm:ss`` (taken as UTC) and a DER time-stamp token (its ``genTime``).
-    Returns ``None`` when the content is none of these.
+    Returns ``None`` when the content is none of these. A SEQUENCE tag (0x30) is also the ASCII
+    ``"0"`` that starts the UTCTime text of years 2000-2009, so a token is tried first, then the text.
     """
     if raw[:1] == b"\x30":
-        try:
-            info = cms.ContentInfo.load(raw, strict=True)
-            tst = info["content"]["encap_content_info"]["content"].parsed
-            gen = tst["gen_time"].native
-            if isinstance(gen, datetime):
-                return as_utc(gen)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return None
-        return None
+        token_time = _token_gen_time(raw)
+        if token_time is not None:
+            return token_time
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
@@ -294,9 +299,14 @@ def decode_v1_time_info(raw: bytes) -> datetime | None:
     for fmt, pattern in _TEXT_FORMATS:
         if pattern.match(text):
             try:
-                return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+                moment = datetime.strptime(text, fmt).replace(tzinfo=UTC)
             except ValueError:
                 return None
+            if fmt.startswith("%y") and moment.year >= 2050:
+                # UTCTime (X.680 clause 47, RFC 5280 4.1.2.5.1): YY 50-99 are 1950-1999; strptime's
+                # %y reads 50-68 as 2050-2068.
+                moment = moment.replace(year=moment.year - 100)
+            return moment
     return None
 
 

@@ -65,14 +65,17 @@ def parse_property_info(text: str) -> dict[str, str] | None:
     return values if "position" in values else None
 
 
-def sign_bytes(signer: Signer, data: bytes) -> bytes:
-    """The signer's signature over ``data``; any backend failure becomes :class:`SigningError`."""
+def sign_bytes(
+    signer: Signer, data: bytes, *, who: str = "the signer", what: str = "the seal signature"
+) -> bytes:
+    """The signature of ``signer`` (the seal's signer, or its maker) over ``data``; any backend
+    failure becomes :class:`SigningError` ("``who`` could not sign ``what``: ...")."""
     try:
         return bytes(signer.sign(data))
     except SigningError:
         raise
     except Exception as exc:  # any backend failure is reported as a signing error
-        raise SigningError(f"the signer could not sign the seal signature: {exc}") from exc
+        raise SigningError(f"{who} could not sign {what}: {exc}") from exc
 
 
 def signing_time_utc(moment: datetime | None) -> datetime:

@@ -40,7 +40,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from asn1crypto import x509
 
@@ -97,7 +97,22 @@ class _Facts:
 
 
 @dataclass(frozen=True, slots=True)
-class SealVerification(ItemResult):
+class _SealResult(ItemResult):
+    """An :class:`~ezhifu.results.ItemResult` with a seal's own outcomes beside it."""
+
+    #: The outcomes added to :meth:`ItemResult.to_dict` (the parsed seal or signature is not).
+    json_fields: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = ItemResult.to_dict(self)
+        for name in self.json_fields:
+            value = getattr(self, name)
+            out[name] = value.to_dict() if isinstance(value, ItemResult) else value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SealVerification(_SealResult):
     """Outcome of :func:`verify_seal`: an :class:`~ezhifu.results.ItemResult` of a seal alone.
 
     ``maker_signature_ok`` is the maker's signature over the raw seal info; ``maker_trusted`` is
@@ -109,32 +124,18 @@ class SealVerification(ItemResult):
     maker_signature_ok: bool = False
     maker_trusted: bool | None = None
     in_validity: bool | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **ItemResult.to_dict(self),
-            "maker_signature_ok": self.maker_signature_ok,
-            "maker_trusted": self.maker_trusted,
-            "in_validity": self.in_validity,
-        }
+    json_fields = ("maker_signature_ok", "maker_trusted", "in_validity")
 
 
 @dataclass(frozen=True, slots=True)
-class SealSignatureVerification(ItemResult):
+class SealSignatureVerification(_SealResult):
     """Outcome of :func:`verify_ses_signature`; ``data_ok`` is ``None`` when no data was given."""
 
     signature: SealSignature | None = None
     signature_ok: bool = False
     data_ok: bool | None = None
     seal: SealVerification | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **ItemResult.to_dict(self),
-            "signature_ok": self.signature_ok,
-            "data_ok": self.data_ok,
-            "seal": self.seal.to_dict() if self.seal else None,
-        }
+    json_fields = ("signature_ok", "data_ok", "seal")
 
 
 def _chain(
@@ -273,10 +274,7 @@ def verify_seal(
         steps.ok("seal-validity", f"valid at {when:%Y-%m-%d %H:%M:%S}Z")
     else:
         steps.fail("seal-validity", _window_reason(seal, when, "at the check time"))
-    valid = not steps.failures and trust is not None
-    reason = steps.reason
-    if not steps.failures and trust is None:
-        reason = "seal maker certificate not checked: no trust store given"
+    valid, reason = _verdict(steps, trust, "seal maker certificate not checked: no trust store given")
     return SealVerification(
         "seal",
         "",
@@ -293,6 +291,14 @@ def verify_seal(
         maker_trusted=trusted,
         in_validity=in_window,
     )
+
+
+def _verdict(steps: Steps, trust: TrustStore | None, unchecked: str) -> tuple[bool, str | None]:
+    """``(valid, reason)``: valid needs every step passed and a trust store; a clean run without
+    one is not valid, for the ``unchecked`` reason."""
+    if steps.failures or trust is not None:
+        return not steps.failures, steps.reason
+    return False, unchecked
 
 
 def _window_reason(seal: Seal, when: datetime, label: str) -> str:
@@ -420,10 +426,7 @@ def verify_ses_signature(
         maker_trusted=facts.maker_trusted,
         in_validity=not steps.failed("seal-validity"),
     )
-    valid = not steps.failures and trust is not None
-    reason = steps.reason
-    if not steps.failures and trust is None:
-        reason = "certificates not checked: no trust store given"
+    valid, reason = _verdict(steps, trust, "certificates not checked: no trust store given")
     return SealSignatureVerification(
         "seal",
         "",
@@ -475,9 +478,8 @@ def verify_stamp(
         container = detect_container(der, what=f"SignStamp at {position}")
     except EzhifuError as exc:
         return format_failure(position, str(exc), stamp.sn)
-    own = container.verify_stamp(body, stamp, trust=trust, policy=policy, at=at)
-    if own is not None:
-        return own
+    if container.stamp_verifier is not None:  # a format with its own steps (the vendor stamp)
+        return container.stamp_verifier(body, stamp, trust=trust, policy=policy, at=at)
     if container.kind is not SealKind.SIGNATURE:
         return format_failure(position, "SignStamp holds a seal, not a seal signature", stamp.sn)
     try:

@@ -37,7 +37,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from asn1crypto import cms, core, x509
 
@@ -50,12 +50,14 @@ from ezhifu.crypto.oids import OID_SM2_DATA as OID_GBT_DATA  # GB/T 35275-2017 c
 from ezhifu.crypto.oids import OID_SM2_SIGNED_DATA as OID_GBT_SIGNED_DATA
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.errors import EzhifuError, InvalidInput, SigningError
+from ezhifu.pki.path import certificate_der
 
 __all__ = [
     "OID_DATA",
     "OID_GBT_DATA",
     "OID_GBT_SIGNED_DATA",
     "OID_SIGNED_DATA",
+    "CmsOptions",
     "OidStyle",
     "Sm2SignatureOid",
     "add_timestamp",
@@ -66,6 +68,19 @@ __all__ = [
 
 OidStyle = Literal["gbt35275", "pkcs7"]
 Sm2SignatureOid = Literal["sm2-with-sm3", "sm2-1"]
+
+
+class CmsOptions(TypedDict, total=False):
+    """The CMS options of :func:`sign_detached` (its defaults apply to any not given), taken as
+    keywords and passed on unchanged by :func:`ezhifu.sign.voucher.sign_body` and
+    :func:`ezhifu.sign.voucher.sign_envelope`."""
+
+    signed_attributes: bool
+    signing_time: datetime | None
+    oid_style: OidStyle | None
+    sm2_signature_oid: Sm2SignatureOid
+    chain: Sequence[x509.Certificate]
+
 
 #: Digest OID -> name, and name -> OID (the OID registry, :mod:`ezhifu.crypto.oids`).
 DIGEST_OIDS = oids.DIGEST_NAMES
@@ -177,12 +192,12 @@ def sign_detached(
     except Exception as exc:
         raise SigningError(f"sign_detached: the signer failed ({type(exc).__name__}: {exc})") from exc
 
-    certificates = [cert, *(c for c in chain if c.dump() != cert.dump())]
+    certificates = [cert, *(c for c in chain if certificate_der(c) != certificate_der(cert))]
     if attrs is None:
         # The usual case (spec.md §5.3): everything but the signature value is the same for
         # every voucher a signer signs, so it is encoded once (see _template).
         template = _template(
-            tuple(bytes(c.dump()) for c in certificates),
+            tuple(certificate_der(c) for c in certificates),
             digest_oid,
             sig_alg["algorithm"],
             "parameters" in sig_alg,

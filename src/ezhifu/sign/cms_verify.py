@@ -18,7 +18,6 @@ SHA-1 with RSA-1024, no signed attributes.
 
 from __future__ import annotations
 
-import functools
 import hmac
 import weakref
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from asn1crypto import algos, cms, core, x509
+from asn1crypto import algos, core, x509
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ezhifu.crypto import oids
@@ -52,6 +51,7 @@ from ezhifu.sign.cms import (
     content_hash,
     signer_info_tokens,
 )
+from ezhifu.sign.cms_fast import CONSTANT_FIELDS, FastSignerInfo, decode_constant_field, read_signed_data
 
 __all__ = ["DEFAULT_MAX_CMS_BYTES", "CmsVerification", "verify_detached"]
 
@@ -115,27 +115,6 @@ class _Ctx:
 _Fail = VerificationStepFailed
 
 
-#: SignerInfo fields that are the same on every CMS one signer makes (RFC 5652 clause 5.3),
-#: with the class that decodes each of them.
-_CONSTANT_FIELDS: dict[str, type[core.Asn1Value]] = {
-    "sid": cms.SignerIdentifier,
-    "digest_algorithm": cms.DigestAlgorithm,
-    "signature_algorithm": cms.SignedDigestAlgorithm,
-}
-
-
-@functools.lru_cache(maxsize=1024)
-def _decode_constant_field(name: str, der: bytes) -> None:
-    """Decode one constant SignerInfo field fully (raises ``ValueError`` etc. when malformed).
-
-    Cached by the field name and its exact DER: the identifier (issuer name and serial) and the
-    algorithm identifiers repeat on every CMS of a signer, and decoding them (a Name above all)
-    is most of the cost of decoding a SignerInfo. Only successful decodes are remembered, so a
-    defect is reported every time.
-    """
-    _CONSTANT_FIELDS[name].load(der, strict=True).native  # noqa: B018
-
-
 def _decode_signer_infos(signer_infos: Any) -> None:
     """Decode every field of every SignerInfo now, as ``.native`` would, so that structural
     defects are reported at the parse step; the constant fields through
@@ -143,8 +122,8 @@ def _decode_signer_infos(signer_infos: Any) -> None:
     for si in signer_infos:
         for name in si:
             value = si[name]
-            if name in _CONSTANT_FIELDS:
-                _decode_constant_field(name, bytes(value.dump()))
+            if name in CONSTANT_FIELDS:
+                decode_constant_field(name, bytes(value.dump()))
             else:
                 value.native  # noqa: B018
 
@@ -326,22 +305,14 @@ def _step_parse(ctx: _Ctx) -> None:
         raise _Fail(f"CMS of {len(der)} bytes exceeds the limit of {ctx.max_bytes} bytes", "parse")
     if not der:
         raise _Fail("CMS is empty", "parse")
+    fast = read_signed_data(der)
     try:
-        content_info = SignedContentInfo.load(der, strict=True)
-        content_type = content_info["content_type"].dotted
-        signed_data = content_info["content"]
-        # Parse the parts every later step reads now, so that structural defects are
-        # reported as such (the certificates are parsed when used).
-        _decode_signer_infos(signed_data["signer_infos"])
-        signed_data["encap_content_info"].native  # noqa: B018
-        raw_certs = signed_data["certificates"]
-        # Shared parsed objects by exact DER (ezhifu.pki.certs.shared_certificate): the
-        # same partner certificate rides in every CMS of a batch.
-        embedded = tuple(
-            shared_certificate(bytes(choice.chosen.dump()))
-            for choice in (raw_certs or ())
-            if choice.name == "certificate"
-        )
+        if fast is not None:  # the fixed layout (sign/cms_fast.py), asn1crypto otherwise
+            content_type, signed_data = fast.content_type, FastSignerInfo(fast)
+            embedded = tuple(shared_certificate(cert) for cert in fast.certificates)
+            ctx.e_type = fast.e_content_type
+        else:
+            content_type, signed_data, embedded = _parse_asn1crypto(der)
     except Exception as exc:
         raise _Fail(f"CMS is not a well-formed SignedData ContentInfo ({_short(exc)})", "parse") from None
     ctx.certificates = embedded
@@ -355,8 +326,33 @@ def _step_parse(ctx: _Ctx) -> None:
         raise _Fail(f"CMS content type {content_type} is not SignedData", "content-type")
 
 
+def _parse_asn1crypto(der: bytes) -> tuple[str, Any, tuple[x509.Certificate, ...]]:
+    """The content type, the SignedData and the embedded certificates, through asn1crypto."""
+    content_info = SignedContentInfo.load(der, strict=True)
+    content_type = content_info["content_type"].dotted
+    signed_data = content_info["content"]
+    # Parse the parts every later step reads now, so that structural defects are
+    # reported as such (the certificates are parsed when used).
+    _decode_signer_infos(signed_data["signer_infos"])
+    signed_data["encap_content_info"].native  # noqa: B018
+    raw_certs = signed_data["certificates"]
+    # Shared parsed objects by exact DER (ezhifu.pki.certs.shared_certificate): the
+    # same partner certificate rides in every CMS of a batch.
+    embedded = tuple(
+        shared_certificate(bytes(choice.chosen.dump()))
+        for choice in (raw_certs or ())
+        if choice.name == "certificate"
+    )
+    return content_type, signed_data, embedded
+
+
 def _step_content_type(ctx: _Ctx) -> None:
     """eContentType is data (PKCS#7 or GB/T 35275); the content is detached (or equal)."""
+    if isinstance(ctx.signed_data, FastSignerInfo):  # read detached, with one signer
+        ctx.log.ok("content-type", f"ok ({ctx.oid_style})")
+        ctx.log.ok("detached", "ok")
+        ctx.signer_info = ctx.signed_data
+        return
     encap = ctx.signed_data["encap_content_info"]
     e_type = encap["content_type"].dotted
     if e_type not in (OID_DATA, OID_GBT_DATA):

@@ -18,21 +18,19 @@ otherwise vouch for a label it never signed.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING
-
-from asn1crypto import x509
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Unpack
 
 from ezhifu.crypto.base import Signer
 from ezhifu.document.envelope import SignatureElement
 from ezhifu.document.positions import PositionTable, check_position_name
 from ezhifu.document.validation import validate as validate_document
 from ezhifu.errors import EzhifuError, InvalidInput, PositionAlreadySigned, SigningError
-from ezhifu.sign.cms import OidStyle, Sm2SignatureOid, add_timestamp, sign_detached
+from ezhifu.sign.cms import CmsOptions, add_timestamp, sign_detached
 
 if TYPE_CHECKING:
     from ezhifu.document.envelope import Envelope, VoucherBody
+    from ezhifu.document.rules import ValidatedVoucher
 
 __all__ = ["body_mismatches", "sign_body", "sign_envelope", "signed_bytes"]
 
@@ -90,40 +88,36 @@ def sign_body(
     signer: Signer,
     position: str,
     *,
-    signed_attributes: bool = False,
-    signing_time: datetime | None = None,
-    oid_style: OidStyle | None = None,
-    sm2_signature_oid: Sm2SignatureOid = "sm2-with-sm3",
-    chain: Sequence[x509.Certificate] = (),
     check_consistency: bool = True,
     timestamp_hook: Callable[[bytes], bytes] | None = None,
+    validated: Iterable[ValidatedVoucher] = (),
+    **cms: Unpack[CmsOptions],
 ) -> SignatureElement:
     """Sign ``body`` at ``position`` and append the new ``<Signature>`` to ``body.signatures``.
 
     ``SN`` is the signer certificate's serial in lower-case hex (spec.md §5.3). The CMS
-    options are those of :func:`ezhifu.sign.cms.sign_detached` (default: no signed attributes,
-    GB/T 35275 OIDs for SM2, PKCS#7 OIDs for RSA). The Base64 text and the other signatures
+    options (``signed_attributes``, ``signing_time``, ``oid_style``, ``sm2_signature_oid``,
+    ``chain``: :class:`~ezhifu.sign.cms.CmsOptions`) are those of
+    :func:`ezhifu.sign.cms.sign_detached` (default: no signed attributes, GB/T 35275 OIDs for
+    SM2, PKCS#7 OIDs for RSA). The Base64 text and the other signatures
     are left untouched. Raises :class:`PositionAlreadySigned` when the position is taken and
     :class:`SigningError` when ``check_consistency`` finds relabelled envelope attributes.
     ``timestamp_hook`` (the signature value -> an RFC 3161 token, e.g. ``lambda v:
     fetch_token(url, v)``) embeds a token as an unsigned attribute (:func:`add_timestamp`).
+    ``validated`` (what :func:`ezhifu.document.validation.validate` returned for the envelope)
+    lets the consistency check, here and in a later verification of ``body``, read the inner
+    voucher's attributes from validate's parse of the same exact text instead of parsing it
+    again (:meth:`~ezhifu.document.envelope.VoucherBody.adopt`).
     """
     _check_position(body, position)
+    body.adopt(validated)
     data = signed_bytes(body)
     cert = signer.certificate
     if cert is None:
         raise SigningError(f"VoucherBody {body.voucher_no!r}: the signer has no certificate (needed for SN)")
     if check_consistency:
         _refuse_relabelled(body)
-    der = sign_detached(
-        data,
-        signer,
-        signed_attributes=signed_attributes,
-        signing_time=signing_time,
-        oid_style=oid_style,
-        sm2_signature_oid=sm2_signature_oid,
-        chain=chain,
-    )
+    der = sign_detached(data, signer, **cms)
     if timestamp_hook is not None:
         der = add_timestamp(der, timestamp_hook)
     element = SignatureElement(
@@ -139,18 +133,15 @@ def sign_envelope(
     position: str,
     *,
     voucher_no: str | None = None,
-    signed_attributes: bool = False,
-    signing_time: datetime | None = None,
-    oid_style: OidStyle | None = None,
-    sm2_signature_oid: Sm2SignatureOid = "sm2-with-sm3",
-    chain: Sequence[x509.Certificate] = (),
     check_consistency: bool = True,
     validate: bool = True,
     positions: PositionTable | None = None,
     timestamp_hook: Callable[[bytes], bytes] | None = None,
+    **cms: Unpack[CmsOptions],
 ) -> list[SignatureElement]:
     """Sign every body of ``envelope`` at ``position`` (or only the one whose ``VoucherNo``
-    attribute is ``voucher_no``). Returns the new elements, in body order.
+    attribute is ``voucher_no``). Returns the new elements, in body order; the CMS options
+    (``**cms``) are those of :func:`sign_body`.
 
     All bodies are checked before any is signed, so a refusal leaves the envelope unchanged.
     Like ``ezhifu sign``, the envelope is validated first (partner level,
@@ -178,17 +169,6 @@ def sign_envelope(
     if validate:
         validate_document(envelope.to_bytes(encoding=envelope.encoding), level="partner")
     return [
-        sign_body(
-            body,
-            signer,
-            position,
-            signed_attributes=signed_attributes,
-            signing_time=signing_time,
-            oid_style=oid_style,
-            sm2_signature_oid=sm2_signature_oid,
-            chain=chain,
-            check_consistency=False,
-            timestamp_hook=timestamp_hook,
-        )
+        sign_body(body, signer, position, check_consistency=False, timestamp_hook=timestamp_hook, **cms)
         for body in bodies
     ]

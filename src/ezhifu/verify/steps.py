@@ -69,7 +69,7 @@ def body_steps(body: VoucherBody) -> tuple[str, StepLog]:
     vt_code = body.vt_code
     try:
         mismatches = body_mismatches(body)
-        vt_code = body.voucher.vt_code or vt_code
+        vt_code = body.signed_attributes()["VtCode"] or vt_code
     except EzhifuError as exc:
         log.fail("decode", f"inner voucher cannot be decoded: {exc}")
         return vt_code, log

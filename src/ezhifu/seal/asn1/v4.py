@@ -25,6 +25,8 @@ from typing import Any, ClassVar
 from asn1crypto import core, parser
 
 from ezhifu.errors import SealFormatError
+from ezhifu.seal.asn1 import Fields, derived_fields
+from ezhifu.seal.asn1 import v1 as asn1_v1
 from ezhifu.seal.asn1.v1 import ExtData, ExtensionDatas, SES_ESPictrueInfo, SES_Header
 
 __all__ = [
@@ -52,8 +54,6 @@ __all__ = [
 CERT_LIST_CERTS = 1
 CERT_LIST_DIGESTS = 2
 
-_Fields = list[tuple[str, type[core.Asn1Value], dict[str, Any]]]
-
 
 class CertInfoList(core.SequenceOf):  # type: ignore[misc]
     """``CertInfoList ::= SEQUENCE OF Cert``, ``Cert ::= OCTET STRING`` (DER X.509, GB/T 20518)."""
@@ -68,7 +68,7 @@ class CertDigestObj(core.Sequence):  # type: ignore[misc]
     certificate digest.
     """
 
-    _fields: ClassVar[_Fields] = [
+    _fields: ClassVar[Fields] = [
         ("type", core.PrintableString, {}),
         ("value", core.OctetString, {}),
     ]
@@ -111,7 +111,7 @@ class SES_ESPropertyInfo(core.Sequence):  # type: ignore[misc]
                 f"SES_ESPropertyInfo.certListType is {kind}; GB/T 38540-2020 clause 6.1 allows 1 or 2"
             ) from None
 
-    _fields: ClassVar[_Fields] = [
+    _fields: ClassVar[Fields] = [
         ("type", core.Integer, {}),
         ("name", core.UTF8String, {}),
         ("certListType", core.Integer, {}),
@@ -126,17 +126,12 @@ class SES_ESPropertyInfo(core.Sequence):  # type: ignore[misc]
 class SES_SealInfo(core.Sequence):  # type: ignore[misc]
     """``SES_SealInfo`` (GB/T 38540-2020 clause 6.1): header, esID, property, picture, extDatas.
 
-    ``extDatas`` (``ExtensionDatas OPTIONAL``) is untagged in every implementation; it is declared
-    ``Any`` so that odd encodings are still read (:func:`decode_ext_datas`).
+    The fields of GM/T 0031-2014 with the v4 ``SES_ESPropertyInfo``. ``extDatas``
+    (``ExtensionDatas OPTIONAL``) is untagged in every implementation; it is declared ``Any`` so that
+    odd encodings are still read (:func:`decode_ext_datas`).
     """
 
-    _fields: ClassVar[_Fields] = [
-        ("header", SES_Header, {}),
-        ("esID", core.IA5String, {}),
-        ("property", SES_ESPropertyInfo, {}),
-        ("picture", SES_ESPictrueInfo, {}),
-        ("extDatas", core.Any, {"optional": True}),
-    ]
+    _fields: ClassVar[Fields] = derived_fields(asn1_v1.SES_SealInfo, {"property": SES_ESPropertyInfo})
 
 
 class SESeal(core.Sequence):  # type: ignore[misc]
@@ -146,7 +141,7 @@ class SESeal(core.Sequence):  # type: ignore[misc]
     (GB/T 33560), ``signedValue`` the maker's signature over the DER of ``eSealInfo`` as received.
     """
 
-    _fields: ClassVar[_Fields] = [
+    _fields: ClassVar[Fields] = [
         ("eSealInfo", SES_SealInfo, {}),
         ("cert", core.OctetString, {}),
         ("signAlgID", core.ObjectIdentifier, {}),
@@ -162,7 +157,7 @@ class TBS_Sign(core.Sequence):  # type: ignore[misc]
     see the module doc on its tagging).
     """
 
-    _fields: ClassVar[_Fields] = [
+    _fields: ClassVar[Fields] = [
         ("version", core.Integer, {}),
         ("eseal", SESeal, {}),
         ("timeInfo", core.GeneralizedTime, {}),
@@ -180,7 +175,7 @@ class SES_Signature(core.Sequence):  # type: ignore[misc]
     time-stamp token over ``signature`` (see the module doc on its tagging).
     """
 
-    _fields: ClassVar[_Fields] = [
+    _fields: ClassVar[Fields] = [
         ("toSign", TBS_Sign, {}),
         ("cert", core.OctetString, {}),
         ("signatureAlgID", core.ObjectIdentifier, {}),

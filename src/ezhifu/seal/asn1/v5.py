@@ -6,37 +6,28 @@ gains a fifth field ``timeStamp [0] BIT STRING OPTIONAL`` (a time-stamp token ov
 The official text was not available; this follows ofdrw's ``ses/v5`` classes and a published
 commentary listing the differences from 38540. ezhifu reads v5 but does not write it.
 
-The field lists are derived from the v4 declarations rather than restated, so that the two versions
-cannot drift apart where the standards agree. The classes are fresh ``core.Sequence`` subclasses,
-not subclasses of the v4 ones: asn1crypto caches its field map on the class, and a shared cache
-would decode v5 with the v4 layout.
+The field lists are derived from the v4 declarations (:func:`ezhifu.seal.asn1.derived_fields`)
+rather than restated, so that the two versions cannot drift apart where the standards agree.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from asn1crypto import core
 
+from ezhifu.seal.asn1 import Fields, derived_fields
 from ezhifu.seal.asn1 import v4 as asn1_v4
 from ezhifu.seal.asn1.v4 import SES_SealInfo
 
 __all__ = ["SES_SealInfo", "SES_Signature", "SESeal", "TBS_Sign"]
 
-_Fields = list[tuple[str, type[core.Asn1Value], dict[str, Any]]]
-
-
-def _v4_fields(v4: type[core.Sequence], replace: dict[str, type[core.Asn1Value]]) -> _Fields:
-    """The ``_fields`` of the v4 structure ``v4``, with the specs named in ``replace`` swapped."""
-    fields: _Fields = v4._fields
-    return [(name, replace.get(name, spec), dict(options)) for name, spec, options in fields]
-
 
 class SESeal(core.Sequence):  # type: ignore[misc]
     """``SESeal`` (GM/T 0031-2025): the v4 seal plus an optional ``timeStamp [0]`` over ``signedValue``."""
 
-    _fields: ClassVar[_Fields] = [
-        *_v4_fields(asn1_v4.SESeal, {}),
+    _fields: ClassVar[Fields] = [
+        *derived_fields(asn1_v4.SESeal, {}),
         ("timeStamp", core.Any, {"optional": True}),
     ]
 
@@ -44,10 +35,10 @@ class SESeal(core.Sequence):  # type: ignore[misc]
 class TBS_Sign(core.Sequence):  # type: ignore[misc]
     """``TBS_Sign`` (GM/T 0031-2025): as in GB/T 38540-2020 with a v5 seal inside."""
 
-    _fields: ClassVar[_Fields] = _v4_fields(asn1_v4.TBS_Sign, {"eseal": SESeal})
+    _fields: ClassVar[Fields] = derived_fields(asn1_v4.TBS_Sign, {"eseal": SESeal})
 
 
 class SES_Signature(core.Sequence):  # type: ignore[misc]
     """``SES_Signature`` (GM/T 0031-2025): same shape as GB/T 38540-2020."""
 
-    _fields: ClassVar[_Fields] = _v4_fields(asn1_v4.SES_Signature, {"toSign": TBS_Sign})
+    _fields: ClassVar[Fields] = derived_fields(asn1_v4.SES_Signature, {"toSign": TBS_Sign})

@@ -7,13 +7,13 @@ tests) builds them.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from asn1crypto import core
 
-__all__ = ["VendorPicture", "VendorSeal", "VendorStamp"]
+from ezhifu.seal.asn1 import Fields
 
-_Fields = list[tuple[str, type[core.Asn1Value], dict[str, Any]]]
+__all__ = ["VendorPicture", "VendorSeal", "VendorStamp"]
 
 
 class VendorPicture(core.SequenceOf):  # type: ignore[misc]
@@ -25,7 +25,7 @@ class VendorPicture(core.SequenceOf):  # type: ignore[misc]
 class VendorSeal(core.Sequence):  # type: ignore[misc]
     """The vendor seal (spec.md §5.4, "Seal"); names are descriptive, not from a standard."""
 
-    _fields: ClassVar[_Fields] = [
+    _fields: ClassVar[Fields] = [
         ("version", core.Integer, {}),
         ("sealId", core.OctetString, {}),
         ("sealName", core.OctetString, {}),
@@ -44,7 +44,7 @@ class VendorSeal(core.Sequence):  # type: ignore[misc]
 class VendorStamp(core.Sequence):  # type: ignore[misc]
     """The vendor seal signature (spec.md §5.4, "SignStamp content")."""
 
-    _fields: ClassVar[_Fields] = [
+    _fields: ClassVar[Fields] = [
         ("version", core.Integer, {}),
         ("seal", core.OctetString, {}),
         ("signTime", core.OctetString, {}),

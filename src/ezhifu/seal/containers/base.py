@@ -12,9 +12,12 @@ interface is small (docs/verification.md, "a new seal format"):
 * writers (:meth:`~SealContainer.build_seal`, :meth:`~SealContainer.build_signature`) for the
   formats ezhifu writes, from the declared ASN.1 structures in :mod:`ezhifu.seal.asn1`.
 
-The standard formats share the reading below and differ only in :meth:`~SealContainer.maker_part`
-and :meth:`~SealContainer.signature_part`; :func:`ezhifu.seal.containers.detect_container` picks the
-class, and nothing else in ezhifu asks which version a seal is.
+The standard formats share the reading and the writing below (template methods) and differ only
+in small hooks: :meth:`~SealContainer.maker_part` and :meth:`~SealContainer.signature_part` when
+reading; :meth:`~SealContainer.property_info`, :meth:`~SealContainer.sealed`,
+:meth:`~SealContainer.tbs_fields` and :meth:`~SealContainer.signature_fields` when writing, with the
+structures and version numbers as class attributes. :func:`ezhifu.seal.containers.detect_container`
+picks the class, and nothing else in ezhifu asks which version a seal is.
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from asn1crypto import core
 
-from ezhifu.errors import InvalidInput, SealFormatError
+from ezhifu.errors import InvalidInput, SealFormatError, SigningError, TimeStampError
 from ezhifu.results import ItemResult, SealFacts
 from ezhifu.seal.asn1 import v1 as asn1_v1
 from ezhifu.seal.asn1 import v4 as asn1_v4
@@ -45,12 +48,18 @@ from ezhifu.seal.model import (
     picture_of,
     property_common,
 )
+from ezhifu.seal.placement import TimestampHook
 
-if TYPE_CHECKING:
-    from ezhifu.document.envelope import SignStampElement, VoucherBody
-    from ezhifu.pki.trust import TrustStore, VerifyPolicy
-
-__all__ = ["MakerPart", "SealContainer", "SealContent", "SignaturePart", "Signing", "picture_info"]
+__all__ = [
+    "MakerPart",
+    "SealContainer",
+    "SealContent",
+    "SignatureContent",
+    "SignaturePart",
+    "Signing",
+    "picture_info",
+    "stamp_token",
+]
 
 #: Signs the to-be-signed bytes (the maker's or the signer's key).
 Signing = Callable[[bytes], bytes]
@@ -98,6 +107,18 @@ class SealContent:
     height_mm: int
     vid: str
     maker_cert: bytes
+    algorithm_oid: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureContent:
+    """What a seal signature to write states, validated by :func:`ezhifu.seal.apply.build_ses_signature`."""
+
+    seal: Seal
+    when: datetime
+    data_hash: bytes
+    property_info: str
+    signer_cert: bytes
     algorithm_oid: str
 
 
@@ -277,24 +298,21 @@ class SealContainer:
 
     # --- verifying ------------------------------------------------------------------------
 
+    #: The stamp verification of a format with its own steps, called with ``(body, stamp, *,
+    #: trust, policy, at)`` (the vendor stamp: :func:`ezhifu.seal.vendor.verify_vendor_stamp`);
+    #: ``None``: the standards' steps apply (:func:`ezhifu.seal.verify.verify_stamp`).
+    stamp_verifier: ClassVar[Callable[..., ItemResult] | None] = None
+
     def seal_refusal(self) -> str | None:
         """Why a seal of this format cannot be verified alone (``None``: it can)."""
         return None
 
-    def verify_stamp(
-        self,
-        body: VoucherBody,
-        stamp: SignStampElement,
-        *,
-        trust: TrustStore,
-        policy: VerifyPolicy,
-        at: datetime | None,
-    ) -> ItemResult | None:
-        """A format with its own stamp verification returns its result; ``None`` means the
-        standards' steps apply (:func:`ezhifu.seal.verify.verify_stamp`)."""
-        return None
+    # --- writing: template methods, the per-format facts in the hooks below ---------------
 
-    # --- writing --------------------------------------------------------------------------
+    #: ``SES_Header.version`` and ``TBS_Sign.version`` as written (the writable formats).
+    writes_version: ClassVar[int]
+    seal_info_spec: ClassVar[type[core.Sequence]]
+    tbs_spec: ClassVar[type[core.Sequence]]
 
     def require_writable(self) -> None:
         """Refuse to write a format ezhifu only reads."""
@@ -305,7 +323,32 @@ class SealContainer:
         """Refuse times the format cannot encode (v1: UTCTime)."""
 
     def build_seal(self, content: SealContent, sign: Signing) -> bytes:
-        raise InvalidInput(f"ezhifu does not make {self.standard} seals")
+        """The DER ``SESeal`` of ``content``: its ``SES_SealInfo`` (GM/T 0031-2014 clause 6.1.1,
+        GB/T 38540-2020 clause 6.1; :meth:`property_info` per format), signed by the maker's
+        ``sign`` as the format says (:meth:`sealed`)."""
+        if not self.writable:
+            raise InvalidInput(f"ezhifu does not make {self.standard} seals")
+        self.check_times(
+            {"valid_from": content.valid_from, "valid_to": content.valid_to, "created": content.created}
+        )
+        header = asn1_v1.SES_Header({"ID": "ES", "version": self.writes_version, "Vid": content.vid})
+        info = self.seal_info_spec(
+            {
+                "header": header,
+                "esID": content.seal_id,
+                "property": self.property_info(content),
+                "picture": picture_info(content),
+            }
+        )
+        return bytes(self.sealed(info, content, sign).dump())
+
+    def property_info(self, content: SealContent) -> core.Sequence:
+        """The format's ``SES_ESPropertyInfo`` of ``content`` (dates, holder list)."""
+        raise NotImplementedError
+
+    def sealed(self, info: core.Sequence, content: SealContent, sign: Signing) -> core.Sequence:
+        """The ``SESeal`` around ``info`` with the maker's signature (what is signed is per format)."""
+        raise NotImplementedError
 
     def build_signature(
         self,
@@ -317,6 +360,60 @@ class SealContainer:
         signer_cert: bytes,
         algorithm_oid: str,
         sign: Signing,
-        time_stamp: Callable[[bytes], bytes] | None,
+        time_stamp: TimestampHook | None,
     ) -> bytes:
-        raise SealFormatError(f"ezhifu applies v1 and v4 seals, not {self.standard}")
+        """The DER ``SES_Signature`` of ``seal`` (embedded byte for byte as given): ``TBS_Sign``
+        (GM/T 0031-2014 clause 6.2.1, GB/T 38540-2020 clause 7.1) signed by ``sign``, with a
+        ``timeStamp`` from ``time_stamp`` over the signature value where the format has one."""
+        self.require_writable()
+        content = SignatureContent(seal, when, data_hash, property_info, signer_cert, algorithm_oid)
+        self.check_signing(content, time_stamp)
+        direct = self.direct_signature(content, sign, time_stamp)
+        return direct if direct is not None else self.asn1_signature(content, sign, time_stamp)
+
+    def check_signing(self, content: SignatureContent, time_stamp: TimestampHook | None) -> None:
+        """Refuse what the format cannot encode (v1: a time stamp, a time outside UTCTime)."""
+
+    def direct_signature(
+        self, content: SignatureContent, sign: Signing, time_stamp: TimestampHook | None
+    ) -> bytes | None:
+        """The DER written without asn1crypto for the usual fields (v4), or ``None``."""
+        return None
+
+    def asn1_signature(
+        self, content: SignatureContent, sign: Signing, time_stamp: TimestampHook | None
+    ) -> bytes:
+        """The ``SES_Signature`` built from the declared structures (:mod:`ezhifu.seal.asn1`)."""
+        tbs = self.tbs_spec(
+            {
+                "version": self.writes_version,
+                "eseal": self.seal_spec.load(content.seal.raw),  # embedded byte for byte as given
+                "propertyInfo": content.property_info,
+                **self.tbs_fields(content),
+            }
+        )
+        signature = sign(bytes(tbs.dump()))
+        token = stamp_token(time_stamp, signature) if time_stamp is not None else None
+        return bytes(self.signature_spec(self.signature_fields(content, tbs, signature, token)).dump())
+
+    def tbs_fields(self, content: SignatureContent) -> dict[str, Any]:
+        """The format's ``TBS_Sign`` fields besides version, seal and ``propertyInfo``."""
+        raise NotImplementedError
+
+    def signature_fields(
+        self, content: SignatureContent, tbs: core.Sequence, signature: bytes, token: bytes | None
+    ) -> dict[str, Any]:
+        """The format's ``SES_Signature`` fields around the signed ``tbs``, its ``signature`` and the
+        time-stamp ``token`` over it (if one was asked for)."""
+        raise NotImplementedError
+
+
+def stamp_token(time_stamp: TimestampHook, signature: bytes) -> bytes:
+    """The time-stamp token the caller's hook returns for ``signature`` (GB/T 38540-2020 clause 7.1:
+    ``timeStamp`` is over the signature value); a failing hook is a :class:`SigningError`."""
+    try:
+        return bytes(time_stamp(signature))
+    except TimeStampError:  # ezhifu's own TSA client: its named error (ezhifu.pki.tsp)
+        raise
+    except Exception as exc:  # the hook is caller code (a TSA client)
+        raise SigningError(f"time-stamp hook failed: {exc}") from exc

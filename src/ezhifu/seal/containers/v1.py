@@ -8,7 +8,6 @@ certificate and algorithm inside it and ``timeInfo`` as a BIT STRING holding UTC
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,12 +19,13 @@ from ezhifu.seal.containers.base import (
     MakerPart,
     SealContainer,
     SealContent,
+    SignatureContent,
     SignaturePart,
     Signing,
-    picture_info,
 )
 from ezhifu.seal.detect import SealVersion
-from ezhifu.seal.model import Seal, children, decode_v1_time_info
+from ezhifu.seal.model import children, decode_v1_time_info
+from ezhifu.seal.placement import TimestampHook
 
 __all__ = ["V1Container"]
 
@@ -37,6 +37,11 @@ class V1Container(SealContainer):
     seal_spec = asn1_v1.SESeal
     signature_spec = asn1_v1.SES_Signature
     writable = True
+    writes_version = 1  # ofdrw writes 1; the standard's example has 11 (free-form in v1)
+    seal_info_spec = asn1_v1.SES_SealInfo
+    tbs_spec = asn1_v1.TBS_Sign
+
+    # --- reading --------------------------------------------------------------------------
 
     def maker_part(self, obj: Any, top: list[bytes], what: str) -> MakerPart:
         sign_info = obj["signInfo"]
@@ -70,16 +75,15 @@ class V1Container(SealContainer):
             time_stamp=None,
         )
 
+    # --- writing --------------------------------------------------------------------------
+
     def check_times(self, moments: dict[str, datetime]) -> None:
         for what, moment in moments.items():
             if not 1950 <= moment.year <= 2049:
                 raise InvalidInput(f"{what} {moment:%Y-%m-%d} cannot be a UTCTime (v1 seals: 1950..2049)")
 
-    def build_seal(self, content: SealContent, sign: Signing) -> bytes:
-        self.check_times(
-            {"valid_from": content.valid_from, "valid_to": content.valid_to, "created": content.created}
-        )
-        prop = asn1_v1.SES_ESPropertyInfo(
+    def property_info(self, content: SealContent) -> core.Sequence:
+        return asn1_v1.SES_ESPropertyInfo(
             {
                 "type": content.seal_type,
                 "name": content.name,
@@ -89,14 +93,9 @@ class V1Container(SealContainer):
                 "validEnd": asn1_v1.SES_Time(name="utcTime", value=content.valid_to),
             }
         )
-        info = asn1_v1.SES_SealInfo(
-            {
-                "header": asn1_v1.SES_Header({"ID": "ES", "version": 1, "Vid": content.vid}),
-                "esID": content.seal_id,
-                "property": prop,
-                "picture": picture_info(content),
-            }
-        )
+
+    def sealed(self, info: core.Sequence, content: SealContent, sign: Signing) -> core.Sequence:
+        # Clause 6.1.1: the maker signs SEQUENCE { SES_SealInfo, cert, signatureAlgorithm }.
         to_sign = asn1_v1.MakerToSign(
             {"esealInfo": info, "cert": content.maker_cert, "signatureAlgorithm": content.algorithm_oid}
         )
@@ -105,35 +104,25 @@ class V1Container(SealContainer):
             "signatureAlgorithm": content.algorithm_oid,
             "signData": sign(bytes(to_sign.dump())),
         }
-        return bytes(asn1_v1.SESeal({"esealInfo": info, "signInfo": sign_info}).dump())
+        return asn1_v1.SESeal({"esealInfo": info, "signInfo": sign_info})
 
-    def build_signature(
-        self,
-        seal: Seal,
-        *,
-        when: datetime,
-        data_hash: bytes,
-        property_info: str,
-        signer_cert: bytes,
-        algorithm_oid: str,
-        sign: Signing,
-        time_stamp: Callable[[bytes], bytes] | None,
-    ) -> bytes:
+    def check_signing(self, content: SignatureContent, time_stamp: TimestampHook | None) -> None:
         if time_stamp is not None:
             raise InvalidInput("a time-stamp hook needs a v4 seal (GM/T 0031-2014 has no timeStamp field)")
-        if not 1950 <= when.year <= 2049:
-            raise InvalidInput(f"signing time {when:%Y-%m-%d} cannot be a UTCTime (v1 seals)")
-        time_text = when.strftime("%y%m%d%H%M%SZ").encode("ascii")
-        tbs = asn1_v1.TBS_Sign(
-            {
-                "version": 1,
-                "eseal": asn1_v1.SESeal.load(seal.raw),  # embedded byte for byte as given
-                "timeInfo": asn1_v1.BinaryValue(name="bitString", value=time_text),
-                "dataHash": asn1_v1.BinaryValue(name="bitString", value=data_hash),
-                "propertyInfo": property_info,
-                "cert": signer_cert,
-                "signatureAlgorithm": algorithm_oid,
-            }
-        )
-        signature = sign(bytes(tbs.dump()))
-        return bytes(asn1_v1.SES_Signature({"toSign": tbs, "signature": signature}).dump())
+        self.check_times({"signing time": content.when})
+
+    def tbs_fields(self, content: SignatureContent) -> dict[str, Any]:
+        # Clause 6.2.1: timeInfo is a BIT STRING holding the UTCTime text; the signer's certificate
+        # and algorithm are inside the signed part.
+        time_text = content.when.strftime("%y%m%d%H%M%SZ").encode("ascii")
+        return {
+            "timeInfo": asn1_v1.BinaryValue(name="bitString", value=time_text),
+            "dataHash": asn1_v1.BinaryValue(name="bitString", value=content.data_hash),
+            "cert": content.signer_cert,
+            "signatureAlgorithm": content.algorithm_oid,
+        }
+
+    def signature_fields(
+        self, content: SignatureContent, tbs: core.Sequence, signature: bytes, token: bytes | None
+    ) -> dict[str, Any]:
+        return {"toSign": tbs, "signature": signature}

@@ -8,26 +8,26 @@ it. Holder certificates are listed as certificates (``certListType`` 1) or diges
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from asn1crypto import core
 
 from ezhifu.crypto.der import tlv
-from ezhifu.errors import SigningError, TimeStampError
 from ezhifu.seal.asn1 import v4 as asn1_v4
 from ezhifu.seal.containers.base import (
     MakerPart,
     SealContainer,
     SealContent,
+    SignatureContent,
     SignaturePart,
     Signing,
-    picture_info,
+    stamp_token,
 )
 from ezhifu.seal.containers.fast import read_v4_signature
 from ezhifu.seal.detect import SealVersion
 from ezhifu.seal.model import Seal, SealSignature, extensions_of, optional, time_native
+from ezhifu.seal.placement import TimestampHook
 
 __all__ = ["V4Container"]
 
@@ -39,6 +39,11 @@ class V4Container(SealContainer):
     seal_spec = asn1_v4.SESeal
     signature_spec = asn1_v4.SES_Signature
     writable = True
+    writes_version = 4
+    seal_info_spec = asn1_v4.SES_SealInfo
+    tbs_spec = asn1_v4.TBS_Sign
+
+    # --- reading --------------------------------------------------------------------------
 
     def maker_part(self, obj: Any, top: list[bytes], what: str) -> MakerPart:
         return MakerPart(
@@ -64,13 +69,12 @@ class V4Container(SealContainer):
         )
 
     def fast_signature(self, raw: bytes, seal: Seal, label: str) -> SealSignature | None:
-        if self.version is not SealVersion.V4:  # v5 (a subclass) has no fast reader
-            return None
         return read_v4_signature(raw, seal, label)
 
-    def build_seal(self, content: SealContent, sign: Signing) -> bytes:
-        self.require_writable()
-        prop = asn1_v4.SES_ESPropertyInfo(
+    # --- writing --------------------------------------------------------------------------
+
+    def property_info(self, content: SealContent) -> core.Sequence:
+        return asn1_v4.SES_ESPropertyInfo(
             {
                 "type": content.seal_type,
                 "name": content.name,
@@ -81,51 +85,46 @@ class V4Container(SealContainer):
                 "validEnd": content.valid_to,
             }
         )
-        info = asn1_v4.SES_SealInfo(
-            {
-                "header": asn1_v4.SES_Header({"ID": "ES", "version": 4, "Vid": content.vid}),
-                "esID": content.seal_id,
-                "property": prop,
-                "picture": picture_info(content),
-            }
-        )
-        signature = sign(bytes(info.dump()))
-        seal = asn1_v4.SESeal(
-            {
-                "eSealInfo": info,
-                "cert": content.maker_cert,
-                "signAlgID": content.algorithm_oid,
-                "signedValue": signature,
-            }
-        )
-        return bytes(seal.dump())
 
-    def build_signature(
-        self,
-        seal: Seal,
-        *,
-        when: datetime,
-        data_hash: bytes,
-        property_info: str,
-        signer_cert: bytes,
-        algorithm_oid: str,
-        sign: Signing,
-        time_stamp: Callable[[bytes], bytes] | None,
-    ) -> bytes:
-        """The DER ``SES_Signature``. The usual fields (a whole-second UTC time, ASCII
-        ``propertyInfo``) are written with :func:`ezhifu.crypto.der.tlv` around the seal's bytes;
-        anything else with asn1crypto (``tests/seal/test_fast_signature.py`` checks that both
-        write the same bytes)."""
-        self.require_writable()
-        tbs_der = _tbs_der(seal, when, data_hash, property_info)
+    def sealed(self, info: core.Sequence, content: SealContent, sign: Signing) -> core.Sequence:
+        # Clause 6.1: the maker signs SES_SealInfo; its certificate and algorithm stand beside it.
+        fields = {"eSealInfo": info, "cert": content.maker_cert, "signAlgID": content.algorithm_oid}
+        return asn1_v4.SESeal({**fields, "signedValue": sign(bytes(info.dump()))})
+
+    def tbs_fields(self, content: SignatureContent) -> dict[str, Any]:
+        return {"timeInfo": content.when, "dataHash": content.data_hash}
+
+    def signature_fields(
+        self, content: SignatureContent, tbs: core.Sequence, signature: bytes, token: bytes | None
+    ) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "toSign": tbs,
+            "cert": content.signer_cert,
+            "signatureAlgID": content.algorithm_oid,
+            "signature": signature,
+        }
+        if token is not None:
+            fields["timeStamp"] = asn1_v4.explicit_zero(core.OctetBitString(token))
+        return fields
+
+    def direct_signature(
+        self, content: SignatureContent, sign: Signing, time_stamp: TimestampHook | None
+    ) -> bytes | None:
+        """The usual fields (a whole-second UTC time, ASCII ``propertyInfo``) written with
+        :func:`ezhifu.crypto.der.tlv` around the seal's bytes; ``None`` leaves anything else to
+        asn1crypto (``tests/seal/test_fast_signature.py`` checks that both write the same bytes)."""
+        tbs_der = _tbs_der(content)
         if tbs_der is None:
-            return self._asn1_signature(
-                seal, when, data_hash, property_info, signer_cert, algorithm_oid, sign, time_stamp
-            )
+            return None
         signature = sign(tbs_der)
-        parts = [tbs_der, tlv(0x04, signer_cert), _oid_der(algorithm_oid), tlv(0x03, b"\x00" + signature)]
+        parts = [
+            tbs_der,
+            tlv(0x04, content.signer_cert),
+            _oid_der(content.algorithm_oid),
+            tlv(0x03, b"\x00" + signature),
+        ]
         if time_stamp is not None:
-            parts.append(tlv(0xA0, tlv(0x03, b"\x00" + _stamp(time_stamp, signature))))
+            parts.append(tlv(0xA0, tlv(0x03, b"\x00" + stamp_token(time_stamp, signature))))
         return tlv(0x30, b"".join(parts))
 
     def _asn1_signature(
@@ -137,41 +136,17 @@ class V4Container(SealContainer):
         signer_cert: bytes,
         algorithm_oid: str,
         sign: Signing,
-        time_stamp: Callable[[bytes], bytes] | None,
+        time_stamp: TimestampHook | None,
     ) -> bytes:
-        tbs = asn1_v4.TBS_Sign(
-            {
-                "version": 4,
-                "eseal": asn1_v4.SESeal.load(seal.raw),  # embedded byte for byte as given
-                "timeInfo": when,
-                "dataHash": data_hash,
-                "propertyInfo": property_info,
-            }
-        )
-        signature = sign(bytes(tbs.dump()))
-        fields: dict[str, Any] = {
-            "toSign": tbs,
-            "cert": signer_cert,
-            "signatureAlgID": algorithm_oid,
-            "signature": signature,
-        }
-        if time_stamp is not None:
-            fields["timeStamp"] = asn1_v4.explicit_zero(core.OctetBitString(_stamp(time_stamp, signature)))
-        return bytes(asn1_v4.SES_Signature(fields).dump())
+        """:meth:`asn1_signature`: the encoding the direct writer must match (the tests' seam)."""
+        content = SignatureContent(seal, when, data_hash, property_info, signer_cert, algorithm_oid)
+        return self.asn1_signature(content, sign, time_stamp)
 
 
-def _stamp(time_stamp: Callable[[bytes], bytes], signature: bytes) -> bytes:
-    try:
-        return bytes(time_stamp(signature))
-    except TimeStampError:  # ezhifu's own TSA client: its named error (ezhifu.pki.tsp)
-        raise
-    except Exception as exc:  # the hook is caller code (a TSA client)
-        raise SigningError(f"time-stamp hook failed: {exc}") from exc
-
-
-def _tbs_der(seal: Seal, when: datetime, data_hash: bytes, property_info: str) -> bytes | None:
+def _tbs_der(content: SignatureContent) -> bytes | None:
     """``TBS_Sign`` written directly, or ``None`` for what asn1crypto writes differently
     (fractions of a second, a time outside years 1000-9999 or not in UTC, non-ASCII text)."""
+    when = content.when
     if (
         when.tzinfo is None
         or when.utcoffset() != timedelta(0)
@@ -179,15 +154,15 @@ def _tbs_der(seal: Seal, when: datetime, data_hash: bytes, property_info: str) -
         or not 1000 <= when.year <= 9999
     ):
         return None
-    if not property_info.isascii():
+    if not content.property_info.isascii():
         return None
     return tlv(
         0x30,
         b"\x02\x01\x04"  # version INTEGER 4
-        + seal.raw
+        + content.seal.raw
         + tlv(0x18, when.strftime("%Y%m%d%H%M%SZ").encode("ascii"))
-        + tlv(0x03, b"\x00" + data_hash)
-        + tlv(0x16, property_info.encode("ascii")),
+        + tlv(0x03, b"\x00" + content.data_hash)
+        + tlv(0x16, content.property_info.encode("ascii")),
     )
 
 

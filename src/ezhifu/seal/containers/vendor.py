@@ -7,11 +7,10 @@ so a vendor seal alone is refused. Test material is built by :mod:`ezhifu.seal.v
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ezhifu.errors import SealFormatError
-from ezhifu.results import ItemResult, SealFacts
+from ezhifu.results import SealFacts
 from ezhifu.seal.containers.base import SealContainer
 from ezhifu.seal.detect import SealKind, SealVersion
 from ezhifu.seal.model import Seal, SealSignature
@@ -25,10 +24,6 @@ from ezhifu.seal.vendor import (
     vendor_seal_facts,
     verify_vendor_stamp,
 )
-
-if TYPE_CHECKING:
-    from ezhifu.document.envelope import SignStampElement, VoucherBody
-    from ezhifu.pki.trust import TrustStore, VerifyPolicy
 
 __all__ = ["VendorContainer"]
 
@@ -72,16 +67,7 @@ class VendorContainer(SealContainer):
             return describe_vendor_stamp(parsed)
         return {"kind": "vendor-seal", **describe_vendor_seal(parsed)}
 
+    stamp_verifier = staticmethod(verify_vendor_stamp)
+
     def seal_refusal(self) -> str | None:
         return _NOT_VERIFIABLE
-
-    def verify_stamp(
-        self,
-        body: VoucherBody,
-        stamp: SignStampElement,
-        *,
-        trust: TrustStore,
-        policy: VerifyPolicy,
-        at: datetime | None,
-    ) -> ItemResult | None:
-        return verify_vendor_stamp(body, stamp, trust=trust, policy=policy, at=at)
