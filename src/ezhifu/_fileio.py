@@ -15,7 +15,7 @@ import contextlib
 import json
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ __all__ = [
     "RunBudget",
     "atomic_write",
     "check_config_file",
+    "config_table",
     "create_private",
     "exclusive_lock",
     "fsync_dir",
@@ -63,13 +64,13 @@ class RunBudget:
     def count_file(self, count: int = 1) -> None:
         """Count ``count`` more files (while listing a directory: refuse before listing it all)."""
         self.files += count
-        if self.files > self.max_files:
-            raise RunLimitExceeded(
-                f"本次运行文件过多 / more than {self.max_files} files in one run "
-                "(split the run, or raise the limit: --max-files)",
-                limit="max_run_files",
-                value=self.files,
-            )
+        _within(
+            self.files,
+            self.max_files,
+            "max_run_files",
+            "--max-files",
+            f"本次运行文件过多 / more than {self.max_files} files in one run",
+        )
 
     def take(self, path: str | os.PathLike[str], *, unknown_size: int) -> None:
         """Count ``path`` (one file and its bytes)."""
@@ -79,18 +80,27 @@ class RunBudget:
             info = os.stat(path)
             size = info.st_size if stat.S_ISREG(info.st_mode) else unknown_size
         self.bytes += size
-        if self.bytes > self.max_bytes:
-            raise RunLimitExceeded(
-                f"本次运行数据过多 / more than {self.max_bytes} bytes in one run at {os.fspath(path)} "
-                "(split the run, or raise the limit: --max-run-bytes)",
-                limit="max_run_bytes",
-                value=self.bytes,
-            )
+        _within(
+            self.bytes,
+            self.max_bytes,
+            "max_run_bytes",
+            "--max-run-bytes",
+            f"本次运行数据过多 / more than {self.max_bytes} bytes in one run at {os.fspath(path)}",
+        )
 
     def check_all(self, paths: Iterable[str | os.PathLike[str]], *, unknown_size: int) -> None:
         """:meth:`take` every path of a run, before any is read."""
         for path in paths:
             self.take(path, unknown_size=unknown_size)
+
+
+def _within(value: int, most: int, limit: str, option: str, message: str) -> None:
+    """Refuse a run whose ``value`` went over ``most``, naming the ``limit`` and the ``option``
+    that raises it (docs/security.md "Limits")."""
+    if value > most:
+        raise RunLimitExceeded(
+            f"{message} (split the run, or raise the limit: {option})", limit=limit, value=value
+        )
 
 
 def fsync_dir(path: Path) -> None:
@@ -277,6 +287,17 @@ def parse_config(raw: bytes, file: Path, *, what: str = "configuration") -> dict
     if not isinstance(data, dict):
         raise ConfigurationError(f"{file}: {what} 顶层必须是表 / must be a table at the top level")
     return data
+
+
+def config_table(spec: object, where: str, keys: Collection[str], *, hint: str) -> Mapping[str, Any]:
+    """``spec`` as a table of a configuration file whose keys are all among ``keys``; else a
+    :class:`~ezhifu.errors.ConfigurationError` at ``where`` (``hint`` names the keys it takes)."""
+    if not isinstance(spec, Mapping):
+        raise ConfigurationError(f"{where}: 必须是表 / must be a table ({hint})")
+    unknown = sorted(set(spec) - set(keys))
+    if unknown:
+        raise ConfigurationError(f"{where}: 未知的键 / unknown key(s) {', '.join(map(repr, unknown))}")
+    return spec
 
 
 @contextlib.contextmanager

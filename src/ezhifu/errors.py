@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import exceptions as _cryptography_exceptions
 
@@ -637,6 +638,15 @@ class ServiceFault(EzhifuError):
     code = "EVS999"
     zh = "未定义异常信息"
 
+    def __init_subclass__(cls, *, code: str | None = None, zh: str | None = None, **kwargs: Any) -> None:
+        """A fault class names its code and text in its header, once:
+        ``class EmptyParameter(ServiceFault, code="EVS111", zh="参数存在空值")``."""
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+        if zh is not None:
+            cls.zh = zh
+
     def __init__(self, detail: str = "", *, code: str | None = None, zh: str | None = None) -> None:
         if code is not None:
             self.code = code
@@ -649,46 +659,28 @@ class ServiceFault(EzhifuError):
         return f"ezhifu.ServiceException:{self}"
 
 
-class InvalidParameter(ServiceFault):
+class InvalidParameter(ServiceFault, code="EVS100", zh="参数不合法"):
     """EVS100 参数不合法: a parameter has the wrong type, length or form."""
 
-    code = "EVS100"
-    zh = "参数不合法"
 
-
-class InvalidBusinessYear(ServiceFault):
+class InvalidBusinessYear(ServiceFault, code="EVS103", zh="业务年度不合法"):
     """EVS103 业务年度不合法: ``stYear`` is not a four-digit year in range."""
 
-    code = "EVS103"
-    zh = "业务年度不合法"
 
-
-class EmptyParameter(ServiceFault):
+class EmptyParameter(ServiceFault, code="EVS111", zh="参数存在空值"):
     """EVS111 参数存在空值: a required parameter is missing or empty."""
 
-    code = "EVS111"
-    zh = "参数存在空值"
 
-
-class NotAuthorised(ServiceFault):
+class NotAuthorised(ServiceFault, code="EVS112", zh="凭证类型无对应证书id权限"):
     """EVS112 凭证类型无对应证书id权限: the certID may not call this operation for this VtCode."""
 
-    code = "EVS112"
-    zh = "凭证类型无对应证书id权限"
 
-
-class BusinessRuleViolated(ServiceFault):
+class BusinessRuleViolated(ServiceFault, code="EVS700", zh="业务逻辑不合法"):
     """EVS700 业务逻辑不合法: the life cycle refuses the operation (e.g. return before sign-in)."""
 
-    code = "EVS700"
-    zh = "业务逻辑不合法"
 
-
-class RequestRejected(ServiceFault):
+class RequestRejected(ServiceFault, code="EVS100", zh="参数不合法"):
     """EVS100 for a request the service will not read: too large, too slow, unknown operation."""
-
-    code = "EVS100"
-    zh = "参数不合法"
 
 
 # --- archive --------------------------------------------------------------------------

@@ -15,11 +15,12 @@ reason. It raises only on misuse (wrong argument types, unusable configuration).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, is_dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from ezhifu.errors import InvalidInput
@@ -28,12 +29,14 @@ if TYPE_CHECKING:
     from ezhifu.errors import ValidationIssue
 
 __all__ = [
+    "JSON_NAME",
     "OUTCOMES",
     "PHASES",
     "BodyResult",
     "Claim",
     "EnvelopeResult",
     "ItemResult",
+    "JsonFields",
     "Outcome",
     "SealFacts",
     "SealImage",
@@ -109,17 +112,45 @@ def phase_of(step: str) -> str:
     return entry[0] if entry else "parse"
 
 
+#: ``field(metadata=...)`` key: the name a field has in :func:`record_dict` (``None``: left out).
+JSON_NAME = "json"
+
+
 def record_dict(record: Any, **first: Any) -> dict[str, Any]:
     """The plain dict of a record (a dataclass instance) for JSON: ``first`` (computed values such
-    as an id), then every field by its name; a value with ``to_dict()`` becomes that, another
-    dataclass its own record dict, a tuple or list a list of those; anything else stays as is.
+    as an id), then every field by its name (or the name its ``metadata[JSON_NAME]`` gives; a
+    field whose name there is ``None`` is left out); a value with ``to_dict()`` becomes that,
+    another dataclass its own record dict, a tuple or list a list of those, a date or time ISO
+    8601 text; anything else stays as is.
 
-    The one ``to_dict`` of the records whose JSON is their fields (alerts, cases, drill reports).
+    The one ``to_dict`` of the records whose JSON is their fields (signers, claims, seal facts,
+    certificate descriptions, alerts, cases, drill reports).
     """
-    return {**first, **{f.name: _plain(getattr(record, f.name)) for f in fields(record)}}
+    out = dict(first)
+    for attribute, name in _json_names(record.__class__):
+        out[name] = _plain(getattr(record, attribute))
+    return out
+
+
+@functools.cache
+def _json_names(cls: type) -> tuple[tuple[str, str], ...]:
+    """(attribute, JSON name) of each field of a record class that its JSON shows, in order."""
+    named = ((f.name, f.metadata.get(JSON_NAME, f.name)) for f in fields(cls))
+    return tuple((attribute, name) for attribute, name in named if name is not None)
+
+
+class JsonFields:
+    """A result whose JSON is its fields: ``to_dict()`` is :func:`record_dict` of it."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return record_dict(self)
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
     if hasattr(value, "to_dict"):
         return value.to_dict()
     if is_dataclass(value) and not isinstance(value, type):
@@ -134,23 +165,14 @@ def _iso(value: datetime | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class SignerInfo:
+class SignerInfo(JsonFields):
     """Who signed: the signer certificate's subject, issuer and serial (lower-case hex)."""
 
     subject: str
     issuer: str
-    serial_hex: str
+    serial_hex: str = field(metadata={JSON_NAME: "serial"})
     not_before: datetime | None = None
     not_after: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "subject": self.subject,
-            "issuer": self.issuer,
-            "serial": self.serial_hex,
-            "not_before": _iso(self.not_before),
-            "not_after": _iso(self.not_after),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +199,7 @@ class SealImage:
 
 
 @dataclass(frozen=True, slots=True)
-class Claim:
+class Claim(JsonFields):
     """A value the signed material *claims* (a signing time), where it came from, and whether a
     third party vouched for it (a verified time-stamp): ``verified`` is ``False`` for a claim
     that is only the signer's word."""
@@ -186,12 +208,9 @@ class Claim:
     source: str
     verified: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value.isoformat(), "source": self.source, "verified": self.verified}
-
 
 @dataclass(frozen=True, slots=True)
-class SealFacts:
+class SealFacts(JsonFields):
     """What a display shows of a seal: identity, standard, validity window, maker, picture.
 
     ``picture`` is the picture identified by its bytes (``picture_error`` says why not)."""
@@ -205,19 +224,7 @@ class SealFacts:
     picture: SealImage | None = field(default=None, repr=False)
     picture_error: str | None = None
     #: The picture bytes as carried, also when their type is unknown (``picture`` is then ``None``).
-    picture_data: bytes = field(default=b"", repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "seal_id": self.seal_id,
-            "name": self.name,
-            "standard": self.standard,
-            "valid_from": _iso(self.valid_from),
-            "valid_to": _iso(self.valid_to),
-            "maker": self.maker.to_dict() if self.maker else None,
-            "picture": self.picture.to_dict() if self.picture else None,
-            "picture_error": self.picture_error,
-        }
+    picture_data: bytes = field(default=b"", repr=False, metadata={JSON_NAME: None})
 
 
 @dataclass(frozen=True, slots=True)

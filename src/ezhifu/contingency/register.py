@@ -29,7 +29,7 @@ from typing import Any
 from ezhifu.document.models import FieldValue, Voucher
 from ezhifu.errors import RegisterError
 from ezhifu.keystore.audit import AuditJournal
-from ezhifu.results import record_dict
+from ezhifu.results import JsonFields
 
 __all__ = [
     "BACKFILL_MARK",
@@ -53,17 +53,8 @@ OUTAGE_SCOPES = (
 )
 
 
-class _Entry:
-    """A record of the register whose JSON is its fields (:func:`~ezhifu.results.record_dict`)."""
-
-    __slots__ = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return record_dict(self)
-
-
 @dataclass(frozen=True, slots=True)
-class Outage(_Entry):
+class Outage(JsonFields):
     outage_id: str
     scope: str
     started: str
@@ -75,7 +66,7 @@ class Outage(_Entry):
 
 
 @dataclass(frozen=True, slots=True)
-class EmergencyPayment(_Entry):
+class EmergencyPayment(JsonFields):
     """A payment made on paper during an outage, and the electronic voucher back-filled for it."""
 
     payment_id: str

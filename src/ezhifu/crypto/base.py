@@ -11,7 +11,7 @@ PKCS#1 v1.5 octet string, an ECDSA signature the X9.62 DER ``Ecdsa-Sig-Value``.
 from __future__ import annotations
 
 import enum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from asn1crypto import algos, x509
 
@@ -29,6 +29,9 @@ from ezhifu.crypto.oids import (
     register,
 )
 from ezhifu.errors import UnsupportedAlgorithm
+
+if TYPE_CHECKING:
+    from ezhifu.crypto.keytypes import KeyKind
 
 __all__ = [
     "DEFAULT_SM2_ID",
@@ -49,6 +52,7 @@ __all__ = [
 #: GM/T 0009-2012 clause 10 default signer ID (ENTL = 0x0080).
 DEFAULT_SM2_ID = b"1234567812345678"
 
+
 class SignatureAlgorithm(enum.Enum):
     """A signature scheme together with its message digest."""
 
@@ -60,9 +64,9 @@ class SignatureAlgorithm(enum.Enum):
     ECDSA_SHA256 = "ecdsa-sha256"
 
     @property
-    def key_kind(self) -> str:
+    def key_kind(self) -> KeyKind:
         """``"sm2"``, ``"rsa"`` or ``"ec"``."""
-        return self.value.split("-", 1)[0].replace("ecdsa", "ec")
+        return cast("KeyKind", self.value.split("-", 1)[0].replace("ecdsa", "ec"))
 
     @property
     def digest_name(self) -> str:
@@ -107,7 +111,8 @@ class Signer(Protocol):
 class SignerBase:
     """The two :class:`Signer` properties over ``_algorithm`` and ``_certificate``, which a
     concrete signer sets in its constructor (:class:`ezhifu.pki.signer.SoftwareSigner`, the
-    PKCS#11 signer); it adds ``sign``."""
+    PKCS#11 signer), and the signing key's ``key_kind`` as its algorithm names it; the
+    concrete signer adds ``sign``."""
 
     __slots__ = ("_algorithm", "_certificate")
 
@@ -121,6 +126,11 @@ class SignerBase:
     @property
     def certificate(self) -> x509.Certificate | None:
         return self._certificate
+
+    @property
+    def key_kind(self) -> KeyKind:
+        """``"sm2"``, ``"rsa"`` or ``"ec"``: the kind of key the algorithm signs with."""
+        return self._algorithm.key_kind
 
 
 def signature_algorithm_for(algorithm_identifier: algos.SignedDigestAlgorithm) -> SignatureAlgorithm:

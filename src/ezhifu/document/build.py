@@ -74,6 +74,15 @@ def _fail(
     )
 
 
+def _at_most(
+    n: int, most: int, zh: str, en: str, *, field: str | None = None, row: int | None = None
+) -> None:
+    """Refuse ``n`` entries over the limit ``most``; ``zh`` / ``en`` are the message templates
+    (``{n}``, ``{most}``), formatted only when refusing."""
+    if n > most:
+        raise _fail(zh.format(n=n, most=most), en.format(n=n, most=most), field=field, row=row)
+
+
 def _scalar(value: Any, name: str, row: int | None) -> FieldValue:
     if value is None:
         return ""
@@ -99,12 +108,9 @@ def _scalar(value: Any, name: str, row: int | None) -> FieldValue:
 def _row(data: Mapping[str, Any], row: int | None) -> dict[str, FieldValue]:
     if not isinstance(data, Mapping):
         raise _fail("应为 元素名→值 的表", "must be a table of element name -> value", row=row)
-    if len(data) > MAX_COLUMNS:
-        raise _fail(
-            f"字段数 {len(data)} 超过上限 {MAX_COLUMNS}",
-            f"{len(data)} fields exceed the limit of {MAX_COLUMNS}",
-            row=row,
-        )
+    _at_most(
+        len(data), MAX_COLUMNS, "字段数 {n} 超过上限 {most}", "{n} fields exceed the limit of {most}", row=row
+    )
     out: dict[str, FieldValue] = {}
     for key, value in data.items():
         if not isinstance(key, str):
@@ -203,12 +209,13 @@ def build_voucher(
     raw_rows = data.get(_DETAILS, [])
     if not isinstance(raw_rows, list):
         raise _fail("DetailList 应为行的列表", "DetailList must be a list of rows", field=_DETAILS)
-    if len(raw_rows) > MAX_DETAILS:
-        raise _fail(
-            f"明细 {len(raw_rows)} 行，超过上限 {MAX_DETAILS}（S1 规则）",
-            f"{len(raw_rows)} details exceed the limit of {MAX_DETAILS} (S1 rule)",
-            field=_DETAILS,
-        )
+    _at_most(
+        len(raw_rows),
+        MAX_DETAILS,
+        "明细 {n} 行，超过上限 {most}（S1 规则）",
+        "{n} details exceed the limit of {most} (S1 rule)",
+        field=_DETAILS,
+    )
     if raw_rows and not spec.has_details:
         raise _fail(f"VtCode {vt_code} 没有明细", f"VtCode {vt_code} has no details", field=_DETAILS)
     rows = [_row(r, i) for i, r in enumerate(raw_rows, 1)]
@@ -254,8 +261,9 @@ def _csv(text: str) -> dict[str, Any]:
             header[cells[0].strip()] = cells[1]
         elif columns is None:
             columns = [c.strip() for c in cells]
-            if len(columns) > MAX_COLUMNS:
-                raise _fail(f"列数超过上限 {MAX_COLUMNS}", f"more than {MAX_COLUMNS} columns", field=_DETAILS)
+            _at_most(
+                len(columns), MAX_COLUMNS, "列数超过上限 {most}", "more than {most} columns", field=_DETAILS
+            )
         else:
             if len(cells) != len(columns):
                 raise _fail(

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from os import PathLike
 from typing import Any, Final, Literal
 
-from ezhifu._fileio import read_config
+from ezhifu._fileio import config_table, read_config
 from ezhifu.errors import ConfigurationError, PositionNotInTable, UnknownPosition
 
 __all__ = [
@@ -159,11 +159,7 @@ def ocx_not_configured(kind: Kind | None) -> int:
 def _position(vt_code: str, position: str, spec: object) -> StampPosition:
     """One position from its table (see the module docstring); refuses what it cannot mean."""
     where = f"position table {vt_code}/{position}"
-    if not isinstance(spec, Mapping):
-        raise ConfigurationError(f"{where}: 必须是表 / must be a table (kind, alias, seal, name)")
-    unknown = sorted(set(spec) - _KEYS)
-    if unknown:
-        raise ConfigurationError(f"{where}: 未知的键 / unknown key(s) {', '.join(map(repr, unknown))}")
+    spec = config_table(spec, where, _KEYS, hint="kind, alias, seal, name")
     raw_kind = spec.get("kind")
     kind = None if raw_kind is None else _KINDS.get(str(raw_kind))
     if raw_kind is not None and kind is None:

@@ -25,7 +25,7 @@ import functools
 import hashlib
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
 
@@ -45,7 +45,7 @@ from ezhifu.errors import (
     MalformedCertificate,
     UnsupportedAlgorithm,
 )
-from ezhifu.results import SignerInfo
+from ezhifu.results import JSON_NAME, JsonFields, SignerInfo
 
 __all__ = [
     "MAX_BUNDLE_BYTES",
@@ -295,14 +295,14 @@ def certificate_label(cert: x509.Certificate) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class CertificateDescription:
+class CertificateDescription(JsonFields):
     """What ezhifu says about a certificate: names, serial (lower-case hex), validity, key
     kind (``"sm2"``, ``"rsa"``, ``"ec"``, or the algorithm name of another key), key size in
     bits, SHA-256 fingerprint of the DER (lower-case hex) and whether it is a CA."""
 
     subject: str
     issuer: str
-    serial_hex: str
+    serial_hex: str = field(metadata={JSON_NAME: "serial"})
     not_before: datetime
     not_after: datetime
     key_kind: str
@@ -314,20 +314,6 @@ class CertificateDescription:
     def label(self) -> str:
         """Quoted subject and serial, as in messages (:func:`certificate_label`)."""
         return f"'{self.subject}' (serial {self.serial_hex})"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (times in ISO 8601)."""
-        return {
-            "subject": self.subject,
-            "issuer": self.issuer,
-            "serial": self.serial_hex,
-            "not_before": self.not_before.isoformat(),
-            "not_after": self.not_after.isoformat(),
-            "key_kind": self.key_kind,
-            "key_bits": self.key_bits,
-            "sha256": self.sha256,
-            "is_ca": self.is_ca,
-        }
 
     def signer_info(self) -> SignerInfo:
         """The :class:`~ezhifu.results.SignerInfo` view (subject, issuer, serial, validity)."""

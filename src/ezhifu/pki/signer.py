@@ -111,7 +111,7 @@ class SoftwareSigner(SignerBase):
     ``uid`` is the SM2 signer ID that enters ``Z_A`` (ignored for RSA and ECDSA).
     """
 
-    __slots__ = ("_key", "_kind", "_uid")
+    __slots__ = ("_key", "_uid")
 
     def __init__(
         self,
@@ -153,14 +153,9 @@ class SoftwareSigner(SignerBase):
                     f"certificate {cert.subject.human_friendly!r} does not carry this signer's public key"
                 )
         self._key = key
-        self._kind: KeyKind = kind
         self._algorithm = algorithm
         self._certificate = cert
         self._uid = uid
-
-    @property
-    def key_kind(self) -> KeyKind:
-        return self._kind
 
     @property
     def uid(self) -> bytes:

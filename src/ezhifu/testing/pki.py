@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from asn1crypto import pem, x509
 
@@ -44,20 +45,26 @@ def _name(prefix: str, common_name: str) -> dict[str, str]:
     return {"country_name": "CN", "organization_name": prefix, "common_name": common_name}
 
 
+class _Profile(TypedDict, total=False):
+    """What a test certificate says beyond its names: :class:`CertificateBuilder`'s options."""
+
+    not_before: datetime | None
+    not_after: datetime | None
+    is_ca: bool
+    path_length: int | None
+    key_usage: tuple[str, ...] | None
+    extended_key_usage: tuple[str, ...] | None
+    extended_key_usage_critical: bool
+    ocsp_url: str | None
+
+
 def _issue(
     kind: str,
     subject: dict[str, str],
     issuer: tuple[PrivateKey, x509.Certificate] | None,
     *,
     weak: bool,
-    not_before: datetime | None,
-    not_after: datetime | None,
-    is_ca: bool = False,
-    path_length: int | None = None,
-    key_usage: tuple[str, ...] | None = None,
-    extended_key_usage: tuple[str, ...] | None = None,
-    extended_key_usage_critical: bool = False,
-    ocsp_url: str | None = None,
+    **profile: Unpack[_Profile],
 ) -> tuple[x509.Certificate, PrivateKey]:
     """A fresh ``kind`` key and its certificate, signed by ``issuer`` (key, cert) or self-signed.
 
@@ -68,18 +75,7 @@ def _issue(
         signer, issuer_cert = SoftwareSigner(key, allow_weak=weak), None
     else:
         signer, issuer_cert = SoftwareSigner(issuer[0], issuer[1], allow_weak=weak), issuer[1]
-    cert = CertificateBuilder(
-        subject,
-        key,
-        not_before=not_before,
-        not_after=not_after,
-        is_ca=is_ca,
-        path_length=path_length,
-        key_usage=key_usage,
-        extended_key_usage=extended_key_usage,
-        extended_key_usage_critical=extended_key_usage_critical,
-        ocsp_url=ocsp_url,
-    ).build(signer, issuer=issuer_cert)
+    cert = CertificateBuilder(subject, key, **profile).build(signer, issuer=issuer_cert)
     return cert, key
 
 

@@ -29,7 +29,7 @@ imports nothing heavy at import time: the document and crypto layers load on fir
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import pytest
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ezhifu.verify.parties import Parties
 
 __all__ = [
+    "VoucherChecks",
     "assert_valid_voucher",
     "ezhifu_policy",
     "ezhifu_schema_version",
@@ -259,24 +260,20 @@ def voucher_problems(
     return problems
 
 
-def assert_valid_voucher(
-    path_or_bytes: str | Path | bytes,
-    *,
-    trust: TrustStore | None = None,
-    policy: VerifyPolicy | None = None,
-    schema_version: str | None = None,
-    verify_signatures: bool = True,
-    parties: Parties | str | Path | None = None,
-) -> None:
-    """Fail the current test with the full list of problems, one per line (see :func:`voucher_problems`)."""
-    problems = voucher_problems(
-        path_or_bytes,
-        trust=trust,
-        policy=policy,
-        schema_version=schema_version,
-        verify_signatures=verify_signatures,
-        parties=parties,
-    )
+class VoucherChecks(TypedDict, total=False):
+    """The keyword options of :func:`voucher_problems`, which :func:`assert_valid_voucher` passes on."""
+
+    trust: TrustStore | None
+    policy: VerifyPolicy | None
+    schema_version: str | None
+    verify_signatures: bool
+    parties: Parties | str | Path | None
+
+
+def assert_valid_voucher(path_or_bytes: str | Path | bytes, **checks: Unpack[VoucherChecks]) -> None:
+    """Fail the current test with the full list of problems, one per line (see :func:`voucher_problems`,
+    whose keyword options it takes)."""
+    problems = voucher_problems(path_or_bytes, **checks)
     if problems:
         name = "<bytes>" if isinstance(path_or_bytes, bytes | bytearray) else str(path_or_bytes)
         count = len(problems)

@@ -25,9 +25,9 @@ import functools
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
+from ezhifu._closing import Closing
 from ezhifu.document.envelope import VoucherBody
 from ezhifu.errors import ConfigurationError
 from ezhifu.pki.policy import VerifyPolicy
@@ -58,7 +58,7 @@ def _chunk_task(config: WorkerConfig, bodies: list[VoucherBody]) -> list[BodyRes
     return [verify_body(body, **options) for body in bodies]
 
 
-class ClusterPool:
+class ClusterPool(Closing):
     """Verification tasks on a Dask ``distributed`` cluster; use as a context manager.
 
     ``scheduler`` is an address (``tcp://host:8786``) or a ``distributed.Client``; a client
@@ -105,14 +105,6 @@ class ClusterPool:
             raise ConfigurationError(f"ClusterPool: window must be 1..{MAX_WINDOW}, not {window!r}")
         self.window = window
         self._config = self.client.scatter(config, broadcast=True, hash=False)
-
-    def __enter__(self) -> ClusterPool:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Release the shipped configuration; close the client if it was made here."""

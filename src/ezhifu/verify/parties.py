@@ -33,7 +33,7 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from ezhifu._fileio import parse_config, read_config_bytes
+from ezhifu._fileio import config_table, parse_config, read_config_bytes
 from ezhifu.document.positions import PositionTable
 from ezhifu.errors import ConfigurationError, EzhifuError
 from ezhifu.pki.certs import cert_info, certificate_label, load_certificates
@@ -100,11 +100,7 @@ def _cert_files(file: Path, party: str, key: str, value: object, read: _Reader) 
 
 def _party(file: Path, name: str, spec: object, read: _Reader) -> Party:
     where = f"{file}: parties.{name}"
-    if not isinstance(spec, Mapping):
-        raise ConfigurationError(f"{where}: 必须是表 / must be a table (certs, anchors)")
-    unknown = sorted(set(spec) - _PARTY_KEYS)
-    if unknown:
-        raise ConfigurationError(f"{where}: 未知的键 / unknown key(s) {', '.join(map(repr, unknown))}")
+    spec = config_table(spec, where, _PARTY_KEYS, hint="certs, anchors")
     certs_spec, anchors_spec = spec.get("certs", []), spec.get("anchors", [])
     if isinstance(certs_spec, list) and isinstance(anchors_spec, list):
         if len(certs_spec) + len(anchors_spec) > MAX_PARTY_FILES:

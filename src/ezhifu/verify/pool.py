@@ -32,9 +32,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Protocol
 
+from ezhifu._closing import Closing
 from ezhifu.document.envelope import VoucherBody
 from ezhifu.errors import ConfigurationError
 from ezhifu.pki.certs import shared_certificate
@@ -165,7 +165,7 @@ def plain_body(body: VoucherBody) -> VoucherBody:
     return dataclasses.replace(body)
 
 
-class VerifyPool:
+class VerifyPool(Closing):
     """A process pool verifying chunks of bodies, opened once per run; use as a context manager.
 
     ``start_method`` is one of :data:`START_METHODS` or ``None`` for the interpreter's default.
@@ -194,14 +194,6 @@ class VerifyPool:
         self._executor = ProcessPoolExecutor(
             max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(self.config,)
         )
-
-    def __enter__(self) -> VerifyPool:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Stop the workers (pending chunks are cancelled)."""
