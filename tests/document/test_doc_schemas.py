@@ -3,6 +3,10 @@ generates; the field data keeps the producers' spellings and its provenance mark
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -97,3 +101,24 @@ def test_docs_table_has_every_type() -> None:
     for vt in known_vt_codes():
         assert f"## {vt} " in text
     assert "| `TaxayerID` | 纳税人识别号 |" in text
+
+
+def test_one_run_after_an_edit_of_the_field_data_generates_from_the_new_data(tmp_path: Path) -> None:
+    """An edit of ``fields.toml`` reaches ``fields.json`` *and* the files generated from the data
+    (here docs/fields.md) in one run of the generator (its second pass in a fresh interpreter)."""
+    package = Path(__file__).resolve().parents[2] / "src" / "ezhifu"
+    copy = tmp_path / "src" / "ezhifu"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    toml = copy / "document" / "data" / "fields.toml"
+    text = toml.read_text("utf-8")
+    assert text.count('"支付金额"') == 1
+    toml.write_text(text.replace('"支付金额"', '"支付金额（改）"'), "utf-8")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "src")}
+    run = subprocess.run(
+        [sys.executable, "-m", "ezhifu.document.xsdgen", "--root", str(tmp_path)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "wrote: src/ezhifu/document/data/fields.json" in run.stdout
+    assert "支付金额（改）" in (copy / "document" / "data" / "fields.json").read_text("utf-8")
+    assert "| `PayAmt` | 支付金额（改） |" in (tmp_path / "docs" / "fields.md").read_text("utf-8")
