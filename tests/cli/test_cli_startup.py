@@ -106,7 +106,8 @@ def test_verify_loads_only_the_layers_the_envelope_needs(tmp_path: Path) -> None
     diagnosis; without ``--parties`` / ``--positions`` no parties layer or position-table
     reader; a file read in memory no streaming reader; without ``--crl`` / ``--ocsp`` no CRL or
     OCSP reader; the spine's consistency step no validation or XSD machinery; the field data is
-    read as JSON (no tomllib) and the SM2 provider is OpenSSL's (no pure-Python SM2)."""
+    read as JSON (no tomllib) and the SM2 provider is OpenSSL's (no pure-Python SM2); an SM2
+    certificate's key needs no cryptography key serialization (with its SSH support)."""
     one, root = _signed_envelope(tmp_path)
     out, modules = _loaded("verify", "--trust", str(root), str(one))
     assert ": OK" in out
@@ -124,6 +125,7 @@ def test_verify_loads_only_the_layers_the_envelope_needs(tmp_path: Path) -> None
         "ezhifu.crypto.sm2.python",
         "tomllib",
         "argparse",
+        "cryptography.hazmat.primitives.serialization",
     }
     assert not deferred & modules
 

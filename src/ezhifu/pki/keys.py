@@ -30,7 +30,6 @@ from typing import Any, Literal, cast
 
 from asn1crypto import core, keys, parser, pem, x509
 from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ezhifu.crypto import oids
@@ -184,6 +183,10 @@ def _sm2_from_ec_private_key(ec_key: keys.ECPrivateKey, what: str) -> SM2Private
 
 def _via_cryptography(der: bytes, what: str, *, private: bool) -> PrivateKey | PublicKey:
     """Load an RSA / P-256 key DER through cryptography (which checks consistency)."""
+    # why: cryptography's serialization package loads its SSH key support (~5 ms a start-up)
+    # and only RSA / P-256 keys need it
+    from cryptography.hazmat.primitives import serialization
+
     try:
         if private:
             key: Any = serialization.load_der_private_key(der, password=None)
@@ -358,6 +361,9 @@ def load_public_key(data: bytes) -> PublicKey:
         if label == "PUBLIC KEY":
             return _load_spki(der, what)
         if label == "RSA PUBLIC KEY":
+            # why: see _via_cryptography (the serialization package costs every start-up ~5 ms)
+            from cryptography.hazmat.primitives import serialization
+
             try:
                 key = serialization.load_der_public_key(
                     keys.PublicKeyInfo.wrap(keys.RSAPublicKey.load(der, strict=True), "rsa").dump()
@@ -435,6 +441,9 @@ def public_key_der(key: PrivateKey | PublicKey) -> bytes:
         )
         der: bytes = spki.dump()
         return der
+    # why: see _via_cryptography (the serialization package costs every start-up ~5 ms)
+    from cryptography.hazmat.primitives import serialization
+
     return public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -483,6 +492,9 @@ def _private_key_info(key: PrivateKey) -> bytes:
         der: bytes = info.dump()
         return der
     if isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        # why: see _via_cryptography (the serialization package costs every start-up ~5 ms)
+        from cryptography.hazmat.primitives import serialization
+
         return key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
