@@ -210,11 +210,14 @@ def test_a_hostile_trust_anchor_is_refused_when_the_store_is_made() -> None:
     assert cms_outcome(good_cms())["valid"] is True
 
 
-def test_trust_store_anchors_are_the_shared_completely_read_objects() -> None:
-    root = x509.Certificate.load(pki().root_cert.dump())
+def test_trust_store_anchors_are_completely_read_objects() -> None:
+    root = x509.Certificate.load(pki().root_cert.dump())  # not read yet: the shared object instead
     store = TrustStore(roots=[root])
     assert store.roots[0] is shared_certificate(root.dump()) and fully_read(store.roots[0])
     assert store.roots[0].dump() == root.dump()
+    loaded = load_certificate(pki().root_cert.dump())  # read completely when loaded: kept
+    assert fully_read(loaded) and TrustStore(roots=[loaded]).roots[0] is loaded
+    assert store.for_purpose("signer").roots[0] is store.roots[0]
 
 
 # --- the general property: for any certificate bytes, verifying twice gives the same result ------
