@@ -30,7 +30,8 @@ from ezhifu.crypto.der import fast_tlv, tlv
 from ezhifu.crypto.oids import OID_EC_PUBLIC_KEY
 from ezhifu.errors import ConfigurationError, MalformedCertificate
 from ezhifu.pki.certs import fully_read, load_certificate, shared_certificate
-from ezhifu.pki.trust import TrustStore
+from ezhifu.pki.path import PATHS
+from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.seal.verify import verify_seal
 from ezhifu.sign.cms import sign_detached
 from ezhifu.sign.cms_verify import verify_detached
@@ -100,11 +101,15 @@ def hostile_cms(oid: bytes) -> bytes:
     return cms_with_certificate(good_cms(), with_key_oid(pki().leaf_cert, oid))
 
 
-def cms_outcome(der: bytes, store: TrustStore | None = None) -> dict[str, Any]:
-    result = verify_detached(der, DATA, trust=store or trust(), at=AT)
+def _outcome(result: Any) -> dict[str, Any]:
+    """``to_dict()`` as JSON gives it back, with every step (name, outcome, texts, evidence)."""
     out: dict[str, Any] = json.loads(json.dumps(result.to_dict(), default=str))
-    out["steps"] = [(s.name, s.outcome, s.en, s.zh, s.evidence) for s in result.steps]
+    out["steps"] = json.loads(json.dumps([(s.name, s.outcome, s.en, s.zh, s.evidence) for s in result.steps]))
     return out
+
+
+def cms_outcome(der: bytes, store: TrustStore | None = None) -> dict[str, Any]:
+    return _outcome(verify_detached(der, DATA, trust=store or trust(), at=AT))
 
 
 _FRESH = """
@@ -112,34 +117,39 @@ import json, sys
 from datetime import datetime
 from asn1crypto import x509
 from ezhifu.pki.trust import TrustStore
+from ezhifu.seal.verify import verify_seal
 from ezhifu.sign.cms_verify import verify_detached
-root, at, data, *cms = json.loads(sys.stdin.read())
-store = TrustStore(roots=[x509.Certificate.load(bytes.fromhex(root))])
-out = []
-for der in cms:
-    result = verify_detached(bytes.fromhex(der), data.encode(), trust=store, at=datetime.fromisoformat(at))
-    item = json.loads(json.dumps(result.to_dict(), default=str))
-    item["steps"] = [(s.name, s.outcome, s.en, s.zh, s.evidence) for s in result.steps]
-    out.append(item)
+args = json.loads(sys.stdin.read())
+load = lambda ders: [x509.Certificate.load(bytes.fromhex(d)) for d in ders]
+store = TrustStore(roots=load(args["roots"]), seal_makers=load(args["seal_makers"]))
+at = datetime.fromisoformat(args["at"])
+kind, der = args["item"]
+if kind == "cms":
+    result = verify_detached(bytes.fromhex(der), args["data"].encode(), trust=store, at=at)
+else:
+    result = verify_seal(bytes.fromhex(der), trust=store, at=at)
+out = json.loads(json.dumps(result.to_dict(), default=str))
+out["steps"] = [(s.name, s.outcome, s.en, s.zh, s.evidence) for s in result.steps]
 print(json.dumps(out))
 """
 
 
-def fresh_process_outcomes(ders: list[bytes]) -> list[dict[str, Any]]:
-    """Each CMS verified first thing in its own fresh process (one process per CMS)."""
+def fresh_process_outcomes(items: list[tuple[str, bytes]], store: TrustStore) -> list[dict[str, Any]]:
+    """Each CMS or seal verified first thing in a fresh process of its own."""
     out = []
-    for der in ders:
-        args = [pki().root_cert.dump().hex(), AT.isoformat(), DATA.decode(), der.hex()]
+    for kind, der in items:
+        args = {
+            "roots": [c.dump().hex() for c in store.roots],
+            "seal_makers": [c.dump().hex() for c in store.seal_makers],
+            "at": AT.isoformat(),
+            "data": DATA.decode(),
+            "item": [kind, der.hex()],
+        }
         run = subprocess.run(
             [sys.executable, "-c", _FRESH], input=json.dumps(args), capture_output=True, text=True, check=True
         )
-        out.extend(json.loads(run.stdout))
+        out.append(json.loads(run.stdout))
     return out
-
-
-def _normal(outcome: dict[str, Any]) -> Any:
-    """Steps as JSON gives them back (lists, not tuples)."""
-    return json.loads(json.dumps(outcome))
 
 
 def test_a_hostile_cms_gives_the_same_verdict_every_time_and_as_a_fresh_process() -> None:
@@ -153,7 +163,7 @@ def test_a_hostile_cms_gives_the_same_verdict_every_time_and_as_a_fresh_process(
     for outcome in runs[0]:
         assert outcome["valid"] is False
         assert outcome["reason"].startswith("signer certificate public key is unreadable")
-    assert [_normal(o) for o in runs[0]] == fresh_process_outcomes(hostile)
+    assert runs[0] == fresh_process_outcomes([("cms", der) for der in hostile], trust())
 
 
 def test_a_hostile_certificate_is_never_shared() -> None:
@@ -191,12 +201,14 @@ def test_a_hostile_seal_certificate_gives_the_same_verdict_every_time() -> None:
         for oid in OTHER_KEY_OIDS:
             hostile = seal.replace(cert.dump(), with_key_oid(cert, oid))
             assert hostile != seal
-            first = verify_seal(hostile, trust=store, at=AT).to_dict()
+            first = _outcome(verify_seal(hostile, trust=store, at=AT))
             assert verify_seal(seal, trust=store, at=AT).valid
-            assert verify_seal(hostile, trust=store, at=AT).to_dict() == first
-            assert verify_seal(hostile, trust=store, at=AT).to_dict() == first
+            assert _outcome(verify_seal(hostile, trust=store, at=AT)) == first
+            assert _outcome(verify_seal(hostile, trust=store, at=AT)) == first
             if cert is maker.leaf_cert:
                 assert first["valid"] is False
+            if oid == OTHER_KEY_OIDS[0]:
+                assert [first] == fresh_process_outcomes([("seal", hostile)], store)
 
 
 def test_a_hostile_trust_anchor_is_refused_when_the_store_is_made() -> None:
@@ -252,6 +264,22 @@ def retouched_certificate(draw: st.DrawFn, certs: tuple[x509.Certificate, ...] =
     return bytes(data)
 
 
+@st.composite
+def mutated_certificate(draw: st.DrawFn) -> bytes:
+    """The signer certificate with bytes inserted, deleted or cut off (lengths no longer agree)."""
+    data = bytearray(pki().leaf_cert.dump())
+    for _ in range(draw(st.integers(1, 3))):
+        pos = draw(st.integers(0, max(0, len(data) - 1)))
+        op = draw(st.sampled_from(["insert", "delete", "truncate"]))
+        if op == "insert":
+            data[pos:pos] = draw(st.binary(min_size=1, max_size=4))
+        elif op == "delete":
+            del data[pos : pos + draw(st.integers(1, 4))]
+        else:
+            del data[max(pos, 1) :]
+    return bytes(data)
+
+
 _LIMITS: dict[str, Any] = {
     "deadline": None,
     "suppress_health_check": [HealthCheck.too_slow],
@@ -259,7 +287,7 @@ _LIMITS: dict[str, Any] = {
 
 
 @settings(max_examples=300, **_LIMITS)
-@given(cert=retouched_certificate())
+@given(cert=st.one_of(retouched_certificate(), mutated_certificate()))
 def test_any_embedded_certificate_gives_the_same_verdict_twice(cert: bytes) -> None:
     der = cms_with_certificate(good_cms(), cert)
     first = cms_outcome(der)
@@ -309,3 +337,12 @@ def test_an_expiring_signer_is_judged_at_each_time_on_shared_objects() -> None:
     expired = verify_detached(good_cms(), DATA, trust=trust(), at=later)
     assert now.valid and not expired.valid
     assert verify_detached(good_cms(), DATA, trust=trust(), at=AT).to_dict() == now.to_dict()
+
+
+def test_the_path_cache_keeps_only_completely_read_certificates() -> None:
+    leaf = pki().leaf_cert.dump()
+    unread = x509.Certificate.load(leaf)
+    assert PATHS.key(unread, trust(), VerifyPolicy(), ()) is None
+    assert PATHS.key(shared_certificate(leaf), trust(), VerifyPolicy(), ()) is not None
+    hostile = shared_certificate(with_key_oid(pki().leaf_cert, OTHER_KEY_OIDS[1]))
+    assert PATHS.key(hostile, trust(), VerifyPolicy(), ()) is None
