@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
@@ -48,35 +48,13 @@ from ezhifu.errors import (
 from ezhifu.results import SignerInfo
 
 __all__ = [
-    "MAX_BUNDLE_BYTES",
-    "MAX_BUNDLE_CERTS",
-    "MAX_CERTIFICATE_BYTES",
-    "CertLike",
-    "CertificateDescription",
-    "CertificateExpired",
-    "CertificateNotYetValid",
-    "KeyUsageError",
-    "MalformedCertificate",
-    "cert_info",
-    "certificate_label",
-    "check_key_usage",
-    "check_validity",
-    "describe",
-    "extended_key_usage",
-    "fully_read",
-    "is_ca",
-    "key_kind",
-    "key_usage",
-    "key_usage_refusal",
-    "load_certificate",
-    "load_certificates",
-    "parse_certificate",
-    "read_certificate",
-    "read_shared_certificate",
-    "shared_certificate",
-    "subject_text",
-    "validity_refusal",
-]
+    "MAX_BUNDLE_BYTES", "MAX_BUNDLE_CERTS", "MAX_CERTIFICATE_BYTES", "CertLike", "CertificateDescription",
+    "CertificateExpired", "CertificateNotYetValid", "KeyUsageError", "MalformedCertificate", "cert_info",
+    "certificate_label", "check_key_usage", "check_validity", "describe", "extended_key_usage",
+    "fully_read", "is_ca", "key_kind", "key_usage", "key_usage_refusal", "load_certificate",
+    "load_certificates", "parse_certificate", "read_certificate", "read_shared_certificate",
+    "shared_certificate", "subject_text", "validity_refusal",
+]  # fmt: skip
 
 #: One certificate (or key) is a few KiB; more than this is refused before parsing.
 MAX_CERTIFICATE_BYTES = 1024 * 1024
@@ -104,23 +82,45 @@ _MEMOISED = (
     "serial_number", "not_valid_before", "not_valid_after", "critical_extensions", "key_usage_value",
     "extended_key_usage_value", "basic_constraints_value", "key_identifier_value",
     "authority_key_identifier_value", "crl_distribution_points_value", "authority_information_access_value",
-    "key_identifier", "authority_key_identifier", "issuer_serial", "ca", "max_path_length", "self_issued",
-    "self_signed", "crl_distribution_points", "ocsp_urls", "sha1", "sha256",
+    "key_identifier", "authority_key_identifier", "issuer_serial", "ca", "max_path_length",
+    "crl_distribution_points", "ocsp_urls", "sha1", "sha256",
 )  # fmt: skip
 
 
 def read_certificate(cert: x509.Certificate) -> None:
-    """Decode now every field of ``cert`` the steps use (the tree, :data:`_MEMOISED`, names, key,
-    description). asn1crypto decodes lazily and memoises: a defect raises on first access and can
+    """Decode now every field of ``cert`` the steps use (the tree, :data:`_MEMOISED`, key, then
+    :data:`_DERIVED`). asn1crypto decodes lazily and memoises: a defect raises on first access and can
     leave a half-filled memo that answers a later access otherwise. Once this returned, every
     access answers from the memo; when it raises, ``cert`` is spoilt and must be dropped."""
     cert.native  # noqa: B018
     for name in _MEMOISED:
         getattr(cert, name)
-    [(name.human_friendly, name.hashable) for name in (cert.subject, cert.issuer)]
     (cert.public_key.algorithm, cert.public_key.sha1, cert.signature)  # noqa: B018
-    describe(cert)
+    _derived(cert)  # the first try may leave a memo half-filled (self_signed); then it holds
+    if _derived(cert) != _derived(cert):
+        raise ValueError("the certificate reads differently each time")
     _FULLY_READ.add(cert)
+
+
+#: Computed from decoded fields, and failing on odd but decodable names (an attribute value
+#: nested in a name): each is tried once in :func:`read_certificate`, then answers alike each time.
+_DERIVED: tuple[Callable[[x509.Certificate], object], ...] = (
+    lambda c: (c.subject.human_friendly, c.issuer.human_friendly, c.subject.hashable, c.issuer.hashable),
+    lambda c: c.self_issued,
+    lambda c: c.self_signed,
+    lambda c: describe(c),
+)
+
+
+def _derived(cert: x509.Certificate) -> list[object]:
+    """Each of :data:`_DERIVED`, or the exception it raised (type and message)."""
+    out: list[object] = []
+    for get in _DERIVED:
+        try:
+            out.append(get(cert))
+        except Exception as exc:  # asn1crypto: any defect
+            out.append(f"{type(exc).__name__}: {exc}")
+    return out
 
 
 _FULLY_READ: weakref.WeakSet[x509.Certificate] = weakref.WeakSet()  # by identity
