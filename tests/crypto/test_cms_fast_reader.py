@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from test_der_fast import _tree, corpus
 
 from ezhifu.crypto.der import fast_tlv, tlv
-from ezhifu.pki.certs import shared_certificate
 from ezhifu.pki.trust import TrustStore
 from ezhifu.sign import cms_verify
 from ezhifu.sign.cms import SignedContentInfo, sign_detached
@@ -113,10 +112,6 @@ def _crafted() -> tuple[tuple[str, bytes], ...]:
 
 
 def _verify(der: bytes, data: bytes, *, fast: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
-    # Fresh certificate objects for each reader: asn1crypto memoises on a parsed certificate, and
-    # a hostile one can fail one way when first read and another way later (the same in both
-    # readers, but it would make the first of the two runs differ from the second).
-    shared_certificate.cache_clear()
     with monkeypatch.context() as patch:
         if not fast:
             patch.setattr(cms_verify, "read_signed_data", lambda der: None)

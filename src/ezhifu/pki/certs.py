@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
@@ -48,32 +48,13 @@ from ezhifu.errors import (
 from ezhifu.results import JSON_NAME, JsonFields, SignerInfo
 
 __all__ = [
-    "MAX_BUNDLE_BYTES",
-    "MAX_BUNDLE_CERTS",
-    "MAX_CERTIFICATE_BYTES",
-    "CertLike",
-    "CertificateDescription",
-    "CertificateExpired",
-    "CertificateNotYetValid",
-    "KeyUsageError",
-    "MalformedCertificate",
-    "cert_info",
-    "certificate_label",
-    "check_key_usage",
-    "check_validity",
-    "describe",
-    "extended_key_usage",
-    "is_ca",
-    "key_kind",
-    "key_usage",
-    "key_usage_refusal",
-    "load_certificate",
-    "load_certificates",
-    "parse_certificate",
-    "shared_certificate",
-    "subject_text",
-    "validity_refusal",
-]
+    "MAX_BUNDLE_BYTES", "MAX_BUNDLE_CERTS", "MAX_CERTIFICATE_BYTES", "CertLike", "CertificateDescription",
+    "CertificateExpired", "CertificateNotYetValid", "KeyUsageError", "MalformedCertificate", "cert_info",
+    "certificate_label", "check_key_usage", "check_validity", "describe", "extended_key_usage",
+    "fully_read", "is_ca", "key_kind", "key_usage", "key_usage_refusal", "load_certificate",
+    "load_certificates", "parse_certificate", "read_certificate", "read_shared_certificate",
+    "shared_certificate", "subject_text", "validity_refusal",
+]  # fmt: skip
 
 #: One certificate (or key) is a few KiB; more than this is refused before parsing.
 MAX_CERTIFICATE_BYTES = 1024 * 1024
@@ -96,27 +77,91 @@ _PKCS7_LABELS = ("PKCS7", "CMS")
 # --- loading ---------------------------------------------------------------------------------
 
 
+#: What asn1crypto derives on first use and memoises on a certificate, and the steps read.
+_MEMOISED = (
+    "serial_number", "not_valid_before", "not_valid_after", "critical_extensions", "key_usage_value",
+    "extended_key_usage_value", "basic_constraints_value", "key_identifier_value",
+    "authority_key_identifier_value", "crl_distribution_points_value", "authority_information_access_value",
+    "key_identifier", "authority_key_identifier", "issuer_serial", "ca", "max_path_length",
+    "crl_distribution_points", "ocsp_urls", "sha1", "sha256",
+)  # fmt: skip
+
+
+def read_certificate(cert: x509.Certificate) -> None:
+    """Decode now every field of ``cert`` the steps use (the tree, :data:`_MEMOISED`, key, then
+    :data:`_DERIVED`). asn1crypto decodes lazily and memoises: a defect raises on first access and can
+    leave a half-filled memo that answers a later access otherwise. Once this returned, every
+    access answers from the memo; when it raises, ``cert`` is spoilt and must be dropped."""
+    cert.native  # noqa: B018
+    for name in _MEMOISED:
+        getattr(cert, name)
+    (cert.public_key.algorithm, cert.public_key.sha1, cert.signature)  # noqa: B018
+    _derived(cert)  # the first try may leave a memo half-filled (self_signed); then it holds
+    if _derived(cert) != _derived(cert):
+        raise ValueError("the certificate reads differently each time")
+    _FULLY_READ.add(cert)
+
+
+#: Computed from decoded fields, and failing on odd but decodable names (an attribute value
+#: nested in a name): each is tried once in :func:`read_certificate`, then answers alike each time.
+_DERIVED: tuple[Callable[[x509.Certificate], object], ...] = (
+    lambda c: (c.subject.human_friendly, c.issuer.human_friendly, c.subject.hashable, c.issuer.hashable),
+    lambda c: c.self_issued,
+    lambda c: c.self_signed,
+    lambda c: describe(c),
+)
+
+
+def _derived(cert: x509.Certificate) -> list[object]:
+    """Each of :data:`_DERIVED`, or the exception it raised (type and message)."""
+    out: list[object] = []
+    for get in _DERIVED:
+        try:
+            out.append(get(cert))
+        except Exception as exc:  # asn1crypto: any defect
+            out.append(f"{type(exc).__name__}: {exc}")
+    return out
+
+
+_FULLY_READ: weakref.WeakSet[x509.Certificate] = weakref.WeakSet()  # by identity
+
+
+def fully_read(cert: x509.Certificate) -> bool:
+    """Whether :func:`read_certificate` read this object completely (then it may be shared)."""
+    return cert in _FULLY_READ
+
+
 @functools.lru_cache(maxsize=SHARED_CERTIFICATE_CACHE_SIZE)
+def read_shared_certificate(der: bytes) -> x509.Certificate:
+    """The shared certificate of exactly these DER bytes, completely read (:func:`read_certificate`);
+    other bytes raise what the reading raised, each time (an exception is never cached). For what
+    serves many inputs (a trust store) or refuses what does not read (a seal's certificates)."""
+    cert = x509.Certificate.load(der, strict=True)
+    read_certificate(cert)
+    return cert
+
+
 def shared_certificate(der: bytes) -> x509.Certificate:
     """The parsed certificate of exactly these DER bytes, shared between callers (bounded LRU).
 
     Every CMS and every seal signature of a batch embeds the same few partner certificates;
-    parsing each copy again also repeats everything asn1crypto derives and memoises on the
-    object (names, extensions, validity, key). Sharing is keyed by the exact bytes, so a
-    certificate that differs in one bit is a different entry, and it changes no check: every
-    check still runs on each use. The returned object is shared and must be treated as
-    read-only. Parse errors (``ValueError`` from asn1crypto, strict: no trailing bytes) are
-    raised to the caller and never cached; asn1crypto parses lazily, so defects deep inside
-    surface where a field is first read, as with ``x509.Certificate.load``.
+    sharing one parsed object per exact bytes also shares what asn1crypto derives and memoises
+    (names, extensions, validity, key); every check still runs on each use. Read-only. Only a
+    completely read certificate (:func:`read_certificate`) is shared, so one input cannot change
+    what another sees (issue 17); other bytes give each caller its own fresh object, which fails
+    where and how a first parse fails. Parse errors (``ValueError``, strict) are never cached.
     """
     if not isinstance(der, bytes):
         raise InvalidInput(f"shared_certificate: DER must be bytes, not {type(der).__name__}")
-    return x509.Certificate.load(der, strict=True)
+    try:
+        return read_shared_certificate(der)
+    except Exception:  # any defect: not shared (a fresh object fails again, the same way)
+        return x509.Certificate.load(der, strict=True)
 
 
 def parse_certificate(der: bytes, what: str) -> x509.Certificate:
-    """Parse one DER certificate strictly, decoding every field once; ``what`` names it in
-    the :class:`~ezhifu.errors.MalformedCertificate` raised otherwise."""
+    """Parse one DER certificate strictly, decoding every field once (:func:`read_certificate`);
+    ``what`` names it in the :class:`~ezhifu.errors.MalformedCertificate` raised otherwise."""
     try:
         children = der_children(der, what, max_children=MAX_TOP_CHILDREN)
     except InvalidInput as exc:
@@ -127,20 +172,12 @@ def parse_certificate(der: bytes, what: str) -> x509.Certificate:
         )
     try:
         cert = x509.Certificate.load(der, strict=True)
-        tbs = cert["tbs_certificate"]
-        # Parse every field once so malformed contents fail here, not deep inside a verifier.
-        tbs["serial_number"].native  # noqa: B018
-        tbs["subject"].native  # noqa: B018
-        tbs["issuer"].native  # noqa: B018
-        tbs["validity"].native  # noqa: B018
-        tbs["subject_public_key_info"]["algorithm"].native  # noqa: B018
-        tbs["extensions"].native  # noqa: B018
-        cert["signature_algorithm"]["algorithm"].dotted  # noqa: B018
-        cert["signature_value"].native  # noqa: B018
-    except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
-        # RecursionError: values nested thousands deep (e.g. an unknown name attribute) that
-        # asn1crypto parses recursively for .native
-        raise MalformedCertificate(f"{what}: malformed X.509 certificate ({exc})") from exc
+        read_certificate(cert)  # every field once: a malformed one fails here, not in a verifier
+    except MalformedCertificate as exc:  # the description does not read
+        raise MalformedCertificate(f"{what}: {exc}") from exc
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError) as e:
+        # RecursionError: values nested thousands deep, which asn1crypto decodes recursively
+        raise MalformedCertificate(f"{what}: malformed X.509 certificate ({e})") from e
     return cert
 
 

@@ -49,6 +49,7 @@ from ezhifu.errors import (
 from ezhifu.pki.certs import (
     CertLike,
     certificate_label,
+    fully_read,
     key_kind,
     key_usage_refusal,
     load_certificate,
@@ -360,6 +361,10 @@ class _PathCache:
     def key(
         cert: x509.Certificate, trust: TrustStore, policy: VerifyPolicy, extra: Sequence[x509.Certificate]
     ) -> _PathKey | None:
+        # Only completely read certificates (pki.certs.read_certificate) answer the same to every
+        # input; a path through any other is searched afresh each time, never cached.
+        if not all(fully_read(c) for c in (cert, *extra, *trust.roots, *trust.intermediates)):
+            return None
         try:
             key = (
                 certificate_der(cert),

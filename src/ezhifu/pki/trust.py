@@ -28,7 +28,7 @@ from pathlib import Path
 from asn1crypto import x509
 
 from ezhifu.errors import CertificateError, ConfigurationError
-from ezhifu.pki.certs import MAX_BUNDLE_BYTES, load_certificates
+from ezhifu.pki.certs import MAX_BUNDLE_BYTES, fully_read, load_certificates, read_shared_certificate
 from ezhifu.pki.policy import LEGACY_HINT, VerifyPolicy, as_utc
 
 __all__ = [
@@ -84,13 +84,7 @@ class TrustStore:
             ("tsas", tsas),
         )
         for attr, value in fields:
-            certs = tuple(value)
-            for cert in certs:
-                if not isinstance(cert, x509.Certificate):
-                    raise ConfigurationError(
-                        f"TrustStore {attr}: expected asn1crypto x509.Certificate, got {type(cert).__name__}"
-                    )
-            object.__setattr__(self, attr, certs)
+            object.__setattr__(self, attr, tuple(_anchor(attr, cert) for cert in value))
 
     @classmethod
     def from_pem_bytes(cls, data: bytes, *, source: str = "PEM data", purpose: str = "signer") -> TrustStore:
@@ -188,6 +182,27 @@ class TrustStore:
     @property
     def all_certificates(self) -> tuple[x509.Certificate, ...]:
         return self.roots + self.intermediates + self.pinned + self.seal_makers + self.tsas
+
+
+def _anchor(attr: str, cert: object) -> x509.Certificate:
+    """The shared, completely read certificate of these bytes (:func:`.certs.read_shared_certificate`).
+
+    A store serves every input, so an anchor is read completely once, here: one that does not
+    read is refused, never kept half-read for one input's checks to spoil for the next. An
+    object already read completely (loaded, or from another store) is kept as it is.
+    """
+    if not isinstance(cert, x509.Certificate):
+        raise ConfigurationError(
+            f"TrustStore {attr}: expected asn1crypto x509.Certificate, got {type(cert).__name__}"
+        )
+    if fully_read(cert):
+        return cert
+    try:
+        shared = read_shared_certificate(bytes(cert.dump()))
+    except Exception as exc:  # asn1crypto decodes lazily: any defect of the certificate
+        why = f"{type(exc).__name__}: {exc}"
+        raise ConfigurationError(f"TrustStore {attr}: unreadable certificate ({why})") from None
+    return shared
 
 
 def _check_purpose(purpose: str) -> None:

@@ -20,7 +20,7 @@ from ezhifu.crypto.sm2 import raw_to_der
 from ezhifu.crypto.sm3 import hash_data
 from ezhifu.document.envelope import SignStampElement
 from ezhifu.errors import DecodingError, EzhifuError, PictureError, UnsupportedAlgorithm
-from ezhifu.pki.certs import cert_info, shared_certificate
+from ezhifu.pki.certs import cert_info, read_shared_certificate
 from ezhifu.pki.signer import verify_signature
 from ezhifu.results import ItemResult, SealFacts, SignerInfo, StepLog
 from ezhifu.seal.asn1 import v4 as asn1_v4
@@ -103,10 +103,10 @@ def format_failure(position: str, reason: str, sn: str | None) -> ItemResult:
 def load_certificate(der: bytes, what: str) -> tuple[x509.Certificate | None, str | None]:
     """Parse a DER certificate carried in a seal; ``(cert, None)`` or ``(None, reason)``."""
     try:
-        # Shared by exact DER: one holder certificate signs every stamp of a batch.
-        cert = shared_certificate(bytes(der))
-        _ = cert["tbs_certificate"]["subject_public_key_info"]["public_key"].native
-    except (ValueError, TypeError, KeyError) as exc:
+        # Shared by exact DER (one holder certificate signs every stamp of a batch), and read
+        # completely first: one that does not read is refused here, the same way every time.
+        cert = read_shared_certificate(bytes(der))
+    except Exception as exc:  # asn1crypto decodes lazily: any defect of a hostile certificate
         return None, f"{what} is not a readable X.509 certificate ({exc})"
     return cert, None
 
