@@ -23,7 +23,9 @@ from ezhifu.pki.keys import (
     load_certificates,
     load_private_key,
 )
-from ezhifu.testing.pki import make_pki
+from ezhifu.pki.path import same_name, validate_chain
+from ezhifu.pki.trust import TrustStore
+from ezhifu.testing.pki import TestPKI, make_pki
 
 
 def _sequence_of_nulls(total: int) -> bytes:
@@ -80,15 +82,15 @@ def _tlv(tag: int, body: bytes) -> bytes:
     return bytes([tag, 0x80 | size]) + n.to_bytes(size, "big") + body
 
 
-def _certificate_with_deep_subject(depth: int) -> bytes:
-    """A real certificate whose subject holds an unknown attribute nested ``depth`` deep."""
-    cert = make_pki("sm2").leaf_cert
+def _certificate_with_deep_subject(depth: int, field: str = "subject", pki: TestPKI | None = None) -> bytes:
+    """A real certificate whose subject (or ``field``) holds an unknown attribute nested ``depth`` deep."""
+    cert = (pki or make_pki("sm2")).leaf_cert
     tbs = cert["tbs_certificate"]
     deep = b"\x05\x00"
     for _ in range(depth):
         deep = _tlv(0x30, deep)
     subject = _tlv(0x30, _tlv(0x31, _tlv(0x30, core.ObjectIdentifier("1.2.3.4").dump() + deep)))
-    body = tbs.contents.replace(tbs["subject"].dump(), subject)
+    body = tbs.contents.replace(tbs[field].dump(), subject, 1)
     return _tlv(0x30, _tlv(0x30, body) + cert["signature_algorithm"].dump() + cert["signature_value"].dump())
 
 
@@ -100,3 +102,17 @@ def test_deeply_nested_name_value_is_malformed_not_recursion_error() -> None:
     with pytest.raises(MalformedCertificate):
         load_certificates(data)
     assert load_certificate(_certificate_with_deep_subject(3)).subject is not None  # positive control
+
+
+def test_a_name_that_cannot_be_prepared_is_compared_not_crashed() -> None:
+    """asn1crypto's string preparation raises TypeError on a nested attribute value; such a name
+    equals only a byte-identical name, and a chain whose issuer name is one gets a verdict."""
+    pki = make_pki("sm2")
+    odd = load_certificate(_certificate_with_deep_subject(3, pki=pki))
+    assert same_name(odd.subject, odd.subject)
+    assert not same_name(odd.subject, pki.root_cert.subject)
+    leaf = load_certificate(_certificate_with_deep_subject(3, field="issuer", pki=pki))
+    trust = TrustStore([pki.root_cert])
+    first = validate_chain(leaf, trust=trust)
+    assert not first.trusted and first.reason
+    assert validate_chain(leaf, trust=trust).reason == first.reason

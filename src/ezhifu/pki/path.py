@@ -80,8 +80,15 @@ _MAX_PATH_STEPS = 64
 
 @functools.lru_cache(maxsize=4096)
 def _name_key(der: bytes) -> str:
-    """RFC 5280 clause 7.1 comparison key of a DER Name (asn1crypto's LDAP string prep)."""
-    return str(x509.Name.load(der).hashable)
+    """RFC 5280 clause 7.1 comparison key of a DER Name (asn1crypto's LDAP string prep).
+
+    A name asn1crypto cannot prepare (an attribute value that is not a string, e.g. a nested
+    SEQUENCE) gets a key of its own DER, so it equals only a byte-identical name: comparing
+    names never raises (a chain with such a name is judged, not crashed)."""
+    try:
+        return str(x509.Name.load(der).hashable)
+    except (ValueError, TypeError, KeyError):
+        return "der:" + der.hex()
 
 
 def same_name(a: x509.Name, b: x509.Name) -> bool:
