@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from asn1crypto import core, x509
+from der_support import primitive_ranges
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -235,25 +236,13 @@ def test_trust_store_anchors_are_completely_read_objects() -> None:
 # --- the general property: for any certificate bytes, verifying twice gives the same result ------
 
 
-def _primitive_ranges(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    pos = start
-    while pos < end:
-        item = fast_tlv(data, pos)
-        if item is None or item[4] > end:
-            return out
-        out.extend(_primitive_ranges(data, item[3], item[4]) if item[1] else [(item[3], item[4])])
-        pos = item[4]
-    return out
-
-
 @st.composite
 def retouched_certificate(draw: st.DrawFn, certs: tuple[x509.Certificate, ...] = ()) -> bytes:
     """A certificate (default: the signer's or the root) with one to three bytes changed: inside
     primitive values (OIDs, names, the key, extensions: the layout stays, the values turn
     hostile) or anywhere; the length stays."""
     data = bytearray(draw(st.sampled_from([c.dump() for c in certs or (pki().leaf_cert, pki().root_cert)])))
-    ranges = [r for r in _primitive_ranges(bytes(data), 0, len(data)) if r[1] > r[0]]
+    ranges = [r for r in primitive_ranges(bytes(data), 0, len(data)) if r[1] > r[0]]
     for _ in range(draw(st.integers(1, 3))):
         if draw(st.booleans()):
             start, end = draw(st.sampled_from(ranges))
@@ -299,8 +288,11 @@ def test_any_embedded_certificate_gives_the_same_verdict_twice(cert: bytes) -> N
 @given(cert=retouched_certificate((seal_world()[0].leaf_cert, seal_world()[1].leaf_cert)))
 def test_any_seal_certificate_gives_the_same_verdict_twice(cert: bytes) -> None:
     maker, holder, store, seal = seal_world()
-    original = next(c.dump() for c in (maker.leaf_cert, holder.leaf_cert) if len(c.dump()) == len(cert)
-                    and sum(a != b for a, b in zip(c.dump(), cert, strict=True)) <= 3)
+    original = next(
+        c.dump()
+        for c in (maker.leaf_cert, holder.leaf_cert)
+        if len(c.dump()) == len(cert) and sum(a != b for a, b in zip(c.dump(), cert, strict=True)) <= 3
+    )
     hostile = seal.replace(original, cert)
     first = verify_seal(hostile, trust=store, at=AT).to_dict()
     assert verify_seal(seal, trust=store, at=AT).valid

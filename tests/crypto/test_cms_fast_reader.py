@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 from asn1crypto import cms, core
+from der_support import mutate, primitive_ranges
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_der_fast import _tree, corpus
 
-from ezhifu.crypto.der import fast_tlv, tlv
+from ezhifu.crypto.der import tlv
 from ezhifu.pki.trust import TrustStore
 from ezhifu.sign import cms_verify
 from ezhifu.sign.cms import SignedContentInfo, sign_detached
@@ -187,36 +188,8 @@ _SEEDS = st.sampled_from([der for _, der in written()] + [der for _, der in _cra
 
 @st.composite
 def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(_SEEDS))
-    for _ in range(draw(st.integers(1, 3))):
-        op = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "length", "tag"]))
-        pos = draw(st.integers(0, max(0, len(data) - 1)))
-        if op == "flip" and data:
-            data[pos] ^= 1 << draw(st.integers(0, 7))
-        elif op == "insert":
-            data[pos:pos] = draw(st.binary(min_size=1, max_size=4))
-        elif op == "delete" and data:
-            del data[pos : pos + draw(st.integers(1, 4))]
-        elif op == "truncate":
-            del data[pos:]
-        elif op == "length" and data:
-            data[pos] = draw(st.sampled_from([0x80, 0x81, 0x82, 0x84, 0x85, 0x7F, 0x00, 0xFF]))
-        elif op == "tag" and data:
-            data[pos] = draw(st.sampled_from([0x02, 0x04, 0x05, 0x06, 0x30, 0x31, 0xA0, 0xA1, 0x80, 0x1F]))
-    return bytes(data)
-
-
-def _primitives(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
-    """The contents ranges of every primitive element below ``data[start:end]`` (plain DER)."""
-    out: list[tuple[int, int]] = []
-    pos = start
-    while pos < end:
-        item = fast_tlv(data, pos)
-        if item is None or item[4] > end:
-            return out
-        out.extend(_primitives(data, item[3], item[4]) if item[1] else [(item[3], item[4])])
-        pos = item[4]
-    return out
+    ops = ["flip", "insert", "delete", "truncate", "length", "tag"]
+    return mutate(draw, draw(_SEEDS), rounds=3, ops=ops)
 
 
 @st.composite
@@ -225,7 +198,7 @@ def retouched(draw: st.DrawFn) -> bytes:
     an INTEGER, a name's text, a key, the signature value...) replaced by other bytes of the same
     length: the layout stays, so the fast reader answers and the steps judge the values."""
     data = bytearray(draw(st.sampled_from([der for name, der in written() if "attrs" not in name])))
-    ranges = [r for r in _primitives(bytes(data), 0, len(data)) if r[1] > r[0]]
+    ranges = [r for r in primitive_ranges(bytes(data), 0, len(data)) if r[1] > r[0]]
     for _ in range(draw(st.integers(1, 3))):
         start, end = draw(st.sampled_from(ranges))
         pos = draw(st.integers(start, end - 1))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from asn1crypto import parser
+from der_support import mutate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -188,21 +189,7 @@ _SEEDS = st.sampled_from([data for _, data in corpus()])
 
 @st.composite
 def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(_SEEDS))
-    for _ in range(draw(st.integers(1, 4))):
-        op = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "length"]))
-        pos = draw(st.integers(0, max(0, len(data) - 1)))
-        if op == "flip" and data:
-            data[pos] ^= 1 << draw(st.integers(0, 7))
-        elif op == "insert":
-            data[pos:pos] = draw(st.binary(min_size=1, max_size=4))
-        elif op == "delete" and data:
-            del data[pos : pos + draw(st.integers(1, 4))]
-        elif op == "truncate":
-            del data[pos:]
-        elif op == "length" and data:
-            data[pos] = draw(st.sampled_from([0x80, 0x81, 0x82, 0x84, 0x85, 0x7F, 0x00, 0xFF]))
-    return bytes(data)
+    return mutate(draw, draw(_SEEDS), rounds=4, ops=["flip", "insert", "delete", "truncate", "length"])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
