@@ -28,7 +28,6 @@ from typing import Any, Literal, TypedDict, Unpack
 
 from asn1crypto import algos, core, keys
 from cryptography.hazmat.primitives import hashes, padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
@@ -79,14 +78,14 @@ class PasswordRequired(BadPassword):
 class _CipherSpec:
     oid: str
     key_size: int
-    factory: Any
+    algorithm: str  # the name of the cipher class in cryptography's ``algorithms``
 
 
 _CIPHERS: dict[str, _CipherSpec] = {
-    "aes-128-cbc": _CipherSpec(oids.dotted("aes-128-cbc"), 16, algorithms.AES),
-    "aes-192-cbc": _CipherSpec(oids.dotted("aes-192-cbc"), 24, algorithms.AES),
-    "aes-256-cbc": _CipherSpec(oids.dotted("aes-256-cbc"), 32, algorithms.AES),
-    "sm4-cbc": _CipherSpec(oids.OID_SM4_CBC, 16, algorithms.SM4),
+    "aes-128-cbc": _CipherSpec(oids.dotted("aes-128-cbc"), 16, "AES"),
+    "aes-192-cbc": _CipherSpec(oids.dotted("aes-192-cbc"), 24, "AES"),
+    "aes-256-cbc": _CipherSpec(oids.dotted("aes-256-cbc"), 32, "AES"),
+    "sm4-cbc": _CipherSpec(oids.OID_SM4_CBC, 16, "SM4"),
 }
 _CIPHER_BY_OID = {spec.oid: (name, spec) for name, spec in _CIPHERS.items()}
 
@@ -103,6 +102,14 @@ _PRF_OID_BY_NAME = {digest: oids.dotted(f"hmac-{digest}") for digest in ("sha1",
 
 _OID_PBES2 = oids.OID_PBES2
 _OID_PBKDF2 = oids.OID_PBKDF2
+
+
+def _cbc(spec: _CipherSpec, key: bytes, iv: bytes) -> Any:
+    """The CBC cipher of ``spec`` (AES per FIPS 197, SM4 per GB/T 32907) under ``key`` and ``iv``."""
+    # why: cryptography's cipher modules (~3 ms a start-up) load only when a key is encrypted or decrypted
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    return Cipher(getattr(algorithms, spec.algorithm)(key), modes.CBC(iv))
 
 
 def is_encrypted_private_key_info(der: bytes) -> bool:
@@ -211,7 +218,7 @@ def decrypt_private_key_info(der: bytes, password: bytes | None) -> bytes:
         raise MalformedDER(
             f"encrypted private key data of {len(ciphertext)} bytes is not whole cipher blocks"
         )
-    decryptor = Cipher(spec.factory(key), modes.CBC(iv)).decryptor()
+    decryptor = _cbc(spec, key, iv).decryptor()
     padded = decryptor.update(ciphertext) + decryptor.finalize()
     unpadder = padding.PKCS7(128).unpadder()
     try:
@@ -285,7 +292,7 @@ def pbes2_encrypt(
         raise UnsupportedAlgorithm(f"key derivation function {kdf!r} is not supported; use scrypt or pbkdf2")
     padder = padding.PKCS7(128).padder()
     padded = padder.update(data) + padder.finalize()
-    encryptor = Cipher(spec.factory(key), modes.CBC(iv)).encryptor()
+    encryptor = _cbc(spec, key, iv).encryptor()
     ciphertext = encryptor.update(padded) + encryptor.finalize()
     algorithm = algos.EncryptionAlgorithm(
         {
