@@ -40,3 +40,20 @@ def body_factory() -> Callable[[str], VoucherBody]:
 @pytest.fixture(scope="session")
 def ofdrw() -> Path:
     return OFDRW
+
+
+@pytest.fixture
+def detections(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The DER handed to the seal detector's real work (``detect._detect``), in call order:
+    a remembered detection does not appear."""
+    from ezhifu.seal import detect  # only the tests that count detections use it
+
+    calls: list[bytes] = []
+    original = detect._detect
+
+    def counting(der: bytes, what: str) -> tuple[detect.SealKind, detect.SealVersion]:
+        calls.append(der)
+        return original(der, what)
+
+    monkeypatch.setattr(detect, "_detect", counting)
+    return calls

@@ -30,18 +30,11 @@ def _world() -> SealWorld:
                      datetime.now(UTC).replace(microsecond=0))  # fmt: skip
 
 
-def test_a_new_signature_is_detected_once_from_apply_to_verify(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_signature_is_detected_once_from_apply_to_verify(detections: list[bytes]) -> None:
     world = _world()
     seal = world.seal("v4")
     body = Envelope.build([sample_voucher("5201")]).bodies[0]
-    calls: list[bytes] = []
-    original = detect._detect
-
-    def counting(der: bytes, what: str) -> tuple[SealKind, SealVersion]:
-        calls.append(der)
-        return original(der, what)
-
-    monkeypatch.setattr(detect, "_detect", counting)
+    calls = detections
     detect.DETECTED_SEALS.clear()
     detect.DETECTED_SIGNATURES.clear()
     stamp = apply_seal(body, seal, world.holder.signer(), "cz_dwgz")

@@ -224,20 +224,14 @@ def test_build_signature_writes_what_asn1crypto_writes(
 # --- remembered seal detections -------------------------------------------------------------
 
 
-def test_seal_detections_are_remembered_by_exact_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_seal_detections_are_remembered_by_exact_bytes(detections: list[bytes]) -> None:
     _name, raw, seal_der = signatures()[1]
     detect.DETECTED_SEALS.clear()
     assert detect.detect(seal_der) == (SealKind.SEAL, SealVersion.V4)
     assert detect.detect(raw) == (SealKind.SIGNATURE, SealVersion.V4)
     assert list(detect.DETECTED_SEALS._items) == [seal_der]  # the seal only, not the signature
-    calls: list[bytes] = []
-    original = detect._detect
-
-    def counting(der: bytes, what: str) -> tuple[SealKind, SealVersion]:
-        calls.append(der)
-        return original(der, what)
-
-    monkeypatch.setattr(detect, "_detect", counting)
+    detections.clear()  # count from here: the detections above were the first of each
+    calls = detections
     assert detect.detect(bytes(seal_der)) == (SealKind.SEAL, SealVersion.V4)  # equal bytes: remembered
     assert calls == []
     broken = seal_der[:-1]  # one byte less: detected again, and refused again on every call
