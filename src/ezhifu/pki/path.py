@@ -304,6 +304,14 @@ def validate_chain(
     policy = policy or VerifyPolicy()
     when = as_utc(at)
 
+    key = PATHS.key(cert, trust, policy, extra_certs)
+    if not (policy.allow_pinned and trust.is_pinned(cert)):
+        known = PATHS.trusted(key, purpose, cert, trust, policy, when, extra_certs)
+        if known is not None:
+            # Every check but the validity periods passed for these bytes, this policy and this
+            # purpose before; the periods were just checked at ``when``. Revocation is live.
+            return _with_revocation(known, when, policy)
+
     reason = signer_refusal(cert, when, policy, purpose=purpose)
     if reason is not None:
         return ChainResult(False, reason, (cert,))
@@ -313,16 +321,16 @@ def validate_chain(
     if trust.is_root(cert):
         return _with_revocation(ChainResult(True, None, (cert,)), when, policy)
 
-    key = PATHS.key(cert, trust, policy, extra_certs)
     replayed = PATHS.replay(key, cert, trust, policy, when, extra_certs)
     if replayed is not None:
+        PATHS.passed(key, purpose)
         # A cached path is never cached revocation: the status is checked again each time.
         return _with_revocation(replayed, when, policy)
     search = _PathSearch(trust, policy, when, extra_certs)
     result = search.walk((cert,))
     if result is not None:
         if not search.best:  # found without a dead end: every later search tries this path first
-            PATHS.put(key, result.path)
+            PATHS.put(key, result.path, purpose)
         return _with_revocation(result, when, policy)
     search.best.sort(key=lambda item: item[0], reverse=True)
     _, reason, path = search.best[0]
@@ -345,6 +353,16 @@ def certificate_der(cert: x509.Certificate) -> bytes:
     return der
 
 
+@dataclass(slots=True)
+class _KeptPath:
+    """One cached path: its certificates' DER (signer first), each one's validity period, and
+    the purposes for which every check that does not depend on the time passed."""
+
+    ders: tuple[bytes, ...]
+    periods: tuple[tuple[datetime, datetime], ...]
+    purposes: set[str]
+
+
 class _PathCache:
     """Bounded LRU of certification paths found by :func:`validate_chain`, by exact bytes.
 
@@ -357,11 +375,18 @@ class _PathCache:
     in the key and verified when the path was kept) and falls back to the full search when one
     fails. So a cached path gives the verdict, reason and path of an uncached
     run, and one input cannot change another's verdict: different bytes are a different key.
+
+    Once the signer checks of a purpose (:func:`~ezhifu.pki.policy.signer_refusal`) and every
+    link check passed for a key, all of them but the validity periods are known for that key:
+    they read nothing but the bytes and the policy in the key and the purpose.
+    :meth:`trusted` then checks only the periods at the new time (the comparison of
+    :func:`~ezhifu.pki.certs.validity_refusal`, with the policy's clock skew) and leaves any
+    failure to the full checks, which name it exactly as an uncached run does.
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._items: OrderedDict[_PathKey, tuple[bytes, ...]] = OrderedDict()
+        self._items: OrderedDict[_PathKey, _KeptPath] = OrderedDict()
         self._lock = threading.Lock()
 
     @staticmethod
@@ -385,14 +410,71 @@ class _PathCache:
             return None
         return key
 
-    def put(self, key: _PathKey | None, path: tuple[x509.Certificate, ...]) -> None:
+    def put(self, key: _PathKey | None, path: tuple[x509.Certificate, ...], purpose: str) -> None:
+        """Keep ``path``, whose every check passed for ``purpose`` at one time."""
         if key is None:
             return
+        kept = _KeptPath(
+            tuple(certificate_der(c) for c in path),
+            tuple((c.not_valid_before, c.not_valid_after) for c in path),
+            {purpose},
+        )
         with self._lock:
-            self._items[key] = tuple(c.dump() for c in path)
+            old = self._items.get(key)
+            if old is not None and old.ders == kept.ders:
+                kept.purposes |= old.purposes
+            self._items[key] = kept
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
+
+    def passed(self, key: _PathKey | None, purpose: str) -> None:
+        """A replay of the path of ``key`` passed every check for ``purpose``."""
+        if key is None:
+            return
+        with self._lock:
+            kept = self._items.get(key)
+            if kept is not None:
+                kept.purposes.add(purpose)
+
+    def trusted(
+        self,
+        key: _PathKey | None,
+        purpose: str,
+        cert: x509.Certificate,
+        trust: TrustStore,
+        policy: VerifyPolicy,
+        when: datetime,
+        extra: Sequence[x509.Certificate],
+    ) -> ChainResult | None:
+        """The cached path when every check passed for ``purpose`` before and every certificate
+        of it is within its validity period at ``when``; ``None``: run the checks."""
+        if key is None:
+            return None
+        with self._lock:
+            kept = self._items.get(key)
+            if kept is None or purpose not in kept.purposes:
+                return None
+            self._items.move_to_end(key)
+        skew = policy.clock_skew
+        for not_before, not_after in kept.periods:
+            if when + skew < not_before or when - skew > not_after:
+                return None
+        return ChainResult(True, None, self._objects(key, kept.ders, cert, trust, extra))
+
+    @staticmethod
+    def _objects(
+        key: _PathKey,
+        ders: tuple[bytes, ...],
+        cert: x509.Certificate,
+        trust: TrustStore,
+        extra: Sequence[x509.Certificate],
+    ) -> tuple[x509.Certificate, ...]:
+        """The path's certificates as this call's objects (the caller's, not the first input's)."""
+        by_der = dict(
+            zip(key[1] + key[2] + key[3], (*extra, *trust.roots, *trust.intermediates), strict=True)
+        )
+        return (cert, *(by_der[der] for der in ders[1:]))
 
     def replay(
         self,
@@ -407,17 +489,13 @@ class _PathCache:
         if key is None:
             return None
         with self._lock:
-            ders = self._items.get(key)
-            if ders is not None:
+            kept = self._items.get(key)
+            if kept is not None:
                 self._items.move_to_end(key)
-        if ders is None:
+        if kept is None:
             return None
-        by_der = dict(
-            zip(key[1] + key[2] + key[3], (*extra, *trust.roots, *trust.intermediates), strict=True)
-        )
         path: tuple[x509.Certificate, ...] = (cert,)
-        for der in ders[1:]:
-            issuer = by_der[der]
+        for issuer in self._objects(key, kept.ders, cert, trust, extra)[1:]:
             anchor = trust.is_root(issuer)
             new_path = (*path, issuer)
             # Each link's signature verified when the path was kept, and its outcome depends on
