@@ -100,6 +100,7 @@ def read_certificate(cert: x509.Certificate) -> None:
     if _derived(cert) != _derived(cert):
         raise ValueError("the certificate reads differently each time")
     _FULLY_READ.add(cert)
+    _LABELS[cert] = _label(cert)
 
 
 #: Computed from decoded fields, and failing on odd but decodable names (an attribute value
@@ -124,6 +125,8 @@ def _derived(cert: x509.Certificate) -> list[object]:
 
 
 _FULLY_READ: weakref.WeakSet[x509.Certificate] = weakref.WeakSet()  # by identity
+#: The :func:`certificate_label` of each completely read (so read-only, answering alike) object.
+_LABELS: weakref.WeakKeyDictionary[x509.Certificate, str] = weakref.WeakKeyDictionary()
 
 
 def fully_read(cert: x509.Certificate) -> bool:
@@ -323,7 +326,15 @@ def _name_text(cert: x509.Certificate, which: str) -> str:
 
 
 def certificate_label(cert: x509.Certificate) -> str:
-    """A short label for messages: quoted subject and serial (lower-case hex)."""
+    """A short label for messages: quoted subject and serial (lower-case hex).
+
+    Taken once for a completely read certificate (:func:`read_certificate`): every step that
+    names a partner's certificate asks for it again."""
+    label = _LABELS.get(cert)
+    return label if label is not None else _label(cert)
+
+
+def _label(cert: x509.Certificate) -> str:
     try:
         serial = f"{cert.serial_number:x}"
     except (ValueError, TypeError, KeyError):
