@@ -422,6 +422,8 @@ def cert_info(cert: CertLike) -> SignerInfo:
 
 # --- key kind ----------------------------------------------------------------------------------
 
+_KINDS: weakref.WeakKeyDictionary[x509.Certificate, KeyKind] = weakref.WeakKeyDictionary()
+
 
 def key_kind(obj: object) -> KeyKind:
     """``"sm2"``, ``"rsa"`` or ``"ec"`` (P-256 and other curves) of a private or public key, a
@@ -440,7 +442,12 @@ def key_kind(obj: object) -> KeyKind:
     if isinstance(obj, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
         return "ec"
     if isinstance(obj, x509.Certificate):
-        return _spki_kind(obj["tbs_certificate"]["subject_public_key_info"], subject_text(obj))
+        kind = _KINDS.get(obj)
+        if kind is None:
+            kind = _spki_kind(obj["tbs_certificate"]["subject_public_key_info"], subject_text(obj))
+            if fully_read(obj):  # read-only and answering alike: asked once per signature
+                _KINDS[obj] = kind
+        return kind
     if isinstance(obj, keys.PublicKeyInfo):
         return _spki_kind(obj, "public key")
     if isinstance(obj, keys.PrivateKeyInfo):
