@@ -125,8 +125,10 @@ def _derived(cert: x509.Certificate) -> list[object]:
 
 
 _FULLY_READ: weakref.WeakSet[x509.Certificate] = weakref.WeakSet()  # by identity
-#: The :func:`certificate_label` of each completely read (so read-only, answering alike) object.
+#: The :func:`certificate_label` and :func:`key_kind` of each completely read (so read-only,
+#: answering alike) object.
 _LABELS: weakref.WeakKeyDictionary[x509.Certificate, str] = weakref.WeakKeyDictionary()
+_KINDS: weakref.WeakKeyDictionary[x509.Certificate, KeyKind] = weakref.WeakKeyDictionary()
 
 
 def fully_read(cert: x509.Certificate) -> bool:
@@ -326,10 +328,8 @@ def _name_text(cert: x509.Certificate, which: str) -> str:
 
 
 def certificate_label(cert: x509.Certificate) -> str:
-    """A short label for messages: quoted subject and serial (lower-case hex).
-
-    Taken once for a completely read certificate (:func:`read_certificate`): every step that
-    names a partner's certificate asks for it again."""
+    """A short label for messages: quoted subject and serial (lower-case hex); kept for a
+    completely read certificate (:func:`read_certificate`), which every step names again."""
     label = _LABELS.get(cert)
     return label if label is not None else _label(cert)
 
@@ -422,8 +422,6 @@ def cert_info(cert: CertLike) -> SignerInfo:
 
 # --- key kind ----------------------------------------------------------------------------------
 
-_KINDS: weakref.WeakKeyDictionary[x509.Certificate, KeyKind] = weakref.WeakKeyDictionary()
-
 
 def key_kind(obj: object) -> KeyKind:
     """``"sm2"``, ``"rsa"`` or ``"ec"`` (P-256 and other curves) of a private or public key, a
@@ -444,19 +442,16 @@ def key_kind(obj: object) -> KeyKind:
     if isinstance(obj, x509.Certificate):
         kind = _KINDS.get(obj)
         if kind is None:
-            kind = _spki_kind(obj["tbs_certificate"]["subject_public_key_info"], subject_text(obj))
+            spki = obj["tbs_certificate"]["subject_public_key_info"]
+            kind = _algorithm_kind(spki["algorithm"], f"certificate {subject_text(obj)!r}")
             if fully_read(obj):  # read-only and answering alike: asked once per signature
                 _KINDS[obj] = kind
         return kind
     if isinstance(obj, keys.PublicKeyInfo):
-        return _spki_kind(obj, "public key")
+        return _algorithm_kind(obj["algorithm"], "certificate 'public key'")
     if isinstance(obj, keys.PrivateKeyInfo):
         return _algorithm_kind(obj["private_key_algorithm"], "PKCS#8 private key")
     raise InvalidInput(f"not a key ezhifu knows: {type(obj).__name__}")
-
-
-def _spki_kind(spki: keys.PublicKeyInfo, where: str) -> KeyKind:
-    return _algorithm_kind(spki["algorithm"], f"certificate {where!r}")
 
 
 def _algorithm_kind(info: Any, where: str) -> KeyKind:

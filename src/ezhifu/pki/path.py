@@ -29,9 +29,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-import threading
-import weakref
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,7 +46,6 @@ from ezhifu.errors import (
 from ezhifu.pki.certs import (
     CertLike,
     certificate_label,
-    fully_read,
     key_kind,
     key_usage_refusal,
     load_certificate,
@@ -57,6 +53,7 @@ from ezhifu.pki.certs import (
     validity_refusal,
 )
 from ezhifu.pki.keys import public_key_of
+from ezhifu.pki.pathcache import PATHS, certificate_der
 from ezhifu.pki.policy import VerifyPolicy, as_utc, critical_refusal, signature_digest, signer_refusal
 from ezhifu.pki.signer import MIN_RSA_BITS, verify_signature
 from ezhifu.pki.trust import TrustStore, same_certificate
@@ -310,7 +307,7 @@ def validate_chain(
         if known is not None:
             # Every check but the validity periods passed for these bytes, this policy and this
             # purpose before; the periods were just checked at ``when``. Revocation is live.
-            return _with_revocation(known, when, policy)
+            return _with_revocation(ChainResult(True, None, known), when, policy)
 
     reason = signer_refusal(cert, when, policy, purpose=purpose)
     if reason is not None:
@@ -321,11 +318,11 @@ def validate_chain(
     if trust.is_root(cert):
         return _with_revocation(ChainResult(True, None, (cert,)), when, policy)
 
-    replayed = PATHS.replay(key, cert, trust, policy, when, extra_certs)
+    replayed = PATHS.replay(key, cert, trust, policy, when, extra_certs, _link_refusal)
     if replayed is not None:
         PATHS.passed(key, purpose)
         # A cached path is never cached revocation: the status is checked again each time.
-        return _with_revocation(replayed, when, policy)
+        return _with_revocation(ChainResult(True, None, replayed), when, policy)
     search = _PathSearch(trust, policy, when, extra_certs)
     result = search.walk((cert,))
     if result is not None:
@@ -335,185 +332,6 @@ def validate_chain(
     search.best.sort(key=lambda item: item[0], reverse=True)
     _, reason, path = search.best[0]
     return ChainResult(False, reason, path)
-
-
-_PathKey = tuple[bytes, tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...], VerifyPolicy]
-
-#: The DER of each certificate object met, by identity: the parsed certificates are shared and
-#: read-only (:func:`ezhifu.pki.certs.shared_certificate`; :func:`same_certificate` already takes
-#: one object as equal to itself), and asn1crypto re-checks its whole tree on every ``dump()``.
-_DERS: weakref.WeakKeyDictionary[x509.Certificate, bytes] = weakref.WeakKeyDictionary()
-
-
-def certificate_der(cert: x509.Certificate) -> bytes:
-    """The DER of a (shared, read-only) certificate object, taken once per object."""
-    der = _DERS.get(cert)
-    if der is None:
-        der = _DERS[cert] = bytes(cert.dump())
-    return der
-
-
-@dataclass(slots=True)
-class _KeptPath:
-    """One cached path: its certificates' DER (signer first), each one's validity period, and
-    the purposes for which every check that does not depend on the time passed."""
-
-    ders: tuple[bytes, ...]
-    periods: tuple[tuple[datetime, datetime], ...]
-    purposes: set[str]
-
-
-class _PathCache:
-    """Bounded LRU of certification paths found by :func:`validate_chain`, by exact bytes.
-
-    The key is the exact DER of the signer certificate, of the untrusted candidates
-    (``extra_certs``), of the trust store's roots and intermediates, and the policy: all that the
-    path *search* depends on, but not the time. Only a path found at the first try (no dead end)
-    is kept, so a later search with the same key would try exactly this path first; a hit
-    re-runs every check of every link at the new time (algorithm policy, validity, critical
-    extensions, CA constraints, key usage, CRLs; the links' signatures depend only on the bytes
-    in the key and verified when the path was kept) and falls back to the full search when one
-    fails. So a cached path gives the verdict, reason and path of an uncached
-    run, and one input cannot change another's verdict: different bytes are a different key.
-
-    Once the signer checks of a purpose (:func:`~ezhifu.pki.policy.signer_refusal`) and every
-    link check passed for a key, all of them but the validity periods are known for that key:
-    they read nothing but the bytes and the policy in the key and the purpose.
-    :meth:`trusted` then checks only the periods at the new time (the comparison of
-    :func:`~ezhifu.pki.certs.validity_refusal`, with the policy's clock skew) and leaves any
-    failure to the full checks, which name it exactly as an uncached run does.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[_PathKey, _KeptPath] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(
-        cert: x509.Certificate, trust: TrustStore, policy: VerifyPolicy, extra: Sequence[x509.Certificate]
-    ) -> _PathKey | None:
-        # Only completely read certificates (pki.certs.read_certificate) answer the same to every
-        # input; a path through any other is searched afresh each time, never cached.
-        if not all(fully_read(c) for c in (cert, *extra, *trust.roots, *trust.intermediates)):
-            return None
-        try:
-            key = (
-                certificate_der(cert),
-                tuple(certificate_der(c) for c in extra),
-                tuple(certificate_der(c) for c in trust.roots),
-                tuple(certificate_der(c) for c in trust.intermediates),
-                policy,
-            )
-            hash(key)
-        except Exception:  # an unserialisable or unhashable input is never cached
-            return None
-        return key
-
-    def put(self, key: _PathKey | None, path: tuple[x509.Certificate, ...], purpose: str) -> None:
-        """Keep ``path``, whose every check passed for ``purpose`` at one time."""
-        if key is None:
-            return
-        kept = _KeptPath(
-            tuple(certificate_der(c) for c in path),
-            tuple((c.not_valid_before, c.not_valid_after) for c in path),
-            {purpose},
-        )
-        with self._lock:
-            old = self._items.get(key)
-            if old is not None and old.ders == kept.ders:
-                kept.purposes |= old.purposes
-            self._items[key] = kept
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def passed(self, key: _PathKey | None, purpose: str) -> None:
-        """A replay of the path of ``key`` passed every check for ``purpose``."""
-        if key is None:
-            return
-        with self._lock:
-            kept = self._items.get(key)
-            if kept is not None:
-                kept.purposes.add(purpose)
-
-    def trusted(
-        self,
-        key: _PathKey | None,
-        purpose: str,
-        cert: x509.Certificate,
-        trust: TrustStore,
-        policy: VerifyPolicy,
-        when: datetime,
-        extra: Sequence[x509.Certificate],
-    ) -> ChainResult | None:
-        """The cached path when every check passed for ``purpose`` before and every certificate
-        of it is within its validity period at ``when``; ``None``: run the checks."""
-        if key is None:
-            return None
-        with self._lock:
-            kept = self._items.get(key)
-            if kept is None or purpose not in kept.purposes:
-                return None
-            self._items.move_to_end(key)
-        skew = policy.clock_skew
-        for not_before, not_after in kept.periods:
-            if when + skew < not_before or when - skew > not_after:
-                return None
-        return ChainResult(True, None, self._objects(key, kept.ders, cert, trust, extra))
-
-    @staticmethod
-    def _objects(
-        key: _PathKey,
-        ders: tuple[bytes, ...],
-        cert: x509.Certificate,
-        trust: TrustStore,
-        extra: Sequence[x509.Certificate],
-    ) -> tuple[x509.Certificate, ...]:
-        """The path's certificates as this call's objects (the caller's, not the first input's)."""
-        by_der = dict(
-            zip(key[1] + key[2] + key[3], (*extra, *trust.roots, *trust.intermediates), strict=True)
-        )
-        return (cert, *(by_der[der] for der in ders[1:]))
-
-    def replay(
-        self,
-        key: _PathKey | None,
-        cert: x509.Certificate,
-        trust: TrustStore,
-        policy: VerifyPolicy,
-        when: datetime,
-        extra: Sequence[x509.Certificate],
-    ) -> ChainResult | None:
-        """The cached path re-checked link by link at ``when``; ``None``: search again."""
-        if key is None:
-            return None
-        with self._lock:
-            kept = self._items.get(key)
-            if kept is not None:
-                self._items.move_to_end(key)
-        if kept is None:
-            return None
-        path: tuple[x509.Certificate, ...] = (cert,)
-        for issuer in self._objects(key, kept.ders, cert, trust, extra)[1:]:
-            anchor = trust.is_root(issuer)
-            new_path = (*path, issuer)
-            # Each link's signature verified when the path was kept, and its outcome depends on
-            # nothing but the two certificates' bytes, which are part of the key.
-            if _link_refusal(path[-1], issuer, new_path, when, policy, anchor=anchor):
-                return None
-            path = new_path
-        return ChainResult(True, None, path) if trust.is_root(path[-1]) and len(path) > 1 else None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-#: Certification paths kept (a province's partners use a few hundred signer certificates).
-PATH_CACHE_SIZE = 256
-#: The one cache of certification paths (:class:`_PathCache`).
-PATHS = _PathCache(PATH_CACHE_SIZE)
 
 
 class _PathSearch:
