@@ -5,7 +5,8 @@ Prints, each measured in this run:
 1. the full pipeline per voucher (build 5201 -> validate -> SM2 sign -> v4 seal -> verify both),
    in vouchers/s on one core, and the ratio to the physical limit set by the SM2 operations
    (``openssl speed sm2``: 4 SM2 operations per voucher: sign, seal, verify, verify);
-2. the same pipeline split by stage (where the time goes);
+2. the same pipeline split by stage (where the time goes), and the Python function calls per
+   voucher (counted by cProfile: the interpreted work, which the machine's load does not move);
 3. how it grows with details per voucher (1, 10, 100, 499);
 4. streaming verification of a large envelope (``--vouchers``, default 10,000) with the peak
    RSS of a child process, in-memory (Envelope.from_bytes) versus streaming (iterparse), and
@@ -34,12 +35,14 @@ The ratio of 1 is measured in ``--rounds`` alternating rounds (default 3): ``ope
 then the pipeline, so that each ratio compares two figures taken under the same load on a shared
 machine; the median ratio is the result, every round is printed.
 
-Usage: ``python benchmarks/bench_pipeline.py [--quick] [--wall] [--pipeline] [--rounds R] [--vouchers N] [--megabytes M]``
+Usage: ``python benchmarks/bench_pipeline.py [--quick] [--wall] [--pipeline] [--rounds R]
+[--vouchers N] [--megabytes M]``
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import functools
 import os
 import re
@@ -158,6 +161,17 @@ def rate(fn: Callable[[], object], seconds: float) -> float:
         fn()
         n += 1
     return n / (clock() - start)
+
+
+def python_calls(s: Setup, n: int = 100) -> float:
+    """Python-level function calls per pipeline (cProfile's count): the interpreted work, a
+    figure that a shared machine's load does not move (the times above it does)."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(n):
+        pipeline(s, 1)
+    profile.disable()
+    return sum(entry.callcount for entry in profile.getstats()) / n
 
 
 def make_batch(s: Setup, n: int, path: Path) -> None:
@@ -321,6 +335,7 @@ def main() -> None:
     seeds = iter(range(10**6))
     gen = rate(lambda: sample_voucher("5201", details=1, seed=next(seeds)), seconds / 2)
     print(f"  (synthetic business data, outside the pipeline: {1000 / gen:.3f} ms per 1-detail voucher)")
+    print(f"  Python function calls per voucher: {python_calls(s):.0f} (counted, so not noisy)")
     if args.pipeline:
         return
 
