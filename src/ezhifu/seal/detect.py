@@ -49,12 +49,15 @@ class SealVersion(enum.Enum):
 
     @property
     def standard(self) -> str:
-        return {
-            SealVersion.V1: "GM/T 0031-2014",
-            SealVersion.V4: "GB/T 38540-2020",
-            SealVersion.V5: "GM/T 0031-2025",
-            SealVersion.VENDOR: "vendor format (not standard)",
-        }[self]
+        return _STANDARDS[self._value_]  # by the plain value: hashing a member runs Python code
+
+
+_STANDARDS = {
+    "v1": "GM/T 0031-2014",
+    "v4": "GB/T 38540-2020",
+    "v5": "GM/T 0031-2025",
+    "vendor": "vendor format (not standard)",
+}
 
 
 class SealKind(enum.Enum):
