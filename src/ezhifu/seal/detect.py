@@ -202,6 +202,10 @@ def _detect(der: bytes, what: str) -> tuple[SealKind, SealVersion]:
         raise SealFormatError(f"{what}: SES_Signature with {len(children)} elements (expected 2, 4 or 5)")
     if len(inner) < 2 or not _is(inner[1], _SEQUENCE):
         raise SealFormatError(f"{what}: TBS_Sign has no SESeal as its second element")
+    if DETECTED_SEALS.get(inner[1][3]) is SealVersion.V4:
+        # The exact bytes of a seal detected before as v4: a SES_SealInfo with a header whose
+        # version is not 5, the rule below, read when that seal was detected.
+        return SealKind.SIGNATURE, SealVersion.V4
     seal_children = split_tlvs(inner[1][4], what=what)
     if not seal_children or not _is(seal_children[0], _SEQUENCE):
         raise SealFormatError(f"{what}: the seal inside TBS_Sign has no SES_SealInfo")
