@@ -12,7 +12,8 @@ without a time-stamp token), that the direct output
 * carries a signature that verifies over the ``TBS_Sign`` read back.
 
 And that a signature embedding a seal detected before as v4 is detected as it is without that
-memory, for the signatures written and for hypothesis mutations of them.
+memory, for the signatures written and for hypothesis mutations of them; and that ``propertyInfo``
+is the percent-encoding of its values (unreserved ones are written without calling the encoder).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -36,7 +38,13 @@ from ezhifu.pki.path import certificate_der
 from ezhifu.pki.signer import verify_signature
 from ezhifu.pki.trust import TrustStore
 from ezhifu.seal import apply, detect
-from ezhifu.seal.apply import apply_seal, build_ses_signature
+from ezhifu.seal.apply import (
+    PROPERTY_PREFIX,
+    apply_seal,
+    build_ses_signature,
+    format_property_info,
+    parse_property_info,
+)
 from ezhifu.seal.containers import container_for, parse_signature
 from ezhifu.seal.containers.fast import read_v4_signature
 from ezhifu.seal.containers.v4 import V4Container
@@ -201,3 +209,19 @@ def test_a_known_v4_seal_spares_reading_its_parts(detections: list[bytes]) -> No
     assert detections == [written]  # detected once (remembered from here), the seal not again
     assert detect.detect(written) == (SealKind.SIGNATURE, SealVersion.V4)
     assert detections == [written]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    values=st.lists(
+        st.text(max_size=20) | st.text(alphabet="aZ09_.~-/%;= 凭", max_size=20), min_size=3, max_size=3
+    )
+)
+def test_property_info_percent_encodes_exactly_what_it_must(values: list[str]) -> None:
+    """Values made of unreserved characters are written as they are; the text is what
+    ``urllib.parse.quote`` writes for each value and reads back to the values."""
+    position, vt_code, voucher_no = values
+    text = format_property_info(position, vt_code, voucher_no)
+    encoded = [quote(v, safe="-_.~") for v in values]
+    assert text == f"{PROPERTY_PREFIX};position={encoded[0]};vt={encoded[1]};no={encoded[2]}"
+    assert parse_property_info(text) == {"position": position, "vt": vt_code, "no": voucher_no}
