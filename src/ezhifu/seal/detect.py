@@ -117,9 +117,9 @@ class _SealDetections:
     """Bounded LRU of the versions of seals (or of seal signatures) detected before, by their
     exact bytes.
 
-    Applying a seal detects the same seal bytes twice per voucher (the seal to apply, then the
-    one to embed), and a new seal signature is detected when it is read back after writing and
-    again when the stamp is verified. The answer depends on nothing but the bytes, so it is kept
+    Applying a seal detects the same seal bytes on every voucher, and a stamp's signature is
+    detected each time it is read (a signature written by asn1crypto is also read back after
+    writing). The answer depends on nothing but the bytes, so it is kept
     for inputs of at most :data:`MAX_REMEMBERED_SEAL` bytes; refusals are never kept (they are
     raised again, with their context, on every call).
     """
@@ -154,8 +154,8 @@ class _SealDetections:
 MAX_REMEMBERED_SEAL = 256 * 1024
 #: Seals whose detection is remembered: at most 64 x 256 KiB.
 DETECTED_SEALS = _SealDetections(64)
-#: Seal signatures whose detection is remembered (each differs, but is read back after writing
-#: and detected again when verified): the last 16, kept apart so they never push out a seal.
+#: Seal signatures whose detection is remembered (each differs, but may be detected again):
+#: the last 16, kept apart so they never push out a seal.
 DETECTED_SIGNATURES = _SealDetections(16)
 
 
