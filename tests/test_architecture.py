@@ -102,6 +102,7 @@ LAYOUT: dict[str, frozenset[str]] = {
             "",
             "certs",
             "keys",
+            "pathcache",
             "pkcs8",
             "signer",
             "policy",

@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 from ezhifu.crypto.der import fast_tlv, tlv
 from ezhifu.crypto.oids import OID_EC_PUBLIC_KEY
 from ezhifu.errors import ConfigurationError, MalformedCertificate
-from ezhifu.pki.certs import fully_read, load_certificate, shared_certificate
+from ezhifu.pki import certs as certs_module
+from ezhifu.pki.certs import certificate_label, fully_read, load_certificate, shared_certificate
 from ezhifu.pki.path import PATHS
 from ezhifu.pki.trust import TrustStore, VerifyPolicy
 from ezhifu.seal.verify import verify_seal
@@ -338,3 +339,17 @@ def test_the_path_cache_keeps_only_completely_read_certificates() -> None:
     assert PATHS.key(shared_certificate(leaf), trust(), VerifyPolicy(), ()) is not None
     hostile = shared_certificate(with_key_oid(pki().leaf_cert, OTHER_KEY_OIDS[1]))
     assert PATHS.key(hostile, trust(), VerifyPolicy(), ()) is None
+
+
+def test_a_label_is_remembered_only_for_a_completely_read_certificate() -> None:
+    """certificate_label of a shared certificate is taken once, when it is read completely; any
+    other object's label is computed on each call (it may still read differently)."""
+    pki = make_pki("sm2")
+    der = pki.leaf_cert.dump()
+    shared = shared_certificate(der)
+    assert fully_read(shared) and certs_module._LABELS.get(shared) == certs_module._label(shared)
+    assert certificate_label(shared) == certs_module._label(shared)
+    loose = x509.Certificate.load(der)
+    assert not fully_read(loose)
+    assert certificate_label(loose) == certificate_label(shared)
+    assert loose not in certs_module._LABELS

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ezhifu.pki import path as path_module
 from ezhifu.pki.path import PATHS, ChainResult, validate_chain
@@ -140,3 +142,91 @@ def test_the_cache_is_bounded(pki: TestPKI, monkeypatch: pytest.MonkeyPatch) -> 
         cert, _key = pki.issue_leaf(f"signer {i}")
         assert validate_chain(cert, trust=trust, extra_certs=[pki.issuing_cert]).trusted
     assert len(PATHS._items) == 2
+
+
+# --- the known-good fast path (PATHS.trusted): only the validity periods are re-checked ---------
+
+
+def _counting_signer_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    original = path_module.signer_refusal
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(path_module, "signer_refusal", counting)
+    return calls
+
+
+def test_a_known_good_path_skips_the_checks_that_do_not_depend_on_time(
+    pki: TestPKI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trust = _cache_good(pki)  # every check passed when the path was kept
+    calls = _counting_signer_checks(monkeypatch)
+    hit = validate_chain(pki.leaf_cert, trust=trust, extra_certs=[pki.issuing_cert])
+    assert calls == []  # neither the signer checks nor a replay of the links ran
+    monkeypatch.undo()
+    assert _plain(hit) == _plain(_uncached(pki.leaf_cert, trust=trust, extra_certs=[pki.issuing_cert]))
+    assert hit.path[1] is pki.issuing_cert  # this call's objects, not the first input's
+
+
+def test_a_purpose_that_never_passed_runs_every_check(pki: TestPKI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The signer purpose passed; the TSA purpose (another extended key usage) was never checked
+    for these bytes, so it runs the signer checks and refuses as an uncached run does."""
+    leaf, _key = pki.issue_leaf("signer with an EKU", extended_key_usage=("1.3.6.1.5.5.7.3.4",))
+    trust = TrustStore(roots=[pki.root_cert])
+    extra = [pki.issuing_cert]
+    assert validate_chain(leaf, trust=trust, extra_certs=extra).trusted
+    calls = _counting_signer_checks(monkeypatch)
+    got = validate_chain(leaf, trust=trust, extra_certs=extra, purpose="tsa")
+    assert calls == [1]
+    monkeypatch.undo()
+    assert not got.trusted and "extended key usage" in (got.reason or "")
+    assert _plain(got) == _plain(_uncached(leaf, trust=trust, extra_certs=extra, purpose="tsa"))
+
+
+def test_a_pinned_signer_is_never_served_from_the_fast_path(pki: TestPKI) -> None:
+    """Pinned certificates are not part of the key: a store that pins the leaf answers "pinned"
+    (as an uncached run does) even after the same roots cached a path for it."""
+    trust = _cache_good(pki)
+    pinning = TrustStore(roots=trust.roots, pinned=[pki.leaf_cert])
+    policy = VerifyPolicy(allow_pinned=True)
+    validate_chain(pki.leaf_cert, trust=pinning, extra_certs=[pki.issuing_cert], policy=policy)
+    got = validate_chain(pki.leaf_cert, trust=pinning, extra_certs=[pki.issuing_cert], policy=policy)
+    assert got.pinned
+    uncached = _uncached(pki.leaf_cert, trust=pinning, extra_certs=[pki.issuing_cert], policy=policy)
+    assert _plain(got) == _plain(uncached)
+
+
+_DAY = timedelta(days=1)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    offset_hours=st.integers(min_value=-48, max_value=48),
+    edge=st.sampled_from(["leaf-start", "leaf-end", "ca-end", "root-end"]),
+    skew_minutes=st.sampled_from([0, 5, 90, 60 * 30]),
+)
+def test_every_time_gives_the_uncached_verdict(
+    pki: TestPKI, offset_hours: int, edge: str, skew_minutes: int
+) -> None:
+    """Around each edge of the four validity periods, with several clock skews: the fast path
+    (a good path kept at another time) answers exactly what an uncached run answers."""
+    ca_end = pki.issuing_cert["tbs_certificate"]["validity"]["not_after"].native
+    leaf, _key = pki.issue_leaf("edge signer", not_after=ca_end + 3 * _DAY)
+    trust = TrustStore(roots=[pki.root_cert])
+    extra = [pki.issuing_cert]
+    policy = VerifyPolicy(clock_skew=timedelta(minutes=skew_minutes))
+    moments = {
+        "leaf-start": leaf.not_valid_before,
+        "leaf-end": leaf.not_valid_after,
+        "ca-end": ca_end,
+        "root-end": pki.root_cert.not_valid_after,
+    }
+    at = moments[edge] + timedelta(hours=offset_hours)
+    uncached = _uncached(leaf, trust=trust, extra_certs=extra, policy=policy, at=at)
+    now = leaf.not_valid_before + _DAY
+    assert validate_chain(leaf, trust=trust, extra_certs=extra, policy=policy, at=now).trusted  # kept
+    got = validate_chain(leaf, trust=trust, extra_certs=extra, policy=policy, at=at)
+    assert _plain(got) == _plain(uncached)

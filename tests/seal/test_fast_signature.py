@@ -23,10 +23,11 @@ from ezhifu.pki.trust import TrustStore
 from ezhifu.seal import detect
 from ezhifu.seal.apply import build_ses_signature
 from ezhifu.seal.containers import container_for, parse_seal, parse_signature
+from ezhifu.seal.containers.base import _embedded_seal
 from ezhifu.seal.containers.fast import read_v4_signature
 from ezhifu.seal.containers.v4 import V4Container
 from ezhifu.seal.detect import SealKind, SealVersion
-from ezhifu.seal.model import SEALS, Seal, SealSignature, children, load_signature_structure
+from ezhifu.seal.model import SEALS, Seal, SealSignature, child_spans, children, load_signature_structure
 from ezhifu.sign.cms import sign_detached
 from ezhifu.testing.pki import make_pki
 
@@ -258,3 +259,30 @@ def test_remembered_seal_detections_are_bounded(monkeypatch: pytest.MonkeyPatch)
     assert len(remembered._items) == 2
     remembered.put(b"x" * (detect.MAX_REMEMBERED_SEAL + 1), SealVersion.V4)
     assert len(remembered._items) == 2 and b"x" * (detect.MAX_REMEMBERED_SEAL + 1) not in remembered._items
+
+
+def _embedded_seal_by_split(raw: bytes) -> bytes | None:
+    """What parse_signature looked the seal up by before child_spans: two children() calls."""
+    try:
+        return children(children(raw, "sig")[0], "sig.toSign")[1]
+    except (SealFormatError, IndexError):
+        return None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_the_embedded_seal_is_found_without_copies_as_children_finds_it(case: tuple[bytes, bytes]) -> None:
+    """The copy-free lookup of the embedded seal gives the bytes (or the absence) that the two
+    children() calls give, on well-formed and on mutated signatures; where its reader declines,
+    children() answers."""
+    raw, _seal_der = case
+    assert _embedded_seal(raw, "sig") == _embedded_seal_by_split(raw)
+    spans = child_spans(raw)
+    if spans is not None:
+        assert [raw[a:b] for a, b in spans] == children(raw, "sig")
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_the_embedded_seal_of_each_signature_is_found(index: int) -> None:
+    _name, raw, seal_der = signatures()[index]
+    assert _embedded_seal(raw, "sig") == seal_der == _embedded_seal_by_split(raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -81,3 +82,19 @@ def test_seal_maker_needs_a_seal_maker_anchor(maker: TestPKI) -> None:
     other = make_pki("sm2", subject_prefix="other seal maker")
     wrong = verify_seal(der, trust=TrustStore(seal_makers=[other.root_cert]))
     assert not wrong.valid and (wrong.reason or "").startswith("seal maker certificate not trusted")
+
+
+def test_each_purpose_view_is_made_once_and_survives_pickling(maker: TestPKI) -> None:
+    """A store is read-only, so its view per purpose is made once (chain validation asks for one
+    per signature); the view cache is not part of equality, and a pickled store (process pools,
+    Dask workers) gives the same views."""
+    store = TrustStore(roots=[maker.root_cert], seal_makers=[maker.root_cert, maker.leaf_cert])
+    for purpose in PURPOSES:
+        assert store.for_purpose(purpose) is store.for_purpose(purpose)
+    copy = pickle.loads(pickle.dumps(store))
+    for purpose in PURPOSES:
+        view, again = store.for_purpose(purpose), copy.for_purpose(purpose)
+        assert (_ders(view.roots), _ders(view.pinned)) == (_ders(again.roots), _ders(again.pinned))
+    fresh = pickle.loads(pickle.dumps(TrustStore(roots=[maker.root_cert])))
+    assert _ders(fresh.for_purpose("signer").roots) == [maker.root_cert.dump()]
+    assert TrustStore() == TrustStore()

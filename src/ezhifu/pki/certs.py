@@ -100,6 +100,7 @@ def read_certificate(cert: x509.Certificate) -> None:
     if _derived(cert) != _derived(cert):
         raise ValueError("the certificate reads differently each time")
     _FULLY_READ.add(cert)
+    _LABELS[cert] = _label(cert)
 
 
 #: Computed from decoded fields, and failing on odd but decodable names (an attribute value
@@ -124,6 +125,10 @@ def _derived(cert: x509.Certificate) -> list[object]:
 
 
 _FULLY_READ: weakref.WeakSet[x509.Certificate] = weakref.WeakSet()  # by identity
+#: The :func:`certificate_label` and :func:`key_kind` of each completely read (so read-only,
+#: answering alike) object.
+_LABELS: weakref.WeakKeyDictionary[x509.Certificate, str] = weakref.WeakKeyDictionary()
+_KINDS: weakref.WeakKeyDictionary[x509.Certificate, KeyKind] = weakref.WeakKeyDictionary()
 
 
 def fully_read(cert: x509.Certificate) -> bool:
@@ -323,7 +328,13 @@ def _name_text(cert: x509.Certificate, which: str) -> str:
 
 
 def certificate_label(cert: x509.Certificate) -> str:
-    """A short label for messages: quoted subject and serial (lower-case hex)."""
+    """A short label for messages: quoted subject and serial (lower-case hex); kept for a
+    completely read certificate (:func:`read_certificate`), which every step names again."""
+    label = _LABELS.get(cert)
+    return label if label is not None else _label(cert)
+
+
+def _label(cert: x509.Certificate) -> str:
     try:
         serial = f"{cert.serial_number:x}"
     except (ValueError, TypeError, KeyError):
@@ -429,16 +440,18 @@ def key_kind(obj: object) -> KeyKind:
     if isinstance(obj, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
         return "ec"
     if isinstance(obj, x509.Certificate):
-        return _spki_kind(obj["tbs_certificate"]["subject_public_key_info"], subject_text(obj))
+        kind = _KINDS.get(obj)
+        if kind is None:
+            spki = obj["tbs_certificate"]["subject_public_key_info"]
+            kind = _algorithm_kind(spki["algorithm"], f"certificate {subject_text(obj)!r}")
+            if fully_read(obj):  # read-only and answering alike: asked once per signature
+                _KINDS[obj] = kind
+        return kind
     if isinstance(obj, keys.PublicKeyInfo):
-        return _spki_kind(obj, "public key")
+        return _algorithm_kind(obj["algorithm"], "certificate 'public key'")
     if isinstance(obj, keys.PrivateKeyInfo):
         return _algorithm_kind(obj["private_key_algorithm"], "PKCS#8 private key")
     raise InvalidInput(f"not a key ezhifu knows: {type(obj).__name__}")
-
-
-def _spki_kind(spki: keys.PublicKeyInfo, where: str) -> KeyKind:
-    return _algorithm_kind(spki["algorithm"], f"certificate {where!r}")
 
 
 def _algorithm_kind(info: Any, where: str) -> KeyKind:

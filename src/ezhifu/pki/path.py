@@ -29,9 +29,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-import threading
-import weakref
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,7 +46,6 @@ from ezhifu.errors import (
 from ezhifu.pki.certs import (
     CertLike,
     certificate_label,
-    fully_read,
     key_kind,
     key_usage_refusal,
     load_certificate,
@@ -57,6 +53,7 @@ from ezhifu.pki.certs import (
     validity_refusal,
 )
 from ezhifu.pki.keys import public_key_of
+from ezhifu.pki.pathcache import PATHS, certificate_der
 from ezhifu.pki.policy import VerifyPolicy, as_utc, critical_refusal, signature_digest, signer_refusal
 from ezhifu.pki.signer import MIN_RSA_BITS, verify_signature
 from ezhifu.pki.trust import TrustStore, same_certificate
@@ -304,6 +301,14 @@ def validate_chain(
     policy = policy or VerifyPolicy()
     when = as_utc(at)
 
+    key = PATHS.key(cert, trust, policy, extra_certs)
+    if not (policy.allow_pinned and trust.is_pinned(cert)):
+        known = PATHS.trusted(key, purpose, cert, trust, policy, when, extra_certs)
+        if known is not None:
+            # Every check but the validity periods passed for these bytes, this policy and this
+            # purpose before; the periods were just checked at ``when``. Revocation is live.
+            return _with_revocation(ChainResult(True, None, known), when, policy)
+
     reason = signer_refusal(cert, when, policy, purpose=purpose)
     if reason is not None:
         return ChainResult(False, reason, (cert,))
@@ -313,129 +318,20 @@ def validate_chain(
     if trust.is_root(cert):
         return _with_revocation(ChainResult(True, None, (cert,)), when, policy)
 
-    key = PATHS.key(cert, trust, policy, extra_certs)
-    replayed = PATHS.replay(key, cert, trust, policy, when, extra_certs)
+    replayed = PATHS.replay(key, cert, trust, policy, when, extra_certs, _link_refusal)
     if replayed is not None:
+        PATHS.passed(key, purpose)
         # A cached path is never cached revocation: the status is checked again each time.
-        return _with_revocation(replayed, when, policy)
+        return _with_revocation(ChainResult(True, None, replayed), when, policy)
     search = _PathSearch(trust, policy, when, extra_certs)
     result = search.walk((cert,))
     if result is not None:
         if not search.best:  # found without a dead end: every later search tries this path first
-            PATHS.put(key, result.path)
+            PATHS.put(key, result.path, purpose)
         return _with_revocation(result, when, policy)
     search.best.sort(key=lambda item: item[0], reverse=True)
     _, reason, path = search.best[0]
     return ChainResult(False, reason, path)
-
-
-_PathKey = tuple[bytes, tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...], VerifyPolicy]
-
-#: The DER of each certificate object met, by identity: the parsed certificates are shared and
-#: read-only (:func:`ezhifu.pki.certs.shared_certificate`; :func:`same_certificate` already takes
-#: one object as equal to itself), and asn1crypto re-checks its whole tree on every ``dump()``.
-_DERS: weakref.WeakKeyDictionary[x509.Certificate, bytes] = weakref.WeakKeyDictionary()
-
-
-def certificate_der(cert: x509.Certificate) -> bytes:
-    """The DER of a (shared, read-only) certificate object, taken once per object."""
-    der = _DERS.get(cert)
-    if der is None:
-        der = _DERS[cert] = bytes(cert.dump())
-    return der
-
-
-class _PathCache:
-    """Bounded LRU of certification paths found by :func:`validate_chain`, by exact bytes.
-
-    The key is the exact DER of the signer certificate, of the untrusted candidates
-    (``extra_certs``), of the trust store's roots and intermediates, and the policy: all that the
-    path *search* depends on, but not the time. Only a path found at the first try (no dead end)
-    is kept, so a later search with the same key would try exactly this path first; a hit
-    re-runs every check of every link at the new time (algorithm policy, validity, critical
-    extensions, CA constraints, key usage, CRLs; the links' signatures depend only on the bytes
-    in the key and verified when the path was kept) and falls back to the full search when one
-    fails. So a cached path gives the verdict, reason and path of an uncached
-    run, and one input cannot change another's verdict: different bytes are a different key.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[_PathKey, tuple[bytes, ...]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(
-        cert: x509.Certificate, trust: TrustStore, policy: VerifyPolicy, extra: Sequence[x509.Certificate]
-    ) -> _PathKey | None:
-        # Only completely read certificates (pki.certs.read_certificate) answer the same to every
-        # input; a path through any other is searched afresh each time, never cached.
-        if not all(fully_read(c) for c in (cert, *extra, *trust.roots, *trust.intermediates)):
-            return None
-        try:
-            key = (
-                certificate_der(cert),
-                tuple(certificate_der(c) for c in extra),
-                tuple(certificate_der(c) for c in trust.roots),
-                tuple(certificate_der(c) for c in trust.intermediates),
-                policy,
-            )
-            hash(key)
-        except Exception:  # an unserialisable or unhashable input is never cached
-            return None
-        return key
-
-    def put(self, key: _PathKey | None, path: tuple[x509.Certificate, ...]) -> None:
-        if key is None:
-            return
-        with self._lock:
-            self._items[key] = tuple(c.dump() for c in path)
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def replay(
-        self,
-        key: _PathKey | None,
-        cert: x509.Certificate,
-        trust: TrustStore,
-        policy: VerifyPolicy,
-        when: datetime,
-        extra: Sequence[x509.Certificate],
-    ) -> ChainResult | None:
-        """The cached path re-checked link by link at ``when``; ``None``: search again."""
-        if key is None:
-            return None
-        with self._lock:
-            ders = self._items.get(key)
-            if ders is not None:
-                self._items.move_to_end(key)
-        if ders is None:
-            return None
-        by_der = dict(
-            zip(key[1] + key[2] + key[3], (*extra, *trust.roots, *trust.intermediates), strict=True)
-        )
-        path: tuple[x509.Certificate, ...] = (cert,)
-        for der in ders[1:]:
-            issuer = by_der[der]
-            anchor = trust.is_root(issuer)
-            new_path = (*path, issuer)
-            # Each link's signature verified when the path was kept, and its outcome depends on
-            # nothing but the two certificates' bytes, which are part of the key.
-            if _link_refusal(path[-1], issuer, new_path, when, policy, anchor=anchor):
-                return None
-            path = new_path
-        return ChainResult(True, None, path) if trust.is_root(path[-1]) and len(path) > 1 else None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-#: Certification paths kept (a province's partners use a few hundred signer certificates).
-PATH_CACHE_SIZE = 256
-#: The one cache of certification paths (:class:`_PathCache`).
-PATHS = _PathCache(PATH_CACHE_SIZE)
 
 
 class _PathSearch:

@@ -22,7 +22,7 @@ PEM with or without OpenSSL's text lines, DER, or PKCS#7 bundles.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from asn1crypto import x509
@@ -66,6 +66,8 @@ class TrustStore:
     pinned: tuple[x509.Certificate, ...] = ()
     seal_makers: tuple[x509.Certificate, ...] = ()
     tsas: tuple[x509.Certificate, ...] = ()
+    #: The store of each purpose, made once (:meth:`for_purpose`; the store is read-only).
+    _views: dict[str, TrustStore] = field(init=False, repr=False, compare=False, hash=False)
 
     def __init__(
         self,
@@ -85,6 +87,7 @@ class TrustStore:
         )
         for attr, value in fields:
             object.__setattr__(self, attr, tuple(_anchor(attr, cert) for cert in value))
+        object.__setattr__(self, "_views", {})
 
     @classmethod
     def from_pem_bytes(cls, data: bytes, *, source: str = "PEM data", purpose: str = "signer") -> TrustStore:
@@ -161,13 +164,18 @@ class TrustStore:
     def for_purpose(self, purpose: str) -> TrustStore:
         """The store chain validation uses for ``purpose``: that purpose's anchors as roots (CA
         certificates) or pinned certificates (end entities), with every intermediate as a helper."""
+        view = self._views.get(purpose)
+        if view is not None:
+            return view
         _check_purpose(purpose)
         if purpose == "signer":
-            return TrustStore(self.roots, self.intermediates, self.pinned)
-        anchors = self.seal_makers if purpose == "seal-maker" else self.tsas
-        cas = [c for c in anchors if c.ca]
-        ends = [c for c in anchors if not c.ca]
-        return TrustStore(cas, self.intermediates, ends)
+            view = TrustStore(self.roots, self.intermediates, self.pinned)
+        else:
+            anchors = self.seal_makers if purpose == "seal-maker" else self.tsas
+            cas = [c for c in anchors if c.ca]
+            ends = [c for c in anchors if not c.ca]
+            view = TrustStore(cas, self.intermediates, ends)
+        return self._views.setdefault(purpose, view)
 
     def has_anchors(self, purpose: str) -> bool:
         store = self.for_purpose(purpose)

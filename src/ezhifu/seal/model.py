@@ -23,6 +23,7 @@ from typing import Any
 from asn1crypto import cms, core
 
 from ezhifu.crypto.base import SignatureAlgorithm
+from ezhifu.crypto.der import fast_tlv
 from ezhifu.crypto.oids import OID_SM2_SIGN
 from ezhifu.errors import EzhifuError, SealFormatError, UnsupportedAlgorithm
 from ezhifu.pki.certs import describe
@@ -237,6 +238,25 @@ def children(tlv: bytes, what: str) -> list[bytes]:
     if len(outer) != 1:
         raise SealFormatError(f"{what}: expected one element")
     return [item[3] for item in split_tlvs(outer[0][4], what=what)]
+
+
+def child_spans(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[int, int]] | None:
+    """``(start, end)`` of each element inside the one element ``data[start:end]``, as
+    :func:`children` reads them but without copying, or ``None`` where the fast DER reader
+    (:func:`ezhifu.crypto.der.fast_tlv`) declines; :func:`children` then answers (or raises)."""
+    end = len(data) if end is None else end
+    outer = fast_tlv(data, start)
+    if outer is None or outer[4] != end:
+        return None
+    spans: list[tuple[int, int]] = []
+    pos = outer[3]
+    while pos < end:
+        item = fast_tlv(data, pos)
+        if item is None or item[4] > end:
+            return None
+        spans.append((pos, item[4]))
+        pos = item[4]
+    return spans
 
 
 def optional(items: list[bytes], index: int) -> bytes | None:

@@ -40,6 +40,7 @@ from ezhifu.seal.model import (
     Seal,
     SealExtension,
     SealSignature,
+    child_spans,
     children,
     extensions_of,
     load_signature_structure,
@@ -235,13 +236,8 @@ class SealContainer:
             raise SealFormatError(f"{what}: this is a seal (SESeal), not a seal signature")
         label = f"{what} ({self.standard} SES_Signature)"
         cached: Seal | None = None
-        try:
-            # The embedded seal's exact bytes, to find it among the seals decoded before. A defect
-            # here is reported below, in the original order (structure first).
-            seal_raw = children(children(raw, label)[0], f"{label}.toSign")[1]
-        except (SealFormatError, IndexError):
-            pass
-        else:
+        seal_raw = _embedded_seal(raw, label)
+        if seal_raw is not None:
             cached = SEALS.get(seal_raw, self.version)
         if cached is not None:  # the fixed layout without asn1crypto, or None: decode below
             fast = self.fast_signature(raw, cached, label)
@@ -427,3 +423,18 @@ def stamp_token(time_stamp: TimestampHook, signature: bytes) -> bytes:
         raise
     except Exception as exc:  # the hook is caller code (a TSA client)
         raise SigningError(f"time-stamp hook failed: {exc}") from exc
+
+
+def _embedded_seal(raw: bytes, label: str) -> bytes | None:
+    """The exact bytes of the seal in ``TBS_Sign`` of ``raw``, to find it among the seals decoded
+    before; ``None`` when it cannot be found (a defect is reported later, by the full decoder, in
+    the original order: structure first). Read without copies where the fast reader takes the
+    DER (:func:`~ezhifu.seal.model.child_spans`), by :func:`~ezhifu.seal.model.children` else."""
+    top = child_spans(raw)
+    tbs = child_spans(raw, *top[0]) if top else None
+    if tbs is not None:
+        return raw[tbs[1][0] : tbs[1][1]] if len(tbs) > 1 else None
+    try:
+        return children(children(raw, label)[0], f"{label}.toSign")[1]
+    except (SealFormatError, IndexError):
+        return None
