@@ -1,8 +1,10 @@
-"""A new seal signature is detected once (issue 17): the detection made when it is read back
-after writing is remembered by its exact bytes and stands when the stamp is verified.
+"""A new seal signature is detected once (issue 17): applying the seal does not read the signature
+back (the direct writer's output is shown to read back by tests/seal/test_seal_writer.py), the
+verification detects it, and that detection is remembered by its exact bytes.
 
 The answer depends on the bytes alone; a byte-different signature is detected again, refusals
-are never remembered, and remembered signatures never push out a remembered seal.
+are never remembered, and remembered signatures never push out a remembered seal. A signature
+embedding a seal detected before as v4 is detected without reading that seal's parts again.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def test_a_new_signature_is_detected_once_from_apply_to_verify(detections: list[
     result = verify_body(body, trust=world.trust)
     assert result.valid, result.reason
     detected = [c for c in calls if c != seal]
-    assert len(detected) == 1  # the read-back after writing; the verification reused it
+    assert len(detected) == 1  # the verification's: applying did not read the signature back
     assert detect.detect(detected[0]) == (SealKind.SIGNATURE, SealVersion.V4)
     assert list(detect.DETECTED_SEALS._items) == [seal]  # seals kept apart from signatures
     assert stamp.value  # the stamp written is the one verified
@@ -53,6 +55,7 @@ def test_a_changed_signature_is_detected_again_and_refusals_are_not_kept() -> No
     body = Envelope.build([sample_voucher("5201")]).bodies[0]
     apply_seal(body, seal, world.holder.signer(), "cz_dwgz")
     der = base64.b64decode(body.stamps[0].value)
+    assert detect.detect(der) == (SealKind.SIGNATURE, SealVersion.V4)  # as a verification does
     assert der in detect.DETECTED_SIGNATURES._items
     truncated = der[:-1]
     for _ in range(2):
@@ -70,5 +73,6 @@ def test_remembered_signatures_are_bounded() -> None:
     seal = world.seal("v4")
     signer = world.holder.signer()
     for _ in range(20):
-        apply_seal(Envelope.build([sample_voucher("5201")]).bodies[0], seal, signer, "cz_dwgz")
+        stamp = apply_seal(Envelope.build([sample_voucher("5201")]).bodies[0], seal, signer, "cz_dwgz")
+        detect.detect(base64.b64decode(stamp.value))  # as a verification does
     assert len(detect.DETECTED_SIGNATURES._items) == 16

@@ -1,7 +1,9 @@
 """The performance paths of ezhifu.sign.cms and ezhifu.crypto (issue 9) change no byte and no check.
 
 * The CMS template (``_template``) writes exactly what asn1crypto writes field by field
-  (``_assemble``), for every signer kind, OID style and signature length (property test).
+  (``_assemble``), for every signer kind, OID style and signature length (property test), and
+  ``sign_detached`` does over hypothesis-drawn content, signers, chains and options, also once
+  the template keeps the DER before the signature value of a length met before.
 * Shared certificates (``shared_certificate``) are keyed by the exact DER; garbage is refused
   every time, not cached.
 * The public-key cache of ``verify_signature`` returns the key of exactly those bytes and still
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 from asn1crypto import core
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ezhifu.errors import InvalidSignature
@@ -147,3 +149,65 @@ def test_malformed_signer_identifier_is_still_a_parse_failure(sm2_pki: TestPKI) 
     result = verify_detached(bytes(der), DATA, trust=trust)
     assert not result.intact
     assert result.checks[-1][0] == "parse"
+
+
+_PKIS = ("sm2_pki", "rsa_pki", "sm2_pki3", "rsa_pki3")
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    index=st.sampled_from(range(len(_PKIS))),
+    data=st.binary(max_size=4000),
+    gbt=st.booleans(),
+    sm2_oid=st.sampled_from(["sm2-with-sm3", "sm2-1"]),
+    with_chain=st.booleans(),
+    repeat_leaf=st.booleans(),
+)
+def test_sign_detached_writes_what_asn1crypto_writes(
+    request: pytest.FixtureRequest,
+    index: int,
+    data: bytes,
+    gbt: bool,
+    sm2_oid: str,
+    with_chain: bool,
+    repeat_leaf: bool,
+) -> None:
+    pki: TestPKI = request.getfixturevalue(_PKIS[index])
+    signer = pki.signer()
+    kind = signer.algorithm.key_kind
+    style = "gbt35275" if gbt and kind == "sm2" else "pkcs7"
+    chain = [pki.intermediate_cert] if with_chain and pki.intermediate_cert is not None else []
+    if repeat_leaf:
+        chain.insert(0, pki.leaf_cert)  # the signer's own certificate is embedded once
+    for _ in range(2):  # the second signature of a length goes through the kept prefix
+        der = sign_detached(data, signer, oid_style=style, sm2_signature_oid=sm2_oid, chain=chain)  # type: ignore[arg-type]
+        sig_alg: dict[str, object] = (
+            {"algorithm": cms.OID_RSA_ENCRYPTION, "parameters": core.Null()}
+            if kind == "rsa"
+            else {"algorithm": cms.OID_SM2_WITH_SM3 if sm2_oid == "sm2-with-sm3" else cms.OID_SM2_SIGN}
+        )
+        certificates = [pki.leaf_cert, *(c for c in chain if c.dump() != pki.leaf_cert.dump())]
+        reference = cms._assemble(
+            certificates,
+            cms._DIGEST_OID_BY_NAME[signer.algorithm.digest_name],
+            sig_alg,
+            cms.OID_GBT_DATA if style == "gbt35275" else cms.OID_DATA,
+            cms.OID_GBT_SIGNED_DATA if style == "gbt35275" else cms.OID_SIGNED_DATA,
+            _signature_of(der),
+            None,
+        )
+        assert der == reference
+    trust = TrustStore([pki.root_cert], [c for c in [pki.intermediate_cert] if c is not None])
+    assert verify_detached(der, data, trust=trust).valid
+
+
+def test_template_keeps_a_bounded_number_of_prefixes(sm2_pki: TestPKI) -> None:
+    template = cms._template(
+        (sm2_pki.leaf_cert.dump(),), "1.2.156.10197.1.401", "1.2.156.10197.1.501", False,
+        cms.OID_GBT_DATA, cms.OID_GBT_SIGNED_DATA,
+    )  # fmt: skip
+    for size in range(0, 300, 7):
+        signature = bytes([size % 251]) * size  # crosses the short/long length forms
+        assert template.assemble(signature) == template.encode(signature)
+        assert template.assemble(signature) == template.encode(signature)  # kept or not: the same
+    assert len(template.prefixes) <= cms._PREFIXES_KEPT

@@ -6,10 +6,12 @@ import base64
 from collections.abc import Callable
 
 import pytest
-from asn1crypto import cms
+from asn1crypto import cms, x509
 
 from ezhifu.document.envelope import Envelope
-from ezhifu.errors import InvalidInput, PositionAlreadySigned, SigningError
+from ezhifu.errors import EzhifuError, InvalidInput, PositionAlreadySigned, SigningError
+from ezhifu.pki.certs import cert_info
+from ezhifu.pki.signer import SoftwareSigner
 from ezhifu.pki.trust import TrustStore
 from ezhifu.sign import sign_body, sign_envelope, verify_detached
 from ezhifu.testing.pki import TestPKI
@@ -94,3 +96,32 @@ def test_refuses_to_sign_a_relabelled_body(envelope: Envelope, rsa_pki: TestPKI)
     assert body.signatures == []
     element = sign_body(body, rsa_pki.signer(), "cz_dwfz", check_consistency=False)
     assert body.signatures == [element]
+
+
+class _CertificateOf:
+    """A signer (the Signer protocol) whose certificate is another object than the key's own:
+    sign_body needs the certificate only for SN and the CMS ``sid``/``certificates``."""
+
+    def __init__(self, signer: SoftwareSigner, certificate: x509.Certificate) -> None:
+        self._signer, self.certificate = signer, certificate
+        self.algorithm = signer.algorithm
+
+    def sign(self, data: bytes) -> bytes:
+        return self._signer.sign(data)
+
+
+def test_sn_is_the_serial_in_hex_also_for_a_certificate_the_describer_cannot_read(
+    envelope: Envelope, sm2_pki: TestPKI
+) -> None:
+    der = bytearray(sm2_pki.leaf_cert.dump())
+    not_before = sm2_pki.leaf_cert["tbs_certificate"]["validity"]["not_before"].chosen.contents
+    at = bytes(der).index(not_before)
+    der[at : at + 2] = b"AB"  # an UTCTime that is no time: the description fails, the serial reads
+    odd = x509.Certificate.load(bytes(der))
+    with pytest.raises(EzhifuError):
+        cert_info(odd)
+    signer = _CertificateOf(sm2_pki.signer(), odd)
+    first = sign_body(envelope.bodies[0], signer, "cz_dwfz")
+    assert first.sn == format(sm2_pki.leaf_cert.serial_number, "x")
+    second = sign_body(envelope.bodies[0], sm2_pki.signer(), "cz_dwsh")  # described, kept
+    assert second.sn == first.sn == cert_info(sm2_pki.signer().certificate).serial_hex  # type: ignore[arg-type]

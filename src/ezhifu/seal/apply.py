@@ -40,9 +40,12 @@ from ezhifu.errors import (
     SealError,
     SigningError,
 )
+from ezhifu.pki.path import certificate_der
 from ezhifu.seal.checks import check_maker_signature, holder_matches, require_seal_algorithm
 from ezhifu.seal.containers import container_for, parse_seal, parse_signature
+from ezhifu.seal.containers.base import SignatureContent
 from ezhifu.seal.detect import SealKind
+from ezhifu.seal.model import Seal
 from ezhifu.seal.placement import (
     PROPERTY_PREFIX,
     TimestampHook,
@@ -96,6 +99,24 @@ def build_ses_signature(
     exact structures, including deliberately invalid ones.
     """
     seal = parse_seal(seal_der, what="seal to apply")
+    return _seal_signature(seal, signer, data, property_info, signing_time, timestamp_hook)
+
+
+def _seal_signature(
+    seal: Seal,
+    signer: Signer,
+    data: bytes,
+    property_info: str,
+    signing_time: datetime | None,
+    timestamp_hook: TimestampHook | None,
+) -> bytes:
+    """:func:`build_ses_signature` of a parsed seal (:func:`apply_seal` parses it once).
+
+    A signature that asn1crypto wrote is read back and must be byte-identical. The direct v4
+    writer (:meth:`~ezhifu.seal.containers.base.SealContainer.write_signature`) writes every
+    element itself in plain DER around the seal's bytes as parsed, so its output is not read
+    again: tests/seal/test_seal_writer.py reads back what it writes over hypothesis-drawn inputs.
+    """
     container = container_for(seal.version, SealKind.SIGNATURE)
     container.require_writable()
     cert = signer.certificate
@@ -104,24 +125,25 @@ def build_ses_signature(
     algorithm = signer.algorithm
     require_seal_algorithm(algorithm, who="the signer")
     when = signing_time_utc(signing_time)
-    try:
-        core.IA5String(property_info).dump()
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"propertyInfo must be IA5 (ASCII) text: {exc}") from exc
-    der = container.build_signature(
+    if not (isinstance(property_info, str) and property_info.isascii()):  # IA5: ASCII text
+        try:
+            core.IA5String(property_info).dump()
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput(f"propertyInfo must be IA5 (ASCII) text: {exc}") from exc
+    content = SignatureContent(
         seal,
-        when=when,
-        data_hash=hash_data(algorithm.digest_name, data),
-        property_info=property_info,
-        signer_cert=bytes(cert.dump()),
-        algorithm_oid=algorithm.signature_oid,
-        sign=lambda tbs: sign_bytes(signer, tbs),
-        time_stamp=timestamp_hook,
+        when,
+        hash_data(algorithm.digest_name, data),
+        property_info,
+        certificate_der(cert),
+        algorithm.signature_oid,
     )
-    parsed = parse_signature(der, what="new seal signature")  # read back what was written
-    if parsed.dump() != der:
-        raise SealError("new seal signature does not read back byte-identical")
-    return bytes(der)
+    der, direct = container.write_signature(content, lambda tbs: sign_bytes(signer, tbs), timestamp_hook)
+    if not direct:
+        parsed = parse_signature(der, what="new seal signature")  # read back what asn1crypto wrote
+        if parsed.dump() != der:
+            raise SealError("new seal signature does not read back byte-identical")
+    return der
 
 
 def apply_seal(
@@ -161,7 +183,7 @@ def apply_seal(
     cert = signer.certificate
     if not isinstance(cert, x509.Certificate):
         raise SigningError("the signer has no certificate to put in the seal signature")
-    if not holder_matches(seal, bytes(cert.dump())):
+    if not holder_matches(seal, certificate_der(cert)):
         raise NotASealHolder(
             f"the signer certificate ({cert.subject.human_friendly}, serial {cert.serial_number:x}) "
             f"is not a holder certificate of seal {seal.seal_id}: the seal must be re-made to include it"
@@ -174,14 +196,7 @@ def apply_seal(
             raise InvalidInput(
                 f"propertyInfo must be '{PROPERTY_PREFIX};position={position};...' to bind the stamp position"
             )
-    der = build_ses_signature(
-        seal_der,
-        signer,
-        voucher_data(body),
-        property_info,
-        signing_time=when,
-        timestamp_hook=timestamp_hook,
-    )
+    der = _seal_signature(seal, signer, voucher_data(body), property_info, when, timestamp_hook)
     return append_stamp(body, position, seal.seal_id, der)
 
 

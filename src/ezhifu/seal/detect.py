@@ -120,9 +120,9 @@ class _SealDetections:
     """Bounded LRU of the versions of seals (or of seal signatures) detected before, by their
     exact bytes.
 
-    Applying a seal detects the same seal bytes twice per voucher (the seal to apply, then the
-    one to embed), and a new seal signature is detected when it is read back after writing and
-    again when the stamp is verified. The answer depends on nothing but the bytes, so it is kept
+    Applying a seal detects the same seal bytes on every voucher, and a stamp's signature is
+    detected each time it is read (a signature written by asn1crypto is also read back after
+    writing). The answer depends on nothing but the bytes, so it is kept
     for inputs of at most :data:`MAX_REMEMBERED_SEAL` bytes; refusals are never kept (they are
     raised again, with their context, on every call).
     """
@@ -157,8 +157,8 @@ class _SealDetections:
 MAX_REMEMBERED_SEAL = 256 * 1024
 #: Seals whose detection is remembered: at most 64 x 256 KiB.
 DETECTED_SEALS = _SealDetections(64)
-#: Seal signatures whose detection is remembered (each differs, but is read back after writing
-#: and detected again when verified): the last 16, kept apart so they never push out a seal.
+#: Seal signatures whose detection is remembered (each differs, but may be detected again):
+#: the last 16, kept apart so they never push out a seal.
 DETECTED_SIGNATURES = _SealDetections(16)
 
 
@@ -205,6 +205,10 @@ def _detect(der: bytes, what: str) -> tuple[SealKind, SealVersion]:
         raise SealFormatError(f"{what}: SES_Signature with {len(children)} elements (expected 2, 4 or 5)")
     if len(inner) < 2 or not _is(inner[1], _SEQUENCE):
         raise SealFormatError(f"{what}: TBS_Sign has no SESeal as its second element")
+    if DETECTED_SEALS.get(inner[1][3]) is SealVersion.V4:
+        # The exact bytes of a seal detected before as v4: a SES_SealInfo with a header whose
+        # version is not 5, the rule below, read when that seal was detected.
+        return SealKind.SIGNATURE, SealVersion.V4
     seal_children = split_tlvs(inner[1][4], what=what)
     if not seal_children or not _is(seal_children[0], _SEQUENCE):
         raise SealFormatError(f"{what}: the seal inside TBS_Sign has no SES_SealInfo")

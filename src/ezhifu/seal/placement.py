@@ -7,6 +7,7 @@ Shared by the standard seal writer (:mod:`ezhifu.seal.apply`) and the vendor sta
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote
@@ -42,11 +43,15 @@ def voucher_data(body: VoucherBody) -> bytes:
         raise InvalidInput(f"<Voucher> text of voucher {body.voucher_no} is not ASCII Base64") from exc
 
 
+#: RFC 3986 clause 2.3 unreserved characters: what percent-encoding leaves as it is.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
 def format_property_info(position: str, vt_code: str, voucher_no: str) -> str:
     """The ``propertyInfo`` text ezhifu writes (see the module doc)."""
 
     def enc(value: str) -> str:
-        return quote(value, safe="-_.~")
+        return value if _UNRESERVED.fullmatch(value) else quote(value, safe="-_.~")
 
     return f"{PROPERTY_PREFIX};position={enc(position)};vt={enc(vt_code)};no={enc(voucher_no)}"
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
@@ -170,9 +170,7 @@ def sign_detached(
         raise InvalidInput(f"sign_detached: unknown sm2_signature_oid {sm2_signature_oid!r}")
     content_oid = OID_GBT_DATA if style == "gbt35275" else OID_DATA
     signed_data_oid = OID_GBT_SIGNED_DATA if style == "gbt35275" else OID_SIGNED_DATA
-    digest_oid = _DIGEST_OID_BY_NAME[algorithm.digest_name]
-
-    sig_alg = _signature_algorithm(algorithm, sm2_signature_oid)
+    digest_oid, sig_oid, sig_null_parameters = _algorithm_oids(algorithm, sm2_signature_oid)
 
     attrs = _signed_attributes(data, algorithm, content_oid, signing_time) if signed_attributes else None
     if attrs is not None:
@@ -192,19 +190,21 @@ def sign_detached(
     except Exception as exc:
         raise SigningError(f"sign_detached: the signer failed ({type(exc).__name__}: {exc})") from exc
 
-    certificates = [cert, *(c for c in chain if certificate_der(c) != certificate_der(cert))]
+    cert_der = certificate_der(cert)
+    certificates = [cert, *(c for c in chain if certificate_der(c) != cert_der)] if chain else [cert]
     if attrs is None:
         # The usual case (spec.md §5.3): everything but the signature value is the same for
         # every voucher a signer signs, so it is encoded once (see _template).
         template = _template(
             tuple(certificate_der(c) for c in certificates),
             digest_oid,
-            sig_alg["algorithm"],
-            "parameters" in sig_alg,
+            sig_oid,
+            sig_null_parameters,
             content_oid,
             signed_data_oid,
         )
         return template.assemble(bytes(signature))
+    sig_alg = _signature_algorithm(algorithm, sm2_signature_oid)
     return _assemble(certificates, digest_oid, sig_alg, content_oid, signed_data_oid, signature, attrs)
 
 
@@ -257,6 +257,14 @@ def _signature_algorithm(algorithm: SignatureAlgorithm, sm2_signature_oid: str) 
     if kind == "sm2":
         return {"algorithm": OID_SM2_WITH_SM3 if sm2_signature_oid == "sm2-with-sm3" else OID_SM2_SIGN}
     return {"algorithm": algorithm.signature_oid}
+
+
+@functools.cache
+def _algorithm_oids(algorithm: SignatureAlgorithm, sm2_signature_oid: str) -> tuple[str, str, bool]:
+    """``(digestAlgorithm OID, signatureAlgorithm OID, whether it has NULL parameters)`` of the
+    SignerInfo (:func:`_signature_algorithm`), once per algorithm (a dozen combinations)."""
+    sig_alg = _signature_algorithm(algorithm, sm2_signature_oid)
+    return _DIGEST_OID_BY_NAME[algorithm.digest_name], sig_alg["algorithm"], "parameters" in sig_alg
 
 
 def _signed_attributes(
@@ -315,6 +323,11 @@ def _tlvs(data: bytes) -> list[bytes]:
     return [item.element for item in split_tlvs(data, what="CMS template", max_items=16)]
 
 
+#: Signature lengths whose DER prefix a template keeps (an SM2 DER signature has 70 to 72 octets,
+#: an RSA one the modulus length): more distinct lengths are assembled without being kept.
+_PREFIXES_KEPT = 8
+
+
 @dataclass(frozen=True, slots=True)
 class _Template:
     """The constant DER of a detached CMS without signed attributes, around the signature.
@@ -323,14 +336,28 @@ class _Template:
     SEQUENCE { version, digestAlgorithms, encapContentInfo, [0] certificates, SET OF SignerInfo }``
     and ``SignerInfo ::= SEQUENCE { version, sid, digestAlgorithm, signatureAlgorithm,
     signature OCTET STRING }`` (RFC 5652 clauses 3, 5.1, 5.3): only the OCTET STRING and the
-    lengths around it change from one voucher to the next.
+    lengths around it change from one voucher to the next. The signature value's octets are the
+    last of the encoding, so everything before them depends only on their number: that prefix
+    is kept per length (:data:`_PREFIXES_KEPT` of them).
     """
 
     content_type: bytes  # the contentType TLV
     signed_data_head: bytes  # version .. certificates TLVs
     signer_info_head: bytes  # version .. signatureAlgorithm TLVs
+    prefixes: dict[int, bytes] = field(default_factory=dict)  # signature length -> DER before it
 
     def assemble(self, signature: bytes) -> bytes:
+        size = len(signature)
+        prefix = self.prefixes.get(size)
+        if prefix is None:
+            whole = self.encode(bytes(size))
+            prefix = whole[: len(whole) - size]
+            if len(self.prefixes) < _PREFIXES_KEPT:
+                self.prefixes[size] = prefix
+        return prefix + signature
+
+    def encode(self, signature: bytes) -> bytes:
+        """The DER around ``signature``, every length computed (what :meth:`assemble` keeps)."""
         signer_info = tlv(0x30, self.signer_info_head + tlv(0x04, signature))
         signed_data = tlv(0x30, self.signed_data_head + tlv(0x31, signer_info))
         return tlv(0x30, self.content_type + tlv(0xA0, signed_data))
@@ -361,7 +388,7 @@ def _template(
         signed_data_head=b"".join(signed_data_fields[:-1]),
         signer_info_head=b"".join(signer_info_fields[:-1]),
     )
-    if template.assemble(b"\x00") != reference:  # pragma: no cover - a defect in this module
+    if template.encode(b"\x00") != reference:  # pragma: no cover - a defect in this module
         raise SigningError("internal error: the CMS template does not reproduce the encoding")
     return template
 

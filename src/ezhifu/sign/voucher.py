@@ -26,9 +26,12 @@ from ezhifu.document.envelope import SignatureElement
 from ezhifu.document.positions import PositionTable, check_position_name
 from ezhifu.document.validation import validate as validate_document
 from ezhifu.errors import EzhifuError, InvalidInput, PositionAlreadySigned, SigningError
+from ezhifu.pki.certs import cert_info
 from ezhifu.sign.cms import CmsOptions, add_timestamp, sign_detached
 
 if TYPE_CHECKING:
+    from asn1crypto import x509
+
     from ezhifu.document.envelope import Envelope, VoucherBody
     from ezhifu.document.rules import ValidatedVoucher
 
@@ -83,6 +86,16 @@ def _refuse_relabelled(body: VoucherBody) -> None:
         raise SigningError(f"VoucherBody {body.voucher_no!r}: refusing to sign: " + "; ".join(mismatches))
 
 
+def _serial_hex(cert: x509.Certificate) -> str:
+    """``SN``: the certificate's serial in lower-case hex, from its description, which is taken
+    once per certificate object (:func:`ezhifu.pki.certs.cert_info`; a signer signs every voucher
+    of a batch with one); a certificate the describer cannot read gives its serial alone."""
+    try:
+        return cert_info(cert).serial_hex
+    except (EzhifuError, ValueError, TypeError, KeyError):
+        return format(cert.serial_number, "x")
+
+
 def sign_body(
     body: VoucherBody,
     signer: Signer,
@@ -120,9 +133,7 @@ def sign_body(
     der = sign_detached(data, signer, **cms)
     if timestamp_hook is not None:
         der = add_timestamp(der, timestamp_hook)
-    element = SignatureElement(
-        no=position, sn=format(cert.serial_number, "x"), value=base64.b64encode(der).decode("ascii")
-    )
+    element = SignatureElement(no=position, sn=_serial_hex(cert), value=base64.b64encode(der).decode("ascii"))
     body.signatures.append(element)
     return element
 

