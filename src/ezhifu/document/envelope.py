@@ -51,7 +51,7 @@ from typing import TypeVar
 
 from lxml import etree
 
-from ezhifu.document import grammar
+from ezhifu.document import grammar, xmlwrite
 from ezhifu.document.grammar import BODY_ATTRIBUTES
 from ezhifu.document.models import Voucher
 from ezhifu.document.rules import (
@@ -93,7 +93,8 @@ _ATTR_TO_FIELD = ENVELOPE_ATTRIBUTES
 _B64_WHITESPACE = " \t\r\n"
 _B64_WHITESPACE_BYTES = b" \t\r\n"
 _B64_BAD = re.compile(r"[^A-Za-z0-9+/=\s]|[^\S \t\r\n]")
-_ENCODINGS = {"GBK": "GBK", "UTF-8": "UTF-8", "GB18030": "GB18030"}
+#: The encodings an envelope is written in, with their Python codec (:mod:`xmlwrite`).
+_ENCODINGS = {"GBK": "gbk", "UTF-8": "utf-8", "GB18030": "gb18030"}
 
 
 def decode_base64_strict(text: str, *, where: str = "Voucher") -> bytes:
@@ -343,6 +344,8 @@ class VoucherBody:
             "SignStampList": bool(self.stamps or self.signatures) or "SignStampList" in layout,
             "SignatureList": bool(self.stamps or self.signatures) or "SignatureList" in layout,
         }
+        if not layout:  # each in ezhifu's order
+            return [tag for tag in _CHILD_ORDER if wanted[tag]]
         out = [tag for tag in layout if wanted.get(tag)]
         for tag in _CHILD_ORDER:
             if wanted[tag] and tag not in out:
@@ -355,37 +358,30 @@ class VoucherBody:
         return out
 
     def to_element(self) -> etree._Element:
-        node = etree.Element("VoucherBody")
+        """The body as an lxml element (as :meth:`Envelope.to_bytes` writes it)."""
+        return xmlwrite.tree(self._element())
+
+    def _element(self) -> xmlwrite.Element:
         values = {attr: getattr(self, name) for attr, name in _ATTR_TO_FIELD.items()}
         values.update(self.extra_attributes)
         names = [a for a in self.attribute_order if a in values]
         names += [a for a in values if a not in names]
-        for attr in names:
-            node.set(attr, values[attr])
         texts = {
             "VoucherFlag": self.voucher_flag,
             "Return_Reason": self.return_reason or "",
             "Attach": self.attach or "",
             "Voucher": self.voucher_b64,
         }
+        children: list[xmlwrite.Element | xmlwrite.Leaf] = []
         for tag in self._children_to_write():
-            child = etree.SubElement(node, tag)
             if tag in texts:
-                child.text = texts[tag]
-            elif tag == "SignStampList":
-                for stamp in self.stamps:
-                    _item(child, "SignStamp", stamp.no, stamp.sn, stamp.value)
-            else:
-                for sig in self.signatures:
-                    _item(child, "Signature", sig.no, sig.sn, sig.value)
-        return node
-
-
-def _item(parent: etree._Element, tag: str, no: str, sn: str, value: str) -> None:
-    node = etree.SubElement(parent, tag)
-    node.set("No", no)
-    node.set("SN", sn)
-    node.text = value
+                children.append((tag, texts[tag]))
+                continue
+            items = self.stamps if tag == "SignStampList" else self.signatures
+            item = "SignStamp" if tag == "SignStampList" else "Signature"
+            elements = [xmlwrite.Element(item, (("No", i.no), ("SN", i.sn)), i.value) for i in items]
+            children.append(xmlwrite.Element(tag, (), elements))
+        return xmlwrite.Element("VoucherBody", tuple((a, values[a]) for a in names), children)
 
 
 def _only_elements(element: etree._Element, where: str) -> None:
@@ -512,19 +508,14 @@ class Envelope:
     def to_bytes(self, encoding: str = "GBK") -> bytes:
         """Serialise (GBK by default; also UTF-8 or GB18030). ``VoucherCount`` is written as
         the number of bodies. Re-reading the bytes gives an equal envelope."""
-        codec = _ENCODINGS.get(encoding.upper())
+        name = encoding.upper()
+        codec = _ENCODINGS.get(name)
         if codec is None:
             raise InvalidInput(f"unsupported envelope encoding {encoding!r} (use GBK, UTF-8 or GB18030)")
-        root = etree.Element("MOF")
-        etree.SubElement(root, "VoucherCount").text = str(len(self.bodies))
-        try:
-            for body in self.bodies:
-                root.append(body.to_element())
-            data = etree.tostring(root, encoding=codec, xml_declaration=False, pretty_print=True)
-        except ValueError as exc:
-            raise InvalidInput(f"envelope: cannot serialise: {exc}") from exc
-        assert isinstance(data, bytes)
-        return f'<?xml version="1.0" encoding="{codec}"?>\n'.encode("ascii") + data
+        bodies = [body._element() for body in self.bodies]
+        root = xmlwrite.Element("MOF", (), [("VoucherCount", str(len(self.bodies))), *bodies])
+        data = xmlwrite.serialise(root, codec, where="envelope")
+        return f'<?xml version="1.0" encoding="{name}"?>\n'.encode("ascii") + data
 
 
 class EnvelopeReader:
