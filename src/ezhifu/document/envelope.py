@@ -65,6 +65,7 @@ from ezhifu.document.xmlparse import (
     DEFAULT_MAX_BYTES,
     check_attributes,
     declared_encoding,
+    document_encoding,
     element_text,
     parse_xml,
     source_line,
@@ -80,6 +81,7 @@ __all__ = [
     "SignStampElement",
     "SignatureElement",
     "VoucherBody",
+    "canonical_base64",
     "decode_base64_strict",
     "decode_element_value",
 ]
@@ -129,6 +131,19 @@ def decode_base64_strict(text: str, *, where: str = "Voucher") -> bytes:
         return binascii.a2b_base64(stripped, strict_mode=True)
     except binascii.Error as exc:
         raise DecodingError(f"{where}: invalid Base64: {exc}") from exc
+
+
+def canonical_base64(text: str, data: bytes) -> bool:
+    """Whether ``text``, which :func:`decode_base64_strict` decoded to ``data``, is the one
+    Base64 text of ``data`` once white space is dropped: only the padding bits of a last,
+    padded group can differ (RFC 4648 §3.5), so only that group is encoded again."""
+    tail = len(data) % 3
+    if not tail:
+        return True  # no padded group: every group stands for exactly its three bytes
+    end = "".join(text[-16:].split())  # the last group, unless white space fills the tail
+    if len(end) < 4:
+        end = "".join(text.split())
+    return base64.b64encode(data[-tail:]).decode("ascii") == end[-4:]
 
 
 def decode_element_value(text: str, *, where: str) -> bytes:
@@ -446,7 +461,7 @@ class Envelope:
         # The grammar (depth 4) refuses any deeper element at the first end tag inside it, as
         # the streaming reader does; libxml2 still stops nesting past 256 for both.
         root = parse_xml(data, what="envelope", max_bytes=max_bytes, max_depth=256)
-        return cls.from_element(root, check_count=check_count, encoding=_declared(root))
+        return cls.from_element(root, check_count=check_count, encoding=_declared(root, bytes(data)))
 
     @classmethod
     def from_element(
@@ -585,6 +600,5 @@ class EnvelopeReader:
         return self.declared
 
 
-def _declared(root: etree._Element) -> str:
-    encoding = root.getroottree().docinfo.encoding or "UTF-8"
-    return encoding.upper()
+def _declared(root: etree._Element, data: bytes) -> str:
+    return document_encoding(root, data).upper()

@@ -36,6 +36,7 @@ __all__ = [
     "SUPPORTED_ENCODINGS",
     "check_attributes",
     "declared_encoding",
+    "document_encoding",
     "element_text",
     "new_parser",
     "new_pull_parser",
@@ -73,7 +74,7 @@ _DECL = re.compile(
 _UTF8_BOM = b"\xef\xbb\xbf"
 _OTHER_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 # Markup refused anywhere (even inside comments or CDATA: conservative on purpose).
-_REFUSED = (("<!DOCTYPE", "a DOCTYPE declaration"), ("<!ENTITY", "an entity declaration"))
+_REFUSED = ((b"<!DOCTYPE", "a DOCTYPE declaration"), (b"<!ENTITY", "an entity declaration"))
 
 
 def declared_encoding(data: bytes) -> tuple[str, int]:
@@ -122,10 +123,6 @@ def declared_encoding(data: bytes) -> tuple[str, int]:
     return codec, bom
 
 
-def _line_of(text: str, index: int) -> int:
-    return text.count("\n", 0, index) + 1
-
-
 class _Hardened(TypedDict):
     resolve_entities: bool
     no_network: bool
@@ -149,13 +146,14 @@ _HARDENED: Final[_Hardened] = {
 }
 
 
-def new_parser() -> etree.XMLParser:
+def new_parser(*, encoding: str | None = None) -> etree.XMLParser:
     """A fresh hardened parser for a whole document (lxml parsers are not thread-safe).
 
     Comments and processing instructions are kept so that :func:`element_text` can refuse them
-    inside a value; :func:`parse_xml` adds the pre-scan and the limits around it.
+    inside a value; :func:`parse_xml` adds the pre-scan and the limits around it. ``encoding``
+    overrides the declared one (only :func:`parse_xml` uses it, for ASCII bytes).
     """
-    return etree.XMLParser(remove_comments=False, remove_pis=False, **_HARDENED)
+    return etree.XMLParser(remove_comments=False, remove_pis=False, encoding=encoding, **_HARDENED)
 
 
 def new_pull_parser() -> etree.XMLPullParser:
@@ -191,11 +189,34 @@ def parse_xml(
     data = bytes(data)
     if len(data) > max_bytes:
         raise HostileInputError(f"{what}: {len(data)} bytes exceeds the limit of {max_bytes} bytes")
-    if not data.strip():
+    if not data or data.isspace():  # (what strip() would leave empty, without the copy)
         raise InvalidInput(f"{what}: empty document")
     codec, bom = declared_encoding(data)
+    plain = data.isascii()  # ASCII: the same characters in every accepted encoding
+    if not plain:
+        _check_decodes(data, codec, bom, what)
+    # The searches run on the bytes: in GBK, GB18030 and UTF-8 no byte of a multi-byte character
+    # is below 0x40, so "<", "!", "=", "?", "-" and LF bytes are those characters, and a marker
+    # found in the bytes is the marker in the text (and the line is the count of LF bytes).
+    bang = data.find(b"<!", bom) >= 0  # every refused marker and every comment starts so
+    for marker, description in _REFUSED if bang else ():
+        index = data.find(marker, bom)
+        if index >= 0:
+            line = data.count(b"\n", bom, index) + 1
+            raise HostileInputError(f"{what}: {description} at line {line} is not allowed")
+    root = _parse(data, what, utf8=plain and _ascii_declared(data) is not None)
+    tree = root.getroottree()
+    docinfo: Any = tree.docinfo  # lxml-stubs lack DocInfo.doctype
+    if docinfo.doctype or docinfo.internalDTD is not None:  # belt and braces
+        raise HostileInputError(f"{what}: a DOCTYPE declaration is not allowed")
+    _check_tree(root, data, bom, bang, what=what, max_depth=max_depth, max_elements=max_elements)
+    return root
+
+
+def _check_decodes(data: bytes, codec: str, bom: int, what: str) -> None:
+    """Refuse bytes that are not valid in the declared encoding, naming the byte offset."""
     try:
-        text = data[bom:].decode(codec)
+        data[bom:].decode(codec)
     except UnicodeDecodeError as exc:
         offset = bom + exc.start
         line = data.count(b"\n", 0, offset) + 1
@@ -205,28 +226,60 @@ def parse_xml(
             f"is not valid {codec.upper()}",
             offset=offset,
         ) from exc
-    for marker, description in _REFUSED:
-        index = text.find(marker)
-        if index >= 0:
-            raise HostileInputError(f"{what}: {description} at line {_line_of(text, index)} is not allowed")
+
+
+def _parse(data: bytes, what: str, *, utf8: bool) -> etree._Element:
+    """libxml2's tree of ``data``. ``utf8``: the bytes are ASCII under a GBK or GB18030
+    declaration, read as UTF-8 (the same characters, without libxml2's converter, which takes
+    three quarters of the time of an envelope); a document it refuses is read again as declared,
+    so every refusal is the one of the declared encoding. :func:`document_encoding` still
+    names the declared encoding."""
     try:
-        root = etree.fromstring(data, new_parser())
+        root = etree.fromstring(data, new_parser(encoding="UTF-8" if utf8 else None))
     except etree.XMLSyntaxError as exc:
+        if utf8:
+            return _parse(data, what, utf8=False)
         message = str(exc.msg or exc)
         kind = HostileInputError if _looks_hostile(message) else InvalidInput
         raise kind(
             f"{what}: not well-formed XML at line {exc.lineno}, column {exc.offset}: {message}"
         ) from exc
     except (OSError, ValueError) as exc:
+        if utf8:
+            return _parse(data, what, utf8=False)
         raise InvalidInput(f"{what}: cannot be parsed: {exc}") from exc
     if root is None:
         raise InvalidInput(f"{what}: no root element")
-    tree = root.getroottree()
-    docinfo: Any = tree.docinfo  # lxml-stubs lack DocInfo.doctype
-    if docinfo.doctype or docinfo.internalDTD is not None:  # belt and braces
-        raise HostileInputError(f"{what}: a DOCTYPE declaration is not allowed")
-    _check_tree(root, text, what=what, max_depth=max_depth, max_elements=max_elements)
     return root
+
+
+def _ascii_declared(data: bytes) -> str | None:
+    """For ASCII ``data`` (the caller knows) declaring an accepted encoding other than UTF-8
+    that libxml2 reads: that name as written. :func:`parse_xml` then reads the bytes as UTF-8."""
+    match = _DECL.match(data)
+    name = match.group(3) if match else None
+    if name is None or SUPPORTED_ENCODINGS.get(name.decode("ascii").upper(), "utf-8") == "utf-8":
+        return None
+    return name.decode("ascii") if _libxml2_reads(name) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _libxml2_reads(name: bytes) -> bool:
+    """Whether libxml2 reads an ASCII document declaring ``name`` (an encoding name of
+    :data:`SUPPORTED_ENCODINGS` as written; the answer depends on the libxml2 build only)."""
+    try:
+        etree.fromstring(b'<?xml version="1.0" encoding="' + name + b'"?><a/>', new_parser())
+    except etree.XMLSyntaxError:
+        return False
+    return True
+
+
+def document_encoding(root: etree._Element, data: bytes) -> str:
+    """The encoding ``data`` declares, as libxml2 reports it (``docinfo.encoding``: the name as
+    written, ``UTF-8`` without a declaration), also when :func:`parse_xml` read it as UTF-8."""
+    name = _ascii_declared(data) if data.isascii() else None
+    encoding: str | None = root.getroottree().docinfo.encoding
+    return name or encoding or "UTF-8"
 
 
 def _looks_hostile(message: str) -> bool:
@@ -240,31 +293,39 @@ def _xpath(expression: str) -> etree.XPath:
     return etree.XPath(expression)
 
 
-def _check_tree(root: etree._Element, text: str, *, what: str, max_depth: int, max_elements: int) -> None:
+def _check_tree(
+    root: etree._Element, data: bytes, bom: int, bang: bool, *, what: str, max_depth: int, max_elements: int
+) -> None:
     # XPath runs in C: a few milliseconds even for a 500-detail voucher.
     too_deep = _xpath("/*" + "/*" * max_depth)(root)
     if isinstance(too_deep, list) and too_deep:
         first = too_deep[0]
         line = first.sourceline if isinstance(first, etree._Element) else "?"
         raise HostileInputError(f"{what}: nesting deeper than {max_depth} levels at line {line}")
-    # Each element starts with a "<" in the text: a text with fewer cannot hold too many.
-    count = _xpath("count(//*)")(root) if text.count("<") > max_elements else 0.0
+    # Each element starts with a "<" in the text: a text with fewer cannot hold too many (and
+    # a text is no longer than its bytes). The bytes are searched (see parse_xml).
+    crowded = len(data) > max_elements and data.count(b"<") > max_elements
+    count = _xpath("count(//*)")(root) if crowded else 0.0
     if isinstance(count, float) and count > max_elements:
         raise InputLimitExceeded(
             f"{what}: 元素过多 / more than {max_elements} elements", limit="max_elements", value=int(count)
         )
     # Each attribute needs an "=" in the text and no value is longer than the text (no DTD, so
     # no entity expands): a text within both limits cannot break them, and the search is skipped.
-    if text.count("=") > DEFAULT_MAX_ATTRIBUTES or len(text) > DEFAULT_MAX_ATTRIBUTE_CHARS:
+    if data.count(b"=") > DEFAULT_MAX_ATTRIBUTES or len(data) - bom > DEFAULT_MAX_ATTRIBUTE_CHARS:
         # Both in C: the 50,000-attribute <MOF> is refused in milliseconds (issue 14 finding 5).
-        crowded = root.xpath(
+        crowded_attributes = root.xpath(
             f"//*[count(@*) > {DEFAULT_MAX_ATTRIBUTES}]"
             f" | //*[@*[string-length() > {DEFAULT_MAX_ATTRIBUTE_CHARS}]]"
         )
-        if isinstance(crowded, list) and crowded and isinstance(crowded[0], etree._Element):
-            check_attributes(crowded[0], what=what)
+        if (
+            isinstance(crowded_attributes, list)
+            and crowded_attributes
+            and isinstance(crowded_attributes[0], etree._Element)
+        ):
+            check_attributes(crowded_attributes[0], what=what)
     # A comment or PI inside the root element needs "<!--" or a "<?" after the first character.
-    if "<!--" not in text and "<?" not in text[1:]:
+    if (not bang or data.find(b"<!--", bom) < 0) and data.find(b"<?", bom + 1) < 0:
         return
     markup = root.xpath("//comment() | //processing-instruction()")
     if isinstance(markup, list):
