@@ -155,6 +155,8 @@ _PIECES = [
     b'<!ENTITY e "x">',
     b"<f><g><h><i><j>deep</j></i></h></g></f>",
     b"\xd6\xd0\xce\xc4",  # 中文 in GBK
+    b"<n>\xd5\xc5\xc8\xfd\xa1\xa4\xa3\xa8\xa3\xa9\xa1\xaa</n>",  # 张三·（）— in GBK: plain
+    b"<o>\xa8\x44\xa1\xe8\xa2\xe3</o>",  # ―¤€ in GBK: characters libxml2 may read otherwise
     b"\xe4\xb8\xad",  # 中 in UTF-8
     b"\x80",
     b"\xff\xfe",

@@ -192,19 +192,17 @@ def parse_xml(
     if not data or data.isspace():  # (what strip() would leave empty, without the copy)
         raise InvalidInput(f"{what}: empty document")
     codec, bom = declared_encoding(data)
-    plain = data.isascii()  # ASCII: the same characters in every accepted encoding
-    if not plain:
-        _check_decodes(data, codec, bom, what)
+    source = _utf8_source(data, codec, bom, what)  # refuses bytes invalid in the declared codec
     # The searches run on the bytes: in GBK, GB18030 and UTF-8 no byte of a multi-byte character
     # is below 0x40, so "<", "!", "=", "?", "-" and LF bytes are those characters, and a marker
     # found in the bytes is the marker in the text (and the line is the count of LF bytes).
-    bang = data.find(b"<!", bom) >= 0  # every refused marker and every comment starts so
+    bang = _has_pair(data, b"<!", bom)  # every refused marker and every comment starts so
     for marker, description in _REFUSED if bang else ():
         index = data.find(marker, bom)
         if index >= 0:
             line = data.count(b"\n", bom, index) + 1
             raise HostileInputError(f"{what}: {description} at line {line} is not allowed")
-    root = _parse(data, what, utf8=plain and _ascii_declared(data) is not None)
+    root = _parse(data, source, what)
     tree = root.getroottree()
     docinfo: Any = tree.docinfo  # lxml-stubs lack DocInfo.doctype
     if docinfo.doctype or docinfo.internalDTD is not None:  # belt and braces
@@ -213,10 +211,23 @@ def parse_xml(
     return root
 
 
-def _check_decodes(data: bytes, codec: str, bom: int, what: str) -> None:
-    """Refuse bytes that are not valid in the declared encoding, naming the byte offset."""
+def _utf8_source(data: bytes, codec: str, bom: int, what: str) -> bytes | None:
+    """``data`` when libxml2 may read it as UTF-8: ASCII under a GBK, GB2312 or GB18030
+    declaration holds the same characters in every accepted encoding, and libxml2's own
+    converter takes most of the time of a parse (an envelope: 46 -> 12 us). ``None``: read as
+    declared. Bytes invalid in the declared codec are refused first (:class:`DecodingError`
+    with their offset), as before; an ASCII document cannot hold one."""
+    if not data.isascii():
+        _decoded(data, codec, bom, what)
+        return None
+    name = None if codec == "utf-8" else _declared_name(data)
+    return data if name is not None and _libxml2_reads(name) else None
+
+
+def _decoded(data: bytes, codec: str, bom: int, what: str) -> str:
+    """``data`` decoded by its declared codec; bytes invalid in it are refused with their offset."""
     try:
-        data[bom:].decode(codec)
+        return data[bom:].decode(codec)
     except UnicodeDecodeError as exc:
         offset = bom + exc.start
         line = data.count(b"\n", 0, offset) + 1
@@ -228,45 +239,44 @@ def _check_decodes(data: bytes, codec: str, bom: int, what: str) -> None:
         ) from exc
 
 
-def _parse(data: bytes, what: str, *, utf8: bool) -> etree._Element:
-    """libxml2's tree of ``data``. ``utf8``: the bytes are ASCII under a GBK or GB18030
-    declaration, read as UTF-8 (the same characters, without libxml2's converter, which takes
-    three quarters of the time of an envelope); a document it refuses is read again as declared,
-    so every refusal is the one of the declared encoding. :func:`document_encoding` still
-    names the declared encoding."""
+def _parse(data: bytes, source: bytes | None, what: str) -> etree._Element:
+    """libxml2's tree of ``data``, read from ``source`` as UTF-8 when given; a document refused
+    so is read again as declared, so every refusal is the one of the declared encoding (and
+    :func:`document_encoding` names the declared encoding)."""
     try:
-        root = etree.fromstring(data, new_parser(encoding="UTF-8" if utf8 else None))
+        if source is not None:
+            return _checked_root(etree.fromstring(source, new_parser(encoding="UTF-8")), what)
+    except (etree.XMLSyntaxError, OSError, ValueError):
+        pass
+    try:
+        root = etree.fromstring(data, new_parser())
     except etree.XMLSyntaxError as exc:
-        if utf8:
-            return _parse(data, what, utf8=False)
         message = str(exc.msg or exc)
         kind = HostileInputError if _looks_hostile(message) else InvalidInput
         raise kind(
             f"{what}: not well-formed XML at line {exc.lineno}, column {exc.offset}: {message}"
         ) from exc
     except (OSError, ValueError) as exc:
-        if utf8:
-            return _parse(data, what, utf8=False)
         raise InvalidInput(f"{what}: cannot be parsed: {exc}") from exc
+    return _checked_root(root, what)
+
+
+def _checked_root(root: etree._Element | None, what: str) -> etree._Element:
     if root is None:
         raise InvalidInput(f"{what}: no root element")
     return root
 
 
-def _ascii_declared(data: bytes) -> str | None:
-    """For ASCII ``data`` (the caller knows) declaring an accepted encoding other than UTF-8
-    that libxml2 reads: that name as written. :func:`parse_xml` then reads the bytes as UTF-8."""
+def _declared_name(data: bytes) -> bytes | None:
+    """The encoding name the declaration of ``data`` writes (``None``: no name)."""
     match = _DECL.match(data)
-    name = match.group(3) if match else None
-    if name is None or SUPPORTED_ENCODINGS.get(name.decode("ascii").upper(), "utf-8") == "utf-8":
-        return None
-    return name.decode("ascii") if _libxml2_reads(name) else None
+    return match.group(3) if match else None
 
 
 @functools.lru_cache(maxsize=64)
 def _libxml2_reads(name: bytes) -> bool:
-    """Whether libxml2 reads an ASCII document declaring ``name`` (an encoding name of
-    :data:`SUPPORTED_ENCODINGS` as written; the answer depends on the libxml2 build only)."""
+    """Whether libxml2 reads an ASCII document declaring the encoding ``name`` (as written; the
+    answer depends on the libxml2 build only, never on a document)."""
     try:
         etree.fromstring(b'<?xml version="1.0" encoding="' + name + b'"?><a/>', new_parser())
     except etree.XMLSyntaxError:
@@ -277,9 +287,11 @@ def _libxml2_reads(name: bytes) -> bool:
 def document_encoding(root: etree._Element, data: bytes) -> str:
     """The encoding ``data`` declares, as libxml2 reports it (``docinfo.encoding``: the name as
     written, ``UTF-8`` without a declaration), also when :func:`parse_xml` read it as UTF-8."""
-    name = _ascii_declared(data) if data.isascii() else None
-    encoding: str | None = root.getroottree().docinfo.encoding
-    return name or encoding or "UTF-8"
+    encoding: str = root.getroottree().docinfo.encoding or "UTF-8"
+    name = _declared_name(data)
+    if name is not None and encoding == "UTF-8":  # read as UTF-8, or declared so
+        return name.decode("ascii")
+    return encoding
 
 
 def _looks_hostile(message: str) -> bool:
@@ -312,7 +324,7 @@ def _check_tree(
         )
     # Each attribute needs an "=" in the text and no value is longer than the text (no DTD, so
     # no entity expands): a text within both limits cannot break them, and the search is skipped.
-    if data.count(b"=") > DEFAULT_MAX_ATTRIBUTES or len(data) - bom > DEFAULT_MAX_ATTRIBUTE_CHARS:
+    if _more_than(data, b"=", DEFAULT_MAX_ATTRIBUTES) or len(data) - bom > DEFAULT_MAX_ATTRIBUTE_CHARS:
         # Both in C: the 50,000-attribute <MOF> is refused in milliseconds (issue 14 finding 5).
         crowded_attributes = root.xpath(
             f"//*[count(@*) > {DEFAULT_MAX_ATTRIBUTES}]"
@@ -325,13 +337,39 @@ def _check_tree(
         ):
             check_attributes(crowded_attributes[0], what=what)
     # A comment or PI inside the root element needs "<!--" or a "<?" after the first character.
-    if (not bang or data.find(b"<!--", bom) < 0) and data.find(b"<?", bom + 1) < 0:
+    if (not bang or data.find(b"<!--", bom) < 0) and not _has_pair(data, b"<?", bom + 1):
         return
     markup = root.xpath("//comment() | //processing-instruction()")
     if isinstance(markup, list):
         for node in markup:
             if isinstance(node, etree._Element):
                 _check_markup_in_value(node, what=what)
+
+
+def _has_pair(data: bytes, pair: bytes, start: int) -> bool:
+    """Whether the two bytes ``pair`` occur in ``data[start:]``. The second byte (``!``, ``?``:
+    rare in a document) is found with ``memchr``, where a two-byte search steps through every
+    byte (7 us for an envelope); past a few occurrences the plain search decides."""
+    second = pair[1:]
+    at = data.find(second, start + 1)
+    for _ in range(8):
+        if at < 0:
+            return False
+        if data[at - 1] == pair[0]:
+            return True
+        at = data.find(second, at + 1)
+    return data.find(pair, start) >= 0
+
+
+def _more_than(data: bytes, byte: bytes, limit: int) -> bool:
+    """``data.count(byte) > limit`` for a small ``limit``, by ``memchr`` (a count steps through
+    every byte) and stopping at the first occurrence past the limit."""
+    at = -1
+    for _ in range(limit + 1):
+        at = data.find(byte, at + 1)
+        if at < 0:
+            return False
+    return True
 
 
 def check_attributes(element: etree._Element, *, what: str) -> None:
