@@ -141,8 +141,7 @@ def canonical_base64(text: str, data: bytes) -> bool:
     if not tail:
         return True  # no padded group: every group stands for exactly its three bytes
     end = "".join(text[-16:].split())  # the last group, unless white space fills the tail
-    if len(end) < 4:
-        end = "".join(text.split())
+    end = end if len(end) >= 4 else "".join(text.split())
     return base64.b64encode(data[-tail:]).decode("ascii") == end[-4:]
 
 
@@ -461,7 +460,8 @@ class Envelope:
         # The grammar (depth 4) refuses any deeper element at the first end tag inside it, as
         # the streaming reader does; libxml2 still stops nesting past 256 for both.
         root = parse_xml(data, what="envelope", max_bytes=max_bytes, max_depth=256)
-        return cls.from_element(root, check_count=check_count, encoding=_declared(root, bytes(data)))
+        encoding = document_encoding(root, bytes(data)).upper()
+        return cls.from_element(root, check_count=check_count, encoding=encoding)
 
     @classmethod
     def from_element(
@@ -598,7 +598,3 @@ class EnvelopeReader:
                 "/MOF: no VoucherBody / 没有 VoucherBody", code="missing-element", path="/MOF/VoucherBody"
             )
         return self.declared
-
-
-def _declared(root: etree._Element, data: bytes) -> str:
-    return document_encoding(root, data).upper()
