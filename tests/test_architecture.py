@@ -77,6 +77,8 @@ LAYOUT: dict[str, frozenset[str]] = {
             "xsdgen",
             "build",
             "levels",
+            "values",
+            "xmlwrite",
         }
     ),
     "crypto": frozenset(

@@ -51,7 +51,7 @@ from typing import TypeVar
 
 from lxml import etree
 
-from ezhifu.document import grammar
+from ezhifu.document import grammar, xmlwrite
 from ezhifu.document.grammar import BODY_ATTRIBUTES
 from ezhifu.document.models import Voucher
 from ezhifu.document.rules import (
@@ -65,6 +65,7 @@ from ezhifu.document.xmlparse import (
     DEFAULT_MAX_BYTES,
     check_attributes,
     declared_encoding,
+    document_encoding,
     element_text,
     parse_xml,
     source_line,
@@ -80,6 +81,7 @@ __all__ = [
     "SignStampElement",
     "SignatureElement",
     "VoucherBody",
+    "canonical_base64",
     "decode_base64_strict",
     "decode_element_value",
 ]
@@ -93,7 +95,8 @@ _ATTR_TO_FIELD = ENVELOPE_ATTRIBUTES
 _B64_WHITESPACE = " \t\r\n"
 _B64_WHITESPACE_BYTES = b" \t\r\n"
 _B64_BAD = re.compile(r"[^A-Za-z0-9+/=\s]|[^\S \t\r\n]")
-_ENCODINGS = {"GBK": "GBK", "UTF-8": "UTF-8", "GB18030": "GB18030"}
+#: The encodings an envelope is written in, with their Python codec (:mod:`xmlwrite`).
+_ENCODINGS = {"GBK": "gbk", "UTF-8": "utf-8", "GB18030": "gb18030"}
 
 
 def decode_base64_strict(text: str, *, where: str = "Voucher") -> bytes:
@@ -128,6 +131,18 @@ def decode_base64_strict(text: str, *, where: str = "Voucher") -> bytes:
         return binascii.a2b_base64(stripped, strict_mode=True)
     except binascii.Error as exc:
         raise DecodingError(f"{where}: invalid Base64: {exc}") from exc
+
+
+def canonical_base64(text: str, data: bytes) -> bool:
+    """Whether ``text``, which :func:`decode_base64_strict` decoded to ``data``, is the one
+    Base64 text of ``data`` once white space is dropped: only the padding bits of a last,
+    padded group can differ (RFC 4648 §3.5), so only that group is encoded again."""
+    tail = len(data) % 3
+    if not tail:
+        return True  # no padded group: every group stands for exactly its three bytes
+    end = "".join(text[-16:].split())  # the last group, unless white space fills the tail
+    end = end if len(end) >= 4 else "".join(text.split())
+    return base64.b64encode(data[-tail:]).decode("ascii") == end[-4:]
 
 
 def decode_element_value(text: str, *, where: str) -> bytes:
@@ -343,6 +358,8 @@ class VoucherBody:
             "SignStampList": bool(self.stamps or self.signatures) or "SignStampList" in layout,
             "SignatureList": bool(self.stamps or self.signatures) or "SignatureList" in layout,
         }
+        if not layout:  # each in ezhifu's order
+            return [tag for tag in _CHILD_ORDER if wanted[tag]]
         out = [tag for tag in layout if wanted.get(tag)]
         for tag in _CHILD_ORDER:
             if wanted[tag] and tag not in out:
@@ -355,37 +372,30 @@ class VoucherBody:
         return out
 
     def to_element(self) -> etree._Element:
-        node = etree.Element("VoucherBody")
+        """The body as an lxml element (as :meth:`Envelope.to_bytes` writes it)."""
+        return xmlwrite.tree(self._element())
+
+    def _element(self) -> xmlwrite.Element:
         values = {attr: getattr(self, name) for attr, name in _ATTR_TO_FIELD.items()}
         values.update(self.extra_attributes)
         names = [a for a in self.attribute_order if a in values]
         names += [a for a in values if a not in names]
-        for attr in names:
-            node.set(attr, values[attr])
         texts = {
             "VoucherFlag": self.voucher_flag,
             "Return_Reason": self.return_reason or "",
             "Attach": self.attach or "",
             "Voucher": self.voucher_b64,
         }
+        children: list[xmlwrite.Element | xmlwrite.Leaf] = []
         for tag in self._children_to_write():
-            child = etree.SubElement(node, tag)
             if tag in texts:
-                child.text = texts[tag]
-            elif tag == "SignStampList":
-                for stamp in self.stamps:
-                    _item(child, "SignStamp", stamp.no, stamp.sn, stamp.value)
-            else:
-                for sig in self.signatures:
-                    _item(child, "Signature", sig.no, sig.sn, sig.value)
-        return node
-
-
-def _item(parent: etree._Element, tag: str, no: str, sn: str, value: str) -> None:
-    node = etree.SubElement(parent, tag)
-    node.set("No", no)
-    node.set("SN", sn)
-    node.text = value
+                children.append((tag, texts[tag]))
+                continue
+            items = self.stamps if tag == "SignStampList" else self.signatures
+            item = "SignStamp" if tag == "SignStampList" else "Signature"
+            elements = [xmlwrite.Element(item, (("No", i.no), ("SN", i.sn)), i.value) for i in items]
+            children.append(xmlwrite.Element(tag, (), elements))
+        return xmlwrite.Element("VoucherBody", tuple((a, values[a]) for a in names), children)
 
 
 def _only_elements(element: etree._Element, where: str) -> None:
@@ -450,7 +460,8 @@ class Envelope:
         # The grammar (depth 4) refuses any deeper element at the first end tag inside it, as
         # the streaming reader does; libxml2 still stops nesting past 256 for both.
         root = parse_xml(data, what="envelope", max_bytes=max_bytes, max_depth=256)
-        return cls.from_element(root, check_count=check_count, encoding=_declared(root))
+        encoding = document_encoding(root, bytes(data)).upper()
+        return cls.from_element(root, check_count=check_count, encoding=encoding)
 
     @classmethod
     def from_element(
@@ -512,19 +523,14 @@ class Envelope:
     def to_bytes(self, encoding: str = "GBK") -> bytes:
         """Serialise (GBK by default; also UTF-8 or GB18030). ``VoucherCount`` is written as
         the number of bodies. Re-reading the bytes gives an equal envelope."""
-        codec = _ENCODINGS.get(encoding.upper())
+        name = encoding.upper()
+        codec = _ENCODINGS.get(name)
         if codec is None:
             raise InvalidInput(f"unsupported envelope encoding {encoding!r} (use GBK, UTF-8 or GB18030)")
-        root = etree.Element("MOF")
-        etree.SubElement(root, "VoucherCount").text = str(len(self.bodies))
-        try:
-            for body in self.bodies:
-                root.append(body.to_element())
-            data = etree.tostring(root, encoding=codec, xml_declaration=False, pretty_print=True)
-        except ValueError as exc:
-            raise InvalidInput(f"envelope: cannot serialise: {exc}") from exc
-        assert isinstance(data, bytes)
-        return f'<?xml version="1.0" encoding="{codec}"?>\n'.encode("ascii") + data
+        bodies = [body._element() for body in self.bodies]
+        root = xmlwrite.Element("MOF", (), [("VoucherCount", str(len(self.bodies))), *bodies])
+        data = xmlwrite.serialise(root, codec, where="envelope")
+        return f'<?xml version="1.0" encoding="{name}"?>\n'.encode("ascii") + data
 
 
 class EnvelopeReader:
@@ -592,8 +598,3 @@ class EnvelopeReader:
                 "/MOF: no VoucherBody / 没有 VoucherBody", code="missing-element", path="/MOF/VoucherBody"
             )
         return self.declared
-
-
-def _declared(root: etree._Element) -> str:
-    encoding = root.getroottree().docinfo.encoding or "UTF-8"
-    return encoding.upper()

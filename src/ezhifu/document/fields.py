@@ -140,6 +140,16 @@ class VoucherSpec:
     _index: Mapping[str, FieldDef] = field(default_factory=dict, compare=False, repr=False)
     _dindex: Mapping[str, FieldDef] = field(default_factory=dict, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # Derived once here, read per document by the validator's rules (docs/performance.md).
+        dates = {f.name: f for f in self.header if f.type == "date"}
+        object.__setattr__(self, "header_dates", dates)
+        object.__setattr__(self, "detail_dates", {f.name: f for f in self.detail if f.type == "date"})
+
+    #: The header (detail) fields typed ``date``, by name (the calendar rule, spec.md §4.1).
+    header_dates: Mapping[str, FieldDef] = field(init=False, compare=False, repr=False)
+    detail_dates: Mapping[str, FieldDef] = field(init=False, compare=False, repr=False)
+
     def header_field(self, name: str) -> FieldDef | None:
         return self._index.get(name)
 

@@ -16,17 +16,27 @@ been signed (spec.md §2.2, §5.5): signatures cover the verbatim Base64 text ke
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
-from typing import Any, ClassVar, overload
+from decimal import Decimal
+from typing import Any, ClassVar, NamedTuple, overload
 
 from lxml import etree
 
 from ezhifu.document import fields as _fields
-from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, FieldDef, Level, VoucherSpec
+from ezhifu.document import xmlwrite
+from ezhifu.document.fields import DEFAULT_SCHEMA_VERSION, FieldDef, VoucherSpec
+from ezhifu.document.values import (
+    FieldValue,
+    format_amount,
+    format_date,
+    parse_amount,
+    parse_date,
+    to_text,
+    typed_value,
+)
 from ezhifu.document.xmlparse import parse_xml
 from ezhifu.errors import InvalidInput
 
@@ -43,99 +53,12 @@ __all__ = [
     "voucher_class",
 ]
 
-#: What :meth:`Voucher.replace` and :meth:`Voucher.build` accept for a field.
-FieldValue = str | Decimal | int | date | None
-
-#: Two decimals, at most 15 integer digits (see xsdgen.MAX_AMOUNT_INTEGER_DIGITS).
-_AMOUNT = re.compile(r"-?[0-9]{1,15}\.[0-9]{2}")
-_PARTNER_AMOUNT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,2})?")
-_DATE = re.compile(r"[0-9]{8}")
-_INT = re.compile(r"[0-9]+")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_CENT = Decimal("0.01")
 _GBK_DECL = b'<?xml version="1.0" encoding="GBK"?>\n'
+_STR = frozenset({str})
 
 
-def parse_amount(text: str, *, where: str = "amount", level: Level = "strict") -> Decimal:
-    """Parse an amount without spaces, ``+``, exponents or Unicode digits.
-
-    ``level="strict"``: ``-?[0-9]{1,15}\\.[0-9]{2}`` (what ezhifu writes); ``level="partner"``:
-    also ``0`` and ``2.0`` (what real partners send, spec.md §4.4).
-    """
-    regex = _AMOUNT if level == "strict" else _PARTNER_AMOUNT
-    if not regex.fullmatch(text):
-        rule = "exactly two decimals" if level == "strict" else "at most two decimals"
-        raise InvalidInput(f"{where}: {text!r} is not an amount with {rule} and at most 15 integer digits")
-    return Decimal(text)
-
-
-def format_amount(value: Decimal | int | str, *, where: str = "amount") -> str:
-    """Write an amount with exactly two decimals; refuse values that would need rounding."""
-    if isinstance(value, bool):
-        raise InvalidInput(f"{where}: a bool is not an amount")
-    if isinstance(value, str):
-        parse_amount(value, where=where)
-        return value
-    try:
-        dec = Decimal(value)
-        quantized = dec.quantize(_CENT)
-    except (InvalidOperation, ValueError) as exc:
-        raise InvalidInput(f"{where}: {value!r} is not a finite amount") from exc
-    if quantized != dec:
-        raise InvalidInput(f"{where}: {value!r} has more than two decimals")
-    text = f"{quantized:.2f}"
-    return "0.00" if text == "-0.00" else text
-
-
-def parse_date(text: str, *, where: str = "date") -> date:
-    """Parse ``yyyyMMdd`` (ASCII digits only) into a real calendar date."""
-    if not _DATE.fullmatch(text):
-        raise InvalidInput(f"{where}: {text!r} is not a date yyyyMMdd")
-    try:
-        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    except ValueError as exc:
-        raise InvalidInput(f"{where}: {text!r} is not a calendar date") from exc
-
-
-def format_date(value: date) -> str:
-    return f"{value.year:04d}{value.month:02d}{value.day:02d}"
-
-
-def to_text(value: FieldValue, definition: FieldDef | None = None, *, where: str = "field") -> str:
-    """Convert a Python value to the element text, using the field's type when known."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        raise InvalidInput(f"{where}: bool values are not accepted")
-    kind = definition.type if definition else None
-    if isinstance(value, date):
-        return format_date(value)
-    if isinstance(value, Decimal) or kind == "amount":
-        return format_amount(value, where=where)
-    if isinstance(value, int):
-        return str(value)
-    raise InvalidInput(f"{where}: unsupported value type {type(value).__name__}")
-
-
-def _typed(text: str, definition: FieldDef | None, where: str) -> str | Decimal | date | int | None:
-    if definition is None:
-        return text
-    if text == "":
-        return None
-    if definition.type == "amount":
-        return parse_amount(text, where=where, level="partner")  # read what partners send
-    if definition.type == "date":
-        return parse_date(text, where=where)
-    if definition.type == "int":
-        if not _INT.fullmatch(text):
-            raise InvalidInput(f"{where}: {text!r} is not an integer")
-        return int(text)
-    return text
-
-
-@lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)
 def _valid_name(name: str) -> bool:
     return _NAME.fullmatch(name) is not None
 
@@ -152,6 +75,39 @@ def _check_pairs(pairs: Iterable[tuple[str, str]], where: str) -> tuple[tuple[st
             raise InvalidInput(f"{where}: element {name} appears twice")
         seen.add(name)
     return out
+
+
+class _FieldNames(NamedTuple):
+    """A modelled type's element names in order and as sets (:meth:`Voucher.build`)."""
+
+    header: tuple[str, ...]
+    header_set: frozenset[str]
+    detail: tuple[str, ...]
+    detail_set: frozenset[str]
+
+
+@functools.cache
+def _field_names(vt_code: str, version: str) -> _FieldNames:
+    """The names of a modelled type, checked once as :func:`_check_pairs` checks given names
+    (valid element names, none twice): a built voucher's pairs need no check of their own."""
+    spec = _fields.spec_for(vt_code, version)
+    assert spec is not None  # the caller looked it up
+    header = tuple(n for n, _ in _check_pairs(((f.name, "") for f in spec.header), "/Voucher"))
+    detail = tuple(n for n, _ in _check_pairs(((f.name, "") for f in spec.detail), "Detail"))
+    return _FieldNames(header, frozenset(header), detail, frozenset(detail))
+
+
+def _texts(
+    defs: tuple[FieldDef, ...], names: tuple[str, ...], values: Mapping[str, FieldValue], where: str
+) -> tuple[tuple[str, str], ...]:
+    """``(name, text)`` of every field of ``defs`` (named ``names``) in order, ``""`` for one
+    not given; a value that is not a ``str`` converted by :func:`to_text`, in field order."""
+    texts: list[Any] = list(map(values.get, names))
+    if not set(map(type, texts)) <= _STR:
+        for i, value in enumerate(texts):
+            if type(value) is not str:
+                texts[i] = to_text(value, defs[i], where=where + names[i])
+    return tuple(zip(names, texts, strict=True))
 
 
 class _Elements:
@@ -189,6 +145,14 @@ class Detail(_Elements):
         items = fields.items() if isinstance(fields, Mapping) else fields
         self._fields = _check_pairs(items, "Detail")
         self._index = dict(self._fields)
+
+    @classmethod
+    def _checked(cls, pairs: tuple[tuple[str, str], ...]) -> Detail:
+        """A row of pairs already checked (names of the field data, str texts)."""
+        row = cls.__new__(cls)
+        row._fields = pairs
+        row._index = dict(pairs)
+        return row
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -286,10 +250,22 @@ class Voucher(_Elements):
         attributes: Iterable[tuple[str, str]] = (),
     ) -> None:
         items = fields.items() if isinstance(fields, Mapping) else fields
-        self._fields = _check_pairs(items, "/Voucher")
-        self._index = dict(self._fields)
-        self._details = tuple(d if isinstance(d, Detail) else Detail(d) for d in details)
-        self._detail_list = bool(self._details) if detail_list is None else detail_list
+        rows = tuple(d if isinstance(d, Detail) else Detail(d) for d in details)
+        self._set(_check_pairs(items, "/Voucher"), rows, detail_list, detail_index, tuple(attributes))
+
+    def _set(
+        self,
+        fields: tuple[tuple[str, str], ...],
+        details: tuple[Detail, ...],
+        detail_list: bool | None,
+        detail_index: int | None,
+        attributes: tuple[tuple[str, str], ...],
+    ) -> None:
+        """The checks of the whole voucher, on checked pairs and rows."""
+        self._fields = fields
+        self._index = dict(fields)
+        self._details = details
+        self._detail_list = bool(details) if detail_list is None else detail_list
         if self._details and not self._detail_list:
             raise InvalidInput("/Voucher: details given but detail_list=False")
         n = len(self._fields)
@@ -297,7 +273,7 @@ class Voucher(_Elements):
         self._detail_index = n if detail_index is None or not self._detail_list else detail_index
         if not 0 <= self._detail_index <= n:
             raise InvalidInput(f"/Voucher: detail_index {self._detail_index} out of range 0..{n}")
-        self._attributes = tuple(attributes)
+        self._attributes = attributes
         if self.VT_CODE is not None and self._index.get("VtCode") != self.VT_CODE:
             raise InvalidInput(
                 f"/Voucher/VtCode: {self._index.get('VtCode')!r} does not match {type(self).__name__}"
@@ -322,27 +298,23 @@ class Voucher(_Elements):
         spec = _fields.spec_for(vt_code, schema_version)
         if spec is None:
             raise InvalidInput(f"VtCode {vt_code!r} is not modelled in schema version {schema_version}")
+        names = _field_names(vt_code, schema_version)
         given = dict(fields or {})
         given.setdefault("VtCode", vt_code)
-        unknown = sorted(set(given) - {f.name for f in spec.header})
-        if unknown:
+        if not names.header_set.issuperset(given):
+            unknown = sorted(set(given) - names.header_set)
             raise InvalidInput(f"/Voucher: no element {', '.join(unknown)} in VtCode {vt_code}")
-        header = [(f.name, to_text(given.get(f.name), f, where=f"/Voucher/{f.name}")) for f in spec.header]
+        header = _texts(spec.header, names.header, given, "/Voucher/")
         rows: list[Detail] = []
         for i, row in enumerate(details, 1):
-            extra = sorted(set(row) - {f.name for f in spec.detail})
-            if extra:
+            if not names.detail_set.issuperset(row):
+                extra = sorted(set(row) - names.detail_set)
                 raise InvalidInput(f"/Voucher/DetailList/Detail[{i}]: no element {', '.join(extra)}")
-            rows.append(
-                Detail(
-                    [
-                        (f.name, to_text(row.get(f.name), f, where=f"Detail[{i}]/{f.name}"))
-                        for f in spec.detail
-                    ]
-                )
-            )
+            rows.append(Detail._checked(_texts(spec.detail, names.detail, row, f"Detail[{i}]/")))
         target = voucher_class(vt_code)
-        return target(header, rows, detail_list=spec.has_details)
+        voucher = target.__new__(target)  # names checked once per type (_field_names), texts are str
+        voucher._set(header, tuple(rows), spec.has_details, None, ())
+        return voucher
 
     @classmethod
     def from_xml(cls, data: bytes, *, what: str = "inner voucher") -> Voucher:
@@ -396,30 +368,21 @@ class Voucher(_Elements):
     def to_xml(self) -> bytes:
         """Serialise as a GBK document, one element per line, empty elements written empty.
 
-        Characters GBK cannot encode are written as character references.
-        """
-        try:
-            root = etree.Element("Voucher", dict(self._attributes))
-            for i, (name, value) in enumerate(self._fields):
-                if i == self._detail_index:
-                    self._write_details(root)
-                etree.SubElement(root, name).text = value
-            if self._detail_index == len(self._fields):
-                self._write_details(root)
-            body = etree.tostring(root, encoding="GBK", xml_declaration=False, pretty_print=True)
-            assert isinstance(body, bytes)  # an encoding was given
-        except ValueError as exc:  # characters XML 1.0 cannot carry
-            raise InvalidInput(f"/Voucher: cannot serialise: {exc}") from exc
-        return _GBK_DECL + body
+        Characters GBK cannot encode are written as character references (:mod:`xmlwrite`:
+        the bytes lxml writes for the same tree)."""
+        return _GBK_DECL + xmlwrite.serialise(self._element(), "gbk", where="/Voucher")
 
-    def _write_details(self, root: etree._Element) -> None:
+    def _element(self) -> xmlwrite.Element:
+        fields, at = self._fields, self._detail_index
         if not self._detail_list:
-            return
-        container = etree.SubElement(root, "DetailList")
-        for row in self._details:
-            node = etree.SubElement(container, "Detail")
-            for name, value in row:
-                etree.SubElement(node, name).text = value
+            return xmlwrite.Element("Voucher", self._attributes, [xmlwrite.Leaves(fields)])
+        rows = [xmlwrite.Element("Detail", (), [xmlwrite.Leaves(row.fields)]) for row in self._details]
+        content = [
+            xmlwrite.Leaves(fields[:at]),
+            xmlwrite.Element("DetailList", (), rows),
+            xmlwrite.Leaves(fields[at:]),
+        ]
+        return xmlwrite.Element("Voucher", self._attributes, content)
 
     # --- access -----------------------------------------------------------------------
 
@@ -457,7 +420,7 @@ class Voucher(_Elements):
         text = self._index.get(name)
         if text is None:
             return None
-        return _typed(text, self._definition(name), f"/Voucher/{name}")
+        return typed_value(text, self._definition(name), f"/Voucher/{name}")
 
     def date_value(self, name: str) -> date | None:
         text = self._index.get(name)

@@ -39,7 +39,6 @@ document**, not in the envelope. Issues on the envelope itself carry envelope li
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import Literal
@@ -47,7 +46,7 @@ from typing import Literal
 from lxml import etree
 
 from ezhifu.document import fields as _fields
-from ezhifu.document.envelope import MAX_VOUCHER_BYTES, Envelope, decode_base64_strict
+from ezhifu.document.envelope import MAX_VOUCHER_BYTES, Envelope, canonical_base64, decode_base64_strict
 from ezhifu.document.envelope_xsd import envelope_xsd_issues, flagged_bodies
 from ezhifu.document.fields import LEVELS, MAX_DETAILS, FieldDef, Level, VoucherSpec
 from ezhifu.document.issues import HOSTILE_CODES, MAX_ISSUES, unreadable_issue
@@ -98,9 +97,6 @@ __all__ = [
 
 
 _BODY_ATTRS = tuple(ENVELOPE_ATTRIBUTES)
-
-
-# --- helpers --------------------------------------------------------------------------------
 
 
 # --- inner voucher ----------------------------------------------------------------------------
@@ -279,32 +275,36 @@ def _definition_of(elem: etree._Element, spec: VoucherSpec) -> FieldDef | None:
 def _rules(
     root: etree._Element, spec: VoucherSpec, rows: list[etree._Element], prefix: str, out: _Collector
 ) -> None:
-    # calendar dates (the XSD pattern only checks [0-9]{8})
-    header_dates = {f.name: f for f in spec.header if f.type == "date"}
-    detail_dates = {f.name: f for f in spec.detail if f.type == "date"}
-    for parent, by_name in [(root, header_dates), *((row, detail_dates) for row in rows)]:
-        for child in _children(parent):
-            f = by_name.get(str(child.tag))
-            if f is None:
-                continue
-            value = _text(child)
+    """Calendar dates (the XSD pattern only checks ``[0-9]{8}``) and the sum rule. The elements
+    of both are picked from each parent in one pass in C (``iterchildren`` by tag)."""
+    rule = spec.sum_rule
+    header: list[etree._Element] = []
+    cells: list[list[etree._Element]] = []
+    for parent, dates in [(root, spec.header_dates), *((row, spec.detail_dates) for row in rows)]:
+        amount = None if rule is None else rule.header if parent is root else rule.detail
+        if not dates and amount is None:
+            continue
+        picked = list(parent.iterchildren(*dates, *(() if amount is None else (amount,))))
+        for child in picked:
+            f = dates.get(str(child.tag))
+            value = _text(child) if f is not None else ""
             if len(value) != 8 or not value.isascii() or not value.isdigit():
                 continue
             try:
                 parse_date(value)
             except InvalidInput:
+                assert f is not None
                 out.at(
                     child, root, prefix, f"{f.name} ({f.label}) is not a calendar date", value, "date-invalid"
                 )
+        if amount is not None:
+            amounts = [c for c in picked if c.tag == amount]
+            if parent is root:
+                header = amounts
+            else:
+                cells.append(amounts)
     # header amount = sum of detail amounts
-    rule = spec.sum_rule
-    if rule is None or not rows:
-        return
-    header = [c for c in _children(root) if c.tag == rule.header]
-    if len(header) != 1:
-        return
-    cells = [[c for c in _children(row) if c.tag == rule.detail] for row in rows]
-    if any(len(c) != 1 for c in cells):
+    if rule is None or not rows or len(header) != 1 or any(len(c) != 1 for c in cells):
         return
     total_header = sum_amounts([_text(header[0])], skip_empty=False, level=out.level)
     total = sum_amounts([_text(c[0]) for c in cells], skip_empty=False, level=out.level)
@@ -331,9 +331,8 @@ def _inner(
         )
         return False, {}
     attrs: dict[str, str] = {}
-    for child in _children(root):
-        if child.tag in _BODY_ATTRS and child.tag not in attrs:
-            attrs[str(child.tag)] = _text(child)
+    for child in root.iterchildren(*_BODY_ATTRS):  # picked in C, in document order
+        attrs.setdefault(str(child.tag), _text(child))
     vt_code = attrs.get("VtCode")
     if vt_code is None:
         out.add(
@@ -387,8 +386,7 @@ def _envelope(
         if not xsd_ok:
             return False  # the fast pass answers yes/no: the first problem is enough
 
-    bodies = [c for c in _children(root) if c.tag == "VoucherBody"]
-    counts = [c for c in _children(root) if c.tag == "VoucherCount"]
+    bodies, counts = list(root.iterchildren("VoucherBody")), list(root.iterchildren("VoucherCount"))
     if len(counts) == 1:
         declared = _text(counts[0])
         if not voucher_count_matches(declared, len(bodies)):
@@ -401,19 +399,20 @@ def _envelope(
             )
     for index, body in enumerate(bodies, 1):
         prefix = f"/MOF/VoucherBody[{index}]"
-        vouchers = [c for c in _children(body) if c.tag == "Voucher"]
+        vouchers = list(body.iterchildren("Voucher"))
         if len(vouchers) != 1:
             if not detailed:
                 xsd_ok = False
             continue  # missing/duplicated: reported by the envelope XSD
         node = vouchers[0]
+        text = _text(node)
         try:
-            data = decode_base64_strict(_text(node), where="Voucher text")
+            data = decode_base64_strict(text, where="Voucher text")
         except InvalidInput as exc:
             out.add(f"{prefix}/Voucher", source_line(node), str(exc), None, "base64")
             xsd_ok = False
             continue
-        if base64.b64encode(data).decode("ascii") != "".join(_text(node).split()):
+        if not canonical_base64(text, data):
             reason = "Voucher 的 Base64 不规范 / the Base64 text is not canonical (non-zero padding bits)"
             out.add(f"{prefix}/Voucher", source_line(node), reason, None, "base64-noncanonical")
             xsd_ok = False
@@ -431,7 +430,7 @@ def _envelope(
         xsd_ok = xsd_ok and inner_ok
         if read is not None and inner_ok and len(data) <= MAX_VOUCHER_BYTES:
             signed = tuple((a, inner_attrs.get(a, "")) for a in _BODY_ATTRS)
-            read.append(ValidatedVoucher(_text(node), signed))
+            read.append(ValidatedVoucher(text, signed))
         if not detailed and not (xsd_ok and not out.issues):
             return False
         outer_attrs = {attr: body.get(attr) for attr in _BODY_ATTRS}
