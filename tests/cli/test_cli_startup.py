@@ -202,3 +202,26 @@ def test_a_run_collects_no_garbage_during_start_up_nor_at_exit(tmp_path: Path) -
     assert state["collections"] == 0 and state["frozen"] == 0  # nothing frozen before the exit
     assert state["after_collection"] == usual
     assert at_exit["at_exit_frozen"] > 20_000  # the run's objects, frozen by main's handler
+
+
+def test_a_second_run_in_one_process_keeps_the_usual_thresholds() -> None:
+    """main() run twice in one process (as a script may call it): one hook, and the thresholds
+    the process had before come back at the first collection (not the start-up ones)."""
+    code = (
+        "import gc, json, sys\n"
+        "from ezhifu.cli.main import main\n"
+        "usual, hooks = gc.get_threshold(), len(gc.callbacks)\n"
+        "sys.argv = ['ezhifu', '--help']\n"
+        "for _ in range(2):\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit as exc:\n"
+        "        assert exc.code in (0, None), exc.code\n"
+        "state = {'hooks': len(gc.callbacks) - hooks}\n"
+        "gc.collect()\n"
+        "state['restored'] = list(gc.get_threshold()) == list(usual)\n"
+        "print(json.dumps(state))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1]) == {"hooks": 1, "restored": True}

@@ -58,6 +58,7 @@ def main(*args: Any) -> None:
         sys.stdout.write(f"ezhifu, version {__version__}\n")
         return
     _collect_after_start_up()
+    atexit.unregister(gc.freeze)  # once per process, however often main() runs in it
     atexit.register(gc.freeze)  # the collections at exit skip what the run built (module docstring)
     # why: click, the catalogue and the command table load only past the --version answer
     from ezhifu.cli.group import cli
@@ -69,6 +70,8 @@ def _collect_after_start_up() -> None:
     """The first collection after :data:`START_UP_GC_THRESHOLD` allocations, then the thresholds
     there were before (a ``gc.callbacks`` hook that does nothing more once it has restored them)."""
     usual = gc.get_threshold()
+    if usual[0] == START_UP_GC_THRESHOLD:
+        return  # an earlier main() in this process is still in its start-up
     restored = False
 
     def restore(phase: str, _info: dict[str, int]) -> None:
