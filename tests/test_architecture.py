@@ -29,7 +29,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "ezhifu"
 #: The layers, lowest first. A module of layer N may import layers 0..N (its own included).
 #: "" is the package root (``ezhifu/__init__`` and ``__main__``), the curated API on top.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "results", "seal_facts", "_fileio", "_lazy", "_closing", "_version", "schemas"),
+    ("errors", "results", "_fileio", "_lazy", "_closing", "_version", "schemas"),
     ("document",),
     ("crypto",),
     ("pki",),
@@ -54,7 +54,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 LAYOUT: dict[str, frozenset[str]] = {
     "errors": frozenset({""}),
     "results": frozenset({""}),
-    "seal_facts": frozenset({""}),
     "_fileio": frozenset({""}),
     "_lazy": frozenset({""}),
     "_closing": frozenset({""}),

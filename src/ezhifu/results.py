@@ -16,23 +16,19 @@ reason. It raises only on misuse (wrong argument types, unusable configuration).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from ezhifu._lazy import lazy_exports
-from ezhifu.errors import InvalidInput, ValidationIssue
+from ezhifu.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from ezhifu.seal_facts import SealFacts as SealFacts
-    from ezhifu.seal_facts import SealImage as SealImage
+    from ezhifu.errors import ValidationIssue
 
-#: What only a seal's result carries (its facts and picture): defined in :mod:`ezhifu.seal_facts`,
-#: loaded on first use (a verify of signatures alone creates neither class).
-_EXPORTS = "ezhifu.seal_facts: SealFacts SealImage"
-_OWN = (
+__all__ = [
     "JSON_NAME",
     "OUTCOMES",
     "PHASES",
@@ -42,14 +38,15 @@ _OWN = (
     "ItemResult",
     "JsonFields",
     "Outcome",
+    "SealFacts",
+    "SealImage",
     "SignerInfo",
     "Step",
     "StepLog",
     "ValidationReport",
     "phase_of",
     "record_dict",
-)
-__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS, also=_OWN)
+]
 
 #: How one step ended: passed, failed, could not be run, or failed but accepted by the policy.
 Outcome = Literal["ok", "failed", "not_checked", "waived"]
@@ -179,6 +176,29 @@ class SignerInfo(JsonFields):
 
 
 @dataclass(frozen=True, slots=True)
+class SealImage:
+    """A seal picture ready to save or embed: canonical ``type``, ``mime``, ``extension``, bytes."""
+
+    type: str
+    mime: str
+    extension: str
+    data: bytes
+    width_mm: int
+    height_mm: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The picture described (type, size, SHA-256), never embedded."""
+        return {
+            "type": self.type,
+            "mime": self.mime,
+            "bytes": len(self.data),
+            "sha256": hashlib.sha256(self.data).hexdigest(),
+            "width_mm": self.width_mm,
+            "height_mm": self.height_mm,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Claim(JsonFields):
     """A value the signed material *claims* (a signing time), where it came from, and whether a
     third party vouched for it (a verified time-stamp): ``verified`` is ``False`` for a claim
@@ -187,6 +207,24 @@ class Claim(JsonFields):
     value: datetime
     source: str
     verified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SealFacts(JsonFields):
+    """What a display shows of a seal: identity, standard, validity window, maker, picture.
+
+    ``picture`` is the picture identified by its bytes (``picture_error`` says why not)."""
+
+    seal_id: str
+    name: str
+    standard: str
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    maker: SignerInfo | None = None
+    picture: SealImage | None = field(default=None, repr=False)
+    picture_error: str | None = None
+    #: The picture bytes as carried, also when their type is unknown (``picture`` is then ``None``).
+    picture_data: bytes = field(default=b"", repr=False, metadata={JSON_NAME: None})
 
 
 @dataclass(frozen=True, slots=True)

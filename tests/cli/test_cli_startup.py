@@ -108,7 +108,7 @@ def test_verify_loads_only_the_layers_the_envelope_needs(tmp_path: Path) -> None
     OCSP reader; the spine's consistency step no validation or XSD machinery; the field data is
     read as JSON (no tomllib) and the SM2 provider is OpenSSL's (no pure-Python SM2); an SM2
     certificate's key needs no cryptography key serialization (with its SSH support) nor its
-    ciphers (they decrypt key files); no seal's facts (``ezhifu.seal_facts``, its dataclasses)."""
+    ciphers (they decrypt key files)."""
     one, root = _signed_envelope(tmp_path)
     out, modules = _loaded("verify", "--trust", str(root), str(one))
     assert ": OK" in out
@@ -123,7 +123,6 @@ def test_verify_loads_only_the_layers_the_envelope_needs(tmp_path: Path) -> None
         "ezhifu.document.validation",
         "ezhifu.document.xsdgen",
         "ezhifu.sign.voucher",
-        "ezhifu.seal_facts",
         "ezhifu.crypto.sm2.python",
         "tomllib",
         "argparse",
