@@ -154,3 +154,73 @@ def test_a_failed_signature_still_gets_its_diagnosis(tmp_path: Path) -> None:
     out, _, loaded = proc.stdout.rpartition("\n\n")
     assert "FAILED" in out and "whitespace" in out, out
     assert "ezhifu.verify.diagnose" in json.loads(loaded)
+
+
+#: Run main() on argv in a fresh interpreter; report the collector's state after the run, after
+#: one collection, and at exit (from an atexit handler registered before main(), so run after its).
+_GC_PROBE = (
+    "import atexit, gc, json, sys\n"
+    "sys.argv = ['ezhifu', *json.loads(sys.argv[1])]\n"
+    "atexit.register(lambda: print(json.dumps({'at_exit_frozen': gc.get_freeze_count()})))\n"
+    "from ezhifu.cli.main import START_UP_GC_THRESHOLD, main\n"
+    "def collections():\n"
+    "    return sum(s['collections'] for s in gc.get_stats())\n"
+    "before, before_collections = gc.get_threshold(), collections()\n"
+    "try:\n"
+    "    main()\n"
+    "except SystemExit as exc:\n"
+    "    assert exc.code in (0, None), exc.code\n"
+    "state = {'before': before, 'start_up': START_UP_GC_THRESHOLD, 'after_run': gc.get_threshold(),\n"
+    "         'collections': collections() - before_collections, 'frozen': gc.get_freeze_count()}\n"
+    "gc.collect()\n"
+    "state['after_collection'] = gc.get_threshold()\n"
+    "print()\n"
+    "print(json.dumps(state))\n"
+)
+
+
+def test_a_run_collects_no_garbage_during_start_up_nor_at_exit(tmp_path: Path) -> None:
+    """A verify of one envelope makes no collection (its imports' objects live to the end); the
+    first collection gives the collector its usual thresholds back (a long run collects as
+    before); at exit, after the run's output, every object is frozen, so the interpreter's last
+    collections pass over none of them."""
+    one, root = _signed_envelope(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", _GC_PROBE, json.dumps(["verify", "--trust", str(root), str(one)])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out, _, report = proc.stdout.rpartition("\n\n")
+    state_line, exit_line = report.splitlines()
+    state, at_exit = json.loads(state_line), json.loads(exit_line)
+    assert ": OK" in out
+    usual = state["before"]
+    assert state["after_run"] == [state["start_up"], *usual[1:]]
+    assert state["collections"] == 0 and state["frozen"] == 0  # nothing frozen before the exit
+    assert state["after_collection"] == usual
+    assert at_exit["at_exit_frozen"] > 20_000  # the run's objects, frozen by main's handler
+
+
+def test_a_second_run_in_one_process_keeps_the_usual_thresholds() -> None:
+    """main() run twice in one process (as a script may call it): one hook, and the thresholds
+    the process had before come back at the first collection (not the start-up ones)."""
+    code = (
+        "import gc, json, sys\n"
+        "from ezhifu.cli.main import main\n"
+        "usual, hooks = gc.get_threshold(), len(gc.callbacks)\n"
+        "sys.argv = ['ezhifu', '--help']\n"
+        "for _ in range(2):\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit as exc:\n"
+        "        assert exc.code in (0, None), exc.code\n"
+        "state = {'hooks': len(gc.callbacks) - hooks}\n"
+        "gc.collect()\n"
+        "state['restored'] = list(gc.get_threshold()) == list(usual)\n"
+        "print(json.dumps(state))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1]) == {"hooks": 1, "restored": True}

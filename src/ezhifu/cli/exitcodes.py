@@ -21,8 +21,6 @@ that library messages give in Python terms into the command line's options.
 
 from __future__ import annotations
 
-import re
-
 from ezhifu.errors import (
     AliasExists,
     BadPassword,
@@ -69,17 +67,18 @@ def exit_code_for(exc: BaseException) -> int:
     return EXIT_FAILED
 
 
-#: Python advice in library messages -> the command line's way to say it.
-_CLI_WORDING: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"VerifyPolicy\.legacy\(\)"), "--policy legacy"),
-    (re.compile(r"pass allow_weak=True"), "give --allow-weak"),
-    (re.compile(r"allow_weak=True"), "--allow-weak"),
-    (re.compile(r"show_identifiers=True"), "--show-identifiers"),
+#: Python advice in library messages -> the command line's way to say it (literal text, replaced
+#: in this order: no pattern to compile at start-up).
+_CLI_WORDING: tuple[tuple[str, str], ...] = (
+    ("VerifyPolicy.legacy()", "--policy legacy"),
+    ("pass allow_weak=True", "give --allow-weak"),
+    ("allow_weak=True", "--allow-weak"),
+    ("show_identifiers=True", "--show-identifiers"),
 )
 
 
 def cli_wording(message: str) -> str:
     """``message`` with Python advice ("use VerifyPolicy.legacy()") in CLI terms ("--policy legacy")."""
-    for pattern, replacement in _CLI_WORDING:
-        message = pattern.sub(replacement, message)
+    for text, replacement in _CLI_WORDING:
+        message = message.replace(text, replacement)
     return message
